@@ -1,0 +1,49 @@
+"""mlflow-decay: catch silent model decay where models live, in the MLflow model registry.
+
+>>> import mlflow_decay as md
+>>> profile = md.build_profile(train, target="y", prediction="score")   # doctest: +SKIP
+>>> md.attach_profile("models:/churn/3", profile)                      # doctest: +SKIP
+>>> report = md.evaluate("models:/churn@champion", window)             # doctest: +SKIP
+>>> report.status, report.reasons                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
+from .policy import Policy, load_policy
+from .profile import Profile, build_profile, merge_profiles
+from .report import DecayReport
+
+if TYPE_CHECKING:
+    from .api import attach_profile, evaluate, load_profile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "DecayError",
+    "DecayReport",
+    "Policy",
+    "PolicyError",
+    "Profile",
+    "ProfileError",
+    "RegistryError",
+    "attach_profile",
+    "build_profile",
+    "evaluate",
+    "load_policy",
+    "load_profile",
+    "merge_profiles",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The MLflow-facing verbs import mlflow; load them on first use so `import mlflow_decay`
+    # and the CLI's --help stay fast.
+    if name in ("attach_profile", "evaluate", "load_profile"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'mlflow_decay' has no attribute {name!r}")

@@ -1,0 +1,124 @@
+"""The Python API: profile a model version, and evaluate production windows against it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import registry, tracking
+from .evaluation import evaluate_window
+from .policy import DEFAULT_POLICY, Policy, load_policy
+from .profile import Profile
+from .report import DecayReport
+
+
+def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None) -> str:
+    """Store a reference profile with the model version ``model_uri`` names.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+    profile : Profile
+    tracking_uri : str, optional
+        MLflow tracking/registry URI; default MLflow's current one.
+
+    Returns
+    -------
+    str
+        The profile's artifact URI (also in the version tag ``mlflow_decay.profile_uri``).
+        It lives in the version's LoggedModel under ``mlflow_decay/reference_profile.json``, or
+        in a dedicated profile run when the version's source is not a LoggedModel.
+    """
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    data = profile.to_json()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / registry.PROFILE_FILE
+        path.write_bytes(data)
+        uri = registry.store_profile_in_model(client, ref, path) or tracking.log_profile_run(
+            client, ref, path)
+    registry.record_profile(client, ref, uri, data)
+    return uri
+
+
+def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
+    """Read and verify the reference profile stored with a model version.
+
+    Raises
+    ------
+    ProfileError
+        If the version has none, or its bytes do not match the SHA-256 recorded at attach time.
+    """
+    client = registry.client_for(tracking_uri)
+    return registry.profile_of(client, registry.resolve(client, model_uri))
+
+
+def evaluate(
+    model_uri: str,
+    window: pd.DataFrame,
+    *,
+    policy: Policy | str | Path | None = None,
+    log: bool = True,
+    apply: bool = True,
+    window_start: str | None = None,
+    window_end: str | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+) -> DecayReport:
+    """Evaluate a production window against a model version's reference profile.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+    window : DataFrame
+        Production rows with the profile's features and prediction column(s); labels optional.
+    policy : Policy or path, optional
+        Thresholds and actions; default the packaged policy (``mlflow-decay policy show``).
+    log : bool
+        Log the evaluation as an MLflow run in experiment ``mlflow-decay/<name>``.
+    apply : bool
+        Make the registry changes (status tags, alias removal, legacy stage). They are made only
+        after the run is logged, so ``log=False`` changes nothing in the registry.
+    window_start, window_end : str, optional
+        ISO 8601 bounds of the window, recorded as run tags.
+    tracking_uri : str, optional
+    experiment : str, optional
+        Experiment name overriding ``mlflow-decay/<name>``.
+
+    Returns
+    -------
+    DecayReport
+    """
+    pol = policy if isinstance(policy, Policy) else (
+        DEFAULT_POLICY if policy is None else load_policy(policy))
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    profile = registry.profile_of(client, ref)
+    result = evaluate_window(profile, window, pol)
+    window_status, breaches = pol.decide(result.metrics)
+    reasons = [str(b) for b in breaches]
+    planned = registry.plan(ref, window_status, reasons, pol, run_id=None)
+    report = DecayReport(
+        model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
+        status=planned.status, window_status=window_status, previous_status=planned.previous,
+        reasons=reasons, metrics=result.metrics, rows=result.rows,
+        window_start=window_start, window_end=window_end,
+        drifted_features=result.drifted_features, extra_columns=result.extra_columns,
+        notes=result.notes + ([planned.note] if planned.note else []),
+        actions=[a.describe(ref) for a in planned.actions if a.kind != "set_tag"
+                 or a.key == registry.STATUS],
+        policy=pol.source,
+    )
+    if not log:
+        return report
+    tracking.log_evaluation(client, ref, report, experiment)
+    if apply:
+        assert report.run_id is not None
+        final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id)
+        registry.apply(client, ref, final.actions)
+        report.applied = True
+    return report

@@ -1,0 +1,30 @@
+"""Errors raised by mlflow-decay.
+
+Every error a user can cause is a :class:`DecayError` with a one-line message naming the
+column, file, version or option at fault and what was expected. The CLI prints that line
+and exits non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DecayError(Exception):
+    """Base class of the errors mlflow-decay raises for bad input."""
+
+    exit_code = 1
+
+
+class DataError(DecayError):
+    """A window or reference table is unusable (missing column, wrong type, empty, unreadable)."""
+
+
+class ProfileError(DecayError):
+    """A reference profile is missing, malformed, or does not match its recorded hash."""
+
+
+class RegistryError(DecayError):
+    """A model, version or alias cannot be found or changed in the MLflow registry."""
+
+
+class PolicyError(DecayError):
+    """A policy file is malformed or names something it cannot use."""

@@ -1,0 +1,157 @@
+"""Evaluate one production window against a reference profile (no MLflow here).
+
+The result is a flat dict of metrics with stable dot-separated names:
+
+- ``drift.<feature>.{psi,js,ks,wasserstein}`` (numerical), ``drift.<feature>.{psi,js,unseen_share}``
+  (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
+- ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``;
+- ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import drift, performance
+from .errors import DataError
+from .policy import DEFAULT_POLICY, Policy
+from .profile import (
+    CategoricalSummary,
+    NumericSummary,
+    Profile,
+    Summary,
+    _list_columns,
+    prediction_values,
+    predicted_classes,
+)
+from .schema import category_counts, to_numeric
+
+
+@dataclass
+class Evaluation:
+    """What one window looks like against a profile: metrics and the notes behind them."""
+
+    metrics: dict[str, float]
+    rows: int
+    drifted_features: list[str] = field(default_factory=list)
+    drift_scores: dict[str, float] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    has_labels: bool = False
+
+
+def metric_key(name: str) -> str:
+    """A column name made safe for an MLflow metric key (letters, digits, ``_-. /``)."""
+    return re.sub(r"[^0-9A-Za-z_\-. /]", "_", name)
+
+
+def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEFAULT_POLICY
+                    ) -> Evaluation:
+    """Compute drift, data quality and realized performance of ``window`` against ``profile``.
+
+    Parameters
+    ----------
+    profile : Profile
+    window : DataFrame
+        Production rows: the profile's features and prediction column(s); labels optional.
+    policy : Policy
+        Supplies the per-feature drift rule used for ``drift.share``.
+
+    Returns
+    -------
+    Evaluation
+    """
+    _check_window(profile, window)
+    metrics: dict[str, float] = {"quality.rows": float(len(window))}
+    notes: list[str] = []
+    scores: dict[str, float] = {}
+    for name, ref in profile.features.items():
+        key = metric_key(name)
+        stats = _column_metrics(ref, window[name], name, notes)
+        metrics.update({f"{section}.{key}.{m}": v for (section, m), v in stats.items()})
+        score_metric = policy.feature_metric(ref.kind)
+        if ("drift", score_metric) in stats:
+            scores[name] = stats[("drift", score_metric)]
+    drifted = sorted((n for n, v in scores.items() if v >= policy.feature_threshold(
+        profile.features[n].kind)), key=lambda n: -scores[n])
+    metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
+    metrics["drift.features_drifted"] = float(len(drifted))
+
+    pred_cols = profile.prediction_columns
+    values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
+    if values is not None and profile.prediction_summary is not None:
+        series = (predicted_classes(values, profile.classes) if profile.task == "multiclass"
+                  else pd.Series(values))
+        stats = _column_metrics(profile.prediction_summary, series, "prediction", notes)
+        metrics.update({f"drift.prediction.{m}": v for (s, m), v in stats.items() if s == "drift"})
+    labelled = performance.has_labels(window, profile.target)
+    if labelled and profile.target is not None:
+        if profile.target_summary is not None:
+            stats = _column_metrics(profile.target_summary, window[profile.target], "target", notes)
+            metrics.update({f"drift.target.{m}": v for (s, m), v in stats.items() if s == "drift"})
+        if values is not None:
+            perf, why = performance.realized(
+                profile.task, window[profile.target], values,
+                classes=profile.classes, positive_label=profile.positive_label)
+            for m, v in perf.items():
+                metrics[f"perf.{m}"] = v
+                if m in profile.performance:
+                    metrics[f"perf.{m}.delta"] = v - profile.performance[m]
+            notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+    known = {*profile.features, *pred_cols, profile.target, profile.id_column,
+             profile.timestamp_column}
+    return Evaluation(
+        metrics=metrics, rows=len(window), drifted_features=drifted, drift_scores=scores,
+        extra_columns=[str(c) for c in window.columns if c not in known], notes=notes,
+        has_labels=labelled,
+    )
+
+
+def _check_window(profile: Profile, window: pd.DataFrame) -> None:
+    if not isinstance(window, pd.DataFrame):
+        raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
+    if len(window) == 0:
+        raise DataError("window is empty: it has no rows to evaluate")
+    for role, columns in (("feature", list(profile.features)),
+                          ("prediction", list(profile.prediction_columns))):
+        for column in columns:
+            if column not in window.columns:
+                raise DataError(f"{role} column {column!r} is missing from the window "
+                                f"(columns: {_list_columns(window.columns)})")
+
+
+def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
+                    ) -> Mapping[tuple[str, str], float]:
+    rows = len(series)
+    out: dict[tuple[str, str], float] = {}
+    if isinstance(ref, NumericSummary):
+        values = to_numeric(series, name)
+        nan = np.isnan(values)
+        inf = np.isinf(values)
+        finite = np.sort(values[~nan & ~inf])
+        out[("quality", "missing_rate")] = float(nan.sum()) / rows
+        out[("quality", "nonfinite_rate")] = float(inf.sum()) / rows
+        if ref.count and len(finite):
+            assert ref.min is not None and ref.max is not None
+            outside = np.searchsorted(finite, ref.min, "left") + len(finite) - np.searchsorted(
+                finite, ref.max, "right")
+            out[("quality", "out_of_range_share")] = float(outside) / len(finite)
+            out.update({("drift", m): v for m, v in drift.numeric_drift(ref, finite).items()})
+        else:
+            notes.append(f"drift of {name!r} left out: no finite values in the "
+                         f"{'reference' if not ref.count else 'window'}")
+        return out
+    assert isinstance(ref, CategoricalSummary)
+    counts, missing = category_counts(series)
+    out[("quality", "missing_rate")] = missing / rows
+    if ref.count and counts:
+        out.update({("drift", m): v for m, v in drift.categorical_drift(ref, counts).items()})
+    else:
+        notes.append(f"drift of {name!r} left out: no values in the "
+                     f"{'reference' if not ref.count else 'window'}")
+    return out

@@ -1,0 +1,145 @@
+"""Realized performance of a model on rows that have labels, computed with scikit-learn.
+
+Metrics a window cannot define (ROC AUC with one class, R² on one row) are left out and the
+reason is returned, never raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from .schema import category_array, to_numeric
+
+#: Metric names per task; ``perf.<name>`` in the logged metrics.
+METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "f1"),
+    "multiclass": ("roc_auc_ovr", "accuracy", "f1_macro"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+def realized(
+    task: str,
+    target: pd.Series,
+    predictions: np.ndarray,
+    *,
+    classes: Sequence[str] = (),
+    positive_label: str | None = None,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Compute the task's metrics on the rows where both label and prediction are known.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+    target : Series
+        Labels (missing labels are skipped).
+    predictions : ndarray
+        Positive-class scores (binary), class probabilities ``(n, k)`` (multiclass), or values.
+    classes, positive_label
+        Class labels in the probability columns' order; the positive class for binary tasks.
+
+    Returns
+    -------
+    metrics : dict
+        Metric name to value, for the metrics defined on these rows.
+    notes : dict
+        Metric name to the reason it was left out.
+    """
+    if task == "regression":
+        y = to_numeric(target, str(target.name))
+        keep = np.isfinite(y) & np.isfinite(predictions)
+        return _score(METRICS[task], _regression(y[keep], predictions[keep]))
+    labels = category_array(target)
+    scores = predictions if predictions.ndim == 2 else predictions[:, None]
+    keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
+    labels, scores = labels[keep], scores[keep]
+    if task == "binary":
+        return _score(METRICS[task], _binary(labels == positive_label, scores[:, 0]))
+    return _score(METRICS[task], _multiclass(labels, scores, list(classes)))
+
+
+Metric = Callable[[], float]
+
+
+def _score(names: Sequence[str], funcs: dict[str, Metric | str]) -> tuple[dict[str, float], dict[str, str]]:
+    values: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    for name in names:
+        func = funcs[name]
+        if isinstance(func, str):
+            notes[name] = func
+            continue
+        value = float(func())
+        if np.isfinite(value):
+            values[name] = value
+        else:
+            notes[name] = "not finite on these rows"
+    return values, notes
+
+
+def _binary(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
+    if len(y) == 0:
+        return dict.fromkeys(METRICS["binary"], "no rows with both label and score")
+    y = y.astype(int)
+    one_class = "labels have a single class" if len(np.unique(y)) < 2 else None
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    hard = (p >= 0.5).astype(int)
+    funcs: dict[str, Metric | str] = {
+        "roc_auc": one_class or (lambda: skm.roc_auc_score(y, p)),
+        "pr_auc": one_class or (lambda: skm.average_precision_score(y, p)),
+        "log_loss": lambda: skm.log_loss(y, clipped, labels=[0, 1]),
+        "brier": lambda: skm.brier_score_loss(y, p, pos_label=1),
+        "accuracy": lambda: skm.accuracy_score(y, hard),
+        "f1": lambda: skm.f1_score(y, hard, zero_division=0),
+    }
+    return funcs
+
+
+def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Metric | str]:
+    if len(y) == 0:
+        return dict.fromkeys(METRICS["multiclass"], "no rows with both label and scores")
+    predicted = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+    present = set(y.tolist())
+    unknown = present - set(classes)
+    auc: Metric | str
+    if unknown:
+        auc = f"labels outside the profile's classes: {', '.join(sorted(unknown)[:3])}"
+    elif present != set(classes):
+        auc = "not every class is present in the labels"
+    else:
+        norm = proba / proba.sum(axis=1, keepdims=True)
+        auc = lambda: skm.roc_auc_score(  # noqa: E731
+            y.astype(str), norm, multi_class="ovr", average="macro", labels=classes)
+    return {
+        "roc_auc_ovr": auc,
+        "accuracy": lambda: skm.accuracy_score(y.astype(str), predicted.astype(str)),
+        "f1_macro": lambda: skm.f1_score(y.astype(str), predicted.astype(str), average="macro",
+                                         labels=classes, zero_division=0),
+    }
+
+
+def _regression(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
+    if len(y) == 0:
+        return dict.fromkeys(METRICS["regression"], "no rows with both label and prediction")
+    r2: Metric | str = (
+        "needs at least two labels that vary" if len(y) < 2 or np.ptp(y) == 0
+        else (lambda: skm.r2_score(y, p))
+    )
+    return {
+        "rmse": lambda: skm.root_mean_squared_error(y, p),
+        "mae": lambda: skm.mean_absolute_error(y, p),
+        "r2": r2,
+    }
+
+
+def has_labels(frame: pd.DataFrame, target: str | None) -> bool:
+    """Whether a window carries any label in ``target``."""
+    return bool(target is not None and target in frame.columns and frame[target].notna().any())
+
+
+__all__: list[Any] = ["METRICS", "has_labels", "realized"]

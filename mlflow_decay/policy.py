@@ -1,0 +1,252 @@
+"""Decay policies: thresholds per metric, the drifted-feature rule, and registry actions.
+
+A policy is plain data read from TOML (``tomllib``) and laid over the packaged default; the
+decision is one pure function of a window's metrics and the policy.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import PolicyError
+
+Status = Literal["healthy", "warning", "degraded"]
+STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
+Direction = Literal["above", "below"]
+
+FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
+                   "categorical": ("js", "psi", "unseen_share")}
+METRIC_PREFIXES = ("drift.", "quality.", "perf.")
+_SECTIONS = {"drift", "thresholds", "actions", "inherit"}
+_ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Warn/degrade thresholds for the metrics a name or glob pattern matches."""
+
+    pattern: str
+    warn: float | None
+    degrade: float | None
+    direction: Direction
+
+    def level(self, value: float) -> Status:
+        for status, threshold in (("degraded", self.degrade), ("warning", self.warn)):
+            if threshold is not None and (
+                value >= threshold if self.direction == "above" else value <= threshold
+            ):
+                return status  # type: ignore[return-value]
+        return "healthy"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"direction": self.direction}
+        if self.warn is not None:
+            out["warn"] = self.warn
+        if self.degrade is not None:
+            out["degrade"] = self.degrade
+        return out
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One metric past one of its thresholds."""
+
+    metric: str
+    value: float
+    threshold: float
+    level: Status
+    direction: Direction
+
+    def __str__(self) -> str:
+        op = ">=" if self.direction == "above" else "<="
+        return f"{self.metric} = {self.value:.4g} {op} {self.threshold:g} ({self.level})"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds, the drifted-feature rule and the registry actions of a degraded version."""
+
+    rules: tuple[Rule, ...]
+    drift: tuple[tuple[str, str, float], ...] = (
+        ("numerical", "wasserstein", 0.1), ("categorical", "js", 0.1))
+    remove_aliases: tuple[str, ...] = ()
+    archive: bool = False
+    auto_recover: bool = False
+    source: str = "default"
+
+    def feature_metric(self, kind: str) -> str:
+        return next(m for k, m, _ in self.drift if k == kind)
+
+    def feature_threshold(self, kind: str) -> float:
+        return next(t for k, _, t in self.drift if k == kind)
+
+    def rule_for(self, metric: str) -> Rule | None:
+        """The most specific rule matching a metric: its exact name, else the longest pattern."""
+        exact = [r for r in self.rules if r.pattern == metric]
+        if exact:
+            return exact[0]
+        matches = [r for r in self.rules if fnmatch.fnmatchcase(metric, r.pattern)]
+        return max(matches, key=lambda r: len(r.pattern.replace("*", ""))) if matches else None
+
+    def decide(self, metrics: dict[str, float]) -> tuple[Status, list[Breach]]:
+        """The status a window's metrics earn, and every breach behind it (worst first)."""
+        breaches: list[Breach] = []
+        for name, value in metrics.items():
+            rule = self.rule_for(name)
+            if rule is None or not math.isfinite(value):
+                continue
+            level = rule.level(value)
+            if level != "healthy":
+                threshold = rule.degrade if level == "degraded" else rule.warn
+                assert threshold is not None
+                breaches.append(Breach(name, value, threshold, level, rule.direction))
+        breaches.sort(key=lambda b: (b.level != "degraded", -abs(b.value - b.threshold)))
+        status: Status = "healthy"
+        if breaches:
+            status = "degraded" if breaches[0].level == "degraded" else "warning"
+        return status, breaches
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drift": {k: {"metric": m, "threshold": t} for k, m, t in self.drift},
+            "thresholds": {r.pattern: r.to_dict() for r in self.rules},
+            "actions": {"remove_aliases": list(self.remove_aliases), "archive": self.archive,
+                        "auto_recover": self.auto_recover},
+        }
+
+    def to_toml(self) -> str:
+        """The effective policy as TOML (readable back by :func:`load_policy`)."""
+        lines = [f"# effective mlflow-decay policy (from {self.source})", "inherit = false", "",
+                 "[drift]"]
+        lines += [f'{k} = {{ metric = "{m}", threshold = {t!r} }}' for k, m, t in self.drift]
+        lines += ["", "[thresholds]"]
+        for r in self.rules:
+            parts = [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
+                     for k, v in r.to_dict().items()]
+            lines.append(f'"{r.pattern}" = {{ {", ".join(parts)} }}')
+        aliases = ", ".join(f'"{a}"' for a in self.remove_aliases)
+        lines += ["", "[actions]", f"remove_aliases = [{aliases}]",
+                  f"archive = {str(self.archive).lower()}",
+                  f"auto_recover = {str(self.auto_recover).lower()}"]
+        return "\n".join(lines) + "\n"
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read a policy TOML file laid over the packaged default (``None``: the default alone).
+
+    Raises
+    ------
+    PolicyError
+        If the file is missing, not TOML, or names an unknown section, key or metric.
+    """
+    default = _parse(_read_default(), "default")
+    if path is None:
+        return default
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file {str(p)!r} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"policy file {str(p)!r} cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file {str(p)!r} is not valid TOML: {exc}") from exc
+    return _parse(data, str(p), base=default if data.get("inherit", True) is not False else None)
+
+
+def _read_default() -> dict[str, Any]:
+    text = resources.files("mlflow_decay").joinpath("default_policy.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Policy:
+    where = f"policy {source!r}"
+    unknown = set(data) - _SECTIONS
+    if unknown:
+        raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
+                          f"(expected drift, thresholds, actions, inherit)")
+    if not isinstance(data.get("inherit", True), bool):
+        raise PolicyError(f"{where}: inherit must be true or false")
+    drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
+    for kind, spec in _table(data, "drift", where).items():
+        if kind not in FEATURE_METRICS:
+            raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or categorical")
+        if not isinstance(spec, dict) or set(spec) - {"metric", "threshold"}:
+            raise PolicyError(f"{where}: [drift] {kind} must be {{ metric = ..., threshold = ... }}")
+        metric = spec.get("metric", drift[kind][0])
+        if metric not in FEATURE_METRICS[kind]:
+            raise PolicyError(f"{where}: [drift] {kind} metric {metric!r} is not one of "
+                              f"{', '.join(FEATURE_METRICS[kind])}")
+        drift[kind] = (metric, _number(spec.get("threshold", drift[kind][1]),
+                                       f"{where}: [drift] {kind} threshold"))
+    rules = {r.pattern: r for r in (base.rules if base else ())}
+    for pattern, spec in _table(data, "thresholds", where).items():
+        rules[pattern] = _rule(pattern, spec, where)
+    actions = _table(data, "actions", where)
+    unknown = set(actions) - _ACTION_KEYS
+    if unknown:
+        raise PolicyError(f"{where}: unknown [actions] key {sorted(unknown)[0]!r} "
+                          f"(expected {', '.join(sorted(_ACTION_KEYS))})")
+    aliases = actions.get("remove_aliases", list(base.remove_aliases) if base else [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise PolicyError(f"{where}: [actions] remove_aliases must be a list of alias names")
+    flags = {}
+    for key in ("archive", "auto_recover"):
+        value = actions.get(key, getattr(base, key) if base else False)
+        if not isinstance(value, bool):
+            raise PolicyError(f"{where}: [actions] {key} must be true or false")
+        flags[key] = value
+    return Policy(
+        rules=tuple(rules.values()),
+        drift=tuple((k, m, t) for k, (m, t) in drift.items()),
+        remove_aliases=tuple(aliases), archive=flags["archive"],
+        auto_recover=flags["auto_recover"], source=source,
+    )
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise PolicyError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PolicyError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _rule(pattern: str, spec: Any, where: str) -> Rule:
+    what = f"{where}: threshold {pattern!r}"
+    if not pattern.startswith(METRIC_PREFIXES):
+        raise PolicyError(f"{what}: unknown metric name (expected one starting with "
+                          f"{', '.join(METRIC_PREFIXES)})")
+    if not isinstance(spec, dict) or not spec or set(spec) - {"warn", "degrade", "direction"}:
+        raise PolicyError(f"{what} must be {{ warn = x, degrade = y [, direction = ...] }}")
+    warn = _number(spec["warn"], f"{what} warn") if "warn" in spec else None
+    degrade = _number(spec["degrade"], f"{what} degrade") if "degrade" in spec else None
+    if warn is None and degrade is None:
+        raise PolicyError(f"{what} needs warn or degrade")
+    direction = spec.get("direction")
+    if direction is None:
+        direction = "below" if warn is not None and degrade is not None and degrade < warn else (
+            "below" if (degrade if degrade is not None else warn) < 0  # type: ignore[operator]
+            else "above")
+    if direction not in ("above", "below"):
+        raise PolicyError(f"{what}: direction must be \"above\" or \"below\", got {direction!r}")
+    if warn is not None and degrade is not None and (
+        (direction == "above" and degrade < warn) or (direction == "below" and degrade > warn)
+    ):
+        raise PolicyError(f"{what}: degrade {degrade:g} is less severe than warn {warn:g} "
+                          f"for direction {direction!r}")
+    return Rule(pattern, warn, degrade, direction)
+
+
+DEFAULT_POLICY = load_policy()

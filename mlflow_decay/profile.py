@@ -1,0 +1,573 @@
+"""Reference profiles: compact, mergeable statistics of a reference table.
+
+A :class:`Profile` holds aggregates only (counts, moments, a quantile sketch and a histogram per
+numerical column, top-K frequencies per categorical column, the prediction and label
+distributions, reference performance and the schema). It serialises to canonical JSON whose
+SHA-256 identifies it; its size does not grow with the number of reference rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+
+from . import performance
+from .errors import DataError, ProfileError
+from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
+
+FORMAT_NAME = "mlflow-decay-profile"
+FORMAT_VERSION = 1
+
+Task = Literal["binary", "multiclass", "regression"]
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+#: Probabilities at which the quantile sketch stores values: dense in the tails, where a
+#: piecewise-linear CDF between knots errs most, every 0.01 in the body.
+_TAIL = (0.0, 1e-4, 2.5e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6.5e-3, 8e-3, 0.01,
+         0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.08,
+         0.09)
+QUANTILE_PROBS: tuple[float, ...] = tuple(
+    sorted({*_TAIL, *(round(0.1 + 0.01 * i, 4) for i in range(81)), *(round(1 - p, 6) for p in _TAIL)})
+)
+#: Histogram bins for PSI/JS: edges at the reference deciles.
+HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
+#: Categorical columns keep their most frequent values; the rest are counted as "other".
+TOP_K = 100
+#: Significant digits kept for stored quantiles and edges.
+_DIGITS = 10
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.{_DIGITS}g}")
+
+
+@dataclass(frozen=True)
+class NumericSummary:
+    """Statistics of one numerical column: finite values only, missing and infinite counted apart."""
+
+    count: int
+    missing: int
+    infinite: int
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    quantiles: tuple[float, ...] = ()
+    edges: tuple[float, ...] = ()
+    counts: tuple[int, ...] = ()
+    kind: Literal["numerical"] = "numerical"
+
+    @property
+    def rows(self) -> int:
+        return self.count + self.missing + self.infinite
+
+    def cdf(self, x: np.ndarray, side: Literal["left", "right"] = "right") -> np.ndarray:
+        """Reference CDF at ``x`` from the sketch (linear between knots; ``side='left'`` gives F(x-))."""
+        knots = np.asarray(self.quantiles)
+        probs = np.asarray(QUANTILE_PROBS)
+        i = np.searchsorted(knots, x, side=side)
+        inner = (i > 0) & (i < len(knots))
+        j = np.clip(i, 1, len(knots) - 1)
+        lo, hi = knots[j - 1], knots[j]
+        width = np.where(hi > lo, hi - lo, 1.0)
+        frac = np.clip((x - lo) / width, 0.0, 1.0)
+        inner_value = probs[j - 1] + (probs[j] - probs[j - 1]) * frac
+        return np.where(inner, inner_value, np.where(i == 0, 0.0, 1.0))
+
+    def histogram_proportions(self) -> np.ndarray:
+        counts = np.asarray(self.counts, dtype=float)
+        return counts / counts.sum()
+
+
+@dataclass(frozen=True)
+class CategoricalSummary:
+    """Frequencies of one categorical column: the top-K values and an "other" count."""
+
+    count: int
+    missing: int
+    categories: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    other: int = 0
+    kind: Literal["categorical"] = "categorical"
+
+    @property
+    def rows(self) -> int:
+        return self.count + self.missing
+
+
+Summary = Union[NumericSummary, CategoricalSummary]
+
+
+def summarize_numeric(values: np.ndarray) -> NumericSummary:
+    """Summarise a float array (NaN missing, ±inf counted apart)."""
+    nan = np.isnan(values)
+    inf = np.isinf(values)
+    finite = np.sort(values[~nan & ~inf])
+    n = len(finite)
+    if n == 0:
+        return NumericSummary(count=0, missing=int(nan.sum()), infinite=int(inf.sum()))
+    # inverted-CDF quantiles (actual values, so atoms stay exact), read off the sorted array
+    idx = np.clip(np.ceil(np.asarray(QUANTILE_PROBS) * n - 1e-9).astype(np.int64) - 1, 0, n - 1)
+    quantiles = tuple(_round(v) for v in finite[idx])
+    edges = _histogram_edges(quantiles)
+    counts = bin_counts(finite, np.asarray(edges))
+    return NumericSummary(
+        count=n, missing=int(nan.sum()), infinite=int(inf.sum()),
+        min=float(finite[0]), max=float(finite[-1]),
+        mean=float(finite.mean()), std=float(finite.std()),
+        quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
+    )
+
+
+def _histogram_edges(quantiles: Sequence[float]) -> tuple[float, ...]:
+    return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
+
+
+def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of sorted values in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)``."""
+    cuts = np.searchsorted(sorted_values, edges, side="left")
+    return np.diff(np.concatenate(([0], cuts, [len(sorted_values)])))
+
+
+def summarize_categorical(series: pd.Series, top_k: int = TOP_K) -> CategoricalSummary:
+    """Summarise a column by category frequency, keeping the ``top_k`` most frequent values."""
+    counts, missing = category_counts(series)
+    return _categorical_from_counts(counts, missing, top_k)
+
+
+def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int) -> CategoricalSummary:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = ordered[:top_k]
+    return CategoricalSummary(
+        count=sum(counts.values()), missing=missing,
+        categories=tuple(k for k, _ in kept), counts=tuple(c for _, c in kept),
+        other=sum(c for _, c in ordered[top_k:]),
+    )
+
+
+def summarize(series: pd.Series, kind: Kind, column: str) -> Summary:
+    """Summarise one column as the given kind."""
+    if kind == "numerical":
+        return summarize_numeric(to_numeric(series, column))
+    return summarize_categorical(series)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A reference profile: what a model version's training/validation data looked like."""
+
+    task: Task
+    features: dict[str, Summary]
+    schema: dict[str, str]
+    rows: int
+    target: str | None = None
+    prediction: str | tuple[str, ...] | None = None
+    classes: tuple[str, ...] = ()
+    positive_label: str | None = None
+    prediction_summary: Summary | None = None
+    target_summary: Summary | None = None
+    performance: dict[str, float] = field(default_factory=dict)
+    id_column: str | None = None
+    timestamp_column: str | None = None
+
+    @property
+    def prediction_columns(self) -> tuple[str, ...]:
+        if self.prediction is None:
+            return ()
+        return (self.prediction,) if isinstance(self.prediction, str) else tuple(self.prediction)
+
+    # -- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the profile (the canonical form hashed by :meth:`sha256`)."""
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "task": self.task,
+            "rows": self.rows,
+            "target": self.target,
+            "prediction": list(self.prediction_columns) if isinstance(self.prediction, tuple)
+            else self.prediction,
+            "classes": list(self.classes),
+            "positive_label": self.positive_label,
+            "id_column": self.id_column,
+            "timestamp_column": self.timestamp_column,
+            "schema": dict(self.schema),
+            "quantile_probs": list(QUANTILE_PROBS),
+            "features": {name: _summary_to_dict(s) for name, s in self.features.items()},
+            "prediction_summary": _summary_to_dict(self.prediction_summary),
+            "target_summary": _summary_to_dict(self.target_summary),
+            "performance": dict(self.performance),
+        }
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes: sorted keys, no spaces, UTF-8, no NaN."""
+        try:
+            text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:  # pragma: no cover - guarded by construction
+            raise ProfileError(f"profile holds a non-finite number: {exc}") from exc
+        return text.encode("utf-8")
+
+    def sha256(self) -> str:
+        """SHA-256 hex digest of :meth:`to_json`."""
+        return hashlib.sha256(self.to_json()).hexdigest()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Profile:
+        """Parse canonical JSON written by :meth:`to_json`; raise :class:`ProfileError` if malformed."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"profile is not valid JSON: {exc}") from exc
+        return cls.from_dict(obj)
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> Profile:
+        """Build a profile from :meth:`to_dict` output, checking format name and version."""
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
+            raise ProfileError(f"not an mlflow-decay profile (expected format {FORMAT_NAME!r})")
+        version = obj.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ProfileError(
+                f"profile format version {version!r} is not supported "
+                f"(this mlflow-decay reads up to {FORMAT_VERSION}); upgrade mlflow-decay"
+            )
+        if list(obj.get("quantile_probs", [])) != list(QUANTILE_PROBS):
+            raise ProfileError("profile quantile grid differs from this mlflow-decay's")
+        try:
+            prediction = obj["prediction"]
+            return cls(
+                task=_check_task(obj["task"]),
+                rows=int(obj["rows"]),
+                target=obj["target"],
+                prediction=tuple(prediction) if isinstance(prediction, list) else prediction,
+                classes=tuple(obj["classes"]),
+                positive_label=obj["positive_label"],
+                id_column=obj["id_column"],
+                timestamp_column=obj["timestamp_column"],
+                schema={str(k): str(v) for k, v in obj["schema"].items()},
+                features={str(k): _summary_from_dict(v) for k, v in obj["features"].items()},
+                prediction_summary=_optional_summary(obj["prediction_summary"]),
+                target_summary=_optional_summary(obj["target_summary"]),
+                performance={str(k): float(v) for k, v in obj["performance"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_task(task: Any) -> Task:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    return task  # type: ignore[no-any-return]
+
+
+def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in summary.__dict__.items()}
+    return out
+
+
+def _summary_from_dict(obj: dict[str, Any]) -> Summary:
+    kind = obj["kind"]
+    if kind == "numerical":
+        s = NumericSummary(
+            count=int(obj["count"]), missing=int(obj["missing"]), infinite=int(obj["infinite"]),
+            min=_opt_float(obj["min"]), max=_opt_float(obj["max"]),
+            mean=_opt_float(obj["mean"]), std=_opt_float(obj["std"]),
+            quantiles=tuple(float(v) for v in obj["quantiles"]),
+            edges=tuple(float(v) for v in obj["edges"]),
+            counts=tuple(int(v) for v in obj["counts"]),
+        )
+        if s.count and (len(s.quantiles) != len(QUANTILE_PROBS) or len(s.counts) != len(s.edges) + 1):
+            raise ValueError("numerical summary has sketch arrays of the wrong length")
+        return s
+    if kind == "categorical":
+        c = CategoricalSummary(
+            count=int(obj["count"]), missing=int(obj["missing"]),
+            categories=tuple(str(v) for v in obj["categories"]),
+            counts=tuple(int(v) for v in obj["counts"]), other=int(obj["other"]),
+        )
+        if len(c.categories) != len(c.counts):
+            raise ValueError("categorical summary has categories and counts of different lengths")
+        return c
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _optional_summary(obj: Any) -> Summary | None:
+    return None if obj is None else _summary_from_dict(obj)
+
+
+def _opt_float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+# -- building ---------------------------------------------------------------------------------
+def build_profile(
+    reference: pd.DataFrame,
+    *,
+    target: str | None = None,
+    prediction: str | Sequence[str] | None = None,
+    task: Task = "binary",
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    numerical: Sequence[str] | None = None,
+    id_column: str | None = None,
+    timestamp_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    positive_label: str | None = None,
+) -> Profile:
+    """Build the reference profile of a table.
+
+    Parameters
+    ----------
+    reference : DataFrame
+        Training/validation data with features, and optionally labels and model outputs.
+    target : str, optional
+        Label column. With ``prediction`` it gives the reference performance.
+    prediction : str or list of str, optional
+        The model's output: the positive-class probability (binary), one probability column per
+        class in ``classes`` order (multiclass), or the predicted value (regression).
+    task : {"binary", "multiclass", "regression"}
+    features : list of str, optional
+        Feature columns; default all columns but target, prediction, id and timestamp.
+    categorical, numerical : list of str, optional
+        Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
+        and categories are categorical).
+    id_column, timestamp_column : str, optional
+        Columns that identify or date rows; never treated as features.
+    classes : list of str, optional
+        Multiclass: the class labels in the order of the ``prediction`` columns (default: the
+        sorted labels of ``target``).
+    positive_label : str, optional
+        Binary: the label the score is the probability of (default ``1``/``True``/the larger label).
+
+    Returns
+    -------
+    Profile
+    """
+    if task not in TASKS:
+        raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if not isinstance(reference, pd.DataFrame):
+        raise DataError(f"reference must be a pandas DataFrame, got {type(reference).__name__}")
+    if len(reference) == 0:
+        raise DataError("reference table is empty: a profile needs at least one row")
+    pred_cols = _prediction_columns(prediction, task)
+    special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
+    for column in special:
+        _require_column(reference, column, "reference")
+    forced = {**{c: "categorical" for c in categorical or ()},
+              **{c: "numerical" for c in numerical or ()}}
+    overlap = set(categorical or ()) & set(numerical or ())
+    if overlap:
+        raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
+    if features is None:
+        names = [str(c) for c in reference.columns if c not in special]
+    else:
+        names = list(features)
+    summaries: dict[str, Summary] = {}
+    schema: dict[str, str] = {}
+    for name in names:
+        _require_column(reference, name, "reference")
+        series = reference[name]
+        kind = forced.get(name) or infer_kind(series)
+        if kind is None:
+            if features is not None:
+                raise DataError(f"column {name!r}: dates/times cannot be a feature; "
+                                "pass it as timestamp_column")
+            continue
+        summaries[name] = summarize(series, kind, name)  # type: ignore[arg-type]
+        schema[name] = str(series.dtype)
+    if not summaries:
+        raise DataError("reference has no feature columns to profile")
+    for column in special:
+        schema[column] = str(reference[column].dtype)
+
+    class_labels: tuple[str, ...] = ()
+    pos: str | None = None
+    target_summary: Summary | None = None
+    if target is not None:
+        if task == "regression":
+            target_summary = summarize_numeric(to_numeric(reference[target], target))
+        else:
+            target_summary = summarize_categorical(reference[target], top_k=10**6)
+            class_labels = _class_labels(target_summary, target, task, classes, pred_cols)
+            pos = _positive_label(class_labels, positive_label, target) if task == "binary" else None
+    elif task == "multiclass":
+        if classes is None:
+            raise DataError("multiclass profile without target needs classes= naming the "
+                            "prediction columns' classes")
+        class_labels = tuple(str(c) for c in classes)
+    elif task == "binary" and positive_label is not None:
+        pos = str(positive_label)
+
+    prediction_summary = _prediction_summary(reference, pred_cols, task, class_labels)
+    perf: dict[str, float] = {}
+    if target is not None and pred_cols:
+        perf, _ = performance.realized(
+            task, reference[target], prediction_values(reference, pred_cols, task),
+            classes=class_labels, positive_label=pos,
+        )
+    return Profile(
+        task=task, features=summaries, schema=schema, rows=len(reference), target=target,
+        prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
+        classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
+        target_summary=target_summary, performance=perf, id_column=id_column,
+        timestamp_column=timestamp_column,
+    )
+
+
+def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> list[str]:
+    if prediction is None:
+        return []
+    cols = [prediction] if isinstance(prediction, str) else list(prediction)
+    if task != "multiclass" and len(cols) != 1:
+        raise DataError(f"{task} task takes one prediction column, got {len(cols)}")
+    return cols
+
+
+def _require_column(frame: pd.DataFrame, column: str, what: str) -> None:
+    if column not in frame.columns:
+        raise DataError(f"column {column!r} is missing from the {what} "
+                        f"(columns: {_list_columns(frame.columns)})")
+
+
+def _list_columns(columns: Iterable[Any], limit: int = 12) -> str:
+    names = [str(c) for c in columns]
+    more = f", … {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,
+                  pred_cols: list[str]) -> tuple[str, ...]:
+    assert isinstance(summary, CategoricalSummary)
+    seen = tuple(sorted(summary.categories, key=sort_key))
+    if task == "binary":
+        if len(seen) != 2:
+            raise DataError(f"column {target!r}: a binary task needs two label classes in the "
+                            f"reference, found {len(seen)} ({', '.join(seen[:5])})")
+        return seen
+    labels = tuple(str(c) for c in classes) if classes is not None else seen
+    if pred_cols and len(pred_cols) != len(labels):
+        raise DataError(f"multiclass: {len(pred_cols)} prediction columns for {len(labels)} "
+                        f"classes ({', '.join(labels[:10])}); give one probability column per class")
+    return labels
+
+
+def _positive_label(labels: tuple[str, ...], positive_label: str | None, target: str) -> str:
+    if positive_label is not None:
+        if str(positive_label) not in labels:
+            raise DataError(f"positive_label {positive_label!r} is not a class of column "
+                            f"{target!r} ({', '.join(labels)})")
+        return str(positive_label)
+    for candidate in ("1", "True", "true", "yes", "positive"):
+        if candidate in labels:
+            return candidate
+    return labels[-1]
+
+
+def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str) -> np.ndarray:
+    """The model output as an array: scores (n,), or class probabilities (n, k) for multiclass."""
+    if task == "multiclass":
+        return np.column_stack([to_numeric(frame[c], c) for c in pred_cols])
+    return to_numeric(frame[pred_cols[0]], pred_cols[0])
+
+
+def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.Series:
+    """Arg-max class label of each row of a probability matrix (missing where a row has NaN)."""
+    labels = np.asarray(classes, dtype=object)[np.argmax(np.nan_to_num(probabilities, nan=-1), axis=1)]
+    labels[np.isnan(probabilities).any(axis=1)] = None
+    return pd.Series(labels, dtype=object)
+
+
+def _prediction_summary(frame: pd.DataFrame, pred_cols: list[str], task: str,
+                        classes: tuple[str, ...]) -> Summary | None:
+    if not pred_cols:
+        return None
+    values = prediction_values(frame, pred_cols, task)
+    if task == "multiclass":
+        return summarize_categorical(predicted_classes(values, classes))
+    return summarize_numeric(values)
+
+
+# -- merging ----------------------------------------------------------------------------------
+def merge_profiles(a: Profile, b: Profile) -> Profile:
+    """Merge the profiles of two disjoint parts of one table into the profile of the whole.
+
+    Counts, histograms (on equal edges), moments, minima/maxima and category frequencies merge
+    exactly; quantile sketches merge through the mixture CDF (within the sketch's tolerance).
+    Reference performance is averaged by row count, which is approximate for ranking metrics.
+    """
+    if (a.task, a.target, a.prediction, a.classes, sorted(a.features)) != (
+        b.task, b.target, b.prediction, b.classes, sorted(b.features)
+    ):
+        raise ProfileError("profiles describe different tables (task, columns or classes differ)")
+    features = {name: merge_summaries(a.features[name], b.features[name]) for name in a.features}
+    total = a.rows + b.rows
+    perf = {k: (a.performance[k] * a.rows + b.performance[k] * b.rows) / total
+            for k in a.performance if k in b.performance}
+    return replace(
+        a, rows=total, features=features, performance=perf,
+        prediction_summary=_merge_optional(a.prediction_summary, b.prediction_summary),
+        target_summary=_merge_optional(a.target_summary, b.target_summary),
+    )
+
+
+def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
+    if a is None or b is None:
+        return a or b
+    return merge_summaries(a, b)
+
+
+def merge_summaries(a: Summary, b: Summary) -> Summary:
+    """Merge two summaries of the same column."""
+    if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
+        counts = dict(zip(a.categories, a.counts))
+        for k, c in zip(b.categories, b.counts):
+            counts[k] = counts.get(k, 0) + c
+        merged = _categorical_from_counts(counts, a.missing + b.missing,
+                                          max(len(a.categories), len(b.categories), TOP_K))
+        return replace(merged, other=merged.other + a.other + b.other)
+    if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
+        return _merge_numeric(a, b)
+    raise ProfileError("cannot merge a numerical and a categorical summary of one column")
+
+
+def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
+    if a.count == 0 or b.count == 0:
+        base = b if a.count == 0 else a
+        return replace(base, missing=a.missing + b.missing, infinite=a.infinite + b.infinite)
+    assert a.mean is not None and b.mean is not None and a.std is not None and b.std is not None
+    n = a.count + b.count
+    mean = (a.mean * a.count + b.mean * b.count) / n
+    m2 = a.std**2 * a.count + b.std**2 * b.count + (b.mean - a.mean) ** 2 * a.count * b.count / n
+    grid = np.unique(np.concatenate([a.quantiles, b.quantiles]))
+    mix = (a.cdf(grid) * a.count + b.cdf(grid) * b.count) / n
+    probs = np.asarray(QUANTILE_PROBS)
+    idx = np.clip(np.searchsorted(mix, probs, side="left"), 0, len(grid) - 1)
+    quantiles = tuple(_round(v) for v in grid[idx])
+    quantiles = (_round(min(a.quantiles[0], b.quantiles[0])), *quantiles[1:-1],
+                 _round(max(a.quantiles[-1], b.quantiles[-1])))
+    if a.edges == b.edges:
+        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts))
+    else:
+        edges = _histogram_edges(quantiles)
+        cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
+        counts = tuple(int(x) for x in np.diff([0, *cum, n]))
+    return NumericSummary(
+        count=n, missing=a.missing + b.missing, infinite=a.infinite + b.infinite,
+        min=min(a.min, b.min), max=max(a.max, b.max),  # type: ignore[type-var]
+        mean=mean, std=math.sqrt(max(m2 / n, 0.0)),
+        quantiles=quantiles, edges=edges, counts=counts,
+    )
+
+
+def _cum_count(s: NumericSummary, edge: float) -> int:
+    return int(round(float(s.cdf(np.asarray([edge]), side="left")[0]) * s.count))

@@ -1,0 +1,272 @@
+"""The MLflow model registry side: model URIs, profiles stored with versions, status tags.
+
+MLflow's stages are fixed and deprecated, so a version's decay stage is the version tag
+``mlflow_decay.status`` (searchable: ``tags.`mlflow_decay.status` = 'degraded'``), with
+optional alias removal and, for teams on legacy stages, a transition to ``Archived``.
+Every MLflow quirk (version as str or int, LoggedModel sources) is handled here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from .errors import ProfileError, RegistryError
+from .policy import Policy, Status
+from .profile import Profile
+
+TAG = "mlflow_decay."
+PROFILE_URI = TAG + "profile_uri"
+PROFILE_SHA256 = TAG + "profile_sha256"
+STATUS = TAG + "status"
+STATUS_REASON = TAG + "status_reason"
+STATUS_RUN_ID = TAG + "status_run_id"
+STATUS_CHANGED_AT = TAG + "status_changed_at"
+LAST_STATUS = TAG + "last_status"
+LAST_RUN_ID = TAG + "last_run_id"
+LAST_EVALUATED_AT = TAG + "last_evaluated_at"
+REMOVED_ALIASES = TAG + "removed_aliases"
+PROFILE_DIR = "mlflow_decay"
+PROFILE_FILE = "reference_profile.json"
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))$")
+_MAX_TAG = 5000
+
+
+def client_for(tracking_uri: str | None = None) -> MlflowClient:
+    """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI)."""
+    if tracking_uri is None:
+        return MlflowClient()
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@dataclass(frozen=True)
+class ModelVersionRef:
+    """A resolved model version: its name, version (always str), source, tags and aliases."""
+
+    name: str
+    version: str
+    source: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+    stage: str
+    model_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    @property
+    def status(self) -> str | None:
+        return self.tags.get(STATUS)
+
+
+def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """Split ``models:/<name>/<version>`` or ``models:/<name>@<alias>`` into name, version, alias."""
+    match = _URI.match(uri or "")
+    if not match:
+        raise RegistryError(f"model URI {uri!r} is not models:/<name>/<version> or "
+                            "models:/<name>@<alias>")
+    return match["name"], match["version"], match["alias"]
+
+
+def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
+    """Look up the version a model URI names; :class:`RegistryError` if there is none."""
+    name, version, alias = parse_model_uri(uri)
+    try:
+        mv = (client.get_model_version(name, version) if version is not None
+              else client.get_model_version_by_alias(name, alias))  # type: ignore[arg-type]
+    except MlflowException as exc:
+        raise RegistryError(f"{uri}: {_not_found(client, name, version, alias, exc)}") from exc
+    source = str(mv.source or "")
+    model_id = getattr(mv, "model_id", None) or _logged_model_id(source)
+    return ModelVersionRef(
+        name=str(mv.name), version=str(mv.version), source=source,
+        tags={str(k): str(v) for k, v in (mv.tags or {}).items()},
+        aliases=tuple(getattr(mv, "aliases", None) or ()), stage=str(mv.current_stage or "None"),
+        model_id=model_id,
+    )
+
+
+def _logged_model_id(source: str) -> str | None:
+    match = re.match(r"^models:/(m-[0-9a-f]+)$", source)
+    return match.group(1) if match else None
+
+
+def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None,
+               exc: MlflowException) -> str:
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        return f"no registered model named {name!r}"
+    versions = sorted({str(v.version) for v in client.search_model_versions(f"name='{name}'")},
+                      key=int)
+    if alias is not None:
+        return f"model {name!r} has no alias {alias!r}"
+    known = ", ".join(versions) if versions else "none"
+    return f"model {name!r} has no version {version} (versions: {known})"
+
+
+# -- profiles --------------------------------------------------------------------------------
+def store_profile_in_model(client: MlflowClient, ref: ModelVersionRef, path: Path) -> str | None:
+    """Write a profile file into the version's LoggedModel; ``None`` if the source is not one."""
+    if ref.model_id is None:
+        return None
+    client.log_model_artifact(ref.model_id, str(path), artifact_path=PROFILE_DIR)
+    return f"{ref.uri}/{PROFILE_DIR}/{PROFILE_FILE}"
+
+
+def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: bytes) -> None:
+    """Point the version's tags at a stored profile and its SHA-256."""
+    client.set_model_version_tag(ref.name, ref.version, PROFILE_URI, uri)
+    client.set_model_version_tag(ref.name, ref.version, PROFILE_SHA256,
+                                 hashlib.sha256(data).hexdigest())
+
+
+def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
+    """The verified profile of a resolved version."""
+    uri, sha = ref.tags.get(PROFILE_URI), ref.tags.get(PROFILE_SHA256)
+    if not uri or not sha:
+        raise ProfileError(f"{ref.uri} has no reference profile; attach one with "
+                           "`mlflow-decay profile` or md.attach_profile")
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=uri, dst_path=tmp, tracking_uri=client.tracking_uri,
+                registry_uri=client._registry_uri)
+            data = Path(path).read_bytes()
+        except (MlflowException, OSError) as exc:
+            raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
+                               f"{str(exc).splitlines()[0][:200]}") from exc
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
+                           "(tampered or truncated); rebuild and attach it again")
+    return Profile.from_json(data)
+
+
+# -- status ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Action:
+    """One registry change: a version tag, an alias removal, or a legacy stage transition."""
+
+    kind: Literal["set_tag", "delete_alias", "transition_stage"]
+    key: str
+    value: str = ""
+
+    def describe(self, ref: ModelVersionRef) -> str:
+        if self.kind == "delete_alias":
+            return f"remove alias @{self.key} from {ref.uri}"
+        if self.kind == "transition_stage":
+            return f"transition {ref.uri} to stage {self.value}"
+        return f"set tag {self.key}={self.value[:60]} on {ref.uri}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The status a version moves to after one evaluation, and the registry changes it takes."""
+
+    previous: str | None
+    status: Status
+    changed: bool
+    actions: tuple[Action, ...] = field(default=())
+    note: str | None = None
+
+
+def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
+         run_id: str | None, now: datetime | None = None) -> Plan:
+    """Decide the version's next status and the registry changes, without making them.
+
+    A degraded version stays degraded on a clean window unless the policy allows
+    ``auto_recover``; re-evaluating a degraded version changes nothing but the last-run tags.
+    """
+    previous = ref.status
+    note = None
+    if previous == "degraded" and status != "degraded" and not policy.auto_recover:
+        note = f"window is {status}, version stays degraded (policy auto_recover is off)"
+        status = "degraded"
+    stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    run = run_id or "<this run>"
+    reason = "; ".join(reasons) or "no threshold breached"
+    actions: list[Action] = []
+    if status == "degraded":
+        actions += [Action("delete_alias", a) for a in policy.remove_aliases if a in ref.aliases]
+        if policy.archive and ref.stage != "Archived":
+            actions.append(Action("transition_stage", "stage", "Archived"))
+        removed = [a.key for a in actions if a.kind == "delete_alias"]
+        if removed:
+            previous_removed = [a for a in ref.tags.get(REMOVED_ALIASES, "").split(",") if a]
+            actions.append(Action("set_tag", REMOVED_ALIASES,
+                                  ",".join(dict.fromkeys(previous_removed + removed))))
+    changed = status != previous
+    if changed:
+        actions += [
+            Action("set_tag", STATUS_REASON, _clip(reason)),
+            Action("set_tag", STATUS_RUN_ID, run),
+            Action("set_tag", STATUS_CHANGED_AT, stamp),
+        ]
+    actions += [
+        Action("set_tag", LAST_STATUS, status),
+        Action("set_tag", LAST_RUN_ID, run),
+        Action("set_tag", LAST_EVALUATED_AT, stamp),
+    ]
+    if changed:  # the status tag itself last, once everything it implies is done
+        actions.append(Action("set_tag", STATUS, status))
+    return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
+                note=note)
+
+
+def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:
+    """Make the planned registry changes, in order."""
+    for action in actions:
+        try:
+            if action.kind == "set_tag":
+                client.set_model_version_tag(ref.name, ref.version, action.key, action.value)
+            elif action.kind == "delete_alias":
+                client.delete_registered_model_alias(ref.name, action.key)
+            else:
+                client.transition_model_version_stage(ref.name, ref.version, action.value)
+        except MlflowException as exc:
+            raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
+                                f"{str(exc).splitlines()[0][:200]}") from exc
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 1] + "…"
+
+
+def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
+    """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        raise RegistryError(f"no registered model named {name!r}") from exc
+    found = client.search_model_versions(f"name='{name}'")
+    refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in found]
+    return sorted(refs, key=lambda r: -int(r.version))
+
+
+def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
+    """One JSON-safe row per version for ``mlflow-decay status``."""
+    return [
+        {
+            "version": r.version,
+            "aliases": list(r.aliases),
+            "status": r.status or ("profiled" if PROFILE_URI in r.tags else "no profile"),
+            "since": r.tags.get(STATUS_CHANGED_AT),
+            "last_evaluated_at": r.tags.get(LAST_EVALUATED_AT),
+            "last_status": r.tags.get(LAST_STATUS),
+            "last_run_id": r.tags.get(LAST_RUN_ID),
+            "reason": r.tags.get(STATUS_REASON),
+            "legacy_stage": r.stage,
+        }
+        for r in refs
+    ]

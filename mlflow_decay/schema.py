@@ -1,0 +1,95 @@
+"""Column kinds and the coercion of table columns into the arrays the statistics use.
+
+A column is *numerical* (float array; NaN marks missing) or *categorical* (values compared as
+normalised strings, so ``1``, ``1.0`` and ``"1"`` are one category). Both the profile and the
+window go through the same functions, so a reference and a window are always read alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+Kind = Literal["numerical", "categorical"]
+
+#: An integer column with at most this many distinct values is inferred categorical.
+MAX_INT_CATEGORIES = 10
+
+
+def infer_kind(series: pd.Series) -> Kind | None:
+    """Infer the kind of a column, or ``None`` for columns that are not features (datetimes)."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return None
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = series.dropna()
+        integral = pd.api.types.is_integer_dtype(dtype) or bool(
+            np.all(np.isfinite(values.to_numpy(dtype=float)))
+            and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
+        )
+        if integral and values.nunique() <= MAX_INT_CATEGORIES:
+            return "categorical"
+        return "numerical"
+    return "categorical"
+
+
+def to_numeric(series: pd.Series, column: str) -> np.ndarray:
+    """Return a column as float64 (NaN for missing, ±inf kept); refuse text that is not a number."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return series.astype("float64").to_numpy()
+    if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        raise DataError(f"column {column!r}: expected numbers as in the reference profile, got dates")
+    converted = pd.to_numeric(series.astype("object"), errors="coerce")
+    bad = series.notna().to_numpy() & converted.isna().to_numpy()
+    if bad.any():
+        example = series[bad].iloc[0]
+        raise DataError(
+            f"column {column!r}: expected numbers as in the reference profile, "
+            f"got text such as {str(example)[:40]!r}"
+        )
+    return converted.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def category_key(value: Any) -> str:
+    """Normalise one category value to the string it is compared as."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
+    """Count a column's categories by normalised key; return ``(counts, missing)``."""
+    missing = int(series.isna().sum())
+    counts: dict[str, int] = {}
+    for value, count in series.value_counts(dropna=True, sort=False).items():
+        key = category_key(value)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts, missing
+
+
+def category_array(series: pd.Series) -> np.ndarray:
+    """Return a column as an object array of normalised keys (``None`` where missing)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = np.array([category_key(v) for v in uniques] + [None], dtype=object)
+    return keys[codes]
+
+
+def sort_key(label: str) -> tuple[float, str]:
+    """Order class labels numerically when they are numbers, else as text."""
+    try:
+        return (float(label), label)
+    except ValueError:
+        return (float("inf"), label)
