@@ -9,41 +9,36 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
-from .policy import Policy, load_policy
-from .profile import Profile, build_profile, merge_profiles
-from .report import DecayReport
 
 if TYPE_CHECKING:
     from .api import attach_profile, evaluate, load_profile
+    from .policy import Policy, load_policy
+    from .profile import Profile, build_profile, merge_profiles
+    from .report import DecayReport
 
 __version__ = "0.1.0"
 
+# Everything but the errors loads on first use, so `import mlflow_decay` and the CLI's
+# --help stay fast (pandas, scikit-learn and mlflow are heavy imports).
+_LAZY = {
+    "attach_profile": "api", "evaluate": "api", "load_profile": "api",
+    "Policy": "policy", "load_policy": "policy",
+    "Profile": "profile", "build_profile": "profile", "merge_profiles": "profile",
+    "DecayReport": "report",
+}
+
 __all__ = [
-    "DataError",
-    "DecayError",
-    "DecayReport",
-    "Policy",
-    "PolicyError",
-    "Profile",
-    "ProfileError",
-    "RegistryError",
-    "attach_profile",
-    "build_profile",
-    "evaluate",
-    "load_policy",
-    "load_profile",
+    "DataError", "DecayError", "DecayReport", "Policy", "PolicyError", "Profile", "ProfileError",
+    "RegistryError", "attach_profile", "build_profile", "evaluate", "load_policy", "load_profile",
     "merge_profiles",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # The MLflow-facing verbs import mlflow; load them on first use so `import mlflow_decay`
-    # and the CLI's --help stay fast.
-    if name in ("attach_profile", "evaluate", "load_profile"):
-        from . import api
-
-        return getattr(api, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'mlflow_decay' has no attribute {name!r}")

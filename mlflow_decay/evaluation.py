@@ -26,8 +26,8 @@ from .profile import (
     Profile,
     Summary,
     _list_columns,
-    prediction_values,
     predicted_classes,
+    prediction_values,
 )
 from .schema import category_counts, to_numeric
 

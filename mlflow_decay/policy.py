@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+import tomllib
 
 from .errors import PolicyError
 
@@ -246,7 +247,7 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
     ):
         raise PolicyError(f"{what}: degrade {degrade:g} is less severe than warn {warn:g} "
                           f"for direction {direction!r}")
-    return Rule(pattern, warn, degrade, direction)
+    return Rule(pattern, warn, degrade, cast(Direction, direction))
 
 
 DEFAULT_POLICY = load_policy()

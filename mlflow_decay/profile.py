@@ -13,14 +13,14 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from . import performance
 from .errors import DataError, ProfileError
-from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
+from .schema import Kind, category_counts, infer_kind, sort_key, to_numeric
 
 FORMAT_NAME = "mlflow-decay-profile"
 FORMAT_VERSION = 1
@@ -102,7 +102,7 @@ class CategoricalSummary:
         return self.count + self.missing
 
 
-Summary = Union[NumericSummary, CategoricalSummary]
+Summary = NumericSummary | CategoricalSummary
 
 
 def summarize_numeric(values: np.ndarray) -> NumericSummary:
@@ -265,7 +265,7 @@ class Profile:
 def _check_task(task: Any) -> Task:
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    return task  # type: ignore[no-any-return]
+    return task
 
 
 def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
@@ -368,10 +368,7 @@ def build_profile(
     overlap = set(categorical or ()) & set(numerical or ())
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
-    if features is None:
-        names = [str(c) for c in reference.columns if c not in special]
-    else:
-        names = list(features)
+    names = [str(c) for c in reference.columns if c not in special] if features is None else list(features)
     summaries: dict[str, Summary] = {}
     schema: dict[str, str] = {}
     for name in names:
@@ -529,8 +526,8 @@ def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
 def merge_summaries(a: Summary, b: Summary) -> Summary:
     """Merge two summaries of the same column."""
     if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
-        counts = dict(zip(a.categories, a.counts))
-        for k, c in zip(b.categories, b.counts):
+        counts = dict(zip(a.categories, a.counts, strict=True))
+        for k, c in zip(b.categories, b.counts, strict=True):
             counts[k] = counts.get(k, 0) + c
         merged = _categorical_from_counts(counts, a.missing + b.missing,
                                           max(len(a.categories), len(b.categories), TOP_K))
@@ -550,13 +547,13 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
     m2 = a.std**2 * a.count + b.std**2 * b.count + (b.mean - a.mean) ** 2 * a.count * b.count / n
     grid = np.unique(np.concatenate([a.quantiles, b.quantiles]))
     mix = (a.cdf(grid) * a.count + b.cdf(grid) * b.count) / n
-    probs = np.asarray(QUANTILE_PROBS)
-    idx = np.clip(np.searchsorted(mix, probs, side="left"), 0, len(grid) - 1)
-    quantiles = tuple(_round(v) for v in grid[idx])
+    # both CDFs are linear between their knots, so the mixture is linear between the union's
+    # points and inverts exactly by interpolation
+    quantiles = tuple(_round(v) for v in np.interp(QUANTILE_PROBS, mix, grid))
     quantiles = (_round(min(a.quantiles[0], b.quantiles[0])), *quantiles[1:-1],
                  _round(max(a.quantiles[-1], b.quantiles[-1])))
     if a.edges == b.edges:
-        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts))
+        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
     else:
         edges = _histogram_edges(quantiles)
         cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
@@ -570,4 +567,4 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
 
 
 def _cum_count(s: NumericSummary, edge: float) -> int:
-    return int(round(float(s.cdf(np.asarray([edge]), side="left")[0]) * s.count))
+    return round(float(s.cdf(np.asarray([edge]), side="left")[0]) * s.count)

@@ -1,0 +1,35 @@
+# mlflow-decay developer commands. Everything runs in .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Train, register, profile and watch a model decay in a local sqlite MLflow store (./mlflow.db).
+demo: $(STAMP)
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/mlflow-decay demo
+	$(BIN)/mlflow-decay status demo-churn
+
+## ruff, mypy and the test suite.
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check mlflow_decay tests examples bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) mlflow.db mlruns mlartifacts .mypy_cache .ruff_cache .pytest_cache

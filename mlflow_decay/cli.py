@@ -1,0 +1,219 @@
+"""The ``mlflow-decay`` command line: thin verbs over the Python API.
+
+Errors a user can cause print one line (``mlflow-decay: error: ...``) and exit 1; usage
+errors exit 2 (click's convention); no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import DecayError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _tracking_uri(value: str | None) -> str:
+    return value or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def common(func: F) -> F:
+    """Add ``--tracking-uri`` and ``--json`` to a command, and turn DecayErrors into one line."""
+
+    @click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
+                  help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, else "
+                       f"{DEFAULT_TRACKING_URI}].")
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        uri = _tracking_uri(tracking_uri)
+        try:
+            return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
+        except DecayError as exc:
+            _fail(str(exc), exc.exit_code)
+        except Exception as exc:  # MLflow/server failures: one line, not a traceback
+            if os.environ.get("MLFLOW_DECAY_DEBUG"):
+                raise
+            from mlflow.exceptions import MlflowException
+
+            if isinstance(exc, (MlflowException, OSError)):
+                _fail(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", 1)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"mlflow-decay: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _emit(as_json: bool, payload: Any, text: str) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlflow-decay")
+def main() -> None:
+    """Catch silent model decay in the MLflow model registry.
+
+    Models are addressed as in MLflow: models:/<name>/<version> or models:/<name>@<alias>.
+    """
+
+
+@main.command()
+@click.argument("model_uri")
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Reference table: CSV or Parquet file (or a directory of Parquet files).")
+@click.option("--target", default=None, help="Label column.")
+@click.option("--prediction", default=None,
+              help="Score/probability column (multiclass: comma-separated, one per class).")
+@click.option("--task", type=click.Choice(["binary", "multiclass", "regression"]),
+              default="binary", show_default=True)
+@click.option("--features", default=None, help="Comma-separated feature columns [default: all].")
+@click.option("--categorical", default=None, help="Comma-separated columns forced categorical.")
+@click.option("--numerical", default=None, help="Comma-separated columns forced numerical.")
+@click.option("--id-column", default=None, help="Row id column (not a feature).")
+@click.option("--timestamp-column", default=None, help="Timestamp column (not a feature).")
+@common
+def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
+            features: str | None, categorical: str | None, numerical: str | None,
+            id_column: str | None, timestamp_column: str | None, tracking_uri: str,
+            as_json: bool) -> None:
+    """Build the reference profile of DATA and store it with MODEL_URI."""
+    from . import api
+    from .profile import build_profile
+    from .sources import read_table
+
+    preds = _split(prediction)
+    built = build_profile(
+        read_table(data), target=target,
+        prediction=preds if task == "multiclass" else (preds[0] if preds else None),
+        task=task,  # type: ignore[arg-type]
+        features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
+        id_column=id_column, timestamp_column=timestamp_column,
+    )
+    uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri)
+    payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
+               "rows": built.rows, "features": len(built.features),
+               "bytes": len(built.to_json()), "performance": built.performance}
+    perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
+    _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
+          f"attached to {model_uri}\n  {uri}\n  sha256 {built.sha256()}"
+          + (f"\n  reference {perf}" if perf else ""))
+
+
+@main.command()
+@click.argument("model_uri")
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Window: CSV or Parquet file (or a directory of Parquet files).")
+@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+              help="Policy TOML file laid over the default (see `policy show`).")
+@click.option("--dry-run", is_flag=True,
+              help="Evaluate and report what would change; log nothing, change nothing.")
+@click.option("--no-log", is_flag=True,
+              help="Do not log an MLflow run (and so change nothing in the registry).")
+@click.option("--window-start", default=None, help="ISO 8601 start of the window.")
+@click.option("--window-end", default=None, help="ISO 8601 end of the window.")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
+             window_start: str | None, window_end: str | None, experiment: str | None,
+             tracking_uri: str, as_json: bool) -> None:
+    """Evaluate a production window against MODEL_URI's reference profile."""
+    from . import api
+    from .policy import load_policy
+    from .sources import read_table
+
+    pol = load_policy(policy_path)
+    window = read_table(data)
+    report = api.evaluate(model_uri, window, policy=pol, log=not (dry_run or no_log),
+                          apply=not dry_run, window_start=window_start, window_end=window_end,
+                          tracking_uri=tracking_uri, experiment=experiment)
+    lines = [f"{report.model_uri}: {report.summary()}"]
+    lines += [f"  breach: {r}" for r in report.reasons[:10]]
+    if len(report.reasons) > 10:
+        lines.append(f"  … {len(report.reasons) - 10} more breaches")
+    lines += [f"  note: {n}" for n in report.notes]
+    if report.extra_columns:
+        lines.append(f"  ignored extra columns: {', '.join(report.extra_columns)}")
+    verb = "done" if report.applied else "would do (nothing changed)"
+    lines += [f"  registry {verb}: {a}" for a in report.actions]
+    lines.append(f"  run {report.run_id}" if report.run_id else "  not logged")
+    _emit(as_json, report.to_dict(), "\n".join(lines))
+
+
+@main.command()
+@click.argument("model_name")
+@common
+def status(model_name: str, tracking_uri: str, as_json: bool) -> None:
+    """List every version of MODEL_NAME with its decay stage, last evaluation and reason."""
+    from . import registry
+
+    rows = registry.status_rows(registry.versions(registry.client_for(tracking_uri), model_name))
+    header = f"{'version':<8}{'stage':<11}{'aliases':<16}{'since':<27}{'last evaluation':<38}reason"
+    lines = [header]
+    for r in rows:
+        last = (f"{r['last_evaluated_at']} {r['last_status']}" if r["last_evaluated_at"] else "-")
+        aliases = ",".join("@" + a for a in r["aliases"]) or "-"
+        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<16}{r['since'] or '-':<27}"
+                     f"{last:<38}{(r['reason'] or '-')[:120]}")
+    _emit(as_json, rows, "\n".join(lines))
+
+
+@main.group()
+def policy() -> None:
+    """Inspect decay policies."""
+
+
+@policy.command("show")
+@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+              help="Policy TOML file laid over the default.")
+@common
+def policy_show(policy_path: Path | None, tracking_uri: str, as_json: bool) -> None:
+    """Print the effective policy (the default, or FILE laid over it)."""
+    from .policy import load_policy
+
+    pol = load_policy(policy_path)
+    _emit(as_json, pol.to_dict(), pol.to_toml().rstrip())
+
+
+@main.command()
+@click.option("--model-name", default="demo-churn", show_default=True)
+@click.option("--windows", default=8, show_default=True, type=click.IntRange(2, 50))
+@click.option("--window-rows", default=5000, show_default=True, type=click.IntRange(500, 10**6))
+@common
+def demo(model_name: str, windows: int, window_rows: int, tracking_uri: str, as_json: bool) -> None:
+    """Train, register, profile and watch a churn model decay (AUC ~0.94 to ~0.87)."""
+    import warnings
+
+    from . import demo as scenario
+
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    echo: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
+    rows = scenario.run(tracking_uri, model_name=model_name, windows=windows,
+                        window_rows=window_rows, echo=echo)
+    if as_json:
+        _emit(True, rows, "")
+        return
+    click.echo(f"\nsee the stages:  mlflow-decay status {model_name} --tracking-uri {tracking_uri}")
+    click.echo(f"look around:     mlflow ui --backend-store-uri {tracking_uri}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,156 @@
+"""Shared fixtures: a real sqlite MLflow store per test, a real `mlflow server` per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import mlflow_decay as md  # noqa: E402
+from mlflow_decay import registry  # noqa: E402
+
+
+def make_frame(n: int, seed: int, shift: float = 0.0, flip: float = 0.0) -> pd.DataFrame:
+    """Features, a score and labels: ``shift`` moves features, ``flip`` adds label noise."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(shift, 1, n)
+    x2 = rng.lognormal(0.2 * shift, 0.5, n)
+    color = rng.choice(["red", "green", "blue"], n, p=[0.5 - 0.2 * min(shift, 1), 0.3, 0.2 + 0.2 * min(shift, 1)])
+    level = rng.integers(0, 4, n)
+    logit = 1.5 * x1 - 0.8 * np.log(x2) + 0.7 * (color == "red")
+    score = 1 / (1 + np.exp(-logit))
+    y = (rng.random(n) < score).astype(int)
+    noisy = rng.random(n) < flip
+    y[noisy] = 1 - y[noisy]
+    return pd.DataFrame({"x1": x1, "x2": x2, "color": color, "level": level,
+                         "score": score, "label": y})
+
+
+@pytest.fixture
+def reference() -> pd.DataFrame:
+    return make_frame(5000, seed=1)
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh sqlite store, also made MLflow's current URI (MLflow's own registry code reads
+    the global URI when it resolves LoggedModel sources)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+
+
+def _new_version(client: MlflowClient, name: str, logged_model: bool = True) -> str:
+    try:
+        client.get_registered_model(name)
+    except Exception:
+        client.create_registered_model(name)
+    exp = client.get_experiment_by_name("models") or None
+    exp_id = exp.experiment_id if exp else client.create_experiment("models")
+    if logged_model:
+        model = client.create_logged_model(exp_id, name="model")
+        mv = client.create_model_version(name, source=f"models:/{model.model_id}",
+                                         model_id=model.model_id)
+    else:
+        run = client.create_run(exp_id)
+        mv = client.create_model_version(name, source=f"runs:/{run.info.run_id}/model",
+                                         run_id=run.info.run_id)
+    return str(mv.version)
+
+
+@pytest.fixture
+def new_version(tracking_uri: str) -> Callable[..., str]:
+    """Register a new version of a model (a LoggedModel source by default); return its URI."""
+    client = registry.client_for(tracking_uri)
+
+    def make(name: str = "churn", logged_model: bool = True) -> str:
+        return f"models:/{name}/{_new_version(client, name, logged_model)}"
+
+    return make
+
+
+@pytest.fixture
+def profiled(tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> str:
+    """A version of model 'churn' with the reference profile attached; its URI."""
+    uri = new_version()
+    profile = md.build_profile(reference, target="label", prediction="score")
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    return uri
+
+
+def registry_snapshot(tracking_uri: str) -> dict[str, object]:
+    """Every version's tags, aliases and stage, plus the number of runs: what must not change."""
+    client = registry.client_for(tracking_uri)
+    out: dict[str, object] = {}
+    for rm in client.search_registered_models():
+        for mv in client.search_model_versions(f"name='{rm.name}'"):
+            full = client.get_model_version(rm.name, str(mv.version))
+            out[f"{rm.name}/{mv.version}"] = (dict(full.tags), sorted(full.aliases),
+                                              full.current_stage)
+    exps = [e.experiment_id for e in client.search_experiments()]
+    out["runs"] = len(client.search_runs(exps)) if exps else 0
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 for the session; its URL."""
+    root = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    log = open(root / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError("mlflow server did not start:\n"
+                                   + (root / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

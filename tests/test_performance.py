@@ -1,0 +1,61 @@
+"""Realized performance equals scikit-learn's on the same rows; undefined metrics are explained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from mlflow_decay.performance import realized
+
+
+def test_binary_metrics_equal_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.random(4000)
+    y = (rng.random(4000) < p).astype(int)
+    got, notes = realized("binary", pd.Series(y), p, classes=("0", "1"), positive_label="1")
+    assert notes == {}
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
+    assert got["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, p))
+    assert got["brier"] == pytest.approx(skm.brier_score_loss(y, p))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= 0.5))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, p >= 0.5))
+
+
+def test_string_labels_and_missing_rows() -> None:
+    rng = np.random.default_rng(1)
+    p = rng.random(1000)
+    y = np.where(rng.random(1000) < p, "yes", "no").astype(object)
+    y[:50] = None
+    p[50:60] = np.nan
+    got, _ = realized("binary", pd.Series(y), p, classes=("no", "yes"), positive_label="yes")
+    keep = slice(60, None)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y[keep] == "yes", p[keep]))
+
+
+def test_single_class_window_leaves_ranking_metrics_out_with_a_reason() -> None:
+    p = np.linspace(0.1, 0.9, 100)
+    got, notes = realized("binary", pd.Series(np.ones(100, dtype=int)), p,
+                          classes=("0", "1"), positive_label="1")
+    assert "roc_auc" not in got and "pr_auc" not in got
+    assert notes["roc_auc"] == "labels have a single class"
+    assert got["accuracy"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_multiclass_and_regression_equal_sklearn() -> None:
+    rng = np.random.default_rng(2)
+    proba = rng.dirichlet([1, 1, 1], 2000)
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 2000)]
+    got, _ = realized("multiclass", pd.Series(y), proba, classes=("a", "b", "c"))
+    assert got["roc_auc_ovr"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=["a", "b", "c"]))
+    pred = np.array(["a", "b", "c"])[proba.argmax(1)]
+    assert got["f1_macro"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    t = rng.normal(size=500)
+    yhat = t + rng.normal(0, 0.3, 500)
+    reg, _ = realized("regression", pd.Series(t), yhat)
+    assert reg["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(t, yhat)))
+    assert reg["mae"] == pytest.approx(skm.mean_absolute_error(t, yhat))
+    assert reg["r2"] == pytest.approx(skm.r2_score(t, yhat))

@@ -1,0 +1,139 @@
+"""Reference profiles: contents, size, canonical JSON and hash, merge."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_frame
+from sklearn.metrics import roc_auc_score
+
+import mlflow_decay as md
+from mlflow_decay.profile import CategoricalSummary, NumericSummary
+
+
+def test_kinds_are_inferred_and_forced(reference: pd.DataFrame) -> None:
+    profile = md.build_profile(reference, target="label", prediction="score")
+    kinds = {name: s.kind for name, s in profile.features.items()}
+    assert kinds == {"x1": "numerical", "x2": "numerical", "color": "categorical",
+                     "level": "categorical"}
+    forced = md.build_profile(reference, target="label", prediction="score",
+                              numerical=["level"], features=["x1", "level"])
+    assert {n: s.kind for n, s in forced.features.items()} == {"x1": "numerical",
+                                                              "level": "numerical"}
+
+
+def test_profile_holds_the_reference_statistics(reference: pd.DataFrame) -> None:
+    profile = md.build_profile(reference, target="label", prediction="score")
+    x1 = profile.features["x1"]
+    assert isinstance(x1, NumericSummary)
+    assert x1.count == len(reference) and x1.missing == 0
+    assert x1.mean == pytest.approx(reference.x1.mean())
+    assert x1.std == pytest.approx(reference.x1.std(ddof=0))
+    assert (x1.min, x1.max) == (reference.x1.min(), reference.x1.max())
+    assert x1.quantiles[len(x1.quantiles) // 2] == pytest.approx(reference.x1.median(), abs=0.01)
+    color = profile.features["color"]
+    assert isinstance(color, CategoricalSummary)
+    assert dict(zip(color.categories, color.counts, strict=True)) == \
+        reference.color.value_counts().to_dict()
+    assert profile.performance["roc_auc"] == pytest.approx(
+        roc_auc_score(reference.label, reference.score))
+    assert profile.classes == ("0", "1") and profile.positive_label == "1"
+
+
+def test_profile_size_does_not_grow_with_rows() -> None:
+    small = md.build_profile(make_frame(2_000, 1), target="label", prediction="score")
+    large = md.build_profile(make_frame(200_000, 1), target="label", prediction="score")
+    assert len(large.to_json()) <= len(small.to_json()) * 1.1
+    for profile in (small, large):
+        for name in ("x1", "x2"):
+            column = json.dumps(profile.to_dict()["features"][name], separators=(",", ":"))
+            assert len(column) <= 4096, (name, len(column))
+
+
+def test_json_round_trip_and_hash_are_canonical(reference: pd.DataFrame) -> None:
+    profile = md.build_profile(reference, target="label", prediction="score")
+    data = profile.to_json()
+    again = md.Profile.from_json(data)
+    assert again == profile
+    assert again.to_json() == data and again.sha256() == profile.sha256()
+    assert md.build_profile(reference, target="label", prediction="score").sha256() == \
+        profile.sha256()
+    assert b"NaN" not in data and b"Infinity" not in data
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda d: d.update(format="other"), "not an mlflow-decay profile"),
+    (lambda d: d.update(format_version=99), "format version 99 is not supported"),
+    (lambda d: d["features"]["x1"].update(quantiles=[1.0]), "wrong length"),
+    (lambda d: d.pop("schema"), "malformed"),
+])
+def test_malformed_profiles_raise_profile_error(reference: pd.DataFrame, mutate, message) -> None:
+    d = md.build_profile(reference, target="label", prediction="score").to_dict()
+    mutate(d)
+    with pytest.raises(md.ProfileError, match=message):
+        md.Profile.from_json(json.dumps(d))
+    with pytest.raises(md.ProfileError, match="not valid JSON"):
+        md.Profile.from_json(b"{truncated")
+
+
+def test_merge_of_parts_equals_profile_of_whole() -> None:
+    frame = make_frame(40_000, 5)
+    whole = md.build_profile(frame, target="label", prediction="score")
+    merged = md.merge_profiles(
+        md.build_profile(frame.iloc[:15_000], target="label", prediction="score"),
+        md.build_profile(frame.iloc[15_000:], target="label", prediction="score"))
+    assert merged.rows == whole.rows
+    for name in ("x1", "x2"):
+        a, b = merged.features[name], whole.features[name]
+        assert isinstance(a, NumericSummary) and isinstance(b, NumericSummary)
+        assert (a.count, a.missing, a.min, a.max) == (b.count, b.missing, b.min, b.max)
+        assert a.mean == pytest.approx(b.mean) and a.std == pytest.approx(b.std)
+        probes = np.linspace(b.quantiles[1], b.quantiles[-2], 200)
+        assert np.max(np.abs(a.cdf(probes) - b.cdf(probes))) < 0.003
+        assert sum(a.counts) == sum(b.counts)
+    assert merged.features["color"] == whole.features["color"]
+    assert md.merge_profiles(
+        md.build_profile(frame.iloc[15_000:], target="label", prediction="score"),
+        md.build_profile(frame.iloc[:15_000], target="label", prediction="score"),
+    ).features["color"] == whole.features["color"]
+
+
+def test_missing_and_infinite_values_are_counted_apart() -> None:
+    frame = make_frame(1000, 2)
+    frame.loc[:9, "x1"] = np.nan
+    frame.loc[10:14, "x1"] = np.inf
+    profile = md.build_profile(frame, target="label", prediction="score")
+    x1 = profile.features["x1"]
+    assert isinstance(x1, NumericSummary)
+    assert (x1.count, x1.missing, x1.infinite) == (985, 10, 5)
+    assert np.isfinite(x1.max)
+
+
+def test_multiclass_and_regression_profiles() -> None:
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1, 1, 1], 3000)
+    frame = pd.DataFrame({"x": rng.normal(size=3000), "p_a": proba[:, 0], "p_b": proba[:, 1],
+                          "p_c": proba[:, 2],
+                          "y": np.array(["a", "b", "c"])[np.argmax(proba + rng.normal(0, .2, proba.shape), 1)]})
+    mc = md.build_profile(frame, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass")
+    assert mc.classes == ("a", "b", "c")
+    assert set(mc.performance) == {"roc_auc_ovr", "accuracy", "f1_macro"}
+    reg = md.build_profile(frame.assign(t=frame.x * 2), target="t", prediction="x",
+                           task="regression", features=["p_a"])
+    assert set(reg.performance) == {"rmse", "mae", "r2"}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"target": "nope"}, "column 'nope' is missing from the reference"),
+    ({"prediction": "nope"}, "column 'nope' is missing from the reference"),
+    ({"task": "ranking"}, "task must be one of"),
+    ({"categorical": ["x1"], "numerical": ["x1"]}, "both categorical and numerical"),
+])
+def test_bad_profile_arguments_are_refused(reference: pd.DataFrame, kwargs, message) -> None:
+    with pytest.raises(md.DataError, match=message):
+        md.build_profile(reference, **kwargs)
+    with pytest.raises(md.DataError, match="reference table is empty"):
+        md.build_profile(reference.iloc[:0])

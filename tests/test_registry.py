@@ -1,0 +1,146 @@
+"""The decay loop on a real sqlite MLflow store: attach, load, evaluate, log, degrade."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_frame, registry_snapshot
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.policy import load_policy
+
+
+def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
+        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> None:
+    uri = new_version()
+    profile = md.build_profile(reference, target="label", prediction="score")
+    artifact = md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    assert artifact == f"{uri}/mlflow_decay/reference_profile.json"
+    ref = registry.resolve(registry.client_for(tracking_uri), uri)
+    assert ref.tags[registry.PROFILE_URI] == artifact
+    assert ref.tags[registry.PROFILE_SHA256] == profile.sha256()
+    assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
+    # readable from another process through MLflow's own URI resolution
+    code = ("import mlflow.artifacts, sys, hashlib; p = mlflow.artifacts.download_artifacts("
+            f"{artifact!r}, tracking_uri={tracking_uri!r}, registry_uri={tracking_uri!r}); "
+            "print(hashlib.sha256(open(p, 'rb').read()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == profile.sha256()
+
+
+def test_versions_without_a_logged_model_get_a_profile_run(
+        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> None:
+    uri = new_version("legacy", logged_model=False)
+    profile = md.build_profile(reference, target="label", prediction="score")
+    artifact = md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    assert artifact.startswith("runs:/") and artifact.endswith("mlflow_decay/reference_profile.json")
+    assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
+
+
+def test_alias_uris_resolve(tracking_uri: str, profiled: str) -> None:
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", profiled.rsplit("/", 1)[1])
+    assert md.load_profile("models:/churn@champion", tracking_uri=tracking_uri) == \
+        md.load_profile(profiled, tracking_uri=tracking_uri)
+
+
+def test_healthy_window_is_logged_as_a_run_with_all_metrics(tracking_uri: str, profiled: str) -> None:
+    window = make_frame(3000, seed=9)
+    report = md.evaluate(profiled, window, tracking_uri=tracking_uri,
+                         window_start="2026-01-01T00:00:00+00:00",
+                         window_end="2026-01-02T00:00:00+00:00")
+    assert report.status == "healthy" and report.reasons == []
+    client = registry.client_for(tracking_uri)
+    run = client.get_run(report.run_id)
+    assert run.info.status == "FINISHED"
+    assert client.get_experiment(run.info.experiment_id).name == "mlflow-decay/churn"
+    assert run.data.tags["mlflow_decay.model_name"] == "churn"
+    assert run.data.tags["mlflow_decay.model_version"] == profiled.rsplit("/", 1)[1]
+    assert run.data.tags["mlflow_decay.window_end"] == "2026-01-02T00:00:00+00:00"
+    assert run.data.tags["mlflow_decay.status"] == "healthy"
+    assert run.data.metrics == pytest.approx(report.metrics)
+    for key in ("drift.x1.psi", "drift.x1.js", "drift.x1.wasserstein", "drift.x1.ks",
+                "drift.color.js", "drift.color.psi", "drift.color.unseen_share",
+                "drift.prediction.psi", "drift.share", "quality.x1.missing_rate",
+                "quality.x1.out_of_range_share", "quality.rows", "perf.roc_auc",
+                "perf.roc_auc.delta", "perf.pr_auc", "perf.log_loss", "perf.brier",
+                "perf.accuracy", "perf.f1"):
+        assert key in run.data.metrics, key
+    local = client.download_artifacts(report.run_id, "decay_report.json")
+    assert json.loads(Path(local).read_text())["status"] == "healthy"
+    tags = registry.resolve(client, profiled).tags
+    assert tags[registry.STATUS] == "healthy"
+    assert tags[registry.STATUS_RUN_ID] == report.run_id
+
+
+def test_degraded_window_moves_the_version_after_logging(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    client = registry.client_for(tracking_uri)
+    version = profiled.rsplit("/", 1)[1]
+    client.set_registered_model_alias("churn", "champion", version)
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('[actions]\nremove_aliases = ["champion"]\narchive = true\n')
+    window = make_frame(3000, seed=4, shift=1.5, flip=0.3)
+    report = md.evaluate("models:/churn@champion", window, policy=policy_file,
+                         tracking_uri=tracking_uri)
+    assert report.status == "degraded" and report.applied
+    assert any(r.startswith("perf.roc_auc.delta") for r in report.reasons)
+    ref = registry.resolve(client, profiled)
+    assert ref.tags[registry.STATUS] == "degraded"
+    assert ref.tags[registry.STATUS_RUN_ID] == report.run_id
+    assert "perf.roc_auc.delta" in ref.tags[registry.STATUS_REASON]
+    assert ref.aliases == () and ref.stage == "Archived"
+    assert ref.tags[registry.REMOVED_ALIASES] == "champion"
+    run = client.get_run(report.run_id)
+    assert run.info.status == "FINISHED"
+    # the run was logged before the tag changed, and the tag time is not earlier than the run
+    assert ref.tags[registry.STATUS_CHANGED_AT] >= pd.Timestamp(
+        run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
+    degraded = client.search_model_versions(
+        "name='churn' AND tags.`mlflow_decay.status` = 'degraded'")
+    assert [str(mv.version) for mv in degraded] == [version]
+
+    # re-evaluating is idempotent: no new transition, same status run, nothing else removed
+    again = md.evaluate(profiled, window, policy=policy_file, tracking_uri=tracking_uri)
+    after = registry.resolve(client, profiled)
+    assert again.previous_status == "degraded" and again.actions == []
+    assert after.tags[registry.STATUS_RUN_ID] == report.run_id
+    assert after.tags[registry.STATUS_CHANGED_AT] == ref.tags[registry.STATUS_CHANGED_AT]
+    assert after.tags[registry.LAST_RUN_ID] == again.run_id
+
+    # a clean window does not bring it back unless the policy allows auto-recovery
+    clean = md.evaluate(profiled, make_frame(3000, seed=10), policy=policy_file,
+                        tracking_uri=tracking_uri)
+    assert clean.window_status == "healthy" and clean.status == "degraded"
+    policy_file.write_text('[actions]\nauto_recover = true\n')
+    recovered = md.evaluate(profiled, make_frame(3000, seed=10), policy=policy_file,
+                            tracking_uri=tracking_uri)
+    assert recovered.status == "healthy"
+    assert registry.resolve(client, profiled).tags[registry.STATUS] == "healthy"
+
+
+def test_dry_run_and_no_log_change_nothing(tracking_uri: str, profiled: str) -> None:
+    before = registry_snapshot(tracking_uri)
+    window = make_frame(3000, seed=4, shift=1.5, flip=0.3)
+    dry = md.evaluate(profiled, window, log=False, apply=False, tracking_uri=tracking_uri)
+    assert dry.status == "degraded" and dry.run_id is None and not dry.applied
+    assert any("set tag mlflow_decay.status=degraded" in a for a in dry.actions)
+    md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert registry_snapshot(tracking_uri) == before
+
+
+def test_policy_defaults_read_reference_performance(tracking_uri: str, profiled: str) -> None:
+    report = md.evaluate(profiled, make_frame(3000, seed=4, shift=0.0, flip=0.25),
+                         policy=load_policy(), log=False, tracking_uri=tracking_uri)
+    delta = report.metrics["perf.roc_auc.delta"]
+    profile = md.load_profile(profiled, tracking_uri=tracking_uri)
+    assert delta == pytest.approx(report.metrics["perf.roc_auc"] - profile.performance["roc_auc"])
+    assert report.window_status == ("degraded" if delta <= -0.05 else
+                                    report.window_status)
