@@ -6,6 +6,7 @@ errors exit 2 (click's convention); no traceback is shown.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -19,6 +20,7 @@ import click
 from .errors import DecayError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_STDOUT = "mlflow_decay.stdout"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,8 +39,11 @@ def common(func: F) -> F:
     def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         uri = _tracking_uri(tracking_uri)
+        # MLflow prints run links to stdout; keep stdout for our own output (--json stays parseable)
+        click.get_current_context().meta[_STDOUT] = sys.stdout
         try:
-            return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
+            with contextlib.redirect_stdout(sys.stderr):
+                return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
         except DecayError as exc:
             _fail(str(exc), exc.exit_code)
         except Exception as exc:  # MLflow/server failures: one line, not a traceback
@@ -58,8 +63,12 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _echo(text: str) -> None:
+    click.echo(text, file=click.get_current_context().meta.get(_STDOUT))
+
+
 def _emit(as_json: bool, payload: Any, text: str) -> None:
-    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
+    _echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -205,14 +214,14 @@ def demo(model_name: str, windows: int, window_rows: int, tracking_uri: str, as_
 
     warnings.filterwarnings("ignore")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    echo: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
+    echo: Callable[[str], None] = (lambda _line: None) if as_json else _echo
     rows = scenario.run(tracking_uri, model_name=model_name, windows=windows,
                         window_rows=window_rows, echo=echo)
     if as_json:
         _emit(True, rows, "")
         return
-    click.echo(f"\nsee the stages:  mlflow-decay status {model_name} --tracking-uri {tracking_uri}")
-    click.echo(f"look around:     mlflow ui --backend-store-uri {tracking_uri}")
+    _echo(f"\nsee the stages:  mlflow-decay status {model_name} --tracking-uri {tracking_uri}")
+    _echo(f"look around:     mlflow ui --backend-store-uri {tracking_uri}")
 
 
 if __name__ == "__main__":  # pragma: no cover
