@@ -14,6 +14,7 @@ do not grow with the sample size the way p-values do.
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from .profile import CategoricalSummary, NumericSummary, bin_counts
 
@@ -89,6 +90,17 @@ def wasserstein(ref: NumericSummary, window_sorted: np.ndarray) -> float:
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:
     """PSI, JS and the share of unseen values of a window's category counts against ``ref``."""
+    r, w = aligned_counts(ref, window_counts)
+    return {
+        "psi": psi(r / r.sum(), w / w.sum()),
+        "js": js_distance(r, w),
+        "unseen_share": float(w[-1] / w.sum()),
+    }
+
+
+def aligned_counts(ref: CategoricalSummary, window_counts: dict[str, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and window counts over the profile's categories plus a last "other" bin."""
     known = dict.fromkeys(ref.categories, 0)
     other = 0
     for key, count in window_counts.items():
@@ -96,11 +108,20 @@ def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) ->
             known[key] += count
         else:
             other += count
-    total = sum(window_counts.values())
-    r = np.asarray([*ref.counts, ref.other], dtype=float)
-    w = np.asarray([*known.values(), other], dtype=float)
-    return {
-        "psi": psi(r / r.sum(), w / total),
-        "js": js_distance(r, w),
-        "unseen_share": other / total,
-    }
+    return (np.asarray([*ref.counts, ref.other], dtype=float),
+            np.asarray([*known.values(), other], dtype=float))
+
+
+def ks_pvalue(d: float, n_ref: int, n_window: int) -> float:
+    """Asymptotic two-sample KS p-value of statistic ``d`` (Kolmogorov distribution)."""
+    en = np.sqrt(n_ref * n_window / (n_ref + n_window))
+    return float(stats.kstwobign.sf(en * d))
+
+
+def chi2_pvalue(ref: CategoricalSummary, window_counts: dict[str, int]) -> float:
+    """Chi-square test of homogeneity between reference and window category counts."""
+    table = np.vstack(aligned_counts(ref, window_counts))
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 1.0
+    return float(stats.chi2_contingency(table, correction=False).pvalue)

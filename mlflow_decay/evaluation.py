@@ -6,6 +6,11 @@ The result is a flat dict of metrics with stable dot-separated names:
   (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
 - ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``;
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels.
+
+A feature counts as drifted (for ``drift.share``) when the policy's effect size reaches its
+threshold *and* a two-sample test (KS for numerical, chi-square for categorical columns) rejects
+"same distribution" at ``DRIFT_ALPHA`` with a Bonferroni correction over the features: effect
+sizes decide at large windows, the test keeps small windows from flagging noise.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from .profile import (
     prediction_values,
 )
 from .schema import category_counts, to_numeric
+
+#: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
+DRIFT_ALPHA = 0.05
 
 
 @dataclass
@@ -70,15 +78,22 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     metrics: dict[str, float] = {"quality.rows": float(len(window))}
     notes: list[str] = []
     scores: dict[str, float] = {}
+    p_values: dict[str, float] = {}
     for name, ref in profile.features.items():
         key = metric_key(name)
         stats = _column_metrics(ref, window[name], name, notes)
-        metrics.update({f"{section}.{key}.{m}": v for (section, m), v in stats.items()})
+        metrics.update({f"{section}.{key}.{m}": v for (section, m), v in stats.items()
+                        if section != "test"})
         score_metric = policy.feature_metric(ref.kind)
         if ("drift", score_metric) in stats:
             scores[name] = stats[("drift", score_metric)]
-    drifted = sorted((n for n, v in scores.items() if v >= policy.feature_threshold(
-        profile.features[n].kind)), key=lambda n: -scores[n])
+            p_values[name] = stats[("test", "p_value")]
+    # drifted: a large enough effect that sampling noise cannot explain (Bonferroni over the
+    # features), so small windows do not flag every feature and large ones flag real shifts only
+    alpha = DRIFT_ALPHA / max(len(scores), 1)
+    drifted = sorted((n for n, v in scores.items()
+                      if v >= policy.feature_threshold(profile.features[n].kind)
+                      and p_values[n] < alpha), key=lambda n: -scores[n])
     metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
     metrics["drift.features_drifted"] = float(len(drifted))
 
@@ -142,6 +157,7 @@ def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
                 finite, ref.max, "right")
             out[("quality", "out_of_range_share")] = float(outside) / len(finite)
             out.update({("drift", m): v for m, v in drift.numeric_drift(ref, finite).items()})
+            out[("test", "p_value")] = drift.ks_pvalue(out[("drift", "ks")], ref.count, len(finite))
         else:
             notes.append(f"drift of {name!r} left out: no finite values in the "
                          f"{'reference' if not ref.count else 'window'}")
@@ -151,6 +167,7 @@ def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
     out[("quality", "missing_rate")] = missing / rows
     if ref.count and counts:
         out.update({("drift", m): v for m, v in drift.categorical_drift(ref, counts).items()})
+        out[("test", "p_value")] = drift.chi2_pvalue(ref, counts)
     else:
         notes.append(f"drift of {name!r} left out: no values in the "
                      f"{'reference' if not ref.count else 'window'}")

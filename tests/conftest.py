@@ -21,8 +21,8 @@ from mlflow import MlflowClient
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-import mlflow_decay as md  # noqa: E402
-from mlflow_decay import registry  # noqa: E402
+import mlflow_decay as md
+from mlflow_decay import registry
 
 
 def make_frame(n: int, seed: int, shift: float = 0.0, flip: float = 0.0) -> pd.DataFrame:
@@ -30,7 +30,8 @@ def make_frame(n: int, seed: int, shift: float = 0.0, flip: float = 0.0) -> pd.D
     rng = np.random.default_rng(seed)
     x1 = rng.normal(shift, 1, n)
     x2 = rng.lognormal(0.2 * shift, 0.5, n)
-    color = rng.choice(["red", "green", "blue"], n, p=[0.5 - 0.2 * min(shift, 1), 0.3, 0.2 + 0.2 * min(shift, 1)])
+    tilt = 0.2 * min(shift, 1)
+    color = rng.choice(["red", "green", "blue"], n, p=[0.5 - tilt, 0.3, 0.2 + tilt])
     level = rng.integers(0, 4, n)
     logit = 1.5 * x1 - 0.8 * np.log(x2) + 0.7 * (color == "red")
     score = 1 / (1 + np.exp(-logit))

@@ -37,6 +37,9 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+CONTRADICTORY = b'[thresholds]\n"drift.share" = { warn = 0.5, degrade = 0.2, direction = "above" }\n'
+UNKNOWN_METRIC = b'[thresholds]\n"auc" = { warn = 0.5 }\n'
+
 # (case id, how to set it up -> (model uri, data path, extra args), expected message part)
 Setup = Callable[[str, str, Callable[..., str], Path], tuple[str, Path, list[str]]]
 CASES: list[tuple[str, Setup, str]] = [
@@ -85,12 +88,11 @@ CASES: list[tuple[str, Setup, str]] = [
      "is not valid TOML"),
     ("contradictory policy",
      lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml",
-                                                    b'[thresholds]\n"drift.share" = { warn = 0.5, degrade = 0.2, direction = "above" }\n'))]),
+                            ["--policy", str(_bytes(d / "p.toml", CONTRADICTORY))]),
      "is less severe than warn"),
     ("policy with unknown metric",
      lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", b'[thresholds]\n"auc" = { warn = 0.5 }\n'))]),
+                            ["--policy", str(_bytes(d / "p.toml", UNKNOWN_METRIC))]),
      "unknown metric name"),
 ]
 

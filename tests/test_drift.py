@@ -77,3 +77,17 @@ def test_a_real_shift_is_seen_by_every_numeric_effect_size() -> None:
     result = drift.numeric_drift(summarize_numeric(ref), np.sort(cur))
     assert result["psi"] > 1 and result["js"] > 0.5 and result["ks"] > 0.5
     assert result["wasserstein"] > 1.5
+
+
+def test_noise_guard_p_values_match_scipy() -> None:
+    rng = np.random.default_rng(5)
+    ref, cur = rng.normal(0, 1, 3000), rng.normal(0.08, 1, 2000)
+    d = stats.ks_2samp(ref, cur).statistic
+    assert drift.ks_pvalue(d, 3000, 2000) == pytest.approx(
+        stats.ks_2samp(ref, cur, method="asymp").pvalue, rel=0.05)
+    ref_c = pd.Series(rng.choice(list("abc"), 3000, p=[0.5, 0.3, 0.2]))
+    cur_c = pd.Series(rng.choice(list("abcd"), 2000, p=[0.45, 0.3, 0.2, 0.05]))
+    summary = summarize_categorical(ref_c)
+    table = pd.crosstab(np.r_[np.zeros(3000), np.ones(2000)], np.r_[ref_c, cur_c]).to_numpy()
+    assert drift.chi2_pvalue(summary, cur_c.value_counts().to_dict()) == pytest.approx(
+        stats.chi2_contingency(table, correction=False).pvalue)

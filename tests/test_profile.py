@@ -115,9 +115,9 @@ def test_missing_and_infinite_values_are_counted_apart() -> None:
 def test_multiclass_and_regression_profiles() -> None:
     rng = np.random.default_rng(0)
     proba = rng.dirichlet([1, 1, 1], 3000)
+    noisy = np.argmax(proba + rng.normal(0, 0.2, proba.shape), axis=1)
     frame = pd.DataFrame({"x": rng.normal(size=3000), "p_a": proba[:, 0], "p_b": proba[:, 1],
-                          "p_c": proba[:, 2],
-                          "y": np.array(["a", "b", "c"])[np.argmax(proba + rng.normal(0, .2, proba.shape), 1)]})
+                          "p_c": proba[:, 2], "y": np.array(["a", "b", "c"])[noisy]})
     mc = md.build_profile(frame, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass")
     assert mc.classes == ("a", "b", "c")
     assert set(mc.performance) == {"roc_auc_ovr", "accuracy", "f1_macro"}

@@ -1,0 +1,102 @@
+"""Policies: defaults, overlays, rule precedence, decisions, and malformed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+from click.testing import CliRunner
+
+import mlflow_decay as md
+from mlflow_decay.cli import main
+from mlflow_decay.policy import load_policy
+
+
+def test_default_policy_decides_by_the_worst_breach() -> None:
+    policy = load_policy()
+    status, breaches = policy.decide({"perf.roc_auc.delta": -0.03, "drift.share": 0.1})
+    assert status == "warning" and [b.metric for b in breaches] == ["perf.roc_auc.delta"]
+    status, breaches = policy.decide({"perf.roc_auc.delta": -0.06, "drift.share": 0.4,
+                                      "drift.prediction.psi": 0.05})
+    assert status == "degraded"
+    assert [(b.metric, b.level) for b in breaches] == [("perf.roc_auc.delta", "degraded"),
+                                                       ("drift.share", "warning")]
+    assert str(breaches[0]) == "perf.roc_auc.delta = -0.06 <= -0.05 (degraded)"
+    assert policy.decide({"perf.roc_auc.delta": 0.01})[0] == "healthy"
+
+
+def test_exact_names_beat_patterns_and_longer_patterns_beat_shorter(tmp_path: Path) -> None:
+    policy = load_policy()
+    assert policy.rule_for("drift.prediction.psi").degrade == 0.25  # exact
+    assert policy.rule_for("drift.age.psi") is None
+    f = tmp_path / "p.toml"
+    f.write_text('[thresholds]\n"drift.*.psi" = { warn = 0.2 }\n"drift.a*.psi" = { warn = 0.3 }\n')
+    policy = load_policy(f)
+    assert policy.rule_for("drift.age.psi").pattern == "drift.a*.psi"
+    assert policy.rule_for("drift.bmi.psi").pattern == "drift.*.psi"
+    assert policy.rule_for("drift.prediction.psi").degrade == 0.25
+
+
+def test_user_file_is_laid_over_the_default(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('[drift]\nnumerical = { metric = "psi", threshold = 0.2 }\n'
+                 '[thresholds]\n"drift.*.psi" = { warn = 0.1, degrade = 0.3 }\n'
+                 '"perf.roc_auc.delta" = { warn = -0.01, degrade = -0.03 }\n'
+                 '[actions]\nremove_aliases = ["champion"]\n')
+    policy = load_policy(f)
+    assert policy.feature_metric("numerical") == "psi" and policy.feature_threshold("numerical") == 0.2
+    assert policy.feature_metric("categorical") == "js"
+    assert policy.rule_for("drift.x.psi").degrade == 0.3
+    assert policy.rule_for("perf.roc_auc.delta").direction == "below"
+    assert policy.rule_for("drift.share") is not None  # inherited
+    assert policy.remove_aliases == ("champion",)
+    f.write_text('inherit = false\n[thresholds]\n"drift.share" = { warn = 0.2 }\n')
+    assert [r.pattern for r in load_policy(f).rules] == ["drift.share"]
+
+
+def test_effective_policy_toml_reads_back_to_the_same_policy(tmp_path: Path) -> None:
+    policy = load_policy()
+    f = tmp_path / "effective.toml"
+    f.write_text(policy.to_toml())
+    again = load_policy(f)
+    assert again.rules == policy.rules and again.drift == policy.drift
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[thresholds\n", "is not valid TOML"),
+    ("[alerts]\n", "unknown section 'alerts'"),
+    ('[thresholds]\n"auc" = { warn = 1 }\n', "unknown metric name"),
+    ('[thresholds]\n"drift.share" = { warn = "high" }\n', "must be a finite number"),
+    ('[thresholds]\n"drift.share" = { warn = 0.5, degrade = 0.2, direction = "above" }\n',
+     "less severe than warn"),
+    ('[thresholds]\n"drift.share" = { warn = 0.5, direction = "up" }\n', "direction must be"),
+    ('[drift]\nnumerical = { metric = "chi2" }\n', "is not one of"),
+    ('[actions]\nremove_aliases = "champion"\n', "must be a list of alias names"),
+    ('[actions]\npage = true\n', "unknown [actions] key 'page'"),
+])
+def test_malformed_policies_raise_policy_error(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text(text)
+    with pytest.raises(md.PolicyError, match=message.replace("[", r"\[")):
+        load_policy(f)
+    with pytest.raises(md.PolicyError, match="does not exist"):
+        load_policy(tmp_path / "absent.toml")
+
+
+def test_policy_show_prints_the_effective_policy(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["policy", "show"])
+    assert result.exit_code == 0
+    shown = tomllib.loads(result.stdout)
+    assert shown["thresholds"]["perf.roc_auc.delta"] == {"direction": "below", "warn": -0.02,
+                                                         "degrade": -0.05}
+    f = tmp_path / "p.toml"
+    f.write_text('[actions]\narchive = true\n')
+    result = CliRunner().invoke(main, ["policy", "show", "--policy", str(f), "--json"])
+    assert result.exit_code == 0 and '"archive": true' in result.stdout
+
+
+def test_shipped_example_policy_is_valid() -> None:
+    example = Path(__file__).parent.parent / "examples" / "policy.toml"
+    policy = load_policy(example)
+    assert policy.remove_aliases == ("champion",)
