@@ -4,7 +4,8 @@ The result is a flat dict of metrics with stable dot-separated names:
 
 - ``drift.<feature>.{psi,js,ks,wasserstein}`` (numerical), ``drift.<feature>.{psi,js,unseen_share}``
   (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
-- ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``;
+- ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``
+  (out of range: outside the reference min/max, or a category the profile has not seen);
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels.
 
 A feature counts as drifted (for ``drift.share``) when the policy's effect size reaches its
@@ -167,6 +168,7 @@ def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
     out[("quality", "missing_rate")] = missing / rows
     if ref.count and counts:
         out.update({("drift", m): v for m, v in drift.categorical_drift(ref, counts).items()})
+        out[("quality", "out_of_range_share")] = out[("drift", "unseen_share")]
         out[("test", "p_value")] = drift.chi2_pvalue(ref, counts)
     else:
         notes.append(f"drift of {name!r} left out: no values in the "

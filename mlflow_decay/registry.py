@@ -140,8 +140,14 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
+            source = uri
+            if uri.startswith("models:/") and ref.model_id is not None:
+                # resolve the LoggedModel with this client: MLflow resolves models:/ artifact
+                # URIs through the process-wide tracking URI, which may name another store
+                location = client.get_logged_model(ref.model_id).artifact_location
+                source = f"{location.rstrip('/')}/{PROFILE_DIR}/{PROFILE_FILE}"
             path = mlflow.artifacts.download_artifacts(
-                artifact_uri=uri, dst_path=tmp, tracking_uri=client.tracking_uri,
+                artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
                 registry_uri=client._registry_uri)
             data = Path(path).read_bytes()
         except (MlflowException, OSError) as exc:

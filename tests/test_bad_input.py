@@ -162,6 +162,7 @@ def test_extra_columns_unseen_categories_and_single_class_labels(tracking_uri: s
     report = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
     assert report.extra_columns == ["comment"]
     assert report.metrics["drift.color.unseen_share"] == pytest.approx(0.1)
+    assert report.metrics["quality.color.out_of_range_share"] == pytest.approx(0.1)
     assert "perf.roc_auc" not in report.metrics and "perf.accuracy" in report.metrics
     assert any(n.startswith("perf.roc_auc left out: labels have a single class")
                for n in report.notes)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 from conftest import make_frame, registry_snapshot
@@ -144,3 +145,17 @@ def test_policy_defaults_read_reference_performance(tracking_uri: str, profiled:
     assert delta == pytest.approx(report.metrics["perf.roc_auc"] - profile.performance["roc_auc"])
     assert report.window_status == ("degraded" if delta <= -0.05 else
                                     report.window_status)
+
+
+def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
+        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame,
+        tmp_path: Path) -> None:
+    uris = [new_version(), new_version("legacy", logged_model=False)]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'other.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'other.db'}")
+    profile = md.build_profile(reference, target="label", prediction="score")
+    for uri in uris:
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+        assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
+        report = md.evaluate(uri, make_frame(2000, 3), tracking_uri=tracking_uri)
+        assert registry.client_for(tracking_uri).get_run(report.run_id).info.status == "FINISHED"
