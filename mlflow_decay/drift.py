@@ -7,7 +7,8 @@ do not grow with the sample size the way p-values do.
 - PSI: ``sum((w - r) * ln(w / r))`` over the profile's bins, empty bins set to 1e-4.
 - JS: Jensen-Shannon *distance* in base 2 (0 identical, 1 disjoint), as
   ``scipy.spatial.distance.jensenshannon(r, w, base=2)``.
-- KS: ``sup |F_ref - F_window|`` with the reference CDF read off the quantile sketch.
+- KS: ``sup |F_ref - F_window|`` with the reference CDF read off the profile (exact for columns
+  with few distinct values, else the quantile sketch).
 - Wasserstein: ``∫ |F_ref - F_window| dx`` divided by the reference standard deviation.
 """
 
@@ -61,7 +62,7 @@ def ks_statistic(ref: NumericSummary, window_sorted: np.ndarray) -> float:
     at = np.append(first[1:], n) / n  # F_window at each distinct value
     f_at = ref.cdf(values, side="right")
     f_below = ref.cdf(values, side="left")
-    knots = np.asarray(ref.quantiles)
+    knots = ref.support()
     f_knots = np.searchsorted(window_sorted, knots, side="right") / n
     return float(max(
         np.max(np.abs(f_at - at)),
@@ -72,7 +73,7 @@ def ks_statistic(ref: NumericSummary, window_sorted: np.ndarray) -> float:
 
 def wasserstein(ref: NumericSummary, window_sorted: np.ndarray) -> float:
     """``∫ |F_ref(x) - F_window(x)| dx`` over the union of knots and window values, / ref std."""
-    points = np.union1d(np.asarray(ref.quantiles), window_sorted)
+    points = np.union1d(ref.support(), window_sorted)
     width = np.diff(points)
     a = points[:-1]
     f_window = np.searchsorted(window_sorted, a, side="right") / len(window_sorted)

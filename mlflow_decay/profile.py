@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import performance
+from . import performance, sketch
 from .errors import DataError, ProfileError
 from .schema import Kind, category_counts, infer_kind, sort_key, to_numeric
 
@@ -28,26 +28,15 @@ FORMAT_VERSION = 1
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
-#: Probabilities at which the quantile sketch stores values: dense in the tails, where a
-#: piecewise-linear CDF between knots errs most, every 0.01 in the body.
-_TAIL = (0.0, 1e-4, 2.5e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6.5e-3, 8e-3, 0.01,
-         0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.08,
-         0.09)
-QUANTILE_PROBS: tuple[float, ...] = tuple(
-    sorted({*_TAIL, *(round(0.1 + 0.01 * i, 4) for i in range(81)), *(round(1 - p, 6) for p in _TAIL)})
-)
+#: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.sketch`).
+QUANTILE_PROBS = sketch.BASE_PROBS
 #: Histogram bins for PSI/JS: edges at the reference deciles.
 HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 #: Categorical columns keep their most frequent values; the rest are counted as "other".
 TOP_K = 100
-#: Significant digits kept for stored quantiles and edges.
-_DIGITS = 10
-
-
-def _round(x: float) -> float:
-    return float(f"{x:.{_DIGITS}g}")
-
-
+#: Numerical columns with at most this many distinct values also store them with their counts,
+#: so their CDF (and KS, Wasserstein) is exact.
+EXACT_VALUES = 128
 @dataclass(frozen=True)
 class NumericSummary:
     """Statistics of one numerical column: finite values only, missing and infinite counted apart."""
@@ -62,24 +51,33 @@ class NumericSummary:
     quantiles: tuple[float, ...] = ()
     edges: tuple[float, ...] = ()
     counts: tuple[int, ...] = ()
+    values: tuple[float, ...] = ()
+    value_counts: tuple[int, ...] = ()
+    extra_knots: tuple[tuple[float, float], ...] = ()
     kind: Literal["numerical"] = "numerical"
 
     @property
     def rows(self) -> int:
         return self.count + self.missing + self.infinite
 
+    def knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Knots of the reference CDF: values and the CDF at them (a repeated value is a jump).
+
+        Exact for columns with at most ``EXACT_VALUES`` distinct values (a step at each value);
+        otherwise the quantile sketch, linear between knots.
+        """
+        if self.values:
+            cum = np.concatenate(([0], np.cumsum(self.value_counts))) / self.count
+            return np.repeat(self.values, 2), np.column_stack([cum[:-1], cum[1:]]).ravel()
+        return sketch.knots(self.quantiles, self.extra_knots)
+
+    def support(self) -> np.ndarray:
+        """Points where the reference CDF may bend or jump."""
+        return self.knots()[0]
+
     def cdf(self, x: np.ndarray, side: Literal["left", "right"] = "right") -> np.ndarray:
-        """Reference CDF at ``x`` from the sketch (linear between knots; ``side='left'`` gives F(x-))."""
-        knots = np.asarray(self.quantiles)
-        probs = np.asarray(QUANTILE_PROBS)
-        i = np.searchsorted(knots, x, side=side)
-        inner = (i > 0) & (i < len(knots))
-        j = np.clip(i, 1, len(knots) - 1)
-        lo, hi = knots[j - 1], knots[j]
-        width = np.where(hi > lo, hi - lo, 1.0)
-        frac = np.clip((x - lo) / width, 0.0, 1.0)
-        inner_value = probs[j - 1] + (probs[j] - probs[j - 1]) * frac
-        return np.where(inner, inner_value, np.where(i == 0, 0.0, 1.0))
+        """Reference CDF at ``x`` (``side='left'`` gives F(x-))."""
+        return sketch.cdf(*self.knots(), np.asarray(x, dtype=float), side)
 
     def histogram_proportions(self) -> np.ndarray:
         counts = np.asarray(self.counts, dtype=float)
@@ -113,9 +111,14 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
     n = len(finite)
     if n == 0:
         return NumericSummary(count=0, missing=int(nan.sum()), infinite=int(inf.sum()))
-    # inverted-CDF quantiles (actual values, so atoms stay exact), read off the sorted array
-    idx = np.clip(np.ceil(np.asarray(QUANTILE_PROBS) * n - 1e-9).astype(np.int64) - 1, 0, n - 1)
-    quantiles = tuple(_round(v) for v in finite[idx])
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(finite)) + 1))
+    exact = len(starts) <= EXACT_VALUES
+    if exact:  # the exact distribution is stored; base quantiles suffice for the histogram
+        quantiles = tuple(sketch.round_value(v)
+                          for v in finite[sketch.quantile_index(QUANTILE_PROBS, n)])
+        extra: tuple[tuple[float, float], ...] = ()
+    else:
+        quantiles, extra = sketch.from_sorted(finite)
     edges = _histogram_edges(quantiles)
     counts = bin_counts(finite, np.asarray(edges))
     return NumericSummary(
@@ -123,6 +126,9 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
         min=float(finite[0]), max=float(finite[-1]),
         mean=float(finite.mean()), std=float(finite.std()),
         quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
+        values=tuple(float(v) for v in finite[starts]) if exact else (),
+        value_counts=tuple(int(c) for c in np.diff(np.append(starts, n))) if exact else (),
+        extra_knots=extra,
     )
 
 
@@ -271,8 +277,8 @@ def _check_task(task: Any) -> Task:
 def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
     if summary is None:
         return None
-    out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in summary.__dict__.items()}
-    return out
+    return {k: ([list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v)
+            for k, v in summary.__dict__.items()}
 
 
 def _summary_from_dict(obj: dict[str, Any]) -> Summary:
@@ -285,8 +291,12 @@ def _summary_from_dict(obj: dict[str, Any]) -> Summary:
             quantiles=tuple(float(v) for v in obj["quantiles"]),
             edges=tuple(float(v) for v in obj["edges"]),
             counts=tuple(int(v) for v in obj["counts"]),
+            values=tuple(float(v) for v in obj.get("values", ())),
+            value_counts=tuple(int(v) for v in obj.get("value_counts", ())),
+            extra_knots=tuple((float(p), float(v)) for p, v in obj.get("extra_knots", ())),
         )
-        if s.count and (len(s.quantiles) != len(QUANTILE_PROBS) or len(s.counts) != len(s.edges) + 1):
+        if s.count and (len(s.quantiles) != len(QUANTILE_PROBS) or len(s.counts) != len(s.edges) + 1
+                        or len(s.values) != len(s.value_counts)):
             raise ValueError("numerical summary has sketch arrays of the wrong length")
         return s
     if kind == "categorical":
@@ -545,24 +555,27 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
     n = a.count + b.count
     mean = (a.mean * a.count + b.mean * b.count) / n
     m2 = a.std**2 * a.count + b.std**2 * b.count + (b.mean - a.mean) ** 2 * a.count * b.count / n
-    grid = np.unique(np.concatenate([a.quantiles, b.quantiles]))
-    mix = (a.cdf(grid) * a.count + b.cdf(grid) * b.count) / n
-    # both CDFs are linear between their knots, so the mixture is linear between the union's
-    # points and inverts exactly by interpolation
-    quantiles = tuple(_round(v) for v in np.interp(QUANTILE_PROBS, mix, grid))
-    quantiles = (_round(min(a.quantiles[0], b.quantiles[0])), *quantiles[1:-1],
-                 _round(max(a.quantiles[-1], b.quantiles[-1])))
+    quantiles, extra = sketch.merged((*a.knots(), a.count), (*b.knots(), b.count))
     if a.edges == b.edges:
         edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
     else:
         edges = _histogram_edges(quantiles)
         cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
         counts = tuple(int(x) for x in np.diff([0, *cum, n]))
+    exact: dict[float, int] = {}
+    if a.values and b.values:
+        for v, c in (*zip(a.values, a.value_counts, strict=True),
+                     *zip(b.values, b.value_counts, strict=True)):
+            exact[v] = exact.get(v, 0) + c
+    keep = 0 < len(exact) <= EXACT_VALUES
     return NumericSummary(
         count=n, missing=a.missing + b.missing, infinite=a.infinite + b.infinite,
         min=min(a.min, b.min), max=max(a.max, b.max),  # type: ignore[type-var]
         mean=mean, std=math.sqrt(max(m2 / n, 0.0)),
         quantiles=quantiles, edges=edges, counts=counts,
+        values=tuple(sorted(exact)) if keep else (),
+        value_counts=tuple(exact[v] for v in sorted(exact)) if keep else (),
+        extra_knots=() if keep else extra,
     )
 
 

@@ -20,6 +20,11 @@ CASES = {
     "exponential": (RNG.exponential(1, N), RNG.exponential(1.3, N)),
     "uniform": (RNG.uniform(0, 1, N), RNG.uniform(0.05, 1, N)),
     "large shift": (RNG.normal(0, 1, N), RNG.normal(2, 0.5, N)),
+    # an atom between grid probabilities, and a gap between modes: the extra knots' job
+    "zero inflated": (np.where(RNG.random(N) < 0.4053, 0, RNG.gamma(2, 10, N)),
+                      np.where(RNG.random(N) < 0.3, 0, RNG.gamma(2, 12, N))),
+    "bimodal with gap": (np.r_[RNG.normal(-3, 0.3, N // 2), RNG.normal(3, 0.3, N // 2)],
+                         RNG.normal(0, 2, N)),
 }
 
 
@@ -91,3 +96,15 @@ def test_noise_guard_p_values_match_scipy() -> None:
     table = pd.crosstab(np.r_[np.zeros(3000), np.ones(2000)], np.r_[ref_c, cur_c]).to_numpy()
     assert drift.chi2_pvalue(summary, cur_c.value_counts().to_dict()) == pytest.approx(
         stats.chi2_contingency(table, correction=False).pvalue)
+
+
+def test_columns_with_few_distinct_values_get_exact_ks_and_wasserstein() -> None:
+    rng = np.random.default_rng(2)
+    ref, cur = rng.poisson(30, N).astype(float), rng.poisson(31, N).astype(float)
+    summary = summarize_numeric(ref)
+    assert 0 < len(summary.values) <= 128
+    window = np.sort(cur)
+    assert drift.ks_statistic(summary, window) == pytest.approx(
+        stats.ks_2samp(ref, cur).statistic, abs=1e-12)
+    assert drift.wasserstein(summary, window) == pytest.approx(
+        stats.wasserstein_distance(ref, cur) / np.std(ref), rel=1e-9)
