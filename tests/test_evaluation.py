@@ -1,0 +1,70 @@
+"""Evaluating a window against a profile, without MLflow: every task, the drifted-feature rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_frame
+from sklearn import metrics as skm
+
+import mlflow_decay as md
+from mlflow_decay.evaluation import evaluate_window, metric_key
+
+
+def test_same_distribution_is_not_drifted_and_a_shift_is() -> None:
+    profile = md.build_profile(make_frame(20_000, 1), target="label", prediction="score")
+    same = evaluate_window(profile, make_frame(20_000, 2))
+    assert same.metrics["drift.share"] == 0 and same.drifted_features == []
+    small = evaluate_window(profile, make_frame(150, 3))  # noise at small sizes is not drift
+    assert small.metrics["drift.share"] == 0
+    shifted = evaluate_window(profile, make_frame(20_000, 2, shift=1.0))
+    assert {"x1", "x2"} <= set(shifted.drifted_features)
+    assert shifted.metrics["drift.share"] >= 0.5
+
+
+def test_multiclass_window() -> None:
+    def frame(n: int, seed: int, tilt: float = 0.0) -> pd.DataFrame:
+        r = np.random.default_rng(seed)
+        x = r.normal(tilt, 1, n)
+        logits = np.column_stack([x, -x, np.zeros(n)])
+        proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        y = np.array(["cat", "dog", "eel"])[[r.choice(3, p=p) for p in proba]]
+        return pd.DataFrame({"x": x, "p_cat": proba[:, 0], "p_dog": proba[:, 1],
+                             "p_eel": proba[:, 2], "y": y})
+
+    profile = md.build_profile(frame(3000, 1), target="y", prediction=["p_cat", "p_dog", "p_eel"],
+                               task="multiclass")
+    window = frame(2000, 2, tilt=0.8)
+    result = evaluate_window(profile, window)
+    proba = window[["p_cat", "p_dog", "p_eel"]].to_numpy()
+    assert result.metrics["perf.roc_auc_ovr"] == pytest.approx(
+        skm.roc_auc_score(window.y, proba, multi_class="ovr", labels=["cat", "dog", "eel"]))
+    assert result.metrics["perf.accuracy.delta"] == pytest.approx(
+        result.metrics["perf.accuracy"] - profile.performance["accuracy"])
+    assert result.metrics["drift.prediction.js"] > 0.05  # predicted classes moved
+    assert "drift.target.js" in result.metrics
+
+
+def test_regression_window() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=4000)
+    ref = pd.DataFrame({"x": x[:2000], "y": 2 * x[:2000] + rng.normal(0, 0.5, 2000),
+                        "yhat": 2 * x[:2000]})
+    win = pd.DataFrame({"x": x[2000:], "y": 2.5 * x[2000:] + rng.normal(0, 0.5, 2000),
+                        "yhat": 2 * x[2000:]})
+    profile = md.build_profile(ref, target="y", prediction="yhat", task="regression")
+    result = evaluate_window(profile, win)
+    assert result.metrics["perf.rmse"] == pytest.approx(
+        np.sqrt(skm.mean_squared_error(win.y, win.yhat)))
+    assert result.metrics["perf.rmse.delta"] > 0.1
+    assert "drift.target.wasserstein" in result.metrics
+
+
+def test_metric_keys_are_safe_for_mlflow() -> None:
+    assert metric_key("income ($)") == "income ___"
+    assert metric_key("a/b c-d.e_f") == "a/b c-d.e_f"
+    frame = make_frame(500, 1).rename(columns={"x1": "x1 (€)"})
+    profile = md.build_profile(frame, target="label", prediction="score")
+    result = evaluate_window(profile, frame)
+    assert "drift.x1 ___.psi" in result.metrics
