@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -62,12 +63,21 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: P
     shutil.copy(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.chdir(tmp_path)
+    with current_uri(uri, monkeypatch):
+        yield uri
+
+
+@contextlib.contextmanager
+def current_uri(uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make ``uri`` MLflow's tracking and registry URI (environment and globals) for a while."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
 
 
 def _new_version(client: MlflowClient, name: str, logged_model: bool = True) -> str:

@@ -6,10 +6,9 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import mlflow
 import pytest
 from click.testing import CliRunner
-from conftest import _new_version, make_frame
+from conftest import _new_version, current_uri, make_frame
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -18,12 +17,8 @@ from mlflow_decay.cli import main
 
 @pytest.fixture
 def server_uri(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    mlflow.set_tracking_uri(mlflow_server)
-    mlflow.set_registry_uri(mlflow_server)
-    yield mlflow_server
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+    with current_uri(mlflow_server, monkeypatch):
+        yield mlflow_server
 
 
 def test_attach_evaluate_degrade_over_rest(server_uri: str, tmp_path) -> None:
