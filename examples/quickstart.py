@@ -53,17 +53,20 @@ window = production.assign(score=model.predict_proba(production[features])[:, 1]
 report = md.evaluate(uri, window)
 print(f"window 1: {report.status}  (run {report.run_id})")
 
-# 4. A later window where a measuring device was recalibrated: some features are scaled and
-#    the labels no longer follow the old scores. The policy degrades the version.
+# 4. Later windows where a measuring device was recalibrated: some features are scaled and
+#    the labels no longer follow the old scores. The first breaching window warns; when the
+#    breach persists a second week, the policy degrades the version.
 rng = np.random.default_rng(0)
-shifted = production.copy()
-for column in features[:10]:
-    shifted[column] = shifted[column] * 1.6
-shifted["score"] = model.predict_proba(shifted[features])[:, 1]
-flip = rng.random(len(shifted)) < 0.2
-shifted.loc[flip, "target"] = 1 - shifted.loc[flip, "target"]
-report = md.evaluate(uri, shifted, window_start="2026-02-01", window_end="2026-02-08")
-print(f"window 2: {report.status}")
+for week in (2, 3):
+    shifted = production.sample(frac=1.0, replace=True, random_state=week)
+    for column in features[:10]:
+        shifted[column] = shifted[column] * 1.6
+    shifted["score"] = model.predict_proba(shifted[features])[:, 1]
+    flip = rng.random(len(shifted)) < 0.2
+    shifted.loc[flip, "target"] = 1 - shifted.loc[flip, "target"]
+    report = md.evaluate(uri, shifted, window_start=f"2026-02-{7 * week - 6:02d}",
+                         window_end=f"2026-02-{7 * week + 1:02d}")
+    print(f"window {week}: {report.status}")
 for reason in report.reasons[:3]:
     print(f"  {reason}")
 

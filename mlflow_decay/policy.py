@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
-
-import tomllib
 
 from .errors import PolicyError
 
@@ -24,7 +23,8 @@ Direction = Literal["above", "below"]
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
 METRIC_PREFIXES = ("drift.", "quality.", "perf.")
-_SECTIONS = {"drift", "thresholds", "actions", "inherit"}
+_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "inherit"}
+_HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}
 
 
@@ -79,6 +79,8 @@ class Policy:
     remove_aliases: tuple[str, ...] = ()
     archive: bool = False
     auto_recover: bool = False
+    degrade_after: int = 2
+    recover_after: int = 3
     source: str = "default"
 
     def feature_metric(self, kind: str) -> str:
@@ -113,12 +115,46 @@ class Policy:
             status = "degraded" if breaches[0].level == "degraded" else "warning"
         return status, breaches
 
+    def next_state(self, previous: str | None, window: Status, streaks: tuple[int, int]
+                   ) -> tuple[Status, tuple[int, int], str | None]:
+        """The hysteresis state machine, like an alerting rule's ``for:`` clause.
+
+        Parameters
+        ----------
+        previous : str or None
+            The version's stage before this window.
+        window : {"healthy", "warning", "degraded"}
+            What this window alone earned.
+        streaks : (int, int)
+            Consecutive degrade-breaching windows and consecutive clean windows so far.
+
+        Returns
+        -------
+        status, streaks, note
+            The version's new stage, the updated streaks, and why it differs from ``window``.
+        """
+        breach, clean = streaks
+        breach, clean = (breach + 1, 0) if window == "degraded" else (
+            (0, 0) if window == "warning" else (0, clean + 1))
+        if previous == "degraded" and window != "degraded":
+            if self.auto_recover and clean >= self.recover_after:
+                return window, (breach, clean), None
+            why = (f"clean window {clean} of {self.recover_after}" if self.auto_recover and clean
+                   else "policy auto_recover is off" if not self.auto_recover else "not clean")
+            return "degraded", (breach, clean), f"window is {window}; version stays degraded ({why})"
+        if window == "degraded" and previous != "degraded" and breach < self.degrade_after:
+            return "warning", (breach, clean), (f"breaching window {breach} of {self.degrade_after}: "
+                                                "warning until the breach persists")
+        return window, (breach, clean), None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "drift": {k: {"metric": m, "threshold": t} for k, m, t in self.drift},
             "thresholds": {r.pattern: r.to_dict() for r in self.rules},
             "actions": {"remove_aliases": list(self.remove_aliases), "archive": self.archive,
                         "auto_recover": self.auto_recover},
+            "hysteresis": {"degrade_after": self.degrade_after,
+                           "recover_after": self.recover_after},
         }
 
     def to_toml(self) -> str:
@@ -134,7 +170,9 @@ class Policy:
         aliases = ", ".join(f'"{a}"' for a in self.remove_aliases)
         lines += ["", "[actions]", f"remove_aliases = [{aliases}]",
                   f"archive = {str(self.archive).lower()}",
-                  f"auto_recover = {str(self.auto_recover).lower()}"]
+                  f"auto_recover = {str(self.auto_recover).lower()}",
+                  "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
+                  f"recover_after = {self.recover_after}"]
         return "\n".join(lines) + "\n"
 
 
@@ -171,7 +209,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     unknown = set(data) - _SECTIONS
     if unknown:
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
-                          f"(expected drift, thresholds, actions, inherit)")
+                          f"(expected drift, thresholds, actions, hysteresis, inherit)")
     if not isinstance(data.get("inherit", True), bool):
         raise PolicyError(f"{where}: inherit must be true or false")
     drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
@@ -203,7 +241,19 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
         if not isinstance(value, bool):
             raise PolicyError(f"{where}: [actions] {key} must be true or false")
         flags[key] = value
+    hysteresis = _table(data, "hysteresis", where)
+    unknown = set(hysteresis) - _HYSTERESIS_KEYS
+    if unknown:
+        raise PolicyError(f"{where}: unknown [hysteresis] key {sorted(unknown)[0]!r} "
+                          f"(expected {', '.join(sorted(_HYSTERESIS_KEYS))})")
+    counts = {}
+    for key in sorted(_HYSTERESIS_KEYS):
+        value = hysteresis.get(key, getattr(base, key) if base else getattr(Policy(()), key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
+        counts[key] = value
     return Policy(
+        degrade_after=counts["degrade_after"], recover_after=counts["recover_after"],
         rules=tuple(rules.values()),
         drift=tuple((k, m, t) for k, (m, t) in drift.items()),
         remove_aliases=tuple(aliases), archive=flags["archive"],

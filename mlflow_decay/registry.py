@@ -12,7 +12,7 @@ import hashlib
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,8 @@ LAST_STATUS = TAG + "last_status"
 LAST_RUN_ID = TAG + "last_run_id"
 LAST_EVALUATED_AT = TAG + "last_evaluated_at"
 REMOVED_ALIASES = TAG + "removed_aliases"
+BREACH_STREAK = TAG + "breach_streak"
+CLEAN_STREAK = TAG + "clean_streak"
 PROFILE_DIR = "mlflow_decay"
 PROFILE_FILE = "reference_profile.json"
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))$")
@@ -191,15 +193,14 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
          run_id: str | None, now: datetime | None = None) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
-    A degraded version stays degraded on a clean window unless the policy allows
-    ``auto_recover``; re-evaluating a degraded version changes nothing but the last-run tags.
+    The policy's hysteresis decides the stage from this window and the streaks kept in version
+    tags (so any process can continue them); re-evaluating a degraded version changes nothing
+    but the last-run and streak tags.
     """
     previous = ref.status
-    note = None
-    if previous == "degraded" and status != "degraded" and not policy.auto_recover:
-        note = f"window is {status}, version stays degraded (policy auto_recover is off)"
-        status = "degraded"
-    stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    streaks = (_int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
+    status, streaks, note = policy.next_state(previous, status, streaks)
+    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     run = run_id or "<this run>"
     reason = "; ".join(reasons) or "no threshold breached"
     actions: list[Action] = []
@@ -220,6 +221,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
             Action("set_tag", STATUS_CHANGED_AT, stamp),
         ]
     actions += [
+        Action("set_tag", BREACH_STREAK, str(streaks[0])),
+        Action("set_tag", CLEAN_STREAK, str(streaks[1])),
         Action("set_tag", LAST_STATUS, status),
         Action("set_tag", LAST_RUN_ID, run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
@@ -228,6 +231,13 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         actions.append(Action("set_tag", STATUS, status))
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
                 note=note)
+
+
+def _int_tag(ref: ModelVersionRef, key: str) -> int:
+    try:
+        return max(int(ref.tags.get(key, "0")), 0)
+    except ValueError:
+        return 0
 
 
 def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:

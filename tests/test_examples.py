@@ -21,7 +21,8 @@ def test_quickstart_runs_and_degrades_a_version(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert any(line.startswith("window 1: healthy") for line in lines), proc.stdout
-    assert any(line.startswith("window 2: degraded") for line in lines), proc.stdout
+    assert any(line.startswith("window 2: warning") for line in lines), proc.stdout
+    assert any(line.startswith("window 3: degraded") for line in lines), proc.stdout
     assert "degraded versions: ['1']" in lines
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 import mlflow_decay as md
@@ -100,3 +101,22 @@ def test_shipped_example_policy_is_valid() -> None:
     example = Path(__file__).parent.parent / "examples" / "policy.toml"
     policy = load_policy(example)
     assert policy.remove_aliases == ("champion",)
+
+
+def test_hysteresis_state_machine() -> None:
+    policy = load_policy()  # degrade after 2 breaching windows, recover after 3 clean ones
+    state: tuple[str | None, tuple[int, int]] = (None, (0, 0))
+    seen = []
+    for window in ["degraded", "healthy", "degraded", "degraded", "healthy", "warning"]:
+        status, streaks, _ = policy.next_state(state[0], window, state[1])  # type: ignore[arg-type]
+        state = (status, streaks)
+        seen.append(status)
+    assert seen == ["warning", "healthy", "warning", "degraded", "degraded", "degraded"]
+    recovering = replace(policy, auto_recover=True)
+    state = ("degraded", (2, 0))
+    seen = []
+    for window in ["healthy", "healthy", "warning", "healthy", "healthy", "healthy"]:
+        status, streaks, _ = recovering.next_state(state[0], window, state[1])  # type: ignore[arg-type]
+        state = (status, streaks)
+        seen.append(status)
+    assert seen == ["degraded", "degraded", "degraded", "degraded", "degraded", "healthy"]

@@ -89,6 +89,12 @@ def test_degraded_window_moves_the_version_after_logging(
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text('[actions]\nremove_aliases = ["champion"]\narchive = true\n')
     window = make_frame(3000, seed=4, shift=1.5, flip=0.3)
+    first = md.evaluate("models:/churn@champion", window, policy=policy_file,
+                        tracking_uri=tracking_uri)
+    # hysteresis: the first breaching window only warns, and removes nothing
+    assert (first.window_status, first.status) == ("degraded", "warning")
+    assert any("breaching window 1 of 2" in n for n in first.notes)
+    assert registry.resolve(client, profiled).aliases == ("champion",)
     report = md.evaluate("models:/churn@champion", window, policy=policy_file,
                          tracking_uri=tracking_uri)
     assert report.status == "degraded" and report.applied
@@ -120,19 +126,22 @@ def test_degraded_window_moves_the_version_after_logging(
     clean = md.evaluate(profiled, make_frame(3000, seed=10), policy=policy_file,
                         tracking_uri=tracking_uri)
     assert clean.window_status == "healthy" and clean.status == "degraded"
-    policy_file.write_text('[actions]\nauto_recover = true\n')
-    recovered = md.evaluate(profiled, make_frame(3000, seed=10), policy=policy_file,
-                            tracking_uri=tracking_uri)
-    assert recovered.status == "healthy"
-    assert registry.resolve(client, profiled).tags[registry.STATUS] == "healthy"
+    policy_file.write_text('[actions]\nauto_recover = true\n[hysteresis]\nrecover_after = 3\n')
+    statuses = [md.evaluate(profiled, make_frame(3000, seed=10 + i), policy=policy_file,
+                            tracking_uri=tracking_uri).status for i in range(3)]
+    # the clean window above already counts: two more make three in a row
+    assert statuses == ["degraded", "healthy", "healthy"]
+    tags = registry.resolve(client, profiled).tags
+    assert tags[registry.STATUS] == "healthy" and tags[registry.CLEAN_STREAK] == "4"
 
 
 def test_dry_run_and_no_log_change_nothing(tracking_uri: str, profiled: str) -> None:
     before = registry_snapshot(tracking_uri)
     window = make_frame(3000, seed=4, shift=1.5, flip=0.3)
     dry = md.evaluate(profiled, window, log=False, apply=False, tracking_uri=tracking_uri)
-    assert dry.status == "degraded" and dry.run_id is None and not dry.applied
-    assert any("set tag mlflow_decay.status=degraded" in a for a in dry.actions)
+    assert (dry.window_status, dry.status) == ("degraded", "warning")
+    assert dry.run_id is None and not dry.applied
+    assert any("set tag mlflow_decay.status=warning" in a for a in dry.actions)
     md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
     assert registry_snapshot(tracking_uri) == before
 

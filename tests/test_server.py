@@ -41,7 +41,8 @@ def test_attach_evaluate_degrade_over_rest(server_uri: str, tmp_path) -> None:
     assert md.load_profile(f"models:/{name}@champion", tracking_uri=server_uri).sha256() == \
         attached["sha256"]
 
-    (tmp_path / "policy.toml").write_text('[actions]\nremove_aliases = ["champion"]\n')
+    (tmp_path / "policy.toml").write_text(
+        '[actions]\nremove_aliases = ["champion"]\n[hysteresis]\ndegrade_after = 1\n')
     make_frame(3000, 4, shift=1.5, flip=0.3).to_csv(tmp_path / "w.csv", index=False)
     out = runner.invoke(main, ["evaluate", f"models:/{name}@champion", "--data",
                                str(tmp_path / "w.csv"), "--policy", str(tmp_path / "policy.toml"),
