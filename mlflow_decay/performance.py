@@ -17,7 +17,7 @@ from .schema import category_array, to_numeric
 
 #: Metric names per task; ``perf.<name>`` in the logged metrics.
 METRICS: dict[str, tuple[str, ...]] = {
-    "binary": ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "f1"),
+    "binary": ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "precision", "recall", "f1"),
     "multiclass": ("roc_auc_ovr", "accuracy", "f1_macro"),
     "regression": ("rmse", "mae", "r2"),
 }
@@ -95,6 +95,9 @@ def _binary(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
         "log_loss": lambda: skm.log_loss(y, clipped, labels=[0, 1]),
         "brier": lambda: skm.brier_score_loss(y, p, pos_label=1),
         "accuracy": lambda: skm.accuracy_score(y, hard),
+        "precision": lambda: skm.precision_score(y, hard, zero_division=0),
+        "recall": one_class if one_class and y.sum() == 0 else (
+            lambda: skm.recall_score(y, hard, zero_division=0)),
         "f1": lambda: skm.f1_score(y, hard, zero_division=0),
     }
     return funcs

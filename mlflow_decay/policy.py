@@ -22,7 +22,7 @@ Direction = Literal["above", "below"]
 
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
-METRIC_PREFIXES = ("drift.", "quality.", "perf.")
+METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.")
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}

@@ -20,7 +20,8 @@ import pandas as pd
 
 from . import performance, sketch
 from .errors import DataError, ProfileError
-from .schema import Kind, category_counts, infer_kind, sort_key, to_numeric
+from .estimate import Calibration, fit_calibration
+from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
 
 FORMAT_NAME = "mlflow-decay-profile"
 FORMAT_VERSION = 1
@@ -180,6 +181,7 @@ class Profile:
     prediction_summary: Summary | None = None
     target_summary: Summary | None = None
     performance: dict[str, float] = field(default_factory=dict)
+    calibrations: tuple[Calibration, ...] = ()
     id_column: str | None = None
     timestamp_column: str | None = None
 
@@ -210,6 +212,7 @@ class Profile:
             "prediction_summary": _summary_to_dict(self.prediction_summary),
             "target_summary": _summary_to_dict(self.target_summary),
             "performance": dict(self.performance),
+            "calibrations": [c.to_dict() for c in self.calibrations],
         }
 
     def to_json(self) -> bytes:
@@ -263,6 +266,7 @@ class Profile:
                 prediction_summary=_optional_summary(obj["prediction_summary"]),
                 target_summary=_optional_summary(obj["target_summary"]),
                 performance={str(k): float(v) for k, v in obj["performance"].items()},
+                calibrations=tuple(Calibration.from_dict(c) for c in obj.get("calibrations", ())),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
@@ -417,18 +421,31 @@ def build_profile(
 
     prediction_summary = _prediction_summary(reference, pred_cols, task, class_labels)
     perf: dict[str, float] = {}
+    calibrations: tuple[Calibration, ...] = ()
     if target is not None and pred_cols:
-        perf, _ = performance.realized(
-            task, reference[target], prediction_values(reference, pred_cols, task),
-            classes=class_labels, positive_label=pos,
-        )
+        values = prediction_values(reference, pred_cols, task)
+        perf, _ = performance.realized(task, reference[target], values, classes=class_labels,
+                                       positive_label=pos)
+        if task != "regression":
+            calibrations = _calibrations(reference[target], values, class_labels, pos)
     return Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
         classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
         target_summary=target_summary, performance=perf, id_column=id_column,
-        timestamp_column=timestamp_column,
+        timestamp_column=timestamp_column, calibrations=calibrations,
     )
+
+
+def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
+                  positive_label: str | None) -> tuple[Calibration, ...]:
+    """Score-to-probability maps for label-free estimation: one (binary) or one per class."""
+    labels = category_array(target)
+    scores = values if values.ndim == 2 else values[:, None]
+    keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
+    wanted = [positive_label] if values.ndim == 1 else list(classes)
+    return tuple(fit_calibration(scores[keep, k], labels[keep] == label)
+                 for k, label in enumerate(wanted))
 
 
 def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> list[str]:

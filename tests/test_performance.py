@@ -21,6 +21,8 @@ def test_binary_metrics_equal_sklearn() -> None:
     assert got["log_loss"] == pytest.approx(skm.log_loss(y, p))
     assert got["brier"] == pytest.approx(skm.brier_score_loss(y, p))
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= 0.5))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, p >= 0.5))
+    assert got["recall"] == pytest.approx(skm.recall_score(y, p >= 0.5))
     assert got["f1"] == pytest.approx(skm.f1_score(y, p >= 0.5))
 
 

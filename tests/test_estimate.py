@@ -1,0 +1,101 @@
+"""Label-free performance estimation, checked against scikit-learn and a known ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+import mlflow_decay as md
+from mlflow_decay import estimate
+from mlflow_decay.evaluation import evaluate_window
+
+
+def test_expected_metrics_equal_sklearn_when_labels_are_certain() -> None:
+    # with p in {0, 1} the expectation is the realized metric: the formulas must agree exactly
+    rng = np.random.default_rng(0)
+    for scores in (rng.integers(0, 6, 2000) / 5, rng.random(2000)):  # with and without ties
+        y = (rng.random(2000) < 0.35).astype(float)
+        assert estimate.expected_auc(scores, y) == pytest.approx(skm.roc_auc_score(y, scores))
+        assert estimate.expected_average_precision(scores, y) == pytest.approx(
+            skm.average_precision_score(y, scores))
+
+
+def test_confusion_expectations_on_certain_labels() -> None:
+    rng = np.random.default_rng(1)
+    scores = rng.random(3000)
+    y = (rng.random(3000) < 0.4).astype(float)
+    out = estimate._confusion((scores >= 0.5).astype(float), y)
+    hard = scores >= 0.5
+    assert out["accuracy"] == pytest.approx(skm.accuracy_score(y, hard))
+    assert out["precision"] == pytest.approx(skm.precision_score(y, hard))
+    assert out["recall"] == pytest.approx(skm.recall_score(y, hard))
+    assert out["f1"] == pytest.approx(skm.f1_score(y, hard))
+
+
+def test_calibration_is_chosen_by_cross_validated_loss() -> None:
+    rng = np.random.default_rng(2)
+    logit = rng.normal(0, 2, 20_000)
+    p = 1 / (1 + np.exp(-logit))
+    y = (rng.random(20_000) < p).astype(float)
+    assert estimate.fit_calibration(p, y).x == ()  # calibrated scores stay as they are
+    overconfident = 1 / (1 + np.exp(-2.5 * logit))
+    cal = estimate.fit_calibration(overconfident, y)
+    assert cal.x and cal.ece_calibrated < cal.ece_raw
+    assert np.mean(np.abs(cal(overconfident) - p)) < 0.01
+    again = estimate.Calibration.from_dict(cal.to_dict())
+    assert np.array_equal(again(overconfident), cal(overconfident))
+
+
+def _seed_like(n: int, seed: int, shift: float) -> pd.DataFrame:
+    """Known ground truth: labels drawn from a logistic model; the score is miscalibrated."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(shift, 1, n), rng.normal(0, 1, n)
+    x3 = rng.normal(-0.5 * shift, 1, n)
+    logit = 2.6 * x1 + 1.4 * x2 - 1.2 * x3 - 1.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    score = 1 / (1 + np.exp(-(0.6 * logit + 0.3)))
+    return pd.DataFrame({"x1": x1, "x2": x2, "x3": x3, "score": score, "y": y})
+
+
+def test_estimated_auc_tracks_realized_auc_within_the_accuracy_bar() -> None:
+    profile = md.build_profile(_seed_like(50_000, 0, 0.0), target="y", prediction="score")
+    errors, covered = [], 0
+    for w in range(30):  # 10k-row windows under growing covariate shift, fixed seeds
+        window = _seed_like(10_000, 100 + w, 0.6 * w / 29)
+        metrics = evaluate_window(profile, window.drop(columns="y")).metrics
+        realized = skm.roc_auc_score(window.y, window.score)
+        errors.append(metrics["est.roc_auc"] - realized)
+        covered += metrics["est.roc_auc.lower"] <= realized <= metrics["est.roc_auc.upper"]
+    assert np.mean(np.abs(errors)) <= 0.0025
+    assert covered >= 24  # the 95% band holds the realized value in most windows
+
+
+def test_labelled_windows_log_both_estimate_and_realized() -> None:
+    profile = md.build_profile(_seed_like(20_000, 0, 0.0), target="y", prediction="score")
+    metrics = evaluate_window(profile, _seed_like(5000, 1, 0.3)).metrics
+    for name in estimate.BINARY:
+        assert f"est.{name}" in metrics and f"perf.{name}" in metrics
+        assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.03)
+        assert metrics[f"est.{name}.lower"] < metrics[f"est.{name}"] < metrics[f"est.{name}.upper"]
+    assert metrics["est.roc_auc.delta"] == pytest.approx(
+        metrics["est.roc_auc"] - profile.performance["roc_auc"])
+
+
+def test_multiclass_estimates_are_close_to_realized() -> None:
+    def frame(n: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(0, 1.5, n)
+        logits = np.column_stack([x, -x, 0.5 * np.ones(n)])
+        proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        y = (rng.random(n)[:, None] > np.cumsum(proba, 1)).sum(1)
+        return pd.DataFrame({"x": x, "p0": proba[:, 0], "p1": proba[:, 1], "p2": proba[:, 2],
+                             "y": y})
+
+    profile = md.build_profile(frame(20_000, 0), target="y", prediction=["p0", "p1", "p2"],
+                               task="multiclass")
+    assert len(profile.calibrations) == 3
+    metrics = evaluate_window(profile, frame(10_000, 1)).metrics
+    for name in ("roc_auc_ovr", "accuracy", "f1_macro"):
+        assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.01)
