@@ -16,6 +16,7 @@ is not implemented yet.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,3 +244,13 @@ def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration]) -> d
         "est.accuracy": float(np.mean(q[np.arange(len(q)), predicted])),
         "est.f1_macro": float(np.nanmean(f1s)),
     }
+
+
+def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration]
+                      ) -> dict[str, float]:
+    """The task's ``est.*`` metrics for a window's model output (scores or class probabilities)."""
+    if not calibrations or task == "regression":
+        return {}
+    if task == "multiclass":
+        return estimate_multiclass(values, list(calibrations))
+    return estimate_binary(values, calibrations[0])

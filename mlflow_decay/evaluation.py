@@ -6,8 +6,8 @@ The result is a flat dict of metrics with stable dot-separated names:
   (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
 - ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``
   (out of range: outside the reference min/max, or a category the profile has not seen);
-- ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta``: performance
-  estimated without labels (classification);
+- ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta`` (against the
+  same estimate on the reference): performance estimated without labels (classification);
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels.
 
 A feature counts as drifted (for ``drift.share``) when the policy's effect size reaches its
@@ -107,13 +107,12 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
                   else pd.Series(values))
         stats = _column_metrics(profile.prediction_summary, series, "prediction", notes)
         metrics.update({f"drift.prediction.{m}": v for (s, m), v in stats.items() if s == "drift"})
-    if values is not None and profile.calibrations:
-        est = (estimate.estimate_multiclass(values, list(profile.calibrations))
-               if profile.task == "multiclass"
-               else estimate.estimate_binary(values, profile.calibrations[0]))
+    if values is not None:
+        est = estimate.estimated_metrics(profile.task, values, profile.calibrations)
         metrics.update(est)
-        metrics.update({f"{k}.delta": v - profile.performance[k[4:]] for k, v in est.items()
-                        if k[4:] in profile.performance})
+        # against the same estimator on the reference, so calibration bias cancels out
+        metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
+                        for k, v in est.items() if k[4:] in profile.estimated_performance})
     labelled = performance.has_labels(window, profile.target)
     if labelled and profile.target is not None:
         if profile.target_summary is not None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import performance, sketch
 from .errors import DataError, ProfileError
-from .estimate import Calibration, fit_calibration
+from .estimate import Calibration, estimated_metrics, fit_calibration
 from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
 
 FORMAT_NAME = "mlflow-decay-profile"
@@ -182,6 +182,7 @@ class Profile:
     target_summary: Summary | None = None
     performance: dict[str, float] = field(default_factory=dict)
     calibrations: tuple[Calibration, ...] = ()
+    estimated_performance: dict[str, float] = field(default_factory=dict)
     id_column: str | None = None
     timestamp_column: str | None = None
 
@@ -213,6 +214,7 @@ class Profile:
             "target_summary": _summary_to_dict(self.target_summary),
             "performance": dict(self.performance),
             "calibrations": [c.to_dict() for c in self.calibrations],
+            "estimated_performance": dict(self.estimated_performance),
         }
 
     def to_json(self) -> bytes:
@@ -267,6 +269,8 @@ class Profile:
                 target_summary=_optional_summary(obj["target_summary"]),
                 performance={str(k): float(v) for k, v in obj["performance"].items()},
                 calibrations=tuple(Calibration.from_dict(c) for c in obj.get("calibrations", ())),
+                estimated_performance={str(k): float(v) for k, v in
+                                       obj.get("estimated_performance", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
@@ -422,18 +426,22 @@ def build_profile(
     prediction_summary = _prediction_summary(reference, pred_cols, task, class_labels)
     perf: dict[str, float] = {}
     calibrations: tuple[Calibration, ...] = ()
+    estimated: dict[str, float] = {}
     if target is not None and pred_cols:
         values = prediction_values(reference, pred_cols, task)
         perf, _ = performance.realized(task, reference[target], values, classes=class_labels,
                                        positive_label=pos)
         if task != "regression":
             calibrations = _calibrations(reference[target], values, class_labels, pos)
+            estimated = {k[4:]: v for k, v in estimated_metrics(task, values, calibrations).items()
+                         if k.count(".") == 1}
     return Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
         classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
         target_summary=target_summary, performance=perf, id_column=id_column,
         timestamp_column=timestamp_column, calibrations=calibrations,
+        estimated_performance=estimated,
     )
 
 
@@ -527,21 +535,26 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
 
     Counts, histograms (on equal edges), moments, minima/maxima and category frequencies merge
     exactly; quantile sketches merge through the mixture CDF (within the sketch's tolerance).
-    Reference performance is averaged by row count, which is approximate for ranking metrics.
+    Reference performance is averaged by row count, which is approximate for ranking metrics;
+    the first profile's calibration maps are kept.
     """
     if (a.task, a.target, a.prediction, a.classes, sorted(a.features)) != (
         b.task, b.target, b.prediction, b.classes, sorted(b.features)
     ):
         raise ProfileError("profiles describe different tables (task, columns or classes differ)")
     features = {name: merge_summaries(a.features[name], b.features[name]) for name in a.features}
-    total = a.rows + b.rows
-    perf = {k: (a.performance[k] * a.rows + b.performance[k] * b.rows) / total
-            for k in a.performance if k in b.performance}
     return replace(
-        a, rows=total, features=features, performance=perf,
+        a, rows=a.rows + b.rows, features=features,
+        performance=_weighted(a.performance, a.rows, b.performance, b.rows),
+        estimated_performance=_weighted(a.estimated_performance, a.rows,
+                                        b.estimated_performance, b.rows),
         prediction_summary=_merge_optional(a.prediction_summary, b.prediction_summary),
         target_summary=_merge_optional(a.target_summary, b.target_summary),
     )
+
+
+def _weighted(a: dict[str, float], na: int, b: dict[str, float], nb: int) -> dict[str, float]:
+    return {k: (a[k] * na + b[k] * nb) / (na + nb) for k in a if k in b}
 
 
 def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:

@@ -80,7 +80,9 @@ def test_labelled_windows_log_both_estimate_and_realized() -> None:
         assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.03)
         assert metrics[f"est.{name}.lower"] < metrics[f"est.{name}"] < metrics[f"est.{name}.upper"]
     assert metrics["est.roc_auc.delta"] == pytest.approx(
-        metrics["est.roc_auc"] - profile.performance["roc_auc"])
+        metrics["est.roc_auc"] - profile.estimated_performance["roc_auc"])
+    assert profile.estimated_performance["roc_auc"] == pytest.approx(
+        profile.performance["roc_auc"], abs=0.005)
 
 
 def test_multiclass_estimates_are_close_to_realized() -> None:
