@@ -99,7 +99,7 @@ def evaluate(
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     result = evaluate_window(profile, window, pol)
-    window_status, breaches = pol.decide(result.metrics)
+    window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     planned = registry.plan(ref, window_status, reasons, pol, run_id=None)
     report = DecayReport(

@@ -99,6 +99,8 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
                       and p_values[n] < alpha), key=lambda n: -scores[n])
     metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
     metrics["drift.features_drifted"] = float(len(drifted))
+    if profile.multivariate is not None:
+        metrics["drift.multivariate.reconstruction_error"] = profile.multivariate.error(window)
 
     pred_cols = profile.prediction_columns
     values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
@@ -182,3 +184,32 @@ def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
         notes.append(f"drift of {name!r} left out: no values in the "
                      f"{'reference' if not ref.count else 'window'}")
     return out
+
+
+#: Chunks smaller than this give no reference band.
+MIN_CHUNK_ROWS = 100
+#: Metrics that describe the window's size or counts, not its behaviour: no band.
+_NO_BAND = ("quality.rows", "drift.features_drifted")
+
+
+def reference_bands(profile: Profile, reference: pd.DataFrame, chunks: int
+                    ) -> dict[str, tuple[float, float, int]]:
+    """Each metric's mean and standard deviation over consecutive chunks of the reference.
+
+    Returns ``{metric: (mean, sd, chunk_rows)}`` for metrics seen in at least three chunks;
+    empty when the reference is too small for three chunks of ``MIN_CHUNK_ROWS``.
+    """
+    chunks = min(chunks, len(reference) // MIN_CHUNK_ROWS)
+    if chunks < 3:
+        return {}
+    values: dict[str, list[float]] = {}
+    for part in np.array_split(np.arange(len(reference)), chunks):
+        for name, value in evaluate_window(profile, reference.iloc[part]).metrics.items():
+            values.setdefault(name, []).append(value)
+    rows = len(reference) // chunks
+    return {name: (_r(float(np.mean(v))), _r(float(np.std(v, ddof=1))), rows)
+            for name, v in values.items() if len(v) >= 3 and name not in _NO_BAND}
+
+
+def _r(x: float) -> float:
+    return float(f"{x:.6g}")

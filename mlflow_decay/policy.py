@@ -19,6 +19,7 @@ from .errors import PolicyError
 Status = Literal["healthy", "warning", "degraded"]
 STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
 Direction = Literal["above", "below"]
+_SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
@@ -30,27 +31,41 @@ _ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}
 
 @dataclass(frozen=True)
 class Rule:
-    """Warn/degrade thresholds for the metrics a name or glob pattern matches."""
+    """Warn/degrade thresholds for the metrics a name or glob pattern matches.
+
+    A threshold is a constant (``warn``/``degrade``) or a reference band (``warn_k``/
+    ``degrade_k``): the reference chunks' mean plus or minus k standard deviations, the
+    deviation scaled by ``sqrt(chunk_rows / window_rows)`` to the window's size.
+    """
 
     pattern: str
     warn: float | None
     degrade: float | None
     direction: Direction
+    warn_k: float | None = None
+    degrade_k: float | None = None
 
-    def level(self, value: float) -> Status:
-        for status, threshold in (("degraded", self.degrade), ("warning", self.warn)):
-            if threshold is not None and (
-                value >= threshold if self.direction == "above" else value <= threshold
-            ):
-                return status  # type: ignore[return-value]
-        return "healthy"
+    def thresholds(self, band: tuple[float, float, int] | None, rows: int | None
+                   ) -> dict[Status, tuple[float, str]]:
+        """Effective thresholds by level, each with what it was derived from."""
+        out: dict[Status, tuple[float, str]] = {}
+        sign = 1.0 if self.direction == "above" else -1.0
+        specs: tuple[tuple[Status, float | None, float | None], ...] = (
+            ("warning", self.warn, self.warn_k), ("degraded", self.degrade, self.degrade_k))
+        for level, constant, k in specs:
+            if constant is not None:
+                out[level] = (constant, "")
+            elif k is not None and band is not None:
+                mean, sd, chunk_rows = band
+                scale = math.sqrt(chunk_rows / rows) if rows else 1.0
+                out[level] = (mean + sign * k * sd * scale, f"reference band {k:g} sd")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"direction": self.direction}
-        if self.warn is not None:
-            out["warn"] = self.warn
-        if self.degrade is not None:
-            out["degrade"] = self.degrade
+        for key in ("warn", "degrade", "warn_k", "degrade_k"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         return out
 
 
@@ -63,10 +78,12 @@ class Breach:
     threshold: float
     level: Status
     direction: Direction
+    basis: str = ""
 
     def __str__(self) -> str:
         op = ">=" if self.direction == "above" else "<="
-        return f"{self.metric} = {self.value:.4g} {op} {self.threshold:g} ({self.level})"
+        basis = f", {self.basis}" if self.basis else ""
+        return f"{self.metric} = {self.value:.4g} {op} {self.threshold:.4g} ({self.level}{basis})"
 
 
 @dataclass(frozen=True)
@@ -97,18 +114,27 @@ class Policy:
         matches = [r for r in self.rules if fnmatch.fnmatchcase(metric, r.pattern)]
         return max(matches, key=lambda r: len(r.pattern.replace("*", ""))) if matches else None
 
-    def decide(self, metrics: dict[str, float]) -> tuple[Status, list[Breach]]:
-        """The status a window's metrics earn, and every breach behind it (worst first)."""
+    def decide(self, metrics: dict[str, float],
+               bands: dict[str, tuple[float, float, int]] | None = None,
+               rows: int | None = None) -> tuple[Status, list[Breach]]:
+        """The status a window's metrics earn, and every breach behind it (worst first).
+
+        ``bands`` are the profile's reference bands and ``rows`` the window's size, for rules
+        with ``warn_k``/``degrade_k``.
+        """
         breaches: list[Breach] = []
         for name, value in metrics.items():
             rule = self.rule_for(name)
             if rule is None or not math.isfinite(value):
                 continue
-            level = rule.level(value)
-            if level != "healthy":
-                threshold = rule.degrade if level == "degraded" else rule.warn
-                assert threshold is not None
-                breaches.append(Breach(name, value, threshold, level, rule.direction))
+            limits = rule.thresholds((bands or {}).get(name), rows)
+            for level in _SEVERE_FIRST:
+                if level not in limits:
+                    continue
+                threshold, basis = limits[level]
+                if value >= threshold if rule.direction == "above" else value <= threshold:
+                    breaches.append(Breach(name, value, threshold, level, rule.direction, basis))
+                    break
         breaches.sort(key=lambda b: (b.level != "degraded", -abs(b.value - b.threshold)))
         status: Status = "healthy"
         if breaches:
@@ -279,16 +305,23 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
     if not pattern.startswith(METRIC_PREFIXES):
         raise PolicyError(f"{what}: unknown metric name (expected one starting with "
                           f"{', '.join(METRIC_PREFIXES)})")
-    if not isinstance(spec, dict) or not spec or set(spec) - {"warn", "degrade", "direction"}:
-        raise PolicyError(f"{what} must be {{ warn = x, degrade = y [, direction = ...] }}")
-    warn = _number(spec["warn"], f"{what} warn") if "warn" in spec else None
-    degrade = _number(spec["degrade"], f"{what} degrade") if "degrade" in spec else None
-    if warn is None and degrade is None:
-        raise PolicyError(f"{what} needs warn or degrade")
+    keys = {"warn", "degrade", "warn_k", "degrade_k", "direction"}
+    if not isinstance(spec, dict) or not spec or set(spec) - keys:
+        raise PolicyError(f"{what} must be {{ warn = x, degrade = y [, direction = ...] }} or "
+                          "{ warn_k = k, degrade_k = k, direction = ... } (reference bands)")
+    values = {k: _number(spec[k], f"{what} {k}") for k in keys - {"direction"} if k in spec}
+    for level in ("warn", "degrade"):
+        if level in values and f"{level}_k" in values:
+            raise PolicyError(f"{what}: give {level} or {level}_k, not both")
+        if values.get(f"{level}_k", 1.0) <= 0:
+            raise PolicyError(f"{what}: {level}_k must be a positive number of standard deviations")
+    if not values:
+        raise PolicyError(f"{what} needs warn or degrade (or warn_k/degrade_k)")
+    warn, degrade = values.get("warn"), values.get("degrade")
     direction = spec.get("direction")
     if direction is None:
         direction = "below" if warn is not None and degrade is not None and degrade < warn else (
-            "below" if (degrade if degrade is not None else warn) < 0  # type: ignore[operator]
+            "below" if (degrade if degrade is not None else warn if warn is not None else 0) < 0
             else "above")
     if direction not in ("above", "below"):
         raise PolicyError(f"{what}: direction must be \"above\" or \"below\", got {direction!r}")
@@ -297,7 +330,10 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
     ):
         raise PolicyError(f"{what}: degrade {degrade:g} is less severe than warn {warn:g} "
                           f"for direction {direction!r}")
-    return Rule(pattern, warn, degrade, cast(Direction, direction))
+    if values.get("degrade_k", math.inf) < values.get("warn_k", 0):
+        raise PolicyError(f"{what}: degrade_k is less severe than warn_k")
+    return Rule(pattern, warn, degrade, cast(Direction, direction), values.get("warn_k"),
+                values.get("degrade_k"))
 
 
 DEFAULT_POLICY = load_policy()

@@ -21,6 +21,7 @@ import pandas as pd
 from . import performance, sketch
 from .errors import DataError, ProfileError
 from .estimate import Calibration, estimated_metrics, fit_calibration
+from .multivariate import PCAModel, fit_pca
 from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
 
 FORMAT_NAME = "mlflow-decay-profile"
@@ -183,6 +184,8 @@ class Profile:
     performance: dict[str, float] = field(default_factory=dict)
     calibrations: tuple[Calibration, ...] = ()
     estimated_performance: dict[str, float] = field(default_factory=dict)
+    multivariate: PCAModel | None = None
+    bands: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     id_column: str | None = None
     timestamp_column: str | None = None
 
@@ -215,6 +218,8 @@ class Profile:
             "performance": dict(self.performance),
             "calibrations": [c.to_dict() for c in self.calibrations],
             "estimated_performance": dict(self.estimated_performance),
+            "multivariate": self.multivariate.to_dict() if self.multivariate else None,
+            "bands": {k: list(v) for k, v in self.bands.items()},
         }
 
     def to_json(self) -> bytes:
@@ -271,6 +276,10 @@ class Profile:
                 calibrations=tuple(Calibration.from_dict(c) for c in obj.get("calibrations", ())),
                 estimated_performance={str(k): float(v) for k, v in
                                        obj.get("estimated_performance", {}).items()},
+                multivariate=(PCAModel.from_dict(obj["multivariate"])
+                              if obj.get("multivariate") else None),
+                bands={str(k): (float(v[0]), float(v[1]), int(v[2]))
+                       for k, v in obj.get("bands", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
@@ -341,6 +350,7 @@ def build_profile(
     timestamp_column: str | None = None,
     classes: Sequence[str] | None = None,
     positive_label: str | None = None,
+    band_chunks: int = 10,
 ) -> Profile:
     """Build the reference profile of a table.
 
@@ -366,6 +376,10 @@ def build_profile(
         sorted labels of ``target``).
     positive_label : str, optional
         Binary: the label the score is the probability of (default ``1``/``True``/the larger label).
+    band_chunks : int
+        Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
+        store each metric's mean and standard deviation over them: the reference bands a policy
+        can use instead of constant thresholds (0 for none; chunks have at least 100 rows).
 
     Returns
     -------
@@ -435,14 +449,21 @@ def build_profile(
             calibrations = _calibrations(reference[target], values, class_labels, pos)
             estimated = {k[4:]: v for k, v in estimated_metrics(task, values, calibrations).items()
                          if k.count(".") == 1}
-    return Profile(
+    numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
+    profile = Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
         classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
         target_summary=target_summary, performance=perf, id_column=id_column,
         timestamp_column=timestamp_column, calibrations=calibrations,
-        estimated_performance=estimated,
+        estimated_performance=estimated, multivariate=fit_pca(reference, numerical),
     )
+    if band_chunks <= 0:
+        return profile
+    from .evaluation import reference_bands  # evaluation builds on profiles; bands need both
+
+    ordered = reference.sort_values(timestamp_column) if timestamp_column else reference
+    return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
 
 
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],

@@ -1,0 +1,82 @@
+"""Thresholds that do not cry wolf: reference bands, multivariate drift, false-alarm rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_frame
+
+import mlflow_decay as md
+from mlflow_decay.evaluation import evaluate_window, reference_bands
+from mlflow_decay.policy import DEFAULT_POLICY, load_policy
+
+
+def _correlated(n: int, seed: int, rho: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cov = [[1.0, rho, 0.0], [rho, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    x = rng.multivariate_normal([0, 0, 0], cov, n)
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+
+
+def test_flipped_correlation_is_caught_by_multivariate_drift_only() -> None:
+    profile = md.build_profile(_correlated(20_000, 0, 0.9))
+    assert profile.multivariate is not None and len(profile.multivariate.components) < 3
+    same = evaluate_window(profile, _correlated(5000, 1, 0.9))
+    flipped = evaluate_window(profile, _correlated(5000, 2, -0.9))
+    # marginals unchanged: no univariate metric moves, no feature counts as drifted
+    assert flipped.metrics["drift.share"] == 0
+    for f in "abc":
+        assert flipped.metrics[f"drift.{f}.wasserstein"] < 0.05
+        assert flipped.metrics[f"drift.{f}.psi"] < 0.02
+    key = "drift.multivariate.reconstruction_error"
+    assert flipped.metrics[key] > 5 * same.metrics[key]
+    status, breaches = DEFAULT_POLICY.decide(flipped.metrics, profile.bands, flipped.rows)
+    assert status == "degraded" and [b.metric for b in breaches] == [key]
+    assert "reference band" in str(breaches[0])
+    assert DEFAULT_POLICY.decide(same.metrics, profile.bands, same.rows)[0] == "healthy"
+
+
+def test_reference_bands_are_chunk_means_and_deviations() -> None:
+    reference = make_frame(3000, 1)
+    profile = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    assert profile.bands == {}
+    bands = reference_bands(profile, reference, 5)
+    chunk_values = [evaluate_window(profile, reference.iloc[i * 600:(i + 1) * 600]).metrics
+                    for i in range(5)]
+    for name in ("drift.x1.wasserstein", "perf.roc_auc", "est.roc_auc"):
+        values = [m[name] for m in chunk_values]
+        mean, sd, rows = bands[name]
+        assert (mean, sd, rows) == (pytest.approx(np.mean(values), rel=1e-5),
+                                    pytest.approx(np.std(values, ddof=1), rel=1e-5), 600)
+    assert "quality.rows" not in bands
+    assert reference_bands(profile, reference.iloc[:250], 10) == {}  # chunks under 100 rows
+
+
+def test_band_rules_scale_to_the_window_size(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('inherit = false\n[thresholds]\n'
+                 '"est.roc_auc" = { warn_k = 2, degrade_k = 3, direction = "below" }\n')
+    policy = load_policy(f)
+    band = {"est.roc_auc": (0.90, 0.01, 1000)}
+    # at the chunk size the degrade line is 0.90 - 3 * 0.01; at 4x the rows it is half as far
+    assert policy.decide({"est.roc_auc": 0.869}, band, 1000)[0] == "degraded"
+    assert policy.decide({"est.roc_auc": 0.875}, band, 1000)[0] == "warning"
+    assert policy.decide({"est.roc_auc": 0.884}, band, 4000)[0] == "degraded"
+    assert policy.decide({"est.roc_auc": 0.869}, None, 1000)[0] == "healthy"  # no band, no rule
+    with pytest.raises(md.PolicyError, match="give warn or warn_k"):
+        f.write_text('[thresholds]\n"est.roc_auc" = { warn = 0.9, warn_k = 2 }\n')
+        load_policy(f)
+
+
+def test_windows_drawn_from_the_reference_are_almost_never_degraded() -> None:
+    profile = md.build_profile(make_frame(100_000, 0), target="label", prediction="score")
+    verdicts = []
+    for seed in range(1, 21):  # 100k-row windows from the reference distribution, no labels
+        window = make_frame(100_000, seed).drop(columns="label")
+        result = evaluate_window(profile, window)
+        verdicts.append(DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)[0])
+    assert verdicts.count("degraded") <= 0.01 * len(verdicts)
+    assert verdicts.count("warning") <= 0.05 * len(verdicts)
