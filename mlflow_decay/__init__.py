@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
 
 if TYPE_CHECKING:
-    from .api import attach_profile, evaluate, load_profile
+    from .api import attach_profile, evaluate, load_profile, monitor
     from .policy import Policy, load_policy
     from .profile import Profile, build_profile, merge_profiles
     from .report import DecayReport
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 # Everything but the errors loads on first use, so `import mlflow_decay` and the CLI's
 # --help stay fast (pandas, scikit-learn and mlflow are heavy imports).
 _LAZY = {
-    "attach_profile": "api", "evaluate": "api", "load_profile": "api",
+    "attach_profile": "api", "evaluate": "api", "load_profile": "api", "monitor": "api",
     "Policy": "policy", "load_policy": "policy",
     "Profile": "profile", "build_profile": "profile", "merge_profiles": "profile",
     "DecayReport": "report",
@@ -34,7 +34,7 @@ _LAZY = {
 __all__ = [
     "DataError", "DecayError", "DecayReport", "Policy", "PolicyError", "Profile", "ProfileError",
     "RegistryError", "attach_profile", "build_profile", "evaluate", "load_policy", "load_profile",
-    "merge_profiles",
+    "merge_profiles", "monitor",
 ]
 
 

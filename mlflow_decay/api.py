@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from mlflow import MlflowClient
 
 from . import registry, tracking
 from .evaluation import evaluate_window
 from .policy import DEFAULT_POLICY, Policy, load_policy
 from .profile import Profile
 from .report import DecayReport
+from .sources import split_windows
 
 
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None) -> str:
@@ -93,11 +96,94 @@ def evaluate(
     -------
     DecayReport
     """
-    pol = policy if isinstance(policy, Policy) else (
-        DEFAULT_POLICY if policy is None else load_policy(policy))
+    pol = _policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
+    return _evaluate(client, ref, profile, window, pol, log=log, apply=apply,
+                     window_start=window_start, window_end=window_end, experiment=experiment)
+
+
+def monitor(
+    model_uri: str,
+    data: pd.DataFrame,
+    *,
+    timestamp_column: str | None = None,
+    every: str | None = None,
+    chunk_size: int | None = None,
+    policy: Policy | str | Path | None = None,
+    force: bool = False,
+    log: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    progress: Callable[[int, int, DecayReport], None] | None = None,
+) -> list[DecayReport]:
+    """Evaluate a table window by window, in time order, driving the version's stage.
+
+    Parameters
+    ----------
+    model_uri : str
+    data : DataFrame
+        Production rows over a period.
+    timestamp_column : str, optional
+        Orders the rows and, with ``every``, cuts them into calendar windows.
+    every : str, optional
+        Window period as a pandas offset (``"1D"``, ``"6h"``, ``"1W"``).
+    chunk_size : int, optional
+        Window size in rows (instead of ``every``).
+    policy, tracking_uri, experiment
+        As for :func:`evaluate`.
+    force : bool
+        Evaluate windows already logged (same model version, bounds and rows) again; by default
+        a rerun skips them, so an interrupted monitor resumes where it stopped.
+    log : bool
+        ``False`` evaluates without logging or changing the registry.
+    progress : callable, optional
+        Called as ``progress(done, total, report)`` after each window.
+
+    Returns
+    -------
+    list of DecayReport
+        One per window, in order; skipped windows have ``skipped=True`` and their run id.
+    """
+    pol = _policy(policy)
+    windows = split_windows(data, timestamp_column=timestamp_column, every=every,
+                            chunk_size=chunk_size)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    profile = registry.profile_of(client, ref)
+    done = tracking.logged_windows(client, ref, experiment) if log and not force else {}
+    reports = []
+    for window in windows:
+        key = window.key(ref.name, ref.version)
+        if key in done:
+            report = DecayReport(
+                model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
+                status=ref.status or "healthy", window_status=ref.status or "healthy",  # type: ignore[arg-type]
+                previous_status=ref.status, reasons=[], metrics={}, rows=len(window.frame),
+                run_id=done[key], window_start=window.start, window_end=window.end,
+                step=window.index, window_key=key, skipped=True, policy=pol.source)
+        else:
+            ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
+            report = _evaluate(client, ref, profile, window.frame, pol, log=log, apply=log,
+                               window_start=window.start, window_end=window.end,
+                               experiment=experiment, step=window.index, window_key=key)
+        reports.append(report)
+        if progress is not None:
+            progress(len(reports), len(windows), report)
+    return reports
+
+
+def _policy(policy: Policy | str | Path | None) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    return DEFAULT_POLICY if policy is None else load_policy(policy)
+
+
+def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+              window: pd.DataFrame, pol: Policy, *, log: bool, apply: bool,
+              window_start: str | None, window_end: str | None, experiment: str | None,
+              step: int = 0, window_key: str | None = None) -> DecayReport:
     result = evaluate_window(profile, window, pol)
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
@@ -111,7 +197,7 @@ def evaluate(
         notes=result.notes + ([planned.note] if planned.note else []),
         actions=[a.describe(ref) for a in planned.actions if a.kind != "set_tag"
                  or a.key == registry.STATUS],
-        policy=pol.source,
+        policy=pol.source, step=step, window_key=window_key,
     )
     if not log:
         return report

@@ -167,6 +167,70 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 
 
 @main.command()
+@click.argument("model_uri")
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
+@click.option("--timestamp-column", default=None, help="Column that orders and dates the rows.")
+@click.option("--window", "every", default=None, metavar="PERIOD",
+              help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
+@click.option("--chunk-size", type=click.IntRange(1), default=None,
+              help="Window size in rows (instead of --window).")
+@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+              help="Policy TOML file laid over the default.")
+@click.option("--force", is_flag=True, help="Evaluate windows already logged again.")
+@click.option("--dry-run", is_flag=True, help="Evaluate only: log nothing, change nothing.")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def monitor(model_uri: str, data: Path, timestamp_column: str | None, every: str | None,
+            chunk_size: int | None, policy_path: Path | None, force: bool, dry_run: bool,
+            experiment: str | None, tracking_uri: str, as_json: bool) -> None:
+    """Evaluate DATA window by window in time order, logging one run per window.
+
+    Reruns skip windows already logged (same version, bounds and rows) unless --force, so an
+    interrupted monitor resumes where it stopped.
+    """
+    if (every is None) == (chunk_size is None):
+        raise click.UsageError("give --window PERIOD (with --timestamp-column) or --chunk-size N")
+    if every is not None and timestamp_column is None:
+        raise click.UsageError("--window needs --timestamp-column")
+    from . import api
+    from .policy import load_policy
+    from .sources import read_table
+
+    pol = load_policy(policy_path)
+    frame = read_table(data)
+    bars: list[Any] = []
+
+    def progress(done: int, total: int, _report: object) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label="windows", file=sys.stderr))
+        bars[0].update(1)
+
+    reports = api.monitor(
+        model_uri, frame, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
+        policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
+        experiment=experiment, progress=None if as_json else progress)
+    for bar in bars:
+        bar.render_finish()
+    header = (f"{'#':>3}  {'window start':<26}{'rows':>8}  {'status':<9}{'auc':>7}{'est auc':>9}"
+              f"{'drift':>7}  run")
+    lines = [header]
+    for r in reports:
+        auc = r.metrics.get("perf.roc_auc", r.metrics.get("perf.roc_auc_ovr"))
+        est = r.metrics.get("est.roc_auc", r.metrics.get("est.roc_auc_ovr"))
+        share = r.metrics.get("drift.share")
+        lines.append(
+            f"{r.step:>3}  {r.window_start or '-':<26}{r.rows:>8}  "
+            f"{'skipped' if r.skipped else r.status:<9}{_fmt(auc):>7}{_fmt(est):>9}"
+            f"{_fmt(share, 2):>7}  {r.run_id or '-'}")
+    _emit(as_json, [r.to_dict() for r in reports], "\n".join(lines))
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@main.command()
 @click.argument("model_name")
 @common
 def status(model_name: str, tracking_uri: str, as_json: bool) -> None:

@@ -27,6 +27,9 @@ class DecayReport:
         The MLflow run the evaluation was logged to (``None`` when not logged).
     actions : list of str
         Registry changes planned for this window; ``applied`` says whether they were made.
+    step, window_key : int, str
+        The window's position in a monitored series (the MLflow metric step) and its identity
+        (model, version, bounds, data fingerprint); ``skipped`` when a rerun found it logged.
     """
 
     model_uri: str
@@ -47,6 +50,9 @@ class DecayReport:
     actions: list[str] = field(default_factory=list)
     applied: bool = False
     policy: str = "default"
+    step: int = 0
+    window_key: str | None = None
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the report."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
 
+_TIME = "__mlflow_decay_window_time__"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 
@@ -38,3 +43,77 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a directory "
                     "of Parquet files)")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One production window: its rows, position in the series, and time bounds (ISO 8601)."""
+
+    index: int
+    frame: pd.DataFrame
+    start: str | None
+    end: str | None
+
+    def key(self, model_name: str, model_version: str) -> str:
+        """Identity of this evaluation: model, version, bounds and a fingerprint of the rows."""
+        digest = hashlib.sha256()
+        digest.update(f"{model_name}\0{model_version}\0{self.start}\0{self.end}\0".encode())
+        digest.update(pd.util.hash_pandas_object(self.frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()
+
+
+def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
+                  every: str | None = None, chunk_size: int | None = None) -> list[Window]:
+    """Cut a table into time-ordered windows: by calendar period ``every`` (a pandas offset
+    such as ``"1D"`` or ``"1W"``, needs ``timestamp_column``) or by ``chunk_size`` rows.
+
+    Empty periods give no window. Raises :class:`DataError` on a missing or unparsable
+    timestamp column.
+    """
+    if (every is None) == (chunk_size is None):
+        raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
+    if every is not None and timestamp_column is None:
+        raise DataError("a window period needs a timestamp column")
+    if chunk_size is not None and chunk_size < 1:
+        raise DataError(f"chunk size must be a positive number of rows, got {chunk_size}")
+    times: pd.Series | None = None
+    if timestamp_column is not None:
+        if timestamp_column not in frame.columns:
+            raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
+        times = _timestamps(frame[timestamp_column], timestamp_column)
+        order = np.argsort(times.to_numpy(), kind="stable")
+        frame, times = frame.iloc[order], times.iloc[order]
+    out: list[Window] = []
+    if every is not None:
+        assert times is not None
+        try:
+            period = pd.tseries.frequencies.to_offset(every)
+        except ValueError as exc:
+            raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
+                            "1W") from exc
+        marked = frame.assign(**{_TIME: times})
+        grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
+        for start, part in marked.groupby(grouper, sort=True):
+            if len(part):
+                begin = pd.Timestamp(cast(Any, start))
+                out.append(Window(len(out), part.drop(columns=_TIME), begin.isoformat(),
+                                  (begin + period).isoformat()))
+        return out
+    assert chunk_size is not None
+    for i, first in enumerate(range(0, len(frame), chunk_size)):
+        part = frame.iloc[first:first + chunk_size]
+        bounds = (times.iloc[first].isoformat(), times.iloc[first + len(part) - 1].isoformat()) \
+            if times is not None else (None, None)
+        out.append(Window(i, part, *bounds))
+    return out
+
+
+def _timestamps(series: pd.Series, column: str) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(series, utc=True, errors="raise", format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"column {column!r}: expected timestamps, cannot read "
+                        f"{str(exc).splitlines()[0][:120]}") from exc
+    if parsed.isna().any():
+        raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
+    return parsed

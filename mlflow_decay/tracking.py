@@ -65,6 +65,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         TAG + "window_start": report.window_start or "",
         TAG + "window_end": report.window_end or "",
         TAG + "rows": str(report.rows),
+        **({TAG + "window_key": report.window_key} if report.window_key else {}),
     }
     run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
     run = client.create_run(experiment_id(client, ref.name, experiment), tags=tags,
@@ -72,7 +73,8 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     run_id = run.info.run_id
     try:
         stamp = _millis(report.window_end)
-        metrics = [Metric(k, v, stamp, 0, model_id=ref.model_id) for k, v in report.metrics.items()]
+        metrics = [Metric(k, v, stamp, report.step, model_id=ref.model_id)
+                   for k, v in report.metrics.items()]
         for i in range(0, len(metrics), _BATCH):
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
@@ -93,3 +95,19 @@ def _millis(when: str | None) -> int:
         except ValueError:
             pass
     return int(time.time() * 1000)
+
+
+def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
+                   ) -> dict[str, str]:
+    """Window keys already logged for a version, mapped to their run ids."""
+    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
+    if found is None:
+        return {}
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=(f"tags.`{TAG}model_name` = '{ref.name}' AND "
+                       f"tags.`{TAG}model_version` = '{ref.version}' AND "
+                       "attributes.status = 'FINISHED'"),
+        max_results=50_000)
+    return {r.data.tags[TAG + "window_key"]: r.info.run_id for r in runs
+            if TAG + "window_key" in r.data.tags}

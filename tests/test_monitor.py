@@ -1,0 +1,93 @@
+"""The multi-window monitor: time windows, metric steps, hysteresis, resumable reruns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import make_frame, registry_snapshot
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+from mlflow_decay.sources import split_windows
+
+
+def _series(days: int, rows_per_day: int, drift_from: int) -> pd.DataFrame:
+    parts = []
+    for day in range(days):
+        shift = 1.5 if day >= drift_from else 0.0
+        part = make_frame(rows_per_day, seed=50 + day, shift=shift, flip=0.3 if shift else 0.0)
+        start = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(days=day)
+        part["ts"] = start + pd.to_timedelta(np.linspace(0, 86_000, rows_per_day), unit="s")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=0)  # unordered
+
+
+def test_windows_by_period_and_by_rows() -> None:
+    data = _series(3, 100, drift_from=9)
+    daily = split_windows(data, timestamp_column="ts", every="1D")
+    assert [len(w.frame) for w in daily] == [100, 100, 100]
+    assert [w.start for w in daily] == ["2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00",
+                                        "2026-03-03T00:00:00+00:00"]
+    assert daily[0].end == daily[1].start
+    chunks = split_windows(data, timestamp_column="ts", chunk_size=120)
+    assert [len(w.frame) for w in chunks] == [120, 120, 60]
+    assert chunks[0].frame.ts.is_monotonic_increasing
+    assert daily[0].key("m", "1") != daily[0].key("m", "2")
+    with pytest.raises(md.DataError, match="expected timestamps"):
+        split_windows(data.assign(ts="yesterday"), timestamp_column="ts", every="1D")
+    with pytest.raises(md.DataError, match="not a pandas offset"):
+        split_windows(data, timestamp_column="ts", every="fortnight")
+
+
+def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, profiled: str,
+                                                             tmp_path: Path) -> None:
+    data = _series(5, 2000, drift_from=2)
+    data.to_parquet(tmp_path / "prod.parquet")
+    runner = CliRunner()
+    args = ["monitor", profiled, "--data", str(tmp_path / "prod.parquet"), "--timestamp-column",
+            "ts", "--window", "1D", "--tracking-uri", tracking_uri]
+    out = runner.invoke(main, args)
+    assert out.exit_code == 0, out.output + out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 6 and lines[0].split()[:3] == ["#", "window", "start"]
+    statuses = [line.split()[3] for line in lines[1:]]
+    assert statuses == ["healthy", "healthy", "warning", "degraded", "degraded"]
+
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, profiled)
+    assert ref.tags[registry.STATUS] == "degraded"
+    runs = client.search_runs([client.get_experiment_by_name("mlflow-decay/churn").experiment_id],
+                              order_by=["attributes.start_time ASC"])
+    assert len(runs) == 5
+    history = client.get_metric_history(runs[0].info.run_id, "drift.share")
+    assert [m.step for m in history] == [0]
+    steps = sorted(client.get_metric_history(r.info.run_id, "quality.rows")[0].step for r in runs)
+    assert steps == [0, 1, 2, 3, 4]
+    assert runs[3].data.tags["mlflow_decay.window_start"] == "2026-03-04T00:00:00+00:00"
+    assert ref.tags[registry.STATUS_RUN_ID] == runs[3].info.run_id
+
+    # rerun: every window is already logged, nothing new is evaluated or changed
+    before = registry_snapshot(tracking_uri)
+    again = runner.invoke(main, [*args, "--json"])
+    assert again.exit_code == 0
+    reports = json.loads(again.stdout)
+    assert [r["skipped"] for r in reports] == [True] * 5
+    assert registry_snapshot(tracking_uri) == before
+    forced = md.monitor(profiled, data.iloc[:3000], timestamp_column="ts", every="1D", force=True,
+                        tracking_uri=tracking_uri)
+    assert not any(r.skipped for r in forced)
+
+
+def test_monitor_usage_errors(tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("x1\n1\n")
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv")])
+    assert out.exit_code == 2 and "--chunk-size" in out.stderr
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv"),
+                                    "--window", "1D"])
+    assert out.exit_code == 2 and "--timestamp-column" in out.stderr
