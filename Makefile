@@ -23,7 +23,7 @@ demo: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlflow_decay tests examples
+	$(BIN)/ruff check mlflow_decay tests examples bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -76,7 +76,9 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
 
     Candidates: the raw scores; beta calibration (a smooth three-parameter map that contains
     Platt scaling); and isotonic regression (the average of the fold fits, for shapes the
-    smooth map cannot follow). The chosen map is stored at ``_GRID`` score
+    smooth map cannot follow). The best map replaces the raw scores when its out-of-fold log
+    loss is lower by more than two standard errors, or when its out-of-fold probabilities
+    estimate the reference's own AUC and accuracy closer by more than 0.005. The chosen map is stored at ``_GRID`` score
     quantiles (read back linearly in logit space); the identity is stored as no points.
     """
     from sklearn.model_selection import StratifiedKFold
@@ -98,13 +100,27 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
     best = min(losses, key=lambda n: float(losses[n].mean()))
     gain = raw_loss - losses[best]
     raw = expected_calibration_error(np.clip(scores, 0, 1), y)
-    # keep the raw scores unless a map beats them by more than twice the gain's standard error
-    if gain.mean() <= 2 * gain.std() / np.sqrt(len(gain)):
+    # keep the raw scores unless a map beats them by more than twice the gain's standard error,
+    # or estimates the reference's own AUC and accuracy clearly better (small references)
+    significant = gain.mean() > 2 * gain.std() / np.sqrt(len(gain))
+    closer = (_estimation_error(scores, np.clip(scores, 0, 1), y)
+              - _estimation_error(scores, oof[best], y)) > 0.005
+    if not (significant or closer):
         return Calibration(ece_raw=raw, ece_calibrated=raw)
     # the fold maps' average: smoother than one fit on all rows, whose steps chase noise
     curve = np.maximum.accumulate(np.clip(np.mean(curves[best], axis=0), 0.0, 1.0))
     return Calibration(tuple(float(v) for v in grid), tuple(float(v) for v in curve),
                        ece_raw=raw, ece_calibrated=expected_calibration_error(oof[best], y))
+
+
+def _estimation_error(scores: np.ndarray, p: np.ndarray, y: np.ndarray) -> float:
+    """How far the expected AUC and accuracy from ``p`` are from the realized ones."""
+    from sklearn.metrics import roc_auc_score
+
+    hard = (scores >= 0.5).astype(float)
+    accuracy = float(np.mean(hard == y))
+    return (abs(expected_auc(scores, p) - roc_auc_score(y, scores))
+            + abs(_confusion(hard, p)["accuracy"] - accuracy))
 
 
 def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
