@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from . import registry, tracking
 from .evaluation import evaluate_window
-from .policy import DEFAULT_POLICY, Policy, load_policy
+from .policy import DEFAULT_POLICY, Policy, impact_figures, load_policy
 from .profile import Profile
 from .report import DecayReport
 from .sources import split_windows
@@ -171,7 +171,26 @@ def monitor(
         reports.append(report)
         if progress is not None:
             progress(len(reports), len(windows), report)
+    last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
+    if last is not None and last.run_id is not None:
+        figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
+                                 [r.status for r in reports], first_crossing(pol, reports))
+        if figures:
+            tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
+            last.metrics.update(figures)
     return reports
+
+
+def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
+    """Index of the first window whose realized primary metric crossed its warn line."""
+    for i, report in enumerate(reports):
+        for name, value in report.metrics.items():
+            if name.startswith("perf.") and name.endswith(".delta"):
+                rule = policy.rule_for(name)
+                if rule is not None and rule.warn is not None and (
+                        value <= rule.warn if rule.direction == "below" else value >= rule.warn):
+                    return i
+    return None
 
 
 def _policy(policy: Policy | str | Path | None) -> Policy:
@@ -201,7 +220,10 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     )
     if not log:
         return report
-    tracking.log_evaluation(client, ref, report, experiment)
+    outputs = None
+    if profile.id_column and profile.id_column in window.columns:
+        outputs = window[[profile.id_column, *profile.prediction_columns]]
+    tracking.log_evaluation(client, ref, report, experiment, outputs)
     if apply:
         assert report.run_id is not None
         final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id)

@@ -231,6 +231,37 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 @main.command()
+@click.argument("model_uri")
+@click.option("--labels", "labels_path", required=True,
+              type=click.Path(dir_okay=True, path_type=Path),
+              help="Late labels: CSV or Parquet with the row id and the label.")
+@click.option("--id-column", default=None, help="Row id column [default: the profile's].")
+@click.option("--label-column", default=None, help="Label column [default: the profile's target].")
+@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+              help="Policy TOML file laid over the default.")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def labels(model_uri: str, labels_path: Path, id_column: str | None, label_column: str | None,
+           policy_path: Path | None, experiment: str | None, tracking_uri: str,
+           as_json: bool) -> None:
+    """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
+    from .labels import attach_labels
+    from .policy import load_policy
+    from .sources import read_table
+
+    pol = load_policy(policy_path)
+    updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
+                            label_column=label_column, policy=pol, tracking_uri=tracking_uri,
+                            experiment=experiment)
+    lines = [f"{len(updated)} window(s) received labels"]
+    for w in updated:
+        auc = w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))
+        lines.append(f"  {w.window_start or '-':<26}{w.labelled:>8} of {w.rows:<8} labelled  "
+                     f"{w.window_status:<9}auc {_fmt(auc)}  run {w.run_id}")
+    _emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))
+
+
+@main.command()
 @click.argument("model_name")
 @common
 def status(model_name: str, tracking_uri: str, as_json: bool) -> None:

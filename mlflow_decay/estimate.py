@@ -78,8 +78,9 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
     Platt scaling); and isotonic regression (the average of the fold fits, for shapes the
     smooth map cannot follow). The best map replaces the raw scores when its out-of-fold log
     loss is lower by more than two standard errors, or when its out-of-fold probabilities
-    estimate the reference's own AUC and accuracy closer by more than 0.005. The chosen map is stored at ``_GRID`` score
-    quantiles (read back linearly in logit space); the identity is stored as no points.
+    estimate the reference's own AUC and accuracy closer by more than 0.005. The chosen map is
+    stored at ``_GRID`` score quantiles (read back linearly in logit space); the identity is
+    stored as no points.
     """
     from sklearn.model_selection import StratifiedKFold
 

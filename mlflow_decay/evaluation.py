@@ -8,7 +8,8 @@ The result is a flat dict of metrics with stable dot-separated names:
   (out of range: outside the reference min/max, or a category the profile has not seen);
 - ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta`` (against the
   same estimate on the reference): performance estimated without labels (classification);
-- ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels.
+- ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels;
+- ``business.<column>``: the window's mean of each KPI column the policy names.
 
 A feature counts as drifted (for ``drift.share``) when the policy's effect size reaches its
 threshold *and* a two-sample test (KS for numerical, chi-square for categorical columns) rejects
@@ -129,8 +130,16 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
                 if m in profile.performance:
                     metrics[f"perf.{m}.delta"] = v - profile.performance[m]
             notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+    for column in policy.business:
+        if column in window.columns:
+            values = to_numeric(window[column], column)
+            if np.isfinite(values).any():
+                metrics[f"business.{metric_key(column)}"] = float(np.nanmean(
+                    np.where(np.isfinite(values), values, np.nan)))
+        else:
+            notes.append(f"business column {column!r} is not in the window")
     known = {*profile.features, *pred_cols, profile.target, profile.id_column,
-             profile.timestamp_column}
+             profile.timestamp_column, *policy.business}
     return Evaluation(
         metrics=metrics, rows=len(window), drifted_features=drifted, drift_scores=scores,
         extra_columns=[str(c) for c in window.columns if c not in known], notes=notes,

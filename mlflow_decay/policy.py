@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,8 +24,8 @@ _SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
-METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.")
-_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "inherit"}
+METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.", "business.", "impact.")
+_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}
 
@@ -98,6 +99,7 @@ class Policy:
     auto_recover: bool = False
     degrade_after: int = 2
     recover_after: int = 3
+    business: tuple[str, ...] = ()
     source: str = "default"
 
     def feature_metric(self, kind: str) -> str:
@@ -173,6 +175,18 @@ class Policy:
                                                 "warning until the breach persists")
         return window, (breach, clean), None
 
+    def replay(self, windows: Sequence[Status]
+               ) -> list[tuple[Status, tuple[int, int], str | None]]:
+        """Run the state machine from scratch over a series of window verdicts, in order."""
+        states: list[tuple[Status, tuple[int, int], str | None]] = []
+        previous: str | None = None
+        streaks = (0, 0)
+        for window in windows:
+            status, streaks, note = self.next_state(previous, window, streaks)
+            states.append((status, streaks, note))
+            previous = status
+        return states
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "drift": {k: {"metric": m, "threshold": t} for k, m, t in self.drift},
@@ -181,6 +195,7 @@ class Policy:
                         "auto_recover": self.auto_recover},
             "hysteresis": {"degrade_after": self.degrade_after,
                            "recover_after": self.recover_after},
+            "business": {"columns": list(self.business)},
         }
 
     def to_toml(self) -> str:
@@ -198,7 +213,9 @@ class Policy:
                   f"archive = {str(self.archive).lower()}",
                   f"auto_recover = {str(self.auto_recover).lower()}",
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
-                  f"recover_after = {self.recover_after}"]
+                  f"recover_after = {self.recover_after}",
+                  "", "[business]",
+                  "columns = [" + ", ".join(f'"{c}"' for c in self.business) + "]"]
         return "\n".join(lines) + "\n"
 
 
@@ -235,7 +252,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     unknown = set(data) - _SECTIONS
     if unknown:
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
-                          f"(expected drift, thresholds, actions, hysteresis, inherit)")
+                          f"(expected drift, thresholds, actions, hysteresis, business, inherit)")
     if not isinstance(data.get("inherit", True), bool):
         raise PolicyError(f"{where}: inherit must be true or false")
     drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
@@ -278,7 +295,14 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
         counts[key] = value
+    business = _table(data, "business", where)
+    if set(business) - {"columns"}:
+        raise PolicyError(f"{where}: [business] takes only columns = [\"kpi\", ...]")
+    columns = business.get("columns", list(base.business) if base else [])
+    if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
+        raise PolicyError(f"{where}: [business] columns must be a list of column names")
     return Policy(
+        business=tuple(columns),
         degrade_after=counts["degrade_after"], recover_after=counts["recover_after"],
         rules=tuple(rules.values()),
         drift=tuple((k, m, t) for k, (m, t) in drift.items()),
@@ -337,3 +361,21 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
 
 
 DEFAULT_POLICY = load_policy()
+
+
+def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
+                   version_statuses: Sequence[str], crossed: int | None) -> dict[str, float]:
+    """What a decay cost: predictions made after the first breaching window, and how many
+    windows the first alarm came after the realized metric crossed its warn line.
+
+    ``crossed`` is the index of the first window whose realized metric crossed the line (from
+    labels), or ``None`` when labels have not shown it.
+    """
+    out: dict[str, float] = {}
+    breach = next((i for i, s in enumerate(window_statuses) if s == "degraded"), None)
+    if breach is not None:
+        out["impact.predictions_since_breach"] = float(sum(rows[breach + 1:]))
+    alarm = next((i for i, s in enumerate(version_statuses) if s != "healthy"), None)
+    if crossed is not None and alarm is not None:
+        out["impact.detection_delay_windows"] = float(alarm - crossed)
+    return out

@@ -190,16 +190,17 @@ class Plan:
 
 
 def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
-         run_id: str | None, now: datetime | None = None) -> Plan:
+         run_id: str | None, now: datetime | None = None,
+         state: tuple[Status, tuple[int, int], str | None] | None = None) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
-    tags (so any process can continue them); re-evaluating a degraded version changes nothing
-    but the last-run and streak tags.
+    tags (so any process can continue them), unless ``state`` gives the outcome (a replay);
+    re-evaluating a degraded version changes nothing but the last-run and streak tags.
     """
     previous = ref.status
     streaks = (_int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
-    status, streaks, note = policy.next_state(previous, status, streaks)
+    status, streaks, note = state or policy.next_state(previous, status, streaks)
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     run = run_id or "<this run>"
     reason = "; ".join(reasons) or "no threshold breached"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Metric, RunTag
+from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from .registry import PROFILE_DIR, PROFILE_FILE, TAG, ModelVersionRef
 from .report import DecayReport
 
 _BATCH = 1000
+OUTPUTS_FILE = "window_outputs.parquet"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -48,12 +51,13 @@ def log_profile_run(client: MlflowClient, ref: ModelVersionRef, path: Path) -> s
 
 
 def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
-                   experiment: str | None = None) -> str:
+                   experiment: str | None = None, outputs: pd.DataFrame | None = None) -> str:
     """Log one evaluated window as a finished run; return its id.
 
     The run is tagged with the model name, version, window bounds and status; it holds every
-    metric of the report and the artifact ``decay_report.json``. A run that fails half-way is
-    marked FAILED.
+    metric of the report and the artifact ``decay_report.json``; ``outputs`` (row ids and the
+    model's outputs, for labels that arrive later) goes to ``window_outputs.parquet``. A run
+    that fails half-way is marked FAILED.
     """
     tags = {
         TAG + "kind": "evaluation",
@@ -79,7 +83,14 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
         client.log_dict(run_id, report.to_dict(), "decay_report.json")
-        client.log_batch(run_id, tags=[RunTag(TAG + "policy", report.policy[:500])])
+        tags_after = [RunTag(TAG + "policy", report.policy[:500])]
+        if outputs is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / OUTPUTS_FILE
+                outputs.to_parquet(path, index=False)
+                client.log_artifact(run_id, str(path))
+            tags_after.append(RunTag(TAG + "outputs", OUTPUTS_FILE))
+        client.log_batch(run_id, tags=tags_after)
     except BaseException:
         client.set_terminated(run_id, "FAILED")
         report.run_id = None
@@ -111,3 +122,39 @@ def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str |
         max_results=50_000)
     return {r.data.tags[TAG + "window_key"]: r.info.run_id for r in runs
             if TAG + "window_key" in r.data.tags}
+
+
+def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
+                    ) -> list[Run]:
+    """A version's finished evaluation runs, in window order (start, then step)."""
+    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=(f"tags.`{TAG}model_name` = '{ref.name}' AND "
+                       f"tags.`{TAG}model_version` = '{ref.version}' AND "
+                       f"tags.`{TAG}kind` = 'evaluation' AND attributes.status = 'FINISHED'"),
+        max_results=50_000)
+    return sorted(runs, key=lambda r: (r.data.tags.get(TAG + "window_start", ""),
+                                       r.info.start_time))
+
+
+def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
+    """The ids and model outputs an evaluation run stored, or ``None``."""
+    if TAG + "outputs" not in run.data.tags:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run.info.run_id, OUTPUTS_FILE, tmp)
+        return pd.read_parquet(path)
+
+
+def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
+                tags: dict[str, str]) -> None:
+    """Add metrics (at the run's step and window time) and tags to an existing run."""
+    step = next(iter(client.get_metric_history(run.info.run_id, "quality.rows")), None)
+    stamp = step.timestamp if step else _millis(run.data.tags.get(TAG + "window_end"))
+    batch = [Metric(k, v, stamp, step.step if step else 0) for k, v in metrics.items()]
+    for i in range(0, len(batch), _BATCH):
+        client.log_batch(run.info.run_id, metrics=batch[i:i + _BATCH])
+    client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in tags.items()])

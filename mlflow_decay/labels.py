@@ -1,0 +1,136 @@
+"""Delayed labels: realized performance for windows evaluated before their labels arrived.
+
+Matching is by row id: when the profile names an ``id_column`` and a window carries it, the
+evaluation run stores the window's ids and model outputs (``window_outputs.parquet``: ids and
+scores only, no features). Labels that arrive later are joined on those ids, the realized
+``perf.*`` metrics are logged into the same window runs, each window's verdict is recomputed,
+and the version's stage is replayed through the policy's hysteresis over all its windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from . import performance, registry, tracking
+from .api import _policy, first_crossing
+from .errors import DataError
+from .policy import Policy, Status, impact_figures
+from .profile import prediction_values
+from .report import DecayReport
+
+
+@dataclass
+class LabelledWindow:
+    """One window run that received labels."""
+
+    run_id: str
+    window_start: str | None
+    rows: int
+    labelled: int
+    window_status: Status
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def attach_labels(
+    model_uri: str,
+    labels: pd.DataFrame,
+    *,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    policy: Policy | str | Path | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+) -> list[LabelledWindow]:
+    """Join late labels onto a version's evaluated windows and re-apply the policy.
+
+    Parameters
+    ----------
+    model_uri : str
+    labels : DataFrame
+        Row ids and labels (other columns are ignored).
+    id_column, label_column : str, optional
+        Default: the profile's id column and target.
+    policy, tracking_uri, experiment
+        As for :func:`mlflow_decay.evaluate`.
+
+    Returns
+    -------
+    list of LabelledWindow
+        The windows that matched at least one label, in window order.
+    """
+    pol = _policy(policy)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    profile = registry.profile_of(client, ref)
+    id_column = id_column or profile.id_column
+    label_column = label_column or profile.target
+    if id_column is None or label_column is None:
+        raise DataError(f"{ref.uri}: name the id and label columns (the profile has "
+                        f"id column {profile.id_column!r} and target {profile.target!r})")
+    for column in (id_column, label_column):
+        if column not in labels.columns:
+            raise DataError(f"column {column!r} is missing from the labels")
+    known = labels[[id_column, label_column]].dropna().drop_duplicates(id_column, keep="last")
+    runs = tracking.evaluation_runs(client, ref, experiment)
+    updated: list[LabelledWindow] = []
+    verdicts: list[Status] = []
+    reports: list[DecayReport] = []
+    for run in runs:
+        metrics = dict(run.data.metrics)
+        verdict: Status = run.data.tags.get(registry.TAG + "window_status", "healthy")  # type: ignore[assignment]
+        outputs = tracking.window_outputs(client, run)
+        if outputs is not None and id_column in outputs.columns:
+            joined = outputs.merge(known.rename(columns={id_column: "__id__"}),
+                                   left_on=id_column, right_on="__id__", how="inner")
+            if len(joined):
+                perf, _ = performance.realized(
+                    profile.task, joined[label_column],
+                    prediction_values(joined, profile.prediction_columns, profile.task),
+                    classes=profile.classes, positive_label=profile.positive_label)
+                new = {f"perf.{k}": v for k, v in perf.items()}
+                new.update({f"perf.{k}.delta": v - profile.performance[k]
+                            for k, v in perf.items() if k in profile.performance})
+                new["labels.coverage"] = len(joined) / len(outputs)
+                metrics.update(new)
+                rows = int(metrics.get("quality.rows", len(outputs)))
+                verdict = pol.decide(metrics, profile.bands, rows)[0]
+                tracking.add_metrics(client, run, new, {registry.TAG + "window_status": verdict,
+                                                        registry.TAG + "labelled": "true"})
+                updated.append(LabelledWindow(run.info.run_id,
+                                              run.data.tags.get(registry.TAG + "window_start"),
+                                              rows, len(joined), verdict, new))
+        verdicts.append(verdict)
+        reports.append(DecayReport(
+            model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
+            window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
+            rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id))
+    if not updated:
+        return updated
+    states = pol.replay(verdicts)
+    for report, (status, _, _) in zip(reports, states, strict=True):
+        report.status = status
+    _apply_replay(client, ref, pol, reports, states)
+    figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
+                             first_crossing(pol, reports))
+    if figures and reports[-1].run_id:
+        tracking.add_metrics(client, runs[-1], figures, {})
+    return updated
+
+
+def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
+                  reports: list[DecayReport],
+                  states: list[tuple[Status, tuple[int, int], str | None]]) -> None:
+    """Bring the version's stage and streaks in line with the replayed series."""
+    final = states[-1]
+    entered = len(states) - 1  # the window where the final stage began
+    while entered > 0 and states[entered - 1][0] == final[0]:
+        entered -= 1
+    reasons = [f"labels arrived: replayed {len(states)} windows, {final[0]} since window "
+               f"{entered + 1}"]
+    planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
+                            state=final)
+    registry.apply(client, ref, planned.actions)

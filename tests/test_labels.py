@@ -1,0 +1,77 @@
+"""Delayed labels joined by row id, business KPIs, and impact figures, on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import make_frame
+from sklearn.metrics import roc_auc_score
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+
+
+def _days(n_days: int, rows: int, flip_from: int) -> pd.DataFrame:
+    parts = []
+    for day in range(n_days):
+        # concept drift only: features and scores look the same, labels stop following them
+        part = make_frame(rows, seed=200 + day, flip=0.35 if day >= flip_from else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(rows)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        part["converted"] = (np.random.default_rng(day).random(rows) < 0.1 + 0.05 * day).astype(int)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_late_labels_fill_in_realized_performance_and_move_the_stage(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    data = _days(5, 3000, flip_from=2)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[business]\ncolumns = ["converted"]\n')
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         policy=policy, tracking_uri=tracking_uri)
+    # without labels, concept drift is invisible: every window looks healthy
+    assert [r.status for r in reports] == ["healthy"] * 5
+    assert reports[3].metrics["business.converted"] == pytest.approx(
+        data[data.ts.dt.day == 4].converted.mean())
+    assert not any(k.startswith("perf.") for k in reports[0].metrics)
+
+    labels = data[["id", "label"]]
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "labels.csv"),
+                                    "--policy", str(policy), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    assert out.stdout.splitlines()[0] == "5 window(s) received labels"
+
+    client = registry.client_for(tracking_uri)
+    for report, day in zip(reports, range(5), strict=True):
+        run = client.get_run(report.run_id)
+        part = data[data.ts.dt.day == day + 1]
+        assert run.data.metrics["perf.roc_auc"] == pytest.approx(
+            roc_auc_score(part.label, part.score))
+        assert run.data.metrics["labels.coverage"] == 1.0
+    windows = [client.get_run(r.run_id).data.tags["mlflow_decay.window_status"] for r in reports]
+    assert windows == ["healthy", "healthy", "degraded", "degraded", "degraded"]
+    ref = registry.resolve(client, uri)
+    assert ref.tags[registry.STATUS] == "degraded"  # replayed: degraded from the 2nd breach
+    assert ref.tags[registry.STATUS_RUN_ID] == reports[3].run_id
+    last = client.get_run(reports[-1].run_id).data.metrics
+    assert last["impact.predictions_since_breach"] == 2 * 3000
+    assert last["impact.detection_delay_windows"] == 0  # warned the window labels crossed
+
+
+def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text("id,label\n1,0\n")
+    out = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "l.csv"),
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1 and "name the id and label columns" in out.stderr
