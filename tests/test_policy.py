@@ -105,18 +105,14 @@ def test_shipped_example_policy_is_valid() -> None:
 
 def test_hysteresis_state_machine() -> None:
     policy = load_policy()  # degrade after 2 breaching windows, recover after 3 clean ones
-    state: tuple[str | None, tuple[int, int]] = (None, (0, 0))
-    seen = []
-    for window in ["degraded", "healthy", "degraded", "degraded", "healthy", "warning"]:
-        status, streaks, _ = policy.next_state(state[0], window, state[1])  # type: ignore[arg-type]
-        state = (status, streaks)
-        seen.append(status)
+    windows = ["degraded", "healthy", "degraded", "degraded", "healthy", "warning"]
+    seen = [status for status, _, _ in policy.replay(windows)]  # type: ignore[arg-type]
     assert seen == ["warning", "healthy", "warning", "degraded", "degraded", "degraded"]
     recovering = replace(policy, auto_recover=True)
-    state = ("degraded", (2, 0))
-    seen = []
-    for window in ["healthy", "healthy", "warning", "healthy", "healthy", "healthy"]:
-        status, streaks, _ = recovering.next_state(state[0], window, state[1])  # type: ignore[arg-type]
-        state = (status, streaks)
-        seen.append(status)
-    assert seen == ["degraded", "degraded", "degraded", "degraded", "degraded", "healthy"]
+    windows = ["degraded", "degraded", "healthy", "healthy", "warning", "healthy", "healthy",
+               "healthy"]
+    seen = [status for status, _, _ in recovering.replay(windows)]  # type: ignore[arg-type]
+    assert seen == ["warning", "degraded", "degraded", "degraded", "degraded", "degraded",
+                    "degraded", "healthy"]
+    status, streaks, note = recovering.next_state("degraded", "healthy", (0, 1))
+    assert (status, streaks) == ("degraded", (0, 2)) and "clean window 2 of 3" in (note or "")
