@@ -7,7 +7,7 @@ The result is a flat dict of metrics with stable dot-separated names:
 - ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``
   (out of range: outside the reference min/max, or a category the profile has not seen);
 - ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta`` (against the
-  same estimate on the reference): performance estimated without labels (classification);
+  same estimate on the reference): performance estimated without labels;
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels;
 - ``business.<column>``: the window's mean of each KPI column the policy names.
 
@@ -35,6 +35,7 @@ from .profile import (
     Profile,
     Summary,
     _list_columns,
+    loss_inputs,
     predicted_classes,
     prediction_values,
 )
@@ -111,7 +112,10 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
         stats = _column_metrics(profile.prediction_summary, series, "prediction", notes)
         metrics.update({f"drift.prediction.{m}": v for (s, m), v in stats.items() if s == "drift"})
     if values is not None:
-        est = estimate.estimated_metrics(profile.task, values, profile.calibrations)
+        est = (estimate.estimate_regression(loss_inputs(window, profile.loss_models),
+                                            profile.loss_models)
+               if profile.loss_models
+               else estimate.estimated_metrics(profile.task, values, profile.calibrations))
         metrics.update(est)
         # against the same estimator on the reference, so calibration bias cancels out
         metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]

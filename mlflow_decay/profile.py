@@ -20,7 +20,14 @@ import pandas as pd
 
 from . import performance, sketch
 from .errors import DataError, ProfileError
-from .estimate import Calibration, estimated_metrics, fit_calibration
+from .estimate import (
+    Calibration,
+    LossModel,
+    estimate_regression,
+    estimated_metrics,
+    fit_calibration,
+    fit_loss_model,
+)
 from .multivariate import PCAModel, fit_pca
 from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
 
@@ -185,6 +192,7 @@ class Profile:
     calibrations: tuple[Calibration, ...] = ()
     estimated_performance: dict[str, float] = field(default_factory=dict)
     multivariate: PCAModel | None = None
+    loss_models: tuple[LossModel, ...] = ()
     bands: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     id_column: str | None = None
     timestamp_column: str | None = None
@@ -219,6 +227,7 @@ class Profile:
             "calibrations": [c.to_dict() for c in self.calibrations],
             "estimated_performance": dict(self.estimated_performance),
             "multivariate": self.multivariate.to_dict() if self.multivariate else None,
+            "loss_models": [m.to_dict() for m in self.loss_models],
             "bands": {k: list(v) for k, v in self.bands.items()},
         }
 
@@ -278,6 +287,7 @@ class Profile:
                                        obj.get("estimated_performance", {}).items()},
                 multivariate=(PCAModel.from_dict(obj["multivariate"])
                               if obj.get("multivariate") else None),
+                loss_models=tuple(LossModel.from_dict(m) for m in obj.get("loss_models", ())),
                 bands={str(k): (float(v[0]), float(v[1]), int(v[2]))
                        for k, v in obj.get("bands", {}).items()},
             )
@@ -440,6 +450,7 @@ def build_profile(
     prediction_summary = _prediction_summary(reference, pred_cols, task, class_labels)
     perf: dict[str, float] = {}
     calibrations: tuple[Calibration, ...] = ()
+    loss_models: tuple[LossModel, ...] = ()
     estimated: dict[str, float] = {}
     if target is not None and pred_cols:
         values = prediction_values(reference, pred_cols, task)
@@ -447,8 +458,12 @@ def build_profile(
                                        positive_label=pos)
         if task != "regression":
             calibrations = _calibrations(reference[target], values, class_labels, pos)
-            estimated = {k[4:]: v for k, v in estimated_metrics(task, values, calibrations).items()
-                         if k.count(".") == 1}
+            est = estimated_metrics(task, values, calibrations)
+        else:
+            columns = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
+            loss_models = _loss_models(reference, [*columns, *pred_cols], target, values)
+            est = estimate_regression(loss_inputs(reference, loss_models), loss_models)
+        estimated = {k[4:]: v for k, v in est.items() if k.count(".") == 1}
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
     profile = Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
@@ -457,6 +472,7 @@ def build_profile(
         target_summary=target_summary, performance=perf, id_column=id_column,
         timestamp_column=timestamp_column, calibrations=calibrations,
         estimated_performance=estimated, multivariate=fit_pca(reference, numerical),
+        loss_models=loss_models,
     )
     if band_chunks <= 0:
         return profile
@@ -464,6 +480,27 @@ def build_profile(
 
     ordered = reference.sort_values(timestamp_column) if timestamp_column else reference
     return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+
+
+def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
+                 predictions: np.ndarray) -> tuple[LossModel, ...]:
+    """Regression: models of each row's absolute and squared error from features + prediction."""
+    error = to_numeric(reference[target], target) - predictions
+    keep = np.isfinite(error)
+    if keep.sum() < 50:
+        return ()
+    x = np.column_stack([to_numeric(reference[c], c) for c in columns])[keep]
+    x = np.where(np.isfinite(x), x, np.nan)
+    return (fit_loss_model(x, np.abs(error[keep]), columns),
+            fit_loss_model(x, error[keep] ** 2, columns))
+
+
+def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
+    """The loss models' input matrix for a table (NaN where a value is missing or infinite)."""
+    if not models:
+        return np.empty((len(frame), 0))
+    x = np.column_stack([to_numeric(frame[c], c) for c in models[0].columns])
+    return np.where(np.isfinite(x), x, np.nan)
 
 
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],

@@ -102,3 +102,39 @@ def test_multiclass_estimates_are_close_to_realized() -> None:
     metrics = evaluate_window(profile, frame(10_000, 1)).metrics
     for name in ("roc_auc_ovr", "accuracy", "f1_macro"):
         assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.01)
+
+
+def test_loss_model_trees_predict_exactly_like_sklearn() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4000, 3))
+    x[::7, 1] = np.nan  # missing values take sklearn's learned side
+    loss = np.abs(x[:, 0]) + rng.random(4000)
+    model = estimate.fit_loss_model(x, loss, ["a", "b", "c"])
+    reference = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=15, learning_rate=0.1,
+                                              random_state=0).fit(x, loss)
+    probe = rng.normal(size=(2000, 3))
+    probe[::5, 2] = np.nan
+    assert np.max(np.abs(model.predict(probe) - reference.predict(probe))) < 1e-5
+    again = estimate.LossModel.from_dict(model.to_dict())
+    assert np.array_equal(again.predict(probe), model.predict(probe))
+
+
+def test_regression_estimates_track_a_heteroscedastic_error() -> None:
+    def frame(n: int, seed: int, shift: float) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x1, x2 = rng.normal(shift, 1, n), rng.normal(0, 1, n)
+        y = 2 * x1 + x2 + rng.normal(0, 0.3 + 0.5 * np.abs(x1), n)
+        return pd.DataFrame({"x1": x1, "x2": x2, "yhat": 2 * x1 + x2, "y": y})
+
+    profile = md.build_profile(frame(20_000, 0, 0.0), target="y", prediction="yhat",
+                               task="regression")
+    assert len(profile.loss_models) == 2
+    assert md.Profile.from_json(profile.to_json()) == profile
+    for seed, shift in ((1, 0.0), (2, 0.5)):
+        metrics = evaluate_window(profile, frame(10_000, seed, shift)).metrics
+        for name in ("mae", "rmse"):
+            assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], rel=0.03)
+    shifted = evaluate_window(profile, frame(10_000, 3, 1.0).drop(columns="y")).metrics
+    assert shifted["est.mae.delta"] > 0.1  # the error grows where |x1| is larger
