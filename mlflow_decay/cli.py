@@ -98,11 +98,13 @@ def main() -> None:
 @click.option("--numerical", default=None, help="Comma-separated columns forced numerical.")
 @click.option("--id-column", default=None, help="Row id column (not a feature).")
 @click.option("--timestamp-column", default=None, help="Timestamp column (not a feature).")
+@click.option("--band-chunks", type=click.IntRange(0), default=10, show_default=True,
+              help="Reference chunks for the per-metric reference bands (0: none).")
 @common
 def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
             features: str | None, categorical: str | None, numerical: str | None,
-            id_column: str | None, timestamp_column: str | None, tracking_uri: str,
-            as_json: bool) -> None:
+            id_column: str | None, timestamp_column: str | None, band_chunks: int,
+            tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
     from .profile import build_profile
@@ -114,7 +116,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
         prediction=preds if task == "multiclass" else (preds[0] if preds else None),
         task=task,  # type: ignore[arg-type]
         features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
-        id_column=id_column, timestamp_column=timestamp_column,
+        id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
     )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri)
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),

@@ -594,7 +594,7 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     Counts, histograms (on equal edges), moments, minima/maxima and category frequencies merge
     exactly; quantile sketches merge through the mixture CDF (within the sketch's tolerance).
     Reference performance is averaged by row count, which is approximate for ranking metrics;
-    the first profile's calibration maps are kept.
+    the first profile's calibration maps, loss models, PCA and reference bands are kept.
     """
     if (a.task, a.target, a.prediction, a.classes, sorted(a.features)) != (
         b.task, b.target, b.prediction, b.classes, sorted(b.features)

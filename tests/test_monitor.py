@@ -48,7 +48,9 @@ def test_windows_by_period_and_by_rows() -> None:
 def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, profiled: str,
                                                              tmp_path: Path) -> None:
     data = _series(5, 2000, drift_from=2)
-    data.to_parquet(tmp_path / "prod.parquet")
+    (tmp_path / "prod.parquet").mkdir()  # a directory of Parquet files, as pipelines write them
+    for i, part in enumerate(np.array_split(np.arange(len(data)), 3)):
+        data.iloc[part].to_parquet(tmp_path / "prod.parquet" / f"part-{i}.parquet")
     runner = CliRunner()
     args = ["monitor", profiled, "--data", str(tmp_path / "prod.parquet"), "--timestamp-column",
             "ts", "--window", "1D", "--tracking-uri", tracking_uri]
