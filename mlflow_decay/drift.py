@@ -46,47 +46,41 @@ def numeric_drift(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, f
     counts = bin_counts(window_sorted, np.asarray(ref.edges)).astype(float)
     r = ref.histogram_proportions()
     w = counts / counts.sum()
-    return {
-        "psi": psi(r, w),
-        "js": js_distance(r, w),
-        "ks": ks_statistic(ref, window_sorted),
-        "wasserstein": wasserstein(ref, window_sorted),
-    }
+    return {"psi": psi(r, w), "js": js_distance(r, w), **_cdf_distances(ref, window_sorted)}
 
 
 def ks_statistic(ref: NumericSummary, window_sorted: np.ndarray) -> float:
-    """Kolmogorov-Smirnov D between the sketched reference CDF and the window's ECDF."""
-    values, first = np.unique(window_sorted, return_index=True)
-    n = len(window_sorted)
-    below = first / n  # F_window just below each distinct value
-    at = np.append(first[1:], n) / n  # F_window at each distinct value
-    f_at = ref.cdf(values, side="right")
-    f_below = ref.cdf(values, side="left")
-    knots = ref.support()
-    f_knots = np.searchsorted(window_sorted, knots, side="right") / n
-    return float(max(
-        np.max(np.abs(f_at - at)),
-        np.max(np.abs(f_below - below)),
-        np.max(np.abs(ref.cdf(knots, side="right") - f_knots)),
-    ))
+    """Kolmogorov-Smirnov D between the profile's reference CDF and the window's ECDF."""
+    return _cdf_distances(ref, window_sorted)["ks"]
 
 
 def wasserstein(ref: NumericSummary, window_sorted: np.ndarray) -> float:
-    """``∫ |F_ref(x) - F_window(x)| dx`` over the union of knots and window values, / ref std."""
+    """``∫ |F_ref(x) - F_window(x)| dx`` divided by the reference standard deviation."""
+    return _cdf_distances(ref, window_sorted)["wasserstein"]
+
+
+def _cdf_distances(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, float]:
+    """KS D and normalised Wasserstein from one pass over the CDFs' breakpoints.
+
+    The reference CDF is linear between its knots (with jumps at repeated knots), the window's
+    is a step function: both distances are exact functions of their values, and one-sided
+    limits, at the union of knots and window values.
+    """
     points = np.union1d(ref.support(), window_sorted)
+    n = len(window_sorted)
+    ref_at, ref_below = ref.cdf(points, side="right"), ref.cdf(points, side="left")
+    win_at = np.searchsorted(window_sorted, points, side="right") / n
+    win_below = np.searchsorted(window_sorted, points, side="left") / n
+    ks = max(float(np.max(np.abs(ref_at - win_at))), float(np.max(np.abs(ref_below - win_below))))
+    # on [p_i, p_i+1) the window's CDF is flat and the reference's linear: integrate |d| exactly
     width = np.diff(points)
-    a = points[:-1]
-    f_window = np.searchsorted(window_sorted, a, side="right") / len(window_sorted)
-    d0 = ref.cdf(a, side="right") - f_window
-    d1 = ref.cdf(points[1:], side="left") - f_window
-    same_sign = d0 * d1 >= 0
+    d0 = ref_at[:-1] - win_at[:-1]
+    d1 = ref_below[1:] - win_at[:-1]
     total = np.abs(d0) + np.abs(d1)
-    area = np.where(
-        same_sign, width * total / 2,
-        width * (d0**2 + d1**2) / (2 * np.where(total > 0, total, 1.0)),
-    )
+    area = np.where(d0 * d1 >= 0, width * total / 2,
+                    width * (d0**2 + d1**2) / (2 * np.where(total > 0, total, 1.0)))
     scale = ref.std if ref.std else 1.0
-    return float(area.sum() / scale)
+    return {"ks": ks, "wasserstein": float(area.sum() / scale)}
 
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:

@@ -28,6 +28,7 @@ BINARY = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 MULTICLASS = ("roc_auc_ovr", "accuracy", "f1_macro")
 _GRID = 256
 _DRAWS = 64
+_SD_ROWS = 20_000
 _Z = 1.959963984540054
 
 
@@ -219,8 +220,17 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0
 
 def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
                  ) -> dict[str, float]:
-    """Standard deviation of each realized metric over labels drawn from ``p``."""
+    """Standard deviation of each realized metric over labels drawn from ``p``.
+
+    Above ``_SD_ROWS`` rows the draws run on a random subsample and the deviations are scaled
+    by ``sqrt(m / n)`` (they shrink as one over the square root of the row count).
+    """
     rng = np.random.default_rng(seed)
+    if len(p) > _SD_ROWS:
+        pick = np.sort(rng.choice(len(p), _SD_ROWS, replace=False))
+        factor = np.sqrt(_SD_ROWS / len(p))
+        return {k: v * factor for k, v in
+                _sampling_sd(scores[pick], p[pick], hard[pick], seed).items()}
     n = len(p)
     draws = rng.random((_DRAWS, n)) < p
     ranks = stats.rankdata(scores)
