@@ -9,8 +9,10 @@ and the expected ranking statistics (ROC AUC, average precision). The band is th
 sampling error at the window's size: labels are drawn from the calibrated probabilities and the
 realized metric recomputed, ``est ± 1.96 sd``.
 
-Multiclass tasks are estimated one-vs-rest per class and macro-averaged. Regression estimation
-is not implemented yet.
+Multiclass tasks are estimated one-vs-rest per class and macro-averaged. Regression uses direct
+loss estimation: gradient-boosted trees, fitted at profile time, predict each row's absolute and
+squared error from the features and the prediction (stored as plain arrays, see
+:class:`LossModel`).
 """
 
 from __future__ import annotations
@@ -204,18 +206,7 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0
     hard = (scores >= 0.5).astype(float)
     point = {"roc_auc": expected_auc(scores, p), "pr_auc": expected_average_precision(scores, p),
              **_confusion(hard, p)}
-    spread = _sampling_sd(scores, p, hard, seed)
-    out: dict[str, float] = {}
-    for name in BINARY:
-        value = point[name]
-        if not np.isfinite(value):
-            continue
-        out[f"est.{name}"] = value
-        sd = spread.get(name)
-        if sd is not None and np.isfinite(sd):
-            out[f"est.{name}.lower"] = value - _Z * sd
-            out[f"est.{name}.upper"] = value + _Z * sd
-    return out
+    return _with_bands(point, _sampling_sd(scores, p, hard, seed), BINARY)
 
 
 def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
@@ -253,8 +244,13 @@ def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
         ("recall", recall), ("f1", f1))}
 
 
-def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration]) -> dict[str, float]:
-    """``est.roc_auc_ovr``, ``est.accuracy`` and ``est.f1_macro`` from class probabilities."""
+def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed: int = 0
+                        ) -> dict[str, float]:
+    """``est.roc_auc_ovr``, ``est.accuracy`` and ``est.f1_macro`` (with 95% bands) from class
+    probabilities, one-vs-rest per class and macro-averaged.
+
+    The bands combine the per-class sampling deviations as if the classes were independent.
+    """
     keep = np.isfinite(proba).all(axis=1)
     proba = proba[keep]
     if len(proba) == 0:
@@ -262,15 +258,37 @@ def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration]) -> d
     q = np.column_stack([cal(proba[:, k]) for k, cal in enumerate(calibrations)])
     q = q / np.where(q.sum(axis=1, keepdims=True) > 0, q.sum(axis=1, keepdims=True), 1.0)
     predicted = np.argmax(proba, axis=1)
-    aucs, f1s = [], []
+    aucs, f1s, auc_var, f1_var = [], [], [], []
     for k in range(proba.shape[1]):
+        hard = (predicted == k).astype(float)
         aucs.append(expected_auc(proba[:, k], q[:, k]))
-        f1s.append(_confusion((predicted == k).astype(float), q[:, k])["f1"])
-    return {
-        "est.roc_auc_ovr": float(np.nanmean(aucs)),
-        "est.accuracy": float(np.mean(q[np.arange(len(q)), predicted])),
-        "est.f1_macro": float(np.nanmean(f1s)),
-    }
+        f1s.append(_confusion(hard, q[:, k])["f1"])
+        sd = _sampling_sd(proba[:, k], q[:, k], hard, seed + k)
+        auc_var.append(sd["roc_auc"] ** 2)
+        f1_var.append(sd["f1"] ** 2)
+    k = proba.shape[1]
+    accuracy = float(np.mean(q[np.arange(len(q)), predicted]))
+    point = {"roc_auc_ovr": float(np.nanmean(aucs)), "accuracy": accuracy,
+             "f1_macro": float(np.nanmean(f1s))}
+    spread = {"roc_auc_ovr": float(np.sqrt(np.nansum(auc_var)) / k),
+              "accuracy": float(np.sqrt(accuracy * (1 - accuracy) / len(q))),
+              "f1_macro": float(np.sqrt(np.nansum(f1_var)) / k)}
+    return _with_bands(point, spread, MULTICLASS)
+
+
+def _with_bands(point: dict[str, float], spread: dict[str, float], names: Sequence[str]
+                ) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name in names:
+        value = point[name]
+        if not np.isfinite(value):
+            continue
+        out[f"est.{name}"] = value
+        sd = spread.get(name)
+        if sd is not None and np.isfinite(sd):
+            out[f"est.{name}.lower"] = value - _Z * sd
+            out[f"est.{name}.upper"] = value + _Z * sd
+    return out
 
 
 def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration]

@@ -102,6 +102,8 @@ def test_multiclass_estimates_are_close_to_realized() -> None:
     metrics = evaluate_window(profile, frame(10_000, 1)).metrics
     for name in ("roc_auc_ovr", "accuracy", "f1_macro"):
         assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.01)
+        lower, upper = metrics[f"est.{name}.lower"], metrics[f"est.{name}.upper"]
+        assert lower < metrics[f"est.{name}"] < upper and upper - lower < 0.05
 
 
 def test_loss_model_trees_predict_exactly_like_sklearn() -> None:
