@@ -5,13 +5,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry, tracking
 from .evaluation import evaluate_window
-from .policy import DEFAULT_POLICY, Policy, impact_figures, load_policy
+from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, impact_figures, load_policy
 from .profile import Profile
 from .report import DecayReport
 from .sources import split_windows
@@ -157,12 +158,13 @@ def monitor(
     for window in windows:
         key = window.key(ref.name, ref.version)
         if key in done:
+            status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
             report = DecayReport(
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
-                status=ref.status or "healthy", window_status=ref.status or "healthy",  # type: ignore[arg-type]
-                previous_status=ref.status, reasons=[], metrics={}, rows=len(window.frame),
-                run_id=done[key], window_start=window.start, window_end=window.end,
-                step=window.index, window_key=key, skipped=True, policy=pol.source)
+                status=status, window_status=status, previous_status=ref.status, reasons=[],
+                metrics={}, rows=len(window.frame), run_id=done[key], window_start=window.start,
+                window_end=window.end, step=window.index, window_key=key, skipped=True,
+                policy=pol.source)
         else:
             ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
             report = _evaluate(client, ref, profile, window.frame, pol, log=log, apply=log,

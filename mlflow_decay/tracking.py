@@ -111,17 +111,8 @@ def _millis(when: str | None) -> int:
 def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
                    ) -> dict[str, str]:
     """Window keys already logged for a version, mapped to their run ids."""
-    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
-    if found is None:
-        return {}
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string=(f"tags.`{TAG}model_name` = '{ref.name}' AND "
-                       f"tags.`{TAG}model_version` = '{ref.version}' AND "
-                       "attributes.status = 'FINISHED'"),
-        max_results=50_000)
-    return {r.data.tags[TAG + "window_key"]: r.info.run_id for r in runs
-            if TAG + "window_key" in r.data.tags}
+    return {r.data.tags[TAG + "window_key"]: r.info.run_id
+            for r in evaluation_runs(client, ref, experiment) if TAG + "window_key" in r.data.tags}
 
 
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
