@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from . import registry, tracking
 from .evaluation import evaluate_window
-from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, impact_figures, load_policy
+from .policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile
 from .report import DecayReport
 from .sources import split_windows
@@ -97,7 +97,7 @@ def evaluate(
     -------
     DecayReport
     """
-    pol = _policy(policy)
+    pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
@@ -147,7 +147,7 @@ def monitor(
     list of DecayReport
         One per window, in order; skipped windows have ``skipped=True`` and their run id.
     """
-    pol = _policy(policy)
+    pol = as_policy(policy)
     windows = split_windows(data, timestamp_column=timestamp_column, every=every,
                             chunk_size=chunk_size)
     client = registry.client_for(tracking_uri)
@@ -193,12 +193,6 @@ def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
                         value <= rule.warn if rule.direction == "below" else value >= rule.warn):
                     return i
     return None
-
-
-def _policy(policy: Policy | str | Path | None) -> Policy:
-    if isinstance(policy, Policy):
-        return policy
-    return DEFAULT_POLICY if policy is None else load_policy(policy)
 
 
 def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Run
 
 from . import performance, registry, tracking
-from .api import _policy, first_crossing
+from .api import first_crossing
 from .errors import DataError
-from .policy import Policy, Status, impact_figures
+from .policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import prediction_values
 from .report import DecayReport
+from .schema import category_array
 
 
 @dataclass
@@ -62,7 +65,7 @@ def attach_labels(
     list of LabelledWindow
         The windows that matched at least one label, in window order.
     """
-    pol = _policy(policy)
+    pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
@@ -74,18 +77,22 @@ def attach_labels(
     for column in (id_column, label_column):
         if column not in labels.columns:
             raise DataError(f"column {column!r} is missing from the labels")
-    known = labels[[id_column, label_column]].dropna().drop_duplicates(id_column, keep="last")
-    runs = tracking.evaluation_runs(client, ref, experiment)
+    known = labels[[id_column, label_column]].dropna()
+    known = known.assign(__id__=category_array(known[id_column])).drop_duplicates(
+        "__id__", keep="last").drop(columns=id_column)
+    runs = _latest_per_window(tracking.evaluation_runs(client, ref, experiment))
     updated: list[LabelledWindow] = []
     verdicts: list[Status] = []
     reports: list[DecayReport] = []
     for run in runs:
         metrics = dict(run.data.metrics)
-        verdict: Status = run.data.tags.get(registry.TAG + "window_status", "healthy")  # type: ignore[assignment]
+        tagged = run.data.tags.get(registry.TAG + "window_status", "healthy")
+        verdict = cast(Status, tagged if tagged in STATUSES else "healthy")
         outputs = tracking.window_outputs(client, run)
         if outputs is not None and id_column in outputs.columns:
-            joined = outputs.merge(known.rename(columns={id_column: "__id__"}),
-                                   left_on=id_column, right_on="__id__", how="inner")
+            # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
+            joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
+                known, on="__id__", how="inner")
             if len(joined):
                 perf, _ = performance.realized(
                     profile.task, joined[label_column],
@@ -119,6 +126,17 @@ def attach_labels(
     if figures and reports[-1].run_id:
         tracking.add_metrics(client, runs[-1], figures, {})
     return updated
+
+
+def _latest_per_window(runs: list[Run]) -> list[Run]:
+    """One run per window: a window evaluated again (``--force``) counts once, its latest run."""
+    latest: dict[str, Run] = {}
+    for run in runs:
+        key = run.data.tags.get(registry.TAG + "window_key", run.info.run_id)
+        if key not in latest or run.info.start_time >= latest[key].info.start_time:
+            latest[key] = run
+    kept = {r.info.run_id for r in latest.values()}
+    return [r for r in runs if r.info.run_id in kept]
 
 
 def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,

@@ -242,6 +242,13 @@ def load_policy(path: str | Path | None = None) -> Policy:
     return _parse(data, str(p), base=default if data.get("inherit", True) is not False else None)
 
 
+def as_policy(policy: Policy | str | Path | None) -> Policy:
+    """A policy object, a policy file laid over the default, or (``None``) the default."""
+    if isinstance(policy, Policy):
+        return policy
+    return DEFAULT_POLICY if policy is None else load_policy(policy)
+
+
 def _read_default() -> dict[str, Any]:
     text = resources.files("mlflow_decay").joinpath("default_policy.toml").read_text("utf-8")
     return tomllib.loads(text)
