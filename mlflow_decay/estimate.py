@@ -239,9 +239,14 @@ def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
         precision = tp / (tp + fp)
         recall = tp / pos
         f1 = 2 * tp / (2 * tp + fp + fn)
-    return {name: float(np.nanstd(v)) for name, v in (
+    return {name: _sd(v) for name, v in (
         ("roc_auc", auc), ("pr_auc", ap), ("accuracy", acc), ("precision", precision),
         ("recall", recall), ("f1", f1))}
+
+
+def _sd(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.std()) if len(finite) >= 2 else float("nan")
 
 
 def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed: int = 0
