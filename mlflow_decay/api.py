@@ -7,14 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry, tracking
+from .comparison import Comparison, delong, side_by_side
+from .errors import DataError
 from .evaluation import evaluate_window
 from .policy import STATUSES, Policy, Status, as_policy, impact_figures
-from .profile import Profile
+from .profile import Profile, prediction_values
 from .report import DecayReport
+from .schema import category_array
 from .sources import split_windows
 
 
@@ -226,3 +230,94 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
         registry.apply(client, ref, final.actions)
         report.applied = True
     return report
+
+
+def compare(
+    window: pd.DataFrame,
+    models: list[str],
+    *,
+    predictions: list[str] | None = None,
+    policy: Policy | str | Path | None = None,
+    log: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+) -> Comparison:
+    """Judge two model versions (champion first, challenger second) on the same window.
+
+    Parameters
+    ----------
+    window : DataFrame
+        Production rows with both versions' features and outputs; labels optional.
+    models : list of two str
+        Model URIs, e.g. ``["models:/churn@champion", "models:/churn@challenger"]``.
+    predictions : list of two str, optional
+        Each version's output column in ``window`` (default: the one named in its profile).
+    policy, tracking_uri, experiment
+        As for :func:`evaluate`.
+    log : bool
+        Log one comparison run (experiment ``mlflow-decay/<champion's name>``).
+
+    Returns
+    -------
+    Comparison
+        Each side's status, ``compare.<label>.<metric>``, ``compare.diff.<metric>`` (challenger
+        minus champion) and, with labels, DeLong's test of the ROC AUC difference.
+    """
+    if len(models) != 2:
+        raise DataError(f"compare takes two model URIs (champion, challenger), got {len(models)}")
+    if predictions is not None and len(predictions) != 2:
+        raise DataError("give one prediction column per model (two)")
+    pol = as_policy(policy)
+    client = registry.client_for(tracking_uri)
+    refs = [registry.resolve(client, uri) for uri in models]
+    profiles = [registry.profile_of(client, ref) for ref in refs]
+    labels = [_side_label(uri, ref) for uri, ref in zip(models, refs, strict=True)]
+    if labels[0] == labels[1]:
+        labels = [f"{labels[0]}_1", f"{labels[1]}_2"]
+    frames: list[pd.DataFrame] = []
+    results = []
+    statuses: list[str] = []
+    for i, profile in enumerate(profiles):
+        frame = window
+        if predictions is not None:
+            if predictions[i] not in window.columns:
+                raise DataError(f"prediction column {predictions[i]!r} is missing from the window")
+            own = profile.prediction_columns
+            if len(own) != 1:
+                raise DataError("predictions= works for single-column outputs (binary, regression)")
+            frame = window.drop(columns=[c for c in own if c in window.columns
+                                         and c != predictions[i]]).rename(
+                columns={predictions[i]: own[0]})
+        result = evaluate_window(profile, frame, pol)
+        frames.append(frame)
+        results.append(result)
+        statuses.append(pol.decide(result.metrics, profile.bands, result.rows)[0])
+    metrics = side_by_side(labels, [r.metrics for r in results])
+    notes = []
+    test = None
+    target = profiles[0].target
+    if (profiles[0].task == "binary" and target is not None and target in window.columns
+            and results[0].has_labels):
+        y = category_array(window[target])
+        scores = [prediction_values(f, p.prediction_columns, p.task)
+                  for f, p in zip(frames, profiles, strict=True)]
+        keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
+        positive = y[keep] == profiles[0].positive_label
+        if positive.all() or not positive.any():
+            notes.append("DeLong's test left out: the labels have a single class")
+        else:
+            test = delong(positive, scores[0][keep], scores[1][keep])
+            metrics.update({"compare.diff.roc_auc": test.diff,
+                            "compare.diff.roc_auc.p_value": test.p_value,
+                            "compare.diff.roc_auc.lower": test.lower,
+                            "compare.diff.roc_auc.upper": test.upper})
+    comparison = Comparison(models=[r.uri for r in refs], labels=labels, statuses=statuses,
+                            metrics=metrics, delong=test, notes=notes)
+    if log:
+        comparison.run_id = tracking.log_comparison(client, refs, comparison, experiment)
+    return comparison
+
+
+def _side_label(uri: str, ref: registry.ModelVersionRef) -> str:
+    _, _, alias = registry.parse_model_uri(uri)
+    return alias or f"v{ref.version}"

@@ -263,6 +263,47 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     _emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))
 
 
+@main.command("compare")
+@click.argument("champion")
+@click.argument("challenger")
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Window with both versions' outputs: CSV or Parquet.")
+@click.option("--predictions", default=None, metavar="COL,COL",
+              help="Each version's output column [default: the ones named in the profiles].")
+@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+              help="Policy TOML file laid over the default.")
+@click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | None,
+                policy_path: Path | None, no_log: bool, experiment: str | None,
+                tracking_uri: str, as_json: bool) -> None:
+    """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side."""
+    from . import api
+    from .comparison import COMPARED
+    from .policy import load_policy
+    from .sources import read_table
+
+    result = api.compare(read_table(data), [champion, challenger], predictions=_split(predictions),
+                         policy=load_policy(policy_path), log=not no_log,
+                         tracking_uri=tracking_uri, experiment=experiment)
+    a, b = result.labels
+    lines = [f"{'metric':<42}{a:>14}{b:>14}{'diff':>10}",
+             f"{'status':<42}{result.statuses[0]:>14}{result.statuses[1]:>14}"]
+    m = result.metrics
+    for name in COMPARED:
+        if f"compare.diff.{name}" in m:
+            lines.append(f"{name:<42}{m[f'compare.{a}.{name}']:>14.4f}"
+                         f"{m[f'compare.{b}.{name}']:>14.4f}{m[f'compare.diff.{name}']:>+10.4f}")
+    if result.delong is not None:
+        d = result.delong
+        lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
+                     f"{d.upper:+.4f}), p = {d.p_value:.3g}")
+    lines += [f"note: {n}" for n in result.notes]
+    lines.append(f"run {result.run_id}" if result.run_id else "not logged")
+    _emit(as_json, result.to_dict(), "\n".join(lines))
+
+
 @main.command()
 @click.argument("model_name")
 @common

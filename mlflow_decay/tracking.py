@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
+from .comparison import Comparison
 from .registry import PROFILE_DIR, PROFILE_FILE, TAG, ModelVersionRef
 from .report import DecayReport
 
@@ -149,3 +150,27 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
     for i in range(0, len(batch), _BATCH):
         client.log_batch(run.info.run_id, metrics=batch[i:i + _BATCH])
     client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+
+def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison: Comparison,
+                   experiment: str | None = None) -> str:
+    """Log a champion/challenger comparison as one finished run tagged with both versions."""
+    tags = {TAG + "kind": "comparison", TAG + "model_name": refs[0].name,
+            TAG + "compare.models": ",".join(r.uri for r in refs),
+            TAG + "compare.labels": ",".join(comparison.labels),
+            **{f"{TAG}compare.{label}.status": s
+               for label, s in zip(comparison.labels, comparison.statuses, strict=True)}}
+    run = client.create_run(experiment_id(client, refs[0].name, experiment), tags=tags,
+                            run_name=f"compare {' vs '.join(r.uri for r in refs)}")
+    run_id = run.info.run_id
+    try:
+        stamp = int(time.time() * 1000)
+        metrics = [Metric(k, v, stamp, 0) for k, v in comparison.metrics.items()]
+        for i in range(0, len(metrics), _BATCH):
+            client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
+        client.log_dict(run_id, comparison.to_dict(), "comparison.json")
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return run_id

@@ -1,0 +1,121 @@
+"""Champion vs challenger: DeLong's paired AUC test and the comparison run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import make_frame
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+from mlflow_decay.comparison import delong
+
+
+def _brute_force(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """DeLong's variance from explicit pairwise placements (O(m n)), independent of midranks."""
+    y = y.astype(bool)
+    v10, v01 = [], []
+    for s in (a, b):
+        pos, neg = s[y], s[~y]
+        psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+        v10.append(psi.mean(axis=1))
+        v01.append(psi.mean(axis=0))
+    c = np.array([-1.0, 1.0])
+    var = c @ np.cov(np.vstack(v10)) @ c / y.sum() + c @ np.cov(np.vstack(v01)) @ c / (~y).sum()
+    return float(np.mean(v10[1]) - np.mean(v10[0])), float(np.sqrt(var))
+
+
+def test_delong_matches_pairwise_placements_and_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.3).astype(int)
+    a = np.round(rng.normal(y, 1.0), 1)  # rounded: ties must count half
+    b = np.round(rng.normal(1.3 * y, 1.0), 1)
+    result = delong(y, a, b)
+    assert result.auc == (pytest.approx(roc_auc_score(y, a)), pytest.approx(roc_auc_score(y, b)))
+    diff, se = _brute_force(y, a, b)
+    assert result.diff == pytest.approx(diff) and result.se == pytest.approx(se)
+    assert result.p_value == pytest.approx(2 * stats.norm.sf(abs(diff / se)))
+    assert result.lower < result.diff < result.upper
+
+
+def test_delong_known_cases() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.5).astype(int)
+    a = rng.normal(y, 1.0)
+    same = delong(y, a, a)
+    assert same.diff == 0 and same.p_value == 1.0
+    # a perfect challenger against a coin: the difference is certain
+    perfect = delong(y, rng.random(300), y + rng.random(300) * 0.5)
+    assert perfect.auc[1] == 1.0 and perfect.p_value < 1e-10
+    # under the null, the test rejects at about its nominal rate
+    rejections = 0
+    for seed in range(200):
+        r = np.random.default_rng(100 + seed)
+        yy = (r.random(200) < 0.4).astype(int)
+        rejections += delong(yy, r.normal(yy, 1.5), r.normal(yy, 1.5)).p_value < 0.05
+    assert 2 <= rejections <= 20  # 5% of 200 = 10
+
+
+def test_compare_two_versions_on_the_same_window(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    reference = make_frame(5000, 1)
+    champion, challenger = new_version(), new_version()
+    for uri in (champion, challenger):
+        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", champion.rsplit("/", 1)[1])
+    client.set_registered_model_alias("churn", "challenger", challenger.rsplit("/", 1)[1])
+    window = make_frame(4000, 7)
+    rng = np.random.default_rng(0)
+    window["score_new"] = np.clip(window.label * 0.35 + window.score * 0.65
+                                  + rng.normal(0, 0.05, 4000), 0, 1)
+    window.to_parquet(tmp_path / "w.parquet")
+    out = CliRunner().invoke(main, ["compare", "models:/churn@champion",
+                                    "models:/churn@challenger", "--data",
+                                    str(tmp_path / "w.parquet"), "--predictions", "score,score_new",
+                                    "--tracking-uri", tracking_uri, "--json"])
+    assert out.exit_code == 0, out.output + out.stderr
+    result = json.loads(out.stdout)
+    m = result["metrics"]
+    assert result["labels"] == ["champion", "challenger"]
+    assert m["compare.champion.perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window.label, window.score))
+    assert m["compare.challenger.perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window.label, window.score_new))
+    assert m["compare.diff.roc_auc"] == pytest.approx(
+        m["compare.challenger.perf.roc_auc"] - m["compare.champion.perf.roc_auc"])
+    assert m["compare.diff.roc_auc"] > 0 and m["compare.diff.roc_auc.p_value"] < 0.05
+    assert "compare.diff.est.roc_auc.lower" in m
+    run = client.get_run(result["run_id"])
+    assert run.data.tags["mlflow_decay.kind"] == "comparison"
+    assert run.data.tags["mlflow_decay.compare.models"] == f"{champion},{challenger}"
+    assert run.data.metrics["compare.diff.roc_auc.p_value"] == pytest.approx(
+        m["compare.diff.roc_auc.p_value"])
+
+    unlabeled = md.compare(window.drop(columns="label"), [champion, challenger],
+                           predictions=["score", "score_new"], log=False,
+                           tracking_uri=tracking_uri)
+    assert unlabeled.delong is None and "compare.diff.est.roc_auc" in unlabeled.metrics
+    with pytest.raises(md.DataError, match="two model URIs"):
+        md.compare(window, [champion], tracking_uri=tracking_uri)
+
+
+def test_compare_without_prediction_override_uses_profile_columns(
+        tracking_uri: str, profiled: str) -> None:
+    result = md.compare(make_frame(2000, 3), [profiled, profiled], log=False,
+                        tracking_uri=tracking_uri)
+    assert result.labels == ["v1_1", "v1_2"] and result.metrics["compare.diff.roc_auc"] == 0
+    window = make_frame(100, 3)
+    with pytest.raises(md.DataError, match="appears more than once"):
+        md.evaluate(profiled, pd.concat([window, window[["x1"]]], axis=1), log=False,
+                    tracking_uri=tracking_uri)
