@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
 
 if TYPE_CHECKING:
-    from .api import attach_profile, compare, evaluate, load_profile, monitor
+    from .api import (
+        attach_profile,
+        compare,
+        evaluate,
+        history,
+        load_profile,
+        monitor,
+        restore,
+    )
     from .labels import attach_labels
     from .policy import Policy, load_policy
     from .profile import Profile, build_profile, merge_profiles
@@ -27,7 +35,7 @@ __version__ = "0.1.0"
 # --help stay fast (pandas, scikit-learn and mlflow are heavy imports).
 _LAZY = {
     "attach_profile": "api", "evaluate": "api", "load_profile": "api", "monitor": "api",
-    "attach_labels": "labels", "compare": "api",
+    "attach_labels": "labels", "compare": "api", "history": "api", "restore": "api",
     "Policy": "policy", "load_policy": "policy",
     "Profile": "profile", "build_profile": "profile", "merge_profiles": "profile",
     "DecayReport": "report",
@@ -36,7 +44,7 @@ _LAZY = {
 __all__ = [
     "DataError", "DecayError", "DecayReport", "Policy", "PolicyError", "Profile", "ProfileError",
     "RegistryError", "attach_labels", "attach_profile", "build_profile", "compare", "evaluate",
-    "load_policy", "load_profile", "merge_profiles", "monitor",
+    "history", "load_policy", "load_profile", "merge_profiles", "monitor", "restore",
 ]
 
 

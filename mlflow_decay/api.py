@@ -15,7 +15,7 @@ from . import registry, tracking
 from .comparison import Comparison, delong, side_by_side
 from .errors import DataError
 from .evaluation import evaluate_window
-from .policy import STATUSES, Policy, Status, as_policy, impact_figures
+from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile, prediction_values
 from .report import DecayReport
 from .schema import category_array
@@ -206,7 +206,10 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     result = evaluate_window(profile, window, pol)
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
-    planned = registry.plan(ref, window_status, reasons, pol, run_id=None)
+    others = (registry.versions(client, ref.name)
+              if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
+              else None)
+    planned = registry.plan(ref, window_status, reasons, pol, run_id=None, others=others)
     report = DecayReport(
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
         status=planned.status, window_status=window_status, previous_status=planned.previous,
@@ -214,8 +217,7 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
         notes=result.notes + ([planned.note] if planned.note else []),
-        actions=[a.describe(ref) for a in planned.actions if a.kind != "set_tag"
-                 or a.key == registry.STATUS],
+        actions=_visible(ref, planned),
         policy=pol.source, step=step, window_key=window_key,
     )
     if not log:
@@ -226,10 +228,21 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     tracking.log_evaluation(client, ref, report, experiment, outputs)
     if apply:
         assert report.run_id is not None
-        final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id)
+        final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id,
+                              others=others)
         registry.apply(client, ref, final.actions)
+        report.actions = _visible(ref, final)
+        if final.note and final.note not in report.notes:
+            report.notes.append(final.note)
         report.applied = True
+        tracking.record_actions(client, report.run_id, report.actions)
     return report
+
+
+def _visible(ref: registry.ModelVersionRef, planned: registry.Plan) -> list[str]:
+    """The registry changes worth showing: everything but bookkeeping tags."""
+    return [a.describe(ref) for a in planned.actions
+            if a.kind != "set_tag" or a.key == registry.STATUS]
 
 
 def compare(
@@ -321,3 +334,52 @@ def compare(
 def _side_label(uri: str, ref: registry.ModelVersionRef) -> str:
     _, _, alias = registry.parse_model_uri(uri)
     return alias or f"v{ref.version}"
+
+
+def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
+            experiment: str | None = None) -> str:
+    """Mark a version healthy again by hand, with a reason; returns the restore run's id.
+
+    The restore is logged as a run first; then the version's stage, reason and streaks are
+    reset (aliases removed earlier are not put back: move them with MLflow if wanted).
+    """
+    if not reason.strip():
+        raise DataError("restore needs a reason (who looked, and why the version is fine)")
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    run_id = tracking.log_restore(client, ref, reason, experiment)
+    planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
+                            run_id=run_id, state=("healthy", (0, 0), None))
+    registry.apply(client, ref, planned.actions)
+    tracking.record_actions(client, run_id, _visible(ref, planned))
+    return run_id
+
+
+def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
+            ) -> list[dict[str, str]]:
+    """Every stage change and alias move of a model (a name) or one version (a URI), in time
+    order, read back from the runs that caused them."""
+    client = registry.client_for(tracking_uri)
+    if model.startswith("models:/"):
+        ref = registry.resolve(client, model)
+        name, version = ref.name, ref.version
+    else:
+        registry.versions(client, model)  # refuses unknown models
+        name, version = model, None
+    events: list[dict[str, str]] = []
+    last: dict[str, str] = {}
+    for run in tracking.decay_runs(client, name, version, ("evaluation", "restore"), experiment):
+        tags = run.data.tags
+        v = tags.get(registry.TAG + "model_version", "?")
+        status = tags.get(registry.TAG + "status", "")
+        when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
+        base = {"time": when, "version": v, "run_id": run.info.run_id,
+                "window_start": tags.get(registry.TAG + "window_start", "")}
+        if status and status != last.get(v):
+            events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
+                           "reason": tags.get(registry.TAG + "reasons", "")})
+            last[v] = status
+        for action in tags.get(registry.TAG + "registry_actions", "").split("; "):
+            if "alias" in action:
+                events.append({**base, "event": action, "reason": ""})
+    return events

@@ -305,6 +305,36 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | N
 
 
 @main.command()
+@click.argument("model_uri")
+@click.option("--reason", required=True, help="Why the version is healthy again (recorded).")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: str,
+            as_json: bool) -> None:
+    """Mark MODEL_URI healthy again by hand, with a reason (logged as a run)."""
+    from . import api
+
+    run_id = api.restore(model_uri, reason, tracking_uri=tracking_uri, experiment=experiment)
+    _emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id},
+          f"{model_uri} is healthy again (run {run_id})")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@common
+def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool) -> None:
+    """Every stage change and alias move of MODEL (a name, or a models:/ URI for one version)."""
+    from . import api
+
+    events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
+    lines = [f"{'time':<27}{'version':<9}{'event':<44}reason / run"]
+    lines += [f"{e['time']:<27}{e['version']:<9}{e['event'][:43]:<44}"
+              f"{(e['reason'] or e['run_id'])[:100]}" for e in events]
+    _emit(as_json, events, "\n".join(lines))
+
+
+@main.command()
 @click.argument("model_name")
 @common
 def status(model_name: str, tracking_uri: str, as_json: bool) -> None:

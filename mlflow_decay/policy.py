@@ -27,7 +27,7 @@ FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
 METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.", "business.", "impact.")
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
-_ACTION_KEYS = {"remove_aliases", "archive", "auto_recover"}
+_ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class Policy:
     drift: tuple[tuple[str, str, float], ...] = (
         ("numerical", "wasserstein", 0.1), ("categorical", "js", 0.1))
     remove_aliases: tuple[str, ...] = ()
+    rollback_aliases: tuple[str, ...] = ()
     archive: bool = False
     auto_recover: bool = False
     degrade_after: int = 2
@@ -191,7 +192,8 @@ class Policy:
         return {
             "drift": {k: {"metric": m, "threshold": t} for k, m, t in self.drift},
             "thresholds": {r.pattern: r.to_dict() for r in self.rules},
-            "actions": {"remove_aliases": list(self.remove_aliases), "archive": self.archive,
+            "actions": {"remove_aliases": list(self.remove_aliases),
+                        "rollback_aliases": list(self.rollback_aliases), "archive": self.archive,
                         "auto_recover": self.auto_recover},
             "hysteresis": {"degrade_after": self.degrade_after,
                            "recover_after": self.recover_after},
@@ -209,7 +211,9 @@ class Policy:
                      for k, v in r.to_dict().items()]
             lines.append(f'"{r.pattern}" = {{ {", ".join(parts)} }}')
         aliases = ", ".join(f'"{a}"' for a in self.remove_aliases)
+        rollback = ", ".join(f'"{a}"' for a in self.rollback_aliases)
         lines += ["", "[actions]", f"remove_aliases = [{aliases}]",
+                  f"rollback_aliases = [{rollback}]",
                   f"archive = {str(self.archive).lower()}",
                   f"auto_recover = {str(self.auto_recover).lower()}",
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
@@ -282,9 +286,12 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     if unknown:
         raise PolicyError(f"{where}: unknown [actions] key {sorted(unknown)[0]!r} "
                           f"(expected {', '.join(sorted(_ACTION_KEYS))})")
-    aliases = actions.get("remove_aliases", list(base.remove_aliases) if base else [])
-    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-        raise PolicyError(f"{where}: [actions] remove_aliases must be a list of alias names")
+    alias_lists = {}
+    for key in ("remove_aliases", "rollback_aliases"):
+        value = actions.get(key, list(getattr(base, key)) if base else [])
+        if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+            raise PolicyError(f"{where}: [actions] {key} must be a list of alias names")
+        alias_lists[key] = tuple(value)
     flags = {}
     for key in ("archive", "auto_recover"):
         value = actions.get(key, getattr(base, key) if base else False)
@@ -313,7 +320,8 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
         degrade_after=counts["degrade_after"], recover_after=counts["recover_after"],
         rules=tuple(rules.values()),
         drift=tuple((k, m, t) for k, (m, t) in drift.items()),
-        remove_aliases=tuple(aliases), archive=flags["archive"],
+        remove_aliases=alias_lists["remove_aliases"],
+        rollback_aliases=alias_lists["rollback_aliases"], archive=flags["archive"],
         auto_recover=flags["auto_recover"], source=source,
     )
 

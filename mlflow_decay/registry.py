@@ -34,6 +34,8 @@ LAST_STATUS = TAG + "last_status"
 LAST_RUN_ID = TAG + "last_run_id"
 LAST_EVALUATED_AT = TAG + "last_evaluated_at"
 REMOVED_ALIASES = TAG + "removed_aliases"
+ROLLED_BACK_TO = TAG + "rolled_back_to"
+ROLLED_BACK_FROM = TAG + "rolled_back_from"
 BREACH_STREAK = TAG + "breach_streak"
 CLEAN_STREAK = TAG + "clean_streak"
 PROFILE_DIR = "mlflow_decay"
@@ -164,18 +166,26 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
 # -- status ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Action:
-    """One registry change: a version tag, an alias removal, or a legacy stage transition."""
+    """One registry change: a version tag, an alias removal or move, or a legacy stage.
 
-    kind: Literal["set_tag", "delete_alias", "transition_stage"]
+    ``version`` names another version of the same model when the change is not to the
+    evaluated one (a rollback tags and points the alias at its target).
+    """
+
+    kind: Literal["set_tag", "delete_alias", "set_alias", "transition_stage"]
     key: str
     value: str = ""
+    version: str | None = None
 
     def describe(self, ref: ModelVersionRef) -> str:
+        where = f"models:/{ref.name}/{self.version}" if self.version else ref.uri
         if self.kind == "delete_alias":
-            return f"remove alias @{self.key} from {ref.uri}"
+            return f"remove alias @{self.key} from {where}"
+        if self.kind == "set_alias":
+            return f"move alias @{self.key} to {where}"
         if self.kind == "transition_stage":
-            return f"transition {ref.uri} to stage {self.value}"
-        return f"set tag {self.key}={self.value[:60]} on {ref.uri}"
+            return f"transition {where} to stage {self.value}"
+        return f"set tag {self.key}={self.value[:60]} on {where}"
 
 
 @dataclass(frozen=True)
@@ -191,12 +201,14 @@ class Plan:
 
 def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
          run_id: str | None, now: datetime | None = None,
-         state: tuple[Status, tuple[int, int], str | None] | None = None) -> Plan:
+         state: tuple[Status, tuple[int, int], str | None] | None = None,
+         others: list[ModelVersionRef] | None = None) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
     tags (so any process can continue them), unless ``state`` gives the outcome (a replay);
-    re-evaluating a degraded version changes nothing but the last-run and streak tags.
+    re-evaluating a degraded version changes nothing but the last-run and streak tags. A
+    degraded version's rollback aliases move to the newest healthy version among ``others``.
     """
     previous = ref.status
     streaks = (_int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
@@ -206,7 +218,21 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     reason = "; ".join(reasons) or "no threshold breached"
     actions: list[Action] = []
     if status == "degraded":
-        actions += [Action("delete_alias", a) for a in policy.remove_aliases if a in ref.aliases]
+        for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
+            target = _rollback_target(ref, others)
+            if target is None:
+                note = ((note + "; ") if note else "") + (
+                    f"no healthy version to roll @{alias} back to; it stays")
+                continue
+            actions += [
+                Action("set_alias", alias, version=target.version),
+                Action("set_tag", ROLLED_BACK_TO, f"@{alias} -> v{target.version}"),
+                Action("set_tag", ROLLED_BACK_FROM, f"@{alias} <- v{ref.version}",
+                       version=target.version),
+            ]
+        moved = {a.key for a in actions if a.kind == "set_alias"}
+        actions += [Action("delete_alias", a) for a in policy.remove_aliases
+                    if a in ref.aliases and a not in moved]
         if policy.archive and ref.stage != "Archived":
             actions.append(Action("transition_stage", "stage", "Archived"))
         removed = [a.key for a in actions if a.kind == "delete_alias"]
@@ -234,6 +260,13 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
                 note=note)
 
 
+def _rollback_target(ref: ModelVersionRef, others: list[ModelVersionRef] | None
+                     ) -> ModelVersionRef | None:
+    """The most recent other version whose stage is healthy (never a degraded one)."""
+    healthy = [o for o in others or () if o.version != ref.version and o.status == "healthy"]
+    return max(healthy, key=lambda o: int(o.version)) if healthy else None
+
+
 def _int_tag(ref: ModelVersionRef, key: str) -> int:
     try:
         return max(int(ref.tags.get(key, "0")), 0)
@@ -244,13 +277,16 @@ def _int_tag(ref: ModelVersionRef, key: str) -> int:
 def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:
     """Make the planned registry changes, in order."""
     for action in actions:
+        version = action.version or ref.version
         try:
             if action.kind == "set_tag":
-                client.set_model_version_tag(ref.name, ref.version, action.key, action.value)
+                client.set_model_version_tag(ref.name, version, action.key, action.value)
             elif action.kind == "delete_alias":
                 client.delete_registered_model_alias(ref.name, action.key)
+            elif action.kind == "set_alias":
+                client.set_registered_model_alias(ref.name, action.key, version)
             else:
-                client.transition_model_version_stage(ref.name, ref.version, action.value)
+                client.transition_model_version_stage(ref.name, version, action.value)
         except MlflowException as exc:
             raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc

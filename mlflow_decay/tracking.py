@@ -70,6 +70,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         TAG + "window_start": report.window_start or "",
         TAG + "window_end": report.window_end or "",
         TAG + "rows": str(report.rows),
+        TAG + "reasons": "; ".join(report.reasons[:5])[:5000],
         **({TAG + "window_key": report.window_key} if report.window_key else {}),
     }
     run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
@@ -119,17 +120,35 @@ def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str |
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
                     ) -> list[Run]:
     """A version's finished evaluation runs, in window order (start, then step)."""
-    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
-    if found is None:
-        return []
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string=(f"tags.`{TAG}model_name` = '{ref.name}' AND "
-                       f"tags.`{TAG}model_version` = '{ref.version}' AND "
-                       f"tags.`{TAG}kind` = 'evaluation' AND attributes.status = 'FINISHED'"),
-        max_results=50_000)
+    runs = decay_runs(client, ref.name, ref.version, ("evaluation",), experiment)
     return sorted(runs, key=lambda r: (r.data.tags.get(TAG + "window_start", ""),
                                        r.info.start_time))
+
+
+def decay_runs(client: MlflowClient, model_name: str, version: str | None,
+               kinds: tuple[str, ...], experiment: str | None = None) -> list[Run]:
+    """Finished mlflow-decay runs of a model (one version, or all) of the given kinds."""
+    found = client.get_experiment_by_name(experiment or experiment_name_for(model_name))
+    if found is None:
+        return []
+    where = [f"tags.`{TAG}model_name` = '{model_name}'", "attributes.status = 'FINISHED'"]
+    if version is not None:
+        where.append(f"tags.`{TAG}model_version` = '{version}'")
+    runs = client.search_runs([found.experiment_id], filter_string=" AND ".join(where),
+                              max_results=50_000, order_by=["attributes.start_time ASC"])
+    return [r for r in runs if r.data.tags.get(TAG + "kind") in kinds]
+
+
+def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
+                experiment: str | None = None) -> str:
+    """Record a by-hand return to healthy as a run (the history reads it back)."""
+    run = client.create_run(
+        experiment_id(client, ref.name, experiment), run_name=f"restore {ref.uri}",
+        tags={TAG + "kind": "restore", TAG + "model_name": ref.name,
+              TAG + "model_version": ref.version, TAG + "model_uri": ref.uri,
+              TAG + "status": "healthy", TAG + "reasons": f"restored by hand: {reason}"[:5000]})
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
 
 
 def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
@@ -174,3 +193,9 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
         raise
     client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def record_actions(client: MlflowClient, run_id: str, actions: list[str]) -> None:
+    """Note on a run the registry changes it justified (read back by ``history``)."""
+    if actions:
+        client.set_tag(run_id, TAG + "registry_actions", "; ".join(actions)[:5000])

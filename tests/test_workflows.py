@@ -1,0 +1,88 @@
+"""Registry workflows: rollback of a serving alias, restore by hand, and the history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import make_frame, registry_snapshot
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+
+
+def test_rollback_restore_and_history(tracking_uri: str, new_version: Callable[..., str],
+                                      tmp_path: Path) -> None:
+    client = registry.client_for(tracking_uri)
+    reference = make_frame(5000, 1)
+    v1, v2, v3 = new_version(), new_version(), new_version()
+    for uri in (v1, v2, v3):
+        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
+    md.evaluate(v1, make_frame(3000, 2), tracking_uri=tracking_uri)  # v1 healthy
+    policy = tmp_path / "p.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      '[hysteresis]\ndegrade_after = 1\n')
+    # v2's first breaching window only warns (default hysteresis)
+    md.evaluate(v2, make_frame(3000, 3, shift=1.5, flip=0.3), tracking_uri=tracking_uri)
+    md.evaluate(v3, make_frame(3000, 4), tracking_uri=tracking_uri)  # v3 healthy, newest
+    client.set_registered_model_alias("churn", "champion", "2")
+    before = registry_snapshot(tracking_uri)
+    dry = md.evaluate("models:/churn@champion", make_frame(3000, 5, shift=1.5, flip=0.3),
+                      policy=policy, log=False, tracking_uri=tracking_uri)
+    assert "move alias @champion to models:/churn/3" in dry.actions
+    assert registry_snapshot(tracking_uri) == before
+
+    # someone looks at v2's warning and restores it by hand; then it breaches for real
+    out = CliRunner().invoke(main, ["restore", v2, "--reason", "false alarm: upstream fixed",
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    assert registry.resolve(client, v2).tags[registry.STATUS] == "healthy"
+    report = md.evaluate("models:/churn@champion", make_frame(3000, 5, shift=1.5, flip=0.3),
+                         policy=policy, tracking_uri=tracking_uri)
+    assert report.status == "degraded"
+    assert client.get_model_version_by_alias("churn", "champion").version in ("3", 3)
+    assert registry.resolve(client, v2).tags[registry.ROLLED_BACK_TO] == "@champion -> v3"
+    assert registry.resolve(client, v3).tags[registry.ROLLED_BACK_FROM] == "@champion <- v2"
+
+    out = CliRunner().invoke(main, ["history", "churn", "--tracking-uri", tracking_uri, "--json"])
+    assert out.exit_code == 0, out.output + out.stderr
+    events = [(e["version"], e["event"]) for e in json.loads(out.stdout)]
+    assert events == [
+        ("1", "stage - -> healthy"),
+        ("2", "stage - -> warning"),
+        ("3", "stage - -> healthy"),
+        ("2", "stage warning -> healthy"),
+        ("2", "stage healthy -> degraded"),
+        ("2", "move alias @champion to models:/churn/3"),
+    ]
+    reasons = {e["event"]: e["reason"] for e in json.loads(out.stdout)}
+    assert reasons["stage warning -> healthy"] == "restored by hand: false alarm: upstream fixed"
+    one = CliRunner().invoke(main, ["history", v3, "--tracking-uri", tracking_uri, "--json"])
+    assert [e["version"] for e in json.loads(one.stdout)] == ["3"]
+
+
+def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
+                                                   new_version: Callable[..., str],
+                                                   tmp_path: Path) -> None:
+    client = registry.client_for(tracking_uri)
+    reference = make_frame(3000, 1)
+    v1, v2 = new_version(), new_version()
+    for uri in (v1, v2):
+        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
+    policy = tmp_path / "p.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n[hysteresis]\ndegrade_after = 1\n')
+    bad = make_frame(3000, 3, shift=1.5, flip=0.3)
+    md.evaluate(v1, bad, policy=policy, tracking_uri=tracking_uri)  # v1 degraded
+    client.set_registered_model_alias("churn", "champion", "2")
+    report = md.evaluate("models:/churn@champion", bad, policy=policy, tracking_uri=tracking_uri)
+    assert report.status == "degraded"
+    assert client.get_model_version_by_alias("churn", "champion").version in ("2", 2)
+    assert any("no healthy version to roll @champion back to" in n for n in report.notes)
+    out = CliRunner().invoke(main, ["restore", v1, "--reason", " ", "--tracking-uri",
+                                    tracking_uri])
+    assert out.exit_code == 1 and "restore needs a reason" in out.stderr
