@@ -252,6 +252,8 @@ def compare(
     predictions: list[str] | None = None,
     policy: Policy | str | Path | None = None,
     log: bool = True,
+    promote: bool = False,
+    dry_run: bool = False,
     tracking_uri: str | None = None,
     experiment: str | None = None,
 ) -> Comparison:
@@ -268,7 +270,14 @@ def compare(
     policy, tracking_uri, experiment
         As for :func:`evaluate`.
     log : bool
-        Log one comparison run (experiment ``mlflow-decay/<champion's name>``).
+        Log one comparison run (experiment ``mlflow-decay/<champion's name>``) and keep the
+        challenger's winning streak in its version tags.
+    promote : bool
+        Move the policy's promote alias to the challenger once it has beaten the champion
+        (ROC AUC gain and DeLong p-value per the policy's ``[promote]``) on enough windows in a
+        row; the reason is recorded in both versions' tags.
+    dry_run : bool
+        Show what would be logged and moved; change nothing.
 
     Returns
     -------
@@ -326,8 +335,13 @@ def compare(
                             "compare.diff.roc_auc.upper": test.upper})
     comparison = Comparison(models=[r.uri for r in refs], labels=labels, statuses=statuses,
                             metrics=metrics, delong=test, notes=notes)
-    if log:
+    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote)
+    comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
+    comparison.notes.append(why)
+    if log and not dry_run:
         comparison.run_id = tracking.log_comparison(client, refs, comparison, experiment)
+        registry.apply(client, refs[0], actions)
+        tracking.record_actions(client, comparison.run_id, comparison.promotion)
     return comparison
 
 

@@ -273,11 +273,14 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
 @click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
               help="Policy TOML file laid over the default.")
 @click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
+@click.option("--promote", is_flag=True,
+              help="Move the policy's promote alias to CHALLENGER when it has won enough windows.")
+@click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
 @common
 def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | None,
-                policy_path: Path | None, no_log: bool, experiment: str | None,
-                tracking_uri: str, as_json: bool) -> None:
+                policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,
+                experiment: str | None, tracking_uri: str, as_json: bool) -> None:
     """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side."""
     from . import api
     from .comparison import COMPARED
@@ -285,8 +288,8 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | N
     from .sources import read_table
 
     result = api.compare(read_table(data), [champion, challenger], predictions=_split(predictions),
-                         policy=load_policy(policy_path), log=not no_log,
-                         tracking_uri=tracking_uri, experiment=experiment)
+                         policy=load_policy(policy_path), log=not no_log, promote=promote,
+                         dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment)
     a, b = result.labels
     lines = [f"{'metric':<42}{a:>14}{b:>14}{'diff':>10}",
              f"{'status':<42}{result.statuses[0]:>14}{result.statuses[1]:>14}"]
@@ -300,6 +303,8 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | N
         lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
                      f"{d.upper:+.4f}), p = {d.p_value:.3g}")
     lines += [f"note: {n}" for n in result.notes]
+    verb = "would" if dry_run or no_log else "did"
+    lines += [f"promotion ({verb}): {p}" for p in result.promotion]
     lines.append(f"run {result.run_id}" if result.run_id else "not logged")
     _emit(as_json, result.to_dict(), "\n".join(lines))
 

@@ -25,7 +25,7 @@ _SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
 METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.", "business.", "impact.")
-_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "inherit"}
+_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
 
@@ -101,6 +101,10 @@ class Policy:
     degrade_after: int = 2
     recover_after: int = 3
     business: tuple[str, ...] = ()
+    promote_alias: str = "champion"
+    promote_min_gain: float = 0.01
+    promote_max_p_value: float = 0.05
+    promote_windows: int = 2
     source: str = "default"
 
     def feature_metric(self, kind: str) -> str:
@@ -198,6 +202,9 @@ class Policy:
             "hysteresis": {"degrade_after": self.degrade_after,
                            "recover_after": self.recover_after},
             "business": {"columns": list(self.business)},
+            "promote": {"alias": self.promote_alias, "min_auc_gain": self.promote_min_gain,
+                        "max_p_value": self.promote_max_p_value,
+                        "windows": self.promote_windows},
         }
 
     def to_toml(self) -> str:
@@ -219,7 +226,11 @@ class Policy:
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
                   f"recover_after = {self.recover_after}",
                   "", "[business]",
-                  "columns = [" + ", ".join(f'"{c}"' for c in self.business) + "]"]
+                  "columns = [" + ", ".join(f'"{c}"' for c in self.business) + "]",
+                  "", "[promote]", f'alias = "{self.promote_alias}"',
+                  f"min_auc_gain = {self.promote_min_gain!r}",
+                  f"max_p_value = {self.promote_max_p_value!r}",
+                  f"windows = {self.promote_windows}"]
         return "\n".join(lines) + "\n"
 
 
@@ -263,7 +274,8 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     unknown = set(data) - _SECTIONS
     if unknown:
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
-                          f"(expected drift, thresholds, actions, hysteresis, business, inherit)")
+                          "(expected drift, thresholds, actions, hysteresis, business, promote, "
+                          "inherit)")
     if not isinstance(data.get("inherit", True), bool):
         raise PolicyError(f"{where}: inherit must be true or false")
     drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
@@ -315,7 +327,26 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     columns = business.get("columns", list(base.business) if base else [])
     if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
         raise PolicyError(f"{where}: [business] columns must be a list of column names")
+    promote = _table(data, "promote", where)
+    unknown = set(promote) - {"alias", "min_auc_gain", "max_p_value", "windows"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown [promote] key {sorted(unknown)[0]!r} "
+                          "(expected alias, min_auc_gain, max_p_value, windows)")
+    fallback = base or Policy(())
+    alias = promote.get("alias", fallback.promote_alias)
+    windows = promote.get("windows", fallback.promote_windows)
+    if not isinstance(alias, str) or not alias:
+        raise PolicyError(f"{where}: [promote] alias must be an alias name")
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+        raise PolicyError(f"{where}: [promote] windows must be a whole number >= 1")
+    max_p = _number(promote.get("max_p_value", fallback.promote_max_p_value),
+                    f"{where}: [promote] max_p_value")
+    if not 0 < max_p <= 1:
+        raise PolicyError(f"{where}: [promote] max_p_value must be in (0, 1]")
     return Policy(
+        promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
+        promote_min_gain=_number(promote.get("min_auc_gain", fallback.promote_min_gain),
+                                 f"{where}: [promote] min_auc_gain"),
         business=tuple(columns),
         degrade_after=counts["degrade_after"], recover_after=counts["recover_after"],
         rules=tuple(rules.values()),

@@ -36,6 +36,9 @@ LAST_EVALUATED_AT = TAG + "last_evaluated_at"
 REMOVED_ALIASES = TAG + "removed_aliases"
 ROLLED_BACK_TO = TAG + "rolled_back_to"
 ROLLED_BACK_FROM = TAG + "rolled_back_from"
+PROMOTE_STREAK = TAG + "promote_streak"
+PROMOTED_FROM = TAG + "promoted_from"
+DEMOTED_TO = TAG + "demoted_to"
 BREACH_STREAK = TAG + "breach_streak"
 CLEAN_STREAK = TAG + "clean_streak"
 PROFILE_DIR = "mlflow_decay"
@@ -323,3 +326,38 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
         }
         for r in refs
     ]
+
+
+def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
+                   policy: Policy, promote: bool) -> tuple[tuple[Action, ...], str]:
+    """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
+    the alias move; returns the actions and a one-line explanation.
+
+    A window is won when DeLong's AUC difference (challenger minus champion) is at least the
+    policy's ``min_auc_gain`` with p below ``max_p_value``. The streak is kept on the
+    challenger as ``<champion version>:<count>`` and restarts when the champion changes.
+    """
+    won = (test is not None and test.diff >= policy.promote_min_gain
+           and test.p_value < policy.promote_max_p_value)
+    held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
+    streak = (int(count) if held == champion.version and count.isdigit() else 0) + 1 if won else 0
+    need = policy.promote_windows
+    alias = policy.promote_alias
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    if test is None:
+        why = "no promotion: DeLong's test needs labels on the window"
+    else:
+        why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
+               f"p = {test.p_value:.3g}); streak {streak} of {need}")
+    if promote and streak >= need and alias not in challenger.aliases:
+        reason = f"{why}; promoted at {stamp}"
+        return (
+            Action("set_alias", alias, version=challenger.version),
+            Action("set_tag", PROMOTED_FROM, f"v{champion.version}: {reason}"[:_MAX_TAG],
+                   version=challenger.version),
+            Action("set_tag", DEMOTED_TO, f"v{challenger.version} at {stamp}",
+                   version=champion.version),
+            Action("set_tag", PROMOTE_STREAK, f"{champion.version}:0", version=challenger.version),
+        ), f"{why}: @{alias} moves to v{challenger.version}"
+    return (Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
+                   version=challenger.version),), why

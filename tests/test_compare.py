@@ -119,3 +119,38 @@ def test_compare_without_prediction_override_uses_profile_columns(
     with pytest.raises(md.DataError, match="appears more than once"):
         md.evaluate(profiled, pd.concat([window, window[["x1"]]], axis=1), log=False,
                     tracking_uri=tracking_uri)
+
+
+def test_promote_after_two_winning_windows(tracking_uri: str,
+                                           new_version: Callable[..., str]) -> None:
+    reference = make_frame(5000, 1)
+    champion, challenger = new_version(), new_version()
+    for uri in (champion, challenger):
+        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+
+    def window(seed: int) -> pd.DataFrame:
+        w = make_frame(4000, seed)
+        noise = np.random.default_rng(seed).normal(0, 0.05, 4000)
+        return w.assign(score_new=np.clip(w.label * 0.35 + w.score * 0.65 + noise, 0, 1))
+
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    dry = md.compare(window(10), ["models:/churn@champion", challenger], dry_run=True, **args)
+    assert dry.run_id is None and dry.promotion == []
+    assert "streak 1 of 2" in dry.notes[-1]
+    assert registry.PROMOTE_STREAK not in registry.resolve(client, challenger).tags
+
+    first = md.compare(window(11), ["models:/churn@champion", challenger], **args)
+    assert first.promotion == [] and "streak 1 of 2" in first.notes[-1]
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:1"
+    second = md.compare(window(12), ["models:/churn@champion", challenger], **args)
+    assert second.promotion == [f"move alias @champion to {challenger}"]
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "2"
+    tags = registry.resolve(client, challenger).tags
+    assert tags[registry.PROMOTED_FROM].startswith("v1: challenger won this window")
+    assert registry.resolve(client, champion).tags[registry.DEMOTED_TO].startswith("v2 at ")
+    # now v1 challenges v2 with its own (worse) scores: a losing window keeps the streak at 0
+    md.compare(window(13), [challenger, champion], **{**args, "predictions": ["score_new", "score"]})
+    assert registry.resolve(client, champion).tags[registry.PROMOTE_STREAK] == "2:0"
