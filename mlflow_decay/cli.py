@@ -347,12 +347,12 @@ def status(model_name: str, tracking_uri: str, as_json: bool) -> None:
     from . import registry
 
     rows = registry.status_rows(registry.versions(registry.client_for(tracking_uri), model_name))
-    header = f"{'version':<8}{'stage':<11}{'aliases':<16}{'since':<27}{'last evaluation':<38}reason"
+    header = f"{'version':<8}{'stage':<11}{'aliases':<24}{'since':<27}{'last evaluation':<38}reason"
     lines = [header]
     for r in rows:
         last = (f"{r['last_evaluated_at']} {r['last_status']}" if r["last_evaluated_at"] else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
-        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<16}{r['since'] or '-':<27}"
+        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<24}{r['since'] or '-':<27}"
                      f"{last:<38}{(r['reason'] or '-')[:120]}")
     _emit(as_json, rows, "\n".join(lines))
 

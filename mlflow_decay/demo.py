@@ -43,7 +43,8 @@ def make_data(n: int, drift: float, seed: int) -> pd.DataFrame:
         -0.07 * tenure + 0.05 * (charges - 65) - 0.09 * usage + 0.55 * calls
         + 1.6 * (contract == "month") - 0.9 * (contract == "two_year")
         + 0.4 * (payment == "check") - 0.3
-        + (1.1 * drift) * hidden
+        + 1.6 * drift * (region == "west") - 1.0 * drift * (payment == "card")
+        + (0.8 * drift) * hidden
     )
     churn = rng.random(n) < 1 / (1 + np.exp(-1.6 * logit))
     return pd.DataFrame({
@@ -77,53 +78,103 @@ def scores(model: Any, frame: pd.DataFrame) -> np.ndarray:
 
 def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
         window_rows: int = 5000, echo: Callable[[str], None] = print) -> list[dict[str, object]]:
-    """Run the seed scenario against ``tracking_uri``; return one summary dict per window."""
+    """Run the seed scenario against ``tracking_uri``; return one summary dict per window.
+
+    Act 1: version 1 (@champion) decays over ``windows`` weekly windows and is degraded.
+    Act 2: a challenger retrained on recent data wins two compared windows and is promoted.
+    Act 3: version 3 is released as @champion with a unit bug in its feature pipeline; it is
+    degraded and @champion rolls back to the newest healthy version.
+    """
+    import mlflow
+
+    from . import api
+    from .policy import DEFAULT_POLICY
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
+    client = mlflow.MlflowClient()
+    policy = replace(DEFAULT_POLICY, remove_aliases=("champion",),
+                     rollback_aliases=("champion",), source="demo policy")
+    start = pd.Timestamp("2026-01-05", tz="UTC")
+    rows: list[dict[str, object]] = []
+
+    def week(i: int) -> tuple[str, str, str]:
+        begin = start + pd.Timedelta(weeks=i)
+        return f"{begin:%Y-%m-%d}", begin.isoformat(), (begin + pd.Timedelta(weeks=1)).isoformat()
+
+    def evaluate(uri: str, window: pd.DataFrame, i: int) -> None:
+        day, begin, end = week(i)
+        report = api.evaluate(uri, window, policy=policy, window_start=begin, window_end=end)
+        echo(f"window {i + 1} {day}  v{report.model_version}  {report.summary()}")
+        if report.status != report.previous_status and report.status == "degraded":
+            moves = [a for a in report.actions if "alias" in a]
+            echo(f"  -> {report.model_uri} moved to stage 'degraded': {report.reasons[0]}"
+                 + (f"; {'; '.join(moves)}" if moves else ""))
+        rows.append({"window": i + 1, "version": report.model_version, "status": report.status,
+                     "roc_auc": report.metrics.get("perf.roc_auc"),
+                     "drift_share": report.metrics["drift.share"], "run_id": report.run_id})
+
+    # act 1: the champion decays
+    model, v1 = _release(client, model_name, make_data(20_000, 0.0, seed=1),
+                         make_data(10_000, 0.0, seed=2), "champion", echo)
+    for i in range(windows):
+        window = make_data(window_rows, i / max(windows - 1, 1), seed=100 + i)
+        evaluate(f"models:/{model_name}@champion" if i == 0 else v1,
+                 window.assign(churn_score=scores(model, window)), i)
+
+    # act 2: a challenger retrained on recent data, compared on the same rows, promoted
+    challenger, v2 = _release(client, model_name, make_data(20_000, 1.0, seed=3),
+                              make_data(10_000, 1.0, seed=4), "challenger", echo)
+    for i in range(windows, windows + 2):
+        window = make_data(window_rows, 1.0, seed=100 + i)
+        window["churn_score"] = scores(model, window)
+        window["challenger_score"] = scores(challenger, window)
+        evaluate(v2, window.drop(columns="churn_score").rename(
+            columns={"challenger_score": "churn_score"}), i)
+        result = api.compare(window, [v1, f"models:/{model_name}@challenger"],
+                             predictions=["churn_score", "challenger_score"], policy=policy,
+                             promote=True)
+        assert result.delong is not None
+        echo(f"  compare v1 vs @challenger: AUC {result.delong.auc[0]:.3f} vs "
+             f"{result.delong.auc[1]:.3f}, DeLong p = {result.delong.p_value:.2g}"
+             + (f"; {result.promotion[0]}" if result.promotion else ""))
+
+    # act 3: version 3 released as champion with a unit bug in its feature pipeline
+    released, v3 = _release(client, model_name, make_data(20_000, 1.0, seed=5),
+                            make_data(10_000, 1.0, seed=6), "champion", echo)
+    for i in range(windows + 2, windows + 4):
+        window = make_data(window_rows, 1.0, seed=100 + i)
+        window["monthly_charges"] *= 100  # cents, not dollars
+        evaluate(f"models:/{model_name}@champion", window.assign(
+            churn_score=scores(released, window)), i)
+    del v3
+    return rows
+
+
+def _release(client: Any, model_name: str, train: pd.DataFrame, reference: pd.DataFrame,
+             alias: str, echo: Callable[[str], None]) -> tuple[Any, str]:
+    """Train, log (skops, not pickle), register, alias and profile one version."""
     import mlflow
     import mlflow.sklearn
 
     from . import api
-    from .policy import DEFAULT_POLICY
     from .profile import build_profile
 
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    train = make_data(20_000, 0.0, seed=1)
-    reference = make_data(10_000, 0.0, seed=2)
     model = train_model(train)
-    reference["churn_score"] = scores(model, reference)
-
-    mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
-    with mlflow.start_run(run_name="train"):
+    reference = reference.assign(churn_score=scores(model, reference))
+    with mlflow.start_run(run_name=f"train @{alias}"):
         info = mlflow.sklearn.log_model(
             model, name="model", registered_model_name=model_name,
             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
             pip_requirements=["scikit-learn", "skops"], input_example=reference[FEATURES].head(3),
         )
-    client = mlflow.MlflowClient()
     version = str(info.registered_model_version)
-    client.set_registered_model_alias(model_name, "champion", version)
+    client.set_registered_model_alias(model_name, alias, version)
     uri = f"models:/{model_name}/{version}"
     profile = build_profile(reference, target="churned", prediction="churn_score",
                             task="binary", categorical=CATEGORICAL, numerical=NUMERICAL)
     api.attach_profile(uri, profile)
-    echo(f"registered {uri} (alias @champion); reference AUC "
+    echo(f"registered {uri} (alias @{alias}); reference AUC "
          f"{profile.performance['roc_auc']:.3f}; profile attached")
-    policy = replace(DEFAULT_POLICY, remove_aliases=("champion",), source="demo policy")
-    rows: list[dict[str, object]] = []
-    start = pd.Timestamp("2026-01-05", tz="UTC")
-    for i in range(windows):
-        drift = i / max(windows - 1, 1)
-        window = make_data(window_rows, drift, seed=100 + i)
-        window["churn_score"] = scores(model, window)
-        begin, end = start + pd.Timedelta(weeks=i), start + pd.Timedelta(weeks=i + 1)
-        report = api.evaluate(f"models:/{model_name}@champion" if i == 0 else uri, window,
-                              policy=policy, window_start=begin.isoformat(),
-                              window_end=end.isoformat())
-        echo(f"window {i + 1} {begin:%Y-%m-%d}  {report.summary()}")
-        if report.status != report.previous_status and report.status == "degraded":
-            echo(f"  -> {uri} moved to stage 'degraded': {report.reasons[0]}"
-                 + (f"; {', '.join(report.actions[:-1])}" if len(report.actions) > 1 else ""))
-        rows.append({"window": i + 1, "status": report.status,
-                     "roc_auc": report.metrics.get("perf.roc_auc"),
-                     "drift_share": report.metrics["drift.share"], "run_id": report.run_id})
-    return rows
+    return model, uri

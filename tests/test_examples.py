@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,14 +34,17 @@ def test_demo_ends_with_a_degraded_version_visible_in_status(tmp_path: Path, mon
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output + result.stderr
     windows = [line for line in result.stdout.splitlines() if line.startswith("window ")]
-    assert len(windows) == 8
-    assert "healthy" in windows[0] and "degraded" in windows[-1]
+    assert len(windows) == 12  # 8 of decay, 2 compared, 2 of a broken release
+    assert "healthy" in windows[0] and "degraded" in windows[7]
     first_auc = float(windows[0].split("roc_auc ")[1].split()[0])
-    last_auc = float(windows[-1].split("roc_auc ")[1].split()[0])
-    assert 0.92 <= first_auc <= 0.96 and 0.85 <= last_auc <= 0.89
-    assert "moved to stage 'degraded'" in result.stdout
-    assert f"mlflow ui --backend-store-uri {uri}" in result.stdout
-    status = CliRunner().invoke(main, ["status", "demo-churn"])
+    last_auc = float(windows[7].split("roc_auc ")[1].split()[0])
+    assert 0.92 <= first_auc <= 0.96 and 0.84 <= last_auc <= 0.89
+    assert "models:/demo-churn/1 moved to stage 'degraded'" in result.stdout
+    assert "move alias @champion to models:/demo-churn/2" in result.stdout.split("window 11")[0]
+    assert "models:/demo-churn/3 moved to stage 'degraded'" in result.stdout
+    assert result.stdout.rstrip().endswith(f"mlflow ui --backend-store-uri {uri}")
+    status = CliRunner().invoke(main, ["status", "demo-churn", "--json"])
     assert status.exit_code == 0
-    row = status.stdout.splitlines()[1].split()
-    assert row[:2] == ["1", "degraded"]
+    stages = {r["version"]: (r["status"], sorted(r["aliases"])) for r in json.loads(status.stdout)}
+    assert stages == {"1": ("degraded", []), "2": ("healthy", ["challenger", "champion"]),
+                      "3": ("degraded", [])}
