@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import mlflow
+import mlflow.models
 import pytest
 from conftest import make_frame
 
 
 def test_mlflow_models_evaluate_with_the_decay_evaluator(tracking_uri: str, profiled: str) -> None:
-    import mlflow.models
-
     window = make_frame(3000, 4, shift=1.0)
     with mlflow.start_run() as run:
         result = mlflow.models.evaluate(
