@@ -293,11 +293,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
     rules = {r.pattern: r for r in (base.rules if base else ())}
     for pattern, spec in _table(data, "thresholds", where).items():
         rules[pattern] = _rule(pattern, spec, where)
-    actions = _table(data, "actions", where)
-    unknown = set(actions) - _ACTION_KEYS
-    if unknown:
-        raise PolicyError(f"{where}: unknown [actions] key {sorted(unknown)[0]!r} "
-                          f"(expected {', '.join(sorted(_ACTION_KEYS))})")
+    actions = _section(data, "actions", _ACTION_KEYS, where)
     alias_lists = {}
     for key in ("remove_aliases", "rollback_aliases"):
         value = actions.get(key, list(getattr(base, key)) if base else [])
@@ -310,28 +306,18 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
         if not isinstance(value, bool):
             raise PolicyError(f"{where}: [actions] {key} must be true or false")
         flags[key] = value
-    hysteresis = _table(data, "hysteresis", where)
-    unknown = set(hysteresis) - _HYSTERESIS_KEYS
-    if unknown:
-        raise PolicyError(f"{where}: unknown [hysteresis] key {sorted(unknown)[0]!r} "
-                          f"(expected {', '.join(sorted(_HYSTERESIS_KEYS))})")
+    hysteresis = _section(data, "hysteresis", _HYSTERESIS_KEYS, where)
     counts = {}
     for key in sorted(_HYSTERESIS_KEYS):
         value = hysteresis.get(key, getattr(base, key) if base else getattr(Policy(()), key))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
         counts[key] = value
-    business = _table(data, "business", where)
-    if set(business) - {"columns"}:
-        raise PolicyError(f"{where}: [business] takes only columns = [\"kpi\", ...]")
+    business = _section(data, "business", {"columns"}, where)
     columns = business.get("columns", list(base.business) if base else [])
     if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
         raise PolicyError(f"{where}: [business] columns must be a list of column names")
-    promote = _table(data, "promote", where)
-    unknown = set(promote) - {"alias", "min_auc_gain", "max_p_value", "windows"}
-    if unknown:
-        raise PolicyError(f"{where}: unknown [promote] key {sorted(unknown)[0]!r} "
-                          "(expected alias, min_auc_gain, max_p_value, windows)")
+    promote = _section(data, "promote", {"alias", "min_auc_gain", "max_p_value", "windows"}, where)
     fallback = base or Policy(())
     alias = promote.get("alias", fallback.promote_alias)
     windows = promote.get("windows", fallback.promote_windows)
@@ -362,6 +348,15 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PolicyError(f"{where}: [{key}] must be a table")
     return value
+
+
+def _section(data: dict[str, Any], key: str, allowed: set[str], where: str) -> dict[str, Any]:
+    table = _table(data, key, where)
+    unknown = set(table) - allowed
+    if unknown:
+        raise PolicyError(f"{where}: unknown [{key}] key {sorted(unknown)[0]!r} "
+                          f"(expected {', '.join(sorted(allowed))})")
+    return table
 
 
 def _number(value: Any, what: str) -> float:

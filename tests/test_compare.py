@@ -65,13 +65,20 @@ def test_delong_known_cases() -> None:
     assert 2 <= rejections <= 20  # 5% of 200 = 10
 
 
-def test_compare_two_versions_on_the_same_window(
-        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+@pytest.fixture
+def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[str, str]:
+    """Versions 1 and 2 of 'churn', both profiled on the same reference."""
     reference = make_frame(5000, 1)
     champion, challenger = new_version(), new_version()
     for uri in (champion, challenger):
         md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
                           tracking_uri=tracking_uri)
+    return champion, challenger
+
+
+def test_compare_two_versions_on_the_same_window(
+        tracking_uri: str, two_versions: tuple[str, str], tmp_path: Path) -> None:
+    champion, challenger = two_versions
     client = registry.client_for(tracking_uri)
     client.set_registered_model_alias("churn", "champion", champion.rsplit("/", 1)[1])
     client.set_registered_model_alias("churn", "challenger", challenger.rsplit("/", 1)[1])
@@ -122,12 +129,8 @@ def test_compare_without_prediction_override_uses_profile_columns(
 
 
 def test_promote_after_two_winning_windows(tracking_uri: str,
-                                           new_version: Callable[..., str]) -> None:
-    reference = make_frame(5000, 1)
-    champion, challenger = new_version(), new_version()
-    for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
-                          tracking_uri=tracking_uri)
+                                           two_versions: tuple[str, str]) -> None:
+    champion, challenger = two_versions
     client = registry.client_for(tracking_uri)
     client.set_registered_model_alias("churn", "champion", "1")
 
