@@ -226,6 +226,7 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     if profile.id_column and profile.id_column in window.columns:
         outputs = window[[profile.id_column, *profile.prediction_columns]]
     tracking.log_evaluation(client, ref, report, experiment, outputs)
+    _log_pages(client, ref, profile, window, pol, report, experiment)
     if apply:
         assert report.run_id is not None
         final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id,
@@ -397,3 +398,18 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
             if "alias" in action:
                 events.append({**base, "event": action, "reason": ""})
     return events
+
+
+def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+               window: pd.DataFrame, pol: Policy, report: DecayReport,
+               experiment: str | None) -> None:
+    """Log the evaluation's HTML report and PNG plots into its run."""
+    from .render import plots, render_html
+
+    assert report.run_id is not None
+    series = [{"status": r.data.tags.get(registry.TAG + "status", ""), "metrics": r.data.metrics}
+              for r in tracking.evaluation_runs(client, ref, experiment)]
+    images = plots(report, profile, window, pol, series)
+    tracking.log_files(client, report.run_id, {
+        "decay_report.html": render_html(report, images, pol).encode("utf-8"),
+        **{f"plots/{name}": data for name, data in images.items()}})

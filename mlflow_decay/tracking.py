@@ -199,3 +199,13 @@ def record_actions(client: MlflowClient, run_id: str, actions: list[str]) -> Non
     """Note on a run the registry changes it justified (read back by ``history``)."""
     if actions:
         client.set_tag(run_id, TAG + "registry_actions", "; ".join(actions)[:5000])
+
+
+def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> None:
+    """Log in-memory files as run artifacts (``dir/name`` keeps the directory)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files.items():
+            path = Path(tmp) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        client.log_artifacts(run_id, tmp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -52,6 +53,11 @@ def test_attach_evaluate_degrade_over_rest(server_uri: str, tmp_path) -> None:
     assert report["status"] == "degraded" and report["applied"]
     run = client.get_run(report["run_id"])
     assert run.info.status == "FINISHED" and run.data.metrics["perf.roc_auc.delta"] < -0.05
+
+    # the HTML report is served by the tracking server's artifact proxy
+    page = Path(client.download_artifacts(report["run_id"], "decay_report.html",
+                                          str(tmp_path))).read_text()
+    assert 'id="summary"' in page and "data:image/png;base64," in page
 
     ref = registry.resolve(client, uri)
     assert ref.tags[registry.STATUS] == "degraded"

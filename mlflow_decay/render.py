@@ -1,0 +1,176 @@
+"""Reports people look at: a self-contained HTML page and PNG plots for one evaluation.
+
+The page embeds its plots as data URIs (no external assets) and escapes every string that
+comes from data or users (column names, category values, reasons). Plots: per-feature drift
+bars, reference vs window distributions of the most drifted features, and the version's metric
+series with threshold lines and status bands. matplotlib is imported here only.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .evaluation import metric_key
+from .policy import Policy
+from .profile import CategoricalSummary, NumericSummary, Profile
+from .report import DecayReport
+from .schema import category_counts, to_numeric
+
+_COLORS = {"healthy": "#2e7d32", "warning": "#f9a825", "degraded": "#c62828"}
+
+
+def plots(report: DecayReport, profile: Profile, window: pd.DataFrame, policy: Policy,
+          series: Sequence[dict[str, Any]] = ()) -> dict[str, bytes]:
+    """PNG plots by file name: ``drift.png``, ``dist_<feature>.png`` (top 3), ``series.png``."""
+    out = {"drift.png": _drift_bars(report, profile, policy)}
+    for name in report.drifted_features[:3] or _top_features(report, profile, policy)[:3]:
+        out[f"dist_{metric_key(name).replace('/', '_').replace(' ', '_')}.png"] = _distribution(
+            name, profile, window)
+    if series:
+        out["series.png"] = _series(series, policy)
+    return out
+
+
+def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy) -> str:
+    """The report as one HTML page with its images inlined."""
+    e = html.escape
+    status = report.status
+    rows = "".join(f"<tr><td>{e(k)}</td><td>{v:.4g}</td></tr>"
+                   for k, v in sorted(report.metrics.items())
+                   if not k.startswith(("drift.", "quality.")) or k.count(".") == 1
+                   or k.startswith(("drift.prediction.", "drift.target.", "drift.multivariate.")))
+    features = sorted({k.split(".")[1] for k in report.metrics
+                       if k.startswith("drift.") and k.count(".") == 2
+                       and k.split(".")[1] not in ("prediction", "target", "multivariate")})
+    drift_rows = "".join(
+        "<tr><td>{}</td>{}</tr>".format(e(f), "".join(
+            f"<td>{_cell(report.metrics.get(f'drift.{f}.{m}'))}</td>"
+            for m in ("psi", "js", "ks", "wasserstein", "unseen_share")))
+        for f in features)
+    imgs = "".join(f'<figure><img alt="{e(name)}" src="data:image/png;base64,'
+                   f'{base64.b64encode(data).decode()}"><figcaption>{e(name)}</figcaption></figure>'
+                   for name, data in images.items())
+    reasons = "".join(f"<li>{e(r)}</li>" for r in report.reasons) or "<li>none</li>"
+    notes = "".join(f"<li>{e(n)}</li>" for n in report.notes) or "<li>none</li>"
+    actions = "".join(f"<li>{e(a)}</li>" for a in report.actions) or "<li>none</li>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>mlflow-decay: {e(report.model_uri)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
+.status{{display:inline-block;padding:.2rem .8rem;border-radius:1rem;color:#fff;
+background:{_COLORS.get(status, "#555")}}}
+table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:.25rem .6rem;
+text-align:right}}td:first-child,th:first-child{{text-align:left}}
+figure{{display:inline-block;margin:.5rem}}img{{max-width:560px}}
+</style></head><body>
+<h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
+<p>window {e(report.window_start or "-")} to {e(report.window_end or "-")}, {report.rows} rows;
+this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
+policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
+<h2 id="reasons">Reasons</h2><ul>{reasons}</ul>
+<h2 id="actions">Registry changes</h2><ul>{actions}</ul>
+<h2 id="plots">Plots</h2>{imgs}
+<h2 id="drift">Drift by feature</h2>
+<table><tr><th>feature</th><th>psi</th><th>js</th><th>ks</th><th>wasserstein</th>
+<th>unseen share</th></tr>{drift_rows}</table>
+<h2 id="metrics">Metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
+<h2 id="notes">Notes</h2><ul>{notes}</ul>
+<p>extra columns ignored: {e(", ".join(report.extra_columns) or "none")}</p>
+</body></html>
+"""
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _figure(width: float = 6.0, height: float = 3.2) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=80, layout="tight")
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list[str]:
+    scores = {n: report.metrics.get(f"drift.{metric_key(n)}.{policy.feature_metric(s.kind)}")
+              for n, s in profile.features.items()}
+    return sorted((n for n, v in scores.items() if v is not None), key=lambda n: -scores[n])  # type: ignore[operator]
+
+
+def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
+    names = _top_features(report, profile, policy)[:15][::-1]
+    fig = _figure(6, 0.3 * len(names) + 1.2)
+    ax = fig.add_subplot()
+    values = [report.metrics[f"drift.{metric_key(n)}.{policy.feature_metric(profile.features[n].kind)}"]
+              for n in names]
+    colors = [_COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
+    ax.barh(range(len(names)), values, color=colors)
+    ax.set_yticks(range(len(names)), [n[:30] for n in names])
+    ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
+    ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
+    ax.set_title("Drift by feature (red: judged drifted)")
+    return _png(fig)
+
+
+def _distribution(name: str, profile: Profile, window: pd.DataFrame) -> bytes:
+    ref = profile.features[name]
+    fig = _figure()
+    ax = fig.add_subplot()
+    if isinstance(ref, NumericSummary) and ref.count:
+        xs, ps = ref.knots()
+        ax.plot(xs, ps, label="reference", color="#1565c0")
+        values = to_numeric(window[name], name)
+        values = np.sort(values[np.isfinite(values)])
+        if len(values):
+            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
+                    label="window", color="#c62828")
+        ax.set_ylabel("cumulative share")
+    elif isinstance(ref, CategoricalSummary) and ref.count:
+        counts, _ = category_counts(window[name])
+        cats = list(ref.categories[:12])
+        total = sum(counts.values()) or 1
+        r = [c / ref.count for c in ref.counts[:12]]
+        w = [counts.get(c, 0) / total for c in cats]
+        x = np.arange(len(cats))
+        ax.bar(x - 0.2, r, 0.4, label="reference", color="#1565c0")
+        ax.bar(x + 0.2, w, 0.4, label="window", color="#c62828")
+        ax.set_xticks(x, [c[:12] for c in cats], rotation=45)
+        ax.set_ylabel("share")
+    ax.set_title(f"{name[:40]}: reference vs window")
+    ax.legend()
+    return _png(fig)
+
+
+def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
+    fig = _figure(7, 3.4)
+    ax = fig.add_subplot()
+    x = np.arange(1, len(series) + 1)
+    for i, point in enumerate(series):
+        ax.axvspan(i + 0.5, i + 1.5, color=_COLORS.get(point.get("status", ""), "#eee"), alpha=0.12)
+    for key, style in (("perf.roc_auc", "-o"), ("est.roc_auc", "--s"), ("perf.rmse", "-o"),
+                       ("est.mae", "--s"), ("drift.share", ":^")):
+        ys = [p["metrics"].get(key, np.nan) for p in series]
+        if not np.all(np.isnan(ys)):
+            ax.plot(x, ys, style, label=key, markersize=4)
+    rule = policy.rule_for("drift.share")
+    if rule is not None and rule.warn is not None:
+        ax.axhline(rule.warn, color=_COLORS["warning"], linestyle="--", linewidth=1,
+                   label="drift.share warn")
+    ax.set_xlabel("window")
+    ax.set_xticks(x)
+    ax.set_title("Metrics per window (background: stage)")
+    ax.legend(fontsize=7, loc="best")
+    return _png(fig)

@@ -1,0 +1,71 @@
+"""Reports people look at: the HTML page and plots logged with each evaluation."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import make_frame
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.evaluation import metric_key
+
+HOSTILE = '<script>alert("x")</script>'
+EXTRA = "<img src=x onerror=alert(1)>"
+
+
+def _logged_report(tracking_uri: str, new_version, tmp_path: Path) -> tuple[str, Path]:
+    reference = make_frame(3000, 1).rename(columns={"x1": HOSTILE})
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                      tracking_uri=tracking_uri)
+    for seed in (2, 3):
+        window = make_frame(2000, seed, shift=1.0).rename(columns={"x1": HOSTILE})
+        report = md.evaluate(uri, window.assign(**{EXTRA: 1}), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    local = Path(client.download_artifacts(report.run_id, "", str(tmp_path / "dl")))
+    return report.run_id or "", local
+
+
+def test_each_evaluation_logs_a_self_contained_escaped_report(tracking_uri: str, new_version,
+                                                               tmp_path: Path) -> None:
+    _, local = _logged_report(tracking_uri, new_version, tmp_path)
+    page = (local / "decay_report.html").read_text()
+    assert len(page.encode()) < 1_000_000
+    # hostile column names never reach the page raw: escaped, or made safe as metric keys
+    assert HOSTILE not in page and EXTRA not in page and "<script" not in page
+    assert html.escape(EXTRA) in page and f"<td>{html.escape(metric_key(HOSTILE))}</td>" in page
+    assert "http://" not in page and "https://" not in page  # no external assets
+    for section in ("summary", "reasons", "actions", "plots", "drift", "metrics", "notes"):
+        assert f'id="{section}"' in page
+    assert page.count("data:image/png;base64,") >= 3
+    plots = sorted(p.name for p in (local / "plots").iterdir())
+    assert "drift.png" in plots and "series.png" in plots
+    assert all((local / "plots" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in plots)
+
+
+def test_report_renders_in_headless_chromium(tracking_uri: str, new_version,
+                                             tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium); "
+                    ".ci/run installs it")
+    _, local = _logged_report(tracking_uri, new_version, tmp_path)
+    shot = tmp_path / "report.png"
+    dump = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         (local / "decay_report.html").as_uri()], capture_output=True, text=True, timeout=120)
+    assert 'id="drift"' in dump.stdout and "<img" in dump.stdout
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile2'}",
+         f"--screenshot={shot}", "--window-size=1200,2000",
+         (local / "decay_report.html").as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
