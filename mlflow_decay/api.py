@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,8 @@ from .schema import category_array
 from .sources import split_windows
 
 
-def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None) -> str:
+def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
+                   reference_sample: pd.DataFrame | None = None, sample_rows: int = 5000) -> str:
     """Store a reference profile with the model version ``model_uri`` names.
 
     Parameters
@@ -32,6 +34,10 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
     profile : Profile
     tracking_uri : str, optional
         MLflow tracking/registry URI; default MLflow's current one.
+    reference_sample : DataFrame, optional
+        Opt-in, and it stores **raw rows**: up to ``sample_rows`` random rows of the
+        reference's feature columns, kept next to the profile, so that each evaluation also
+        logs Evidently's data-drift report. The profile itself holds aggregates only.
 
     Returns
     -------
@@ -44,11 +50,20 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
     ref = registry.resolve(client, model_uri)
     data = profile.to_json()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / registry.PROFILE_FILE
-        path.write_bytes(data)
-        uri = registry.store_profile_in_model(client, ref, path) or tracking.log_profile_run(
-            client, ref, path)
+        folder = Path(tmp)
+        (folder / registry.PROFILE_FILE).write_bytes(data)
+        if reference_sample is not None:
+            columns = [c for c in profile.features if c in reference_sample.columns]
+            rows = min(sample_rows, len(reference_sample))
+            reference_sample[columns].sample(n=rows, random_state=0).to_parquet(
+                folder / registry.SAMPLE_FILE, index=False)
+        base = registry.store_in_model(client, ref, folder) or tracking.log_profile_run(
+            client, ref, folder)
+    uri = f"{base}/{registry.PROFILE_FILE}"
     registry.record_profile(client, ref, uri, data)
+    if reference_sample is not None:
+        client.set_model_version_tag(ref.name, ref.version, registry.SAMPLE_URI,
+                                     f"{base}/{registry.SAMPLE_FILE}")
     return uri
 
 
@@ -410,6 +425,16 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     series = [{"status": r.data.tags.get(registry.TAG + "status", ""), "metrics": r.data.metrics}
               for r in tracking.evaluation_runs(client, ref, experiment)]
     images = plots(report, profile, window, pol, series)
-    tracking.log_files(client, report.run_id, {
-        "decay_report.html": render_html(report, images, pol).encode("utf-8"),
-        **{f"plots/{name}": data for name, data in images.items()}})
+    files = {"decay_report.html": render_html(report, images, pol).encode("utf-8"),
+             **{f"plots/{name}": data for name, data in images.items()}}
+    sample_uri = ref.tags.get(registry.SAMPLE_URI)
+    if sample_uri:
+        from .render import evidently_report
+
+        sample = pd.read_parquet(io.BytesIO(registry.read_artifact(client, ref, sample_uri)))
+        page, note = evidently_report(sample, window)
+        if page is not None:
+            files["evidently_data_drift.html"] = page
+        if note:
+            report.notes.append(note)
+    tracking.log_files(client, report.run_id, files)

@@ -100,25 +100,31 @@ def main() -> None:
 @click.option("--timestamp-column", default=None, help="Timestamp column (not a feature).")
 @click.option("--band-chunks", type=click.IntRange(0), default=10, show_default=True,
               help="Reference chunks for the per-metric reference bands (0: none).")
+@click.option("--reference-sample", type=click.IntRange(0), default=0, show_default=True,
+              metavar="ROWS", help="Also store this many RAW reference rows (opt-in) so each "
+              "evaluation logs Evidently's data-drift report.")
 @common
 def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
             features: str | None, categorical: str | None, numerical: str | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
-            tracking_uri: str, as_json: bool) -> None:
+            reference_sample: int, tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
     from .profile import build_profile
     from .sources import read_table
 
     preds = _split(prediction)
+    table = read_table(data)
     built = build_profile(
-        read_table(data), target=target,
+        table, target=target,
         prediction=preds if task == "multiclass" else (preds[0] if preds else None),
         task=task,  # type: ignore[arg-type]
         features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
     )
-    uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri)
+    uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
+                             reference_sample=table if reference_sample else None,
+                             sample_rows=reference_sample)
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
                "rows": built.rows, "features": len(built.features),
                "bytes": len(built.to_json()), "performance": built.performance}

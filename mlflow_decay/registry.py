@@ -43,6 +43,8 @@ BREACH_STREAK = TAG + "breach_streak"
 CLEAN_STREAK = TAG + "clean_streak"
 PROFILE_DIR = "mlflow_decay"
 PROFILE_FILE = "reference_profile.json"
+SAMPLE_FILE = "reference_sample.parquet"
+SAMPLE_URI = TAG + "reference_sample_uri"
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))$")
 _MAX_TAG = 5000
 
@@ -122,12 +124,13 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
 
 
 # -- profiles --------------------------------------------------------------------------------
-def store_profile_in_model(client: MlflowClient, ref: ModelVersionRef, path: Path) -> str | None:
-    """Write a profile file into the version's LoggedModel; ``None`` if the source is not one."""
+def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
+    """Write a directory's files into the version's LoggedModel under ``mlflow_decay/``; the
+    URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
     if ref.model_id is None:
         return None
-    client.log_model_artifact(ref.model_id, str(path), artifact_path=PROFILE_DIR)
-    return f"{ref.uri}/{PROFILE_DIR}/{PROFILE_FILE}"
+    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=PROFILE_DIR)
+    return f"{ref.uri}/{PROFILE_DIR}"
 
 
 def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: bytes) -> None:
@@ -143,27 +146,33 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
     if not uri or not sha:
         raise ProfileError(f"{ref.uri} has no reference profile; attach one with "
                            "`mlflow-decay profile` or md.attach_profile")
-    import mlflow.artifacts
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            source = uri
-            if uri.startswith("models:/") and ref.model_id is not None:
-                # resolve the LoggedModel with this client: MLflow resolves models:/ artifact
-                # URIs through the process-wide tracking URI, which may name another store
-                location = client.get_logged_model(ref.model_id).artifact_location
-                source = f"{location.rstrip('/')}/{PROFILE_DIR}/{PROFILE_FILE}"
-            path = mlflow.artifacts.download_artifacts(
-                artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
-                registry_uri=client._registry_uri)
-            data = Path(path).read_bytes()
-        except (MlflowException, OSError) as exc:
-            raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
-                               f"{str(exc).splitlines()[0][:200]}") from exc
+    try:
+        data = read_artifact(client, ref, uri)
+    except (MlflowException, OSError) as exc:
+        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
+                           f"{str(exc).splitlines()[0][:200]}") from exc
     if hashlib.sha256(data).hexdigest() != sha:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")
     return Profile.from_json(data)
+
+
+def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:
+    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run)."""
+    import mlflow.artifacts
+
+    source = uri
+    prefix = f"{ref.uri}/"
+    if uri.startswith(prefix) and ref.model_id is not None:
+        # resolve the LoggedModel with this client: MLflow resolves models:/ artifact URIs
+        # through the process-wide tracking URI, which may name another store
+        location = client.get_logged_model(ref.model_id).artifact_location
+        source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
+            registry_uri=client._registry_uri)
+        return Path(path).read_bytes()
 
 
 # -- status ----------------------------------------------------------------------------------

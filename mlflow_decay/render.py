@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -174,3 +176,22 @@ def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
     ax.set_title("Metrics per window (background: stage)")
     ax.legend(fontsize=7, loc="best")
     return _png(fig)
+
+
+def evidently_report(sample: pd.DataFrame, window: pd.DataFrame) -> tuple[bytes | None, str | None]:
+    """Evidently's data-drift HTML for the stored raw reference sample vs the window.
+
+    Returns the page (or ``None``) and a note when it could not be made.
+    """
+    try:
+        from evidently import Report
+        from evidently.presets import DataDriftPreset
+    except Exception as exc:  # an optional view: never let it break an evaluation
+        return None, f"Evidently report left out: {type(exc).__name__}: {str(exc)[:120]}"
+    columns = [c for c in sample.columns if c in window.columns]
+    snapshot = Report([DataDriftPreset()]).run(current_data=window[columns],
+                                                reference_data=sample[columns])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "evidently.html"
+        snapshot.save_html(str(path))
+        return path.read_bytes(), None

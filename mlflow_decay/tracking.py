@@ -13,7 +13,7 @@ from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from .comparison import Comparison
-from .registry import PROFILE_DIR, PROFILE_FILE, TAG, ModelVersionRef
+from .registry import PROFILE_DIR, TAG, ModelVersionRef
 from .report import DecayReport
 
 _BATCH = 1000
@@ -40,15 +40,16 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
         return str(again.experiment_id)
 
 
-def log_profile_run(client: MlflowClient, ref: ModelVersionRef, path: Path) -> str:
-    """Store a profile file in a dedicated run (for versions without a LoggedModel); its URI."""
+def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str:
+    """Store a profile's files in a dedicated run (versions without a LoggedModel); the URI of
+    their folder."""
     run = client.create_run(
         experiment_id(client, ref.name), run_name=f"profile {ref.name} v{ref.version}",
         tags={TAG + "kind": "profile", TAG + "model_name": ref.name,
               TAG + "model_version": ref.version})
-    client.log_artifact(run.info.run_id, str(path), artifact_path=PROFILE_DIR)
+    client.log_artifacts(run.info.run_id, str(directory), artifact_path=PROFILE_DIR)
     client.set_terminated(run.info.run_id)
-    return f"runs:/{run.info.run_id}/{PROFILE_DIR}/{PROFILE_FILE}"
+    return f"runs:/{run.info.run_id}/{PROFILE_DIR}"
 
 
 def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,

@@ -69,3 +69,30 @@ def test_report_renders_in_headless_chromium(tracking_uri: str, new_version,
          f"--screenshot={shot}", "--window-size=1200,2000",
          (local / "decay_report.html").as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_opt_in_reference_sample_adds_evidentlys_report(tracking_uri: str, new_version,
+                                                        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mlflow_decay.cli import main
+
+    uri = new_version()
+    make_frame(3000, 1).to_parquet(tmp_path / "ref.parquet")
+    out = CliRunner().invoke(main, ["profile", uri, "--data", str(tmp_path / "ref.parquet"),
+                                    "--target", "label", "--prediction", "score",
+                                    "--reference-sample", "500", "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, uri)
+    sample = registry.read_artifact(client, ref, ref.tags[registry.SAMPLE_URI])
+    import io
+
+    import pandas as pd
+
+    rows = pd.read_parquet(io.BytesIO(sample))
+    assert len(rows) == 500 and "label" not in rows.columns and "x1" in rows.columns
+    report = md.evaluate(uri, make_frame(1000, 2, shift=1.0), tracking_uri=tracking_uri)
+    page = Path(client.download_artifacts(report.run_id, "evidently_data_drift.html",
+                                          str(tmp_path))).read_text()
+    assert "x1" in page and "root_metric" in page and len(page) > 100_000  # Evidently's own page
