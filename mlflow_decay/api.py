@@ -356,6 +356,10 @@ def compare(
     comparison.notes.append(why)
     if log and not dry_run:
         comparison.run_id = tracking.log_comparison(client, refs, comparison, experiment)
+        from .render import comparison_panel
+
+        tracking.log_files(client, comparison.run_id,
+                           {"plots/comparison.png": comparison_panel(comparison)})
         registry.apply(client, refs[0], actions)
         tracking.record_actions(client, comparison.run_id, comparison.promotion)
     return comparison

@@ -195,3 +195,23 @@ def evidently_report(sample: pd.DataFrame, window: pd.DataFrame) -> tuple[bytes 
         path = Path(tmp) / "evidently.html"
         snapshot.save_html(str(path))
         return path.read_bytes(), None
+
+
+def comparison_panel(comparison: Any) -> bytes:
+    """Champion vs challenger: their shared metrics side by side, as one PNG."""
+    a, b = comparison.labels
+    m = comparison.metrics
+    names = [k[len(f"compare.{a}."):] for k in m if k.startswith(f"compare.{a}.")
+             and f"compare.{b}.{k[len(f'compare.{a}.'):]}" in m]
+    fig = _figure(7, 0.32 * len(names) + 1.4)
+    ax = fig.add_subplot()
+    y = np.arange(len(names))
+    ax.barh(y - 0.2, [m[f"compare.{a}.{n}"] for n in names], 0.4, label=a, color="#1565c0")
+    ax.barh(y + 0.2, [m[f"compare.{b}.{n}"] for n in names], 0.4, label=b, color="#ef6c00")
+    ax.set_yticks(y, names)
+    title = f"{a} vs {b}"
+    if comparison.delong is not None:
+        title += f" (AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g})"
+    ax.set_title(title)
+    ax.legend()
+    return _png(fig)

@@ -104,6 +104,9 @@ def test_compare_two_versions_on_the_same_window(
     assert m["compare.diff.roc_auc"] > 0 and m["compare.diff.roc_auc.p_value"] < 0.05
     assert "compare.diff.est.roc_auc.lower" in m
     run = client.get_run(result["run_id"])
+    panel = Path(client.download_artifacts(result["run_id"], "plots/comparison.png",
+                                           str(tmp_path / "dl")))
+    assert panel.read_bytes()[:4] == b"\x89PNG"
     assert run.data.tags["mlflow_decay.kind"] == "comparison"
     assert run.data.tags["mlflow_decay.compare.models"] == f"{champion},{challenger}"
     assert run.data.metrics["compare.diff.roc_auc.p_value"] == pytest.approx(
