@@ -21,7 +21,7 @@ import pandas as pd
 
 from .evaluation import metric_key
 from .policy import Policy
-from .profile import CategoricalSummary, NumericSummary, Profile
+from .profile import CategoricalSummary, NumericSummary, Profile, bin_counts
 from .report import DecayReport
 from .schema import category_counts, to_numeric
 
@@ -129,13 +129,23 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
 
 def _distribution(name: str, profile: Profile, window: pd.DataFrame) -> bytes:
     ref = profile.features[name]
-    fig = _figure()
-    ax = fig.add_subplot()
+    fig = _figure(8 if isinstance(ref, NumericSummary) else 6)
+    ax = fig.add_subplot(1, 2, 1) if isinstance(ref, NumericSummary) else fig.add_subplot()
     if isinstance(ref, NumericSummary) and ref.count:
-        xs, ps = ref.knots()
-        ax.plot(xs, ps, label="reference", color="#1565c0")
         values = to_numeric(window[name], name)
         values = np.sort(values[np.isfinite(values)])
+        # histogram on the profile's bins (reference deciles), then the two CDFs
+        shares = bin_counts(values, np.asarray(ref.edges)) / max(len(values), 1)
+        x = np.arange(len(ref.counts))
+        ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
+        ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
+        ax.set_xticks(x, [f"{v:.3g}" for v in (ref.min, *ref.edges)], rotation=60, fontsize=7)
+        ax.set_xlabel("bin (from)")
+        ax.set_ylabel("share")
+        ax.legend()
+        ax = fig.add_subplot(1, 2, 2)
+        xs, ps = ref.knots()
+        ax.plot(xs, ps, label="reference", color="#1565c0")
         if len(values):
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
                     label="window", color="#c62828")
