@@ -402,9 +402,10 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
         name, version = model, None
     events: list[dict[str, str]] = []
     last: dict[str, str] = {}
-    for run in tracking.decay_runs(client, name, version, ("evaluation", "restore"), experiment):
+    kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
+    for run in tracking.decay_runs(client, name, version, kinds, experiment):
         tags = run.data.tags
-        v = tags.get(registry.TAG + "model_version", "?")
+        v = tags.get(registry.TAG + "model_version", "-")
         status = tags.get(registry.TAG + "status", "")
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
