@@ -66,11 +66,8 @@ def _cdf_distances(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, 
     is a step function: both distances are exact functions of their values, and one-sided
     limits, at the union of knots and window values.
     """
-    points = np.union1d(ref.support(), window_sorted)
-    n = len(window_sorted)
-    ref_at, ref_below = ref.cdf(points, side="right"), ref.cdf(points, side="left")
-    win_at = np.searchsorted(window_sorted, points, side="right") / n
-    win_below = np.searchsorted(window_sorted, points, side="left") / n
+    points, win_below, win_at = _merge_breakpoints(np.unique(ref.support()), window_sorted)
+    ref_at, ref_below = ref.cdf_both(points)
     ks = max(float(np.max(np.abs(ref_at - win_at))), float(np.max(np.abs(ref_below - win_below))))
     # on [p_i, p_i+1) the window's CDF is flat and the reference's linear: integrate |d| exactly
     width = np.diff(points)
@@ -81,6 +78,26 @@ def _cdf_distances(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, 
                     width * (d0**2 + d1**2) / (2 * np.where(total > 0, total, 1.0)))
     scale = ref.std if ref.std else 1.0
     return {"ks": ks, "wasserstein": float(area.sum() / scale)}
+
+
+def _merge_breakpoints(knots: np.ndarray, window_sorted: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union of the knots and the window's distinct values, with the window's CDF just
+    below and at each point, in linear time on the already sorted window."""
+    n = len(window_sorted)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(window_sorted[1:], window_sorted[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    values = window_sorted[first]
+    below, at = first / n, np.append(first[1:], n) / n
+    pos = np.searchsorted(values, knots)
+    inside = pos < len(values)
+    seen = inside & (values[np.minimum(pos, len(values) - 1)] == knots)
+    extra, where = knots[~seen], pos[~seen]
+    share = np.searchsorted(window_sorted, extra) / n  # no window value sits on these knots
+    return (np.insert(values, where, extra), np.insert(below, where, share),
+            np.insert(at, where, share))
 
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:

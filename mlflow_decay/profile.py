@@ -88,6 +88,10 @@ class NumericSummary:
         """Reference CDF at ``x`` (``side='left'`` gives F(x-))."""
         return sketch.cdf(*self.knots(), np.asarray(x, dtype=float), side)
 
+    def cdf_both(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(F(x), F(x-))`` of the reference, in one pass."""
+        return sketch.cdf_both(*self.knots(), np.asarray(x, dtype=float))
+
     def histogram_proportions(self) -> np.ndarray:
         counts = np.asarray(self.counts, dtype=float)
         return counts / counts.sum()

@@ -77,7 +77,22 @@ def knots(base: Sequence[float], extra: Sequence[tuple[float, float]]) -> tuple[
 
 def cdf(xs: np.ndarray, ps: np.ndarray, x: np.ndarray, side: Side = "right") -> np.ndarray:
     """The sketch's CDF at ``x``: linear between knots, ``side='left'`` gives F(x-)."""
-    i = np.searchsorted(xs, x, side=side)
+    return _cdf_at(xs, ps, x, np.searchsorted(xs, x, side=side))
+
+
+def cdf_both(xs: np.ndarray, ps: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(F(x), F(x-))`` in one pass: the two differ only where ``x`` is a knot value."""
+    i = np.searchsorted(xs, x, side="right")
+    at = _cdf_at(xs, ps, x, i)
+    below = at.copy()
+    on_knot = np.flatnonzero((i > 0) & (xs[np.maximum(i - 1, 0)] == x))
+    if len(on_knot):
+        sub = x[on_knot]
+        below[on_knot] = _cdf_at(xs, ps, sub, np.searchsorted(xs, sub, side="left"))
+    return at, below
+
+
+def _cdf_at(xs: np.ndarray, ps: np.ndarray, x: np.ndarray, i: np.ndarray) -> np.ndarray:
     inner = (i > 0) & (i < len(xs))
     j = np.clip(i, 1, len(xs) - 1)
     lo, hi = xs[j - 1], xs[j]
