@@ -6,7 +6,7 @@ import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -173,6 +173,7 @@ def monitor(
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     done = tracking.logged_windows(client, ref, experiment) if log and not force else {}
+    series = _series(client, ref, experiment) if log else []
     reports = []
     for window in windows:
         key = window.key(ref.name, ref.version)
@@ -188,7 +189,8 @@ def monitor(
             ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
             report = _evaluate(client, ref, profile, window.frame, pol, log=log, apply=log,
                                window_start=window.start, window_end=window.end,
-                               experiment=experiment, step=window.index, window_key=key)
+                               experiment=experiment, step=window.index, window_key=key,
+                               series=series)
         reports.append(report)
         if progress is not None:
             progress(len(reports), len(windows), report)
@@ -217,7 +219,8 @@ def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
 def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
               window: pd.DataFrame, pol: Policy, *, log: bool, apply: bool,
               window_start: str | None, window_end: str | None, experiment: str | None,
-              step: int = 0, window_key: str | None = None) -> DecayReport:
+              step: int = 0, window_key: str | None = None,
+              series: list[dict[str, Any]] | None = None) -> DecayReport:
     result = evaluate_window(profile, window, pol)
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
@@ -241,7 +244,7 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     if profile.id_column and profile.id_column in window.columns:
         outputs = window[[profile.id_column, *profile.prediction_columns]]
     tracking.log_evaluation(client, ref, report, experiment, outputs)
-    _log_pages(client, ref, profile, window, pol, report, experiment)
+    _log_pages(client, ref, profile, window, pol, report, experiment, series)
     if apply:
         assert report.run_id is not None
         final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id,
@@ -422,13 +425,19 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
 
 def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
                window: pd.DataFrame, pol: Policy, report: DecayReport,
-               experiment: str | None) -> None:
-    """Log the evaluation's HTML report and PNG plots into its run."""
+               experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
+    """Log the evaluation's HTML report and PNG plots into its run.
+
+    ``series`` holds the version's earlier windows (a monitor passes it along); without it,
+    they are read back from the runs.
+    """
     from .render import plots, render_html
 
     assert report.run_id is not None
-    series = [{"status": r.data.tags.get(registry.TAG + "status", ""), "metrics": r.data.metrics}
-              for r in tracking.evaluation_runs(client, ref, experiment)]
+    if series is None:
+        series = _series(client, ref, experiment)
+    else:
+        series.append({"status": report.status, "metrics": report.metrics})
     images = plots(report, profile, window, pol, series)
     files = {"decay_report.html": render_html(report, images, pol).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
@@ -443,3 +452,10 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
         if note:
             report.notes.append(note)
     tracking.log_files(client, report.run_id, files)
+
+
+def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
+            ) -> list[dict[str, Any]]:
+    """The version's logged windows, in order: stage and metrics of each."""
+    return [{"status": r.data.tags.get(registry.TAG + "status", ""), "metrics": r.data.metrics}
+            for r in tracking.evaluation_runs(client, ref, experiment)]
