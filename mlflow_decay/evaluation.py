@@ -34,7 +34,7 @@ from .profile import (
     NumericSummary,
     Profile,
     Summary,
-    _list_columns,
+    list_columns,
     loss_inputs,
     predicted_classes,
     prediction_values,
@@ -164,7 +164,7 @@ def _check_window(profile: Profile, window: pd.DataFrame) -> None:
         for column in columns:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
-                                f"(columns: {_list_columns(window.columns)})")
+                                f"(columns: {list_columns(window.columns)})")
 
 
 def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]

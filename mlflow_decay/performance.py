@@ -7,7 +7,6 @@ reason is returned, never raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,5 +143,3 @@ def has_labels(frame: pd.DataFrame, target: str | None) -> bool:
     """Whether a window carries any label in ``target``."""
     return bool(target is not None and target in frame.columns and frame[target].notna().any())
 
-
-__all__: list[Any] = ["METRICS", "has_labels", "realized"]

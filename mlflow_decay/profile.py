@@ -530,10 +530,11 @@ def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> li
 def _require_column(frame: pd.DataFrame, column: str, what: str) -> None:
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
-                        f"(columns: {_list_columns(frame.columns)})")
+                        f"(columns: {list_columns(frame.columns)})")
 
 
-def _list_columns(columns: Iterable[Any], limit: int = 12) -> str:
+def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
+    """Column names for an error message, the first ``limit`` of them."""
     names = [str(c) for c in columns]
     more = f", … {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
