@@ -1,6 +1,7 @@
 """Drift effect sizes of a window against a reference profile.
 
-Everything here reads the stored profile and the window; no raw reference rows are needed.
+Everything here reads the stored profile and the window's mergeable statistics
+(:mod:`mlflow_decay.window`); no raw rows of either are needed.
 Verdicts use effect sizes (PSI, Jensen-Shannon distance, normalised Wasserstein, KS D), which
 do not grow with the sample size the way p-values do.
 
@@ -8,16 +9,17 @@ do not grow with the sample size the way p-values do.
 - JS: Jensen-Shannon *distance* in base 2 (0 identical, 1 disjoint), as
   ``scipy.spatial.distance.jensenshannon(r, w, base=2)``.
 - KS: ``sup |F_ref - F_window|`` with the reference CDF read off the profile (exact for columns
-  with few distinct values, else the quantile sketch).
+  with few distinct values, else the quantile sketch), on the grid of :mod:`.window`.
 - Wasserstein: ``∫ |F_ref - F_window| dx`` divided by the reference standard deviation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+import scipy.special
 
-from .profile import CategoricalSummary, NumericSummary, bin_counts
+from .profile import CategoricalSummary, NumericSummary
+from .window import NumericStats, reference_on_grid
 
 #: Proportions of empty bins are replaced by this before PSI (as Evidently and NannyML do).
 PSI_EPSILON = 1e-4
@@ -41,63 +43,47 @@ def js_distance(reference: np.ndarray, window: np.ndarray) -> float:
     return float(np.sqrt(max((kl_r + kl_w) / 2, 0.0)))
 
 
-def numeric_drift(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, float]:
-    """PSI, JS, KS D and normalised Wasserstein of sorted finite window values against ``ref``."""
-    counts = bin_counts(window_sorted, np.asarray(ref.edges)).astype(float)
+def numeric_drift(ref: NumericSummary, stats: NumericStats) -> dict[str, float]:
+    """PSI, JS, KS D and normalised Wasserstein of a window's statistics against ``ref``."""
+    n = stats.count
+    cuts = stats.below[np.searchsorted(stats.grid, np.asarray(ref.edges, dtype=float))]
+    w = np.diff(np.concatenate(([0], cuts, [n]))) / n
     r = ref.histogram_proportions()
-    w = counts / counts.sum()
-    return {"psi": psi(r, w), "js": js_distance(r, w), **_cdf_distances(ref, window_sorted)}
+    return {"psi": psi(r, w), "js": js_distance(r, w), **_cdf_distances(ref, stats)}
 
 
-def ks_statistic(ref: NumericSummary, window_sorted: np.ndarray) -> float:
+def ks_statistic(ref: NumericSummary, stats: NumericStats) -> float:
     """Kolmogorov-Smirnov D between the profile's reference CDF and the window's ECDF."""
-    return _cdf_distances(ref, window_sorted)["ks"]
+    return _cdf_distances(ref, stats)["ks"]
 
 
-def wasserstein(ref: NumericSummary, window_sorted: np.ndarray) -> float:
+def wasserstein(ref: NumericSummary, stats: NumericStats) -> float:
     """``∫ |F_ref(x) - F_window(x)| dx`` divided by the reference standard deviation."""
-    return _cdf_distances(ref, window_sorted)["wasserstein"]
+    return _cdf_distances(ref, stats)["wasserstein"]
 
 
-def _cdf_distances(ref: NumericSummary, window_sorted: np.ndarray) -> dict[str, float]:
-    """KS D and normalised Wasserstein from one pass over the CDFs' breakpoints.
+def _cdf_distances(ref: NumericSummary, stats: NumericStats) -> dict[str, float]:
+    """KS D and normalised Wasserstein from the window's counts on the reference grid.
 
-    The reference CDF is linear between its knots (with jumps at repeated knots), the window's
-    is a step function: both distances are exact functions of their values, and one-sided
-    limits, at the union of knots and window values.
+    Both CDFs are known exactly on both sides of every grid point. Between two points the
+    reference CDF is linear and rises by at most ``1 / GRID``, so the KS D read at the points
+    is at most that much below the exact one. Wasserstein integrates ``F_ref - F_window``
+    exactly over each gap (the window's part from the count and sum of its values there) and
+    adds the absolute values: exact unless the two CDFs cross inside a gap.
     """
-    points, win_below, win_at = _merge_breakpoints(np.unique(ref.support()), window_sorted)
-    ref_at, ref_below = ref.cdf_both(points)
+    n = stats.count
+    g, ref_at, ref_below = reference_on_grid(ref)
+    if not np.array_equal(g, stats.grid):
+        raise ValueError("window statistics were not counted on this summary's grid")
+    win_below, win_at = stats.below / n, stats.through / n
     ks = max(float(np.max(np.abs(ref_at - win_at))), float(np.max(np.abs(ref_below - win_below))))
-    # on [p_i, p_i+1) the window's CDF is flat and the reference's linear: integrate |d| exactly
-    width = np.diff(points)
-    d0 = ref_at[:-1] - win_at[:-1]
-    d1 = ref_below[1:] - win_at[:-1]
-    total = np.abs(d0) + np.abs(d1)
-    area = np.where(d0 * d1 >= 0, width * total / 2,
-                    width * (d0**2 + d1**2) / (2 * np.where(total > 0, total, 1.0)))
+    gaps, sums = stats.gap_counts(), stats.sums
+    width = np.diff(g)
+    ref_area = width * (ref_at[:-1] + ref_below[1:]) / 2
+    win_area = width * win_at[:-1] + (gaps[1:-1] * g[1:] - sums[1:-1]) / n
+    outside = (gaps[0] * g[0] - sums[0] + sums[-1] - gaps[-1] * g[-1]) / n
     scale = ref.std if ref.std else 1.0
-    return {"ks": ks, "wasserstein": float(area.sum() / scale)}
-
-
-def _merge_breakpoints(knots: np.ndarray, window_sorted: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The union of the knots and the window's distinct values, with the window's CDF just
-    below and at each point, in linear time on the already sorted window."""
-    n = len(window_sorted)
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(window_sorted[1:], window_sorted[:-1], out=new[1:])
-    first = np.flatnonzero(new)
-    values = window_sorted[first]
-    below, at = first / n, np.append(first[1:], n) / n
-    pos = np.searchsorted(values, knots)
-    inside = pos < len(values)
-    seen = inside & (values[np.minimum(pos, len(values) - 1)] == knots)
-    extra, where = knots[~seen], pos[~seen]
-    share = np.searchsorted(window_sorted, extra) / n  # no window value sits on these knots
-    return (np.insert(values, where, extra), np.insert(below, where, share),
-            np.insert(at, where, share))
+    return {"ks": ks, "wasserstein": float((np.abs(ref_area - win_area).sum() + outside) / scale)}
 
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:
@@ -127,7 +113,7 @@ def aligned_counts(ref: CategoricalSummary, window_counts: dict[str, int]
 def ks_pvalue(d: float, n_ref: int, n_window: int) -> float:
     """Asymptotic two-sample KS p-value of statistic ``d`` (Kolmogorov distribution)."""
     en = np.sqrt(n_ref * n_window / (n_ref + n_window))
-    return float(stats.kstwobign.sf(en * d))
+    return float(scipy.special.kolmogorov(en * d))
 
 
 def chi2_pvalue(ref: CategoricalSummary, window_counts: dict[str, int]) -> float:
@@ -136,4 +122,6 @@ def chi2_pvalue(ref: CategoricalSummary, window_counts: dict[str, int]) -> float
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return 1.0
-    return float(stats.chi2_contingency(table, correction=False).pvalue)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    return float(scipy.special.chdtrc(table.shape[1] - 1, statistic))

@@ -30,7 +30,7 @@ BINARY = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 MULTICLASS = ("roc_auc_ovr", "accuracy", "f1_macro")
 _GRID = 256
 _DRAWS = 64
-_SD_ROWS = 20_000
+_SD_ROWS = 10_000
 _Z = 1.959963984540054
 
 
@@ -160,11 +160,26 @@ def _fit_isotonic(scores: np.ndarray, y: np.ndarray) -> Any:
 
 def expected_auc(scores: np.ndarray, p: np.ndarray) -> float:
     """Expected ROC AUC when row i is positive with probability ``p[i]`` (ties count half)."""
-    order = np.argsort(scores, kind="stable")
-    s, q = scores[order], p[order]
+    return _auc_sorted(*_by_score(scores, p))
+
+
+def expected_average_precision(scores: np.ndarray, p: np.ndarray) -> float:
+    """Expected average precision (PR AUC), ties resolved as scikit-learn does (by threshold)."""
+    return _ap_sorted(*_by_score(scores, p))
+
+
+def _by_score(scores: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores in ascending order and the probabilities in the same order (one sort serves both
+    metrics: they only read tie groups, not the order within them)."""
+    order = np.argsort(scores)
+    return scores[order], p[order]
+
+
+def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
     neg = 1.0 - q
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    group = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1
+    new_group = np.r_[True, s[1:] != s[:-1]]
+    starts = np.flatnonzero(new_group)
+    group = np.cumsum(new_group) - 1
     neg_in_group = np.add.reduceat(neg, starts)
     below = np.concatenate(([0.0], np.cumsum(neg_in_group)[:-1]))[group]
     correct = np.sum(q * below) + 0.5 * np.sum(q * (neg_in_group[group] - neg))
@@ -172,10 +187,8 @@ def expected_auc(scores: np.ndarray, p: np.ndarray) -> float:
     return float(correct / pairs) if pairs > 0 else float("nan")
 
 
-def expected_average_precision(scores: np.ndarray, p: np.ndarray) -> float:
-    """Expected average precision (PR AUC), ties resolved as scikit-learn does (by threshold)."""
-    order = np.argsort(-scores, kind="stable")
-    s, q = scores[order], p[order]
+def _ap_sorted(s: np.ndarray, q: np.ndarray) -> float:
+    s, q = s[::-1], q[::-1]  # by descending score
     ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
     tp = np.cumsum(q)[ends]
     seen = ends + 1.0
@@ -204,8 +217,8 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0
         return {}
     p = calibration(scores)
     hard = (scores >= 0.5).astype(float)
-    point = {"roc_auc": expected_auc(scores, p), "pr_auc": expected_average_precision(scores, p),
-             **_confusion(hard, p)}
+    ranked = _by_score(scores, p)
+    point = {"roc_auc": _auc_sorted(*ranked), "pr_auc": _ap_sorted(*ranked), **_confusion(hard, p)}
     return _with_bands(point, _sampling_sd(scores, p, hard, seed), BINARY)
 
 

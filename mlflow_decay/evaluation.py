@@ -39,7 +39,7 @@ from .profile import (
     predicted_classes,
     prediction_values,
 )
-from .schema import category_counts, to_numeric
+from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
 DRIFT_ALPHA = 0.05
@@ -73,44 +73,19 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     window : DataFrame
         Production rows: the profile's features and prediction column(s); labels optional.
     policy : Policy
-        Supplies the per-feature drift rule used for ``drift.share``.
+        Supplies the per-feature drift rule used for ``drift.share`` and the business columns.
 
     Returns
     -------
     Evaluation
     """
     _check_window(profile, window)
-    metrics: dict[str, float] = {"quality.rows": float(len(window))}
-    notes: list[str] = []
-    scores: dict[str, float] = {}
-    p_values: dict[str, float] = {}
-    for name, ref in profile.features.items():
-        key = metric_key(name)
-        stats = _column_metrics(ref, window[name], name, notes)
-        metrics.update({f"{section}.{key}.{m}": v for (section, m), v in stats.items()
-                        if section != "test"})
-        score_metric = policy.feature_metric(ref.kind)
-        if ("drift", score_metric) in stats:
-            scores[name] = stats[("drift", score_metric)]
-            p_values[name] = stats[("test", "p_value")]
-    # drifted: a large enough effect that sampling noise cannot explain (Bonferroni over the
-    # features), so small windows do not flag every feature and large ones flag real shifts only
-    alpha = DRIFT_ALPHA / max(len(scores), 1)
-    drifted = sorted((n for n, v in scores.items()
-                      if v >= policy.feature_threshold(profile.features[n].kind)
-                      and p_values[n] < alpha), key=lambda n: -scores[n])
-    metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
-    metrics["drift.features_drifted"] = float(len(drifted))
-    if profile.multivariate is not None:
-        metrics["drift.multivariate.reconstruction_error"] = profile.multivariate.error(window)
-
     pred_cols = profile.prediction_columns
     values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
-    if values is not None and profile.prediction_summary is not None:
-        series = (predicted_classes(values, profile.classes) if profile.task == "multiclass"
-                  else pd.Series(values))
-        stats = _column_metrics(profile.prediction_summary, series, "prediction", notes)
-        metrics.update({f"drift.prediction.{m}": v for (s, m), v in stats.items() if s == "drift"})
+    stats = window_stats(profile, window, business=policy.business,
+                         prediction=None if values is None else _prediction_series(profile, values))
+    result = evaluate_stats(profile, stats, policy)
+    metrics = result.metrics
     if values is not None:
         est = (estimate.estimate_regression(loss_inputs(window, profile.loss_models),
                                             profile.loss_models)
@@ -120,35 +95,71 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
         # against the same estimator on the reference, so calibration bias cancels out
         metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
                         for k, v in est.items() if k[4:] in profile.estimated_performance})
-    labelled = performance.has_labels(window, profile.target)
-    if labelled and profile.target is not None:
-        if profile.target_summary is not None:
-            stats = _column_metrics(profile.target_summary, window[profile.target], "target", notes)
-            metrics.update({f"drift.target.{m}": v for (s, m), v in stats.items() if s == "drift"})
-        if values is not None:
-            perf, why = performance.realized(
-                profile.task, window[profile.target], values,
-                classes=profile.classes, positive_label=profile.positive_label)
-            for m, v in perf.items():
-                metrics[f"perf.{m}"] = v
-                if m in profile.performance:
-                    metrics[f"perf.{m}.delta"] = v - profile.performance[m]
-            notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+    if result.has_labels and profile.target is not None and values is not None:
+        perf, why = performance.realized(
+            profile.task, window[profile.target], values,
+            classes=profile.classes, positive_label=profile.positive_label)
+        for m, v in perf.items():
+            metrics[f"perf.{m}"] = v
+            if m in profile.performance:
+                metrics[f"perf.{m}.delta"] = v - profile.performance[m]
+        result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+    return result
+
+
+def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY
+                   ) -> Evaluation:
+    """The metrics a window's mergeable statistics give: drift, data quality, multivariate
+    drift, prediction and target drift, business KPIs (no estimated or realized performance,
+    which need the rows' model outputs)."""
+    metrics: dict[str, float] = {"quality.rows": float(stats.rows)}
+    notes: list[str] = []
+    scores: dict[str, float] = {}
+    p_values: dict[str, float] = {}
+    for name, ref in profile.features.items():
+        key = metric_key(name)
+        found = _column_metrics(ref, stats.features[name], name, notes)
+        metrics.update({f"{section}.{key}.{m}": v for (section, m), v in found.items()
+                        if section != "test"})
+        score_metric = policy.feature_metric(ref.kind)
+        if ("drift", score_metric) in found:
+            scores[name] = found[("drift", score_metric)]
+            p_values[name] = found[("test", "p_value")]
+    # drifted: a large enough effect that sampling noise cannot explain (Bonferroni over the
+    # features), so small windows do not flag every feature and large ones flag real shifts only
+    alpha = DRIFT_ALPHA / max(len(scores), 1)
+    drifted = sorted((n for n, v in scores.items()
+                      if v >= policy.feature_threshold(profile.features[n].kind)
+                      and p_values[n] < alpha), key=lambda n: -scores[n])
+    metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
+    metrics["drift.features_drifted"] = float(len(drifted))
+    if stats.multivariate is not None:
+        metrics["drift.multivariate.reconstruction_error"] = stats.multivariate / stats.rows
+    for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
+                                   ("target", profile.target_summary, stats.target)):
+        if summary is not None and counted is not None:
+            found = _column_metrics(summary, counted, role, notes)
+            metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
     for column in policy.business:
-        if column in window.columns:
-            values = to_numeric(window[column], column)
-            if np.isfinite(values).any():
-                metrics[f"business.{metric_key(column)}"] = float(np.nanmean(
-                    np.where(np.isfinite(values), values, np.nan)))
-        else:
+        if column not in stats.columns:
             notes.append(f"business column {column!r} is not in the window")
-    known = {*profile.features, *pred_cols, profile.target, profile.id_column,
+        elif stats.business.get(column, (0.0, 0))[1]:
+            total, count = stats.business[column]
+            metrics[f"business.{metric_key(column)}"] = total / count
+    known = {*profile.features, *profile.prediction_columns, profile.target, profile.id_column,
              profile.timestamp_column, *policy.business}
     return Evaluation(
-        metrics=metrics, rows=len(window), drifted_features=drifted, drift_scores=scores,
-        extra_columns=[str(c) for c in window.columns if c not in known], notes=notes,
-        has_labels=labelled,
+        metrics=metrics, rows=stats.rows, drifted_features=drifted, drift_scores=scores,
+        extra_columns=[c for c in stats.columns if c not in known], notes=notes,
+        has_labels=stats.target is not None,
     )
+
+
+def _prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
+    """The model output as its profile summary reads it: scores, or predicted classes."""
+    if profile.task == "multiclass":
+        return predicted_classes(values, profile.classes)
+    return pd.Series(values)
 
 
 def _check_window(profile: Profile, window: pd.DataFrame) -> None:
@@ -167,35 +178,29 @@ def _check_window(profile: Profile, window: pd.DataFrame) -> None:
                                 f"(columns: {list_columns(window.columns)})")
 
 
-def _column_metrics(ref: Summary, series: pd.Series, name: str, notes: list[str]
+def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]
                     ) -> Mapping[tuple[str, str], float]:
-    rows = len(series)
-    out: dict[tuple[str, str], float] = {}
-    if isinstance(ref, NumericSummary):
-        values = to_numeric(series, name)
-        nan = np.isnan(values)
-        inf = np.isinf(values)
-        finite = np.sort(values[~nan & ~inf])
-        out[("quality", "missing_rate")] = float(nan.sum()) / rows
-        out[("quality", "nonfinite_rate")] = float(inf.sum()) / rows
-        if ref.count and len(finite):
+    rows = stats.rows
+    out: dict[tuple[str, str], float] = {("quality", "missing_rate"): stats.missing / rows}
+    if isinstance(ref, NumericSummary) and isinstance(stats, NumericStats):
+        out[("quality", "nonfinite_rate")] = stats.infinite / rows
+        n = stats.count
+        if ref.count and n:
             assert ref.min is not None and ref.max is not None
-            outside = np.searchsorted(finite, ref.min, "left") + len(finite) - np.searchsorted(
-                finite, ref.max, "right")
-            out[("quality", "out_of_range_share")] = float(outside) / len(finite)
-            out.update({("drift", m): v for m, v in drift.numeric_drift(ref, finite).items()})
-            out[("test", "p_value")] = drift.ks_pvalue(out[("drift", "ks")], ref.count, len(finite))
+            lo, hi = np.searchsorted(stats.grid, [ref.min, ref.max])
+            out[("quality", "out_of_range_share")] = float(
+                stats.below[lo] + n - stats.through[hi]) / n
+            out.update({("drift", m): v for m, v in drift.numeric_drift(ref, stats).items()})
+            out[("test", "p_value")] = drift.ks_pvalue(out[("drift", "ks")], ref.count, n)
         else:
             notes.append(f"drift of {name!r} left out: no finite values in the "
                          f"{'reference' if not ref.count else 'window'}")
         return out
-    assert isinstance(ref, CategoricalSummary)
-    counts, missing = category_counts(series)
-    out[("quality", "missing_rate")] = missing / rows
-    if ref.count and counts:
-        out.update({("drift", m): v for m, v in drift.categorical_drift(ref, counts).items()})
+    assert isinstance(ref, CategoricalSummary) and isinstance(stats, CategoricalStats)
+    if ref.count and stats.counts:
+        out.update({("drift", m): v for m, v in drift.categorical_drift(ref, stats.counts).items()})
         out[("quality", "out_of_range_share")] = out[("drift", "unseen_share")]
-        out[("test", "p_value")] = drift.chi2_pvalue(ref, counts)
+        out[("test", "p_value")] = drift.chi2_pvalue(ref, stats.counts)
     else:
         notes.append(f"drift of {name!r} left out: no values in the "
                      f"{'reference' if not ref.count else 'window'}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from .schema import to_numeric
 #: Components kept: the fewest explaining this share of the variance, at most d - 1.
 VARIANCE_KEPT = 0.9
 _DIGITS = 10
+#: Values (rows x features) centred at a time when scoring a table: bounds the memory used.
+BLOCK_VALUES = 2**22
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,41 @@ class PCAModel:
 
     def error(self, frame: pd.DataFrame) -> float:
         """Mean squared reconstruction error of a table's rows (missing values at the mean)."""
-        z = _standardize(frame, self.features, np.asarray(self.mean), np.asarray(self.scale))
-        w = np.asarray(self.components)
-        residual = z - (z @ w.T) @ w
-        return float(np.mean(np.sum(residual**2, axis=1)))
+        return self.error_sum(frame) / max(len(frame), 1)
+
+    def error_sum(self, frame: pd.DataFrame) -> float:
+        """Sum of the rows' squared reconstruction errors, block by block (bounded memory).
+
+        The residual of a standardized row ``z`` is ``P z`` with ``P = I - WᵀW``, so its squared
+        norm is ``Σ λ² (uᵀz)²`` over the eigenpairs of the symmetric ``P``. Only the ``d - k``
+        directions the components leave out have ``λ`` near 1, so each row costs ``d (d - k)``
+        multiplications instead of ``2 d k`` for projecting and reconstructing it.
+        """
+        residual_map = self._residual_map
+        columns = [frame[name] for name in self.features]
+        block = max(4096, BLOCK_VALUES // len(columns))
+        total = 0.0
+        for start in range(0, len(frame), block):
+            centred = np.empty((len(columns), min(block, len(frame) - start)))
+            for j, (name, column) in enumerate(zip(self.features, columns, strict=True)):
+                row = centred[j]
+                np.subtract(to_numeric(column.iloc[start:start + block], name), self.mean[j],
+                            out=row)
+                with np.errstate(invalid="ignore", over="ignore"):
+                    finite = bool(np.isfinite(row.sum()))  # one cheap pass; a mask if needed
+                if not finite:
+                    row[~np.isfinite(row)] = 0.0  # missing or infinite: at the mean
+            total += float(np.sum(np.square(residual_map @ centred)))
+        return total
+
+    @cached_property
+    def _residual_map(self) -> np.ndarray:
+        """``M`` with ``|M (x - mean)|² = |P z|²``: the eigen-directions of ``P`` that matter,
+        scaled by ``|λ|``, applied to unstandardized centred rows."""
+        w = np.asarray(self.components).reshape(-1, len(self.features))
+        eigenvalues, vectors = np.linalg.eigh(np.eye(len(self.features)) - w.T @ w)
+        keep = eigenvalues**2 > 1e-12
+        return (np.abs(eigenvalues[keep])[:, None] * vectors[:, keep].T) / np.asarray(self.scale)
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "mean": list(self.mean),
@@ -73,8 +107,7 @@ def fit_pca(frame: pd.DataFrame, features: Sequence[str]) -> PCAModel | None:
         return None
     names = tuple(f for f, k in zip(features, keep, strict=True) if k)
     mean, scale = tuple(_r(v) for v in mean[keep]), tuple(_r(v) for v in scale[keep])
-    z = _standardize(frame, names, np.asarray(mean), np.asarray(scale))
-    pca = PCA().fit(z)
+    pca = PCA().fit(_standardize(frame, names, mean, scale))
     k = int(np.searchsorted(np.cumsum(pca.explained_variance_ratio_), VARIANCE_KEPT) + 1)
     k = min(k, len(names) - 1)
     components = tuple(tuple(_r(v) for v in c) for c in pca.components_[:k])
@@ -82,10 +115,10 @@ def fit_pca(frame: pd.DataFrame, features: Sequence[str]) -> PCAModel | None:
     return PCAModel(names, mean, scale, components, _r(model.error(frame)))
 
 
-def _standardize(frame: pd.DataFrame, features: Sequence[str], mean: np.ndarray,
-                 scale: np.ndarray) -> np.ndarray:
+def _standardize(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float],
+                 scale: Sequence[float]) -> np.ndarray:
     raw = np.column_stack([to_numeric(frame[f], f) for f in features])
-    z = (raw - mean) / scale
+    z = (raw - np.asarray(mean)) / np.asarray(scale)
     return np.where(np.isfinite(z), z, 0.0)
 
 

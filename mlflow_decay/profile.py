@@ -12,7 +12,8 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -75,6 +76,10 @@ class NumericSummary:
         Exact for columns with at most ``EXACT_VALUES`` distinct values (a step at each value);
         otherwise the quantile sketch, linear between knots.
         """
+        return self._knots
+
+    @cached_property
+    def _knots(self) -> tuple[np.ndarray, np.ndarray]:
         if self.values:
             cum = np.concatenate(([0], np.cumsum(self.value_counts))) / self.count
             return np.repeat(self.values, 2), np.column_stack([cum[:-1], cum[1:]]).ravel()
@@ -308,8 +313,9 @@ def _check_task(task: Any) -> Task:
 def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
     if summary is None:
         return None
+    values = {f.name: getattr(summary, f.name) for f in fields(summary)}
     return {k: ([list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v)
-            for k, v in summary.__dict__.items()}
+            for k, v in values.items()}
 
 
 def _summary_from_dict(obj: dict[str, Any]) -> Summary:

@@ -42,6 +42,8 @@ def infer_kind(series: pd.Series) -> Kind | None:
 def to_numeric(series: pd.Series, column: str) -> np.ndarray:
     """Return a column as float64 (NaN for missing, ±inf kept); refuse text that is not a number."""
     dtype = series.dtype
+    if dtype == np.float64:
+        return series.to_numpy()  # no copy: callers never write into it
     if pd.api.types.is_bool_dtype(dtype):
         return series.astype("float64").to_numpy()
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):

@@ -63,7 +63,7 @@ def merged(a: tuple[np.ndarray, np.ndarray, float], b: tuple[np.ndarray, np.ndar
     right = (cdf(a[0], a[1], support, "right") * a[2]
              + cdf(b[0], b[1], support, "right") * b[2]) / total
     xs, ps = _staircase(support, left, right)
-    return _finish(_invert(xs, ps, np.asarray(BASE_PROBS)), support, left, right,
+    return _finish(invert(xs, ps, np.asarray(BASE_PROBS)), support, left, right,
                    EPSILON + 2 / total)
 
 
@@ -107,7 +107,7 @@ def _staircase(support: np.ndarray, left: np.ndarray, right: np.ndarray
     return np.repeat(support, 2), np.column_stack([left, right]).ravel()
 
 
-def _invert(xs: np.ndarray, ps: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def invert(xs: np.ndarray, ps: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Inverted-CDF quantiles of a staircase: the least x with F(x) >= p."""
     k = np.clip(np.searchsorted(ps, probs - 1e-12, side="left"), 1, len(xs) - 1)
     x0, x1, p0, p1 = xs[k - 1], xs[k], ps[k - 1], ps[k]
