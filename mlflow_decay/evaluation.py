@@ -22,12 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from . import drift, estimate, performance
 from .errors import DataError
+from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
 from .profile import (
     CategoricalSummary,
@@ -63,8 +65,8 @@ def metric_key(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_\-. /]", "_", name)
 
 
-def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEFAULT_POLICY
-                    ) -> Evaluation:
+def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEFAULT_POLICY,
+                    *, workers: int | None = None) -> Evaluation:
     """Compute drift, data quality and realized performance of ``window`` against ``profile``.
 
     Parameters
@@ -74,6 +76,8 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
         Production rows: the profile's features and prediction column(s); labels optional.
     policy : Policy
         Supplies the per-feature drift rule used for ``drift.share`` and the business columns.
+    workers : int, optional
+        Threads for the per-column work (default: the machine's cores).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     _check_window(profile, window)
     pred_cols = profile.prediction_columns
     values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
-    stats = window_stats(profile, window, business=policy.business,
+    stats = window_stats(profile, window, business=policy.business, workers=workers,
                          prediction=None if values is None else _prediction_series(profile, values))
     result = evaluate_stats(profile, stats, policy)
     metrics = result.metrics
@@ -209,6 +213,8 @@ def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str
 
 #: Chunks smaller than this give no reference band.
 MIN_CHUNK_ROWS = 100
+#: Band chunks use at most this many rows each.
+MAX_CHUNK_ROWS = 25_000
 #: Metrics that describe the window's size or counts, not its behaviour: no band.
 _NO_BAND = ("quality.rows", "drift.features_drifted")
 
@@ -217,17 +223,26 @@ def reference_bands(profile: Profile, reference: pd.DataFrame, chunks: int
                     ) -> dict[str, tuple[float, float, int]]:
     """Each metric's mean and standard deviation over consecutive chunks of the reference.
 
+    The reference is cut into ``chunks`` consecutive parts; each chunk is the first
+    ``MAX_CHUNK_ROWS`` rows (at most) of its part, so the cost stays bounded on large
+    references while the chunks still span the whole reference period.
+
     Returns ``{metric: (mean, sd, chunk_rows)}`` for metrics seen in at least three chunks;
     empty when the reference is too small for three chunks of ``MIN_CHUNK_ROWS``.
     """
     chunks = min(chunks, len(reference) // MIN_CHUNK_ROWS)
     if chunks < 3:
         return {}
+    rows = min(len(reference) // chunks, MAX_CHUNK_ROWS)
+    starts = np.linspace(0, len(reference), chunks + 1)[:-1].round().astype(int)
+    # one chunk per thread (row slices are views, not copies)
+    evaluations = run_all({str(i): partial(evaluate_window, profile,
+                                           reference.iloc[start:start + rows], workers=1)
+                           for i, start in enumerate(starts)})
     values: dict[str, list[float]] = {}
-    for part in np.array_split(np.arange(len(reference)), chunks):
-        for name, value in evaluate_window(profile, reference.iloc[part]).metrics.items():
+    for evaluation in evaluations.values():
+        for name, value in evaluation.metrics.items():
             values.setdefault(name, []).append(value)
-    rows = len(reference) // chunks
     return {name: (_r(float(np.mean(v))), _r(float(np.std(v, ddof=1))), rows)
             for name, v in values.items() if len(v) >= 3 and name not in _NO_BAND}
 

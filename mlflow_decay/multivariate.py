@@ -8,8 +8,8 @@ reference's principal subspace (metric ``drift.multivariate.reconstruction_error
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -48,21 +48,8 @@ class PCAModel:
         multiplications instead of ``2 d k`` for projecting and reconstructing it.
         """
         residual_map = self._residual_map
-        columns = [frame[name] for name in self.features]
-        block = max(4096, BLOCK_VALUES // len(columns))
-        total = 0.0
-        for start in range(0, len(frame), block):
-            centred = np.empty((len(columns), min(block, len(frame) - start)))
-            for j, (name, column) in enumerate(zip(self.features, columns, strict=True)):
-                row = centred[j]
-                np.subtract(to_numeric(column.iloc[start:start + block], name), self.mean[j],
-                            out=row)
-                with np.errstate(invalid="ignore", over="ignore"):
-                    finite = bool(np.isfinite(row.sum()))  # one cheap pass; a mask if needed
-                if not finite:
-                    row[~np.isfinite(row)] = 0.0  # missing or infinite: at the mean
-            total += float(np.sum(np.square(residual_map @ centred)))
-        return total
+        return sum(float(np.sum(np.square(residual_map @ block)))
+                   for block in _centred_blocks(frame, self.features, self.mean))
 
     @cached_property
     def _residual_map(self) -> np.ndarray:
@@ -92,34 +79,59 @@ class PCAModel:
         return model
 
 
-def fit_pca(frame: pd.DataFrame, features: Sequence[str]) -> PCAModel | None:
-    """Fit the PCA of ``features`` (numerical, at least two with spread); ``None`` if not possible."""
-    from sklearn.decomposition import PCA
+def fit_pca(frame: pd.DataFrame, features: Sequence[str],
+            moments: Mapping[str, tuple[float | None, float | None]] | None = None
+            ) -> PCAModel | None:
+    """Fit the PCA of ``features`` (numerical, at least two with spread); ``None`` if not possible.
 
-    raw = np.column_stack([to_numeric(frame[f], f) for f in features]) if features else None
-    if raw is None or raw.shape[1] < 2:
+    ``moments`` gives each feature's mean and standard deviation over its finite values when
+    they are already known (the profile's summaries); otherwise they are computed. The
+    components are the eigenvectors of the standardized rows' covariance, accumulated block by
+    block like :meth:`PCAModel.error_sum`, so the table is never copied whole.
+    """
+    if moments is None:
+        moments = {f: _finite_moments(to_numeric(frame[f], f)) for f in features}
+    kept = [(f, m, s) for f in features for m, s in [moments[f]]
+            if m is not None and s is not None and np.isfinite(m) and s > 0]
+    if len(kept) < 2 or len(frame) == 0:
         return None
-    raw = np.where(np.isfinite(raw), raw, np.nan)
-    mean = np.nanmean(raw, axis=0)
-    scale = np.nanstd(raw, axis=0)
-    keep = np.isfinite(mean) & (scale > 0)
-    if keep.sum() < 2:
-        return None
-    names = tuple(f for f, k in zip(features, keep, strict=True) if k)
-    mean, scale = tuple(_r(v) for v in mean[keep]), tuple(_r(v) for v in scale[keep])
-    pca = PCA().fit(_standardize(frame, names, mean, scale))
-    k = int(np.searchsorted(np.cumsum(pca.explained_variance_ratio_), VARIANCE_KEPT) + 1)
+    names = tuple(f for f, _, _ in kept)
+    mean, scale = tuple(_r(m) for _, m, _ in kept), tuple(_r(s) for _, _, s in kept)
+    gram = sum(block @ block.T for block in _centred_blocks(frame, names, mean))
+    assert isinstance(gram, np.ndarray)
+    eigenvalues, vectors = np.linalg.eigh(gram / np.outer(scale, scale))
+    eigenvalues, vectors = np.clip(eigenvalues[::-1], 0, None), vectors[:, ::-1]
+    k = int(np.searchsorted(np.cumsum(eigenvalues) / eigenvalues.sum(), VARIANCE_KEPT) + 1)
     k = min(k, len(names) - 1)
-    components = tuple(tuple(_r(v) for v in c) for c in pca.components_[:k])
+    components = tuple(tuple(_r(v) for v in c) for c in vectors[:, :k].T)
     model = PCAModel(names, mean, scale, components, 0.0)
-    return PCAModel(names, mean, scale, components, _r(model.error(frame)))
+    residual_map = model._residual_map  # the rows' error sum is trace(M G Mᵀ)
+    error = float(np.sum((residual_map @ gram) * residual_map)) / len(frame)
+    return replace(model, reference_error=_r(error))
 
 
-def _standardize(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float],
-                 scale: Sequence[float]) -> np.ndarray:
-    raw = np.column_stack([to_numeric(frame[f], f) for f in features])
-    z = (raw - np.asarray(mean)) / np.asarray(scale)
-    return np.where(np.isfinite(z), z, 0.0)
+def _finite_moments(values: np.ndarray) -> tuple[float | None, float | None]:
+    finite = values[np.isfinite(values)]
+    return (float(finite.mean()), float(finite.std())) if len(finite) else (None, None)
+
+
+def _centred_blocks(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float]
+                    ) -> Iterator[np.ndarray]:
+    """Blocks of rows of ``features`` minus their means, feature-major (one feature per row of
+    a block), of at most ``BLOCK_VALUES`` values; a missing or infinite value counts as the
+    mean (0 after centring)."""
+    columns = [frame[name] for name in features]
+    block = max(4096, BLOCK_VALUES // len(columns))
+    for start in range(0, len(frame), block):
+        centred = np.empty((len(columns), min(block, len(frame) - start)))
+        for j, (name, column) in enumerate(zip(features, columns, strict=True)):
+            row = centred[j]
+            np.subtract(to_numeric(column.iloc[start:start + block], name), mean[j], out=row)
+            with np.errstate(invalid="ignore", over="ignore"):
+                finite = bool(np.isfinite(row.sum()))  # one cheap pass; a mask if needed
+            if not finite:
+                row[~np.isfinite(row)] = 0.0
+        yield centred
 
 
 def _r(x: float) -> float:

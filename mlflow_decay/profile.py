@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal
 
 import numpy as np
@@ -30,7 +30,16 @@ from .estimate import (
     fit_loss_model,
 )
 from .multivariate import PCAModel, fit_pca
-from .schema import Kind, category_array, category_counts, infer_kind, sort_key, to_numeric
+from .parallel import run_all
+from .schema import (
+    Kind,
+    category_array,
+    category_counts,
+    infer_kind,
+    sort_key,
+    sorted_finite,
+    to_numeric,
+)
 
 FORMAT_NAME = "mlflow-decay-profile"
 FORMAT_VERSION = 1
@@ -123,15 +132,14 @@ Summary = NumericSummary | CategoricalSummary
 
 def summarize_numeric(values: np.ndarray) -> NumericSummary:
     """Summarise a float array (NaN missing, ±inf counted apart)."""
-    nan = np.isnan(values)
-    inf = np.isinf(values)
-    finite = np.sort(values[~nan & ~inf])
+    finite, missing, infinite = sorted_finite(values)
     n = len(finite)
     if n == 0:
-        return NumericSummary(count=0, missing=int(nan.sum()), infinite=int(inf.sum()))
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(finite)) + 1))
-    exact = len(starts) <= EXACT_VALUES
-    if exact:  # the exact distribution is stored; base quantiles suffice for the histogram
+        return NumericSummary(count=0, missing=missing, infinite=infinite)
+    changes = finite[1:] != finite[:-1]
+    starts = (np.concatenate(([0], np.flatnonzero(changes) + 1))
+              if np.count_nonzero(changes) < EXACT_VALUES else None)
+    if starts is not None:  # the exact distribution is stored; base quantiles suffice
         quantiles = tuple(sketch.round_value(v)
                           for v in finite[sketch.quantile_index(QUANTILE_PROBS, n)])
         extra: tuple[tuple[float, float], ...] = ()
@@ -140,12 +148,13 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
     edges = _histogram_edges(quantiles)
     counts = bin_counts(finite, np.asarray(edges))
     return NumericSummary(
-        count=n, missing=int(nan.sum()), infinite=int(inf.sum()),
+        count=n, missing=missing, infinite=infinite,
         min=float(finite[0]), max=float(finite[-1]),
         mean=float(finite.mean()), std=float(finite.std()),
         quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
-        values=tuple(float(v) for v in finite[starts]) if exact else (),
-        value_counts=tuple(int(c) for c in np.diff(np.append(starts, n))) if exact else (),
+        values=tuple(float(v) for v in finite[starts]) if starts is not None else (),
+        value_counts=tuple(int(c) for c in np.diff(np.append(starts, n)))
+        if starts is not None else (),
         extra_knots=extra,
     )
 
@@ -421,19 +430,20 @@ def build_profile(
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
     names = [str(c) for c in reference.columns if c not in special] if features is None else list(features)
-    summaries: dict[str, Summary] = {}
     schema: dict[str, str] = {}
+    kinds: dict[str, Kind] = {}
     for name in names:
         _require_column(reference, name, "reference")
-        series = reference[name]
-        kind = forced.get(name) or infer_kind(series)
+        kind = forced.get(name) or infer_kind(reference[name])
         if kind is None:
             if features is not None:
                 raise DataError(f"column {name!r}: dates/times cannot be a feature; "
                                 "pass it as timestamp_column")
             continue
-        summaries[name] = summarize(series, kind, name)  # type: ignore[arg-type]
-        schema[name] = str(series.dtype)
+        kinds[name] = kind  # type: ignore[assignment]
+        schema[name] = str(reference[name].dtype)
+    summaries = run_all({name: partial(summarize, reference[name], kind, name)
+                         for name, kind in kinds.items()})
     if not summaries:
         raise DataError("reference has no feature columns to profile")
     for column in special:
@@ -481,7 +491,9 @@ def build_profile(
         classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
         target_summary=target_summary, performance=perf, id_column=id_column,
         timestamp_column=timestamp_column, calibrations=calibrations,
-        estimated_performance=estimated, multivariate=fit_pca(reference, numerical),
+        estimated_performance=estimated, multivariate=fit_pca(
+            reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
+                                   if isinstance(s, NumericSummary)}),
         loss_models=loss_models,
     )
     if band_chunks <= 0:

@@ -28,12 +28,13 @@ def infer_kind(series: pd.Series) -> Kind | None:
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
     if pd.api.types.is_numeric_dtype(dtype):
-        values = series.dropna()
-        integral = pd.api.types.is_integer_dtype(dtype) or bool(
-            np.all(np.isfinite(values.to_numpy(dtype=float)))
-            and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
-        )
-        if integral and values.nunique() <= MAX_INT_CATEGORIES:
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        # most numerical columns show more distinct values than the limit in their first rows
+        if len(np.unique(values[:4 * MAX_INT_CATEGORIES + 1])) > MAX_INT_CATEGORIES + 1:
+            return "numerical"
+        distinct = np.unique(values[~np.isnan(values)])
+        integral = bool(np.all(np.isfinite(distinct)) and np.all(np.mod(distinct, 1) == 0))
+        if integral and len(distinct) <= MAX_INT_CATEGORIES:
             return "categorical"
         return "numerical"
     return "categorical"
@@ -59,6 +60,17 @@ def to_numeric(series: pd.Series, column: str) -> np.ndarray:
             f"got text such as {str(example)[:40]!r}"
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def sorted_finite(values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Sort a float array once; return its finite values (sorted), and the number of missing
+    (NaN) and infinite values. NaN sort last and ±inf at the ends, so no mask is needed."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    stop = int(np.searchsorted(ordered, np.nan, side="left")) if n and np.isnan(ordered[-1]) else n
+    lo = int(np.searchsorted(ordered[:stop], -np.inf, side="right"))
+    hi = int(np.searchsorted(ordered[:stop], np.inf, side="left"))
+    return ordered[lo:hi], n - stop, lo + stop - hi
 
 
 def category_key(value: Any) -> str:

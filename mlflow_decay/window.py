@@ -16,20 +16,19 @@ of the grid. Columns are processed on a thread pool: sorting releases the GIL.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import sketch
 from .errors import DataError
+from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
-from .schema import category_counts, to_numeric
+from .schema import category_counts, sorted_finite, to_numeric
 
 #: The grid holds the reference's ``i / GRID`` quantiles: between two grid points the reference
 #: has at most ``1 / GRID`` of its mass, which bounds the error of KS computed on the grid.
@@ -119,19 +118,13 @@ ColumnStats = NumericStats | CategoricalStats
 def numeric_stats(ref: NumericSummary, values: np.ndarray) -> NumericStats:
     """Statistics of a float array (NaN missing, ±inf counted apart) on ``ref``'s grid."""
     points = grid(ref)
-    ordered = np.sort(values)  # NaN sort last, ±inf at the ends
-    n_all = len(ordered)
-    stop = int(np.searchsorted(ordered, np.nan, side="left")) if n_all and np.isnan(ordered[-1]) \
-        else n_all
-    lo = int(np.searchsorted(ordered[:stop], -np.inf, side="right"))
-    hi = int(np.searchsorted(ordered[:stop], np.inf, side="left"))
-    finite = ordered[lo:hi]
+    finite, missing, infinite = sorted_finite(values)
     below = np.searchsorted(finite, points, side="left")
     through = below.copy()  # differs from ``below`` only at grid points the window holds
     held = np.flatnonzero(finite[np.minimum(below, len(finite) - 1)] == points) if len(finite) \
         else np.empty(0, dtype=np.intp)
     through[held] = np.searchsorted(finite, points[held], side="right")
-    return NumericStats(points, n_all, n_all - stop, lo + stop - hi, below, through,
+    return NumericStats(points, len(values), missing, infinite, below, through,
                         _gap_sums(finite, below, through))
 
 
@@ -207,7 +200,7 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         key: partial(column_stats, *job) for key, job in jobs.items()}
     if profile.multivariate is not None:
         tasks["multivariate"] = partial(profile.multivariate.error_sum, window)
-    results = _run(tasks, workers)
+    results = run_all(tasks, workers)
     kpis: dict[str, tuple[float, int]] = {}
     for column in business:
         if column in window.columns:
@@ -223,18 +216,6 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         multivariate=results.get("multivariate"), business=kpis,
         columns=tuple(str(c) for c in window.columns),
     )
-
-
-T = TypeVar("T")
-
-
-def _run(tasks: Mapping[str, Callable[[], T]], workers: int | None) -> dict[str, T]:
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(tasks) < 2:
-        return {key: task() for key, task in tasks.items()}
-    with ThreadPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-        futures = {key: pool.submit(task) for key, task in tasks.items()}
-        return {key: future.result() for key, future in futures.items()}
 
 
 def merge_stats(parts: Iterable[WindowStats]) -> WindowStats:

@@ -101,3 +101,20 @@ def test_evaluating_in_threads_or_one_thread_gives_the_same_metrics() -> None:
     window = _table(10_000, 3, shift=0.5)
     one = evaluate_stats(profile, window_stats(profile, window, workers=1)).metrics
     assert one == evaluate_window(profile, window).metrics
+
+
+def test_pca_from_the_blocked_gram_matrix_matches_sklearn() -> None:
+    from sklearn.decomposition import PCA
+
+    frame = _table(8_000, 5)
+    features = ["x", "y", "spiky", "count"]
+    model = fit_pca(frame, features)
+    assert model is not None
+    z = np.column_stack([(frame[f].to_numpy() - m) / s
+                         for f, m, s in zip(model.features, model.mean, model.scale, strict=True)])
+    z = np.where(np.isfinite(z), z, 0.0)
+    reference = PCA().fit(z)
+    k = len(model.components)
+    w, v = np.asarray(model.components), reference.components_[:k]
+    assert np.allclose(w.T @ w, v.T @ v, atol=1e-8)  # same subspace, whatever the signs
+    assert model.reference_error == pytest.approx(model.error(frame), rel=1e-8)
