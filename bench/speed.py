@@ -1,30 +1,46 @@
-"""Speed benchmark: mlflow-decay vs Evidently on the same data, in one process.
+"""Speed benchmark: mlflow-decay vs Evidently and NannyML on the same data, in one process.
 
-Generates a reference and a current window (fixed seed; numerical and categorical columns),
-then times, median of ``--repeat`` runs each:
-- mlflow-decay: evaluating the window against a stored profile (`evaluate_window`), and building
-  the profile (with and without reference bands);
-- Evidently: ``Report([DataDriftPreset()]).run(current_data, reference_data)`` on the raw tables;
-- NannyML's univariate drift, if it is installed.
-Printed: a table of rows, columns, median seconds, peak traced memory, and the ratios.
+Generates tables with a fixed seed (numerical columns with a shift in a third of them, and
+categorical columns of 8 values) and times, as the median of ``--repeat`` runs:
 
-Run: ``make bench`` or ``.venv/bin/python bench/speed.py [--rows 100000] [--repeat 3]``
+1. a 100k-row window of 20 numerical + 5 categorical features: mlflow-decay evaluating it against
+   a stored profile (`evaluate_window`), Evidently's ``Report([DataDriftPreset()]).run`` on the
+   raw reference and window, and NannyML's ``UnivariateDriftCalculator`` (if installed);
+2. a 1M-row window of 40 numerical + 10 categorical features: evaluating it (wall time, and peak
+   memory against the window's own size), and building the profile of a 1M x 50 reference;
+3. label-free performance estimation (binary CBPE with bands) on 100k scores;
+4. ``mlflow-decay --help`` in a fresh process.
+
+Peak memory is what ``tracemalloc`` sees allocated during a run, beyond its inputs (numpy and
+pandas report their buffers to it); it is measured on one more run, outside the timings.
+
+Run: ``make bench`` (installs NannyML when missing) or
+``.venv/bin/python bench/speed.py [--repeat 3] [--skip-large]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # NannyML's usage analytics: off
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+import mlflow_decay as md  # noqa: E402
+from mlflow_decay import estimate  # noqa: E402
+from mlflow_decay.evaluation import evaluate_window  # noqa: E402
 
 
 def make(rows: int, numerical: int, categorical: int, seed: int, shift: float) -> pd.DataFrame:
@@ -51,32 +67,28 @@ def measure(func: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return statistics.median(seconds), peak
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--numerical", type=int, default=20)
-    parser.add_argument("--categorical", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    reference = make(args.rows, args.numerical, args.categorical, seed=0, shift=0.0)
-    current = make(args.rows, args.numerical, args.categorical, seed=1, shift=0.3)
-    cols = args.numerical + args.categorical
-    results: list[tuple[str, float, float]] = []
+def table(rows: list[tuple[str, float, float]], baseline: float) -> None:
+    print("| what | seconds | peak MB | vs mlflow-decay evaluate |")
+    print("|---|---:|---:|---:|")
+    for i, (name, seconds, peak) in enumerate(rows):
+        ratio = "1x" if i == 0 else f"{seconds / baseline:.0f}x slower"
+        print(f"| {name} | {seconds:.3f} | {peak:.0f} | {ratio} |")
 
+
+def window_100k(repeat: int) -> None:
+    reference = make(100_000, 20, 5, seed=0, shift=0.0)
+    current = make(100_000, 20, 5, seed=1, shift=0.3)
     profile = md.build_profile(reference, band_chunks=0)
-    results.append(("mlflow-decay evaluate (stored profile)",
-                    *measure(lambda: evaluate_window(profile, current), args.repeat)))
-    results.append(("mlflow-decay build profile, no bands",
-                    *measure(lambda: md.build_profile(reference, band_chunks=0), args.repeat)))
-    results.append(("mlflow-decay build profile, 10 bands",
-                    *measure(lambda: md.build_profile(reference), args.repeat)))
+    # runs of a tenth of a second are noisy on a shared machine: more of them for the median
+    results = [("mlflow-decay evaluate (stored profile)",
+                *measure(lambda: evaluate_window(profile, current), max(repeat, 11)))]
     try:
         from evidently import Report
         from evidently.presets import DataDriftPreset
 
         results.append(("Evidently DataDriftPreset Report.run", *measure(
-            lambda: Report([DataDriftPreset()]).run(current_data=current,
-                                                    reference_data=reference), args.repeat)))
+            lambda: Report([DataDriftPreset()]).run(current_data=current, reference_data=reference),
+            repeat)))
     except ImportError as exc:
         print(f"Evidently not installed ({exc}); pip install evidently")
     try:
@@ -88,18 +100,71 @@ def main() -> None:
             calc.fit(reference)
             calc.calculate(current)
 
-        results.append(("NannyML univariate drift", *measure(nanny, args.repeat)))
+        results.append(("NannyML UnivariateDriftCalculator fit+calculate", *measure(nanny, repeat)))
     except ImportError:
-        print("NannyML not installed: skipped")
+        print("NannyML not installed: skipped (make bench installs it)")
+    print("\n## 100,000 rows x 25 columns (20 numerical, 5 categorical), median of "
+          f"{repeat} (mlflow-decay: of {max(repeat, 11)})\n")
+    table(results, results[0][1])
 
-    ours = results[0][1]
-    print(f"\n{args.rows:,} rows x {cols} columns ({args.numerical} numerical, "
-          f"{args.categorical} categorical); median of {args.repeat}\n")
-    print("| what | seconds | peak MB | vs mlflow-decay evaluate |")
-    print("|---|---:|---:|---:|")
-    for name, seconds, peak in results:
-        ratio = "1x" if name == results[0][0] else f"{seconds / ours:.0f}x slower"
-        print(f"| {name} | {seconds:.3f} | {peak:.0f} | {ratio} |")
+
+def window_1m(repeat: int) -> None:
+    reference = make(1_000_000, 40, 10, seed=0, shift=0.0)
+    current = make(1_000_000, 40, 10, seed=1, shift=0.3)
+    window_mb = current.memory_usage(deep=True).sum() / 2**20
+    profile = md.build_profile(reference, band_chunks=0)
+    seconds, peak = measure(lambda: evaluate_window(profile, current), repeat)
+    no_bands = measure(lambda: md.build_profile(reference, band_chunks=0), repeat)
+    with_bands = measure(lambda: md.build_profile(reference), repeat)
+    size = len(md.build_profile(reference).to_json())
+    print(f"\n## 1,000,000 rows x 50 columns (40 numerical, 10 categorical), median of {repeat}\n")
+    print("| what | seconds | peak MB beyond inputs | note |")
+    print("|---|---:|---:|---|")
+    print(f"| evaluate a window (stored profile) | {seconds:.3f} | {peak:.0f} | window itself "
+          f"{window_mb:.0f} MB: peak = {(window_mb + peak) / window_mb:.2f}x the window |")
+    print(f"| build the profile, no bands | {no_bands[0]:.3f} | {no_bands[1]:.0f} | |")
+    print(f"| build the profile, 10 bands (default) | {with_bands[0]:.3f} | {with_bands[1]:.0f} | "
+          f"{size / 1024:.0f} KB, {size / 50 / 1024:.1f} KB per column |")
+
+
+def estimation(repeat: int) -> None:
+    rng = np.random.default_rng(0)
+    n = 100_000
+    x = rng.normal(size=(n, 3))
+    logit = x @ np.array([1.0, -0.5, 0.3])
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    score = 1 / (1 + np.exp(-(0.8 * logit + rng.normal(0, 0.3, n))))
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y, "p": score})
+    profile = md.build_profile(frame, target="y", prediction="p", band_chunks=0)
+    window = 1 / (1 + np.exp(-(0.8 * (logit + 0.5) + rng.normal(0, 0.3, n))))
+    seconds, peak = measure(
+        lambda: estimate.estimated_metrics("binary", window, profile.calibrations), repeat)
+    print("\n## Label-free estimation (binary CBPE, 6 metrics with 95% bands), 100,000 rows\n")
+    print(f"| estimate | {seconds:.3f} s | {peak:.0f} MB |\n|---|---:|---:|")
+
+
+def cli_help(repeat: int) -> None:
+    command = shutil.which("mlflow-decay", path=str(Path(sys.executable).parent)) or "mlflow-decay"
+    seconds = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        subprocess.run([command, "--help"], check=True, capture_output=True)
+        seconds.append(time.perf_counter() - began)
+    print(f"\n## `mlflow-decay --help` in a fresh process: {statistics.median(seconds):.2f} s "
+          f"(median of {repeat})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-large", action="store_true", help="skip the 1M-row case")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}, pandas {pd.__version__}")
+    window_100k(args.repeat)
+    if not args.skip_large:
+        window_1m(args.repeat)
+    estimation(args.repeat)
+    cli_help(args.repeat)
 
 
 if __name__ == "__main__":
