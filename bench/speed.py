@@ -38,9 +38,9 @@ import pandas as pd
 os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # NannyML's usage analytics: off
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-import mlflow_decay as md  # noqa: E402
-from mlflow_decay import estimate  # noqa: E402
-from mlflow_decay.evaluation import evaluate_window  # noqa: E402
+import mlflow_decay as md
+from mlflow_decay import estimate
+from mlflow_decay.evaluation import evaluate_window
 
 
 def make(rows: int, numerical: int, categorical: int, seed: int, shift: float) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from .profile import Profile, prediction_values
 from .report import DecayReport
 from .schema import category_array
 from .sources import split_windows
+from .streaming import Source, evaluate_source
+from .window import WindowStats
 
 
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
@@ -81,7 +83,7 @@ def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
 
 def evaluate(
     model_uri: str,
-    window: pd.DataFrame,
+    window: Source,
     *,
     policy: Policy | str | Path | None = None,
     log: bool = True,
@@ -97,8 +99,10 @@ def evaluate(
     ----------
     model_uri : str
         ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
-    window : DataFrame
+    window : DataFrame, path or Spark DataFrame
         Production rows with the profile's features and prediction column(s); labels optional.
+        A Parquet file or directory is read in batches (memory bounded whatever its size); a
+        Spark DataFrame is evaluated on the executors.
     policy : Policy or path, optional
         Thresholds and actions; default the packaged policy (``mlflow-decay policy show``).
     log : bool
@@ -217,11 +221,11 @@ def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
 
 
 def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
-              window: pd.DataFrame, pol: Policy, *, log: bool, apply: bool,
+              window: Source, pol: Policy, *, log: bool, apply: bool,
               window_start: str | None, window_end: str | None, experiment: str | None,
               step: int = 0, window_key: str | None = None,
               series: list[dict[str, Any]] | None = None) -> DecayReport:
-    result = evaluate_window(profile, window, pol)
+    result, frame, _ = evaluate_source(profile, window, pol)
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     others = (registry.versions(client, ref.name)
@@ -241,10 +245,14 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
     if not log:
         return report
     outputs = None
-    if profile.id_column and profile.id_column in window.columns:
-        outputs = window[[profile.id_column, *profile.prediction_columns]]
+    if frame is not None and profile.id_column and profile.id_column in frame.columns:
+        outputs = frame[[profile.id_column, *profile.prediction_columns]]
+    elif profile.id_column:
+        report.notes.append("model outputs by row id are stored for windows read into memory "
+                            "only; labels cannot be attached to this streamed window")
     tracking.log_evaluation(client, ref, report, experiment, outputs)
-    _log_pages(client, ref, profile, window, pol, report, experiment, series)
+    assert result.stats is not None
+    _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
     if apply:
         assert report.run_id is not None
         final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id,
@@ -424,7 +432,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
 
 
 def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
-               window: pd.DataFrame, pol: Policy, report: DecayReport,
+               window: pd.DataFrame | None, stats: WindowStats, pol: Policy, report: DecayReport,
                experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
     """Log the evaluation's HTML report and PNG plots into its run.
 
@@ -438,11 +446,11 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
         series = _series(client, ref, experiment)
     else:
         series.append({"status": report.status, "metrics": report.metrics})
-    images = plots(report, profile, window, pol, series)
+    images = plots(report, profile, stats, pol, series)
     files = {"decay_report.html": render_html(report, images, pol).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
-    if sample_uri:
+    if sample_uri and window is not None:
         from .render import evidently_report
 
         sample = pd.read_parquet(io.BytesIO(registry.read_artifact(client, ref, sample_uri)))

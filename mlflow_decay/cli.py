@@ -114,9 +114,10 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
     from .sources import read_table
 
     preds = _split(prediction)
-    table = read_table(data)
+    # a Parquet file or directory is profiled in batches, unless a raw sample is to be stored
+    table = read_table(data) if reference_sample else None
     built = build_profile(
-        table, target=target,
+        data if table is None else table, target=target,
         prediction=preds if task == "multiclass" else (preds[0] if preds else None),
         task=task,  # type: ignore[arg-type]
         features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
@@ -154,11 +155,9 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     """Evaluate a production window against MODEL_URI's reference profile."""
     from . import api
     from .policy import load_policy
-    from .sources import read_table
 
     pol = load_policy(policy_path)
-    window = read_table(data)
-    report = api.evaluate(model_uri, window, policy=pol, log=not (dry_run or no_log),
+    report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,
                           tracking_uri=tracking_uri, experiment=experiment)
     lines = [f"{report.model_uri}: {report.summary()}"]

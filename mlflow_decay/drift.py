@@ -45,9 +45,7 @@ def js_distance(reference: np.ndarray, window: np.ndarray) -> float:
 
 def numeric_drift(ref: NumericSummary, stats: NumericStats) -> dict[str, float]:
     """PSI, JS, KS D and normalised Wasserstein of a window's statistics against ``ref``."""
-    n = stats.count
-    cuts = stats.below[np.searchsorted(stats.grid, np.asarray(ref.edges, dtype=float))]
-    w = np.diff(np.concatenate(([0], cuts, [n]))) / n
+    w = stats.histogram(ref.edges) / stats.count
     r = ref.histogram_proportions()
     return {"psi": psi(r, w), "js": js_distance(r, w), **_cdf_distances(ref, stats)}
 

@@ -20,7 +20,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -58,6 +58,7 @@ class Evaluation:
     extra_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     has_labels: bool = False
+    stats: WindowStats | None = None
 
 
 def metric_key(name: str) -> str:
@@ -83,25 +84,32 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     -------
     Evaluation
     """
-    _check_window(profile, window)
+    check_window(profile, window)
     pred_cols = profile.prediction_columns
     values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
     stats = window_stats(profile, window, business=policy.business, workers=workers,
-                         prediction=None if values is None else _prediction_series(profile, values))
-    result = evaluate_stats(profile, stats, policy)
+                         prediction=None if values is None else prediction_series(profile, values))
+    return add_performance(profile, window, evaluate_stats(profile, stats, policy))
+
+
+def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation) -> Evaluation:
+    """Add estimated performance (from the model outputs in ``frame``) and, when ``result``
+    saw labels, realized performance to ``result``; return it."""
+    if not profile.prediction_columns:
+        return result
     metrics = result.metrics
-    if values is not None:
-        est = (estimate.estimate_regression(loss_inputs(window, profile.loss_models),
-                                            profile.loss_models)
-               if profile.loss_models
-               else estimate.estimated_metrics(profile.task, values, profile.calibrations))
-        metrics.update(est)
-        # against the same estimator on the reference, so calibration bias cancels out
-        metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
-                        for k, v in est.items() if k[4:] in profile.estimated_performance})
-    if result.has_labels and profile.target is not None and values is not None:
+    values = prediction_values(frame, profile.prediction_columns, profile.task)
+    est = (estimate.estimate_regression(loss_inputs(frame, profile.loss_models),
+                                        profile.loss_models)
+           if profile.loss_models
+           else estimate.estimated_metrics(profile.task, values, profile.calibrations))
+    metrics.update(est)
+    # against the same estimator on the reference, so calibration bias cancels out
+    metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
+                    for k, v in est.items() if k[4:] in profile.estimated_performance})
+    if result.has_labels and profile.target is not None:
         perf, why = performance.realized(
-            profile.task, window[profile.target], values,
+            profile.task, frame[profile.target], values,
             classes=profile.classes, positive_label=profile.positive_label)
         for m, v in perf.items():
             metrics[f"perf.{m}"] = v
@@ -155,18 +163,18 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     return Evaluation(
         metrics=metrics, rows=stats.rows, drifted_features=drifted, drift_scores=scores,
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
-        has_labels=stats.target is not None,
+        has_labels=stats.target is not None, stats=stats,
     )
 
 
-def _prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
+def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
     """The model output as its profile summary reads it: scores, or predicted classes."""
     if profile.task == "multiclass":
         return predicted_classes(values, profile.classes)
     return pd.Series(values)
 
 
-def _check_window(profile: Profile, window: pd.DataFrame) -> None:
+def check_window(profile: Profile, window: pd.DataFrame) -> None:
     if not isinstance(window, pd.DataFrame):
         raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
     if len(window) == 0:
@@ -230,19 +238,32 @@ def reference_bands(profile: Profile, reference: pd.DataFrame, chunks: int
     Returns ``{metric: (mean, sd, chunk_rows)}`` for metrics seen in at least three chunks;
     empty when the reference is too small for three chunks of ``MIN_CHUNK_ROWS``.
     """
-    chunks = min(chunks, len(reference) // MIN_CHUNK_ROWS)
+    return bands_from_chunks(profile, [reference.iloc[start:stop]  # row slices: views
+                                       for start, stop in band_chunk_rows(len(reference), chunks)])
+
+
+def band_chunk_rows(rows: int, chunks: int) -> list[tuple[int, int]]:
+    """Row ranges ``[start, stop)`` of the band chunks of a table of ``rows`` rows."""
+    chunks = min(chunks, rows // MIN_CHUNK_ROWS)
     if chunks < 3:
+        return []
+    size = min(rows // chunks, MAX_CHUNK_ROWS)
+    starts = np.linspace(0, rows, chunks + 1)[:-1].round().astype(int)
+    return [(int(start), int(start) + size) for start in starts]
+
+
+def bands_from_chunks(profile: Profile, chunks: Sequence[pd.DataFrame]
+                      ) -> dict[str, tuple[float, float, int]]:
+    """Each metric's mean and standard deviation over the given chunks (one thread each)."""
+    if len(chunks) < 3:
         return {}
-    rows = min(len(reference) // chunks, MAX_CHUNK_ROWS)
-    starts = np.linspace(0, len(reference), chunks + 1)[:-1].round().astype(int)
-    # one chunk per thread (row slices are views, not copies)
-    evaluations = run_all({str(i): partial(evaluate_window, profile,
-                                           reference.iloc[start:start + rows], workers=1)
-                           for i, start in enumerate(starts)})
+    evaluations = run_all({str(i): partial(evaluate_window, profile, chunk, workers=1)
+                           for i, chunk in enumerate(chunks)})
     values: dict[str, list[float]] = {}
     for evaluation in evaluations.values():
         for name, value in evaluation.metrics.items():
             values.setdefault(name, []).append(value)
+    rows = len(chunks[0])
     return {name: (_r(float(np.mean(v))), _r(float(np.std(v, ddof=1))), rows)
             for name, v in values.items() if len(v) >= 3 and name not in _NO_BAND}
 

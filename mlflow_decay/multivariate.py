@@ -91,22 +91,44 @@ def fit_pca(frame: pd.DataFrame, features: Sequence[str],
     """
     if moments is None:
         moments = {f: _finite_moments(to_numeric(frame[f], f)) for f in features}
+    names, mean, scale = pca_inputs(features, moments)
+    if len(names) < 2 or len(frame) == 0:
+        return None
+    return pca_from_gram(gram(frame, names, mean), names, mean, scale, len(frame))
+
+
+def pca_inputs(features: Sequence[str], moments: Mapping[str, tuple[float | None, float | None]]
+               ) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
+    """The features a PCA can use (finite mean, positive spread) with their rounded moments."""
     kept = [(f, m, s) for f in features for m, s in [moments[f]]
             if m is not None and s is not None and np.isfinite(m) and s > 0]
-    if len(kept) < 2 or len(frame) == 0:
+    return (tuple(f for f, _, _ in kept), tuple(_r(m) for _, m, _ in kept),
+            tuple(_r(s) for _, _, s in kept))
+
+
+def gram(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float]) -> np.ndarray:
+    """``Σ (x - mean)(x - mean)ᵀ`` over a table's rows: it adds up over parts of a table."""
+    total = np.zeros((len(features),) * 2)
+    for block in _centred_blocks(frame, features, mean):
+        total += block @ block.T
+    return total
+
+
+def pca_from_gram(centred_gram: np.ndarray, features: Sequence[str], mean: Sequence[float],
+                  scale: Sequence[float], rows: int) -> PCAModel | None:
+    """The PCA model of a table from the Gram matrix of its centred rows (see :func:`gram`)."""
+    if len(features) < 2 or rows == 0:
         return None
-    names = tuple(f for f, _, _ in kept)
-    mean, scale = tuple(_r(m) for _, m, _ in kept), tuple(_r(s) for _, _, s in kept)
-    gram = sum(block @ block.T for block in _centred_blocks(frame, names, mean))
-    assert isinstance(gram, np.ndarray)
-    eigenvalues, vectors = np.linalg.eigh(gram / np.outer(scale, scale))
+    eigenvalues, vectors = np.linalg.eigh(centred_gram / np.outer(scale, scale))
     eigenvalues, vectors = np.clip(eigenvalues[::-1], 0, None), vectors[:, ::-1]
+    if eigenvalues.sum() <= 0:
+        return None
     k = int(np.searchsorted(np.cumsum(eigenvalues) / eigenvalues.sum(), VARIANCE_KEPT) + 1)
-    k = min(k, len(names) - 1)
+    k = min(k, len(features) - 1)
     components = tuple(tuple(_r(v) for v in c) for c in vectors[:, :k].T)
-    model = PCAModel(names, mean, scale, components, 0.0)
+    model = PCAModel(tuple(features), tuple(mean), tuple(scale), components, 0.0)
     residual_map = model._residual_map  # the rows' error sum is trace(M G Mᵀ)
-    error = float(np.sum((residual_map @ gram) * residual_map)) / len(frame)
+    error = float(np.sum((residual_map @ centred_gram) * residual_map)) / rows
     return replace(model, reference_error=_r(error))
 
 

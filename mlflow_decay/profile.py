@@ -185,11 +185,11 @@ def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int) -
     )
 
 
-def summarize(series: pd.Series, kind: Kind, column: str) -> Summary:
+def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K) -> Summary:
     """Summarise one column as the given kind."""
     if kind == "numerical":
         return summarize_numeric(to_numeric(series, column))
-    return summarize_categorical(series)
+    return summarize_categorical(series, top_k)
 
 
 @dataclass(frozen=True)
@@ -367,7 +367,7 @@ def _opt_float(v: Any) -> float | None:
 
 # -- building ---------------------------------------------------------------------------------
 def build_profile(
-    reference: pd.DataFrame,
+    reference: Any,
     *,
     target: str | None = None,
     prediction: str | Sequence[str] | None = None,
@@ -385,8 +385,11 @@ def build_profile(
 
     Parameters
     ----------
-    reference : DataFrame
-        Training/validation data with features, and optionally labels and model outputs.
+    reference : DataFrame, path or Spark DataFrame
+        Training/validation data with features, and optionally labels and model outputs. A
+        Parquet file or directory is read in record batches with bounded memory, a CSV file
+        whole; a Spark DataFrame is profiled on the executors (see
+        :mod:`mlflow_decay.streaming` and :mod:`mlflow_decay.spark` for what is exact).
     target : str, optional
         Label column. With ``prediction`` it gives the reference performance.
     prediction : str or list of str, optional
@@ -417,37 +420,20 @@ def build_profile(
     if task not in TASKS:
         raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if not isinstance(reference, pd.DataFrame):
-        raise DataError(f"reference must be a pandas DataFrame, got {type(reference).__name__}")
+        from .streaming import build_profile_from  # streaming builds on profiles
+
+        return build_profile_from(
+            reference, target=target, prediction=prediction, task=task, features=features,
+            categorical=categorical, numerical=numerical, id_column=id_column,
+            timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
+            band_chunks=band_chunks)
     if len(reference) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
-    pred_cols = _prediction_columns(prediction, task)
-    special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
-    for column in special:
-        _require_column(reference, column, "reference")
-    forced = {**{c: "categorical" for c in categorical or ()},
-              **{c: "numerical" for c in numerical or ()}}
-    overlap = set(categorical or ()) & set(numerical or ())
-    if overlap:
-        raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
-    names = [str(c) for c in reference.columns if c not in special] if features is None else list(features)
-    schema: dict[str, str] = {}
-    kinds: dict[str, Kind] = {}
-    for name in names:
-        _require_column(reference, name, "reference")
-        kind = forced.get(name) or infer_kind(reference[name])
-        if kind is None:
-            if features is not None:
-                raise DataError(f"column {name!r}: dates/times cannot be a feature; "
-                                "pass it as timestamp_column")
-            continue
-        kinds[name] = kind  # type: ignore[assignment]
-        schema[name] = str(reference[name].dtype)
-    summaries = run_all({name: partial(summarize, reference[name], kind, name)
-                         for name, kind in kinds.items()})
-    if not summaries:
-        raise DataError("reference has no feature columns to profile")
-    for column in special:
-        schema[column] = str(reference[column].dtype)
+    pred_cols, kinds, schema = plan_columns(
+        reference, target=target, prediction=prediction, task=task, features=features,
+        categorical=categorical, numerical=numerical, id_column=id_column,
+        timestamp_column=timestamp_column)
+    summaries = summarize_columns(reference, kinds)
 
     class_labels: tuple[str, ...] = ()
     pos: str | None = None
@@ -502,6 +488,48 @@ def build_profile(
 
     ordered = reference.sort_values(timestamp_column) if timestamp_column else reference
     return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+
+
+def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
+                 task: str, features: Sequence[str] | None, categorical: Sequence[str] | None,
+                 numerical: Sequence[str] | None, id_column: str | None,
+                 timestamp_column: str | None) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
+    """Check a reference's columns; return the prediction columns, each feature's kind, and the
+    schema (dtype names) of every column the profile uses."""
+    pred_cols = _prediction_columns(prediction, task)
+    special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
+    for column in special:
+        _require_column(reference, column, "reference")
+    forced = {**{c: "categorical" for c in categorical or ()},
+              **{c: "numerical" for c in numerical or ()}}
+    overlap = set(categorical or ()) & set(numerical or ())
+    if overlap:
+        raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
+    names = [str(c) for c in reference.columns if c not in special] if features is None else list(features)
+    schema: dict[str, str] = {}
+    kinds: dict[str, Kind] = {}
+    for name in names:
+        _require_column(reference, name, "reference")
+        kind = forced.get(name) or infer_kind(reference[name])
+        if kind is None:
+            if features is not None:
+                raise DataError(f"column {name!r}: dates/times cannot be a feature; "
+                                "pass it as timestamp_column")
+            continue
+        kinds[name] = kind  # type: ignore[assignment]
+        schema[name] = str(reference[name].dtype)
+    if not kinds:
+        raise DataError("reference has no feature columns to profile")
+    for column in special:
+        schema[column] = str(reference[column].dtype)
+    return pred_cols, kinds, schema
+
+
+def summarize_columns(frame: pd.DataFrame, kinds: dict[str, Kind], top_k: int = TOP_K
+                      ) -> dict[str, Summary]:
+    """Summaries of the given columns, one thread per column."""
+    return run_all({name: partial(summarize, frame[name], kind, name, top_k)
+                    for name, kind in kinds.items()})
 
 
 def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,

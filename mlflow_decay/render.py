@@ -21,20 +21,24 @@ import pandas as pd
 
 from .evaluation import metric_key
 from .policy import Policy
-from .profile import CategoricalSummary, NumericSummary, Profile, bin_counts
+from .profile import CategoricalSummary, NumericSummary, Profile
 from .report import DecayReport
-from .schema import category_counts, to_numeric
+from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats
 
 _COLORS = {"healthy": "#2e7d32", "warning": "#f9a825", "degraded": "#c62828"}
 
 
-def plots(report: DecayReport, profile: Profile, window: pd.DataFrame, policy: Policy,
+def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Policy,
           series: Sequence[dict[str, Any]] = ()) -> dict[str, bytes]:
-    """PNG plots by file name: ``drift.png``, ``dist_<feature>.png`` (top 3), ``series.png``."""
+    """PNG plots by file name: ``drift.png``, ``dist_<feature>.png`` (top 3), ``series.png``.
+
+    The window's side of each plot comes from its statistics (:mod:`mlflow_decay.window`), so
+    windows read in batches or from Spark get the same plots.
+    """
     out = {"drift.png": _drift_bars(report, profile, policy)}
     for name in report.drifted_features[:3] or _top_features(report, profile, policy)[:3]:
         out[f"dist_{metric_key(name).replace('/', '_').replace(' ', '_')}.png"] = _distribution(
-            name, profile, window)
+            name, profile, stats.features[name])
     if series:
         out["series.png"] = _series(series, policy)
     return out
@@ -127,15 +131,14 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     return _png(fig)
 
 
-def _distribution(name: str, profile: Profile, window: pd.DataFrame) -> bytes:
+def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
     ref = profile.features[name]
     fig = _figure(8 if isinstance(ref, NumericSummary) else 6)
     ax = fig.add_subplot(1, 2, 1) if isinstance(ref, NumericSummary) else fig.add_subplot()
-    if isinstance(ref, NumericSummary) and ref.count:
-        values = to_numeric(window[name], name)
-        values = np.sort(values[np.isfinite(values)])
+    if isinstance(ref, NumericSummary) and isinstance(counted, NumericStats) and ref.count:
+        n = max(counted.count, 1)
         # histogram on the profile's bins (reference deciles), then the two CDFs
-        shares = bin_counts(values, np.asarray(ref.edges)) / max(len(values), 1)
+        shares = counted.histogram(ref.edges) / n
         x = np.arange(len(ref.counts))
         ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
         ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
@@ -146,16 +149,15 @@ def _distribution(name: str, profile: Profile, window: pd.DataFrame) -> bytes:
         ax = fig.add_subplot(1, 2, 2)
         xs, ps = ref.knots()
         ax.plot(xs, ps, label="reference", color="#1565c0")
-        if len(values):
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
-                    label="window", color="#c62828")
+        if counted.count:
+            ax.step(counted.grid, counted.through / n, where="post", label="window",
+                    color="#c62828")
         ax.set_ylabel("cumulative share")
-    elif isinstance(ref, CategoricalSummary) and ref.count:
-        counts, _ = category_counts(window[name])
+    elif isinstance(ref, CategoricalSummary) and isinstance(counted, CategoricalStats) and ref.count:
         cats = list(ref.categories[:12])
-        total = sum(counts.values()) or 1
+        total = sum(counted.counts.values()) or 1
         r = [c / ref.count for c in ref.counts[:12]]
-        w = [counts.get(c, 0) / total for c in cats]
+        w = [counted.counts.get(c, 0) / total for c in cats]
         x = np.arange(len(cats))
         ax.bar(x - 0.2, r, 0.4, label="reference", color="#1565c0")
         ax.bar(x + 0.2, w, 0.4, label="window", color="#c62828")

@@ -56,10 +56,22 @@ class Window:
 
     def key(self, model_name: str, model_version: str) -> str:
         """Identity of this evaluation: model, version, bounds and a fingerprint of the rows."""
-        digest = hashlib.sha256()
-        digest.update(f"{model_name}\0{model_version}\0{self.start}\0{self.end}\0".encode())
-        digest.update(pd.util.hash_pandas_object(self.frame, index=False).to_numpy().tobytes())
-        return digest.hexdigest()
+        return window_key(model_name, model_version, self.start, self.end,
+                          rows_digest(self.frame))
+
+
+def window_key(model_name: str, model_version: str, start: str | None, end: str | None,
+               rows: bytes) -> str:
+    """Identity of an evaluation: model, version, window bounds and the rows' fingerprint."""
+    digest = hashlib.sha256(f"{model_name}\0{model_version}\0{start}\0{end}\0".encode())
+    digest.update(rows)
+    return digest.hexdigest()
+
+
+def rows_digest(frame: pd.DataFrame) -> bytes:
+    """SHA-256 of the rows' hashes: the same for a table and for its batches in order."""
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).digest()
 
 
 def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,

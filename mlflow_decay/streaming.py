@@ -1,0 +1,425 @@
+"""Out-of-core profiles and evaluations: statistics of row batches, merged.
+
+A table larger than memory (a directory of Parquet files) is read in record batches; each batch
+gives partial statistics that add up (:mod:`mlflow_decay.window` for windows, summaries merged by
+:func:`~mlflow_decay.profile.merge_summaries` for references), so memory is bounded by the batch
+size, a uniform sample of at most ``SAMPLE_ROWS`` rows, and the partials (a few KB per column),
+whatever the row count.
+
+A profile takes two passes. The first merges the batches' summaries (counts, moments, extremes,
+category counts and exact values are exact; the quantile sketch merges within its tolerance) and
+keeps the sample. The second counts the histograms exactly on the final bin edges, accumulates
+the PCA's Gram matrix, and keeps the rows of the band chunks. The calibration maps, loss models
+and reference performance are fitted on the sample: exact when the table has at most
+``SAMPLE_ROWS`` rows, a uniform sample of it otherwise.
+
+An evaluation takes one pass: drift, data quality, multivariate and business metrics come from
+the merged window statistics, exactly as in memory; estimated and realized performance from the
+sample of model outputs and labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .evaluation import (
+    Evaluation,
+    add_performance,
+    band_chunk_rows,
+    bands_from_chunks,
+    check_window,
+    evaluate_stats,
+    evaluate_window,
+    prediction_series,
+)
+from .multivariate import gram, pca_from_gram, pca_inputs
+from .policy import DEFAULT_POLICY, Policy
+from .profile import (
+    TOP_K,
+    CategoricalSummary,
+    NumericSummary,
+    Profile,
+    Summary,
+    Task,
+    build_profile,
+    merge_summaries,
+    plan_columns,
+    predicted_classes,
+    prediction_values,
+    summarize_categorical,
+    summarize_columns,
+    summarize_numeric,
+)
+from .schema import Kind, to_numeric
+from .sources import PARQUET_SUFFIXES, read_table, rows_digest
+from .window import WindowStats, merge_stats, window_stats
+
+#: Rows read at a time from a Parquet source.
+BATCH_ROWS = 262_144
+#: Rows of the uniform sample kept for fitting calibration and measuring performance.
+SAMPLE_ROWS = 100_000
+#: Categories a partial summary keeps per column before the final top-K cut.
+PARTIAL_TOP_K = 10_000
+
+Batches = Callable[[], Iterable[pd.DataFrame]]
+
+
+@dataclass
+class Sample:
+    """A uniform random sample of at most ``size`` rows of a stream of batches.
+
+    Every row gets a random key and the rows with the smallest keys are kept, so samples of
+    disjoint parts merge into a uniform sample of the whole.
+    """
+
+    size: int = SAMPLE_ROWS
+    seed: int = 0
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    frame: pd.DataFrame | None = None
+    seen: int = 0
+
+    def add(self, batch: pd.DataFrame) -> None:
+        rng = np.random.default_rng([self.seed, self.seen])
+        self.seen += len(batch)
+        self._keep(rng.random(len(batch)), batch.reset_index(drop=True))
+
+    def merge(self, other: Sample) -> Sample:
+        out = Sample(self.size, self.seed, self.keys, self.frame, self.seen + other.seen)
+        if other.frame is not None:
+            out._keep(other.keys, other.frame)
+        return out
+
+    def _keep(self, keys: np.ndarray, frame: pd.DataFrame) -> None:
+        if self.frame is not None:
+            keys = np.concatenate([self.keys, keys])
+            frame = pd.concat([self.frame, frame], ignore_index=True)
+        if len(keys) > self.size:
+            pick = np.sort(np.argpartition(keys, self.size - 1)[:self.size])
+            keys, frame = keys[pick], frame.iloc[pick].reset_index(drop=True)
+        self.keys, self.frame = keys, frame
+
+
+def parquet_batches(path: Any, columns: Sequence[str] | None = None,
+                    batch_rows: int = BATCH_ROWS) -> Batches:
+    """A re-readable source of DataFrames from a Parquet file or directory, ``batch_rows`` at a
+    time (file order), reading only ``columns`` when given."""
+    import pyarrow.dataset as ds
+
+    try:
+        dataset = ds.dataset(str(path), format="parquet")
+    except Exception as exc:  # pyarrow has its own error types for unreadable files
+        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
+                        f"{str(exc).splitlines()[0][:200]}") from exc
+
+    def batches() -> Iterator[pd.DataFrame]:
+        try:
+            for batch in dataset.to_batches(columns=list(columns) if columns else None,
+                                            batch_size=batch_rows):
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        except (OSError, ValueError) as exc:
+            raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
+                            f"{str(exc).splitlines()[0][:200]}") from exc
+
+    return batches
+
+
+# -- profiles -----------------------------------------------------------------------------------
+@dataclass
+class ProfilePartial:
+    """Summaries of part of a reference table (first pass): they merge into the whole's."""
+
+    rows: int
+    features: dict[str, Summary]
+    target: Summary | None
+    prediction: Summary | None
+
+    def merge(self, other: ProfilePartial) -> ProfilePartial:
+        return ProfilePartial(
+            self.rows + other.rows,
+            {n: merge_summaries(s, other.features[n]) for n, s in self.features.items()},
+            _merge_optional(self.target, other.target),
+            _merge_optional(self.prediction, other.prediction))
+
+
+def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
+                    pred_cols: Sequence[str], task: str) -> ProfilePartial:
+    """First-pass statistics of one batch."""
+    target_summary: Summary | None = None
+    if target is not None:
+        target_summary = (summarize_numeric(to_numeric(batch[target], target))
+                          if task == "regression" else summarize_categorical(batch[target], 10**6))
+    prediction: Summary | None = None
+    if pred_cols and task != "multiclass":  # multiclass: predicted classes, in the second pass
+        prediction = summarize_numeric(prediction_values(batch, pred_cols, task))
+    return ProfilePartial(len(batch), summarize_columns(batch, kinds, PARTIAL_TOP_K),
+                          target_summary, prediction)
+
+
+@dataclass
+class ProfileCounts:
+    """Second-pass statistics: histograms on the final edges, the PCA Gram matrix, predicted
+    class counts (multiclass) and the rows of the band chunks."""
+
+    histograms: dict[str, np.ndarray]
+    gram: np.ndarray | None
+    predicted: CategoricalSummary | None = None
+    chunks: dict[int, list[pd.DataFrame]] = field(default_factory=dict)
+
+    def merge(self, other: ProfileCounts) -> ProfileCounts:
+        chunks = {k: list(v) for k, v in self.chunks.items()}
+        for k, parts in other.chunks.items():
+            chunks.setdefault(k, []).extend(parts)
+        return ProfileCounts(
+            {n: h + other.histograms[n] for n, h in self.histograms.items()},
+            None if self.gram is None or other.gram is None else self.gram + other.gram,
+            _merge_optional(self.predicted, other.predicted), chunks)  # type: ignore[arg-type]
+
+
+def profile_counts(batch: pd.DataFrame, profile: Profile, *,
+                   pca: tuple[Sequence[str], Sequence[float]] | None = None, offset: int = 0,
+                   chunk_rows: Sequence[tuple[int, int]] = ()) -> ProfileCounts:
+    """Second-pass statistics of one batch whose first row is row ``offset`` of the table;
+    ``pca`` names the PCA's features and their means (for the Gram matrix)."""
+    histograms = {name: _histogram(s, batch[name], name) for name, s in _numeric_roles(profile)
+                  if name in batch.columns}
+    if profile.prediction_summary is not None and profile.task != "multiclass":
+        histograms["\0prediction"] = _histogram(
+            profile.prediction_summary,
+            pd.Series(prediction_values(batch, profile.prediction_columns, profile.task)),
+            "prediction")
+    predicted = None
+    if profile.task == "multiclass" and profile.prediction_columns:
+        predicted = summarize_categorical(predicted_classes(
+            prediction_values(batch, profile.prediction_columns, "multiclass"), profile.classes),
+            PARTIAL_TOP_K)
+    chunks: dict[int, list[pd.DataFrame]] = {}
+    for i, (start, stop) in enumerate(chunk_rows):
+        lo, hi = max(start - offset, 0), min(stop - offset, len(batch))
+        if lo < hi:
+            chunks[i] = [batch.iloc[lo:hi]]
+    return ProfileCounts(histograms, None if pca is None else gram(batch, *pca), predicted, chunks)
+
+
+def _numeric_roles(profile: Profile) -> list[tuple[str, NumericSummary]]:
+    out = [(n, s) for n, s in profile.features.items() if isinstance(s, NumericSummary)]
+    if isinstance(profile.target_summary, NumericSummary) and profile.target is not None:
+        out.append((profile.target, profile.target_summary))
+    return out
+
+
+def _histogram(summary: Summary, series: pd.Series, name: str) -> np.ndarray:
+    assert isinstance(summary, NumericSummary)
+    values = to_numeric(series, name)
+    finite = values[np.isfinite(values)]
+    bins = np.searchsorted(np.asarray(summary.edges), finite, side="right")
+    return np.bincount(bins, minlength=len(summary.edges) + 1)
+
+
+def build_profile_batches(batches: Batches, *, target: str | None = None,
+                          prediction: str | Sequence[str] | None = None, task: Task = "binary",
+                          features: Sequence[str] | None = None,
+                          categorical: Sequence[str] | None = None,
+                          numerical: Sequence[str] | None = None, id_column: str | None = None,
+                          timestamp_column: str | None = None,
+                          classes: Sequence[str] | None = None, positive_label: str | None = None,
+                          band_chunks: int = 10) -> Profile:
+    """The profile of a table read in batches, in two passes (see the module docstring).
+
+    Takes the options of :func:`~mlflow_decay.profile.build_profile`. Column kinds are inferred
+    from the first batch (force them with ``categorical``/``numerical``). Band chunks follow
+    the batches' order, not ``timestamp_column``.
+    """
+    first = next(iter(batches()), None)
+    if first is None or len(first) == 0:
+        raise DataError("reference table is empty: a profile needs at least one row")
+    pred_cols, kinds, schema = plan_columns(
+        first, target=target, prediction=prediction, task=task, features=features,
+        categorical=categorical, numerical=numerical, id_column=id_column,
+        timestamp_column=timestamp_column)
+    needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (target, id_column,
+                                                                   timestamp_column) if c)]))
+    merged: ProfilePartial | None = None
+    sample = Sample(SAMPLE_ROWS)
+    for batch in batches():
+        check_columns(batch, needed, "reference")
+        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task)
+        merged = part if merged is None else merged.merge(part)
+        sample.add(batch[needed])
+    assert merged is not None and sample.frame is not None
+    base = build_profile(
+        sample.frame, target=target, prediction=prediction, task=task, features=list(kinds),
+        categorical=[n for n, k in kinds.items() if k == "categorical"],
+        numerical=[n for n, k in kinds.items() if k == "numerical"], id_column=id_column,
+        timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
+        band_chunks=0)
+    summaries = {n: _top(s) for n, s in merged.features.items()}
+    profile = replace(base, rows=merged.rows, features=summaries, schema={**base.schema, **schema},
+                      target_summary=merged.target if target is not None else None,
+                      prediction_summary=merged.prediction or base.prediction_summary)
+    names, mean, scale = pca_inputs(
+        [n for n, s in summaries.items() if isinstance(s, NumericSummary)],
+        {n: (s.mean, s.std) for n, s in summaries.items() if isinstance(s, NumericSummary)})
+    rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
+    counts: ProfileCounts | None = None
+    offset = 0
+    for batch in batches():
+        part_counts = profile_counts(batch, profile, pca=(names, mean) if len(names) >= 2 else None,
+                                     offset=offset, chunk_rows=rows)
+        counts = part_counts if counts is None else counts.merge(part_counts)
+        offset += len(batch)
+    assert counts is not None
+    profile = _with_counts(profile, counts, names, mean, scale)
+    chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
+              if i in counts.chunks]
+    return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
+
+
+def _with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
+                 mean: tuple[float, ...], scale: tuple[float, ...]) -> Profile:
+    """The profile with exact histograms, the PCA fitted on the Gram matrix, predicted classes."""
+    def recount(summary: Summary | None, key: str) -> Summary | None:
+        if isinstance(summary, NumericSummary) and key in counts.histograms:
+            return replace(summary, counts=tuple(int(c) for c in counts.histograms[key]))
+        return summary
+
+    features = {n: recount(s, n) for n, s in profile.features.items()}
+    prediction = (_top(counts.predicted) if counts.predicted is not None
+                  else recount(profile.prediction_summary, "\0prediction"))
+    target = recount(profile.target_summary, profile.target or "")
+    multivariate = (None if counts.gram is None else
+                    pca_from_gram(counts.gram, names, mean, scale, profile.rows))
+    return replace(profile, features=features,  # type: ignore[arg-type]
+                   prediction_summary=prediction, target_summary=target, multivariate=multivariate)
+
+
+def _top(summary: Summary, top_k: int = TOP_K) -> Summary:
+    """A merged partial summary cut to the profile's top-K categories."""
+    if not isinstance(summary, CategoricalSummary) or len(summary.categories) <= top_k:
+        return summary
+    cut = sum(summary.counts[top_k:])
+    return replace(summary, categories=summary.categories[:top_k],
+                   counts=summary.counts[:top_k], other=summary.other + cut)
+
+
+def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
+    if a is None or b is None:
+        return a or b
+    return merge_summaries(a, b)
+
+
+def check_columns(batch: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Every batch of a source must hold the columns the first one had."""
+    for column in columns:
+        if column not in batch.columns:
+            raise DataError(f"column {column!r} is missing from part of the {what} "
+                            "(a later file or batch lacks it)")
+
+
+# -- windows ------------------------------------------------------------------------------------
+@dataclass
+class StreamedWindow:
+    """A window evaluated from batches: its result and the fingerprint of its rows."""
+
+    evaluation: Evaluation
+    fingerprint: bytes
+
+
+def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
+                     policy: Policy = DEFAULT_POLICY) -> StreamedWindow:
+    """Evaluate a window read in batches: the same metrics as
+    :func:`~mlflow_decay.evaluation.evaluate_window` on the whole window (drift and quality
+    exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
+    model outputs and labels when the window is larger)."""
+    stats: WindowStats | None = None
+    sample = Sample(SAMPLE_ROWS)
+    digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
+    keep = [c for c in (*profile.prediction_columns, profile.target,
+                        *(profile.loss_models[0].columns if profile.loss_models else ()))
+            if c is not None]
+    for batch in batches:
+        if len(batch) == 0:
+            continue
+        check_window(profile, batch)
+        digest.update(pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes())
+        values = (prediction_values(batch, profile.prediction_columns, profile.task)
+                  if profile.prediction_columns else None)
+        part = window_stats(profile, batch, business=policy.business,
+                            prediction=None if values is None else prediction_series(profile,
+                                                                                      values))
+        stats = part if stats is None else merge_stats([stats, part])
+        if keep:
+            sample.add(batch[[c for c in dict.fromkeys(keep) if c in batch.columns]])
+    if stats is None:
+        raise DataError("window is empty: it has no rows to evaluate")
+    result = evaluate_stats(profile, stats, policy)
+    if sample.frame is not None:
+        add_performance(profile, sample.frame, result)
+        if sample.seen > len(sample.frame):
+            result.notes.append(f"estimated and realized performance from a uniform sample of "
+                                f"{len(sample.frame):,} of the window's {sample.seen:,} rows")
+    return StreamedWindow(result, digest.digest())
+
+
+# -- sources ------------------------------------------------------------------------------------
+Source = Any  # a DataFrame, a path to a CSV/Parquet file or a Parquet directory, or a Spark DataFrame
+
+
+def is_spark(obj: Any) -> bool:
+    """Whether ``obj`` is a PySpark DataFrame (checked without importing pyspark)."""
+    return type(obj).__module__.startswith("pyspark.") and hasattr(obj, "mapInPandas")
+
+
+def is_parquet(path: Any) -> bool:
+    """Whether a path names a Parquet file or a directory (of Parquet files)."""
+    p = Path(path)
+    return p.is_dir() or p.name.lower().endswith(PARQUET_SUFFIXES)
+
+
+def build_profile_from(reference: Source, **options: Any) -> Profile:
+    """:func:`~mlflow_decay.profile.build_profile` of a path (Parquet streamed in batches, CSV
+    read whole) or a Spark DataFrame (partials computed on the executors)."""
+    if is_spark(reference):
+        from .spark import build_profile_spark
+
+        return build_profile_spark(reference, **options)
+    if isinstance(reference, (str, Path)):
+        if not Path(reference).exists():
+            read_table(reference)  # the one error message for a missing file
+        if is_parquet(reference):
+            return build_profile_batches(parquet_batches(reference), **options)
+        return build_profile(read_table(reference), **options)
+    raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
+                    f"or a Spark DataFrame; got {type(reference).__name__}")
+
+
+def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY
+                    ) -> tuple[Evaluation, pd.DataFrame | None, bytes]:
+    """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
+
+    Returns the evaluation, the window's rows when they were read into memory (``None`` when
+    streamed), and a fingerprint of the rows (equal for the same rows however they are read;
+    empty for Spark, whose row order is not fixed).
+    """
+    if isinstance(window, pd.DataFrame):
+        return evaluate_window(profile, window, policy), window, rows_digest(window)
+    if is_spark(window):
+        from .spark import evaluate_spark
+
+        return evaluate_spark(profile, window, policy), None, b""
+    if isinstance(window, (str, Path)):
+        if Path(window).exists() and is_parquet(window):
+            streamed = evaluate_batches(profile, parquet_batches(window)(), policy)
+            return streamed.evaluation, None, streamed.fingerprint
+        frame = read_table(window)
+        return evaluate_window(profile, frame, policy), frame, rows_digest(frame)
+    raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
+                    f"Spark DataFrame; got {type(window).__name__}")

@@ -1,0 +1,139 @@
+"""Out-of-core: Parquet read in record batches gives the same answers as the table in memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlflow_decay as md
+from mlflow_decay import streaming
+from mlflow_decay.errors import DataError
+from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.profile import CategoricalSummary, NumericSummary
+from mlflow_decay.sources import rows_digest
+
+
+def _table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1, rows)
+    x[rng.random(rows) < 0.01] = np.nan
+    frame = pd.DataFrame({
+        "x": x, "z": rng.lognormal(0, 1, rows), "k": rng.poisson(3, rows).astype(float),
+        "w": 0.5 * x + rng.normal(0, 1, rows),
+        "city": rng.choice(["a", "b", "c", "d"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+        "y": rng.integers(0, 2, rows),
+    })
+    frame["p"] = np.clip(0.5 + 0.3 * (frame["y"] - 0.5) + rng.normal(0, 0.2, rows), 0, 1)
+    return frame
+
+
+def _write(frame: pd.DataFrame, directory: Path, files: int) -> Path:
+    directory.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), files)):
+        frame.iloc[part].to_parquet(directory / f"part-{i:03d}.parquet")
+    return directory
+
+
+def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Path) -> None:
+    table = _table(40_000, 0)
+    source = streaming.parquet_batches(_write(table, tmp_path / "ref", 3), batch_rows=6_000)
+    streamed = streaming.build_profile_batches(source, target="y", prediction="p")
+    whole = md.build_profile(table, target="y", prediction="p")
+    assert streamed.rows == whole.rows and streamed.features.keys() == whole.features.keys()
+    for name, s in streamed.features.items():
+        w = whole.features[name]
+        if isinstance(s, CategoricalSummary):
+            assert s == w  # category counts are exact
+            continue
+        assert isinstance(s, NumericSummary) and isinstance(w, NumericSummary)
+        assert (s.count, s.missing, s.infinite, s.min, s.max) == (w.count, w.missing, w.infinite,
+                                                                 w.min, w.max)
+        assert s.mean == pytest.approx(w.mean, rel=1e-12, abs=1e-12)
+        assert s.std == pytest.approx(w.std, rel=1e-12)
+        assert (s.values, s.value_counts) == (w.values, w.value_counts)  # exact for "k"
+        values = table[name].to_numpy()
+        finite = np.sort(values[np.isfinite(values)])
+        # histograms: exact counts on the streamed profile's edges
+        edges = np.concatenate(([-np.inf], s.edges, [np.inf]))
+        assert list(s.counts) == np.histogram(finite, edges)[0].tolist()
+        # quantiles: the merged sketch stays within tolerance of the data's own CDF
+        grid = np.quantile(finite, np.linspace(0, 1, 1001))
+        ecdf = np.searchsorted(finite, grid, side="right") / len(finite)
+        assert np.max(np.abs(s.cdf(grid) - ecdf)) < 0.002
+    assert streamed.performance == whole.performance  # the sample holds every row here
+    assert streamed.multivariate is not None and whole.multivariate is not None
+    assert np.allclose(streamed.multivariate.components, whole.multivariate.components, atol=1e-8)
+    assert streamed.bands.keys() == whole.bands.keys()
+
+
+def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) -> None:
+    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = _table(30_000, 2, shift=0.3)
+    result = streaming.evaluate_batches(
+        profile, (window.iloc[i:i + 4_000] for i in range(0, len(window), 4_000)))
+    whole = evaluate_window(profile, window)
+    assert result.evaluation.metrics.keys() == whole.metrics.keys()
+    for key, value in whole.metrics.items():
+        assert result.evaluation.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert result.evaluation.drifted_features == whole.drifted_features
+    assert result.fingerprint == rows_digest(window)
+    # and through the public API, with a Parquet directory
+    path = _write(window, tmp_path / "window", 4)
+    evaluation, frame, digest = streaming.evaluate_source(profile, path)
+    assert frame is None and digest == rows_digest(window)
+    assert evaluation.metrics["drift.share"] == whole.metrics["drift.share"]
+
+
+def test_large_windows_estimate_performance_on_a_bounded_sample(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "SAMPLE_ROWS", 5_000)
+    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = _table(40_000, 3)
+    result = streaming.evaluate_batches(
+        profile, (window.iloc[i:i + 8_000] for i in range(0, len(window), 8_000))).evaluation
+    whole = evaluate_window(profile, window)
+    assert result.metrics["drift.x.ks"] == pytest.approx(whole.metrics["drift.x.ks"], abs=1e-12)
+    assert result.metrics["perf.roc_auc"] == pytest.approx(whole.metrics["perf.roc_auc"], abs=0.02)
+    assert any("uniform sample of 5,000 of the window's 40,000 rows" in n for n in result.notes)
+
+
+def test_streamed_profile_memory_does_not_grow_with_the_row_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "SAMPLE_ROWS", 2_000)
+    peaks = []
+    for rows in (20_000, 80_000):
+        table = _table(rows, 4).drop(columns=["y", "p"])
+        source = streaming.parquet_batches(_write(table, tmp_path / f"r{rows}", 4), batch_rows=10_000)
+        tracemalloc.start()
+        profile = streaming.build_profile_batches(source, band_chunks=0)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert profile.rows == rows
+    # four times the rows, not four times the memory: batches, sample and partials are bounded
+    assert peaks[1] < 1.5 * peaks[0]
+
+
+def test_a_file_without_a_column_counts_its_rows_as_missing(tmp_path: Path) -> None:
+    # a Parquet dataset reads a column a file lacks as nulls (schema evolution): they are
+    # counted as missing values, which the window's quality metrics then report
+    table = _table(3_000, 5)
+    directory = tmp_path / "ref"
+    directory.mkdir()
+    table.iloc[:1500].to_parquet(directory / "a.parquet")
+    table.iloc[1500:].drop(columns=["z"]).to_parquet(directory / "b.parquet")
+    summary = md.build_profile(directory, band_chunks=0).features["z"]
+    assert isinstance(summary, NumericSummary)
+    assert (summary.count, summary.missing) == (1500, 1500)
+
+
+def test_a_source_that_is_not_parquet_or_csv_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "table.xlsx"
+    path.write_bytes(b"not a table")
+    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet file"):
+        md.build_profile(path)
+    with pytest.raises(DataError, match="does not exist"):
+        md.build_profile(tmp_path / "missing.parquet")
