@@ -435,52 +435,22 @@ def build_profile(
         timestamp_column=timestamp_column)
     summaries = summarize_columns(reference, kinds)
 
-    class_labels: tuple[str, ...] = ()
-    pos: str | None = None
-    target_summary: Summary | None = None
-    if target is not None:
-        if task == "regression":
-            target_summary = summarize_numeric(to_numeric(reference[target], target))
-        else:
-            target_summary = summarize_categorical(reference[target], top_k=10**6)
-            class_labels = _class_labels(target_summary, target, task, classes, pred_cols)
-            pos = _positive_label(class_labels, positive_label, target) if task == "binary" else None
-    elif task == "multiclass":
-        if classes is None:
-            raise DataError("multiclass profile without target needs classes= naming the "
-                            "prediction columns' classes")
-        class_labels = tuple(str(c) for c in classes)
-    elif task == "binary" and positive_label is not None:
-        pos = str(positive_label)
-
-    prediction_summary = _prediction_summary(reference, pred_cols, task, class_labels)
-    perf: dict[str, float] = {}
-    calibrations: tuple[Calibration, ...] = ()
-    loss_models: tuple[LossModel, ...] = ()
-    estimated: dict[str, float] = {}
-    if target is not None and pred_cols:
-        values = prediction_values(reference, pred_cols, task)
-        perf, _ = performance.realized(task, reference[target], values, classes=class_labels,
-                                       positive_label=pos)
-        if task != "regression":
-            calibrations = _calibrations(reference[target], values, class_labels, pos)
-            est = estimated_metrics(task, values, calibrations)
-        else:
-            columns = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
-            loss_models = _loss_models(reference, [*columns, *pred_cols], target, values)
-            est = estimate_regression(loss_inputs(reference, loss_models), loss_models)
-        estimated = {k[4:]: v for k, v in est.items() if k.count(".") == 1}
+    target_summary = summarize_target(reference[target], target, task) if target else None
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
+    known = supervise(reference, target=target, pred_cols=pred_cols, task=task, classes=classes,
+                      positive_label=positive_label, target_summary=target_summary,
+                      numerical=numerical)
     profile = Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
-        classes=class_labels, positive_label=pos, prediction_summary=prediction_summary,
-        target_summary=target_summary, performance=perf, id_column=id_column,
-        timestamp_column=timestamp_column, calibrations=calibrations,
-        estimated_performance=estimated, multivariate=fit_pca(
+        classes=known.classes, positive_label=known.positive_label,
+        prediction_summary=_prediction_summary(reference, pred_cols, task, known.classes),
+        target_summary=target_summary, performance=known.performance, id_column=id_column,
+        timestamp_column=timestamp_column, calibrations=known.calibrations,
+        estimated_performance=known.estimated, multivariate=fit_pca(
             reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
                                    if isinstance(s, NumericSummary)}),
-        loss_models=loss_models,
+        loss_models=known.loss_models,
     )
     if band_chunks <= 0:
         return profile
@@ -488,6 +458,60 @@ def build_profile(
 
     ordered = reference.sort_values(timestamp_column) if timestamp_column else reference
     return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+
+
+def summarize_target(series: pd.Series, target: str, task: str) -> Summary:
+    """The label distribution: numerical for regression, else every class's count."""
+    if task == "regression":
+        return summarize_numeric(to_numeric(series, target))
+    return summarize_categorical(series, top_k=10**6)
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """What labels and model outputs tell about a reference: classes, the reference performance,
+    the maps and models label-free estimation uses, and the estimates on the reference."""
+
+    classes: tuple[str, ...] = ()
+    positive_label: str | None = None
+    performance: dict[str, float] = field(default_factory=dict)
+    calibrations: tuple[Calibration, ...] = ()
+    loss_models: tuple[LossModel, ...] = ()
+    estimated: dict[str, float] = field(default_factory=dict)
+
+
+def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
+              classes: Sequence[str] | None, positive_label: str | None,
+              target_summary: Summary | None, numerical: Sequence[str]) -> Supervision:
+    """Classes from ``target_summary``; performance, calibration (or, for regression, loss
+    models over the ``numerical`` features) and reference estimates from ``rows``."""
+    class_labels: tuple[str, ...] = ()
+    pos: str | None = None
+    if target is not None and target_summary is not None and task != "regression":
+        class_labels = _class_labels(target_summary, target, task, classes, list(pred_cols))
+        pos = _positive_label(class_labels, positive_label, target) if task == "binary" else None
+    elif target is None and task == "multiclass":
+        if classes is None:
+            raise DataError("multiclass profile without target needs classes= naming the "
+                            "prediction columns' classes")
+        class_labels = tuple(str(c) for c in classes)
+    elif target is None and task == "binary" and positive_label is not None:
+        pos = str(positive_label)
+    if target is None or not pred_cols:
+        return Supervision(class_labels, pos)
+    values = prediction_values(rows, pred_cols, task)
+    perf, _ = performance.realized(task, rows[target], values, classes=class_labels,
+                                   positive_label=pos)
+    calibrations: tuple[Calibration, ...] = ()
+    loss_models: tuple[LossModel, ...] = ()
+    if task != "regression":
+        calibrations = _calibrations(rows[target], values, class_labels, pos)
+        est = estimated_metrics(task, values, calibrations)
+    else:
+        loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
+        est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
+    return Supervision(class_labels, pos, perf, calibrations, loss_models,
+                       {k[4:]: v for k, v in est.items() if k.count(".") == 1})
 
 
 def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,

@@ -57,6 +57,8 @@ from .profile import (
     summarize_categorical,
     summarize_columns,
     summarize_numeric,
+    summarize_target,
+    supervise,
 )
 from .schema import Kind, to_numeric
 from .sources import PARQUET_SUFFIXES, read_table, rows_digest
@@ -153,10 +155,7 @@ class ProfilePartial:
 def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
                     pred_cols: Sequence[str], task: str) -> ProfilePartial:
     """First-pass statistics of one batch."""
-    target_summary: Summary | None = None
-    if target is not None:
-        target_summary = (summarize_numeric(to_numeric(batch[target], target))
-                          if task == "regression" else summarize_categorical(batch[target], 10**6))
+    target_summary = summarize_target(batch[target], target, task) if target else None
     prediction: Summary | None = None
     if pred_cols and task != "multiclass":  # multiclass: predicted classes, in the second pass
         prediction = summarize_numeric(prediction_values(batch, pred_cols, task))
@@ -247,27 +246,22 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
         timestamp_column=timestamp_column)
     needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (target, id_column,
                                                                    timestamp_column) if c)]))
+    numeric = [n for n, k in kinds.items() if k == "numerical"]
     merged: ProfilePartial | None = None
     sample = Sample(SAMPLE_ROWS)
+    kept = sample_columns(target, pred_cols, task, numeric)
     for batch in batches():
         check_columns(batch, needed, "reference")
         part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task)
         merged = part if merged is None else merged.merge(part)
-        sample.add(batch[needed])
-    assert merged is not None and sample.frame is not None
-    base = build_profile(
-        sample.frame, target=target, prediction=prediction, task=task, features=list(kinds),
-        categorical=[n for n, k in kinds.items() if k == "categorical"],
-        numerical=[n for n, k in kinds.items() if k == "numerical"], id_column=id_column,
-        timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
-        band_chunks=0)
-    summaries = {n: _top(s) for n, s in merged.features.items()}
-    profile = replace(base, rows=merged.rows, features=summaries, schema={**base.schema, **schema},
-                      target_summary=merged.target if target is not None else None,
-                      prediction_summary=merged.prediction or base.prediction_summary)
-    names, mean, scale = pca_inputs(
-        [n for n, s in summaries.items() if isinstance(s, NumericSummary)],
-        {n: (s.mean, s.std) for n, s in summaries.items() if isinstance(s, NumericSummary)})
+        if kept:
+            sample.add(batch[kept])
+    assert merged is not None
+    profile = first_pass_profile(
+        merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
+        classes=classes, positive_label=positive_label, id_column=id_column,
+        timestamp_column=timestamp_column)
+    names, mean, scale = pca_features(profile)
     rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
     counts: ProfileCounts | None = None
     offset = 0
@@ -277,13 +271,49 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
         counts = part_counts if counts is None else counts.merge(part_counts)
         offset += len(batch)
     assert counts is not None
-    profile = _with_counts(profile, counts, names, mean, scale)
+    profile = with_counts(profile, counts, names, mean, scale)
     chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
               if i in counts.chunks]
     return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
 
 
-def _with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
+def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
+                   numeric: Sequence[str]) -> list[str]:
+    """Columns the sample keeps: labels and model outputs (and, for regression, the numerical
+    features the loss models read); none without both labels and outputs."""
+    if target is None or not pred_cols:
+        return []
+    return list(dict.fromkeys([target, *pred_cols, *(numeric if task == "regression" else ())]))
+
+
+def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
+                       schema: dict[str, str], target: str | None, pred_cols: Sequence[str],
+                       task: Task, classes: Sequence[str] | None, positive_label: str | None,
+                       id_column: str | None, timestamp_column: str | None) -> Profile:
+    """The profile the first pass gives: merged summaries, and what the sample supervises."""
+    summaries = {n: _top(s) for n, s in merged.features.items()}
+    numeric = [n for n, k in kinds.items() if k == "numerical"]
+    known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(),
+                      target=target, pred_cols=pred_cols, task=task, classes=classes,
+                      positive_label=positive_label, target_summary=merged.target,
+                      numerical=numeric)
+    return Profile(
+        task=task, features=summaries, schema=schema, rows=merged.rows, target=target,
+        prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
+        classes=known.classes, positive_label=known.positive_label,
+        prediction_summary=merged.prediction, target_summary=merged.target,
+        performance=known.performance, id_column=id_column, timestamp_column=timestamp_column,
+        calibrations=known.calibrations, estimated_performance=known.estimated,
+        loss_models=known.loss_models)
+
+
+def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
+    """The numerical features the PCA uses, with their means and standard deviations."""
+    numeric = {n: s for n, s in profile.features.items() if isinstance(s, NumericSummary)}
+    return pca_inputs(list(numeric), {n: (s.mean, s.std) for n, s in numeric.items()})
+
+
+def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
                  mean: tuple[float, ...], scale: tuple[float, ...]) -> Profile:
     """The profile with exact histograms, the PCA fitted on the Gram matrix, predicted classes."""
     def recount(summary: Summary | None, key: str) -> Summary | None:
