@@ -259,11 +259,17 @@ def bands_from_chunks(profile: Profile, chunks: Sequence[pd.DataFrame]
         return {}
     evaluations = run_all({str(i): partial(evaluate_window, profile, chunk, workers=1)
                            for i, chunk in enumerate(chunks)})
+    return bands_from_metrics([e.metrics for e in evaluations.values()], len(chunks[0]))
+
+
+def bands_from_metrics(chunk_metrics: Sequence[Mapping[str, float]], rows: int
+                       ) -> dict[str, tuple[float, float, int]]:
+    """Each metric's mean and standard deviation over chunks of ``rows`` rows (from their
+    metrics: chunks evaluated elsewhere, such as on Spark executors, give them)."""
     values: dict[str, list[float]] = {}
-    for evaluation in evaluations.values():
-        for name, value in evaluation.metrics.items():
+    for metrics in chunk_metrics:
+        for name, value in metrics.items():
             values.setdefault(name, []).append(value)
-    rows = len(chunks[0])
     return {name: (_r(float(np.mean(v))), _r(float(np.std(v, ddof=1))), rows)
             for name, v in values.items() if len(v) >= 3 and name not in _NO_BAND}
 

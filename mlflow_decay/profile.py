@@ -238,9 +238,9 @@ class Profile:
             "timestamp_column": self.timestamp_column,
             "schema": dict(self.schema),
             "quantile_probs": list(QUANTILE_PROBS),
-            "features": {name: _summary_to_dict(s) for name, s in self.features.items()},
-            "prediction_summary": _summary_to_dict(self.prediction_summary),
-            "target_summary": _summary_to_dict(self.target_summary),
+            "features": {name: summary_to_dict(s) for name, s in self.features.items()},
+            "prediction_summary": summary_to_dict(self.prediction_summary),
+            "target_summary": summary_to_dict(self.target_summary),
             "performance": dict(self.performance),
             "calibrations": [c.to_dict() for c in self.calibrations],
             "estimated_performance": dict(self.estimated_performance),
@@ -296,9 +296,9 @@ class Profile:
                 id_column=obj["id_column"],
                 timestamp_column=obj["timestamp_column"],
                 schema={str(k): str(v) for k, v in obj["schema"].items()},
-                features={str(k): _summary_from_dict(v) for k, v in obj["features"].items()},
-                prediction_summary=_optional_summary(obj["prediction_summary"]),
-                target_summary=_optional_summary(obj["target_summary"]),
+                features={str(k): summary_from_dict(v) for k, v in obj["features"].items()},
+                prediction_summary=optional_summary(obj["prediction_summary"]),
+                target_summary=optional_summary(obj["target_summary"]),
                 performance={str(k): float(v) for k, v in obj["performance"].items()},
                 calibrations=tuple(Calibration.from_dict(c) for c in obj.get("calibrations", ())),
                 estimated_performance={str(k): float(v) for k, v in
@@ -319,7 +319,7 @@ def _check_task(task: Any) -> Task:
     return task
 
 
-def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
+def summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
     if summary is None:
         return None
     values = {f.name: getattr(summary, f.name) for f in fields(summary)}
@@ -327,7 +327,7 @@ def _summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
             for k, v in values.items()}
 
 
-def _summary_from_dict(obj: dict[str, Any]) -> Summary:
+def summary_from_dict(obj: dict[str, Any]) -> Summary:
     kind = obj["kind"]
     if kind == "numerical":
         s = NumericSummary(
@@ -357,8 +357,8 @@ def _summary_from_dict(obj: dict[str, Any]) -> Summary:
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _optional_summary(obj: Any) -> Summary | None:
-    return None if obj is None else _summary_from_dict(obj)
+def optional_summary(obj: Any) -> Summary | None:
+    return None if obj is None else summary_from_dict(obj)
 
 
 def _opt_float(v: Any) -> float | None:

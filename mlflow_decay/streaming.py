@@ -21,6 +21,7 @@ sample of model outputs and labels.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +52,7 @@ from .profile import (
     Task,
     build_profile,
     merge_summaries,
+    optional_summary,
     plan_columns,
     predicted_classes,
     prediction_values,
@@ -58,6 +60,8 @@ from .profile import (
     summarize_columns,
     summarize_numeric,
     summarize_target,
+    summary_from_dict,
+    summary_to_dict,
     supervise,
 )
 from .schema import Kind, to_numeric
@@ -72,6 +76,7 @@ SAMPLE_ROWS = 100_000
 PARTIAL_TOP_K = 10_000
 
 Batches = Callable[[], Iterable[pd.DataFrame]]
+_KEY = "__mlflow_decay_sample_key__"
 
 
 @dataclass
@@ -98,6 +103,19 @@ class Sample:
         if other.frame is not None:
             out._keep(other.keys, other.frame)
         return out
+
+    def to_bytes(self) -> bytes:
+        """The sampled rows and their keys as Parquet (to ship a partition's sample)."""
+        frame = self.frame if self.frame is not None else pd.DataFrame()
+        buffer = io.BytesIO()
+        frame.assign(**{_KEY: self.keys}).to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, seen: int, size: int = SAMPLE_ROWS) -> Sample:
+        frame = pd.read_parquet(io.BytesIO(data))
+        keys = frame.pop(_KEY).to_numpy(dtype=float)
+        return cls(size, 0, keys, frame if len(frame) else None, seen)
 
     def _keep(self, keys: np.ndarray, frame: pd.DataFrame) -> None:
         if self.frame is not None:
@@ -144,6 +162,16 @@ class ProfilePartial:
     target: Summary | None
     prediction: Summary | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "target": summary_to_dict(self.target),
+                "prediction": summary_to_dict(self.prediction),
+                "features": {n: summary_to_dict(s) for n, s in self.features.items()}}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ProfilePartial:
+        return cls(int(obj["rows"]), {n: summary_from_dict(d) for n, d in obj["features"].items()},
+                   optional_summary(obj["target"]), optional_summary(obj["prediction"]))
+
     def merge(self, other: ProfilePartial) -> ProfilePartial:
         return ProfilePartial(
             self.rows + other.rows,
@@ -172,6 +200,20 @@ class ProfileCounts:
     gram: np.ndarray | None
     predicted: CategoricalSummary | None = None
     chunks: dict[int, list[pd.DataFrame]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts (not the chunk rows) as JSON-safe numbers."""
+        return {"histograms": {k: v.tolist() for k, v in self.histograms.items()},
+                "gram": None if self.gram is None else self.gram.tolist(),
+                "predicted": summary_to_dict(self.predicted)}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ProfileCounts:
+        predicted = optional_summary(obj["predicted"])
+        assert predicted is None or isinstance(predicted, CategoricalSummary)
+        return cls({k: np.asarray(v, dtype=np.int64) for k, v in obj["histograms"].items()},
+                   None if obj["gram"] is None else np.asarray(obj["gram"], dtype=float),
+                   predicted)
 
     def merge(self, other: ProfileCounts) -> ProfileCounts:
         chunks = {k: list(v) for k, v in self.chunks.items()}
@@ -356,25 +398,25 @@ def check_columns(batch: pd.DataFrame, columns: Sequence[str], what: str) -> Non
 
 # -- windows ------------------------------------------------------------------------------------
 @dataclass
-class StreamedWindow:
-    """A window evaluated from batches: its result and the fingerprint of its rows."""
+class WindowPartial:
+    """What one pass over (part of) a window gives: its statistics, a sample of its model
+    outputs and labels, and the fingerprint of its rows."""
 
-    evaluation: Evaluation
+    stats: WindowStats | None
+    sample: Sample
     fingerprint: bytes
 
 
-def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
-                     policy: Policy = DEFAULT_POLICY) -> StreamedWindow:
-    """Evaluate a window read in batches: the same metrics as
-    :func:`~mlflow_decay.evaluation.evaluate_window` on the whole window (drift and quality
-    exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
-    model outputs and labels when the window is larger)."""
+def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
+                   business: Sequence[str] = (), seed: int = 0) -> WindowPartial:
+    """Count a window's batches (one pass, memory bounded by a batch and the sample), with the
+    sums of the ``business`` KPI columns."""
     stats: WindowStats | None = None
-    sample = Sample(SAMPLE_ROWS)
+    sample = Sample(SAMPLE_ROWS, seed)
     digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
-    keep = [c for c in (*profile.prediction_columns, profile.target,
-                        *(profile.loss_models[0].columns if profile.loss_models else ()))
-            if c is not None]
+    keep = list(dict.fromkeys(c for c in (
+        *profile.prediction_columns, profile.target,
+        *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
     for batch in batches:
         if len(batch) == 0:
             continue
@@ -382,12 +424,18 @@ def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
         digest.update(pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes())
         values = (prediction_values(batch, profile.prediction_columns, profile.task)
                   if profile.prediction_columns else None)
-        part = window_stats(profile, batch, business=policy.business,
+        part = window_stats(profile, batch, business=business,
                             prediction=None if values is None else prediction_series(profile,
                                                                                       values))
         stats = part if stats is None else merge_stats([stats, part])
         if keep:
-            sample.add(batch[[c for c in dict.fromkeys(keep) if c in batch.columns]])
+            sample.add(batch[[c for c in keep if c in batch.columns]])
+    return WindowPartial(stats, sample, digest.digest())
+
+
+def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,
+                  policy: Policy = DEFAULT_POLICY) -> Evaluation:
+    """The evaluation of a window from its merged statistics and sample."""
     if stats is None:
         raise DataError("window is empty: it has no rows to evaluate")
     result = evaluate_stats(profile, stats, policy)
@@ -396,7 +444,18 @@ def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
         if sample.seen > len(sample.frame):
             result.notes.append(f"estimated and realized performance from a uniform sample of "
                                 f"{len(sample.frame):,} of the window's {sample.seen:,} rows")
-    return StreamedWindow(result, digest.digest())
+    return result
+
+
+def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
+                     policy: Policy = DEFAULT_POLICY) -> tuple[Evaluation, bytes]:
+    """Evaluate a window read in batches: the same metrics as
+    :func:`~mlflow_decay.evaluation.evaluate_window` on the whole window (drift and quality
+    exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
+    model outputs and labels when the window is larger). Returns the evaluation and the
+    fingerprint of the rows."""
+    part = window_partial(profile, batches, policy.business)
+    return finish_window(profile, part.stats, part.sample, policy), part.fingerprint
 
 
 # -- sources ------------------------------------------------------------------------------------
@@ -447,8 +506,8 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
         return evaluate_spark(profile, window, policy), None, b""
     if isinstance(window, (str, Path)):
         if Path(window).exists() and is_parquet(window):
-            streamed = evaluate_batches(profile, parquet_batches(window)(), policy)
-            return streamed.evaluation, None, streamed.fingerprint
+            evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy)
+            return evaluation, None, fingerprint
         frame = read_table(window)
         return evaluate_window(profile, frame, policy), frame, rows_digest(frame)
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "

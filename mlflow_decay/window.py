@@ -264,3 +264,47 @@ def _merge_optional(a: ColumnStats | None, b: ColumnStats | None) -> ColumnStats
     if a is None or b is None:
         return a or b
     return _merge_column(a, b)
+
+
+def stats_to_dict(stats: WindowStats) -> dict[str, Any]:
+    """Window statistics as JSON-safe numbers (grids are left out: the profile gives them)."""
+    return {"rows": stats.rows, "columns": list(stats.columns), "multivariate": stats.multivariate,
+            "business": {k: list(v) for k, v in stats.business.items()},
+            "features": {n: _column_to_dict(c) for n, c in stats.features.items()},
+            "prediction": None if stats.prediction is None else _column_to_dict(stats.prediction),
+            "target": None if stats.target is None else _column_to_dict(stats.target)}
+
+
+def stats_from_dict(obj: dict[str, Any], profile: Profile) -> WindowStats:
+    """Window statistics from :func:`stats_to_dict`, on ``profile``'s grids."""
+    def column(data: dict[str, Any] | None, ref: Summary | None) -> ColumnStats | None:
+        if data is None or ref is None:
+            return None
+        if "counts" in data:
+            return CategoricalStats(int(data["rows"]), int(data["missing"]),
+                                    {str(k): int(v) for k, v in data["counts"].items()})
+        assert isinstance(ref, NumericSummary)
+        out = NumericStats(grid(ref), int(data["rows"]), int(data["missing"]),
+                           int(data["infinite"]), np.asarray(data["below"], dtype=np.int64),
+                           np.asarray(data["through"], dtype=np.int64),
+                           np.asarray(data["sums"], dtype=float))
+        if len(out.below) != len(out.grid) or len(out.sums) != len(out.grid) + 1:
+            raise DataError("window statistics do not fit this profile's grid")
+        return out
+
+    features = {n: column(obj["features"][n], ref) for n, ref in profile.features.items()}
+    return WindowStats(
+        rows=int(obj["rows"]), features={n: c for n, c in features.items() if c is not None},
+        prediction=column(obj["prediction"], profile.prediction_summary),
+        target=column(obj["target"], profile.target_summary),
+        multivariate=obj["multivariate"],
+        business={k: (float(v[0]), int(v[1])) for k, v in obj["business"].items()},
+        columns=tuple(obj["columns"]))
+
+
+def _column_to_dict(stats: ColumnStats) -> dict[str, Any]:
+    if isinstance(stats, CategoricalStats):
+        return {"rows": stats.rows, "missing": stats.missing, "counts": stats.counts}
+    return {"rows": stats.rows, "missing": stats.missing, "infinite": stats.infinite,
+            "below": stats.below.tolist(), "through": stats.through.tolist(),
+            "sums": stats.sums.tolist()}

@@ -73,14 +73,14 @@ def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Pat
 def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) -> None:
     profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
     window = _table(30_000, 2, shift=0.3)
-    result = streaming.evaluate_batches(
+    result, fingerprint = streaming.evaluate_batches(
         profile, (window.iloc[i:i + 4_000] for i in range(0, len(window), 4_000)))
     whole = evaluate_window(profile, window)
-    assert result.evaluation.metrics.keys() == whole.metrics.keys()
+    assert result.metrics.keys() == whole.metrics.keys()
     for key, value in whole.metrics.items():
-        assert result.evaluation.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
-    assert result.evaluation.drifted_features == whole.drifted_features
-    assert result.fingerprint == rows_digest(window)
+        assert result.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert result.drifted_features == whole.drifted_features
+    assert fingerprint == rows_digest(window)
     # and through the public API, with a Parquet directory
     path = _write(window, tmp_path / "window", 4)
     evaluation, frame, digest = streaming.evaluate_source(profile, path)
@@ -93,8 +93,8 @@ def test_large_windows_estimate_performance_on_a_bounded_sample(
     monkeypatch.setattr(streaming, "SAMPLE_ROWS", 5_000)
     profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
     window = _table(40_000, 3)
-    result = streaming.evaluate_batches(
-        profile, (window.iloc[i:i + 8_000] for i in range(0, len(window), 8_000))).evaluation
+    result, _ = streaming.evaluate_batches(
+        profile, (window.iloc[i:i + 8_000] for i in range(0, len(window), 8_000)))
     whole = evaluate_window(profile, window)
     assert result.metrics["drift.x.ks"] == pytest.approx(whole.metrics["drift.x.ks"], abs=1e-12)
     assert result.metrics["perf.roc_auc"] == pytest.approx(whole.metrics["perf.roc_auc"], abs=0.02)

@@ -1,0 +1,92 @@
+"""Spark: partials on the executors (local[2]) give the answers of the pandas path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_frame
+from test_streaming import _table
+
+import mlflow_decay as md
+from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.profile import CategoricalSummary, NumericSummary
+from mlflow_decay.streaming import evaluate_source
+
+pytestmark = pytest.mark.skipif(shutil.which("java") is None,
+                                reason="PySpark needs a Java runtime, and this machine has none")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # executors run this interpreter
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("mlflow-decay-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.sql.shuffle.partitions", "3").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
+    table = _table(20_000, 0)
+    frame = spark.createDataFrame(table).repartition(3)
+    distributed = md.build_profile(frame, target="y", prediction="p")
+    local = md.build_profile(table, target="y", prediction="p")
+    assert distributed.rows == local.rows
+    for name, s in distributed.features.items():
+        w = local.features[name]
+        if isinstance(s, CategoricalSummary):
+            assert s == w
+            continue
+        assert isinstance(s, NumericSummary) and isinstance(w, NumericSummary)
+        assert (s.count, s.missing, s.min, s.max, s.values) == (w.count, w.missing, w.min, w.max,
+                                                                w.values)
+        assert s.mean == pytest.approx(w.mean, rel=1e-12, abs=1e-12)
+        assert s.std == pytest.approx(w.std, rel=1e-12)
+        finite = np.sort(table[name].to_numpy()[np.isfinite(table[name].to_numpy())])
+        edges = np.concatenate(([-np.inf], s.edges, [np.inf]))
+        assert list(s.counts) == np.histogram(finite, edges)[0].tolist()
+        grid = np.quantile(finite, np.linspace(0, 1, 1001))
+        ecdf = np.searchsorted(finite, grid, side="right") / len(finite)
+        assert np.max(np.abs(s.cdf(grid) - ecdf)) < 0.002
+    assert distributed.target_summary == local.target_summary
+    assert distributed.performance == pytest.approx(local.performance, abs=1e-12)
+    assert distributed.multivariate is not None and local.multivariate is not None
+    assert np.allclose(distributed.multivariate.components, local.multivariate.components,
+                       atol=1e-8)
+    assert distributed.bands.keys() == local.bands.keys()
+
+
+def test_spark_window_gives_the_pandas_metrics(spark: Any) -> None:
+    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = _table(15_000, 2, shift=0.3)
+    result, rows, _ = evaluate_source(profile, spark.createDataFrame(window).repartition(3))
+    local = evaluate_window(profile, window)
+    assert rows is None and result.metrics.keys() == local.metrics.keys()
+    for key, value in local.metrics.items():
+        # the estimate's sampling band depends on the row order, which Spark does not keep
+        tolerance = 0.002 if key.endswith((".lower", ".upper")) else 1e-9
+        assert result.metrics[key] == pytest.approx(value, rel=tolerance, abs=1e-12), key
+
+
+def test_evaluate_a_spark_window_against_a_registered_version(
+        spark: Any, tracking_uri: str, profiled: str, reference: pd.DataFrame) -> None:
+    window = make_frame(4000, seed=9, shift=1.0)
+    report = md.evaluate(profiled, spark.createDataFrame(window), tracking_uri=tracking_uri)
+    local = md.evaluate(profiled, window, tracking_uri=tracking_uri, log=False)
+    assert report.run_id is not None and report.window_status == local.window_status
+    assert report.metrics["drift.share"] == local.metrics["drift.share"]
+    with pytest.raises(md.DataError, match="'x1' is missing from the window"):
+        md.evaluate(profiled, spark.createDataFrame(window.drop(columns=["x1"])),
+                    tracking_uri=tracking_uri)
