@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,13 +16,27 @@ from mlflow import MlflowClient
 from . import registry, tracking
 from .comparison import Comparison, delong, side_by_side
 from .errors import DataError
-from .evaluation import evaluate_window
+from .evaluation import Evaluation, evaluate_window
 from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile, prediction_values
 from .report import DecayReport
 from .schema import category_array
-from .sources import split_windows
-from .streaming import Source, evaluate_source
+from .sources import (
+    Window,
+    check_window_options,
+    read_table,
+    split_windows,
+    stream_windows,
+    window_key,
+)
+from .streaming import (
+    Source,
+    evaluate_source,
+    finish_window,
+    is_parquet,
+    parquet_batches,
+    window_partial,
+)
 from .window import WindowStats
 
 
@@ -130,7 +145,7 @@ def evaluate(
 
 def monitor(
     model_uri: str,
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | Path,
     *,
     timestamp_column: str | None = None,
     every: str | None = None,
@@ -147,8 +162,10 @@ def monitor(
     Parameters
     ----------
     model_uri : str
-    data : DataFrame
-        Production rows over a period.
+    data : DataFrame or path
+        Production rows over a period. A Parquet file or directory is read in batches, one
+        window at a time (memory bounded whatever its size); its rows must then come in time
+        order, and ``every`` must be a fixed duration (``1D``, ``6h``).
     timestamp_column : str, optional
         Orders the rows and, with ``every``, cuts them into calendar windows.
     every : str, optional
@@ -171,33 +188,42 @@ def monitor(
         One per window, in order; skipped windows have ``skipped=True`` and their run id.
     """
     pol = as_policy(policy)
-    windows = split_windows(data, timestamp_column=timestamp_column, every=every,
-                            chunk_size=chunk_size)
+    streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
+    if streamed:
+        check_window_options(timestamp_column, every, chunk_size)
+    else:
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+        windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
+                                chunk_size=chunk_size)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     done = tracking.logged_windows(client, ref, experiment) if log and not force else {}
     series = _series(client, ref, experiment) if log else []
+    pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
+                                 chunk_size)
+               if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
+    total = 0 if streamed else len(windows)
     reports = []
-    for window in windows:
-        key = window.key(ref.name, ref.version)
-        if key in done:
+    for window in pending:
+        if window.key in done:
             status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
             report = DecayReport(
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
                 status=status, window_status=status, previous_status=ref.status, reasons=[],
-                metrics={}, rows=len(window.frame), run_id=done[key], window_start=window.start,
-                window_end=window.end, step=window.index, window_key=key, skipped=True,
+                metrics={}, rows=window.rows, run_id=done[window.key], window_start=window.start,
+                window_end=window.end, step=window.index, window_key=window.key, skipped=True,
                 policy=pol.source)
         else:
             ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
-            report = _evaluate(client, ref, profile, window.frame, pol, log=log, apply=log,
-                               window_start=window.start, window_end=window.end,
-                               experiment=experiment, step=window.index, window_key=key,
-                               series=series)
+            result, rows = window.evaluate()
+            report = _record(client, ref, profile, result, rows, pol, log=log, apply=log,
+                             window_start=window.start, window_end=window.end,
+                             experiment=experiment, step=window.index, window_key=window.key,
+                             series=series)
         reports.append(report)
         if progress is not None:
-            progress(len(reports), len(windows), report)
+            progress(len(reports), total, report)
     last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
     if last is not None and last.run_id is not None:
         figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
@@ -206,6 +232,42 @@ def monitor(
             tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
             last.metrics.update(figures)
     return reports
+
+
+@dataclass
+class _Pending:
+    """A window to evaluate: where it sits, its identity, and how to evaluate it."""
+
+    index: int
+    start: str | None
+    end: str | None
+    rows: int
+    key: str
+    evaluate: Callable[[], tuple[Evaluation, pd.DataFrame | None]]
+
+    @classmethod
+    def of(cls, window: Window, ref: registry.ModelVersionRef, profile: Profile, pol: Policy
+           ) -> _Pending:
+        """A window in memory: its key is cheap, its evaluation waits."""
+        return cls(window.index, window.start, window.end, len(window.frame),
+                   window.key(ref.name, ref.version),
+                   lambda: (evaluate_window(profile, window.frame, pol), window.frame))
+
+
+def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
+                      pol: Policy, timestamp_column: str | None, every: str | None,
+                      chunk_size: int | None) -> Iterator[_Pending]:
+    """Windows of a Parquet source read in batches: each is evaluated while it is read (its
+    key needs its rows), one window's batch in memory at a time."""
+    batches = parquet_batches(path)()
+    for window in stream_windows(batches, timestamp_column=timestamp_column, every=every,
+                                 chunk_size=chunk_size):
+        part = window_partial(profile, window.pieces, pol.business)
+        result = finish_window(profile, part.stats, part.sample, pol)
+        yield _Pending(window.index, window.start, window.end, result.rows,
+                       window_key(ref.name, ref.version, window.start, window.end,
+                                  part.fingerprint),
+                       lambda result=result: (result, None))  # type: ignore[misc]
 
 
 def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
@@ -226,6 +288,17 @@ def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Prof
               step: int = 0, window_key: str | None = None,
               series: list[dict[str, Any]] | None = None) -> DecayReport:
     result, frame, _ = evaluate_source(profile, window, pol)
+    return _record(client, ref, profile, result, frame, pol, log=log, apply=apply,
+                   window_start=window_start, window_end=window_end, experiment=experiment,
+                   step=step, window_key=window_key, series=series)
+
+
+def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+            result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
+            apply: bool, window_start: str | None, window_end: str | None,
+            experiment: str | None, step: int = 0, window_key: str | None = None,
+            series: list[dict[str, Any]] | None = None) -> DecayReport:
+    """Decide a window's stage from its evaluation, log the run, then change the registry."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     others = (registry.versions(client, ref.name)

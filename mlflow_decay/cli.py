@@ -202,19 +202,20 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None, every: str
         raise click.UsageError("--window needs --timestamp-column")
     from . import api
     from .policy import load_policy
-    from .sources import read_table
 
     pol = load_policy(policy_path)
-    frame = read_table(data)
     bars: list[Any] = []
 
     def progress(done: int, total: int, _report: object) -> None:
+        if not total:  # windows read in batches: their number is not known in advance
+            click.echo(f"window {done} done", err=True)
+            return
         if not bars:
             bars.append(click.progressbar(length=total, label="windows", file=sys.stderr))
         bars[0].update(1)
 
     reports = api.monitor(
-        model_uri, frame, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
+        model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
         policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
         experiment=experiment, progress=None if as_json else progress)
     for bar in bars:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -82,12 +84,7 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     Empty periods give no window. Raises :class:`DataError` on a missing or unparsable
     timestamp column.
     """
-    if (every is None) == (chunk_size is None):
-        raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
-    if every is not None and timestamp_column is None:
-        raise DataError("a window period needs a timestamp column")
-    if chunk_size is not None and chunk_size < 1:
-        raise DataError(f"chunk size must be a positive number of rows, got {chunk_size}")
+    check_window_options(timestamp_column, every, chunk_size)
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
@@ -98,11 +95,7 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     out: list[Window] = []
     if every is not None:
         assert times is not None
-        try:
-            period = pd.tseries.frequencies.to_offset(every)
-        except ValueError as exc:
-            raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
-                            "1W") from exc
+        period = pd.tseries.frequencies.to_offset(every)
         marked = frame.assign(**{_TIME: times})
         grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
         for start, part in marked.groupby(grouper, sort=True):
@@ -118,6 +111,107 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
             if times is not None else (None, None)
         out.append(Window(i, part, *bounds))
     return out
+
+
+def check_window_options(timestamp_column: str | None, every: str | None,
+                         chunk_size: int | None) -> Any:
+    """Check how windows are cut; return the period as a pandas offset (or ``None``)."""
+    if (every is None) == (chunk_size is None):
+        raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
+    if every is not None and timestamp_column is None:
+        raise DataError("a window period needs a timestamp column")
+    if chunk_size is not None and chunk_size < 1:
+        raise DataError(f"chunk size must be a positive number of rows, got {chunk_size}")
+    if every is None:
+        return None
+    try:
+        return pd.tseries.frequencies.to_offset(every)
+    except ValueError as exc:
+        raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
+                        "1W") from exc
+
+
+@dataclass
+class StreamWindow:
+    """One window of a stream: its rows come as ``pieces`` (consume them before asking for the
+    next window); ``start`` and ``end`` are known once they are consumed."""
+
+    index: int
+    pieces: Iterator[pd.DataFrame]
+    start: str | None = None
+    end: str | None = None
+
+
+def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
+                   every: str | None = None, chunk_size: int | None = None
+                   ) -> Iterator[StreamWindow]:
+    """Cut a stream of batches into windows as :func:`split_windows` cuts a table, holding one
+    batch at a time. The rows must come in time order (they cannot be sorted without reading
+    them all), and a period must be a fixed duration (``1D``, ``6h``; not ``1W`` or ``1M``)."""
+    offset = check_window_options(timestamp_column, every, chunk_size)
+    period = None
+    if isinstance(offset, pd.offsets.Day):  # a day of UTC time is 24 hours
+        period = pd.Timedelta(days=offset.n)
+    elif isinstance(offset, pd.offsets.Tick):
+        period = pd.Timedelta(offset)
+    elif offset is not None:
+        raise DataError(f"window period {every!r} is a calendar period: windows read in batches "
+                        "need a fixed duration such as 1D or 6h")
+    labelled = _labelled(batches, timestamp_column, period, chunk_size)
+    for index, (_, group) in enumerate(itertools.groupby(labelled, key=lambda item: item[0])):
+        window = StreamWindow(index, iter(()))
+
+        def pieces(group: Iterator[tuple[int, str | None, str | None, pd.DataFrame]] = group,
+                   window: StreamWindow = window) -> Iterator[pd.DataFrame]:
+            for _, start, end, piece in group:
+                window.start = window.start or start
+                window.end = end
+                yield piece
+
+        window.pieces = pieces()
+        yield window
+
+
+def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
+              period: pd.Timedelta | None, chunk_size: int | None
+              ) -> Iterator[tuple[int, str | None, str | None, pd.DataFrame]]:
+    """Pieces of batches, each inside one window: ``(window label, start, end, rows)``."""
+    seen = 0
+    origin: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    for batch in batches:
+        if len(batch) == 0:
+            continue
+        times = None
+        if timestamp_column is not None:
+            if timestamp_column not in batch.columns:
+                raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
+            times = _timestamps(batch[timestamp_column], timestamp_column)
+            values = times.to_numpy()
+            if (last is not None and values[0] < last) or bool(np.any(values[1:] < values[:-1])):
+                raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
+                                "time order; sort the files, or load the table into memory")
+            last = pd.Timestamp(values[-1])
+        if period is not None:
+            assert times is not None
+            origin = origin if origin is not None else times.iloc[0].floor("D")
+            labels = ((times - origin).to_numpy().astype("timedelta64[ns]").astype(np.int64)
+                      // period.value)  # whole periods since the origin, in nanoseconds
+        else:
+            assert chunk_size is not None
+            labels = (seen + np.arange(len(batch))) // chunk_size
+        seen += len(batch)
+        cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+        for lo, hi in itertools.pairwise([0, *cuts.tolist(), len(batch)]):
+            label = int(labels[lo])
+            bounds: tuple[str | None, str | None] = (None, None)
+            if period is not None:
+                assert origin is not None
+                begin = origin + label * period
+                bounds = (begin.isoformat(), (begin + period).isoformat())
+            elif times is not None:
+                bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
+            yield label, *bounds, batch.iloc[lo:hi]
 
 
 def _timestamps(series: pd.Series, column: str) -> pd.Series:

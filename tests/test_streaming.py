@@ -137,3 +137,63 @@ def test_a_source_that_is_not_parquet_or_csv_is_refused(tmp_path: Path) -> None:
         md.build_profile(path)
     with pytest.raises(DataError, match="does not exist"):
         md.build_profile(tmp_path / "missing.parquet")
+
+
+def _production(directory: Path) -> pd.DataFrame:
+    """Six days of rows, drifting from day 3, written as one Parquet file per day."""
+    from conftest import make_frame
+
+    days = []
+    for day in range(6):
+        frame = make_frame(1500, seed=20 + day, shift=0.0 if day < 3 else 0.6)
+        frame["ts"] = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(
+            np.sort(np.random.default_rng(day).uniform(day * 86400, (day + 1) * 86400, 1500)),
+            unit="s")
+        days.append(frame)
+    directory.mkdir()
+    for day, frame in enumerate(days):
+        frame.to_parquet(directory / f"day-{day}.parquet")
+    return pd.concat(days, ignore_index=True)
+
+
+@pytest.mark.parametrize("cut", [{"every": "1D"}, {"chunk_size": 2000}])
+def test_monitor_streams_windows_with_the_in_memory_results(
+        tmp_path: Path, tracking_uri: str, profiled: str, cut: dict[str, object]) -> None:
+    table = _production(tmp_path / "prod")
+    in_memory = md.monitor(profiled, table, timestamp_column="ts", log=False,
+                           tracking_uri=tracking_uri, **cut)  # type: ignore[arg-type]
+    streamed = md.monitor(profiled, tmp_path / "prod", timestamp_column="ts", log=False,
+                          tracking_uri=tracking_uri, **cut)  # type: ignore[arg-type]
+    assert len(streamed) == len(in_memory) > 3
+    for s, m in zip(streamed, in_memory, strict=True):
+        assert (s.step, s.window_start, s.window_end, s.rows) == (m.step, m.window_start,
+                                                                 m.window_end, m.rows)
+        assert s.window_key == m.window_key and s.window_status == m.window_status
+        for key, value in m.metrics.items():
+            assert s.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_a_streamed_monitor_rerun_skips_the_windows_it_logged(
+        tmp_path: Path, tracking_uri: str, profiled: str) -> None:
+    _production(tmp_path / "prod")
+    first = md.monitor(profiled, tmp_path / "prod", timestamp_column="ts", every="1D",
+                       tracking_uri=tracking_uri)
+    again = md.monitor(profiled, tmp_path / "prod", timestamp_column="ts", every="1D",
+                       tracking_uri=tracking_uri)
+    assert all(r.run_id for r in first) and not any(r.skipped for r in first)
+    assert all(r.skipped for r in again)
+    assert [r.run_id for r in again] == [r.run_id for r in first]
+
+
+def test_streamed_windows_need_time_order_and_a_fixed_period(
+        tmp_path: Path, tracking_uri: str, profiled: str) -> None:
+    table = _production(tmp_path / "prod")
+    with pytest.raises(DataError, match="calendar period"):
+        md.monitor(profiled, tmp_path / "prod", timestamp_column="ts", every="1W",
+                   tracking_uri=tracking_uri)
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    table.sample(frac=1.0, random_state=0).to_parquet(shuffled / "all.parquet")
+    with pytest.raises(DataError, match="time order"):
+        md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
+                   tracking_uri=tracking_uri)
