@@ -35,6 +35,7 @@ from .streaming import (
     finish_window,
     is_parquet,
     parquet_batches,
+    time_ordered,
     window_partial,
 )
 from .window import WindowStats
@@ -164,8 +165,10 @@ def monitor(
     model_uri : str
     data : DataFrame or path
         Production rows over a period. A Parquet file or directory is read in batches, one
-        window at a time (memory bounded whatever its size); its rows must then come in time
-        order, and ``every`` must be a fixed duration (``1D``, ``6h``).
+        window at a time (memory bounded whatever its size) when its rows come in time order
+        (checked first, reading the timestamp column only); then ``every`` must be a fixed
+        duration (``1D``, ``6h``). Out of order, it is read whole and sorted, up to
+        ``MAX_SORT_ROWS`` rows.
     timestamp_column : str, optional
         Orders the rows and, with ``every``, cuts them into calendar windows.
     every : str, optional
@@ -191,7 +194,14 @@ def monitor(
     streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
     if streamed:
         check_window_options(timestamp_column, every, chunk_size)
-    else:
+        if timestamp_column is not None:
+            ordered, count = time_ordered(data, timestamp_column)
+            if not ordered and count > MAX_SORT_ROWS:
+                raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
+                                f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
+                                "memory; write the files in time order to stream them")
+            streamed = ordered  # out of order but small: read whole and sorted, as a DataFrame
+    if not streamed:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
                                 chunk_size=chunk_size)
@@ -232,6 +242,10 @@ def monitor(
             tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
             last.metrics.update(figures)
     return reports
+
+
+#: A Parquet source not in time order is read whole and sorted up to this many rows.
+MAX_SORT_ROWS = 5_000_000
 
 
 @dataclass

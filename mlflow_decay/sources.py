@@ -89,7 +89,7 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
             raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
-        times = _timestamps(frame[timestamp_column], timestamp_column)
+        times = timestamps(frame[timestamp_column], timestamp_column)
         order = np.argsort(times.to_numpy(), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
@@ -186,7 +186,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
         if timestamp_column is not None:
             if timestamp_column not in batch.columns:
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
-            times = _timestamps(batch[timestamp_column], timestamp_column)
+            times = timestamps(batch[timestamp_column], timestamp_column)
             values = times.to_numpy()
             if (last is not None and values[0] < last) or bool(np.any(values[1:] < values[:-1])):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
@@ -214,7 +214,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             yield label, *bounds, batch.iloc[lo:hi]
 
 
-def _timestamps(series: pd.Series, column: str) -> pd.Series:
+def timestamps(series: pd.Series, column: str) -> pd.Series:
     try:
         parsed = pd.to_datetime(series, utc=True, errors="raise", format="mixed")
     except (ValueError, TypeError) as exc:

@@ -65,7 +65,7 @@ from .profile import (
     supervise,
 )
 from .schema import Kind, to_numeric
-from .sources import PARQUET_SUFFIXES, read_table, rows_digest
+from .sources import PARQUET_SUFFIXES, read_table, rows_digest, timestamps
 from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.
@@ -150,6 +150,25 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
                             f"{str(exc).splitlines()[0][:200]}") from exc
 
     return batches
+
+
+def time_ordered(path: Any, column: str) -> tuple[bool, int]:
+    """Whether a Parquet source's rows come in ``column`` order (reading that column only),
+    and its row count."""
+    import pyarrow.dataset as ds
+
+    if column not in ds.dataset(str(path), format="parquet").schema.names:
+        raise DataError(f"timestamp column {column!r} is missing from the data")
+    last = None
+    ordered, rows = True, 0
+    for batch in parquet_batches(path, [column])():
+        times = timestamps(batch[column], column).to_numpy()
+        rows += len(times)
+        if ordered and ((last is not None and times[0] < last) or
+                        bool(np.any(times[1:] < times[:-1]))):
+            ordered = False
+        last = times[-1]
+    return ordered, rows
 
 
 # -- profiles -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mlflow_decay as md
-from mlflow_decay import streaming
+from mlflow_decay import api, streaming
 from mlflow_decay.errors import DataError
 from mlflow_decay.evaluation import evaluate_window
 from mlflow_decay.profile import CategoricalSummary, NumericSummary
@@ -186,7 +186,7 @@ def test_a_streamed_monitor_rerun_skips_the_windows_it_logged(
 
 
 def test_streamed_windows_need_time_order_and_a_fixed_period(
-        tmp_path: Path, tracking_uri: str, profiled: str) -> None:
+        tmp_path: Path, tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
     table = _production(tmp_path / "prod")
     with pytest.raises(DataError, match="calendar period"):
         md.monitor(profiled, tmp_path / "prod", timestamp_column="ts", every="1W",
@@ -194,6 +194,11 @@ def test_streamed_windows_need_time_order_and_a_fixed_period(
     shuffled = tmp_path / "shuffled"
     shuffled.mkdir()
     table.sample(frac=1.0, random_state=0).to_parquet(shuffled / "all.parquet")
-    with pytest.raises(DataError, match="time order"):
+    # out of time order: read whole and sorted while small enough, refused beyond that
+    sorted_in_memory = md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
+                                  tracking_uri=tracking_uri, log=False)
+    assert len(sorted_in_memory) == 6
+    monkeypatch.setattr(api, "MAX_SORT_ROWS", 1000)
+    with pytest.raises(DataError, match="not in time order"):
         md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
                    tracking_uri=tracking_uri)
