@@ -7,7 +7,8 @@ categorical columns of 8 values) and times, as the median of ``--repeat`` runs:
    a stored profile (`evaluate_window`), Evidently's ``Report([DataDriftPreset()]).run`` on the
    raw reference and window, and NannyML's ``UnivariateDriftCalculator`` (if installed);
 2. a 1M-row window of 40 numerical + 10 categorical features: evaluating it (wall time, and peak
-   memory against the window's own size), and building the profile of a 1M x 50 reference;
+   memory against the window's own size), building the profile of a 1M x 50 reference, and
+   evaluating the same window read in batches from Parquet files;
 3. label-free performance estimation (binary CBPE with bands) on 100k scores;
 4. ``mlflow-decay --help`` in a fresh process.
 
@@ -26,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -41,6 +43,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 import mlflow_decay as md
 from mlflow_decay import estimate
 from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.streaming import BATCH_ROWS, evaluate_source
 
 
 def make(rows: int, numerical: int, categorical: int, seed: int, shift: float) -> pd.DataFrame:
@@ -125,6 +128,12 @@ def window_1m(repeat: int) -> None:
     print(f"| build the profile, no bands | {no_bands[0]:.3f} | {no_bands[1]:.0f} | |")
     print(f"| build the profile, 10 bands (default) | {with_bands[0]:.3f} | {with_bands[1]:.0f} | "
           f"{size / 1024:.0f} KB, {size / 50 / 1024:.1f} KB per column |")
+    with tempfile.TemporaryDirectory() as tmp:  # the same window as 8 Parquet files, streamed
+        for i, part in enumerate(np.array_split(np.arange(len(current)), 8)):
+            current.iloc[part].to_parquet(Path(tmp) / f"part-{i}.parquet")
+        seconds, peak = measure(lambda: evaluate_source(profile, tmp), repeat)
+        print(f"| evaluate the window from 8 Parquet files, in batches | {seconds:.3f} | {peak:.0f} "
+              f"| read and counted {BATCH_ROWS:,} rows at a time |")
 
 
 def estimation(repeat: int) -> None:
