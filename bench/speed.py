@@ -39,6 +39,7 @@ import pandas as pd
 
 os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # NannyML's usage analytics: off
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # importing NannyML starts a local Spark
 
 import mlflow_decay as md
 from mlflow_decay import estimate
