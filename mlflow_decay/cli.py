@@ -100,6 +100,9 @@ def main() -> None:
 @click.option("--timestamp-column", default=None, help="Timestamp column (not a feature).")
 @click.option("--band-chunks", type=click.IntRange(0), default=10, show_default=True,
               help="Reference chunks for the per-metric reference bands (0: none).")
+@click.option("--min-category-count", type=click.IntRange(1), default=5, show_default=True,
+              metavar="K", help="Fold feature categories seen fewer than K times into 'other' "
+              "(the profile keeps no value only a few rows have).")
 @click.option("--reference-sample", type=click.IntRange(0), default=0, show_default=True,
               metavar="ROWS", help="Also store this many RAW reference rows (opt-in) so each "
               "evaluation logs Evidently's data-drift report.")
@@ -107,7 +110,8 @@ def main() -> None:
 def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
             features: str | None, categorical: str | None, numerical: str | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
-            reference_sample: int, tracking_uri: str, as_json: bool) -> None:
+            min_category_count: int, reference_sample: int, tracking_uri: str,
+            as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
     from .profile import build_profile
@@ -122,6 +126,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
         task=task,  # type: ignore[arg-type]
         features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
+        min_category_count=min_category_count,
     )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
                              reference_sample=table if reference_sample else None,

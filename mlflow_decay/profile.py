@@ -53,6 +53,9 @@ QUANTILE_PROBS = sketch.BASE_PROBS
 HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 #: Categorical columns keep their most frequent values; the rest are counted as "other".
 TOP_K = 100
+#: Categories seen fewer times than this in a reference are folded into "other": a profile
+#: holds no value that only a handful of rows have (configurable per profile).
+MIN_CATEGORY_COUNT = 5
 #: Numerical columns with at most this many distinct values also store them with their counts,
 #: so their CDF (and KS, Wasserstein) is exact.
 EXACT_VALUES = 128
@@ -169,27 +172,42 @@ def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate(([0], cuts, [len(sorted_values)])))
 
 
-def summarize_categorical(series: pd.Series, top_k: int = TOP_K) -> CategoricalSummary:
-    """Summarise a column by category frequency, keeping the ``top_k`` most frequent values."""
+def summarize_categorical(series: pd.Series, top_k: int = TOP_K, min_count: int = 1
+                          ) -> CategoricalSummary:
+    """Summarise a column by category frequency, keeping the ``top_k`` most frequent values
+    seen at least ``min_count`` times; the others are counted as "other"."""
     counts, missing = category_counts(series)
-    return _categorical_from_counts(counts, missing, top_k)
+    return _categorical_from_counts(counts, missing, top_k, min_count)
 
 
-def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int) -> CategoricalSummary:
+def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int,
+                             min_count: int = 1) -> CategoricalSummary:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = ordered[:top_k]
+    kept = [(k, c) for k, c in ordered if c >= min_count][:top_k]
+    total = sum(counts.values())
     return CategoricalSummary(
-        count=sum(counts.values()), missing=missing,
+        count=total, missing=missing,
         categories=tuple(k for k, _ in kept), counts=tuple(c for _, c in kept),
-        other=sum(c for _, c in ordered[top_k:]),
+        other=total - sum(c for _, c in kept),
     )
 
 
-def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K) -> Summary:
+def fold_rare(summary: Summary, min_count: int, top_k: int = TOP_K) -> Summary:
+    """A categorical summary keeping its ``top_k`` categories seen at least ``min_count`` times,
+    the rest folded into "other" (for merged summaries; numerical ones are returned as they are)."""
+    if not isinstance(summary, CategoricalSummary):
+        return summary
+    folded = _categorical_from_counts(dict(zip(summary.categories, summary.counts, strict=True)),
+                                      summary.missing, top_k, min_count)
+    return replace(folded, count=summary.count, other=summary.count - sum(folded.counts))
+
+
+def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K,
+              min_count: int = 1) -> Summary:
     """Summarise one column as the given kind."""
     if kind == "numerical":
         return summarize_numeric(to_numeric(series, column))
-    return summarize_categorical(series, top_k)
+    return summarize_categorical(series, top_k, min_count)
 
 
 @dataclass(frozen=True)
@@ -214,6 +232,7 @@ class Profile:
     bands: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     id_column: str | None = None
     timestamp_column: str | None = None
+    min_category_count: int = 1
 
     @property
     def prediction_columns(self) -> tuple[str, ...]:
@@ -247,6 +266,7 @@ class Profile:
             "multivariate": self.multivariate.to_dict() if self.multivariate else None,
             "loss_models": [m.to_dict() for m in self.loss_models],
             "bands": {k: list(v) for k, v in self.bands.items()},
+            "min_category_count": self.min_category_count,
         }
 
     def to_json(self) -> bytes:
@@ -266,8 +286,8 @@ class Profile:
     def from_json(cls, data: bytes | str) -> Profile:
         """Parse canonical JSON written by :meth:`to_json`; raise :class:`ProfileError` if malformed."""
         try:
-            obj = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+            obj = json.loads(data, parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProfileError(f"profile is not valid JSON: {exc}") from exc
         return cls.from_dict(obj)
 
@@ -282,9 +302,9 @@ class Profile:
                 f"profile format version {version!r} is not supported "
                 f"(this mlflow-decay reads up to {FORMAT_VERSION}); upgrade mlflow-decay"
             )
-        if list(obj.get("quantile_probs", [])) != list(QUANTILE_PROBS):
-            raise ProfileError("profile quantile grid differs from this mlflow-decay's")
         try:
+            if list(obj.get("quantile_probs", [])) != list(QUANTILE_PROBS):
+                raise ProfileError("profile quantile grid differs from this mlflow-decay's")
             prediction = obj["prediction"]
             return cls(
                 task=_check_task(obj["task"]),
@@ -308,9 +328,15 @@ class Profile:
                 loss_models=tuple(LossModel.from_dict(m) for m in obj.get("loss_models", ())),
                 bands={str(k): (float(v[0]), float(v[1]), int(v[2]))
                        for k, v in obj.get("bands", {}).items()},
+                min_category_count=int(obj.get("min_category_count", 1)),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+                OverflowError) as exc:
             raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a profile holds")
 
 
 def _check_task(task: Any) -> Task:
@@ -344,6 +370,7 @@ def summary_from_dict(obj: dict[str, Any]) -> Summary:
         if s.count and (len(s.quantiles) != len(QUANTILE_PROBS) or len(s.counts) != len(s.edges) + 1
                         or len(s.values) != len(s.value_counts)):
             raise ValueError("numerical summary has sketch arrays of the wrong length")
+        _check_numeric(s)
         return s
     if kind == "categorical":
         c = CategoricalSummary(
@@ -353,8 +380,29 @@ def summary_from_dict(obj: dict[str, Any]) -> Summary:
         )
         if len(c.categories) != len(c.counts):
             raise ValueError("categorical summary has categories and counts of different lengths")
+        if min((c.missing, c.other, *c.counts)) < 0 or c.count != sum(c.counts) + c.other:
+            raise ValueError("categorical summary counts are negative or do not add up")
         return c
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _check_numeric(s: NumericSummary) -> None:
+    """Refuse a numerical summary the statistics could not use (a tampered or corrupt file)."""
+    if min(s.count, s.missing, s.infinite, *s.counts, *s.value_counts) < 0:
+        raise ValueError("numerical summary has negative counts")
+    if not s.count:
+        return
+    numbers = [s.min, s.max, s.mean, s.std, *s.quantiles, *s.edges, *s.values,
+               *(x for knot in s.extra_knots for x in knot)]
+    if any(v is None or not math.isfinite(v) for v in numbers):
+        raise ValueError("numerical summary has missing or non-finite statistics")
+    assert s.min is not None and s.max is not None and s.std is not None
+    ordered = (list(s.quantiles) == sorted(s.quantiles) and list(s.edges) == sorted(s.edges)
+               and list(s.values) == sorted(s.values) and s.min <= s.max and s.std >= 0
+               and all(0 <= p <= 1 for p, _ in s.extra_knots))
+    if not ordered or sum(s.counts) != s.count or (s.values and sum(s.value_counts) != s.count):
+        raise ValueError("numerical summary is inconsistent (unsorted quantiles or counts that "
+                         "do not add up)")
 
 
 def optional_summary(obj: Any) -> Summary | None:
@@ -380,6 +428,7 @@ def build_profile(
     classes: Sequence[str] | None = None,
     positive_label: str | None = None,
     band_chunks: int = 10,
+    min_category_count: int = MIN_CATEGORY_COUNT,
 ) -> Profile:
     """Build the reference profile of a table.
 
@@ -412,6 +461,9 @@ def build_profile(
         Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
         store each metric's mean and standard deviation over them: the reference bands a policy
         can use instead of constant thresholds (0 for none; chunks have at least 100 rows).
+    min_category_count : int
+        Feature categories seen fewer times are folded into "other", so the profile stores no
+        value that only a few rows have (privacy); 1 keeps every category (up to 100).
 
     Returns
     -------
@@ -419,6 +471,8 @@ def build_profile(
     """
     if task not in TASKS:
         raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if not isinstance(min_category_count, int) or min_category_count < 1:
+        raise DataError(f"min_category_count must be a positive integer, got {min_category_count!r}")
     if not isinstance(reference, pd.DataFrame):
         from .streaming import build_profile_from  # streaming builds on profiles
 
@@ -426,14 +480,14 @@ def build_profile(
             reference, target=target, prediction=prediction, task=task, features=features,
             categorical=categorical, numerical=numerical, id_column=id_column,
             timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
-            band_chunks=band_chunks)
+            band_chunks=band_chunks, min_category_count=min_category_count)
     if len(reference) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
     pred_cols, kinds, schema = plan_columns(
         reference, target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
         timestamp_column=timestamp_column)
-    summaries = summarize_columns(reference, kinds)
+    summaries = summarize_columns(reference, kinds, min_count=min_category_count)
 
     target_summary = summarize_target(reference[target], target, task) if target else None
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
@@ -450,7 +504,7 @@ def build_profile(
         estimated_performance=known.estimated, multivariate=fit_pca(
             reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
                                    if isinstance(s, NumericSummary)}),
-        loss_models=known.loss_models,
+        loss_models=known.loss_models, min_category_count=min_category_count,
     )
     if band_chunks <= 0:
         return profile
@@ -549,10 +603,10 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     return pred_cols, kinds, schema
 
 
-def summarize_columns(frame: pd.DataFrame, kinds: dict[str, Kind], top_k: int = TOP_K
-                      ) -> dict[str, Summary]:
+def summarize_columns(frame: pd.DataFrame, kinds: dict[str, Kind], top_k: int = TOP_K,
+                      min_count: int = 1) -> dict[str, Summary]:
     """Summaries of the given columns, one thread per column."""
-    return run_all({name: partial(summarize, frame[name], kind, name, top_k)
+    return run_all({name: partial(summarize, frame[name], kind, name, top_k, min_count)
                     for name, kind in kinds.items()})
 
 

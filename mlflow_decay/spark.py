@@ -28,7 +28,7 @@ import pandas as pd
 from .errors import DataError, ProfileError
 from .evaluation import Evaluation, bands_from_metrics, evaluate_window
 from .policy import DEFAULT_POLICY, Policy
-from .profile import Profile, Task, list_columns, plan_columns
+from .profile import MIN_CATEGORY_COUNT, Profile, Task, list_columns, plan_columns
 from .schema import Kind
 from .streaming import (
     SAMPLE_ROWS,
@@ -59,7 +59,8 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
                         categorical: Sequence[str] | None = None,
                         numerical: Sequence[str] | None = None, id_column: str | None = None,
                         timestamp_column: str | None = None, classes: Sequence[str] | None = None,
-                        positive_label: str | None = None, band_chunks: int = 10) -> Profile:
+                        positive_label: str | None = None, band_chunks: int = 10,
+                        min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
     """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.profile.build_profile`)."""
     options: dict[str, Any] = dict(
         target=target, prediction=prediction, task=task, features=features,
@@ -108,7 +109,7 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
     profile = first_pass_profile(
         merged, sample, kinds=_kinds(kinds), schema=schema, target=target, pred_cols=pred_cols,
         task=task, classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column)
+        timestamp_column=timestamp_column, min_category_count=min_category_count)
     names, mean, scale = pca_features(profile)
     first_json = profile.to_json().decode("utf-8")
 

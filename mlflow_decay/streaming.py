@@ -44,13 +44,14 @@ from .evaluation import (
 from .multivariate import gram, pca_from_gram, pca_inputs
 from .policy import DEFAULT_POLICY, Policy
 from .profile import (
-    TOP_K,
+    MIN_CATEGORY_COUNT,
     CategoricalSummary,
     NumericSummary,
     Profile,
     Summary,
     Task,
     build_profile,
+    fold_rare,
     merge_summaries,
     optional_summary,
     plan_columns,
@@ -291,7 +292,8 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
                           numerical: Sequence[str] | None = None, id_column: str | None = None,
                           timestamp_column: str | None = None,
                           classes: Sequence[str] | None = None, positive_label: str | None = None,
-                          band_chunks: int = 10) -> Profile:
+                          band_chunks: int = 10,
+                          min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
     """The profile of a table read in batches, in two passes (see the module docstring).
 
     Takes the options of :func:`~mlflow_decay.profile.build_profile`. Column kinds are inferred
@@ -321,7 +323,7 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
     profile = first_pass_profile(
         merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
         classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column)
+        timestamp_column=timestamp_column, min_category_count=min_category_count)
     names, mean, scale = pca_features(profile)
     rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
     counts: ProfileCounts | None = None
@@ -350,9 +352,10 @@ def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
 def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
                        schema: dict[str, str], target: str | None, pred_cols: Sequence[str],
                        task: Task, classes: Sequence[str] | None, positive_label: str | None,
-                       id_column: str | None, timestamp_column: str | None) -> Profile:
+                       id_column: str | None, timestamp_column: str | None,
+                       min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
     """The profile the first pass gives: merged summaries, and what the sample supervises."""
-    summaries = {n: _top(s) for n, s in merged.features.items()}
+    summaries = {n: fold_rare(s, min_category_count) for n, s in merged.features.items()}
     numeric = [n for n, k in kinds.items() if k == "numerical"]
     known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(),
                       target=target, pred_cols=pred_cols, task=task, classes=classes,
@@ -365,7 +368,7 @@ def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[st
         prediction_summary=merged.prediction, target_summary=merged.target,
         performance=known.performance, id_column=id_column, timestamp_column=timestamp_column,
         calibrations=known.calibrations, estimated_performance=known.estimated,
-        loss_models=known.loss_models)
+        loss_models=known.loss_models, min_category_count=min_category_count)
 
 
 def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
@@ -383,22 +386,13 @@ def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
         return summary
 
     features = {n: recount(s, n) for n, s in profile.features.items()}
-    prediction = (_top(counts.predicted) if counts.predicted is not None
+    prediction = (fold_rare(counts.predicted, 1) if counts.predicted is not None
                   else recount(profile.prediction_summary, "\0prediction"))
     target = recount(profile.target_summary, profile.target or "")
     multivariate = (None if counts.gram is None else
                     pca_from_gram(counts.gram, names, mean, scale, profile.rows))
     return replace(profile, features=features,  # type: ignore[arg-type]
                    prediction_summary=prediction, target_summary=target, multivariate=multivariate)
-
-
-def _top(summary: Summary, top_k: int = TOP_K) -> Summary:
-    """A merged partial summary cut to the profile's top-K categories."""
-    if not isinstance(summary, CategoricalSummary) or len(summary.categories) <= top_k:
-        return summary
-    cut = sum(summary.counts[top_k:])
-    return replace(summary, categories=summary.categories[:top_k],
-                   counts=summary.counts[:top_k], other=summary.other + cut)
 
 
 def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
