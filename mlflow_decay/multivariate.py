@@ -21,6 +21,9 @@ from .schema import to_numeric
 #: Components kept: the fewest explaining this share of the variance, at most d - 1.
 VARIANCE_KEPT = 0.9
 _DIGITS = 10
+#: z-scores beyond this are capped when scoring rows (so that huge values give a huge but
+#: finite error).
+Z_LIMIT = 1e6
 #: Values (rows x features) centred at a time when scoring a table: bounds the memory used.
 BLOCK_VALUES = 2**22
 
@@ -48,8 +51,15 @@ class PCAModel:
         multiplications instead of ``2 d k`` for projecting and reconstructing it.
         """
         residual_map = self._residual_map
-        return sum(float(np.sum(np.square(residual_map @ block)))
-                   for block in _centred_blocks(frame, self.features, self.mean))
+        limit = Z_LIMIT * np.asarray(self.scale)[:, None]
+        total = 0.0
+        for block in _centred_blocks(frame, self.features, self.mean):
+            with np.errstate(over="ignore", invalid="ignore"):
+                part = float(np.sum(np.square(residual_map @ block)))
+            if not np.isfinite(part):  # values too large to square: cap their z-scores
+                part = float(np.sum(np.square(residual_map @ np.clip(block, -limit, limit))))
+            total += part
+        return total
 
     @cached_property
     def _residual_map(self) -> np.ndarray:

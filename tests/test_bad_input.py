@@ -29,6 +29,41 @@ def _tamper(tracking_uri: str, uri: str, tmp: Path) -> None:
     client.log_model_artifact(ref.model_id, str(path), artifact_path="mlflow_decay")
 
 
+def _replace_profile(tracking_uri: str, uri: str, tmp: Path, edit: Callable[[bytes], bytes],
+                     fix_hash: bool) -> str:
+    """Overwrite a version's stored profile with an edited copy (and, if asked, its hash tag)."""
+    import hashlib
+
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, uri)
+    data = edit(md.load_profile(uri, tracking_uri=tracking_uri).to_json())
+    path = tmp / registry.PROFILE_FILE
+    path.write_bytes(data)
+    assert ref.model_id is not None
+    client.log_model_artifact(ref.model_id, str(path), artifact_path="mlflow_decay")
+    if fix_hash:
+        client.set_model_version_tag(ref.name, ref.version, registry.PROFILE_SHA256,
+                                     hashlib.sha256(data).hexdigest())
+    return uri
+
+
+def _deleted(tracking_uri: str, new_version: Callable[..., str]) -> str:
+    """A version profiled, then deleted before the evaluation."""
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(make_frame(500, 1), target="label",
+                                            prediction="score", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    name, version = uri.removeprefix("models:/").split("/")
+    registry.client_for(tracking_uri).delete_model_version(name, version)
+    return uri
+
+
+def _truncated_parquet(path: Path) -> Path:
+    make_frame(500, 3).to_parquet(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
 def _write(frame: pd.DataFrame, path: Path) -> Path:
     if path.suffix == ".parquet":
         frame.to_parquet(path)
@@ -94,7 +129,78 @@ CASES: list[tuple[str, Setup, str]] = [
      lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
                             ["--policy", str(_bytes(d / "p.toml", UNKNOWN_METRIC))]),
      "unknown metric name"),
+    # columns
+    ("renamed feature column",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).rename(columns={"x1": "X1"}),
+                                        d / "w.parquet"), []),
+     "feature column 'x1' is missing from the window"),
+    ("numbers and text mixed in a numerical column",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).astype({"x1": object}).assign(
+         x1=lambda f: f["x1"].where(f.index % 7 != 0, "about 3")), d / "w.csv"), []),
+     "column 'x1': expected numbers as in the reference profile, got text such as 'about 3'"),
+    ("dates where numbers were",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).assign(
+         x2=pd.Timestamp("2026-01-01")), d / "w.parquet"), []),
+     "column 'x2': expected numbers as in the reference profile, got dates"),
+    ("only the label column",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3)[["label"]], d / "w.parquet"), []),
+     "is missing from the window (columns: label)"),
+    ("scores given as text",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).assign(score="high"), d / "w.csv"), []),
+     "column 'score': expected numbers"),
+    # files
+    ("truncated parquet file",
+     lambda t, uri, nv, d: (uri, _truncated_parquet(d / "w.parquet"), []), "could not be read"),
+    ("csv with a bad encoding",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", b"x1,x2\n\xff\xfe\xfa,1\n"), []),
+     "could not be read as CSV"),
+    ("empty csv file",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", b""), []), "could not be read as CSV"),
+    ("directory without parquet files",
+     lambda t, uri, nv, d: (uri, _dir(d / "empty"), []), "window is empty"),
+    # registry
+    ("version deleted after profiling",
+     lambda t, uri, nv, d: (_deleted(t, nv), _write(make_frame(50, 3), d / "w.csv"), []),
+     "has no version 2"),
+    ("truncated profile",
+     lambda t, uri, nv, d: (_replace_profile(t, uri, d, lambda b: b[: len(b) // 2], False),
+                            _write(make_frame(50, 3), d / "w.csv"), []),
+     "does not match its recorded SHA-256"),
+    ("truncated profile with a matching hash",
+     lambda t, uri, nv, d: (_replace_profile(t, uri, d, lambda b: b[: len(b) // 2], True),
+                            _write(make_frame(50, 3), d / "w.csv"), []),
+     "profile is not valid JSON"),
+    ("profile from a newer format version",
+     lambda t, uri, nv, d: (_replace_profile(
+         t, uri, d, lambda b: b.replace(b'"format_version":1', b'"format_version":99'), True),
+         _write(make_frame(50, 3), d / "w.csv"), []),
+     "profile format version 99 is not supported"),
+    ("profile with inconsistent counts",
+     lambda t, uri, nv, d: (_replace_profile(
+         t, uri, d, lambda b: b.replace(b'"rows":5000', b'"rows":5000,"x":1', 1)
+         .replace(b'"other":0', b'"other":-3', 1), True),
+         _write(make_frame(50, 3), d / "w.csv"), []),
+     "profile is malformed"),
+    # policies
+    ("policy with an unknown section",
+     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
+                            ["--policy", str(_bytes(d / "p.toml", b"[nonsense]\nx = 1\n"))]),
+     "unknown section 'nonsense'"),
+    ("missing policy file",
+     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
+                            ["--policy", str(d / "absent.toml")]),
+     "does not exist"),
+    ("policy threshold that is not a number",
+     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
+                            ["--policy", str(_bytes(d / "p.toml", b'[thresholds]\n"drift.share" = '
+                                                                  b'{ warn = "high" }\n'))]),
+     "drift.share"),
 ]
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def _bytes(path: Path, data: bytes) -> Path:
@@ -135,9 +241,89 @@ def test_the_installed_command_exits_non_zero_without_traceback(tracking_uri: st
     assert registry_snapshot(tracking_uri) == before
 
 
-def test_usage_errors_exit_2(tracking_uri: str) -> None:
-    result = CliRunner().invoke(main, ["evaluate", "models:/churn/1"])
-    assert result.exit_code == 2 and "--data" in result.stderr
+USAGE = [
+    (["evaluate", "models:/churn/1"], "Missing option '--data'"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--bogus"], "No such option '--bogus'"),
+    (["evalute", "models:/churn/1"], "No such command 'evalute'"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--window", "1D", "--chunk-size", "10",
+      "--timestamp-column", "ts"], "give --window PERIOD"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--window", "1D"],
+     "--window needs --timestamp-column"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "0"],
+     "0 is not in the range x>=1"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--task", "ranking"],
+     "'ranking' is not one of"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--min-category-count", "0"],
+     "0 is not in the range x>=1"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--band-chunks", "-1"],
+     "-1 is not in the range x>=0"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE, ids=[" ".join(a[:1] + a[3:6]) for a, _ in USAGE])
+def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -> None:
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri]
+                                if args[0] != "evalute" else args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert registry_snapshot(tracking_uri) == before
+
+
+@pytest.mark.parametrize(("setup", "message"), [(s, m) for _, s, m in CASES],
+                         ids=[c for c, _, _ in CASES])
+def test_python_api_refuses_the_same_input_with_a_decay_error(
+        tracking_uri: str, profiled: str, new_version: Callable[..., str], tmp_path: Path,
+        setup: Setup, message: str) -> None:
+    uri, data, extra = setup(tracking_uri, profiled, new_version, tmp_path)
+    before = registry_snapshot(tracking_uri)
+    policy = extra[1] if extra[:1] == ["--policy"] else None
+    with pytest.raises(md.DecayError) as caught:
+        md.evaluate(uri, data, policy=policy, tracking_uri=tracking_uri)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+
+
+def _monitor_data(tmp: Path, ts: object) -> Path:
+    return _write(make_frame(300, 4).assign(ts=ts), tmp / "prod.csv")
+
+
+MONITOR = [
+    ("timestamps that are not dates", lambda d: _monitor_data(d, "yesterday"), ["--window", "1D"],
+     "column 'ts': expected timestamps"),
+    ("rows without a timestamp", lambda d: _monitor_data(d, [None] * 10 + ["2026-01-01"] * 290),
+     ["--window", "1D"], "10 rows have no timestamp"),
+    ("a period that is not an offset", lambda d: _monitor_data(d, "2026-01-01"),
+     ["--window", "fortnight"], "is not a pandas offset"),
+    ("timestamp column missing", lambda d: _write(make_frame(300, 4), d / "prod.csv"),
+     ["--window", "1D"], "timestamp column 'ts' is missing"),
+    ("a calendar period on a streamed directory",
+     lambda d: _dir_with(d, make_frame(300, 4).assign(ts=pd.Timestamp("2026-01-01", tz="UTC"))),
+     ["--window", "1W"], "is a calendar period"),
+]
+
+
+def _dir_with(tmp: Path, frame: pd.DataFrame) -> Path:
+    directory = _dir(tmp / "prod")
+    frame.to_parquet(directory / "part-0.parquet")
+    return directory
+
+
+@pytest.mark.parametrize(("make", "args", "message"), [m[1:] for m in MONITOR],
+                         ids=[m[0] for m in MONITOR])
+def test_monitor_refuses_bad_windows_and_changes_nothing(
+        tracking_uri: str, profiled: str, tmp_path: Path, make: Callable[[Path], Path],
+        args: list[str], message: str) -> None:
+    data = make(tmp_path)
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["monitor", profiled, "--data", str(data),
+                                       "--timestamp-column", "ts", *args,
+                                       "--tracking-uri", tracking_uri])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("mlflow-decay: error: ") and message in lines[-1], result.stderr
+    assert "Traceback" not in result.output
+    assert registry_snapshot(tracking_uri) == before
 
 
 # -- accepted and reported -------------------------------------------------------------------
@@ -174,3 +360,56 @@ def test_bad_input_through_the_python_api_raises_decay_errors(tracking_uri: str,
         md.evaluate(profiled, make_frame(10, 1).iloc[:0], tracking_uri=tracking_uri)
     with pytest.raises(md.RegistryError, match="no version 5"):
         md.evaluate("models:/churn/5", make_frame(10, 1), tracking_uri=tracking_uri)
+
+
+ACCEPTED = {
+    "an all-null feature": lambda w: w.assign(x1=np.nan),
+    "a constant feature": lambda w: w.assign(x2=3.0),
+    "huge values": lambda w: w.assign(x1=w["x1"] * 1e300),
+    "empty strings as a category": lambda w: w.assign(color=""),
+    "one row": lambda w: w.iloc[:1],
+    "a million distinct categories": lambda w: pd.concat([w] * 500, ignore_index=True).assign(
+        color=lambda f: "c" + pd.Series(np.arange(len(f)), dtype="int64").astype(str)),
+}
+
+
+@pytest.mark.parametrize("change", list(ACCEPTED.values()), ids=list(ACCEPTED))
+def test_odd_but_valid_windows_are_evaluated_and_reported(tracking_uri: str, profiled: str,
+                                                          change: Callable[[pd.DataFrame],
+                                                                           pd.DataFrame]) -> None:
+    window = change(make_frame(2000, 8))
+    report = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert report.rows == len(window)
+    assert all(np.isfinite(v) for k, v in report.metrics.items() if not k.startswith("est."))
+    if window["x1"].isna().all():
+        assert report.metrics["quality.x1.missing_rate"] == 1.0
+        assert "drift.x1.ks" not in report.metrics
+        assert any("drift of 'x1' left out: no finite values in the window" in n
+                   for n in report.notes)
+    if (window["color"].str.startswith("c")).all():
+        assert report.metrics["drift.color.unseen_share"] == 1.0
+
+
+def test_duplicated_columns_are_refused_through_the_api(tracking_uri: str, profiled: str) -> None:
+    window = make_frame(200, 8)
+    twice = pd.concat([window, window[["x1"]]], axis=1)
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError, match="column 'x1' appears more than once in the window"):
+        md.evaluate(profiled, twice, tracking_uri=tracking_uri)
+    assert registry_snapshot(tracking_uri) == before
+
+
+def test_a_profile_with_a_million_distinct_categories_stays_small() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id_like": [f"user-{i}" for i in range(1_000_000)],
+                          "x": rng.normal(size=1_000_000)})
+    profile = md.build_profile(frame, band_chunks=0)
+    assert len(profile.to_json()) < 20_000  # every value seen once: all folded into "other"
+    summary = profile.features["id_like"]
+    assert summary.categories == () and summary.other == 1_000_000  # type: ignore[union-attr]
+
+
+def test_a_second_profile_replaces_the_first(tracking_uri: str, profiled: str) -> None:
+    second = md.build_profile(make_frame(3000, 5, shift=0.5), target="label", prediction="score")
+    md.attach_profile(profiled, second, tracking_uri=tracking_uri)
+    assert md.load_profile(profiled, tracking_uri=tracking_uri).sha256() == second.sha256()
