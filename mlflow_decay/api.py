@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -209,6 +210,9 @@ def monitor(
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     done = tracking.logged_windows(client, ref, experiment) if log and not force else {}
+    if log:
+        done = _complete_interrupted(client, ref, experiment, done) if not force else done
+        ref = registry.resolve(client, ref.uri)
     series = _series(client, ref, experiment) if log else []
     pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
                                  chunk_size)
@@ -326,7 +330,7 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
         notes=result.notes + ([planned.note] if planned.note else []),
-        actions=_visible(ref, planned),
+        actions=_visible(ref, planned.actions),
         policy=pol.source, step=step, window_key=window_key,
     )
     if not log:
@@ -337,26 +341,54 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
     elif profile.id_column:
         report.notes.append("model outputs by row id are stored for windows read into memory "
                             "only; labels cannot be attached to this streamed window")
-    tracking.log_evaluation(client, ref, report, experiment, outputs)
-    assert result.stats is not None
-    _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
-    if apply:
-        assert report.run_id is not None
-        final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id,
-                              others=others)
-        registry.apply(client, ref, final.actions)
-        report.actions = _visible(ref, final)
-        if final.note and final.note not in report.notes:
-            report.notes.append(final.note)
-        report.applied = True
-        tracking.record_actions(client, report.run_id, report.actions)
+    # the run stays RUNNING until its pages are logged and its registry changes made: only a
+    # FINISHED run counts as done, and the changes are stored on it before they are made, so
+    # a monitor interrupted at any point completes them exactly on its next run
+    run_id = tracking.log_evaluation(client, ref, report, experiment, outputs, finish=False)
+    try:
+        assert result.stats is not None
+        _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
+        if apply:
+            final = registry.plan(ref, window_status, reasons, pol, run_id=run_id, others=others)
+            tracking.record_plan(client, run_id, [a.to_dict() for a in final.actions])
+            registry.apply(client, ref, final.actions)
+            report.actions = _visible(ref, final.actions)
+            if final.note and final.note not in report.notes:
+                report.notes.append(final.note)
+            report.applied = True
+            tracking.record_actions(client, run_id, report.actions)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the server may be what failed
+            client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
     return report
 
 
-def _visible(ref: registry.ModelVersionRef, planned: registry.Plan) -> list[str]:
+def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
+                          experiment: str | None, done: dict[str, str]) -> dict[str, str]:
+    """Finish what interrupted runs of this version left: a run that stored its registry
+    changes gets them made (again: they set values, so repeating them is harmless) and is
+    finished; a run that stored none changed nothing, and is deleted so that its window is
+    evaluated afresh. Returns ``done`` with the completed windows added."""
+    done = dict(done)
+    for key, runs in tracking.unfinished_windows(client, ref, experiment).items():
+        for run in runs:
+            planned = tracking.planned_actions(run)
+            if key in done or planned is None:
+                client.delete_run(run.info.run_id)
+                continue
+            actions = tuple(registry.Action.from_dict(a) for a in planned)
+            registry.apply(client, registry.resolve(client, ref.uri), actions)
+            tracking.record_actions(client, run.info.run_id, _visible(ref, actions))
+            client.set_terminated(run.info.run_id, "FINISHED")
+            done[key] = run.info.run_id
+    return done
+
+
+def _visible(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:
     """The registry changes worth showing: everything but bookkeeping tags."""
-    return [a.describe(ref) for a in planned.actions
-            if a.kind != "set_tag" or a.key == registry.STATUS]
+    return [a.describe(ref) for a in actions if a.kind != "set_tag" or a.key == registry.STATUS]
 
 
 def compare(
@@ -483,7 +515,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
                             run_id=run_id, state=("healthy", (0, 0), None))
     registry.apply(client, ref, planned.actions)
-    tracking.record_actions(client, run_id, _visible(ref, planned))
+    tracking.record_actions(client, run_id, _visible(ref, planned.actions))
     return run_id
 
 

@@ -189,6 +189,17 @@ class Action:
     value: str = ""
     version: str | None = None
 
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "key": self.key, "value": self.value, "version": self.version}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, str | None]) -> Action:
+        kind = obj["kind"]
+        if kind not in ("set_tag", "delete_alias", "set_alias", "transition_stage"):
+            raise RegistryError(f"unknown planned registry action {kind!r}")
+        return cls(kind, str(obj["key"]), str(obj.get("value") or ""),  # type: ignore[arg-type]
+                   None if obj.get("version") is None else str(obj["version"]))
+
     def describe(self, ref: ModelVersionRef) -> str:
         where = f"models:/{ref.name}/{self.version}" if self.version else ref.uri
         if self.kind == "delete_alias":

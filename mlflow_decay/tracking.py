@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import tempfile
 import time
 from datetime import datetime
@@ -15,6 +17,9 @@ from mlflow.exceptions import MlflowException
 from .comparison import Comparison
 from .registry import PROFILE_DIR, TAG, ModelVersionRef
 from .report import DecayReport
+
+#: Run tag holding the registry changes a run is about to make (JSON).
+PLANNED = TAG + "planned_actions"
 
 _BATCH = 1000
 OUTPUTS_FILE = "window_outputs.parquet"
@@ -53,13 +58,15 @@ def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path)
 
 
 def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
-                   experiment: str | None = None, outputs: pd.DataFrame | None = None) -> str:
-    """Log one evaluated window as a finished run; return its id.
+                   experiment: str | None = None, outputs: pd.DataFrame | None = None,
+                   finish: bool = True) -> str:
+    """Log one evaluated window as a run; return its id.
 
     The run is tagged with the model name, version, window bounds and status; it holds every
     metric of the report and the artifact ``decay_report.json``; ``outputs`` (row ids and the
     model's outputs, for labels that arrive later) goes to ``window_outputs.parquet``. A run
-    that fails half-way is marked FAILED.
+    that fails half-way is marked FAILED; with ``finish=False`` it stays RUNNING for the caller
+    to finish once everything the window implies is done (only FINISHED runs count as logged).
     """
     tags = {
         TAG + "kind": "evaluation",
@@ -95,11 +102,42 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
             tags_after.append(RunTag(TAG + "outputs", OUTPUTS_FILE))
         client.log_batch(run_id, tags=tags_after)
     except BaseException:
-        client.set_terminated(run_id, "FAILED")
+        with contextlib.suppress(Exception):  # the server may be what failed
+            client.set_terminated(run_id, "FAILED")
         report.run_id = None
         raise
-    client.set_terminated(run_id, "FINISHED")
+    if finish:
+        client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
+                       ) -> dict[str, list[Run]]:
+    """A version's evaluation runs that never finished (a crash, a server that went away),
+    by window key."""
+    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
+    if found is None:
+        return {}
+    where = (f"tags.`{TAG}model_name` = '{ref.name}' AND tags.`{TAG}model_version` = "
+             f"'{ref.version}' AND attributes.status != 'FINISHED'")
+    out: dict[str, list[Run]] = {}
+    for run in client.search_runs([found.experiment_id], filter_string=where, max_results=50_000):
+        key = run.data.tags.get(TAG + "window_key")
+        if run.data.tags.get(TAG + "kind") == "evaluation" and key:
+            out.setdefault(key, []).append(run)
+    return out
+
+
+def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str | None]]) -> None:
+    """Store on a run the registry changes it is about to make, before making them: a run
+    interrupted half-way through them can then be completed exactly (``planned_actions``)."""
+    client.set_tag(run_id, PLANNED, json.dumps(actions))
+
+
+def planned_actions(run: Run) -> list[dict[str, str | None]] | None:
+    """The registry changes a run planned (``None`` if it planned none)."""
+    text = run.data.tags.get(PLANNED)
+    return None if text is None else list(json.loads(text))
 
 
 def _millis(when: str | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -138,45 +139,62 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `mlflow server` on 127.0.0.1 for the session; its URL."""
-    root = tmp_path_factory.mktemp("server")
-    port = _free_port()
+def start_server(root: Path, port: int, extra_env: dict[str, str] | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """Start a real `mlflow server` on 127.0.0.1:``port`` with its store in ``root``; return
+    once ``/health`` answers (60 s at most)."""
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-           "MLFLOW_DISABLE_TELEMETRY": "true",
-           # webhooks to a receiver on loopback (tests/test_webhooks.py)
-           "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
-           "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-           # the server caches "who listens to this event" for 60 s by default
-           "MLFLOW_WEBHOOK_CACHE_TTL": "0"}
-    log = open(root / "server.log", "wb")  # noqa: SIM115
+           "MLFLOW_DISABLE_TELEMETRY": "true", **(extra_env or {})}
+    log = open(root / "server.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
          "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        start_new_session=True,  # its own process group: the server's workers stop with it
     )
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError("mlflow server did not start:\n"
-                                   + (root / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
+    while True:
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(proc)
+            raise RuntimeError("mlflow server did not start:\n"
+                               + (root / "server.log").read_text()[-3000:])
+        time.sleep(0.5)
+
+
+def stop_server(proc: subprocess.Popen[bytes], kill: bool = False) -> None:
+    """Stop a server started by :func:`start_server` and its workers (``kill``: at once, as a
+    crash would)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 for the session; its URL."""
+    root = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    proc = start_server(root, port, {
+        # webhooks to a receiver on loopback (tests/test_webhooks.py)
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        # the server caches "who listens to this event" for 60 s by default
+        "MLFLOW_WEBHOOK_CACHE_TTL": "0"})
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(proc)

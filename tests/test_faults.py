@@ -1,0 +1,137 @@
+"""Faults: a monitor interrupted at any point leaves no status change without its run, and its
+next run completes the work without duplicate window runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import _free_port, _new_version, current_uri, make_frame, start_server, stop_server
+from mlflow import MlflowClient
+
+import mlflow_decay as md
+from mlflow_decay import registry, tracking
+
+POLICY = "[hysteresis]\ndegrade_after = 1\nrecover_after = 2\n"
+
+
+def _production(windows: int, rows: int) -> pd.DataFrame:
+    """Windows that start healthy and then decay."""
+    return pd.concat([make_frame(rows, seed=40 + i, shift=0.0 if i < windows // 3 else 1.2,
+                                 flip=0.0 if i < windows // 3 else 0.3)
+                      for i in range(windows)], ignore_index=True)
+
+
+def _runs(client: MlflowClient, name: str) -> list[Any]:
+    found = client.get_experiment_by_name(tracking.experiment_name_for(name))
+    return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
+
+
+def _check_complete(client: MlflowClient, uri: str, windows: int) -> registry.ModelVersionRef:
+    """One finished run per window, nothing unfinished, and a status backed by its run."""
+    ref = registry.resolve(client, uri)
+    runs = [r for r in _runs(client, ref.name) if r.data.tags.get("mlflow_decay.kind") ==
+            "evaluation" and r.data.tags.get("mlflow_decay.model_version") == ref.version]
+    keys = [r.data.tags["mlflow_decay.window_key"] for r in runs]
+    assert len(keys) == len(set(keys)) == windows
+    assert all(r.info.status == "FINISHED" for r in runs)
+    if registry.STATUS_RUN_ID in ref.tags:
+        assert client.get_run(ref.tags[registry.STATUS_RUN_ID]).info.status == "FINISHED"
+    return ref
+
+
+def test_registry_changes_cut_short_are_completed_by_the_next_run(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    data = _production(6, 800)
+    uris = [new_version(), new_version()]
+    for uri in uris:
+        md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
+                                                prediction="score", band_chunks=0),
+                          tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    # the twin runs without a fault: what the interrupted one must end up as
+    md.monitor(uris[1], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
+
+    real_apply = registry.apply
+
+    def crash_when_degrading(client: MlflowClient, ref: registry.ModelVersionRef,
+                             actions: tuple[registry.Action, ...]) -> None:
+        if any(a.key == registry.STATUS and a.value == "degraded" for a in actions):
+            real_apply(client, ref, actions[:2])
+            raise ConnectionError("the tracking server went away")
+        real_apply(client, ref, actions)
+
+    monkeypatch.setattr(registry, "apply", crash_when_degrading)
+    with pytest.raises(ConnectionError):
+        md.monitor(uris[0], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
+    ref = registry.resolve(client, uris[0])
+    assert ref.status != "degraded"  # the status tag is written last: never without its run
+    monkeypatch.setattr(registry, "apply", real_apply)
+
+    again = md.monitor(uris[0], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
+    # the two healthy windows and the interrupted one are done; the rest are evaluated
+    assert [r.skipped for r in again] == [True, True, True, False, False, False]
+    done, twin = _check_complete(client, uris[0], 6), _check_complete(client, uris[1], 6)
+    for key in (registry.STATUS, registry.BREACH_STREAK, registry.CLEAN_STREAK,
+                registry.LAST_STATUS):
+        assert done.tags.get(key) == twin.tags.get(key), key
+    assert done.status == "degraded"
+
+
+def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "server"
+    root.mkdir()
+    proc = start_server(root, _free_port())
+    url = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"  # type: ignore[union-attr]
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    windows = 10
+    data = tmp_path / "prod.csv"
+    _production(windows, 600).to_csv(data, index=False)
+    (tmp_path / "policy.toml").write_text(POLICY)
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+           "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    command = [sys.executable, "-m", "mlflow_decay.cli", "monitor", "", "--data", str(data),
+               "--chunk-size", "600", "--policy", str(tmp_path / "policy.toml"),
+               "--tracking-uri", ""]
+    try:
+        with current_uri(url, monkeypatch):
+            client = registry.client_for(url)
+            uri = f"models:/{name}/{_new_version(client, name)}"
+            md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
+                                                    prediction="score", band_chunks=0),
+                              tracking_uri=url)
+        command[4], command[-1] = uri, url
+        monitor = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len([r for r in _runs(client, name) if r.info.status == "FINISHED"]) < 2:
+            assert monitor.poll() is None and time.monotonic() < deadline, monitor.stderr
+            time.sleep(0.2)
+        stop_server(proc, kill=True)  # mid-monitor, as a crash would
+        out, err = monitor.communicate(timeout=120)
+        assert monitor.returncode == 1, out + err
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1].startswith("mlflow-decay: error: "), err
+
+        proc = start_server(root, _free_port())
+        url = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"  # type: ignore[union-attr]
+        client = registry.client_for(url)
+        command[-1] = url
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        ref = _check_complete(client, uri, windows)
+        assert ref.status == "degraded"
+    finally:
+        stop_server(proc)
