@@ -82,6 +82,8 @@ def main() -> None:
 
     Models are addressed as in MLflow: models:/<name>/<version> or models:/<name>@<alias>.
     """
+    # no network but the tracking URI: MLflow's usage telemetry stays off unless asked for
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 @main.command()
@@ -397,7 +399,6 @@ def demo(model_name: str, windows: int, window_rows: int, tracking_uri: str, as_
     from . import demo as scenario
 
     warnings.filterwarnings("ignore")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     echo: Callable[[str], None] = (lambda _line: None) if as_json else _echo
     rows = scenario.run(tracking_uri, model_name=model_name, windows=windows,
                         window_rows=window_rows, echo=echo)
