@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -114,9 +115,14 @@ def new_version(tracking_uri: str) -> Callable[..., str]:
 def profiled(tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> str:
     """A version of model 'churn' with the reference profile attached; its URI."""
     uri = new_version()
-    profile = md.build_profile(reference, target="label", prediction="score")
-    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    md.attach_profile(uri, _reference_profile(), tracking_uri=tracking_uri)
     return uri
+
+
+@functools.cache
+def _reference_profile() -> md.Profile:
+    """The profile of the ``reference`` fixture's table, built once per session."""
+    return md.build_profile(make_frame(5000, seed=1), target="label", prediction="score")
 
 
 def registry_snapshot(tracking_uri: str) -> dict[str, object]:

@@ -195,5 +195,6 @@ def test_numeric_merge_is_associative_and_order_free(a: list[float], b: list[flo
         assert isinstance(m, NumericSummary)
         assert (m.count, m.min, m.max) == (len(whole), whole.min(), whole.max())
         assert m.mean == pytest.approx(whole.mean(), rel=1e-9, abs=1e-6)
-        # counts agree exactly; the quantile sketches agree within their tolerance
-        assert np.max(np.abs(m.cdf(grid) - merged[0].cdf(grid))) <= 0.01
+        # counts agree exactly; the quantile sketches agree within their tolerance (which
+        # includes two rows' worth per sketch, 2 / n, so small samples allow more)
+        assert np.max(np.abs(m.cdf(grid) - merged[0].cdf(grid))) <= 0.002 + 8 / len(whole)
