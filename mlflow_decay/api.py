@@ -349,20 +349,48 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         assert result.stats is not None
         _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
         if apply:
-            final = registry.plan(ref, window_status, reasons, pol, run_id=run_id, others=others)
-            tracking.record_plan(client, run_id, [a.to_dict() for a in final.actions])
-            registry.apply(client, ref, final.actions)
-            report.actions = _visible(ref, final.actions)
-            if final.note and final.note not in report.notes:
-                report.notes.append(final.note)
-            report.applied = True
-            tracking.record_actions(client, run_id, report.actions)
+            # one process at a time decides and changes a version (two monitors may overlap)
+            with registry.version_lock(client, ref, owner=run_id):
+                _apply_window(client, ref, report, pol, window_status, reasons, others)
     except BaseException:
         with contextlib.suppress(Exception):  # the server may be what failed
             client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, "FINISHED")
     return report
+
+
+def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,
+                  pol: Policy, window_status: Status, reasons: list[str],
+                  others: list[registry.ModelVersionRef] | None) -> None:
+    """Decide the version's stage from the version's tags as they are now, store the plan on
+    the run, and make it (under the version's lock)."""
+    assert report.run_id is not None
+    ref = registry.resolve(client, ref.uri)  # another process may have moved it meanwhile
+    order = registry.window_order(report.window_start, report.window_end, report.window_key)
+    skip = registry.already_applied(ref, order) if report.window_key else None
+    if skip is not None:
+        report.notes.append(f"registry unchanged: {skip}")
+        report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
+        report.actions = []
+        tracking.record_plan(client, report.run_id, [])
+        return
+    final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id, others=others)
+    actions = final.actions
+    if report.window_key:
+        actions = (*actions[:-1], registry.Action("set_tag", registry.LAST_WINDOW, order),
+                   actions[-1]) if final.changed else (
+            *actions, registry.Action("set_tag", registry.LAST_WINDOW, order))
+    tracking.record_plan(client, report.run_id, [a.to_dict() for a in actions])
+    registry.apply(client, ref, actions)
+    if final.status != report.status:  # another process moved the version since the preview
+        client.set_tag(report.run_id, registry.STATUS, final.status)
+    report.status = final.status
+    report.actions = _visible(ref, actions)
+    if final.note and final.note not in report.notes:
+        report.notes.append(final.note)
+    report.applied = True
+    tracking.record_actions(client, report.run_id, report.actions)
 
 
 def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
@@ -374,12 +402,15 @@ def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
     done = dict(done)
     for key, runs in tracking.unfinished_windows(client, ref, experiment).items():
         for run in runs:
+            if tracking.in_progress(run):  # another monitor is logging it right now
+                continue
             planned = tracking.planned_actions(run)
             if key in done or planned is None:
                 client.delete_run(run.info.run_id)
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
-            registry.apply(client, registry.resolve(client, ref.uri), actions)
+            with registry.version_lock(client, ref, owner=run.info.run_id):
+                registry.apply(client, registry.resolve(client, ref.uri), actions)
             tracking.record_actions(client, run.info.run_id, _visible(ref, actions))
             client.set_terminated(run.info.run_id, "FINISHED")
             done[key] = run.info.run_id

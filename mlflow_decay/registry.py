@@ -8,9 +8,13 @@ Every MLflow quirk (version as str or int, LoggedModel sources) is handled here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import random
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +45,8 @@ PROMOTED_FROM = TAG + "promoted_from"
 DEMOTED_TO = TAG + "demoted_to"
 BREACH_STREAK = TAG + "breach_streak"
 CLEAN_STREAK = TAG + "clean_streak"
+LAST_WINDOW = TAG + "last_window"
+LOCK = TAG + "lock"
 PROFILE_DIR = "mlflow_decay"
 PROFILE_FILE = "reference_profile.json"
 SAMPLE_FILE = "reference_sample.parquet"
@@ -313,6 +319,69 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
         except MlflowException as exc:
             raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc
+
+
+@contextlib.contextmanager
+def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
+                 ttl: float = 120.0, settle: float = 0.2, wait: float = 300.0) -> Iterator[None]:
+    """Hold a lease on a version's registry changes (tag ``mlflow_decay.lock``).
+
+    MLflow has no compare-and-set, so the lease is taken by writing it and reading it back
+    after ``settle`` seconds: of two processes that both found it free, only the last writer
+    reads its own value back, provided each wrote within ``settle`` of its read (a few ms on
+    any tracking server). A lease older than ``ttl`` (its holder died) is taken over.
+    """
+    token = f"{owner}|{time.time() + ttl:.3f}"
+    deadline = time.monotonic() + wait
+    while True:
+        held = _lock_of(client, ref)
+        if held is None or _expired(held):
+            client.set_model_version_tag(ref.name, ref.version, LOCK, token)
+            time.sleep(settle)
+            if _lock_of(client, ref) == token:
+                break
+        if time.monotonic() > deadline:
+            raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
+                                f"({held}); retry later")
+        time.sleep(settle * (1 + random.random()))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(MlflowException, OSError):
+            if _lock_of(client, ref) == token:
+                client.delete_model_version_tag(ref.name, ref.version, LOCK)
+
+
+def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:
+    tags: dict[str, str] = client.get_model_version(ref.name, ref.version).tags
+    return tags.get(LOCK)
+
+
+def _expired(token: str) -> bool:
+    try:
+        return float(token.rsplit("|", 1)[1]) < time.time()
+    except (IndexError, ValueError):
+        return True
+
+
+def window_order(window_start: str | None, window_end: str | None, key: str | None) -> str:
+    """A window's place for ``LAST_WINDOW``: its end (or start) time and its key."""
+    return f"{window_end or window_start or ''}|{key or ''}"
+
+
+def already_applied(ref: ModelVersionRef, order: str) -> str | None:
+    """Why a window's verdict must not move the version (``None`` if it may): another process
+    applied this very window, or a later one (judged by time, when windows have times)."""
+    last = ref.tags.get(LAST_WINDOW)
+    if not last or order.endswith("|"):
+        return None
+    last_time, _, last_key = last.partition("|")
+    time_, _, key = order.partition("|")
+    if key and key == last_key:
+        return "this window's verdict was already applied by another run"
+    if time_ and last_time and time_ < last_time:
+        return f"a later window (ending {last_time}) was already applied by another run"
+    return None
 
 
 def _clip(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import tempfile
 import time
 from datetime import datetime
@@ -20,6 +22,34 @@ from .report import DecayReport
 
 #: Run tag holding the registry changes a run is about to make (JSON).
 PLANNED = TAG + "planned_actions"
+#: Run tag naming the process that logs the run (``host:pid``).
+OWNER = TAG + "owner"
+#: A RUNNING run of another machine counts as interrupted after this many seconds.
+STALE_SECONDS = 900
+
+
+def owner() -> str:
+    """This process, as ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def in_progress(run: Run) -> bool:
+    """Whether a run that is not FINISHED may still be logged by a live process: its owner is
+    alive on this machine, or it is another machine's and younger than ``STALE_SECONDS``."""
+    if run.info.status != "RUNNING":
+        return False
+    host, _, pid = run.data.tags.get(OWNER, "").rpartition(":")
+    if host != socket.gethostname():
+        return bool(host) and time.time() - run.info.start_time / 1000 < STALE_SECONDS
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 _BATCH = 1000
 OUTPUTS_FILE = "window_outputs.parquet"
@@ -80,6 +110,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         TAG + "rows": str(report.rows),
         TAG + "reasons": "; ".join(report.reasons[:5])[:5000],
         **({TAG + "window_key": report.window_key} if report.window_key else {}),
+        OWNER: owner(),
     }
     run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
     run = client.create_run(experiment_id(client, ref.name, experiment), tags=tags,

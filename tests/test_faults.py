@@ -135,3 +135,50 @@ def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
         assert ref.status == "degraded"
     finally:
         stop_server(proc)
+
+
+def test_two_monitors_at_once_move_the_version_once(
+        mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str,
+        new_version: Callable[..., str]) -> None:
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    with current_uri(mlflow_server, monkeypatch):
+        client = registry.client_for(mlflow_server)
+        uri = f"models:/{name}/{_new_version(client, name)}"
+        md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
+                                                prediction="score", band_chunks=0),
+                          tracking_uri=mlflow_server)
+    days = _production(6, 700)
+    days["ts"] = pd.Timestamp("2026-05-01", tz="UTC") + pd.to_timedelta(
+        pd.RangeIndex(len(days)) * (86400 * 6 // len(days)), unit="s")
+    days.to_csv(tmp_path / "prod.csv", index=False)
+    (tmp_path / "policy.toml").write_text("[hysteresis]\ndegrade_after = 2\nrecover_after = 2\n")
+    command = [sys.executable, "-m", "mlflow_decay.cli", "monitor", uri, "--data",
+               str(tmp_path / "prod.csv"), "--timestamp-column", "ts", "--window", "1D",
+               "--policy", str(tmp_path / "policy.toml"), "--tracking-uri", mlflow_server]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for proc in both:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    runs = [r for r in _runs(client, name) if r.data.tags.get("mlflow_decay.kind") == "evaluation"]
+    assert all(r.info.status == "FINISHED" for r in runs)
+    keys = [r.data.tags["mlflow_decay.window_key"] for r in runs]
+    assert len(keys) == 12 and len(set(keys)) == 6  # both evaluations of every window logged
+    moves = [r.data.tags.get("mlflow_decay.registry_actions", "") for r in runs]
+    when = {}
+    for status in ("healthy", "warning", "degraded"):  # each transition made once, no flapping
+        movers = [r for r, m in zip(runs, moves, strict=True)
+                  if f"mlflow_decay.status={status} " in m]
+        assert len(movers) == 1, (status, moves)
+        when[status] = pd.Timestamp(movers[0].data.tags["mlflow_decay.window_start"])
+    # each window counted once: the same days as one monitor alone (a twin, on sqlite)
+    twin = new_version()
+    md.attach_profile(twin, md.build_profile(make_frame(4000, 1), target="label",
+                                             prediction="score", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    alone = md.monitor(twin, days, timestamp_column="ts", every="1D",
+                       policy=tmp_path / "policy.toml", tracking_uri=tracking_uri)
+    first = {r.status: pd.Timestamp(r.window_start) for r in reversed(alone)}
+    assert when == {s: first[s] for s in when}
+    ref = registry.resolve(client, uri)
+    assert ref.status == "degraded" and registry.LOCK not in ref.tags
