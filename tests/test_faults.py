@@ -3,6 +3,7 @@ next run completes the work without duplicate window runs."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -35,6 +36,22 @@ def _runs(client: MlflowClient, name: str) -> list[Any]:
     return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
 
 
+@functools.cache
+def _profile() -> md.Profile:
+    return md.build_profile(make_frame(4000, 1), target="label", prediction="score",
+                            band_chunks=0)
+
+
+def _server_version(url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[MlflowClient, str]:
+    """A new profiled version of a new model on the server at ``url``: its client and URI."""
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    with current_uri(url, monkeypatch):
+        client = registry.client_for(url)
+        uri = f"models:/{name}/{_new_version(client, name)}"
+        md.attach_profile(uri, _profile(), tracking_uri=url)
+    return client, uri
+
+
 def _check_complete(client: MlflowClient, uri: str, windows: int) -> registry.ModelVersionRef:
     """One finished run per window, nothing unfinished, and a status backed by its run."""
     ref = registry.resolve(client, uri)
@@ -56,9 +73,7 @@ def test_registry_changes_cut_short_are_completed_by_the_next_run(
     data = _production(6, 800)
     uris = [new_version(), new_version()]
     for uri in uris:
-        md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
-                                                prediction="score", band_chunks=0),
-                          tracking_uri=tracking_uri)
+        md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
     client = registry.client_for(tracking_uri)
     # the twin runs without a fault: what the interrupted one must end up as
     md.monitor(uris[1], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
@@ -95,7 +110,6 @@ def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
     root.mkdir()
     proc = start_server(root, _free_port())
     url = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"  # type: ignore[union-attr]
-    name = f"churn-{uuid.uuid4().hex[:8]}"
     windows = 10
     data = tmp_path / "prod.csv"
     _production(windows, 600).to_csv(data, index=False)
@@ -106,12 +120,8 @@ def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
                "--chunk-size", "600", "--policy", str(tmp_path / "policy.toml"),
                "--tracking-uri", ""]
     try:
-        with current_uri(url, monkeypatch):
-            client = registry.client_for(url)
-            uri = f"models:/{name}/{_new_version(client, name)}"
-            md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
-                                                    prediction="score", band_chunks=0),
-                              tracking_uri=url)
+        client, uri = _server_version(url, monkeypatch)
+        name = registry.resolve(client, uri).name
         command[4], command[-1] = uri, url
         monitor = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
@@ -140,13 +150,8 @@ def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
 def test_two_monitors_at_once_move_the_version_once(
         mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str,
         new_version: Callable[..., str]) -> None:
-    name = f"churn-{uuid.uuid4().hex[:8]}"
-    with current_uri(mlflow_server, monkeypatch):
-        client = registry.client_for(mlflow_server)
-        uri = f"models:/{name}/{_new_version(client, name)}"
-        md.attach_profile(uri, md.build_profile(make_frame(4000, 1), target="label",
-                                                prediction="score", band_chunks=0),
-                          tracking_uri=mlflow_server)
+    client, uri = _server_version(mlflow_server, monkeypatch)
+    name = registry.resolve(client, uri).name
     days = _production(6, 700)
     days["ts"] = pd.Timestamp("2026-05-01", tz="UTC") + pd.to_timedelta(
         pd.RangeIndex(len(days)) * (86400 * 6 // len(days)), unit="s")
@@ -173,9 +178,7 @@ def test_two_monitors_at_once_move_the_version_once(
         when[status] = pd.Timestamp(movers[0].data.tags["mlflow_decay.window_start"])
     # each window counted once: the same days as one monitor alone (a twin, on sqlite)
     twin = new_version()
-    md.attach_profile(twin, md.build_profile(make_frame(4000, 1), target="label",
-                                             prediction="score", band_chunks=0),
-                      tracking_uri=tracking_uri)
+    md.attach_profile(twin, _profile(), tracking_uri=tracking_uri)
     alone = md.monitor(twin, days, timestamp_column="ts", every="1D",
                        policy=tmp_path / "policy.toml", tracking_uri=tracking_uri)
     first = {r.status: pd.Timestamp(r.window_start) for r in reversed(alone)}
