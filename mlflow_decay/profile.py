@@ -577,7 +577,7 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     pred_cols = _prediction_columns(prediction, task)
     special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
     for column in special:
-        _require_column(reference, column, "reference")
+        require_column(reference, column, "reference")
     forced = {**{c: "categorical" for c in categorical or ()},
               **{c: "numerical" for c in numerical or ()}}
     overlap = set(categorical or ()) & set(numerical or ())
@@ -587,7 +587,7 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     schema: dict[str, str] = {}
     kinds: dict[str, Kind] = {}
     for name in names:
-        _require_column(reference, name, "reference")
+        require_column(reference, name, "reference")
         kind = forced.get(name) or infer_kind(reference[name])
         if kind is None:
             if features is not None:
@@ -651,7 +651,8 @@ def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> li
     return cols
 
 
-def _require_column(frame: pd.DataFrame, column: str, what: str) -> None:
+def require_column(frame: Any, column: str, what: str) -> None:
+    """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
                         f"(columns: {list_columns(frame.columns)})")
@@ -735,8 +736,8 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
         performance=_weighted(a.performance, a.rows, b.performance, b.rows),
         estimated_performance=_weighted(a.estimated_performance, a.rows,
                                         b.estimated_performance, b.rows),
-        prediction_summary=_merge_optional(a.prediction_summary, b.prediction_summary),
-        target_summary=_merge_optional(a.target_summary, b.target_summary),
+        prediction_summary=merge_optional(a.prediction_summary, b.prediction_summary),
+        target_summary=merge_optional(a.target_summary, b.target_summary),
     )
 
 
@@ -744,7 +745,7 @@ def _weighted(a: dict[str, float], na: int, b: dict[str, float], nb: int) -> dic
     return {k: (a[k] * na + b[k] * nb) / (na + nb) for k in a if k in b}
 
 
-def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
+def merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
     if a is None or b is None:
         return a or b
     return merge_summaries(a, b)

@@ -188,7 +188,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
             times = timestamps(batch[timestamp_column], timestamp_column)
             values = times.to_numpy()
-            if (last is not None and values[0] < last) or bool(np.any(values[1:] < values[:-1])):
+            if out_of_order(values, last):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
                                 "time order; sort the files, or load the table into memory")
             last = pd.Timestamp(values[-1])
@@ -212,6 +212,12 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]
+
+
+def out_of_order(values: np.ndarray, last: Any = None) -> bool:
+    """Whether sorted-in-time rows are not: ``values`` go back in time, or start before
+    ``last`` (the previous batch's last time)."""
+    return bool((last is not None and values[0] < last) or np.any(values[1:] < values[:-1]))
 
 
 def timestamps(series: pd.Series, column: str) -> pd.Series:

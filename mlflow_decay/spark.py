@@ -28,7 +28,7 @@ import pandas as pd
 from .errors import DataError, ProfileError
 from .evaluation import Evaluation, bands_from_metrics, evaluate_window
 from .policy import DEFAULT_POLICY, Policy
-from .profile import MIN_CATEGORY_COUNT, Profile, Task, list_columns, plan_columns
+from .profile import MIN_CATEGORY_COUNT, Profile, Task, plan_columns, require_column
 from .schema import Kind
 from .streaming import (
     SAMPLE_ROWS,
@@ -36,11 +36,10 @@ from .streaming import (
     ProfilePartial,
     Sample,
     finish_window,
+    first_pass,
     first_pass_profile,
     pca_features,
     profile_counts,
-    profile_partial,
-    sample_columns,
     window_partial,
     with_counts,
 )
@@ -68,8 +67,9 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
         timestamp_column=timestamp_column)
     # names on the driver (no rows), kinds on the executors from the first rows
     preds = [prediction] if isinstance(prediction, str) else list(prediction or ())
-    _require(reference, [c for c in (target, id_column, timestamp_column, *preds, *(features or ()))
-                         if c is not None], "reference")
+    for column in (target, id_column, timestamp_column, *preds, *(features or ())):
+        if column is not None:
+            require_column(reference, column, "reference")
 
     def plan(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
@@ -83,24 +83,17 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
         raise DataError("reference table is empty: a profile needs at least one row")
     pred_cols, kinds, schema = json.loads(plans[0]["payload"])
     kinds = {str(k): v for k, v in kinds.items()}
-    numeric = [n for n, k in kinds.items() if k == "numerical"]
-    kept = sample_columns(target, pred_cols, task, numeric)
 
-    def first_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        merged: ProfilePartial | None = None
+    def partition_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         sample = Sample(SAMPLE_ROWS, _partition())
-        for batch in batches:
-            part = profile_partial(batch, _kinds(kinds), target=target, pred_cols=pred_cols,
-                                   task=task)
-            merged = part if merged is None else merged.merge(part)
-            if kept:
-                sample.add(batch[kept])
+        merged = first_pass(batches, _kinds(kinds), target=target, pred_cols=pred_cols,
+                            task=task, sample=sample)
         if merged is not None:
             yield _row(merged.to_dict(), sample)
 
     merged: ProfilePartial | None = None
     sample = Sample(SAMPLE_ROWS)
-    for row in _collect(reference.mapInPandas(first_pass, _PAYLOAD)):
+    for row in _collect(reference.mapInPandas(partition_pass, _PAYLOAD)):
         part = ProfilePartial.from_dict(json.loads(row["payload"]))
         merged = part if merged is None else merged.merge(part)
         sample = sample.merge(Sample.from_bytes(row["sample"], int(row["seen"])))
@@ -163,7 +156,8 @@ def _bands(reference: Any, profile: Profile, chunks: int) -> dict[str, tuple[flo
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY) -> Evaluation:
     """Evaluate a Spark DataFrame window against ``profile`` on the executors."""
-    _require(window, [*profile.features, *profile.prediction_columns], "window")
+    for column in (*profile.features, *profile.prediction_columns):
+        require_column(window, column, "window")
     profile_json = profile.to_json().decode("utf-8")
     business = list(policy.business)
 
@@ -180,13 +174,6 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
         stats = part if stats is None else merge_stats([stats, part])
         sample = sample.merge(Sample.from_bytes(row["sample"], int(row["seen"])))
     return finish_window(profile, stats, sample, policy)
-
-
-def _require(frame: Any, columns: Sequence[str], what: str) -> None:
-    for column in columns:
-        if column not in frame.columns:
-            raise DataError(f"column {column!r} is missing from the {what} "
-                            f"(columns: {list_columns(frame.columns)})")
 
 
 def _collect(frame: Any) -> list[Any]:

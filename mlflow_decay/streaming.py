@@ -52,6 +52,7 @@ from .profile import (
     Task,
     build_profile,
     fold_rare,
+    merge_optional,
     merge_summaries,
     optional_summary,
     plan_columns,
@@ -66,7 +67,7 @@ from .profile import (
     supervise,
 )
 from .schema import Kind, to_numeric
-from .sources import PARQUET_SUFFIXES, read_table, rows_digest, timestamps
+from .sources import PARQUET_SUFFIXES, out_of_order, read_table, rows_digest, timestamps
 from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.
@@ -165,9 +166,7 @@ def time_ordered(path: Any, column: str) -> tuple[bool, int]:
     for batch in parquet_batches(path, [column])():
         times = timestamps(batch[column], column).to_numpy()
         rows += len(times)
-        if ordered and ((last is not None and times[0] < last) or
-                        bool(np.any(times[1:] < times[:-1]))):
-            ordered = False
+        ordered = ordered and not out_of_order(times, last)
         last = times[-1]
     return ordered, rows
 
@@ -196,8 +195,8 @@ class ProfilePartial:
         return ProfilePartial(
             self.rows + other.rows,
             {n: merge_summaries(s, other.features[n]) for n, s in self.features.items()},
-            _merge_optional(self.target, other.target),
-            _merge_optional(self.prediction, other.prediction))
+            merge_optional(self.target, other.target),
+            merge_optional(self.prediction, other.prediction))
 
 
 def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
@@ -242,7 +241,7 @@ class ProfileCounts:
         return ProfileCounts(
             {n: h + other.histograms[n] for n, h in self.histograms.items()},
             None if self.gram is None or other.gram is None else self.gram + other.gram,
-            _merge_optional(self.predicted, other.predicted), chunks)  # type: ignore[arg-type]
+            merge_optional(self.predicted, other.predicted), chunks)  # type: ignore[arg-type]
 
 
 def profile_counts(batch: pd.DataFrame, profile: Profile, *,
@@ -309,16 +308,9 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
         timestamp_column=timestamp_column)
     needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (target, id_column,
                                                                    timestamp_column) if c)]))
-    numeric = [n for n, k in kinds.items() if k == "numerical"]
-    merged: ProfilePartial | None = None
     sample = Sample(SAMPLE_ROWS)
-    kept = sample_columns(target, pred_cols, task, numeric)
-    for batch in batches():
-        check_columns(batch, needed, "reference")
-        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task)
-        merged = part if merged is None else merged.merge(part)
-        if kept:
-            sample.add(batch[kept])
+    merged = first_pass(batches(), kinds, target=target, pred_cols=pred_cols, task=task,
+                        sample=sample, needed=needed)
     assert merged is not None
     profile = first_pass_profile(
         merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
@@ -338,6 +330,23 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
     chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
               if i in counts.chunks]
     return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
+
+
+def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, target: str | None,
+               pred_cols: Sequence[str], task: str, sample: Sample,
+               needed: Sequence[str] = ()) -> ProfilePartial | None:
+    """Merged first-pass statistics of batches (``None`` if there were none); ``sample`` takes
+    their labels and model outputs, and every batch must hold the ``needed`` columns."""
+    merged: ProfilePartial | None = None
+    kept = sample_columns(target, pred_cols, task,
+                          [n for n, k in kinds.items() if k == "numerical"])
+    for batch in batches:
+        check_columns(batch, needed, "reference")
+        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task)
+        merged = part if merged is None else merged.merge(part)
+        if kept:
+            sample.add(batch[kept])
+    return merged
 
 
 def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
@@ -393,12 +402,6 @@ def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
                     pca_from_gram(counts.gram, names, mean, scale, profile.rows))
     return replace(profile, features=features,  # type: ignore[arg-type]
                    prediction_summary=prediction, target_summary=target, multivariate=multivariate)
-
-
-def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
-    if a is None or b is None:
-        return a or b
-    return merge_summaries(a, b)
 
 
 def check_columns(batch: pd.DataFrame, columns: Sequence[str], what: str) -> None:
