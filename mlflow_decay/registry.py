@@ -99,7 +99,9 @@ def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
         mv = (client.get_model_version(name, version) if version is not None
               else client.get_model_version_by_alias(name, alias))  # type: ignore[arg-type]
     except MlflowException as exc:
-        raise RegistryError(f"{uri}: {_not_found(client, name, version, alias, exc)}") from exc
+        if not _is_missing(exc):
+            raise  # the server refused or failed: its own message, not "not found"
+        raise RegistryError(f"{uri}: {_not_found(client, name, version, alias)}") from exc
     source = str(mv.source or "")
     model_id = getattr(mv, "model_id", None) or _logged_model_id(source)
     return ModelVersionRef(
@@ -115,11 +117,25 @@ def _logged_model_id(source: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None,
-               exc: MlflowException) -> str:
+def _is_missing(exc: MlflowException) -> bool:
+    """Whether the registry said "no such model/version/alias" (as opposed to a refusal such as
+    PERMISSION_DENIED or a server failure, which must not read as a missing model)."""
+    return exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+def _registered(client: MlflowClient, name: str) -> bool:
+    """Whether a registered model ``name`` exists; other registry errors propagate."""
     try:
         client.get_registered_model(name)
-    except MlflowException:
+    except MlflowException as exc:
+        if not _is_missing(exc):
+            raise
+        return False
+    return True
+
+
+def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
+    if not _registered(client, name):
         return f"no registered model named {name!r}"
     versions = sorted({str(v.version) for v in client.search_model_versions(f"name='{name}'")},
                       key=int)
@@ -390,10 +406,8 @@ def _clip(text: str) -> str:
 
 def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
     """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        raise RegistryError(f"no registered model named {name!r}") from exc
+    if not _registered(client, name):
+        raise RegistryError(f"no registered model named {name!r}")
     found = client.search_model_versions(f"name='{name}'")
     refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in found]
     return sorted(refs, key=lambda r: -int(r.version))

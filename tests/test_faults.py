@@ -3,13 +3,18 @@ next run completes the work without duplicate window runs."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import http.client
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +190,148 @@ def test_two_monitors_at_once_move_the_version_once(
     assert when == {s: first[s] for s in when}
     ref = registry.resolve(client, uri)
     assert ref.status == "degraded" and registry.LOCK not in ref.tags
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """A loopback HTTP proxy in front of a real server that answers some requests itself:
+    ``fault(method, path, n)`` (``n`` counts requests) returns ``(status, body)`` to answer
+    without forwarding, or ``None`` to forward. ``answered`` logs every request's
+    ``(method, path, status, time received)``."""
+
+    def __init__(self, upstream: str, fault: Callable[[str, str, int], tuple[int, bytes] | None]):
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = urllib.parse.urlsplit(upstream).netloc
+        self.fault = fault
+        self.answered: list[tuple[str, str, int, float]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Proxy
+
+    def _any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        with self.server.lock:
+            n = len(self.server.answered)
+            self.server.answered.append((self.command, self.path, 0, time.monotonic()))
+        fault = self.server.fault(self.command, self.path, n)
+        if fault is None:
+            upstream = http.client.HTTPConnection(self.server.upstream, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            reply = upstream.getresponse()
+            status, data = reply.status, reply.read()
+            sent = [(k, v) for k, v in reply.getheaders() if k.lower() not in _HOP]
+            upstream.close()
+        else:
+            status, data = fault
+            sent = [("Content-Type", "application/json")]
+        with self.server.lock:
+            self.server.answered[n] = (*self.server.answered[n][:2], status,
+                                       self.server.answered[n][3])
+        self.send_response(status)
+        for key, value in sent:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+@contextlib.contextmanager
+def _proxy(upstream: str, fault: Callable[[str, str, int], tuple[int, bytes] | None]
+           ) -> Iterator[_Proxy]:
+    proxy = _Proxy(upstream, fault)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+UNAVAILABLE = (503, b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "overloaded"}')
+
+
+def test_transient_http_errors_are_retried_with_backoff(
+        mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # MLflow's own retry settings: a first retry at once, then waits of 1 s x 2, 4, ...
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
+    (tmp_path / "policy.toml").write_text(POLICY)
+    data = _production(4, 600)
+    client, flaky = _server_version(mlflow_server, monkeypatch)
+    _, steady = _server_version(mlflow_server, monkeypatch)
+
+    def outage(method: str, path: str, n: int) -> tuple[int, bytes] | None:
+        # one request in three fails, and once two in a row: a server restarting
+        return UNAVAILABLE if n % 3 == 1 or n == 30 else None
+
+    with _proxy(mlflow_server, outage) as proxy, current_uri(proxy.url, monkeypatch):
+        reports = md.monitor(flaky, data, chunk_size=600, policy=tmp_path / "policy.toml",
+                             tracking_uri=proxy.url)
+    answered = proxy.answered
+    failed = [(m, p) for m, p, status, _ in answered if status == 503]
+    assert len(failed) > 20
+    assert {"POST", "GET"} <= {m for m, _ in failed}
+    assert any("/runs/create" in p for _, p in failed)
+    assert any("mlflow-artifacts" in p for _, p in failed)  # artifact transfers too
+    # the request refused twice in a row was sent again after a backoff of 2 s
+    (m30, p30, _, t30), (m31, p31, _, t31), (m32, p32, s32, t32) = answered[30:33]
+    assert (m30, p30) == (m31, p31) == (m32, p32) and s32 == 200
+    assert t32 - t31 >= 1.9 and t31 - t30 < 1.0
+    with current_uri(mlflow_server, monkeypatch):
+        alone = md.monitor(steady, data, chunk_size=600, policy=tmp_path / "policy.toml",
+                           tracking_uri=mlflow_server)
+    assert [r.status for r in reports] == [r.status for r in alone]
+    assert [r.metrics for r in reports] == [r.metrics for r in alone]
+    done, twin = _check_complete(client, flaky, 4), _check_complete(client, steady, 4)
+    assert done.status == twin.status == "degraded"
+
+
+REFUSED = (403, b'{"error_code": "PERMISSION_DENIED", "message": "token of alice has expired"}')
+
+
+@pytest.mark.parametrize("refused", ["/api/", "/model-versions/set-tag"],
+                         ids=["every request", "registry writes"])
+def test_permanent_http_errors_fail_at_once_with_the_servers_message(
+        mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str) -> None:
+    # the default retry settings stay: a retried 403 would take minutes and show in the log
+    client, uri = _server_version(mlflow_server, monkeypatch)
+    ref = registry.resolve(client, uri)
+    data = tmp_path / "w.csv"
+    make_frame(2000, 9, shift=1.5).to_csv(data, index=False)
+
+    def deny(method: str, path: str, n: int) -> tuple[int, bytes] | None:
+        return REFUSED if refused in path else None
+
+    with _proxy(mlflow_server, deny) as proxy:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlflow_decay.cli", "evaluate", uri, "--data", str(data),
+             "--tracking-uri", proxy.url], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("mlflow-decay: error: ")
+    assert last.endswith("PERMISSION_DENIED: token of alice has expired")
+    denied = [(m, p) for m, p, status, _ in proxy.answered if status == 403]
+    assert len(denied) == 1  # not retried
+    after = registry.resolve(client, uri)
+    assert after.tags == ref.tags and after.aliases == ref.aliases  # nothing changed
+    runs = [r for r in _runs(client, ref.name) if r.data.tags.get("mlflow_decay.kind") ==
+            "evaluation" and r.data.tags.get("mlflow_decay.model_version") == ref.version]
+    assert all(r.info.status != "FINISHED" for r in runs)  # a run that did not apply is not done
