@@ -40,6 +40,7 @@ from .profile import (
     loss_inputs,
     predicted_classes,
     prediction_values,
+    require_unique_columns,
 )
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
@@ -179,9 +180,7 @@ def check_window(profile: Profile, window: pd.DataFrame) -> None:
         raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
     if len(window) == 0:
         raise DataError("window is empty: it has no rows to evaluate")
-    duplicated = window.columns[window.columns.duplicated()]
-    if len(duplicated):
-        raise DataError(f"column {str(duplicated[0])!r} appears more than once in the window")
+    require_unique_columns(window, "window")
     for role, columns in (("feature", list(profile.features)),
                           ("prediction", list(profile.prediction_columns))):
         for column in columns:

@@ -574,6 +574,7 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
                  timestamp_column: str | None) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
     """Check a reference's columns; return the prediction columns, each feature's kind, and the
     schema (dtype names) of every column the profile uses."""
+    require_unique_columns(reference, "reference")
     pred_cols = _prediction_columns(prediction, task)
     special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
     for column in special:
@@ -649,6 +650,15 @@ def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> li
     if task != "multiclass" and len(cols) != 1:
         raise DataError(f"{task} task takes one prediction column, got {len(cols)}")
     return cols
+
+
+def require_unique_columns(frame: Any, what: str) -> None:
+    """Refuse a table (pandas or Spark) that names a column twice: which one is meant is unknown."""
+    seen: set[Any] = set()
+    for column in frame.columns:
+        if column in seen:
+            raise DataError(f"column {str(column)!r} appears more than once in the {what}")
+        seen.add(column)
 
 
 def require_column(frame: Any, column: str, what: str) -> None:

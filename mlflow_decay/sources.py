@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if p.is_dir() or name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p, engine="pyarrow")
         if name.endswith(CSV_SUFFIXES):
-            return pd.read_csv(p, sep="\t" if name.endswith(".tsv") else ",")
+            sep = "\t" if name.endswith(".tsv") else ","
+            frame = pd.read_csv(p, sep=sep)
+            if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
+                # pandas renames a repeated header x to x.1: keep the names as written so the
+                # repeat is refused, not read as a new column
+                header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+                if header.duplicated().any():
+                    frame.columns = pd.Index(header.to_numpy())
+            return frame
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         kind = "Parquet" if p.is_dir() or name.endswith(PARQUET_SUFFIXES) else "CSV"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -156,6 +156,10 @@ CASES: list[tuple[str, Setup, str]] = [
      "could not be read as CSV"),
     ("empty csv file",
      lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", b""), []), "could not be read as CSV"),
+    ("a column twice in a csv header",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", make_frame(50, 3).to_csv(index=False)
+                                        .replace("x1,x2,", "x1,x1,", 1).encode()), []),
+     "column 'x1' appears more than once in the window"),
     ("directory without parquet files",
      lambda t, uri, nv, d: (uri, _dir(d / "empty"), []), "window is empty"),
     # registry
@@ -281,6 +285,38 @@ def test_python_api_refuses_the_same_input_with_a_decay_error(
     with pytest.raises(md.DecayError) as caught:
         md.evaluate(uri, data, policy=policy, tracking_uri=tracking_uri)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+
+
+# reference problems, met by `mlflow-decay profile`: (case id, reference table, message part)
+PROFILE = [
+    ("target column missing", make_frame(300, 5).drop(columns="label"),
+     "column 'label' is missing from the reference"),
+    ("prediction column missing", make_frame(300, 5).drop(columns="score"),
+     "column 'score' is missing from the reference"),
+    ("labels of a single class", make_frame(300, 5).assign(label=1),
+     "a binary task needs two label classes"),
+    ("empty reference", make_frame(300, 5).iloc[:0], "reference table is empty"),
+    ("only the label and the score", make_frame(300, 5)[["score", "label"]],
+     "reference has no feature columns"),
+    ("a column twice", make_frame(300, 5).rename(columns={"x2": "x1"}),
+     "column 'x1' appears more than once in the reference"),
+]
+
+
+@pytest.mark.parametrize(("table", "message"), [p[1:] for p in PROFILE], ids=[p[0] for p in PROFILE])
+def test_profile_refuses_bad_references_and_changes_nothing(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path, table: pd.DataFrame,
+        message: str) -> None:
+    uri = new_version()
+    data = _bytes(tmp_path / "ref.csv", table.to_csv(index=False).encode())
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["profile", uri, "--data", str(data), "--target", "label",
+                                       "--prediction", "score", "--tracking-uri", tracking_uri])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr
+    assert message in lines[0] and "Traceback" not in result.output
     assert registry_snapshot(tracking_uri) == before
 
 

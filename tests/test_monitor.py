@@ -93,3 +93,21 @@ def test_monitor_usage_errors(tracking_uri: str, profiled: str, tmp_path: Path) 
     out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv"),
                                     "--window", "1D"])
     assert out.exit_code == 2 and "--timestamp-column" in out.stderr
+
+
+def test_periods_without_rows_give_no_window(tracking_uri: str, profiled: str,
+                                             tmp_path: Path) -> None:
+    data = _series(5, 300, drift_from=9)
+    quiet = data[data.ts.dt.day.isin([3, 4])]  # nothing arrived on March 3 and 4
+    data = data.drop(index=quiet.index).sort_values("ts")
+    data.to_parquet(tmp_path / "prod.parquet")
+    in_memory = md.monitor(profiled, data, timestamp_column="ts", every="1D", log=False,
+                           tracking_uri=tracking_uri)
+    streamed = md.monitor(profiled, tmp_path / "prod.parquet", timestamp_column="ts",
+                          every="1D", log=False, tracking_uri=tracking_uri)
+    for reports in (in_memory, streamed):
+        assert [r.window_start[:10] for r in reports if r.window_start] == [
+            "2026-03-01", "2026-03-02", "2026-03-05"]
+        assert [r.rows for r in reports] == [300, 300, 300]
+        assert [r.step for r in reports] == [0, 1, 2]
+    assert [r.window_key for r in in_memory] == [r.window_key for r in streamed]
