@@ -159,6 +159,25 @@ def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: s
     return out
 
 
+def discard_orphans(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
+                    experiment: str | None = None) -> None:
+    """Delete the twins of a window's run that this process created without knowing: a run
+    created on the server whose response was lost (a gateway timing out) is created again by
+    the client's retry, and the first one stays RUNNING, empty, for the same window."""
+    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
+    if found is None or report.run_id is None:
+        return
+    where = (f"tags.`{OWNER}` = '{owner()}' AND tags.`{TAG}model_name` = '{ref.name}' AND "
+             f"tags.`{TAG}model_version` = '{ref.version}' AND attributes.status = 'RUNNING'")
+    same = {TAG + "window_key": report.window_key or "", TAG + "window_start":
+            report.window_start or "", TAG + "window_end": report.window_end or ""}
+    for run in client.search_runs([found.experiment_id], filter_string=where, max_results=1000):
+        tags = run.data.tags
+        if (run.info.run_id != report.run_id and PLANNED not in tags
+                and all(tags.get(k, "") == v for k, v in same.items())):
+            client.delete_run(run.info.run_id)
+
+
 def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str | None]]) -> None:
     """Store on a run the registry changes it is about to make, before making them: a run
     interrupted half-way through them can then be completed exactly (``planned_actions``)."""
