@@ -98,10 +98,15 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _figure(width: float = 6.0, height: float = 3.2) -> Any:
+def _figure(width: float = 6.0, height: float = 3.2, left: float = 0.7, right: float = 0.2
+            ) -> Any:
+    """A figure with fixed margins (in inches): a layout engine would draw it twice."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=80, layout="tight")
+    fig = Figure(figsize=(width, height), dpi=80)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.35 / height,
+                        bottom=0.75 / height, wspace=0.3)
+    return fig
 
 
 def _png(fig: Any) -> bytes:
@@ -118,13 +123,14 @@ def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list
 
 def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     names = _top_features(report, profile, policy)[:15][::-1]
-    fig = _figure(6, 0.3 * len(names) + 1.2)
+    labels = [n[:30] for n in names]
+    fig = _figure(6, 0.3 * len(names) + 1.2, left=0.3 + 0.075 * max(map(len, labels), default=1))
     ax = fig.add_subplot()
     values = [report.metrics[f"drift.{metric_key(n)}.{policy.feature_metric(profile.features[n].kind)}"]
               for n in names]
     colors = [_COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
     ax.barh(range(len(names)), values, color=colors)
-    ax.set_yticks(range(len(names)), [n[:30] for n in names])
+    ax.set_yticks(range(len(names)), labels)
     ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
     ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
     ax.set_title("Drift by feature (red: judged drifted)")
@@ -145,7 +151,7 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         ax.set_xticks(x, [f"{v:.3g}" for v in (ref.min, *ref.edges)], rotation=60, fontsize=7)
         ax.set_xlabel("bin (from)")
         ax.set_ylabel("share")
-        ax.legend()
+        ax.legend(loc="upper right")
         ax = fig.add_subplot(1, 2, 2)
         xs, ps = ref.knots()
         ax.plot(xs, ps, label="reference", color="#1565c0")
@@ -164,29 +170,35 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         ax.set_xticks(x, [c[:12] for c in cats], rotation=45)
         ax.set_ylabel("share")
     ax.set_title(f"{name[:40]}: reference vs window")
-    ax.legend()
+    ax.legend(loc="lower right" if isinstance(ref, NumericSummary) else "upper right")
     return _png(fig)
 
 
 def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
-    fig = _figure(7, 3.4)
+    fig = _figure(8.5, 3.4, right=1.9)  # the legend goes right of the plot
     ax = fig.add_subplot()
     x = np.arange(1, len(series) + 1)
-    for i, point in enumerate(series):
-        ax.axvspan(i + 0.5, i + 1.5, color=_COLORS.get(point.get("status", ""), "#eee"), alpha=0.12)
+    stages = [point.get("status", "") for point in series]
+    first = 0
+    for i in range(1, len(stages) + 1):  # one band per run of windows in the same stage
+        if i == len(stages) or stages[i] != stages[first]:
+            ax.axvspan(first + 0.5, i + 0.5, color=_COLORS.get(stages[first], "#eee"), alpha=0.12)
+            first = i
     for key, style in (("perf.roc_auc", "-o"), ("est.roc_auc", "--s"), ("perf.rmse", "-o"),
                        ("est.mae", "--s"), ("drift.share", ":^")):
         ys = [p["metrics"].get(key, np.nan) for p in series]
         if not np.all(np.isnan(ys)):
-            ax.plot(x, ys, style, label=key, markersize=4)
+            ax.plot(x, ys, style if len(series) <= 60 else style[:-1], label=key, markersize=4)
     rule = policy.rule_for("drift.share")
     if rule is not None and rule.warn is not None:
         ax.axhline(rule.warn, color=_COLORS["warning"], linestyle="--", linewidth=1,
                    label="drift.share warn")
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_xlabel("window")
-    ax.set_xticks(x)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Metrics per window (background: stage)")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return _png(fig)
 
 
