@@ -470,6 +470,10 @@ def compare(
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     refs = [registry.resolve(client, uri) for uri in models]
+    if (refs[0].name, refs[0].version) == (refs[1].name, refs[1].version) and (
+            predictions is None or predictions[0] == predictions[1]):
+        raise DataError(f"{models[0]} and {models[1]} are the same version with the same "
+                        "outputs: compare two versions, or give two --predictions columns")
     profiles = [registry.profile_of(client, ref) for ref in refs]
     labels = [_side_label(uri, ref) for uri, ref in zip(models, refs, strict=True)]
     if labels[0] == labels[1]:

@@ -71,6 +71,12 @@ def _emit(as_json: bool, payload: Any, text: str) -> None:
     _echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("give a reason: who looked, and why the version is fine")
+    return value
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -324,7 +330,8 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | N
 
 @main.command()
 @click.argument("model_uri")
-@click.option("--reason", required=True, help="Why the version is healthy again (recorded).")
+@click.option("--reason", required=True, callback=lambda ctx, param, value: _not_blank(value),
+              help="Why the version is healthy again (recorded).")
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
 @common
 def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: str,

@@ -261,6 +261,7 @@ USAGE = [
      "0 is not in the range x>=1"),
     (["profile", "models:/churn/1", "--data", "w.csv", "--band-chunks", "-1"],
      "-1 is not in the range x>=0"),
+    (["restore", "models:/churn/1", "--reason", " "], "give a reason"),
 ]
 
 
@@ -313,6 +314,47 @@ def test_profile_refuses_bad_references_and_changes_nothing(
     before = registry_snapshot(tracking_uri)
     result = CliRunner().invoke(main, ["profile", uri, "--data", str(data), "--target", "label",
                                        "--prediction", "score", "--tracking-uri", tracking_uri])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr
+    assert message in lines[0] and "Traceback" not in result.output
+    assert registry_snapshot(tracking_uri) == before
+
+
+# the other commands: (case id, arguments given the profiled version's URI, message part)
+COMMANDS: list[tuple[str, Callable[[str], list[str]], str]] = [
+    ("compare with an unknown challenger",
+     lambda uri: ["compare", uri, "models:/churn/7", "--data", "w.csv"], "has no version 7"),
+    ("compare a version with itself",
+     lambda uri: ["compare", uri, uri, "--data", "w.csv"], "are the same version"),
+    ("compare with an unknown alias",
+     lambda uri: ["compare", uri, "models:/churn@challenger", "--data", "w.csv"],
+     "has no alias 'challenger'"),
+    ("labels without an id column",
+     lambda uri: ["labels", uri, "--labels", "w.csv"], "name the id and label columns"),
+    ("labels for an unknown version",
+     lambda uri: ["labels", "models:/churn/8", "--labels", "w.csv", "--id-column", "x1"],
+     "has no version 8"),
+    ("status of an unknown model", lambda uri: ["status", "nope"],
+     "no registered model named 'nope'"),
+    ("history of an unknown version", lambda uri: ["history", "models:/churn/4"],
+     "has no version 4"),
+    ("restore an unknown alias",
+     lambda uri: ["restore", "models:/churn@ghost", "--reason", "looked"],
+     "has no alias 'ghost'"),
+    ("profile for an unknown model",
+     lambda uri: ["profile", "models:/nope/1", "--data", "w.csv", "--target", "label"],
+     "no registered model named 'nope'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), [c[1:] for c in COMMANDS],
+                         ids=[c[0] for c in COMMANDS])
+def test_every_command_refuses_bad_input_and_changes_nothing(
+        tracking_uri: str, profiled: str, args: Callable[[str], list[str]], message: str) -> None:
+    make_frame(300, 2).to_csv("w.csv", index=False)  # the test's own directory
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, [*args(profiled), "--tracking-uri", tracking_uri])
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr

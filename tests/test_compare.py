@@ -120,10 +120,10 @@ def test_compare_two_versions_on_the_same_window(
         md.compare(window, [champion], tracking_uri=tracking_uri)
 
 
-def test_compare_without_prediction_override_uses_profile_columns(
+def test_one_version_compared_on_two_output_columns(
         tracking_uri: str, profiled: str) -> None:
-    result = md.compare(make_frame(2000, 3), [profiled, profiled], log=False,
-                        tracking_uri=tracking_uri)
+    result = md.compare(make_frame(2000, 3).assign(again=lambda f: f.score), [profiled, profiled],
+                        predictions=["score", "again"], log=False, tracking_uri=tracking_uri)
     assert result.labels == ["v1_1", "v1_2"] and result.metrics["compare.diff.roc_auc"] == 0
     window = make_frame(100, 3)
     with pytest.raises(md.DataError, match="appears more than once"):
