@@ -109,8 +109,14 @@ def evaluate(
     window_end: str | None = None,
     tracking_uri: str | None = None,
     experiment: str | None = None,
+    force: bool = False,
 ) -> DecayReport:
     """Evaluate a production window against a model version's reference profile.
+
+    A logged evaluation is identified by the version, the window bounds and the rows: the
+    same window evaluated again is not logged twice nor counted twice by the hysteresis; its
+    report comes back with ``skipped=True`` and the earlier run's id. An evaluation cut short
+    (a crash, a server gone) is completed first.
 
     Parameters
     ----------
@@ -132,6 +138,8 @@ def evaluate(
     tracking_uri : str, optional
     experiment : str, optional
         Experiment name overriding ``mlflow-decay/<name>``.
+    force : bool
+        Log a window already logged once more (its verdict still moves the version once).
 
     Returns
     -------
@@ -141,8 +149,23 @@ def evaluate(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
-    return _evaluate(client, ref, profile, window, pol, log=log, apply=apply,
-                     window_start=window_start, window_end=window_end, experiment=experiment)
+    result, frame, fingerprint = evaluate_source(profile, window, pol)
+    key = window_key(ref.name, ref.version, window_start, window_end, fingerprint) \
+        if fingerprint else None  # Spark rows have no fixed order: no identity
+    done: dict[str, str] = {}
+    if log and key is not None:
+        done = _complete_interrupted(
+            client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
+        ref = registry.resolve(client, ref.uri)
+    report = _record(client, ref, profile, result, frame, pol, log=log and (force or key not in done),
+                     apply=apply, window_start=window_start, window_end=window_end,
+                     experiment=experiment, window_key=key)
+    if log and not force and key in done:
+        report.skipped, report.run_id, report.actions = True, done[key], []
+        report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
+        report.notes.append(f"this window was logged before (run {done[key]}): not logged or "
+                            "applied again; force=True (--force) logs it again")
+    return report
 
 
 def monitor(
@@ -298,17 +321,6 @@ def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
                         value <= rule.warn if rule.direction == "below" else value >= rule.warn):
                     return i
     return None
-
-
-def _evaluate(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
-              window: Source, pol: Policy, *, log: bool, apply: bool,
-              window_start: str | None, window_end: str | None, experiment: str | None,
-              step: int = 0, window_key: str | None = None,
-              series: list[dict[str, Any]] | None = None) -> DecayReport:
-    result, frame, _ = evaluate_source(profile, window, pol)
-    return _record(client, ref, profile, result, frame, pol, log=log, apply=apply,
-                   window_start=window_start, window_end=window_end, experiment=experiment,
-                   step=step, window_key=window_key, series=series)
 
 
 def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,

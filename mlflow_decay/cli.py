@@ -161,10 +161,12 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
 @click.option("--window-start", default=None, help="ISO 8601 start of the window.")
 @click.option("--window-end", default=None, help="ISO 8601 end of the window.")
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@click.option("--force", is_flag=True,
+              help="Log a window logged before once more (its verdict still counts once).")
 @common
 def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
              window_start: str | None, window_end: str | None, experiment: str | None,
-             tracking_uri: str, as_json: bool) -> None:
+             force: bool, tracking_uri: str, as_json: bool) -> None:
     """Evaluate a production window against MODEL_URI's reference profile."""
     from . import api
     from .policy import load_policy
@@ -172,7 +174,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     pol = load_policy(policy_path)
     report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,
-                          tracking_uri=tracking_uri, experiment=experiment)
+                          tracking_uri=tracking_uri, experiment=experiment, force=force)
     lines = [f"{report.model_uri}: {report.summary()}"]
     lines += [f"  breach: {r}" for r in report.reasons[:10]]
     if len(report.reasons) > 10:

@@ -199,30 +199,36 @@ def _millis(when: str | None) -> int:
     return int(time.time() * 1000)
 
 
-def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
-                   ) -> dict[str, str]:
-    """Window keys already logged for a version, mapped to their run ids."""
+def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
+                   window_key: str | None = None) -> dict[str, str]:
+    """Window keys already logged for a version (all, or only ``window_key``), mapped to their
+    run ids."""
     return {r.data.tags[TAG + "window_key"]: r.info.run_id
-            for r in evaluation_runs(client, ref, experiment) if TAG + "window_key" in r.data.tags}
+            for r in evaluation_runs(client, ref, experiment, window_key)
+            if TAG + "window_key" in r.data.tags}
 
 
-def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
-                    ) -> list[Run]:
-    """A version's finished evaluation runs, in window order (start, then step)."""
-    runs = decay_runs(client, ref.name, ref.version, ("evaluation",), experiment)
+def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
+                    window_key: str | None = None) -> list[Run]:
+    """A version's finished evaluation runs (of one window, if given), in window order."""
+    runs = decay_runs(client, ref.name, ref.version, ("evaluation",), experiment, window_key)
     return sorted(runs, key=lambda r: (r.data.tags.get(TAG + "window_start", ""),
                                        r.info.start_time))
 
 
 def decay_runs(client: MlflowClient, model_name: str, version: str | None,
-               kinds: tuple[str, ...], experiment: str | None = None) -> list[Run]:
-    """Finished mlflow-decay runs of a model (one version, or all) of the given kinds."""
+               kinds: tuple[str, ...], experiment: str | None = None,
+               window_key: str | None = None) -> list[Run]:
+    """Finished mlflow-decay runs of a model (one version, or all) of the given kinds (and of
+    one window, if given)."""
     found = client.get_experiment_by_name(experiment or experiment_name_for(model_name))
     if found is None:
         return []
     where = [f"tags.`{TAG}model_name` = '{model_name}'", "attributes.status = 'FINISHED'"]
     if version is not None:
         where.append(f"tags.`{TAG}model_version` = '{version}'")
+    if window_key is not None:
+        where.append(f"tags.`{TAG}window_key` = '{window_key}'")
     runs = client.search_runs([found.experiment_id], filter_string=" AND ".join(where),
                               max_results=50_000, order_by=["attributes.start_time ASC"])
     return [r for r in runs if r.data.tags.get(TAG + "kind") in kinds]

@@ -72,6 +72,43 @@ def _check_complete(client: MlflowClient, uri: str, windows: int) -> registry.Mo
     return ref
 
 
+def _crash_when_degrading(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make registry changes fail half-way when they degrade a version (as a server that went
+    away would); return the real ``registry.apply``."""
+    real_apply = registry.apply
+
+    def crash(client: MlflowClient, ref: registry.ModelVersionRef,
+              actions: tuple[registry.Action, ...]) -> None:
+        if any(a.key == registry.STATUS and a.value == "degraded" for a in actions):
+            real_apply(client, ref, actions[:2])
+            raise ConnectionError("the tracking server went away")
+        real_apply(client, ref, actions)
+
+    monkeypatch.setattr(registry, "apply", crash)
+    return real_apply
+
+
+def test_an_evaluation_cut_short_is_completed_by_its_rerun(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "policy.toml").write_text("[hysteresis]\ndegrade_after = 1\n")
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    window = make_frame(2000, 4, shift=1.5, flip=0.3)
+    args: dict[str, Any] = {"policy": tmp_path / "policy.toml", "window_end": "2026-11-25",
+                            "tracking_uri": tracking_uri}
+    real_apply = _crash_when_degrading(monkeypatch)
+    with pytest.raises(ConnectionError):
+        md.evaluate(uri, window, **args)
+    assert registry.resolve(client, uri).status is None  # not without its run
+    monkeypatch.setattr(registry, "apply", real_apply)
+    again = md.evaluate(uri, window, **args)  # the scheduler retries the task
+    assert again.skipped and again.status == "degraded"
+    ref = _check_complete(client, uri, 1)
+    assert ref.status == "degraded" and ref.tags[registry.STATUS_RUN_ID] == again.run_id
+
+
 def test_registry_changes_cut_short_are_completed_by_the_next_run(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,16 +122,7 @@ def test_registry_changes_cut_short_are_completed_by_the_next_run(
     # the twin runs without a fault: what the interrupted one must end up as
     md.monitor(uris[1], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
 
-    real_apply = registry.apply
-
-    def crash_when_degrading(client: MlflowClient, ref: registry.ModelVersionRef,
-                             actions: tuple[registry.Action, ...]) -> None:
-        if any(a.key == registry.STATUS and a.value == "degraded" for a in actions):
-            real_apply(client, ref, actions[:2])
-            raise ConnectionError("the tracking server went away")
-        real_apply(client, ref, actions)
-
-    monkeypatch.setattr(registry, "apply", crash_when_degrading)
+    real_apply = _crash_when_degrading(monkeypatch)
     with pytest.raises(ConnectionError):
         md.monitor(uris[0], data, chunk_size=800, policy=policy, tracking_uri=tracking_uri)
     ref = registry.resolve(client, uris[0])

@@ -11,10 +11,12 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from conftest import make_frame, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
+from mlflow_decay.cli import main
 from mlflow_decay.policy import load_policy
 
 
@@ -95,7 +97,8 @@ def test_degraded_window_moves_the_version_after_logging(
     assert (first.window_status, first.status) == ("degraded", "warning")
     assert any("breaching window 1 of 2" in n for n in first.notes)
     assert registry.resolve(client, profiled).aliases == ("champion",)
-    report = md.evaluate("models:/churn@champion", window, policy=policy_file,
+    later = make_frame(3000, seed=5, shift=1.5, flip=0.3)
+    report = md.evaluate("models:/churn@champion", later, policy=policy_file,
                          tracking_uri=tracking_uri)
     assert report.status == "degraded" and report.applied
     assert any(r.startswith("perf.roc_auc.delta") for r in report.reasons)
@@ -114,8 +117,9 @@ def test_degraded_window_moves_the_version_after_logging(
         "name='churn' AND tags.`mlflow_decay.status` = 'degraded'")
     assert [str(mv.version) for mv in degraded] == [version]
 
-    # re-evaluating is idempotent: no new transition, same status run, nothing else removed
-    again = md.evaluate(profiled, window, policy=policy_file, tracking_uri=tracking_uri)
+    # a further breaching window: no new transition, same status run, nothing else removed
+    again = md.evaluate(profiled, make_frame(3000, seed=6, shift=1.5, flip=0.3),
+                        policy=policy_file, tracking_uri=tracking_uri)
     after = registry.resolve(client, profiled)
     assert again.previous_status == "degraded" and again.actions == []
     assert after.tags[registry.STATUS_RUN_ID] == report.run_id
@@ -123,7 +127,7 @@ def test_degraded_window_moves_the_version_after_logging(
     assert after.tags[registry.LAST_RUN_ID] == again.run_id
 
     # a clean window does not bring it back unless the policy allows auto-recovery
-    clean = md.evaluate(profiled, make_frame(3000, seed=10), policy=policy_file,
+    clean = md.evaluate(profiled, make_frame(3000, seed=9), policy=policy_file,
                         tracking_uri=tracking_uri)
     assert clean.window_status == "healthy" and clean.status == "degraded"
     policy_file.write_text('[actions]\nauto_recover = true\n[hysteresis]\nrecover_after = 3\n')
@@ -133,6 +137,34 @@ def test_degraded_window_moves_the_version_after_logging(
     assert statuses == ["degraded", "healthy", "healthy"]
     tags = registry.resolve(client, profiled).tags
     assert tags[registry.STATUS] == "healthy" and tags[registry.CLEAN_STREAK] == "4"
+
+
+def test_the_same_window_is_logged_and_counted_once(tracking_uri: str, profiled: str,
+                                                    tmp_path: Path) -> None:
+    window = tmp_path / "w.csv"
+    make_frame(3000, seed=4, shift=1.5, flip=0.3).to_csv(window, index=False)
+    args = ["evaluate", profiled, "--data", str(window), "--window-end", "2026-11-25",
+            "--tracking-uri", tracking_uri]
+    first = CliRunner().invoke(main, [*args, "--json"])
+    assert first.exit_code == 0, first.stderr
+    logged = json.loads(first.stdout)
+    assert logged["status"] == "warning" and not logged["skipped"]  # breach 1 of 2
+    before = registry_snapshot(tracking_uri)
+    # a scheduler retrying the task: the window is not logged, nor counted, a second time
+    again = md.evaluate(profiled, window, window_end="2026-11-25", tracking_uri=tracking_uri)
+    assert again.skipped and again.run_id == logged["run_id"] and again.status == "warning"
+    assert again.metrics == pytest.approx(logged["metrics"])
+    assert any("logged before" in n for n in again.notes)
+    assert registry_snapshot(tracking_uri) == before
+    # the same rows as another window (other bounds) are another evaluation
+    other = md.evaluate(profiled, window, window_end="2026-11-26", tracking_uri=tracking_uri)
+    assert not other.skipped and other.status == "degraded"
+    # --force logs it again, but its verdict does not count twice
+    tags = registry.resolve(registry.client_for(tracking_uri), profiled).tags
+    forced = CliRunner().invoke(main, [*args, "--force", "--json"])
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["run_id"] != logged["run_id"]
+    assert registry.resolve(registry.client_for(tracking_uri), profiled).tags == tags
+    assert registry_snapshot(tracking_uri)["runs"] == before["runs"] + 2
 
 
 def test_dry_run_and_no_log_change_nothing(tracking_uri: str, profiled: str) -> None:

@@ -85,4 +85,4 @@ def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
     assert any("no healthy version to roll @champion back to" in n for n in report.notes)
     out = CliRunner().invoke(main, ["restore", v1, "--reason", " ", "--tracking-uri",
                                     tracking_uri])
-    assert out.exit_code == 1 and "restore needs a reason" in out.stderr
+    assert out.exit_code == 2 and "give a reason" in out.stderr
