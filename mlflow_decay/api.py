@@ -157,13 +157,15 @@ def evaluate(
         done = _complete_interrupted(
             client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
         ref = registry.resolve(client, ref.uri)
-    report = _record(client, ref, profile, result, frame, pol, log=log and (force or key not in done),
+    repeat = log and not force and key in done
+    report = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
                      apply=apply, window_start=window_start, window_end=window_end,
                      experiment=experiment, window_key=key)
-    if log and not force and key in done:
-        report.skipped, report.run_id, report.actions = True, done[key], []
+    if repeat:
+        earlier = done[cast(str, key)]
+        report.skipped, report.run_id, report.actions = True, earlier, []
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
-        report.notes.append(f"this window was logged before (run {done[key]}): not logged or "
+        report.notes.append(f"this window was logged before (run {earlier}): not logged or "
                             "applied again; force=True (--force) logs it again")
     return report
 
