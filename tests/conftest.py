@@ -145,10 +145,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(root: Path, port: int, extra_env: dict[str, str] | None = None
-                 ) -> subprocess.Popen[bytes]:
-    """Start a real `mlflow server` on 127.0.0.1:``port`` with its store in ``root``; return
-    once ``/health`` answers (60 s at most)."""
+def start_server(root: Path, port: int, extra_env: dict[str, str] | None = None,
+                 store: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a real `mlflow server` on 127.0.0.1:``port`` with its store in ``root`` (a copy of
+    the migrated sqlite ``store`` when it has none yet: migrating takes seconds); return once
+    ``/health`` answers (60 s at most)."""
+    if store is not None and not (root / "server.db").exists():
+        shutil.copy(store, root / "server.db")
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
            "MLFLOW_DISABLE_TELEMETRY": "true", **(extra_env or {})}
     log = open(root / "server.log", "ab")  # noqa: SIM115
@@ -190,11 +193,11 @@ def stop_server(proc: subprocess.Popen[bytes], kill: bool = False) -> None:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> Iterator[str]:
     """A real `mlflow server` on 127.0.0.1 for the session; its URL."""
     root = tmp_path_factory.mktemp("server")
     port = _free_port()
-    proc = start_server(root, port, {
+    proc = start_server(root, port, store=empty_store, extra_env={
         # webhooks to a receiver on loopback (tests/test_webhooks.py)
         "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",

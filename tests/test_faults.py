@@ -139,13 +139,13 @@ def test_registry_changes_cut_short_are_completed_by_the_next_run(
     assert done.status == "degraded"
 
 
-def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path,
+def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path, empty_store: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "server"
     root.mkdir()
-    proc = start_server(root, _free_port())
+    proc = start_server(root, _free_port(), store=empty_store)
     url = f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"  # type: ignore[union-attr]
-    windows = 10
+    windows = 6
     data = tmp_path / "prod.csv"
     _production(windows, 600).to_csv(data, index=False)
     (tmp_path / "policy.toml").write_text(POLICY)
