@@ -150,8 +150,8 @@ def evaluate(
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     result, frame, fingerprint = evaluate_source(profile, window, pol)
-    key = window_key(ref.name, ref.version, window_start, window_end, fingerprint) \
-        if fingerprint else None  # Spark rows have no fixed order: no identity
+    key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
+                     fingerprint) if fingerprint else None  # Spark rows: no fixed order
     done: dict[str, str] = {}
     if log and key is not None:
         done = _complete_interrupted(
@@ -293,7 +293,7 @@ class _Pending:
            ) -> _Pending:
         """A window in memory: its key is cheap, its evaluation waits."""
         return cls(window.index, window.start, window.end, len(window.frame),
-                   window.key(ref.name, ref.version),
+                   window.key(ref.name, ref.version, ref.profile_sha256),
                    lambda: (evaluate_window(profile, window.frame, pol), window.frame))
 
 
@@ -308,8 +308,8 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
         part = window_partial(profile, window.pieces, pol.business)
         result = finish_window(profile, part.stats, part.sample, pol)
         yield _Pending(window.index, window.start, window.end, result.rows,
-                       window_key(ref.name, ref.version, window.start, window.end,
-                                  part.fingerprint),
+                       window_key(ref.name, ref.version, ref.profile_sha256, window.start,
+                                  window.end, part.fingerprint),
                        lambda result=result: (result, None))  # type: ignore[misc]
 
 

@@ -82,6 +82,11 @@ class ModelVersionRef:
     def status(self) -> str | None:
         return self.tags.get(STATUS)
 
+    @property
+    def profile_sha256(self) -> str:
+        """SHA-256 of the version's reference profile ("" if it has none)."""
+        return self.tags.get(PROFILE_SHA256, "")
+
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """Split ``models:/<name>/<version>`` or ``models:/<name>@<alias>`` into name, version, alias."""

@@ -65,16 +65,18 @@ class Window:
     start: str | None
     end: str | None
 
-    def key(self, model_name: str, model_version: str) -> str:
-        """Identity of this evaluation: model, version, bounds and a fingerprint of the rows."""
-        return window_key(model_name, model_version, self.start, self.end,
+    def key(self, model_name: str, model_version: str, profile_sha256: str) -> str:
+        """Identity of this evaluation: model version, its profile, bounds and the rows."""
+        return window_key(model_name, model_version, profile_sha256, self.start, self.end,
                           rows_digest(self.frame))
 
 
-def window_key(model_name: str, model_version: str, start: str | None, end: str | None,
-               rows: bytes) -> str:
-    """Identity of an evaluation: model, version, window bounds and the rows' fingerprint."""
-    digest = hashlib.sha256(f"{model_name}\0{model_version}\0{start}\0{end}\0".encode())
+def window_key(model_name: str, model_version: str, profile_sha256: str, start: str | None,
+               end: str | None, rows: bytes) -> str:
+    """Identity of an evaluation: the model version, the profile it is judged against (a new
+    profile makes new evaluations), the window bounds and the rows' fingerprint."""
+    digest = hashlib.sha256(
+        f"{model_name}\0{model_version}\0{profile_sha256}\0{start}\0{end}\0".encode())
     digest.update(rows)
     return digest.hexdigest()
 

@@ -108,6 +108,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         TAG + "window_start": report.window_start or "",
         TAG + "window_end": report.window_end or "",
         TAG + "rows": str(report.rows),
+        TAG + "profile_sha256": ref.profile_sha256,
         TAG + "reasons": "; ".join(report.reasons[:5])[:5000],
         **({TAG + "window_key": report.window_key} if report.window_key else {}),
         OWNER: owner(),

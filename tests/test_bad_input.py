@@ -488,6 +488,17 @@ def test_a_profile_with_a_million_distinct_categories_stays_small() -> None:
 
 
 def test_a_second_profile_replaces_the_first(tracking_uri: str, profiled: str) -> None:
+    window = make_frame(1000, 8)
+    before = md.evaluate(profiled, window, tracking_uri=tracking_uri)
+    first_sha = md.load_profile(profiled, tracking_uri=tracking_uri).sha256()
     second = md.build_profile(make_frame(3000, 5, shift=0.5), target="label", prediction="score")
     md.attach_profile(profiled, second, tracking_uri=tracking_uri)
     assert md.load_profile(profiled, tracking_uri=tracking_uri).sha256() == second.sha256()
+    # the same rows judged against the new profile are a new evaluation, and runs say which
+    after = md.evaluate(profiled, window, tracking_uri=tracking_uri)
+    assert not after.skipped and after.run_id != before.run_id
+    assert after.metrics["drift.x1.wasserstein"] != before.metrics["drift.x1.wasserstein"]
+    client = registry.client_for(tracking_uri)
+    assert [client.get_run(r.run_id).data.tags["mlflow_decay.profile_sha256"]  # type: ignore[arg-type]
+            for r in (before, after)] == [first_sha, second.sha256()]
+    assert md.evaluate(profiled, window, tracking_uri=tracking_uri).skipped

@@ -38,7 +38,8 @@ def test_windows_by_period_and_by_rows() -> None:
     chunks = split_windows(data, timestamp_column="ts", chunk_size=120)
     assert [len(w.frame) for w in chunks] == [120, 120, 60]
     assert chunks[0].frame.ts.is_monotonic_increasing
-    assert daily[0].key("m", "1") != daily[0].key("m", "2")
+    assert daily[0].key("m", "1", "p") != daily[0].key("m", "2", "p")
+    assert daily[0].key("m", "1", "p") != daily[0].key("m", "1", "q")  # another profile
     with pytest.raises(md.DataError, match="expected timestamps"):
         split_windows(data.assign(ts="yesterday"), timestamp_column="ts", every="1D")
     with pytest.raises(md.DataError, match="not a pandas offset"):
