@@ -277,6 +277,10 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
                             label_column=label_column, policy=pol, tracking_uri=tracking_uri,
                             experiment=experiment)
     lines = [f"{len(updated)} window(s) received labels"]
+    if not updated:
+        lines.append("  no logged window of this version stored row ids matching these labels "
+                     "(windows store ids and outputs when the profile names an id column and "
+                     "the window, read into memory, carries it)")
     for w in updated:
         auc = w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))
         lines.append(f"  {w.window_start or '-':<26}{w.labelled:>8} of {w.rows:<8} labelled  "

@@ -52,6 +52,14 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
                                     "--policy", str(policy), "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output + out.stderr
     assert out.stdout.splitlines()[0] == "5 window(s) received labels"
+    # labels for rows no window carried: nothing to join, and the output says why
+    data.assign(id="late-" + data.id)[["id", "label"]].to_csv(tmp_path / "other.csv", index=False)
+    none = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "other.csv"),
+                                     "--tracking-uri", tracking_uri])
+    assert none.exit_code == 0 and none.stdout.splitlines()[:2] == [
+        "0 window(s) received labels", "  no logged window of this version stored row ids "
+        "matching these labels (windows store ids and outputs when the profile names an id "
+        "column and the window, read into memory, carries it)"]
 
     client = registry.client_for(tracking_uri)
     for report, day in zip(reports, range(5), strict=True):
