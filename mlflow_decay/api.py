@@ -371,7 +371,6 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
             client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, "FINISHED")
-    tracking.discard_orphans(client, ref, report, experiment)
     return report
 
 

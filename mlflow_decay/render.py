@@ -175,6 +175,8 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
 
 
 def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(8.5, 3.4, right=1.9)  # the legend goes right of the plot
     ax = fig.add_subplot()
     x = np.arange(1, len(series) + 1)
@@ -193,8 +195,6 @@ def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
     if rule is not None and rule.warn is not None:
         ax.axhline(rule.warn, color=_COLORS["warning"], linestyle="--", linewidth=1,
                    label="drift.share warn")
-    from matplotlib.ticker import MaxNLocator
-
     ax.set_xlabel("window")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Metrics per window (background: stage)")

@@ -114,10 +114,11 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         OWNER: owner(),
     }
     run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
-    run = client.create_run(experiment_id(client, ref.name, experiment), tags=tags,
-                            run_name=run_name)
+    exp_id = experiment_id(client, ref.name, experiment)
+    run = client.create_run(exp_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
     try:
+        _discard_twins(client, exp_id, run_id, tags)
         stamp = _millis(report.window_end)
         metrics = [Metric(k, v, stamp, report.step, model_id=ref.model_id)
                    for k, v in report.metrics.items()]
@@ -143,6 +144,19 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     return run_id
 
 
+def _discard_twins(client: MlflowClient, exp_id: str, run_id: str, tags: dict[str, str]) -> None:
+    """Delete the twins of a run just created: a creation whose response was lost (a gateway
+    timing out after the server did the work) is made again by the client's retry, and the
+    first run stays RUNNING and empty, with the very same tags (this process as its owner)."""
+    where = (f"tags.`{OWNER}` = '{tags[OWNER]}' AND tags.`{TAG}model_name` = "
+             f"'{tags[TAG + 'model_name']}' AND tags.`{TAG}model_version` = "
+             f"'{tags[TAG + 'model_version']}' AND attributes.status = 'RUNNING'")
+    for run in client.search_runs([exp_id], filter_string=where, max_results=1000):
+        if (run.info.run_id != run_id and PLANNED not in run.data.tags
+                and all(run.data.tags.get(k) == v for k, v in tags.items())):
+            client.delete_run(run.info.run_id)
+
+
 def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
                        ) -> dict[str, list[Run]]:
     """A version's evaluation runs that never finished (a crash, a server that went away),
@@ -158,25 +172,6 @@ def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: s
         if run.data.tags.get(TAG + "kind") == "evaluation" and key:
             out.setdefault(key, []).append(run)
     return out
-
-
-def discard_orphans(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
-                    experiment: str | None = None) -> None:
-    """Delete the twins of a window's run that this process created without knowing: a run
-    created on the server whose response was lost (a gateway timing out) is created again by
-    the client's retry, and the first one stays RUNNING, empty, for the same window."""
-    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
-    if found is None or report.run_id is None:
-        return
-    where = (f"tags.`{OWNER}` = '{owner()}' AND tags.`{TAG}model_name` = '{ref.name}' AND "
-             f"tags.`{TAG}model_version` = '{ref.version}' AND attributes.status = 'RUNNING'")
-    same = {TAG + "window_key": report.window_key or "", TAG + "window_start":
-            report.window_start or "", TAG + "window_end": report.window_end or ""}
-    for run in client.search_runs([found.experiment_id], filter_string=where, max_results=1000):
-        tags = run.data.tags
-        if (run.info.run_id != report.run_id and PLANNED not in tags
-                and all(tags.get(k, "") == v for k, v in same.items())):
-            client.delete_run(run.info.run_id)
 
 
 def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str | None]]) -> None:
