@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from conftest import make_frame, registry_snapshot
 
 import mlflow_decay as md
@@ -77,6 +77,18 @@ UNKNOWN_METRIC = b'[thresholds]\n"auc" = { warn = 0.5 }\n'
 
 # (case id, how to set it up -> (model uri, data path, extra args), expected message part)
 Setup = Callable[[str, str, Callable[..., str], Path], tuple[str, Path, list[str]]]
+
+
+def _with_policy(policy: bytes | None) -> Setup:
+    """A good window with ``--policy`` naming a file of ``policy`` (``None``: no such file)."""
+
+    def setup(t: str, uri: str, nv: Callable[..., str], d: Path) -> tuple[str, Path, list[str]]:
+        path = d / "absent.toml" if policy is None else _bytes(d / "p.toml", policy)
+        return uri, _write(make_frame(50, 3), d / "w.csv"), ["--policy", str(path)]
+
+    return setup
+
+
 CASES: list[tuple[str, Setup, str]] = [
     ("missing feature column",
      lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).drop(columns="x2"), d / "w.csv"), []),
@@ -118,16 +130,13 @@ CASES: list[tuple[str, Setup, str]] = [
      lambda t, uri, nv, d: (uri, _bytes(d / "w.xlsx", b"x"), []),
      "expected a .csv or .parquet file"),
     ("malformed policy",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", b"[thresholds\n"))]),
+     _with_policy(b"[thresholds\n"),
      "is not valid TOML"),
     ("contradictory policy",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", CONTRADICTORY))]),
+     _with_policy(CONTRADICTORY),
      "is less severe than warn"),
     ("policy with unknown metric",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", UNKNOWN_METRIC))]),
+     _with_policy(UNKNOWN_METRIC),
      "unknown metric name"),
     # columns
     ("renamed feature column",
@@ -187,19 +196,27 @@ CASES: list[tuple[str, Setup, str]] = [
      "profile is malformed"),
     # policies
     ("policy with an unknown section",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", b"[nonsense]\nx = 1\n"))]),
+     _with_policy(b"[nonsense]\nx = 1\n"),
      "unknown section 'nonsense'"),
     ("missing policy file",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(d / "absent.toml")]),
+     _with_policy(None),
      "does not exist"),
     ("policy threshold that is not a number",
-     lambda t, uri, nv, d: (uri, _write(make_frame(50, 3), d / "w.csv"),
-                            ["--policy", str(_bytes(d / "p.toml", b'[thresholds]\n"drift.share" = '
-                                                                  b'{ warn = "high" }\n'))]),
+     _with_policy(b'[thresholds]\n"drift.share" = { warn = "high" }\n'),
      "drift.share"),
 ]
+
+
+def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
+             last_line_only: bool = False) -> None:
+    """Exit 1, ``message`` in one ``mlflow-decay: error:`` line (the last, for commands that
+    report progress first), no traceback, and the registry as ``before``."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert last_line_only or len(lines) == 1, result.stderr
+    assert lines[-1].startswith("mlflow-decay: error: ") and message in lines[-1], result.stderr
+    assert "Traceback" not in result.output
+    assert registry_snapshot(tracking_uri) == before
 
 
 def _dir(path: Path) -> Path:
@@ -212,8 +229,12 @@ def _bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("setup", "message"), [(s, m) for _, s, m in CASES],
-                         ids=[c for c, _, _ in CASES])
+#: each case, through the CLI and through the Python API
+over_cases = pytest.mark.parametrize(("setup", "message"), [(s, m) for _, s, m in CASES],
+                                     ids=[c for c, _, _ in CASES])
+
+
+@over_cases
 def test_cli_refuses_bad_input_and_changes_nothing(
         tracking_uri: str, profiled: str, new_version: Callable[..., str], tmp_path: Path,
         setup: Setup, message: str) -> None:
@@ -221,13 +242,8 @@ def test_cli_refuses_bad_input_and_changes_nothing(
     before = registry_snapshot(tracking_uri)
     result = CliRunner().invoke(
         main, ["evaluate", uri, "--data", str(data), "--tracking-uri", tracking_uri, *extra])
-    assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped error
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr
-    assert message in lines[0]
-    assert "Traceback" not in result.output
-    assert registry_snapshot(tracking_uri) == before
+    _refused(result, message, tracking_uri, before)
 
 
 def test_the_installed_command_exits_non_zero_without_traceback(tracking_uri: str,
@@ -275,8 +291,7 @@ def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -
     assert registry_snapshot(tracking_uri) == before
 
 
-@pytest.mark.parametrize(("setup", "message"), [(s, m) for _, s, m in CASES],
-                         ids=[c for c, _, _ in CASES])
+@over_cases
 def test_python_api_refuses_the_same_input_with_a_decay_error(
         tracking_uri: str, profiled: str, new_version: Callable[..., str], tmp_path: Path,
         setup: Setup, message: str) -> None:
@@ -314,11 +329,7 @@ def test_profile_refuses_bad_references_and_changes_nothing(
     before = registry_snapshot(tracking_uri)
     result = CliRunner().invoke(main, ["profile", uri, "--data", str(data), "--target", "label",
                                        "--prediction", "score", "--tracking-uri", tracking_uri])
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr
-    assert message in lines[0] and "Traceback" not in result.output
-    assert registry_snapshot(tracking_uri) == before
+    _refused(result, message, tracking_uri, before)
 
 
 # the other commands: (case id, arguments given the profiled version's URI, message part)
@@ -355,11 +366,7 @@ def test_every_command_refuses_bad_input_and_changes_nothing(
     make_frame(300, 2).to_csv("w.csv", index=False)  # the test's own directory
     before = registry_snapshot(tracking_uri)
     result = CliRunner().invoke(main, [*args(profiled), "--tracking-uri", tracking_uri])
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mlflow-decay: error: "), result.stderr
-    assert message in lines[0] and "Traceback" not in result.output
-    assert registry_snapshot(tracking_uri) == before
+    _refused(result, message, tracking_uri, before)
 
 
 def _monitor_data(tmp: Path, ts: object) -> Path:
@@ -397,11 +404,7 @@ def test_monitor_refuses_bad_windows_and_changes_nothing(
     result = CliRunner().invoke(main, ["monitor", profiled, "--data", str(data),
                                        "--timestamp-column", "ts", *args,
                                        "--tracking-uri", tracking_uri])
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("mlflow-decay: error: ") and message in lines[-1], result.stderr
-    assert "Traceback" not in result.output
-    assert registry_snapshot(tracking_uri) == before
+    _refused(result, message, tracking_uri, before, last_line_only=True)
 
 
 # -- accepted and reported -------------------------------------------------------------------
