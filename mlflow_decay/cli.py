@@ -101,7 +101,11 @@ def main() -> None:
               help="Score/probability column (multiclass: comma-separated, one per class).")
 @click.option("--task", type=click.Choice(["binary", "multiclass", "regression"]),
               default="binary", show_default=True)
-@click.option("--features", default=None, help="Comma-separated feature columns [default: all].")
+@click.option("--features", default=None, help="Comma-separated feature columns [default: all "
+              "but the label, prediction, id and timestamp columns].")
+@click.option("--exclude", default=None, metavar="COL,COL",
+              help="Comma-separated columns left out of the features (other models' scores, "
+              "ids, labels of other tasks).")
 @click.option("--categorical", default=None, help="Comma-separated columns forced categorical.")
 @click.option("--numerical", default=None, help="Comma-separated columns forced numerical.")
 @click.option("--id-column", default=None, help="Row id column (not a feature).")
@@ -116,7 +120,8 @@ def main() -> None:
               "evaluation logs Evidently's data-drift report.")
 @common
 def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
-            features: str | None, categorical: str | None, numerical: str | None,
+            features: str | None, exclude: str | None, categorical: str | None,
+            numerical: str | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
             min_category_count: int, reference_sample: int, tracking_uri: str,
             as_json: bool) -> None:
@@ -134,17 +139,21 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
         task=task,  # type: ignore[arg-type]
         features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
-        min_category_count=min_category_count,
+        min_category_count=min_category_count, exclude=_split(exclude),
     )
+    for note in built.notes:
+        click.echo(f"mlflow-decay: note: {note}", err=True)
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
                              reference_sample=table if reference_sample else None,
                              sample_rows=reference_sample)
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
                "rows": built.rows, "features": len(built.features),
+               "feature_kinds": built.feature_kinds, "notes": list(built.notes),
                "bytes": len(built.to_json()), "performance": built.performance}
     perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
+    kinds = ", ".join(f"{name} ({kind})" for name, kind in built.feature_kinds.items())
     _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
-          f"attached to {model_uri}\n  {uri}\n  sha256 {built.sha256()}"
+          f"attached to {model_uri}\n  features: {kinds}\n  {uri}\n  sha256 {built.sha256()}"
           + (f"\n  reference {perf}" if perf else ""))
 
 
