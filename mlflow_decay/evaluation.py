@@ -162,6 +162,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
             metrics[f"business.{metric_key(column)}"] = total / count
     known = {*profile.features, *profile.prediction_columns, profile.target, profile.id_column,
              profile.timestamp_column, *policy.business}
+    notes.extend(unused_rules(profile, policy))
     nested = [c for c in stats.nested if c not in known]
     if nested:
         notes.append(f"extra column(s) {', '.join(map(repr, nested))} hold nested values "
@@ -171,6 +172,21 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
         has_labels=stats.target is not None, stats=stats,
     )
+
+
+def unused_rules(profile: Profile, policy: Policy) -> list[str]:
+    """Notes on the policy's exact per-column rules (``drift.<column>.<stat>``,
+    ``quality.<column>.<stat>``) naming a column this profile does not have."""
+    columns = {metric_key(n) for n in profile.features} | {"prediction", "target", "multivariate"}
+    out = []
+    for rule in policy.rules:
+        section, _, rest = rule.pattern.partition(".")
+        column = rest.rpartition(".")[0]
+        if (section in ("drift", "quality") and column and column not in columns
+                and not any(c in rule.pattern for c in "*?[")):
+            out.append(f"policy rule {rule.pattern!r} names no column of this profile "
+                       f"({column!r}): it never applies")
+    return out
 
 
 def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:

@@ -242,7 +242,7 @@ class Profile:
 
     @property
     def feature_kinds(self) -> dict[str, str]:
-        """Each feature's kind, ``"numerical"`` or ``"categorical"``, in column order."""
+        """Each feature's kind, ``"numerical"`` or ``"categorical"``."""
         return {name: s.kind for name, s in self.features.items()}
 
     @property
@@ -644,10 +644,19 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     """
     require_unique_columns(reference, "reference")
     pred_cols = _prediction_columns(prediction, task)
-    roles = {**{c: "prediction column" for c in pred_cols}, **{
-        c: role for c, role in ((target, "label column"), (id_column, "id column"),
-                                (timestamp_column, "timestamp column")) if c is not None}}
+    roles: dict[str, str] = {}
+    for column, role in (*((c, "prediction column") for c in pred_cols), (target, "label column"),
+                         (id_column, "id column"), (timestamp_column, "timestamp column")):
+        if column is not None and column in roles:
+            raise DataError(f"column {column!r} is named as both the {roles[column]} and the "
+                            f"{role}")
+        if column is not None:
+            roles[column] = role
     special = list(roles)
+    named_special = [c for c in features or () if c in roles]
+    if named_special:
+        raise DataError(f"column {named_special[0]!r} is the {roles[named_special[0]]}; it "
+                        "cannot also be a feature")
     for column, role in roles.items():
         require_column(reference, column, "reference")
         require_flat(reference[column], column, f"it cannot be the {role}")
