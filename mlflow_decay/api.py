@@ -615,7 +615,7 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     else:
         series.append({"status": report.status, "metrics": report.metrics})
     images = plots(report, profile, stats, pol, series)
-    files = {"decay_report.html": render_html(report, images, pol).encode("utf-8"),
+    files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
     if sample_uri and window is not None:

@@ -81,6 +81,46 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+class _GivenPath(click.Path):
+    """A path that is given: an empty string would mean the current directory."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("give a path, not an empty string", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Names(click.ParamType):
+    """Comma-separated column names; at least one."""
+
+    name = "COL,COL"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> list[str]:
+        names = value if isinstance(value, list) else _split(value)
+        if not names:
+            self.fail(f"name at least one column (comma-separated), got {value!r}", param, ctx)
+        return names
+
+
+class _Name(click.ParamType):
+    """A name that is not blank (kept as written: column names may have spaces)."""
+
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        if not str(value).strip():
+            self.fail(f"give a name, not {value!r}", param, ctx)
+        return str(value)
+
+
+DATA = _GivenPath(path_type=Path)
+POLICY = _GivenPath(dir_okay=False, path_type=Path)
+NAMES, NAME = _Names(), _Name()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlflow-decay")
 def main() -> None:
@@ -94,18 +134,23 @@ def main() -> None:
 
 @main.command()
 @click.argument("model_uri")
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", required=True, type=DATA,
               help="Reference table: CSV or Parquet file (or a directory of Parquet files).")
-@click.option("--target", default=None, help="Label column.")
-@click.option("--prediction", default=None,
+@click.option("--target", type=NAME, default=None, help="Label column.")
+@click.option("--prediction", type=NAMES, default=None,
               help="Score/probability column (multiclass: comma-separated, one per class).")
 @click.option("--task", type=click.Choice(["binary", "multiclass", "regression"]),
               default="binary", show_default=True)
-@click.option("--features", default=None, help="Comma-separated feature columns [default: all].")
-@click.option("--categorical", default=None, help="Comma-separated columns forced categorical.")
-@click.option("--numerical", default=None, help="Comma-separated columns forced numerical.")
-@click.option("--id-column", default=None, help="Row id column (not a feature).")
-@click.option("--timestamp-column", default=None, help="Timestamp column (not a feature).")
+@click.option("--features", type=NAMES, default=None, help="Comma-separated feature columns [default: all "
+              "but the label, prediction, id and timestamp columns].")
+@click.option("--exclude", type=NAMES, default=None,
+              help="Comma-separated columns left out of the features (other models' scores, "
+              "ids, labels of other tasks).")
+@click.option("--categorical", type=NAMES, default=None, help="Comma-separated columns forced categorical.")
+@click.option("--numerical", type=NAMES, default=None, help="Comma-separated columns forced numerical.")
+@click.option("--id-column", type=NAME, default=None, help="Row id column (not a feature).")
+@click.option("--timestamp-column", type=NAME, default=None,
+              help="Timestamp column (not a feature).")
 @click.option("--band-chunks", type=click.IntRange(0), default=10, show_default=True,
               help="Reference chunks for the per-metric reference bands (0: none).")
 @click.option("--min-category-count", type=click.IntRange(1), default=5, show_default=True,
@@ -115,8 +160,9 @@ def main() -> None:
               metavar="ROWS", help="Also store this many RAW reference rows (opt-in) so each "
               "evaluation logs Evidently's data-drift report.")
 @common
-def profile(model_uri: str, data: Path, target: str | None, prediction: str | None, task: str,
-            features: str | None, categorical: str | None, numerical: str | None,
+def profile(model_uri: str, data: Path, target: str | None, prediction: list[str] | None,
+            task: str, features: list[str] | None, exclude: list[str] | None,
+            categorical: list[str] | None, numerical: list[str] | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
             min_category_count: int, reference_sample: int, tracking_uri: str,
             as_json: bool) -> None:
@@ -125,34 +171,38 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
     from .profile import build_profile
     from .sources import read_table
 
-    preds = _split(prediction)
+    preds = prediction
     # a Parquet file or directory is profiled in batches, unless a raw sample is to be stored
     table = read_table(data) if reference_sample else None
     built = build_profile(
         data if table is None else table, target=target,
         prediction=preds if task == "multiclass" else (preds[0] if preds else None),
         task=task,  # type: ignore[arg-type]
-        features=_split(features), categorical=_split(categorical), numerical=_split(numerical),
+        features=features, categorical=categorical, numerical=numerical,
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
-        min_category_count=min_category_count,
+        min_category_count=min_category_count, exclude=exclude,
     )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
                              reference_sample=table if reference_sample else None,
                              sample_rows=reference_sample)
+    for note in built.notes:
+        click.echo(f"mlflow-decay: note: {note}", err=True)
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
                "rows": built.rows, "features": len(built.features),
+               "feature_kinds": built.feature_kinds, "notes": list(built.notes),
                "bytes": len(built.to_json()), "performance": built.performance}
     perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
+    kinds = ", ".join(f"{name} ({kind})" for name, kind in built.feature_kinds.items())
     _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
-          f"attached to {model_uri}\n  {uri}\n  sha256 {built.sha256()}"
+          f"attached to {model_uri}\n  features: {kinds}\n  {uri}\n  sha256 {built.sha256()}"
           + (f"\n  reference {perf}" if perf else ""))
 
 
 @main.command()
 @click.argument("model_uri")
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", required=True, type=DATA,
               help="Window: CSV or Parquet file (or a directory of Parquet files).")
-@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+@click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default (see `policy show`).")
 @click.option("--dry-run", is_flag=True,
               help="Evaluate and report what would change; log nothing, change nothing.")
@@ -190,14 +240,15 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 
 @main.command()
 @click.argument("model_uri")
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", required=True, type=DATA,
               help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
-@click.option("--timestamp-column", default=None, help="Column that orders and dates the rows.")
+@click.option("--timestamp-column", type=NAME, default=None,
+              help="Column that orders and dates the rows.")
 @click.option("--window", "every", default=None, metavar="PERIOD",
               help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
-@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+@click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default.")
 @click.option("--force", is_flag=True, help="Evaluate windows already logged again.")
 @click.option("--dry-run", is_flag=True, help="Evaluate only: log nothing, change nothing.")
@@ -256,11 +307,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 @main.command()
 @click.argument("model_uri")
 @click.option("--labels", "labels_path", required=True,
-              type=click.Path(dir_okay=True, path_type=Path),
+              type=DATA,
               help="Late labels: CSV or Parquet with the row id and the label.")
-@click.option("--id-column", default=None, help="Row id column [default: the profile's].")
-@click.option("--label-column", default=None, help="Label column [default: the profile's target].")
-@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+@click.option("--id-column", type=NAME, default=None,
+              help="Row id column [default: the profile's].")
+@click.option("--label-column", type=NAME, default=None,
+              help="Label column [default: the profile's target].")
+@click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default.")
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
 @common
@@ -291,11 +344,11 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
 @main.command("compare")
 @click.argument("champion")
 @click.argument("challenger")
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--data", "data", required=True, type=DATA,
               help="Window with both versions' outputs: CSV or Parquet.")
-@click.option("--predictions", default=None, metavar="COL,COL",
+@click.option("--predictions", type=NAMES, default=None,
               help="Each version's output column [default: the ones named in the profiles].")
-@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+@click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default.")
 @click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
 @click.option("--promote", is_flag=True,
@@ -303,7 +356,7 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
 @click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
 @common
-def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | None,
+def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[str] | None,
                 policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,
                 experiment: str | None, tracking_uri: str, as_json: bool) -> None:
     """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side."""
@@ -312,7 +365,7 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: str | N
     from .policy import load_policy
     from .sources import read_table
 
-    result = api.compare(read_table(data), [champion, challenger], predictions=_split(predictions),
+    result = api.compare(read_table(data), [champion, challenger], predictions=predictions,
                          policy=load_policy(policy_path), log=not no_log, promote=promote,
                          dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment)
     a, b = result.labels
@@ -389,7 +442,7 @@ def policy() -> None:
 
 
 @policy.command("show")
-@click.option("--policy", "policy_path", default=None, type=click.Path(path_type=Path),
+@click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default.")
 @common
 def policy_show(policy_path: Path | None, tracking_uri: str, as_json: bool) -> None:
@@ -401,7 +454,7 @@ def policy_show(policy_path: Path | None, tracking_uri: str, as_json: bool) -> N
 
 
 @main.command()
-@click.option("--model-name", default="demo-churn", show_default=True)
+@click.option("--model-name", type=NAME, default="demo-churn", show_default=True)
 @click.option("--windows", default=8, show_default=True, type=click.IntRange(2, 50))
 @click.option("--window-rows", default=5000, show_default=True, type=click.IntRange(500, 10**6))
 @common

@@ -94,8 +94,9 @@ def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
     mlflow.set_registry_uri(tracking_uri)
     mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
     client = mlflow.MlflowClient()
-    policy = replace(DEFAULT_POLICY, remove_aliases=("champion",),
-                     rollback_aliases=("champion",), source="demo policy")
+    # the default policy removes @champion from a degraded version; the demo also rolls it
+    # back to the newest healthy version
+    policy = replace(DEFAULT_POLICY, rollback_aliases=("champion",), source="demo policy")
     start = pd.Timestamp("2026-01-05", tz="UTC")
     rows: list[dict[str, object]] = []
 

@@ -28,6 +28,8 @@ from scipy import stats
 #: Binary metrics estimated (``est.<name>``), matching realized ``perf.<name>``.
 BINARY = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 MULTICLASS = ("roc_auc_ovr", "accuracy", "f1_macro")
+#: Regression metrics estimated from the loss models.
+REGRESSION = ("mae", "rmse")
 _GRID = 256
 _DRAWS = 64
 _SD_ROWS = 10_000

@@ -42,6 +42,7 @@ from .profile import (
     prediction_values,
     require_unique_columns,
 )
+from .schema import require_flat
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
@@ -161,11 +162,31 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
             metrics[f"business.{metric_key(column)}"] = total / count
     known = {*profile.features, *profile.prediction_columns, profile.target, profile.id_column,
              profile.timestamp_column, *policy.business}
+    notes.extend(unused_rules(profile, policy))
+    nested = [c for c in stats.nested if c not in known]
+    if nested:
+        notes.append(f"extra column(s) {', '.join(map(repr, nested))} hold nested values "
+                     "(lists, structs or maps): ignored")
     return Evaluation(
         metrics=metrics, rows=stats.rows, drifted_features=drifted, drift_scores=scores,
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
         has_labels=stats.target is not None, stats=stats,
     )
+
+
+def unused_rules(profile: Profile, policy: Policy) -> list[str]:
+    """Notes on the policy's exact per-column rules (``drift.<column>.<stat>``,
+    ``quality.<column>.<stat>``) naming a column this profile does not have."""
+    columns = {metric_key(n) for n in profile.features} | {"prediction", "target", "multivariate"}
+    out = []
+    for rule in policy.rules:
+        section, _, rest = rule.pattern.partition(".")
+        column = rest.rpartition(".")[0]
+        if (section in ("drift", "quality") and column and column not in columns
+                and not any(c in rule.pattern for c in "*?[")):
+            out.append(f"policy rule {rule.pattern!r} names no column of this profile "
+                       f"({column!r}): it never applies")
+    return out
 
 
 def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
@@ -187,6 +208,10 @@ def check_window(profile: Profile, window: pd.DataFrame) -> None:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
                                 f"(columns: {list_columns(window.columns)})")
+            require_flat(window[column], column, f"the {role} held single values in the "
+                         "reference profile")
+    if profile.target is not None and profile.target in window.columns:
+        require_flat(window[profile.target], profile.target, "labels must be single values")
 
 
 def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]

@@ -7,7 +7,10 @@ decision is one pure function of a window's metrics and the policy.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import json
 import math
+import string
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +27,10 @@ _SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
-METRIC_PREFIXES = ("drift.", "quality.", "perf.", "est.", "business.", "impact.")
+QUALITY_METRICS = ("missing_rate", "nonfinite_rate", "out_of_range_share")
+IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_windows")
+#: MLflow's longest metric name: a longer pattern matches nothing.
+MAX_PATTERN = 250
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
@@ -209,29 +215,38 @@ class Policy:
 
     def to_toml(self) -> str:
         """The effective policy as TOML (readable back by :func:`load_policy`)."""
-        lines = [f"# effective mlflow-decay policy (from {self.source})", "inherit = false", "",
+        lines = [f"# effective mlflow-decay policy (from {_toml_str(self.source)})",
+                 "inherit = false", "",
                  "[drift]"]
-        lines += [f'{k} = {{ metric = "{m}", threshold = {t!r} }}' for k, m, t in self.drift]
+        lines += [f"{k} = {{ metric = {_toml_str(m)}, threshold = {t!r} }}"
+                  for k, m, t in self.drift]
         lines += ["", "[thresholds]"]
         for r in self.rules:
-            parts = [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
+            parts = [f"{k} = {v!r}" if not isinstance(v, str) else f"{k} = {_toml_str(v)}"
                      for k, v in r.to_dict().items()]
-            lines.append(f'"{r.pattern}" = {{ {", ".join(parts)} }}')
-        aliases = ", ".join(f'"{a}"' for a in self.remove_aliases)
-        rollback = ", ".join(f'"{a}"' for a in self.rollback_aliases)
-        lines += ["", "[actions]", f"remove_aliases = [{aliases}]",
-                  f"rollback_aliases = [{rollback}]",
+            lines.append(f'{_toml_str(r.pattern)} = {{ {", ".join(parts)} }}')
+        lines += ["", "[actions]", f"remove_aliases = {_toml_list(self.remove_aliases)}",
+                  f"rollback_aliases = {_toml_list(self.rollback_aliases)}",
                   f"archive = {str(self.archive).lower()}",
                   f"auto_recover = {str(self.auto_recover).lower()}",
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
                   f"recover_after = {self.recover_after}",
                   "", "[business]",
-                  "columns = [" + ", ".join(f'"{c}"' for c in self.business) + "]",
-                  "", "[promote]", f'alias = "{self.promote_alias}"',
+                  f"columns = {_toml_list(self.business)}",
+                  "", "[promote]", f"alias = {_toml_str(self.promote_alias)}",
                   f"min_auc_gain = {self.promote_min_gain!r}",
                   f"max_p_value = {self.promote_max_p_value!r}",
                   f"windows = {self.promote_windows}"]
         return "\n".join(lines) + "\n"
+
+
+def _toml_str(text: str) -> str:
+    """``text`` as a TOML basic string: JSON's escapes are TOML's, but for DEL."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(map(_toml_str, items)) + "]"
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -242,7 +257,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     PolicyError
         If the file is missing, not TOML, or names an unknown section, key or metric.
     """
-    default = _parse(_read_default(), "default")
+    default = _parse(_read_default(), "default", check_names=False)
     if path is None:
         return default
     p = Path(path)
@@ -269,7 +284,10 @@ def _read_default() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Policy:
+def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
+           check_names: bool = True) -> Policy:
+    """A policy from TOML data; ``check_names`` refuses rules no metric can match (it imports
+    scikit-learn for the metric names: the packaged default, tested, is read without it)."""
     where = f"policy {source!r}"
     unknown = set(data) - _SECTIONS
     if unknown:
@@ -288,10 +306,16 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None) -> Pol
         if metric not in FEATURE_METRICS[kind]:
             raise PolicyError(f"{where}: [drift] {kind} metric {metric!r} is not one of "
                               f"{', '.join(FEATURE_METRICS[kind])}")
-        drift[kind] = (metric, _number(spec.get("threshold", drift[kind][1]),
-                                       f"{where}: [drift] {kind} threshold"))
+        threshold = _number(spec.get("threshold", drift[kind][1]),
+                            f"{where}: [drift] {kind} threshold")
+        if threshold < 0:
+            raise PolicyError(f"{where}: [drift] {kind} threshold must be >= 0 (an effect size), "
+                              f"got {threshold:g}")
+        drift[kind] = (metric, threshold)
     rules = {r.pattern: r for r in (base.rules if base else ())}
     for pattern, spec in _table(data, "thresholds", where).items():
+        if check_names:
+            _check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
         rules[pattern] = _rule(pattern, spec, where)
     actions = _section(data, "actions", _ACTION_KEYS, where)
     alias_lists = {}
@@ -365,11 +389,90 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
+def metric_patterns() -> tuple[str, ...]:
+    """Glob patterns of every metric name an evaluation can log (``*`` stands for a column).
+
+    Imports the performance and estimation modules (scikit-learn, scipy) for their metric names.
+    """
+    from .estimate import BINARY, MULTICLASS, REGRESSION
+    from .performance import METRICS
+
+    stats = sorted({s for names in FEATURE_METRICS.values() for s in names})
+    perf = sorted({m for names in METRICS.values() for m in names})
+    est = sorted({*BINARY, *MULTICLASS, *REGRESSION})
+    return ("drift.share", "drift.features_drifted", "drift.multivariate.reconstruction_error",
+            *(f"drift.*.{s}" for s in stats), "quality.rows",
+            *(f"quality.*.{q}" for q in QUALITY_METRICS),
+            *(f"perf.{m}{end}" for m in perf for end in ("", ".delta")),
+            *(f"est.{m}{end}" for m in est for end in ("", ".lower", ".upper", ".delta")),
+            "business.*", *IMPACT_METRICS, "labels.coverage")
+
+
+def _check_metric_pattern(pattern: str, what: str) -> None:
+    """Refuse a rule's name or glob that no metric mlflow-decay logs can match (a typo)."""
+    if len(pattern) <= MAX_PATTERN and any(
+            globs_meet(pattern, known) for known in metric_patterns()):
+        return
+    from .estimate import BINARY, MULTICLASS, REGRESSION
+    from .performance import METRICS
+
+    perf = ", ".join(dict.fromkeys(m for names in METRICS.values() for m in names))
+    est = ", ".join(dict.fromkeys((*BINARY, *MULTICLASS, *REGRESSION)))
+    stats = "|".join(dict.fromkeys(s for names in FEATURE_METRICS.values() for s in names))
+    raise PolicyError(
+        f"{what}: unknown metric name, no metric can match it; known: drift.share, "
+        f"drift.features_drifted, drift.multivariate.reconstruction_error, "
+        f"drift.<feature|prediction|target>.{{{stats}}}, quality.rows, "
+        f"quality.<feature>.{{{'|'.join(QUALITY_METRICS)}}}, perf.<metric>[.delta] and "
+        f"est.<metric>[.lower|.upper|.delta] (perf: {perf}; est: {est}), business.<column>, "
+        f"{', '.join(IMPACT_METRICS)}, labels.coverage")
+
+
+def globs_meet(a: str, b: str) -> bool:
+    """Whether some string matches both glob patterns (``fnmatch``'s ``*``, ``?``, ``[...]``)."""
+    x, y = _glob_tokens(a), _glob_tokens(b)
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(x) or j == len(y):
+            return all(t == "*" for t in (*x[i:], *y[j:]))
+        if x[i] == "*":
+            return meet(i + 1, j) or meet(i, j + 1)
+        if y[j] == "*":
+            return meet(i, j + 1) or meet(i + 1, j)
+        return _tokens_meet(x[i], y[j]) and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
+def _glob_tokens(pattern: str) -> tuple[str, ...]:
+    """A glob as tokens: ``*``, ``?``, a ``[...]`` class, or one literal character."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(pattern):
+        end = i + 1
+        if pattern[i] == "[":  # as fnmatch: a leading ! or ] belongs to the class
+            end = i + 1 + (pattern[i + 1:i + 2] == "!")
+            end += pattern[end:end + 1] == "]"
+            end = pattern.find("]", end) + 1 or i + 1  # no closing bracket: a literal [
+        tokens.append(pattern[i:end])
+        i = end
+    return tuple(tokens)
+
+
+def _tokens_meet(a: str, b: str) -> bool:
+    """Whether one character matches both single-character tokens."""
+    if a == "?" or b == "?":
+        return True
+    if len(a) == 1 or len(b) == 1:
+        char, other = (a, b) if len(a) == 1 else (b, a)
+        return char == other if len(other) == 1 else fnmatch.fnmatchcase(char, other)
+    return any(fnmatch.fnmatchcase(c, a) and fnmatch.fnmatchcase(c, b)
+               for c in set(string.printable) | set(a) | set(b))
+
+
 def _rule(pattern: str, spec: Any, where: str) -> Rule:
     what = f"{where}: threshold {pattern!r}"
-    if not pattern.startswith(METRIC_PREFIXES):
-        raise PolicyError(f"{what}: unknown metric name (expected one starting with "
-                          f"{', '.join(METRIC_PREFIXES)})")
     keys = {"warn", "degrade", "warn_k", "degrade_k", "direction"}
     if not isinstance(spec, dict) or not spec or set(spec) - keys:
         raise PolicyError(f"{what} must be {{ warn = x, degrade = y [, direction = ...] }} or "
@@ -413,10 +516,11 @@ def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
     labels), or ``None`` when labels have not shown it.
     """
     out: dict[str, float] = {}
+    since, delay = IMPACT_METRICS
     breach = next((i for i, s in enumerate(window_statuses) if s == "degraded"), None)
     if breach is not None:
-        out["impact.predictions_since_breach"] = float(sum(rows[breach + 1:]))
+        out[since] = float(sum(rows[breach + 1:]))
     alarm = next((i for i, s in enumerate(version_statuses) if s != "healthy"), None)
     if crossed is not None and alarm is not None:
-        out["impact.detection_delay_windows"] = float(alarm - crossed)
+        out[delay] = float(alarm - crossed)
     return out

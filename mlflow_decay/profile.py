@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, partial
@@ -36,10 +37,12 @@ from .schema import (
     category_array,
     category_counts,
     infer_kind,
+    require_flat,
     sort_key,
     sorted_finite,
     to_numeric,
 )
+from .sources import timestamps
 
 FORMAT_NAME = "mlflow-decay-profile"
 FORMAT_VERSION = 1
@@ -233,6 +236,14 @@ class Profile:
     id_column: str | None = None
     timestamp_column: str | None = None
     min_category_count: int = 1
+    #: What building the profile noticed (columns that look like labels, scores or ids but
+    #: became features); not stored.
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def feature_kinds(self) -> dict[str, str]:
+        """Each feature's kind, ``"numerical"`` or ``"categorical"``."""
+        return {name: s.kind for name, s in self.features.items()}
 
     @property
     def prediction_columns(self) -> tuple[str, ...]:
@@ -429,6 +440,7 @@ def build_profile(
     positive_label: str | None = None,
     band_chunks: int = 10,
     min_category_count: int = MIN_CATEGORY_COUNT,
+    exclude: Sequence[str] | None = None,
 ) -> Profile:
     """Build the reference profile of a table.
 
@@ -446,7 +458,11 @@ def build_profile(
         class in ``classes`` order (multiclass), or the predicted value (regression).
     task : {"binary", "multiclass", "regression"}
     features : list of str, optional
-        Feature columns; default all columns but target, prediction, id and timestamp.
+        Feature columns; default all columns but target, prediction, id and timestamp (the
+        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
+        that look like labels, model outputs or ids).
+    exclude : list of str, optional
+        Columns left out of the features (other models' scores, labels of other tasks, ids).
     categorical, numerical : list of str, optional
         Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
         and categories are categorical).
@@ -480,13 +496,13 @@ def build_profile(
             reference, target=target, prediction=prediction, task=task, features=features,
             categorical=categorical, numerical=numerical, id_column=id_column,
             timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
-            band_chunks=band_chunks, min_category_count=min_category_count)
+            band_chunks=band_chunks, min_category_count=min_category_count, exclude=exclude)
     if len(reference) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
     pred_cols, kinds, schema = plan_columns(
         reference, target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column)
+        timestamp_column=timestamp_column, exclude=exclude)
     summaries = summarize_columns(reference, kinds, min_count=min_category_count)
 
     target_summary = summarize_target(reference[target], target, task) if target else None
@@ -505,13 +521,59 @@ def build_profile(
             reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
                                    if isinstance(s, NumericSummary)}),
         loss_models=known.loss_models, min_category_count=min_category_count,
+        notes=feature_notes(reference, kinds) if features is None else (),
     )
     if band_chunks <= 0:
         return profile
     from .evaluation import reference_bands  # evaluation builds on profiles; bands need both
 
-    ordered = reference.sort_values(timestamp_column) if timestamp_column else reference
+    ordered = reference
+    if timestamp_column:  # in time order (text parsed as the monitor parses it)
+        times = reference[timestamp_column]
+        if not pd.api.types.is_numeric_dtype(times.dtype):
+            times = timestamps(times, timestamp_column)
+        ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
     return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+
+
+#: Words of column names that suggest the column is not a model input (also: the name "y",
+#: and words starting with "prob" or "pred").
+_SUSPECT_WORDS = {
+    "a label": ("target", "label", "labels", "outcome", "truth"),
+    "a model output": ("score", "scores", "logit", "logits", "yhat"),
+    "an id": ("id", "ids", "uuid", "guid"),
+}
+#: Rows looked at to tell whether a column is unique per row.
+_UNIQUE_ROWS = 10_000
+
+
+def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind]) -> tuple[str, ...]:
+    """Notes on columns chosen as features by default that look like labels, model outputs or
+    ids: by a word of their name, or (text and integers) by a distinct value in every row."""
+    notes = []
+    for name, kind in kinds.items():
+        looks = _looks_like(name)
+        head = frame[name].iloc[:_UNIQUE_ROWS]
+        if looks is None and len(head) >= 50 and (
+                kind == "categorical" or pd.api.types.is_integer_dtype(head.dtype)) \
+                and head.nunique(dropna=False) == len(head):
+            looks = "an id (a distinct value in every row)"
+        if looks is not None:
+            notes.append(f"column {name!r} became a {kind} feature but looks like {looks}: "
+                         "if the model does not read it, leave it out (exclude=, --exclude) or "
+                         "name its role (target=, prediction=, id_column=)")
+    return tuple(notes)
+
+
+def _looks_like(name: str) -> str | None:
+    words = [w for w in re.split(r"[^0-9a-z]+",
+                                 re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()) if w]
+    if words == ["y"]:
+        return "a label"
+    for what, marks in _SUSPECT_WORDS.items():
+        if any(w in marks for w in words):
+            return what
+    return "a model output" if any(w.startswith(("prob", "pred")) for w in words) else None
 
 
 def summarize_target(series: pd.Series, target: str, task: str) -> Summary:
@@ -571,24 +633,59 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
 def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
                  task: str, features: Sequence[str] | None, categorical: Sequence[str] | None,
                  numerical: Sequence[str] | None, id_column: str | None,
-                 timestamp_column: str | None) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
+                 timestamp_column: str | None, exclude: Sequence[str] | None = None
+                 ) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
     """Check a reference's columns; return the prediction columns, each feature's kind, and the
-    schema (dtype names) of every column the profile uses."""
+    schema (dtype names) of every column the profile uses.
+
+    Every column named must exist; ``categorical``/``numerical`` must name features; nested
+    columns (lists, structs, maps) are refused, and a text ``timestamp_column`` must parse as
+    timestamps as a monitor reads them.
+    """
     require_unique_columns(reference, "reference")
     pred_cols = _prediction_columns(prediction, task)
-    special = [c for c in (target, id_column, timestamp_column, *pred_cols) if c is not None]
-    for column in special:
+    roles: dict[str, str] = {}
+    for column, role in (*((c, "prediction column") for c in pred_cols), (target, "label column"),
+                         (id_column, "id column"), (timestamp_column, "timestamp column")):
+        if column is not None and column in roles:
+            raise DataError(f"column {column!r} is named as both the {roles[column]} and the "
+                            f"{role}")
+        if column is not None:
+            roles[column] = role
+    special = list(roles)
+    named_special = [c for c in features or () if c in roles]
+    if named_special:
+        raise DataError(f"column {named_special[0]!r} is the {roles[named_special[0]]}; it "
+                        "cannot also be a feature")
+    for column, role in roles.items():
         require_column(reference, column, "reference")
-    forced = {**{c: "categorical" for c in categorical or ()},
-              **{c: "numerical" for c in numerical or ()}}
+        require_flat(reference[column], column, f"it cannot be the {role}")
+    if timestamp_column is not None and not pd.api.types.is_numeric_dtype(
+            reference[timestamp_column].dtype):
+        timestamps(reference[timestamp_column], timestamp_column)  # refuses text that is no time
+    left_out = list(exclude or ())
+    for column in left_out:
+        require_column(reference, column, "reference")
     overlap = set(categorical or ()) & set(numerical or ())
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
-    names = [str(c) for c in reference.columns if c not in special] if features is None else list(features)
+    names = [str(c) for c in (reference.columns if features is None else features)
+             if c not in left_out and (features is not None or c not in special)]
+    forced = {**{c: "categorical" for c in categorical or ()},
+              **{c: "numerical" for c in numerical or ()}}
+    for column, as_kind in forced.items():
+        require_column(reference, column, "reference")
+        if column not in names:
+            why = (f"it is the {roles[column]}" if column in roles else
+                   "it is excluded" if column in left_out else "features does not name it")
+            raise DataError(f"column {column!r} is listed as {as_kind} but is not a feature "
+                            f"({why})")
     schema: dict[str, str] = {}
     kinds: dict[str, Kind] = {}
     for name in names:
         require_column(reference, name, "reference")
+        require_flat(reference[name], name, "it cannot be a feature; leave it out (exclude=, "
+                     "--exclude)")
         kind = forced.get(name) or infer_kind(reference[name])
         if kind is None:
             if features is not None:
@@ -653,9 +750,14 @@ def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> li
 
 
 def require_unique_columns(frame: Any, what: str) -> None:
-    """Refuse a table (pandas or Spark) that names a column twice: which one is meant is unknown."""
+    """Refuse a table (pandas or Spark) that names a column twice (which one is meant is
+    unknown) or by a label that is not a string (column names are compared as written)."""
     seen: set[Any] = set()
     for column in frame.columns:
+        if not isinstance(column, str):
+            raise DataError(f"column {column!r} of the {what} has a label of type "
+                            f"{type(column).__name__}, not a string: name every column by a "
+                            "string (e.g. frame.columns = frame.columns.astype(str))")
         if column in seen:
             raise DataError(f"column {str(column)!r} appears more than once in the {what}")
         seen.add(column)

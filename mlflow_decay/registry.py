@@ -271,8 +271,10 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
             target = _rollback_target(ref, others)
             if target is None:
+                fate = ("it is removed (remove_aliases)" if alias in policy.remove_aliases
+                        else "it stays")
                 note = ((note + "; ") if note else "") + (
-                    f"no healthy version to roll @{alias} back to; it stays")
+                    f"no healthy version to roll @{alias} back to; {fate}")
                 continue
             actions += [
                 Action("set_alias", alias, version=target.version),

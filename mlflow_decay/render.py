@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import metric_key
-from .policy import Policy
+from .policy import QUALITY_METRICS, Policy
 from .profile import CategoricalSummary, NumericSummary, Profile
 from .report import DecayReport
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats
@@ -44,22 +44,28 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
     return out
 
 
-def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy) -> str:
-    """The report as one HTML page with its images inlined."""
+def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
+                profile: Profile) -> str:
+    """The report as one HTML page with its images inlined: summary, reasons, registry
+    changes, plots, every feature's drift and data quality, the other metrics, notes."""
     e = html.escape
     status = report.status
+    drift_stats = ("psi", "js", "ks", "wasserstein", "unseen_share")
+    keys = {name: metric_key(name) for name in profile.features}
+    per_feature = {f"{section}.{key}.{stat}" for key in keys.values()
+                   for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
+                   for stat in stats}
     rows = "".join(f"<tr><td>{e(k)}</td><td>{v:.4g}</td></tr>"
-                   for k, v in sorted(report.metrics.items())
-                   if not k.startswith(("drift.", "quality.")) or k.count(".") == 1
-                   or k.startswith(("drift.prediction.", "drift.target.", "drift.multivariate.")))
-    features = sorted({k.split(".")[1] for k in report.metrics
-                       if k.startswith("drift.") and k.count(".") == 2
-                       and k.split(".")[1] not in ("prediction", "target", "multivariate")})
+                   for k, v in sorted(report.metrics.items()) if k not in per_feature)
+    drifted = set(report.drifted_features)
     drift_rows = "".join(
-        "<tr><td>{}</td>{}</tr>".format(e(f), "".join(
-            f"<td>{_cell(report.metrics.get(f'drift.{f}.{m}'))}</td>"
-            for m in ("psi", "js", "ks", "wasserstein", "unseen_share")))
-        for f in features)
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>".format(
+            e(name), e(profile.features[name].kind), e(key if key != name else ""),
+            "yes" if name in drifted else "", "".join(
+                f"<td>{_cell(report.metrics.get(f'{section}.{key}.{stat}'))}</td>"
+                for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
+                for stat in stats))
+        for name, key in keys.items())
     imgs = "".join(f'<figure><img alt="{e(name)}" src="data:image/png;base64,'
                    f'{base64.b64encode(data).decode()}"><figcaption>{e(name)}</figcaption></figure>'
                    for name, data in images.items())
@@ -84,9 +90,10 @@ policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>
 <h2 id="actions">Registry changes</h2><ul>{actions}</ul>
 <h2 id="plots">Plots</h2>{imgs}
-<h2 id="drift">Drift by feature</h2>
-<table><tr><th>feature</th><th>psi</th><th>js</th><th>ks</th><th>wasserstein</th>
-<th>unseen share</th></tr>{drift_rows}</table>
+<h2 id="drift">Drift and data quality by feature</h2>
+<table><tr><th>feature</th><th>kind</th><th>metric key</th><th>drifted</th><th>psi</th>
+<th>js</th><th>ks</th><th>wasserstein</th><th>unseen share</th><th>missing rate</th>
+<th>non-finite rate</th><th>out-of-range share</th></tr>{drift_rows}</table>
 <h2 id="metrics">Metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
 <h2 id="notes">Notes</h2><ul>{notes}</ul>
 <p>extra columns ignored: {e(", ".join(report.extra_columns) or "none")}</p>

@@ -20,8 +20,36 @@ Kind = Literal["numerical", "categorical"]
 MAX_INT_CATEGORIES = 10
 
 
+#: Python types of the values of nested columns (Parquet lists, structs and maps in pandas).
+_NESTED = (list, tuple, dict, set, np.ndarray)
+NESTED = "holds nested values (lists, structs or maps)"
+
+
+def is_nested(series: pd.Series, sample: int = 100) -> bool:
+    """Whether a column holds nested values (lists, structs or maps), judged by its type or,
+    for an object column, by its first ``sample`` non-missing values."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return bool(pa.types.is_nested(dtype.pyarrow_dtype))
+    if not pd.api.types.is_object_dtype(dtype):
+        return False
+    head = series.iloc[:sample]
+    if head.isna().all():  # the first values are missing: look further
+        head = series.dropna().iloc[:sample]
+    return any(isinstance(v, _NESTED) for v in head)
+
+
+def require_flat(series: pd.Series, column: str, what: str) -> None:
+    """Refuse a column of nested values: ``what`` says what it was meant to be."""
+    if is_nested(series):
+        raise DataError(f"column {column!r} {NESTED}: {what}")
+
+
 def infer_kind(series: pd.Series) -> Kind | None:
-    """Infer the kind of a column, or ``None`` for columns that are not features (datetimes)."""
+    """Infer the kind of a column, or ``None`` for columns that are not features (datetimes).
+    Nested columns (:func:`is_nested`) are neither: the caller refuses them."""
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         return None
@@ -55,6 +83,9 @@ def to_numeric(series: pd.Series, column: str) -> np.ndarray:
     bad = series.notna().to_numpy() & converted.isna().to_numpy()
     if bad.any():
         example = series[bad].iloc[0]
+        if isinstance(example, _NESTED):
+            raise DataError(f"column {column!r} {NESTED}: expected numbers as in the reference "
+                            "profile")
         raise DataError(
             f"column {column!r}: expected numbers as in the reference profile, "
             f"got text such as {str(example)[:40]!r}"
@@ -88,7 +119,12 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
     """Count a column's categories by normalised key; return ``(counts, missing)``."""
     missing = int(series.isna().sum())
     counts: dict[str, int] = {}
-    for value, count in series.value_counts(dropna=True, sort=False).items():
+    try:
+        found = series.value_counts(dropna=True, sort=False)
+    except TypeError as exc:  # unhashable values: lists or dicts further down the column
+        raise DataError(f"column {str(series.name)!r} {NESTED}: expected single values "
+                        "(categories)") from exc
+    for value, count in found.items():
         key = category_key(value)
         counts[key] = counts.get(key, 0) + int(count)
     return counts, missing

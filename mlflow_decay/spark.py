@@ -59,15 +59,17 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
                         numerical: Sequence[str] | None = None, id_column: str | None = None,
                         timestamp_column: str | None = None, classes: Sequence[str] | None = None,
                         positive_label: str | None = None, band_chunks: int = 10,
-                        min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
+                        min_category_count: int = MIN_CATEGORY_COUNT,
+                        exclude: Sequence[str] | None = None) -> Profile:
     """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.profile.build_profile`)."""
     options: dict[str, Any] = dict(
         target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column)
+        timestamp_column=timestamp_column, exclude=exclude)
     # names on the driver (no rows), kinds on the executors from the first rows
     preds = [prediction] if isinstance(prediction, str) else list(prediction or ())
-    for column in (target, id_column, timestamp_column, *preds, *(features or ())):
+    for column in (target, id_column, timestamp_column, *preds, *(features or ()),
+                   *(exclude or ()), *(categorical or ()), *(numerical or ())):
         if column is not None:
             require_column(reference, column, "reference")
 

@@ -51,6 +51,7 @@ from .profile import (
     Summary,
     Task,
     build_profile,
+    feature_notes,
     fold_rare,
     merge_optional,
     merge_summaries,
@@ -292,7 +293,8 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
                           timestamp_column: str | None = None,
                           classes: Sequence[str] | None = None, positive_label: str | None = None,
                           band_chunks: int = 10,
-                          min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
+                          min_category_count: int = MIN_CATEGORY_COUNT,
+                          exclude: Sequence[str] | None = None) -> Profile:
     """The profile of a table read in batches, in two passes (see the module docstring).
 
     Takes the options of :func:`~mlflow_decay.profile.build_profile`. Column kinds are inferred
@@ -305,7 +307,8 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
     pred_cols, kinds, schema = plan_columns(
         first, target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column)
+        timestamp_column=timestamp_column, exclude=exclude)
+    notes = feature_notes(first, kinds) if features is None else ()
     needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (target, id_column,
                                                                    timestamp_column) if c)]))
     sample = Sample(SAMPLE_ROWS)
@@ -326,7 +329,7 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
         counts = part_counts if counts is None else counts.merge(part_counts)
         offset += len(batch)
     assert counts is not None
-    profile = with_counts(profile, counts, names, mean, scale)
+    profile = replace(with_counts(profile, counts, names, mean, scale), notes=notes)
     chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
               if i in counts.chunks]
     return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile

@@ -28,7 +28,7 @@ from . import sketch
 from .errors import DataError
 from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
-from .schema import category_counts, sorted_finite, to_numeric
+from .schema import category_counts, is_nested, sorted_finite, to_numeric
 
 #: The grid holds the reference's ``i / GRID`` quantiles: between two grid points the reference
 #: has at most ``1 / GRID`` of its mass, which bounds the error of KS computed on the grid.
@@ -167,7 +167,8 @@ class WindowStats:
     """Everything drift, quality and multivariate metrics need from a window; mergeable.
 
     ``multivariate`` is the sum of the rows' PCA reconstruction errors; ``business`` maps each
-    KPI column to the sum and count of its finite values.
+    KPI column to the sum and count of its finite values; ``nested`` names the columns the
+    profile does not use that hold nested values (lists, structs, maps).
     """
 
     rows: int
@@ -177,6 +178,7 @@ class WindowStats:
     multivariate: float | None = None
     business: dict[str, tuple[float, int]] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()
 
 
 def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[str] = (),
@@ -207,6 +209,7 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
     if profile.multivariate is not None:
         tasks["multivariate"] = partial(profile.multivariate.error_sum, window)
     results = run_all(tasks, workers)
+    used = {*profile.features, *profile.prediction_columns, profile.target}
     kpis: dict[str, tuple[float, int]] = {}
     for column in business:
         if column in window.columns:
@@ -221,6 +224,7 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         target=target if target is None or target.count else None,
         multivariate=results.get("multivariate"), business=kpis,
         columns=tuple(str(c) for c in window.columns),
+        nested=tuple(str(c) for c in window.columns if c not in used and is_nested(window[c])),
     )
 
 
@@ -249,6 +253,7 @@ def _merge_two(a: WindowStats, b: WindowStats) -> WindowStats:
         business={k: (v[0] + b.business[k][0], v[1] + b.business[k][1])
                   for k, v in a.business.items() if k in b.business},
         columns=tuple(dict.fromkeys((*a.columns, *b.columns))),
+        nested=tuple(dict.fromkeys((*a.nested, *b.nested))),
     )
 
 
@@ -268,7 +273,8 @@ def _merge_optional(a: ColumnStats | None, b: ColumnStats | None) -> ColumnStats
 
 def stats_to_dict(stats: WindowStats) -> dict[str, Any]:
     """Window statistics as JSON-safe numbers (grids are left out: the profile gives them)."""
-    return {"rows": stats.rows, "columns": list(stats.columns), "multivariate": stats.multivariate,
+    return {"rows": stats.rows, "columns": list(stats.columns), "nested": list(stats.nested),
+            "multivariate": stats.multivariate,
             "business": {k: list(v) for k, v in stats.business.items()},
             "features": {n: _column_to_dict(c) for n, c in stats.features.items()},
             "prediction": None if stats.prediction is None else _column_to_dict(stats.prediction),
@@ -299,7 +305,7 @@ def stats_from_dict(obj: dict[str, Any], profile: Profile) -> WindowStats:
         target=column(obj["target"], profile.target_summary),
         multivariate=obj["multivariate"],
         business={k: (float(v[0]), int(v[1])) for k, v in obj["business"].items()},
-        columns=tuple(obj["columns"]))
+        columns=tuple(obj["columns"]), nested=tuple(obj.get("nested", ())))
 
 
 def _column_to_dict(stats: ColumnStats) -> dict[str, Any]:

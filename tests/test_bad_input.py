@@ -206,6 +206,24 @@ CASES: list[tuple[str, Setup, str]] = [
      "drift.share"),
 ]
 
+# issue 11, policy and inputs: typos in rule names, negative drift thresholds, nested columns
+CASES += [
+    ("policy rule no metric can match (a typo)",
+     _with_policy(b'[thresholds]\n"perf.roc_aux.delta" = { warn = -0.02 }\n'),
+     "threshold 'perf.roc_aux.delta': unknown metric name"),
+    ("policy with a negative drift threshold",
+     _with_policy(b"[drift]\nnumerical = { threshold = -0.1 }\n"),
+     "[drift] numerical threshold must be >= 0"),
+    ("nested values in a feature column",
+     lambda t, uri, nv, d: (uri, _write(make_frame(300, 3).assign(
+         x1=[[1.0, 2.0]] * 300), d / "w.parquet"), []),
+     "column 'x1' holds nested values (lists, structs or maps)"),
+    ("nested values in the label column",
+     lambda t, uri, nv, d: (uri, _write(make_frame(300, 3).assign(
+         label=[{"y": 1}] * 300), d / "w.parquet"), []),
+     "column 'label' holds nested values (lists, structs or maps): labels must be single values"),
+]
+
 
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
@@ -278,6 +296,26 @@ USAGE = [
     (["profile", "models:/churn/1", "--data", "w.csv", "--band-chunks", "-1"],
      "-1 is not in the range x>=0"),
     (["restore", "models:/churn/1", "--reason", " "], "give a reason"),
+]
+
+# issue 11, hostile option values: blank paths and names, lists naming no column, directories
+USAGE += [
+    (["evaluate", "models:/churn/1", "--data", ""], "give a path, not an empty string"),
+    (["monitor", "models:/churn/1", "--data", " ", "--chunk-size", "5"], "give a path"),
+    (["labels", "models:/churn/1", "--labels", ""], "give a path"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--policy", "."], "is a directory"),
+    (["policy", "show", "--policy", ""], "give a path"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--prediction", ","],
+     "name at least one column"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--features", ""],
+     "name at least one column"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--exclude", " , "],
+     "name at least one column"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--target", " "], "give a name"),
+    (["labels", "models:/churn/1", "--labels", "w.csv", "--label-column", ""], "give a name"),
+    (["compare", "models:/churn/1", "models:/churn/2", "--data", "w.csv", "--predictions", ","],
+     "name at least one column"),
+    (["demo", "--model-name", ""], "give a name"),
 ]
 
 
@@ -505,3 +543,36 @@ def test_a_second_profile_replaces_the_first(tracking_uri: str, profiled: str) -
     assert [client.get_run(r.run_id).data.tags["mlflow_decay.profile_sha256"]  # type: ignore[arg-type]
             for r in (before, after)] == [first_sha, second.sha256()]
     assert md.evaluate(profiled, window, tracking_uri=tracking_uri).skipped
+
+
+# -- issue 11: profile options naming the wrong columns, nested references ------------------------
+PROFILE_OPTIONS: list[tuple[str, Callable[[], pd.DataFrame], list[str], str]] = [
+    ("--categorical naming an absent column", lambda: make_frame(300, 5),
+     ["--categorical", "colour"], "column 'colour' is missing from the reference"),
+    ("--numerical naming the label", lambda: make_frame(300, 5),
+     ["--numerical", "label"], "column 'label' is listed as numerical but is not a feature"),
+    ("--exclude naming an absent column", lambda: make_frame(300, 5),
+     ["--exclude", "x9"], "column 'x9' is missing from the reference"),
+    ("text that is no time as --timestamp-column", lambda: make_frame(300, 5),
+     ["--timestamp-column", "color"], "column 'color': expected timestamps"),
+    ("the label also named as a feature", lambda: make_frame(300, 5),
+     ["--features", "x1,label"], "column 'label' is the label column; it cannot also be a feature"),
+    ("the label also named as the id", lambda: make_frame(300, 5),
+     ["--id-column", "label"], "column 'label' is named as both the label column and the id column"),
+    ("a nested feature column", lambda: make_frame(300, 5).assign(tags=[[1, 2]] * 300), [],
+     "column 'tags' holds nested values (lists, structs or maps): it cannot be a feature"),
+]
+
+
+@pytest.mark.parametrize(("table", "extra", "message"), [p[1:] for p in PROFILE_OPTIONS],
+                         ids=[p[0] for p in PROFILE_OPTIONS])
+def test_profile_refuses_options_naming_the_wrong_columns_and_changes_nothing(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path,
+        table: Callable[[], pd.DataFrame], extra: list[str], message: str) -> None:
+    uri = new_version()
+    data = _write(table(), tmp_path / "ref.parquet")
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["profile", uri, "--data", str(data), "--target", "label",
+                                       "--prediction", "score", *extra,
+                                       "--tracking-uri", tracking_uri])
+    _refused(result, message, tracking_uri, before)

@@ -75,7 +75,9 @@ def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
         md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
                           tracking_uri=tracking_uri)
     policy = tmp_path / "p.toml"
-    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n[hysteresis]\ndegrade_after = 1\n')
+    # remove_aliases = []: the default policy removes @champion when it cannot be rolled back
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\nremove_aliases = []\n'
+                      '[hysteresis]\ndegrade_after = 1\n')
     bad = make_frame(3000, 3, shift=1.5, flip=0.3)
     md.evaluate(v1, bad, policy=policy, tracking_uri=tracking_uri)  # v1 degraded
     client.set_registered_model_alias("churn", "champion", "2")
