@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .evaluation import metric_key
 from .policy import Policy
 from .profile import CategoricalSummary, NumericSummary, Profile
 from .report import DecayReport
@@ -37,7 +36,8 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
     """
     out = {"drift.png": _drift_bars(report, profile, policy)}
     for name in report.drifted_features[:3] or _top_features(report, profile, policy)[:3]:
-        out[f"dist_{metric_key(name).replace('/', '_').replace(' ', '_')}.png"] = _distribution(
+        key = profile.metric_keys[name]
+        out[f"dist_{key.replace('/', '_').replace(' ', '_')}.png"] = _distribution(
             name, profile, stats.features[name])
     if series:
         out["series.png"] = _series(series, policy)
@@ -52,14 +52,16 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy) -
                    for k, v in sorted(report.metrics.items())
                    if not k.startswith(("drift.", "quality.")) or k.count(".") == 1
                    or k.startswith(("drift.prediction.", "drift.target.", "drift.multivariate.")))
-    features = sorted({k.split(".")[1] for k in report.metrics
-                       if k.startswith("drift.") and k.count(".") == 2
-                       and k.split(".")[1] not in ("prediction", "target", "multivariate")})
+    # each feature by its column name, next to the key its metrics are logged under
+    features = sorted(report.feature_keys.items()) or [
+        (f, f) for f in sorted({k.split(".")[1] for k in report.metrics
+                                if k.startswith("drift.") and k.count(".") == 2
+                                and k.split(".")[1] not in ("prediction", "target", "multivariate")})]
     drift_rows = "".join(
-        "<tr><td>{}</td>{}</tr>".format(e(f), "".join(
-            f"<td>{_cell(report.metrics.get(f'drift.{f}.{m}'))}</td>"
+        "<tr><td>{}</td><td>{}</td>{}</tr>".format(e(name), e(key), "".join(
+            f"<td>{_cell(report.metrics.get(f'drift.{key}.{m}'))}</td>"
             for m in ("psi", "js", "ks", "wasserstein", "unseen_share")))
-        for f in features)
+        for name, key in features)
     imgs = "".join(f'<figure><img alt="{e(name)}" src="data:image/png;base64,'
                    f'{base64.b64encode(data).decode()}"><figcaption>{e(name)}</figcaption></figure>'
                    for name, data in images.items())
@@ -85,7 +87,7 @@ policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <h2 id="actions">Registry changes</h2><ul>{actions}</ul>
 <h2 id="plots">Plots</h2>{imgs}
 <h2 id="drift">Drift by feature</h2>
-<table><tr><th>feature</th><th>psi</th><th>js</th><th>ks</th><th>wasserstein</th>
+<table><tr><th>feature</th><th>metric key</th><th>psi</th><th>js</th><th>ks</th><th>wasserstein</th>
 <th>unseen share</th></tr>{drift_rows}</table>
 <h2 id="metrics">Metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
 <h2 id="notes">Notes</h2><ul>{notes}</ul>
@@ -116,7 +118,8 @@ def _png(fig: Any) -> bytes:
 
 
 def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list[str]:
-    scores = {n: report.metrics.get(f"drift.{metric_key(n)}.{policy.feature_metric(s.kind)}")
+    keys = profile.metric_keys
+    scores = {n: report.metrics.get(f"drift.{keys[n]}.{policy.feature_metric(s.kind)}")
               for n, s in profile.features.items()}
     return sorted((n for n, v in scores.items() if v is not None), key=lambda n: -scores[n])  # type: ignore[operator]
 
@@ -126,7 +129,8 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     labels = [n[:30] for n in names]
     fig = _figure(6, 0.3 * len(names) + 1.2, left=0.3 + 0.075 * max(map(len, labels), default=1))
     ax = fig.add_subplot()
-    values = [report.metrics[f"drift.{metric_key(n)}.{policy.feature_metric(profile.features[n].kind)}"]
+    keys = profile.metric_keys
+    values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(profile.features[n].kind)}"]
               for n in names]
     colors = [_COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
     ax.barh(range(len(names)), values, color=colors)
