@@ -154,10 +154,16 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: str | No
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
                "rows": built.rows, "features": len(built.features),
                "bytes": len(built.to_json()), "performance": built.performance}
+    # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
+    renamed = {n: k for n, k in built.metric_keys.items() if n != k}
+    payload["metric_keys"] = renamed
     perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
+    keys = ", ".join(f"{n!r} -> {k}" for n, k in list(renamed.items())[:5])
     _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
           f"attached to {model_uri}\n  {uri}\n  sha256 {built.sha256()}"
-          + (f"\n  reference {perf}" if perf else ""))
+          + (f"\n  reference {perf}" if perf else "")
+          + (f"\n  metrics of {len(renamed)} column(s) log under keys: {keys}"
+             + (", …" if len(renamed) > 5 else "") if renamed else ""))
 
 
 @main.command()

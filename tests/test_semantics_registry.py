@@ -84,6 +84,20 @@ def test_metric_keys_keep_plain_names_and_hash_the_rest() -> None:
     assert metric_keys(["x+", "x*"])["x+"] == metric_keys(["x*", "x+", "z"])["x+"]
 
 
+def test_profile_says_which_columns_log_under_another_key(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    make_frame(1000, 1).rename(columns={"x1": "x+", "x2": "x*"}).to_csv(tmp_path / "r.csv",
+                                                                        index=False)
+    out = CliRunner().invoke(main, ["profile", uri, "--data", str(tmp_path / "r.csv"),
+                                    "--target", "label", "--prediction", "score",
+                                    "--tracking-uri", tracking_uri, "--json"])
+    assert out.exit_code == 0, out.output + out.stderr
+    keys = json.loads(out.stdout)["metric_keys"]
+    assert sorted(keys) == ["x*", "x+"] and keys["x+"] != keys["x*"]
+    assert keys["x+"].startswith("x_-") and keys["x*"].startswith("x_-")
+
+
 def test_column_names_near_the_metric_name_limit_are_logged(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     long = {"x1": "x" * 240, "x2": "déjà " * 50}
