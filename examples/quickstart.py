@@ -42,7 +42,8 @@ with mlflow.start_run():
 uri = f"models:/quickstart-cancer/{info.registered_model_version}"
 
 # 2. Profile the validation data with the model's scores and labels, and store the profile
-#    with the version (it lands in the LoggedModel as mlflow_decay/reference_profile.json).
+#    with the version (it lands in the LoggedModel as
+#    mlflow_decay/<name>/<version>/reference_profile.json).
 validation = validation.assign(score=model.predict_proba(validation[features])[:, 1])
 profile = md.build_profile(validation, target="target", prediction="score")
 md.attach_profile(uri, profile)

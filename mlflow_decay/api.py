@@ -62,8 +62,10 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
     -------
     str
         The profile's artifact URI (also in the version tag ``mlflow_decay.profile_uri``).
-        It lives in the version's LoggedModel under ``mlflow_decay/reference_profile.json``, or
-        in a dedicated profile run when the version's source is not a LoggedModel.
+        It lives in the version's LoggedModel under
+        ``mlflow_decay/<name>/<version>/reference_profile.json`` (one LoggedModel may back
+        several versions), or in a dedicated profile run when the version's source is not a
+        LoggedModel.
     """
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -149,18 +151,22 @@ def evaluate(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
-    result, frame, fingerprint = evaluate_source(profile, window, pol)
-    key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
-                     fingerprint) if fingerprint else None  # Spark rows: no fixed order
-    done: dict[str, str] = {}
-    if log and key is not None:
-        done = _complete_interrupted(
-            client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
-        ref = registry.resolve(client, ref.uri)
-    repeat = log and not force and key in done
-    report = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
-                     apply=apply, window_start=window_start, window_end=window_end,
-                     experiment=experiment, window_key=key)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a streamed window's row ids and outputs, written batch by batch, for late labels
+        stored = Path(tmp) / tracking.OUTPUTS_FILE if log else None
+        result, frame, fingerprint = evaluate_source(profile, window, pol, outputs=stored)
+        key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
+                         fingerprint) if fingerprint else None  # Spark rows: no fixed order
+        done: dict[str, str] = {}
+        if log and key is not None:
+            done = _complete_interrupted(
+                client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
+            ref = registry.resolve(client, ref.uri)
+        repeat = log and not force and key in done
+        report = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
+                         apply=apply, window_start=window_start, window_end=window_end,
+                         experiment=experiment, window_key=key,
+                         outputs_file=stored if stored is not None and stored.exists() else None)
     if repeat:
         earlier = done[cast(str, key)]
         report.skipped, report.run_id, report.actions = True, earlier, []
@@ -239,11 +245,30 @@ def monitor(
         done = _complete_interrupted(client, ref, experiment, done) if not force else done
         ref = registry.resolve(client, ref.uri)
     series = _series(client, ref, experiment) if log else []
-    pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
-                                 chunk_size)
-               if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
-    total = 0 if streamed else len(windows)
-    reports = []
+    with tempfile.TemporaryDirectory() as tmp:
+        pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
+                                     chunk_size, Path(tmp) if log else None)
+                   if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
+        reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
+                                   experiment=experiment, total=0 if streamed else len(windows),
+                                   progress=progress)
+    last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
+    if last is not None and last.run_id is not None:
+        figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
+                                 [r.status for r in reports], first_crossing(pol, reports))
+        if figures:
+            tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
+            last.metrics.update(figures)
+    return reports
+
+
+def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+                     pol: Policy, pending: Iterable[_Pending], done: dict[str, str],
+                     series: list[dict[str, Any]], *, log: bool, experiment: str | None,
+                     total: int, progress: Callable[[int, int, DecayReport], None] | None
+                     ) -> list[DecayReport]:
+    """Evaluate and record a monitor's windows in order (skipping those in ``done``)."""
+    reports: list[DecayReport] = []
     for window in pending:
         if window.key in done:
             status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
@@ -259,17 +284,12 @@ def monitor(
             report = _record(client, ref, profile, result, rows, pol, log=log, apply=log,
                              window_start=window.start, window_end=window.end,
                              experiment=experiment, step=window.index, window_key=window.key,
-                             series=series)
+                             series=series, outputs_file=window.outputs)
+        if window.outputs is not None:
+            window.outputs.unlink(missing_ok=True)
         reports.append(report)
         if progress is not None:
             progress(len(reports), total, report)
-    last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
-    if last is not None and last.run_id is not None:
-        figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
-                                 [r.status for r in reports], first_crossing(pol, reports))
-        if figures:
-            tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
-            last.metrics.update(figures)
     return reports
 
 
@@ -287,6 +307,7 @@ class _Pending:
     rows: int
     key: str
     evaluate: Callable[[], tuple[Evaluation, pd.DataFrame | None]]
+    outputs: Path | None = None  # a streamed window's stored row ids and outputs
 
     @classmethod
     def of(cls, window: Window, ref: registry.ModelVersionRef, profile: Profile, pol: Policy
@@ -299,18 +320,24 @@ class _Pending:
 
 def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
                       pol: Policy, timestamp_column: str | None, every: str | None,
-                      chunk_size: int | None) -> Iterator[_Pending]:
+                      chunk_size: int | None, tmp: Path | None = None) -> Iterator[_Pending]:
     """Windows of a Parquet source read in batches: each is evaluated while it is read (its
-    key needs its rows), one window's batch in memory at a time."""
+    key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
+    row ids and outputs are written there (one file per window, for late labels)."""
     batches = parquet_batches(path)()
     for window in stream_windows(batches, timestamp_column=timestamp_column, every=every,
                                  chunk_size=chunk_size):
-        part = window_partial(profile, window.pieces, pol.business)
+        stored = None
+        if tmp is not None:
+            stored = tmp / str(window.index) / tracking.OUTPUTS_FILE
+            stored.parent.mkdir()
+        part = window_partial(profile, window.pieces, pol.business, outputs=stored)
         result = finish_window(profile, part.stats, part.sample, pol)
         yield _Pending(window.index, window.start, window.end, result.rows,
                        window_key(ref.name, ref.version, ref.profile_sha256, window.start,
                                   window.end, part.fingerprint),
-                       lambda result=result: (result, None))  # type: ignore[misc]
+                       lambda result=result: (result, None),  # type: ignore[misc]
+                       part.outputs)
 
 
 def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
@@ -329,8 +356,12 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
             result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
             apply: bool, window_start: str | None, window_end: str | None,
             experiment: str | None, step: int = 0, window_key: str | None = None,
-            series: list[dict[str, Any]] | None = None) -> DecayReport:
-    """Decide a window's stage from its evaluation, log the run, then change the registry."""
+            series: list[dict[str, Any]] | None = None,
+            outputs_file: Path | None = None) -> DecayReport:
+    """Decide a window's stage from its evaluation, log the run, then change the registry.
+
+    The run stores the window's row ids and outputs: from ``frame`` when it holds the id
+    column, else the streamed window's ``outputs_file``."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     others = (registry.versions(client, ref.name)
@@ -345,16 +376,17 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
         notes=result.notes + ([planned.note] if planned.note else []),
         actions=_visible(ref, planned.actions),
-        policy=pol.source, step=step, window_key=window_key,
+        policy=pol.source, step=step, window_key=window_key, feature_keys=profile.metric_keys,
     )
     if not log:
         return report
-    outputs = None
+    outputs: pd.DataFrame | Path | None = outputs_file
     if frame is not None and profile.id_column and profile.id_column in frame.columns:
         outputs = frame[[profile.id_column, *profile.prediction_columns]]
-    elif profile.id_column:
-        report.notes.append("model outputs by row id are stored for windows read into memory "
-                            "only; labels cannot be attached to this streamed window")
+    elif profile.id_column and outputs is None:
+        report.notes.append(f"row ids and model outputs are not stored (the window has no "
+                            f"column {profile.id_column!r} throughout, or is a Spark "
+                            "DataFrame): labels cannot be attached to it later")
     # the run stays RUNNING until its pages are logged and its registry changes made: only a
     # FINISHED run counts as done, and the changes are stored on it before they are made, so
     # a monitor interrupted at any point completes them exactly on its next run

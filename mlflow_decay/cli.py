@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -38,6 +39,9 @@ def common(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if not os.environ.get("MLFLOW_DECAY_DEBUG"):
+            # MLflow logs a database error's traceback before raising it; we report it in a line
+            logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
         uri = _tracking_uri(tracking_uri)
         # MLflow prints run links to stdout; keep stdout for our own output (--json stays parseable)
         click.get_current_context().meta[_STDOUT] = sys.stdout
@@ -51,8 +55,12 @@ def common(func: F) -> F:
                 raise
             from mlflow.exceptions import MlflowException
 
+            from .registry import first_line, is_store_error
+
             if isinstance(exc, (MlflowException, OSError)):
-                _fail(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", 1)
+                _fail(f"{type(exc).__name__}: {first_line(exc, 300)}", 1)
+            if is_store_error(exc):  # the store's database failed (not a database, read-only)
+                _fail(f"tracking store {uri}: {type(exc).__name__}: {first_line(exc, 300)}", 1)
             raise
 
     return wrapper  # type: ignore[return-value]
@@ -68,7 +76,11 @@ def _echo(text: str) -> None:
 
 
 def _emit(as_json: bool, payload: Any, text: str) -> None:
-    _echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
+    """Print ``text``, or ``payload`` as JSON (strict: a non-finite number becomes null)."""
+    from .report import json_safe
+
+    _echo(json.dumps(json_safe(payload), indent=2, sort_keys=True, default=str, allow_nan=False)
+          if as_json else text)
 
 
 def _not_blank(value: str) -> str:
@@ -191,11 +203,17 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
                "rows": built.rows, "features": len(built.features),
                "feature_kinds": built.feature_kinds, "notes": list(built.notes),
                "bytes": len(built.to_json()), "performance": built.performance}
+    # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
+    renamed = {n: k for n, k in built.metric_keys.items() if n != k}
+    payload["metric_keys"] = renamed
     perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
     kinds = ", ".join(f"{name} ({kind})" for name, kind in built.feature_kinds.items())
+    keys = ", ".join(f"{n!r} -> {k}" for n, k in list(renamed.items())[:5])
     _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
           f"attached to {model_uri}\n  features: {kinds}\n  {uri}\n  sha256 {built.sha256()}"
-          + (f"\n  reference {perf}" if perf else ""))
+          + (f"\n  reference {perf}" if perf else "")
+          + (f"\n  metrics of {len(renamed)} column(s) log under keys: {keys}"
+             + (", …" if len(renamed) > 5 else "") if renamed else ""))
 
 
 @main.command()
@@ -330,10 +348,6 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
                             label_column=label_column, policy=pol, tracking_uri=tracking_uri,
                             experiment=experiment)
     lines = [f"{len(updated)} window(s) received labels"]
-    if not updated:
-        lines.append("  no logged window of this version stored row ids matching these labels "
-                     "(windows store ids and outputs when the profile names an id column and "
-                     "the window, read into memory, carries it)")
     for w in updated:
         auc = w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))
         lines.append(f"  {w.window_start or '-':<26}{w.labelled:>8} of {w.rows:<8} labelled  "

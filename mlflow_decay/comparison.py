@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .report import json_safe
+
 _Z = 1.959963984540054
 
 
@@ -84,7 +86,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "delong"}
         out["delong"] = None if self.delong is None else self.delong.__dict__
-        return out
+        return json_safe(out)
 
 
 #: Metrics compared side by side (when present for both versions).

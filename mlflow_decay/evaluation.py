@@ -19,7 +19,6 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,10 +37,12 @@ from .profile import (
     Summary,
     list_columns,
     loss_inputs,
+    metric_keys,
     predicted_classes,
     prediction_values,
     require_unique_columns,
 )
+from .profile import metric_key as metric_key  # re-exported: a column name made safe
 from .schema import require_flat
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
@@ -61,11 +62,6 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     has_labels: bool = False
     stats: WindowStats | None = None
-
-
-def metric_key(name: str) -> str:
-    """A column name made safe for an MLflow metric key (letters, digits, ``_-. /``)."""
-    return re.sub(r"[^0-9A-Za-z_\-. /]", "_", name)
 
 
 def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEFAULT_POLICY,
@@ -130,8 +126,9 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     notes: list[str] = []
     scores: dict[str, float] = {}
     p_values: dict[str, float] = {}
+    keys = profile.metric_keys
     for name, ref in profile.features.items():
-        key = metric_key(name)
+        key = keys[name]
         found = _column_metrics(ref, stats.features[name], name, notes)
         metrics.update({f"{section}.{key}.{m}": v for (section, m), v in found.items()
                         if section != "test"})
@@ -154,12 +151,12 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         if summary is not None and counted is not None:
             found = _column_metrics(summary, counted, role, notes)
             metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
+    business = metric_keys(policy.business)
     for column in policy.business:
         if column not in stats.columns:
             notes.append(f"business column {column!r} is not in the window")
         elif stats.business.get(column, (0.0, 0))[1]:
-            total, count = stats.business[column]
-            metrics[f"business.{metric_key(column)}"] = total / count
+            metrics[f"business.{business[column]}"] = stats.business[column][0]
     known = {*profile.features, *profile.prediction_columns, profile.target, profile.id_column,
              profile.timestamp_column, *policy.business}
     notes.extend(unused_rules(profile, policy))
@@ -177,7 +174,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
 def unused_rules(profile: Profile, policy: Policy) -> list[str]:
     """Notes on the policy's exact per-column rules (``drift.<column>.<stat>``,
     ``quality.<column>.<stat>``) naming a column this profile does not have."""
-    columns = {metric_key(n) for n in profile.features} | {"prediction", "target", "multivariate"}
+    columns = {*profile.metric_keys.values(), "prediction", "target", "multivariate"}
     out = []
     for rule in policy.rules:
         section, _, rest = rule.pattern.partition(".")

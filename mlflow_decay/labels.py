@@ -64,6 +64,12 @@ def attach_labels(
     -------
     list of LabelledWindow
         The windows that matched at least one label, in window order.
+
+    Raises
+    ------
+    DataError
+        When one id has two different labels (the same label twice is fine), or when no
+        window matched any label (saying why: no windows, none stored ids, or no id matched).
     """
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
@@ -77,10 +83,9 @@ def attach_labels(
     for column in (id_column, label_column):
         if column not in labels.columns:
             raise DataError(f"column {column!r} is missing from the labels")
-    known = labels[[id_column, label_column]].dropna()
-    known = known.assign(__id__=category_array(known[id_column])).drop_duplicates(
-        "__id__", keep="last").drop(columns=id_column)
+    known = _known_labels(labels, id_column, label_column)
     runs = _latest_per_window(tracking.evaluation_runs(client, ref, experiment))
+    stored = 0
     updated: list[LabelledWindow] = []
     verdicts: list[Status] = []
     reports: list[DecayReport] = []
@@ -90,6 +95,7 @@ def attach_labels(
         verdict = cast(Status, tagged if tagged in STATUSES else "healthy")
         outputs = tracking.window_outputs(client, run)
         if outputs is not None and id_column in outputs.columns:
+            stored += 1
             # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
             joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
                 known, on="__id__", how="inner")
@@ -116,7 +122,7 @@ def attach_labels(
             window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
             rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id))
     if not updated:
-        return updated
+        raise DataError(_why_unmatched(ref.uri, len(runs), stored, id_column, len(known)))
     states = pol.replay(verdicts)
     for report, (status, _, _) in zip(reports, states, strict=True):
         report.status = status
@@ -126,6 +132,35 @@ def attach_labels(
     if figures and reports[-1].run_id:
         tracking.add_metrics(client, runs[-1], figures, {})
     return updated
+
+
+def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
+    """The labelled rows, one per id (ids as normalised text in ``__id__``); an id given two
+    different labels is refused, naming it."""
+    known = labels[[id_column, label_column]].dropna()
+    known = known.assign(__id__=category_array(known[id_column]),
+                         __label__=category_array(known[label_column]))
+    distinct = known.drop_duplicates(["__id__", "__label__"])
+    clash = distinct["__id__"].duplicated(keep=False)
+    if clash.any():
+        example = distinct.loc[clash, "__id__"].iloc[0]
+        found = ", ".join(repr(v) for v in distinct.loc[distinct["__id__"] == example,
+                                                        "__label__"][:3])
+        raise DataError(f"column {id_column!r}: id {example!r} has different labels ({found}) "
+                        f"in column {label_column!r}; {int(clash.sum())} rows have conflicting "
+                        "labels: keep one label per id")
+    return distinct.drop(columns=[id_column, "__label__"])
+
+
+def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int) -> str:
+    """Why no window received labels, in one line."""
+    if not windows:
+        return f"{uri} has no logged windows to attach labels to"
+    if not stored:
+        return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
+                f"the profile names an id column and the window carries it: {id_column!r})")
+    return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
+            f"stored by the {stored} window(s) of {uri} that stored ids")
 
 
 def _latest_per_window(runs: list[Run]) -> list[Run]:

@@ -1,9 +1,13 @@
 """``mlflow.models.evaluate(..., evaluators=["mlflow_decay"])``: decay as an MLflow evaluator.
 
 Registered under the ``mlflow.model_evaluator`` entry point. It evaluates the dataset as a
-production window against the reference profile of the version named in the evaluator config
-(``{"model_uri": "models:/churn/3"}``) and returns the decay metrics, with the report as an
-artifact. It reads the registry only: stages change through ``evaluate``/``monitor``.
+production window against the reference profile of the evaluated model's registered version
+and returns the decay metrics, with the report as an artifact. The version is the one whose
+source is the LoggedModel MLflow hands over (``mlflow.models.evaluate("models:/churn@champion",
+...)`` loads that model, whose ``model_id`` names its LoggedModel); the evaluator config's
+``{"model_uri": "models:/churn/3"}`` overrides it, and is needed when the model is not given
+(a static dataset of predictions) or when several profiled versions share its LoggedModel. It
+reads the registry only: stages change through ``evaluate``/``monitor``.
 
 Give the model's scores as the dataset's ``predictions`` column (probabilities for
 classifiers, as in the profile); with a model instead, its ``predict`` output is used.
@@ -16,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric
@@ -23,7 +28,7 @@ from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 
 from . import registry
-from .errors import DataError
+from .errors import DataError, RegistryError
 from .evaluation import evaluate_window
 from .policy import as_policy
 
@@ -39,12 +44,10 @@ class DecayEvaluator(ModelEvaluator):
                  model: Any = None, extra_metrics: Any = None, custom_artifacts: Any = None,
                  predictions: Any = None, **kwargs: Any) -> EvaluationResult:
         config = dict(evaluator_config or {})
-        model_uri = config.get("model_uri")
-        if not model_uri:
-            raise DataError('mlflow_decay evaluator needs evaluator_config={"model_uri": '
-                            '"models:/<name>/<version>"} naming the profiled version')
         client = MlflowClient()
-        ref = registry.resolve(client, model_uri)
+        model_id = getattr(model, "model_id", None) or kwargs.get("model_id")
+        ref = (registry.resolve(client, config["model_uri"]) if config.get("model_uri")
+               else _profiled_version(client, model_id))
         profile = registry.profile_of(client, ref)
         window = pd.DataFrame(dataset.features_data).copy()
         outputs = profile.prediction_columns
@@ -54,8 +57,7 @@ class DecayEvaluator(ModelEvaluator):
             scores = model.predict(window)
         else:
             raise DataError("mlflow_decay evaluator needs predictions (or a model)")
-        if len(outputs) == 1:
-            window[outputs[0]] = pd.Series(list(scores), index=window.index)
+        window = _with_outputs(window, scores, outputs)
         if dataset.has_targets and profile.target is not None:
             window[profile.target] = pd.Series(list(dataset.labels_data), index=window.index)
         policy = as_policy(config.get("policy"))
@@ -78,3 +80,45 @@ class DecayEvaluator(ModelEvaluator):
         artifact = JsonEvaluationArtifact(uri=uri, content=report)
         return EvaluationResult(metrics=metrics, artifacts={"decay_report": artifact},
                                 run_id=run_id)
+
+
+def _with_outputs(window: pd.DataFrame, scores: Any, outputs: tuple[str, ...]) -> pd.DataFrame:
+    """The window with the model's outputs as the profile's prediction column(s): one score per
+    row, or one column per class; a binary classifier's class probabilities (two columns, in
+    sorted class order as scikit-learn gives them) give the positive class's."""
+    values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
+    if values.ndim == 2 and len(outputs) == 1 and values.shape[1] in (1, 2):
+        values = values[:, -1]
+    if values.ndim == 1 and len(outputs) == 1:
+        return window.assign(**{outputs[0]: values})
+    if values.ndim == 2 and values.shape[1] == len(outputs):
+        return window.assign(**{c: values[:, i] for i, c in enumerate(outputs)})
+    raise DataError(f"mlflow_decay evaluator: the model's outputs have shape {values.shape}; "
+                    f"the profile expects {len(outputs)} column(s) ({', '.join(outputs)})")
+
+
+def _profiled_version(client: MlflowClient, model_id: str | None) -> registry.ModelVersionRef:
+    """The registered version whose source is the LoggedModel ``model_id`` and which has a
+    reference profile; :class:`RegistryError` naming what to do when there is none, or more
+    than one."""
+    how = ('or name the profiled version with evaluator_config={"model_uri": '
+           '"models:/<name>/<version>"}')
+    if not model_id:
+        raise RegistryError("mlflow_decay evaluator: the evaluated model has no LoggedModel id "
+                            f"(no model given, or one logged before MLflow 3); {how}")
+    found = client.search_model_versions(registry.equals("source_path", f"models:/{model_id}"))
+    refs = [registry.resolve(client, f"models:/{mv.name}/{mv.version}") for mv in found
+            if getattr(mv, "model_id", None) == model_id or mv.source == f"models:/{model_id}"]
+    profiled = [r for r in refs if r.tags.get(registry.PROFILE_URI)]
+    if len(profiled) == 1:
+        return profiled[0]
+    if profiled:
+        raise RegistryError(f"mlflow_decay evaluator: LoggedModel {model_id} is registered as "
+                            f"{', '.join(r.uri for r in profiled)}, each with a profile: name "
+                            'the one meant with evaluator_config={"model_uri": ...}')
+    if refs:
+        raise RegistryError(f"mlflow_decay evaluator: {', '.join(r.uri for r in refs)} "
+                            "(the evaluated model) has no reference profile; attach one with "
+                            f"`mlflow-decay profile`, {how}")
+    raise RegistryError(f"mlflow_decay evaluator: the evaluated model (LoggedModel {model_id}) "
+                        f"is not a registered model version; register and profile it, {how}")

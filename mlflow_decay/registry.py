@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import random
 import re
 import tempfile
@@ -25,7 +26,9 @@ from mlflow.exceptions import MlflowException
 
 from .errors import ProfileError, RegistryError
 from .policy import Policy, Status
-from .profile import Profile
+from .profile import Profile, hashed_name
+
+logger = logging.getLogger(__name__)
 
 TAG = "mlflow_decay."
 PROFILE_URI = TAG + "profile_uri"
@@ -56,10 +59,43 @@ _MAX_TAG = 5000
 
 
 def client_for(tracking_uri: str | None = None) -> MlflowClient:
-    """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI)."""
-    if tracking_uri is None:
-        return MlflowClient()
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI);
+    :class:`RegistryError` if its store cannot be opened (a file that is not a database)."""
+    try:
+        if tracking_uri is None:
+            return MlflowClient()
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
+        raise RegistryError(f"tracking store {tracking_uri or 'of MLflow'} could not be opened: "
+                            f"{first_line(exc)}") from exc
+
+
+def is_store_error(exc: BaseException) -> bool:
+    """Whether an error comes from a database store under MLflow (SQLAlchemy's, raw)."""
+    return type(exc).__module__.startswith("sqlalchemy")
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, at most ``limit`` characters."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
+def equals(field: str, value: str) -> str:
+    """A search-filter clause selecting ``field`` equal to ``value``, whatever quotes it holds.
+
+    MLflow's filter grammar has no escape character: a value is quoted with a quote it does not
+    contain (backslashes are literal). A value holding both quotes is matched with ``LIKE``,
+    its quotes and backslashes as one-character wildcards, so callers keep exact matches only.
+    """
+    if "'" not in value:
+        return f"{field} = '{value}'"
+    if '"' not in value:
+        return f'{field} = "{value}"'
+    pattern = re.sub(r"['\\]", "_", value)
+    return f"{field} LIKE '{pattern}'"
 
 
 @dataclass(frozen=True)
@@ -142,22 +178,40 @@ def _registered(client: MlflowClient, name: str) -> bool:
 def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
     if not _registered(client, name):
         return f"no registered model named {name!r}"
-    versions = sorted({str(v.version) for v in client.search_model_versions(f"name='{name}'")},
-                      key=int)
+    versions = sorted({str(v.version) for v in _versions_of(client, name)}, key=int)
     if alias is not None:
         return f"model {name!r} has no alias {alias!r}"
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"
 
 
+def _versions_of(client: MlflowClient, name: str) -> list[Any]:
+    """Every version of a registered model (as MLflow's search returns them)."""
+    return [mv for mv in client.search_model_versions(equals("name", name)) if mv.name == name]
+
+
 # -- profiles --------------------------------------------------------------------------------
+def profile_folder(ref: ModelVersionRef) -> str:
+    """Where a version's profile lives in its LoggedModel: ``mlflow_decay/<name>/<version>``.
+
+    One LoggedModel can back versions of several registered models, so each version has its
+    own folder (a name with characters other than letters, digits, ``_.-`` is made plain and
+    suffixed with a short hash of it). Profiles attached before lived in ``mlflow_decay/``;
+    the version tag ``mlflow_decay.profile_uri`` says where, so they still load.
+    """
+    plain = re.fullmatch(r"[0-9A-Za-z_-][0-9A-Za-z_.-]*", ref.name) is not None
+    name = ref.name if plain else hashed_name(ref.name, r"[^0-9A-Za-z_.-]", 100)
+    return f"{PROFILE_DIR}/{name}/{ref.version}"
+
+
 def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
-    """Write a directory's files into the version's LoggedModel under ``mlflow_decay/``; the
+    """Write a directory's files into the version's LoggedModel (:func:`profile_folder`); the
     URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
     if ref.model_id is None:
         return None
-    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=PROFILE_DIR)
-    return f"{ref.uri}/{PROFILE_DIR}"
+    folder = profile_folder(ref)
+    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
+    return f"{ref.uri}/{folder}"
 
 
 def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: bytes) -> None:
@@ -352,22 +406,30 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
     MLflow has no compare-and-set, so the lease is taken by writing it and reading it back
     after ``settle`` seconds: of two processes that both found it free, only the last writer
     reads its own value back, provided each wrote within ``settle`` of its read (a few ms on
-    any tracking server). A lease older than ``ttl`` (its holder died) is taken over.
+    any tracking server). A lease older than ``ttl`` (its holder died) is taken over. Waiting
+    for another holder is logged (once, as a warning); an interruption (Ctrl-C) while taking
+    or holding the lease releases it.
     """
     token = f"{owner}|{time.time() + ttl:.3f}"
     deadline = time.monotonic() + wait
-    while True:
-        held = _lock_of(client, ref)
-        if held is None or _expired(held):
-            client.set_model_version_tag(ref.name, ref.version, LOCK, token)
-            time.sleep(settle)
-            if _lock_of(client, ref) == token:
-                break
-        if time.monotonic() > deadline:
-            raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
-                                f"({held}); retry later")
-        time.sleep(settle * (1 + random.random()))
+    told = False
     try:
+        while True:
+            held = _lock_of(client, ref)
+            if held is None or _expired(held):
+                client.set_model_version_tag(ref.name, ref.version, LOCK, token)
+                time.sleep(settle)
+                held = _lock_of(client, ref)
+                if held == token:
+                    break
+            if time.monotonic() > deadline:
+                raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
+                                    f"({held}); retry later")
+            if not told:
+                logger.warning("%s is locked by another mlflow-decay process (%s): waiting for "
+                               "it, up to %.0f s", ref.uri, held, wait)
+                told = True
+            time.sleep(settle * (1 + random.random()))
         yield
     finally:
         with contextlib.suppress(MlflowException, OSError):
@@ -415,8 +477,7 @@ def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
     """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
     if not _registered(client, name):
         raise RegistryError(f"no registered model named {name!r}")
-    found = client.search_model_versions(f"name='{name}'")
-    refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in found]
+    refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in _versions_of(client, name)]
     return sorted(refs, key=lambda r: -int(r.version))
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .evaluation import metric_key
 from .policy import QUALITY_METRICS, Policy
 from .profile import CategoricalSummary, NumericSummary, Profile
 from .report import DecayReport
@@ -37,7 +36,8 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
     """
     out = {"drift.png": _drift_bars(report, profile, policy)}
     for name in report.drifted_features[:3] or _top_features(report, profile, policy)[:3]:
-        out[f"dist_{metric_key(name).replace('/', '_').replace(' ', '_')}.png"] = _distribution(
+        key = profile.metric_keys[name]
+        out[f"dist_{key.replace('/', '_').replace(' ', '_')}.png"] = _distribution(
             name, profile, stats.features[name])
     if series:
         out["series.png"] = _series(series, policy)
@@ -51,7 +51,7 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
     e = html.escape
     status = report.status
     drift_stats = ("psi", "js", "ks", "wasserstein", "unseen_share")
-    keys = {name: metric_key(name) for name in profile.features}
+    keys = profile.metric_keys
     per_feature = {f"{section}.{key}.{stat}" for key in keys.values()
                    for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
                    for stat in stats}
@@ -123,7 +123,8 @@ def _png(fig: Any) -> bytes:
 
 
 def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list[str]:
-    scores = {n: report.metrics.get(f"drift.{metric_key(n)}.{policy.feature_metric(s.kind)}")
+    keys = profile.metric_keys
+    scores = {n: report.metrics.get(f"drift.{keys[n]}.{policy.feature_metric(s.kind)}")
               for n, s in profile.features.items()}
     return sorted((n for n, v in scores.items() if v is not None), key=lambda n: -scores[n])  # type: ignore[operator]
 
@@ -133,7 +134,8 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     labels = [n[:30] for n in names]
     fig = _figure(6, 0.3 * len(names) + 1.2, left=0.3 + 0.075 * max(map(len, labels), default=1))
     ax = fig.add_subplot()
-    values = [report.metrics[f"drift.{metric_key(n)}.{policy.feature_metric(profile.features[n].kind)}"]
+    keys = profile.metric_keys
+    values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(profile.features[n].kind)}"]
               for n in names]
     colors = [_COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
     ax.barh(range(len(names)), values, color=colors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,6 +32,9 @@ class DecayReport:
     step, window_key : int, str
         The window's position in a monitored series (the MLflow metric step) and its identity
         (model, version, bounds, data fingerprint); ``skipped`` when a rerun found it logged.
+    feature_keys : dict of str to str
+        Each feature column's metric key (``drift.<key>.psi``): the column name itself, unless
+        MLflow cannot take it or it collides with another column's or a model output's.
     """
 
     model_uri: str
@@ -53,10 +58,11 @@ class DecayReport:
     step: int = 0
     window_key: str | None = None
     skipped: bool = False
+    feature_keys: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the report."""
-        return asdict(self)
+        """A JSON-safe dict of the report (a non-finite number becomes ``None``)."""
+        return json_safe(asdict(self))
 
     def summary(self) -> str:
         """One line: status, AUC when known, drift share and the top drifted features."""
@@ -69,3 +75,16 @@ class DecayReport:
         if self.drifted_features:
             parts.append("drifted: " + ", ".join(self.drifted_features[:3]))
         return "  ".join(parts)
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite number (NaN, ±inf, which strict JSON has not) as ``None``,
+    through dicts, lists and tuples."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if (isinstance(obj, numbers.Real) and not isinstance(obj, numbers.Integral)
+            and not math.isfinite(obj)):
+        return None
+    return obj

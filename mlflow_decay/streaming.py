@@ -67,7 +67,7 @@ from .profile import (
     summary_to_dict,
     supervise,
 )
-from .schema import Kind, to_numeric
+from .schema import Kind, category_array, to_numeric
 from .sources import PARQUET_SUFFIXES, out_of_order, read_table, rows_digest, timestamps
 from .window import WindowStats, merge_stats, window_stats
 
@@ -424,12 +424,69 @@ class WindowPartial:
     stats: WindowStats | None
     sample: Sample
     fingerprint: bytes
+    outputs: Path | None = None
+
+
+class OutputsWriter:
+    """A window's row ids and model outputs, written to a Parquet file batch by batch (for
+    labels that arrive later), when the profile names an id column and every batch holds it.
+
+    Ids are stored as normalised text (as labels are matched: 7, 7.0 and "7" alike), outputs
+    as numbers, so every batch has one schema. :meth:`close` returns the file, or ``None``
+    when nothing was stored (the file is removed).
+    """
+
+    def __init__(self, profile: Profile, path: Path) -> None:
+        self.columns = ([profile.id_column, *profile.prediction_columns]
+                        if profile.id_column else [])
+        self.path = path
+        self.writer: Any = None
+        self.complete = bool(self.columns)
+
+    def add(self, batch: pd.DataFrame) -> None:
+        if not self.complete:
+            return
+        if self.columns[0] not in batch.columns:  # part of the window has no ids: store none
+            self.complete = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frame = pd.DataFrame({self.columns[0]: category_array(batch[self.columns[0]]),
+                              **{c: to_numeric(batch[c], c) for c in self.columns[1:]}})
+        schema = pa.schema([(self.columns[0], pa.string()),
+                            *((c, pa.float64()) for c in self.columns[1:])])
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(str(self.path), schema)
+        self.writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+
+    def close(self) -> Path | None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.writer is None or not self.complete:
+            self.path.unlink(missing_ok=True)
+            return None
+        return self.path
 
 
 def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
-                   business: Sequence[str] = (), seed: int = 0) -> WindowPartial:
+                   business: Sequence[str] = (), seed: int = 0,
+                   outputs: Path | None = None) -> WindowPartial:
     """Count a window's batches (one pass, memory bounded by a batch and the sample), with the
-    sums of the ``business`` KPI columns."""
+    means of the ``business`` KPI columns; with ``outputs``, the row ids and model outputs go
+    to that Parquet file (see :class:`OutputsWriter`; ``WindowPartial.outputs`` says whether
+    they were stored)."""
+    writer = OutputsWriter(profile, outputs) if outputs is not None else None
+    try:
+        part = _window_partial(profile, batches, business, seed, writer)
+    finally:
+        stored = writer.close() if writer is not None else None
+    part.outputs = stored
+    return part
+
+
+def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business: Sequence[str],
+                    seed: int, writer: OutputsWriter | None) -> WindowPartial:
     stats: WindowStats | None = None
     sample = Sample(SAMPLE_ROWS, seed)
     digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
@@ -449,6 +506,8 @@ def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
         stats = part if stats is None else merge_stats([stats, part])
         if keep:
             sample.add(batch[[c for c in keep if c in batch.columns]])
+        if writer is not None:
+            writer.add(batch)
     return WindowPartial(stats, sample, digest.digest())
 
 
@@ -467,13 +526,14 @@ def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,
 
 
 def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
-                     policy: Policy = DEFAULT_POLICY) -> tuple[Evaluation, bytes]:
+                     policy: Policy = DEFAULT_POLICY, outputs: Path | None = None
+                     ) -> tuple[Evaluation, bytes]:
     """Evaluate a window read in batches: the same metrics as
     :func:`~mlflow_decay.evaluation.evaluate_window` on the whole window (drift and quality
     exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
     model outputs and labels when the window is larger). Returns the evaluation and the
-    fingerprint of the rows."""
-    part = window_partial(profile, batches, policy.business)
+    fingerprint of the rows; ``outputs`` as for :func:`window_partial`."""
+    part = window_partial(profile, batches, policy.business, outputs=outputs)
     return finish_window(profile, part.stats, part.sample, policy), part.fingerprint
 
 
@@ -509,13 +569,15 @@ def build_profile_from(reference: Source, **options: Any) -> Profile:
                     f"or a Spark DataFrame; got {type(reference).__name__}")
 
 
-def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY
+def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
+                    outputs: Path | None = None
                     ) -> tuple[Evaluation, pd.DataFrame | None, bytes]:
     """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
 
     Returns the evaluation, the window's rows when they were read into memory (``None`` when
     streamed), and a fingerprint of the rows (equal for the same rows however they are read;
-    empty for Spark, whose row order is not fixed).
+    empty for Spark, whose row order is not fixed). A streamed window's row ids and model
+    outputs go to the Parquet file ``outputs`` when given (see :class:`OutputsWriter`).
     """
     if isinstance(window, pd.DataFrame):
         return evaluate_window(profile, window, policy), window, rows_digest(window)
@@ -525,7 +587,8 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
         return evaluate_spark(profile, window, policy), None, b""
     if isinstance(window, (str, Path)):
         if Path(window).exists() and is_parquet(window):
-            evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy)
+            evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy,
+                                                       outputs)
             return evaluation, None, fingerprint
         frame = read_table(window)
         return evaluate_window(profile, frame, policy), frame, rows_digest(frame)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
+import re
 import socket
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +20,8 @@ from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from .comparison import Comparison
-from .registry import PROFILE_DIR, TAG, ModelVersionRef
+from .errors import DataError
+from .registry import PROFILE_DIR, TAG, ModelVersionRef, equals
 from .report import DecayReport
 
 #: Run tag holding the registry changes a run is about to make (JSON).
@@ -88,13 +92,14 @@ def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path)
 
 
 def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
-                   experiment: str | None = None, outputs: pd.DataFrame | None = None,
+                   experiment: str | None = None, outputs: pd.DataFrame | Path | None = None,
                    finish: bool = True) -> str:
     """Log one evaluated window as a run; return its id.
 
     The run is tagged with the model name, version, window bounds and status; it holds every
     metric of the report and the artifact ``decay_report.json``; ``outputs`` (row ids and the
-    model's outputs, for labels that arrive later) goes to ``window_outputs.parquet``. A run
+    model's outputs, for labels that arrive later: a table, or a Parquet file of that name)
+    goes to ``window_outputs.parquet``. A run
     that fails half-way is marked FAILED; with ``finish=False`` it stays RUNNING for the caller
     to finish once everything the window implies is done (only FINISHED runs count as logged).
     """
@@ -113,6 +118,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         **({TAG + "window_key": report.window_key} if report.window_key else {}),
         OWNER: owner(),
     }
+    check_metric_names(report.metrics)  # before the run exists: bad names leave no run
     run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
     exp_id = experiment_id(client, ref.name, experiment)
     run = client.create_run(exp_id, tags=tags, run_name=run_name)
@@ -127,11 +133,14 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         report.run_id = run_id
         client.log_dict(run_id, report.to_dict(), "decay_report.json")
         tags_after = [RunTag(TAG + "policy", report.policy[:500])]
-        if outputs is not None:
+        if isinstance(outputs, Path):  # written batch by batch as the window was read
+            client.log_artifact(run_id, str(outputs))
+        elif outputs is not None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / OUTPUTS_FILE
                 outputs.to_parquet(path, index=False)
                 client.log_artifact(run_id, str(path))
+        if outputs is not None:
             tags_after.append(RunTag(TAG + "outputs", OUTPUTS_FILE))
         client.log_batch(run_id, tags=tags_after)
     except BaseException:
@@ -144,13 +153,26 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     return run_id
 
 
+#: Metric names MLflow takes: at most 250 characters of these, and a plain path.
+_METRIC_NAME = re.compile(r"[/\w.\- ]{1,250}")
+
+
+def check_metric_names(names: Iterable[str]) -> None:
+    """Refuse (:class:`DataError`) a metric name MLflow would refuse once the run exists."""
+    for name in names:
+        if not _METRIC_NAME.fullmatch(name) or posixpath.normpath(name) != name:
+            raise DataError(f"metric name {name[:80]!r}{'…' if len(name) > 80 else ''} "
+                            f"({len(name)} characters) cannot be logged to MLflow (at most 250 "
+                            "letters, digits, spaces and _-./, a plain path)")
+
+
 def _discard_twins(client: MlflowClient, exp_id: str, run_id: str, tags: dict[str, str]) -> None:
     """Delete the twins of a run just created: a creation whose response was lost (a gateway
     timing out after the server did the work) is made again by the client's retry, and the
     first run stays RUNNING and empty, with the very same tags (this process as its owner)."""
-    where = (f"tags.`{OWNER}` = '{tags[OWNER]}' AND tags.`{TAG}model_name` = "
-             f"'{tags[TAG + 'model_name']}' AND tags.`{TAG}model_version` = "
-             f"'{tags[TAG + 'model_version']}' AND attributes.status = 'RUNNING'")
+    where = " AND ".join([equals(f"tags.`{OWNER}`", tags[OWNER]),
+                          *_version_clauses(tags[TAG + "model_name"], tags[TAG + "model_version"]),
+                          "attributes.status = 'RUNNING'"])
     for run in client.search_runs([exp_id], filter_string=where, max_results=1000):
         if (run.info.run_id != run_id and PLANNED not in run.data.tags
                 and all(run.data.tags.get(k) == v for k, v in tags.items())):
@@ -164,12 +186,13 @@ def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: s
     found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
     if found is None:
         return {}
-    where = (f"tags.`{TAG}model_name` = '{ref.name}' AND tags.`{TAG}model_version` = "
-             f"'{ref.version}' AND attributes.status != 'FINISHED'")
+    where = " AND ".join([*_version_clauses(ref.name, ref.version),
+                          "attributes.status != 'FINISHED'"])
     out: dict[str, list[Run]] = {}
     for run in client.search_runs([found.experiment_id], filter_string=where, max_results=50_000):
         key = run.data.tags.get(TAG + "window_key")
-        if run.data.tags.get(TAG + "kind") == "evaluation" and key:
+        if (run.data.tags.get(TAG + "kind") == "evaluation" and key
+                and _of_version(run, ref.name, ref.version)):
             out.setdefault(key, []).append(run)
     return out
 
@@ -220,14 +243,26 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
     found = client.get_experiment_by_name(experiment or experiment_name_for(model_name))
     if found is None:
         return []
-    where = [f"tags.`{TAG}model_name` = '{model_name}'", "attributes.status = 'FINISHED'"]
-    if version is not None:
-        where.append(f"tags.`{TAG}model_version` = '{version}'")
+    where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
     if window_key is not None:
-        where.append(f"tags.`{TAG}window_key` = '{window_key}'")
+        where.append(equals(f"tags.`{TAG}window_key`", window_key))
     runs = client.search_runs([found.experiment_id], filter_string=" AND ".join(where),
                               max_results=50_000, order_by=["attributes.start_time ASC"])
-    return [r for r in runs if r.data.tags.get(TAG + "kind") in kinds]
+    return [r for r in runs if r.data.tags.get(TAG + "kind") in kinds
+            and _of_version(r, model_name, version)]
+
+
+def _version_clauses(model_name: str, version: str | None) -> list[str]:
+    """Search-filter clauses selecting the runs of a model (and one version of it)."""
+    return [equals(f"tags.`{TAG}model_name`", model_name),
+            *([] if version is None else [equals(f"tags.`{TAG}model_version`", version)])]
+
+
+def _of_version(run: Run, model_name: str, version: str | None) -> bool:
+    """Whether a run is of the model (and version): exactly, as a LIKE clause may match more."""
+    tags = run.data.tags
+    return tags.get(TAG + "model_name") == model_name and (
+        version is None or tags.get(TAG + "model_version") == version)
 
 
 def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
@@ -270,6 +305,7 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
             TAG + "compare.labels": ",".join(comparison.labels),
             **{f"{TAG}compare.{label}.status": s
                for label, s in zip(comparison.labels, comparison.statuses, strict=True)}}
+    check_metric_names(comparison.metrics)
     run = client.create_run(experiment_id(client, refs[0].name, experiment), tags=tags,
                             run_name=f"compare {' vs '.join(r.uri for r in refs)}")
     run_id = run.info.run_id

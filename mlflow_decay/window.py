@@ -167,8 +167,9 @@ class WindowStats:
     """Everything drift, quality and multivariate metrics need from a window; mergeable.
 
     ``multivariate`` is the sum of the rows' PCA reconstruction errors; ``business`` maps each
-    KPI column to the sum and count of its finite values; ``nested`` names the columns the
-    profile does not use that hold nested values (lists, structs, maps).
+    KPI column to the mean and count of its finite values (means, not sums: the sum of values
+    near the largest float overflows); ``nested`` names the columns the profile does not use
+    that hold nested values (lists, structs, maps).
     """
 
     rows: int
@@ -215,7 +216,7 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         if column in window.columns:
             values = to_numeric(window[column], column)
             finite = values[np.isfinite(values)]
-            kpis[column] = (float(finite.sum()), len(finite))
+            kpis[column] = (_mean(finite), len(finite))
     target = results.get("target")
     return WindowStats(
         rows=len(window),
@@ -250,11 +251,23 @@ def _merge_two(a: WindowStats, b: WindowStats) -> WindowStats:
         target=_merge_optional(a.target, b.target),
         multivariate=(None if a.multivariate is None or b.multivariate is None
                       else a.multivariate + b.multivariate),
-        business={k: (v[0] + b.business[k][0], v[1] + b.business[k][1])
-                  for k, v in a.business.items() if k in b.business},
+        business={k: _merge_means(v, b.business[k]) for k, v in a.business.items()
+                  if k in b.business},
         columns=tuple(dict.fromkeys((*a.columns, *b.columns))),
         nested=tuple(dict.fromkeys((*a.nested, *b.nested))),
     )
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of finite values, without overflow (scaled by the largest magnitude)."""
+    scale = float(np.abs(values).max()) if len(values) else 0.0
+    return scale * float(np.mean(values / scale)) if scale else 0.0
+
+
+def _merge_means(a: tuple[float, int], b: tuple[float, int]) -> tuple[float, int]:
+    """The mean and count of two disjoint parts (a weighted mean: it cannot overflow)."""
+    n = a[1] + b[1]
+    return (a[0] * (a[1] / n) + b[0] * (b[1] / n) if n else 0.0), n
 
 
 def _merge_column(a: ColumnStats, b: ColumnStats) -> ColumnStats:

@@ -130,7 +130,7 @@ def registry_snapshot(tracking_uri: str) -> dict[str, object]:
     client = registry.client_for(tracking_uri)
     out: dict[str, object] = {}
     for rm in client.search_registered_models():
-        for mv in client.search_model_versions(f"name='{rm.name}'"):
+        for mv in client.search_model_versions(registry.equals("name", rm.name)):
             full = client.get_model_version(rm.name, str(mv.version))
             out[f"{rm.name}/{mv.version}"] = (dict(full.tags), sorted(full.aliases),
                                               full.current_stage)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,7 +27,7 @@ def _tamper(tracking_uri: str, uri: str, tmp: Path) -> None:
     path = tmp / registry.PROFILE_FILE
     path.write_bytes(data)
     assert ref.model_id is not None
-    client.log_model_artifact(ref.model_id, str(path), artifact_path="mlflow_decay")
+    client.log_model_artifact(ref.model_id, str(path), artifact_path=registry.profile_folder(ref))
 
 
 def _replace_profile(tracking_uri: str, uri: str, tmp: Path, edit: Callable[[bytes], bytes],
@@ -40,7 +41,7 @@ def _replace_profile(tracking_uri: str, uri: str, tmp: Path, edit: Callable[[byt
     path = tmp / registry.PROFILE_FILE
     path.write_bytes(data)
     assert ref.model_id is not None
-    client.log_model_artifact(ref.model_id, str(path), artifact_path="mlflow_decay")
+    client.log_model_artifact(ref.model_id, str(path), artifact_path=registry.profile_folder(ref))
     if fix_hash:
         client.set_model_version_tag(ref.name, ref.version, registry.PROFILE_SHA256,
                                      hashlib.sha256(data).hexdigest())
@@ -576,3 +577,50 @@ def test_profile_refuses_options_naming_the_wrong_columns_and_changes_nothing(
                                        "--prediction", "score", *extra,
                                        "--tracking-uri", tracking_uri])
     _refused(result, message, tracking_uri, before)
+
+
+# -- registry area (issue 11): tracking stores that cannot be used -------------------------------
+def _not_a_database(tmp: Path, tracking_uri: str) -> str:
+    (tmp / "file.txt").write_text("not a database\n")
+    return f"sqlite:///{tmp / 'file.txt'}"
+
+
+def _read_only_store(tmp: Path, tracking_uri: str) -> str:
+    """A copy of the store made immutable (``chattr +i``: read-only even for root)."""
+    path = tmp / "ro" / "mlflow.db"
+    path.parent.mkdir()
+    shutil.copy(tracking_uri.removeprefix("sqlite:///"), path)
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here: no store read-only for root")
+    return f"sqlite:///{path}"
+
+
+STORES = [
+    ("a file that is not a database", _not_a_database,
+     ["status", "churn"], "could not be opened: (sqlite3.DatabaseError) file is not a database"),
+    ("a file that is not a database", _not_a_database,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"], "file is not a database"),
+    ("a read-only store", _read_only_store,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"], "attempt to write a readonly database"),
+    ("a read-only store", _read_only_store,
+     ["restore", "models:/churn/1", "--reason", "looked"], "attempt to write a readonly database"),
+]
+
+
+@pytest.mark.parametrize(("make", "args", "message"), [s[1:] for s in STORES],
+                         ids=[f"{s[0]}: {s[2][0]}" for s in STORES])
+def test_stores_that_cannot_be_used_are_refused_in_one_line(
+        tracking_uri: str, profiled: str, tmp_path: Path, make: Callable[[Path, str], str],
+        args: list[str], message: str) -> None:
+    make_frame(300, 2).to_csv("w.csv", index=False)  # the test's own directory
+    store = make(tmp_path, tracking_uri)
+    try:
+        watched = tracking_uri if store.endswith("file.txt") else store
+        before = registry_snapshot(watched)
+        result = CliRunner().invoke(main, [*args, "--tracking-uri", store])
+        _refused(result, message, watched, before)
+        if store.endswith("file.txt"):  # and through the API, a RegistryError
+            with pytest.raises(md.RegistryError, match="could not be opened"):
+                md.evaluate(profiled, make_frame(50, 3), tracking_uri=store)
+    finally:
+        subprocess.run(["chattr", "-i", store.removeprefix("sqlite:///")], capture_output=True)

@@ -56,10 +56,9 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     data.assign(id="late-" + data.id)[["id", "label"]].to_csv(tmp_path / "other.csv", index=False)
     none = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "other.csv"),
                                      "--tracking-uri", tracking_uri])
-    assert none.exit_code == 0 and none.stdout.splitlines()[:2] == [
-        "0 window(s) received labels", "  no logged window of this version stored row ids "
-        "matching these labels (windows store ids and outputs when the profile names an id "
-        "column and the window, read into memory, carries it)"]
+    assert none.exit_code == 1 and none.stderr.strip() == (
+        f"mlflow-decay: error: none of the {len(data)} labelled ids (column 'id') matches a row "
+        f"id stored by the 5 window(s) of {uri} that stored ids")
 
     client = registry.client_for(tracking_uri)
     for report, day in zip(reports, range(5), strict=True):

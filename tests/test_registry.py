@@ -25,7 +25,8 @@ def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
     uri = new_version()
     profile = md.build_profile(reference, target="label", prediction="score")
     artifact = md.attach_profile(uri, profile, tracking_uri=tracking_uri)
-    assert artifact == f"{uri}/mlflow_decay/reference_profile.json"
+    name, version = uri.removeprefix("models:/").split("/")  # one folder per version
+    assert artifact == f"{uri}/mlflow_decay/{name}/{version}/reference_profile.json"
     ref = registry.resolve(registry.client_for(tracking_uri), uri)
     assert ref.tags[registry.PROFILE_URI] == artifact
     assert ref.tags[registry.PROFILE_SHA256] == profile.sha256()

@@ -38,7 +38,7 @@ def test_attach_evaluate_degrade_over_rest(server_uri: str, tmp_path) -> None:
                                "--tracking-uri", server_uri, "--json"])
     assert out.exit_code == 0, out.output + out.stderr
     attached = json.loads(out.stdout)
-    assert attached["profile_uri"] == f"{uri}/mlflow_decay/reference_profile.json"
+    assert attached["profile_uri"] == f"{uri}/mlflow_decay/{name}/{version}/reference_profile.json"
     assert md.load_profile(f"models:/{name}@champion", tracking_uri=server_uri).sha256() == \
         attached["sha256"]
 
