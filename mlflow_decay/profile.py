@@ -876,10 +876,13 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     Reference performance is averaged by row count, which is approximate for ranking metrics;
     the first profile's calibration maps, loss models, PCA and reference bands are kept.
     """
-    if (a.task, a.target, a.prediction, a.classes, sorted(a.features)) != (
-        b.task, b.target, b.prediction, b.classes, sorted(b.features)
+    if (a.task, a.target, a.prediction, a.classes, sorted(a.features), a.threshold,
+            a.prediction_kind, a.predicted_label) != (
+        b.task, b.target, b.prediction, b.classes, sorted(b.features), b.threshold,
+            b.prediction_kind, b.predicted_label
     ):
-        raise ProfileError("profiles describe different tables (task, columns or classes differ)")
+        raise ProfileError("profiles describe different tables (task, columns, classes or how "
+                           "outputs are read differ)")
     features = {name: merge_summaries(a.features[name], b.features[name]) for name in a.features}
     return replace(
         a, rows=a.rows + b.rows, features=features,
