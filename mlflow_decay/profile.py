@@ -521,6 +521,9 @@ def build_profile(
     if not isinstance(min_category_count, int) or min_category_count < 1:
         raise DataError(f"min_category_count must be a positive integer, got {min_category_count!r}")
     check_outputs(task, threshold, prediction_kind)
+    if classes is not None and task != "multiclass":
+        raise DataError(f"classes applies to multiclass tasks, not {task}"
+                        + (" (give positive_label)" if task == "binary" else ""))
     if not isinstance(reference, pd.DataFrame):
         from .streaming import build_profile_from  # streaming builds on profiles
 

@@ -245,6 +245,9 @@ def test_profiles_without_a_threshold_load_with_one_half(profile: Profile) -> No
     ({"threshold": 1.5}, "threshold must be a number between 0 and 1"),
     ({"threshold": 0.3, "task": "regression"}, "threshold applies to binary tasks"),
     ({"prediction_kind": "odds"}, "prediction_kind must be one of probability, logit"),
+    ({"prediction_kind": "logit", "task": "regression"}, "prediction_kind applies to classifiers"),
+    ({"classes": ["0", "1"]}, r"classes applies to multiclass tasks, not binary \(give "
+     r"positive_label\)"),
 ])
 def test_bad_threshold_or_kind_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(md.DataError, match=message):
@@ -430,3 +433,30 @@ def test_compare_refuses_scores_outside_zero_one(tracking_uri: str,
     assert len(lines) == 1 and lines[0].startswith(
         "mlflow-decay: error: column 'other': expected probabilities in [0, 1], got values from")
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_streamed_profiles_and_windows_read_outputs_like_in_memory(tmp_path: Path) -> None:
+    reference = _logits(make_frame(4000, 1)).assign(
+        decision=lambda f: (f.score >= 0.2).astype(int))
+    reference.to_parquet(tmp_path / "ref.parquet")
+    options = dict(target="label", prediction="score", prediction_kind="logit", threshold=0.3,
+                   predicted_label="decision", band_chunks=0)
+    streamed = md.build_profile(tmp_path / "ref.parquet", **options)  # type: ignore[arg-type]
+    in_memory = md.build_profile(reference, **options)  # type: ignore[arg-type]
+    assert (streamed.threshold, streamed.prediction_kind, streamed.predicted_label) == (
+        0.3, "logit", "decision")
+    assert streamed.performance == pytest.approx(in_memory.performance)
+    assert in_memory.performance["accuracy"] == pytest.approx(
+        skm.accuracy_score(reference.label, reference.decision))
+    window = _logits(make_frame(3000, 2)).assign(decision=lambda f: (f.score >= 0).astype(int),
+                                                 label=lambda f: f.label.astype(bool))
+    window.to_parquet(tmp_path / "w.parquet")
+    from mlflow_decay.streaming import evaluate_source
+
+    result, _, _ = evaluate_source(streamed, tmp_path / "w.parquet")
+    expected = evaluate_window(in_memory, window).metrics
+    for name in ("perf.accuracy", "perf.roc_auc", "est.accuracy", "labels.coverage",
+                 "quality.prediction.missing_rate"):
+        assert result.metrics[name] == pytest.approx(expected[name])
+    assert expected["perf.accuracy"] == pytest.approx(
+        skm.accuracy_score(window.label, window.decision))
