@@ -6,7 +6,7 @@ import contextlib
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +21,7 @@ from .evaluation import Evaluation, evaluate_window
 from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile, prediction_values
 from .report import DecayReport
-from .schema import category_array
+from .schema import map_labels
 from .sources import (
     Window,
     check_window_options,
@@ -112,6 +112,7 @@ def evaluate(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     force: bool = False,
+    predicted_label: str | None = None,
 ) -> DecayReport:
     """Evaluate a production window against a model version's reference profile.
 
@@ -142,6 +143,9 @@ def evaluate(
         Experiment name overriding ``mlflow-decay/<name>``.
     force : bool
         Log a window already logged once more (its verdict still moves the version once).
+    predicted_label : str, optional
+        The window's column holding each row's decided class: it replaces the profile's
+        threshold (or arg-max) for the realized accuracy, precision, recall and F1.
 
     Returns
     -------
@@ -150,7 +154,7 @@ def evaluate(
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
-    profile = registry.profile_of(client, ref)
+    profile = with_decisions(registry.profile_of(client, ref), predicted_label)
     with tempfile.TemporaryDirectory() as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / tracking.OUTPUTS_FILE if log else None
@@ -174,6 +178,15 @@ def evaluate(
         report.notes.append(f"this window was logged before (run {earlier}): not logged or "
                             "applied again; force=True (--force) logs it again")
     return report
+
+
+def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
+    """``profile`` reading each row's decision from the column ``predicted_label`` (if given)."""
+    if predicted_label is None:
+        return profile
+    if profile.task == "regression" or profile.target is None:
+        raise DataError("predicted_label needs a classifier whose profile names a target")
+    return replace(profile, predicted_label=predicted_label)
 
 
 def monitor(
@@ -374,7 +387,7 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         reasons=reasons, metrics=result.metrics, rows=result.rows,
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
-        notes=result.notes + ([planned.note] if planned.note else []),
+        notes=result.notes + [n for n in (pol.labels_decide(result.metrics), planned.note) if n],
         actions=_visible(ref, planned.actions),
         policy=pol.source, step=step, window_key=window_key, feature_keys=profile.metric_keys,
     )
@@ -382,7 +395,8 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         return report
     outputs: pd.DataFrame | Path | None = outputs_file
     if frame is not None and profile.id_column and profile.id_column in frame.columns:
-        outputs = frame[[profile.id_column, *profile.prediction_columns]]
+        outputs = frame[[profile.id_column, *profile.prediction_columns,
+                         *([profile.predicted_label] if profile.predicted_label else [])]]
     elif profile.id_column and outputs is None:
         report.notes.append(f"row ids and model outputs are not stored (the window has no "
                             f"column {profile.id_column!r} throughout, or is a Spark "
@@ -535,20 +549,21 @@ def compare(
             if len(own) != 1:
                 raise DataError("predictions= works for single-column outputs (binary, regression)")
             frame = window.drop(columns=[c for c in own if c in window.columns
-                                         and c != predictions[i]]).rename(
-                columns={predictions[i]: own[0]})
+                                         and c != predictions[i]])
+            # the profile reads the given column (errors then name it), as its own output
+            profiles[i] = profile = replace(profile, prediction=predictions[i])
         result = evaluate_window(profile, frame, pol)
         frames.append(frame)
         results.append(result)
         statuses.append(pol.decide(result.metrics, profile.bands, result.rows)[0])
     metrics = side_by_side(labels, [r.metrics for r in results])
-    notes = []
+    notes = list(dict.fromkeys(n for n in (pol.labels_decide(r.metrics) for r in results) if n))
     test = None
     target = profiles[0].target
     if (profiles[0].task == "binary" and target is not None and target in window.columns
             and results[0].has_labels):
-        y = category_array(window[target])
-        scores = [prediction_values(f, p.prediction_columns, p.task)
+        y = map_labels(window[target], profiles[0].classes, target)
+        scores = [prediction_values(f, p.prediction_columns, p.task, p.prediction_kind)
                   for f, p in zip(frames, profiles, strict=True)]
         keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
         positive = y[keep] == profiles[0].positive_label

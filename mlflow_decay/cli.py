@@ -171,13 +171,28 @@ def main() -> None:
 @click.option("--reference-sample", type=click.IntRange(0), default=0, show_default=True,
               metavar="ROWS", help="Also store this many RAW reference rows (opt-in) so each "
               "evaluation logs Evidently's data-drift report.")
+@click.option("--classes", default=None, metavar="A,B,C",
+              help="Multiclass: the class of each --prediction column, in the same order "
+              "[default: read from the column names, e.g. p_cat -> cat].")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.5, show_default=True,
+              help="Binary: a score at or above it predicts the positive class (accuracy, "
+              "precision, recall, F1; realized and estimated).")
+@click.option("--prediction-kind", type=click.Choice(["probability", "logit"]),
+              default="probability", show_default=True,
+              help="How classifier outputs are read: probabilities in [0, 1], or logits "
+              "(sigmoid; softmax across multiclass columns). Windows are read the same way.")
+@click.option("--predicted-label", default=None, metavar="COLUMN",
+              help="Column with each row's decided class: replaces the threshold for the "
+              "realized confusion-matrix metrics (windows must carry it too).")
 @common
 def profile(model_uri: str, data: Path, target: str | None, prediction: list[str] | None,
             task: str, features: list[str] | None, exclude: list[str] | None,
             categorical: list[str] | None, numerical: list[str] | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
-            min_category_count: int, reference_sample: int, tracking_uri: str,
-            as_json: bool) -> None:
+            min_category_count: int, reference_sample: int, classes: str | None,
+            threshold: float, prediction_kind: str,
+            predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
     from .profile import build_profile
@@ -192,7 +207,10 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
         task=task,  # type: ignore[arg-type]
         features=features, categorical=categorical, numerical=numerical,
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
-        min_category_count=min_category_count, exclude=exclude,
+        min_category_count=min_category_count, exclude=exclude, classes=_split(classes),
+        threshold=threshold,
+        prediction_kind=prediction_kind,  # type: ignore[arg-type]
+        predicted_label=predicted_label,
     )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
                              reference_sample=table if reference_sample else None,
@@ -231,10 +249,13 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
 @click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
+@click.option("--predicted-label", default=None, metavar="COLUMN",
+              help="Column with each row's decided class: replaces the profile's threshold for "
+              "the realized accuracy, precision, recall and F1.")
 @common
 def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
              window_start: str | None, window_end: str | None, experiment: str | None,
-             force: bool, tracking_uri: str, as_json: bool) -> None:
+             force: bool, predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Evaluate a production window against MODEL_URI's reference profile."""
     from . import api
     from .policy import load_policy
@@ -242,7 +263,8 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     pol = load_policy(policy_path)
     report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,
-                          tracking_uri=tracking_uri, experiment=experiment, force=force)
+                          tracking_uri=tracking_uri, experiment=experiment, force=force,
+                          predicted_label=predicted_label)
     lines = [f"{report.model_uri}: {report.summary()}"]
     lines += [f"  breach: {r}" for r in report.reasons[:10]]
     if len(report.reasons) > 10:

@@ -76,7 +76,8 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 20) -> 
     return total / len(p)
 
 
-def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> Calibration:
+def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0,
+                    threshold: float = 0.5) -> Calibration:
     """Choose how to turn scores into probabilities, by cross-validated log loss.
 
     Candidates: the raw scores; beta calibration (a smooth three-parameter map that contains
@@ -85,7 +86,7 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
     loss is lower by more than two standard errors, or when its out-of-fold probabilities
     estimate the reference's own AUC and accuracy closer by more than 0.005. The chosen map is
     stored at ``_GRID`` score quantiles (read back linearly in logit space); the identity is
-    stored as no points.
+    stored as no points. ``threshold`` is the decision threshold accuracy is measured at.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -109,8 +110,8 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
     # keep the raw scores unless a map beats them by more than twice the gain's standard error,
     # or estimates the reference's own AUC and accuracy clearly better (small references)
     significant = gain.mean() > 2 * gain.std() / np.sqrt(len(gain))
-    closer = (_estimation_error(scores, np.clip(scores, 0, 1), y)
-              - _estimation_error(scores, oof[best], y)) > 0.005
+    closer = (_estimation_error(scores, np.clip(scores, 0, 1), y, threshold)
+              - _estimation_error(scores, oof[best], y, threshold)) > 0.005
     if not (significant or closer):
         return Calibration(ece_raw=raw, ece_calibrated=raw)
     # the fold maps' average: smoother than one fit on all rows, whose steps chase noise
@@ -119,11 +120,12 @@ def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int
                        ece_raw=raw, ece_calibrated=expected_calibration_error(oof[best], y))
 
 
-def _estimation_error(scores: np.ndarray, p: np.ndarray, y: np.ndarray) -> float:
+def _estimation_error(scores: np.ndarray, p: np.ndarray, y: np.ndarray, threshold: float
+                      ) -> float:
     """How far the expected AUC and accuracy from ``p`` are from the realized ones."""
     from sklearn.metrics import roc_auc_score
 
-    hard = (scores >= 0.5).astype(float)
+    hard = (scores >= threshold).astype(float)
     accuracy = float(np.mean(hard == y))
     return (abs(expected_auc(scores, p) - roc_auc_score(y, scores))
             + abs(_confusion(hard, p)["accuracy"] - accuracy))
@@ -211,14 +213,15 @@ def _confusion(hard: np.ndarray, p: np.ndarray) -> dict[str, float]:
     }
 
 
-def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0
-                    ) -> dict[str, float]:
-    """``est.<metric>``, ``.lower`` and ``.upper`` for a window of positive-class scores."""
+def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
+                    threshold: float = 0.5) -> dict[str, float]:
+    """``est.<metric>``, ``.lower`` and ``.upper`` for a window of positive-class scores; a
+    score at or above ``threshold`` predicts the positive class (confusion-matrix metrics)."""
     scores = scores[np.isfinite(scores)]
     if len(scores) == 0:
         return {}
     p = calibration(scores)
-    hard = (scores >= 0.5).astype(float)
+    hard = (scores >= threshold).astype(float)
     ranked = _by_score(scores, p)
     point = {"roc_auc": _auc_sorted(*ranked), "pr_auc": _ap_sorted(*ranked), **_confusion(hard, p)}
     return _with_bands(point, _sampling_sd(scores, p, hard, seed), BINARY)
@@ -311,14 +314,15 @@ def _with_bands(point: dict[str, float], spread: dict[str, float], names: Sequen
     return out
 
 
-def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration]
-                      ) -> dict[str, float]:
-    """The task's ``est.*`` metrics for a window's model output (scores or class probabilities)."""
+def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration],
+                      threshold: float = 0.5) -> dict[str, float]:
+    """The task's ``est.*`` metrics for a window's model output (scores or class probabilities;
+    ``threshold`` as in :func:`estimate_binary`)."""
     if not calibrations or task == "regression":
         return {}
     if task == "multiclass":
         return estimate_multiclass(values, list(calibrations))
-    return estimate_binary(values, calibrations[0])
+    return estimate_binary(values, calibrations[0], threshold=threshold)
 
 
 # -- regression: direct loss estimation ---------------------------------------------------------

@@ -6,6 +6,9 @@ The result is a flat dict of metrics with stable dot-separated names:
   (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
 - ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``
   (out of range: outside the reference min/max, or a category the profile has not seen);
+- ``quality.prediction.missing_rate``: the share of rows whose model output is missing or not
+  finite (multiclass: any of the row's probabilities);
+- ``labels.coverage``: the share of rows with a label, when the window has the target column;
 - ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta`` (against the
   same estimate on the reference): performance estimated without labels;
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels;
@@ -48,6 +51,10 @@ from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, wi
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
 DRIFT_ALPHA = 0.05
+#: Share of rows whose model output is missing or not finite.
+PREDICTION_MISSING = "quality.prediction.missing_rate"
+#: Share of a window's rows that carry a label (the policy's ``[labels] min_coverage``).
+LABEL_COVERAGE = "labels.coverage"
 
 
 @dataclass
@@ -84,7 +91,8 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     """
     check_window(profile, window)
     pred_cols = profile.prediction_columns
-    values = prediction_values(window, pred_cols, profile.task) if pred_cols else None
+    values = (prediction_values(window, pred_cols, profile.task, profile.prediction_kind)
+              if pred_cols else None)
     stats = window_stats(profile, window, business=policy.business, workers=workers,
                          prediction=None if values is None else prediction_series(profile, values))
     return add_performance(profile, window, evaluate_stats(profile, stats, policy))
@@ -96,19 +104,22 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation) -
     if not profile.prediction_columns:
         return result
     metrics = result.metrics
-    values = prediction_values(frame, profile.prediction_columns, profile.task)
+    values = prediction_values(frame, profile.prediction_columns, profile.task,
+                               profile.prediction_kind)
     est = (estimate.estimate_regression(loss_inputs(frame, profile.loss_models),
                                         profile.loss_models)
            if profile.loss_models
-           else estimate.estimated_metrics(profile.task, values, profile.calibrations))
+           else estimate.estimated_metrics(profile.task, values, profile.calibrations,
+                                           profile.threshold))
     metrics.update(est)
     # against the same estimator on the reference, so calibration bias cancels out
     metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
                     for k, v in est.items() if k[4:] in profile.estimated_performance})
     if result.has_labels and profile.target is not None:
         perf, why = performance.realized(
-            profile.task, frame[profile.target], values,
-            classes=profile.classes, positive_label=profile.positive_label)
+            profile.task, frame[profile.target], values, classes=profile.classes,
+            positive_label=profile.positive_label, threshold=profile.threshold,
+            decisions=frame[profile.predicted_label] if profile.predicted_label else None)
         for m, v in perf.items():
             metrics[f"perf.{m}"] = v
             if m in profile.performance:
@@ -152,13 +163,18 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
             found = _column_metrics(summary, counted, role, notes)
             metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
     business = metric_keys(policy.business)
+    if stats.prediction is not None:  # NaN or infinite model outputs (any class's, multiclass)
+        infinite = stats.prediction.infinite if isinstance(stats.prediction, NumericStats) else 0
+        metrics[PREDICTION_MISSING] = (stats.prediction.missing + infinite) / stats.rows
+    if profile.target is not None and profile.target in stats.columns:
+        metrics[LABEL_COVERAGE] = (stats.target.count if stats.target is not None else 0) / stats.rows
     for column in policy.business:
         if column not in stats.columns:
             notes.append(f"business column {column!r} is not in the window")
         elif stats.business.get(column, (0.0, 0))[1]:
             metrics[f"business.{business[column]}"] = stats.business[column][0]
     known = {*profile.features, *profile.prediction_columns, profile.target, profile.id_column,
-             profile.timestamp_column, *policy.business}
+             profile.timestamp_column, profile.predicted_label, *policy.business}
     notes.extend(unused_rules(profile, policy))
     nested = [c for c in stats.nested if c not in known]
     if nested:
@@ -200,7 +216,8 @@ def check_window(profile: Profile, window: pd.DataFrame) -> None:
         raise DataError("window is empty: it has no rows to evaluate")
     require_unique_columns(window, "window")
     for role, columns in (("feature", list(profile.features)),
-                          ("prediction", list(profile.prediction_columns))):
+                          ("prediction", list(profile.prediction_columns)),
+                          ("decision", [profile.predicted_label] if profile.predicted_label else [])):
         for column in columns:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "

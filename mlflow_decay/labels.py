@@ -23,7 +23,7 @@ from .errors import DataError
 from .policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import prediction_values
 from .report import DecayReport
-from .schema import category_array
+from .schema import category_array, map_labels
 
 
 @dataclass
@@ -83,6 +83,9 @@ def attach_labels(
     for column in (id_column, label_column):
         if column not in labels.columns:
             raise DataError(f"column {column!r} is missing from the labels")
+    if profile.task != "regression":  # labels as the profile's classes, refused before any change
+        labels = labels.assign(**{label_column: map_labels(labels[label_column], profile.classes,
+                                                            label_column)})
     known = _known_labels(labels, id_column, label_column)
     runs = _latest_per_window(tracking.evaluation_runs(client, ref, experiment))
     stored = 0
@@ -100,10 +103,17 @@ def attach_labels(
             joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
                 known, on="__id__", how="inner")
             if len(joined):
+                # labels match the profile's classes by value; a decision column stored with
+                # the outputs (evaluate's predicted_label) decides as it did for the window
+                decided = [c for c in outputs.columns
+                           if c not in (id_column, *profile.prediction_columns)]
                 perf, _ = performance.realized(
                     profile.task, joined[label_column],
-                    prediction_values(joined, profile.prediction_columns, profile.task),
-                    classes=profile.classes, positive_label=profile.positive_label)
+                    prediction_values(joined, profile.prediction_columns, profile.task,
+                                      profile.prediction_kind),
+                    classes=profile.classes, positive_label=profile.positive_label,
+                    threshold=profile.threshold,
+                    decisions=joined[decided[0]] if len(decided) == 1 else None)
                 new = {f"perf.{k}": v for k, v in perf.items()}
                 new.update({f"perf.{k}.delta": v - profile.performance[k]
                             for k, v in perf.items() if k in profile.performance})

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .schema import category_array, to_numeric
+from .schema import map_labels, to_numeric
 
 #: Metric names per task; ``perf.<name>`` in the logged metrics.
 METRICS: dict[str, tuple[str, ...]] = {
@@ -29,6 +29,8 @@ def realized(
     *,
     classes: Sequence[str] = (),
     positive_label: str | None = None,
+    threshold: float = 0.5,
+    decisions: pd.Series | None = None,
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Compute the task's metrics on the rows where both label and prediction are known.
 
@@ -36,11 +38,18 @@ def realized(
     ----------
     task : {"binary", "multiclass", "regression"}
     target : Series
-        Labels (missing labels are skipped).
+        Labels, matched to ``classes`` by value (see :func:`~mlflow_decay.schema.map_labels`);
+        missing labels are skipped.
     predictions : ndarray
         Positive-class scores (binary), class probabilities ``(n, k)`` (multiclass), or values.
     classes, positive_label
         Class labels in the probability columns' order; the positive class for binary tasks.
+    threshold : float
+        Binary: a score at or above it predicts the positive class (confusion-matrix metrics).
+    decisions : Series, optional
+        The predicted class of each row, as the model's caller decided it: replaces the
+        threshold (binary) or the arg-max (multiclass) for the confusion-matrix metrics; rows
+        without a decision are left out.
 
     Returns
     -------
@@ -53,13 +62,20 @@ def realized(
         y = to_numeric(target, str(target.name))
         keep = np.isfinite(y) & np.isfinite(predictions)
         return _score(METRICS[task], _regression(y[keep], predictions[keep]))
-    labels = category_array(target)
+    labels = map_labels(target, classes, str(target.name))
     scores = predictions if predictions.ndim == 2 else predictions[:, None]
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
+    decided = None
+    if decisions is not None:
+        decided = map_labels(decisions, classes, str(decisions.name))
+        keep &= pd.notna(decided)
+        decided = decided[keep]
     labels, scores = labels[keep], scores[keep]
     if task == "binary":
-        return _score(METRICS[task], _binary(labels == positive_label, scores[:, 0]))
-    return _score(METRICS[task], _multiclass(labels, scores, list(classes)))
+        hard = (scores[:, 0] >= threshold if decided is None else decided == positive_label)
+        return _score(METRICS[task], _binary(labels == positive_label, scores[:, 0],
+                                             np.asarray(hard, dtype=int)))
+    return _score(METRICS[task], _multiclass(labels, scores, list(classes), decided))
 
 
 Metric = Callable[[], float]
@@ -81,13 +97,12 @@ def _score(names: Sequence[str], funcs: dict[str, Metric | str]) -> tuple[dict[s
     return values, notes
 
 
-def _binary(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
+def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric | str]:
     if len(y) == 0:
         return dict.fromkeys(METRICS["binary"], "no rows with both label and score")
     y = y.astype(int)
     one_class = "labels have a single class" if len(np.unique(y)) < 2 else None
     clipped = np.clip(p, 1e-15, 1 - 1e-15)
-    hard = (p >= 0.5).astype(int)
     funcs: dict[str, Metric | str] = {
         "roc_auc": one_class or (lambda: skm.roc_auc_score(y, p)),
         "pr_auc": one_class or (lambda: skm.average_precision_score(y, p)),
@@ -102,21 +117,22 @@ def _binary(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
     return funcs
 
 
-def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Metric | str]:
+def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str],
+                decided: np.ndarray | None = None) -> dict[str, Metric | str]:
     if len(y) == 0:
         return dict.fromkeys(METRICS["multiclass"], "no rows with both label and scores")
-    predicted = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
-    present = set(y.tolist())
-    unknown = present - set(classes)
+    predicted = (np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+                 if decided is None else decided)
     auc: Metric | str
-    if unknown:
-        auc = f"labels outside the profile's classes: {', '.join(sorted(unknown)[:3])}"
-    elif present != set(classes):
+    if set(y.tolist()) != set(classes):
         auc = "not every class is present in the labels"
     else:
-        norm = proba / proba.sum(axis=1, keepdims=True)
+        # scikit-learn wants the labels sorted: reorder the probability columns to match
+        order = sorted(range(len(classes)), key=lambda k: classes[k])
+        norm = proba[:, order] / proba.sum(axis=1, keepdims=True)
         auc = lambda: skm.roc_auc_score(  # noqa: E731
-            y.astype(str), norm, multi_class="ovr", average="macro", labels=classes)
+            y.astype(str), norm, multi_class="ovr", average="macro",
+            labels=[classes[k] for k in order])
     return {
         "roc_auc_ovr": auc,
         "accuracy": lambda: skm.accuracy_score(y.astype(str), predicted.astype(str)),

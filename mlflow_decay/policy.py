@@ -31,7 +31,8 @@ QUALITY_METRICS = ("missing_rate", "nonfinite_rate", "out_of_range_share")
 IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_windows")
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
-_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "inherit"}
+_SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
+             "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
 
@@ -111,6 +112,7 @@ class Policy:
     promote_min_gain: float = 0.01
     promote_max_p_value: float = 0.05
     promote_windows: int = 2
+    min_label_coverage: float = 0.8
     source: str = "default"
 
     def feature_metric(self, kind: str) -> str:
@@ -127,18 +129,30 @@ class Policy:
         matches = [r for r in self.rules if fnmatch.fnmatchcase(metric, r.pattern)]
         return max(matches, key=lambda r: len(r.pattern.replace("*", ""))) if matches else None
 
+    def labels_decide(self, metrics: dict[str, float]) -> str | None:
+        """Why the ``est.*`` rules do not apply to a window, or ``None`` when they do: its labels
+        (``labels.coverage``) cover at least ``min_label_coverage`` of its rows, so the realized
+        ``perf.*`` metrics decide and the estimates are reported only."""
+        coverage = metrics.get("labels.coverage")
+        if coverage is None or not coverage > 0 or coverage < self.min_label_coverage:
+            return None
+        return (f"est.* not applied: labels cover {coverage:.0%} of rows >= "
+                f"{self.min_label_coverage:.0%}")
+
     def decide(self, metrics: dict[str, float],
                bands: dict[str, tuple[float, float, int]] | None = None,
                rows: int | None = None) -> tuple[Status, list[Breach]]:
         """The status a window's metrics earn, and every breach behind it (worst first).
 
         ``bands`` are the profile's reference bands and ``rows`` the window's size, for rules
-        with ``warn_k``/``degrade_k``.
+        with ``warn_k``/``degrade_k``. The ``est.*`` rules are left out when labels cover
+        enough of the window (see :meth:`labels_decide`).
         """
         breaches: list[Breach] = []
+        labelled = self.labels_decide(metrics) is not None
         for name, value in metrics.items():
             rule = self.rule_for(name)
-            if rule is None or not math.isfinite(value):
+            if rule is None or not math.isfinite(value) or (labelled and name.startswith("est.")):
                 continue
             limits = rule.thresholds((bands or {}).get(name), rows)
             for level in _SEVERE_FIRST:
@@ -211,6 +225,7 @@ class Policy:
             "promote": {"alias": self.promote_alias, "min_auc_gain": self.promote_min_gain,
                         "max_p_value": self.promote_max_p_value,
                         "windows": self.promote_windows},
+            "labels": {"min_coverage": self.min_label_coverage},
         }
 
     def to_toml(self) -> str:
@@ -236,7 +251,8 @@ class Policy:
                   "", "[promote]", f"alias = {_toml_str(self.promote_alias)}",
                   f"min_auc_gain = {self.promote_min_gain!r}",
                   f"max_p_value = {self.promote_max_p_value!r}",
-                  f"windows = {self.promote_windows}"]
+                  f"windows = {self.promote_windows}",
+                  "", "[labels]", f"min_coverage = {self.min_label_coverage!r}"]
         return "\n".join(lines) + "\n"
 
 
@@ -293,7 +309,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     if unknown:
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
                           "(expected drift, thresholds, actions, hysteresis, business, promote, "
-                          "inherit)")
+                          "labels, inherit)")
     if not isinstance(data.get("inherit", True), bool):
         raise PolicyError(f"{where}: inherit must be true or false")
     drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
@@ -353,7 +369,13 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
                     f"{where}: [promote] max_p_value")
     if not 0 < max_p <= 1:
         raise PolicyError(f"{where}: [promote] max_p_value must be in (0, 1]")
+    labels = _section(data, "labels", {"min_coverage"}, where)
+    coverage = _number(labels.get("min_coverage", fallback.min_label_coverage),
+                       f"{where}: [labels] min_coverage")
+    if not 0 < coverage <= 1:
+        raise PolicyError(f"{where}: [labels] min_coverage must be in (0, 1]")
     return Policy(
+        min_label_coverage=coverage,
         promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
         promote_min_gain=_number(promote.get("min_auc_gain", fallback.promote_min_gain),
                                  f"{where}: [promote] min_auc_gain"),

@@ -36,9 +36,10 @@ from .multivariate import PCAModel, fit_pca
 from .parallel import run_all
 from .schema import (
     Kind,
-    category_array,
     category_counts,
+    category_key,
     infer_kind,
+    map_labels,
     require_flat,
     sort_key,
     sorted_finite,
@@ -51,6 +52,12 @@ FORMAT_VERSION = 1
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+PredictionKind = Literal["probability", "logit"]
+#: How a classifier's output columns are read: probabilities in [0, 1], or logits (turned into
+#: probabilities by the sigmoid, or for multiclass by the softmax over the columns).
+PREDICTION_KINDS: tuple[str, ...] = ("probability", "logit")
+#: Probabilities may stray this far outside [0, 1] by rounding.
+_PROBABILITY_SLACK = 1e-6
 
 #: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.sketch`).
 QUANTILE_PROBS = sketch.BASE_PROBS
@@ -294,6 +301,9 @@ class Profile:
     id_column: str | None = None
     timestamp_column: str | None = None
     min_category_count: int = 1
+    threshold: float = 0.5
+    prediction_kind: PredictionKind = "probability"
+    predicted_label: str | None = None
     #: What building the profile noticed (columns that look like labels, scores or ids but
     #: became features); not stored.
     notes: tuple[str, ...] = field(default=(), compare=False)
@@ -342,6 +352,11 @@ class Profile:
             "loss_models": [m.to_dict() for m in self.loss_models],
             "bands": {k: list(v) for k, v in self.bands.items()},
             "min_category_count": self.min_category_count,
+            # written only when set, so profiles that do not use them keep their bytes and hash
+            **({"threshold": self.threshold} if self.threshold != 0.5 else {}),
+            **({"prediction_kind": self.prediction_kind}
+               if self.prediction_kind != "probability" else {}),
+            **({"predicted_label": self.predicted_label} if self.predicted_label else {}),
         }
 
     def to_json(self) -> bytes:
@@ -404,6 +419,9 @@ class Profile:
                 bands={str(k): (float(v[0]), float(v[1]), int(v[2]))
                        for k, v in obj.get("bands", {}).items()},
                 min_category_count=int(obj.get("min_category_count", 1)),
+                threshold=check_threshold(float(obj.get("threshold", 0.5)), ValueError),
+                prediction_kind=_check_kind(obj.get("prediction_kind", "probability")),
+                predicted_label=obj.get("predicted_label"),
             )
         except (KeyError, TypeError, ValueError, AttributeError, IndexError,
                 OverflowError) as exc:
@@ -418,6 +436,20 @@ def _check_task(task: Any) -> Task:
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return task
+
+
+def _check_kind(kind: Any) -> PredictionKind:
+    if kind not in PREDICTION_KINDS:
+        raise ValueError(f"prediction_kind must be one of {', '.join(PREDICTION_KINDS)}, "
+                         f"got {kind!r}")
+    return kind
+
+
+def check_threshold(value: Any, error: type[Exception] = DataError) -> float:
+    """A decision threshold: a number strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise error(f"threshold must be a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
 
 
 def summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
@@ -505,6 +537,9 @@ def build_profile(
     band_chunks: int = 10,
     min_category_count: int = MIN_CATEGORY_COUNT,
     exclude: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    prediction_kind: PredictionKind = "probability",
+    predicted_label: str | None = None,
 ) -> Profile:
     """Build the reference profile of a table.
 
@@ -520,6 +555,7 @@ def build_profile(
     prediction : str or list of str, optional
         The model's output: the positive-class probability (binary), one probability column per
         class in ``classes`` order (multiclass), or the predicted value (regression).
+        Probabilities outside [0, 1] are refused (see ``prediction_kind``).
     task : {"binary", "multiclass", "regression"}
     features : list of str, optional
         Feature columns; default all columns but target, prediction, id and timestamp (the
@@ -533,10 +569,21 @@ def build_profile(
     id_column, timestamp_column : str, optional
         Columns that identify or date rows; never treated as features.
     classes : list of str, optional
-        Multiclass: the class labels in the order of the ``prediction`` columns (default: the
-        sorted labels of ``target``).
+        Multiclass: the class labels in the order of the ``prediction`` columns, matched to the
+        labels of ``target`` by value. Default: read from the column names, each of which must
+        end with exactly one label (``p_cat``, ``p_dog``).
     positive_label : str, optional
         Binary: the label the score is the probability of (default ``1``/``True``/the larger label).
+    threshold : float
+        Binary: a score (probability) at or above it predicts the positive class, for the
+        realized and estimated accuracy, precision, recall and F1. Stored in the profile.
+    prediction_kind : {"probability", "logit"}
+        How classifier outputs are read: probabilities in [0, 1], or logits (sigmoid; softmax
+        across the columns for multiclass). Stored, so windows are read the same way.
+    predicted_label : str, optional
+        A column holding the class the model's caller decided for each row; it replaces
+        ``threshold`` (or the arg-max) for the realized confusion-matrix metrics, here and in
+        every window (which must then carry it).
     band_chunks : int
         Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
         store each metric's mean and standard deviation over them: the reference bands a policy
@@ -553,6 +600,10 @@ def build_profile(
         raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if not isinstance(min_category_count, int) or min_category_count < 1:
         raise DataError(f"min_category_count must be a positive integer, got {min_category_count!r}")
+    check_outputs(task, threshold, prediction_kind)
+    if classes is not None and task != "multiclass":
+        raise DataError(f"classes applies to multiclass tasks, not {task}"
+                        + (" (give positive_label)" if task == "binary" else ""))
     if not isinstance(reference, pd.DataFrame):
         from .streaming import build_profile_from  # streaming builds on profiles
 
@@ -560,25 +611,29 @@ def build_profile(
             reference, target=target, prediction=prediction, task=task, features=features,
             categorical=categorical, numerical=numerical, id_column=id_column,
             timestamp_column=timestamp_column, classes=classes, positive_label=positive_label,
-            band_chunks=band_chunks, min_category_count=min_category_count, exclude=exclude)
+            band_chunks=band_chunks, min_category_count=min_category_count, exclude=exclude,
+            threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
     if len(reference) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
     pred_cols, kinds, schema = plan_columns(
         reference, target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude)
+        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
     summaries = summarize_columns(reference, kinds, min_count=min_category_count)
 
     target_summary = summarize_target(reference[target], target, task) if target else None
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
     known = supervise(reference, target=target, pred_cols=pred_cols, task=task, classes=classes,
                       positive_label=positive_label, target_summary=target_summary,
-                      numerical=numerical)
+                      numerical=numerical, threshold=threshold, prediction_kind=prediction_kind,
+                      predicted_label=predicted_label)
     profile = Profile(
         task=task, features=summaries, schema=schema, rows=len(reference), target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
         classes=known.classes, positive_label=known.positive_label,
-        prediction_summary=_prediction_summary(reference, pred_cols, task, known.classes),
+        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label,
+        prediction_summary=_prediction_summary(reference, pred_cols, task, known.classes,
+                                               prediction_kind),
         target_summary=target_summary, performance=known.performance, id_column=id_column,
         timestamp_column=timestamp_column, calibrations=known.calibrations,
         estimated_performance=known.estimated, multivariate=fit_pca(
@@ -640,6 +695,18 @@ def _looks_like(name: str) -> str | None:
     return "a model output" if any(w.startswith(("prob", "pred")) for w in words) else None
 
 
+def check_outputs(task: str, threshold: Any, prediction_kind: Any) -> None:
+    """Refuse a threshold or prediction kind the task cannot use."""
+    check_threshold(threshold)
+    if prediction_kind not in PREDICTION_KINDS:
+        raise DataError(f"prediction_kind must be one of {', '.join(PREDICTION_KINDS)}, "
+                        f"got {prediction_kind!r}")
+    if task != "binary" and threshold != 0.5:
+        raise DataError(f"threshold applies to binary tasks, not {task}")
+    if task == "regression" and prediction_kind != "probability":
+        raise DataError("prediction_kind applies to classifiers, not regression")
+
+
 def summarize_target(series: pd.Series, target: str, task: str) -> Summary:
     """The label distribution: numerical for regression, else every class's count."""
     if task == "regression":
@@ -662,9 +729,12 @@ class Supervision:
 
 def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
               classes: Sequence[str] | None, positive_label: str | None,
-              target_summary: Summary | None, numerical: Sequence[str]) -> Supervision:
+              target_summary: Summary | None, numerical: Sequence[str],
+              threshold: float = 0.5, prediction_kind: str = "probability",
+              predicted_label: str | None = None) -> Supervision:
     """Classes from ``target_summary``; performance, calibration (or, for regression, loss
-    models over the ``numerical`` features) and reference estimates from ``rows``."""
+    models over the ``numerical`` features) and reference estimates from ``rows``; the model
+    outputs read as ``prediction_kind``, decided at ``threshold`` or by ``predicted_label``."""
     class_labels: tuple[str, ...] = ()
     pos: str | None = None
     if target is not None and target_summary is not None and task != "regression":
@@ -674,19 +744,20 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
         if classes is None:
             raise DataError("multiclass profile without target needs classes= naming the "
                             "prediction columns' classes")
-        class_labels = tuple(str(c) for c in classes)
+        class_labels = _given_classes(classes, pred_cols)
     elif target is None and task == "binary" and positive_label is not None:
-        pos = str(positive_label)
+        pos = category_key(positive_label)
     if target is None or not pred_cols:
         return Supervision(class_labels, pos)
-    values = prediction_values(rows, pred_cols, task)
-    perf, _ = performance.realized(task, rows[target], values, classes=class_labels,
-                                   positive_label=pos)
+    values = prediction_values(rows, pred_cols, task, prediction_kind)
+    perf, _ = performance.realized(
+        task, rows[target], values, classes=class_labels, positive_label=pos, threshold=threshold,
+        decisions=rows[predicted_label] if predicted_label else None)
     calibrations: tuple[Calibration, ...] = ()
     loss_models: tuple[LossModel, ...] = ()
     if task != "regression":
-        calibrations = _calibrations(rows[target], values, class_labels, pos)
-        est = estimated_metrics(task, values, calibrations)
+        calibrations = _calibrations(rows[target], values, class_labels, pos, threshold)
+        est = estimated_metrics(task, values, calibrations, threshold)
     else:
         loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
@@ -697,7 +768,8 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
 def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
                  task: str, features: Sequence[str] | None, categorical: Sequence[str] | None,
                  numerical: Sequence[str] | None, id_column: str | None,
-                 timestamp_column: str | None, exclude: Sequence[str] | None = None
+                 timestamp_column: str | None, exclude: Sequence[str] | None = None,
+                 predicted_label: str | None = None
                  ) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
     """Check a reference's columns; return the prediction columns, each feature's kind, and the
     schema (dtype names) of every column the profile uses.
@@ -708,9 +780,12 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     """
     require_unique_columns(reference, "reference")
     pred_cols = _prediction_columns(prediction, task)
+    if predicted_label is not None and (target is None or task == "regression"):
+        raise DataError("predicted_label needs a classifier's target (labels to compare with)")
     roles: dict[str, str] = {}
     for column, role in (*((c, "prediction column") for c in pred_cols), (target, "label column"),
-                         (id_column, "id column"), (timestamp_column, "timestamp column")):
+                         (id_column, "id column"), (timestamp_column, "timestamp column"),
+                         (predicted_label, "decision column")):
         if column is not None and column in roles:
             raise DataError(f"column {column!r} is named as both the {roles[column]} and the "
                             f"{role}")
@@ -794,13 +869,13 @@ def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
 
 
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
-                  positive_label: str | None) -> tuple[Calibration, ...]:
+                  positive_label: str | None, threshold: float = 0.5) -> tuple[Calibration, ...]:
     """Score-to-probability maps for label-free estimation: one (binary) or one per class."""
-    labels = category_array(target)
+    labels = map_labels(target, classes, str(target.name))
     scores = values if values.ndim == 2 else values[:, None]
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
     wanted = [positive_label] if values.ndim == 1 else list(classes)
-    return tuple(fit_calibration(scores[keep, k], labels[keep] == label)
+    return tuple(fit_calibration(scores[keep, k], labels[keep] == label, threshold=threshold)
                  for k, label in enumerate(wanted))
 
 
@@ -843,6 +918,7 @@ def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
 
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,
                   pred_cols: list[str]) -> tuple[str, ...]:
+    """The classes, in the order of the prediction columns (binary: the two labels, sorted)."""
     assert isinstance(summary, CategoricalSummary)
     seen = tuple(sorted(summary.categories, key=sort_key))
     if task == "binary":
@@ -850,44 +926,111 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
             raise DataError(f"column {target!r}: a binary task needs two label classes in the "
                             f"reference, found {len(seen)} ({', '.join(seen[:5])})")
         return seen
-    labels = tuple(str(c) for c in classes) if classes is not None else seen
+    if classes is None:
+        _check_class_count(pred_cols, seen)
+        return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
+    given = _given_classes(classes, pred_cols)
+    # every reference label must be one of the classes (by value); keep the labels' spelling
+    mapped = map_labels(pd.Series(seen, dtype=object), given, target)
+    spelling = dict(zip(mapped.tolist(), seen, strict=True))
+    return tuple(spelling.get(c, c) for c in given)
+
+
+def _given_classes(classes: Sequence[Any], pred_cols: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(classes, str):
+        raise DataError(f"classes must be a list of class labels, got the text {classes!r}")
+    labels = tuple(category_key(c) for c in classes)
+    if len(set(labels)) != len(labels):
+        raise DataError(f"classes name a class twice ({', '.join(labels[:10])})")
+    _check_class_count(pred_cols, labels)
+    return labels
+
+
+def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
     if pred_cols and len(pred_cols) != len(labels):
         raise DataError(f"multiclass: {len(pred_cols)} prediction columns for {len(labels)} "
                         f"classes ({', '.join(labels[:10])}); give one probability column per class")
-    return labels
+
+
+def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
+                          ) -> tuple[str, ...]:
+    """Each prediction column's class, read from its name: the one label it ends with (a label
+    after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11)."""
+    found: list[str | None] = []
+    for column in map(str, pred_cols):
+        ends = [label for label in labels if column.endswith(label)]
+        bounded = [label for label in ends
+                   if len(column) == len(label) or not column[-len(label) - 1].isalnum()]
+        pick = bounded if len(bounded) == 1 else ends
+        found.append(pick[0] if len(pick) == 1 else None)
+    if None in found or len(set(found)) != len(found):
+        raise DataError(f"multiclass: cannot tell each prediction column's class from its name "
+                        f"(columns {list_columns(pred_cols, 10)}; labels of {target!r}: "
+                        f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
+                        "order")
+    return tuple(label for label in found if label is not None)
 
 
 def _positive_label(labels: tuple[str, ...], positive_label: str | None, target: str) -> str:
     if positive_label is not None:
-        if str(positive_label) not in labels:
+        try:
+            return str(map_labels(pd.Series([positive_label], dtype=object), labels,
+                                  "positive_label")[0])
+        except DataError:
             raise DataError(f"positive_label {positive_label!r} is not a class of column "
-                            f"{target!r} ({', '.join(labels)})")
-        return str(positive_label)
+                            f"{target!r} ({', '.join(labels)})") from None
     for candidate in ("1", "True", "true", "yes", "positive"):
         if candidate in labels:
             return candidate
     return labels[-1]
 
 
-def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str) -> np.ndarray:
-    """The model output as an array: scores (n,), or class probabilities (n, k) for multiclass."""
+def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
+                      kind: str = "probability") -> np.ndarray:
+    """The model output as an array: scores (n,), or class probabilities (n, k) for multiclass.
+
+    A classifier's logits (``kind="logit"``) become probabilities: the sigmoid, or the softmax
+    across a multiclass row. Probabilities outside [0, 1] are refused (:class:`DataError`
+    naming the column and the range seen). Missing and infinite values stay as they are.
+    """
     if task == "multiclass":
-        return np.column_stack([to_numeric(frame[c], c) for c in pred_cols])
-    return to_numeric(frame[pred_cols[0]], pred_cols[0])
+        values = np.column_stack([to_numeric(frame[c], c) for c in pred_cols])
+    else:
+        values = to_numeric(frame[pred_cols[0]], pred_cols[0])
+    if task == "regression":
+        return values
+    if kind == "logit":
+        with np.errstate(over="ignore", invalid="ignore"):
+            if values.ndim == 1:
+                return np.asarray(1.0 / (1.0 + np.exp(-values)))
+            exp = np.exp(values - values.max(axis=1, keepdims=True))
+            return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+    for k, column in enumerate(pred_cols):
+        scores = values if values.ndim == 1 else values[:, k]
+        finite = scores[np.isfinite(scores)]
+        if len(finite) and (finite.min() < -_PROBABILITY_SLACK
+                            or finite.max() > 1 + _PROBABILITY_SLACK):
+            raise DataError(f"column {column!r}: expected probabilities in [0, 1], got values "
+                            f"from {finite.min():.4g} to {finite.max():.4g}; for logits, profile "
+                            "with prediction_kind='logit' (--prediction-kind logit)")
+    return values
 
 
 def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.Series:
-    """Arg-max class label of each row of a probability matrix (missing where a row has NaN)."""
-    labels = np.asarray(classes, dtype=object)[np.argmax(np.nan_to_num(probabilities, nan=-1), axis=1)]
-    labels[np.isnan(probabilities).any(axis=1)] = None
+    """Arg-max class label of each row of a probability matrix (missing where a row has a
+    missing or infinite value)."""
+    finite = np.isfinite(probabilities).all(axis=1)
+    labels = np.asarray(classes, dtype=object)[
+        np.argmax(np.where(np.isfinite(probabilities), probabilities, -1), axis=1)]
+    labels[~finite] = None
     return pd.Series(labels, dtype=object)
 
 
 def _prediction_summary(frame: pd.DataFrame, pred_cols: list[str], task: str,
-                        classes: tuple[str, ...]) -> Summary | None:
+                        classes: tuple[str, ...], kind: str = "probability") -> Summary | None:
     if not pred_cols:
         return None
-    values = prediction_values(frame, pred_cols, task)
+    values = prediction_values(frame, pred_cols, task, kind)
     if task == "multiclass":
         return summarize_categorical(predicted_classes(values, classes))
     return summarize_numeric(values)
@@ -902,10 +1045,13 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     Reference performance is averaged by row count, which is approximate for ranking metrics;
     the first profile's calibration maps, loss models, PCA and reference bands are kept.
     """
-    if (a.task, a.target, a.prediction, a.classes, sorted(a.features)) != (
-        b.task, b.target, b.prediction, b.classes, sorted(b.features)
+    if (a.task, a.target, a.prediction, a.classes, sorted(a.features), a.threshold,
+            a.prediction_kind, a.predicted_label) != (
+        b.task, b.target, b.prediction, b.classes, sorted(b.features), b.threshold,
+            b.prediction_kind, b.predicted_label
     ):
-        raise ProfileError("profiles describe different tables (task, columns or classes differ)")
+        raise ProfileError("profiles describe different tables (task, columns, classes or how "
+                           "outputs are read differ)")
     features = {name: merge_summaries(a.features[name], b.features[name]) for name in a.features}
     return replace(
         a, rows=a.rows + b.rows, features=features,

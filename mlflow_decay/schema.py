@@ -7,6 +7,7 @@ window go through the same functions, so a reference and a window are always rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -143,3 +144,51 @@ def sort_key(label: str) -> tuple[float, str]:
         return (float(label), label)
     except ValueError:
         return (float("inf"), label)
+
+
+_TRUTH = {"true": 1.0, "false": 0.0}
+
+
+def _label_value(key: str, truth: bool) -> float | str:
+    """The value a normalised label key stands for: a number when it reads as one (and, with
+    ``truth``, ``True``/``False`` in any case as 1/0), else the text itself."""
+    if truth and key.lower() in _TRUTH:
+        return _TRUTH[key.lower()]
+    try:
+        number = float(key)
+    except ValueError:
+        return key
+    return number if np.isfinite(number) else key
+
+
+def map_labels(series: pd.Series, classes: Sequence[str], column: str) -> np.ndarray:
+    """A label column as the profile's class labels (``None`` where missing), matched by value.
+
+    ``1``, ``1.0``, ``'1'``, ``'1.0'`` and ``True`` are one label; ``'true'``/``'false'`` (any
+    case) read as 1/0 when the classes are booleans or 0/1.
+
+    Raises
+    ------
+    DataError
+        If a label matches none of ``classes``, naming the column and both sets.
+    """
+    keys = category_array(series)
+    present = pd.unique(keys[pd.notna(keys)])
+    exact = set(classes)
+    if all(k in exact for k in present):
+        return keys
+    truth = {_label_value(c, True) for c in classes} <= {0.0, 1.0}
+    by_value: dict[float | str, str] = {}
+    for label in classes:
+        by_value.setdefault(_label_value(label, truth), label)
+    mapping: dict[str, str | None] = {
+        k: k if k in exact else by_value.get(_label_value(k, truth)) for k in present}
+    if any(v is None for v in mapping.values()):
+        seen = sorted(present.tolist(), key=sort_key)
+        more = f", … {len(seen) - 10} more" if len(seen) > 10 else ""
+        raise DataError(f"labels in column {column!r} are {', '.join(seen[:10])}{more}; the "
+                        f"profile's classes are {', '.join(classes)}")
+    out = np.empty(len(keys), dtype=object)
+    for key, match in mapping.items():
+        out[keys == key] = match
+    return out

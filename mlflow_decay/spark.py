@@ -28,7 +28,14 @@ import pandas as pd
 from .errors import DataError, ProfileError
 from .evaluation import Evaluation, bands_from_metrics, evaluate_window
 from .policy import DEFAULT_POLICY, Policy
-from .profile import MIN_CATEGORY_COUNT, Profile, Task, plan_columns, require_column
+from .profile import (
+    MIN_CATEGORY_COUNT,
+    PredictionKind,
+    Profile,
+    Task,
+    plan_columns,
+    require_column,
+)
 from .schema import Kind
 from .streaming import (
     SAMPLE_ROWS,
@@ -60,16 +67,18 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
                         timestamp_column: str | None = None, classes: Sequence[str] | None = None,
                         positive_label: str | None = None, band_chunks: int = 10,
                         min_category_count: int = MIN_CATEGORY_COUNT,
-                        exclude: Sequence[str] | None = None) -> Profile:
+                        exclude: Sequence[str] | None = None, threshold: float = 0.5,
+                        prediction_kind: PredictionKind = "probability",
+                        predicted_label: str | None = None) -> Profile:
     """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.profile.build_profile`)."""
     options: dict[str, Any] = dict(
         target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude)
+        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
     # names on the driver (no rows), kinds on the executors from the first rows
     preds = [prediction] if isinstance(prediction, str) else list(prediction or ())
-    for column in (target, id_column, timestamp_column, *preds, *(features or ()),
-                   *(exclude or ()), *(categorical or ()), *(numerical or ())):
+    for column in (target, id_column, timestamp_column, predicted_label, *preds,
+                   *(features or ()), *(exclude or ()), *(categorical or ()), *(numerical or ())):
         if column is not None:
             require_column(reference, column, "reference")
 
@@ -89,7 +98,8 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
     def partition_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         sample = Sample(SAMPLE_ROWS, _partition())
         merged = first_pass(batches, _kinds(kinds), target=target, pred_cols=pred_cols,
-                            task=task, sample=sample)
+                            task=task, sample=sample, prediction_kind=prediction_kind,
+                            predicted_label=predicted_label)
         if merged is not None:
             yield _row(merged.to_dict(), sample)
 
@@ -104,7 +114,8 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
     profile = first_pass_profile(
         merged, sample, kinds=_kinds(kinds), schema=schema, target=target, pred_cols=pred_cols,
         task=task, classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column, min_category_count=min_category_count)
+        timestamp_column=timestamp_column, min_category_count=min_category_count,
+        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
     names, mean, scale = pca_features(profile)
     first_json = profile.to_json().decode("utf-8")
 
@@ -158,7 +169,8 @@ def _bands(reference: Any, profile: Profile, chunks: int) -> dict[str, tuple[flo
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY) -> Evaluation:
     """Evaluate a Spark DataFrame window against ``profile`` on the executors."""
-    for column in (*profile.features, *profile.prediction_columns):
+    for column in (*profile.features, *profile.prediction_columns,
+                   *([profile.predicted_label] if profile.predicted_label else ())):
         require_column(window, column, "window")
     profile_json = profile.to_json().decode("utf-8")
     business = list(policy.business)

@@ -47,6 +47,7 @@ from .profile import (
     MIN_CATEGORY_COUNT,
     CategoricalSummary,
     NumericSummary,
+    PredictionKind,
     Profile,
     Summary,
     Task,
@@ -201,12 +202,13 @@ class ProfilePartial:
 
 
 def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
-                    pred_cols: Sequence[str], task: str) -> ProfilePartial:
-    """First-pass statistics of one batch."""
+                    pred_cols: Sequence[str], task: str,
+                    prediction_kind: str = "probability") -> ProfilePartial:
+    """First-pass statistics of one batch (model outputs read as ``prediction_kind``)."""
     target_summary = summarize_target(batch[target], target, task) if target else None
     prediction: Summary | None = None
     if pred_cols and task != "multiclass":  # multiclass: predicted classes, in the second pass
-        prediction = summarize_numeric(prediction_values(batch, pred_cols, task))
+        prediction = summarize_numeric(prediction_values(batch, pred_cols, task, prediction_kind))
     return ProfilePartial(len(batch), summarize_columns(batch, kinds, PARTIAL_TOP_K),
                           target_summary, prediction)
 
@@ -255,12 +257,14 @@ def profile_counts(batch: pd.DataFrame, profile: Profile, *,
     if profile.prediction_summary is not None and profile.task != "multiclass":
         histograms["\0prediction"] = _histogram(
             profile.prediction_summary,
-            pd.Series(prediction_values(batch, profile.prediction_columns, profile.task)),
+            pd.Series(prediction_values(batch, profile.prediction_columns, profile.task,
+                                        profile.prediction_kind)),
             "prediction")
     predicted = None
     if profile.task == "multiclass" and profile.prediction_columns:
         predicted = summarize_categorical(predicted_classes(
-            prediction_values(batch, profile.prediction_columns, "multiclass"), profile.classes),
+            prediction_values(batch, profile.prediction_columns, "multiclass",
+                              profile.prediction_kind), profile.classes),
             PARTIAL_TOP_K)
     chunks: dict[int, list[pd.DataFrame]] = {}
     for i, (start, stop) in enumerate(chunk_rows):
@@ -294,7 +298,9 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
                           classes: Sequence[str] | None = None, positive_label: str | None = None,
                           band_chunks: int = 10,
                           min_category_count: int = MIN_CATEGORY_COUNT,
-                          exclude: Sequence[str] | None = None) -> Profile:
+                          exclude: Sequence[str] | None = None, threshold: float = 0.5,
+                          prediction_kind: PredictionKind = "probability",
+                          predicted_label: str | None = None) -> Profile:
     """The profile of a table read in batches, in two passes (see the module docstring).
 
     Takes the options of :func:`~mlflow_decay.profile.build_profile`. Column kinds are inferred
@@ -307,18 +313,20 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
     pred_cols, kinds, schema = plan_columns(
         first, target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude)
+        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
     notes = feature_notes(first, kinds) if features is None else ()
-    needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (target, id_column,
-                                                                   timestamp_column) if c)]))
+    needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (
+        target, id_column, timestamp_column, predicted_label) if c)]))
     sample = Sample(SAMPLE_ROWS)
     merged = first_pass(batches(), kinds, target=target, pred_cols=pred_cols, task=task,
-                        sample=sample, needed=needed)
+                        sample=sample, needed=needed, prediction_kind=prediction_kind,
+                        predicted_label=predicted_label)
     assert merged is not None
     profile = first_pass_profile(
         merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
         classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column, min_category_count=min_category_count)
+        timestamp_column=timestamp_column, min_category_count=min_category_count,
+        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
     names, mean, scale = pca_features(profile)
     rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
     counts: ProfileCounts | None = None
@@ -337,15 +345,17 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
 
 def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, target: str | None,
                pred_cols: Sequence[str], task: str, sample: Sample,
-               needed: Sequence[str] = ()) -> ProfilePartial | None:
+               needed: Sequence[str] = (), prediction_kind: str = "probability",
+               predicted_label: str | None = None) -> ProfilePartial | None:
     """Merged first-pass statistics of batches (``None`` if there were none); ``sample`` takes
     their labels and model outputs, and every batch must hold the ``needed`` columns."""
     merged: ProfilePartial | None = None
     kept = sample_columns(target, pred_cols, task,
-                          [n for n, k in kinds.items() if k == "numerical"])
+                          [n for n, k in kinds.items() if k == "numerical"], predicted_label)
     for batch in batches:
         check_columns(batch, needed, "reference")
-        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task)
+        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task,
+                               prediction_kind=prediction_kind)
         merged = part if merged is None else merged.merge(part)
         if kept:
             sample.add(batch[kept])
@@ -353,30 +363,35 @@ def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, targe
 
 
 def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
-                   numeric: Sequence[str]) -> list[str]:
-    """Columns the sample keeps: labels and model outputs (and, for regression, the numerical
-    features the loss models read); none without both labels and outputs."""
+                   numeric: Sequence[str], predicted_label: str | None = None) -> list[str]:
+    """Columns the sample keeps: labels, model outputs and decisions (and, for regression, the
+    numerical features the loss models read); none without both labels and outputs."""
     if target is None or not pred_cols:
         return []
-    return list(dict.fromkeys([target, *pred_cols, *(numeric if task == "regression" else ())]))
+    return list(dict.fromkeys([target, *pred_cols, *([predicted_label] if predicted_label else ()),
+                               *(numeric if task == "regression" else ())]))
 
 
 def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
                        schema: dict[str, str], target: str | None, pred_cols: Sequence[str],
                        task: Task, classes: Sequence[str] | None, positive_label: str | None,
                        id_column: str | None, timestamp_column: str | None,
-                       min_category_count: int = MIN_CATEGORY_COUNT) -> Profile:
+                       min_category_count: int = MIN_CATEGORY_COUNT, threshold: float = 0.5,
+                       prediction_kind: PredictionKind = "probability",
+                       predicted_label: str | None = None) -> Profile:
     """The profile the first pass gives: merged summaries, and what the sample supervises."""
     summaries = {n: fold_rare(s, min_category_count) for n, s in merged.features.items()}
     numeric = [n for n, k in kinds.items() if k == "numerical"]
     known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(),
                       target=target, pred_cols=pred_cols, task=task, classes=classes,
                       positive_label=positive_label, target_summary=merged.target,
-                      numerical=numeric)
+                      numerical=numeric, threshold=threshold, prediction_kind=prediction_kind,
+                      predicted_label=predicted_label)
     return Profile(
         task=task, features=summaries, schema=schema, rows=merged.rows, target=target,
         prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
-        classes=known.classes, positive_label=known.positive_label,
+        classes=known.classes, positive_label=known.positive_label, threshold=threshold,
+        prediction_kind=prediction_kind, predicted_label=predicted_label,
         prediction_summary=merged.prediction, target_summary=merged.target,
         performance=known.performance, id_column=id_column, timestamp_column=timestamp_column,
         calibrations=known.calibrations, estimated_performance=known.estimated,
@@ -491,14 +506,15 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
     sample = Sample(SAMPLE_ROWS, seed)
     digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
     keep = list(dict.fromkeys(c for c in (
-        *profile.prediction_columns, profile.target,
+        *profile.prediction_columns, profile.target, profile.predicted_label,
         *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
     for batch in batches:
         if len(batch) == 0:
             continue
         check_window(profile, batch)
         digest.update(pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes())
-        values = (prediction_values(batch, profile.prediction_columns, profile.task)
+        values = (prediction_values(batch, profile.prediction_columns, profile.task,
+                                    profile.prediction_kind)
                   if profile.prediction_columns else None)
         part = window_stats(profile, batch, business=business,
                             prediction=None if values is None else prediction_series(profile,

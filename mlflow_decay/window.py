@@ -28,7 +28,7 @@ from . import sketch
 from .errors import DataError
 from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
-from .schema import category_counts, is_nested, sorted_finite, to_numeric
+from .schema import category_counts, is_nested, map_labels, sorted_finite, to_numeric
 
 #: The grid holds the reference's ``i / GRID`` quantiles: between two grid points the reference
 #: has at most ``1 / GRID`` of its mass, which bounds the error of KS computed on the grid.
@@ -204,7 +204,10 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         jobs["prediction"] = (profile.prediction_summary, prediction, "prediction")
     if (profile.target is not None and profile.target_summary is not None
             and profile.target in window.columns):
-        jobs["target"] = (profile.target_summary, window[profile.target], profile.target)
+        labels = window[profile.target]
+        if profile.classes:  # counted as the profile's classes (1, 1.0, '1' and True are one)
+            labels = pd.Series(map_labels(labels, profile.classes, profile.target), dtype=object)
+        jobs["target"] = (profile.target_summary, labels, profile.target)
     tasks: dict[str, Callable[[], Any]] = {
         key: partial(column_stats, *job) for key, job in jobs.items()}
     if profile.multivariate is not None:

@@ -225,6 +225,23 @@ CASES += [
      "column 'label' holds nested values (lists, structs or maps): labels must be single values"),
 ]
 
+# issue 11, labels and model outputs: scores that are not probabilities, labels that are not
+# the profile's classes
+CASES += [
+    ("scores as percentages",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).assign(score=lambda f: f.score * 100),
+                                        d / "w.csv"), []),
+     "column 'score': expected probabilities in [0, 1], got values from"),
+    ("scores as logits, streamed",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).assign(
+         score=lambda f: np.log(f.score / (1 - f.score))), d / "w.parquet"), []),
+     "column 'score': expected probabilities in [0, 1], got values from -"),
+    ("labels yes/no against classes 0/1",
+     lambda t, uri, nv, d: (uri, _write(make_frame(500, 3).assign(
+         label=lambda f: f.label.map({1: "yes", 0: "no"})), d / "w.csv"), []),
+     "labels in column 'label' are no, yes; the profile's classes are 0, 1"),
+]
+
 
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
@@ -319,6 +336,14 @@ USAGE += [
     (["demo", "--model-name", ""], "give a name"),
 ]
 
+# issue 11, labels and model outputs
+USAGE += [
+    (["profile", "models:/churn/1", "--data", "w.csv", "--threshold", "1.5"],
+     "1.5 is not in the range 0<x<1"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--prediction-kind", "odds"],
+     "'odds' is not one of 'probability', 'logit'"),
+]
+
 
 @pytest.mark.parametrize(("args", "message"), USAGE, ids=[" ".join(a[:1] + a[3:6]) for a, _ in USAGE])
 def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -> None:
@@ -357,6 +382,20 @@ PROFILE = [
     ("a column twice", make_frame(300, 5).rename(columns={"x2": "x1"}),
      "column 'x1' appears more than once in the reference"),
 ]
+
+# issue 11, labels and model outputs
+PROFILE += [
+    ("scores as percentages", make_frame(300, 5).assign(score=lambda f: f.score * 100),
+     "column 'score': expected probabilities in [0, 1], got values from"),
+    ("negative scores", make_frame(300, 5).assign(score=lambda f: f.score - 0.5),
+     "column 'score': expected probabilities in [0, 1], got values from -"),
+]
+
+
+def test_profile_api_refuses_scores_outside_zero_one() -> None:
+    with pytest.raises(md.DataError, match=r"column 'score': expected probabilities in \[0, 1\]"):
+        md.build_profile(make_frame(300, 5).assign(score=lambda f: f.score * 100),
+                         target="label", prediction="score")
 
 
 @pytest.mark.parametrize(("table", "message"), [p[1:] for p in PROFILE], ids=[p[0] for p in PROFILE])
