@@ -454,6 +454,8 @@ class OutputsWriter:
     def __init__(self, profile: Profile, path: Path) -> None:
         self.columns = ([profile.id_column, *profile.prediction_columns]
                         if profile.id_column else [])
+        #: the window's own decisions (``predicted_label``), stored as text like the ids
+        self.decision = profile.predicted_label if profile.id_column else None
         self.path = path
         self.writer: Any = None
         self.complete = bool(self.columns)
@@ -467,9 +469,10 @@ class OutputsWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        frame = pd.DataFrame({self.columns[0]: category_array(batch[self.columns[0]]),
+        texts = [self.columns[0], *([self.decision] if self.decision else [])]
+        frame = pd.DataFrame({**{c: category_array(batch[c]) for c in texts},
                               **{c: to_numeric(batch[c], c) for c in self.columns[1:]}})
-        schema = pa.schema([(self.columns[0], pa.string()),
+        schema = pa.schema([*((c, pa.string()) for c in texts),
                             *((c, pa.float64()) for c in self.columns[1:])])
         if self.writer is None:
             self.writer = pq.ParquetWriter(str(self.path), schema)

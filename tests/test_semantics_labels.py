@@ -460,3 +460,24 @@ def test_streamed_profiles_and_windows_read_outputs_like_in_memory(tmp_path: Pat
         assert result.metrics[name] == pytest.approx(expected[name])
     assert expected["perf.accuracy"] == pytest.approx(
         skm.accuracy_score(window.label, window.decision))
+
+
+def test_late_labels_on_a_streamed_window_use_its_stored_decisions(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    reference = make_frame(3000, 1).assign(id=np.arange(3000))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(2000, 6).assign(id=np.arange(10_000, 12_000))
+    rng = np.random.default_rng(9)
+    decided = (rng.random(len(window)) < 0.5).astype(int)  # decisions unlike the 0.5 threshold
+    window.assign(decision=decided).drop(columns="label").to_parquet(tmp_path / "w.parquet")
+    md.evaluate(uri, tmp_path / "w.parquet", predicted_label="decision",
+                tracking_uri=tracking_uri)
+    updated = md.attach_labels(uri, window[["id", "label"]], tracking_uri=tracking_uri)
+    assert len(updated) == 1 and updated[0].labelled == len(window)
+    assert updated[0].metrics["perf.accuracy"] == pytest.approx(
+        skm.accuracy_score(window.label, decided))
+    assert updated[0].metrics["perf.roc_auc"] == pytest.approx(
+        skm.roc_auc_score(window.label, window.score))
