@@ -65,6 +65,7 @@ def attach_labels(
     list of LabelledWindow
         The windows that matched at least one label, in window order.
     """
+    tracking.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)

@@ -30,6 +30,8 @@ class DecayReport:
     step, window_key : int, str
         The window's position in a monitored series (the MLflow metric step) and its identity
         (model, version, bounds, data fingerprint); ``skipped`` when a rerun found it logged.
+    provisional : bool
+        The window was still open (it ends after the evaluation): logged, not applied.
     """
 
     model_uri: str
@@ -53,6 +55,7 @@ class DecayReport:
     step: int = 0
     window_key: str | None = None
     skipped: bool = False
+    provisional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the report."""

@@ -20,7 +20,6 @@ sample of model outputs and labels.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -67,7 +66,16 @@ from .profile import (
     supervise,
 )
 from .schema import Kind, to_numeric
-from .sources import PARQUET_SUFFIXES, out_of_order, read_table, rows_digest, timestamps
+from .sources import (
+    PARQUET_SUFFIXES,
+    ColumnKind,
+    Fingerprint,
+    out_of_order,
+    read_table,
+    rows_digest,
+    timestamps,
+    utc_nanoseconds,
+)
 from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.
@@ -154,9 +162,9 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     return batches
 
 
-def time_ordered(path: Any, column: str) -> tuple[bool, int]:
-    """Whether a Parquet source's rows come in ``column`` order (reading that column only),
-    and its row count."""
+def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
+    """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
+    :func:`~mlflow_decay.sources.timestamps` with ``unit``), and its row count."""
     import pyarrow.dataset as ds
 
     if column not in ds.dataset(str(path), format="parquet").schema.names:
@@ -164,7 +172,7 @@ def time_ordered(path: Any, column: str) -> tuple[bool, int]:
     last = None
     ordered, rows = True, 0
     for batch in parquet_batches(path, [column])():
-        times = timestamps(batch[column], column).to_numpy()
+        times = utc_nanoseconds(timestamps(batch[column], column, unit))
         rows += len(times)
         ordered = ordered and not out_of_order(times, last)
         last = times[-1]
@@ -423,13 +431,33 @@ class WindowPartial:
     fingerprint: bytes
 
 
+def fingerprint_columns(profile: Profile, business: Sequence[str] = (),
+                        outputs: Sequence[str] | None = None) -> dict[str, ColumnKind]:
+    """The columns a window's fingerprint reads: what the profile reads (features, model
+    ``outputs`` (default the profile's), target, id and timestamp columns) and the ``business``
+    KPI columns, each with the kind it is read as."""
+    columns: dict[str, ColumnKind] = {
+        name: "number" if isinstance(summary, NumericSummary) else "category"
+        for name, summary in profile.features.items()}
+    columns.update({c: "number" for c in (profile.prediction_columns if outputs is None
+                                          else outputs)})
+    columns.update({c: "number" for c in business})
+    if profile.target is not None:
+        columns[profile.target] = "number" if profile.task == "regression" else "category"
+    if profile.id_column is not None:
+        columns[profile.id_column] = "category"
+    if profile.timestamp_column is not None:
+        columns[profile.timestamp_column] = "time"
+    return columns
+
+
 def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
                    business: Sequence[str] = (), seed: int = 0) -> WindowPartial:
     """Count a window's batches (one pass, memory bounded by a batch and the sample), with the
     sums of the ``business`` KPI columns."""
     stats: WindowStats | None = None
     sample = Sample(SAMPLE_ROWS, seed)
-    digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
+    digest = Fingerprint(fingerprint_columns(profile, business))
     keep = list(dict.fromkeys(c for c in (
         *profile.prediction_columns, profile.target,
         *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
@@ -437,7 +465,7 @@ def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
         if len(batch) == 0:
             continue
         check_window(profile, batch)
-        digest.update(pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes())
+        digest.add(batch)
         values = (prediction_values(batch, profile.prediction_columns, profile.task)
                   if profile.prediction_columns else None)
         part = window_stats(profile, batch, business=business,
@@ -511,11 +539,13 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
     """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
 
     Returns the evaluation, the window's rows when they were read into memory (``None`` when
-    streamed), and a fingerprint of the rows (equal for the same rows however they are read;
-    empty for Spark, whose row order is not fixed).
+    streamed), and a fingerprint of the rows (equal for the same rows in any order however
+    they are read; empty for Spark).
     """
+    columns = fingerprint_columns(profile, policy.business)
     if isinstance(window, pd.DataFrame):
-        return evaluate_window(profile, window, policy), window, rows_digest(window)
+        return (evaluate_window(profile, window, policy), window,
+                rows_digest(window, columns))
     if is_spark(window):
         from .spark import evaluate_spark
 
@@ -525,6 +555,6 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
             evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy)
             return evaluation, None, fingerprint
         frame = read_table(window)
-        return evaluate_window(profile, frame, policy), frame, rows_digest(frame)
+        return evaluate_window(profile, frame, policy), frame, rows_digest(frame, columns)
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
                     f"Spark DataFrame; got {type(window).__name__}")
