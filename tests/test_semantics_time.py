@@ -182,6 +182,29 @@ def test_the_same_rows_reordered_or_from_another_format_count_once(
     assert _tags(tracking_uri, profiled)[registry.STATUS] == "warning"
 
 
+def test_late_labels_replay_a_window_with_more_rows_once(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    policy = _policy(tmp_path, DEGRADE_AFTER_2)
+    good = _day("2026-04-01", make_frame(1500, 80)).assign(id=lambda f: "a" + f.index.astype(str))
+    # concept drift: the rows look as usual, the labels stop following the scores
+    bad = _day("2026-04-02", make_frame(1500, 81, flip=0.35)).assign(
+        id=lambda f: "b" + f.index.astype(str))
+    args = {"timestamp_column": "ts", "every": "1D", "policy": policy, "tracking_uri": tracking_uri}
+    md.monitor(uri, pd.concat([good, bad.iloc[:700]]).drop(columns="label"), **args)
+    md.monitor(uri, pd.concat([good, bad]).drop(columns="label"), **args)
+    assert _tags(tracking_uri, uri)[registry.STATUS] == "healthy"
+    labels = pd.concat([good, bad])[["id", "label"]]
+    updated = md.attach_labels(uri, labels, policy=policy, tracking_uri=tracking_uri)
+    assert [w.window_status for w in updated] == ["healthy", "degraded"]
+    # the second day's two runs are one window: one breaching window, not two
+    tags = _tags(tracking_uri, uri)
+    assert tags[registry.STATUS] == "warning" and tags[registry.BREACH_STREAK] == "1"
+
+
 def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
     profile = md.build_profile(make_frame(2000, 1), target="label", prediction="score",
                                band_chunks=0)
