@@ -160,6 +160,8 @@ def _normal(series: pd.Series, column: str, kind: ColumnKind, unit: str | None) 
     if kind == "number" or numeric:
         values = to_numeric(series, column) + 0.0  # -0.0 is 0.0
         return np.where(np.isnan(values), np.nan, values)  # one NaN
+    if pd.api.types.is_string_dtype(series):  # text is its own category key: no per-value
+        return series.astype(object).where(series.notna(), None).to_numpy()  # Python call
     return category_array(series)
 
 
@@ -356,8 +358,9 @@ def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Se
         if unit is None:
             example = series.iloc[0] if len(series) else ""
             raise DataError(f"column {column!r}: timestamps given as numbers (such as "
-                            f"{str(example)[:30]!r}) need their unit: --timestamp-unit (API: "
-                            f"timestamp_unit=) {', '.join(TIMESTAMP_UNITS)}")
+                            f"{str(example)[:30]!r}) need their unit: give --timestamp-unit "
+                            f"(API: timestamp_unit=) as {', '.join(TIMESTAMP_UNITS[:-1])} or "
+                            f"{TIMESTAMP_UNITS[-1]}")
         try:
             times = pd.to_datetime(numbers, unit=cast(Any, unit), utc=True)
             years = times.dt.year
