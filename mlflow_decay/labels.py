@@ -24,7 +24,6 @@ from .policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import prediction_values
 from .report import DecayReport
 from .schema import category_array
-from .sources import parse_time
 
 
 @dataclass
@@ -140,10 +139,10 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
     latest: dict[tuple[str, ...], Run] = {}
     for run in runs:
         tags = run.data.tags
-        bounds = [parse_time(tags.get(registry.TAG + k)) for k in ("window_start", "window_end")]
-        key = ((tags.get(registry.TAG + "profile_sha256", ""), *(str(b) for b in bounds))
-               if bounds != [None, None] else
-               (tags.get(registry.TAG + "window_key", run.info.run_id),))
+        span = registry.window_span(tags.get(registry.TAG + "window_start"),
+                                    tags.get(registry.TAG + "window_end"))
+        key = ((tags.get(registry.TAG + "profile_sha256", ""), *(str(b) for b in span))
+               if span is not None else (tags.get(registry.TAG + "window_key", run.info.run_id),))
         if key not in latest or run.info.start_time >= latest[key].info.start_time:
             latest[key] = run
     kept = {r.info.run_id for r in latest.values()}

@@ -430,6 +430,15 @@ class AppliedWindow:
         return parse_time(self.end or self.start)
 
 
+def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
+    """A window's bounds as times when they identify it: ``None`` without bounds, or when
+    start and end are one time (a chunk of rows that share a timestamp is its rows)."""
+    lo, hi = parse_time(start), parse_time(end)
+    if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
+        return None
+    return lo, hi
+
+
 def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]:
     """The version's last applied window, and a note when its tag cannot be read (then it is
     treated as absent: it must not block later verdicts)."""
@@ -472,10 +481,10 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     before: tuple[str | None, int, int] = (
         ref.status, _int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
     if last is not None:
-        bounds = (parse_time(start), parse_time(end))
+        span = window_span(start, end)
         if key == last.key:
             return skip("this window's verdict was already applied by another run")
-        if (bounds != (None, None) and bounds == (parse_time(last.start), parse_time(last.end))
+        if (span is not None and span == window_span(last.start, last.end)
                 and last.profile == ref.profile_sha256 and last.before is not None):
             before = last.before
             notes.append("a window with these bounds was applied before: this verdict replaces "

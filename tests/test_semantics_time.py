@@ -205,6 +205,15 @@ def test_late_labels_replay_a_window_with_more_rows_once(
     assert tags[registry.STATUS] == "warning" and tags[registry.BREACH_STREAK] == "1"
 
 
+def test_chunks_of_rows_sharing_one_timestamp_are_windows_of_their_own(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    data = _bad(2000, 90).assign(ts=pd.Timestamp("2026-05-01T12:00", tz="UTC"))
+    reports = md.monitor(profiled, data, timestamp_column="ts", chunk_size=1000,
+                         policy=_policy(tmp_path, DEGRADE_AFTER_2), tracking_uri=tracking_uri)
+    assert [r.window_start == r.window_end for r in reports] == [True, True]
+    assert [r.status for r in reports] == ["warning", "degraded"]
+
+
 def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
     profile = md.build_profile(make_frame(2000, 1), target="label", prediction="score",
                                band_chunks=0)
