@@ -373,7 +373,10 @@ def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Se
                             f"{times[(years < 1900) | (years > 2200)].iloc[0].year}: is the unit "
                             f"right? ({', '.join(TIMESTAMP_UNITS)})")
         return times
-    return _parse_text(series.astype(str), column)
+    parsed = _parse_text(series.astype(str), column)
+    if parsed.isna().any():  # empty text
+        raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
+    return parsed
 
 
 def _parse_text(text: pd.Series, column: str) -> pd.Series:

@@ -327,6 +327,10 @@ def test_text_timestamps_are_read_in_one_format_per_column() -> None:
     with pytest.raises(md.DataError, match=r"column 'ts': expected timestamps in one format, "
                                            r"got values such as '2026-02-10' and '13/02/2026'"):
         timestamps(pd.Series(["2026-02-10", "13/02/2026"]), "ts")
+    with pytest.raises(md.DataError, match="column 'ts': 1 rows have no timestamp"):
+        timestamps(pd.Series(["2026-02-10", ""]), "ts")  # empty text (Parquet), not a time
+    with pytest.raises(md.DataError, match="cannot read 'now'"):
+        timestamps(pd.Series(["now"]), "ts")
     offsets = timestamps(pd.Series(["2026-03-01T05:00:00+05:00", "2026-03-01T01:00:00Z",
                                     "2026-03-01 02:00"]), "ts")
     assert [t.isoformat() for t in offsets] == [
