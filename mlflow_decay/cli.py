@@ -299,7 +299,8 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
         lines.append(
             f"{r.step:>3}  {r.window_start or '-':<26}{r.rows:>8}  "
             f"{'skipped' if r.skipped else r.status:<9}{_fmt(auc):>7}{_fmt(est):>9}"
-            f"{_fmt(share, 2):>7}  {r.run_id or '-'}")
+            f"{_fmt(share, 2):>7}  {r.run_id or '-'}"
+            + ("  (window still open: logged, not applied)" if r.provisional else ""))
     _emit(as_json, [r.to_dict() for r in reports], "\n".join(lines))
 
 
