@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from . import registry, tracking
 from .comparison import Comparison, delong, side_by_side
 from .errors import DataError
-from .evaluation import Evaluation, evaluate_window
+from .evaluation import Evaluation, check_window, evaluate_window
 from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile, prediction_values
 from .report import DecayReport
@@ -25,14 +25,18 @@ from .schema import map_labels
 from .sources import (
     Window,
     check_window_options,
+    is_open,
     read_table,
+    rows_digest,
     split_windows,
     stream_windows,
+    window_bounds,
     window_key,
 )
 from .streaming import (
     Source,
     evaluate_source,
+    fingerprint_columns,
     finish_window,
     is_parquet,
     parquet_batches,
@@ -118,7 +122,9 @@ def evaluate(
 
     A logged evaluation is identified by the version, the window bounds and the rows: the
     same window evaluated again is not logged twice nor counted twice by the hysteresis; its
-    report comes back with ``skipped=True`` and the earlier run's id. An evaluation cut short
+    report comes back with ``skipped=True`` and the earlier run's id. Other rows with the same
+    bounds replace the earlier verdict (see :func:`mlflow_decay.registry.plan_window`); a
+    window that ends after now is provisional: logged, not applied. An evaluation cut short
     (a crash, a server gone) is completed first.
 
     Parameters
@@ -137,7 +143,8 @@ def evaluate(
         Make the registry changes (status tags, alias removal, legacy stage). They are made only
         after the run is logged, so ``log=False`` changes nothing in the registry.
     window_start, window_end : str, optional
-        ISO 8601 bounds of the window, recorded as run tags.
+        ISO 8601 bounds of the window (without an offset: UTC), stored as UTC ISO 8601 run
+        tags; the start must come before the end.
     tracking_uri : str, optional
     experiment : str, optional
         Experiment name overriding ``mlflow-decay/<name>``.
@@ -151,6 +158,8 @@ def evaluate(
     -------
     DecayReport
     """
+    window_start, window_end = window_bounds(window_start, window_end)
+    tracking.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -160,17 +169,17 @@ def evaluate(
         stored = Path(tmp) / tracking.OUTPUTS_FILE if log else None
         result, frame, fingerprint = evaluate_source(profile, window, pol, outputs=stored)
         key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
-                         fingerprint) if fingerprint else None  # Spark rows: no fixed order
+                         fingerprint, is_open(window_end)) if fingerprint else None  # Spark: none
         done: dict[str, str] = {}
         if log and key is not None:
             done = _complete_interrupted(
                 client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
             ref = registry.resolve(client, ref.uri)
         repeat = log and not force and key in done
-        report = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
-                         apply=apply, window_start=window_start, window_end=window_end,
-                         experiment=experiment, window_key=key,
-                         outputs_file=stored if stored is not None and stored.exists() else None)
+        report, _ = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
+                            apply=apply, window_start=window_start, window_end=window_end,
+                            experiment=experiment, window_key=key,
+                            outputs_file=stored if stored is not None and stored.exists() else None)
     if repeat:
         earlier = done[cast(str, key)]
         report.skipped, report.run_id, report.actions = True, earlier, []
@@ -202,6 +211,7 @@ def monitor(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     progress: Callable[[int, int, DecayReport], None] | None = None,
+    timestamp_unit: str | None = None,
 ) -> list[DecayReport]:
     """Evaluate a table window by window, in time order, driving the version's stage.
 
@@ -215,7 +225,9 @@ def monitor(
         duration (``1D``, ``6h``). Out of order, it is read whole and sorted, up to
         ``MAX_SORT_ROWS`` rows.
     timestamp_column : str, optional
-        Orders the rows and, with ``every``, cuts them into calendar windows.
+        Orders the rows and, with ``every``, cuts them into calendar windows. Read as UTC
+        times by :func:`mlflow_decay.sources.timestamps`: datetimes, ISO 8601 text (any
+        offsets), or text in one format for the whole column; numbers need ``timestamp_unit``.
     every : str, optional
         Window period as a pandas offset (``"1D"``, ``"6h"``, ``"1W"``).
     chunk_size : int, optional
@@ -226,21 +238,27 @@ def monitor(
         Evaluate windows already logged (same model version, bounds and rows) again; by default
         a rerun skips them, so an interrupted monitor resumes where it stopped.
     log : bool
-        ``False`` evaluates without logging or changing the registry.
+        ``False`` evaluates without logging or changing the registry; each report still shows
+        the stage the logged run would reach (the hysteresis carried from window to window in
+        memory, from the version's tags as they are).
     progress : callable, optional
         Called as ``progress(done, total, report)`` after each window.
+    timestamp_unit : {"s", "ms", "us", "ns"}, optional
+        What a timestamp given as a number counts since 1970 (required for such columns).
 
     Returns
     -------
     list of DecayReport
-        One per window, in order; skipped windows have ``skipped=True`` and their run id.
+        One per window, in order; skipped windows have ``skipped=True`` and their run id. A
+        window still open (it ends after now) is provisional: logged, not applied.
     """
+    tracking.check_experiment(experiment)
     pol = as_policy(policy)
     streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
     if streamed:
         check_window_options(timestamp_column, every, chunk_size)
         if timestamp_column is not None:
-            ordered, count = time_ordered(data, timestamp_column)
+            ordered, count = time_ordered(data, timestamp_column, timestamp_unit)
             if not ordered and count > MAX_SORT_ROWS:
                 raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
                                 f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
@@ -249,7 +267,7 @@ def monitor(
     if not streamed:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, timestamp_unit=timestamp_unit)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
@@ -260,7 +278,7 @@ def monitor(
     series = _series(client, ref, experiment) if log else []
     with tempfile.TemporaryDirectory() as tmp:
         pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
-                                     chunk_size, Path(tmp) if log else None)
+                                     chunk_size, timestamp_unit, Path(tmp) if log else None)
                    if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=0 if streamed else len(windows),
@@ -292,12 +310,16 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                 window_end=window.end, step=window.index, window_key=window.key, skipped=True,
                 policy=pol.source)
         else:
-            ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
+            if log:
+                ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
             result, rows = window.evaluate()
-            report = _record(client, ref, profile, result, rows, pol, log=log, apply=log,
-                             window_start=window.start, window_end=window.end,
-                             experiment=experiment, step=window.index, window_key=window.key,
-                             series=series, outputs_file=window.outputs)
+            report, planned = _record(client, ref, profile, result, rows, pol, log=log,
+                                      apply=log, window_start=window.start,
+                                      window_end=window.end, experiment=experiment,
+                                      step=window.index, window_key=window.key, series=series,
+                                      outputs_file=window.outputs)
+            if not log:  # a dry run: the next window starts from this one's planned stage
+                ref = registry.simulate(ref, planned)
         if window.outputs is not None:
             window.outputs.unlink(missing_ok=True)
         reports.append(report)
@@ -326,20 +348,23 @@ class _Pending:
     def of(cls, window: Window, ref: registry.ModelVersionRef, profile: Profile, pol: Policy
            ) -> _Pending:
         """A window in memory: its key is cheap, its evaluation waits."""
+        check_window(profile, window.frame)  # the rows' fingerprint reads the profile's columns
         return cls(window.index, window.start, window.end, len(window.frame),
-                   window.key(ref.name, ref.version, ref.profile_sha256),
+                   window.key(ref.name, ref.version, ref.profile_sha256,
+                              fingerprint_columns(profile, pol.business)),
                    lambda: (evaluate_window(profile, window.frame, pol), window.frame))
 
 
 def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
                       pol: Policy, timestamp_column: str | None, every: str | None,
-                      chunk_size: int | None, tmp: Path | None = None) -> Iterator[_Pending]:
+                      chunk_size: int | None, timestamp_unit: str | None = None,
+                      tmp: Path | None = None) -> Iterator[_Pending]:
     """Windows of a Parquet source read in batches: each is evaluated while it is read (its
     key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
     row ids and outputs are written there (one file per window, for late labels)."""
     batches = parquet_batches(path)()
     for window in stream_windows(batches, timestamp_column=timestamp_column, every=every,
-                                 chunk_size=chunk_size):
+                                 chunk_size=chunk_size, timestamp_unit=timestamp_unit):
         stored = None
         if tmp is not None:
             stored = tmp / str(window.index) / tracking.OUTPUTS_FILE
@@ -348,7 +373,7 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
         result = finish_window(profile, part.stats, part.sample, pol)
         yield _Pending(window.index, window.start, window.end, result.rows,
                        window_key(ref.name, ref.version, ref.profile_sha256, window.start,
-                                  window.end, part.fingerprint),
+                                  window.end, part.fingerprint, is_open(window.end)),
                        lambda result=result: (result, None),  # type: ignore[misc]
                        part.outputs)
 
@@ -369,30 +394,36 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
             result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
             apply: bool, window_start: str | None, window_end: str | None,
             experiment: str | None, step: int = 0, window_key: str | None = None,
-            series: list[dict[str, Any]] | None = None,
-            outputs_file: Path | None = None) -> DecayReport:
+            series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None
+            ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
     """Decide a window's stage from its evaluation, log the run, then change the registry.
 
     The run stores the window's row ids and outputs: from ``frame`` when it holds the id
-    column, else the streamed window's ``outputs_file``."""
+    column, else the streamed window's ``outputs_file``. Returns the report and the registry
+    changes planned from ``ref`` as given (a dry run carries them over to its next window with
+    :func:`registry.simulate`)."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     others = (registry.versions(client, ref.name)
               if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
               else None)
-    planned = registry.plan(ref, window_status, reasons, pol, run_id=None, others=others)
+    planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
+                                   start=window_start, end=window_end, key=window_key,
+                                   others=others)
     report = DecayReport(
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
         status=planned.status, window_status=window_status, previous_status=planned.previous,
         reasons=reasons, metrics=result.metrics, rows=result.rows,
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
-        notes=result.notes + [n for n in (pol.labels_decide(result.metrics), planned.note) if n],
+        notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
+                                          _plan_note(planned) if planned.note else None) if n],
         actions=_visible(ref, planned.actions),
         policy=pol.source, step=step, window_key=window_key, feature_keys=profile.metric_keys,
+        provisional=is_open(window_end),
     )
     if not log:
-        return report
+        return report, planned.actions
     outputs: pd.DataFrame | Path | None = outputs_file
     if frame is not None and profile.id_column and profile.id_column in frame.columns:
         outputs = frame[[profile.id_column, *profile.prediction_columns,
@@ -417,7 +448,11 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
             client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, "FINISHED")
-    return report
+    return report, planned.actions
+
+
+def _plan_note(planned: registry.Plan) -> str:
+    return f"registry unchanged: {planned.note}" if planned.skipped else str(planned.note)
 
 
 def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,
@@ -427,28 +462,26 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     the run, and make it (under the version's lock)."""
     assert report.run_id is not None
     ref = registry.resolve(client, ref.uri)  # another process may have moved it meanwhile
-    order = registry.window_order(report.window_start, report.window_end, report.window_key)
-    skip = registry.already_applied(ref, order) if report.window_key else None
-    if skip is not None:
-        report.notes.append(f"registry unchanged: {skip}")
-        report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
+    final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
+                                 start=report.window_start, end=report.window_end,
+                                 key=report.window_key, others=others)
+    note = _plan_note(final) if final.note else None
+    if final.skipped:
+        if note and note not in report.notes:
+            report.notes.append(note)
+        report.status = final.status
         report.actions = []
         tracking.record_plan(client, report.run_id, [])
         return
-    final = registry.plan(ref, window_status, reasons, pol, run_id=report.run_id, others=others)
     actions = final.actions
-    if report.window_key:
-        actions = (*actions[:-1], registry.Action("set_tag", registry.LAST_WINDOW, order),
-                   actions[-1]) if final.changed else (
-            *actions, registry.Action("set_tag", registry.LAST_WINDOW, order))
     tracking.record_plan(client, report.run_id, [a.to_dict() for a in actions])
     registry.apply(client, ref, actions)
     if final.status != report.status:  # another process moved the version since the preview
         client.set_tag(report.run_id, registry.STATUS, final.status)
     report.status = final.status
     report.actions = _visible(ref, actions)
-    if final.note and final.note not in report.notes:
-        report.notes.append(final.note)
+    if note and note not in report.notes:
+        report.notes.append(note)
     report.applied = True
     tracking.record_actions(client, report.run_id, report.actions)
 
@@ -493,6 +526,8 @@ def compare(
     dry_run: bool = False,
     tracking_uri: str | None = None,
     experiment: str | None = None,
+    window_start: str | None = None,
+    window_end: str | None = None,
 ) -> Comparison:
     """Judge two model versions (champion first, challenger second) on the same window.
 
@@ -515,6 +550,11 @@ def compare(
         row; the reason is recorded in both versions' tags.
     dry_run : bool
         Show what would be logged and moved; change nothing.
+    window_start, window_end : str, optional
+        ISO 8601 bounds of the window (as for :func:`evaluate`). The window counts once
+        towards the promotion streak: identified by its bounds, or without them by its rows'
+        fingerprint; comparing on it again replaces its result (a scheduler's retry does not
+        win twice).
 
     Returns
     -------
@@ -526,6 +566,8 @@ def compare(
         raise DataError(f"compare takes two model URIs (champion, challenger), got {len(models)}")
     if predictions is not None and len(predictions) != 2:
         raise DataError("give one prediction column per model (two)")
+    window_start, window_end = window_bounds(window_start, window_end)
+    tracking.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     refs = [registry.resolve(client, uri) for uri in models]
@@ -577,11 +619,21 @@ def compare(
                             "compare.diff.roc_auc.upper": test.upper})
     comparison = Comparison(models=[r.uri for r in refs], labels=labels, statuses=statuses,
                             metrics=metrics, delong=test, notes=notes)
-    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote)
+    columns: dict[str, Any] = {}
+    for i, profile in enumerate(profiles):
+        columns.update(fingerprint_columns(profile, pol.business, None if predictions is None
+                                           else [predictions[i]]))
+    identity = (f"{window_start or ''}/{window_end or ''}" if window_start or window_end
+                else "rows:" + rows_digest(window, columns).hex()[:32])
+    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity)
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.append(why)
     if log and not dry_run:
-        comparison.run_id = tracking.log_comparison(client, refs, comparison, experiment)
+        comparison.run_id = tracking.log_comparison(
+            client, refs, comparison, experiment,
+            {registry.TAG + "window_start": window_start or "",
+             registry.TAG + "window_end": window_end or "",
+             registry.TAG + "compare.window": identity})
         from .render import comparison_panel
 
         tracking.log_files(client, comparison.run_id,
@@ -605,6 +657,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     """
     if not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
+    tracking.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     run_id = tracking.log_restore(client, ref, reason, experiment)
@@ -619,6 +672,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
             ) -> list[dict[str, str]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
     order, read back from the runs that caused them."""
+    tracking.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
         ref = registry.resolve(client, model)

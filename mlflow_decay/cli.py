@@ -89,6 +89,55 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give a name, or leave --experiment out for "
+                                 "mlflow-decay/<name>")
+    return value
+
+
+experiment_option = click.option("--experiment", default=None, callback=_not_empty,
+                                 help="Experiment name [default: mlflow-decay/<name>].")
+bounds_options = [
+    click.option("--window-start", default=None,
+                 help="ISO 8601 start of the window (no offset: UTC)."),
+    click.option("--window-end", default=None,
+                 help="ISO 8601 end of the window (no offset: UTC), after the start."),
+]
+
+
+def with_bounds(func: F) -> F:
+    """Add ``--window-start`` and ``--window-end``."""
+    for option in reversed(bounds_options):
+        func = option(func)
+    return func
+
+
+def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """Window bounds as UTC ISO 8601; a usage error when not times or not in order."""
+    from .errors import DataError
+    from .sources import window_bounds
+
+    try:
+        return window_bounds(start, end)
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        offset = to_offset(value)
+    except ValueError:
+        return value  # not a period at all: the API says so
+    if offset.n <= 0:
+        raise click.BadParameter(f"{value!r} is not a positive period such as 1D, 6h, 1W")
+    return value
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -244,9 +293,8 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
               help="Evaluate and report what would change; log nothing, change nothing.")
 @click.option("--no-log", is_flag=True,
               help="Do not log an MLflow run (and so change nothing in the registry).")
-@click.option("--window-start", default=None, help="ISO 8601 start of the window.")
-@click.option("--window-end", default=None, help="ISO 8601 end of the window.")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@with_bounds
+@experiment_option
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
 @click.option("--predicted-label", default=None, metavar="COLUMN",
@@ -260,6 +308,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     from . import api
     from .policy import load_policy
 
+    window_start, window_end = _bounds(window_start, window_end)
     pol = load_policy(policy_path)
     report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,
@@ -284,7 +333,9 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
               help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
 @click.option("--timestamp-column", type=NAME, default=None,
               help="Column that orders and dates the rows.")
-@click.option("--window", "every", default=None, metavar="PERIOD",
+@click.option("--timestamp-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
+              help="What timestamps given as numbers count since 1970 (required for them).")
+@click.option("--window", "every", default=None, metavar="PERIOD", callback=_period,
               help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
@@ -292,15 +343,17 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
               help="Policy TOML file laid over the default.")
 @click.option("--force", is_flag=True, help="Evaluate windows already logged again.")
 @click.option("--dry-run", is_flag=True, help="Evaluate only: log nothing, change nothing.")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@experiment_option
 @common
-def monitor(model_uri: str, data: Path, timestamp_column: str | None, every: str | None,
-            chunk_size: int | None, policy_path: Path | None, force: bool, dry_run: bool,
-            experiment: str | None, tracking_uri: str, as_json: bool) -> None:
+def monitor(model_uri: str, data: Path, timestamp_column: str | None,
+            timestamp_unit: str | None, every: str | None, chunk_size: int | None,
+            policy_path: Path | None, force: bool, dry_run: bool, experiment: str | None,
+            tracking_uri: str, as_json: bool) -> None:
     """Evaluate DATA window by window in time order, logging one run per window.
 
     Reruns skip windows already logged (same version, bounds and rows) unless --force, so an
-    interrupted monitor resumes where it stopped.
+    interrupted monitor resumes where it stopped. A window still open (it ends after now) is
+    provisional: logged, not applied. --dry-run shows the stages the real run would reach.
     """
     if (every is None) == (chunk_size is None):
         raise click.UsageError("give --window PERIOD (with --timestamp-column) or --chunk-size N")
@@ -323,7 +376,8 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None, every: str
     reports = api.monitor(
         model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
         policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
-        experiment=experiment, progress=None if as_json else progress)
+        experiment=experiment, progress=None if as_json else progress,
+        timestamp_unit=timestamp_unit)
     for bar in bars:
         bar.render_finish()
     header = (f"{'#':>3}  {'window start':<26}{'rows':>8}  {'status':<9}{'auc':>7}{'est auc':>9}"
@@ -336,7 +390,8 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None, every: str
         lines.append(
             f"{r.step:>3}  {r.window_start or '-':<26}{r.rows:>8}  "
             f"{'skipped' if r.skipped else r.status:<9}{_fmt(auc):>7}{_fmt(est):>9}"
-            f"{_fmt(share, 2):>7}  {r.run_id or '-'}")
+            f"{_fmt(share, 2):>7}  {r.run_id or '-'}"
+            + ("  (window still open: logged, not applied)" if r.provisional else ""))
     _emit(as_json, [r.to_dict() for r in reports], "\n".join(lines))
 
 
@@ -355,7 +410,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
               help="Label column [default: the profile's target].")
 @click.option("--policy", "policy_path", default=None, type=POLICY,
               help="Policy TOML file laid over the default.")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@experiment_option
 @common
 def labels(model_uri: str, labels_path: Path, id_column: str | None, label_column: str | None,
            policy_path: Path | None, experiment: str | None, tracking_uri: str,
@@ -390,20 +445,26 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
 @click.option("--promote", is_flag=True,
               help="Move the policy's promote alias to CHALLENGER when it has won enough windows.")
 @click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@with_bounds
+@experiment_option
 @common
 def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[str] | None,
                 policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,
-                experiment: str | None, tracking_uri: str, as_json: bool) -> None:
-    """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side."""
+                window_start: str | None, window_end: str | None, experiment: str | None,
+                tracking_uri: str, as_json: bool) -> None:
+    """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side.
+
+    A window (its bounds, else its rows) counts once towards the promotion streak."""
     from . import api
     from .comparison import COMPARED
     from .policy import load_policy
     from .sources import read_table
 
+    window_start, window_end = _bounds(window_start, window_end)
     result = api.compare(read_table(data), [champion, challenger], predictions=predictions,
                          policy=load_policy(policy_path), log=not no_log, promote=promote,
-                         dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment)
+                         dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
+                         window_start=window_start, window_end=window_end)
     a, b = result.labels
     lines = [f"{'metric':<42}{a:>14}{b:>14}{'diff':>10}",
              f"{'status':<42}{result.statuses[0]:>14}{result.statuses[1]:>14}"]
@@ -427,7 +488,7 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
 @click.argument("model_uri")
 @click.option("--reason", required=True, callback=lambda ctx, param, value: _not_blank(value),
               help="Why the version is healthy again (recorded).")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@experiment_option
 @common
 def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: str,
             as_json: bool) -> None:
@@ -441,7 +502,7 @@ def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: s
 
 @main.command()
 @click.argument("model")
-@click.option("--experiment", default=None, help="Experiment name [default: mlflow-decay/<name>].")
+@experiment_option
 @common
 def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool) -> None:
     """Every stage change and alias move of MODEL (a name, or a models:/ URI for one version)."""

@@ -9,7 +9,7 @@ and the version's stage is replayed through the policy's hysteresis over all its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -71,6 +71,7 @@ def attach_labels(
         When one id has two different labels (the same label twice is fine), or when no
         window matched any label (saying why: no windows, none stored ids, or no id matched).
     """
+    tracking.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -126,13 +127,18 @@ def attach_labels(
                 updated.append(LabelledWindow(run.info.run_id,
                                               run.data.tags.get(registry.TAG + "window_start"),
                                               rows, len(joined), verdict, new))
+        if run.data.tags.get(registry.TAG + "provisional") == "true":
+            continue  # an open window's verdict was never applied: the replay leaves it out
         verdicts.append(verdict)
         reports.append(DecayReport(
             model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
             window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
-            rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id))
+            rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
+            window_key=run.data.tags.get(registry.TAG + "window_key")))
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(runs), stored, id_column, len(known)))
+    if not verdicts:
+        return updated
     states = pol.replay(verdicts)
     for report, (status, _, _) in zip(reports, states, strict=True):
         report.status = status
@@ -174,10 +180,16 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
 
 
 def _latest_per_window(runs: list[Run]) -> list[Run]:
-    """One run per window: a window evaluated again (``--force``) counts once, its latest run."""
-    latest: dict[str, Run] = {}
+    """One run per window, its latest: a window evaluated again (``--force``, or other rows
+    with the same bounds, which replace its verdict) counts once. Windows are identified by
+    their bounds and profile, or without bounds by their key."""
+    latest: dict[tuple[str, ...], Run] = {}
     for run in runs:
-        key = run.data.tags.get(registry.TAG + "window_key", run.info.run_id)
+        tags = run.data.tags
+        span = registry.window_span(tags.get(registry.TAG + "window_start"),
+                                    tags.get(registry.TAG + "window_end"))
+        key = ((tags.get(registry.TAG + "profile_sha256", ""), *(str(b) for b in span))
+               if span is not None else (tags.get(registry.TAG + "window_key", run.info.run_id),))
         if key not in latest or run.info.start_time >= latest[key].info.start_time:
             latest[key] = run
     kept = {r.info.run_id for r in latest.values()}
@@ -196,4 +208,12 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
                f"{entered + 1}"]
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
                             state=final)
-    registry.apply(client, ref, planned.actions)
+    actions = planned.actions
+    last, _ = registry.last_window(ref)
+    if last is not None and last.key == reports[-1].window_key:
+        # the last window's verdict may be replaced later (same bounds): from the replayed
+        # stage before it, not the one it was first applied on
+        status, (breach, clean), _ = states[-2] if len(states) > 1 else (None, (0, 0), None)
+        before = replace(last, before=(status, breach, clean))
+        actions = (registry.Action("set_tag", registry.LAST_WINDOW, before.to_tag()), *actions)
+    registry.apply(client, ref, actions)

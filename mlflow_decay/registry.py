@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import random
 import re
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from .errors import ProfileError, RegistryError
-from .policy import Policy, Status
+from .policy import STATUSES, Policy, Status
 from .profile import Profile, hashed_name
+from .sources import is_open, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ REMOVED_ALIASES = TAG + "removed_aliases"
 ROLLED_BACK_TO = TAG + "rolled_back_to"
 ROLLED_BACK_FROM = TAG + "rolled_back_from"
 PROMOTE_STREAK = TAG + "promote_streak"
+PROMOTE_WINDOW = TAG + "promote_window"
 PROMOTED_FROM = TAG + "promoted_from"
 DEMOTED_TO = TAG + "demoted_to"
 BREACH_STREAK = TAG + "breach_streak"
@@ -301,22 +304,27 @@ class Plan:
     changed: bool
     actions: tuple[Action, ...] = field(default=())
     note: str | None = None
+    skipped: bool = False
 
 
 def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
          run_id: str | None, now: datetime | None = None,
          state: tuple[Status, tuple[int, int], str | None] | None = None,
-         others: list[ModelVersionRef] | None = None) -> Plan:
+         others: list[ModelVersionRef] | None = None,
+         base: tuple[str | None, tuple[int, int]] | None = None) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
-    tags (so any process can continue them), unless ``state`` gives the outcome (a replay);
-    re-evaluating a degraded version changes nothing but the last-run and streak tags. A
-    degraded version's rollback aliases move to the newest healthy version among ``others``.
+    tags (so any process can continue them), or from ``base`` (a stage and streaks to start
+    from: those before a window whose verdict this one replaces), unless ``state`` gives the
+    outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
+    streak tags. A degraded version's rollback aliases move to the newest healthy version
+    among ``others``.
     """
     previous = ref.status
-    streaks = (_int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
-    status, streaks, note = state or policy.next_state(previous, status, streaks)
+    start, streaks = base if base is not None else (
+        previous, (_int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK)))
+    status, streaks, note = state or policy.next_state(start, status, streaks)
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     run = run_id or "<this run>"
     reason = "; ".join(reasons) or "no threshold breached"
@@ -449,24 +457,133 @@ def _expired(token: str) -> bool:
         return True
 
 
-def window_order(window_start: str | None, window_end: str | None, key: str | None) -> str:
-    """A window's place for ``LAST_WINDOW``: its end (or start) time and its key."""
-    return f"{window_end or window_start or ''}|{key or ''}"
+@dataclass(frozen=True)
+class AppliedWindow:
+    """The last window whose verdict moved a version (tag ``LAST_WINDOW``, JSON): its bounds
+    (UTC ISO 8601), key and profile, and the version's stage and streaks before it."""
+
+    start: str | None
+    end: str | None
+    key: str
+    profile: str = ""
+    before: tuple[str | None, int, int] | None = None
+
+    def to_tag(self) -> str:
+        before = None if self.before is None else dict(
+            zip(("status", "breach", "clean"), self.before, strict=True))
+        return json.dumps({"start": self.start, "end": self.end, "key": self.key,
+                           "profile": self.profile, "before": before}, sort_keys=True)
+
+    @classmethod
+    def from_tag(cls, text: str) -> AppliedWindow:
+        """Read the tag; also the older ``<end time>|<key>`` form. :class:`ValueError` if it
+        is neither (an older version stored any text given as a bound)."""
+        if text.startswith("{"):
+            obj = json.loads(text)
+            before = obj.get("before")
+            return cls(obj.get("start"), obj.get("end"), str(obj["key"]), str(obj.get("profile", "")),
+                       None if before is None else (before.get("status"), int(before["breach"]),
+                                                    int(before["clean"])))
+        when, sep, key = text.partition("|")
+        stamp = parse_time(when)
+        if not sep or (when and stamp is None):
+            raise ValueError(text)
+        return cls(None, None if stamp is None else stamp.isoformat(), key)
+
+    def ends(self) -> Any:
+        return parse_time(self.end or self.start)
 
 
-def already_applied(ref: ModelVersionRef, order: str) -> str | None:
-    """Why a window's verdict must not move the version (``None`` if it may): another process
-    applied this very window, or a later one (judged by time, when windows have times)."""
-    last = ref.tags.get(LAST_WINDOW)
-    if not last or order.endswith("|"):
+def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
+    """A window's bounds as times when they identify it: ``None`` without bounds, or when
+    start and end are one time (a chunk of rows that share a timestamp is its rows)."""
+    lo, hi = parse_time(start), parse_time(end)
+    if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
         return None
-    last_time, _, last_key = last.partition("|")
-    time_, _, key = order.partition("|")
-    if key and key == last_key:
-        return "this window's verdict was already applied by another run"
-    if time_ and last_time and time_ < last_time:
-        return f"a later window (ending {last_time}) was already applied by another run"
-    return None
+    return lo, hi
+
+
+def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]:
+    """The version's last applied window, and a note when its tag cannot be read (then it is
+    treated as absent: it must not block later verdicts)."""
+    text = ref.tags.get(LAST_WINDOW)
+    if not text:
+        return None, None
+    try:
+        return AppliedWindow.from_tag(text), None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, (f"tag {LAST_WINDOW} = {text[:60]!r} is not a window (an older "
+                      "mlflow-decay stored bounds as given): ignored")
+
+
+def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
+                run_id: str | None, *, start: str | None, end: str | None, key: str | None,
+                others: list[ModelVersionRef] | None = None, now: datetime | None = None
+                ) -> Plan:
+    """What one window's verdict does to the version: :func:`plan`, once per window.
+
+    - A window still open (it ends after ``now``) is provisional: its verdict is logged, not
+      applied; the closed window is evaluated anew and counts.
+    - A window is identified, per version and profile, by its bounds (or, without bounds, by
+      its key: rows and all). The same key as the last applied window changes nothing; the
+      same bounds with other rows *replace* that window's verdict: the hysteresis starts again
+      from the stage and streaks the version had before it (kept in ``LAST_WINDOW``); a window
+      ending before the last applied one changes nothing. Otherwise the window is one more
+      step.
+    """
+    notes: list[str] = []
+
+    def skip(why: str) -> Plan:
+        kept = cast(Status, ref.status if ref.status in STATUSES else "healthy")
+        return Plan(ref.status, kept, False, (), "; ".join([*notes, why]), skipped=True)
+
+    if is_open(end, now):
+        return skip(f"provisional: the window ends {end}, after now; its verdict is logged, not "
+                    "applied (the closed window is evaluated again and counts once)")
+    last, unreadable = last_window(ref) if key else (None, None)
+    notes += [unreadable] if unreadable else []
+    before: tuple[str | None, int, int] = (
+        ref.status, _int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
+    if last is not None:
+        span = window_span(start, end)
+        if key == last.key:
+            return skip("this window's verdict was already applied by another run")
+        if (span is not None and span == window_span(last.start, last.end)
+                and last.profile == ref.profile_sha256 and last.before is not None):
+            before = last.before
+            notes.append("a window with these bounds was applied before: this verdict replaces "
+                         "it (the stage is decided again from the one before that window)")
+        elif (ends := parse_time(end or start)) is not None and last.ends() is not None \
+                and ends < last.ends():
+            return skip(f"a later window (ending {last.end or last.start}) was already applied "
+                        "by another run")
+    final = plan(ref, status, reasons, policy, run_id, others=others,
+                 base=(before[0], (before[1], before[2])))
+    actions = final.actions
+    if key:
+        tag = Action("set_tag", LAST_WINDOW,
+                     AppliedWindow(start, end, key, ref.profile_sha256, before).to_tag())
+        # the status tag stays last: everything it implies is done first
+        actions = (*actions[:-1], tag, actions[-1]) if final.changed else (*actions, tag)
+    if final.note:
+        notes.append(final.note)
+    return replace(final, actions=actions, note="; ".join(notes) or None)
+
+
+def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionRef:
+    """The version as it would be after ``actions`` (a dry run's registry, in memory)."""
+    tags, aliases, stage = dict(ref.tags), list(ref.aliases), ref.stage
+    for action in actions:
+        mine = action.version in (None, ref.version)
+        if action.kind == "set_tag" and mine:
+            tags[action.key] = action.value
+        elif action.kind == "delete_alias" or (action.kind == "set_alias" and not mine):
+            aliases = [a for a in aliases if a != action.key]
+        elif action.kind == "set_alias":
+            aliases.append(action.key)
+        elif action.kind == "transition_stage" and mine:
+            stage = action.value
+    return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage)
 
 
 def _clip(text: str) -> str:
@@ -500,18 +617,29 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
 
 
 def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
-                   policy: Policy, promote: bool) -> tuple[tuple[Action, ...], str]:
+                   policy: Policy, promote: bool, window: str | None = None
+                   ) -> tuple[tuple[Action, ...], str]:
     """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
     the alias move; returns the actions and a one-line explanation.
 
     A window is won when DeLong's AUC difference (challenger minus champion) is at least the
     policy's ``min_auc_gain`` with p below ``max_p_value``. The streak is kept on the
-    challenger as ``<champion version>:<count>`` and restarts when the champion changes.
+    challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
+    ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
+    is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
+    retry, or more rows with the same bounds) replaces its result instead of adding one.
     """
     won = (test is not None and test.diff >= policy.promote_min_gain
            and test.p_value < policy.promote_max_p_value)
     held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
-    streak = (int(count) if held == champion.version and count.isdigit() else 0) + 1 if won else 0
+    base = int(count) if held == champion.version and count.isdigit() else 0
+    last_champion, _, rest = challenger.tags.get(PROMOTE_WINDOW, "").partition("|")
+    last_base, _, last_window = rest.partition("|")
+    again = (window is not None and last_window == window and last_champion == champion.version
+             and last_base.isdigit())
+    if again:
+        base = int(last_base)
+    streak = base + 1 if won else 0
     need = policy.promote_windows
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -520,6 +648,11 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     else:
         why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
                f"p = {test.p_value:.3g}); streak {streak} of {need}")
+    if again:
+        why += " (this window was compared before: its result replaces the earlier one)"
+    counted = (() if window is None else
+               (Action("set_tag", PROMOTE_WINDOW, f"{champion.version}|{base}|{window}"[:_MAX_TAG],
+                       version=challenger.version),))
     if promote and streak >= need and alias not in challenger.aliases:
         reason = f"{why}; promoted at {stamp}"
         return (
@@ -528,7 +661,8 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
                    version=challenger.version),
             Action("set_tag", DEMOTED_TO, f"v{challenger.version} at {stamp}",
                    version=champion.version),
+            *counted,
             Action("set_tag", PROMOTE_STREAK, f"{champion.version}:0", version=challenger.version),
         ), f"{why}: @{alias} moves to v{challenger.version}"
-    return (Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
-                   version=challenger.version),), why
+    return (*counted, Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
+                             version=challenger.version)), why

@@ -35,6 +35,8 @@ class DecayReport:
     feature_keys : dict of str to str
         Each feature column's metric key (``drift.<key>.psi``): the column name itself, unless
         MLflow cannot take it or it collides with another column's or a model output's.
+    provisional : bool
+        The window was still open (it ends after the evaluation): logged, not applied.
     """
 
     model_uri: str
@@ -59,6 +61,7 @@ class DecayReport:
     window_key: str | None = None
     skipped: bool = False
     feature_keys: dict[str, str] = field(default_factory=dict)
+    provisional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the report (a non-finite number becomes ``None``)."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .schema import category_array, to_numeric
 
 _TIME = "__mlflow_decay_window_time__"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -37,7 +39,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_parquet(p, engine="pyarrow")
         if name.endswith(CSV_SUFFIXES):
             sep = "\t" if name.endswith(".tsv") else ","
-            frame = pd.read_csv(p, sep=sep)
+            # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a
+            # CSV and a Parquet file of the same rows are the same rows
+            frame = pd.read_csv(p, sep=sep, float_precision="round_trip")
             if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
                 # pandas renames a repeated header x to x.1: keep the names as written so the
                 # repeat is refused, not read as a new column
@@ -58,50 +62,134 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Window:
-    """One production window: its rows, position in the series, and time bounds (ISO 8601)."""
+    """One production window: its rows, position in the series, and time bounds (UTC ISO 8601)."""
 
     index: int
     frame: pd.DataFrame
     start: str | None
     end: str | None
 
-    def key(self, model_name: str, model_version: str, profile_sha256: str) -> str:
-        """Identity of this evaluation: model version, its profile, bounds and the rows."""
+    def key(self, model_name: str, model_version: str, profile_sha256: str,
+            columns: Mapping[str, ColumnKind] | None = None, now: datetime | None = None) -> str:
+        """Identity of this evaluation: model version, its profile, bounds and the rows (the
+        ``columns`` the profile reads; default all), provisional while the window is open."""
         return window_key(model_name, model_version, profile_sha256, self.start, self.end,
-                          rows_digest(self.frame))
+                          rows_digest(self.frame, columns), is_open(self.end, now))
 
 
 def window_key(model_name: str, model_version: str, profile_sha256: str, start: str | None,
-               end: str | None, rows: bytes) -> str:
+               end: str | None, rows: bytes, provisional: bool = False) -> str:
     """Identity of an evaluation: the model version, the profile it is judged against (a new
-    profile makes new evaluations), the window bounds and the rows' fingerprint."""
+    profile makes new evaluations), the window bounds, the rows' fingerprint, and whether the
+    window was still open (a provisional evaluation; the closed window is evaluated anew)."""
     digest = hashlib.sha256(
         f"{model_name}\0{model_version}\0{profile_sha256}\0{start}\0{end}\0".encode())
     digest.update(rows)
+    if provisional:
+        digest.update(b"\0provisional")
     return digest.hexdigest()
 
 
-def rows_digest(frame: pd.DataFrame) -> bytes:
-    """SHA-256 of the rows' hashes: the same for a table and for its batches in order."""
-    return hashlib.sha256(
-        pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).digest()
+#: How a column's values enter a fingerprint: as numbers, category keys or UTC times.
+ColumnKind = Literal["number", "category", "time"]
+_MASK = (1 << 64) - 1
+_SALT = np.uint64(0x9E3779B97F4A7C15)
+
+
+class Fingerprint:
+    """An order-independent fingerprint of a window's rows, built batch by batch.
+
+    Each row of the ``columns`` (name to kind; others are ignored) is normalised as the
+    profile reads it (numbers as float64, categories as their category keys, times as UTC),
+    hashed, and the hashes are summed (modulo 2**64, twice with different mixing): the same rows
+    give the same fingerprint in any order, from a DataFrame, a CSV or a Parquet file, whole or
+    in batches. ``columns=None`` takes every column, its kind inferred from its dtype.
+    """
+
+    def __init__(self, columns: Mapping[str, ColumnKind] | None = None,
+                 timestamp_unit: str | None = None) -> None:
+        self.columns = None if columns is None else dict(columns)
+        self.timestamp_unit = timestamp_unit
+        self.present: set[str] = set()
+        self.rows = 0
+        self.sums = [0, 0]
+
+    def add(self, frame: pd.DataFrame) -> None:
+        kinds = self.columns if self.columns is not None else {
+            str(c): _dtype_kind(frame[c]) for c in frame.columns}
+        names = sorted(c for c in kinds if c in frame.columns)
+        self.present.update(names)
+        self.rows += len(frame)
+        if not len(frame):
+            return
+        normal = pd.DataFrame({str(i): _normal(frame[c], c, kinds[c], self.timestamp_unit)
+                               for i, c in enumerate(names)}, index=pd.RangeIndex(len(frame)))
+        first = pd.util.hash_pandas_object(normal, index=False).to_numpy(dtype=np.uint64)
+        second = pd.util.hash_array(first ^ _SALT)
+        for i, hashes in enumerate((first, second)):
+            self.sums[i] = (self.sums[i] + int(hashes.sum(dtype=np.uint64))) & _MASK
+
+    def digest(self) -> bytes:
+        """The fingerprint: SHA-256 of the columns used, the row count and the hash sums."""
+        head = "\0".join(sorted(self.present))
+        return hashlib.sha256(f"{head}\0{self.rows}\0{self.sums[0]}\0{self.sums[1]}".encode()
+                              ).digest()
+
+
+def _dtype_kind(series: pd.Series) -> ColumnKind:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "time"
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return "number"
+    return "category"
+
+
+def _normal(series: pd.Series, column: str, kind: ColumnKind, unit: str | None) -> Any:
+    """A column's values as a fingerprint reads them (numbers read alike in any kind)."""
+    numeric = (pd.api.types.is_numeric_dtype(series.dtype)
+               or pd.api.types.is_bool_dtype(series.dtype))
+    if kind == "time" or pd.api.types.is_datetime64_any_dtype(series.dtype):
+        known = series.notna().to_numpy()
+        try:  # a fingerprint refuses nothing (the reader does): unreadable times count as text
+            times = timestamps(series[known], column, unit)
+        except DataError:
+            return category_array(series)
+        out = np.full(len(series), np.iinfo(np.int64).min, dtype=np.int64)
+        out[known] = utc_nanoseconds(times)
+        return out
+    if kind == "number" or numeric:
+        values = to_numeric(series, column) + 0.0  # -0.0 is 0.0
+        return np.where(np.isnan(values), np.nan, values)  # one NaN
+    if pd.api.types.is_string_dtype(series):  # text is its own category key: no per-value
+        return series.astype(object).where(series.notna(), None).to_numpy()  # Python call
+    return category_array(series)
+
+
+def rows_digest(frame: pd.DataFrame, columns: Mapping[str, ColumnKind] | None = None,
+                timestamp_unit: str | None = None) -> bytes:
+    """The :class:`Fingerprint` of a table's rows (of ``columns``; default all)."""
+    fingerprint = Fingerprint(columns, timestamp_unit)
+    fingerprint.add(frame)
+    return fingerprint.digest()
 
 
 def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
-                  every: str | None = None, chunk_size: int | None = None) -> list[Window]:
+                  every: str | None = None, chunk_size: int | None = None,
+                  timestamp_unit: str | None = None) -> list[Window]:
     """Cut a table into time-ordered windows: by calendar period ``every`` (a pandas offset
     such as ``"1D"`` or ``"1W"``, needs ``timestamp_column``) or by ``chunk_size`` rows.
 
-    Empty periods give no window. Raises :class:`DataError` on a missing or unparsable
-    timestamp column.
+    Timestamps are read by :func:`timestamps` (numbers need ``timestamp_unit``). Empty
+    periods give no window. Raises :class:`DataError` on a missing or unreadable timestamp
+    column.
     """
     check_window_options(timestamp_column, every, chunk_size)
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
             raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
-        times = timestamps(frame[timestamp_column], timestamp_column)
-        order = np.argsort(times.to_numpy(), kind="stable")
+        times = timestamps(frame[timestamp_column], timestamp_column, timestamp_unit)
+        order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
     if every is not None:
@@ -136,10 +224,13 @@ def check_window_options(timestamp_column: str | None, every: str | None,
     if every is None:
         return None
     try:
-        return pd.tseries.frequencies.to_offset(every)
+        offset = pd.tseries.frequencies.to_offset(every)
     except ValueError as exc:
         raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
                         "1W") from exc
+    if offset.n <= 0:
+        raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
+    return offset
 
 
 @dataclass
@@ -154,8 +245,8 @@ class StreamWindow:
 
 
 def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
-                   every: str | None = None, chunk_size: int | None = None
-                   ) -> Iterator[StreamWindow]:
+                   every: str | None = None, chunk_size: int | None = None,
+                   timestamp_unit: str | None = None) -> Iterator[StreamWindow]:
     """Cut a stream of batches into windows as :func:`split_windows` cuts a table, holding one
     batch at a time. The rows must come in time order (they cannot be sorted without reading
     them all), and a period must be a fixed duration (``1D``, ``6h``; not ``1W`` or ``1M``)."""
@@ -168,7 +259,7 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
     elif offset is not None:
         raise DataError(f"window period {every!r} is a calendar period: windows read in batches "
                         "need a fixed duration such as 1D or 6h")
-    labelled = _labelled(batches, timestamp_column, period, chunk_size)
+    labelled = _labelled(batches, timestamp_column, period, chunk_size, timestamp_unit)
     for index, (_, group) in enumerate(itertools.groupby(labelled, key=lambda item: item[0])):
         window = StreamWindow(index, iter(()))
 
@@ -184,12 +275,12 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
 
 
 def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
-              period: pd.Timedelta | None, chunk_size: int | None
+              period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None
               ) -> Iterator[tuple[int, str | None, str | None, pd.DataFrame]]:
     """Pieces of batches, each inside one window: ``(window label, start, end, rows)``."""
     seen = 0
     origin: pd.Timestamp | None = None
-    last: pd.Timestamp | None = None
+    last: np.int64 | None = None
     for batch in batches:
         if len(batch) == 0:
             continue
@@ -197,12 +288,12 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
         if timestamp_column is not None:
             if timestamp_column not in batch.columns:
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
-            times = timestamps(batch[timestamp_column], timestamp_column)
-            values = times.to_numpy()
+            times = timestamps(batch[timestamp_column], timestamp_column, unit)
+            values = utc_nanoseconds(times)
             if out_of_order(values, last):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
                                 "time order; sort the files, or load the table into memory")
-            last = pd.Timestamp(values[-1])
+            last = values[-1]
         if period is not None:
             assert times is not None
             origin = origin if origin is not None else times.iloc[0].floor("D")
@@ -231,12 +322,152 @@ def out_of_order(values: np.ndarray, last: Any = None) -> bool:
     return bool((last is not None and values[0] < last) or np.any(values[1:] < values[:-1]))
 
 
-def timestamps(series: pd.Series, column: str) -> pd.Series:
-    try:
-        parsed = pd.to_datetime(series, utc=True, errors="raise", format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"column {column!r}: expected timestamps, cannot read "
-                        f"{str(exc).splitlines()[0][:120]}") from exc
-    if parsed.isna().any():
+#: Units of timestamps given as numbers (``--timestamp-unit``): what one unit counts since 1970.
+TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
+
+
+def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Series:
+    """Read a column of timestamps as UTC times, by one rule for the whole column.
+
+    Datetimes are kept (naive ones are UTC). Numbers are refused unless ``unit`` (one of
+    ``TIMESTAMP_UNITS``) says what they count since 1970. Text is read as ISO 8601 (mixed
+    offsets are converted to UTC; no offset means UTC), else in one format inferred for the
+    whole column; text that two formats read differently (``01/02/2026``: January or
+    February) or that no one format reads is refused, naming two conflicting values.
+
+    Raises
+    ------
+    DataError
+        If a row has no timestamp, or the column cannot be read by this rule.
+    """
+    if unit is not None and unit not in TIMESTAMP_UNITS:
+        raise DataError(f"timestamp unit {unit!r} is not one of {', '.join(TIMESTAMP_UNITS)}")
+    if series.isna().any():
+        raise DataError(f"column {column!r}: {int(series.isna().sum())} rows have no timestamp")
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _as_utc(series)
+    if pd.api.types.is_bool_dtype(dtype):
+        raise DataError(f"column {column!r}: expected timestamps, got true/false values")
+    numbers: pd.Series | None = series if pd.api.types.is_numeric_dtype(dtype) else None
+    if numbers is None:
+        converted = pd.to_numeric(series.astype("object"), errors="coerce")
+        if len(series) and converted.notna().all():
+            numbers = converted  # text that is all numbers: epoch times written as text
+    if numbers is not None:
+        if unit is None:
+            example = series.iloc[0] if len(series) else ""
+            raise DataError(f"column {column!r}: timestamps given as numbers (such as "
+                            f"{str(example)[:30]!r}) need their unit: give --timestamp-unit "
+                            f"(API: timestamp_unit=) as {', '.join(TIMESTAMP_UNITS[:-1])} or "
+                            f"{TIMESTAMP_UNITS[-1]}")
+        try:
+            times = pd.to_datetime(numbers, unit=cast(Any, unit), utc=True)
+            years = times.dt.year
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+            raise DataError(f"column {column!r}: numbers such as {numbers.iloc[0]!r} are not "
+                            f"times in unit {unit!r} ({str(exc).splitlines()[0][:80]})") from exc
+        if len(times) and (years.min() < 1900 or years.max() > 2200):
+            odd = numbers[((years < 1900) | (years > 2200)).to_numpy()].iloc[0]
+            raise DataError(f"column {column!r}: {odd} in unit {unit!r} is the year "
+                            f"{times[(years < 1900) | (years > 2200)].iloc[0].year}: is the unit "
+                            f"right? ({', '.join(TIMESTAMP_UNITS)})")
+        return times
+    parsed = _parse_text(series.astype(str), column)
+    if parsed.isna().any():  # empty text
         raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
     return parsed
+
+
+def _parse_text(text: pd.Series, column: str) -> pd.Series:
+    """Text timestamps in ISO 8601, else in the one format inferred from the first value."""
+    if not len(text):
+        return pd.to_datetime(text, utc=True)
+    relative = text.str.strip().str.lower().isin(_RELATIVE)
+    if relative.any():  # pandas reads these as the time of reading
+        raise DataError(f"column {column!r}: expected timestamps, cannot read "
+                        f"{text[relative.to_numpy()].iloc[0]!r} as a date or time")
+    try:
+        return pd.to_datetime(text, format="ISO8601", utc=True)
+    except (ValueError, TypeError):
+        pass
+    from pandas.tseries.api import guess_datetime_format
+
+    first = text.iloc[0]
+    formats = list(dict.fromkeys(f for f in (guess_datetime_format(first),
+                                             guess_datetime_format(first, dayfirst=True)) if f))
+    if not formats:
+        raise DataError(f"column {column!r}: expected timestamps, cannot read {first[:40]!r} "
+                        "as a date or time")
+    read: dict[str, pd.Series] = {}
+    for fmt in formats:
+        try:
+            read[fmt] = pd.to_datetime(text, format=fmt, utc=True)
+        except (ValueError, TypeError):
+            continue
+    if not read:
+        parsed = pd.to_datetime(text, format=formats[0], utc=True, errors="coerce")
+        other = text[parsed.isna()].iloc[0]
+        raise DataError(f"column {column!r}: expected timestamps in one format, got values "
+                        f"such as {first[:40]!r} and {other[:40]!r}; write them in ISO 8601 "
+                        "(2026-02-13T08:00:00Z)")
+    results = list(read.values())
+    if len(results) == 2 and not results[0].equals(results[1]):
+        differ = text[(results[0] != results[1]).to_numpy()].iloc[0]
+        raise DataError(f"column {column!r}: expected timestamps in one format, but values such "
+                        f"as {differ[:40]!r} read both as month/day and day/month "
+                        f"({' or '.join(read)}); write them in ISO 8601 (2026-02-13T08:00:00Z)")
+    return _as_utc(results[0])
+
+
+#: Words pandas reads as the time of reading, not a time written down.
+_RELATIVE = ("now", "today")
+
+
+def _as_utc(times: pd.Series) -> pd.Series:
+    if getattr(times.dt, "tz", None) is None:
+        return times.dt.tz_localize("UTC")
+    return times.dt.tz_convert("UTC")
+
+
+def utc_nanoseconds(times: pd.Series) -> np.ndarray:
+    """UTC times as int64 nanoseconds since 1970."""
+    return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+
+
+def parse_time(value: str | None) -> pd.Timestamp | None:
+    """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
+    if value is None or not str(value).strip() or str(value).strip().lower() in _RELATIVE:
+        return None
+    try:
+        stamp = pd.to_datetime(pd.Series([str(value).strip()]), format="ISO8601",
+                               utc=True).iloc[0]
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if pd.isna(stamp) else pd.Timestamp(stamp)
+
+
+def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
+
+    Bounds are ISO 8601 times; one without an offset is read as UTC. Raises
+    :class:`DataError` for a bound that is not such a time, or a start not before the end.
+    """
+    out: list[str | None] = []
+    times: list[pd.Timestamp | None] = []
+    for name, value in (("window start", start), ("window end", end)):
+        stamp = None if value is None else parse_time(value)
+        if value is not None and stamp is None:
+            raise DataError(f"{name} {value!r} is not an ISO 8601 time such as 2026-02-01 or "
+                            "2026-02-01T08:00:00+01:00")
+        times.append(stamp)
+        out.append(None if stamp is None else stamp.isoformat())
+    if times[0] is not None and times[1] is not None and times[0] >= times[1]:
+        raise DataError(f"window start {out[0]} is not before window end {out[1]}")
+    return out[0], out[1]
+
+
+def is_open(end: str | None, now: datetime | None = None) -> bool:
+    """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
+    stamp = parse_time(end)
+    return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))

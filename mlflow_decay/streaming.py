@@ -20,7 +20,6 @@ sample of model outputs and labels.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,7 +68,16 @@ from .profile import (
     supervise,
 )
 from .schema import Kind, category_array, to_numeric
-from .sources import PARQUET_SUFFIXES, out_of_order, read_table, rows_digest, timestamps
+from .sources import (
+    PARQUET_SUFFIXES,
+    ColumnKind,
+    Fingerprint,
+    out_of_order,
+    read_table,
+    rows_digest,
+    timestamps,
+    utc_nanoseconds,
+)
 from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.
@@ -156,9 +164,9 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     return batches
 
 
-def time_ordered(path: Any, column: str) -> tuple[bool, int]:
-    """Whether a Parquet source's rows come in ``column`` order (reading that column only),
-    and its row count."""
+def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
+    """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
+    :func:`~mlflow_decay.sources.timestamps` with ``unit``), and its row count."""
     import pyarrow.dataset as ds
 
     if column not in ds.dataset(str(path), format="parquet").schema.names:
@@ -166,7 +174,7 @@ def time_ordered(path: Any, column: str) -> tuple[bool, int]:
     last = None
     ordered, rows = True, 0
     for batch in parquet_batches(path, [column])():
-        times = timestamps(batch[column], column).to_numpy()
+        times = utc_nanoseconds(timestamps(batch[column], column, unit))
         rows += len(times)
         ordered = ordered and not out_of_order(times, last)
         last = times[-1]
@@ -487,6 +495,27 @@ class OutputsWriter:
         return self.path
 
 
+def fingerprint_columns(profile: Profile, business: Sequence[str] = (),
+                        outputs: Sequence[str] | None = None) -> dict[str, ColumnKind]:
+    """The columns a window's fingerprint reads: what the profile reads (features, model
+    ``outputs`` (default the profile's), target, id, decision and timestamp columns) and the
+    ``business`` KPI columns, each with the kind it is read as."""
+    columns: dict[str, ColumnKind] = {
+        name: "number" if isinstance(summary, NumericSummary) else "category"
+        for name, summary in profile.features.items()}
+    columns.update({c: "number" for c in (profile.prediction_columns if outputs is None
+                                          else outputs)})
+    columns.update({c: "number" for c in business})
+    if profile.target is not None:
+        columns[profile.target] = "number" if profile.task == "regression" else "category"
+    for column in (profile.id_column, profile.predicted_label):
+        if column is not None:
+            columns[column] = "category"
+    if profile.timestamp_column is not None:
+        columns[profile.timestamp_column] = "time"
+    return columns
+
+
 def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
                    business: Sequence[str] = (), seed: int = 0,
                    outputs: Path | None = None) -> WindowPartial:
@@ -507,7 +536,7 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
                     seed: int, writer: OutputsWriter | None) -> WindowPartial:
     stats: WindowStats | None = None
     sample = Sample(SAMPLE_ROWS, seed)
-    digest = hashlib.sha256()  # over the rows' hashes in order, as rows_digest
+    digest = Fingerprint(fingerprint_columns(profile, business))
     keep = list(dict.fromkeys(c for c in (
         *profile.prediction_columns, profile.target, profile.predicted_label,
         *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
@@ -515,7 +544,7 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
         if len(batch) == 0:
             continue
         check_window(profile, batch)
-        digest.update(pd.util.hash_pandas_object(batch, index=False).to_numpy().tobytes())
+        digest.add(batch)
         values = (prediction_values(batch, profile.prediction_columns, profile.task,
                                     profile.prediction_kind)
                   if profile.prediction_columns else None)
@@ -594,12 +623,14 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
     """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
 
     Returns the evaluation, the window's rows when they were read into memory (``None`` when
-    streamed), and a fingerprint of the rows (equal for the same rows however they are read;
-    empty for Spark, whose row order is not fixed). A streamed window's row ids and model
-    outputs go to the Parquet file ``outputs`` when given (see :class:`OutputsWriter`).
+    streamed), and a fingerprint of the rows (equal for the same rows in any order however
+    they are read; empty for Spark). A streamed window's row ids and model outputs go to the
+    Parquet file ``outputs`` when given (see :class:`OutputsWriter`).
     """
+    columns = fingerprint_columns(profile, policy.business)
     if isinstance(window, pd.DataFrame):
-        return evaluate_window(profile, window, policy), window, rows_digest(window)
+        return (evaluate_window(profile, window, policy), window,
+                rows_digest(window, columns))
     if is_spark(window):
         from .spark import evaluate_spark
 
@@ -610,6 +641,6 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
                                                        outputs)
             return evaluation, None, fingerprint
         frame = read_table(window)
-        return evaluate_window(profile, frame, policy), frame, rows_digest(frame)
+        return evaluate_window(profile, frame, policy), frame, rows_digest(frame, columns)
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
                     f"Spark DataFrame; got {type(window).__name__}")

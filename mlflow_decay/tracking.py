@@ -23,6 +23,7 @@ from .comparison import Comparison
 from .errors import DataError
 from .registry import PROFILE_DIR, TAG, ModelVersionRef, equals
 from .report import DecayReport
+from .sources import parse_time
 
 #: Run tag holding the registry changes a run is about to make (JSON).
 PLANNED = TAG + "planned_actions"
@@ -62,6 +63,13 @@ OUTPUTS_FILE = "window_outputs.parquet"
 def experiment_name_for(model_name: str) -> str:
     """The default experiment of a model's evaluations: ``mlflow-decay/<model name>``."""
     return f"mlflow-decay/{model_name}"
+
+
+def check_experiment(name: str | None) -> None:
+    """Refuse an empty experiment name (``None`` means the default one)."""
+    if name is not None and not name.strip():
+        raise DataError("experiment name is empty: give a name, or leave it out for "
+                        "mlflow-decay/<model name>")
 
 
 def experiment_id(client: MlflowClient, model_name: str, name: str | None = None) -> str:
@@ -112,6 +120,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         TAG + "window_status": report.window_status,
         TAG + "window_start": report.window_start or "",
         TAG + "window_end": report.window_end or "",
+        **({TAG + "provisional": "true"} if report.provisional else {}),
         TAG + "rows": str(report.rows),
         TAG + "profile_sha256": ref.profile_sha256,
         TAG + "reasons": "; ".join(report.reasons[:5])[:5000],
@@ -231,8 +240,14 @@ def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str 
                     window_key: str | None = None) -> list[Run]:
     """A version's finished evaluation runs (of one window, if given), in window order."""
     runs = decay_runs(client, ref.name, ref.version, ("evaluation",), experiment, window_key)
-    return sorted(runs, key=lambda r: (r.data.tags.get(TAG + "window_start", ""),
-                                       r.info.start_time))
+    return sorted(runs, key=lambda r: (*window_time(r), r.info.start_time))
+
+
+def window_time(run: Run) -> tuple[bool, float]:
+    """A run's place in window order: runs without a readable window start first, then by
+    start time (compared as times, whatever their offsets)."""
+    stamp = parse_time(run.data.tags.get(TAG + "window_start"))
+    return stamp is not None, 0.0 if stamp is None else stamp.timestamp()
 
 
 def decay_runs(client: MlflowClient, model_name: str, version: str | None,
@@ -298,9 +313,10 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
 
 
 def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison: Comparison,
-                   experiment: str | None = None) -> str:
-    """Log a champion/challenger comparison as one finished run tagged with both versions."""
-    tags = {TAG + "kind": "comparison", TAG + "model_name": refs[0].name,
+                   experiment: str | None = None, extra: dict[str, str] | None = None) -> str:
+    """Log a champion/challenger comparison as one finished run tagged with both versions
+    (and the ``extra`` tags)."""
+    tags = {**(extra or {}), TAG + "kind": "comparison", TAG + "model_name": refs[0].name,
             TAG + "compare.models": ",".join(r.uri for r in refs),
             TAG + "compare.labels": ",".join(comparison.labels),
             **{f"{TAG}compare.{label}.status": s

@@ -315,6 +315,28 @@ USAGE = [
      "-1 is not in the range x>=0"),
     (["restore", "models:/churn/1", "--reason", " "], "give a reason"),
 ]
+# time semantics (issue 11): periods, bounds, experiment names
+USAGE += [
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--window", "0D", "--timestamp-column",
+      "ts"], "'0D' is not a positive period"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--window", "-1D", "--timestamp-column",
+      "ts"], "'-1D' is not a positive period"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--timestamp-unit",
+      "days"], "'days' is not one of"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--window-end", "week 19"],
+     "window end 'week 19' is not an ISO 8601 time"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--window-start", "2026-02-08",
+      "--window-end", "2026-02-01"], "is not before window end"),
+    (["compare", "models:/churn/1", "models:/churn/2", "--data", "w.csv", "--window-start",
+      "yesterday"], "window start 'yesterday' is not an ISO 8601 time"),
+    *[([*command, "--experiment", ""], "Invalid value for '--experiment': is empty") for command in (
+        ["evaluate", "models:/churn/1", "--data", "w.csv"],
+        ["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5"],
+        ["labels", "models:/churn/1", "--labels", "w.csv"],
+        ["compare", "models:/churn/1", "models:/churn/2", "--data", "w.csv"],
+        ["restore", "models:/churn/1", "--reason", "looked"],
+        ["history", "churn"])],
+]
 
 # issue 11, hostile option values: blank paths and names, lists naming no column, directories
 USAGE += [
@@ -463,6 +485,23 @@ MONITOR = [
     ("a calendar period on a streamed directory",
      lambda d: _dir_with(d, make_frame(300, 4).assign(ts=pd.Timestamp("2026-01-01", tz="UTC"))),
      ["--window", "1W"], "is a calendar period"),
+]
+# time semantics (issue 11): one rule per timestamp column
+MONITOR += [
+    ("epoch seconds without a unit",
+     lambda d: _monitor_data(d, 1_767_225_600 + np.arange(300) * 60), ["--window", "1D"],
+     "column 'ts': timestamps given as numbers (such as '1767225600') need their unit"),
+    ("milliseconds read as seconds",
+     lambda d: _monitor_data(d, 1_767_225_600_000 + np.arange(300)),
+     ["--window", "1D", "--timestamp-unit", "s"], "is the year"),
+    ("dates that read as month/day and day/month",
+     lambda d: _monitor_data(d, ["01/02/2026"] * 150 + ["03/02/2026"] * 150), ["--window", "1D"],
+     "read both as month/day and day/month"),
+    ("timestamps in two formats",
+     lambda d: _monitor_data(d, ["2026-02-01"] * 150 + ["13/02/2026"] * 150), ["--window", "1D"],
+     "expected timestamps in one format"),
+    ("a relative time",
+     lambda d: _monitor_data(d, "now"), ["--window", "1D"], "cannot read 'now'"),
 ]
 
 

@@ -256,9 +256,6 @@ def test_nested_extra_columns_are_ignored_with_a_note(tracking_uri: str, profile
     assert note in finish_window(profile, stats, Sample()).notes
 
 
-@pytest.mark.xfail(raises=TypeError, strict=False,
-                   reason="the window fingerprint hashes every column (another engineer makes it "
-                          "read the profile's columns only)")
 def test_nested_extra_columns_through_the_api(tracking_uri: str, profiled: str,
                                               tmp_path: Path) -> None:
     window = _nested(make_frame(600, 2), "tags")
