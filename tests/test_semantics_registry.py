@@ -248,6 +248,7 @@ def _registered_sklearn_model(tracking_uri: str) -> tuple[str, pd.DataFrame]:
     features = ["x1", "x2", "level"]
     train = make_frame(3000, 11)
     model = LogisticRegression().fit(train[features], train["label"])
+    mlflow.set_experiment("models")  # not the experiment an earlier test left active
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model, name="model", registered_model_name="churn",
