@@ -223,6 +223,9 @@ def main() -> None:
 @click.option("--classes", default=None, metavar="A,B,C",
               help="Multiclass: the class of each --prediction column, in the same order "
               "[default: read from the column names, e.g. p_cat -> cat].")
+@click.option("--positive-label", type=NAME, default=None, metavar="CLASS",
+              help="Binary: the class the score is the probability of [default: 1, True or "
+              "yes; for other numbers the larger; other text labels must name it].")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.5, show_default=True,
               help="Binary: a score at or above it predicts the positive class (accuracy, "
@@ -240,7 +243,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
             categorical: list[str] | None, numerical: list[str] | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
             min_category_count: int, reference_sample: int, classes: str | None,
-            threshold: float, prediction_kind: str,
+            positive_label: str | None, threshold: float, prediction_kind: str,
             predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
@@ -257,7 +260,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
         features=features, categorical=categorical, numerical=numerical,
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
         min_category_count=min_category_count, exclude=exclude, classes=_split(classes),
-        threshold=threshold,
+        positive_label=positive_label, threshold=threshold,
         prediction_kind=prediction_kind,  # type: ignore[arg-type]
         predicted_label=predicted_label,
     )
@@ -269,7 +272,8 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
     payload = {"model_uri": model_uri, "profile_uri": uri, "sha256": built.sha256(),
                "rows": built.rows, "features": len(built.features),
                "feature_kinds": built.feature_kinds, "notes": list(built.notes),
-               "bytes": len(built.to_json()), "performance": built.performance}
+               "bytes": len(built.to_json()), "performance": built.performance,
+               "classes": list(built.classes), "positive_label": built.positive_label}
     # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
     renamed = {n: k for n, k in built.metric_keys.items() if n != k}
     payload["metric_keys"] = renamed
@@ -278,6 +282,8 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
     keys = ", ".join(f"{n!r} -> {k}" for n, k in list(renamed.items())[:5])
     _emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
           f"attached to {model_uri}\n  features: {kinds}\n  {uri}\n  sha256 {built.sha256()}"
+          + (f"\n  classes: {', '.join(built.classes)}" if built.classes else "")
+          + (f" (positive: {built.positive_label})" if built.positive_label else "")
           + (f"\n  reference {perf}" if perf else "")
           + (f"\n  metrics of {len(renamed)} column(s) log under keys: {keys}"
              + (", …" if len(renamed) > 5 else "") if renamed else ""))

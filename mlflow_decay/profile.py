@@ -573,7 +573,8 @@ def build_profile(
         labels of ``target`` by value. Default: read from the column names, each of which must
         end with exactly one label (``p_cat``, ``p_dog``).
     positive_label : str, optional
-        Binary: the label the score is the probability of (default ``1``/``True``/the larger label).
+        Binary: the label the score is the probability of (default ``1``, ``True`` or ``yes``;
+        for other numbers the larger one; other text labels must name it).
     threshold : float
         Binary: a score (probability) at or above it predicts the positive class, for the
         realized and estimated accuracy, precision, recall and F1. Stored in the profile.
@@ -640,7 +641,7 @@ def build_profile(
             reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
                                    if isinstance(s, NumericSummary)}),
         loss_models=known.loss_models, min_category_count=min_category_count,
-        notes=feature_notes(reference, kinds) if features is None else (),
+        notes=(*(feature_notes(reference, kinds) if features is None else ()), *known.notes),
     )
     if band_chunks <= 0:
         return profile
@@ -725,6 +726,7 @@ class Supervision:
     calibrations: tuple[Calibration, ...] = ()
     loss_models: tuple[LossModel, ...] = ()
     estimated: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
@@ -761,8 +763,13 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
     else:
         loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
+    notes: tuple[str, ...] = ()
+    if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
+        notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
+                 f"the probability of {pos!r}? if it is the other class's, give that class "
+                 "as positive_label= (--positive-label)",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
-                       {k[4:]: v for k, v in est.items() if k.count(".") == 1})
+                       {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
 
 
 def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
@@ -982,7 +989,10 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
     for candidate in ("1", "True", "true", "yes", "positive"):
         if candidate in labels:
             return candidate
-    return labels[-1]
+    if all(sort_key(label)[0] != float("inf") for label in labels):
+        return labels[-1]  # numbers: the larger one
+    raise DataError(f"column {target!r}: which class is the score the probability of? the "
+                    f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")
 
 
 def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,

@@ -345,7 +345,8 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
         counts = part_counts if counts is None else counts.merge(part_counts)
         offset += len(batch)
     assert counts is not None
-    profile = replace(with_counts(profile, counts, names, mean, scale), notes=notes)
+    profile = replace(with_counts(profile, counts, names, mean, scale),
+                      notes=(*notes, *profile.notes))
     chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
               if i in counts.chunks]
     return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
@@ -403,7 +404,8 @@ def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[st
         prediction_summary=merged.prediction, target_summary=merged.target,
         performance=known.performance, id_column=id_column, timestamp_column=timestamp_column,
         calibrations=known.calibrations, estimated_performance=known.estimated,
-        loss_models=known.loss_models, min_category_count=min_category_count)
+        loss_models=known.loss_models, min_category_count=min_category_count,
+        notes=known.notes)
 
 
 def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:

@@ -481,3 +481,32 @@ def test_late_labels_on_a_streamed_window_use_its_stored_decisions(
         skm.accuracy_score(window.label, decided))
     assert updated[0].metrics["perf.roc_auc"] == pytest.approx(
         skm.roc_auc_score(window.label, window.score))
+
+
+def test_text_labels_name_their_positive_class_and_a_backwards_score_is_noted(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    reference = make_frame(2000, 1).assign(
+        label=lambda f: f.label.map({1: "churn", 0: "stay"}))
+    # which class the score is the probability of cannot be guessed from "churn" and "stay"
+    with pytest.raises(md.DataError, match="which class is the score the probability of"):
+        md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    right = md.build_profile(reference, target="label", prediction="score",
+                             positive_label="churn", band_chunks=0)
+    assert right.performance["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(reference.label == "churn", reference.score))
+    assert not any("below 0.5" in n for n in right.notes)
+    wrong = md.build_profile(reference, target="label", prediction="score",
+                             positive_label="stay", band_chunks=0)
+    assert any("reference roc_auc" in n and "below 0.5" in n for n in wrong.notes)
+    reference.to_csv(tmp_path / "ref.csv", index=False)
+    uri = new_version()
+    args = ["profile", uri, "--data", str(tmp_path / "ref.csv"), "--target", "label",
+            "--prediction", "score", "--band-chunks", "0", "--tracking-uri", tracking_uri]
+    before = registry_snapshot(tracking_uri)
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "--positive-label" in refused.stderr
+    assert registry_snapshot(tracking_uri) == before
+    done = CliRunner().invoke(main, [*args, "--positive-label", "churn"])
+    assert done.exit_code == 0, done.output
+    assert "classes: churn, stay (positive: churn)" in done.stdout
+    assert md.load_profile(uri, tracking_uri=tracking_uri).positive_label == "churn"
