@@ -48,7 +48,10 @@ from .schema import (
 from .sources import timestamps
 
 FORMAT_NAME = "mlflow-decay-profile"
-FORMAT_VERSION = 1
+#: Profiles that set a decision threshold, logits or a decision column are written as version 2,
+#: so that a reader of version 1 refuses them instead of reading their outputs the old way;
+#: the others stay version 1 (same bytes, same SHA-256 as before).
+FORMAT_VERSION = 2
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -330,7 +333,7 @@ class Profile:
         """A JSON-safe dict of the profile (the canonical form hashed by :meth:`sha256`)."""
         return {
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": 2 if self._reads_outputs_anew else 1,
             "task": self.task,
             "rows": self.rows,
             "target": self.target,
@@ -352,12 +355,19 @@ class Profile:
             "loss_models": [m.to_dict() for m in self.loss_models],
             "bands": {k: list(v) for k, v in self.bands.items()},
             "min_category_count": self.min_category_count,
-            # written only when set, so profiles that do not use them keep their bytes and hash
+            # written only when set (version 2), so other profiles keep their bytes and hash
             **({"threshold": self.threshold} if self.threshold != 0.5 else {}),
             **({"prediction_kind": self.prediction_kind}
                if self.prediction_kind != "probability" else {}),
             **({"predicted_label": self.predicted_label} if self.predicted_label else {}),
         }
+
+    @property
+    def _reads_outputs_anew(self) -> bool:
+        """Whether the profile sets what format version 1 could not say (threshold, logits,
+        a decision column)."""
+        return (self.threshold != 0.5 or self.prediction_kind != "probability"
+                or self.predicted_label is not None)
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes: sorted keys, no spaces, UTF-8, no NaN."""

@@ -510,3 +510,15 @@ def test_text_labels_name_their_positive_class_and_a_backwards_score_is_noted(
     assert done.exit_code == 0, done.output
     assert "classes: churn, stay (positive: churn)" in done.stdout
     assert md.load_profile(uri, tracking_uri=tracking_uri).positive_label == "churn"
+
+
+def test_profiles_reading_outputs_anew_are_format_2_and_others_keep_their_bytes() -> None:
+    reference = make_frame(1000, 1)
+    plain = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    assert json.loads(plain.to_json())["format_version"] == 1
+    assert "threshold" not in json.loads(plain.to_json())
+    tuned = md.build_profile(reference, target="label", prediction="score", band_chunks=0,
+                             threshold=0.3)
+    # a reader of format 1 refuses it rather than deciding at 0.5
+    assert json.loads(tuned.to_json())["format_version"] == 2
+    assert Profile.from_json(tuned.to_json()) == tuned
