@@ -527,9 +527,9 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     - A window is identified, per version and profile, by its bounds (or, without bounds, by
       its key: rows and all). The same key as the last applied window changes nothing; the
       same bounds with other rows *replace* that window's verdict: the hysteresis starts again
-      from the stage and streaks the version had before it (kept in ``LAST_WINDOW``); a window
-      ending before the last applied one changes nothing. Otherwise the window is one more
-      step.
+      from the stage and streaks the version had before it (kept in ``LAST_WINDOW``); another
+      window ending before (or, with bounds, when) the last applied one ends changes nothing.
+      Otherwise the window is one more step.
     """
     notes: list[str] = []
 
@@ -553,9 +553,11 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
             before = last.before
             notes.append("a window with these bounds was applied before: this verdict replaces "
                          "it (the stage is decided again from the one before that window)")
-        elif (ends := parse_time(end or start)) is not None and last.ends() is not None \
-                and ends < last.ends():
-            return skip(f"a later window (ending {last.end or last.start}) was already applied "
+        elif (ends := parse_time(end or start)) is not None and last.ends() is not None and (
+                ends < last.ends() or (ends == last.ends() and span is not None)):
+            # ending with the last applied window, whose verdict it cannot replace (that window
+            # was stored by an older mlflow-decay, or judged against another profile): no step
+            return skip(f"a window ending {last.end or last.start} or later was already applied "
                         "by another run")
     final = plan(ref, status, reasons, policy, run_id, others=others,
                  base=(before[0], (before[1], before[2])))

@@ -104,6 +104,26 @@ def test_an_unreadable_last_window_tag_is_ignored_with_a_note(tracking_uri: str,
     assert stored["end"] == "2026-05-11T00:00:00+00:00" and stored["key"] == report.window_key
 
 
+def test_a_last_window_stored_by_an_older_version_is_not_counted_again(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Upgrading: the last window applied by the older ``<end>|<key>`` tag, evaluated again
+    (its key changed with the new fingerprint), does not add a second streak step."""
+    client = registry.client_for(tracking_uri)
+    version = profiled.rsplit("/", 1)[1]
+    for key, value in ((registry.STATUS, "warning"), (registry.BREACH_STREAK, "1"),
+                       (registry.LAST_WINDOW, "2026-03-03T00:00:00+00:00|0f00")):
+        client.set_model_version_tag("churn", version, key, value)
+    policy = _policy(tmp_path, DEGRADE_AFTER_2)
+    again = md.evaluate(profiled, _bad(1500, 21), window_start="2026-03-02",
+                        window_end="2026-03-03", policy=policy, tracking_uri=tracking_uri)
+    assert again.window_status == "degraded" and again.status == "warning"
+    assert _tags(tracking_uri, profiled)[registry.BREACH_STREAK] == "1"
+    assert any("was already applied" in n for n in again.notes)
+    later = md.evaluate(profiled, _bad(1500, 22), window_start="2026-03-03",
+                        window_end="2026-03-04", policy=policy, tracking_uri=tracking_uri)
+    assert later.status == "degraded"
+
+
 # -- 2. a window counts once -----------------------------------------------------------------
 def test_a_partial_then_full_day_counts_once(tracking_uri: str, profiled: str,
                                              tmp_path: Path) -> None:
