@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .schema import category_array, to_numeric
+from .schema import category_key, to_numeric
 
 _TIME = "__mlflow_decay_window_time__"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -94,6 +94,8 @@ def window_key(model_name: str, model_version: str, profile_sha256: str, start: 
 ColumnKind = Literal["number", "category", "time"]
 _MASK = (1 << 64) - 1
 _SALT = np.uint64(0x9E3779B97F4A7C15)
+_PRIME = np.uint64(0x100000001B3)
+_MISSING = np.uint64(0x6D697373696E6721)
 
 
 class Fingerprint:
@@ -122,9 +124,10 @@ class Fingerprint:
         self.rows += len(frame)
         if not len(frame):
             return
-        normal = pd.DataFrame({str(i): _normal(frame[c], c, kinds[c], self.timestamp_unit)
-                               for i, c in enumerate(names)}, index=pd.RangeIndex(len(frame)))
-        first = pd.util.hash_pandas_object(normal, index=False).to_numpy(dtype=np.uint64)
+        first = np.zeros(len(frame), dtype=np.uint64)
+        for name in names:  # each row's hash, column by column (no table of normalised values)
+            first = (first ^ _column_hashes(frame[name], name, kinds[name], self.timestamp_unit)
+                     ) * _PRIME
         second = pd.util.hash_array(first ^ _SALT)
         for i, hashes in enumerate((first, second)):
             self.sums[i] = (self.sums[i] + int(hashes.sum(dtype=np.uint64))) & _MASK
@@ -144,8 +147,10 @@ def _dtype_kind(series: pd.Series) -> ColumnKind:
     return "category"
 
 
-def _normal(series: pd.Series, column: str, kind: ColumnKind, unit: str | None) -> Any:
-    """A column's values as a fingerprint reads them (numbers read alike in any kind)."""
+def _column_hashes(series: pd.Series, column: str, kind: ColumnKind, unit: str | None
+                   ) -> np.ndarray:
+    """Each value's hash as a fingerprint reads it: numbers as float64 (in any kind of column),
+    categories as their category keys (hashed once per distinct value), times as UTC."""
     numeric = (pd.api.types.is_numeric_dtype(series.dtype)
                or pd.api.types.is_bool_dtype(series.dtype))
     if kind == "time" or pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -153,16 +158,25 @@ def _normal(series: pd.Series, column: str, kind: ColumnKind, unit: str | None) 
         try:  # a fingerprint refuses nothing (the reader does): unreadable times count as text
             times = timestamps(series[known], column, unit)
         except DataError:
-            return category_array(series)
+            return _category_hashes(series)
         out = np.full(len(series), np.iinfo(np.int64).min, dtype=np.int64)
         out[known] = utc_nanoseconds(times)
-        return out
+        return pd.util.hash_array(out)
     if kind == "number" or numeric:
-        values = to_numeric(series, column) + 0.0  # -0.0 is 0.0
-        return np.where(np.isnan(values), np.nan, values)  # one NaN
-    if pd.api.types.is_string_dtype(series):  # text is its own category key: no per-value
-        return series.astype(object).where(series.notna(), None).to_numpy()  # Python call
-    return category_array(series)
+        values = to_numeric(series, column) + 0.0  # a copy, and -0.0 is 0.0
+        values[np.isnan(values)] = np.nan  # one NaN
+        return pd.util.hash_array(values)
+    return _category_hashes(series)
+
+
+def _category_hashes(series: pd.Series) -> np.ndarray:
+    """Each value's hash by its category key; a missing value has a hash of its own."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = (uniques.astype(str) if pd.api.types.is_string_dtype(series)  # text is its own key
+            else [category_key(v) for v in uniques])
+    hashes = pd.util.hash_array(np.asarray(keys, dtype=object)) if len(keys) else np.empty(
+        0, dtype=np.uint64)
+    return np.append(hashes, _MISSING)[codes]  # code -1 (missing): the last
 
 
 def rows_digest(frame: pd.DataFrame, columns: Mapping[str, ColumnKind] | None = None,
