@@ -15,13 +15,12 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry, tracking
-from .comparison import Comparison, delong, side_by_side
+from .comparison import Comparison, side_by_side
 from .errors import DataError
 from .evaluation import Evaluation, check_window, evaluate_window
 from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import Profile, prediction_values
 from .report import DecayReport
-from .schema import map_labels
 from .sources import (
     Window,
     check_window_options,
@@ -33,6 +32,8 @@ from .sources import (
     window_bounds,
     window_key,
 )
+from .stats.comparison import delong
+from .stats.schema import map_labels
 from .streaming import (
     Source,
     evaluate_source,

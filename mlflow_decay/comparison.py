@@ -12,62 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
 from .report import json_safe
-
-_Z = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class DeLong:
-    """Paired comparison of two ROC AUCs on the same labelled rows (second minus first)."""
-
-    auc: tuple[float, float]
-    diff: float
-    se: float
-    z: float
-    p_value: float
-    lower: float
-    upper: float
-
-
-def _midranks(x: np.ndarray) -> np.ndarray:
-    return np.asarray(stats.rankdata(x, method="average"), dtype=float)
-
-
-def delong(y: np.ndarray, first: np.ndarray, second: np.ndarray) -> DeLong:
-    """DeLong's test of AUC(second) - AUC(first) for scores of the same rows.
-
-    Parameters
-    ----------
-    y : array of bool or {0, 1}
-        Labels (both classes must be present).
-    first, second : array
-        The two models' scores for the positive class.
-    """
-    y = np.asarray(y).astype(bool)
-    m, n = int(y.sum()), int((~y).sum())
-    if m == 0 or n == 0:
-        raise ValueError("DeLong's test needs both classes among the labels")
-    v10, v01, aucs = [], [], []
-    for scores in (np.asarray(first, float), np.asarray(second, float)):
-        pos, neg = scores[y], scores[~y]
-        all_ranks = _midranks(np.concatenate([pos, neg]))
-        pos_ranks, neg_ranks = _midranks(pos), _midranks(neg)
-        v10.append((all_ranks[:m] - pos_ranks) / n)  # share of negatives each positive beats
-        v01.append(1.0 - (all_ranks[m:] - neg_ranks) / m)  # share of positives above each negative
-        aucs.append(float(np.mean(v10[-1])))
-    s10 = np.cov(np.vstack(v10)) if m > 1 else np.zeros((2, 2))
-    s01 = np.cov(np.vstack(v01)) if n > 1 else np.zeros((2, 2))
-    contrast = np.array([-1.0, 1.0])
-    var = float(contrast @ s10 @ contrast / m + contrast @ s01 @ contrast / n)
-    diff = aucs[1] - aucs[0]
-    se = math.sqrt(max(var, 0.0))
-    z = diff / se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
-    p_value = float(2 * stats.norm.sf(abs(z)))
-    return DeLong((aucs[0], aucs[1]), diff, se, z, p_value, diff - _Z * se, diff + _Z * se)
+from .stats import Z95
+from .stats.comparison import DeLong
 
 
 @dataclass
@@ -104,10 +51,10 @@ def side_by_side(labels: list[str], metrics: list[dict[str, float]]) -> dict[str
     for k in COMPARED:
         if k in metrics[0] and k in metrics[1]:
             out[f"compare.diff.{k}"] = metrics[1][k] - metrics[0][k]
-    sd = [(m.get("est.roc_auc.upper", math.nan) - m.get("est.roc_auc.lower", math.nan)) / (2 * _Z)
+    sd = [(m.get("est.roc_auc.upper", math.nan) - m.get("est.roc_auc.lower", math.nan)) / (2 * Z95)
           for m in metrics]
     if "compare.diff.est.roc_auc" in out and all(math.isfinite(s) for s in sd):
-        half = _Z * math.sqrt(sd[0] ** 2 + sd[1] ** 2)  # independent sampling errors
+        half = Z95 * math.sqrt(sd[0] ** 2 + sd[1] ** 2)  # independent sampling errors
         out["compare.diff.est.roc_auc.lower"] = out["compare.diff.est.roc_auc"] - half
         out["compare.diff.est.roc_auc.upper"] = out["compare.diff.est.roc_auc"] + half
     return out

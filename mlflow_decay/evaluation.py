@@ -29,7 +29,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from . import drift, estimate, performance
+from . import drift
 from .errors import DataError
 from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
@@ -46,7 +46,8 @@ from .profile import (
     require_unique_columns,
 )
 from .profile import metric_key as metric_key  # re-exported: a column name made safe
-from .schema import require_flat
+from .stats import estimate, performance
+from .stats.schema import require_flat
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.

@@ -17,13 +17,14 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from . import performance, registry, tracking
+from . import registry, tracking
 from .api import first_crossing
 from .errors import DataError
 from .policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .profile import prediction_values
 from .report import DecayReport
-from .schema import category_array, map_labels
+from .stats import performance
+from .stats.schema import category_array, map_labels
 
 
 @dataclass

@@ -22,9 +22,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import performance, sketch
 from .errors import DataError, ProfileError
-from .estimate import (
+from .parallel import run_all
+from .sources import timestamps
+from .stats import performance, sketch
+from .stats.estimate import (
     Calibration,
     LossModel,
     estimate_regression,
@@ -32,9 +34,8 @@ from .estimate import (
     fit_calibration,
     fit_loss_model,
 )
-from .multivariate import PCAModel, fit_pca
-from .parallel import run_all
-from .schema import (
+from .stats.multivariate import PCAModel, fit_pca
+from .stats.schema import (
     Kind,
     category_counts,
     category_key,
@@ -45,7 +46,6 @@ from .schema import (
     sorted_finite,
     to_numeric,
 )
-from .sources import timestamps
 
 FORMAT_NAME = "mlflow-decay-profile"
 #: Profiles that set a decision threshold, logits or a decision column are written as version 2,
@@ -62,7 +62,7 @@ PREDICTION_KINDS: tuple[str, ...] = ("probability", "logit")
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
 
-#: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.sketch`).
+#: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.stats.sketch`).
 QUANTILE_PROBS = sketch.BASE_PROBS
 #: Histogram bins for PSI/JS: edges at the reference deciles.
 HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))

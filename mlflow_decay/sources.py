@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .schema import category_key, to_numeric
+from .stats.schema import category_key, to_numeric
 
 _TIME = "__mlflow_decay_window_time__"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")

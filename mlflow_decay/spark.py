@@ -36,7 +36,7 @@ from .profile import (
     plan_columns,
     require_column,
 )
-from .schema import Kind
+from .stats.schema import Kind
 from .streaming import (
     SAMPLE_ROWS,
     ProfileCounts,

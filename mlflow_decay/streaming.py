@@ -40,7 +40,6 @@ from .evaluation import (
     evaluate_window,
     prediction_series,
 )
-from .multivariate import gram, pca_from_gram, pca_inputs
 from .policy import DEFAULT_POLICY, Policy
 from .profile import (
     MIN_CATEGORY_COUNT,
@@ -67,7 +66,6 @@ from .profile import (
     summary_to_dict,
     supervise,
 )
-from .schema import Kind, category_array, to_numeric
 from .sources import (
     PARQUET_SUFFIXES,
     ColumnKind,
@@ -78,6 +76,8 @@ from .sources import (
     timestamps,
     utc_nanoseconds,
 )
+from .stats.multivariate import gram, pca_from_gram, pca_inputs
+from .stats.schema import Kind, category_array, to_numeric
 from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.

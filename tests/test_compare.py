@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.comparison import delong
+from mlflow_decay.stats.comparison import delong
 
 
 def _brute_force(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

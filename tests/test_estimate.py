@@ -8,8 +8,8 @@ import pytest
 from sklearn import metrics as skm
 
 import mlflow_decay as md
-from mlflow_decay import estimate
 from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.stats import estimate
 
 
 def test_expected_metrics_equal_sklearn_when_labels_are_certain() -> None:

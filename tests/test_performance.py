@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from mlflow_decay.performance import realized
+from mlflow_decay.stats.performance import realized
 
 
 def test_binary_metrics_equal_sklearn() -> None:

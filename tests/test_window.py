@@ -9,8 +9,8 @@ import pytest
 import mlflow_decay as md
 from mlflow_decay import drift
 from mlflow_decay.evaluation import evaluate_stats, evaluate_window
-from mlflow_decay.multivariate import fit_pca
 from mlflow_decay.profile import summarize_numeric
+from mlflow_decay.stats.multivariate import fit_pca
 from mlflow_decay.window import GRID, NumericStats, grid, merge_stats, numeric_stats, window_stats
 
 

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from . import Z95
+
 #: Binary metrics estimated (``est.<name>``), matching realized ``perf.<name>``.
 BINARY = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 MULTICLASS = ("roc_auc_ovr", "accuracy", "f1_macro")
@@ -33,7 +35,6 @@ REGRESSION = ("mae", "rmse")
 _GRID = 256
 _DRAWS = 64
 _SD_ROWS = 10_000
-_Z = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -309,8 +310,8 @@ def _with_bands(point: dict[str, float], spread: dict[str, float], names: Sequen
         out[f"est.{name}"] = value
         sd = spread.get(name)
         if sd is not None and np.isfinite(sd):
-            out[f"est.{name}.lower"] = value - _Z * sd
-            out[f"est.{name}.upper"] = value + _Z * sd
+            out[f"est.{name}.lower"] = value - Z95 * sd
+            out[f"est.{name}.upper"] = value + Z95 * sd
     return out
 
 
@@ -415,6 +416,6 @@ def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str,
     sd_mae = float(np.sqrt(np.clip(squared - absolute**2, 0, None).mean() / n))
     rmse = float(np.sqrt(mse))
     sd_rmse = float(np.sqrt(2 * np.mean(squared**2) / n) / (2 * rmse)) if rmse > 0 else 0.0
-    return {"est.mae": mae, "est.mae.lower": mae - _Z * sd_mae, "est.mae.upper": mae + _Z * sd_mae,
-            "est.rmse": rmse, "est.rmse.lower": rmse - _Z * sd_rmse,
-            "est.rmse.upper": rmse + _Z * sd_rmse}
+    return {"est.mae": mae, "est.mae.lower": mae - Z95 * sd_mae, "est.mae.upper": mae + Z95 * sd_mae,
+            "est.rmse": rmse, "est.rmse.lower": rmse - Z95 * sd_rmse,
+            "est.rmse.upper": rmse + Z95 * sd_rmse}

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
 
 Kind = Literal["numerical", "categorical"]
 

@@ -38,7 +38,7 @@ def realized(
     ----------
     task : {"binary", "multiclass", "regression"}
     target : Series
-        Labels, matched to ``classes`` by value (see :func:`~mlflow_decay.schema.map_labels`);
+        Labels, matched to ``classes`` by value (see :func:`~mlflow_decay.stats.schema.map_labels`);
         missing labels are skipped.
     predictions : ndarray
         Positive-class scores (binary), class probabilities ``(n, k)`` (multiclass), or values.
