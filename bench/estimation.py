@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.core.evaluation import evaluate_window
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # importing NannyML starts a local Spark
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.stats import estimate
 from mlflow_decay.streaming import BATCH_ROWS, evaluate_source
 

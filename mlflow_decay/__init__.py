@@ -15,19 +15,13 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
 
 if TYPE_CHECKING:
-    from .api import (
-        attach_profile,
-        compare,
-        evaluate,
-        history,
-        load_profile,
-        monitor,
-        restore,
-    )
+    from .api import attach_profile, compare, evaluate, history, load_profile, monitor, restore
+    from .core.policy import Policy, load_policy
+    from .core.profile import Profile
+    from .core.report import DecayReport
+    from .core.summarize import merge_profiles
+    from .engines.dispatch import build_profile
     from .labels import attach_labels
-    from .policy import Policy, load_policy
-    from .profile import Profile, build_profile, merge_profiles
-    from .report import DecayReport
 
 __version__ = "0.1.0"
 
@@ -36,9 +30,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "attach_profile": "api", "evaluate": "api", "load_profile": "api", "monitor": "api",
     "attach_labels": "labels", "compare": "api", "history": "api", "restore": "api",
-    "Policy": "policy", "load_policy": "policy",
-    "Profile": "profile", "build_profile": "profile", "merge_profiles": "profile",
-    "DecayReport": "report",
+    "Policy": "core.policy", "load_policy": "core.policy",
+    "Profile": "core.profile", "build_profile": "engines.dispatch",
+    "merge_profiles": "core.summarize",
+    "DecayReport": "core.report",
 }
 
 __all__ = [

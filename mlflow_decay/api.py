@@ -16,20 +16,21 @@ from mlflow import MlflowClient
 
 from . import registry, tracking
 from .comparison import Comparison, side_by_side
+from .core.evaluation import Evaluation, check_window, evaluate_window
+from .core.frames import prediction_values
+from .core.policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
+from .core.profile import Profile
+from .core.report import DecayReport
+from .core.times import is_open, window_bounds
+from .core.window import WindowStats
 from .errors import DataError
-from .evaluation import Evaluation, check_window, evaluate_window
-from .policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
-from .profile import Profile, prediction_values
-from .report import DecayReport
 from .sources import (
     Window,
     check_window_options,
-    is_open,
     read_table,
     rows_digest,
     split_windows,
     stream_windows,
-    window_bounds,
     window_key,
 )
 from .stats.comparison import delong
@@ -44,7 +45,6 @@ from .streaming import (
     time_ordered,
     window_partial,
 )
-from .window import WindowStats
 
 
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
@@ -227,7 +227,7 @@ def monitor(
         ``MAX_SORT_ROWS`` rows.
     timestamp_column : str, optional
         Orders the rows and, with ``every``, cuts them into calendar windows. Read as UTC
-        times by :func:`mlflow_decay.sources.timestamps`: datetimes, ISO 8601 text (any
+        times by :func:`mlflow_decay.core.times.timestamps`: datetimes, ISO 8601 text (any
         offsets), or text in one format for the whole column; numbers need ``timestamp_unit``.
     every : str, optional
         Window period as a pandas offset (``"1D"``, ``"6h"``, ``"1W"``).

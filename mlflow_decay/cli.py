@@ -77,7 +77,7 @@ def _echo(text: str) -> None:
 
 def _emit(as_json: bool, payload: Any, text: str) -> None:
     """Print ``text``, or ``payload`` as JSON (strict: a non-finite number becomes null)."""
-    from .report import json_safe
+    from .core.report import json_safe
 
     _echo(json.dumps(json_safe(payload), indent=2, sort_keys=True, default=str, allow_nan=False)
           if as_json else text)
@@ -115,8 +115,8 @@ def with_bounds(func: F) -> F:
 
 def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
     """Window bounds as UTC ISO 8601; a usage error when not times or not in order."""
+    from .core.times import window_bounds
     from .errors import DataError
-    from .sources import window_bounds
 
     try:
         return window_bounds(start, end)
@@ -247,7 +247,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
             predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
-    from .profile import build_profile
+    from .engines.dispatch import build_profile
     from .sources import read_table
 
     preds = prediction
@@ -256,12 +256,12 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
     built = build_profile(
         data if table is None else table, target=target,
         prediction=preds if task == "multiclass" else (preds[0] if preds else None),
-        task=task,  # type: ignore[arg-type]
+        task=task,
         features=features, categorical=categorical, numerical=numerical,
         id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
         min_category_count=min_category_count, exclude=exclude, classes=_split(classes),
         positive_label=positive_label, threshold=threshold,
-        prediction_kind=prediction_kind,  # type: ignore[arg-type]
+        prediction_kind=prediction_kind,
         predicted_label=predicted_label,
     )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
@@ -312,7 +312,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
              force: bool, predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Evaluate a production window against MODEL_URI's reference profile."""
     from . import api
-    from .policy import load_policy
+    from .core.policy import load_policy
 
     window_start, window_end = _bounds(window_start, window_end)
     pol = load_policy(policy_path)
@@ -366,7 +366,7 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
     if every is not None and timestamp_column is None:
         raise click.UsageError("--window needs --timestamp-column")
     from . import api
-    from .policy import load_policy
+    from .core.policy import load_policy
 
     pol = load_policy(policy_path)
     bars: list[Any] = []
@@ -422,8 +422,8 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
            policy_path: Path | None, experiment: str | None, tracking_uri: str,
            as_json: bool) -> None:
     """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
+    from .core.policy import load_policy
     from .labels import attach_labels
-    from .policy import load_policy
     from .sources import read_table
 
     pol = load_policy(policy_path)
@@ -463,7 +463,7 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
     A window (its bounds, else its rows) counts once towards the promotion streak."""
     from . import api
     from .comparison import COMPARED
-    from .policy import load_policy
+    from .core.policy import load_policy
     from .sources import read_table
 
     window_start, window_end = _bounds(window_start, window_end)
@@ -550,7 +550,7 @@ def policy() -> None:
 @common
 def policy_show(policy_path: Path | None, tracking_uri: str, as_json: bool) -> None:
     """Print the effective policy (the default, or FILE laid over it)."""
-    from .policy import load_policy
+    from .core.policy import load_policy
 
     pol = load_policy(policy_path)
     _emit(as_json, pol.to_dict(), pol.to_toml().rstrip())

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .report import json_safe
+from .core.report import json_safe
 from .stats import Z95
 from .stats.comparison import DeLong
 

@@ -88,7 +88,7 @@ def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
     import mlflow
 
     from . import api
-    from .policy import DEFAULT_POLICY
+    from .core.policy import DEFAULT_POLICY
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
@@ -160,7 +160,7 @@ def _release(client: Any, model_name: str, train: pd.DataFrame, reference: pd.Da
     import mlflow.sklearn
 
     from . import api
-    from .profile import build_profile
+    from .engines.dispatch import build_profile
 
     model = train_model(train)
     reference = reference.assign(churn_score=scores(model, reference))

@@ -19,10 +19,10 @@ from mlflow.entities import Run
 
 from . import registry, tracking
 from .api import first_crossing
+from .core.frames import prediction_values
+from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
+from .core.report import DecayReport
 from .errors import DataError
-from .policy import STATUSES, Policy, Status, as_policy, impact_figures
-from .profile import prediction_values
-from .report import DecayReport
 from .stats import performance
 from .stats.schema import category_array, map_labels
 

@@ -28,9 +28,9 @@ from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 
 from . import registry
+from .core.evaluation import evaluate_window
+from .core.policy import as_policy
 from .errors import DataError, RegistryError
-from .evaluation import evaluate_window
-from .policy import as_policy
 
 
 class DecayEvaluator(ModelEvaluator):

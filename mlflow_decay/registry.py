@@ -25,10 +25,11 @@ from typing import Any, Literal, cast
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from .core.names import hashed_name
+from .core.policy import STATUSES, Policy, Status
+from .core.profile import Profile
+from .core.times import is_open, parse_time
 from .errors import ProfileError, RegistryError
-from .policy import STATUSES, Policy, Status
-from .profile import Profile, hashed_name
-from .sources import is_open, parse_time
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .policy import QUALITY_METRICS, Policy
-from .profile import CategoricalSummary, NumericSummary, Profile
-from .report import DecayReport
-from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats
+from .core.policy import QUALITY_METRICS, Policy
+from .core.profile import CategoricalSummary, NumericSummary, Profile
+from .core.report import DecayReport
+from .core.window import CategoricalStats, ColumnStats, NumericStats, WindowStats
 
 _COLORS = {"healthy": "#2e7d32", "warning": "#f9a825", "degraded": "#c62828"}
 
@@ -31,7 +31,7 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
           series: Sequence[dict[str, Any]] = ()) -> dict[str, bytes]:
     """PNG plots by file name: ``drift.png``, ``dist_<feature>.png`` (top 3), ``series.png``.
 
-    The window's side of each plot comes from its statistics (:mod:`mlflow_decay.window`), so
+    The window's side of each plot comes from its statistics (:mod:`mlflow_decay.core.window`), so
     windows read in batches or from Spark get the same plots.
     """
     out = {"drift.png": _drift_bars(report, profile, policy)}

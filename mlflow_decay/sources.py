@@ -1,4 +1,5 @@
-"""Reading windows and reference tables from files: CSV or Parquet (a file or a directory)."""
+"""Reading windows and reference tables from files (CSV or Parquet: a file or a directory),
+cutting them into windows, and fingerprinting their rows."""
 
 from __future__ import annotations
 
@@ -7,20 +8,22 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
+from .core.times import is_open, timestamps, utc_nanoseconds
 from .errors import DataError
 from .stats.schema import category_key, to_numeric
 
 _TIME = "__mlflow_decay_window_time__"
-PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
-CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file (or a directory of Parquet files) into a DataFrame.
@@ -59,7 +62,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a directory "
                     "of Parquet files)")
 
-
 @dataclass(frozen=True)
 class Window:
     """One production window: its rows, position in the series, and time bounds (UTC ISO 8601)."""
@@ -76,7 +78,6 @@ class Window:
         return window_key(model_name, model_version, profile_sha256, self.start, self.end,
                           rows_digest(self.frame, columns), is_open(self.end, now))
 
-
 def window_key(model_name: str, model_version: str, profile_sha256: str, start: str | None,
                end: str | None, rows: bytes, provisional: bool = False) -> str:
     """Identity of an evaluation: the model version, the profile it is judged against (a new
@@ -89,14 +90,16 @@ def window_key(model_name: str, model_version: str, profile_sha256: str, start: 
         digest.update(b"\0provisional")
     return digest.hexdigest()
 
-
 #: How a column's values enter a fingerprint: as numbers, category keys or UTC times.
 ColumnKind = Literal["number", "category", "time"]
-_MASK = (1 << 64) - 1
-_SALT = np.uint64(0x9E3779B97F4A7C15)
-_PRIME = np.uint64(0x100000001B3)
-_MISSING = np.uint64(0x6D697373696E6721)
 
+_MASK = (1 << 64) - 1
+
+_SALT = np.uint64(0x9E3779B97F4A7C15)
+
+_PRIME = np.uint64(0x100000001B3)
+
+_MISSING = np.uint64(0x6D697373696E6721)
 
 class Fingerprint:
     """An order-independent fingerprint of a window's rows, built batch by batch.
@@ -138,14 +141,12 @@ class Fingerprint:
         return hashlib.sha256(f"{head}\0{self.rows}\0{self.sums[0]}\0{self.sums[1]}".encode()
                               ).digest()
 
-
 def _dtype_kind(series: pd.Series) -> ColumnKind:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "time"
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         return "number"
     return "category"
-
 
 def _column_hashes(series: pd.Series, column: str, kind: ColumnKind, unit: str | None
                    ) -> np.ndarray:
@@ -168,7 +169,6 @@ def _column_hashes(series: pd.Series, column: str, kind: ColumnKind, unit: str |
         return pd.util.hash_array(values)
     return _category_hashes(series)
 
-
 def _category_hashes(series: pd.Series) -> np.ndarray:
     """Each value's hash by its category key; a missing value has a hash of its own."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -178,14 +178,12 @@ def _category_hashes(series: pd.Series) -> np.ndarray:
         0, dtype=np.uint64)
     return np.append(hashes, _MISSING)[codes]  # code -1 (missing): the last
 
-
 def rows_digest(frame: pd.DataFrame, columns: Mapping[str, ColumnKind] | None = None,
                 timestamp_unit: str | None = None) -> bytes:
     """The :class:`Fingerprint` of a table's rows (of ``columns``; default all)."""
     fingerprint = Fingerprint(columns, timestamp_unit)
     fingerprint.add(frame)
     return fingerprint.digest()
-
 
 def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
                   every: str | None = None, chunk_size: int | None = None,
@@ -225,7 +223,6 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
         out.append(Window(i, part, *bounds))
     return out
 
-
 def check_window_options(timestamp_column: str | None, every: str | None,
                          chunk_size: int | None) -> Any:
     """Check how windows are cut; return the period as a pandas offset (or ``None``)."""
@@ -246,7 +243,6 @@ def check_window_options(timestamp_column: str | None, every: str | None,
         raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
     return offset
 
-
 @dataclass
 class StreamWindow:
     """One window of a stream: its rows come as ``pieces`` (consume them before asking for the
@@ -256,7 +252,6 @@ class StreamWindow:
     pieces: Iterator[pd.DataFrame]
     start: str | None = None
     end: str | None = None
-
 
 def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
                    every: str | None = None, chunk_size: int | None = None,
@@ -286,7 +281,6 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
 
         window.pieces = pieces()
         yield window
-
 
 def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
               period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None
@@ -329,159 +323,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]
 
-
 def out_of_order(values: np.ndarray, last: Any = None) -> bool:
     """Whether sorted-in-time rows are not: ``values`` go back in time, or start before
     ``last`` (the previous batch's last time)."""
     return bool((last is not None and values[0] < last) or np.any(values[1:] < values[:-1]))
-
-
-#: Units of timestamps given as numbers (``--timestamp-unit``): what one unit counts since 1970.
-TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
-
-
-def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Series:
-    """Read a column of timestamps as UTC times, by one rule for the whole column.
-
-    Datetimes are kept (naive ones are UTC). Numbers are refused unless ``unit`` (one of
-    ``TIMESTAMP_UNITS``) says what they count since 1970. Text is read as ISO 8601 (mixed
-    offsets are converted to UTC; no offset means UTC), else in one format inferred for the
-    whole column; text that two formats read differently (``01/02/2026``: January or
-    February) or that no one format reads is refused, naming two conflicting values.
-
-    Raises
-    ------
-    DataError
-        If a row has no timestamp, or the column cannot be read by this rule.
-    """
-    if unit is not None and unit not in TIMESTAMP_UNITS:
-        raise DataError(f"timestamp unit {unit!r} is not one of {', '.join(TIMESTAMP_UNITS)}")
-    if series.isna().any():
-        raise DataError(f"column {column!r}: {int(series.isna().sum())} rows have no timestamp")
-    dtype = series.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return _as_utc(series)
-    if pd.api.types.is_bool_dtype(dtype):
-        raise DataError(f"column {column!r}: expected timestamps, got true/false values")
-    numbers: pd.Series | None = series if pd.api.types.is_numeric_dtype(dtype) else None
-    if numbers is None:
-        converted = pd.to_numeric(series.astype("object"), errors="coerce")
-        if len(series) and converted.notna().all():
-            numbers = converted  # text that is all numbers: epoch times written as text
-    if numbers is not None:
-        if unit is None:
-            example = series.iloc[0] if len(series) else ""
-            raise DataError(f"column {column!r}: timestamps given as numbers (such as "
-                            f"{str(example)[:30]!r}) need their unit: give --timestamp-unit "
-                            f"(API: timestamp_unit=) as {', '.join(TIMESTAMP_UNITS[:-1])} or "
-                            f"{TIMESTAMP_UNITS[-1]}")
-        try:
-            times = pd.to_datetime(numbers, unit=cast(Any, unit), utc=True)
-            years = times.dt.year
-        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
-            raise DataError(f"column {column!r}: numbers such as {numbers.iloc[0]!r} are not "
-                            f"times in unit {unit!r} ({str(exc).splitlines()[0][:80]})") from exc
-        if len(times) and (years.min() < 1900 or years.max() > 2200):
-            odd = numbers[((years < 1900) | (years > 2200)).to_numpy()].iloc[0]
-            raise DataError(f"column {column!r}: {odd} in unit {unit!r} is the year "
-                            f"{times[(years < 1900) | (years > 2200)].iloc[0].year}: is the unit "
-                            f"right? ({', '.join(TIMESTAMP_UNITS)})")
-        return times
-    parsed = _parse_text(series.astype(str), column)
-    if parsed.isna().any():  # empty text
-        raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
-    return parsed
-
-
-def _parse_text(text: pd.Series, column: str) -> pd.Series:
-    """Text timestamps in ISO 8601, else in the one format inferred from the first value."""
-    if not len(text):
-        return pd.to_datetime(text, utc=True)
-    relative = text.str.strip().str.lower().isin(_RELATIVE)
-    if relative.any():  # pandas reads these as the time of reading
-        raise DataError(f"column {column!r}: expected timestamps, cannot read "
-                        f"{text[relative.to_numpy()].iloc[0]!r} as a date or time")
-    try:
-        return pd.to_datetime(text, format="ISO8601", utc=True)
-    except (ValueError, TypeError):
-        pass
-    from pandas.tseries.api import guess_datetime_format
-
-    first = text.iloc[0]
-    formats = list(dict.fromkeys(f for f in (guess_datetime_format(first),
-                                             guess_datetime_format(first, dayfirst=True)) if f))
-    if not formats:
-        raise DataError(f"column {column!r}: expected timestamps, cannot read {first[:40]!r} "
-                        "as a date or time")
-    read: dict[str, pd.Series] = {}
-    for fmt in formats:
-        try:
-            read[fmt] = pd.to_datetime(text, format=fmt, utc=True)
-        except (ValueError, TypeError):
-            continue
-    if not read:
-        parsed = pd.to_datetime(text, format=formats[0], utc=True, errors="coerce")
-        other = text[parsed.isna()].iloc[0]
-        raise DataError(f"column {column!r}: expected timestamps in one format, got values "
-                        f"such as {first[:40]!r} and {other[:40]!r}; write them in ISO 8601 "
-                        "(2026-02-13T08:00:00Z)")
-    results = list(read.values())
-    if len(results) == 2 and not results[0].equals(results[1]):
-        differ = text[(results[0] != results[1]).to_numpy()].iloc[0]
-        raise DataError(f"column {column!r}: expected timestamps in one format, but values such "
-                        f"as {differ[:40]!r} read both as month/day and day/month "
-                        f"({' or '.join(read)}); write them in ISO 8601 (2026-02-13T08:00:00Z)")
-    return _as_utc(results[0])
-
-
-#: Words pandas reads as the time of reading, not a time written down.
-_RELATIVE = ("now", "today")
-
-
-def _as_utc(times: pd.Series) -> pd.Series:
-    if getattr(times.dt, "tz", None) is None:
-        return times.dt.tz_localize("UTC")
-    return times.dt.tz_convert("UTC")
-
-
-def utc_nanoseconds(times: pd.Series) -> np.ndarray:
-    """UTC times as int64 nanoseconds since 1970."""
-    return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
-
-
-def parse_time(value: str | None) -> pd.Timestamp | None:
-    """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
-    if value is None or not str(value).strip() or str(value).strip().lower() in _RELATIVE:
-        return None
-    try:
-        stamp = pd.to_datetime(pd.Series([str(value).strip()]), format="ISO8601",
-                               utc=True).iloc[0]
-    except (ValueError, TypeError, OverflowError):
-        return None
-    return None if pd.isna(stamp) else pd.Timestamp(stamp)
-
-
-def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
-    """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
-
-    Bounds are ISO 8601 times; one without an offset is read as UTC. Raises
-    :class:`DataError` for a bound that is not such a time, or a start not before the end.
-    """
-    out: list[str | None] = []
-    times: list[pd.Timestamp | None] = []
-    for name, value in (("window start", start), ("window end", end)):
-        stamp = None if value is None else parse_time(value)
-        if value is not None and stamp is None:
-            raise DataError(f"{name} {value!r} is not an ISO 8601 time such as 2026-02-01 or "
-                            "2026-02-01T08:00:00+01:00")
-        times.append(stamp)
-        out.append(None if stamp is None else stamp.isoformat())
-    if times[0] is not None and times[1] is not None and times[0] >= times[1]:
-        raise DataError(f"window start {out[0]} is not before window end {out[1]}")
-    return out[0], out[1]
-
-
-def is_open(end: str | None, now: datetime | None = None) -> bool:
-    """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
-    stamp = parse_time(end)
-    return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))

@@ -1,6 +1,6 @@
 """PySpark DataFrames: partial statistics on the executors, merged on the driver.
 
-:func:`~mlflow_decay.profile.build_profile` and :func:`~mlflow_decay.api.evaluate` accept a
+:func:`~mlflow_decay.engines.dispatch.build_profile` and :func:`~mlflow_decay.api.evaluate` accept a
 PySpark DataFrame. Each partition's rows go through the same functions as the out-of-core path
 (:mod:`mlflow_decay.streaming`) inside ``mapInPandas``; the partials travel to the driver as JSON
 (and a partition's sample rows as Parquet bytes) and merge there. A partial is O(features x grid)
@@ -25,17 +25,13 @@ from typing import Any
 
 import pandas as pd
 
+from .core.columns import plan_columns
+from .core.evaluation import Evaluation, bands_from_metrics, evaluate_window
+from .core.frames import require_column
+from .core.policy import DEFAULT_POLICY, Policy
+from .core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
+from .core.window import WindowStats, merge_stats, stats_from_dict, stats_to_dict
 from .errors import DataError, ProfileError
-from .evaluation import Evaluation, bands_from_metrics, evaluate_window
-from .policy import DEFAULT_POLICY, Policy
-from .profile import (
-    MIN_CATEGORY_COUNT,
-    PredictionKind,
-    Profile,
-    Task,
-    plan_columns,
-    require_column,
-)
 from .stats.schema import Kind
 from .streaming import (
     SAMPLE_ROWS,
@@ -50,7 +46,6 @@ from .streaming import (
     window_partial,
     with_counts,
 )
-from .window import WindowStats, merge_stats, stats_from_dict, stats_to_dict
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -70,7 +65,7 @@ def build_profile_spark(reference: Any, *, target: str | None = None,
                         exclude: Sequence[str] | None = None, threshold: float = 0.5,
                         prediction_kind: PredictionKind = "probability",
                         predicted_label: str | None = None) -> Profile:
-    """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.profile.build_profile`)."""
+    """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.engines.dispatch.build_profile`)."""
     options: dict[str, Any] = dict(
         target=target, prediction=prediction, task=task, features=features,
         categorical=categorical, numerical=numerical, id_column=id_column,

@@ -1,8 +1,8 @@
 """Out-of-core profiles and evaluations: statistics of row batches, merged.
 
 A table larger than memory (a directory of Parquet files) is read in record batches; each batch
-gives partial statistics that add up (:mod:`mlflow_decay.window` for windows, summaries merged by
-:func:`~mlflow_decay.profile.merge_summaries` for references), so memory is bounded by the batch
+gives partial statistics that add up (:mod:`mlflow_decay.core.window` for windows, summaries merged by
+:func:`~mlflow_decay.core.summarize.merge_summaries` for references), so memory is bounded by the batch
 size, a uniform sample of at most ``SAMPLE_ROWS`` rows, and the partials (a few KB per column),
 whatever the row count.
 
@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .evaluation import (
+from .core.columns import feature_notes, plan_columns
+from .core.evaluation import (
     Evaluation,
     add_performance,
     band_chunk_rows,
@@ -40,8 +40,9 @@ from .evaluation import (
     evaluate_window,
     prediction_series,
 )
-from .policy import DEFAULT_POLICY, Policy
-from .profile import (
+from .core.frames import predicted_classes, prediction_values
+from .core.policy import DEFAULT_POLICY, Policy
+from .core.profile import (
     MIN_CATEGORY_COUNT,
     CategoricalSummary,
     NumericSummary,
@@ -49,36 +50,27 @@ from .profile import (
     Profile,
     Summary,
     Task,
+    optional_summary,
+    summary_from_dict,
+    summary_to_dict,
+)
+from .core.summarize import (
     build_profile,
-    feature_notes,
     fold_rare,
     merge_optional,
     merge_summaries,
-    optional_summary,
-    plan_columns,
-    predicted_classes,
-    prediction_values,
     summarize_categorical,
     summarize_columns,
     summarize_numeric,
     summarize_target,
-    summary_from_dict,
-    summary_to_dict,
-    supervise,
 )
-from .sources import (
-    PARQUET_SUFFIXES,
-    ColumnKind,
-    Fingerprint,
-    out_of_order,
-    read_table,
-    rows_digest,
-    timestamps,
-    utc_nanoseconds,
-)
+from .core.supervision import supervise
+from .core.times import timestamps, utc_nanoseconds
+from .core.window import WindowStats, merge_stats, window_stats
+from .errors import DataError
+from .sources import PARQUET_SUFFIXES, ColumnKind, Fingerprint, out_of_order, read_table, rows_digest
 from .stats.multivariate import gram, pca_from_gram, pca_inputs
 from .stats.schema import Kind, category_array, to_numeric
-from .window import WindowStats, merge_stats, window_stats
 
 #: Rows read at a time from a Parquet source.
 BATCH_ROWS = 262_144
@@ -166,7 +158,7 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
 
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
-    :func:`~mlflow_decay.sources.timestamps` with ``unit``), and its row count."""
+    :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
     import pyarrow.dataset as ds
 
     if column not in ds.dataset(str(path), format="parquet").schema.names:
@@ -311,7 +303,7 @@ def build_profile_batches(batches: Batches, *, target: str | None = None,
                           predicted_label: str | None = None) -> Profile:
     """The profile of a table read in batches, in two passes (see the module docstring).
 
-    Takes the options of :func:`~mlflow_decay.profile.build_profile`. Column kinds are inferred
+    Takes the options of :func:`~mlflow_decay.engines.dispatch.build_profile`. Column kinds are inferred
     from the first batch (force them with ``categorical``/``numerical``). Band chunks follow
     the batches' order, not ``timestamp_column``.
     """
@@ -579,7 +571,7 @@ def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
                      policy: Policy = DEFAULT_POLICY, outputs: Path | None = None
                      ) -> tuple[Evaluation, bytes]:
     """Evaluate a window read in batches: the same metrics as
-    :func:`~mlflow_decay.evaluation.evaluate_window` on the whole window (drift and quality
+    :func:`~mlflow_decay.core.evaluation.evaluate_window` on the whole window (drift and quality
     exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
     model outputs and labels when the window is larger). Returns the evaluation and the
     fingerprint of the rows; ``outputs`` as for :func:`window_partial`."""
@@ -603,7 +595,7 @@ def is_parquet(path: Any) -> bool:
 
 
 def build_profile_from(reference: Source, **options: Any) -> Profile:
-    """:func:`~mlflow_decay.profile.build_profile` of a path (Parquet streamed in batches, CSV
+    """:func:`~mlflow_decay.engines.dispatch.build_profile` of a path (Parquet streamed in batches, CSV
     read whole) or a Spark DataFrame (partials computed on the executors)."""
     if is_spark(reference):
         from .spark import build_profile_spark

@@ -20,10 +20,10 @@ from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from .comparison import Comparison
+from .core.report import DecayReport
+from .core.times import parse_time
 from .errors import DataError
 from .registry import PROFILE_DIR, TAG, ModelVersionRef, equals
-from .report import DecayReport
-from .sources import parse_time
 
 #: Run tag holding the registry changes a run is about to make (JSON).
 PLANNED = TAG + "planned_actions"

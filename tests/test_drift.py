@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from mlflow_decay import drift
-from mlflow_decay.profile import summarize_categorical, summarize_numeric
-from mlflow_decay.window import numeric_stats
+from mlflow_decay.core import drift
+from mlflow_decay.core.summarize import summarize_categorical, summarize_numeric
+from mlflow_decay.core.window import numeric_stats
 
 N = 100_000
 RNG = np.random.default_rng(7)

@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window
+from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.stats import estimate
 
 

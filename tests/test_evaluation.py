@@ -9,7 +9,7 @@ from conftest import make_frame
 from sklearn import metrics as skm
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window, metric_key
+from mlflow_decay.core.evaluation import evaluate_window, metric_key
 
 
 def test_same_distribution_is_not_drifted_and_a_shift_is() -> None:

@@ -11,7 +11,7 @@ from conftest import make_frame
 from sklearn.metrics import roc_auc_score
 
 import mlflow_decay as md
-from mlflow_decay.profile import CategoricalSummary, NumericSummary
+from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 
 
 def test_kinds_are_inferred_and_forced(reference: pd.DataFrame) -> None:

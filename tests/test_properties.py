@@ -13,19 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlflow_decay as md
-from mlflow_decay import drift
+from mlflow_decay.core import drift
+from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.policy import Policy, load_policy
+from mlflow_decay.core.profile import CategoricalSummary, NumericSummary, Profile
+from mlflow_decay.core.summarize import merge_summaries, summarize_categorical, summarize_numeric
+from mlflow_decay.core.window import numeric_stats
 from mlflow_decay.errors import PolicyError, ProfileError
-from mlflow_decay.evaluation import evaluate_window
-from mlflow_decay.policy import Policy, load_policy
-from mlflow_decay.profile import (
-    CategoricalSummary,
-    NumericSummary,
-    Profile,
-    merge_summaries,
-    summarize_categorical,
-    summarize_numeric,
-)
-from mlflow_decay.window import numeric_stats
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -12,7 +12,7 @@ from conftest import make_frame
 
 import mlflow_decay as md
 from mlflow_decay import registry
-from mlflow_decay.evaluation import metric_key
+from mlflow_decay.core.evaluation import metric_key
 
 HOSTILE = '<script>alert("x")</script>'
 EXTRA = "<img src=x onerror=alert(1)>"

@@ -19,7 +19,7 @@ from conftest import make_frame, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -242,9 +242,9 @@ def test_nested_feature_columns_are_refused_in_evaluate(tracking_uri: str, profi
 
 
 def test_nested_extra_columns_are_ignored_with_a_note(tracking_uri: str, profiled: str) -> None:
-    from mlflow_decay.evaluation import evaluate_window
+    from mlflow_decay.core.evaluation import evaluate_window
+    from mlflow_decay.core.window import merge_stats, window_stats
     from mlflow_decay.streaming import Sample, finish_window
-    from mlflow_decay.window import merge_stats, window_stats
 
     profile = md.load_profile(profiled, tracking_uri=tracking_uri)
     window = _nested(make_frame(600, 2), "tags").assign(meta=[{"k": 1}] * 600)

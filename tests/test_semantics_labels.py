@@ -17,9 +17,9 @@ from sklearn import metrics as skm
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.evaluation import evaluate_window
-from mlflow_decay.policy import DEFAULT_POLICY, load_policy
-from mlflow_decay.profile import Profile
+from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.profile import Profile
 
 
 @pytest.fixture(scope="module")

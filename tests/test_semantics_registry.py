@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 import mlflow_decay as md
 from mlflow_decay import registry, tracking
 from mlflow_decay.cli import main
-from mlflow_decay.report import DecayReport
+from mlflow_decay.core.report import DecayReport
 
 
 def _finished_only(tracking_uri: str) -> None:
@@ -73,7 +73,7 @@ def test_columns_whose_safe_names_collide_get_distinct_stable_keys(
 
 
 def test_metric_keys_keep_plain_names_and_hash_the_rest() -> None:
-    from mlflow_decay.profile import MAX_KEY, metric_keys
+    from mlflow_decay.core.names import MAX_KEY, metric_keys
 
     keys = metric_keys(["a b", "x_", "x+", "revenue (€)", "a//b", "y" * 300], ["prediction"])
     assert keys["a b"] == "a b" and keys["x_"] == "x_"  # names MLflow takes stay as they are

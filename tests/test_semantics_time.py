@@ -17,7 +17,8 @@ from conftest import make_frame, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry, streaming
 from mlflow_decay.cli import main
-from mlflow_decay.sources import rows_digest, split_windows, timestamps
+from mlflow_decay.core.times import timestamps
+from mlflow_decay.sources import rows_digest, split_windows
 
 DEGRADE_AFTER_2 = "[hysteresis]\ndegrade_after = 2\n"
 DEGRADE_AFTER_1 = "[hysteresis]\ndegrade_after = 1\n"

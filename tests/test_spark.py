@@ -15,8 +15,8 @@ from conftest import make_frame
 from test_streaming import _table
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window
-from mlflow_decay.profile import CategoricalSummary, NumericSummary
+from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.streaming import evaluate_source
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None,

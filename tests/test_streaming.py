@@ -11,9 +11,9 @@ import pytest
 
 import mlflow_decay as md
 from mlflow_decay import api, streaming
+from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.errors import DataError
-from mlflow_decay.evaluation import evaluate_window
-from mlflow_decay.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.sources import rows_digest
 
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import make_frame
 
 import mlflow_decay as md
-from mlflow_decay.evaluation import evaluate_window, reference_bands
-from mlflow_decay.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.evaluation import evaluate_window, reference_bands
+from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
 
 
 def _correlated(n: int, seed: int, rho: float) -> pd.DataFrame:

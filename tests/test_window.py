@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 import mlflow_decay as md
-from mlflow_decay import drift
-from mlflow_decay.evaluation import evaluate_stats, evaluate_window
-from mlflow_decay.profile import summarize_numeric
+from mlflow_decay.core import drift
+from mlflow_decay.core.evaluation import evaluate_stats, evaluate_window
+from mlflow_decay.core.summarize import summarize_numeric
+from mlflow_decay.core.window import GRID, NumericStats, grid, merge_stats, numeric_stats, window_stats
 from mlflow_decay.stats.multivariate import fit_pca
-from mlflow_decay.window import GRID, NumericStats, grid, merge_stats, numeric_stats, window_stats
 
 
 def _table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:

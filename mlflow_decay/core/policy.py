@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from .errors import PolicyError
+from ..errors import PolicyError
 
 Status = Literal["healthy", "warning", "degraded"]
 STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
@@ -416,8 +416,8 @@ def metric_patterns() -> tuple[str, ...]:
 
     Imports the performance and estimation modules (scikit-learn, scipy) for their metric names.
     """
-    from .stats.estimate import BINARY, MULTICLASS, REGRESSION
-    from .stats.performance import METRICS
+    from ..stats.estimate import BINARY, MULTICLASS, REGRESSION
+    from ..stats.performance import METRICS
 
     stats = sorted({s for names in FEATURE_METRICS.values() for s in names})
     perf = sorted({m for names in METRICS.values() for m in names})
@@ -435,8 +435,8 @@ def _check_metric_pattern(pattern: str, what: str) -> None:
     if len(pattern) <= MAX_PATTERN and any(
             globs_meet(pattern, known) for known in metric_patterns()):
         return
-    from .stats.estimate import BINARY, MULTICLASS, REGRESSION
-    from .stats.performance import METRICS
+    from ..stats.estimate import BINARY, MULTICLASS, REGRESSION
+    from ..stats.performance import METRICS
 
     perf = ", ".join(dict.fromkeys(m for names in METRICS.values() for m in names))
     est = ", ".join(dict.fromkeys((*BINARY, *MULTICLASS, *REGRESSION)))

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
+from ..stats import sketch
+from ..stats.schema import category_counts, is_nested, map_labels, sorted_finite, to_numeric
 from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
-from .stats import sketch
-from .stats.schema import category_counts, is_nested, map_labels, sorted_finite, to_numeric
 
 #: The grid holds the reference's ``i / GRID`` quantiles: between two grid points the reference
 #: has at most ``1 / GRID`` of its mass, which bounds the error of KS computed on the grid.

@@ -29,25 +29,16 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
+from ..stats import estimate, performance
+from ..stats.schema import require_flat
 from . import drift
-from .errors import DataError
+from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
+from .names import metric_key as metric_key  # re-exported: a column name made safe
+from .names import metric_keys
 from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
-from .profile import (
-    CategoricalSummary,
-    NumericSummary,
-    Profile,
-    Summary,
-    list_columns,
-    loss_inputs,
-    metric_keys,
-    predicted_classes,
-    prediction_values,
-    require_unique_columns,
-)
-from .profile import metric_key as metric_key  # re-exported: a column name made safe
-from .stats import estimate, performance
-from .stats.schema import require_flat
+from .profile import CategoricalSummary, NumericSummary, Profile, Summary
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.

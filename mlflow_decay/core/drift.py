@@ -1,7 +1,7 @@
 """Drift effect sizes of a window against a reference profile.
 
 Everything here reads the stored profile and the window's mergeable statistics
-(:mod:`mlflow_decay.window`); no raw rows of either are needed.
+(:mod:`mlflow_decay.core.window`); no raw rows of either are needed.
 Verdicts use effect sizes (PSI, Jensen-Shannon distance, normalised Wasserstein, KS D), which
 do not grow with the sample size the way p-values do.
 

@@ -1,0 +1,88 @@
+"""Reading a table's model outputs and checking its columns: one place for each, used by
+profiles and windows alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..stats.estimate import LossModel
+from ..stats.schema import to_numeric
+
+#: Probabilities may stray this far outside [0, 1] by rounding.
+_PROBABILITY_SLACK = 1e-6
+
+def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
+    """The loss models' input matrix for a table (NaN where a value is missing or infinite)."""
+    if not models:
+        return np.empty((len(frame), 0))
+    x = np.column_stack([to_numeric(frame[c], c) for c in models[0].columns])
+    return np.where(np.isfinite(x), x, np.nan)
+
+def require_unique_columns(frame: Any, what: str) -> None:
+    """Refuse a table (pandas or Spark) that names a column twice (which one is meant is
+    unknown) or by a label that is not a string (column names are compared as written)."""
+    seen: set[Any] = set()
+    for column in frame.columns:
+        if not isinstance(column, str):
+            raise DataError(f"column {column!r} of the {what} has a label of type "
+                            f"{type(column).__name__}, not a string: name every column by a "
+                            "string (e.g. frame.columns = frame.columns.astype(str))")
+        if column in seen:
+            raise DataError(f"column {str(column)!r} appears more than once in the {what}")
+        seen.add(column)
+
+def require_column(frame: Any, column: str, what: str) -> None:
+    """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
+    if column not in frame.columns:
+        raise DataError(f"column {column!r} is missing from the {what} "
+                        f"(columns: {list_columns(frame.columns)})")
+
+def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
+    """Column names for an error message, the first ``limit`` of them."""
+    names = [str(c) for c in columns]
+    more = f", … {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
+                      kind: str = "probability") -> np.ndarray:
+    """The model output as an array: scores (n,), or class probabilities (n, k) for multiclass.
+
+    A classifier's logits (``kind="logit"``) become probabilities: the sigmoid, or the softmax
+    across a multiclass row. Probabilities outside [0, 1] are refused (:class:`DataError`
+    naming the column and the range seen). Missing and infinite values stay as they are.
+    """
+    if task == "multiclass":
+        values = np.column_stack([to_numeric(frame[c], c) for c in pred_cols])
+    else:
+        values = to_numeric(frame[pred_cols[0]], pred_cols[0])
+    if task == "regression":
+        return values
+    if kind == "logit":
+        with np.errstate(over="ignore", invalid="ignore"):
+            if values.ndim == 1:
+                return np.asarray(1.0 / (1.0 + np.exp(-values)))
+            exp = np.exp(values - values.max(axis=1, keepdims=True))
+            return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+    for k, column in enumerate(pred_cols):
+        scores = values if values.ndim == 1 else values[:, k]
+        finite = scores[np.isfinite(scores)]
+        if len(finite) and (finite.min() < -_PROBABILITY_SLACK
+                            or finite.max() > 1 + _PROBABILITY_SLACK):
+            raise DataError(f"column {column!r}: expected probabilities in [0, 1], got values "
+                            f"from {finite.min():.4g} to {finite.max():.4g}; for logits, profile "
+                            "with prediction_kind='logit' (--prediction-kind logit)")
+    return values
+
+def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.Series:
+    """Arg-max class label of each row of a probability matrix (missing where a row has a
+    missing or infinite value)."""
+    finite = np.isfinite(probabilities).all(axis=1)
+    labels = np.asarray(classes, dtype=object)[
+        np.argmax(np.where(np.isfinite(probabilities), probabilities, -1), axis=1)]
+    labels[~finite] = None
+    return pd.Series(labels, dtype=object)

@@ -1,0 +1,332 @@
+"""Building profiles from a table in memory, and merging the profiles of its parts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ProfileError
+from ..stats import sketch
+from ..stats.multivariate import fit_pca
+from ..stats.schema import Kind, category_counts, sorted_finite, to_numeric
+from .columns import check_options, feature_notes, plan_columns
+from .frames import predicted_classes, prediction_values
+from .parallel import run_all
+from .profile import (
+    EXACT_VALUES,
+    HISTOGRAM_PROBS,
+    MIN_CATEGORY_COUNT,
+    QUANTILE_PROBS,
+    TOP_K,
+    CategoricalSummary,
+    NumericSummary,
+    PredictionKind,
+    Profile,
+    Summary,
+    Task,
+)
+from .supervision import supervise
+from .times import timestamps
+
+
+def summarize_numeric(values: np.ndarray) -> NumericSummary:
+    """Summarise a float array (NaN missing, ±inf counted apart)."""
+    finite, missing, infinite = sorted_finite(values)
+    n = len(finite)
+    if n == 0:
+        return NumericSummary(count=0, missing=missing, infinite=infinite)
+    changes = finite[1:] != finite[:-1]
+    starts = (np.concatenate(([0], np.flatnonzero(changes) + 1))
+              if np.count_nonzero(changes) < EXACT_VALUES else None)
+    if starts is not None:  # the exact distribution is stored; base quantiles suffice
+        quantiles = tuple(sketch.round_value(v)
+                          for v in finite[sketch.quantile_index(QUANTILE_PROBS, n)])
+        extra: tuple[tuple[float, float], ...] = ()
+    else:
+        quantiles, extra = sketch.from_sorted(finite)
+    edges = _histogram_edges(quantiles)
+    counts = bin_counts(finite, np.asarray(edges))
+    return NumericSummary(
+        count=n, missing=missing, infinite=infinite,
+        min=float(finite[0]), max=float(finite[-1]),
+        mean=float(finite.mean()), std=float(finite.std()),
+        quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
+        values=tuple(float(v) for v in finite[starts]) if starts is not None else (),
+        value_counts=tuple(int(c) for c in np.diff(np.append(starts, n)))
+        if starts is not None else (),
+        extra_knots=extra,
+    )
+
+def _histogram_edges(quantiles: Sequence[float]) -> tuple[float, ...]:
+    return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
+
+def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of sorted values in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)``."""
+    cuts = np.searchsorted(sorted_values, edges, side="left")
+    return np.diff(np.concatenate(([0], cuts, [len(sorted_values)])))
+
+def summarize_categorical(series: pd.Series, top_k: int = TOP_K, min_count: int = 1
+                          ) -> CategoricalSummary:
+    """Summarise a column by category frequency, keeping the ``top_k`` most frequent values
+    seen at least ``min_count`` times; the others are counted as "other"."""
+    counts, missing = category_counts(series)
+    return _categorical_from_counts(counts, missing, top_k, min_count)
+
+def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int,
+                             min_count: int = 1) -> CategoricalSummary:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = [(k, c) for k, c in ordered if c >= min_count][:top_k]
+    total = sum(counts.values())
+    return CategoricalSummary(
+        count=total, missing=missing,
+        categories=tuple(k for k, _ in kept), counts=tuple(c for _, c in kept),
+        other=total - sum(c for _, c in kept),
+    )
+
+def fold_rare(summary: Summary, min_count: int, top_k: int = TOP_K) -> Summary:
+    """A categorical summary keeping its ``top_k`` categories seen at least ``min_count`` times,
+    the rest folded into "other" (for merged summaries; numerical ones are returned as they are)."""
+    if not isinstance(summary, CategoricalSummary):
+        return summary
+    folded = _categorical_from_counts(dict(zip(summary.categories, summary.counts, strict=True)),
+                                      summary.missing, top_k, min_count)
+    return replace(folded, count=summary.count, other=summary.count - sum(folded.counts))
+
+def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K,
+              min_count: int = 1) -> Summary:
+    """Summarise one column as the given kind."""
+    if kind == "numerical":
+        return summarize_numeric(to_numeric(series, column))
+    return summarize_categorical(series, top_k, min_count)
+
+# -- building ---------------------------------------------------------------------------------
+def build_profile(
+    reference: Any,
+    *,
+    target: str | None = None,
+    prediction: str | Sequence[str] | None = None,
+    task: Task = "binary",
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    numerical: Sequence[str] | None = None,
+    id_column: str | None = None,
+    timestamp_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    positive_label: str | None = None,
+    band_chunks: int = 10,
+    min_category_count: int = MIN_CATEGORY_COUNT,
+    exclude: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    prediction_kind: PredictionKind = "probability",
+    predicted_label: str | None = None,
+) -> Profile:
+    """Build the reference profile of a table.
+
+    Parameters
+    ----------
+    reference : DataFrame, path or Spark DataFrame
+        Training/validation data with features, and optionally labels and model outputs. A
+        Parquet file or directory is read in record batches with bounded memory, a CSV file
+        whole; a Spark DataFrame is profiled on the executors (see
+        :mod:`mlflow_decay.streaming` and :mod:`mlflow_decay.spark` for what is exact). Here, in
+        the core, a DataFrame; :func:`mlflow_decay.engines.dispatch.build_profile` (which is
+        ``md.build_profile``) reads the others.
+    target : str, optional
+        Label column. With ``prediction`` it gives the reference performance.
+    prediction : str or list of str, optional
+        The model's output: the positive-class probability (binary), one probability column per
+        class in ``classes`` order (multiclass), or the predicted value (regression).
+        Probabilities outside [0, 1] are refused (see ``prediction_kind``).
+    task : {"binary", "multiclass", "regression"}
+    features : list of str, optional
+        Feature columns; default all columns but target, prediction, id and timestamp (the
+        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
+        that look like labels, model outputs or ids).
+    exclude : list of str, optional
+        Columns left out of the features (other models' scores, labels of other tasks, ids).
+    categorical, numerical : list of str, optional
+        Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
+        and categories are categorical).
+    id_column, timestamp_column : str, optional
+        Columns that identify or date rows; never treated as features.
+    classes : list of str, optional
+        Multiclass: the class labels in the order of the ``prediction`` columns, matched to the
+        labels of ``target`` by value. Default: read from the column names, each of which must
+        end with exactly one label (``p_cat``, ``p_dog``).
+    positive_label : str, optional
+        Binary: the label the score is the probability of (default ``1``, ``True`` or ``yes``;
+        for other numbers the larger one; other text labels must name it).
+    threshold : float
+        Binary: a score (probability) at or above it predicts the positive class, for the
+        realized and estimated accuracy, precision, recall and F1. Stored in the profile.
+    prediction_kind : {"probability", "logit"}
+        How classifier outputs are read: probabilities in [0, 1], or logits (sigmoid; softmax
+        across the columns for multiclass). Stored, so windows are read the same way.
+    predicted_label : str, optional
+        A column holding the class the model's caller decided for each row; it replaces
+        ``threshold`` (or the arg-max) for the realized confusion-matrix metrics, here and in
+        every window (which must then carry it).
+    band_chunks : int
+        Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
+        store each metric's mean and standard deviation over them: the reference bands a policy
+        can use instead of constant thresholds (0 for none; chunks have at least 100 rows).
+    min_category_count : int
+        Feature categories seen fewer times are folded into "other", so the profile stores no
+        value that only a few rows have (privacy); 1 keeps every category (up to 100).
+
+    Returns
+    -------
+    Profile
+    """
+    check_options(task, min_category_count, threshold, prediction_kind, classes)
+    if not isinstance(reference, pd.DataFrame):
+        raise DataError(f"reference must be a pandas DataFrame here, got {type(reference).__name__} "
+                        "(md.build_profile also reads paths and Spark DataFrames)")
+    if len(reference) == 0:
+        raise DataError("reference table is empty: a profile needs at least one row")
+    pred_cols, kinds, schema = plan_columns(
+        reference, target=target, prediction=prediction, task=task, features=features,
+        categorical=categorical, numerical=numerical, id_column=id_column,
+        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
+    summaries = summarize_columns(reference, kinds, min_count=min_category_count)
+
+    target_summary = summarize_target(reference[target], target, task) if target else None
+    numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
+    known = supervise(reference, target=target, pred_cols=pred_cols, task=task, classes=classes,
+                      positive_label=positive_label, target_summary=target_summary,
+                      numerical=numerical, threshold=threshold, prediction_kind=prediction_kind,
+                      predicted_label=predicted_label)
+    profile = Profile(
+        task=task, features=summaries, schema=schema, rows=len(reference), target=target,
+        prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
+        classes=known.classes, positive_label=known.positive_label,
+        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label,
+        prediction_summary=_prediction_summary(reference, pred_cols, task, known.classes,
+                                               prediction_kind),
+        target_summary=target_summary, performance=known.performance, id_column=id_column,
+        timestamp_column=timestamp_column, calibrations=known.calibrations,
+        estimated_performance=known.estimated, multivariate=fit_pca(
+            reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
+                                   if isinstance(s, NumericSummary)}),
+        loss_models=known.loss_models, min_category_count=min_category_count,
+        notes=(*(feature_notes(reference, kinds) if features is None else ()), *known.notes),
+    )
+    if band_chunks <= 0:
+        return profile
+    from .evaluation import reference_bands  # evaluation builds on profiles; bands need both
+
+    ordered = reference
+    if timestamp_column:  # in time order (text parsed as the monitor parses it)
+        times = reference[timestamp_column]
+        if not pd.api.types.is_numeric_dtype(times.dtype):
+            times = timestamps(times, timestamp_column)
+        ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
+    return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+
+def summarize_target(series: pd.Series, target: str, task: str) -> Summary:
+    """The label distribution: numerical for regression, else every class's count."""
+    if task == "regression":
+        return summarize_numeric(to_numeric(series, target))
+    return summarize_categorical(series, top_k=10**6)
+
+def summarize_columns(frame: pd.DataFrame, kinds: dict[str, Kind], top_k: int = TOP_K,
+                      min_count: int = 1) -> dict[str, Summary]:
+    """Summaries of the given columns, one thread per column."""
+    return run_all({name: partial(summarize, frame[name], kind, name, top_k, min_count)
+                    for name, kind in kinds.items()})
+
+def _prediction_summary(frame: pd.DataFrame, pred_cols: list[str], task: str,
+                        classes: tuple[str, ...], kind: str = "probability") -> Summary | None:
+    if not pred_cols:
+        return None
+    values = prediction_values(frame, pred_cols, task, kind)
+    if task == "multiclass":
+        return summarize_categorical(predicted_classes(values, classes))
+    return summarize_numeric(values)
+
+# -- merging ----------------------------------------------------------------------------------
+def merge_profiles(a: Profile, b: Profile) -> Profile:
+    """Merge the profiles of two disjoint parts of one table into the profile of the whole.
+
+    Counts, histograms (on equal edges), moments, minima/maxima and category frequencies merge
+    exactly; quantile sketches merge through the mixture CDF (within the sketch's tolerance).
+    Reference performance is averaged by row count, which is approximate for ranking metrics;
+    the first profile's calibration maps, loss models, PCA and reference bands are kept.
+    """
+    if (a.task, a.target, a.prediction, a.classes, sorted(a.features), a.threshold,
+            a.prediction_kind, a.predicted_label) != (
+        b.task, b.target, b.prediction, b.classes, sorted(b.features), b.threshold,
+            b.prediction_kind, b.predicted_label
+    ):
+        raise ProfileError("profiles describe different tables (task, columns, classes or how "
+                           "outputs are read differ)")
+    features = {name: merge_summaries(a.features[name], b.features[name]) for name in a.features}
+    return replace(
+        a, rows=a.rows + b.rows, features=features,
+        performance=_weighted(a.performance, a.rows, b.performance, b.rows),
+        estimated_performance=_weighted(a.estimated_performance, a.rows,
+                                        b.estimated_performance, b.rows),
+        prediction_summary=merge_optional(a.prediction_summary, b.prediction_summary),
+        target_summary=merge_optional(a.target_summary, b.target_summary),
+    )
+
+def _weighted(a: dict[str, float], na: int, b: dict[str, float], nb: int) -> dict[str, float]:
+    return {k: (a[k] * na + b[k] * nb) / (na + nb) for k in a if k in b}
+
+def merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
+    if a is None or b is None:
+        return a or b
+    return merge_summaries(a, b)
+
+def merge_summaries(a: Summary, b: Summary) -> Summary:
+    """Merge two summaries of the same column."""
+    if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):
+        counts = dict(zip(a.categories, a.counts, strict=True))
+        for k, c in zip(b.categories, b.counts, strict=True):
+            counts[k] = counts.get(k, 0) + c
+        merged = _categorical_from_counts(counts, a.missing + b.missing,
+                                          max(len(a.categories), len(b.categories), TOP_K))
+        return replace(merged, other=merged.other + a.other + b.other)
+    if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
+        return _merge_numeric(a, b)
+    raise ProfileError("cannot merge a numerical and a categorical summary of one column")
+
+def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
+    if a.count == 0 or b.count == 0:
+        base = b if a.count == 0 else a
+        return replace(base, missing=a.missing + b.missing, infinite=a.infinite + b.infinite)
+    assert a.mean is not None and b.mean is not None and a.std is not None and b.std is not None
+    n = a.count + b.count
+    mean = (a.mean * a.count + b.mean * b.count) / n
+    m2 = a.std**2 * a.count + b.std**2 * b.count + (b.mean - a.mean) ** 2 * a.count * b.count / n
+    quantiles, extra = sketch.merged((*a.knots(), a.count), (*b.knots(), b.count))
+    if a.edges == b.edges:
+        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
+    else:
+        edges = _histogram_edges(quantiles)
+        cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
+        counts = tuple(int(x) for x in np.diff([0, *cum, n]))
+    exact: dict[float, int] = {}
+    if a.values and b.values:
+        for v, c in (*zip(a.values, a.value_counts, strict=True),
+                     *zip(b.values, b.value_counts, strict=True)):
+            exact[v] = exact.get(v, 0) + c
+    keep = 0 < len(exact) <= EXACT_VALUES
+    return NumericSummary(
+        count=n, missing=a.missing + b.missing, infinite=a.infinite + b.infinite,
+        min=min(a.min, b.min), max=max(a.max, b.max),  # type: ignore[type-var]
+        mean=mean, std=math.sqrt(max(m2 / n, 0.0)),
+        quantiles=quantiles, edges=edges, counts=counts,
+        values=tuple(sorted(exact)) if keep else (),
+        value_counts=tuple(exact[v] for v in sorted(exact)) if keep else (),
+        extra_knots=() if keep else extra,
+    )
+
+def _cum_count(s: NumericSummary, edge: float) -> int:
+    return round(float(s.cdf(np.asarray([edge]), side="left")[0]) * s.count)

@@ -1,0 +1,170 @@
+"""What labels and model outputs tell about a reference: the classes, the positive one, the
+reference performance, and the maps and models label-free estimation uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..stats import performance
+from ..stats.estimate import (
+    Calibration,
+    LossModel,
+    estimate_regression,
+    estimated_metrics,
+    fit_calibration,
+    fit_loss_model,
+)
+from ..stats.schema import category_key, map_labels, sort_key, to_numeric
+from .frames import list_columns, loss_inputs, prediction_values
+from .profile import CategoricalSummary, Summary
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """What labels and model outputs tell about a reference: classes, the reference performance,
+    the maps and models label-free estimation uses, and the estimates on the reference."""
+
+    classes: tuple[str, ...] = ()
+    positive_label: str | None = None
+    performance: dict[str, float] = field(default_factory=dict)
+    calibrations: tuple[Calibration, ...] = ()
+    loss_models: tuple[LossModel, ...] = ()
+    estimated: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
+              classes: Sequence[str] | None, positive_label: str | None,
+              target_summary: Summary | None, numerical: Sequence[str],
+              threshold: float = 0.5, prediction_kind: str = "probability",
+              predicted_label: str | None = None) -> Supervision:
+    """Classes from ``target_summary``; performance, calibration (or, for regression, loss
+    models over the ``numerical`` features) and reference estimates from ``rows``; the model
+    outputs read as ``prediction_kind``, decided at ``threshold`` or by ``predicted_label``."""
+    class_labels: tuple[str, ...] = ()
+    pos: str | None = None
+    if target is not None and target_summary is not None and task != "regression":
+        class_labels = _class_labels(target_summary, target, task, classes, list(pred_cols))
+        pos = _positive_label(class_labels, positive_label, target) if task == "binary" else None
+    elif target is None and task == "multiclass":
+        if classes is None:
+            raise DataError("multiclass profile without target needs classes= naming the "
+                            "prediction columns' classes")
+        class_labels = _given_classes(classes, pred_cols)
+    elif target is None and task == "binary" and positive_label is not None:
+        pos = category_key(positive_label)
+    if target is None or not pred_cols:
+        return Supervision(class_labels, pos)
+    values = prediction_values(rows, pred_cols, task, prediction_kind)
+    perf, _ = performance.realized(
+        task, rows[target], values, classes=class_labels, positive_label=pos, threshold=threshold,
+        decisions=rows[predicted_label] if predicted_label else None)
+    calibrations: tuple[Calibration, ...] = ()
+    loss_models: tuple[LossModel, ...] = ()
+    if task != "regression":
+        calibrations = _calibrations(rows[target], values, class_labels, pos, threshold)
+        est = estimated_metrics(task, values, calibrations, threshold)
+    else:
+        loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
+        est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
+    notes: tuple[str, ...] = ()
+    if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
+        notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
+                 f"the probability of {pos!r}? if it is the other class's, give that class "
+                 "as positive_label= (--positive-label)",)
+    return Supervision(class_labels, pos, perf, calibrations, loss_models,
+                       {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
+
+def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
+                 predictions: np.ndarray) -> tuple[LossModel, ...]:
+    """Regression: models of each row's absolute and squared error from features + prediction."""
+    error = to_numeric(reference[target], target) - predictions
+    keep = np.isfinite(error)
+    if keep.sum() < 50:
+        return ()
+    x = np.column_stack([to_numeric(reference[c], c) for c in columns])[keep]
+    x = np.where(np.isfinite(x), x, np.nan)
+    return (fit_loss_model(x, np.abs(error[keep]), columns),
+            fit_loss_model(x, error[keep] ** 2, columns))
+
+def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
+                  positive_label: str | None, threshold: float = 0.5) -> tuple[Calibration, ...]:
+    """Score-to-probability maps for label-free estimation: one (binary) or one per class."""
+    labels = map_labels(target, classes, str(target.name))
+    scores = values if values.ndim == 2 else values[:, None]
+    keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
+    wanted = [positive_label] if values.ndim == 1 else list(classes)
+    return tuple(fit_calibration(scores[keep, k], labels[keep] == label, threshold=threshold)
+                 for k, label in enumerate(wanted))
+
+def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,
+                  pred_cols: list[str]) -> tuple[str, ...]:
+    """The classes, in the order of the prediction columns (binary: the two labels, sorted)."""
+    assert isinstance(summary, CategoricalSummary)
+    seen = tuple(sorted(summary.categories, key=sort_key))
+    if task == "binary":
+        if len(seen) != 2:
+            raise DataError(f"column {target!r}: a binary task needs two label classes in the "
+                            f"reference, found {len(seen)} ({', '.join(seen[:5])})")
+        return seen
+    if classes is None:
+        _check_class_count(pred_cols, seen)
+        return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
+    given = _given_classes(classes, pred_cols)
+    # every reference label must be one of the classes (by value); keep the labels' spelling
+    mapped = map_labels(pd.Series(seen, dtype=object), given, target)
+    spelling = dict(zip(mapped.tolist(), seen, strict=True))
+    return tuple(spelling.get(c, c) for c in given)
+
+def _given_classes(classes: Sequence[Any], pred_cols: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(classes, str):
+        raise DataError(f"classes must be a list of class labels, got the text {classes!r}")
+    labels = tuple(category_key(c) for c in classes)
+    if len(set(labels)) != len(labels):
+        raise DataError(f"classes name a class twice ({', '.join(labels[:10])})")
+    _check_class_count(pred_cols, labels)
+    return labels
+
+def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
+    if pred_cols and len(pred_cols) != len(labels):
+        raise DataError(f"multiclass: {len(pred_cols)} prediction columns for {len(labels)} "
+                        f"classes ({', '.join(labels[:10])}); give one probability column per class")
+
+def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
+                          ) -> tuple[str, ...]:
+    """Each prediction column's class, read from its name: the one label it ends with (a label
+    after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11)."""
+    found: list[str | None] = []
+    for column in map(str, pred_cols):
+        ends = [label for label in labels if column.endswith(label)]
+        bounded = [label for label in ends
+                   if len(column) == len(label) or not column[-len(label) - 1].isalnum()]
+        pick = bounded if len(bounded) == 1 else ends
+        found.append(pick[0] if len(pick) == 1 else None)
+    if None in found or len(set(found)) != len(found):
+        raise DataError(f"multiclass: cannot tell each prediction column's class from its name "
+                        f"(columns {list_columns(pred_cols, 10)}; labels of {target!r}: "
+                        f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
+                        "order")
+    return tuple(label for label in found if label is not None)
+
+def _positive_label(labels: tuple[str, ...], positive_label: str | None, target: str) -> str:
+    if positive_label is not None:
+        try:
+            return str(map_labels(pd.Series([positive_label], dtype=object), labels,
+                                  "positive_label")[0])
+        except DataError:
+            raise DataError(f"positive_label {positive_label!r} is not a class of column "
+                            f"{target!r} ({', '.join(labels)})") from None
+    for candidate in ("1", "True", "true", "yes", "positive"):
+        if candidate in labels:
+            return candidate
+    if all(sort_key(label)[0] != float("inf") for label in labels):
+        return labels[-1]  # numbers: the larger one
+    raise DataError(f"column {target!r}: which class is the score the probability of? the "
+                    f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")

@@ -1,0 +1,153 @@
+"""Times: timestamp columns read by one rule per column, window bounds read as UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+#: Units of timestamps given as numbers (``--timestamp-unit``): what one unit counts since 1970.
+TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
+
+def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Series:
+    """Read a column of timestamps as UTC times, by one rule for the whole column.
+
+    Datetimes are kept (naive ones are UTC). Numbers are refused unless ``unit`` (one of
+    ``TIMESTAMP_UNITS``) says what they count since 1970. Text is read as ISO 8601 (mixed
+    offsets are converted to UTC; no offset means UTC), else in one format inferred for the
+    whole column; text that two formats read differently (``01/02/2026``: January or
+    February) or that no one format reads is refused, naming two conflicting values.
+
+    Raises
+    ------
+    DataError
+        If a row has no timestamp, or the column cannot be read by this rule.
+    """
+    if unit is not None and unit not in TIMESTAMP_UNITS:
+        raise DataError(f"timestamp unit {unit!r} is not one of {', '.join(TIMESTAMP_UNITS)}")
+    if series.isna().any():
+        raise DataError(f"column {column!r}: {int(series.isna().sum())} rows have no timestamp")
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _as_utc(series)
+    if pd.api.types.is_bool_dtype(dtype):
+        raise DataError(f"column {column!r}: expected timestamps, got true/false values")
+    numbers: pd.Series | None = series if pd.api.types.is_numeric_dtype(dtype) else None
+    if numbers is None:
+        converted = pd.to_numeric(series.astype("object"), errors="coerce")
+        if len(series) and converted.notna().all():
+            numbers = converted  # text that is all numbers: epoch times written as text
+    if numbers is not None:
+        if unit is None:
+            example = series.iloc[0] if len(series) else ""
+            raise DataError(f"column {column!r}: timestamps given as numbers (such as "
+                            f"{str(example)[:30]!r}) need their unit: give --timestamp-unit "
+                            f"(API: timestamp_unit=) as {', '.join(TIMESTAMP_UNITS[:-1])} or "
+                            f"{TIMESTAMP_UNITS[-1]}")
+        try:
+            times = pd.to_datetime(numbers, unit=cast(Any, unit), utc=True)
+            years = times.dt.year
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+            raise DataError(f"column {column!r}: numbers such as {numbers.iloc[0]!r} are not "
+                            f"times in unit {unit!r} ({str(exc).splitlines()[0][:80]})") from exc
+        if len(times) and (years.min() < 1900 or years.max() > 2200):
+            odd = numbers[((years < 1900) | (years > 2200)).to_numpy()].iloc[0]
+            raise DataError(f"column {column!r}: {odd} in unit {unit!r} is the year "
+                            f"{times[(years < 1900) | (years > 2200)].iloc[0].year}: is the unit "
+                            f"right? ({', '.join(TIMESTAMP_UNITS)})")
+        return times
+    parsed = _parse_text(series.astype(str), column)
+    if parsed.isna().any():  # empty text
+        raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
+    return parsed
+
+def _parse_text(text: pd.Series, column: str) -> pd.Series:
+    """Text timestamps in ISO 8601, else in the one format inferred from the first value."""
+    if not len(text):
+        return pd.to_datetime(text, utc=True)
+    relative = text.str.strip().str.lower().isin(_RELATIVE)
+    if relative.any():  # pandas reads these as the time of reading
+        raise DataError(f"column {column!r}: expected timestamps, cannot read "
+                        f"{text[relative.to_numpy()].iloc[0]!r} as a date or time")
+    try:
+        return pd.to_datetime(text, format="ISO8601", utc=True)
+    except (ValueError, TypeError):
+        pass
+    from pandas.tseries.api import guess_datetime_format
+
+    first = text.iloc[0]
+    formats = list(dict.fromkeys(f for f in (guess_datetime_format(first),
+                                             guess_datetime_format(first, dayfirst=True)) if f))
+    if not formats:
+        raise DataError(f"column {column!r}: expected timestamps, cannot read {first[:40]!r} "
+                        "as a date or time")
+    read: dict[str, pd.Series] = {}
+    for fmt in formats:
+        try:
+            read[fmt] = pd.to_datetime(text, format=fmt, utc=True)
+        except (ValueError, TypeError):
+            continue
+    if not read:
+        parsed = pd.to_datetime(text, format=formats[0], utc=True, errors="coerce")
+        other = text[parsed.isna()].iloc[0]
+        raise DataError(f"column {column!r}: expected timestamps in one format, got values "
+                        f"such as {first[:40]!r} and {other[:40]!r}; write them in ISO 8601 "
+                        "(2026-02-13T08:00:00Z)")
+    results = list(read.values())
+    if len(results) == 2 and not results[0].equals(results[1]):
+        differ = text[(results[0] != results[1]).to_numpy()].iloc[0]
+        raise DataError(f"column {column!r}: expected timestamps in one format, but values such "
+                        f"as {differ[:40]!r} read both as month/day and day/month "
+                        f"({' or '.join(read)}); write them in ISO 8601 (2026-02-13T08:00:00Z)")
+    return _as_utc(results[0])
+
+#: Words pandas reads as the time of reading, not a time written down.
+_RELATIVE = ("now", "today")
+
+def _as_utc(times: pd.Series) -> pd.Series:
+    if getattr(times.dt, "tz", None) is None:
+        return times.dt.tz_localize("UTC")
+    return times.dt.tz_convert("UTC")
+
+def utc_nanoseconds(times: pd.Series) -> np.ndarray:
+    """UTC times as int64 nanoseconds since 1970."""
+    return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+
+def parse_time(value: str | None) -> pd.Timestamp | None:
+    """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
+    if value is None or not str(value).strip() or str(value).strip().lower() in _RELATIVE:
+        return None
+    try:
+        stamp = pd.to_datetime(pd.Series([str(value).strip()]), format="ISO8601",
+                               utc=True).iloc[0]
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if pd.isna(stamp) else pd.Timestamp(stamp)
+
+def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
+
+    Bounds are ISO 8601 times; one without an offset is read as UTC. Raises
+    :class:`DataError` for a bound that is not such a time, or a start not before the end.
+    """
+    out: list[str | None] = []
+    times: list[pd.Timestamp | None] = []
+    for name, value in (("window start", start), ("window end", end)):
+        stamp = None if value is None else parse_time(value)
+        if value is not None and stamp is None:
+            raise DataError(f"{name} {value!r} is not an ISO 8601 time such as 2026-02-01 or "
+                            "2026-02-01T08:00:00+01:00")
+        times.append(stamp)
+        out.append(None if stamp is None else stamp.isoformat())
+    if times[0] is not None and times[1] is not None and times[0] >= times[1]:
+        raise DataError(f"window start {out[0]} is not before window end {out[1]}")
+    return out[0], out[1]
+
+def is_open(end: str | None, now: datetime | None = None) -> bool:
+    """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
+    stamp = parse_time(end)
+    return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
