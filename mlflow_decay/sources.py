@@ -25,6 +25,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file (or a directory of Parquet files) into a DataFrame.
 
@@ -62,6 +63,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a directory "
                     "of Parquet files)")
 
+
 @dataclass(frozen=True)
 class Window:
     """One production window: its rows, position in the series, and time bounds (UTC ISO 8601)."""
@@ -77,6 +79,7 @@ class Window:
         ``columns`` the profile reads; default all), provisional while the window is open."""
         return window_key(model_name, model_version, profile_sha256, self.start, self.end,
                           rows_digest(self.frame, columns), is_open(self.end, now))
+
 
 def window_key(model_name: str, model_version: str, profile_sha256: str, start: str | None,
                end: str | None, rows: bytes, provisional: bool = False) -> str:
@@ -100,6 +103,7 @@ _SALT = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(0x100000001B3)
 
 _MISSING = np.uint64(0x6D697373696E6721)
+
 
 class Fingerprint:
     """An order-independent fingerprint of a window's rows, built batch by batch.
@@ -141,12 +145,14 @@ class Fingerprint:
         return hashlib.sha256(f"{head}\0{self.rows}\0{self.sums[0]}\0{self.sums[1]}".encode()
                               ).digest()
 
+
 def _dtype_kind(series: pd.Series) -> ColumnKind:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "time"
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         return "number"
     return "category"
+
 
 def _column_hashes(series: pd.Series, column: str, kind: ColumnKind, unit: str | None
                    ) -> np.ndarray:
@@ -169,6 +175,7 @@ def _column_hashes(series: pd.Series, column: str, kind: ColumnKind, unit: str |
         return pd.util.hash_array(values)
     return _category_hashes(series)
 
+
 def _category_hashes(series: pd.Series) -> np.ndarray:
     """Each value's hash by its category key; a missing value has a hash of its own."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -178,12 +185,14 @@ def _category_hashes(series: pd.Series) -> np.ndarray:
         0, dtype=np.uint64)
     return np.append(hashes, _MISSING)[codes]  # code -1 (missing): the last
 
+
 def rows_digest(frame: pd.DataFrame, columns: Mapping[str, ColumnKind] | None = None,
                 timestamp_unit: str | None = None) -> bytes:
     """The :class:`Fingerprint` of a table's rows (of ``columns``; default all)."""
     fingerprint = Fingerprint(columns, timestamp_unit)
     fingerprint.add(frame)
     return fingerprint.digest()
+
 
 def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
                   every: str | None = None, chunk_size: int | None = None,
@@ -223,6 +232,7 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
         out.append(Window(i, part, *bounds))
     return out
 
+
 def check_window_options(timestamp_column: str | None, every: str | None,
                          chunk_size: int | None) -> Any:
     """Check how windows are cut; return the period as a pandas offset (or ``None``)."""
@@ -243,6 +253,7 @@ def check_window_options(timestamp_column: str | None, every: str | None,
         raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
     return offset
 
+
 @dataclass
 class StreamWindow:
     """One window of a stream: its rows come as ``pieces`` (consume them before asking for the
@@ -252,6 +263,7 @@ class StreamWindow:
     pieces: Iterator[pd.DataFrame]
     start: str | None = None
     end: str | None = None
+
 
 def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
                    every: str | None = None, chunk_size: int | None = None,
@@ -281,6 +293,7 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
 
         window.pieces = pieces()
         yield window
+
 
 def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
               period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None
@@ -322,6 +335,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]
+
 
 def out_of_order(values: np.ndarray, last: Any = None) -> bool:
     """Whether sorted-in-time rows are not: ``values`` go back in time, or start before

@@ -23,8 +23,10 @@ _SUSPECT_WORDS = {
     "an id": ("id", "ids", "uuid", "guid"),
 }
 
+
 #: Rows looked at to tell whether a column is unique per row.
 _UNIQUE_ROWS = 10_000
+
 
 def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind]) -> tuple[str, ...]:
     """Notes on columns chosen as features by default that look like labels, model outputs or
@@ -43,6 +45,7 @@ def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind]) -> tuple[str, ...
                          "name its role (target=, prediction=, id_column=)")
     return tuple(notes)
 
+
 def _looks_like(name: str) -> str | None:
     words = [w for w in re.split(r"[^0-9a-z]+",
                                  re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()) if w]
@@ -52,6 +55,7 @@ def _looks_like(name: str) -> str | None:
         if any(w in marks for w in words):
             return what
     return "a model output" if any(w.startswith(("prob", "pred")) for w in words) else None
+
 
 def check_options(task: Any, min_category_count: Any, threshold: Any, prediction_kind: Any,
                   classes: Any) -> None:
@@ -76,6 +80,7 @@ def check_outputs(task: str, threshold: Any, prediction_kind: Any) -> None:
         raise DataError(f"threshold applies to binary tasks, not {task}")
     if task == "regression" and prediction_kind != "probability":
         raise DataError("prediction_kind applies to classifiers, not regression")
+
 
 def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
                  task: str, features: Sequence[str] | None, categorical: Sequence[str] | None,
@@ -150,6 +155,7 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
     for column in special:
         schema[column] = str(reference[column].dtype)
     return pred_cols, kinds, schema
+
 
 def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> list[str]:
     if prediction is None:

@@ -16,12 +16,14 @@ from ..stats.schema import to_numeric
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
 
+
 def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
     """The loss models' input matrix for a table (NaN where a value is missing or infinite)."""
     if not models:
         return np.empty((len(frame), 0))
     x = np.column_stack([to_numeric(frame[c], c) for c in models[0].columns])
     return np.where(np.isfinite(x), x, np.nan)
+
 
 def require_unique_columns(frame: Any, what: str) -> None:
     """Refuse a table (pandas or Spark) that names a column twice (which one is meant is
@@ -36,17 +38,20 @@ def require_unique_columns(frame: Any, what: str) -> None:
             raise DataError(f"column {str(column)!r} appears more than once in the {what}")
         seen.add(column)
 
+
 def require_column(frame: Any, column: str, what: str) -> None:
     """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
                         f"(columns: {list_columns(frame.columns)})")
 
+
 def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
     """Column names for an error message, the first ``limit`` of them."""
     names = [str(c) for c in columns]
     more = f", … {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
+
 
 def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
                       kind: str = "probability") -> np.ndarray:
@@ -77,6 +82,7 @@ def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
                             f"from {finite.min():.4g} to {finite.max():.4g}; for logits, profile "
                             "with prediction_kind='logit' (--prediction-kind logit)")
     return values
+
 
 def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.Series:
     """Arg-max class label of each row of a probability matrix (missing where a row has a

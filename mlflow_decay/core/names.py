@@ -14,15 +14,18 @@ from ..errors import DataError
 #: Metric segments of the model outputs and window-wide drift: no feature's metric key is one.
 RESERVED_KEYS = frozenset({"prediction", "target", "multivariate"})
 
+
 #: Longest metric key of a column, so that ``decay.quality.<key>.out_of_range_share`` (the
 #: evaluator plugin's longest name) stays within MLflow's 250 characters.
 MAX_KEY = 200
 
 _NOT_IN_KEY = r"[^0-9A-Za-z_\-. /]"
 
+
 def metric_key(name: str) -> str:
     """A column name made safe for an MLflow metric key (letters, digits, ``_-. /``)."""
     return re.sub(_NOT_IN_KEY, "_", name)
+
 
 def hashed_name(name: str, not_allowed: str, limit: int) -> str:
     """``name`` with the characters matching ``not_allowed`` replaced by ``_``, cut to fit
@@ -30,6 +33,7 @@ def hashed_name(name: str, not_allowed: str, limit: int) -> str:
     names stay distinct, and a name always gets the same one."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{re.sub(not_allowed, '_', name)[:limit - 9]}-{digest}"
+
 
 def metric_keys(names: Iterable[str], reserved: Collection[str] = ()) -> dict[str, str]:
     """The key each column's metrics are logged under (``drift.<key>.psi``).
@@ -58,6 +62,7 @@ def metric_keys(names: Iterable[str], reserved: Collection[str] = ()) -> dict[st
                             f"one name ({key!r}); rename one of them")
         seen[key] = name
     return keys
+
 
 def _plain_path(key: str) -> bool:
     """Whether MLflow takes ``<section>.<key>.<metric>`` and ``<section>.<key>`` as they are

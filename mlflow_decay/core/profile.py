@@ -26,6 +26,7 @@ from .names import RESERVED_KEYS, metric_keys
 
 FORMAT_NAME = "mlflow-decay-profile"
 
+
 #: Profiles that set a decision threshold, logits or a decision column are written as version 2,
 #: so that a reader of version 1 refuses them instead of reading their outputs the old way;
 #: the others stay version 1 (same bytes, same SHA-256 as before).
@@ -37,26 +38,33 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 PredictionKind = Literal["probability", "logit"]
 
+
 #: How a classifier's output columns are read: probabilities in [0, 1], or logits (turned into
 #: probabilities by the sigmoid, or for multiclass by the softmax over the columns).
 PREDICTION_KINDS: tuple[str, ...] = ("probability", "logit")
 
+
 #: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.stats.sketch`).
 QUANTILE_PROBS = sketch.BASE_PROBS
+
 
 #: Histogram bins for PSI/JS: edges at the reference deciles.
 HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 
+
 #: Categorical columns keep their most frequent values; the rest are counted as "other".
 TOP_K = 100
+
 
 #: Categories seen fewer times than this in a reference are folded into "other": a profile
 #: holds no value that only a handful of rows have (configurable per profile).
 MIN_CATEGORY_COUNT = 5
 
+
 #: Numerical columns with at most this many distinct values also store them with their counts,
 #: so their CDF (and KS, Wasserstein) is exact.
 EXACT_VALUES = 128
+
 
 @dataclass(frozen=True)
 class NumericSummary:
@@ -112,6 +120,7 @@ class NumericSummary:
         counts = np.asarray(self.counts, dtype=float)
         return counts / counts.sum()
 
+
 @dataclass(frozen=True)
 class CategoricalSummary:
     """Frequencies of one categorical column: the top-K values and an "other" count."""
@@ -128,6 +137,7 @@ class CategoricalSummary:
         return self.count + self.missing
 
 Summary = NumericSummary | CategoricalSummary
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -285,13 +295,16 @@ class Profile:
                 OverflowError) as exc:
             raise ProfileError(f"profile is malformed: {type(exc).__name__}: {exc}") from exc
 
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a profile holds")
+
 
 def _check_task(task: Any) -> Task:
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return task
+
 
 def _check_kind(kind: Any) -> PredictionKind:
     if kind not in PREDICTION_KINDS:
@@ -299,11 +312,13 @@ def _check_kind(kind: Any) -> PredictionKind:
                          f"got {kind!r}")
     return kind
 
+
 def check_threshold(value: Any, error: type[Exception] = DataError) -> float:
     """A decision threshold: a number strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise error(f"threshold must be a number between 0 and 1 (exclusive), got {value!r}")
     return float(value)
+
 
 def summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
     if summary is None:
@@ -311,6 +326,7 @@ def summary_to_dict(summary: Summary | None) -> dict[str, Any] | None:
     values = {f.name: getattr(summary, f.name) for f in fields(summary)}
     return {k: ([list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v)
             for k, v in values.items()}
+
 
 def summary_from_dict(obj: dict[str, Any]) -> Summary:
     kind = obj["kind"]
@@ -344,6 +360,7 @@ def summary_from_dict(obj: dict[str, Any]) -> Summary:
         return c
     raise ValueError(f"unknown column kind {kind!r}")
 
+
 def _check_numeric(s: NumericSummary) -> None:
     """Refuse a numerical summary the statistics could not use (a tampered or corrupt file)."""
     if min(s.count, s.missing, s.infinite, *s.counts, *s.value_counts) < 0:
@@ -362,8 +379,10 @@ def _check_numeric(s: NumericSummary) -> None:
         raise ValueError("numerical summary is inconsistent (unsorted quantiles or counts that "
                          "do not add up)")
 
+
 def optional_summary(obj: Any) -> Summary | None:
     return None if obj is None else summary_from_dict(obj)
+
 
 def _opt_float(v: Any) -> float | None:
     return None if v is None else float(v)

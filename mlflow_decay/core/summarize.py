@@ -63,13 +63,16 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
         extra_knots=extra,
     )
 
+
 def _histogram_edges(quantiles: Sequence[float]) -> tuple[float, ...]:
     return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
+
 
 def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts of sorted values in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)``."""
     cuts = np.searchsorted(sorted_values, edges, side="left")
     return np.diff(np.concatenate(([0], cuts, [len(sorted_values)])))
+
 
 def summarize_categorical(series: pd.Series, top_k: int = TOP_K, min_count: int = 1
                           ) -> CategoricalSummary:
@@ -77,6 +80,7 @@ def summarize_categorical(series: pd.Series, top_k: int = TOP_K, min_count: int 
     seen at least ``min_count`` times; the others are counted as "other"."""
     counts, missing = category_counts(series)
     return _categorical_from_counts(counts, missing, top_k, min_count)
+
 
 def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int,
                              min_count: int = 1) -> CategoricalSummary:
@@ -89,6 +93,7 @@ def _categorical_from_counts(counts: dict[str, int], missing: int, top_k: int,
         other=total - sum(c for _, c in kept),
     )
 
+
 def fold_rare(summary: Summary, min_count: int, top_k: int = TOP_K) -> Summary:
     """A categorical summary keeping its ``top_k`` categories seen at least ``min_count`` times,
     the rest folded into "other" (for merged summaries; numerical ones are returned as they are)."""
@@ -98,12 +103,14 @@ def fold_rare(summary: Summary, min_count: int, top_k: int = TOP_K) -> Summary:
                                       summary.missing, top_k, min_count)
     return replace(folded, count=summary.count, other=summary.count - sum(folded.counts))
 
+
 def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K,
               min_count: int = 1) -> Summary:
     """Summarise one column as the given kind."""
     if kind == "numerical":
         return summarize_numeric(to_numeric(series, column))
     return summarize_categorical(series, top_k, min_count)
+
 
 # -- building ---------------------------------------------------------------------------------
 def build_profile(
@@ -229,17 +236,20 @@ def build_profile(
         ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
     return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
 
+
 def summarize_target(series: pd.Series, target: str, task: str) -> Summary:
     """The label distribution: numerical for regression, else every class's count."""
     if task == "regression":
         return summarize_numeric(to_numeric(series, target))
     return summarize_categorical(series, top_k=10**6)
 
+
 def summarize_columns(frame: pd.DataFrame, kinds: dict[str, Kind], top_k: int = TOP_K,
                       min_count: int = 1) -> dict[str, Summary]:
     """Summaries of the given columns, one thread per column."""
     return run_all({name: partial(summarize, frame[name], kind, name, top_k, min_count)
                     for name, kind in kinds.items()})
+
 
 def _prediction_summary(frame: pd.DataFrame, pred_cols: list[str], task: str,
                         classes: tuple[str, ...], kind: str = "probability") -> Summary | None:
@@ -249,6 +259,7 @@ def _prediction_summary(frame: pd.DataFrame, pred_cols: list[str], task: str,
     if task == "multiclass":
         return summarize_categorical(predicted_classes(values, classes))
     return summarize_numeric(values)
+
 
 # -- merging ----------------------------------------------------------------------------------
 def merge_profiles(a: Profile, b: Profile) -> Profile:
@@ -276,13 +287,16 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
         target_summary=merge_optional(a.target_summary, b.target_summary),
     )
 
+
 def _weighted(a: dict[str, float], na: int, b: dict[str, float], nb: int) -> dict[str, float]:
     return {k: (a[k] * na + b[k] * nb) / (na + nb) for k in a if k in b}
+
 
 def merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
     if a is None or b is None:
         return a or b
     return merge_summaries(a, b)
+
 
 def merge_summaries(a: Summary, b: Summary) -> Summary:
     """Merge two summaries of the same column."""
@@ -296,6 +310,7 @@ def merge_summaries(a: Summary, b: Summary) -> Summary:
     if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
         return _merge_numeric(a, b)
     raise ProfileError("cannot merge a numerical and a categorical summary of one column")
+
 
 def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
     if a.count == 0 or b.count == 0:
@@ -327,6 +342,7 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
         value_counts=tuple(exact[v] for v in sorted(exact)) if keep else (),
         extra_knots=() if keep else extra,
     )
+
 
 def _cum_count(s: NumericSummary, edge: float) -> int:
     return round(float(s.cdf(np.asarray([edge]), side="left")[0]) * s.count)

@@ -38,6 +38,7 @@ class Supervision:
     estimated: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+
 def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
               classes: Sequence[str] | None, positive_label: str | None,
               target_summary: Summary | None, numerical: Sequence[str],
@@ -80,6 +81,7 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
 
+
 def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
                  predictions: np.ndarray) -> tuple[LossModel, ...]:
     """Regression: models of each row's absolute and squared error from features + prediction."""
@@ -92,6 +94,7 @@ def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
     return (fit_loss_model(x, np.abs(error[keep]), columns),
             fit_loss_model(x, error[keep] ** 2, columns))
 
+
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
                   positive_label: str | None, threshold: float = 0.5) -> tuple[Calibration, ...]:
     """Score-to-probability maps for label-free estimation: one (binary) or one per class."""
@@ -101,6 +104,7 @@ def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...
     wanted = [positive_label] if values.ndim == 1 else list(classes)
     return tuple(fit_calibration(scores[keep, k], labels[keep] == label, threshold=threshold)
                  for k, label in enumerate(wanted))
+
 
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,
                   pred_cols: list[str]) -> tuple[str, ...]:
@@ -121,6 +125,7 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
     spelling = dict(zip(mapped.tolist(), seen, strict=True))
     return tuple(spelling.get(c, c) for c in given)
 
+
 def _given_classes(classes: Sequence[Any], pred_cols: Sequence[str]) -> tuple[str, ...]:
     if isinstance(classes, str):
         raise DataError(f"classes must be a list of class labels, got the text {classes!r}")
@@ -130,10 +135,12 @@ def _given_classes(classes: Sequence[Any], pred_cols: Sequence[str]) -> tuple[st
     _check_class_count(pred_cols, labels)
     return labels
 
+
 def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
     if pred_cols and len(pred_cols) != len(labels):
         raise DataError(f"multiclass: {len(pred_cols)} prediction columns for {len(labels)} "
                         f"classes ({', '.join(labels[:10])}); give one probability column per class")
+
 
 def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
                           ) -> tuple[str, ...]:
@@ -152,6 +159,7 @@ def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], targe
                         f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
                         "order")
     return tuple(label for label in found if label is not None)
+
 
 def _positive_label(labels: tuple[str, ...], positive_label: str | None, target: str) -> str:
     if positive_label is not None:

@@ -13,6 +13,7 @@ from ..errors import DataError
 #: Units of timestamps given as numbers (``--timestamp-unit``): what one unit counts since 1970.
 TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
 
+
 def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Series:
     """Read a column of timestamps as UTC times, by one rule for the whole column.
 
@@ -65,6 +66,7 @@ def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Se
         raise DataError(f"column {column!r}: {int(parsed.isna().sum())} rows have no timestamp")
     return parsed
 
+
 def _parse_text(text: pd.Series, column: str) -> pd.Series:
     """Text timestamps in ISO 8601, else in the one format inferred from the first value."""
     if not len(text):
@@ -105,17 +107,21 @@ def _parse_text(text: pd.Series, column: str) -> pd.Series:
                         f"({' or '.join(read)}); write them in ISO 8601 (2026-02-13T08:00:00Z)")
     return _as_utc(results[0])
 
+
 #: Words pandas reads as the time of reading, not a time written down.
 _RELATIVE = ("now", "today")
+
 
 def _as_utc(times: pd.Series) -> pd.Series:
     if getattr(times.dt, "tz", None) is None:
         return times.dt.tz_localize("UTC")
     return times.dt.tz_convert("UTC")
 
+
 def utc_nanoseconds(times: pd.Series) -> np.ndarray:
     """UTC times as int64 nanoseconds since 1970."""
     return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+
 
 def parse_time(value: str | None) -> pd.Timestamp | None:
     """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
@@ -127,6 +133,7 @@ def parse_time(value: str | None) -> pd.Timestamp | None:
     except (ValueError, TypeError, OverflowError):
         return None
     return None if pd.isna(stamp) else pd.Timestamp(stamp)
+
 
 def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
     """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
@@ -146,6 +153,7 @@ def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str |
     if times[0] is not None and times[1] is not None and times[0] >= times[1]:
         raise DataError(f"window start {out[0]} is not before window end {out[1]}")
     return out[0], out[1]
+
 
 def is_open(end: str | None, now: datetime | None = None) -> bool:
     """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
