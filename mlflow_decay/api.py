@@ -14,16 +14,16 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from . import registry, tracking
-from .comparison import Comparison, side_by_side
+from . import registry
 from .core.evaluation import Evaluation, check_window, evaluate_window
 from .core.frames import prediction_values
 from .core.policy import DEFAULT_POLICY, STATUSES, Policy, Status, as_policy, impact_figures
 from .core.profile import Profile
-from .core.report import DecayReport
+from .core.report import Comparison, DecayReport, side_by_side
 from .core.times import is_open, window_bounds
 from .core.window import WindowStats
 from .errors import DataError
+from .registry import runs
 from .sources import (
     Window,
     check_window_options,
@@ -83,7 +83,7 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
             rows = min(sample_rows, len(reference_sample))
             reference_sample[columns].sample(n=rows, random_state=0).to_parquet(
                 folder / registry.SAMPLE_FILE, index=False)
-        base = registry.store_in_model(client, ref, folder) or tracking.log_profile_run(
+        base = registry.store_in_model(client, ref, folder) or runs.log_profile_run(
             client, ref, folder)
     uri = f"{base}/{registry.PROFILE_FILE}"
     registry.record_profile(client, ref, uri, data)
@@ -160,21 +160,21 @@ def evaluate(
     DecayReport
     """
     window_start, window_end = window_bounds(window_start, window_end)
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = with_decisions(registry.profile_of(client, ref), predicted_label)
     with tempfile.TemporaryDirectory() as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
-        stored = Path(tmp) / tracking.OUTPUTS_FILE if log else None
+        stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
         result, frame, fingerprint = evaluate_source(profile, window, pol, outputs=stored)
         key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
                          fingerprint, is_open(window_end)) if fingerprint else None  # Spark: none
         done: dict[str, str] = {}
         if log and key is not None:
             done = _complete_interrupted(
-                client, ref, experiment, tracking.logged_windows(client, ref, experiment, key))
+                client, ref, experiment, runs.logged_windows(client, ref, experiment, key))
             ref = registry.resolve(client, ref.uri)
         repeat = log and not force and key in done
         report, _ = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
@@ -253,7 +253,7 @@ def monitor(
         One per window, in order; skipped windows have ``skipped=True`` and their run id. A
         window still open (it ends after now) is provisional: logged, not applied.
     """
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     pol = as_policy(policy)
     streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
     if streamed:
@@ -272,7 +272,7 @@ def monitor(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
-    done = tracking.logged_windows(client, ref, experiment) if log and not force else {}
+    done = runs.logged_windows(client, ref, experiment) if log and not force else {}
     if log:
         done = _complete_interrupted(client, ref, experiment, done) if not force else done
         ref = registry.resolve(client, ref.uri)
@@ -289,7 +289,7 @@ def monitor(
         figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
                                  [r.status for r in reports], first_crossing(pol, reports))
         if figures:
-            tracking.add_metrics(client, client.get_run(last.run_id), figures, {})
+            runs.add_metrics(client, client.get_run(last.run_id), figures, {})
             last.metrics.update(figures)
     return reports
 
@@ -368,7 +368,7 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
                                  chunk_size=chunk_size, timestamp_unit=timestamp_unit):
         stored = None
         if tmp is not None:
-            stored = tmp / str(window.index) / tracking.OUTPUTS_FILE
+            stored = tmp / str(window.index) / runs.OUTPUTS_FILE
             stored.parent.mkdir()
         part = window_partial(profile, window.pieces, pol.business, outputs=stored)
         result = finish_window(profile, part.stats, part.sample, pol)
@@ -436,7 +436,7 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
     # the run stays RUNNING until its pages are logged and its registry changes made: only a
     # FINISHED run counts as done, and the changes are stored on it before they are made, so
     # a monitor interrupted at any point completes them exactly on its next run
-    run_id = tracking.log_evaluation(client, ref, report, experiment, outputs, finish=False)
+    run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False)
     try:
         assert result.stats is not None
         _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
@@ -472,10 +472,10 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
             report.notes.append(note)
         report.status = final.status
         report.actions = []
-        tracking.record_plan(client, report.run_id, [])
+        runs.record_plan(client, report.run_id, [])
         return
     actions = final.actions
-    tracking.record_plan(client, report.run_id, [a.to_dict() for a in actions])
+    runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
     registry.apply(client, ref, actions)
     if final.status != report.status:  # another process moved the version since the preview
         client.set_tag(report.run_id, registry.STATUS, final.status)
@@ -484,7 +484,7 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     if note and note not in report.notes:
         report.notes.append(note)
     report.applied = True
-    tracking.record_actions(client, report.run_id, report.actions)
+    runs.record_actions(client, report.run_id, report.actions)
 
 
 def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
@@ -494,18 +494,18 @@ def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
     finished; a run that stored none changed nothing, and is deleted so that its window is
     evaluated afresh. Returns ``done`` with the completed windows added."""
     done = dict(done)
-    for key, runs in tracking.unfinished_windows(client, ref, experiment).items():
-        for run in runs:
-            if tracking.in_progress(run):  # another monitor is logging it right now
+    for key, interrupted in runs.unfinished_windows(client, ref, experiment).items():
+        for run in interrupted:
+            if runs.in_progress(run):  # another monitor is logging it right now
                 continue
-            planned = tracking.planned_actions(run)
+            planned = runs.planned_actions(run)
             if key in done or planned is None:
                 client.delete_run(run.info.run_id)
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
             with registry.version_lock(client, ref, owner=run.info.run_id):
                 registry.apply(client, registry.resolve(client, ref.uri), actions)
-            tracking.record_actions(client, run.info.run_id, _visible(ref, actions))
+            runs.record_actions(client, run.info.run_id, _visible(ref, actions))
             client.set_terminated(run.info.run_id, "FINISHED")
             done[key] = run.info.run_id
     return done
@@ -568,7 +568,7 @@ def compare(
     if predictions is not None and len(predictions) != 2:
         raise DataError("give one prediction column per model (two)")
     window_start, window_end = window_bounds(window_start, window_end)
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     refs = [registry.resolve(client, uri) for uri in models]
@@ -630,17 +630,17 @@ def compare(
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.append(why)
     if log and not dry_run:
-        comparison.run_id = tracking.log_comparison(
+        comparison.run_id = runs.log_comparison(
             client, refs, comparison, experiment,
-            {registry.TAG + "window_start": window_start or "",
-             registry.TAG + "window_end": window_end or "",
-             registry.TAG + "compare.window": identity})
+            {registry.WINDOW_START: window_start or "",
+             registry.WINDOW_END: window_end or "",
+             registry.COMPARE_WINDOW: identity})
         from .render import comparison_panel
 
-        tracking.log_files(client, comparison.run_id,
+        runs.log_files(client, comparison.run_id,
                            {"plots/comparison.png": comparison_panel(comparison)})
         registry.apply(client, refs[0], actions)
-        tracking.record_actions(client, comparison.run_id, comparison.promotion)
+        runs.record_actions(client, comparison.run_id, comparison.promotion)
     return comparison
 
 
@@ -658,14 +658,14 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     """
     if not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
-    run_id = tracking.log_restore(client, ref, reason, experiment)
+    run_id = runs.log_restore(client, ref, reason, experiment)
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
                             run_id=run_id, state=("healthy", (0, 0), None))
     registry.apply(client, ref, planned.actions)
-    tracking.record_actions(client, run_id, _visible(ref, planned.actions))
+    runs.record_actions(client, run_id, _visible(ref, planned.actions))
     return run_id
 
 
@@ -673,7 +673,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
             ) -> list[dict[str, str]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
     order, read back from the runs that caused them."""
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
         ref = registry.resolve(client, model)
@@ -684,18 +684,18 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     events: list[dict[str, str]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
-    for run in tracking.decay_runs(client, name, version, kinds, experiment):
+    for run in runs.decay_runs(client, name, version, kinds, experiment):
         tags = run.data.tags
-        v = tags.get(registry.TAG + "model_version", "-")
-        status = tags.get(registry.TAG + "status", "")
+        v = tags.get(registry.MODEL_VERSION, "-")
+        status = tags.get(registry.STATUS, "")
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
-                "window_start": tags.get(registry.TAG + "window_start", "")}
+                "window_start": tags.get(registry.WINDOW_START, "")}
         if status and status != last.get(v):
             events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
-                           "reason": tags.get(registry.TAG + "reasons", "")})
+                           "reason": tags.get(registry.REASONS, "")})
             last[v] = status
-        for action in tags.get(registry.TAG + "registry_actions", "").split("; "):
+        for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
             if "alias" in action:
                 events.append({**base, "event": action, "reason": ""})
     return events
@@ -729,11 +729,11 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
             files["evidently_data_drift.html"] = page
         if note:
             report.notes.append(note)
-    tracking.log_files(client, report.run_id, files)
+    runs.log_files(client, report.run_id, files)
 
 
 def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
             ) -> list[dict[str, Any]]:
     """The version's logged windows, in order: stage and metrics of each."""
-    return [{"status": r.data.tags.get(registry.TAG + "status", ""), "metrics": r.data.metrics}
-            for r in tracking.evaluation_runs(client, ref, experiment)]
+    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics}
+            for r in runs.evaluation_runs(client, ref, experiment)]

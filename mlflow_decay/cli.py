@@ -55,7 +55,7 @@ def common(func: F) -> F:
                 raise
             from mlflow.exceptions import MlflowException
 
-            from .registry import first_line, is_store_error
+            from .registry.model_versions import first_line, is_store_error
 
             if isinstance(exc, (MlflowException, OSError)):
                 _fail(f"{type(exc).__name__}: {first_line(exc, 300)}", 1)
@@ -462,8 +462,8 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
 
     A window (its bounds, else its rows) counts once towards the promotion streak."""
     from . import api
-    from .comparison import COMPARED
     from .core.policy import load_policy
+    from .core.report import COMPARED
     from .sources import read_table
 
     window_start, window_end = _bounds(window_start, window_end)

@@ -17,12 +17,13 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from . import registry, tracking
+from . import registry
 from .api import first_crossing
 from .core.frames import prediction_values
 from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .core.report import DecayReport
 from .errors import DataError
+from .registry import runs
 from .stats import performance
 from .stats.schema import category_array, map_labels
 
@@ -72,7 +73,7 @@ def attach_labels(
         When one id has two different labels (the same label twice is fine), or when no
         window matched any label (saying why: no windows, none stored ids, or no id matched).
     """
-    tracking.check_experiment(experiment)
+    runs.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -89,16 +90,16 @@ def attach_labels(
         labels = labels.assign(**{label_column: map_labels(labels[label_column], profile.classes,
                                                             label_column)})
     known = _known_labels(labels, id_column, label_column)
-    runs = _latest_per_window(tracking.evaluation_runs(client, ref, experiment))
+    logged = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
     stored = 0
     updated: list[LabelledWindow] = []
     verdicts: list[Status] = []
     reports: list[DecayReport] = []
-    for run in runs:
+    for run in logged:
         metrics = dict(run.data.metrics)
-        tagged = run.data.tags.get(registry.TAG + "window_status", "healthy")
+        tagged = run.data.tags.get(registry.WINDOW_STATUS, "healthy")
         verdict = cast(Status, tagged if tagged in STATUSES else "healthy")
-        outputs = tracking.window_outputs(client, run)
+        outputs = runs.window_outputs(client, run)
         if outputs is not None and id_column in outputs.columns:
             stored += 1
             # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
@@ -123,21 +124,21 @@ def attach_labels(
                 metrics.update(new)
                 rows = int(metrics.get("quality.rows", len(outputs)))
                 verdict = pol.decide(metrics, profile.bands, rows)[0]
-                tracking.add_metrics(client, run, new, {registry.TAG + "window_status": verdict,
-                                                        registry.TAG + "labelled": "true"})
+                runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
+                                                        registry.LABELLED: "true"})
                 updated.append(LabelledWindow(run.info.run_id,
-                                              run.data.tags.get(registry.TAG + "window_start"),
+                                              run.data.tags.get(registry.WINDOW_START),
                                               rows, len(joined), verdict, new))
-        if run.data.tags.get(registry.TAG + "provisional") == "true":
+        if run.data.tags.get(registry.PROVISIONAL) == "true":
             continue  # an open window's verdict was never applied: the replay leaves it out
         verdicts.append(verdict)
         reports.append(DecayReport(
             model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
             window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
             rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
-            window_key=run.data.tags.get(registry.TAG + "window_key")))
+            window_key=run.data.tags.get(registry.WINDOW_KEY)))
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(runs), stored, id_column, len(known)))
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
     if not verdicts:
         return updated
     states = pol.replay(verdicts)
@@ -147,7 +148,7 @@ def attach_labels(
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
-        tracking.add_metrics(client, runs[-1], figures, {})
+        runs.add_metrics(client, logged[-1], figures, {})
     return updated
 
 
@@ -187,10 +188,10 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
     latest: dict[tuple[str, ...], Run] = {}
     for run in runs:
         tags = run.data.tags
-        span = registry.window_span(tags.get(registry.TAG + "window_start"),
-                                    tags.get(registry.TAG + "window_end"))
-        key = ((tags.get(registry.TAG + "profile_sha256", ""), *(str(b) for b in span))
-               if span is not None else (tags.get(registry.TAG + "window_key", run.info.run_id),))
+        span = registry.window_span(tags.get(registry.WINDOW_START),
+                                    tags.get(registry.WINDOW_END))
+        key = ((tags.get(registry.PROFILE_SHA256, ""), *(str(b) for b in span))
+               if span is not None else (tags.get(registry.WINDOW_KEY, run.info.run_id),))
         if key not in latest or run.info.start_time >= latest[key].info.start_time:
             latest[key] = run
     kept = {r.info.run_id for r in latest.values()}

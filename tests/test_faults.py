@@ -26,7 +26,8 @@ from conftest import _free_port, _new_version, current_uri, make_frame, start_se
 from mlflow import MlflowClient
 
 import mlflow_decay as md
-from mlflow_decay import registry, tracking
+from mlflow_decay import registry
+from mlflow_decay.registry import runs
 
 POLICY = "[hysteresis]\ndegrade_after = 1\nrecover_after = 2\n"
 
@@ -39,7 +40,7 @@ def _production(windows: int, rows: int) -> pd.DataFrame:
 
 
 def _runs(client: MlflowClient, name: str) -> list[Any]:
-    found = client.get_experiment_by_name(tracking.experiment_name_for(name))
+    found = client.get_experiment_by_name(runs.experiment_name_for(name))
     return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
 
 

@@ -18,9 +18,10 @@ from conftest import make_frame, registry_snapshot
 from sklearn.metrics import roc_auc_score
 
 import mlflow_decay as md
-from mlflow_decay import registry, tracking
+from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.report import DecayReport
+from mlflow_decay.registry import model_versions, runs
 
 
 def _finished_only(tracking_uri: str) -> None:
@@ -120,7 +121,7 @@ def test_a_metric_name_mlflow_refuses_is_refused_before_any_run(
                          status="healthy", window_status="healthy", previous_status=None,
                          reasons=[], metrics={"drift." + "z" * 250 + ".psi": 0.1}, rows=10)
     with pytest.raises(md.DataError, match="cannot be logged to MLflow"):
-        tracking.log_evaluation(client, ref, report)
+        runs.log_evaluation(client, ref, report)
     assert registry_snapshot(tracking_uri) == before
 
 
@@ -335,11 +336,11 @@ def test_ctrl_c_while_taking_the_version_lock_releases_it(
     ref = registry.resolve(client, profiled)
 
     def interrupted(_seconds: float) -> None:  # Ctrl-C right after the lease was written
-        assert registry._lock_of(client, ref) is not None
+        assert model_versions._lock_of(client, ref) is not None
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(registry.time, "sleep", interrupted)
+        patch.setattr(model_versions.time, "sleep", interrupted)
         with pytest.raises(KeyboardInterrupt), registry.version_lock(client, ref, owner="me"):
             pass  # pragma: no cover - never reached
     assert registry.LOCK not in registry.resolve(client, profiled).tags
@@ -363,4 +364,4 @@ def test_a_run_waiting_for_the_lock_says_so(tracking_uri: str, profiled: str,
         pass  # pragma: no cover - never reached
     assert [r.getMessage() for r in caplog.records] == [
         f"{profiled} is locked by another mlflow-decay process (other-process|"
-        f"{registry._lock_of(client, ref).split('|')[1]}): waiting for it, up to 0 s"]
+        f"{model_versions._lock_of(client, ref).split('|')[1]}): waiting for it, up to 0 s"]

@@ -19,16 +19,36 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
-from .comparison import Comparison
-from .core.report import DecayReport
-from .core.times import parse_time
-from .errors import DataError
-from .registry import PROFILE_DIR, TAG, ModelVersionRef, equals
+from ..core.report import Comparison, DecayReport
+from ..core.times import parse_time
+from ..errors import DataError
+from .model_versions import equals
+from .tags import (
+    COMPARE_LABELS,
+    COMPARE_MODELS,
+    KIND,
+    MODEL_NAME,
+    MODEL_URI,
+    MODEL_VERSION,
+    OUTPUTS,
+    OWNER,
+    PLANNED,
+    POLICY,
+    PROFILE_DIR,
+    PROFILE_SHA256,
+    PROVISIONAL,
+    REASONS,
+    REGISTRY_ACTIONS,
+    ROWS,
+    STATUS,
+    WINDOW_END,
+    WINDOW_KEY,
+    WINDOW_START,
+    WINDOW_STATUS,
+    ModelVersionRef,
+    compare_status,
+)
 
-#: Run tag holding the registry changes a run is about to make (JSON).
-PLANNED = TAG + "planned_actions"
-#: Run tag naming the process that logs the run (``host:pid``).
-OWNER = TAG + "owner"
 #: A RUNNING run of another machine counts as interrupted after this many seconds.
 STALE_SECONDS = 900
 
@@ -92,8 +112,8 @@ def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path)
     their folder."""
     run = client.create_run(
         experiment_id(client, ref.name), run_name=f"profile {ref.name} v{ref.version}",
-        tags={TAG + "kind": "profile", TAG + "model_name": ref.name,
-              TAG + "model_version": ref.version})
+        tags={KIND: "profile", MODEL_NAME: ref.name,
+              MODEL_VERSION: ref.version})
     client.log_artifacts(run.info.run_id, str(directory), artifact_path=PROFILE_DIR)
     client.set_terminated(run.info.run_id)
     return f"runs:/{run.info.run_id}/{PROFILE_DIR}"
@@ -112,19 +132,19 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     to finish once everything the window implies is done (only FINISHED runs count as logged).
     """
     tags = {
-        TAG + "kind": "evaluation",
-        TAG + "model_name": ref.name,
-        TAG + "model_version": ref.version,
-        TAG + "model_uri": ref.uri,
-        TAG + "status": report.status,
-        TAG + "window_status": report.window_status,
-        TAG + "window_start": report.window_start or "",
-        TAG + "window_end": report.window_end or "",
-        **({TAG + "provisional": "true"} if report.provisional else {}),
-        TAG + "rows": str(report.rows),
-        TAG + "profile_sha256": ref.profile_sha256,
-        TAG + "reasons": "; ".join(report.reasons[:5])[:5000],
-        **({TAG + "window_key": report.window_key} if report.window_key else {}),
+        KIND: "evaluation",
+        MODEL_NAME: ref.name,
+        MODEL_VERSION: ref.version,
+        MODEL_URI: ref.uri,
+        STATUS: report.status,
+        WINDOW_STATUS: report.window_status,
+        WINDOW_START: report.window_start or "",
+        WINDOW_END: report.window_end or "",
+        **({PROVISIONAL: "true"} if report.provisional else {}),
+        ROWS: str(report.rows),
+        PROFILE_SHA256: ref.profile_sha256,
+        REASONS: "; ".join(report.reasons[:5])[:5000],
+        **({WINDOW_KEY: report.window_key} if report.window_key else {}),
         OWNER: owner(),
     }
     check_metric_names(report.metrics)  # before the run exists: bad names leave no run
@@ -141,7 +161,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
         client.log_dict(run_id, report.to_dict(), "decay_report.json")
-        tags_after = [RunTag(TAG + "policy", report.policy[:500])]
+        tags_after = [RunTag(POLICY, report.policy[:500])]
         if isinstance(outputs, Path):  # written batch by batch as the window was read
             client.log_artifact(run_id, str(outputs))
         elif outputs is not None:
@@ -150,7 +170,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
                 outputs.to_parquet(path, index=False)
                 client.log_artifact(run_id, str(path))
         if outputs is not None:
-            tags_after.append(RunTag(TAG + "outputs", OUTPUTS_FILE))
+            tags_after.append(RunTag(OUTPUTS, OUTPUTS_FILE))
         client.log_batch(run_id, tags=tags_after)
     except BaseException:
         with contextlib.suppress(Exception):  # the server may be what failed
@@ -180,7 +200,7 @@ def _discard_twins(client: MlflowClient, exp_id: str, run_id: str, tags: dict[st
     timing out after the server did the work) is made again by the client's retry, and the
     first run stays RUNNING and empty, with the very same tags (this process as its owner)."""
     where = " AND ".join([equals(f"tags.`{OWNER}`", tags[OWNER]),
-                          *_version_clauses(tags[TAG + "model_name"], tags[TAG + "model_version"]),
+                          *_version_clauses(tags[MODEL_NAME], tags[MODEL_VERSION]),
                           "attributes.status = 'RUNNING'"])
     for run in client.search_runs([exp_id], filter_string=where, max_results=1000):
         if (run.info.run_id != run_id and PLANNED not in run.data.tags
@@ -199,8 +219,8 @@ def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: s
                           "attributes.status != 'FINISHED'"])
     out: dict[str, list[Run]] = {}
     for run in client.search_runs([found.experiment_id], filter_string=where, max_results=50_000):
-        key = run.data.tags.get(TAG + "window_key")
-        if (run.data.tags.get(TAG + "kind") == "evaluation" and key
+        key = run.data.tags.get(WINDOW_KEY)
+        if (run.data.tags.get(KIND) == "evaluation" and key
                 and _of_version(run, ref.name, ref.version)):
             out.setdefault(key, []).append(run)
     return out
@@ -231,9 +251,9 @@ def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str |
                    window_key: str | None = None) -> dict[str, str]:
     """Window keys already logged for a version (all, or only ``window_key``), mapped to their
     run ids."""
-    return {r.data.tags[TAG + "window_key"]: r.info.run_id
+    return {r.data.tags[WINDOW_KEY]: r.info.run_id
             for r in evaluation_runs(client, ref, experiment, window_key)
-            if TAG + "window_key" in r.data.tags}
+            if WINDOW_KEY in r.data.tags}
 
 
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
@@ -246,7 +266,7 @@ def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str 
 def window_time(run: Run) -> tuple[bool, float]:
     """A run's place in window order: runs without a readable window start first, then by
     start time (compared as times, whatever their offsets)."""
-    stamp = parse_time(run.data.tags.get(TAG + "window_start"))
+    stamp = parse_time(run.data.tags.get(WINDOW_START))
     return stamp is not None, 0.0 if stamp is None else stamp.timestamp()
 
 
@@ -260,24 +280,24 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
         return []
     where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
     if window_key is not None:
-        where.append(equals(f"tags.`{TAG}window_key`", window_key))
+        where.append(equals(f"tags.`{WINDOW_KEY}`", window_key))
     runs = client.search_runs([found.experiment_id], filter_string=" AND ".join(where),
                               max_results=50_000, order_by=["attributes.start_time ASC"])
-    return [r for r in runs if r.data.tags.get(TAG + "kind") in kinds
+    return [r for r in runs if r.data.tags.get(KIND) in kinds
             and _of_version(r, model_name, version)]
 
 
 def _version_clauses(model_name: str, version: str | None) -> list[str]:
     """Search-filter clauses selecting the runs of a model (and one version of it)."""
-    return [equals(f"tags.`{TAG}model_name`", model_name),
-            *([] if version is None else [equals(f"tags.`{TAG}model_version`", version)])]
+    return [equals(f"tags.`{MODEL_NAME}`", model_name),
+            *([] if version is None else [equals(f"tags.`{MODEL_VERSION}`", version)])]
 
 
 def _of_version(run: Run, model_name: str, version: str | None) -> bool:
     """Whether a run is of the model (and version): exactly, as a LIKE clause may match more."""
     tags = run.data.tags
-    return tags.get(TAG + "model_name") == model_name and (
-        version is None or tags.get(TAG + "model_version") == version)
+    return tags.get(MODEL_NAME) == model_name and (
+        version is None or tags.get(MODEL_VERSION) == version)
 
 
 def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
@@ -285,16 +305,16 @@ def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
     """Record a by-hand return to healthy as a run (the history reads it back)."""
     run = client.create_run(
         experiment_id(client, ref.name, experiment), run_name=f"restore {ref.uri}",
-        tags={TAG + "kind": "restore", TAG + "model_name": ref.name,
-              TAG + "model_version": ref.version, TAG + "model_uri": ref.uri,
-              TAG + "status": "healthy", TAG + "reasons": f"restored by hand: {reason}"[:5000]})
+        tags={KIND: "restore", MODEL_NAME: ref.name,
+              MODEL_VERSION: ref.version, MODEL_URI: ref.uri,
+              STATUS: "healthy", REASONS: f"restored by hand: {reason}"[:5000]})
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
 
 
 def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
     """The ids and model outputs an evaluation run stored, or ``None``."""
-    if TAG + "outputs" not in run.data.tags:
+    if OUTPUTS not in run.data.tags:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(run.info.run_id, OUTPUTS_FILE, tmp)
@@ -305,7 +325,7 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
                 tags: dict[str, str]) -> None:
     """Add metrics (at the run's step and window time) and tags to an existing run."""
     step = next(iter(client.get_metric_history(run.info.run_id, "quality.rows")), None)
-    stamp = step.timestamp if step else _millis(run.data.tags.get(TAG + "window_end"))
+    stamp = step.timestamp if step else _millis(run.data.tags.get(WINDOW_END))
     batch = [Metric(k, v, stamp, step.step if step else 0) for k, v in metrics.items()]
     for i in range(0, len(batch), _BATCH):
         client.log_batch(run.info.run_id, metrics=batch[i:i + _BATCH])
@@ -316,10 +336,10 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
                    experiment: str | None = None, extra: dict[str, str] | None = None) -> str:
     """Log a champion/challenger comparison as one finished run tagged with both versions
     (and the ``extra`` tags)."""
-    tags = {**(extra or {}), TAG + "kind": "comparison", TAG + "model_name": refs[0].name,
-            TAG + "compare.models": ",".join(r.uri for r in refs),
-            TAG + "compare.labels": ",".join(comparison.labels),
-            **{f"{TAG}compare.{label}.status": s
+    tags = {**(extra or {}), KIND: "comparison", MODEL_NAME: refs[0].name,
+            COMPARE_MODELS: ",".join(r.uri for r in refs),
+            COMPARE_LABELS: ",".join(comparison.labels),
+            **{compare_status(label): s
                for label, s in zip(comparison.labels, comparison.statuses, strict=True)}}
     check_metric_names(comparison.metrics)
     run = client.create_run(experiment_id(client, refs[0].name, experiment), tags=tags,
@@ -341,7 +361,7 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
 def record_actions(client: MlflowClient, run_id: str, actions: list[str]) -> None:
     """Note on a run the registry changes it justified (read back by ``history``)."""
     if actions:
-        client.set_tag(run_id, TAG + "registry_actions", "; ".join(actions)[:5000])
+        client.set_tag(run_id, REGISTRY_ACTIONS, "; ".join(actions)[:5000])
 
 
 def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> None:

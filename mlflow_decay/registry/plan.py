@@ -1,264 +1,39 @@
-"""The MLflow model registry side: model URIs, profiles stored with versions, status tags.
-
-MLflow's stages are fixed and deprecated, so a version's decay stage is the version tag
-``mlflow_decay.status`` (searchable: ``tags.`mlflow_decay.status` = 'degraded'``), with
-optional alias removal and, for teams on legacy stages, a transition to ``Archived``.
-Every MLflow quirk (version as str or int, LoggedModel sources) is handled here.
-"""
+"""Registry changes decided as data: a window's verdict through the hysteresis, once per window,
+the rollback and promotion aliases. No MLflow calls here: :mod:`.model_versions` makes the changes."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import logging
-import random
-import re
-import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal, cast
 
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from ..core.policy import STATUSES, Policy, Status
+from ..core.times import is_open, parse_time
+from ..errors import RegistryError
+from .tags import (
+    BREACH_STREAK,
+    CLEAN_STREAK,
+    DEMOTED_TO,
+    LAST_EVALUATED_AT,
+    LAST_RUN_ID,
+    LAST_STATUS,
+    LAST_WINDOW,
+    PROFILE_URI,
+    PROMOTE_STREAK,
+    PROMOTE_WINDOW,
+    PROMOTED_FROM,
+    REMOVED_ALIASES,
+    ROLLED_BACK_FROM,
+    ROLLED_BACK_TO,
+    STATUS,
+    STATUS_CHANGED_AT,
+    STATUS_REASON,
+    STATUS_RUN_ID,
+    ModelVersionRef,
+)
 
-from .core.names import hashed_name
-from .core.policy import STATUSES, Policy, Status
-from .core.profile import Profile
-from .core.times import is_open, parse_time
-from .errors import ProfileError, RegistryError
-
-logger = logging.getLogger(__name__)
-
-TAG = "mlflow_decay."
-PROFILE_URI = TAG + "profile_uri"
-PROFILE_SHA256 = TAG + "profile_sha256"
-STATUS = TAG + "status"
-STATUS_REASON = TAG + "status_reason"
-STATUS_RUN_ID = TAG + "status_run_id"
-STATUS_CHANGED_AT = TAG + "status_changed_at"
-LAST_STATUS = TAG + "last_status"
-LAST_RUN_ID = TAG + "last_run_id"
-LAST_EVALUATED_AT = TAG + "last_evaluated_at"
-REMOVED_ALIASES = TAG + "removed_aliases"
-ROLLED_BACK_TO = TAG + "rolled_back_to"
-ROLLED_BACK_FROM = TAG + "rolled_back_from"
-PROMOTE_STREAK = TAG + "promote_streak"
-PROMOTE_WINDOW = TAG + "promote_window"
-PROMOTED_FROM = TAG + "promoted_from"
-DEMOTED_TO = TAG + "demoted_to"
-BREACH_STREAK = TAG + "breach_streak"
-CLEAN_STREAK = TAG + "clean_streak"
-LAST_WINDOW = TAG + "last_window"
-LOCK = TAG + "lock"
-PROFILE_DIR = "mlflow_decay"
-PROFILE_FILE = "reference_profile.json"
-SAMPLE_FILE = "reference_sample.parquet"
-SAMPLE_URI = TAG + "reference_sample_uri"
-_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))$")
 _MAX_TAG = 5000
-
-
-def client_for(tracking_uri: str | None = None) -> MlflowClient:
-    """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI);
-    :class:`RegistryError` if its store cannot be opened (a file that is not a database)."""
-    try:
-        if tracking_uri is None:
-            return MlflowClient()
-        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    except Exception as exc:
-        if not is_store_error(exc):
-            raise
-        raise RegistryError(f"tracking store {tracking_uri or 'of MLflow'} could not be opened: "
-                            f"{first_line(exc)}") from exc
-
-
-def is_store_error(exc: BaseException) -> bool:
-    """Whether an error comes from a database store under MLflow (SQLAlchemy's, raw)."""
-    return type(exc).__module__.startswith("sqlalchemy")
-
-
-def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an error's message, at most ``limit`` characters."""
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:limit]
-
-
-def equals(field: str, value: str) -> str:
-    """A search-filter clause selecting ``field`` equal to ``value``, whatever quotes it holds.
-
-    MLflow's filter grammar has no escape character: a value is quoted with a quote it does not
-    contain (backslashes are literal). A value holding both quotes is matched with ``LIKE``,
-    its quotes and backslashes as one-character wildcards, so callers keep exact matches only.
-    """
-    if "'" not in value:
-        return f"{field} = '{value}'"
-    if '"' not in value:
-        return f'{field} = "{value}"'
-    pattern = re.sub(r"['\\]", "_", value)
-    return f"{field} LIKE '{pattern}'"
-
-
-@dataclass(frozen=True)
-class ModelVersionRef:
-    """A resolved model version: its name, version (always str), source, tags and aliases."""
-
-    name: str
-    version: str
-    source: str
-    tags: dict[str, str]
-    aliases: tuple[str, ...]
-    stage: str
-    model_id: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
-    @property
-    def status(self) -> str | None:
-        return self.tags.get(STATUS)
-
-    @property
-    def profile_sha256(self) -> str:
-        """SHA-256 of the version's reference profile ("" if it has none)."""
-        return self.tags.get(PROFILE_SHA256, "")
-
-
-def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
-    """Split ``models:/<name>/<version>`` or ``models:/<name>@<alias>`` into name, version, alias."""
-    match = _URI.match(uri or "")
-    if not match:
-        raise RegistryError(f"model URI {uri!r} is not models:/<name>/<version> or "
-                            "models:/<name>@<alias>")
-    return match["name"], match["version"], match["alias"]
-
-
-def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
-    """Look up the version a model URI names; :class:`RegistryError` if there is none."""
-    name, version, alias = parse_model_uri(uri)
-    try:
-        mv = (client.get_model_version(name, version) if version is not None
-              else client.get_model_version_by_alias(name, alias))  # type: ignore[arg-type]
-    except MlflowException as exc:
-        if not _is_missing(exc):
-            raise  # the server refused or failed: its own message, not "not found"
-        raise RegistryError(f"{uri}: {_not_found(client, name, version, alias)}") from exc
-    source = str(mv.source or "")
-    model_id = getattr(mv, "model_id", None) or _logged_model_id(source)
-    return ModelVersionRef(
-        name=str(mv.name), version=str(mv.version), source=source,
-        tags={str(k): str(v) for k, v in (mv.tags or {}).items()},
-        aliases=tuple(getattr(mv, "aliases", None) or ()), stage=str(mv.current_stage or "None"),
-        model_id=model_id,
-    )
-
-
-def _logged_model_id(source: str) -> str | None:
-    match = re.match(r"^models:/(m-[0-9a-f]+)$", source)
-    return match.group(1) if match else None
-
-
-def _is_missing(exc: MlflowException) -> bool:
-    """Whether the registry said "no such model/version/alias" (as opposed to a refusal such as
-    PERMISSION_DENIED or a server failure, which must not read as a missing model)."""
-    return exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
-
-
-def _registered(client: MlflowClient, name: str) -> bool:
-    """Whether a registered model ``name`` exists; other registry errors propagate."""
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if not _is_missing(exc):
-            raise
-        return False
-    return True
-
-
-def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
-    if not _registered(client, name):
-        return f"no registered model named {name!r}"
-    versions = sorted({str(v.version) for v in _versions_of(client, name)}, key=int)
-    if alias is not None:
-        return f"model {name!r} has no alias {alias!r}"
-    known = ", ".join(versions) if versions else "none"
-    return f"model {name!r} has no version {version} (versions: {known})"
-
-
-def _versions_of(client: MlflowClient, name: str) -> list[Any]:
-    """Every version of a registered model (as MLflow's search returns them)."""
-    return [mv for mv in client.search_model_versions(equals("name", name)) if mv.name == name]
-
-
-# -- profiles --------------------------------------------------------------------------------
-def profile_folder(ref: ModelVersionRef) -> str:
-    """Where a version's profile lives in its LoggedModel: ``mlflow_decay/<name>/<version>``.
-
-    One LoggedModel can back versions of several registered models, so each version has its
-    own folder (a name with characters other than letters, digits, ``_.-`` is made plain and
-    suffixed with a short hash of it). Profiles attached before lived in ``mlflow_decay/``;
-    the version tag ``mlflow_decay.profile_uri`` says where, so they still load.
-    """
-    plain = re.fullmatch(r"[0-9A-Za-z_-][0-9A-Za-z_.-]*", ref.name) is not None
-    name = ref.name if plain else hashed_name(ref.name, r"[^0-9A-Za-z_.-]", 100)
-    return f"{PROFILE_DIR}/{name}/{ref.version}"
-
-
-def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
-    """Write a directory's files into the version's LoggedModel (:func:`profile_folder`); the
-    URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
-    if ref.model_id is None:
-        return None
-    folder = profile_folder(ref)
-    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
-    return f"{ref.uri}/{folder}"
-
-
-def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: bytes) -> None:
-    """Point the version's tags at a stored profile and its SHA-256."""
-    client.set_model_version_tag(ref.name, ref.version, PROFILE_URI, uri)
-    client.set_model_version_tag(ref.name, ref.version, PROFILE_SHA256,
-                                 hashlib.sha256(data).hexdigest())
-
-
-def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
-    """The verified profile of a resolved version."""
-    uri, sha = ref.tags.get(PROFILE_URI), ref.tags.get(PROFILE_SHA256)
-    if not uri or not sha:
-        raise ProfileError(f"{ref.uri} has no reference profile; attach one with "
-                           "`mlflow-decay profile` or md.attach_profile")
-    try:
-        data = read_artifact(client, ref, uri)
-    except (MlflowException, OSError) as exc:
-        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
-                           f"{str(exc).splitlines()[0][:200]}") from exc
-    if hashlib.sha256(data).hexdigest() != sha:
-        raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
-                           "(tampered or truncated); rebuild and attach it again")
-    return Profile.from_json(data)
-
-
-def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:
-    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run)."""
-    import mlflow.artifacts
-
-    source = uri
-    prefix = f"{ref.uri}/"
-    if uri.startswith(prefix) and ref.model_id is not None:
-        # resolve the LoggedModel with this client: MLflow resolves models:/ artifact URIs
-        # through the process-wide tracking URI, which may name another store
-        location = client.get_logged_model(ref.model_id).artifact_location
-        source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = mlflow.artifacts.download_artifacts(
-            artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
-            registry_uri=client._registry_uri)
-        return Path(path).read_bytes()
-
 
 # -- status ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -295,7 +70,6 @@ class Action:
             return f"transition {where} to stage {self.value}"
         return f"set tag {self.key}={self.value[:60]} on {where}"
 
-
 @dataclass(frozen=True)
 class Plan:
     """The status a version moves to after one evaluation, and the registry changes it takes."""
@@ -306,7 +80,6 @@ class Plan:
     actions: tuple[Action, ...] = field(default=())
     note: str | None = None
     skipped: bool = False
-
 
 def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
          run_id: str | None, now: datetime | None = None,
@@ -374,89 +147,17 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
                 note=note)
 
-
 def _rollback_target(ref: ModelVersionRef, others: list[ModelVersionRef] | None
                      ) -> ModelVersionRef | None:
     """The most recent other version whose stage is healthy (never a degraded one)."""
     healthy = [o for o in others or () if o.version != ref.version and o.status == "healthy"]
     return max(healthy, key=lambda o: int(o.version)) if healthy else None
 
-
 def _int_tag(ref: ModelVersionRef, key: str) -> int:
     try:
         return max(int(ref.tags.get(key, "0")), 0)
     except ValueError:
         return 0
-
-
-def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:
-    """Make the planned registry changes, in order."""
-    for action in actions:
-        version = action.version or ref.version
-        try:
-            if action.kind == "set_tag":
-                client.set_model_version_tag(ref.name, version, action.key, action.value)
-            elif action.kind == "delete_alias":
-                client.delete_registered_model_alias(ref.name, action.key)
-            elif action.kind == "set_alias":
-                client.set_registered_model_alias(ref.name, action.key, version)
-            else:
-                client.transition_model_version_stage(ref.name, version, action.value)
-        except MlflowException as exc:
-            raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
-                                f"{str(exc).splitlines()[0][:200]}") from exc
-
-
-@contextlib.contextmanager
-def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
-                 ttl: float = 120.0, settle: float = 0.2, wait: float = 300.0) -> Iterator[None]:
-    """Hold a lease on a version's registry changes (tag ``mlflow_decay.lock``).
-
-    MLflow has no compare-and-set, so the lease is taken by writing it and reading it back
-    after ``settle`` seconds: of two processes that both found it free, only the last writer
-    reads its own value back, provided each wrote within ``settle`` of its read (a few ms on
-    any tracking server). A lease older than ``ttl`` (its holder died) is taken over. Waiting
-    for another holder is logged (once, as a warning); an interruption (Ctrl-C) while taking
-    or holding the lease releases it.
-    """
-    token = f"{owner}|{time.time() + ttl:.3f}"
-    deadline = time.monotonic() + wait
-    told = False
-    try:
-        while True:
-            held = _lock_of(client, ref)
-            if held is None or _expired(held):
-                client.set_model_version_tag(ref.name, ref.version, LOCK, token)
-                time.sleep(settle)
-                held = _lock_of(client, ref)
-                if held == token:
-                    break
-            if time.monotonic() > deadline:
-                raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
-                                    f"({held}); retry later")
-            if not told:
-                logger.warning("%s is locked by another mlflow-decay process (%s): waiting for "
-                               "it, up to %.0f s", ref.uri, held, wait)
-                told = True
-            time.sleep(settle * (1 + random.random()))
-        yield
-    finally:
-        with contextlib.suppress(MlflowException, OSError):
-            if _lock_of(client, ref) == token:
-                client.delete_model_version_tag(ref.name, ref.version, LOCK)
-
-
-def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:
-    tags: dict[str, str] = client.get_model_version(ref.name, ref.version).tags
-    return tags.get(LOCK)
-
-
-def _expired(token: str) -> bool:
-    try:
-        return float(token.rsplit("|", 1)[1]) < time.time()
-    except (IndexError, ValueError):
-        return True
-
 
 @dataclass(frozen=True)
 class AppliedWindow:
@@ -494,7 +195,6 @@ class AppliedWindow:
     def ends(self) -> Any:
         return parse_time(self.end or self.start)
 
-
 def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
     """A window's bounds as times when they identify it: ``None`` without bounds, or when
     start and end are one time (a chunk of rows that share a timestamp is its rows)."""
@@ -502,7 +202,6 @@ def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
     if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
         return None
     return lo, hi
-
 
 def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]:
     """The version's last applied window, and a note when its tag cannot be read (then it is
@@ -515,7 +214,6 @@ def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, (f"tag {LAST_WINDOW} = {text[:60]!r} is not a window (an older "
                       "mlflow-decay stored bounds as given): ignored")
-
 
 def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
                 run_id: str | None, *, start: str | None, end: str | None, key: str | None,
@@ -572,7 +270,6 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
         notes.append(final.note)
     return replace(final, actions=actions, note="; ".join(notes) or None)
 
-
 def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionRef:
     """The version as it would be after ``actions`` (a dry run's registry, in memory)."""
     tags, aliases, stage = dict(ref.tags), list(ref.aliases), ref.stage
@@ -588,18 +285,8 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
             stage = action.value
     return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage)
 
-
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 1] + "…"
-
-
-def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
-    """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
-    if not _registered(client, name):
-        raise RegistryError(f"no registered model named {name!r}")
-    refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in _versions_of(client, name)]
-    return sorted(refs, key=lambda r: -int(r.version))
-
 
 def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
     """One JSON-safe row per version for ``mlflow-decay status``."""
@@ -617,7 +304,6 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
         }
         for r in refs
     ]
-
 
 def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
                    policy: Policy, promote: bool, window: str | None = None

@@ -27,10 +27,11 @@ from mlflow.entities import Metric
 from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 
-from . import registry
-from .core.evaluation import evaluate_window
-from .core.policy import as_policy
-from .errors import DataError, RegistryError
+from .. import registry
+from ..core.evaluation import evaluate_window
+from ..core.policy import as_policy
+from ..errors import DataError, RegistryError
+from .tags import STATUS
 
 
 class DecayEvaluator(ModelEvaluator):
@@ -72,7 +73,7 @@ class DecayEvaluator(ModelEvaluator):
         batch = [Metric(k, v, stamp, 0) for k, v in metrics.items()]
         for i in range(0, len(batch), 1000):
             client.log_batch(run_id, metrics=batch[i:i + 1000])
-        client.set_tag(run_id, "mlflow_decay.status", status)
+        client.set_tag(run_id, STATUS, status)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "decay_report.json"
             path.write_text(json.dumps(report, indent=2, default=str))
