@@ -14,7 +14,6 @@ from ..errors import DataError
 #: Metric segments of the model outputs and window-wide drift: no feature's metric key is one.
 RESERVED_KEYS = frozenset({"prediction", "target", "multivariate"})
 
-
 #: Longest metric key of a column, so that ``decay.quality.<key>.out_of_range_share`` (the
 #: evaluator plugin's longest name) stays within MLflow's 250 characters.
 MAX_KEY = 200

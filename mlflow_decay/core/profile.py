@@ -26,7 +26,6 @@ from .names import RESERVED_KEYS, metric_keys
 
 FORMAT_NAME = "mlflow-decay-profile"
 
-
 #: Profiles that set a decision threshold, logits or a decision column are written as version 2,
 #: so that a reader of version 1 refuses them instead of reading their outputs the old way;
 #: the others stay version 1 (same bytes, same SHA-256 as before).
@@ -38,28 +37,22 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 PredictionKind = Literal["probability", "logit"]
 
-
 #: How a classifier's output columns are read: probabilities in [0, 1], or logits (turned into
 #: probabilities by the sigmoid, or for multiclass by the softmax over the columns).
 PREDICTION_KINDS: tuple[str, ...] = ("probability", "logit")
 
-
 #: Probabilities of the quantile sketch's base knots (see :mod:`mlflow_decay.stats.sketch`).
 QUANTILE_PROBS = sketch.BASE_PROBS
-
 
 #: Histogram bins for PSI/JS: edges at the reference deciles.
 HISTOGRAM_PROBS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 
-
 #: Categorical columns keep their most frequent values; the rest are counted as "other".
 TOP_K = 100
-
 
 #: Categories seen fewer times than this in a reference are folded into "other": a profile
 #: holds no value that only a handful of rows have (configurable per profile).
 MIN_CATEGORY_COUNT = 5
-
 
 #: Numerical columns with at most this many distinct values also store them with their counts,
 #: so their CDF (and KS, Wasserstein) is exact.

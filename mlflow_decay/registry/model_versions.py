@@ -31,6 +31,7 @@ from .tags import LOCK, PROFILE_DIR, PROFILE_SHA256, PROFILE_URI, ModelVersionRe
 
 logger = logging.getLogger(__name__)
 
+
 def client_for(tracking_uri: str | None = None) -> MlflowClient:
     """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI);
     :class:`RegistryError` if its store cannot be opened (a file that is not a database)."""
@@ -44,14 +45,17 @@ def client_for(tracking_uri: str | None = None) -> MlflowClient:
         raise RegistryError(f"tracking store {tracking_uri or 'of MLflow'} could not be opened: "
                             f"{first_line(exc)}") from exc
 
+
 def is_store_error(exc: BaseException) -> bool:
     """Whether an error comes from a database store under MLflow (SQLAlchemy's, raw)."""
     return type(exc).__module__.startswith("sqlalchemy")
+
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an error's message, at most ``limit`` characters."""
     lines = str(exc).strip().splitlines()
     return (lines[0] if lines else type(exc).__name__)[:limit]
+
 
 def equals(field: str, value: str) -> str:
     """A search-filter clause selecting ``field`` equal to ``value``, whatever quotes it holds.
@@ -66,6 +70,7 @@ def equals(field: str, value: str) -> str:
         return f'{field} = "{value}"'
     pattern = re.sub(r"['\\]", "_", value)
     return f"{field} LIKE '{pattern}'"
+
 
 def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
     """Look up the version a model URI names; :class:`RegistryError` if there is none."""
@@ -86,14 +91,17 @@ def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
         model_id=model_id,
     )
 
+
 def _logged_model_id(source: str) -> str | None:
     match = re.match(r"^models:/(m-[0-9a-f]+)$", source)
     return match.group(1) if match else None
+
 
 def _is_missing(exc: MlflowException) -> bool:
     """Whether the registry said "no such model/version/alias" (as opposed to a refusal such as
     PERMISSION_DENIED or a server failure, which must not read as a missing model)."""
     return exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
 
 def _registered(client: MlflowClient, name: str) -> bool:
     """Whether a registered model ``name`` exists; other registry errors propagate."""
@@ -105,6 +113,7 @@ def _registered(client: MlflowClient, name: str) -> bool:
         return False
     return True
 
+
 def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
     if not _registered(client, name):
         return f"no registered model named {name!r}"
@@ -114,9 +123,11 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"
 
+
 def _versions_of(client: MlflowClient, name: str) -> list[Any]:
     """Every version of a registered model (as MLflow's search returns them)."""
     return [mv for mv in client.search_model_versions(equals("name", name)) if mv.name == name]
+
 
 # -- profiles --------------------------------------------------------------------------------
 def profile_folder(ref: ModelVersionRef) -> str:
@@ -131,6 +142,7 @@ def profile_folder(ref: ModelVersionRef) -> str:
     name = ref.name if plain else hashed_name(ref.name, r"[^0-9A-Za-z_.-]", 100)
     return f"{PROFILE_DIR}/{name}/{ref.version}"
 
+
 def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
     """Write a directory's files into the version's LoggedModel (:func:`profile_folder`); the
     URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
@@ -140,11 +152,13 @@ def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) 
     client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
     return f"{ref.uri}/{folder}"
 
+
 def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: bytes) -> None:
     """Point the version's tags at a stored profile and its SHA-256."""
     client.set_model_version_tag(ref.name, ref.version, PROFILE_URI, uri)
     client.set_model_version_tag(ref.name, ref.version, PROFILE_SHA256,
                                  hashlib.sha256(data).hexdigest())
+
 
 def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
     """The verified profile of a resolved version."""
@@ -161,6 +175,7 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")
     return Profile.from_json(data)
+
 
 def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:
     """The bytes of an artifact stored with a version (in its LoggedModel or a profile run)."""
@@ -179,6 +194,7 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
             registry_uri=client._registry_uri)
         return Path(path).read_bytes()
 
+
 def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:
     """Make the planned registry changes, in order."""
     for action in actions:
@@ -195,6 +211,7 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
         except MlflowException as exc:
             raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc
+
 
 @contextlib.contextmanager
 def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
@@ -234,15 +251,18 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
             if _lock_of(client, ref) == token:
                 client.delete_model_version_tag(ref.name, ref.version, LOCK)
 
+
 def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:
     tags: dict[str, str] = client.get_model_version(ref.name, ref.version).tags
     return tags.get(LOCK)
+
 
 def _expired(token: str) -> bool:
     try:
         return float(token.rsplit("|", 1)[1]) < time.time()
     except (IndexError, ValueError):
         return True
+
 
 def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
     """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""

@@ -35,6 +35,7 @@ from .tags import (
 
 _MAX_TAG = 5000
 
+
 # -- status ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Action:
@@ -70,6 +71,7 @@ class Action:
             return f"transition {where} to stage {self.value}"
         return f"set tag {self.key}={self.value[:60]} on {where}"
 
+
 @dataclass(frozen=True)
 class Plan:
     """The status a version moves to after one evaluation, and the registry changes it takes."""
@@ -80,6 +82,7 @@ class Plan:
     actions: tuple[Action, ...] = field(default=())
     note: str | None = None
     skipped: bool = False
+
 
 def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
          run_id: str | None, now: datetime | None = None,
@@ -147,17 +150,20 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
                 note=note)
 
+
 def _rollback_target(ref: ModelVersionRef, others: list[ModelVersionRef] | None
                      ) -> ModelVersionRef | None:
     """The most recent other version whose stage is healthy (never a degraded one)."""
     healthy = [o for o in others or () if o.version != ref.version and o.status == "healthy"]
     return max(healthy, key=lambda o: int(o.version)) if healthy else None
 
+
 def _int_tag(ref: ModelVersionRef, key: str) -> int:
     try:
         return max(int(ref.tags.get(key, "0")), 0)
     except ValueError:
         return 0
+
 
 @dataclass(frozen=True)
 class AppliedWindow:
@@ -195,6 +201,7 @@ class AppliedWindow:
     def ends(self) -> Any:
         return parse_time(self.end or self.start)
 
+
 def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
     """A window's bounds as times when they identify it: ``None`` without bounds, or when
     start and end are one time (a chunk of rows that share a timestamp is its rows)."""
@@ -202,6 +209,7 @@ def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
     if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
         return None
     return lo, hi
+
 
 def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]:
     """The version's last applied window, and a note when its tag cannot be read (then it is
@@ -214,6 +222,7 @@ def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, (f"tag {LAST_WINDOW} = {text[:60]!r} is not a window (an older "
                       "mlflow-decay stored bounds as given): ignored")
+
 
 def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
                 run_id: str | None, *, start: str | None, end: str | None, key: str | None,
@@ -270,6 +279,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
         notes.append(final.note)
     return replace(final, actions=actions, note="; ".join(notes) or None)
 
+
 def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionRef:
     """The version as it would be after ``actions`` (a dry run's registry, in memory)."""
     tags, aliases, stage = dict(ref.tags), list(ref.aliases), ref.stage
@@ -285,8 +295,10 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
             stage = action.value
     return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage)
 
+
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 1] + "…"
+
 
 def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
     """One JSON-safe row per version for ``mlflow-decay status``."""
@@ -304,6 +316,7 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
         }
         for r in refs
     ]
+
 
 def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
                    policy: Policy, promote: bool, window: str | None = None

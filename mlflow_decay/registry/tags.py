@@ -10,44 +10,26 @@ from ..errors import RegistryError
 
 TAG = "mlflow_decay."
 
+# -- version tags: the profile, the decay stage, its streaks, aliases moved, the lease ---------
 PROFILE_URI = TAG + "profile_uri"
-
 PROFILE_SHA256 = TAG + "profile_sha256"
-
 STATUS = TAG + "status"
-
 STATUS_REASON = TAG + "status_reason"
-
 STATUS_RUN_ID = TAG + "status_run_id"
-
 STATUS_CHANGED_AT = TAG + "status_changed_at"
-
 LAST_STATUS = TAG + "last_status"
-
 LAST_RUN_ID = TAG + "last_run_id"
-
 LAST_EVALUATED_AT = TAG + "last_evaluated_at"
-
 REMOVED_ALIASES = TAG + "removed_aliases"
-
 ROLLED_BACK_TO = TAG + "rolled_back_to"
-
 ROLLED_BACK_FROM = TAG + "rolled_back_from"
-
 PROMOTE_STREAK = TAG + "promote_streak"
-
 PROMOTE_WINDOW = TAG + "promote_window"
-
 PROMOTED_FROM = TAG + "promoted_from"
-
 DEMOTED_TO = TAG + "demoted_to"
-
 BREACH_STREAK = TAG + "breach_streak"
-
 CLEAN_STREAK = TAG + "clean_streak"
-
 LAST_WINDOW = TAG + "last_window"
-
 LOCK = TAG + "lock"
 
 # -- run tags: what each mlflow-decay run is and which window of which version it judged --------
@@ -80,15 +62,13 @@ def compare_status(label: str) -> str:
     return f"{TAG}compare.{label}.status"
 
 
+# -- where profiles live, and model URIs ------------------------------------------------------
 PROFILE_DIR = "mlflow_decay"
-
 PROFILE_FILE = "reference_profile.json"
-
 SAMPLE_FILE = "reference_sample.parquet"
-
 SAMPLE_URI = TAG + "reference_sample_uri"
-
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))$")
+
 
 @dataclass(frozen=True)
 class ModelVersionRef:
@@ -114,6 +94,7 @@ class ModelVersionRef:
     def profile_sha256(self) -> str:
         """SHA-256 of the version's reference profile ("" if it has none)."""
         return self.tags.get(PROFILE_SHA256, "")
+
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """Split ``models:/<name>/<version>`` or ``models:/<name>@<alias>`` into name, version, alias."""

@@ -20,7 +20,6 @@ Kind = Literal["numerical", "categorical"]
 #: An integer column with at most this many distinct values is inferred categorical.
 MAX_INT_CATEGORIES = 10
 
-
 #: Python types of the values of nested columns (Parquet lists, structs and maps in pandas).
 _NESTED = (list, tuple, dict, set, np.ndarray)
 NESTED = "holds nested values (lists, structs or maps)"
