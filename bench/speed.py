@@ -43,8 +43,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # importing NannyML starts
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.engines.dispatch import evaluate_source
+from mlflow_decay.engines.parquet import BATCH_ROWS
 from mlflow_decay.stats import estimate
-from mlflow_decay.streaming import BATCH_ROWS, evaluate_source
 
 
 def make(rows: int, numerical: int, categorical: int, seed: int, shift: float) -> pd.DataFrame:

@@ -22,9 +22,10 @@ from .core.profile import Profile
 from .core.report import Comparison, DecayReport, side_by_side
 from .core.times import is_open, window_bounds
 from .core.window import WindowStats
-from .errors import DataError
-from .registry import runs
-from .sources import (
+from .engines.dispatch import Source, evaluate_source, is_parquet
+from .engines.parquet import parquet_batches, time_ordered
+from .engines.partials import fingerprint_columns, finish_window, window_partial
+from .engines.sources import (
     Window,
     check_window_options,
     read_table,
@@ -33,18 +34,10 @@ from .sources import (
     stream_windows,
     window_key,
 )
+from .errors import DataError
+from .registry import runs
 from .stats.comparison import delong
 from .stats.schema import map_labels
-from .streaming import (
-    Source,
-    evaluate_source,
-    fingerprint_columns,
-    finish_window,
-    is_parquet,
-    parquet_batches,
-    time_ordered,
-    window_partial,
-)
 
 
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,

@@ -248,7 +248,7 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api
     from .engines.dispatch import build_profile
-    from .sources import read_table
+    from .engines.sources import read_table
 
     preds = prediction
     # a Parquet file or directory is profiled in batches, unless a raw sample is to be stored
@@ -423,8 +423,8 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
            as_json: bool) -> None:
     """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
     from .core.policy import load_policy
+    from .engines.sources import read_table
     from .labels import attach_labels
-    from .sources import read_table
 
     pol = load_policy(policy_path)
     updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
@@ -464,7 +464,7 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
     from . import api
     from .core.policy import load_policy
     from .core.report import COMPARED
-    from .sources import read_table
+    from .engines.sources import read_table
 
     window_start, window_end = _bounds(window_start, window_end)
     result = api.compare(read_table(data), [champion, challenger], predictions=predictions,

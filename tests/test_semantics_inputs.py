@@ -244,7 +244,7 @@ def test_nested_feature_columns_are_refused_in_evaluate(tracking_uri: str, profi
 def test_nested_extra_columns_are_ignored_with_a_note(tracking_uri: str, profiled: str) -> None:
     from mlflow_decay.core.evaluation import evaluate_window
     from mlflow_decay.core.window import merge_stats, window_stats
-    from mlflow_decay.streaming import Sample, finish_window
+    from mlflow_decay.engines.partials import Sample, finish_window
 
     profile = md.load_profile(profiled, tracking_uri=tracking_uri)
     window = _nested(make_frame(600, 2), "tags").assign(meta=[{"k": 1}] * 600)

@@ -451,7 +451,7 @@ def test_streamed_profiles_and_windows_read_outputs_like_in_memory(tmp_path: Pat
     window = _logits(make_frame(3000, 2)).assign(decision=lambda f: (f.score >= 0).astype(int),
                                                  label=lambda f: f.label.astype(bool))
     window.to_parquet(tmp_path / "w.parquet")
-    from mlflow_decay.streaming import evaluate_source
+    from mlflow_decay.engines.dispatch import evaluate_source
 
     result, _, _ = evaluate_source(streamed, tmp_path / "w.parquet")
     expected = evaluate_window(in_memory, window).metrics

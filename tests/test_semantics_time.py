@@ -15,10 +15,11 @@ from click.testing import CliRunner
 from conftest import make_frame, registry_snapshot
 
 import mlflow_decay as md
-from mlflow_decay import registry, streaming
+from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.times import timestamps
-from mlflow_decay.sources import rows_digest, split_windows
+from mlflow_decay.engines import partials
+from mlflow_decay.engines.sources import rows_digest, split_windows
 
 DEGRADE_AFTER_2 = "[hysteresis]\ndegrade_after = 2\n"
 DEGRADE_AFTER_1 = "[hysteresis]\ndegrade_after = 1\n"
@@ -239,7 +240,7 @@ def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
     profile = md.build_profile(make_frame(2000, 1), target="label", prediction="score",
                                band_chunks=0)
     window = make_frame(900, 2)
-    columns = streaming.fingerprint_columns(profile)
+    columns = partials.fingerprint_columns(profile)
     digest = rows_digest(window, columns)
     assert rows_digest(window.iloc[::-1], columns) == digest
     assert rows_digest(window.astype({"level": float}), columns) == digest  # 1 == 1.0
@@ -250,7 +251,7 @@ def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
     doubled = pd.concat([window, window.iloc[:1]])  # a duplicated row is another multiset
     assert rows_digest(doubled, columns) != digest
     batches = (window.iloc[i:i + 200] for i in range(0, 900, 200))
-    assert streaming.window_partial(profile, batches).fingerprint == digest
+    assert partials.window_partial(profile, batches).fingerprint == digest
 
 
 # -- 3. compare --promote counts a window once -----------------------------------------------

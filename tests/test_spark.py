@@ -17,7 +17,7 @@ from test_streaming import _table
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
-from mlflow_decay.streaming import evaluate_source
+from mlflow_decay.engines.dispatch import evaluate_source
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None,
                                 reason="PySpark needs a Java runtime, and this machine has none")

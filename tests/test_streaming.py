@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 import mlflow_decay as md
-from mlflow_decay import api, streaming
+from mlflow_decay import api
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
+from mlflow_decay.engines import dispatch, parquet, partials
+from mlflow_decay.engines.sources import rows_digest
 from mlflow_decay.errors import DataError
-from mlflow_decay.sources import rows_digest
 
 
 def _table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -40,8 +41,8 @@ def _write(frame: pd.DataFrame, directory: Path, files: int) -> Path:
 
 def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Path) -> None:
     table = _table(40_000, 0)
-    source = streaming.parquet_batches(_write(table, tmp_path / "ref", 3), batch_rows=6_000)
-    streamed = streaming.build_profile_batches(source, target="y", prediction="p")
+    source = parquet.parquet_batches(_write(table, tmp_path / "ref", 3), batch_rows=6_000)
+    streamed = parquet.build_profile_batches(source, target="y", prediction="p")
     whole = md.build_profile(table, target="y", prediction="p")
     assert streamed.rows == whole.rows and streamed.features.keys() == whole.features.keys()
     for name, s in streamed.features.items():
@@ -73,7 +74,7 @@ def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Pat
 def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) -> None:
     profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
     window = _table(30_000, 2, shift=0.3)
-    result, fingerprint = streaming.evaluate_batches(
+    result, fingerprint = parquet.evaluate_batches(
         profile, (window.iloc[i:i + 4_000] for i in range(0, len(window), 4_000)))
     whole = evaluate_window(profile, window)
     assert result.metrics.keys() == whole.metrics.keys()
@@ -83,17 +84,17 @@ def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) 
     assert fingerprint == rows_digest(window)
     # and through the public API, with a Parquet directory
     path = _write(window, tmp_path / "window", 4)
-    evaluation, frame, digest = streaming.evaluate_source(profile, path)
+    evaluation, frame, digest = dispatch.evaluate_source(profile, path)
     assert frame is None and digest == rows_digest(window)
     assert evaluation.metrics["drift.share"] == whole.metrics["drift.share"]
 
 
 def test_large_windows_estimate_performance_on_a_bounded_sample(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "SAMPLE_ROWS", 5_000)
+    monkeypatch.setattr(partials, "SAMPLE_ROWS", 5_000)  # the window's sample
     profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
     window = _table(40_000, 3)
-    result, _ = streaming.evaluate_batches(
+    result, _ = parquet.evaluate_batches(
         profile, (window.iloc[i:i + 8_000] for i in range(0, len(window), 8_000)))
     whole = evaluate_window(profile, window)
     assert result.metrics["drift.x.ks"] == pytest.approx(whole.metrics["drift.x.ks"], abs=1e-12)
@@ -103,13 +104,13 @@ def test_large_windows_estimate_performance_on_a_bounded_sample(
 
 def test_streamed_profile_memory_does_not_grow_with_the_row_count(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "SAMPLE_ROWS", 2_000)
+    monkeypatch.setattr(parquet, "SAMPLE_ROWS", 2_000)  # the reference's sample
     peaks = []
     for rows in (20_000, 80_000):
         table = _table(rows, 4).drop(columns=["y", "p"])
-        source = streaming.parquet_batches(_write(table, tmp_path / f"r{rows}", 4), batch_rows=10_000)
+        source = parquet.parquet_batches(_write(table, tmp_path / f"r{rows}", 4), batch_rows=10_000)
         tracemalloc.start()
-        profile = streaming.build_profile_batches(source, band_chunks=0)
+        profile = parquet.build_profile_batches(source, band_chunks=0)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         assert profile.rows == rows

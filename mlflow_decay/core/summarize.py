@@ -141,7 +141,7 @@ def build_profile(
         Training/validation data with features, and optionally labels and model outputs. A
         Parquet file or directory is read in record batches with bounded memory, a CSV file
         whole; a Spark DataFrame is profiled on the executors (see
-        :mod:`mlflow_decay.streaming` and :mod:`mlflow_decay.spark` for what is exact). Here, in
+        :mod:`mlflow_decay.engines.parquet` and :mod:`mlflow_decay.engines.spark` for what is exact). Here, in
         the core, a DataFrame; :func:`mlflow_decay.engines.dispatch.build_profile` (which is
         ``md.build_profile``) reads the others.
     target : str, optional

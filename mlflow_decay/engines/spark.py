@@ -2,7 +2,7 @@
 
 :func:`~mlflow_decay.engines.dispatch.build_profile` and :func:`~mlflow_decay.api.evaluate` accept a
 PySpark DataFrame. Each partition's rows go through the same functions as the out-of-core path
-(:mod:`mlflow_decay.streaming`) inside ``mapInPandas``; the partials travel to the driver as JSON
+(:mod:`mlflow_decay.engines.parquet`) inside ``mapInPandas``; the partials travel to the driver as JSON
 (and a partition's sample rows as Parquet bytes) and merge there. A partial is O(features x grid)
 whatever the partition's size and merging is associative, so the work scales with the executors
 and the driver's share stays small.
@@ -25,15 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from .core.columns import plan_columns
-from .core.evaluation import Evaluation, bands_from_metrics, evaluate_window
-from .core.frames import require_column
-from .core.policy import DEFAULT_POLICY, Policy
-from .core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
-from .core.window import WindowStats, merge_stats, stats_from_dict, stats_to_dict
-from .errors import DataError, ProfileError
-from .stats.schema import Kind
-from .streaming import (
+from ..core.columns import plan_columns
+from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window
+from ..core.frames import require_column
+from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
+from ..core.window import WindowStats, merge_stats, stats_from_dict, stats_to_dict
+from ..errors import DataError, ProfileError
+from ..stats.schema import Kind
+from .partials import (
     SAMPLE_ROWS,
     ProfileCounts,
     ProfilePartial,

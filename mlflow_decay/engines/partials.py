@@ -1,17 +1,12 @@
-"""Out-of-core profiles and evaluations: statistics of row batches, merged.
-
-A table larger than memory (a directory of Parquet files) is read in record batches; each batch
-gives partial statistics that add up (:mod:`mlflow_decay.core.window` for windows, summaries merged by
-:func:`~mlflow_decay.core.summarize.merge_summaries` for references), so memory is bounded by the batch
-size, a uniform sample of at most ``SAMPLE_ROWS`` rows, and the partials (a few KB per column),
-whatever the row count.
+"""Mergeable partial statistics of part of a table: what the Parquet and Spark engines compute
+batch by batch (or partition by partition) and merge into a profile or a window's evaluation.
 
 A profile takes two passes. The first merges the batches' summaries (counts, moments, extremes,
 category counts and exact values are exact; the quantile sketch merges within its tolerance) and
-keeps the sample. The second counts the histograms exactly on the final bin edges, accumulates
-the PCA's Gram matrix, and keeps the rows of the band chunks. The calibration maps, loss models
-and reference performance are fitted on the sample: exact when the table has at most
-``SAMPLE_ROWS`` rows, a uniform sample of it otherwise.
+keeps a uniform sample of labels and outputs. The second counts the histograms exactly on the
+final bin edges, accumulates the PCA's Gram matrix, and keeps the rows of the band chunks. The
+calibration maps, loss models and reference performance are fitted on the sample: exact when the
+table has at most ``SAMPLE_ROWS`` rows, a uniform sample of it otherwise.
 
 An evaluation takes one pass: drift, data quality, multivariate and business metrics come from
 the merged window statistics, exactly as in memory; estimated and realized performance from the
@@ -21,7 +16,7 @@ sample of model outputs and labels.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,20 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core.columns import feature_notes, plan_columns
-from .core.evaluation import (
-    Evaluation,
-    add_performance,
-    band_chunk_rows,
-    bands_from_chunks,
-    check_window,
-    evaluate_stats,
-    evaluate_window,
-    prediction_series,
-)
-from .core.frames import predicted_classes, prediction_values
-from .core.policy import DEFAULT_POLICY, Policy
-from .core.profile import (
+from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
+from ..core.frames import predicted_classes, prediction_values
+from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.profile import (
     MIN_CATEGORY_COUNT,
     CategoricalSummary,
     NumericSummary,
@@ -54,8 +39,7 @@ from .core.profile import (
     summary_from_dict,
     summary_to_dict,
 )
-from .core.summarize import (
-    build_profile,
+from ..core.summarize import (
     fold_rare,
     merge_optional,
     merge_summaries,
@@ -64,24 +48,20 @@ from .core.summarize import (
     summarize_numeric,
     summarize_target,
 )
-from .core.supervision import supervise
-from .core.times import timestamps, utc_nanoseconds
-from .core.window import WindowStats, merge_stats, window_stats
-from .errors import DataError
-from .sources import PARQUET_SUFFIXES, ColumnKind, Fingerprint, out_of_order, read_table, rows_digest
-from .stats.multivariate import gram, pca_from_gram, pca_inputs
-from .stats.schema import Kind, category_array, to_numeric
+from ..core.supervision import supervise
+from ..core.window import WindowStats, merge_stats, window_stats
+from ..errors import DataError
+from ..stats.multivariate import gram, pca_from_gram, pca_inputs
+from ..stats.schema import Kind, category_array, to_numeric
+from .sources import ColumnKind, Fingerprint
 
-#: Rows read at a time from a Parquet source.
-BATCH_ROWS = 262_144
 #: Rows of the uniform sample kept for fitting calibration and measuring performance.
 SAMPLE_ROWS = 100_000
+
 #: Categories a partial summary keeps per column before the final top-K cut.
 PARTIAL_TOP_K = 10_000
 
-Batches = Callable[[], Iterable[pd.DataFrame]]
 _KEY = "__mlflow_decay_sample_key__"
-
 
 @dataclass
 class Sample:
@@ -130,49 +110,6 @@ class Sample:
             keys, frame = keys[pick], frame.iloc[pick].reset_index(drop=True)
         self.keys, self.frame = keys, frame
 
-
-def parquet_batches(path: Any, columns: Sequence[str] | None = None,
-                    batch_rows: int = BATCH_ROWS) -> Batches:
-    """A re-readable source of DataFrames from a Parquet file or directory, ``batch_rows`` at a
-    time (file order), reading only ``columns`` when given."""
-    import pyarrow.dataset as ds
-
-    try:
-        dataset = ds.dataset(str(path), format="parquet")
-    except Exception as exc:  # pyarrow has its own error types for unreadable files
-        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                        f"{str(exc).splitlines()[0][:200]}") from exc
-
-    def batches() -> Iterator[pd.DataFrame]:
-        try:
-            for batch in dataset.to_batches(columns=list(columns) if columns else None,
-                                            batch_size=batch_rows):
-                if batch.num_rows:
-                    yield batch.to_pandas()
-        except (OSError, ValueError) as exc:
-            raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                            f"{str(exc).splitlines()[0][:200]}") from exc
-
-    return batches
-
-
-def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
-    """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
-    :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
-    import pyarrow.dataset as ds
-
-    if column not in ds.dataset(str(path), format="parquet").schema.names:
-        raise DataError(f"timestamp column {column!r} is missing from the data")
-    last = None
-    ordered, rows = True, 0
-    for batch in parquet_batches(path, [column])():
-        times = utc_nanoseconds(timestamps(batch[column], column, unit))
-        rows += len(times)
-        ordered = ordered and not out_of_order(times, last)
-        last = times[-1]
-    return ordered, rows
-
-
 # -- profiles -----------------------------------------------------------------------------------
 @dataclass
 class ProfilePartial:
@@ -200,7 +137,6 @@ class ProfilePartial:
             merge_optional(self.target, other.target),
             merge_optional(self.prediction, other.prediction))
 
-
 def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
                     pred_cols: Sequence[str], task: str,
                     prediction_kind: str = "probability") -> ProfilePartial:
@@ -211,7 +147,6 @@ def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str 
         prediction = summarize_numeric(prediction_values(batch, pred_cols, task, prediction_kind))
     return ProfilePartial(len(batch), summarize_columns(batch, kinds, PARTIAL_TOP_K),
                           target_summary, prediction)
-
 
 @dataclass
 class ProfileCounts:
@@ -246,7 +181,6 @@ class ProfileCounts:
             None if self.gram is None or other.gram is None else self.gram + other.gram,
             merge_optional(self.predicted, other.predicted), chunks)  # type: ignore[arg-type]
 
-
 def profile_counts(batch: pd.DataFrame, profile: Profile, *,
                    pca: tuple[Sequence[str], Sequence[float]] | None = None, offset: int = 0,
                    chunk_rows: Sequence[tuple[int, int]] = ()) -> ProfileCounts:
@@ -273,13 +207,11 @@ def profile_counts(batch: pd.DataFrame, profile: Profile, *,
             chunks[i] = [batch.iloc[lo:hi]]
     return ProfileCounts(histograms, None if pca is None else gram(batch, *pca), predicted, chunks)
 
-
 def _numeric_roles(profile: Profile) -> list[tuple[str, NumericSummary]]:
     out = [(n, s) for n, s in profile.features.items() if isinstance(s, NumericSummary)]
     if isinstance(profile.target_summary, NumericSummary) and profile.target is not None:
         out.append((profile.target, profile.target_summary))
     return out
-
 
 def _histogram(summary: Summary, series: pd.Series, name: str) -> np.ndarray:
     assert isinstance(summary, NumericSummary)
@@ -287,62 +219,6 @@ def _histogram(summary: Summary, series: pd.Series, name: str) -> np.ndarray:
     finite = values[np.isfinite(values)]
     bins = np.searchsorted(np.asarray(summary.edges), finite, side="right")
     return np.bincount(bins, minlength=len(summary.edges) + 1)
-
-
-def build_profile_batches(batches: Batches, *, target: str | None = None,
-                          prediction: str | Sequence[str] | None = None, task: Task = "binary",
-                          features: Sequence[str] | None = None,
-                          categorical: Sequence[str] | None = None,
-                          numerical: Sequence[str] | None = None, id_column: str | None = None,
-                          timestamp_column: str | None = None,
-                          classes: Sequence[str] | None = None, positive_label: str | None = None,
-                          band_chunks: int = 10,
-                          min_category_count: int = MIN_CATEGORY_COUNT,
-                          exclude: Sequence[str] | None = None, threshold: float = 0.5,
-                          prediction_kind: PredictionKind = "probability",
-                          predicted_label: str | None = None) -> Profile:
-    """The profile of a table read in batches, in two passes (see the module docstring).
-
-    Takes the options of :func:`~mlflow_decay.engines.dispatch.build_profile`. Column kinds are inferred
-    from the first batch (force them with ``categorical``/``numerical``). Band chunks follow
-    the batches' order, not ``timestamp_column``.
-    """
-    first = next(iter(batches()), None)
-    if first is None or len(first) == 0:
-        raise DataError("reference table is empty: a profile needs at least one row")
-    pred_cols, kinds, schema = plan_columns(
-        first, target=target, prediction=prediction, task=task, features=features,
-        categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
-    notes = feature_notes(first, kinds) if features is None else ()
-    needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (
-        target, id_column, timestamp_column, predicted_label) if c)]))
-    sample = Sample(SAMPLE_ROWS)
-    merged = first_pass(batches(), kinds, target=target, pred_cols=pred_cols, task=task,
-                        sample=sample, needed=needed, prediction_kind=prediction_kind,
-                        predicted_label=predicted_label)
-    assert merged is not None
-    profile = first_pass_profile(
-        merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
-        classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column, min_category_count=min_category_count,
-        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
-    names, mean, scale = pca_features(profile)
-    rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
-    counts: ProfileCounts | None = None
-    offset = 0
-    for batch in batches():
-        part_counts = profile_counts(batch, profile, pca=(names, mean) if len(names) >= 2 else None,
-                                     offset=offset, chunk_rows=rows)
-        counts = part_counts if counts is None else counts.merge(part_counts)
-        offset += len(batch)
-    assert counts is not None
-    profile = replace(with_counts(profile, counts, names, mean, scale),
-                      notes=(*notes, *profile.notes))
-    chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
-              if i in counts.chunks]
-    return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
-
 
 def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, target: str | None,
                pred_cols: Sequence[str], task: str, sample: Sample,
@@ -362,7 +238,6 @@ def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, targe
             sample.add(batch[kept])
     return merged
 
-
 def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
                    numeric: Sequence[str], predicted_label: str | None = None) -> list[str]:
     """Columns the sample keeps: labels, model outputs and decisions (and, for regression, the
@@ -371,7 +246,6 @@ def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
         return []
     return list(dict.fromkeys([target, *pred_cols, *([predicted_label] if predicted_label else ()),
                                *(numeric if task == "regression" else ())]))
-
 
 def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
                        schema: dict[str, str], target: str | None, pred_cols: Sequence[str],
@@ -399,12 +273,10 @@ def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[st
         loss_models=known.loss_models, min_category_count=min_category_count,
         notes=known.notes)
 
-
 def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
     """The numerical features the PCA uses, with their means and standard deviations."""
     numeric = {n: s for n, s in profile.features.items() if isinstance(s, NumericSummary)}
     return pca_inputs(list(numeric), {n: (s.mean, s.std) for n, s in numeric.items()})
-
 
 def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
                  mean: tuple[float, ...], scale: tuple[float, ...]) -> Profile:
@@ -423,14 +295,12 @@ def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
     return replace(profile, features=features,  # type: ignore[arg-type]
                    prediction_summary=prediction, target_summary=target, multivariate=multivariate)
 
-
 def check_columns(batch: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     """Every batch of a source must hold the columns the first one had."""
     for column in columns:
         if column not in batch.columns:
             raise DataError(f"column {column!r} is missing from part of the {what} "
                             "(a later file or batch lacks it)")
-
 
 # -- windows ------------------------------------------------------------------------------------
 @dataclass
@@ -442,7 +312,6 @@ class WindowPartial:
     sample: Sample
     fingerprint: bytes
     outputs: Path | None = None
-
 
 class OutputsWriter:
     """A window's row ids and model outputs, written to a Parquet file batch by batch (for
@@ -488,7 +357,6 @@ class OutputsWriter:
             return None
         return self.path
 
-
 def fingerprint_columns(profile: Profile, business: Sequence[str] = (),
                         outputs: Sequence[str] | None = None) -> dict[str, ColumnKind]:
     """The columns a window's fingerprint reads: what the profile reads (features, model
@@ -509,7 +377,6 @@ def fingerprint_columns(profile: Profile, business: Sequence[str] = (),
         columns[profile.timestamp_column] = "time"
     return columns
 
-
 def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
                    business: Sequence[str] = (), seed: int = 0,
                    outputs: Path | None = None) -> WindowPartial:
@@ -524,7 +391,6 @@ def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
         stored = writer.close() if writer is not None else None
     part.outputs = stored
     return part
-
 
 def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business: Sequence[str],
                     seed: int, writer: OutputsWriter | None) -> WindowPartial:
@@ -552,7 +418,6 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
             writer.add(batch)
     return WindowPartial(stats, sample, digest.digest())
 
-
 def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,
                   policy: Policy = DEFAULT_POLICY) -> Evaluation:
     """The evaluation of a window from its merged statistics and sample."""
@@ -565,76 +430,3 @@ def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,
             result.notes.append(f"estimated and realized performance from a uniform sample of "
                                 f"{len(sample.frame):,} of the window's {sample.seen:,} rows")
     return result
-
-
-def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
-                     policy: Policy = DEFAULT_POLICY, outputs: Path | None = None
-                     ) -> tuple[Evaluation, bytes]:
-    """Evaluate a window read in batches: the same metrics as
-    :func:`~mlflow_decay.core.evaluation.evaluate_window` on the whole window (drift and quality
-    exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
-    model outputs and labels when the window is larger). Returns the evaluation and the
-    fingerprint of the rows; ``outputs`` as for :func:`window_partial`."""
-    part = window_partial(profile, batches, policy.business, outputs=outputs)
-    return finish_window(profile, part.stats, part.sample, policy), part.fingerprint
-
-
-# -- sources ------------------------------------------------------------------------------------
-Source = Any  # a DataFrame, a path to a CSV/Parquet file or a Parquet directory, or a Spark DataFrame
-
-
-def is_spark(obj: Any) -> bool:
-    """Whether ``obj`` is a PySpark DataFrame (checked without importing pyspark)."""
-    return type(obj).__module__.startswith("pyspark.") and hasattr(obj, "mapInPandas")
-
-
-def is_parquet(path: Any) -> bool:
-    """Whether a path names a Parquet file or a directory (of Parquet files)."""
-    p = Path(path)
-    return p.is_dir() or p.name.lower().endswith(PARQUET_SUFFIXES)
-
-
-def build_profile_from(reference: Source, **options: Any) -> Profile:
-    """:func:`~mlflow_decay.engines.dispatch.build_profile` of a path (Parquet streamed in batches, CSV
-    read whole) or a Spark DataFrame (partials computed on the executors)."""
-    if is_spark(reference):
-        from .spark import build_profile_spark
-
-        return build_profile_spark(reference, **options)
-    if isinstance(reference, (str, Path)):
-        if not Path(reference).exists():
-            read_table(reference)  # the one error message for a missing file
-        if is_parquet(reference):
-            return build_profile_batches(parquet_batches(reference), **options)
-        return build_profile(read_table(reference), **options)
-    raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
-                    f"or a Spark DataFrame; got {type(reference).__name__}")
-
-
-def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
-                    outputs: Path | None = None
-                    ) -> tuple[Evaluation, pd.DataFrame | None, bytes]:
-    """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
-
-    Returns the evaluation, the window's rows when they were read into memory (``None`` when
-    streamed), and a fingerprint of the rows (equal for the same rows in any order however
-    they are read; empty for Spark). A streamed window's row ids and model outputs go to the
-    Parquet file ``outputs`` when given (see :class:`OutputsWriter`).
-    """
-    columns = fingerprint_columns(profile, policy.business)
-    if isinstance(window, pd.DataFrame):
-        return (evaluate_window(profile, window, policy), window,
-                rows_digest(window, columns))
-    if is_spark(window):
-        from .spark import evaluate_spark
-
-        return evaluate_spark(profile, window, policy), None, b""
-    if isinstance(window, (str, Path)):
-        if Path(window).exists() and is_parquet(window):
-            evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy,
-                                                       outputs)
-            return evaluation, None, fingerprint
-        frame = read_table(window)
-        return evaluate_window(profile, frame, policy), frame, rows_digest(frame, columns)
-    raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
-                    f"Spark DataFrame; got {type(window).__name__}")

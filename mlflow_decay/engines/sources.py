@@ -15,9 +15,9 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from .core.times import is_open, timestamps, utc_nanoseconds
-from .errors import DataError
-from .stats.schema import category_key, to_numeric
+from ..core.times import is_open, timestamps, utc_nanoseconds
+from ..errors import DataError
+from ..stats.schema import category_key, to_numeric
 
 _TIME = "__mlflow_decay_window_time__"
 
