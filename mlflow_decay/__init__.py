@@ -15,21 +15,24 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
 
 if TYPE_CHECKING:
-    from .api import attach_profile, compare, evaluate, history, load_profile, monitor, restore
+    from .api import attach_profile, history, load_profile, restore
+    from .comparison import compare
     from .core.policy import Policy, load_policy
     from .core.profile import Profile
     from .core.report import DecayReport
     from .core.summarize import merge_profiles
     from .engines.dispatch import build_profile
     from .labels import attach_labels
+    from .monitoring import evaluate, monitor
 
 __version__ = "0.1.0"
 
 # Everything but the errors loads on first use, so `import mlflow_decay` and the CLI's
 # --help stay fast (pandas, scikit-learn and mlflow are heavy imports).
 _LAZY = {
-    "attach_profile": "api", "evaluate": "api", "load_profile": "api", "monitor": "api",
-    "attach_labels": "labels", "compare": "api", "history": "api", "restore": "api",
+    "attach_profile": "api", "load_profile": "api", "history": "api", "restore": "api",
+    "evaluate": "monitoring", "monitor": "monitoring", "compare": "comparison",
+    "attach_labels": "labels",
     "Policy": "core.policy", "load_policy": "core.policy",
     "Profile": "core.profile", "build_profile": "engines.dispatch",
     "merge_profiles": "core.summarize",

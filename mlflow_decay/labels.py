@@ -18,11 +18,11 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from . import registry
-from .api import first_crossing
 from .core.frames import prediction_values
 from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
 from .core.report import DecayReport
 from .errors import DataError
+from .monitoring import first_crossing
 from .registry import runs
 from .stats import performance
 from .stats.schema import category_array, map_labels

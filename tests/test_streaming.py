@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mlflow_decay as md
-from mlflow_decay import api
+from mlflow_decay import monitoring
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
@@ -199,7 +199,7 @@ def test_streamed_windows_need_time_order_and_a_fixed_period(
     sorted_in_memory = md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
                                   tracking_uri=tracking_uri, log=False)
     assert len(sorted_in_memory) == 6
-    monkeypatch.setattr(api, "MAX_SORT_ROWS", 1000)
+    monkeypatch.setattr(monitoring, "MAX_SORT_ROWS", 1000)
     with pytest.raises(DataError, match="not in time order"):
         md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
                    tracking_uri=tracking_uri)

@@ -1,0 +1,485 @@
+"""Watching a model version: one window (:func:`evaluate`) or a period cut into windows
+(:func:`monitor`) evaluated against the version's profile, logged as runs, and the version's
+stage moved by the policy, once per window, only after the run that justifies it is logged."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from . import registry
+from .core.evaluation import Evaluation, check_window, evaluate_window
+from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
+from .core.profile import Profile
+from .core.report import DecayReport
+from .core.times import is_open, window_bounds
+from .core.window import WindowStats
+from .engines.dispatch import Source, evaluate_source, is_parquet
+from .engines.parquet import parquet_batches, time_ordered
+from .engines.partials import fingerprint_columns, finish_window, window_partial
+from .engines.sources import (
+    Window,
+    check_window_options,
+    read_table,
+    split_windows,
+    stream_windows,
+    window_key,
+)
+from .errors import DataError
+from .registry import runs
+
+
+def evaluate(
+    model_uri: str,
+    window: Source,
+    *,
+    policy: Policy | str | Path | None = None,
+    log: bool = True,
+    apply: bool = True,
+    window_start: str | None = None,
+    window_end: str | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    force: bool = False,
+    predicted_label: str | None = None,
+) -> DecayReport:
+    """Evaluate a production window against a model version's reference profile.
+
+    A logged evaluation is identified by the version, the window bounds and the rows: the
+    same window evaluated again is not logged twice nor counted twice by the hysteresis; its
+    report comes back with ``skipped=True`` and the earlier run's id. Other rows with the same
+    bounds replace the earlier verdict (see :func:`mlflow_decay.registry.plan_window`); a
+    window that ends after now is provisional: logged, not applied. An evaluation cut short
+    (a crash, a server gone) is completed first.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+    window : DataFrame, path or Spark DataFrame
+        Production rows with the profile's features and prediction column(s); labels optional.
+        A Parquet file or directory is read in batches (memory bounded whatever its size); a
+        Spark DataFrame is evaluated on the executors.
+    policy : Policy or path, optional
+        Thresholds and actions; default the packaged policy (``mlflow-decay policy show``).
+    log : bool
+        Log the evaluation as an MLflow run in experiment ``mlflow-decay/<name>``.
+    apply : bool
+        Make the registry changes (status tags, alias removal, legacy stage). They are made only
+        after the run is logged, so ``log=False`` changes nothing in the registry.
+    window_start, window_end : str, optional
+        ISO 8601 bounds of the window (without an offset: UTC), stored as UTC ISO 8601 run
+        tags; the start must come before the end.
+    tracking_uri : str, optional
+    experiment : str, optional
+        Experiment name overriding ``mlflow-decay/<name>``.
+    force : bool
+        Log a window already logged once more (its verdict still moves the version once).
+    predicted_label : str, optional
+        The window's column holding each row's decided class: it replaces the profile's
+        threshold (or arg-max) for the realized accuracy, precision, recall and F1.
+
+    Returns
+    -------
+    DecayReport
+    """
+    window_start, window_end = window_bounds(window_start, window_end)
+    runs.check_experiment(experiment)
+    pol = as_policy(policy)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    profile = with_decisions(registry.profile_of(client, ref), predicted_label)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a streamed window's row ids and outputs, written batch by batch, for late labels
+        stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
+        result, frame, fingerprint = evaluate_source(profile, window, pol, outputs=stored)
+        key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
+                         fingerprint, is_open(window_end)) if fingerprint else None  # Spark: none
+        done: dict[str, str] = {}
+        if log and key is not None:
+            done = _complete_interrupted(
+                client, ref, experiment, runs.logged_windows(client, ref, experiment, key))
+            ref = registry.resolve(client, ref.uri)
+        repeat = log and not force and key in done
+        report, _ = _record(client, ref, profile, result, frame, pol, log=log and not repeat,
+                            apply=apply, window_start=window_start, window_end=window_end,
+                            experiment=experiment, window_key=key,
+                            outputs_file=stored if stored is not None and stored.exists() else None)
+    if repeat:
+        earlier = done[cast(str, key)]
+        report.skipped, report.run_id, report.actions = True, earlier, []
+        report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
+        report.notes.append(f"this window was logged before (run {earlier}): not logged or "
+                            "applied again; force=True (--force) logs it again")
+    return report
+
+
+def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
+    """``profile`` reading each row's decision from the column ``predicted_label`` (if given)."""
+    if predicted_label is None:
+        return profile
+    if profile.task == "regression" or profile.target is None:
+        raise DataError("predicted_label needs a classifier whose profile names a target")
+    return replace(profile, predicted_label=predicted_label)
+
+
+def monitor(
+    model_uri: str,
+    data: pd.DataFrame | str | Path,
+    *,
+    timestamp_column: str | None = None,
+    every: str | None = None,
+    chunk_size: int | None = None,
+    policy: Policy | str | Path | None = None,
+    force: bool = False,
+    log: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    progress: Callable[[int, int, DecayReport], None] | None = None,
+    timestamp_unit: str | None = None,
+) -> list[DecayReport]:
+    """Evaluate a table window by window, in time order, driving the version's stage.
+
+    Parameters
+    ----------
+    model_uri : str
+    data : DataFrame or path
+        Production rows over a period. A Parquet file or directory is read in batches, one
+        window at a time (memory bounded whatever its size) when its rows come in time order
+        (checked first, reading the timestamp column only); then ``every`` must be a fixed
+        duration (``1D``, ``6h``). Out of order, it is read whole and sorted, up to
+        ``MAX_SORT_ROWS`` rows.
+    timestamp_column : str, optional
+        Orders the rows and, with ``every``, cuts them into calendar windows. Read as UTC
+        times by :func:`mlflow_decay.core.times.timestamps`: datetimes, ISO 8601 text (any
+        offsets), or text in one format for the whole column; numbers need ``timestamp_unit``.
+    every : str, optional
+        Window period as a pandas offset (``"1D"``, ``"6h"``, ``"1W"``).
+    chunk_size : int, optional
+        Window size in rows (instead of ``every``).
+    policy, tracking_uri, experiment
+        As for :func:`evaluate`.
+    force : bool
+        Evaluate windows already logged (same model version, bounds and rows) again; by default
+        a rerun skips them, so an interrupted monitor resumes where it stopped.
+    log : bool
+        ``False`` evaluates without logging or changing the registry; each report still shows
+        the stage the logged run would reach (the hysteresis carried from window to window in
+        memory, from the version's tags as they are).
+    progress : callable, optional
+        Called as ``progress(done, total, report)`` after each window.
+    timestamp_unit : {"s", "ms", "us", "ns"}, optional
+        What a timestamp given as a number counts since 1970 (required for such columns).
+
+    Returns
+    -------
+    list of DecayReport
+        One per window, in order; skipped windows have ``skipped=True`` and their run id. A
+        window still open (it ends after now) is provisional: logged, not applied.
+    """
+    runs.check_experiment(experiment)
+    pol = as_policy(policy)
+    streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
+    if streamed:
+        check_window_options(timestamp_column, every, chunk_size)
+        if timestamp_column is not None:
+            ordered, count = time_ordered(data, timestamp_column, timestamp_unit)
+            if not ordered and count > MAX_SORT_ROWS:
+                raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
+                                f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
+                                "memory; write the files in time order to stream them")
+            streamed = ordered  # out of order but small: read whole and sorted, as a DataFrame
+    if not streamed:
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+        windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
+                                chunk_size=chunk_size, timestamp_unit=timestamp_unit)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, model_uri)
+    profile = registry.profile_of(client, ref)
+    done = runs.logged_windows(client, ref, experiment) if log and not force else {}
+    if log:
+        done = _complete_interrupted(client, ref, experiment, done) if not force else done
+        ref = registry.resolve(client, ref.uri)
+    series = _series(client, ref, experiment) if log else []
+    with tempfile.TemporaryDirectory() as tmp:
+        pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
+                                     chunk_size, timestamp_unit, Path(tmp) if log else None)
+                   if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
+        reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
+                                   experiment=experiment, total=0 if streamed else len(windows),
+                                   progress=progress)
+    last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
+    if last is not None and last.run_id is not None:
+        figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
+                                 [r.status for r in reports], first_crossing(pol, reports))
+        if figures:
+            runs.add_metrics(client, client.get_run(last.run_id), figures, {})
+            last.metrics.update(figures)
+    return reports
+
+
+def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+                     pol: Policy, pending: Iterable[_Pending], done: dict[str, str],
+                     series: list[dict[str, Any]], *, log: bool, experiment: str | None,
+                     total: int, progress: Callable[[int, int, DecayReport], None] | None
+                     ) -> list[DecayReport]:
+    """Evaluate and record a monitor's windows in order (skipping those in ``done``)."""
+    reports: list[DecayReport] = []
+    for window in pending:
+        if window.key in done:
+            status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
+            report = DecayReport(
+                model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
+                status=status, window_status=status, previous_status=ref.status, reasons=[],
+                metrics={}, rows=window.rows, run_id=done[window.key], window_start=window.start,
+                window_end=window.end, step=window.index, window_key=window.key, skipped=True,
+                policy=pol.source)
+        else:
+            if log:
+                ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
+            result, rows = window.evaluate()
+            report, planned = _record(client, ref, profile, result, rows, pol, log=log,
+                                      apply=log, window_start=window.start,
+                                      window_end=window.end, experiment=experiment,
+                                      step=window.index, window_key=window.key, series=series,
+                                      outputs_file=window.outputs)
+            if not log:  # a dry run: the next window starts from this one's planned stage
+                ref = registry.simulate(ref, planned)
+        if window.outputs is not None:
+            window.outputs.unlink(missing_ok=True)
+        reports.append(report)
+        if progress is not None:
+            progress(len(reports), total, report)
+    return reports
+
+#: A Parquet source not in time order is read whole and sorted up to this many rows.
+MAX_SORT_ROWS = 5_000_000
+
+
+@dataclass
+class _Pending:
+    """A window to evaluate: where it sits, its identity, and how to evaluate it."""
+
+    index: int
+    start: str | None
+    end: str | None
+    rows: int
+    key: str
+    evaluate: Callable[[], tuple[Evaluation, pd.DataFrame | None]]
+    outputs: Path | None = None  # a streamed window's stored row ids and outputs
+
+    @classmethod
+    def of(cls, window: Window, ref: registry.ModelVersionRef, profile: Profile, pol: Policy
+           ) -> _Pending:
+        """A window in memory: its key is cheap, its evaluation waits."""
+        check_window(profile, window.frame)  # the rows' fingerprint reads the profile's columns
+        return cls(window.index, window.start, window.end, len(window.frame),
+                   window.key(ref.name, ref.version, ref.profile_sha256,
+                              fingerprint_columns(profile, pol.business)),
+                   lambda: (evaluate_window(profile, window.frame, pol), window.frame))
+
+
+def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
+                      pol: Policy, timestamp_column: str | None, every: str | None,
+                      chunk_size: int | None, timestamp_unit: str | None = None,
+                      tmp: Path | None = None) -> Iterator[_Pending]:
+    """Windows of a Parquet source read in batches: each is evaluated while it is read (its
+    key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
+    row ids and outputs are written there (one file per window, for late labels)."""
+    batches = parquet_batches(path)()
+    for window in stream_windows(batches, timestamp_column=timestamp_column, every=every,
+                                 chunk_size=chunk_size, timestamp_unit=timestamp_unit):
+        stored = None
+        if tmp is not None:
+            stored = tmp / str(window.index) / runs.OUTPUTS_FILE
+            stored.parent.mkdir()
+        part = window_partial(profile, window.pieces, pol.business, outputs=stored)
+        result = finish_window(profile, part.stats, part.sample, pol)
+        yield _Pending(window.index, window.start, window.end, result.rows,
+                       window_key(ref.name, ref.version, ref.profile_sha256, window.start,
+                                  window.end, part.fingerprint, is_open(window.end)),
+                       lambda result=result: (result, None),  # type: ignore[misc]
+                       part.outputs)
+
+
+def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
+    """Index of the first window whose realized primary metric crossed its warn line."""
+    for i, report in enumerate(reports):
+        for name, value in report.metrics.items():
+            if name.startswith("perf.") and name.endswith(".delta"):
+                rule = policy.rule_for(name)
+                if rule is not None and rule.warn is not None and (
+                        value <= rule.warn if rule.direction == "below" else value >= rule.warn):
+                    return i
+    return None
+
+
+def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+            result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
+            apply: bool, window_start: str | None, window_end: str | None,
+            experiment: str | None, step: int = 0, window_key: str | None = None,
+            series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None
+            ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
+    """Decide a window's stage from its evaluation, log the run, then change the registry.
+
+    The run stores the window's row ids and outputs: from ``frame`` when it holds the id
+    column, else the streamed window's ``outputs_file``. Returns the report and the registry
+    changes planned from ``ref`` as given (a dry run carries them over to its next window with
+    :func:`registry.simulate`)."""
+    window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
+    reasons = [str(b) for b in breaches]
+    others = (registry.versions(client, ref.name)
+              if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
+              else None)
+    planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
+                                   start=window_start, end=window_end, key=window_key,
+                                   others=others)
+    report = DecayReport(
+        model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
+        status=planned.status, window_status=window_status, previous_status=planned.previous,
+        reasons=reasons, metrics=result.metrics, rows=result.rows,
+        window_start=window_start, window_end=window_end,
+        drifted_features=result.drifted_features, extra_columns=result.extra_columns,
+        notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
+                                          _plan_note(planned) if planned.note else None) if n],
+        actions=visible_actions(ref, planned.actions),
+        policy=pol.source, step=step, window_key=window_key, feature_keys=profile.metric_keys,
+        provisional=is_open(window_end),
+    )
+    if not log:
+        return report, planned.actions
+    outputs: pd.DataFrame | Path | None = outputs_file
+    if frame is not None and profile.id_column and profile.id_column in frame.columns:
+        outputs = frame[[profile.id_column, *profile.prediction_columns,
+                         *([profile.predicted_label] if profile.predicted_label else [])]]
+    elif profile.id_column and outputs is None:
+        report.notes.append(f"row ids and model outputs are not stored (the window has no "
+                            f"column {profile.id_column!r} throughout, or is a Spark "
+                            "DataFrame): labels cannot be attached to it later")
+    # the run stays RUNNING until its pages are logged and its registry changes made: only a
+    # FINISHED run counts as done, and the changes are stored on it before they are made, so
+    # a monitor interrupted at any point completes them exactly on its next run
+    run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False)
+    try:
+        assert result.stats is not None
+        _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
+        if apply:
+            # one process at a time decides and changes a version (two monitors may overlap)
+            with registry.version_lock(client, ref, owner=run_id):
+                _apply_window(client, ref, report, pol, window_status, reasons, others)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the server may be what failed
+            client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return report, planned.actions
+
+
+def _plan_note(planned: registry.Plan) -> str:
+    return f"registry unchanged: {planned.note}" if planned.skipped else str(planned.note)
+
+
+def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,
+                  pol: Policy, window_status: Status, reasons: list[str],
+                  others: list[registry.ModelVersionRef] | None) -> None:
+    """Decide the version's stage from the version's tags as they are now, store the plan on
+    the run, and make it (under the version's lock)."""
+    assert report.run_id is not None
+    ref = registry.resolve(client, ref.uri)  # another process may have moved it meanwhile
+    final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
+                                 start=report.window_start, end=report.window_end,
+                                 key=report.window_key, others=others)
+    note = _plan_note(final) if final.note else None
+    if final.skipped:
+        if note and note not in report.notes:
+            report.notes.append(note)
+        report.status = final.status
+        report.actions = []
+        runs.record_plan(client, report.run_id, [])
+        return
+    actions = final.actions
+    runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
+    registry.apply(client, ref, actions)
+    if final.status != report.status:  # another process moved the version since the preview
+        client.set_tag(report.run_id, registry.STATUS, final.status)
+    report.status = final.status
+    report.actions = visible_actions(ref, actions)
+    if note and note not in report.notes:
+        report.notes.append(note)
+    report.applied = True
+    runs.record_actions(client, report.run_id, report.actions)
+
+
+def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
+                          experiment: str | None, done: dict[str, str]) -> dict[str, str]:
+    """Finish what interrupted runs of this version left: a run that stored its registry
+    changes gets them made (again: they set values, so repeating them is harmless) and is
+    finished; a run that stored none changed nothing, and is deleted so that its window is
+    evaluated afresh. Returns ``done`` with the completed windows added."""
+    done = dict(done)
+    for key, interrupted in runs.unfinished_windows(client, ref, experiment).items():
+        for run in interrupted:
+            if runs.in_progress(run):  # another monitor is logging it right now
+                continue
+            planned = runs.planned_actions(run)
+            if key in done or planned is None:
+                client.delete_run(run.info.run_id)
+                continue
+            actions = tuple(registry.Action.from_dict(a) for a in planned)
+            with registry.version_lock(client, ref, owner=run.info.run_id):
+                registry.apply(client, registry.resolve(client, ref.uri), actions)
+            runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+            client.set_terminated(run.info.run_id, "FINISHED")
+            done[key] = run.info.run_id
+    return done
+
+
+def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:
+    """The registry changes worth showing: everything but bookkeeping tags."""
+    return [a.describe(ref) for a in actions if a.kind != "set_tag" or a.key == registry.STATUS]
+
+
+def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+               window: pd.DataFrame | None, stats: WindowStats, pol: Policy, report: DecayReport,
+               experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
+    """Log the evaluation's HTML report and PNG plots into its run.
+
+    ``series`` holds the version's earlier windows (a monitor passes it along); without it,
+    they are read back from the runs.
+    """
+    from .render import plots, render_html
+
+    assert report.run_id is not None
+    if series is None:
+        series = _series(client, ref, experiment)
+    else:
+        series.append({"status": report.status, "metrics": report.metrics})
+    images = plots(report, profile, stats, pol, series)
+    files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
+             **{f"plots/{name}": data for name, data in images.items()}}
+    sample_uri = ref.tags.get(registry.SAMPLE_URI)
+    if sample_uri and window is not None:
+        from .render import evidently_report
+
+        sample = pd.read_parquet(io.BytesIO(registry.read_artifact(client, ref, sample_uri)))
+        page, note = evidently_report(sample, window)
+        if page is not None:
+            files["evidently_data_drift.html"] = page
+        if note:
+            report.notes.append(note)
+    runs.log_files(client, report.run_id, files)
+
+
+def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
+            ) -> list[dict[str, Any]]:
+    """The version's logged windows, in order: stage and metrics of each."""
+    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics}
+            for r in runs.evaluation_runs(client, ref, experiment)]
