@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest quick bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+## The layers' own tests, without MLflow servers, Spark or the end-to-end integration tests.
+quick: $(STAMP)
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q tests/stats tests/core tests/engines \
+		tests/registry tests/test_layers.py -m "not server and not spark and not slow"
 
 ## Speed against Evidently and NannyML on the same data, in one process (installs NannyML once).
 bench: $(STAMP)

@@ -45,6 +45,22 @@ def make_frame(n: int, seed: int, shift: float = 0.0, flip: float = 0.0) -> pd.D
                          "score": score, "label": y})
 
 
+def mixed_table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Numerical, count and categorical columns, binary labels ``y`` and noisy scores ``p``
+    (1% of ``x`` missing): the table the out-of-core and Spark tests profile."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1, rows)
+    x[rng.random(rows) < 0.01] = np.nan
+    frame = pd.DataFrame({
+        "x": x, "z": rng.lognormal(0, 1, rows), "k": rng.poisson(3, rows).astype(float),
+        "w": 0.5 * x + rng.normal(0, 1, rows),
+        "city": rng.choice(["a", "b", "c", "d"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+        "y": rng.integers(0, 2, rows),
+    })
+    frame["p"] = np.clip(0.5 + 0.3 * (frame["y"] - 0.5) + rng.normal(0, 0.2, rows), 0, 1)
+    return frame
+
+
 @pytest.fixture
 def reference() -> pd.DataFrame:
     return make_frame(5000, seed=1)
@@ -207,3 +223,11 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_server(proc)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the session's `mlflow server` is a ``server`` test, so
+    ``pytest -m "not server and not spark"`` runs without one."""
+    for item in items:
+        if "mlflow_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)

@@ -21,7 +21,7 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 # -- the default policy is what the README and the demo say --------------------------------------

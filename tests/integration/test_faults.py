@@ -29,6 +29,8 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.registry import runs
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 POLICY = "[hysteresis]\ndegrade_after = 1\nrecover_after = 2\n"
 
 

@@ -15,6 +15,8 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def server_uri(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import mixed_table
 
 import mlflow_decay as md
 from mlflow_decay import monitoring
@@ -18,20 +19,6 @@ from mlflow_decay.engines.sources import rows_digest
 from mlflow_decay.errors import DataError
 
 
-def _table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(shift, 1, rows)
-    x[rng.random(rows) < 0.01] = np.nan
-    frame = pd.DataFrame({
-        "x": x, "z": rng.lognormal(0, 1, rows), "k": rng.poisson(3, rows).astype(float),
-        "w": 0.5 * x + rng.normal(0, 1, rows),
-        "city": rng.choice(["a", "b", "c", "d"], rows, p=[0.4, 0.3, 0.2, 0.1]),
-        "y": rng.integers(0, 2, rows),
-    })
-    frame["p"] = np.clip(0.5 + 0.3 * (frame["y"] - 0.5) + rng.normal(0, 0.2, rows), 0, 1)
-    return frame
-
-
 def _write(frame: pd.DataFrame, directory: Path, files: int) -> Path:
     directory.mkdir()
     for i, part in enumerate(np.array_split(np.arange(len(frame)), files)):
@@ -40,7 +27,7 @@ def _write(frame: pd.DataFrame, directory: Path, files: int) -> Path:
 
 
 def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Path) -> None:
-    table = _table(40_000, 0)
+    table = mixed_table(40_000, 0)
     source = parquet.parquet_batches(_write(table, tmp_path / "ref", 3), batch_rows=6_000)
     streamed = parquet.build_profile_batches(source, target="y", prediction="p")
     whole = md.build_profile(table, target="y", prediction="p")
@@ -72,8 +59,8 @@ def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Pat
 
 
 def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) -> None:
-    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
-    window = _table(30_000, 2, shift=0.3)
+    profile = md.build_profile(mixed_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = mixed_table(30_000, 2, shift=0.3)
     result, fingerprint = parquet.evaluate_batches(
         profile, (window.iloc[i:i + 4_000] for i in range(0, len(window), 4_000)))
     whole = evaluate_window(profile, window)
@@ -92,8 +79,8 @@ def test_window_streamed_in_batches_gives_the_in_memory_metrics(tmp_path: Path) 
 def test_large_windows_estimate_performance_on_a_bounded_sample(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(partials, "SAMPLE_ROWS", 5_000)  # the window's sample
-    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
-    window = _table(40_000, 3)
+    profile = md.build_profile(mixed_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = mixed_table(40_000, 3)
     result, _ = parquet.evaluate_batches(
         profile, (window.iloc[i:i + 8_000] for i in range(0, len(window), 8_000)))
     whole = evaluate_window(profile, window)
@@ -107,7 +94,7 @@ def test_streamed_profile_memory_does_not_grow_with_the_row_count(
     monkeypatch.setattr(parquet, "SAMPLE_ROWS", 2_000)  # the reference's sample
     peaks = []
     for rows in (20_000, 80_000):
-        table = _table(rows, 4).drop(columns=["y", "p"])
+        table = mixed_table(rows, 4).drop(columns=["y", "p"])
         source = parquet.parquet_batches(_write(table, tmp_path / f"r{rows}", 4), batch_rows=10_000)
         tracemalloc.start()
         profile = parquet.build_profile_batches(source, band_chunks=0)
@@ -121,7 +108,7 @@ def test_streamed_profile_memory_does_not_grow_with_the_row_count(
 def test_a_file_without_a_column_counts_its_rows_as_missing(tmp_path: Path) -> None:
     # a Parquet dataset reads a column a file lacks as nulls (schema evolution): they are
     # counted as missing values, which the window's quality metrics then report
-    table = _table(3_000, 5)
+    table = mixed_table(3_000, 5)
     directory = tmp_path / "ref"
     directory.mkdir()
     table.iloc[:1500].to_parquet(directory / "a.parquet")

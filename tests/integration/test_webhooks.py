@@ -17,6 +17,8 @@ from conftest import _new_version, current_uri, make_frame
 import mlflow_decay as md
 from mlflow_decay import registry
 
+pytestmark = pytest.mark.server
+
 
 class _Receiver(BaseHTTPRequestHandler):
     received: ClassVar[list[dict[str, object]]] = []

@@ -98,7 +98,7 @@ def test_policy_show_prints_the_effective_policy(tmp_path: Path) -> None:
 
 
 def test_shipped_example_policy_is_valid() -> None:
-    example = Path(__file__).parent.parent / "examples" / "policy.toml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"
     policy = load_policy(example)
     assert policy.remove_aliases == ("champion",)
 

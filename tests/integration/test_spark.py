@@ -11,16 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
-from test_streaming import _table
+from conftest import make_frame, mixed_table
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines.dispatch import evaluate_source
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None,
-                                reason="PySpark needs a Java runtime, and this machine has none")
+pytestmark = [pytest.mark.spark,
+              pytest.mark.skipif(shutil.which("java") is None,
+                                 reason="PySpark needs a Java runtime, and this machine has none")]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def spark() -> Iterator[Any]:
 
 
 def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
-    table = _table(20_000, 0)
+    table = mixed_table(20_000, 0)
     frame = spark.createDataFrame(table).repartition(3)
     distributed = md.build_profile(frame, target="y", prediction="p")
     local = md.build_profile(table, target="y", prediction="p")
@@ -69,8 +69,8 @@ def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
 
 
 def test_spark_window_gives_the_pandas_metrics(spark: Any) -> None:
-    profile = md.build_profile(_table(20_000, 1), target="y", prediction="p", band_chunks=0)
-    window = _table(15_000, 2, shift=0.3)
+    profile = md.build_profile(mixed_table(20_000, 1), target="y", prediction="p", band_chunks=0)
+    window = mixed_table(15_000, 2, shift=0.3)
     result, rows, _ = evaluate_source(profile, spark.createDataFrame(window).repartition(3))
     local = evaluate_window(profile, window)
     assert rows is None and result.metrics.keys() == local.metrics.keys()
