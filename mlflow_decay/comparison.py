@@ -17,9 +17,7 @@ from .core.policy import Policy, as_policy
 from .core.report import Comparison, side_by_side
 from .core.times import window_bounds
 from .engines.partials import fingerprint_columns
-from .engines.sources import (
-    rows_digest,
-)
+from .engines.sources import rows_digest
 from .errors import DataError
 from .registry import runs
 from .stats.comparison import delong

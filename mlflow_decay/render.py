@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core.policy import QUALITY_METRICS, Policy
+from .core.names import QUALITY_METRICS
+from .core.policy import Policy
 from .core.profile import CategoricalSummary, NumericSummary, Profile
 from .core.report import DecayReport
 from .core.window import CategoricalStats, ColumnStats, NumericStats, WindowStats

@@ -3,9 +3,12 @@ takes it, else a safe name with a short hash), the same for a column whatever el
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import hashlib
 import posixpath
 import re
+import string
 from collections import Counter
 from collections.abc import Collection, Iterable
 
@@ -67,3 +70,74 @@ def _plain_path(key: str) -> bool:
     """Whether MLflow takes ``<section>.<key>.<metric>`` and ``<section>.<key>`` as they are
     (it refuses names that are not plain paths)."""
     return all(posixpath.normpath(name) == name for name in (f"m.{key}.m", f"m.{key}"))
+
+
+# -- the metric names an evaluation logs, and globs of them ------------------------------------
+FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
+                   "categorical": ("js", "psi", "unseen_share")}
+QUALITY_METRICS = ("missing_rate", "nonfinite_rate", "out_of_range_share")
+IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_windows")
+#: MLflow's longest metric name: a longer pattern matches nothing.
+MAX_PATTERN = 250
+
+
+def metric_patterns() -> tuple[str, ...]:
+    """Glob patterns of every metric name an evaluation can log (``*`` stands for a column).
+
+    Imports the performance and estimation modules (scikit-learn, scipy) for their metric names.
+    """
+    from ..stats.estimate import BINARY, MULTICLASS, REGRESSION
+    from ..stats.performance import METRICS
+
+    stats = sorted({s for names in FEATURE_METRICS.values() for s in names})
+    perf = sorted({m for names in METRICS.values() for m in names})
+    est = sorted({*BINARY, *MULTICLASS, *REGRESSION})
+    return ("drift.share", "drift.features_drifted", "drift.multivariate.reconstruction_error",
+            *(f"drift.*.{s}" for s in stats), "quality.rows",
+            *(f"quality.*.{q}" for q in QUALITY_METRICS),
+            *(f"perf.{m}{end}" for m in perf for end in ("", ".delta")),
+            *(f"est.{m}{end}" for m in est for end in ("", ".lower", ".upper", ".delta")),
+            "business.*", *IMPACT_METRICS, "labels.coverage")
+
+
+def globs_meet(a: str, b: str) -> bool:
+    """Whether some string matches both glob patterns (``fnmatch``'s ``*``, ``?``, ``[...]``)."""
+    x, y = _glob_tokens(a), _glob_tokens(b)
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(x) or j == len(y):
+            return all(t == "*" for t in (*x[i:], *y[j:]))
+        if x[i] == "*":
+            return meet(i + 1, j) or meet(i, j + 1)
+        if y[j] == "*":
+            return meet(i, j + 1) or meet(i + 1, j)
+        return _tokens_meet(x[i], y[j]) and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
+def _glob_tokens(pattern: str) -> tuple[str, ...]:
+    """A glob as tokens: ``*``, ``?``, a ``[...]`` class, or one literal character."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(pattern):
+        end = i + 1
+        if pattern[i] == "[":  # as fnmatch: a leading ! or ] belongs to the class
+            end = i + 1 + (pattern[i + 1:i + 2] == "!")
+            end += pattern[end:end + 1] == "]"
+            end = pattern.find("]", end) + 1 or i + 1  # no closing bracket: a literal [
+        tokens.append(pattern[i:end])
+        i = end
+    return tuple(tokens)
+
+
+def _tokens_meet(a: str, b: str) -> bool:
+    """Whether one character matches both single-character tokens."""
+    if a == "?" or b == "?":
+        return True
+    if len(a) == 1 or len(b) == 1:
+        char, other = (a, b) if len(a) == 1 else (b, a)
+        return char == other if len(other) == 1 else fnmatch.fnmatchcase(char, other)
+    return any(fnmatch.fnmatchcase(c, a) and fnmatch.fnmatchcase(c, b)
+               for c in set(string.printable) | set(a) | set(b))
