@@ -141,6 +141,17 @@ def _reference_profile() -> md.Profile:
     return md.build_profile(make_frame(5000, seed=1), target="label", prediction="score")
 
 
+@pytest.fixture
+def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[str, str]:
+    """Versions 1 and 2 of 'churn', both profiled on the same reference."""
+    reference = make_frame(5000, 1)
+    champion, challenger = new_version(), new_version()
+    for uri in (champion, challenger):
+        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
+    return champion, challenger
+
+
 def registry_snapshot(tracking_uri: str) -> dict[str, object]:
     """Every version's tags, aliases and stage, plus the number of runs: what must not change."""
     client = registry.client_for(tracking_uri)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -63,17 +62,6 @@ def test_delong_known_cases() -> None:
         yy = (r.random(200) < 0.4).astype(int)
         rejections += delong(yy, r.normal(yy, 1.5), r.normal(yy, 1.5)).p_value < 0.05
     assert 2 <= rejections <= 20  # 5% of 200 = 10
-
-
-@pytest.fixture
-def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[str, str]:
-    """Versions 1 and 2 of 'churn', both profiled on the same reference."""
-    reference = make_frame(5000, 1)
-    champion, challenger = new_version(), new_version()
-    for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
-                          tracking_uri=tracking_uri)
-    return champion, challenger
 
 
 def test_compare_two_versions_on_the_same_window(

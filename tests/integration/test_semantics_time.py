@@ -256,14 +256,10 @@ def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
 
 # -- 3. compare --promote counts a window once -----------------------------------------------
 @pytest.fixture
-def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[str, str]:
-    reference = make_frame(5000, 1)
-    champion, challenger = new_version(), new_version()
-    for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
-                          tracking_uri=tracking_uri)
+def champion_v1(tracking_uri: str, two_versions: tuple[str, str]) -> tuple[str, str]:
+    """The two versions, version 1 holding @champion."""
     registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "1")
-    return champion, challenger
+    return two_versions
 
 
 def _duel(seed: int) -> pd.DataFrame:
@@ -273,8 +269,8 @@ def _duel(seed: int) -> pd.DataFrame:
 
 
 def test_compare_promote_retried_on_one_window_counts_it_once(
-        tracking_uri: str, two_versions: tuple[str, str], tmp_path: Path) -> None:
-    _, challenger = two_versions
+        tracking_uri: str, champion_v1: tuple[str, str], tmp_path: Path) -> None:
+    _, challenger = champion_v1
     client = registry.client_for(tracking_uri)
     window = tmp_path / "w.csv"
     _duel(11).to_csv(window, index=False)
@@ -293,8 +289,8 @@ def test_compare_promote_retried_on_one_window_counts_it_once(
 
 
 def test_compare_on_more_rows_of_one_window_replaces_its_result(
-        tracking_uri: str, two_versions: tuple[str, str]) -> None:
-    _, challenger = two_versions
+        tracking_uri: str, champion_v1: tuple[str, str]) -> None:
+    _, challenger = champion_v1
     client = registry.client_for(tracking_uri)
     opts = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
     for seed in (12, 13):  # the window at noon, then the whole window: one win, not two
