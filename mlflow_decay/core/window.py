@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import lru_cache, partial, reduce
 from typing import Any
 
 import numpy as np
@@ -181,6 +181,24 @@ class WindowStats:
     columns: tuple[str, ...] = ()
     nested: tuple[str, ...] = ()
 
+    def merge(self, other: WindowStats) -> WindowStats:
+        """The statistics of this part and another, disjoint part of one window."""
+        if self.features.keys() != other.features.keys():
+            raise DataError("window statistics hold different features")
+        return replace(
+            self, rows=self.rows + other.rows,
+            features={name: _merge_column(s, other.features[name])
+                      for name, s in self.features.items()},
+            prediction=_merge_optional(self.prediction, other.prediction),
+            target=_merge_optional(self.target, other.target),
+            multivariate=(None if self.multivariate is None or other.multivariate is None
+                          else self.multivariate + other.multivariate),
+            business={k: _merge_means(v, other.business[k]) for k, v in self.business.items()
+                      if k in other.business},
+            columns=tuple(dict.fromkeys((*self.columns, *other.columns))),
+            nested=tuple(dict.fromkeys((*self.nested, *other.nested))),
+        )
+
 
 def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[str] = (),
                  prediction: pd.Series | None = None, workers: int | None = None) -> WindowStats:
@@ -239,26 +257,7 @@ def merge_stats(parts: Iterable[WindowStats]) -> WindowStats:
         total = next(it)
     except StopIteration:
         raise DataError("no window statistics to merge: the window has no rows") from None
-    for part in it:
-        total = _merge_two(total, part)
-    return total
-
-
-def _merge_two(a: WindowStats, b: WindowStats) -> WindowStats:
-    if a.features.keys() != b.features.keys():
-        raise DataError("window statistics hold different features")
-    return replace(
-        a, rows=a.rows + b.rows,
-        features={name: _merge_column(s, b.features[name]) for name, s in a.features.items()},
-        prediction=_merge_optional(a.prediction, b.prediction),
-        target=_merge_optional(a.target, b.target),
-        multivariate=(None if a.multivariate is None or b.multivariate is None
-                      else a.multivariate + b.multivariate),
-        business={k: _merge_means(v, b.business[k]) for k, v in a.business.items()
-                  if k in b.business},
-        columns=tuple(dict.fromkeys((*a.columns, *b.columns))),
-        nested=tuple(dict.fromkeys((*a.nested, *b.nested))),
-    )
+    return reduce(WindowStats.merge, it, total)
 
 
 def _mean(values: np.ndarray) -> float:
