@@ -14,11 +14,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .errors import DecayError
+
+if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
+    from .core.profile import PredictionKind, Task
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 _STDOUT = "mlflow_decay.stdout"
@@ -239,11 +242,11 @@ def main() -> None:
               "realized confusion-matrix metrics (windows must carry it too).")
 @common
 def profile(model_uri: str, data: Path, target: str | None, prediction: list[str] | None,
-            task: str, features: list[str] | None, exclude: list[str] | None,
+            task: Task, features: list[str] | None, exclude: list[str] | None,
             categorical: list[str] | None, numerical: list[str] | None,
             id_column: str | None, timestamp_column: str | None, band_chunks: int,
             min_category_count: int, reference_sample: int, classes: str | None,
-            positive_label: str | None, threshold: float, prediction_kind: str,
+            positive_label: str | None, threshold: float, prediction_kind: PredictionKind,
             predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Build the reference profile of DATA and store it with MODEL_URI."""
     from . import api

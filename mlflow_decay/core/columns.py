@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 from ..errors import DataError
 from ..stats.schema import Kind, infer_kind, require_flat
 from .frames import require_column, require_unique_columns
-from .profile import PREDICTION_KINDS, TASKS, check_threshold
+from .profile import MIN_CATEGORY_COUNT, PREDICTION_KINDS, TASKS, PredictionKind, Task, check_threshold
 from .times import timestamps
 
 #: Words of column names that suggest the column is not a model input (also: the name "y",
@@ -57,17 +58,100 @@ def _looks_like(name: str) -> str | None:
     return "a model output" if any(w.startswith(("prob", "pred")) for w in words) else None
 
 
-def check_options(task: Any, min_category_count: Any, threshold: Any, prediction_kind: Any,
-                  classes: Any) -> None:
-    """Refuse profile options that cannot be used, whatever engine reads the reference."""
-    if task not in TASKS:
-        raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-    if not isinstance(min_category_count, int) or min_category_count < 1:
-        raise DataError(f"min_category_count must be a positive integer, got {min_category_count!r}")
-    check_outputs(task, threshold, prediction_kind)
-    if classes is not None and task != "multiclass":
-        raise DataError(f"classes applies to multiclass tasks, not {task}"
-                        + (" (give positive_label)" if task == "binary" else ""))
+@dataclass(frozen=True)
+class Columns:
+    """The roles of a table's columns, as the user named them (sequences become tuples).
+
+    ``prediction`` holds the model's output columns (one name becomes a 1-tuple);
+    ``features`` stays ``None`` for "every column without another role". Nothing here
+    reads data: :meth:`roles` checks what the names alone can contradict, and
+    :func:`plan_columns` checks them against a table.
+    """
+
+    target: str | None = None
+    prediction: str | Sequence[str] | None = None
+    features: Sequence[str] | None = None
+    categorical: Sequence[str] = ()
+    numerical: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    id_column: str | None = None
+    timestamp_column: str | None = None
+    predicted_label: str | None = None
+
+    def __post_init__(self) -> None:
+        prediction = self.prediction
+        if prediction is not None:
+            object.__setattr__(self, "prediction", (prediction,) if isinstance(prediction, str)
+                               else tuple(prediction))
+        if self.features is not None:
+            object.__setattr__(self, "features", tuple(self.features))
+        for name in ("categorical", "numerical", "exclude"):  # None (untyped callers) is none
+            names = getattr(self, name)
+            object.__setattr__(self, name, () if names is None else tuple(names))
+
+    @property
+    def prediction_columns(self) -> list[str]:
+        """The model's output columns (empty without ``prediction``)."""
+        return list(self.prediction or ())
+
+    def named(self) -> tuple[str, ...]:
+        """Every column a role names (a table must hold them all)."""
+        return tuple(c for c in (self.target, self.id_column, self.timestamp_column,
+                                 self.predicted_label, *self.prediction_columns,
+                                 *(self.features or ()), *self.exclude, *self.categorical,
+                                 *self.numerical) if c is not None)
+
+    def roles(self, task: str) -> dict[str, str]:
+        """The columns with a role other than feature (prediction, label, id, timestamp and
+        decision columns), each with its role; refuses roles that contradict each other or
+        ``task``."""
+        pred_cols = self.prediction_columns
+        if self.prediction is not None and task != "multiclass" and len(pred_cols) != 1:
+            raise DataError(f"{task} task takes one prediction column, got {len(pred_cols)}")
+        if self.predicted_label is not None and (self.target is None or task == "regression"):
+            raise DataError("predicted_label needs a classifier's target (labels to compare with)")
+        roles: dict[str, str] = {}
+        for column, role in (*((c, "prediction column") for c in pred_cols),
+                             (self.target, "label column"), (self.id_column, "id column"),
+                             (self.timestamp_column, "timestamp column"),
+                             (self.predicted_label, "decision column")):
+            if column is not None and column in roles:
+                raise DataError(f"column {column!r} is named as both the {roles[column]} and the "
+                                f"{role}")
+            if column is not None:
+                roles[column] = role
+        named_special = [c for c in self.features or () if c in roles]
+        if named_special:
+            raise DataError(f"column {named_special[0]!r} is the {roles[named_special[0]]}; it "
+                            "cannot also be a feature")
+        return roles
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """How a profile reads its model outputs and labels, and what it keeps: the options of
+    :func:`~mlflow_decay.engines.dispatch.build_profile` other than the column roles."""
+
+    task: Task = "binary"
+    classes: Sequence[str] | None = None
+    positive_label: str | None = None
+    threshold: float = 0.5
+    prediction_kind: PredictionKind = "probability"
+    min_category_count: int = MIN_CATEGORY_COUNT
+    band_chunks: int = 10
+
+    def check(self) -> None:
+        """Refuse options that cannot be used, whatever engine reads the reference."""
+        task, min_category_count = self.task, self.min_category_count
+        if task not in TASKS:
+            raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        if not isinstance(min_category_count, int) or min_category_count < 1:
+            raise DataError("min_category_count must be a positive integer, got "
+                            f"{min_category_count!r}")
+        check_outputs(task, self.threshold, self.prediction_kind)
+        if self.classes is not None and task != "multiclass":
+            raise DataError(f"classes applies to multiclass tasks, not {task}"
+                            + (" (give positive_label)" if task == "binary" else ""))
 
 
 def check_outputs(task: str, threshold: Any, prediction_kind: Any) -> None:
@@ -82,53 +166,35 @@ def check_outputs(task: str, threshold: Any, prediction_kind: Any) -> None:
         raise DataError("prediction_kind applies to classifiers, not regression")
 
 
-def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str | Sequence[str] | None,
-                 task: str, features: Sequence[str] | None, categorical: Sequence[str] | None,
-                 numerical: Sequence[str] | None, id_column: str | None,
-                 timestamp_column: str | None, exclude: Sequence[str] | None = None,
-                 predicted_label: str | None = None
-                 ) -> tuple[list[str], dict[str, Kind], dict[str, str]]:
-    """Check a reference's columns; return the prediction columns, each feature's kind, and the
-    schema (dtype names) of every column the profile uses.
+def plan_columns(reference: pd.DataFrame, columns: Columns, task: str
+                 ) -> tuple[dict[str, Kind], dict[str, str]]:
+    """Check a reference's columns against their roles (and ``task``); return each feature's
+    kind, and the schema (dtype names) of every column the profile uses.
 
     Every column named must exist; ``categorical``/``numerical`` must name features; nested
     columns (lists, structs, maps) are refused, and a text ``timestamp_column`` must parse as
     timestamps as a monitor reads them.
     """
     require_unique_columns(reference, "reference")
-    pred_cols = _prediction_columns(prediction, task)
-    if predicted_label is not None and (target is None or task == "regression"):
-        raise DataError("predicted_label needs a classifier's target (labels to compare with)")
-    roles: dict[str, str] = {}
-    for column, role in (*((c, "prediction column") for c in pred_cols), (target, "label column"),
-                         (id_column, "id column"), (timestamp_column, "timestamp column"),
-                         (predicted_label, "decision column")):
-        if column is not None and column in roles:
-            raise DataError(f"column {column!r} is named as both the {roles[column]} and the "
-                            f"{role}")
-        if column is not None:
-            roles[column] = role
+    roles = columns.roles(task)
     special = list(roles)
-    named_special = [c for c in features or () if c in roles]
-    if named_special:
-        raise DataError(f"column {named_special[0]!r} is the {roles[named_special[0]]}; it "
-                        "cannot also be a feature")
+    features, timestamp_column = columns.features, columns.timestamp_column
     for column, role in roles.items():
         require_column(reference, column, "reference")
         require_flat(reference[column], column, f"it cannot be the {role}")
     if timestamp_column is not None and not pd.api.types.is_numeric_dtype(
             reference[timestamp_column].dtype):
         timestamps(reference[timestamp_column], timestamp_column)  # refuses text that is no time
-    left_out = list(exclude or ())
+    left_out = list(columns.exclude)
     for column in left_out:
         require_column(reference, column, "reference")
-    overlap = set(categorical or ()) & set(numerical or ())
+    overlap = set(columns.categorical) & set(columns.numerical)
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
     names = [str(c) for c in (reference.columns if features is None else features)
              if c not in left_out and (features is not None or c not in special)]
-    forced = {**{c: "categorical" for c in categorical or ()},
-              **{c: "numerical" for c in numerical or ()}}
+    forced = {**{c: "categorical" for c in columns.categorical},
+              **{c: "numerical" for c in columns.numerical}}
     for column, as_kind in forced.items():
         require_column(reference, column, "reference")
         if column not in names:
@@ -154,13 +220,5 @@ def plan_columns(reference: pd.DataFrame, *, target: str | None, prediction: str
         raise DataError("reference has no feature columns to profile")
     for column in special:
         schema[column] = str(reference[column].dtype)
-    return pred_cols, kinds, schema
+    return kinds, schema
 
-
-def _prediction_columns(prediction: str | Sequence[str] | None, task: str) -> list[str]:
-    if prediction is None:
-        return []
-    cols = [prediction] if isinstance(prediction, str) else list(prediction)
-    if task != "multiclass" and len(cols) != 1:
-        raise DataError(f"{task} task takes one prediction column, got {len(cols)}")
-    return cols

@@ -6,32 +6,28 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ProfileError
 from ..stats import sketch
-from ..stats.multivariate import fit_pca
+from ..stats.multivariate import PCAModel, fit_pca
 from ..stats.schema import Kind, category_counts, sorted_finite, to_numeric
-from .columns import check_options, feature_notes, plan_columns
+from .columns import Columns, ProfileOptions, feature_notes, plan_columns
 from .frames import predicted_classes, prediction_values
 from .parallel import run_all
 from .profile import (
     EXACT_VALUES,
     HISTOGRAM_PROBS,
-    MIN_CATEGORY_COUNT,
     QUANTILE_PROBS,
     TOP_K,
     CategoricalSummary,
     NumericSummary,
-    PredictionKind,
     Profile,
     Summary,
-    Task,
 )
-from .supervision import supervise
+from .supervision import Supervision, supervise
 from .times import timestamps
 
 
@@ -113,128 +109,67 @@ def summarize(series: pd.Series, kind: Kind, column: str, top_k: int = TOP_K,
 
 
 # -- building ---------------------------------------------------------------------------------
-def build_profile(
-    reference: Any,
-    *,
-    target: str | None = None,
-    prediction: str | Sequence[str] | None = None,
-    task: Task = "binary",
-    features: Sequence[str] | None = None,
-    categorical: Sequence[str] | None = None,
-    numerical: Sequence[str] | None = None,
-    id_column: str | None = None,
-    timestamp_column: str | None = None,
-    classes: Sequence[str] | None = None,
-    positive_label: str | None = None,
-    band_chunks: int = 10,
-    min_category_count: int = MIN_CATEGORY_COUNT,
-    exclude: Sequence[str] | None = None,
-    threshold: float = 0.5,
-    prediction_kind: PredictionKind = "probability",
-    predicted_label: str | None = None,
-) -> Profile:
-    """Build the reference profile of a table.
+def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOptions) -> Profile:
+    """The reference profile of a table in memory, its columns playing the ``columns`` roles.
 
-    Parameters
-    ----------
-    reference : DataFrame, path or Spark DataFrame
-        Training/validation data with features, and optionally labels and model outputs. A
-        Parquet file or directory is read in record batches with bounded memory, a CSV file
-        whole; a Spark DataFrame is profiled on the executors (see
-        :mod:`mlflow_decay.engines.parquet` and :mod:`mlflow_decay.engines.spark` for what is exact). Here, in
-        the core, a DataFrame; :func:`mlflow_decay.engines.dispatch.build_profile` (which is
-        ``md.build_profile``) reads the others.
-    target : str, optional
-        Label column. With ``prediction`` it gives the reference performance.
-    prediction : str or list of str, optional
-        The model's output: the positive-class probability (binary), one probability column per
-        class in ``classes`` order (multiclass), or the predicted value (regression).
-        Probabilities outside [0, 1] are refused (see ``prediction_kind``).
-    task : {"binary", "multiclass", "regression"}
-    features : list of str, optional
-        Feature columns; default all columns but target, prediction, id and timestamp (the
-        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
-        that look like labels, model outputs or ids).
-    exclude : list of str, optional
-        Columns left out of the features (other models' scores, labels of other tasks, ids).
-    categorical, numerical : list of str, optional
-        Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
-        and categories are categorical).
-    id_column, timestamp_column : str, optional
-        Columns that identify or date rows; never treated as features.
-    classes : list of str, optional
-        Multiclass: the class labels in the order of the ``prediction`` columns, matched to the
-        labels of ``target`` by value. Default: read from the column names, each of which must
-        end with exactly one label (``p_cat``, ``p_dog``).
-    positive_label : str, optional
-        Binary: the label the score is the probability of (default ``1``, ``True`` or ``yes``;
-        for other numbers the larger one; other text labels must name it).
-    threshold : float
-        Binary: a score (probability) at or above it predicts the positive class, for the
-        realized and estimated accuracy, precision, recall and F1. Stored in the profile.
-    prediction_kind : {"probability", "logit"}
-        How classifier outputs are read: probabilities in [0, 1], or logits (sigmoid; softmax
-        across the columns for multiclass). Stored, so windows are read the same way.
-    predicted_label : str, optional
-        A column holding the class the model's caller decided for each row; it replaces
-        ``threshold`` (or the arg-max) for the realized confusion-matrix metrics, here and in
-        every window (which must then carry it).
-    band_chunks : int
-        Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
-        store each metric's mean and standard deviation over them: the reference bands a policy
-        can use instead of constant thresholds (0 for none; chunks have at least 100 rows).
-    min_category_count : int
-        Feature categories seen fewer times are folded into "other", so the profile stores no
-        value that only a few rows have (privacy); 1 keeps every category (up to 100).
-
-    Returns
-    -------
-    Profile
+    The core of :func:`mlflow_decay.engines.dispatch.build_profile` (``md.build_profile``),
+    which documents the roles and options, and also reads paths and Spark DataFrames.
     """
-    check_options(task, min_category_count, threshold, prediction_kind, classes)
+    options.check()
     if not isinstance(reference, pd.DataFrame):
         raise DataError(f"reference must be a pandas DataFrame here, got {type(reference).__name__} "
                         "(md.build_profile also reads paths and Spark DataFrames)")
     if len(reference) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
-    pred_cols, kinds, schema = plan_columns(
-        reference, target=target, prediction=prediction, task=task, features=features,
-        categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
-    summaries = summarize_columns(reference, kinds, min_count=min_category_count)
+    task, target = options.task, columns.target
+    kinds, schema = plan_columns(reference, columns, task)
+    summaries = summarize_columns(reference, kinds, min_count=options.min_category_count)
 
     target_summary = summarize_target(reference[target], target, task) if target else None
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
-    known = supervise(reference, target=target, pred_cols=pred_cols, task=task, classes=classes,
-                      positive_label=positive_label, target_summary=target_summary,
-                      numerical=numerical, threshold=threshold, prediction_kind=prediction_kind,
-                      predicted_label=predicted_label)
-    profile = Profile(
-        task=task, features=summaries, schema=schema, rows=len(reference), target=target,
-        prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
-        classes=known.classes, positive_label=known.positive_label,
-        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label,
-        prediction_summary=_prediction_summary(reference, pred_cols, task, known.classes,
-                                               prediction_kind),
-        target_summary=target_summary, performance=known.performance, id_column=id_column,
-        timestamp_column=timestamp_column, calibrations=known.calibrations,
-        estimated_performance=known.estimated, multivariate=fit_pca(
+    known = supervise(reference, columns, options, target_summary=target_summary,
+                      numerical=numerical)
+    profile = new_profile(
+        columns, options, known, features=summaries, schema=schema, rows=len(reference),
+        prediction_summary=_prediction_summary(reference, columns.prediction_columns, task,
+                                               known.classes, options.prediction_kind),
+        target_summary=target_summary, multivariate=fit_pca(
             reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
                                    if isinstance(s, NumericSummary)}),
-        loss_models=known.loss_models, min_category_count=min_category_count,
-        notes=(*(feature_notes(reference, kinds) if features is None else ()), *known.notes),
-    )
-    if band_chunks <= 0:
+        notes=feature_notes(reference, kinds) if columns.features is None else ())
+    if options.band_chunks <= 0:
         return profile
     from .evaluation import reference_bands  # evaluation builds on profiles; bands need both
 
     ordered = reference
+    timestamp_column = columns.timestamp_column
     if timestamp_column:  # in time order (text parsed as the monitor parses it)
         times = reference[timestamp_column]
         if not pd.api.types.is_numeric_dtype(times.dtype):
             times = timestamps(times, timestamp_column)
         ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
-    return replace(profile, bands=reference_bands(profile, ordered, band_chunks))
+    return replace(profile, bands=reference_bands(profile, ordered, options.band_chunks))
+
+
+def new_profile(columns: Columns, options: ProfileOptions, known: Supervision, *,
+                features: dict[str, Summary], schema: dict[str, str], rows: int,
+                prediction_summary: Summary | None, target_summary: Summary | None,
+                multivariate: PCAModel | None = None, notes: tuple[str, ...] = ()) -> Profile:
+    """The profile of a table whose columns play the ``columns`` roles, built with ``options``:
+    its summaries, and what supervision found (``notes`` come before the supervision's)."""
+    pred_cols = columns.prediction_columns
+    return Profile(
+        task=options.task, features=features, schema=schema, rows=rows, target=columns.target,
+        prediction=(pred_cols[0] if options.task != "multiclass" else tuple(pred_cols))
+        if pred_cols else None,
+        classes=known.classes, positive_label=known.positive_label, threshold=options.threshold,
+        prediction_kind=options.prediction_kind, predicted_label=columns.predicted_label,
+        prediction_summary=prediction_summary, target_summary=target_summary,
+        performance=known.performance, id_column=columns.id_column,
+        timestamp_column=columns.timestamp_column, calibrations=known.calibrations,
+        estimated_performance=known.estimated, multivariate=multivariate,
+        loss_models=known.loss_models, min_category_count=options.min_category_count,
+        notes=(*notes, *known.notes))
 
 
 def summarize_target(series: pd.Series, target: str, task: str) -> Summary:

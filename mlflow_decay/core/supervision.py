@@ -21,6 +21,7 @@ from ..stats.estimate import (
     fit_loss_model,
 )
 from ..stats.schema import category_key, map_labels, sort_key, to_numeric
+from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values
 from .profile import CategoricalSummary, Summary
 
@@ -39,18 +40,19 @@ class Supervision:
     notes: tuple[str, ...] = ()
 
 
-def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str], task: str,
-              classes: Sequence[str] | None, positive_label: str | None,
-              target_summary: Summary | None, numerical: Sequence[str],
-              threshold: float = 0.5, prediction_kind: str = "probability",
-              predicted_label: str | None = None) -> Supervision:
+def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
+              target_summary: Summary | None, numerical: Sequence[str]) -> Supervision:
     """Classes from ``target_summary``; performance, calibration (or, for regression, loss
     models over the ``numerical`` features) and reference estimates from ``rows``; the model
-    outputs read as ``prediction_kind``, decided at ``threshold`` or by ``predicted_label``."""
+    outputs read as ``options.prediction_kind``, decided at ``options.threshold`` or by the
+    ``predicted_label`` column."""
+    target, pred_cols, task = columns.target, columns.prediction_columns, options.task
+    classes, threshold = options.classes, options.threshold
+    positive_label, predicted_label = options.positive_label, columns.predicted_label
     class_labels: tuple[str, ...] = ()
     pos: str | None = None
     if target is not None and target_summary is not None and task != "regression":
-        class_labels = _class_labels(target_summary, target, task, classes, list(pred_cols))
+        class_labels = _class_labels(target_summary, target, task, classes, pred_cols)
         pos = _positive_label(class_labels, positive_label, target) if task == "binary" else None
     elif target is None and task == "multiclass":
         if classes is None:
@@ -61,7 +63,7 @@ def supervise(rows: pd.DataFrame, *, target: str | None, pred_cols: Sequence[str
         pos = category_key(positive_label)
     if target is None or not pred_cols:
         return Supervision(class_labels, pos)
-    values = prediction_values(rows, pred_cols, task, prediction_kind)
+    values = prediction_values(rows, pred_cols, task, options.prediction_kind)
     perf, _ = performance.realized(
         task, rows[target], values, classes=class_labels, positive_label=pos, threshold=threshold,
         decisions=rows[predicted_label] if predicted_label else None)

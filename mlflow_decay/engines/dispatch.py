@@ -2,35 +2,107 @@
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..core import summarize
-from ..core.columns import check_options
+from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import Evaluation, evaluate_window
 from ..core.policy import DEFAULT_POLICY, Policy
-from ..core.profile import Profile
+from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
 from ..errors import DataError
 from .parquet import build_profile_batches, evaluate_batches, parquet_batches
 from .partials import fingerprint_columns
 from .sources import PARQUET_SUFFIXES, read_table, rows_digest
 
 
-def build_profile(reference: Any, **options: Any) -> Profile:
-    if isinstance(reference, pd.DataFrame):
-        return summarize.build_profile(reference, **options)
-    defaults = inspect.signature(summarize.build_profile).parameters
-    check_options(*(options.get(k, defaults[k].default) for k in (
-        "task", "min_category_count", "threshold", "prediction_kind", "classes")))
-    return build_profile_from(reference, **options)
+def build_profile(
+    reference: Any,
+    *,
+    target: str | None = None,
+    prediction: str | Sequence[str] | None = None,
+    task: Task = "binary",
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    numerical: Sequence[str] | None = None,
+    id_column: str | None = None,
+    timestamp_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    positive_label: str | None = None,
+    band_chunks: int = 10,
+    min_category_count: int = MIN_CATEGORY_COUNT,
+    exclude: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    prediction_kind: PredictionKind = "probability",
+    predicted_label: str | None = None,
+) -> Profile:
+    """Build the reference profile of a table.
 
+    Parameters
+    ----------
+    reference : DataFrame, path or Spark DataFrame
+        Training/validation data with features, and optionally labels and model outputs. A
+        Parquet file or directory is read in record batches with bounded memory, a CSV file
+        whole; a Spark DataFrame is profiled on the executors (see
+        :mod:`mlflow_decay.engines.parquet` and :mod:`mlflow_decay.engines.spark` for what is exact).
+    target : str, optional
+        Label column. With ``prediction`` it gives the reference performance.
+    prediction : str or list of str, optional
+        The model's output: the positive-class probability (binary), one probability column per
+        class in ``classes`` order (multiclass), or the predicted value (regression).
+        Probabilities outside [0, 1] are refused (see ``prediction_kind``).
+    task : {"binary", "multiclass", "regression"}
+    features : list of str, optional
+        Feature columns; default all columns but target, prediction, id and timestamp (the
+        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
+        that look like labels, model outputs or ids).
+    exclude : list of str, optional
+        Columns left out of the features (other models' scores, labels of other tasks, ids).
+    categorical, numerical : list of str, optional
+        Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
+        and categories are categorical).
+    id_column, timestamp_column : str, optional
+        Columns that identify or date rows; never treated as features.
+    classes : list of str, optional
+        Multiclass: the class labels in the order of the ``prediction`` columns, matched to the
+        labels of ``target`` by value. Default: read from the column names, each of which must
+        end with exactly one label (``p_cat``, ``p_dog``).
+    positive_label : str, optional
+        Binary: the label the score is the probability of (default ``1``, ``True`` or ``yes``;
+        for other numbers the larger one; other text labels must name it).
+    threshold : float
+        Binary: a score (probability) at or above it predicts the positive class, for the
+        realized and estimated accuracy, precision, recall and F1. Stored in the profile.
+    prediction_kind : {"probability", "logit"}
+        How classifier outputs are read: probabilities in [0, 1], or logits (sigmoid; softmax
+        across the columns for multiclass). Stored, so windows are read the same way.
+    predicted_label : str, optional
+        A column holding the class the model's caller decided for each row; it replaces
+        ``threshold`` (or the arg-max) for the realized confusion-matrix metrics, here and in
+        every window (which must then carry it).
+    band_chunks : int
+        Cut the reference into this many chunks (in ``timestamp_column`` order when given) and
+        store each metric's mean and standard deviation over them: the reference bands a policy
+        can use instead of constant thresholds (0 for none; chunks have at least 100 rows).
+    min_category_count : int
+        Feature categories seen fewer times are folded into "other", so the profile stores no
+        value that only a few rows have (privacy); 1 keeps every category (up to 100).
 
-# md.build_profile: the core's options and documentation, for any source
-build_profile.__doc__ = summarize.build_profile.__doc__
-build_profile.__signature__ = inspect.signature(summarize.build_profile)  # type: ignore[attr-defined]
+    Returns
+    -------
+    Profile
+    """
+    columns = Columns(target=target, prediction=prediction, features=features,
+                      categorical=categorical or (), numerical=numerical or (),
+                      exclude=exclude or (), id_column=id_column,
+                      timestamp_column=timestamp_column, predicted_label=predicted_label)
+    options = ProfileOptions(task=task, classes=classes, positive_label=positive_label,
+                             threshold=threshold, prediction_kind=prediction_kind,
+                             min_category_count=min_category_count, band_chunks=band_chunks)
+    return build_profile_from(reference, columns, options)
 
 
 Source = Any  # a DataFrame, a path to a CSV/Parquet file or a Parquet directory, or a Spark DataFrame
@@ -44,19 +116,23 @@ def is_parquet(path: Any) -> bool:
     p = Path(path)
     return p.is_dir() or p.name.lower().endswith(PARQUET_SUFFIXES)
 
-def build_profile_from(reference: Source, **options: Any) -> Profile:
-    """:func:`~mlflow_decay.engines.dispatch.build_profile` of a path (Parquet streamed in batches, CSV
-    read whole) or a Spark DataFrame (partials computed on the executors)."""
+def build_profile_from(reference: Source, columns: Columns, options: ProfileOptions) -> Profile:
+    """:func:`build_profile` of any source, its columns playing the ``columns`` roles: a
+    DataFrame (:func:`mlflow_decay.core.summarize.build_profile`), a path (Parquet streamed in
+    batches, CSV read whole) or a Spark DataFrame (partials computed on the executors)."""
+    if isinstance(reference, pd.DataFrame):
+        return summarize.build_profile(reference, columns, options)
+    options.check()
     if is_spark(reference):
         from .spark import build_profile_spark
 
-        return build_profile_spark(reference, **options)
+        return build_profile_spark(reference, columns, options)
     if isinstance(reference, (str, Path)):
         if not Path(reference).exists():
             read_table(reference)  # the one error message for a missing file
         if is_parquet(reference):
-            return build_profile_batches(parquet_batches(reference), **options)
-        return summarize.build_profile(read_table(reference), **options)
+            return build_profile_batches(parquet_batches(reference), columns, options)
+        return summarize.build_profile(read_table(reference), columns, options)
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
                     f"or a Spark DataFrame; got {type(reference).__name__}")
 

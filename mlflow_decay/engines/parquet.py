@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.columns import feature_notes, plan_columns
+from ..core.columns import Columns, ProfileOptions, feature_notes, plan_columns
 from ..core.evaluation import Evaluation, band_chunk_rows, bands_from_chunks
 from ..core.policy import DEFAULT_POLICY, Policy
-from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
+from ..core.profile import Profile
 from ..core.times import timestamps, utc_nanoseconds
 from ..errors import DataError
 from .partials import (
@@ -24,6 +24,7 @@ from .partials import (
     finish_window,
     first_pass,
     first_pass_profile,
+    merge_all,
     pca_features,
     profile_counts,
     window_partial,
@@ -76,53 +77,37 @@ def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool,
         last = times[-1]
     return ordered, rows
 
-def build_profile_batches(batches: Batches, *, target: str | None = None,
-                          prediction: str | Sequence[str] | None = None, task: Task = "binary",
-                          features: Sequence[str] | None = None,
-                          categorical: Sequence[str] | None = None,
-                          numerical: Sequence[str] | None = None, id_column: str | None = None,
-                          timestamp_column: str | None = None,
-                          classes: Sequence[str] | None = None, positive_label: str | None = None,
-                          band_chunks: int = 10,
-                          min_category_count: int = MIN_CATEGORY_COUNT,
-                          exclude: Sequence[str] | None = None, threshold: float = 0.5,
-                          prediction_kind: PredictionKind = "probability",
-                          predicted_label: str | None = None) -> Profile:
+def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOptions) -> Profile:
     """The profile of a table read in batches, in two passes (see the module docstring).
 
-    Takes the options of :func:`~mlflow_decay.engines.dispatch.build_profile`. Column kinds are inferred
-    from the first batch (force them with ``categorical``/``numerical``). Band chunks follow
-    the batches' order, not ``timestamp_column``.
+    Takes the roles and options of :func:`~mlflow_decay.engines.dispatch.build_profile`. Column
+    kinds are inferred from the first batch (force them with ``categorical``/``numerical``).
+    Band chunks follow the batches' order, not ``timestamp_column``.
     """
     first = next(iter(batches()), None)
     if first is None or len(first) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
-    pred_cols, kinds, schema = plan_columns(
-        first, target=target, prediction=prediction, task=task, features=features,
-        categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
-    notes = feature_notes(first, kinds) if features is None else ()
-    needed = list(dict.fromkeys([*kinds, *pred_cols, *(c for c in (
-        target, id_column, timestamp_column, predicted_label) if c)]))
+    kinds, schema = plan_columns(first, columns, options.task)
+    notes = feature_notes(first, kinds) if columns.features is None else ()
+    needed = list(dict.fromkeys([*kinds, *columns.prediction_columns, *(c for c in (
+        columns.target, columns.id_column, columns.timestamp_column, columns.predicted_label)
+        if c)]))
     sample = Sample(SAMPLE_ROWS)
-    merged = first_pass(batches(), kinds, target=target, pred_cols=pred_cols, task=task,
-                        sample=sample, needed=needed, prediction_kind=prediction_kind,
-                        predicted_label=predicted_label)
+    merged = first_pass(batches(), kinds, columns, options, sample=sample, needed=needed)
     assert merged is not None
-    profile = first_pass_profile(
-        merged, sample, kinds=kinds, schema=schema, target=target, pred_cols=pred_cols, task=task,
-        classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column, min_category_count=min_category_count,
-        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
+    profile = first_pass_profile(merged, sample, kinds=kinds, schema=schema, columns=columns,
+                                 options=options)
     names, mean, scale = pca_features(profile)
-    rows = band_chunk_rows(merged.rows, band_chunks) if band_chunks > 0 else []
-    counts: ProfileCounts | None = None
-    offset = 0
-    for batch in batches():
-        part_counts = profile_counts(batch, profile, pca=(names, mean) if len(names) >= 2 else None,
-                                     offset=offset, chunk_rows=rows)
-        counts = part_counts if counts is None else counts.merge(part_counts)
-        offset += len(batch)
+    rows = band_chunk_rows(merged.rows, options.band_chunks) if options.band_chunks > 0 else []
+
+    def parts() -> Iterator[ProfileCounts]:
+        offset = 0
+        for batch in batches():
+            yield profile_counts(batch, profile, pca=(names, mean) if len(names) >= 2 else None,
+                                 offset=offset, chunk_rows=rows)
+            offset += len(batch)
+
+    counts = merge_all(parts())
     assert counts is not None
     profile = replace(with_counts(profile, counts, names, mean, scale),
                       notes=(*notes, *profile.notes))

@@ -16,25 +16,24 @@ sample of model outputs and labels.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar, overload
 
 import numpy as np
 import pandas as pd
 
+from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
 from ..core.frames import predicted_classes, prediction_values
 from ..core.policy import DEFAULT_POLICY, Policy
 from ..core.profile import (
-    MIN_CATEGORY_COUNT,
     CategoricalSummary,
     NumericSummary,
-    PredictionKind,
     Profile,
     Summary,
-    Task,
     optional_summary,
     summary_from_dict,
     summary_to_dict,
@@ -43,13 +42,14 @@ from ..core.summarize import (
     fold_rare,
     merge_optional,
     merge_summaries,
+    new_profile,
     summarize_categorical,
     summarize_columns,
     summarize_numeric,
     summarize_target,
 )
 from ..core.supervision import supervise
-from ..core.window import WindowStats, merge_stats, window_stats
+from ..core.window import WindowStats, window_stats
 from ..errors import DataError
 from ..stats.multivariate import gram, pca_from_gram, pca_inputs
 from ..stats.schema import Kind, category_array, to_numeric
@@ -62,6 +62,28 @@ SAMPLE_ROWS = 100_000
 PARTIAL_TOP_K = 10_000
 
 _KEY = "__mlflow_decay_sample_key__"
+
+
+class Mergeable(Protocol):
+    """Statistics of part of a table that merge with those of another, disjoint part into the
+    statistics of both (associatively: parts merge in any grouping)."""
+
+    def merge(self, other: Self) -> Self: ...
+
+
+M = TypeVar("M", bound=Mergeable)
+
+
+@overload
+def merge_all(parts: Iterable[M]) -> M | None: ...
+@overload
+def merge_all(parts: Iterable[M], zero: M) -> M: ...
+def merge_all(parts: Iterable[M], zero: M | None = None) -> M | None:
+    """The merge of ``parts``, in order, onto ``zero`` when given (what merges as nothing, such
+    as an empty :class:`Sample`); ``None`` when there are neither parts nor ``zero``."""
+    it = iter(parts)
+    first = next(it, None) if zero is None else zero
+    return None if first is None else reduce(lambda a, b: a.merge(b), it, first)
 
 @dataclass
 class Sample:
@@ -137,14 +159,15 @@ class ProfilePartial:
             merge_optional(self.target, other.target),
             merge_optional(self.prediction, other.prediction))
 
-def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], *, target: str | None,
-                    pred_cols: Sequence[str], task: str,
-                    prediction_kind: str = "probability") -> ProfilePartial:
-    """First-pass statistics of one batch (model outputs read as ``prediction_kind``)."""
+def profile_partial(batch: pd.DataFrame, kinds: dict[str, Kind], columns: Columns,
+                    options: ProfileOptions) -> ProfilePartial:
+    """First-pass statistics of one batch (model outputs read as ``options.prediction_kind``)."""
+    target, pred_cols, task = columns.target, columns.prediction_columns, options.task
     target_summary = summarize_target(batch[target], target, task) if target else None
     prediction: Summary | None = None
     if pred_cols and task != "multiclass":  # multiclass: predicted classes, in the second pass
-        prediction = summarize_numeric(prediction_values(batch, pred_cols, task, prediction_kind))
+        prediction = summarize_numeric(prediction_values(batch, pred_cols, task,
+                                                         options.prediction_kind))
     return ProfilePartial(len(batch), summarize_columns(batch, kinds, PARTIAL_TOP_K),
                           target_summary, prediction)
 
@@ -220,58 +243,45 @@ def _histogram(summary: Summary, series: pd.Series, name: str) -> np.ndarray:
     bins = np.searchsorted(np.asarray(summary.edges), finite, side="right")
     return np.bincount(bins, minlength=len(summary.edges) + 1)
 
-def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], *, target: str | None,
-               pred_cols: Sequence[str], task: str, sample: Sample,
-               needed: Sequence[str] = (), prediction_kind: str = "probability",
-               predicted_label: str | None = None) -> ProfilePartial | None:
+def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], columns: Columns,
+               options: ProfileOptions, *, sample: Sample, needed: Sequence[str] = ()
+               ) -> ProfilePartial | None:
     """Merged first-pass statistics of batches (``None`` if there were none); ``sample`` takes
     their labels and model outputs, and every batch must hold the ``needed`` columns."""
-    merged: ProfilePartial | None = None
-    kept = sample_columns(target, pred_cols, task,
-                          [n for n, k in kinds.items() if k == "numerical"], predicted_label)
-    for batch in batches:
-        check_columns(batch, needed, "reference")
-        part = profile_partial(batch, kinds, target=target, pred_cols=pred_cols, task=task,
-                               prediction_kind=prediction_kind)
-        merged = part if merged is None else merged.merge(part)
-        if kept:
-            sample.add(batch[kept])
-    return merged
+    kept = sample_columns(columns, options.task,
+                          [n for n, k in kinds.items() if k == "numerical"])
 
-def sample_columns(target: str | None, pred_cols: Sequence[str], task: str,
-                   numeric: Sequence[str], predicted_label: str | None = None) -> list[str]:
+    def parts() -> Iterator[ProfilePartial]:
+        for batch in batches:
+            check_columns(batch, needed, "reference")
+            part = profile_partial(batch, kinds, columns, options)
+            if kept:
+                sample.add(batch[kept])
+            yield part
+
+    return merge_all(parts())
+
+def sample_columns(columns: Columns, task: str, numeric: Sequence[str]) -> list[str]:
     """Columns the sample keeps: labels, model outputs and decisions (and, for regression, the
     numerical features the loss models read); none without both labels and outputs."""
+    target, pred_cols, predicted_label = (columns.target, columns.prediction_columns,
+                                          columns.predicted_label)
     if target is None or not pred_cols:
         return []
     return list(dict.fromkeys([target, *pred_cols, *([predicted_label] if predicted_label else ()),
                                *(numeric if task == "regression" else ())]))
 
 def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
-                       schema: dict[str, str], target: str | None, pred_cols: Sequence[str],
-                       task: Task, classes: Sequence[str] | None, positive_label: str | None,
-                       id_column: str | None, timestamp_column: str | None,
-                       min_category_count: int = MIN_CATEGORY_COUNT, threshold: float = 0.5,
-                       prediction_kind: PredictionKind = "probability",
-                       predicted_label: str | None = None) -> Profile:
+                       schema: dict[str, str], columns: Columns,
+                       options: ProfileOptions) -> Profile:
     """The profile the first pass gives: merged summaries, and what the sample supervises."""
-    summaries = {n: fold_rare(s, min_category_count) for n, s in merged.features.items()}
+    summaries = {n: fold_rare(s, options.min_category_count) for n, s in merged.features.items()}
     numeric = [n for n, k in kinds.items() if k == "numerical"]
-    known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(),
-                      target=target, pred_cols=pred_cols, task=task, classes=classes,
-                      positive_label=positive_label, target_summary=merged.target,
-                      numerical=numeric, threshold=threshold, prediction_kind=prediction_kind,
-                      predicted_label=predicted_label)
-    return Profile(
-        task=task, features=summaries, schema=schema, rows=merged.rows, target=target,
-        prediction=(pred_cols[0] if task != "multiclass" else tuple(pred_cols)) if pred_cols else None,
-        classes=known.classes, positive_label=known.positive_label, threshold=threshold,
-        prediction_kind=prediction_kind, predicted_label=predicted_label,
-        prediction_summary=merged.prediction, target_summary=merged.target,
-        performance=known.performance, id_column=id_column, timestamp_column=timestamp_column,
-        calibrations=known.calibrations, estimated_performance=known.estimated,
-        loss_models=known.loss_models, min_category_count=min_category_count,
-        notes=known.notes)
+    known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(), columns,
+                      options, target_summary=merged.target, numerical=numeric)
+    return new_profile(columns, options, known, features=summaries, schema=schema,
+                       rows=merged.rows, prediction_summary=merged.prediction,
+                       target_summary=merged.target)
 
 def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
     """The numerical features the PCA uses, with their means and standard deviations."""
@@ -394,28 +404,31 @@ def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
 
 def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business: Sequence[str],
                     seed: int, writer: OutputsWriter | None) -> WindowPartial:
-    stats: WindowStats | None = None
     sample = Sample(SAMPLE_ROWS, seed)
     digest = Fingerprint(fingerprint_columns(profile, business))
     keep = list(dict.fromkeys(c for c in (
         *profile.prediction_columns, profile.target, profile.predicted_label,
         *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
-    for batch in batches:
-        if len(batch) == 0:
-            continue
-        check_window(profile, batch)
-        digest.add(batch)
-        values = (prediction_values(batch, profile.prediction_columns, profile.task,
-                                    profile.prediction_kind)
-                  if profile.prediction_columns else None)
-        part = window_stats(profile, batch, business=business,
-                            prediction=None if values is None else prediction_series(profile,
-                                                                                      values))
-        stats = part if stats is None else merge_stats([stats, part])
-        if keep:
-            sample.add(batch[[c for c in keep if c in batch.columns]])
-        if writer is not None:
-            writer.add(batch)
+
+    def parts() -> Iterator[WindowStats]:
+        for batch in batches:
+            if len(batch) == 0:
+                continue
+            check_window(profile, batch)
+            digest.add(batch)
+            values = (prediction_values(batch, profile.prediction_columns, profile.task,
+                                        profile.prediction_kind)
+                      if profile.prediction_columns else None)
+            part = window_stats(profile, batch, business=business,
+                                prediction=None if values is None else prediction_series(profile,
+                                                                                          values))
+            if keep:
+                sample.add(batch[[c for c in keep if c in batch.columns]])
+            if writer is not None:
+                writer.add(batch)
+            yield part
+
+    stats = merge_all(parts())
     return WindowPartial(stats, sample, digest.digest())
 
 def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from ..core.columns import plan_columns
+from ..core.columns import Columns, ProfileOptions, plan_columns
 from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window
 from ..core.frames import require_column
 from ..core.policy import DEFAULT_POLICY, Policy
-from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
-from ..core.window import WindowStats, merge_stats, stats_from_dict, stats_to_dict
+from ..core.profile import Profile
+from ..core.window import stats_from_dict, stats_to_dict
 from ..errors import DataError, ProfileError
 from ..stats.schema import Kind
 from .partials import (
@@ -41,6 +41,7 @@ from .partials import (
     finish_window,
     first_pass,
     first_pass_profile,
+    merge_all,
     pca_features,
     profile_counts,
     window_partial,
@@ -54,84 +55,70 @@ CHUNK_ROWS = 25_000
 _PAYLOAD = "payload string, sample binary, seen long"
 
 
-def build_profile_spark(reference: Any, *, target: str | None = None,
-                        prediction: str | Sequence[str] | None = None, task: Task = "binary",
-                        features: Sequence[str] | None = None,
-                        categorical: Sequence[str] | None = None,
-                        numerical: Sequence[str] | None = None, id_column: str | None = None,
-                        timestamp_column: str | None = None, classes: Sequence[str] | None = None,
-                        positive_label: str | None = None, band_chunks: int = 10,
-                        min_category_count: int = MIN_CATEGORY_COUNT,
-                        exclude: Sequence[str] | None = None, threshold: float = 0.5,
-                        prediction_kind: PredictionKind = "probability",
-                        predicted_label: str | None = None) -> Profile:
-    """The profile of a Spark DataFrame (options of :func:`~mlflow_decay.engines.dispatch.build_profile`)."""
-    options: dict[str, Any] = dict(
-        target=target, prediction=prediction, task=task, features=features,
-        categorical=categorical, numerical=numerical, id_column=id_column,
-        timestamp_column=timestamp_column, exclude=exclude, predicted_label=predicted_label)
-    # names on the driver (no rows), kinds on the executors from the first rows
-    preds = [prediction] if isinstance(prediction, str) else list(prediction or ())
-    for column in (target, id_column, timestamp_column, predicted_label, *preds,
-                   *(features or ()), *(exclude or ()), *(categorical or ()), *(numerical or ())):
-        if column is not None:
-            require_column(reference, column, "reference")
+def build_profile_spark(reference: Any, columns: Columns, options: ProfileOptions) -> Profile:
+    """The profile of a Spark DataFrame (roles and options of
+    :func:`~mlflow_decay.engines.dispatch.build_profile`)."""
+    for column in columns.named():  # names on the driver (no rows)
+        require_column(reference, column, "reference")
+    kinds, schema = _plan(reference, columns, options.task)
+    merged, sample = _first_pass(reference, kinds, columns, options)
+    profile = first_pass_profile(merged, sample, kinds=kinds, schema=schema, columns=columns,
+                                 options=options)
+    profile = _second_pass(reference, profile)
+    if options.band_chunks <= 0:
+        return profile
+    return replace(profile, bands=_bands(reference, profile, options.band_chunks))
 
+
+def _plan(reference: Any, columns: Columns, task: str) -> tuple[dict[str, Kind], dict[str, str]]:
+    """The features' kinds and the schema, planned on the executors from the first rows."""
     def plan(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             if len(batch):
-                found = plan_columns(batch, **options)
+                found = plan_columns(batch, columns, task)
                 yield pd.DataFrame({"payload": [json.dumps(found)]})
                 return
 
     plans = _collect(reference.limit(PLAN_ROWS).mapInPandas(plan, "payload string"))
     if not plans:
         raise DataError("reference table is empty: a profile needs at least one row")
-    pred_cols, kinds, schema = json.loads(plans[0]["payload"])
-    kinds = {str(k): v for k, v in kinds.items()}
+    kinds, schema = json.loads(plans[0]["payload"])
+    return _kinds(kinds), schema
 
+
+def _first_pass(reference: Any, kinds: dict[str, Kind], columns: Columns,
+                options: ProfileOptions) -> tuple[ProfilePartial, Sample]:
+    """The merged first-pass statistics of every partition, and the merged sample."""
     def partition_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         sample = Sample(SAMPLE_ROWS, _partition())
-        merged = first_pass(batches, _kinds(kinds), target=target, pred_cols=pred_cols,
-                            task=task, sample=sample, prediction_kind=prediction_kind,
-                            predicted_label=predicted_label)
+        merged = first_pass(batches, kinds, columns, options, sample=sample)
         if merged is not None:
             yield _row(merged.to_dict(), sample)
 
-    merged: ProfilePartial | None = None
-    sample = Sample(SAMPLE_ROWS)
-    for row in _collect(reference.mapInPandas(partition_pass, _PAYLOAD)):
-        part = ProfilePartial.from_dict(json.loads(row["payload"]))
-        merged = part if merged is None else merged.merge(part)
-        sample = sample.merge(Sample.from_bytes(row["sample"], int(row["seen"])))
+    rows = _collect(reference.mapInPandas(partition_pass, _PAYLOAD))
+    merged = merge_all(ProfilePartial.from_dict(json.loads(row["payload"])) for row in rows)
     if merged is None:
         raise DataError("reference table is empty: a profile needs at least one row")
-    profile = first_pass_profile(
-        merged, sample, kinds=_kinds(kinds), schema=schema, target=target, pred_cols=pred_cols,
-        task=task, classes=classes, positive_label=positive_label, id_column=id_column,
-        timestamp_column=timestamp_column, min_category_count=min_category_count,
-        threshold=threshold, prediction_kind=prediction_kind, predicted_label=predicted_label)
+    return merged, _sample(rows)
+
+
+def _second_pass(reference: Any, profile: Profile) -> Profile:
+    """The profile with exact histograms, the PCA and predicted classes (see
+    :func:`~mlflow_decay.engines.partials.with_counts`), counted on the executors."""
     names, mean, scale = pca_features(profile)
     first_json = profile.to_json().decode("utf-8")
 
     def second_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         base = Profile.from_json(first_json)
-        counts: ProfileCounts | None = None
-        for batch in batches:
-            part = profile_counts(batch, base, pca=(names, mean) if len(names) >= 2 else None)
-            counts = part if counts is None else counts.merge(part)
+        counts = merge_all(profile_counts(batch, base, pca=(names, mean) if len(names) >= 2
+                                          else None) for batch in batches)
         if counts is not None:
             yield pd.DataFrame({"payload": [json.dumps(counts.to_dict())]})
 
-    counts: ProfileCounts | None = None
-    for row in _collect(reference.mapInPandas(second_pass, "payload string")):
-        found = ProfileCounts.from_dict(json.loads(row["payload"]))
-        counts = found if counts is None else counts.merge(found)
+    counts = merge_all(ProfileCounts.from_dict(json.loads(row["payload"]))
+                       for row in _collect(reference.mapInPandas(second_pass, "payload string")))
     assert counts is not None
-    profile = with_counts(profile, counts, names, mean, scale)
-    if band_chunks <= 0:
-        return profile
-    return replace(profile, bands=_bands(reference, profile, band_chunks))
+    return with_counts(profile, counts, names, mean, scale)
 
 
 def _bands(reference: Any, profile: Profile, chunks: int) -> dict[str, tuple[float, float, int]]:
@@ -176,13 +163,9 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
         if part.stats is not None:
             yield _row(stats_to_dict(part.stats), part.sample)
 
-    stats: WindowStats | None = None
-    sample = Sample(SAMPLE_ROWS)
-    for row in _collect(window.mapInPandas(partial, _PAYLOAD)):
-        part = stats_from_dict(json.loads(row["payload"]), profile)
-        stats = part if stats is None else merge_stats([stats, part])
-        sample = sample.merge(Sample.from_bytes(row["sample"], int(row["seen"])))
-    return finish_window(profile, stats, sample, policy)
+    rows = _collect(window.mapInPandas(partial, _PAYLOAD))
+    stats = merge_all(stats_from_dict(json.loads(row["payload"]), profile) for row in rows)
+    return finish_window(profile, stats, _sample(rows), policy)
 
 
 def _collect(frame: Any) -> list[Any]:
@@ -201,6 +184,12 @@ def _collect(frame: Any) -> list[Any]:
 def _row(payload: dict[str, Any], sample: Sample) -> pd.DataFrame:
     return pd.DataFrame({"payload": [json.dumps(payload)], "sample": [sample.to_bytes()],
                          "seen": [sample.seen]})
+
+
+def _sample(rows: list[Any]) -> Sample:
+    """The merged sample of the partitions' rows (see :func:`_row`)."""
+    return merge_all((Sample.from_bytes(row["sample"], int(row["seen"])) for row in rows),
+                     Sample(SAMPLE_ROWS))
 
 
 def _kinds(kinds: dict[str, Any]) -> dict[str, Kind]:

@@ -12,6 +12,7 @@ from conftest import mixed_table
 
 import mlflow_decay as md
 from mlflow_decay import monitoring
+from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
@@ -29,7 +30,8 @@ def _write(frame: pd.DataFrame, directory: Path, files: int) -> Path:
 def test_profile_streamed_in_batches_matches_the_in_memory_profile(tmp_path: Path) -> None:
     table = mixed_table(40_000, 0)
     source = parquet.parquet_batches(_write(table, tmp_path / "ref", 3), batch_rows=6_000)
-    streamed = parquet.build_profile_batches(source, target="y", prediction="p")
+    streamed = parquet.build_profile_batches(source, Columns(target="y", prediction="p"),
+                                             ProfileOptions())
     whole = md.build_profile(table, target="y", prediction="p")
     assert streamed.rows == whole.rows and streamed.features.keys() == whole.features.keys()
     for name, s in streamed.features.items():
@@ -97,7 +99,7 @@ def test_streamed_profile_memory_does_not_grow_with_the_row_count(
         table = mixed_table(rows, 4).drop(columns=["y", "p"])
         source = parquet.parquet_batches(_write(table, tmp_path / f"r{rows}", 4), batch_rows=10_000)
         tracemalloc.start()
-        profile = parquet.build_profile_batches(source, band_chunks=0)
+        profile = parquet.build_profile_batches(source, Columns(), ProfileOptions(band_chunks=0))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         assert profile.rows == rows
