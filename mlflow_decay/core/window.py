@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial, reduce
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import DataError
 from ..stats import sketch
 from ..stats.schema import category_counts, is_nested, map_labels, sorted_finite, to_numeric
+from .mergeable import merge_all
 from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
 
@@ -252,12 +253,10 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
 
 def merge_stats(parts: Iterable[WindowStats]) -> WindowStats:
     """The statistics of the union of disjoint parts of one window."""
-    it = iter(parts)
-    try:
-        total = next(it)
-    except StopIteration:
-        raise DataError("no window statistics to merge: the window has no rows") from None
-    return reduce(WindowStats.merge, it, total)
+    total = merge_all(parts)
+    if total is None:
+        raise DataError("no window statistics to merge: the window has no rows")
+    return total
 
 
 def _mean(values: np.ndarray) -> float:

@@ -18,9 +18,8 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import reduce
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar, overload
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ import pandas as pd
 from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
 from ..core.frames import predicted_classes, prediction_values
+from ..core.mergeable import merge_all
 from ..core.policy import DEFAULT_POLICY, Policy
 from ..core.profile import (
     CategoricalSummary,
@@ -63,27 +63,6 @@ PARTIAL_TOP_K = 10_000
 
 _KEY = "__mlflow_decay_sample_key__"
 
-
-class Mergeable(Protocol):
-    """Statistics of part of a table that merge with those of another, disjoint part into the
-    statistics of both (associatively: parts merge in any grouping)."""
-
-    def merge(self, other: Self) -> Self: ...
-
-
-M = TypeVar("M", bound=Mergeable)
-
-
-@overload
-def merge_all(parts: Iterable[M]) -> M | None: ...
-@overload
-def merge_all(parts: Iterable[M], zero: M) -> M: ...
-def merge_all(parts: Iterable[M], zero: M | None = None) -> M | None:
-    """The merge of ``parts``, in order, onto ``zero`` when given (what merges as nothing, such
-    as an empty :class:`Sample`); ``None`` when there are neither parts nor ``zero``."""
-    it = iter(parts)
-    first = next(it, None) if zero is None else zero
-    return None if first is None else reduce(lambda a, b: a.merge(b), it, first)
 
 @dataclass
 class Sample:
