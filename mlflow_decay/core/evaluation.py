@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..stats import estimate, performance
+from ..stats import estimate, loss, performance
 from ..stats.schema import require_flat
 from . import drift
 from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
@@ -98,7 +98,7 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation) -
     metrics = result.metrics
     values = prediction_values(frame, profile.prediction_columns, profile.task,
                                profile.prediction_kind)
-    est = (estimate.estimate_regression(loss_inputs(frame, profile.loss_models),
+    est = (loss.estimate_regression(loss_inputs(frame, profile.loss_models),
                                         profile.loss_models)
            if profile.loss_models
            else estimate.estimated_metrics(profile.task, values, profile.calibrations,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..stats.estimate import LossModel
+from ..stats.loss import LossModel
 from ..stats.schema import to_numeric
 
 #: Probabilities may stray this far outside [0, 1] by rounding.

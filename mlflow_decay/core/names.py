@@ -86,7 +86,8 @@ def metric_patterns() -> tuple[str, ...]:
 
     Imports the performance and estimation modules (scikit-learn, scipy) for their metric names.
     """
-    from ..stats.estimate import BINARY, MULTICLASS, REGRESSION
+    from ..stats.estimate import BINARY, MULTICLASS
+    from ..stats.loss import REGRESSION
     from ..stats.performance import METRICS
 
     stats = sorted({s for names in FEATURE_METRICS.values() for s in names})

@@ -408,7 +408,8 @@ def _check_metric_pattern(pattern: str, what: str) -> None:
     if len(pattern) <= MAX_PATTERN and any(
             globs_meet(pattern, known) for known in metric_patterns()):
         return
-    from ..stats.estimate import BINARY, MULTICLASS, REGRESSION
+    from ..stats.estimate import BINARY, MULTICLASS
+    from ..stats.loss import REGRESSION
     from ..stats.performance import METRICS
 
     perf = ", ".join(dict.fromkeys(m for names in METRICS.values() for m in names))

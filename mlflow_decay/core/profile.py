@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import DataError, ProfileError
 from ..stats import sketch
-from ..stats.estimate import Calibration, LossModel
+from ..stats.estimate import Calibration
+from ..stats.loss import LossModel
 from ..stats.multivariate import PCAModel
 from .names import RESERVED_KEYS, metric_keys
 

@@ -12,14 +12,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats import performance
-from ..stats.estimate import (
-    Calibration,
-    LossModel,
-    estimate_regression,
-    estimated_metrics,
-    fit_calibration,
-    fit_loss_model,
-)
+from ..stats.estimate import Calibration, estimated_metrics, fit_calibration
+from ..stats.loss import LossModel, estimate_regression, fit_loss_model
 from ..stats.schema import category_key, map_labels, sort_key, to_numeric
 from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values

@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.stats import estimate
+from mlflow_decay.stats.loss import LossModel, fit_loss_model
 
 
 def test_expected_metrics_equal_sklearn_when_labels_are_certain() -> None:
@@ -113,13 +114,13 @@ def test_loss_model_trees_predict_exactly_like_sklearn() -> None:
     x = rng.normal(size=(4000, 3))
     x[::7, 1] = np.nan  # missing values take sklearn's learned side
     loss = np.abs(x[:, 0]) + rng.random(4000)
-    model = estimate.fit_loss_model(x, loss, ["a", "b", "c"])
+    model = fit_loss_model(x, loss, ["a", "b", "c"])
     reference = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=15, learning_rate=0.1,
                                               random_state=0).fit(x, loss)
     probe = rng.normal(size=(2000, 3))
     probe[::5, 2] = np.nan
     assert np.max(np.abs(model.predict(probe) - reference.predict(probe))) < 1e-5
-    again = estimate.LossModel.from_dict(model.to_dict())
+    again = LossModel.from_dict(model.to_dict())
     assert np.array_equal(again.predict(probe), model.predict(probe))
 
 
