@@ -23,6 +23,8 @@ Tasks (``--tasks``, comma-separated; default all):
 - ``threshold``: binary decisions at threshold 0.65 on NannyML's synthetic car loan data
   (``y_pred`` recomputed as ``y_pred_proba >= 0.65``; mlflow-decay ``threshold=0.65``);
   analysis cut into 10 windows of 5,000. ``est.f1`` and ``est.accuracy`` vs CBPE.
+- ``census@0.65``: the census windows again, decisions at 0.65 (``prediction`` recomputed):
+  ``est.f1`` and ``est.accuracy`` vs CBPE, on real data.
 - ``regression``: NannyML's synthetic car price data, 12 windows of 5,000 (the second half
   covariate-shifted). ``est.mae``/``est.rmse`` vs DLE.
 - ``multiclass``: NannyML's synthetic credit card multiclass data, 10 windows of 6,000.
@@ -43,7 +45,7 @@ Run (NannyML is required: the script exits 1 if it is missing)::
 
 ``--verbose`` also prints each window: realized value, both estimates and bands. The script
 sets ``NML_DISABLE_USAGE_LOGGING=1`` (NannyML's usage analytics) and ``MLFLOW_DISABLE_TELEMETRY``
-itself. About 2 minutes on a 2-core machine.
+itself. About 20 s to 1.5 min on the 2-core development machine, depending on its load.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ NML_SAMPLING_ERROR_RANGE = 3.0
 #: The synthetic timestamp that gives each window its own day, so NannyML's period chunker cuts
 #: the concatenated windows exactly where they were cut here.
 WINDOW_DAY = "__bench_window_day"
-TASKS = ("census", "threshold", "regression", "multiclass", "multivariate", "digits")
+TASKS = ("census", "threshold", "census@0.65", "regression", "multiclass", "multivariate", "digits")
 MULTIVARIATE_METRIC = "drift.multivariate.reconstruction_error"
 
 
@@ -123,6 +125,15 @@ class Series:
     @property
     def error(self) -> np.ndarray:
         return self.estimate - self.realized
+
+    def part(self, windows: slice) -> Series:
+        """The same series over some of the windows."""
+        def cut(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[windows]
+
+        return Series(self.tool, self.metric, self.estimate[windows], self.realized[windows],
+                      self.lower[windows], self.upper[windows], cut(self.native_lower),
+                      cut(self.native_upper))
 
     @property
     def mae(self) -> float:
@@ -191,6 +202,8 @@ class TaskResult:
     flags: list[Flags] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: parts of the windows also scored on their own, e.g. before and after a known shift
+    parts: list[tuple[str, slice]] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[Series, Series]]:
         """(mlflow-decay, NannyML) series of each metric, in order."""
@@ -249,16 +262,33 @@ class DecayStore:
         return md.evaluate(uri, window, log=False, apply=False, tracking_uri=self.uri)
 
 
-def decay_reports(store: DecayStore, name: str, reference: pd.DataFrame,
-                  windows: Sequence[pd.DataFrame], **profile_options: Any
-                  ) -> tuple[list[Any], float]:
-    """mlflow-decay's report on each window (labels removed) and the seconds it all took."""
+def decay_reports(store: DecayStore, result: TaskResult, reference: pd.DataFrame,
+                  windows: Sequence[pd.DataFrame], **profile_options: Any) -> list[Any]:
+    """mlflow-decay's report on each window (labels removed); the seconds it all took go to
+    ``result.seconds``, and how the profile estimates (its calibration or loss models) to
+    ``result.notes``."""
     began = time.perf_counter()
     profile = md.build_profile(reference, **profile_options)
-    uri = store.register(name, profile)
+    uri = store.register("".join(c if c.isalnum() else "-" for c in result.name), profile)
     hidden = [c for c in (profile_options.get("target"),) if c]
     reports = [store.evaluate(uri, w.drop(columns=hidden)) for w in windows]
-    return reports, time.perf_counter() - began
+    result.seconds["mlflow-decay"] = time.perf_counter() - began
+    result.notes.extend(estimator_notes(profile))
+    return reports
+
+
+def estimator_notes(profile: Any) -> list[str]:
+    """What the profile's estimator is made of: each calibration map, or the loss models' inputs."""
+    notes = []
+    for i, c in enumerate(profile.calibrations):
+        which = f" (class {profile.classes[i]})" if len(profile.calibrations) > 1 else ""
+        ece = (f"; reference ECE raw {c.ece_raw:.4f}, calibrated (out of fold) {c.ece_calibrated:.4f}"
+               if c.ece_raw is not None and c.ece_calibrated is not None else "")
+        notes.append(f"mlflow-decay calibration{which}: "
+                     f"{f'a map of {len(c.x)} points' if c.x else 'raw scores (no map kept)'}{ece}")
+    if profile.loss_models:
+        notes.append("mlflow-decay loss models read: " + ", ".join(profile.loss_models[0].columns))
+    return notes
 
 
 def decay_series(reports: Sequence[Any], metric: str, key: str, realized: np.ndarray) -> Series:
@@ -284,7 +314,15 @@ def nannyml_frames(reference: pd.DataFrame, windows: Sequence[pd.DataFrame], hid
     reference[WINDOW_DAY] = base - pd.to_timedelta(np.arange(len(reference)) // size + 1, unit="D")
     analysis = pd.concat([w.drop(columns=list(hidden)).assign(**{WINDOW_DAY: base + pd.Timedelta(days=i)})
                           for i, w in enumerate(windows)], ignore_index=True)
-    return reference, analysis
+    return object_strings(reference), object_strings(analysis)
+
+
+def object_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as numpy object arrays: NannyML 0.13 reshapes ``.values``, which pandas 3's
+    default (pyarrow-backed) string arrays refuse (DLE's fit fails on them); see also
+    :func:`quiet`, which keeps pandas from inferring them again inside NannyML."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def nannyml_table(results: Any, windows: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -311,8 +349,10 @@ def nannyml_series(table: pd.DataFrame, metric: str, key: str, realized: np.ndar
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """NannyML's and its dependencies' warnings and log lines, silenced for a call."""
-    with warnings.catch_warnings():
+    """Around NannyML's calls: its and its dependencies' warnings and log lines silenced, and
+    pandas 3's inference of text as pyarrow strings off (NannyML 0.13 assigns object arrays to
+    columns and then reshapes their ``.values``, which pyarrow-backed strings refuse)."""
+    with warnings.catch_warnings(), pd.option_context("future.infer_string", False):
         warnings.simplefilter("ignore")
         logger = logging.getLogger("nannyml")
         level = logger.level
@@ -367,6 +407,13 @@ def window_labels(windows: Sequence[pd.DataFrame], prefix: str = "") -> list[str
     return [f"{prefix}{i + 1}" for i in range(len(windows))]
 
 
+def halves(n: int) -> list[tuple[str, slice]]:
+    """The first and the second half of ``n`` windows, for datasets whose second half NannyML
+    made shifted."""
+    h = n // 2
+    return [(f"windows 1-{h}", slice(0, h)), (f"windows {h + 1}-{n}", slice(h, n))]
+
+
 # ---------------------------------------------------------------------------------------------
 # tasks
 
@@ -378,8 +425,8 @@ def binary_task(name: str, data: str, store: DecayStore, reference: pd.DataFrame
     """A binary classifier's metrics estimated by mlflow-decay and NannyML's CBPE."""
     nml = import_nannyml()
     result = TaskResult(name, data, window_labels(windows), [len(w) for w in windows])
-    reports, result.seconds["mlflow-decay"] = decay_reports(
-        store, name, reference, windows, target=target, prediction=score, threshold=threshold,
+    reports = decay_reports(
+        store, result, reference, windows, target=target, prediction=score, threshold=threshold,
         **md_options)
     table, result.seconds["NannyML"] = nannyml_run(
         lambda: nml.CBPE(problem_type="classification_binary", y_pred_proba=score,
@@ -393,8 +440,8 @@ def binary_task(name: str, data: str, store: DecayStore, reference: pd.DataFrame
     return result
 
 
-def census_task(store: DecayStore, seed: int) -> TaskResult:
-    """Binary, real data: US census employment (MA), NannyML's shipped model outputs, ROC AUC."""
+def census_windows() -> tuple[pd.DataFrame, list[pd.DataFrame], str]:
+    """NannyML's census employment data: reference, 21 windows, and how they were cut."""
     nml = import_nannyml()
     reference, analysis, targets = nml.datasets.load_us_census_ma_employment_data()
     analysis = with_targets(analysis, targets).sort_values("id", kind="stable")
@@ -402,10 +449,27 @@ def census_task(store: DecayStore, seed: int) -> TaskResult:
     data = (f"NannyML US census employment (MA): reference {len(reference):,} rows (2015), "
             f"analysis {len(analysis):,} rows (2016-2018) in id order cut into {len(windows)} "
             f"windows of 10,000 (last {len(windows[-1]):,}); shipped predicted_probability")
+    return reference, windows, data
+
+
+def census_task(store: DecayStore, seed: int) -> TaskResult:
+    """Binary, real data: US census employment (MA), NannyML's shipped model outputs, ROC AUC."""
+    reference, windows, data = census_windows()
     return binary_task("census", data, store, reference, windows, target="employed",
                        score="predicted_probability", decision="prediction", metrics=["roc_auc"],
                        threshold=0.5, md_options={"id_column": "id",
                                                   "exclude": ["year", "prediction"]})
+
+
+def census_threshold_task(store: DecayStore, seed: int) -> TaskResult:
+    """The census windows again, decisions at 0.65: F1 and accuracy on real data."""
+    reference, windows, data = census_windows()
+    reference = reference.assign(prediction=(reference["predicted_probability"] >= 0.65).astype(int))
+    windows = [w.assign(prediction=(w["predicted_probability"] >= 0.65).astype(int)) for w in windows]
+    return binary_task("census@0.65", data + ", decisions predicted_probability >= 0.65", store,
+                       reference, windows, target="employed", score="predicted_probability",
+                       decision="prediction", metrics=["f1", "accuracy"], threshold=0.65,
+                       md_options={"id_column": "id", "exclude": ["year", "prediction"]})
 
 
 def threshold_task(store: DecayStore, seed: int) -> TaskResult:
@@ -421,10 +485,12 @@ def threshold_task(store: DecayStore, seed: int) -> TaskResult:
     data = (f"NannyML synthetic car loan: reference {len(reference):,} rows, analysis "
             f"{len(analysis):,} rows in time order cut into {len(windows)} windows of 5,000; "
             "shipped y_pred_proba, decisions y_pred_proba >= 0.65")
-    return binary_task("threshold", data, store, reference, windows, target="repaid",
-                       score="y_pred_proba", decision="y_pred", metrics=["f1", "accuracy"],
-                       threshold=0.65, md_options={"id_column": "id", "timestamp_column": "timestamp",
-                                                   "exclude": ["y_pred"]})
+    result = binary_task("threshold", data, store, reference, windows, target="repaid",
+                         score="y_pred_proba", decision="y_pred", metrics=["f1", "accuracy"],
+                         threshold=0.65, md_options={"id_column": "id", "exclude": ["y_pred"],
+                                                     "timestamp_column": "timestamp"})
+    result.parts = halves(len(windows))
+    return result
 
 
 def regression_task(store: DecayStore, seed: int) -> TaskResult:
@@ -440,14 +506,15 @@ def regression_task(store: DecayStore, seed: int) -> TaskResult:
         f"NannyML synthetic car price: reference {len(reference):,} rows, analysis "
         f"{len(analysis):,} rows in time order cut into {len(windows)} windows of 5,000 "
         "(NannyML made the second half covariate-shifted); shipped y_pred",
-        window_labels(windows), [len(w) for w in windows])
-    reports, result.seconds["mlflow-decay"] = decay_reports(
-        store, "regression", reference, windows, task="regression", target="y_true",
+        window_labels(windows), [len(w) for w in windows], parts=halves(len(windows)))
+    reports = decay_reports(
+        store, result, reference, windows, task="regression", target="y_true",
         prediction="y_pred", id_column="id", timestamp_column="timestamp")
     table, result.seconds["NannyML"] = nannyml_run(
         lambda: nml.DLE(feature_column_names=features, y_pred="y_pred", y_true="y_true",
                         metrics=["mae", "rmse"], timestamp_column_name=WINDOW_DAY,
-                        chunk_period="D", tune_hyperparameters=False),
+                        chunk_period="D", tune_hyperparameters=False,
+                        hyperparameters={"verbosity": -1}),  # LightGBM's defaults, quiet
         reference, windows, ["y_true"])
     error = [w["y_true"].to_numpy(float) - w["y_pred"].to_numpy(float) for w in windows]
     realized = {"mae": np.array([np.mean(np.abs(e)) for e in error]),
@@ -471,9 +538,9 @@ def multiclass_task(store: DecayStore, seed: int) -> TaskResult:
         f"NannyML synthetic multiclass (credit cards, 3 classes): reference {len(reference):,} "
         f"rows, analysis {len(analysis):,} rows in time order cut into {len(windows)} windows "
         "of 6,000; shipped class probabilities and y_pred (= their arg-max)",
-        window_labels(windows), [len(w) for w in windows])
-    reports, result.seconds["mlflow-decay"] = decay_reports(
-        store, "multiclass", reference, windows, task="multiclass", target="y_true",
+        window_labels(windows), [len(w) for w in windows], parts=halves(len(windows)))
+    reports = decay_reports(
+        store, result, reference, windows, task="multiclass", target="y_true",
         prediction=scores, classes=classes, id_column="id", timestamp_column="timestamp",
         exclude=["y_pred"])
     table, result.seconds["NannyML"] = nannyml_run(
@@ -483,8 +550,9 @@ def multiclass_task(store: DecayStore, seed: int) -> TaskResult:
                          timestamp_column_name=WINDOW_DAY, chunk_period="D"),
         reference, windows, ["y_true"])
     realized = {
-        "roc_auc": np.array([roc_auc_score(w["y_true"], w[scores].to_numpy(), multi_class="ovr",
-                                           average="macro", labels=classes) for w in windows]),
+        # one-vs-rest, macro: scikit-learn's multi_class="ovr" wants the classes sorted
+        "roc_auc": np.array([np.mean([roc_auc_score(w["y_true"] == c, w[s]) for c, s in
+                                      zip(classes, scores, strict=True)]) for w in windows]),
         "f1": np.array([f1_score(w["y_true"], w["y_pred"], average="macro", labels=classes)
                         for w in windows])}
     for metric, key in (("roc_auc", "roc_auc_ovr"), ("f1", "f1_macro")):
@@ -526,7 +594,7 @@ def multivariate_task(store: DecayStore, seed: int) -> TaskResult:
         f"50,000 rows; {n} windows of {rows:,} like the reference, then {n} where categorical "
         "'color' and 'shade' no longer agree on 80% of rows (same marginals, numbers untouched)",
         [f"{i + 1}{' drifted' if d else ''}" for i, d in enumerate(drifted)], [rows] * 2 * n)
-    reports, result.seconds["mlflow-decay"] = decay_reports(store, "multivariate", reference, windows)
+    reports = decay_reports(store, result, reference, windows)
     result.flags.append(Flags(
         "mlflow-decay", f"{MULTIVARIATE_METRIC} breach (warn_k 4)", drifted,
         [any(reason.startswith(MULTIVARIATE_METRIC) for reason in r.reasons) for r in reports],
@@ -577,7 +645,8 @@ def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_
 
 
 TASK_FUNCTIONS: dict[str, Callable[[DecayStore, int], TaskResult]] = {
-    "census": census_task, "threshold": threshold_task, "regression": regression_task,
+    "census": census_task, "threshold": threshold_task, "census@0.65": census_threshold_task,
+    "regression": regression_task,
     "multiclass": multiclass_task, "multivariate": multivariate_task, "digits": digits_task,
 }
 
@@ -611,6 +680,24 @@ def _signed(value: float) -> str:
     return f"{value:+.3g}" if np.isfinite(value) else "n/a"
 
 
+def _signed_f(value: float) -> str:
+    """A window's error, fixed-point like the values beside it."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:+.4f}" if abs(value) < 10 else f"{value:+.1f}"
+
+
+def _row(task: str, ours: Series, theirs: Series, part: str = "") -> str:
+    n = len(ours.estimate)
+    metric = f"{ours.metric}, {part}" if part else ours.metric
+    return (f"| {task} | {n} | {metric} | {_g(ours.mae)} \\| {_g(theirs.mae)} "
+            f"| {_g(ours.max_error)} \\| {_g(theirs.max_error)} "
+            f"| {_signed(ours.bias)} \\| {_signed(theirs.bias)} "
+            f"| {ours.covered}/{n} \\| {theirs.covered}/{n} | {theirs.native_covered}/{n} "
+            f"| {_g(ours.half_width)} \\| {_g(theirs.half_width)} "
+            f"| {ours.band_fit:.2f} \\| {theirs.band_fit:.2f} |")
+
+
 def table(results: Sequence[TaskResult]) -> str:
     """The side-by-side table: one row per task and metric, mlflow-decay | NannyML per cell."""
     lines = [
@@ -620,16 +707,12 @@ def table(results: Sequence[TaskResult]) -> str:
         "|---|---:|---|---|---|---|---|---:|---|---|",
     ]
     for r in results:
-        n = len(r.windows)
-        for ours, theirs in r.pairs():
-            lines.append(
-                f"| {r.name} | {n} | {ours.metric} | {_g(ours.mae)} \\| {_g(theirs.mae)} "
-                f"| {_g(ours.max_error)} \\| {_g(theirs.max_error)} "
-                f"| {_signed(ours.bias)} \\| {_signed(theirs.bias)} "
-                f"| {ours.covered}/{n} \\| {theirs.covered}/{n} | {theirs.native_covered}/{n} "
-                f"| {_g(ours.half_width)} \\| {_g(theirs.half_width)} "
-                f"| {ours.band_fit:.2f} \\| {theirs.band_fit:.2f} |")
+        for pair in r.pairs():
+            lines.append(_row(r.name, *pair))
+            lines.extend(_row(r.name, pair[0].part(windows), pair[1].part(windows), label)
+                         for label, windows in r.parts)
         if r.flags:
+            n = len(r.windows)
             ours_flags = [f for f in r.flags if f.tool == "mlflow-decay"]
             theirs_flags = next(f for f in r.flags if f.tool == "NannyML")
             drifted = sum(ours_flags[0].drifted)
@@ -654,9 +737,9 @@ def details(result: TaskResult) -> str:
             out.append(
                 f"| {label} | {result.rows[i]:,} | {_f(ours.realized[i])} "
                 f"| {_f(ours.estimate[i])} [{_f(ours.lower[i])}, {_f(ours.upper[i])}] "
-                f"| {_signed(ours.error[i])} "
+                f"| {_signed_f(ours.error[i])} "
                 f"| {_f(theirs.estimate[i])} [{_f(theirs.lower[i])}, {_f(theirs.upper[i])}] "
-                f"| {_signed(theirs.error[i])} "
+                f"| {_signed_f(theirs.error[i])} "
                 f"| [{_f(theirs.native_lower[i])}, {_f(theirs.native_upper[i])}] |")
         out.append("")
     if result.flags:
