@@ -600,7 +600,7 @@ def multivariate_task(store: DecayStore, seed: int) -> TaskResult:
         [any(reason.startswith(MULTIVARIATE_METRIC) for reason in r.reasons) for r in reports],
         [r.metrics.get(MULTIVARIATE_METRIC, np.nan) for r in reports], [np.nan] * 2 * n))
     result.flags.append(Flags(
-        "mlflow-decay", "window status not healthy (any rule)", drifted,
+        "mlflow-decay", "window status not healthy (any rule; value: drift.share)", drifted,
         [r.window_status != "healthy" for r in reports],
         [r.metrics.get("drift.share", np.nan) for r in reports], [np.nan] * 2 * n))
     columns = list(reference.columns)
