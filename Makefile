@@ -40,6 +40,7 @@ quick: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -c "import nannyml" 2>/dev/null || $(BIN)/python -m pip install --quiet nannyml
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python bench/speed.py
+	MLFLOW_DISABLE_TELEMETRY=true NML_DISABLE_USAGE_LOGGING=1 $(BIN)/python bench/estimation.py
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns mlartifacts .mypy_cache .ruff_cache .pytest_cache
