@@ -1,0 +1,72 @@
+"""``compare``: champion and challenger judged on the same window, and the promotion streak."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .options import DATA, NAMES, bounds, experiment_option, policy_option, with_bounds
+from .output import common, emit
+
+if TYPE_CHECKING:
+    from ..core.report import Comparison
+
+
+@click.command("compare")
+@click.argument("champion")
+@click.argument("challenger")
+@click.option("--data", "data", required=True, type=DATA,
+              help="Window with both versions' outputs: CSV or Parquet.")
+@click.option("--predictions", type=NAMES, default=None,
+              help="Each version's output column [default: the ones named in the profiles].")
+@policy_option
+@click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
+@click.option("--promote", is_flag=True,
+              help="Move the policy's promote alias to CHALLENGER when it has won enough windows.")
+@click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
+@with_bounds
+@experiment_option
+@common
+def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[str] | None,
+                policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,
+                window_start: str | None, window_end: str | None, experiment: str | None,
+                tracking_uri: str, as_json: bool) -> None:
+    """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side.
+
+    A window (its bounds, else its rows) counts once towards the promotion streak."""
+    from .. import api
+    from ..core.policy import load_policy
+    from ..engines.sources import read_table
+
+    window_start, window_end = bounds(window_start, window_end)
+    result = api.compare(read_table(data), [champion, challenger], predictions=predictions,
+                         policy=load_policy(policy_path), log=not no_log, promote=promote,
+                         dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
+                         window_start=window_start, window_end=window_end)
+    verb = "would" if dry_run or no_log else "did"
+    emit(as_json, result.to_dict(), _comparison_table(result, verb))
+
+
+def _comparison_table(result: Comparison, verb: str) -> str:
+    """Both sides' status and metrics with their difference, DeLong's test, the notes and the
+    promotion (``verb``: whether it ``did`` or ``would`` happen)."""
+    from ..core.report import COMPARED
+
+    a, b = result.labels
+    lines = [f"{'metric':<42}{a:>14}{b:>14}{'diff':>10}",
+             f"{'status':<42}{result.statuses[0]:>14}{result.statuses[1]:>14}"]
+    m = result.metrics
+    for name in COMPARED:
+        if f"compare.diff.{name}" in m:
+            lines.append(f"{name:<42}{m[f'compare.{a}.{name}']:>14.4f}"
+                         f"{m[f'compare.{b}.{name}']:>14.4f}{m[f'compare.diff.{name}']:>+10.4f}")
+    if result.delong is not None:
+        d = result.delong
+        lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
+                     f"{d.upper:+.4f}), p = {d.p_value:.3g}")
+    lines += [f"note: {n}" for n in result.notes]
+    lines += [f"promotion ({verb}): {p}" for p in result.promotion]
+    lines.append(f"run {result.run_id}" if result.run_id else "not logged")
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""The arguments and options the commands share: paths, column names, ``--experiment``,
+window bounds and periods, each checked as a usage error before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .output import F
+
+
+def split(value: str | None) -> list[str] | None:
+    """Comma-separated names as a list (``None`` when none are given)."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("give a reason: who looked, and why the version is fine")
+    return value
+
+
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give a name, or leave --experiment out for "
+                                 "mlflow-decay/<name>")
+    return value
+
+
+def period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A window period (a pandas offset such as ``1D``); a usage error when not positive."""
+    if value is None:
+        return None
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        offset = to_offset(value)
+    except ValueError:
+        return value  # not a period at all: the API says so
+    if offset.n <= 0:
+        raise click.BadParameter(f"{value!r} is not a positive period such as 1D, 6h, 1W")
+    return value
+
+
+experiment_option = click.option("--experiment", default=None, callback=_not_empty,
+                                 help="Experiment name [default: mlflow-decay/<name>].")
+bounds_options = [
+    click.option("--window-start", default=None,
+                 help="ISO 8601 start of the window (no offset: UTC)."),
+    click.option("--window-end", default=None,
+                 help="ISO 8601 end of the window (no offset: UTC), after the start."),
+]
+
+
+def with_bounds(func: F) -> F:
+    """Add ``--window-start`` and ``--window-end``."""
+    for option in reversed(bounds_options):
+        func = option(func)
+    return func
+
+
+def bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """Window bounds as UTC ISO 8601; a usage error when not times or not in order."""
+    from ..core.times import window_bounds
+    from ..errors import DataError
+
+    try:
+        return window_bounds(start, end)
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+class _GivenPath(click.Path):
+    """A path that is given: an empty string would mean the current directory."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("give a path, not an empty string", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Names(click.ParamType):
+    """Comma-separated column names; at least one."""
+
+    name = "COL,COL"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> list[str]:
+        names = value if isinstance(value, list) else split(value)
+        if not names:
+            self.fail(f"name at least one column (comma-separated), got {value!r}", param, ctx)
+        return names
+
+
+class _Name(click.ParamType):
+    """A name that is not blank (kept as written: column names may have spaces)."""
+
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        if not str(value).strip():
+            self.fail(f"give a name, not {value!r}", param, ctx)
+        return str(value)
+
+
+DATA = _GivenPath(path_type=Path)
+POLICY = _GivenPath(dir_okay=False, path_type=Path)
+NAMES, NAME = _Names(), _Name()
+policy_option = click.option("--policy", "policy_path", default=None, type=POLICY,
+                             help="Policy TOML file laid over the default.")

@@ -1,0 +1,94 @@
+"""How a command runs and prints: ``--tracking-uri`` and ``--json`` (the :func:`common`
+decorator), stdout kept for the command's own output, and one-line errors.
+
+Errors a user can cause print one line (``mlflow-decay: error: ...``) and exit 1; usage
+errors exit 2 (click's convention); no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import DecayError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_STDOUT = "mlflow_decay.stdout"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _tracking_uri(value: str | None) -> str:
+    return value or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def common(func: F) -> F:
+    """Add ``--tracking-uri`` and ``--json`` to a command, and turn DecayErrors into one line."""
+
+    @click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
+                  help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, else "
+                       f"{DEFAULT_TRACKING_URI}].")
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if not os.environ.get("MLFLOW_DECAY_DEBUG"):
+            # MLflow logs a database error's traceback before raising it; we report it in a line
+            logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+        uri = _tracking_uri(tracking_uri)
+        # MLflow prints run links to stdout; keep stdout for our own output (--json stays parseable)
+        click.get_current_context().meta[_STDOUT] = sys.stdout
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
+        except DecayError as exc:
+            fail(str(exc), exc.exit_code)
+        except Exception as exc:  # MLflow/server failures: one line, not a traceback
+            if os.environ.get("MLFLOW_DECAY_DEBUG"):
+                raise
+            _fail_in_a_line(exc, uri)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail_in_a_line(exc: Exception, uri: str) -> None:
+    """Exit with one line for an MLflow, file or tracking-store failure; return for others."""
+    from mlflow.exceptions import MlflowException
+
+    from ..registry.model_versions import first_line, is_store_error
+
+    if isinstance(exc, (MlflowException, OSError)):
+        fail(f"{type(exc).__name__}: {first_line(exc, 300)}", 1)
+    if is_store_error(exc):  # the store's database failed (not a database, read-only)
+        fail(f"tracking store {uri}: {type(exc).__name__}: {first_line(exc, 300)}", 1)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"mlflow-decay: error: {message}", err=True)
+    sys.exit(code)
+
+
+def echo(text: str) -> None:
+    """Print on the command's stdout (while MLflow's prints go to stderr)."""
+    click.echo(text, file=click.get_current_context().meta.get(_STDOUT))
+
+
+def emit(as_json: bool, payload: Any, text: str) -> None:
+    """Print ``text``, or ``payload`` as JSON (strict: a non-finite number becomes null)."""
+    from ..core.report import json_safe
+
+    echo(json.dumps(json_safe(payload), indent=2, sort_keys=True, default=str, allow_nan=False)
+         if as_json else text)
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A metric in a table cell: ``-`` when missing."""
+    return "-" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,171 @@
+"""Judging production windows: ``evaluate`` (one window), ``monitor`` (a period cut into
+windows) and ``labels`` (late labels joined onto windows evaluated before)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
+from .output import common, emit, fmt
+
+if TYPE_CHECKING:
+    from ..core.report import DecayReport
+
+
+@click.command()
+@click.argument("model_uri")
+@click.option("--data", "data", required=True, type=DATA,
+              help="Window: CSV or Parquet file (or a directory of Parquet files).")
+@click.option("--policy", "policy_path", default=None, type=POLICY,
+              help="Policy TOML file laid over the default (see `policy show`).")
+@click.option("--dry-run", is_flag=True,
+              help="Evaluate and report what would change; log nothing, change nothing.")
+@click.option("--no-log", is_flag=True,
+              help="Do not log an MLflow run (and so change nothing in the registry).")
+@with_bounds
+@experiment_option
+@click.option("--force", is_flag=True,
+              help="Log a window logged before once more (its verdict still counts once).")
+@click.option("--predicted-label", default=None, metavar="COLUMN",
+              help="Column with each row's decided class: replaces the profile's threshold for "
+              "the realized accuracy, precision, recall and F1.")
+@common
+def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
+             window_start: str | None, window_end: str | None, experiment: str | None,
+             force: bool, predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
+    """Evaluate a production window against MODEL_URI's reference profile."""
+    from .. import api
+    from ..core.policy import load_policy
+
+    window_start, window_end = bounds(window_start, window_end)
+    pol = load_policy(policy_path)
+    report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
+                          apply=not dry_run, window_start=window_start, window_end=window_end,
+                          tracking_uri=tracking_uri, experiment=experiment, force=force,
+                          predicted_label=predicted_label)
+    lines = [f"{report.model_uri}: {report.summary()}"]
+    lines += [f"  breach: {r}" for r in report.reasons[:10]]
+    if len(report.reasons) > 10:
+        lines.append(f"  … {len(report.reasons) - 10} more breaches")
+    lines += [f"  note: {n}" for n in report.notes]
+    if report.extra_columns:
+        lines.append(f"  ignored extra columns: {', '.join(report.extra_columns)}")
+    verb = "done" if report.applied else "would do (nothing changed)"
+    lines += [f"  registry {verb}: {a}" for a in report.actions]
+    lines.append(f"  run {report.run_id}" if report.run_id else "  not logged")
+    emit(as_json, report.to_dict(), "\n".join(lines))
+
+
+@click.command()
+@click.argument("model_uri")
+@click.option("--data", "data", required=True, type=DATA,
+              help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
+@click.option("--timestamp-column", type=NAME, default=None,
+              help="Column that orders and dates the rows.")
+@click.option("--timestamp-unit", type=click.Choice(["s", "ms", "us", "ns"]), default=None,
+              help="What timestamps given as numbers count since 1970 (required for them).")
+@click.option("--window", "every", default=None, metavar="PERIOD", callback=period,
+              help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
+@click.option("--chunk-size", type=click.IntRange(1), default=None,
+              help="Window size in rows (instead of --window).")
+@policy_option
+@click.option("--force", is_flag=True, help="Evaluate windows already logged again.")
+@click.option("--dry-run", is_flag=True, help="Evaluate only: log nothing, change nothing.")
+@experiment_option
+@common
+def monitor(model_uri: str, data: Path, timestamp_column: str | None,
+            timestamp_unit: str | None, every: str | None, chunk_size: int | None,
+            policy_path: Path | None, force: bool, dry_run: bool, experiment: str | None,
+            tracking_uri: str, as_json: bool) -> None:
+    """Evaluate DATA window by window in time order, logging one run per window.
+
+    Reruns skip windows already logged (same version, bounds and rows) unless --force, so an
+    interrupted monitor resumes where it stopped. A window still open (it ends after now) is
+    provisional: logged, not applied. --dry-run shows the stages the real run would reach.
+    """
+    if (every is None) == (chunk_size is None):
+        raise click.UsageError("give --window PERIOD (with --timestamp-column) or --chunk-size N")
+    if every is not None and timestamp_column is None:
+        raise click.UsageError("--window needs --timestamp-column")
+    from .. import api
+    from ..core.policy import load_policy
+
+    pol = load_policy(policy_path)
+    bars: list[Any] = []
+    reports = api.monitor(
+        model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
+        policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
+        experiment=experiment, progress=None if as_json else _progress(bars),
+        timestamp_unit=timestamp_unit)
+    for bar in bars:
+        bar.render_finish()
+    emit(as_json, [r.to_dict() for r in reports], _monitor_table(reports))
+
+
+def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
+    """A progress report on stderr: a bar once the number of windows is known (kept in
+    ``bars`` to finish it), else a line per window."""
+
+    def progress(done: int, total: int, _report: object) -> None:
+        if not total:  # windows read in batches: their number is not known in advance
+            click.echo(f"window {done} done", err=True)
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="windows", file=sys.stderr))
+        bars[0].update(1)
+
+    return progress
+
+
+def _monitor_table(reports: list[DecayReport]) -> str:
+    """One line per window: its start, rows, verdict, AUC (realized and estimated), drift."""
+    header = (f"{'#':>3}  {'window start':<26}{'rows':>8}  {'status':<9}{'auc':>7}{'est auc':>9}"
+              f"{'drift':>7}  run")
+    lines = [header]
+    for r in reports:
+        auc = r.metrics.get("perf.roc_auc", r.metrics.get("perf.roc_auc_ovr"))
+        est = r.metrics.get("est.roc_auc", r.metrics.get("est.roc_auc_ovr"))
+        share = r.metrics.get("drift.share")
+        lines.append(
+            f"{r.step:>3}  {r.window_start or '-':<26}{r.rows:>8}  "
+            f"{'skipped' if r.skipped else r.status:<9}{fmt(auc):>7}{fmt(est):>9}"
+            f"{fmt(share, 2):>7}  {r.run_id or '-'}"
+            + ("  (window still open: logged, not applied)" if r.provisional else ""))
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("model_uri")
+@click.option("--labels", "labels_path", required=True,
+              type=DATA,
+              help="Late labels: CSV or Parquet with the row id and the label.")
+@click.option("--id-column", type=NAME, default=None,
+              help="Row id column [default: the profile's].")
+@click.option("--label-column", type=NAME, default=None,
+              help="Label column [default: the profile's target].")
+@policy_option
+@experiment_option
+@common
+def labels(model_uri: str, labels_path: Path, id_column: str | None, label_column: str | None,
+           policy_path: Path | None, experiment: str | None, tracking_uri: str,
+           as_json: bool) -> None:
+    """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
+    from ..core.policy import load_policy
+    from ..engines.sources import read_table
+    from ..labels import attach_labels
+
+    pol = load_policy(policy_path)
+    updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
+                            label_column=label_column, policy=pol, tracking_uri=tracking_uri,
+                            experiment=experiment)
+    lines = [f"{len(updated)} window(s) received labels"]
+    for w in updated:
+        auc = w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))
+        lines.append(f"  {w.window_start or '-':<26}{w.labelled:>8} of {w.rows:<8} labelled  "
+                     f"{w.window_status:<9}auc {fmt(auc)}  run {w.run_id}")
+    emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))
