@@ -3,24 +3,26 @@ DeLong's test of their AUCs and the promotion streak."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import evaluate_window
+from .core.evaluation import Evaluation, evaluate_window
 from .core.frames import prediction_values
 from .core.policy import Policy, as_policy
+from .core.profile import Profile
 from .core.report import Comparison, side_by_side
 from .core.times import window_bounds
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
 from .registry import runs
-from .stats.comparison import delong
+from .stats.comparison import DeLong, delong
 from .stats.schema import map_labels
 
 
@@ -85,71 +87,120 @@ def compare(
         raise DataError(f"{models[0]} and {models[1]} are the same version with the same "
                         "outputs: compare two versions, or give two --predictions columns")
     profiles = [registry.profile_of(client, ref) for ref in refs]
-    labels = [_side_label(uri, ref) for uri, ref in zip(models, refs, strict=True)]
-    if labels[0] == labels[1]:
-        labels = [f"{labels[0]}_1", f"{labels[1]}_2"]
-    frames: list[pd.DataFrame] = []
-    results = []
-    statuses: list[str] = []
-    for i, profile in enumerate(profiles):
-        frame = window
-        if predictions is not None:
-            if predictions[i] not in window.columns:
-                raise DataError(f"prediction column {predictions[i]!r} is missing from the window")
-            own = profile.prediction_columns
-            if len(own) != 1:
-                raise DataError("predictions= works for single-column outputs (binary, regression)")
-            frame = window.drop(columns=[c for c in own if c in window.columns
-                                         and c != predictions[i]])
-            # the profile reads the given column (errors then name it), as its own output
-            profiles[i] = profile = replace(profile, prediction=predictions[i])
-        result = evaluate_window(profile, frame, pol)
-        frames.append(frame)
-        results.append(result)
-        statuses.append(pol.decide(result.metrics, profile.bands, result.rows)[0])
-    metrics = side_by_side(labels, [r.metrics for r in results])
-    notes = list(dict.fromkeys(n for n in (pol.labels_decide(r.metrics) for r in results) if n))
-    test = None
-    target = profiles[0].target
-    if (profiles[0].task == "binary" and target is not None and target in window.columns
-            and results[0].has_labels):
-        y = map_labels(window[target], profiles[0].classes, target)
-        scores = [prediction_values(f, p.prediction_columns, p.task, p.prediction_kind)
-                  for f, p in zip(frames, profiles, strict=True)]
-        keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
-        positive = y[keep] == profiles[0].positive_label
-        if positive.all() or not positive.any():
-            notes.append("DeLong's test left out: the labels have a single class")
-        else:
-            test = delong(positive, scores[0][keep], scores[1][keep])
-            metrics.update({"compare.diff.roc_auc": test.diff,
-                            "compare.diff.roc_auc.p_value": test.p_value,
-                            "compare.diff.roc_auc.lower": test.lower,
-                            "compare.diff.roc_auc.upper": test.upper})
-    comparison = Comparison(models=[r.uri for r in refs], labels=labels, statuses=statuses,
-                            metrics=metrics, delong=test, notes=notes)
-    columns: dict[str, Any] = {}
-    for i, profile in enumerate(profiles):
-        columns.update(fingerprint_columns(profile, pol.business, None if predictions is None
-                                           else [predictions[i]]))
-    identity = (f"{window_start or ''}/{window_end or ''}" if window_start or window_end
-                else "rows:" + rows_digest(window, columns).hex()[:32])
-    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity)
+    labels = _side_labels(models, refs)
+    sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])
+             for i, profile in enumerate(profiles)]
+    comparison = _side_by_side(window, refs, labels, sides, pol)
+    identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
+    actions, why = registry.plan_promotion(refs[0], refs[1], comparison.delong, pol, promote,
+                                           identity)
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.append(why)
     if log and not dry_run:
-        comparison.run_id = runs.log_comparison(
-            client, refs, comparison, experiment,
-            {registry.WINDOW_START: window_start or "",
-             registry.WINDOW_END: window_end or "",
-             registry.COMPARE_WINDOW: identity})
-        from .render import comparison_panel
-
-        runs.log_files(client, comparison.run_id,
-                           {"plots/comparison.png": comparison_panel(comparison)})
-        registry.apply(client, refs[0], actions)
-        runs.record_actions(client, comparison.run_id, comparison.promotion)
+        _log_and_promote(client, refs, comparison, actions, experiment,
+                         {registry.WINDOW_START: window_start or "",
+                          registry.WINDOW_END: window_end or "",
+                          registry.COMPARE_WINDOW: identity})
     return comparison
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One version judged on the window: its profile (reading the output column given for
+    it, if any), the window as it reads it, the evaluation and the status the window earns."""
+
+    profile: Profile
+    frame: pd.DataFrame
+    result: Evaluation
+    status: str
+
+
+def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str | None
+           ) -> _Side:
+    """Evaluate one version on the window; with ``prediction``, its output is that column
+    (a single-column output), and its own output columns are left out of the window."""
+    frame = window
+    if prediction is not None:
+        if prediction not in window.columns:
+            raise DataError(f"prediction column {prediction!r} is missing from the window")
+        own = profile.prediction_columns
+        if len(own) != 1:
+            raise DataError("predictions= works for single-column outputs (binary, regression)")
+        frame = window.drop(columns=[c for c in own if c in window.columns and c != prediction])
+        # the profile reads the given column (errors then name it), as its own output
+        profile = replace(profile, prediction=prediction)
+    result = evaluate_window(profile, frame, pol)
+    return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
+
+
+def _side_by_side(window: pd.DataFrame, refs: list[registry.ModelVersionRef], labels: list[str],
+                  sides: list[_Side], pol: Policy) -> Comparison:
+    """Both sides' statuses and metrics, their differences and, with labels, DeLong's test."""
+    metrics = side_by_side(labels, [s.result.metrics for s in sides])
+    notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
+                               if n))
+    test, left_out = _delong(window, sides)
+    if left_out:
+        notes.append(left_out)
+    if test is not None:
+        metrics.update({"compare.diff.roc_auc": test.diff,
+                        "compare.diff.roc_auc.p_value": test.p_value,
+                        "compare.diff.roc_auc.lower": test.lower,
+                        "compare.diff.roc_auc.upper": test.upper})
+    return Comparison(models=[r.uri for r in refs], labels=labels,
+                      statuses=[s.status for s in sides], metrics=metrics, delong=test,
+                      notes=notes)
+
+
+def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:
+    """DeLong's test of the two ROC AUCs on the window's labelled rows (a binary task whose
+    labels came with the window), or why it is left out."""
+    first = sides[0].profile
+    target = first.target
+    if not (first.task == "binary" and target is not None and target in window.columns
+            and sides[0].result.has_labels):
+        return None, None
+    y = map_labels(window[target], first.classes, target)
+    scores = [prediction_values(s.frame, s.profile.prediction_columns, s.profile.task,
+                                s.profile.prediction_kind) for s in sides]
+    keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
+    positive = y[keep] == first.positive_label
+    if positive.all() or not positive.any():
+        return None, "DeLong's test left out: the labels have a single class"
+    return delong(positive, scores[0][keep], scores[1][keep]), None
+
+
+def _window_identity(window: pd.DataFrame, sides: list[_Side], pol: Policy,
+                     predictions: list[str] | None, start: str | None, end: str | None) -> str:
+    """How the promotion streak knows the window: by its bounds, or without them by the
+    fingerprint of the rows both sides read."""
+    if start or end:
+        return f"{start or ''}/{end or ''}"
+    columns: dict[str, Any] = {}
+    for i, side in enumerate(sides):
+        columns.update(fingerprint_columns(side.profile, pol.business, None if predictions is None
+                                           else [predictions[i]]))
+    return "rows:" + rows_digest(window, columns).hex()[:32]
+
+
+def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
+                     comparison: Comparison, actions: tuple[registry.Action, ...],
+                     experiment: str | None, tags: dict[str, str]) -> None:
+    """Log the comparison run (its metrics and panel), then move the aliases it planned."""
+    from .render import comparison_panel
+
+    comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
+    runs.log_files(client, comparison.run_id,
+                   {"plots/comparison.png": comparison_panel(comparison)})
+    registry.apply(client, refs[0], actions)
+    runs.record_actions(client, comparison.run_id, comparison.promotion)
+
+
+def _side_labels(models: list[str], refs: list[registry.ModelVersionRef]) -> list[str]:
+    """How the metrics name each side: its alias in the URI given, else ``v<version>``; made
+    distinct when both are the same."""
+    labels = [_side_label(uri, ref) for uri, ref in zip(models, refs, strict=True)]
+    return [f"{labels[0]}_1", f"{labels[1]}_2"] if labels[0] == labels[1] else labels
 
 
 def _side_label(uri: str, ref: registry.ModelVersionRef) -> str:
