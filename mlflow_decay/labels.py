@@ -19,8 +19,9 @@ from mlflow.entities import Run
 
 from . import registry
 from .core.frames import prediction_values
-from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
+from .core.policy import Policy, as_policy, impact_figures
 from .core.report import DecayReport
+from .core.rules import STATUSES, Status
 from .errors import DataError
 from .monitoring import first_crossing
 from .registry import runs

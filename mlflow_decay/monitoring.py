@@ -17,9 +17,10 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, check_window, evaluate_window
-from .core.policy import STATUSES, Policy, Status, as_policy, impact_figures
+from .core.policy import Policy, as_policy, impact_figures
 from .core.profile import Profile
 from .core.report import DecayReport
+from .core.rules import STATUSES, Status
 from .core.times import is_open, window_bounds
 from .core.window import WindowStats
 from .engines.dispatch import Source, evaluate_source, is_parquet

@@ -14,76 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from ..errors import PolicyError
 from .names import FEATURE_METRICS, IMPACT_METRICS, MAX_PATTERN, QUALITY_METRICS, globs_meet, metric_patterns
+from .rules import Breach, Direction, Rule, Status
 
-Status = Literal["healthy", "warning", "degraded"]
-STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
-Direction = Literal["above", "below"]
 _SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Warn/degrade thresholds for the metrics a name or glob pattern matches.
-
-    A threshold is a constant (``warn``/``degrade``) or a reference band (``warn_k``/
-    ``degrade_k``): the reference chunks' mean plus or minus k standard deviations, the
-    deviation scaled by ``sqrt(chunk_rows / window_rows)`` to the window's size.
-    """
-
-    pattern: str
-    warn: float | None
-    degrade: float | None
-    direction: Direction
-    warn_k: float | None = None
-    degrade_k: float | None = None
-
-    def thresholds(self, band: tuple[float, float, int] | None, rows: int | None
-                   ) -> dict[Status, tuple[float, str]]:
-        """Effective thresholds by level, each with what it was derived from."""
-        out: dict[Status, tuple[float, str]] = {}
-        sign = 1.0 if self.direction == "above" else -1.0
-        specs: tuple[tuple[Status, float | None, float | None], ...] = (
-            ("warning", self.warn, self.warn_k), ("degraded", self.degrade, self.degrade_k))
-        for level, constant, k in specs:
-            if constant is not None:
-                out[level] = (constant, "")
-            elif k is not None and band is not None:
-                mean, sd, chunk_rows = band
-                scale = math.sqrt(chunk_rows / rows) if rows else 1.0
-                out[level] = (mean + sign * k * sd * scale, f"reference band {k:g} sd")
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"direction": self.direction}
-        for key in ("warn", "degrade", "warn_k", "degrade_k"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
-
-
-@dataclass(frozen=True)
-class Breach:
-    """One metric past one of its thresholds."""
-
-    metric: str
-    value: float
-    threshold: float
-    level: Status
-    direction: Direction
-    basis: str = ""
-
-    def __str__(self) -> str:
-        op = ">=" if self.direction == "above" else "<="
-        basis = f", {self.basis}" if self.basis else ""
-        return f"{self.metric} = {self.value:.4g} {op} {self.threshold:.4g} ({self.level}{basis})"
 
 
 @dataclass(frozen=True)
@@ -294,8 +235,9 @@ def _read_default() -> dict[str, Any]:
 
 def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
            check_names: bool = True) -> Policy:
-    """A policy from TOML data; ``check_names`` refuses rules no metric can match (it imports
-    scikit-learn for the metric names: the packaged default, tested, is read without it)."""
+    """A policy from TOML data, each section laid over ``base`` (else the built-in values);
+    ``check_names`` refuses rules no metric can match (it imports scikit-learn for the metric
+    names: the packaged default, tested, is read without it)."""
     where = f"policy {source!r}"
     unknown = set(data) - _SECTIONS
     if unknown:
@@ -304,7 +246,28 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
                           "labels, inherit)")
     if not isinstance(data.get("inherit", True), bool):
         raise PolicyError(f"{where}: inherit must be true or false")
-    drift = dict((k, (m, t)) for k, m, t in (base.drift if base else Policy(rules=()).drift))
+    fallback = base or Policy(())
+    drift = _drift(data, fallback, where)
+    rules = _thresholds(data, fallback, where, check_names)
+    remove_aliases, rollback_aliases, archive, auto_recover = _actions(data, fallback, where)
+    degrade_after, recover_after = _hysteresis(data, fallback, where)
+    business = _business(data, fallback, where)
+    alias, windows, max_p, min_gain = _promote(data, fallback, where)
+    coverage = _label_coverage(data, fallback, where)
+    return Policy(
+        min_label_coverage=coverage,
+        promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
+        promote_min_gain=min_gain, business=business,
+        degrade_after=degrade_after, recover_after=recover_after, rules=rules, drift=drift,
+        remove_aliases=remove_aliases, rollback_aliases=rollback_aliases, archive=archive,
+        auto_recover=auto_recover, source=source,
+    )
+
+
+def _drift(data: dict[str, Any], fallback: Policy, where: str
+           ) -> tuple[tuple[str, str, float], ...]:
+    """``[drift]``: each feature kind's metric and threshold."""
+    drift = dict((k, (m, t)) for k, m, t in fallback.drift)
     for kind, spec in _table(data, "drift", where).items():
         if kind not in FEATURE_METRICS:
             raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or categorical")
@@ -320,37 +283,66 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
             raise PolicyError(f"{where}: [drift] {kind} threshold must be >= 0 (an effect size), "
                               f"got {threshold:g}")
         drift[kind] = (metric, threshold)
-    rules = {r.pattern: r for r in (base.rules if base else ())}
+    return tuple((k, m, t) for k, (m, t) in drift.items())
+
+
+def _thresholds(data: dict[str, Any], fallback: Policy, where: str, check_names: bool
+                ) -> tuple[Rule, ...]:
+    """``[thresholds]``: a rule per metric name or pattern, replacing the one it overrides."""
+    rules = {r.pattern: r for r in fallback.rules}
     for pattern, spec in _table(data, "thresholds", where).items():
         if check_names:
             _check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
         rules[pattern] = _rule(pattern, spec, where)
+    return tuple(rules.values())
+
+
+def _actions(data: dict[str, Any], fallback: Policy, where: str
+             ) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
+    """``[actions]``: the aliases removed and rolled back, ``archive`` and ``auto_recover``."""
     actions = _section(data, "actions", _ACTION_KEYS, where)
     alias_lists = {}
     for key in ("remove_aliases", "rollback_aliases"):
-        value = actions.get(key, list(getattr(base, key)) if base else [])
+        value = actions.get(key, list(getattr(fallback, key)))
         if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
             raise PolicyError(f"{where}: [actions] {key} must be a list of alias names")
         alias_lists[key] = tuple(value)
     flags = {}
     for key in ("archive", "auto_recover"):
-        value = actions.get(key, getattr(base, key) if base else False)
+        value = actions.get(key, getattr(fallback, key))
         if not isinstance(value, bool):
             raise PolicyError(f"{where}: [actions] {key} must be true or false")
         flags[key] = value
+    return (alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags["archive"],
+            flags["auto_recover"])
+
+
+def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int, int]:
+    """``[hysteresis]``: ``degrade_after`` and ``recover_after`` windows."""
     hysteresis = _section(data, "hysteresis", _HYSTERESIS_KEYS, where)
     counts = {}
     for key in sorted(_HYSTERESIS_KEYS):
-        value = hysteresis.get(key, getattr(base, key) if base else getattr(Policy(()), key))
+        value = hysteresis.get(key, getattr(fallback, key))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
         counts[key] = value
+    return counts["degrade_after"], counts["recover_after"]
+
+
+def _business(data: dict[str, Any], fallback: Policy, where: str) -> tuple[str, ...]:
+    """``[business]``: the KPI columns whose means are logged."""
     business = _section(data, "business", {"columns"}, where)
-    columns = business.get("columns", list(base.business) if base else [])
+    columns = business.get("columns", list(fallback.business))
     if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
         raise PolicyError(f"{where}: [business] columns must be a list of column names")
+    return tuple(columns)
+
+
+def _promote(data: dict[str, Any], fallback: Policy, where: str
+             ) -> tuple[str, int, float, float]:
+    """``[promote]``: the alias a challenger wins, over how many windows, with what p-value
+    and AUC gain."""
     promote = _section(data, "promote", {"alias", "min_auc_gain", "max_p_value", "windows"}, where)
-    fallback = base or Policy(())
     alias = promote.get("alias", fallback.promote_alias)
     windows = promote.get("windows", fallback.promote_windows)
     if not isinstance(alias, str) or not alias:
@@ -361,24 +353,19 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
                     f"{where}: [promote] max_p_value")
     if not 0 < max_p <= 1:
         raise PolicyError(f"{where}: [promote] max_p_value must be in (0, 1]")
+    min_gain = _number(promote.get("min_auc_gain", fallback.promote_min_gain),
+                       f"{where}: [promote] min_auc_gain")
+    return alias, windows, max_p, min_gain
+
+
+def _label_coverage(data: dict[str, Any], fallback: Policy, where: str) -> float:
+    """``[labels]``: the share of a window's rows labels must cover for ``perf.*`` to decide."""
     labels = _section(data, "labels", {"min_coverage"}, where)
     coverage = _number(labels.get("min_coverage", fallback.min_label_coverage),
                        f"{where}: [labels] min_coverage")
     if not 0 < coverage <= 1:
         raise PolicyError(f"{where}: [labels] min_coverage must be in (0, 1]")
-    return Policy(
-        min_label_coverage=coverage,
-        promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
-        promote_min_gain=_number(promote.get("min_auc_gain", fallback.promote_min_gain),
-                                 f"{where}: [promote] min_auc_gain"),
-        business=tuple(columns),
-        degrade_after=counts["degrade_after"], recover_after=counts["recover_after"],
-        rules=tuple(rules.values()),
-        drift=tuple((k, m, t) for k, (m, t) in drift.items()),
-        remove_aliases=alias_lists["remove_aliases"],
-        rollback_aliases=alias_lists["rollback_aliases"], archive=flags["archive"],
-        auto_recover=flags["auto_recover"], source=source,
-    )
+    return coverage
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

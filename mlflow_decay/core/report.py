@@ -10,7 +10,7 @@ from typing import Any
 
 from ..stats import Z95
 from ..stats.comparison import DeLong
-from .policy import Status
+from .rules import Status
 
 
 @dataclass

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from ..core.policy import STATUSES, Policy, Status
+from ..core.policy import Policy
+from ..core.rules import STATUSES, Status
 from ..core.times import is_open, parse_time
 from ..errors import RegistryError
 from .tags import (
