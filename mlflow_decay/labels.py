@@ -20,6 +20,7 @@ from mlflow.entities import Run
 from . import registry
 from .core.frames import prediction_values
 from .core.policy import Policy, as_policy, impact_figures
+from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .errors import DataError
@@ -79,6 +80,38 @@ def attach_labels(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
+    labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,
+                                                      label_column)
+    known = _known_labels(labels, id_column, label_column)
+    logged = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
+    stored = 0
+    updated: list[LabelledWindow] = []
+    reports: list[DecayReport] = []
+    for run in logged:
+        outputs = runs.window_outputs(client, run)
+        labelled = None
+        if outputs is not None and id_column in outputs.columns:
+            stored += 1
+            labelled = _join_labels(client, run, outputs, known, profile, pol, id_column,
+                                    label_column)
+            if labelled is not None:
+                updated.append(labelled)
+        if run.data.tags.get(registry.PROVISIONAL) == "true":
+            continue  # an open window's verdict was never applied: the replay leaves it out
+        reports.append(_window_report(ref, run, labelled))
+    if not updated:
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
+    if reports:
+        _replay(client, ref, pol, reports, logged[-1])
+    return updated
+
+
+def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.DataFrame,
+                    id_column: str | None, label_column: str | None
+                    ) -> tuple[pd.DataFrame, str, str]:
+    """The labels (as the profile's classes), their id column and label column (default the
+    profile's id column and target); refused, before any change, when a column is missing
+    or a label is not one of the classes."""
     id_column = id_column or profile.id_column
     label_column = label_column or profile.target
     if id_column is None or label_column is None:
@@ -87,61 +120,75 @@ def attach_labels(
     for column in (id_column, label_column):
         if column not in labels.columns:
             raise DataError(f"column {column!r} is missing from the labels")
-    if profile.task != "regression":  # labels as the profile's classes, refused before any change
+    if profile.task != "regression":
         labels = labels.assign(**{label_column: map_labels(labels[label_column], profile.classes,
                                                             label_column)})
-    known = _known_labels(labels, id_column, label_column)
-    logged = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
-    stored = 0
-    updated: list[LabelledWindow] = []
-    verdicts: list[Status] = []
-    reports: list[DecayReport] = []
-    for run in logged:
-        metrics = dict(run.data.metrics)
+    return labels, id_column, label_column
+
+
+def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: pd.DataFrame,
+                 profile: Profile, pol: Policy, id_column: str, label_column: str
+                 ) -> LabelledWindow | None:
+    """Join the labels onto a window run's stored row ids and outputs; when some match, log
+    the realized performance and the window's new verdict into the run (``None``: none
+    matched)."""
+    # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
+    joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
+        known, on="__id__", how="inner")
+    if not len(joined):
+        return None
+    new = _realized(profile, outputs, joined, id_column, label_column)
+    metrics = {**run.data.metrics, **new}
+    rows = int(metrics.get("quality.rows", len(outputs)))
+    verdict = pol.decide(metrics, profile.bands, rows)[0]
+    runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
+                                        registry.LABELLED: "true"})
+    return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
+                          len(joined), verdict, new)
+
+
+def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,
+              label_column: str) -> dict[str, float]:
+    """The ``perf.*`` metrics of the labelled rows, their change from the reference, and the
+    share of the window's rows the labels cover (``labels.coverage``)."""
+    # labels match the profile's classes by value; a decision column stored with the outputs
+    # (evaluate's predicted_label) decides as it did for the window
+    decided = [c for c in outputs.columns if c not in (id_column, *profile.prediction_columns)]
+    perf, _ = performance.realized(
+        profile.task, joined[label_column],
+        prediction_values(joined, profile.prediction_columns, profile.task,
+                          profile.prediction_kind),
+        classes=profile.classes, positive_label=profile.positive_label,
+        threshold=profile.threshold,
+        decisions=joined[decided[0]] if len(decided) == 1 else None)
+    new = {f"perf.{k}": v for k, v in perf.items()}
+    new.update({f"perf.{k}.delta": v - profile.performance[k]
+                for k, v in perf.items() if k in profile.performance})
+    new["labels.coverage"] = len(joined) / len(outputs)
+    return new
+
+
+def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWindow | None
+                   ) -> DecayReport:
+    """A window as the replay sees it: its metrics and verdict, with the labels' if any."""
+    if labelled is not None:
+        metrics, verdict = {**run.data.metrics, **labelled.metrics}, labelled.window_status
+    else:
         tagged = run.data.tags.get(registry.WINDOW_STATUS, "healthy")
-        verdict = cast(Status, tagged if tagged in STATUSES else "healthy")
-        outputs = runs.window_outputs(client, run)
-        if outputs is not None and id_column in outputs.columns:
-            stored += 1
-            # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
-            joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
-                known, on="__id__", how="inner")
-            if len(joined):
-                # labels match the profile's classes by value; a decision column stored with
-                # the outputs (evaluate's predicted_label) decides as it did for the window
-                decided = [c for c in outputs.columns
-                           if c not in (id_column, *profile.prediction_columns)]
-                perf, _ = performance.realized(
-                    profile.task, joined[label_column],
-                    prediction_values(joined, profile.prediction_columns, profile.task,
-                                      profile.prediction_kind),
-                    classes=profile.classes, positive_label=profile.positive_label,
-                    threshold=profile.threshold,
-                    decisions=joined[decided[0]] if len(decided) == 1 else None)
-                new = {f"perf.{k}": v for k, v in perf.items()}
-                new.update({f"perf.{k}.delta": v - profile.performance[k]
-                            for k, v in perf.items() if k in profile.performance})
-                new["labels.coverage"] = len(joined) / len(outputs)
-                metrics.update(new)
-                rows = int(metrics.get("quality.rows", len(outputs)))
-                verdict = pol.decide(metrics, profile.bands, rows)[0]
-                runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
-                                                        registry.LABELLED: "true"})
-                updated.append(LabelledWindow(run.info.run_id,
-                                              run.data.tags.get(registry.WINDOW_START),
-                                              rows, len(joined), verdict, new))
-        if run.data.tags.get(registry.PROVISIONAL) == "true":
-            continue  # an open window's verdict was never applied: the replay leaves it out
-        verdicts.append(verdict)
-        reports.append(DecayReport(
-            model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
-            window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
-            rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
-            window_key=run.data.tags.get(registry.WINDOW_KEY)))
-    if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
-    if not verdicts:
-        return updated
+        metrics, verdict = dict(run.data.metrics), cast(Status, tagged if tagged in STATUSES
+                                                        else "healthy")
+    return DecayReport(
+        model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
+        window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
+        rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
+        window_key=run.data.tags.get(registry.WINDOW_KEY))
+
+
+def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
+            reports: list[DecayReport], last_run: Run) -> None:
+    """Run the policy's hysteresis over every window's verdict again, bring the version in
+    line with it, and log what the decay cost into the last window's run."""
+    verdicts = [r.window_status for r in reports]
     states = pol.replay(verdicts)
     for report, (status, _, _) in zip(reports, states, strict=True):
         report.status = status
@@ -149,8 +196,7 @@ def attach_labels(
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
-        runs.add_metrics(client, logged[-1], figures, {})
-    return updated
+        runs.add_metrics(client, last_run, figures, {})
 
 
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
