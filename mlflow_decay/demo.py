@@ -7,16 +7,20 @@ its reference profile and evaluates windows of growing covariate and concept dri
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .core.policy import Policy
 
 FEATURES = ["tenure_months", "monthly_charges", "usage_hours", "age", "support_calls",
             "contract", "region", "payment_method"]
 CATEGORICAL = ["contract", "region", "payment_method"]
 NUMERICAL = [f for f in FEATURES if f not in CATEGORICAL]
+FIRST_WEEK = pd.Timestamp("2026-01-05", tz="UTC")  # the first window's start; one a week
 
 
 def make_data(n: int, drift: float, seed: int) -> pd.DataFrame:
@@ -87,70 +91,101 @@ def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
     """
     import mlflow
 
-    from . import api
     from .core.policy import DEFAULT_POLICY
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
-    client = mlflow.MlflowClient()
     # the default policy removes @champion from a degraded version; the demo also rolls it
     # back to the newest healthy version
     policy = replace(DEFAULT_POLICY, rollback_aliases=("champion",), source="demo policy")
-    start = pd.Timestamp("2026-01-05", tz="UTC")
-    rows: list[dict[str, object]] = []
+    scenario = _Scenario(mlflow.MlflowClient(), model_name, policy, window_rows, echo)
+    model, v1 = scenario.champion_decays(windows)
+    scenario.challenger_is_promoted(model, v1, first=windows)
+    scenario.buggy_release_is_rolled_back(first=windows + 2)
+    return scenario.rows
 
-    def week(i: int) -> tuple[str, str, str]:
-        begin = start + pd.Timedelta(weeks=i)
-        return f"{begin:%Y-%m-%d}", begin.isoformat(), (begin + pd.Timedelta(weeks=1)).isoformat()
 
-    def evaluate(uri: str, window: pd.DataFrame, i: int) -> None:
-        day, begin, end = week(i)
-        report = api.evaluate(uri, window, policy=policy, window_start=begin, window_end=end)
-        echo(f"window {i + 1} {day}  v{report.model_version}  {report.summary()}")
+@dataclass
+class _Scenario:
+    """The demo's registered model, its policy and weekly windows, and one summary row per
+    window evaluated."""
+
+    client: Any
+    model_name: str
+    policy: Policy
+    window_rows: int
+    echo: Callable[[str], None]
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+    def champion_decays(self, windows: int) -> tuple[Any, str]:
+        """Act 1: the champion meets ever more drift, window by window; returns the model and
+        its version's URI."""
+        model, v1 = self.release(seed=1, drift=0.0, alias="champion")
+        for i in range(windows):
+            window = self.window(i, i / max(windows - 1, 1))
+            self.evaluate(f"models:/{self.model_name}@champion" if i == 0 else v1,
+                          window.assign(churn_score=scores(model, window)), i)
+        return model, v1
+
+    def challenger_is_promoted(self, model: Any, v1: str, first: int) -> None:
+        """Act 2: a challenger retrained on recent data, compared with the decayed champion
+        on the same rows for two windows, and promoted."""
+        challenger, v2 = self.release(seed=3, drift=1.0, alias="challenger")
+        for i in range(first, first + 2):
+            window = self.window(i, 1.0)
+            window["churn_score"] = scores(model, window)
+            window["challenger_score"] = scores(challenger, window)
+            self.evaluate(v2, window.drop(columns="churn_score").rename(
+                columns={"challenger_score": "churn_score"}), i)
+            self.compare(window, v1)
+
+    def buggy_release_is_rolled_back(self, first: int) -> None:
+        """Act 3: version 3 released as champion with a unit bug in its feature pipeline."""
+        released, _ = self.release(seed=5, drift=1.0, alias="champion")
+        for i in range(first, first + 2):
+            window = self.window(i, 1.0)
+            window["monthly_charges"] *= 100  # cents, not dollars
+            self.evaluate(f"models:/{self.model_name}@champion", window.assign(
+                churn_score=scores(released, window)), i)
+
+    def release(self, seed: int, drift: float, alias: str) -> tuple[Any, str]:
+        """A version trained and profiled on data of this ``drift`` (seeds ``seed`` and
+        ``seed + 1``), under ``alias``."""
+        return _release(self.client, self.model_name, make_data(20_000, drift, seed=seed),
+                        make_data(10_000, drift, seed=seed + 1), alias, self.echo)
+
+    def window(self, i: int, drift: float) -> pd.DataFrame:
+        return make_data(self.window_rows, drift, seed=100 + i)
+
+    def evaluate(self, uri: str, window: pd.DataFrame, i: int) -> None:
+        """Evaluate window ``i`` (week ``i`` from the start) and say what became of the version."""
+        from . import api
+
+        begin = FIRST_WEEK + pd.Timedelta(weeks=i)
+        report = api.evaluate(uri, window, policy=self.policy, window_start=begin.isoformat(),
+                              window_end=(begin + pd.Timedelta(weeks=1)).isoformat())
+        self.echo(f"window {i + 1} {begin:%Y-%m-%d}  v{report.model_version}  {report.summary()}")
         if report.status != report.previous_status and report.status == "degraded":
             moves = [a for a in report.actions if "alias" in a]
-            echo(f"  -> {report.model_uri} moved to stage 'degraded': {report.reasons[0]}"
-                 + (f"; {'; '.join(moves)}" if moves else ""))
-        rows.append({"window": i + 1, "version": report.model_version, "status": report.status,
-                     "roc_auc": report.metrics.get("perf.roc_auc"),
-                     "drift_share": report.metrics["drift.share"], "run_id": report.run_id})
+            self.echo(f"  -> {report.model_uri} moved to stage 'degraded': {report.reasons[0]}"
+                      + (f"; {'; '.join(moves)}" if moves else ""))
+        self.rows.append({"window": i + 1, "version": report.model_version,
+                          "status": report.status, "roc_auc": report.metrics.get("perf.roc_auc"),
+                          "drift_share": report.metrics["drift.share"],
+                          "run_id": report.run_id})
 
-    # act 1: the champion decays
-    model, v1 = _release(client, model_name, make_data(20_000, 0.0, seed=1),
-                         make_data(10_000, 0.0, seed=2), "champion", echo)
-    for i in range(windows):
-        window = make_data(window_rows, i / max(windows - 1, 1), seed=100 + i)
-        evaluate(f"models:/{model_name}@champion" if i == 0 else v1,
-                 window.assign(churn_score=scores(model, window)), i)
+    def compare(self, window: pd.DataFrame, v1: str) -> None:
+        """Compare the decayed version 1 with @challenger on the same rows, promoting it."""
+        from . import api
 
-    # act 2: a challenger retrained on recent data, compared on the same rows, promoted
-    challenger, v2 = _release(client, model_name, make_data(20_000, 1.0, seed=3),
-                              make_data(10_000, 1.0, seed=4), "challenger", echo)
-    for i in range(windows, windows + 2):
-        window = make_data(window_rows, 1.0, seed=100 + i)
-        window["churn_score"] = scores(model, window)
-        window["challenger_score"] = scores(challenger, window)
-        evaluate(v2, window.drop(columns="churn_score").rename(
-            columns={"challenger_score": "churn_score"}), i)
-        result = api.compare(window, [v1, f"models:/{model_name}@challenger"],
-                             predictions=["churn_score", "challenger_score"], policy=policy,
+        result = api.compare(window, [v1, f"models:/{self.model_name}@challenger"],
+                             predictions=["churn_score", "challenger_score"], policy=self.policy,
                              promote=True)
         assert result.delong is not None
-        echo(f"  compare v1 vs @challenger: AUC {result.delong.auc[0]:.3f} vs "
-             f"{result.delong.auc[1]:.3f}, DeLong p = {result.delong.p_value:.2g}"
-             + (f"; {result.promotion[0]}" if result.promotion else ""))
-
-    # act 3: version 3 released as champion with a unit bug in its feature pipeline
-    released, v3 = _release(client, model_name, make_data(20_000, 1.0, seed=5),
-                            make_data(10_000, 1.0, seed=6), "champion", echo)
-    for i in range(windows + 2, windows + 4):
-        window = make_data(window_rows, 1.0, seed=100 + i)
-        window["monthly_charges"] *= 100  # cents, not dollars
-        evaluate(f"models:/{model_name}@champion", window.assign(
-            churn_score=scores(released, window)), i)
-    del v3
-    return rows
+        self.echo(f"  compare v1 vs @challenger: AUC {result.delong.auc[0]:.3f} vs "
+                  f"{result.delong.auc[1]:.3f}, DeLong p = {result.delong.p_value:.2g}"
+                  + (f"; {result.promotion[0]}" if result.promotion else ""))
 
 
 def _release(client: Any, model_name: str, train: pd.DataFrame, reference: pd.DataFrame,
