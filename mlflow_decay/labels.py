@@ -19,12 +19,11 @@ from mlflow.entities import Run
 
 from . import registry
 from .core.frames import prediction_values
-from .core.policy import Policy, as_policy, impact_figures
+from .core.policy import Policy, as_policy, first_crossing, impact_figures
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .errors import DataError
-from .monitoring import first_crossing
 from .registry import runs
 from .stats import performance
 from .stats.schema import category_array, map_labels

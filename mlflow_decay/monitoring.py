@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, check_window, evaluate_window
-from .core.policy import Policy, as_policy, impact_figures
+from .core.policy import Policy, as_policy, first_crossing, impact_figures
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
@@ -188,16 +188,7 @@ def monitor(
     """
     runs.check_experiment(experiment)
     pol = as_policy(policy)
-    streamed = isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)
-    if streamed:
-        check_window_options(timestamp_column, every, chunk_size)
-        if timestamp_column is not None:
-            ordered, count = time_ordered(data, timestamp_column, timestamp_unit)
-            if not ordered and count > MAX_SORT_ROWS:
-                raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
-                                f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
-                                "memory; write the files in time order to stream them")
-            streamed = ordered  # out of order but small: read whole and sorted, as a DataFrame
+    streamed = _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
     if not streamed:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
@@ -217,6 +208,29 @@ def monitor(
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=0 if streamed else len(windows),
                                    progress=progress)
+    _log_impact(client, pol, reports)
+    return reports
+
+
+def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, every: str | None,
+             chunk_size: int | None, timestamp_unit: str | None) -> bool:
+    """Whether a monitor reads ``data`` in batches: a Parquet source whose rows come in time
+    order (else it is read whole, and sorted up to ``MAX_SORT_ROWS`` rows)."""
+    if not (isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)):
+        return False
+    check_window_options(timestamp_column, every, chunk_size)
+    if timestamp_column is None:
+        return True
+    ordered, count = time_ordered(data, timestamp_column, timestamp_unit)
+    if not ordered and count > MAX_SORT_ROWS:
+        raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
+                        f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
+                        "memory; write the files in time order to stream them")
+    return ordered  # out of order but small: read whole and sorted, as a DataFrame
+
+
+def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport]) -> None:
+    """Log what the decay cost (:func:`impact_figures`) into the last window logged."""
     last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
     if last is not None and last.run_id is not None:
         figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
@@ -224,7 +238,6 @@ def monitor(
         if figures:
             runs.add_metrics(client, client.get_run(last.run_id), figures, {})
             last.metrics.update(figures)
-    return reports
 
 
 def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
@@ -309,18 +322,6 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
                                   window.end, part.fingerprint, is_open(window.end)),
                        lambda result=result: (result, None),  # type: ignore[misc]
                        part.outputs)
-
-
-def first_crossing(policy: Policy, reports: list[DecayReport]) -> int | None:
-    """Index of the first window whose realized primary metric crossed its warn line."""
-    for i, report in enumerate(reports):
-        for name, value in report.metrics.items():
-            if name.startswith("perf.") and name.endswith(".delta"):
-                rule = policy.rule_for(name)
-                if rule is not None and rule.warn is not None and (
-                        value <= rule.warn if rule.direction == "below" else value >= rule.warn):
-                    return i
-    return None
 
 
 def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import PolicyError
 from .names import FEATURE_METRICS, IMPACT_METRICS, MAX_PATTERN, QUALITY_METRICS, globs_meet, metric_patterns
 from .rules import Breach, Direction, Rule, Status
+
+if TYPE_CHECKING:
+    from .report import DecayReport
 
 _SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
@@ -452,7 +455,7 @@ def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
     windows the first alarm came after the realized metric crossed its warn line.
 
     ``crossed`` is the index of the first window whose realized metric crossed the line (from
-    labels), or ``None`` when labels have not shown it.
+    labels: :func:`first_crossing`), or ``None`` when labels have not shown it.
     """
     out: dict[str, float] = {}
     since, delay = IMPACT_METRICS
@@ -463,3 +466,15 @@ def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
     if crossed is not None and alarm is not None:
         out[delay] = float(alarm - crossed)
     return out
+
+
+def first_crossing(policy: Policy, reports: Sequence[DecayReport]) -> int | None:
+    """Index of the first window whose realized primary metric crossed its warn line."""
+    for i, report in enumerate(reports):
+        for name, value in report.metrics.items():
+            if name.startswith("perf.") and name.endswith(".delta"):
+                rule = policy.rule_for(name)
+                if rule is not None and rule.warn is not None and (
+                        value <= rule.warn if rule.direction == "below" else value >= rule.warn):
+                    return i
+    return None

@@ -108,30 +108,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     reason = "; ".join(reasons) or "no threshold breached"
     actions: list[Action] = []
     if status == "degraded":
-        for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
-            target = _rollback_target(ref, others)
-            if target is None:
-                fate = ("it is removed (remove_aliases)" if alias in policy.remove_aliases
-                        else "it stays")
-                note = ((note + "; ") if note else "") + (
-                    f"no healthy version to roll @{alias} back to; {fate}")
-                continue
-            actions += [
-                Action("set_alias", alias, version=target.version),
-                Action("set_tag", ROLLED_BACK_TO, f"@{alias} -> v{target.version}"),
-                Action("set_tag", ROLLED_BACK_FROM, f"@{alias} <- v{ref.version}",
-                       version=target.version),
-            ]
-        moved = {a.key for a in actions if a.kind == "set_alias"}
-        actions += [Action("delete_alias", a) for a in policy.remove_aliases
-                    if a in ref.aliases and a not in moved]
-        if policy.archive and ref.stage != "Archived":
-            actions.append(Action("transition_stage", "stage", "Archived"))
-        removed = [a.key for a in actions if a.kind == "delete_alias"]
-        if removed:
-            previous_removed = [a for a in ref.tags.get(REMOVED_ALIASES, "").split(",") if a]
-            actions.append(Action("set_tag", REMOVED_ALIASES,
-                                  ",".join(dict.fromkeys(previous_removed + removed))))
+        actions, stuck = _degrade(ref, policy, others)
+        note = "; ".join(n for n in (note, *stuck) if n) or None
     changed = status != previous
     if changed:
         actions += [
@@ -150,6 +128,38 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         actions.append(Action("set_tag", STATUS, status))
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
                 note=note)
+
+
+def _degrade(ref: ModelVersionRef, policy: Policy, others: list[ModelVersionRef] | None
+             ) -> tuple[list[Action], list[str]]:
+    """What the policy does to a degraded version: its rollback aliases move to the newest
+    healthy version, its other listed aliases are removed (and remembered), it may be
+    archived. Also returns, per rollback alias with nowhere to go, what becomes of it."""
+    actions: list[Action] = []
+    stuck: list[str] = []
+    for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
+        target = _rollback_target(ref, others)
+        if target is None:
+            fate = "it is removed (remove_aliases)" if alias in policy.remove_aliases else "it stays"
+            stuck.append(f"no healthy version to roll @{alias} back to; {fate}")
+            continue
+        actions += [
+            Action("set_alias", alias, version=target.version),
+            Action("set_tag", ROLLED_BACK_TO, f"@{alias} -> v{target.version}"),
+            Action("set_tag", ROLLED_BACK_FROM, f"@{alias} <- v{ref.version}",
+                   version=target.version),
+        ]
+    moved = {a.key for a in actions if a.kind == "set_alias"}
+    actions += [Action("delete_alias", a) for a in policy.remove_aliases
+                if a in ref.aliases and a not in moved]
+    if policy.archive and ref.stage != "Archived":
+        actions.append(Action("transition_stage", "stage", "Archived"))
+    removed = [a.key for a in actions if a.kind == "delete_alias"]
+    if removed:
+        previous_removed = [a for a in ref.tags.get(REMOVED_ALIASES, "").split(",") if a]
+        actions.append(Action("set_tag", REMOVED_ALIASES,
+                              ",".join(dict.fromkeys(previous_removed + removed))))
+    return actions, stuck
 
 
 def _rollback_target(ref: ModelVersionRef, others: list[ModelVersionRef] | None
