@@ -1,5 +1,6 @@
-"""The import contract: layers import only downward, and the bottom layers stay free of MLflow,
-Spark and pyarrow datasets (checked in a fresh interpreter per module, lazy imports included)."""
+"""The import contract: layers import only downward, the faces are imported by none of them,
+no module imports itself round a circle, and the bottom layers stay free of MLflow, Spark and
+pyarrow datasets (checked in a fresh interpreter per module; lazy imports included throughout)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,22 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mlflow_decay"
-#: What each layer's modules may import from the package (themselves included). Layers not
-#: listed here are the ones above, still flat in the package.
+#: What each layer's modules may import from the package (themselves included).
 ALLOWED = {"stats": {"stats", "errors"}, "core": {"core", "stats", "errors"},
            "engines": {"engines", "core", "stats", "errors"},
            "registry": {"registry", "core", "stats", "errors"}}
+#: The same for the package root's modules below the faces: render (the report document: HTML
+#: and plots) sits on the core, the use cases on every layer and render, and among the use
+#: cases only downward (comparison and labels may use monitoring; monitoring uses neither).
+UNDER_USE_CASES = {"stats", "core", "engines", "registry", "render", "errors"}
+ROOT_ALLOWED = {"errors": {"errors"}, "render": {"render", "core", "stats", "errors"},
+                "monitoring": {"monitoring", *UNDER_USE_CASES},
+                "comparison": {"comparison", "monitoring", *UNDER_USE_CASES},
+                "labels": {"labels", "monitoring", *UNDER_USE_CASES}}
+#: The faces: the package itself (``md.<name>``), api, cli, demo and the MLflow evaluator
+#: plugin. They may import anything; nothing else imports them.
+FACES = ("mlflow_decay", "mlflow_decay.api", "mlflow_decay.cli", "mlflow_decay.demo",
+         "mlflow_decay.registry.plugin")
 #: Kept out of the bottom layers: they never talk to MLflow, Spark or files of datasets.
 FORBIDDEN = ("mlflow", "pyspark", "pyarrow.dataset")
 BOTTOM = ("stats", "core")
@@ -50,6 +62,61 @@ def _imported(path: Path, root: Path = PACKAGE.parent) -> set[str]:
     return found
 
 
+def _name(path: Path, root: Path = PACKAGE.parent) -> str:
+    """A module's dotted name (a package's for its ``__init__``)."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, root: Path = PACKAGE.parent) -> set[str]:
+    """The package's modules a module under ``root`` imports, anywhere in it (lazy imports
+    too), by dotted name: ``from X import y`` imports ``X.y`` when that is a module, else
+    ``X`` (the packages above a module are left out: every module imports those)."""
+    here = path.relative_to(root).with_suffix("").parts[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = here[:len(here) - node.level + 1] if node.level else ()
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            if target[:1] != ["mlflow_decay"]:
+                continue
+            for alias in node.names:
+                where = root.joinpath(*target, alias.name)
+                is_module = where.with_suffix(".py").exists() or (where / "__init__.py").exists()
+                found.add(".".join([*target, alias.name] if is_module else target))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "mlflow_decay")
+    return found
+
+
+def _graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Every module of the package, with the package's modules it imports."""
+    return {_name(p, package.parent): _imports(p, package.parent)
+            for p in sorted(package.rglob("*.py"))}
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A chain of imports that comes back to where it started, or ``None``."""
+    done: set[str] = set()
+    chain: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        chain.append(module)
+        for imported in sorted(graph.get(module, ())):
+            if imported in chain:
+                return [*chain[chain.index(imported):], imported]
+            if imported not in done and (found := visit(imported)):
+                return found
+        done.add(chain.pop())
+        return None
+
+    return next((found for m in sorted(graph) if m not in done and (found := visit(m))), None)
+
+
+def _is_face(module: str) -> bool:
+    return module == FACES[0] or any(module == f or module.startswith(f + ".") for f in FACES[1:])
+
+
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_layers_import_only_downward(layer: str) -> None:
     modules = _modules(layer)
@@ -57,6 +124,31 @@ def test_layers_import_only_downward(layer: str) -> None:
     for path in modules:
         upward = _imported(path) - ALLOWED[layer]
         assert not upward, f"{path.relative_to(PACKAGE.parent)} imports {sorted(upward)}"
+
+
+@pytest.mark.parametrize("module", sorted(ROOT_ALLOWED))
+def test_render_and_the_use_cases_import_only_downward(module: str) -> None:
+    upward = _imported(PACKAGE / f"{module}.py") - ROOT_ALLOWED[module]
+    assert not upward, f"mlflow_decay/{module}.py imports {sorted(upward)}"
+
+
+def test_every_module_has_a_place_in_the_contract() -> None:
+    placed = {*ALLOWED, *ROOT_ALLOWED}
+    for path in PACKAGE.rglob("*.py"):
+        top = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        assert top in placed or _is_face(_name(path)), (
+            f"{path.relative_to(PACKAGE.parent)}: give it a layer in tests/test_layers.py")
+
+
+def test_nothing_below_the_faces_imports_one() -> None:
+    for module, imported in _graph().items():
+        faces = sorted(m for m in imported if _is_face(m))
+        assert _is_face(module) or not faces, f"{module} imports {faces}"
+
+
+def test_no_module_imports_itself_round_a_circle() -> None:
+    circle = _circle(_graph())
+    assert circle is None, "import circle: " + " -> ".join(circle or [])
 
 
 @pytest.mark.parametrize("module", [f"mlflow_decay.{layer}.{p.stem}" for layer in BOTTOM
@@ -80,3 +172,19 @@ def test_the_contract_sees_a_violation(tmp_path: Path) -> None:
         (tmp_path / "mlflow_decay" / present).write_text("")
     assert _imported(fake, tmp_path) == {"stats", "profile", "api",
                                          "<missing mlflow_decay.stats.streaming>"}
+
+
+def test_the_circle_check_sees_a_lazy_circle(tmp_path: Path) -> None:
+    """The checker itself: a circle closed by a lazy import, through a package, is found."""
+    package = tmp_path / "mlflow_decay"
+    (package / "core").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core" / "__init__.py").write_text("from .a import x\n")
+    (package / "core" / "a.py").write_text("from ..render import y\n")
+    (package / "render.py").write_text("def f():\n    from . import core\n")
+    graph = _graph(package)
+    assert graph["mlflow_decay.render"] == {"mlflow_decay.core"}
+    assert _circle(graph) == ["mlflow_decay.core", "mlflow_decay.core.a", "mlflow_decay.render",
+                              "mlflow_decay.core"]
+    (package / "render.py").write_text("from .errors import z\n")
+    assert _circle(_graph(package)) is None
