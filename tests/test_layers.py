@@ -188,3 +188,61 @@ def test_the_circle_check_sees_a_lazy_circle(tmp_path: Path) -> None:
                               "mlflow_decay.core"]
     (package / "render.py").write_text("from .errors import z\n")
     assert _circle(_graph(package)) is None
+
+
+def _picture_bands() -> dict[str, set[str]]:
+    """The names ARCHITECTURE.md's picture puts in each layer: the text between ``·`` on the
+    lines of a layer (up to the next ``│`` line), remarks in parentheses left out; the band of
+    engines, registry and render is cut into its three columns where ``registry/`` and
+    ``render`` start."""
+    text = (PACKAGE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    picture = text.split("```")[1].strip("\n").splitlines()
+    bands: dict[str, list[str]] = {}
+    label = ""
+    for line in picture:
+        if line[:1] not in (" ", ""):
+            label = line[:13].strip()
+            bands[label] = []
+        if not any(ch in line for ch in "│┌└"):
+            bands[label].append(line[13:])
+    middle = bands.pop("engines/")
+    at_registry = next(line.index("registry/") for line in middle if "registry/" in line)
+    at_render = next(line.index("render") for line in middle if "render" in line)
+    bands["engines/"] = [line[:at_registry] for line in middle]
+    bands["registry/"] = [line[at_registry:at_render].replace("registry/", "") for line in middle]
+    bands["render"] = [line[at_render:] for line in middle]
+
+    def names(lines: list[str]) -> set[str]:
+        flat = " ".join(" ".join(lines).split())
+        while "(" in flat:  # innermost remarks first
+            start = flat.rindex("(")
+            flat = flat[:start] + flat[flat.index(")", start) + 1:]
+        return {n.strip() for n in flat.split("·") if n.strip()}
+
+    return {layer: names(lines) for layer, lines in bands.items()}
+
+
+def _modules_by_layer() -> dict[str, set[str]]:
+    """The package's modules as the picture names them, by layer."""
+    found: dict[str, set[str]] = {layer + "/": set() for layer in ALLOWED}
+    found.update({"use cases": set(), "render": set(), "faces": {"mlflow_decay"}})
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts in (("__init__",), ("errors",)):
+            continue
+        name = _name(path)
+        if name.startswith("mlflow_decay.cli"):
+            found["faces"].add("cli/")
+        elif name == "mlflow_decay.registry.plugin":
+            found["faces"].add("registry/plugin")
+        elif len(parts) == 2 and parts[-1] != "__init__":
+            found[parts[0] + "/"].add(parts[1])
+        elif len(parts) == 1:
+            layer = ("render" if parts[0] == "render" else "use cases" if parts[0] in ROOT_ALLOWED
+                     else "faces")
+            found[layer].add(parts[0])
+    return found
+
+
+def test_the_architecture_picture_names_every_module_in_its_layer() -> None:
+    assert _picture_bands() == _modules_by_layer()
