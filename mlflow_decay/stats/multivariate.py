@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .schema import category_key, to_numeric
+from .schema import Factorized, category_key, to_numeric
 
 #: Components kept: the fewest explaining this share of the variance (see
 #: :func:`components_kept`)...
@@ -105,56 +105,62 @@ class PCAModel:
         """Mean squared reconstruction error of a table's rows."""
         return self.error_sum(frame) / max(len(frame), 1)
 
-    def error_sum(self, frame: pd.DataFrame) -> float:
+    def error_sum(self, frame: pd.DataFrame, factorized: Factorized | None = None) -> float:
         """Sum of the rows' squared reconstruction errors, block by block (bounded memory).
 
         A standardized row ``z`` scores ``Σ (vᵀz)²`` over the directions ``v`` left out, or
         ``|z|² - Σ (wᵀz)²`` over the components ``w``: a product with the fewer of the two
         sets. The indicators' part of each product (and of ``|z|²``) is a column of a small
-        table per categorical feature, picked by the row's level.
+        table per categorical feature, picked by the row's level (``factorized`` shares the
+        categorical columns' hashing with the window's category counts).
         """
-        codes = [level_codes(frame[name], levels) for name, levels in self.categorical]
-        scale = np.asarray(self.scale[:len(self.features)])[:, None]
+        codes = [level_codes(frame[name], levels, factorized(name) if factorized else None)
+                 for name, levels in self.categorical]
+        inverse = 1 / np.asarray(self.scale[:len(self.features)])
         total = 0.0
         for start, stop in _blocks(len(frame), len(self.mean)):
-            block = _centred(frame, self.features, self.mean, start, stop)
+            block = _centred(frame, self.features, self.mean, start, stop, inverse)
             picked = [code[start:stop] for code in codes]
             with np.errstate(over="ignore", invalid="ignore"):
-                part = self._block_error(block, picked, scale)
+                part = self._block_error(block, picked)
             if not np.isfinite(part):  # values too large to square: cap their z-scores
-                part = self._block_error(np.clip(block, -Z_LIMIT * scale, Z_LIMIT * scale),
-                                         picked, scale)
+                block = _centred(frame, self.features, self.mean, start, stop, inverse)
+                part = self._block_error(np.clip(block, -Z_LIMIT, Z_LIMIT, out=block), picked)
             total += part
         return max(total, 0.0)
 
-    def _block_error(self, block: np.ndarray, codes: Sequence[np.ndarray],
-                     scale: np.ndarray) -> float:
+    def _block_error(self, block: np.ndarray, codes: Sequence[np.ndarray]) -> float:
+        """The error sum of a block of standardized numbers (squared in place) and the rows'
+        level codes."""
         numeric, tables, squares = self._maps
-        projected = numeric @ block
-        for table, code in zip(tables, codes, strict=True):
-            projected += table[:, code]
-        part = float(np.sum(np.square(projected)))
+        part = 0.0
+        if len(numeric):
+            projected = numeric @ block
+            for table, code in zip(tables, codes, strict=True):
+                projected += table[:, code]
+            part = float(np.square(projected, out=projected).sum())
         if self.residual:
             return part
-        norm = float(np.sum(np.square(block / scale)))
-        return norm + sum(float(np.sum(square[code])) for square, code in
-                          zip(squares, codes, strict=True)) - part
+        norm = float(np.square(block, out=block).sum()) + sum(
+            float(np.bincount(code, minlength=len(square)) @ square)
+            for square, code in zip(squares, codes, strict=True))
+        return norm - part
 
     @cached_property
     def _maps(self) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """The stored directions on unstandardized centred numerical columns; per categorical
-        feature, their products with the centred indicators of each level, of another value
-        and of a missing one (:func:`level_codes`), and the squared norm of those."""
-        scaled = np.asarray(self.components).reshape(-1, len(self.mean)) / np.asarray(self.scale)
-        numeric = scaled[:, :len(self.features)]
+        """The stored directions on the standardized numbers; per categorical feature, their
+        products with the standardized centred indicators of each level, of another value and
+        of a missing one (:func:`level_codes`), and the squared norms of those."""
+        directions = np.asarray(self.components).reshape(-1, len(self.mean))
+        numeric = directions[:, :len(self.features)]
         tables, squares, start = [], [], len(self.features)
         for table in _centred_tables(self.layout):
             levels = slice(start, start + len(table))
-            tables.append(scaled[:, levels] @ table)
-            squares.append(np.sum(np.square(table / np.asarray(self.scale[levels])[:, None]),
-                                  axis=0))
+            standardized = table / np.asarray(self.scale[levels])[:, None]
+            tables.append(directions[:, levels] @ standardized)
+            squares.append(np.sum(np.square(standardized), axis=0))
             start += len(table)
-        return numeric, tables, squares
+        return np.ascontiguousarray(numeric), tables, squares
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -233,10 +239,12 @@ def fit_pca(frame: pd.DataFrame, features: Sequence[str],
     return pca_from_gram(gram(frame, layout), layout, len(frame))
 
 
-def level_codes(column: pd.Series, levels: Sequence[str]) -> np.ndarray:
+def level_codes(column: pd.Series, levels: Sequence[str],
+                factorized: tuple[np.ndarray, Any] | None = None) -> np.ndarray:
     """Each row's index in ``levels`` (values compared as normalised category keys);
-    ``len(levels)`` for another value, ``len(levels) + 1`` for a missing one."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    ``len(levels)`` for another value, ``len(levels) + 1`` for a missing one. ``factorized``
+    is the column's ``pd.factorize`` when already known."""
+    codes, uniques = factorized or pd.factorize(column, use_na_sentinel=True)
     index = {level: i for i, level in enumerate(levels)}
     lookup = [index.get(category_key(value), len(levels)) for value in uniques]
     return np.asarray([*lookup, len(levels) + 1], dtype=np.intp)[codes]
@@ -382,13 +390,16 @@ def _blocks(rows: int, width: int) -> Iterator[tuple[int, int]]:
 
 
 def _centred(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float], start: int,
-             stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of ``features`` minus their means, feature-major (one feature per
-    row of the block); a missing or infinite value counts as the mean (0 after centring)."""
+             stop: int, inverse_scale: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``start:stop`` of ``features`` minus their means (times ``inverse_scale``: z-scores),
+    feature-major (one feature per row of the block); a missing or infinite value counts as the
+    mean (0 after centring)."""
     centred = np.empty((len(features), stop - start))
     for j, name in enumerate(features):
         row = centred[j]
         np.subtract(to_numeric(frame[name].iloc[start:stop], name), mean[j], out=row)
+        if inverse_scale is not None:
+            row *= inverse_scale[j]
         with np.errstate(invalid="ignore", over="ignore"):
             finite = bool(np.isfinite(row.sum()))  # one cheap pass; a mask if needed
         if not finite:

@@ -10,7 +10,15 @@ import mlflow_decay as md
 from mlflow_decay.core import drift
 from mlflow_decay.core.evaluation import evaluate_stats, evaluate_window
 from mlflow_decay.core.summarize import summarize_numeric
-from mlflow_decay.core.window import GRID, NumericStats, grid, merge_stats, numeric_stats, window_stats
+from mlflow_decay.core.window import (
+    GRID,
+    NumericStats,
+    categorical_stats,
+    grid,
+    merge_stats,
+    numeric_stats,
+    window_stats,
+)
 from mlflow_decay.stats.multivariate import fit_pca
 
 
@@ -120,3 +128,16 @@ def test_pca_from_the_blocked_gram_matrix_matches_sklearn() -> None:
     v = reference.components_[:model.kept]
     assert np.allclose(model.projector(), np.eye(len(features)) - v.T @ v, atol=1e-8)
     assert model.reference_error == pytest.approx(model.error(frame), rel=1e-8)
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series([1, 1.0, "1", "b", None, np.nan, True, "b"], dtype=object),
+    pd.Series(["x", "y", None, "x"], dtype="str"),
+    pd.Series([True, False, True]),
+    pd.Series([3, 1, 3, 2], dtype="Int64").astype("Int64").where(lambda s: s != 2),
+    pd.Series([0.5, np.nan, 2.0, 0.5]),
+    pd.Series(pd.Categorical(["a", "b", "a"], categories=["a", "b", "c"])),
+])
+def test_category_counts_from_a_shared_factorize_are_the_counts(series: pd.Series) -> None:
+    # a window's categorical columns the PCA reads are hashed once, for both
+    assert categorical_stats(series, pd.factorize(series)) == categorical_stats(series)
