@@ -247,7 +247,7 @@ def level_codes(column: pd.Series, levels: Sequence[str],
     codes, uniques = factorized or pd.factorize(column, use_na_sentinel=True)
     index = {level: i for i, level in enumerate(levels)}
     lookup = [index.get(category_key(value), len(levels)) for value in uniques]
-    return np.asarray([*lookup, len(levels) + 1], dtype=np.intp)[codes]
+    return np.asarray([*lookup, len(levels) + 1], dtype=np.min_scalar_type(len(levels) + 1))[codes]
 
 
 def gram(frame: pd.DataFrame, layout: Layout) -> np.ndarray:

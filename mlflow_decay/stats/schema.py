@@ -142,19 +142,22 @@ class Factorized:
         self._done: dict[str, tuple[np.ndarray, Any]] = {}
 
     def __call__(self, column: str) -> tuple[np.ndarray, Any]:
-        """The column's codes (-1 where missing) and its distinct values."""
+        """The column's codes (-1 where missing; in the smallest integer type that holds them)
+        and its distinct values."""
         with self._guard:
             lock = self._locks.setdefault(column, threading.Lock())
         with lock:
             if column not in self._done:
-                self._done[column] = pd.factorize(self._frame[column], use_na_sentinel=True)
+                codes, uniques = pd.factorize(self._frame[column], use_na_sentinel=True)
+                self._done[column] = (codes.astype(np.min_scalar_type(-max(len(uniques), 1))),
+                                      uniques)
             return self._done[column]
 
 
 def factorized_counts(codes: np.ndarray, uniques: Any) -> tuple[dict[str, int], int]:
     """:func:`category_counts` from a column's ``pd.factorize``: the same counts by normalised
     key, and the missing values."""
-    found = np.bincount(codes + 1, minlength=len(uniques) + 1)
+    found = np.bincount(codes.astype(np.intp) + 1, minlength=len(uniques) + 1)
     counts: dict[str, int] = {}
     for value, count in zip(uniques, found[1:].tolist(), strict=True):
         key = category_key(value)
