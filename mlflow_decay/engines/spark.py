@@ -8,7 +8,8 @@ whatever the partition's size and merging is associative, so the work scales wit
 and the driver's share stays small.
 
 What reaches the driver: the partials; column kinds inferred on the executors from the first
-``PLAN_ROWS`` rows; the metrics of the reference band chunks (evaluated on the executors); and
+``PLAN_ROWS`` rows; the metrics of the reference band chunks (evaluated on the executors),
+with each chunk's PCA Gram matrix and column sums (for the held-out multivariate band); and
 a uniform sample of at most ``SAMPLE_ROWS`` rows of the label and model-output columns (for
 regression also the numerical features), on which the calibration and the reference performance
 are fitted. Band chunks are consecutive rows *within* partitions, since a Spark DataFrame has no
