@@ -32,8 +32,16 @@ Tasks (``--tasks``, comma-separated; default all):
 - ``multivariate``: generated data, 4 numerical and 3 categorical features; 5 windows drawn
   like the reference and 5 where only the association of two categorical features changes
   (their marginals stay put). Windows flagged by mlflow-decay's ``drift.multivariate.
-  reconstruction_error`` rule (the default policy, reference band k = 4 sd warns) and by
-  NannyML's ``DataReconstructionDriftCalculator`` (PCA, alert outside 3 sd).
+  reconstruction_error`` rule (the default policy: outside the reference band, k = 4 sd, on
+  either side, warns) and by NannyML's ``DataReconstructionDriftCalculator`` (PCA, alert
+  outside 3 sd).
+- ``multivariate-mixed``: a second generated set, 6 numerical and 4 categorical features (12
+  regions, 230 products of which 200 rare, 3 tiers, 4 devices); 5 windows like the reference,
+  then 3 of each shift with every marginal unchanged: the tier no longer drives the amount
+  (categorical-numerical), the product follows the region less (0.7 -> 0.2) or more (0.7 ->
+  0.95: into the principal subspace, the error falls), and device and tier, independent in the
+  reference, go together (a new association among directions of equal variance, which a PCA's
+  reconstruction cannot see).
 - ``digits``: scikit-learn's bundled digits (is it a 3, 5 or 8?), a logistic regression, 30
   windows of 10,000 rows resampled from the held-out half with weights that grow with the ink
   in the image's top half (covariate shift). ``est.roc_auc`` vs CBPE.
@@ -84,7 +92,8 @@ NML_SAMPLING_ERROR_RANGE = 3.0
 #: The synthetic timestamp that gives each window its own day, so NannyML's period chunker cuts
 #: the concatenated windows exactly where they were cut here.
 WINDOW_DAY = "__bench_window_day"
-TASKS = ("census", "threshold", "census@0.65", "regression", "multiclass", "multivariate", "digits")
+TASKS = ("census", "threshold", "census@0.65", "regression", "multiclass", "multivariate",
+         "multivariate-mixed", "digits")
 MULTIVARIATE_METRIC = "drift.multivariate.reconstruction_error"
 
 
@@ -180,6 +189,7 @@ class Flags:
     flagged: list[bool]
     values: list[float]
     limits: list[float]
+    lower: list[float] | None = None  # two-sided: the lower limits
 
     @property
     def hits(self) -> int:
@@ -582,7 +592,6 @@ def categorical_drift_frame(rows: int, rng: np.random.Generator, associated: boo
 
 def multivariate_task(store: DecayStore, seed: int) -> TaskResult:
     """Multivariate drift in categorical features only: windows flagged by each tool."""
-    nml = import_nannyml()
     rng = np.random.default_rng(seed)
     rows, n = 5_000, 5
     reference = categorical_drift_frame(50_000, rng, associated=True)
@@ -594,15 +603,80 @@ def multivariate_task(store: DecayStore, seed: int) -> TaskResult:
         f"50,000 rows; {n} windows of {rows:,} like the reference, then {n} where categorical "
         "'color' and 'shade' no longer agree on 80% of rows (same marginals, numbers untouched)",
         [f"{i + 1}{' drifted' if d else ''}" for i, d in enumerate(drifted)], [rows] * 2 * n)
+    return flag_windows(store, result, reference, windows, drifted)
+
+
+def mixed_drift_frame(rows: int, rng: np.random.Generator, shift: str = "") -> pd.DataFrame:
+    """6 numerical and 4 categorical features: the product follows the region on 70% of rows
+    (15% of rows hold one of 200 rare products), the amount grows with the tier, device and
+    tier are independent. ``shift`` (``tier``, ``weaker``, ``stronger``, ``together``) changes
+    one association and no feature's own distribution (see the task's description)."""
+    zipf = 1 / np.arange(1, 13) ** 1.1
+    region = rng.choice(12, rows, p=zipf / zipf.sum())
+    tied = (region * 5 + rng.integers(0, 3, rows)) % 30
+    free = (rng.choice(12, rows, p=zipf / zipf.sum()) * 5 + rng.integers(0, 3, rows)) % 30
+    follows = {"weaker": 0.2, "stronger": 0.95}.get(shift, 0.7)
+    product = np.where(rng.random(rows) < follows, tied, free)
+    product = np.where(rng.random(rows) < 0.15, 30 + rng.integers(0, 200, rows), product)
+    tier_p, device_p = np.array([0.6, 0.3, 0.1]), np.array([0.45, 0.3, 0.15, 0.1])
+    tier, device = rng.choice(3, rows, p=tier_p), rng.choice(4, rows, p=device_p)
+    if shift == "together":  # half the rows drawn comonotone: same marginals, associated
+        u, joint = rng.random(rows), rng.random(rows) < 0.5
+        tier = np.where(joint, np.searchsorted(np.cumsum(tier_p), u), tier)
+        device = np.where(joint, np.searchsorted(np.cumsum(device_p), u), device)
+    amount_tier = rng.choice(3, rows, p=tier_p) if shift == "tier" else tier
+    x = rng.multivariate_normal(np.zeros(3), [[1, .7, .5], [.7, 1, .4], [.5, .4, 1]], rows)
+    return pd.DataFrame({
+        "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2],
+        "amount": rng.lognormal(3 + 0.5 * amount_tier, 0.5), "age": rng.gamma(5, 8, rows),
+        "visits": rng.poisson(3, rows) + rng.random(rows),
+        "region": np.char.add("r", region.astype(str)),
+        "product": np.char.add("p", product.astype(str)),
+        "tier": np.array(["gold", "silver", "bronze"])[tier],
+        "device": np.array(["ios", "android", "web", "tv"])[device],
+    })
+
+
+def multivariate_mixed_task(store: DecayStore, seed: int) -> TaskResult:
+    """A second multivariate set: more categories, mixed with numbers, four kinds of shift."""
+    rng = np.random.default_rng(seed + 1)
+    rows = 5_000
+    shifts = [""] * 5 + [s for s in ("tier", "weaker", "stronger", "together") for _ in range(3)]
+    reference = mixed_drift_frame(50_000, rng)
+    windows = [mixed_drift_frame(rows, rng, s) for s in shifts]
+    result = TaskResult(
+        "multivariate-mixed",
+        f"generated (seed {seed}): 6 numerical + 4 categorical features (12 regions, 230 "
+        "products, 3 tiers, 4 devices); reference 50,000 rows; 5 windows of 5,000 like it, then "
+        "3 each where the tier no longer drives the amount, the product follows the region less, "
+        "or more, and device and tier go together (marginals unchanged)",
+        [f"{i + 1}{f' drifted: {s}' if s else ''}" for i, s in enumerate(shifts)],
+        [rows] * len(shifts))
+    return flag_windows(store, result, reference, windows, [bool(s) for s in shifts])
+
+
+def flag_windows(store: DecayStore, result: TaskResult, reference: pd.DataFrame,
+                 windows: Sequence[pd.DataFrame], drifted: list[bool]) -> TaskResult:
+    """Which windows each tool flags as multivariate drift (mlflow-decay: the default policy
+    on ``drift.multivariate.reconstruction_error``, two-sided; NannyML: its PCA alert)."""
+    nml = import_nannyml()
+    from mlflow_decay.core.policy import DEFAULT_POLICY
+
+    n = len(windows)
     reports = decay_reports(store, result, reference, windows)
+    band = md.build_profile(reference).bands.get(MULTIVARIATE_METRIC)
+    rule = DEFAULT_POLICY.rule_for(MULTIVARIATE_METRIC)
+    limits = [{side: t for level, side, t, _ in (rule.limits(band, len(w)) if rule else ())
+               if level == "warning"} for w in windows]
     result.flags.append(Flags(
-        "mlflow-decay", f"{MULTIVARIATE_METRIC} breach (warn_k 4)", drifted,
+        "mlflow-decay", f"{MULTIVARIATE_METRIC} breach (warn_k 4, either side)", drifted,
         [any(reason.startswith(MULTIVARIATE_METRIC) for reason in r.reasons) for r in reports],
-        [r.metrics.get(MULTIVARIATE_METRIC, np.nan) for r in reports], [np.nan] * 2 * n))
+        [r.metrics.get(MULTIVARIATE_METRIC, np.nan) for r in reports],
+        [lim.get("above", np.nan) for lim in limits], [lim.get("below", np.nan) for lim in limits]))
     result.flags.append(Flags(
         "mlflow-decay", "window status not healthy (any rule; value: drift.share)", drifted,
         [r.window_status != "healthy" for r in reports],
-        [r.metrics.get("drift.share", np.nan) for r in reports], [np.nan] * 2 * n))
+        [r.metrics.get("drift.share", np.nan) for r in reports], [np.nan] * n))
     columns = list(reference.columns)
     table, result.seconds["NannyML"] = nannyml_run(
         lambda: nml.DataReconstructionDriftCalculator(
@@ -612,7 +686,8 @@ def multivariate_task(store: DecayStore, seed: int) -> TaskResult:
         "NannyML", "DataReconstructionDriftCalculator alert", drifted,
         [bool(a) for a in table[("reconstruction_error", "alert")]],
         list(table[("reconstruction_error", "value")].to_numpy(float)),
-        list(table[("reconstruction_error", "upper_threshold")].to_numpy(float))))
+        list(table[("reconstruction_error", "upper_threshold")].to_numpy(float)),
+        list(table[("reconstruction_error", "lower_threshold")].to_numpy(float))))
     if not any(MULTIVARIATE_METRIC in r.metrics for r in reports):
         result.notes.append(f"mlflow-decay logged no {MULTIVARIATE_METRIC}")
     return result
@@ -647,7 +722,8 @@ def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_
 TASK_FUNCTIONS: dict[str, Callable[[DecayStore, int], TaskResult]] = {
     "census": census_task, "threshold": threshold_task, "census@0.65": census_threshold_task,
     "regression": regression_task,
-    "multiclass": multiclass_task, "multivariate": multivariate_task, "digits": digits_task,
+    "multiclass": multiclass_task, "multivariate": multivariate_task,
+    "multivariate-mixed": multivariate_mixed_task, "digits": digits_task,
 }
 
 
@@ -749,6 +825,8 @@ def details(result: TaskResult) -> str:
             cells = []
             for f in result.flags:
                 limit = f" (limit {f.limits[i]:.4g})" if np.isfinite(f.limits[i]) else ""
+                if f.lower is not None:
+                    limit = f" (limits {f.lower[i]:.4g}, {f.limits[i]:.4g})"
                 cells.append(f"{'FLAG' if f.flagged[i] else 'no'} {f.values[i]:.4g}{limit}")
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats import estimate, loss, performance
+from ..stats.multivariate import column_sums, held_out_errors
 from ..stats.schema import require_flat
 from . import drift
 from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
@@ -47,6 +48,8 @@ DRIFT_ALPHA = 0.05
 PREDICTION_MISSING = "quality.prediction.missing_rate"
 #: Share of a window's rows that carry a label (the policy's ``[labels] min_coverage``).
 LABEL_COVERAGE = "labels.coverage"
+#: The mean squared PCA reconstruction error of a window's rows.
+MULTIVARIATE = "drift.multivariate.reconstruction_error"
 
 
 @dataclass
@@ -148,7 +151,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     metrics["drift.share"] = len(drifted) / len(scores) if scores else 0.0
     metrics["drift.features_drifted"] = float(len(drifted))
     if stats.multivariate is not None:
-        metrics["drift.multivariate.reconstruction_error"] = stats.multivariate / stats.rows
+        metrics[MULTIVARIATE] = stats.multivariate / stats.rows
     for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
                                    ("target", profile.target_summary, stats.target)):
         if summary is not None and counted is not None:
@@ -257,19 +260,21 @@ MAX_CHUNK_ROWS = 25_000
 _NO_BAND = ("quality.rows", "drift.features_drifted")
 
 
-def reference_bands(profile: Profile, reference: pd.DataFrame, chunks: int
-                    ) -> dict[str, tuple[float, float, int]]:
+def reference_bands(profile: Profile, reference: pd.DataFrame, chunks: int,
+                    pca_gram: np.ndarray | None = None) -> dict[str, tuple[float, float, int]]:
     """Each metric's mean and standard deviation over consecutive chunks of the reference.
 
     The reference is cut into ``chunks`` consecutive parts; each chunk is the first
     ``MAX_CHUNK_ROWS`` rows (at most) of its part, so the cost stays bounded on large
-    references while the chunks still span the whole reference period.
+    references while the chunks still span the whole reference period. With ``pca_gram``
+    (the reference's, see :func:`held_out_band`) the multivariate error's band is held out.
 
     Returns ``{metric: (mean, sd, chunk_rows)}`` for metrics seen in at least three chunks;
     empty when the reference is too small for three chunks of ``MIN_CHUNK_ROWS``.
     """
     return bands_from_chunks(profile, [reference.iloc[start:stop]  # row slices: views
-                                       for start, stop in band_chunk_rows(len(reference), chunks)])
+                                       for start, stop in band_chunk_rows(len(reference), chunks)],
+                             pca_gram)
 
 
 def band_chunk_rows(rows: int, chunks: int) -> list[tuple[int, int]]:
@@ -282,14 +287,41 @@ def band_chunk_rows(rows: int, chunks: int) -> list[tuple[int, int]]:
     return [(int(start), int(start) + size) for start in starts]
 
 
-def bands_from_chunks(profile: Profile, chunks: Sequence[pd.DataFrame]
-                      ) -> dict[str, tuple[float, float, int]]:
-    """Each metric's mean and standard deviation over the given chunks (one thread each)."""
+def bands_from_chunks(profile: Profile, chunks: Sequence[pd.DataFrame],
+                      pca_gram: np.ndarray | None = None) -> dict[str, tuple[float, float, int]]:
+    """Each metric's mean and standard deviation over the given chunks (one thread each);
+    the multivariate error's held out when ``pca_gram`` is given (:func:`held_out_band`)."""
     if len(chunks) < 3:
         return {}
     evaluations = run_all({str(i): partial(evaluate_window, profile, chunk, workers=1)
                            for i, chunk in enumerate(chunks)})
-    return bands_from_metrics([e.metrics for e in evaluations.values()], len(chunks[0]))
+    bands = bands_from_metrics([e.metrics for e in evaluations.values()], len(chunks[0]))
+    if pca_gram is not None and profile.multivariate is not None:
+        layout = profile.multivariate.layout
+        grams, sums = zip(*(column_sums(c, layout) for c in chunks), strict=True)
+        bands.update(held_out_band(profile, pca_gram, grams, sums, [len(c) for c in chunks]))
+    return bands
+
+
+def held_out_band(profile: Profile, pca_gram: np.ndarray, chunk_grams: Sequence[np.ndarray],
+                  chunk_sums: Sequence[np.ndarray], chunk_rows: Sequence[int]
+                  ) -> dict[str, tuple[float, float, int]]:
+    """The band of ``drift.multivariate.reconstruction_error`` from the chunks' errors under
+    PCAs fitted without them (:func:`~mlflow_decay.stats.multivariate.held_out_errors`), from
+    the Gram matrices of the whole reference and of each chunk and the chunks' column sums
+    (:func:`~mlflow_decay.stats.multivariate.column_sums`); empty without a PCA.
+
+    Scored by the PCA fitted to them, the chunks' errors sit below a new window's: with many
+    columns of nearly equal variance, by more than the band's width.
+    """
+    model = profile.multivariate
+    if model is None or len(chunk_grams) < 3:
+        return {}
+    errors = held_out_errors(model, pca_gram, profile.rows, chunk_grams, chunk_sums, chunk_rows)
+    if len(errors) < 3:
+        return {}
+    return {MULTIVARIATE: (_r(float(np.mean(errors))), _r(float(np.std(errors, ddof=1))),
+                           int(chunk_rows[0]))}
 
 
 def bands_from_metrics(chunk_metrics: Sequence[Mapping[str, float]], rows: int

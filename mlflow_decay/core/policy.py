@@ -23,7 +23,6 @@ from .rules import Breach, Direction, Rule, Status
 if TYPE_CHECKING:
     from .report import DecayReport
 
-_SEVERE_FIRST: tuple[Status, ...] = ("degraded", "warning")
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
@@ -90,13 +89,9 @@ class Policy:
             rule = self.rule_for(name)
             if rule is None or not math.isfinite(value) or (labelled and name.startswith("est.")):
                 continue
-            limits = rule.thresholds((bands or {}).get(name), rows)
-            for level in _SEVERE_FIRST:
-                if level not in limits:
-                    continue
-                threshold, basis = limits[level]
-                if value >= threshold if rule.direction == "above" else value <= threshold:
-                    breaches.append(Breach(name, value, threshold, level, rule.direction, basis))
+            for level, side, threshold, basis in rule.limits((bands or {}).get(name), rows):
+                if value >= threshold if side == "above" else value <= threshold:
+                    breaches.append(Breach(name, value, threshold, level, side, basis))
                     break
         breaches.sort(key=lambda b: (b.level != "degraded", -abs(b.value - b.threshold)))
         status: Status = "healthy"
@@ -434,8 +429,12 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         direction = "below" if warn is not None and degrade is not None and degrade < warn else (
             "below" if (degrade if degrade is not None else warn if warn is not None else 0) < 0
             else "above")
-    if direction not in ("above", "below"):
-        raise PolicyError(f"{what}: direction must be \"above\" or \"below\", got {direction!r}")
+    if direction not in ("above", "below", "both"):
+        raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
+                          f"got {direction!r}")
+    if direction == "both" and (warn is not None or degrade is not None):
+        raise PolicyError(f"{what}: direction \"both\" takes reference bands (warn_k, "
+                          "degrade_k), not constants")
     if warn is not None and degrade is not None and (
         (direction == "above" and degrade < warn) or (direction == "below" and degrade > warn)
     ):

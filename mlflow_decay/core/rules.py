@@ -9,7 +9,10 @@ from typing import Any, Literal
 
 Status = Literal["healthy", "warning", "degraded"]
 STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
-Direction = Literal["above", "below"]
+#: The side a breach is on.
+Side = Literal["above", "below"]
+#: Which side of a rule's thresholds is worse: "both" (reference bands only) breaches on either.
+Direction = Literal["above", "below", "both"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,8 @@ class Rule:
 
     A threshold is a constant (``warn``/``degrade``) or a reference band (``warn_k``/
     ``degrade_k``): the reference chunks' mean plus or minus k standard deviations, the
-    deviation scaled by ``sqrt(chunk_rows / window_rows)`` to the window's size.
+    deviation scaled by ``sqrt(chunk_rows / window_rows)`` to the window's size; with
+    ``direction = "both"`` a band rule breaches on either side.
     """
 
     pattern: str
@@ -28,20 +32,23 @@ class Rule:
     warn_k: float | None = None
     degrade_k: float | None = None
 
-    def thresholds(self, band: tuple[float, float, int] | None, rows: int | None
-                   ) -> dict[Status, tuple[float, str]]:
-        """Effective thresholds by level, each with what it was derived from."""
-        out: dict[Status, tuple[float, str]] = {}
-        sign = 1.0 if self.direction == "above" else -1.0
+    def limits(self, band: tuple[float, float, int] | None, rows: int | None
+               ) -> list[tuple[Status, Side, float, str]]:
+        """Effective thresholds, most severe level first: each with its level, the side on
+        which a value breaches it and what it was derived from."""
+        out: list[tuple[Status, Side, float, str]] = []
+        sides: tuple[Side, ...] = (("above", "below") if self.direction == "both"
+                                   else (self.direction,))
         specs: tuple[tuple[Status, float | None, float | None], ...] = (
-            ("warning", self.warn, self.warn_k), ("degraded", self.degrade, self.degrade_k))
+            ("degraded", self.degrade, self.degrade_k), ("warning", self.warn, self.warn_k))
         for level, constant, k in specs:
             if constant is not None:
-                out[level] = (constant, "")
+                out += [(level, side, constant, "") for side in sides]
             elif k is not None and band is not None:
                 mean, sd, chunk_rows = band
                 scale = math.sqrt(chunk_rows / rows) if rows else 1.0
-                out[level] = (mean + sign * k * sd * scale, f"reference band {k:g} sd")
+                out += [(level, side, mean + (k if side == "above" else -k) * sd * scale,
+                         f"reference band {k:g} sd") for side in sides]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +67,7 @@ class Breach:
     value: float
     threshold: float
     level: Status
-    direction: Direction
+    direction: Side
     basis: str = ""
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError, ProfileError
 from ..stats import sketch
-from ..stats.multivariate import PCAModel, fit_pca
+from ..stats.multivariate import Layout, PCAModel, gram, pca_from_gram, pca_inputs
 from ..stats.schema import Kind, category_counts, sorted_finite, to_numeric
 from .columns import Columns, ProfileOptions, feature_notes, plan_columns
 from .frames import predicted_classes, prediction_values
@@ -129,13 +129,14 @@ def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOpt
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
     known = supervise(reference, columns, options, target_summary=target_summary,
                       numerical=numerical)
+    layout = pca_layout(summaries)
+    pca_gram = gram(reference, layout) if layout.width >= 2 else None
     profile = new_profile(
         columns, options, known, features=summaries, schema=schema, rows=len(reference),
         prediction_summary=_prediction_summary(reference, columns.prediction_columns, task,
                                                known.classes, options.prediction_kind),
-        target_summary=target_summary, multivariate=fit_pca(
-            reference, numerical, {n: (s.mean, s.std) for n, s in summaries.items()
-                                   if isinstance(s, NumericSummary)}),
+        target_summary=target_summary,
+        multivariate=None if pca_gram is None else pca_from_gram(pca_gram, layout, len(reference)),
         notes=feature_notes(reference, kinds) if columns.features is None else ())
     if options.band_chunks <= 0:
         return profile
@@ -148,7 +149,17 @@ def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOpt
         if not pd.api.types.is_numeric_dtype(times.dtype):
             times = timestamps(times, timestamp_column)
         ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
-    return replace(profile, bands=reference_bands(profile, ordered, options.band_chunks))
+    return replace(profile, bands=reference_bands(profile, ordered, options.band_chunks,
+                                                  pca_gram=pca_gram))
+
+
+def pca_layout(features: Mapping[str, Summary]) -> Layout:
+    """The columns of a profile's PCA (:func:`~mlflow_decay.stats.multivariate.pca_inputs`):
+    its numerical features with their moments, and its categorical features' level shares."""
+    numeric = {n: (s.mean, s.std) for n, s in features.items() if isinstance(s, NumericSummary)}
+    shares = {n: [(c, k / s.count) for c, k in zip(s.categories, s.counts, strict=True)]
+              for n, s in features.items() if isinstance(s, CategoricalSummary) and s.count}
+    return pca_inputs(list(numeric), numeric, shares)
 
 
 def new_profile(columns: Columns, options: ProfileOptions, known: Supervision, *,

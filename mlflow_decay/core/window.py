@@ -26,7 +26,15 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats import sketch
-from ..stats.schema import category_counts, is_nested, map_labels, sorted_finite, to_numeric
+from ..stats.schema import (
+    Factorized,
+    category_counts,
+    factorized_counts,
+    is_nested,
+    map_labels,
+    sorted_finite,
+    to_numeric,
+)
 from .mergeable import merge_all
 from .parallel import run_all
 from .profile import NumericSummary, Profile, Summary
@@ -150,17 +158,24 @@ def _gap_sums(ordered: np.ndarray, below: np.ndarray, through: np.ndarray) -> np
     return sums
 
 
-def categorical_stats(series: pd.Series) -> CategoricalStats:
-    """Category counts of a column."""
-    counts, missing = category_counts(series)
+def categorical_stats(series: pd.Series, factorized: tuple[np.ndarray, Any] | None = None
+                      ) -> CategoricalStats:
+    """Category counts of a column (from ``factorized``, its ``pd.factorize``, when given and
+    the column is not a pandas categorical, whose unobserved categories count 0)."""
+    if factorized is not None and not isinstance(series.dtype, pd.CategoricalDtype):
+        counts, missing = factorized_counts(*factorized)
+    else:
+        counts, missing = category_counts(series)
     return CategoricalStats(len(series), missing, counts)
 
 
-def column_stats(ref: Summary, series: pd.Series, column: str) -> ColumnStats:
-    """Statistics of one window column against its reference summary's kind."""
+def column_stats(ref: Summary, series: pd.Series, column: str,
+                 shared: Factorized | None = None) -> ColumnStats:
+    """Statistics of one window column against its reference summary's kind (``shared``
+    hashes a categorical column once for whoever else reads it)."""
     if isinstance(ref, NumericSummary):
         return numeric_stats(ref, to_numeric(series, column))
-    return categorical_stats(series)
+    return categorical_stats(series, shared(column) if shared is not None else None)
 
 
 @dataclass
@@ -227,10 +242,15 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
         if profile.classes:  # counted as the profile's classes (1, 1.0, '1' and True are one)
             labels = pd.Series(map_labels(labels, profile.classes, profile.target), dtype=object)
         jobs["target"] = (profile.target_summary, labels, profile.target)
+    # the categorical columns the PCA reads are hashed once, for their counts and their levels
+    pca = profile.multivariate
+    shared = Factorized(window) if pca is not None and pca.categorical else None
+    read = {f"feature:{name}" for name, _ in pca.categorical} if pca is not None else set()
     tasks: dict[str, Callable[[], Any]] = {
-        key: partial(column_stats, *job) for key, job in jobs.items()}
+        key: partial(column_stats, *job, shared if key in read else None)
+        for key, job in jobs.items()}
     if profile.multivariate is not None:
-        tasks["multivariate"] = partial(profile.multivariate.error_sum, window)
+        tasks["multivariate"] = partial(profile.multivariate.error_sum, window, shared)
     results = run_all(tasks, workers)
     used = {*profile.features, *profile.prediction_columns, profile.target}
     kpis: dict[str, tuple[float, int]] = {}

@@ -97,23 +97,23 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
     assert merged is not None
     profile = first_pass_profile(merged, sample, kinds=kinds, schema=schema, columns=columns,
                                  options=options)
-    names, mean, scale = pca_features(profile)
+    layout = pca_features(profile)
     rows = band_chunk_rows(merged.rows, options.band_chunks) if options.band_chunks > 0 else []
 
     def parts() -> Iterator[ProfileCounts]:
         offset = 0
         for batch in batches():
-            yield profile_counts(batch, profile, pca=(names, mean) if len(names) >= 2 else None,
-                                 offset=offset, chunk_rows=rows)
+            yield profile_counts(batch, profile, pca=layout, offset=offset, chunk_rows=rows)
             offset += len(batch)
 
     counts = merge_all(parts())
     assert counts is not None
-    profile = replace(with_counts(profile, counts, names, mean, scale),
+    profile = replace(with_counts(profile, counts, layout),
                       notes=(*notes, *profile.notes))
     chunks = [pd.concat(counts.chunks[i], ignore_index=True) for i in range(len(rows))
               if i in counts.chunks]
-    return replace(profile, bands=bands_from_chunks(profile, chunks)) if rows else profile
+    return (replace(profile, bands=bands_from_chunks(profile, chunks, counts.gram)) if rows
+            else profile)
 
 def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
                      policy: Policy = DEFAULT_POLICY, outputs: Path | None = None

@@ -43,6 +43,7 @@ from ..core.summarize import (
     merge_optional,
     merge_summaries,
     new_profile,
+    pca_layout,
     summarize_categorical,
     summarize_columns,
     summarize_numeric,
@@ -51,7 +52,7 @@ from ..core.summarize import (
 from ..core.supervision import supervise
 from ..core.window import WindowStats, window_stats
 from ..errors import DataError
-from ..stats.multivariate import gram, pca_from_gram, pca_inputs
+from ..stats.multivariate import Layout, gram, pca_from_gram
 from ..stats.schema import Kind, category_array, to_numeric
 from .sources import ColumnKind, Fingerprint
 
@@ -183,11 +184,10 @@ class ProfileCounts:
             None if self.gram is None or other.gram is None else self.gram + other.gram,
             merge_optional(self.predicted, other.predicted), chunks)  # type: ignore[arg-type]
 
-def profile_counts(batch: pd.DataFrame, profile: Profile, *,
-                   pca: tuple[Sequence[str], Sequence[float]] | None = None, offset: int = 0,
-                   chunk_rows: Sequence[tuple[int, int]] = ()) -> ProfileCounts:
+def profile_counts(batch: pd.DataFrame, profile: Profile, *, pca: Layout | None = None,
+                   offset: int = 0, chunk_rows: Sequence[tuple[int, int]] = ()) -> ProfileCounts:
     """Second-pass statistics of one batch whose first row is row ``offset`` of the table;
-    ``pca`` names the PCA's features and their means (for the Gram matrix)."""
+    ``pca`` gives the PCA's columns and their means (for the Gram matrix)."""
     histograms = {name: _histogram(s, batch[name], name) for name, s in _numeric_roles(profile)
                   if name in batch.columns}
     if profile.prediction_summary is not None and profile.task != "multiclass":
@@ -207,7 +207,7 @@ def profile_counts(batch: pd.DataFrame, profile: Profile, *,
         lo, hi = max(start - offset, 0), min(stop - offset, len(batch))
         if lo < hi:
             chunks[i] = [batch.iloc[lo:hi]]
-    return ProfileCounts(histograms, None if pca is None else gram(batch, *pca), predicted, chunks)
+    return ProfileCounts(histograms, None if pca is None else gram(batch, pca), predicted, chunks)
 
 def _numeric_roles(profile: Profile) -> list[tuple[str, NumericSummary]]:
     out = [(n, s) for n, s in profile.features.items() if isinstance(s, NumericSummary)]
@@ -262,13 +262,13 @@ def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[st
                        rows=merged.rows, prediction_summary=merged.prediction,
                        target_summary=merged.target)
 
-def pca_features(profile: Profile) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]:
-    """The numerical features the PCA uses, with their means and standard deviations."""
-    numeric = {n: s for n, s in profile.features.items() if isinstance(s, NumericSummary)}
-    return pca_inputs(list(numeric), {n: (s.mean, s.std) for n, s in numeric.items()})
+def pca_features(profile: Profile) -> Layout | None:
+    """The columns the PCA uses (:func:`~mlflow_decay.core.summarize.pca_layout`), with their
+    means and scales; ``None`` when there are fewer than two."""
+    layout = pca_layout(profile.features)
+    return layout if layout.width >= 2 else None
 
-def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
-                 mean: tuple[float, ...], scale: tuple[float, ...]) -> Profile:
+def with_counts(profile: Profile, counts: ProfileCounts, layout: Layout | None) -> Profile:
     """The profile with exact histograms, the PCA fitted on the Gram matrix, predicted classes."""
     def recount(summary: Summary | None, key: str) -> Summary | None:
         if isinstance(summary, NumericSummary) and key in counts.histograms:
@@ -279,8 +279,8 @@ def with_counts(profile: Profile, counts: ProfileCounts, names: tuple[str, ...],
     prediction = (fold_rare(counts.predicted, 1) if counts.predicted is not None
                   else recount(profile.prediction_summary, "\0prediction"))
     target = recount(profile.target_summary, profile.target or "")
-    multivariate = (None if counts.gram is None else
-                    pca_from_gram(counts.gram, names, mean, scale, profile.rows))
+    multivariate = (None if counts.gram is None or layout is None else
+                    pca_from_gram(counts.gram, layout, profile.rows))
     return replace(profile, features=features,  # type: ignore[arg-type]
                    prediction_summary=prediction, target_summary=target, multivariate=multivariate)
 

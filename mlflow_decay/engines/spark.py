@@ -8,7 +8,8 @@ whatever the partition's size and merging is associative, so the work scales wit
 and the driver's share stays small.
 
 What reaches the driver: the partials; column kinds inferred on the executors from the first
-``PLAN_ROWS`` rows; the metrics of the reference band chunks (evaluated on the executors); and
+``PLAN_ROWS`` rows; the metrics of the reference band chunks (evaluated on the executors),
+with each chunk's PCA Gram matrix and column sums (for the held-out multivariate band); and
 a uniform sample of at most ``SAMPLE_ROWS`` rows of the label and model-output columns (for
 regression also the numerical features), on which the calibration and the reference performance
 are fitted. Band chunks are consecutive rows *within* partitions, since a Spark DataFrame has no
@@ -23,15 +24,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.columns import Columns, ProfileOptions, plan_columns
-from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window
+from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window, held_out_band
 from ..core.frames import require_column
 from ..core.policy import DEFAULT_POLICY, Policy
 from ..core.profile import Profile
 from ..core.window import stats_from_dict, stats_to_dict
 from ..errors import DataError, ProfileError
+from ..stats.multivariate import column_sums
 from ..stats.schema import Kind
 from .partials import (
     SAMPLE_ROWS,
@@ -64,10 +67,10 @@ def build_profile_spark(reference: Any, columns: Columns, options: ProfileOption
     merged, sample = _first_pass(reference, kinds, columns, options)
     profile = first_pass_profile(merged, sample, kinds=kinds, schema=schema, columns=columns,
                                  options=options)
-    profile = _second_pass(reference, profile)
+    profile, pca_gram = _second_pass(reference, profile)
     if options.band_chunks <= 0:
         return profile
-    return replace(profile, bands=_bands(reference, profile, options.band_chunks))
+    return replace(profile, bands=_bands(reference, profile, options.band_chunks, pca_gram))
 
 
 def _plan(reference: Any, columns: Columns, task: str) -> tuple[dict[str, Kind], dict[str, str]]:
@@ -102,27 +105,29 @@ def _first_pass(reference: Any, kinds: dict[str, Kind], columns: Columns,
     return merged, _sample(rows)
 
 
-def _second_pass(reference: Any, profile: Profile) -> Profile:
+def _second_pass(reference: Any, profile: Profile) -> tuple[Profile, np.ndarray | None]:
     """The profile with exact histograms, the PCA and predicted classes (see
-    :func:`~mlflow_decay.engines.partials.with_counts`), counted on the executors."""
-    names, mean, scale = pca_features(profile)
+    :func:`~mlflow_decay.engines.partials.with_counts`), counted on the executors, and the
+    PCA's Gram matrix."""
+    layout = pca_features(profile)
     first_json = profile.to_json().decode("utf-8")
 
     def second_pass(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         base = Profile.from_json(first_json)
-        counts = merge_all(profile_counts(batch, base, pca=(names, mean) if len(names) >= 2
-                                          else None) for batch in batches)
+        counts = merge_all(profile_counts(batch, base, pca=layout) for batch in batches)
         if counts is not None:
             yield pd.DataFrame({"payload": [json.dumps(counts.to_dict())]})
 
     counts = merge_all(ProfileCounts.from_dict(json.loads(row["payload"]))
                        for row in _collect(reference.mapInPandas(second_pass, "payload string")))
     assert counts is not None
-    return with_counts(profile, counts, names, mean, scale)
+    return with_counts(profile, counts, layout), counts.gram
 
 
-def _bands(reference: Any, profile: Profile, chunks: int) -> dict[str, tuple[float, float, int]]:
-    """Reference bands from chunks of consecutive rows within partitions, evaluated there."""
+def _bands(reference: Any, profile: Profile, chunks: int, pca_gram: np.ndarray | None
+           ) -> dict[str, tuple[float, float, int]]:
+    """Reference bands from chunks of consecutive rows within partitions, evaluated there
+    (with each chunk's PCA Gram matrix, for the held-out multivariate band)."""
     rows = min(profile.rows // max(chunks, 1), CHUNK_ROWS)
     if rows < 100:
         return {}
@@ -139,14 +144,26 @@ def _bands(reference: Any, profile: Profile, chunks: int) -> dict[str, tuple[flo
                 table = pd.concat(pending, ignore_index=True)
                 chunk, rest = table.iloc[:rows], table.iloc[rows:]
                 metrics = evaluate_window(base, chunk, workers=1).metrics
-                yield pd.DataFrame({"payload": [json.dumps(metrics)]})
+                moments = (None if base.multivariate is None else
+                           column_sums(chunk, base.multivariate.layout))
+                yield pd.DataFrame({"payload": [json.dumps(
+                    {"metrics": metrics, "gram": None if moments is None else
+                     [moments[0].tolist(), moments[1].tolist()]})]})
                 pending, done = [rest], done + 1
             if done >= per_partition:
                 return
 
     found = [json.loads(r["payload"]) for r in
              _collect(reference.mapInPandas(evaluate_chunks, "payload string"))][:chunks]
-    return bands_from_metrics(found, rows) if len(found) >= 3 else {}
+    if len(found) < 3:
+        return {}
+    bands = bands_from_metrics([f["metrics"] for f in found], rows)
+    moments = [f["gram"] for f in found if f["gram"] is not None]
+    if pca_gram is not None and len(moments) == len(found):
+        bands.update(held_out_band(profile, pca_gram, [np.asarray(g, dtype=float) for g, _ in moments],
+                                   [np.asarray(s, dtype=float) for _, s in moments],
+                                   [rows] * len(moments)))
+    return bands
 
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY) -> Evaluation:

@@ -7,6 +7,7 @@ window go through the same functions, so a reference and a window are always rea
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -128,6 +129,40 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
         key = category_key(value)
         counts[key] = counts.get(key, 0) + int(count)
     return counts, missing
+
+
+class Factorized:
+    """``pd.factorize`` of a table's columns, each computed once however many threads ask for
+    it (a window's category counts and its PCA codes read the same hashing)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._done: dict[str, tuple[np.ndarray, Any]] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, Any]:
+        """The column's codes (-1 where missing; in the smallest integer type that holds them)
+        and its distinct values."""
+        with self._guard:
+            lock = self._locks.setdefault(column, threading.Lock())
+        with lock:
+            if column not in self._done:
+                codes, uniques = pd.factorize(self._frame[column], use_na_sentinel=True)
+                self._done[column] = (codes.astype(np.min_scalar_type(-max(len(uniques), 1))),
+                                      uniques)
+            return self._done[column]
+
+
+def factorized_counts(codes: np.ndarray, uniques: Any) -> tuple[dict[str, int], int]:
+    """:func:`category_counts` from a column's ``pd.factorize``: the same counts by normalised
+    key, and the missing values."""
+    found = np.bincount(codes.astype(np.intp) + 1, minlength=len(uniques) + 1)
+    counts: dict[str, int] = {}
+    for value, count in zip(uniques, found[1:].tolist(), strict=True):
+        key = category_key(value)
+        counts[key] = counts.get(key, 0) + count
+    return counts, int(found[0])
 
 
 def category_array(series: pd.Series) -> np.ndarray:

@@ -72,6 +72,8 @@ def test_effective_policy_toml_reads_back_to_the_same_policy(tmp_path: Path) -> 
     ('[thresholds]\n"drift.share" = { warn = 0.5, degrade = 0.2, direction = "above" }\n',
      "less severe than warn"),
     ('[thresholds]\n"drift.share" = { warn = 0.5, direction = "up" }\n', "direction must be"),
+    ('[thresholds]\n"drift.share" = { warn = 0.5, direction = "both" }\n',
+     "takes reference bands"),
     ('[drift]\nnumerical = { metric = "chi2" }\n', "is not one of"),
     ('[actions]\nremove_aliases = "champion"\n', "must be a list of alias names"),
     ('[actions]\npage = true\n', "unknown [actions] key 'page'"),

@@ -137,3 +137,22 @@ def test_bad_profile_arguments_are_refused(reference: pd.DataFrame, kwargs, mess
         md.build_profile(reference, **kwargs)
     with pytest.raises(md.DataError, match="reference table is empty"):
         md.build_profile(reference.iloc[:0])
+
+
+def test_profiles_before_categorical_levels_load_and_evaluate_as_before() -> None:
+    from mlflow_decay.core.evaluation import MULTIVARIATE, evaluate_window
+
+    reference = make_frame(5000, 3)
+    d = md.build_profile(reference, target="label", prediction="score").to_dict()
+    assert d["format_version"] == 3 and "categorical" in d["multivariate"]  # levels: version 3
+    # as an older mlflow-decay wrote it: numerical features and their kept components only
+    w = np.array([[0.6, 0.8]])
+    d.update(format_version=1)
+    d["multivariate"] = {"features": ["x1", "x2"], "mean": [0.1, 1.2], "scale": [1.1, 0.6],
+                         "components": w.tolist(), "reference_error": 0.9}
+    old = md.Profile.from_json(json.dumps(d))
+    assert old.to_dict() == d  # same keys and version: the same bytes and hash
+    window = make_frame(3000, 4)
+    z = (window[["x1", "x2"]].to_numpy() - [0.1, 1.2]) / [1.1, 0.6]
+    expected = float(np.mean(np.sum((z - z @ w.T @ w) ** 2, axis=1)))
+    assert evaluate_window(old, window).metrics[MULTIVARIATE] == pytest.approx(expected, rel=1e-9)

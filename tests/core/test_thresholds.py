@@ -10,7 +10,7 @@ import pytest
 from conftest import make_frame
 
 import mlflow_decay as md
-from mlflow_decay.core.evaluation import evaluate_window, reference_bands
+from mlflow_decay.core.evaluation import MULTIVARIATE, evaluate_window, reference_bands
 from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
 
 
@@ -69,6 +69,59 @@ def test_band_rules_scale_to_the_window_size(tmp_path: Path) -> None:
     with pytest.raises(md.PolicyError, match="give warn or warn_k"):
         f.write_text('[thresholds]\n"est.roc_auc" = { warn = 0.9, warn_k = 2 }\n')
         load_policy(f)
+
+
+def test_two_sided_band_rules_breach_on_either_side(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('inherit = false\n[thresholds]\n'
+                 '"drift.share" = { warn_k = 2, degrade_k = 4, direction = "both" }\n')
+    policy = load_policy(f)
+    band = {"drift.share": (0.5, 0.01, 1000)}
+    assert policy.decide({"drift.share": 0.505}, band, 1000)[0] == "healthy"
+    for value, side in ((0.521, "above"), (0.479, "below")):
+        status, breaches = policy.decide({"drift.share": value}, band, 1000)
+        assert status == "warning" and breaches[0].direction == side
+    status, breaches = policy.decide({"drift.share": 0.455}, band, 1000)
+    assert status == "degraded" and str(breaches[0]).startswith("drift.share = 0.455 <= 0.46 ")
+    assert load_policy().rule_for(MULTIVARIATE).direction == "both"  # the default
+
+
+def _colors(n: int, seed: int, agree: float) -> pd.DataFrame:
+    """Numbers, and two categorical features that agree on a share ``agree`` of rows beyond
+    chance (each one's own distribution the same whatever ``agree`` is)."""
+    rng = np.random.default_rng(seed)
+    p = np.array([0.4, 0.25, 0.15, 0.12, 0.08])
+    color = rng.choice(5, n, p=p)
+    shade = np.where(rng.random(n) < agree, color, rng.choice(5, n, p=p))
+    x = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], n)
+    return pd.DataFrame({"x": x[:, 0], "y": x[:, 1], "color": np.array(list("abcde"))[color],
+                         "shade": np.array(list("abcde"))[shade]})
+
+
+def test_categorical_features_that_stop_or_start_agreeing_are_caught() -> None:
+    profile = md.build_profile(_colors(40_000, 0, 0.6))
+    assert profile.multivariate is not None and profile.multivariate.categorical
+    cases = {"same": (0.6, "healthy", None), "apart": (0.0, "degraded", "above"),
+             "closer": (0.95, "degraded", "below")}
+    for seed, (agree, status, side) in enumerate(cases.values(), start=1):
+        result = evaluate_window(profile, _colors(5000, seed, agree))
+        assert result.metrics["drift.share"] == 0  # every feature's own distribution stays
+        found, breaches = DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)
+        assert found == status and [b.direction for b in breaches] == ([side] if side else [])
+
+
+def test_features_of_equal_variance_raise_no_false_alarm() -> None:
+    # independent numbers and uniform categories: no principal direction stands out, and a
+    # PCA split among them by chance scored its reference rows lower than new ones
+    def table(rows: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        return pd.DataFrame({**{f"n{i}": rng.normal(0, 1 + i, rows) for i in range(12)},
+                             **{f"c{i}": rng.choice(list("abcdef"), rows) for i in range(4)}})
+
+    profile = md.build_profile(table(60_000, 0))
+    for seed in range(1, 5):
+        result = evaluate_window(profile, table(60_000, seed))
+        assert DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)[0] == "healthy"
 
 
 def test_windows_drawn_from_the_reference_are_almost_never_degraded() -> None:

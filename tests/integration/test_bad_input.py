@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -186,7 +187,7 @@ CASES: list[tuple[str, Setup, str]] = [
      "profile is not valid JSON"),
     ("profile from a newer format version",
      lambda t, uri, nv, d: (_replace_profile(
-         t, uri, d, lambda b: b.replace(b'"format_version":1', b'"format_version":99'), True),
+         t, uri, d, lambda b: re.sub(rb'"format_version":\d+', b'"format_version":99', b), True),
          _write(make_frame(50, 3), d / "w.csv"), []),
      "profile format version 99 is not supported"),
     ("profile with inconsistent counts",

@@ -514,11 +514,15 @@ def test_text_labels_name_their_positive_class_and_a_backwards_score_is_noted(
 
 def test_profiles_reading_outputs_anew_are_format_2_and_others_keep_their_bytes() -> None:
     reference = make_frame(1000, 1)
-    plain = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    numbers = ["x1", "x2"]  # categorical features' levels in the PCA make a profile version 3
+    plain = md.build_profile(reference, target="label", prediction="score", band_chunks=0,
+                             features=numbers)
     assert json.loads(plain.to_json())["format_version"] == 1
     assert "threshold" not in json.loads(plain.to_json())
+    assert json.loads(md.build_profile(reference, target="label", prediction="score",
+                                       band_chunks=0).to_json())["format_version"] == 3
     tuned = md.build_profile(reference, target="label", prediction="score", band_chunks=0,
-                             threshold=0.3)
+                             threshold=0.3, features=numbers)
     # a reader of format 1 refuses it rather than deciding at 0.5
     assert json.loads(tuned.to_json())["format_version"] == 2
     assert Profile.from_json(tuned.to_json()) == tuned

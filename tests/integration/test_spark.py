@@ -63,7 +63,9 @@ def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
     assert distributed.target_summary == local.target_summary
     assert distributed.performance == pytest.approx(local.performance, abs=1e-12)
     assert distributed.multivariate is not None and local.multivariate is not None
-    assert np.allclose(distributed.multivariate.components, local.multivariate.components,
+    assert distributed.multivariate.categorical == local.multivariate.categorical != ()
+    assert distributed.multivariate.kept == local.multivariate.kept
+    assert np.allclose(distributed.multivariate.projector(), local.multivariate.projector(),
                        atol=1e-8)
     assert distributed.bands.keys() == local.bands.keys()
 
