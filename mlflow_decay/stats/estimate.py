@@ -350,6 +350,20 @@ def _with_bands(point: dict[str, float], half_widths: dict[str, float], names: S
     return out
 
 
+def estimator_note(calibrations: Sequence[Calibration]) -> str | None:
+    """What produced a classifier's ``est.*`` (a metric-free note for the report)."""
+    if not calibrations:
+        return None
+    methods = sorted({c.method for c in calibrations})
+    if methods == ["raw"]:
+        how = "the raw scores"
+    else:
+        plural = "s" if len(calibrations) > 1 else ""
+        how = f"the scores through the reference's {'/'.join(methods)} calibration map{plural}"
+    return (f"est.* estimated without labels from {how} (confidence-based; assumes each "
+            "score's chance of being right is as on the reference)")
+
+
 def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration],
                       threshold: float = 0.5) -> dict[str, float]:
     """The task's ``est.*`` metrics for a window's model output (scores or class probabilities;
