@@ -7,10 +7,11 @@ For a window without labels, each row's calibrated probability is the chance its
 positive, which gives the expected confusion matrix at the decision threshold (accuracy,
 precision, recall, F1) and the expected ranking statistics (ROC AUC, average precision).
 
-The 95% band ``est ± 1.96 sd`` holds two independent errors: the realized metric's sampling
+The 95% band holds two independent errors, added in variance: the realized metric's sampling
 error at the window's size (labels drawn from the calibrated probabilities, the metric
 recomputed on each draw), and the calibration map's own error, from the finite reference (a
-delete-a-group jackknife over the cross-validation's fold maps). It assumes that the score's
+delete-a-group jackknife over the cross-validation's fold maps); both are estimated, so the
+multiplier is Student's t rather than 1.96 (:func:`_half_widths`). It assumes that the score's
 calibration holds on the window (no concept shift, and a covariate shift that leaves
 P(label | score) alone).
 
