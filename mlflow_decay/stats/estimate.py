@@ -141,7 +141,7 @@ def _by_score(scores: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
     neg = 1.0 - q
-    new_group = np.r_[True, s[1:] != s[:-1]]
+    new_group = np.concatenate(([True], s[1:] != s[:-1]))
     starts = np.flatnonzero(new_group)
     group = np.cumsum(new_group) - 1
     neg_in_group = np.add.reduceat(neg, starts)
@@ -153,10 +153,10 @@ def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
 
 def _ap_sorted(s: np.ndarray, q: np.ndarray) -> float:
     s, q = s[::-1], q[::-1]  # by descending score
-    ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
+    ends = np.append(np.flatnonzero(s[1:] != s[:-1]), len(s) - 1)
     tp = np.cumsum(q)[ends]
     seen = ends + 1.0
-    recall_step = np.diff(np.r_[0.0, tp]) / q.sum()
+    recall_step = np.diff(tp, prepend=0.0) / q.sum()
     return float(np.sum(recall_step * tp / seen))
 
 
@@ -180,11 +180,13 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
     scores = scores[np.isfinite(scores)]
     if len(scores) == 0:
         return {}
+    order = np.argsort(scores)
+    scores = scores[order]  # in score order: every metric below reads them so
     p = calibration(scores)
     hard = (scores >= threshold).astype(float)
     point = _binary_point(scores, p, hard)
     rng = np.random.default_rng(seed)
-    rows, factor = _band_rows(len(scores), rng)
+    rows, factor = _band_rows(len(scores), rng)  # sorted rows of sorted scores
     s, h = scores[rows], hard[rows]
     sampling = {k: v * factor for k, v in _sampling_sd(s, p[rows], h, rng).items()}
     folds = calibration.fold_maps()
@@ -193,8 +195,8 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
 
 
 def _binary_point(scores: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, float]:
-    ranked = _by_score(scores, p)
-    return {"roc_auc": _auc_sorted(*ranked), "pr_auc": _ap_sorted(*ranked),
+    """The expected metrics of rows given in ascending score order."""
+    return {"roc_auc": _auc_sorted(scores, p), "pr_auc": _ap_sorted(scores, p),
             **_confusion(hard, p)}
 
 
@@ -324,26 +326,39 @@ def _multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndar
     gives every row one class from its probabilities ``q``, and every class's one-vs-rest AUC
     and F1 (and the accuracy) are recomputed from that same draw."""
     n, k = q.shape
+    labels = _categorical_draws(q, rng)  # (draws, n)
+    ranks = np.column_stack([stats.rankdata(proba[:, c]) for c in range(k)])
+    # per draw and class, by one bincount over (draw, class) cells: the drawn rows, the sum of
+    # their ranks among that class's probabilities, and how many of them were predicted so
+    cell = (labels + k * np.arange(_DRAWS)[:, None]).ravel()
+
+    def per_class(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(cell, weights, minlength=_DRAWS * k).reshape(_DRAWS, k)
+
+    pos = per_class(None)
+    rank_sum = per_class(ranks[np.arange(n), labels].ravel())
+    right = labels == predicted[None, :]
+    tp = per_class(right.ravel().astype(float))
+    predicted_count = np.bincount(predicted, minlength=k)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos))
+        denominator = pos + predicted_count  # 2 tp + fp + fn
+        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)  # as sklearn's zero_division=0
+    # a class absent from a draw has no AUC; scikit-learn's macro AUC refuses such a window
+    macro_auc = np.where(np.isfinite(auc).all(axis=1), auc.mean(axis=1), np.nan)
+    return {"roc_auc_ovr": _sd(macro_auc), "accuracy": _sd(right.mean(axis=1)),
+            "f1_macro": _sd(f1.mean(axis=1))}
+
+
+def _categorical_draws(q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``_DRAWS`` draws of every row's class from its probabilities (rows of ``q``)."""
+    n, k = q.shape
     edges = np.cumsum(q, axis=1)
     edges[:, -1] = np.inf  # rounding never leaves a row without a class
     u = rng.random((_DRAWS, n))
-    labels = np.stack([(u[d][:, None] >= edges).sum(axis=1) for d in range(_DRAWS)])
-    auc, f1 = np.zeros((_DRAWS, k)), np.zeros((_DRAWS, k))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for c in range(k):
-            drawn = (labels == c).astype(float)
-            hard = (predicted == c).astype(float)
-            pos = drawn.sum(axis=1)
-            auc[:, c] = ((drawn @ stats.rankdata(proba[:, c]) - pos * (pos + 1) / 2)
-                         / (pos * (n - pos)))
-            tp = drawn @ hard
-            denominator = pos + hard.sum()  # 2 tp + fp + fn
-            f1[:, c] = np.where(denominator > 0, 2 * tp / denominator, 0.0)  # as sklearn's 0
-    accuracy = (labels == predicted[None, :]).mean(axis=1)
-    # a class absent from a draw has no AUC; scikit-learn's macro AUC refuses such a window
-    macro_auc = np.where(np.isfinite(auc).all(axis=1), auc.mean(axis=1), np.nan)
-    return {"roc_auc_ovr": _sd(macro_auc), "accuracy": _sd(accuracy),
-            "f1_macro": _sd(f1.mean(axis=1))}
+    step = max(1, 4_000_000 // max(n * k, 1))  # draws per chunk: a few million comparisons
+    return np.concatenate([(u[d:d + step, :, None] >= edges[None]).sum(axis=2)
+                           for d in range(0, _DRAWS, step)])
 
 
 def _with_bands(point: dict[str, float], half_widths: dict[str, float], names: Sequence[str]
