@@ -294,8 +294,10 @@ def estimator_notes(profile: Any) -> list[str]:
         which = f" (class {profile.classes[i]})" if len(profile.calibrations) > 1 else ""
         ece = (f"; reference ECE raw {c.ece_raw:.4f}, calibrated (out of fold) {c.ece_calibrated:.4f}"
                if c.ece_raw is not None and c.ece_calibrated is not None else "")
-        notes.append(f"mlflow-decay calibration{which}: "
-                     f"{f'a map of {len(c.x)} points' if c.x else 'raw scores (no map kept)'}{ece}")
+        kind = (f"{getattr(c, 'method', 'a')} map of {len(c.x)} points"
+                + (f", {len(c.folds)} fold maps for the band" if getattr(c, "folds", ()) else "")
+                if c.x else "raw scores (no map kept)")
+        notes.append(f"mlflow-decay calibration{which}: {kind}{ece}")
     if profile.loss_models:
         notes.append("mlflow-decay loss models read: " + ", ".join(profile.loss_models[0].columns))
     return notes

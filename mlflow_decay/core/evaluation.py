@@ -107,6 +107,9 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation) -
            else estimate.estimated_metrics(profile.task, values, profile.calibrations,
                                            profile.threshold))
     metrics.update(est)
+    note = None if profile.loss_models or not est else estimate.estimator_note(profile.calibrations)
+    if note:
+        result.notes.append(note)
     # against the same estimator on the reference, so calibration bias cancels out
     metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
                     for k, v in est.items() if k[4:] in profile.estimated_performance})

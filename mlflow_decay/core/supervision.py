@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats import performance
-from ..stats.estimate import Calibration, estimated_metrics, fit_calibration
+from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
 from ..stats.loss import LossModel, estimate_regression, fit_loss_model
 from ..stats.schema import category_key, map_labels, sort_key, to_numeric
 from .columns import Columns, ProfileOptions
@@ -64,7 +64,7 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
     calibrations: tuple[Calibration, ...] = ()
     loss_models: tuple[LossModel, ...] = ()
     if task != "regression":
-        calibrations = _calibrations(rows[target], values, class_labels, pos, threshold)
+        calibrations = _calibrations(rows[target], values, class_labels, pos)
         est = estimated_metrics(task, values, calibrations, threshold)
     else:
         loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
@@ -92,14 +92,15 @@ def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
 
 
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
-                  positive_label: str | None, threshold: float = 0.5) -> tuple[Calibration, ...]:
-    """Score-to-probability maps for label-free estimation: one (binary) or one per class."""
+                  positive_label: str | None) -> tuple[Calibration, ...]:
+    """Score-to-probability maps for label-free estimation: one (binary) or one per class,
+    chosen without regard to the decision threshold (one map serves every metric)."""
     labels = map_labels(target, classes, str(target.name))
     scores = values if values.ndim == 2 else values[:, None]
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
     wanted = [positive_label] if values.ndim == 1 else list(classes)
-    return tuple(fit_calibration(scores[keep, k], labels[keep] == label, threshold=threshold)
-                 for k, label in enumerate(wanted))
+    hits = np.column_stack([labels[keep] == label for label in wanted])
+    return fit_calibrations(scores[keep], hits)
 
 
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,

@@ -1,164 +1,125 @@
 """Label-free performance estimation: what the metrics will be once labels arrive.
 
 Confidence-based performance estimation (CBPE). At profile time the reference labels decide
-whether and how the model's scores need calibration (raw, beta calibration, or isotonic
-regression, whichever has the lowest cross-validated log loss); the map is stored in the
-profile as plain numbers. For a window without labels, each row's calibrated probability is the chance its
-label is positive, which gives the expected confusion matrix (accuracy, precision, recall, F1)
-and the expected ranking statistics (ROC AUC, average precision). The band is the metric's
-sampling error at the window's size: labels are drawn from the calibrated probabilities and the
-realized metric recomputed, ``est ± 1.96 sd``.
+how the model's scores become probabilities (:mod:`mlflow_decay.stats.calibration`: raw, beta
+or isotonic, chosen by cross-validation); the map is stored in the profile as plain numbers.
+For a window without labels, each row's calibrated probability is the chance its label is
+positive, which gives the expected confusion matrix at the decision threshold (accuracy,
+precision, recall, F1) and the expected ranking statistics (ROC AUC, average precision).
 
-Multiclass tasks are estimated one-vs-rest per class and macro-averaged. Regression uses direct
-loss estimation (:mod:`mlflow_decay.stats.loss`).
+The 95% band holds two independent errors, added in variance: the realized metric's sampling
+error at the window's size (labels drawn from the calibrated probabilities, the metric
+recomputed on each draw), and the calibration map's own error, from the finite reference (a
+delete-a-group jackknife over the cross-validation's fold maps); both are estimated, so the
+multiplier is Student's t rather than 1.96 (:func:`_half_widths`). It assumes that the score's
+calibration holds on the window (no concept shift, and a covariate shift that leaves
+P(label | score) alone).
+
+Multiclass tasks calibrate each class one-vs-rest, normalise each row's probabilities, and
+macro-average; their band draws each row's label once from its class probabilities (one
+categorical draw per row), so the classes' errors are as correlated as the labels make them.
+Regression uses direct loss estimation (:mod:`mlflow_decay.stats.loss`).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import stats
 
 from . import Z95
+from .calibration import FOLDS, Calibration, Candidates, cumulative_miscalibration, fit_candidates
+from .calibration import expected_calibration_error as expected_calibration_error
 
 #: Binary metrics estimated (``est.<name>``), matching realized ``perf.<name>``.
 BINARY = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1")
 MULTICLASS = ("roc_auc_ovr", "accuracy", "f1_macro")
-_GRID = 256
+#: Label draws behind a band's sampling term.
 _DRAWS = 64
+#: Rows the bands are computed on (a uniform sample of a larger window).
 _SD_ROWS = 10_000
+#: The 95% point of :func:`~.calibration.cumulative_miscalibration` for calibrated scores (of
+#: the largest ``|W(t)|``, ``t`` in [0, 1], for a standard Brownian motion ``W``).
+KS95 = 2.2414
+#: From this many reference rows on, isotonic regression wins ties with beta calibration.
+ISOTONIC_ROWS = 1000
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """A monotone map from score to probability, linear between points (identity if empty)."""
+def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = FOLDS, seed: int = 0
+                    ) -> Calibration:
+    """Choose how a classifier's scores become probabilities, by how well they estimate the
+    reference's own performance; one map serves every metric and every decision threshold.
 
-    x: tuple[float, ...] = ()
-    y: tuple[float, ...] = ()
-    ece_raw: float | None = None
-    ece_calibrated: float | None = None
-
-    def __call__(self, scores: np.ndarray) -> np.ndarray:
-        if not self.x:
-            return np.clip(scores, 0.0, 1.0)
-        # linear in logit-logit space: calibration curves are close to straight lines there
-        z = np.interp(_logit(scores), _logit(np.asarray(self.x)), _logit(np.asarray(self.y)))
-        return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"x": list(self.x), "y": list(self.y), "ece_raw": self.ece_raw,
-                "ece_calibrated": self.ece_calibrated}
-
-    @classmethod
-    def from_dict(cls, obj: dict[str, Any]) -> Calibration:
-        x = tuple(float(v) for v in obj.get("x", ()))
-        y = tuple(float(v) for v in obj.get("y", ()))
-        if len(x) != len(y) or any(b < a for a, b in itertools.pairwise(x)):
-            raise ValueError("calibration map must have increasing x and one y per x")
-        ece_raw, ece_cal = obj.get("ece_raw"), obj.get("ece_calibrated")
-        return cls(x, y, None if ece_raw is None else float(ece_raw),
-                   None if ece_cal is None else float(ece_cal))
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 20) -> float:
-    """ECE over equal-mass bins: mean |mean(p) - mean(y)| weighted by bin size."""
-    order = np.argsort(p, kind="stable")
-    total = 0.0
-    for chunk in np.array_split(order, min(bins, len(p))):
-        total += len(chunk) * abs(float(p[chunk].mean()) - float(y[chunk].mean()))
-    return total / len(p)
-
-
-def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0,
-                    threshold: float = 0.5) -> Calibration:
-    """Choose how to turn scores into probabilities, by cross-validated log loss.
-
-    Candidates: the raw scores; beta calibration (a smooth three-parameter map that contains
-    Platt scaling); and isotonic regression (the average of the fold fits, for shapes the
-    smooth map cannot follow). The best map replaces the raw scores when its out-of-fold log
-    loss is lower by more than two standard errors, or when its out-of-fold probabilities
-    estimate the reference's own AUC and accuracy closer by more than 0.005. The chosen map is
-    stored at ``_GRID`` score quantiles (read back linearly in logit space); the identity is
-    stored as no points. ``threshold`` is the decision threshold accuracy is measured at.
+    The raw scores are kept when they already do: their expected ROC AUC is within 1.96
+    sampling deviations of the realized one, and their largest cumulative miscalibration along
+    the score (:func:`~.calibration.cumulative_miscalibration`, which bounds the error of the
+    expected confusion matrix at every threshold) is below its 95% point for calibrated
+    scores. Otherwise the map is beta calibration or isotonic regression, whichever estimates
+    the held-out folds better: the smaller mean over the folds of ``z_auc**2 + ks**2``, each
+    fold's rows read through the map fitted without them (ties: see :func:`_better_map`).
+    Proper scores such as the log loss would not do: they are second order in the
+    probabilities' error, the estimates first order.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    y = y.astype(float)
-    if len(np.unique(y)) < 2 or len(y) < 50:
-        return Calibration()
-    grid = np.unique(np.quantile(scores, np.linspace(0, 1, _GRID)))
-    k = max(2, min(folds, int(min(y.sum(), len(y) - y.sum()))))
-    oof = {name: np.empty(len(y)) for name in ("beta", "isotonic")}
-    curves: dict[str, list[np.ndarray]] = {"beta": [], "isotonic": []}
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(scores, y):
-        for name, fit in (("beta", _fit_beta), ("isotonic", _fit_isotonic)):
-            model = fit(scores[train], y[train])
-            oof[name][test] = model(scores[test])
-            curves[name].append(model(grid))
-    raw_loss = _row_log_loss(y, np.clip(scores, 0, 1))
-    losses = {name: _row_log_loss(y, v) for name, v in oof.items()}
-    best = min(losses, key=lambda n: float(losses[n].mean()))
-    gain = raw_loss - losses[best]
-    raw = expected_calibration_error(np.clip(scores, 0, 1), y)
-    # keep the raw scores unless a map beats them by more than twice the gain's standard error,
-    # or estimates the reference's own AUC and accuracy clearly better (small references)
-    significant = gain.mean() > 2 * gain.std() / np.sqrt(len(gain))
-    closer = (_estimation_error(scores, np.clip(scores, 0, 1), y, threshold)
-              - _estimation_error(scores, oof[best], y, threshold)) > 0.005
-    if not (significant or closer):
-        return Calibration(ece_raw=raw, ece_calibrated=raw)
-    # the fold maps' average: smoother than one fit on all rows, whose steps chase noise
-    curve = np.maximum.accumulate(np.clip(np.mean(curves[best], axis=0), 0.0, 1.0))
-    return Calibration(tuple(float(v) for v in grid), tuple(float(v) for v in curve),
-                       ece_raw=raw, ece_calibrated=expected_calibration_error(oof[best], y))
+    return fit_calibrations(scores[:, None], y[:, None], folds, seed)[0]
 
 
-def _estimation_error(scores: np.ndarray, p: np.ndarray, y: np.ndarray, threshold: float
-                      ) -> float:
-    """How far the expected AUC and accuracy from ``p`` are from the realized ones."""
-    from sklearn.metrics import roc_auc_score
-
-    hard = (scores >= threshold).astype(float)
-    accuracy = float(np.mean(hard == y))
-    return (abs(expected_auc(scores, p) - roc_auc_score(y, scores))
-            + abs(_confusion(hard, p)["accuracy"] - accuracy))
-
-
-def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.asarray(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def _logit(scores: np.ndarray) -> np.ndarray:
-    p = np.clip(scores, 1e-6, 1 - 1e-6)
-    return np.asarray(np.log(p / (1 - p)))
+def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, seed: int = 0
+                     ) -> tuple[Calibration, ...]:
+    """One :func:`fit_calibration` per column of ``scores`` (``(n, k)``: a binary task's one
+    score, or each class's probability), ``hits`` saying which rows are of that class. With
+    several classes the raw scores are kept only if every class keeps them: the calibrated
+    probabilities of a row are normalised together, so a raw class beside calibrated ones would
+    be read on another scale."""
+    hits = hits.astype(float)
+    if len(hits) < 50 or any(len(np.unique(hits[:, k])) < 2 for k in range(hits.shape[1])):
+        return tuple(Calibration() for _ in range(hits.shape[1]))
+    rng = np.random.default_rng(seed)
+    fits = [fit_candidates(scores[:, k], hits[:, k], folds, seed) for k in range(hits.shape[1])]
+    raw_fits = all(_raw_fits(scores[:, k], hits[:, k], rng) for k in range(hits.shape[1]))
+    methods = ["raw" if raw_fits else _better_map(scores[:, k], hits[:, k], c, rng)
+               for k, c in enumerate(fits)]
+    return tuple(c.calibration(m, scores[:, k], hits[:, k])
+                 for k, (c, m) in enumerate(zip(fits, methods, strict=True)))
 
 
-def _fit_beta(scores: np.ndarray, y: np.ndarray) -> Any:
-    """Beta calibration (Kull et al., 2017): logistic regression on ``ln s`` and ``-ln(1-s)``
-    (Newton steps: two features, so exact and ten times faster than L-BFGS);
-    contains Platt scaling and the identity as special cases."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=1e4, max_iter=2000, solver="newton-cholesky")
-    model.fit(_beta_features(scores), y)
-    return lambda s: model.predict_proba(_beta_features(s))[:, 1]
+def _raw_fits(scores: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> bool:
+    z_auc, ks = _stray(scores, np.clip(scores, 0.0, 1.0), y, rng)
+    return z_auc < Z95 and ks < KS95
 
 
-def _beta_features(scores: np.ndarray) -> np.ndarray:
-    p = np.clip(scores, 1e-6, 1 - 1e-6)
-    return np.column_stack([np.log(p), -np.log(1 - p)])
+def _better_map(scores: np.ndarray, y: np.ndarray, candidates: Candidates,
+                rng: np.random.Generator) -> str:
+    """Beta or isotonic: the smaller mean over the held-out folds of ``z_auc**2 + ks**2``;
+    when the folds cannot tell them apart (the difference is within one standard error of its
+    mean), isotonic regression from ``ISOTONIC_ROWS`` reference rows on, beta calibration below
+    (isotonic has no shape to be wrong about, and overtakes Platt-type maps from about a
+    thousand calibration rows: Niculescu-Mizil and Caruana, ICML 2005)."""
+    def held_out(method: str) -> np.ndarray:
+        strays = [_stray(scores[rows], candidates.oof[method][rows], y[rows], rng)
+                  for rows in candidates.held_out]
+        return np.array([z**2 + k**2 for z, k in strays])
+
+    gap = held_out("beta") - held_out("isotonic")
+    if abs(gap.mean()) > gap.std(ddof=1) / np.sqrt(len(gap)):
+        return "beta" if gap.mean() < 0 else "isotonic"
+    return "isotonic" if len(y) >= ISOTONIC_ROWS else "beta"
 
 
-def _fit_isotonic(scores: np.ndarray, y: np.ndarray) -> Any:
-    from sklearn.isotonic import IsotonicRegression
-
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, y)
-    return iso.predict
+def _stray(scores: np.ndarray, p: np.ndarray, y: np.ndarray, rng: np.random.Generator
+           ) -> tuple[float, float]:
+    """How far the probabilities ``p`` stray from the labels ``y``, in sampling deviations:
+    ``|expected AUC - realized AUC|`` over the realized AUC's deviation under ``p``, and the
+    cumulative miscalibration along the score."""
+    rows, factor = _band_rows(len(scores), rng)
+    draws = rng.random((_DRAWS, len(rows))) < p[rows]
+    pos = draws.sum(axis=1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = ((draws @ stats.rankdata(scores[rows]) - pos * (pos + 1) / 2)
+               / (pos * (len(rows) - pos)))
+    sd = _sd(auc) * factor
+    gap = abs(expected_auc(scores, p) - expected_auc(scores, y))
+    return (gap / sd if sd > 0 else float("inf")), cumulative_miscalibration(scores, p, y)
 
 
 def expected_auc(scores: np.ndarray, p: np.ndarray) -> float:
@@ -180,7 +141,7 @@ def _by_score(scores: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
     neg = 1.0 - q
-    new_group = np.r_[True, s[1:] != s[:-1]]
+    new_group = np.concatenate(([True], s[1:] != s[:-1]))
     starts = np.flatnonzero(new_group)
     group = np.cumsum(new_group) - 1
     neg_in_group = np.add.reduceat(neg, starts)
@@ -192,10 +153,10 @@ def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
 
 def _ap_sorted(s: np.ndarray, q: np.ndarray) -> float:
     s, q = s[::-1], q[::-1]  # by descending score
-    ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
+    ends = np.append(np.flatnonzero(s[1:] != s[:-1]), len(s) - 1)
     tp = np.cumsum(q)[ends]
     seen = ends + 1.0
-    recall_step = np.diff(np.r_[0.0, tp]) / q.sum()
+    recall_step = np.diff(tp, prepend=0.0) / q.sum()
     return float(np.sum(recall_step * tp / seen))
 
 
@@ -219,26 +180,39 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
     scores = scores[np.isfinite(scores)]
     if len(scores) == 0:
         return {}
+    order = np.argsort(scores)
+    scores = scores[order]  # in score order: every metric below reads them so
     p = calibration(scores)
     hard = (scores >= threshold).astype(float)
-    ranked = _by_score(scores, p)
-    point = {"roc_auc": _auc_sorted(*ranked), "pr_auc": _ap_sorted(*ranked), **_confusion(hard, p)}
-    return _with_bands(point, _sampling_sd(scores, p, hard, seed), BINARY)
-
-
-def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
-                 ) -> dict[str, float]:
-    """Standard deviation of each realized metric over labels drawn from ``p``.
-
-    Above ``_SD_ROWS`` rows the draws run on a random subsample and the deviations are scaled
-    by ``sqrt(m / n)`` (they shrink as one over the square root of the row count).
-    """
+    point = _binary_point(scores, p, hard)
     rng = np.random.default_rng(seed)
-    if len(p) > _SD_ROWS:
-        pick = np.sort(rng.choice(len(p), _SD_ROWS, replace=False))
-        factor = np.sqrt(_SD_ROWS / len(p))
-        return {k: v * factor for k, v in
-                _sampling_sd(scores[pick], p[pick], hard[pick], seed).items()}
+    rows, factor = _band_rows(len(scores), rng)  # sorted rows of sorted scores
+    s, h = scores[rows], hard[rows]
+    sampling = {k: v * factor for k, v in _sampling_sd(s, p[rows], h, rng).items()}
+    folds = calibration.fold_maps()
+    fitting = _jackknife_sd([_binary_point(s, m(s), h) for m in folds])
+    return _with_bands(point, _half_widths(sampling, fitting, len(folds)), BINARY)
+
+
+def _binary_point(scores: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, float]:
+    """The expected metrics of rows given in ascending score order."""
+    return {"roc_auc": _auc_sorted(scores, p), "pr_auc": _ap_sorted(scores, p),
+            **_confusion(hard, p)}
+
+
+def _band_rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """The rows the band is computed on, and the factor that scales their sampling deviation
+    to the window's ``n`` rows: above ``_SD_ROWS`` rows a uniform sample, whose deviations are
+    ``sqrt(n / m)`` times the window's (they shrink as one over the square root of the row
+    count). The calibration term is not scaled: the map's error does not average out."""
+    if n <= _SD_ROWS:
+        return np.arange(n), 1.0
+    return np.sort(rng.choice(n, _SD_ROWS, replace=False)), float(np.sqrt(_SD_ROWS / n))
+
+
+def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.random.Generator
+                 ) -> dict[str, float]:
+    """Standard deviation of each realized metric over labels drawn from ``p``."""
     n = len(p)
     draws = rng.random((_DRAWS, n)) < p
     ranks = stats.rankdata(scores)
@@ -261,6 +235,40 @@ def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, seed: int
         ("recall", recall), ("f1", f1))}
 
 
+def _jackknife_sd(values: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Delete-a-group jackknife: the standard deviation of an estimate owed to the map, from
+    the estimates each fold's map gives (each map fitted without one fold of the reference):
+    ``sqrt((K - 1) / K * sum_k (theta_k - mean theta)^2)``. Empty without fold maps."""
+    k = len(values)
+    if k < 2:
+        return {}
+    out = {}
+    for name in values[0]:
+        theta = np.array([v[name] for v in values])
+        if np.all(np.isfinite(theta)):
+            out[name] = float(np.sqrt((k - 1) / k * np.sum((theta - theta.mean()) ** 2)))
+    return out
+
+
+def _half_widths(sampling: dict[str, float], fitting: dict[str, float], folds: int
+                 ) -> dict[str, float]:
+    """Each band's half-width: the sampling and calibration deviations are independent and add
+    in variance; both are estimated (from ``_DRAWS`` draws, and from ``folds`` fold maps), so
+    the multiplier is Student's t at the Welch-Satterthwaite degrees of freedom (1.96 with
+    exact deviations, 2.78 when four-degree-of-freedom calibration term dominates)."""
+    out = {}
+    for name, sd in sampling.items():
+        v_s, v_c = sd**2, fitting.get(name, 0.0) ** 2
+        if not np.isfinite(v_s + v_c):
+            continue
+        if v_c > 0 and folds >= 2:
+            dof = (v_s + v_c) ** 2 / (v_s**2 / (_DRAWS - 1) + v_c**2 / (folds - 1))
+        else:
+            dof = _DRAWS - 1.0
+        out[name] = float(stats.t.ppf(0.975, dof) * np.sqrt(v_s + v_c))
+    return out
+
+
 def _sd(values: np.ndarray) -> float:
     finite = values[np.isfinite(values)]
     return float(finite.std()) if len(finite) >= 2 else float("nan")
@@ -269,36 +277,91 @@ def _sd(values: np.ndarray) -> float:
 def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed: int = 0
                         ) -> dict[str, float]:
     """``est.roc_auc_ovr``, ``est.accuracy`` and ``est.f1_macro`` (with 95% bands) from class
-    probabilities, one-vs-rest per class and macro-averaged.
-
-    The bands combine the per-class sampling deviations as if the classes were independent.
-    """
+    probabilities: each class calibrated one-vs-rest, the row normalised, macro-averaged."""
     keep = np.isfinite(proba).all(axis=1)
     proba = proba[keep]
     if len(proba) == 0:
         return {}
-    q = np.column_stack([cal(proba[:, k]) for k, cal in enumerate(calibrations)])
-    q = q / np.where(q.sum(axis=1, keepdims=True) > 0, q.sum(axis=1, keepdims=True), 1.0)
     predicted = np.argmax(proba, axis=1)
-    aucs, f1s, auc_var, f1_var = [], [], [], []
+    q = _class_probabilities(proba, calibrations)
+    point = _multiclass_point(proba, q, predicted)
+    rng = np.random.default_rng(seed)
+    rows, factor = _band_rows(len(proba), rng)
+    sub, guess = proba[rows], predicted[rows]
+    sampling = {k: v * factor
+                for k, v in _multiclass_sampling_sd(sub, q[rows], guess, rng).items()}
+    folds = [c.fold_maps() for c in calibrations]
+    count = max(len(f) for f in folds)
+    fitting = {}
+    if count >= 2 and all(len(f) in (0, count) for f in folds):
+        maps = [[f[i] if f else c for f, c in zip(folds, calibrations, strict=True)]
+                for i in range(count)]
+        fitting = _jackknife_sd([_multiclass_point(sub, _class_probabilities(sub, m), guess)
+                                 for m in maps])
+    return _with_bands(point, _half_widths(sampling, fitting, count), MULTICLASS)
+
+
+def _class_probabilities(proba: np.ndarray, maps: Sequence[Callable[[np.ndarray], np.ndarray]]
+                         ) -> np.ndarray:
+    """Each class's calibrated probability, each row normalised to sum to one."""
+    q = np.column_stack([m(proba[:, k]) for k, m in enumerate(maps)])
+    total = q.sum(axis=1, keepdims=True)
+    return np.asarray(q / np.where(total > 0, total, 1.0))
+
+
+def _multiclass_point(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray
+                      ) -> dict[str, float]:
+    aucs, f1s = [], []
     for k in range(proba.shape[1]):
-        hard = (predicted == k).astype(float)
         aucs.append(expected_auc(proba[:, k], q[:, k]))
-        f1s.append(_confusion(hard, q[:, k])["f1"])
-        sd = _sampling_sd(proba[:, k], q[:, k], hard, seed + k)
-        auc_var.append(sd["roc_auc"] ** 2)
-        f1_var.append(sd["f1"] ** 2)
-    k = proba.shape[1]
-    accuracy = float(np.mean(q[np.arange(len(q)), predicted]))
-    point = {"roc_auc_ovr": float(np.nanmean(aucs)), "accuracy": accuracy,
-             "f1_macro": float(np.nanmean(f1s))}
-    spread = {"roc_auc_ovr": float(np.sqrt(np.nansum(auc_var)) / k),
-              "accuracy": float(np.sqrt(accuracy * (1 - accuracy) / len(q))),
-              "f1_macro": float(np.sqrt(np.nansum(f1_var)) / k)}
-    return _with_bands(point, spread, MULTICLASS)
+        f1s.append(_confusion((predicted == k).astype(float), q[:, k])["f1"])
+    return {"roc_auc_ovr": float(np.nanmean(aucs)),
+            "accuracy": float(np.mean(q[np.arange(len(q)), predicted])),
+            "f1_macro": float(np.nanmean(f1s))}
 
 
-def _with_bands(point: dict[str, float], spread: dict[str, float], names: Sequence[str]
+def _multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray,
+                            rng: np.random.Generator) -> dict[str, float]:
+    """Standard deviation of the realized macro metrics over joint label draws: each draw
+    gives every row one class from its probabilities ``q``, and every class's one-vs-rest AUC
+    and F1 (and the accuracy) are recomputed from that same draw."""
+    n, k = q.shape
+    labels = _categorical_draws(q, rng)  # (draws, n)
+    ranks = np.column_stack([stats.rankdata(proba[:, c]) for c in range(k)])
+    # per draw and class, by one bincount over (draw, class) cells: the drawn rows, the sum of
+    # their ranks among that class's probabilities, and how many of them were predicted so
+    cell = (labels + k * np.arange(_DRAWS)[:, None]).ravel()
+
+    def per_class(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(cell, weights, minlength=_DRAWS * k).reshape(_DRAWS, k)
+
+    pos = per_class(None)
+    rank_sum = per_class(ranks[np.arange(n), labels].ravel())
+    right = labels == predicted[None, :]
+    tp = per_class(right.ravel().astype(float))
+    predicted_count = np.bincount(predicted, minlength=k)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos))
+        denominator = pos + predicted_count  # 2 tp + fp + fn
+        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)  # as sklearn's zero_division=0
+    # a class absent from a draw has no AUC; scikit-learn's macro AUC refuses such a window
+    macro_auc = np.where(np.isfinite(auc).all(axis=1), auc.mean(axis=1), np.nan)
+    return {"roc_auc_ovr": _sd(macro_auc), "accuracy": _sd(right.mean(axis=1)),
+            "f1_macro": _sd(f1.mean(axis=1))}
+
+
+def _categorical_draws(q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``_DRAWS`` draws of every row's class from its probabilities (rows of ``q``)."""
+    n, k = q.shape
+    edges = np.cumsum(q, axis=1)
+    edges[:, -1] = np.inf  # rounding never leaves a row without a class
+    u = rng.random((_DRAWS, n))
+    step = max(1, 4_000_000 // max(n * k, 1))  # draws per chunk: a few million comparisons
+    return np.concatenate([(u[d:d + step, :, None] >= edges[None]).sum(axis=2)
+                           for d in range(0, _DRAWS, step)])
+
+
+def _with_bands(point: dict[str, float], half_widths: dict[str, float], names: Sequence[str]
                 ) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in names:
@@ -306,11 +369,25 @@ def _with_bands(point: dict[str, float], spread: dict[str, float], names: Sequen
         if not np.isfinite(value):
             continue
         out[f"est.{name}"] = value
-        sd = spread.get(name)
-        if sd is not None and np.isfinite(sd):
-            out[f"est.{name}.lower"] = value - Z95 * sd
-            out[f"est.{name}.upper"] = value + Z95 * sd
+        half = half_widths.get(name)
+        if half is not None and np.isfinite(half):
+            out[f"est.{name}.lower"] = value - half
+            out[f"est.{name}.upper"] = value + half
     return out
+
+
+def estimator_note(calibrations: Sequence[Calibration]) -> str | None:
+    """What produced a classifier's ``est.*`` (a metric-free note for the report)."""
+    if not calibrations:
+        return None
+    methods = sorted({c.method for c in calibrations})
+    if methods == ["raw"]:
+        how = "the raw scores"
+    else:
+        plural = "s" if len(calibrations) > 1 else ""
+        how = f"the scores through the reference's {'/'.join(methods)} calibration map{plural}"
+    return (f"est.* estimated without labels from {how} (confidence-based; assumes each "
+            "score's chance of being right is as on the reference)")
 
 
 def estimated_metrics(task: str, values: np.ndarray, calibrations: Sequence[Calibration],
