@@ -29,8 +29,10 @@ FORMAT_NAME = "mlflow-decay-profile"
 
 #: Profiles that set a decision threshold, logits or a decision column are written as version 2,
 #: so that a reader of version 1 refuses them instead of reading their outputs the old way;
-#: the others stay version 1 (same bytes, same SHA-256 as before).
-FORMAT_VERSION = 2
+#: profiles whose regression loss models read categories, take a log link or carry the band's
+#: fields are version 3 (an older reader would misread those models); the others stay
+#: version 1 (same bytes, same SHA-256 as before).
+FORMAT_VERSION = 3
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -185,7 +187,7 @@ class Profile:
         """A JSON-safe dict of the profile (the canonical form hashed by :meth:`sha256`)."""
         return {
             "format": FORMAT_NAME,
-            "format_version": 2 if self._reads_outputs_anew else 1,
+            "format_version": self._format_version,
             "task": self.task,
             "rows": self.rows,
             "target": self.target,
@@ -213,6 +215,12 @@ class Profile:
                if self.prediction_kind != "probability" else {}),
             **({"predicted_label": self.predicted_label} if self.predicted_label else {}),
         }
+
+    @property
+    def _format_version(self) -> int:
+        if any(m.is_new for m in self.loss_models):
+            return 3
+        return 2 if self._reads_outputs_anew else 1
 
     @property
     def _reads_outputs_anew(self) -> bool:
