@@ -11,18 +11,42 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.loss import LossModel
-from ..stats.schema import to_numeric
+from ..stats.schema import category_key, to_numeric
 
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
 
 
 def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
-    """The loss models' input matrix for a table (NaN where a value is missing or infinite)."""
+    """The loss models' input matrix for a table: numbers (NaN where a value is missing, not
+    a number, or infinite), and for the models' categorical columns each category's code
+    (NaN for a category the models do not know)."""
     if not models:
         return np.empty((len(frame), 0))
-    x = np.column_stack([to_numeric(frame[c], c) for c in models[0].columns])
+    categories = models[0].categories
+    x = np.column_stack([category_codes(frame[c], categories[c]) if c in categories
+                         else loss_numbers(frame[c], c) for c in models[0].columns])
     return np.where(np.isfinite(x), x, np.nan)
+
+
+def category_codes(series: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Each value's position in ``categories`` (compared by :func:`category_key`), NaN for
+    a missing value or one not among them."""
+    codes = {key: float(i) for i, key in enumerate(categories)}
+    values = pd.Series(pd.unique(series.dropna()), dtype=object)
+    known = {v: codes.get(category_key(v), np.nan) for v in values}
+    mapped = series.astype(object).map(known)
+    return mapped.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def loss_numbers(series: pd.Series, column: str) -> np.ndarray:
+    """A column as numbers for the loss models; a value that is no number (in a column of
+    integer categories, say) is missing."""
+    try:
+        return to_numeric(series, column)
+    except DataError:
+        return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)
 
 
 def require_unique_columns(frame: Any, what: str) -> None:

@@ -29,8 +29,9 @@ FORMAT_NAME = "mlflow-decay-profile"
 
 #: Profiles that set a decision threshold, logits or a decision column are written as version 2,
 #: so that a reader of version 1 refuses them instead of reading their outputs the old way;
-#: those whose PCA has categorical levels or stores the directions it leaves out as version 3
-#: (a reader of version 2 would refuse them as malformed); the others stay version 1 (same
+#: those whose PCA has categorical levels or stores the directions it leaves out, or whose
+#: regression loss models read categories, take a log link or carry the band's fields, as
+#: version 3 (an older reader would refuse or misread them); the others stay version 1 (same
 #: bytes, same SHA-256 as before).
 FORMAT_VERSION = 3
 
@@ -219,7 +220,8 @@ class Profile:
     @property
     def _format_version(self) -> int:
         """The oldest format version that can say everything this profile holds."""
-        if self.multivariate is not None and self.multivariate.extended:
+        if (self.multivariate is not None and self.multivariate.extended) or any(
+                m.is_new for m in self.loss_models):
             return 3
         return 2 if self._reads_outputs_anew else 1
 

@@ -128,7 +128,8 @@ def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOpt
     target_summary = summarize_target(reference[target], target, task) if target else None
     numerical = [n for n, s in summaries.items() if isinstance(s, NumericSummary)]
     known = supervise(reference, columns, options, target_summary=target_summary,
-                      numerical=numerical)
+                      numerical=numerical,
+                      categorical=[n for n in summaries if n not in set(numerical)])
     layout = pca_layout(summaries)
     pca_gram = gram(reference, layout) if layout.width >= 2 else None
     profile = new_profile(

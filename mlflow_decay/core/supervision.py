@@ -13,8 +13,9 @@ import pandas as pd
 from ..errors import DataError
 from ..stats import performance
 from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
-from ..stats.loss import LossModel, estimate_regression, fit_loss_model
-from ..stats.schema import category_key, map_labels, sort_key, to_numeric
+from ..stats.loss import LossModel, estimate_regression
+from ..stats.loss_fit import MAX_CATEGORIES, MIN_SAMPLES_LEAF, fit_loss_models
+from ..stats.schema import category_counts, category_key, map_labels, sort_key, to_numeric
 from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values
 from .profile import CategoricalSummary, Summary
@@ -35,9 +36,11 @@ class Supervision:
 
 
 def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
-              target_summary: Summary | None, numerical: Sequence[str]) -> Supervision:
+              target_summary: Summary | None, numerical: Sequence[str],
+              categorical: Sequence[str] = ()) -> Supervision:
     """Classes from ``target_summary``; performance, calibration (or, for regression, loss
-    models over the ``numerical`` features) and reference estimates from ``rows``; the model
+    models over the ``numerical`` and ``categorical`` features) and reference estimates from
+    ``rows``; the model
     outputs read as ``options.prediction_kind``, decided at ``options.threshold`` or by the
     ``predicted_label`` column."""
     target, pred_cols, task = columns.target, columns.prediction_columns, options.task
@@ -67,7 +70,8 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         calibrations = _calibrations(rows[target], values, class_labels, pos)
         est = estimated_metrics(task, values, calibrations, threshold)
     else:
-        loss_models = _loss_models(rows, [*numerical, *pred_cols], target, values)
+        loss_models = _loss_models(rows, [*numerical, *categorical, *pred_cols], target,
+                                   values, categorical)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
     notes: tuple[str, ...] = ()
     if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
@@ -78,17 +82,45 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
 
 
-def _loss_models(reference: pd.DataFrame, columns: list[str], target: str,
-                 predictions: np.ndarray) -> tuple[LossModel, ...]:
-    """Regression: models of each row's absolute and squared error from features + prediction."""
+def _loss_models(reference: pd.DataFrame, columns: Sequence[str], target: str,
+                 predictions: np.ndarray, categorical: Sequence[str] = ()
+                 ) -> tuple[LossModel, ...]:
+    """Regression: models of each row's absolute and squared error from the features (the
+    ``categorical`` ones by category, or as numbers where every value is one) and the
+    prediction."""
     error = to_numeric(reference[target], target) - predictions
     keep = np.isfinite(error)
     if keep.sum() < 50:
         return ()
-    x = np.column_stack([to_numeric(reference[c], c) for c in columns])[keep]
-    x = np.where(np.isfinite(x), x, np.nan)
-    return (fit_loss_model(x, np.abs(error[keep]), columns),
-            fit_loss_model(x, error[keep] ** 2, columns))
+    rows = reference[keep]
+    inputs, categories = [], {}
+    for column in columns:
+        if column in categorical and not _all_numbers(rows[column]):
+            kept = _frequent_categories(rows[column])
+            if not kept:
+                continue
+            categories[column] = kept
+        inputs.append(column)
+    model = LossModel(tuple(inputs), 0.0, (), categories=categories)
+    x = loss_inputs(rows, [model])
+    return fit_loss_models(x, error[keep], inputs, categories=categories)
+
+
+def _all_numbers(series: pd.Series) -> bool:
+    """Whether every value of a categorical column is a number (counts, codes, flags)."""
+    present = series.dropna()
+    if pd.api.types.is_numeric_dtype(present.dtype) or pd.api.types.is_bool_dtype(present.dtype):
+        return True
+    numbers = pd.to_numeric(present.astype(object), errors="coerce")
+    return bool(numbers.notna().all())
+
+
+def _frequent_categories(series: pd.Series) -> tuple[str, ...]:
+    """The categories (by :func:`category_key`) the loss models tell apart: those of at least
+    ``MIN_SAMPLES_LEAF`` rows, the ``MAX_CATEGORIES`` most frequent; others read as missing."""
+    counts, _ = category_counts(series)
+    frequent = sorted(((-n, sort_key(k), k) for k, n in counts.items() if n >= MIN_SAMPLES_LEAF))
+    return tuple(k for _, _, k in frequent[:MAX_CATEGORIES])
 
 
 def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],

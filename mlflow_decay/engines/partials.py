@@ -227,8 +227,7 @@ def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], columns:
                ) -> ProfilePartial | None:
     """Merged first-pass statistics of batches (``None`` if there were none); ``sample`` takes
     their labels and model outputs, and every batch must hold the ``needed`` columns."""
-    kept = sample_columns(columns, options.task,
-                          [n for n, k in kinds.items() if k == "numerical"])
+    kept = sample_columns(columns, options.task, list(kinds))
 
     def parts() -> Iterator[ProfilePartial]:
         for batch in batches:
@@ -240,15 +239,15 @@ def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], columns:
 
     return merge_all(parts())
 
-def sample_columns(columns: Columns, task: str, numeric: Sequence[str]) -> list[str]:
+def sample_columns(columns: Columns, task: str, features: Sequence[str]) -> list[str]:
     """Columns the sample keeps: labels, model outputs and decisions (and, for regression, the
-    numerical features the loss models read); none without both labels and outputs."""
+    features the loss models read); none without both labels and outputs."""
     target, pred_cols, predicted_label = (columns.target, columns.prediction_columns,
                                           columns.predicted_label)
     if target is None or not pred_cols:
         return []
     return list(dict.fromkeys([target, *pred_cols, *([predicted_label] if predicted_label else ()),
-                               *(numeric if task == "regression" else ())]))
+                               *(features if task == "regression" else ())]))
 
 def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[str, Kind],
                        schema: dict[str, str], columns: Columns,
@@ -257,7 +256,8 @@ def first_pass_profile(merged: ProfilePartial, sample: Sample, *, kinds: dict[st
     summaries = {n: fold_rare(s, options.min_category_count) for n, s in merged.features.items()}
     numeric = [n for n, k in kinds.items() if k == "numerical"]
     known = supervise(sample.frame if sample.frame is not None else pd.DataFrame(), columns,
-                      options, target_summary=merged.target, numerical=numeric)
+                      options, target_summary=merged.target, numerical=numeric,
+                      categorical=[n for n, k in kinds.items() if k != "numerical"])
     return new_profile(columns, options, known, features=summaries, schema=schema,
                        rows=merged.rows, prediction_summary=merged.prediction,
                        target_summary=merged.target)

@@ -1,20 +1,28 @@
 """Direct loss estimation for regression: gradient-boosted trees, fitted at profile time,
 predict each row's absolute and squared error from the features and the prediction; stored as
-plain arrays (:class:`LossModel`), so a window's ``est.mae`` and ``est.rmse`` need no labels."""
+plain arrays (:class:`LossModel`), so a window's ``est.mae`` and ``est.rmse`` need no labels.
+Fitting (capacity chosen by cross-validation) is in :mod:`mlflow_decay.stats.loss_fit`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
 
 from . import Z95
+from .trees import Trees, compile_trees
 
 #: Regression metrics estimated from the loss models.
 REGRESSION = ("mae", "rmse")
-_TREE_DIGITS = 7
+#: Links from the trees' sum to the predicted loss: as is, or its exponential (Poisson).
+LINKS = ("identity", "log")
+#: A categorical split keeps its left categories as a bitmask in a float: exact below 2**53.
+MAX_CODES = 53
+#: Rows of a window the fold models predict (for the band's jackknife).
+FOLD_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -23,85 +31,195 @@ class LossModel:
 
     Each tree is ``(feature, threshold, missing_left, left, right, value)`` per node; a leaf
     has feature ``-1``. Prediction follows scikit-learn's ``HistGradientBoostingRegressor``:
-    NaN goes where ``missing_left`` says, otherwise left when ``x <= threshold``.
+    NaN goes where ``missing_left`` says; a numerical split sends ``x <= threshold`` left; a
+    split on a categorical column (one named in ``categories``, its values read as the codes
+    ``0, 1, …`` of its categories, NaN for a category it does not know) holds in
+    ``threshold`` the bitmask of the codes that go left. The trees' sum, plus ``baseline``,
+    goes through ``link`` (``"log"``: its exponential, for a Poisson model); a prediction
+    above ``ceiling`` (the largest loss in the reference) is cut to it, as a model on the
+    log scale can run away where it has seen few rows.
+
+    ``dispersion`` scales the row's loss variance the band assumes, and ``folds`` holds the
+    same model fitted with each of a few groups of the reference rows left out (each a
+    ``(baseline, trees)`` pair): how far their estimates spread is the band's allowance for
+    the model's own error (see :func:`estimate_regression`).
     """
 
     columns: tuple[str, ...]
     baseline: float
     trees: tuple[tuple[tuple[float, ...], ...], ...]
+    link: str = "identity"
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dispersion: float | None = None
+    ceiling: float | None = None
+    folds: tuple[tuple[float, tuple[tuple[tuple[float, ...], ...], ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.link not in LINKS:
+            raise ValueError(f"loss model link must be one of {LINKS}, got {self.link!r}")
+        if any(len(t) != 6 or len({len(a) for a in t}) != 1
+               for t in (*self.trees, *(t for _, trees in self.folds for t in trees))):
+            raise ValueError("loss model trees must have six arrays of one length")
+        if set(self.categories) - set(self.columns) or any(
+                len(v) > MAX_CODES for v in self.categories.values()):
+            raise ValueError(f"loss model categories must name its columns, each with at most "
+                             f"{MAX_CODES} categories")
+
+    @property
+    def categorical(self) -> np.ndarray:
+        """Which columns are read as category codes."""
+        return np.array([c in self.categories for c in self.columns], dtype=bool)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        out = np.full(len(x), self.baseline)
-        rows = np.arange(len(x))
-        for tree in self.trees:
-            feature, threshold, missing_left, left, right, value = (np.asarray(a) for a in tree)
-            node = np.zeros(len(x), dtype=np.int64)
-            while True:
-                inner = feature[node] >= 0
-                if not inner.any():
-                    break
-                f = feature[node].astype(np.int64).clip(0)
-                v = x[rows, f]
-                go_left = np.where(np.isnan(v), missing_left[node] > 0, v <= threshold[node])
-                node = np.where(inner, np.where(go_left, left[node], right[node]), node).astype(
-                    np.int64)
-            out += value[node]
-        return out
+        """Each row's predicted loss (``x``: one column per :attr:`columns`, codes for the
+        categorical ones)."""
+        return self._link(self._walkers[0](np.ascontiguousarray(x, dtype=np.float64)))
+
+    def predict_folds(self, x: np.ndarray) -> np.ndarray:
+        """Each fold model's predicted loss of each row: shape ``(len(folds), len(x))``."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        return np.array([self._link(walk(x)) for walk in self._walkers[1:]]).reshape(
+            len(self.folds), len(x))
+
+    def raw_numpy(self, x: np.ndarray, fold: int | None = None) -> np.ndarray:
+        """The trees' sum plus baseline (of fold model ``fold``), walked node by node in
+        numpy: the reference path, and the fallback where scikit-learn's walker is missing."""
+        baseline, trees = (self.baseline, self.trees) if fold is None else self.folds[fold]
+        return walk_numpy(baseline, trees, self.categorical, x)
+
+    def _link(self, raw: np.ndarray) -> np.ndarray:
+        out = np.exp(raw) if self.link == "log" else raw
+        return out if self.ceiling is None else np.minimum(out, self.ceiling)
+
+    @cached_property
+    def _walkers(self) -> list[Any]:
+        """Functions of ``x`` giving the trees' sum plus baseline: the model's, then each
+        fold model's (scikit-learn's compiled walker where it has one, else numpy's)."""
+        categorical = self.categorical
+        sizes = [len(self.categories.get(c, ())) for c in self.columns]
+        walkers = []
+        for baseline, trees in ((self.baseline, self.trees), *self.folds):
+            walker = compile_trees(baseline, trees, categorical, sizes)
+            walkers.append(walker if walker is not None else partial(
+                walk_numpy, baseline, trees, categorical))
+        return walkers
 
     def to_dict(self) -> dict[str, Any]:
+        # fields at their defaults are left out, so models written before them keep their bytes
+        new = self.is_new
+        extra: dict[str, Any] = {}
+        if self.link != "identity":
+            extra["link"] = self.link
+        if self.categories:
+            extra["categories"] = {c: list(v) for c, v in self.categories.items()}
+        if self.dispersion is not None:
+            extra["dispersion"] = self.dispersion
+        if self.ceiling is not None:
+            extra["ceiling"] = self.ceiling
+        if self.folds:
+            extra["folds"] = [{"baseline": b, "trees": _trees_out(t, new)} for b, t in self.folds]
         return {"columns": list(self.columns), "baseline": self.baseline,
-                "trees": [[list(a) for a in t] for t in self.trees]}
+                "trees": _trees_out(self.trees, new), **extra}
+
+    @property
+    def is_new(self) -> bool:
+        """Whether a reader of profile format 2 would misread this model (it ignores the link,
+        the categories and the band's fields)."""
+        return (self.link != "identity" or bool(self.categories) or self.dispersion is not None
+                or self.ceiling is not None or bool(self.folds))
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> LossModel:
-        trees = tuple(tuple(tuple(float(v) for v in a) for a in t) for t in obj["trees"])
-        if any(len(t) != 6 or len({len(a) for a in t}) != 1 for t in trees):
-            raise ValueError("loss model trees must have six arrays of one length")
-        return cls(tuple(str(c) for c in obj["columns"]), float(obj["baseline"]), trees)
+        dispersion, ceiling = obj.get("dispersion"), obj.get("ceiling")
+        return cls(tuple(str(c) for c in obj["columns"]), float(obj["baseline"]),
+                   _trees_in(obj["trees"]), link=str(obj.get("link", "identity")),
+                   categories={str(c): tuple(str(k) for k in v)
+                               for c, v in obj.get("categories", {}).items()},
+                   dispersion=None if dispersion is None else float(dispersion),
+                   ceiling=None if ceiling is None else float(ceiling),
+                   folds=tuple((float(f["baseline"]), _trees_in(f["trees"]))
+                               for f in obj.get("folds", ())))
 
 
-def fit_loss_model(x: np.ndarray, loss: np.ndarray, columns: Sequence[str], seed: int = 0
-                   ) -> LossModel:
-    """Fit ``HistGradientBoostingRegressor`` to per-row losses and export its trees."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    model = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=15, learning_rate=0.1,
-                                          random_state=seed).fit(x, loss)
-    trees = []
-    for (predictor,) in model._predictors:
-        nodes = predictor.nodes
-        leaf = nodes["is_leaf"].astype(bool)
-        trees.append((
-            tuple(float(v) for v in np.where(leaf, -1, nodes["feature_idx"])),
-            tuple(_threshold(v) for v in nodes["num_threshold"]),
-            tuple(float(v) for v in nodes["missing_go_to_left"]),
-            tuple(float(v) for v in nodes["left"]),
-            tuple(float(v) for v in nodes["right"]),
-            tuple(_tr(v) for v in nodes["value"]),
-        ))
-    return LossModel(tuple(columns), float(np.ravel(model._baseline_prediction)[0]), tuple(trees))
+#: The arrays of a tree that hold whole numbers: feature, missing_left, left, right.
+_WHOLE = (0, 2, 3, 4)
 
 
-def _tr(v: float) -> float:
-    return float(f"{v:.{_TREE_DIGITS}g}")
+def _trees_out(trees: Trees, compact: bool) -> list[list[list[float | int]]]:
+    """Trees as JSON lists; ``compact`` writes the whole-number arrays as integers."""
+    return [[[int(v) for v in a] if compact and i in _WHOLE else list(a)
+             for i, a in enumerate(t)] for t in trees]
 
 
-def _threshold(v: float) -> float:
-    # exact (a rounded split point can send a row the other way); JSON has no infinity
-    return float(np.clip(v, -1e308, 1e308))
+def _trees_in(trees: Any) -> Trees:
+    return tuple(tuple(tuple(float(v) for v in a) for a in t) for t in trees)
+
+
+def walk_numpy(baseline: float, trees: Trees, categorical: np.ndarray, x: np.ndarray
+               ) -> np.ndarray:
+    """The trees' sum plus ``baseline`` for rows ``x``, walked node by node in numpy."""
+    out = np.full(len(x), baseline)
+    rows = np.arange(len(x))
+    for tree in trees:
+        feature, threshold, missing_left, left, right, value = (np.asarray(a) for a in tree)
+        node = np.zeros(len(x), dtype=np.int64)
+        while True:
+            inner = feature[node] >= 0
+            if not inner.any():
+                break
+            f = feature[node].astype(np.int64).clip(0)
+            v = x[rows, f]
+            missing = np.isnan(v)
+            on_codes = categorical[f]
+            code = np.where(missing | ~on_codes, 0, v).astype(np.int64).clip(0, MAX_CODES)
+            mask = np.where(on_codes, threshold[node], 0).astype(np.int64)
+            in_mask = (mask >> code) & 1 > 0
+            go_left = np.where(missing, missing_left[node] > 0,
+                               np.where(on_codes, in_mask, v <= threshold[node]))
+            node = np.where(inner, np.where(go_left, left[node], right[node]), node).astype(
+                np.int64)
+        out += value[node]
+    return out
 
 
 def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str, float]:
-    """``est.mae`` and ``est.rmse`` (with 95% bands) from the absolute- and squared-loss models."""
+    """``est.mae`` and ``est.rmse`` with 95% bands, from the absolute- and squared-loss models.
+
+    The band's variance adds the window's sampling error and the model's own error. Sampling:
+    each row's loss varies around its predicted mean, the absolute error by the squared
+    error's prediction less the square of the absolute one, the squared error by the square
+    of its prediction times the squared-error model's ``dispersion`` (measured out of fold
+    on the reference; 2, as for normal errors, in models without it). The model's own
+    error: the delete-a-group jackknife over its ``folds``, ``(k - 1) / k`` times the sum of
+    squared deviations of the fold models' estimates from their mean (on at most
+    ``FOLD_ROWS`` of the window's rows, evenly spaced). RMSE's band is MSE's, through
+    ``d sqrt(m) = dm / (2 sqrt(m))``.
+    """
     if len(x) == 0 or len(models) != 2:
         return {}
+    x = np.ascontiguousarray(x, dtype=np.float64)
     absolute = np.clip(models[0].predict(x), 0, None)
     squared = np.clip(models[1].predict(x), 0, None)
     n = len(x)
     mae, mse = float(absolute.mean()), float(squared.mean())
-    sd_mae = float(np.sqrt(np.clip(squared - absolute**2, 0, None).mean() / n))
+    dispersion = models[1].dispersion if models[1].dispersion is not None else 2.0
+    var_mae = float(np.clip(squared - absolute**2, 0, None).mean()) / n
+    var_mse = dispersion * float(np.mean(squared**2)) / n
+    sub = x[np.linspace(0, n - 1, min(n, FOLD_ROWS)).astype(np.int64)]
+    var_mae += _jackknife(models[0], sub)
+    var_mse += _jackknife(models[1], sub)
     rmse = float(np.sqrt(mse))
-    sd_rmse = float(np.sqrt(2 * np.mean(squared**2) / n) / (2 * rmse)) if rmse > 0 else 0.0
+    sd_mae = float(np.sqrt(var_mae))
+    sd_rmse = float(np.sqrt(var_mse) / (2 * rmse)) if rmse > 0 else 0.0
     return {"est.mae": mae, "est.mae.lower": mae - Z95 * sd_mae, "est.mae.upper": mae + Z95 * sd_mae,
             "est.rmse": rmse, "est.rmse.lower": rmse - Z95 * sd_rmse,
             "est.rmse.upper": rmse + Z95 * sd_rmse}
+
+
+def _jackknife(model: LossModel, x: np.ndarray) -> float:
+    """The delete-a-group jackknife variance of the model's mean prediction on ``x``."""
+    k = len(model.folds)
+    if k < 2:
+        return 0.0
+    means = np.clip(model.predict_folds(x), 0, None).mean(axis=1)
+    return float((k - 1) / k * np.sum((means - means.mean()) ** 2))

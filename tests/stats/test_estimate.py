@@ -10,7 +10,6 @@ from sklearn import metrics as skm
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.stats import estimate
-from mlflow_decay.stats.loss import LossModel, fit_loss_model
 
 
 def test_expected_metrics_equal_sklearn_when_labels_are_certain() -> None:
@@ -105,39 +104,3 @@ def test_multiclass_estimates_are_close_to_realized() -> None:
         assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.01)
         lower, upper = metrics[f"est.{name}.lower"], metrics[f"est.{name}.upper"]
         assert lower < metrics[f"est.{name}"] < upper and upper - lower < 0.05
-
-
-def test_loss_model_trees_predict_exactly_like_sklearn() -> None:
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(4000, 3))
-    x[::7, 1] = np.nan  # missing values take sklearn's learned side
-    loss = np.abs(x[:, 0]) + rng.random(4000)
-    model = fit_loss_model(x, loss, ["a", "b", "c"])
-    reference = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=15, learning_rate=0.1,
-                                              random_state=0).fit(x, loss)
-    probe = rng.normal(size=(2000, 3))
-    probe[::5, 2] = np.nan
-    assert np.max(np.abs(model.predict(probe) - reference.predict(probe))) < 1e-5
-    again = LossModel.from_dict(model.to_dict())
-    assert np.array_equal(again.predict(probe), model.predict(probe))
-
-
-def test_regression_estimates_track_a_heteroscedastic_error() -> None:
-    def frame(n: int, seed: int, shift: float) -> pd.DataFrame:
-        rng = np.random.default_rng(seed)
-        x1, x2 = rng.normal(shift, 1, n), rng.normal(0, 1, n)
-        y = 2 * x1 + x2 + rng.normal(0, 0.3 + 0.5 * np.abs(x1), n)
-        return pd.DataFrame({"x1": x1, "x2": x2, "yhat": 2 * x1 + x2, "y": y})
-
-    profile = md.build_profile(frame(20_000, 0, 0.0), target="y", prediction="yhat",
-                               task="regression")
-    assert len(profile.loss_models) == 2
-    assert md.Profile.from_json(profile.to_json()) == profile
-    for seed, shift in ((1, 0.0), (2, 0.5)):
-        metrics = evaluate_window(profile, frame(10_000, seed, shift)).metrics
-        for name in ("mae", "rmse"):
-            assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], rel=0.03)
-    shifted = evaluate_window(profile, frame(10_000, 3, 1.0).drop(columns="y")).metrics
-    assert shifted["est.mae.delta"] > 0.1  # the error grows where |x1| is larger

@@ -1,0 +1,169 @@
+"""Direct loss estimation (regression): the exported trees against scikit-learn, the band's
+parts against their formulas, and the estimates against realized errors under shift."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+import mlflow_decay as md
+from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.frames import loss_inputs
+from mlflow_decay.stats import Z95
+from mlflow_decay.stats.loss import LossModel, estimate_regression
+from mlflow_decay.stats.loss_fit import (
+    GRID,
+    JACKKNIFE,
+    MAX_ITER,
+    choose_capacity,
+    export,
+    fit_loss_models,
+    tilts,
+)
+
+CATEGORIES = {"b": ("u", "v", "w", "x", "y", "z"), "d": ("p", "q", "r")}
+
+
+def _mixed(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Numbers in columns a and c, category codes in b (6) and d (3), some missing."""
+    x = np.column_stack([rng.normal(size=n), rng.integers(0, 6, n), rng.normal(size=n),
+                         rng.integers(0, 3, n)]).astype(float)
+    x[::11, 0] = np.nan
+    x[::13, 1] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_exported_trees_predict_exactly_like_sklearn(loss: str) -> None:
+    rng = np.random.default_rng(3)
+    x = _mixed(6000, rng)
+    y = np.abs(x[:, 2]) * (1 + np.nan_to_num(x[:, 1])) + rng.random(6000) * (1 + x[:, 3])
+    fitted = HistGradientBoostingRegressor(
+        loss=loss, max_iter=40, max_leaf_nodes=15, categorical_features=[False, True, False, True],
+        random_state=0).fit(x, y)
+    model = export(fitted, ["a", "b", "c", "d"], CATEGORIES)
+    assert model.link == ("log" if loss == "poisson" else "identity")
+    probe = _mixed(3000, rng)
+    probe[::5, 3] = np.nan  # missing and (as NaN) unknown categories take sklearn's side
+    probe[::7, 2] = np.nan
+    expected = fitted.predict(probe)
+    raw = model.raw_numpy(probe)
+    assert np.max(np.abs(model.predict(probe) / expected - 1)) < 1e-5  # sklearn's walker
+    assert np.max(np.abs((np.exp(raw) if loss == "poisson" else raw) / expected - 1)) < 1e-5
+    again = LossModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again == model
+    assert np.array_equal(again.predict(probe), model.predict(probe))
+
+
+def test_category_codes_and_integer_categories_read_as_sklearn_would() -> None:
+    frame = pd.DataFrame({"fuel": ["gas", "diesel", None, "hydrogen", "gas"],
+                          "doors": ["3", "5", "4", None, "x"], "age": [1.0, 2.0, np.inf, 4.0, 5]})
+    model = LossModel(("fuel", "doors", "age"), 0.0, (), categories={"fuel": ("gas", "diesel")})
+    x = loss_inputs(frame, [model])
+    np.testing.assert_array_equal(x[:, 0], [0, 1, np.nan, np.nan, 0])  # unseen: missing
+    np.testing.assert_array_equal(x[:, 1], [3, 5, 4, np.nan, np.nan])  # numbers where they are
+    np.testing.assert_array_equal(x[:, 2], [1, 2, np.nan, 4, 5])
+
+
+def test_old_loss_models_keep_their_bytes_and_their_band() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3000, 2))
+    error = rng.normal(0, 1 + np.abs(x[:, 0]))
+    old = [export(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, loss),
+                  ["a", "b"], {}) for loss in (np.abs(error), error**2)]
+    for model in old:  # written exactly as before: three keys, floats
+        assert set(model.to_dict()) == {"columns", "baseline", "trees"}
+        assert all(isinstance(v, float) for t in model.to_dict()["trees"] for a in t for v in a)
+        assert not model.is_new
+    probe = rng.normal(size=(800, 2))
+    absolute, squared = (np.clip(m.predict(probe), 0, None) for m in old)
+    sd_mae = np.sqrt(np.clip(squared - absolute**2, 0, None).mean() / 800)
+    rmse = np.sqrt(squared.mean())
+    sd_rmse = np.sqrt(2 * np.mean(squared**2) / 800) / (2 * rmse)
+    est = estimate_regression(probe, old)
+    assert est["est.mae"] == pytest.approx(absolute.mean())
+    assert est["est.mae.upper"] - est["est.mae"] == pytest.approx(Z95 * sd_mae)
+    assert est["est.rmse.upper"] - est["est.rmse"] == pytest.approx(Z95 * sd_rmse)
+
+
+def _constant(value: float) -> tuple[tuple[float, ...], ...]:
+    return ((-1.0,), (0.0,), (0.0,), (0.0,), (0.0,), (value,))  # one leaf
+
+
+def test_band_adds_sampling_and_the_delete_a_group_jackknife() -> None:
+    folds_abs = tuple((0.0, (_constant(v),)) for v in (1.0, 1.2, 0.9, 1.1))
+    folds_sq = tuple((0.0, (_constant(v),)) for v in (2.0, 2.6, 1.8, 2.2))
+    absolute = LossModel(("a",), 0.0, (_constant(1.05),), folds=folds_abs)
+    squared = LossModel(("a",), 0.0, (_constant(2.1),), dispersion=3.0, folds=folds_sq)
+    est = estimate_regression(np.zeros((400, 1)), [absolute, squared])
+
+    def jackknife(values: list[float]) -> float:
+        k = len(values)
+        return (k - 1) / k * float(np.sum((np.array(values) - np.mean(values)) ** 2))
+
+    var_mae = (2.1 - 1.05**2) / 400 + jackknife([1.0, 1.2, 0.9, 1.1])
+    var_mse = 3.0 * 2.1**2 / 400 + jackknife([2.0, 2.6, 1.8, 2.2])
+    assert est["est.mae"] == pytest.approx(1.05)
+    assert est["est.mae.upper"] - est["est.mae"] == pytest.approx(Z95 * np.sqrt(var_mae))
+    assert est["est.rmse.upper"] - est["est.rmse"] == pytest.approx(
+        Z95 * np.sqrt(var_mse) / (2 * np.sqrt(2.1)))
+
+
+def test_dispersions_and_folds_of_normal_errors() -> None:
+    # normal errors: Var e^2 = 2 (E e^2)^2
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8000, 2))
+    error = rng.normal(0, 0.5 + np.abs(x[:, 0]))
+    absolute, squared = fit_loss_models(x, error, ["a", "b"])
+    assert absolute.dispersion is None
+    assert squared.dispersion == pytest.approx(2.0, abs=0.4)
+    assert len(absolute.folds) == len(squared.folds) == JACKKNIFE
+    assert 0 < len(absolute.trees) <= MAX_ITER and absolute.link == "log"
+
+
+def test_capacity_is_one_of_the_grid_and_tilts_are_weights() -> None:
+    rng = np.random.default_rng(6)
+    x = _mixed(3000, rng)
+    weights = tilts(x, np.array([False, True, False, True]), seed=1, count=20)
+    assert weights.shape == (20, 3000) and np.allclose(weights.sum(axis=1), 1)
+    assert np.all(weights >= 0) and weights.max(axis=1).min() > 1 / 3000  # shifted, not flat
+    loss = np.abs(x[:, 2]) + rng.random(3000)
+    capacity, oof = choose_capacity(x, loss, np.array([False, True, False, True]))
+    assert (capacity.leaves, capacity.learning_rate) in GRID
+    assert 1 <= capacity.iterations <= MAX_ITER and oof.shape == loss.shape
+    assert np.corrcoef(oof, loss)[0, 1] > 0.5  # out of fold, the model tracks the loss
+
+
+def _shifted_frame(n: int, rng: np.random.Generator, shift: float) -> pd.DataFrame:
+    x1 = rng.normal(shift, 1, n)
+    fuel = rng.choice(["gas", "diesel", "electric"], n, p=[0.5 - shift / 4, 0.3 + shift / 4, 0.2])
+    doors = rng.choice([2, 3, 4, 5], n, p=[0.1, 0.2, 0.4 - shift / 5, 0.3 + shift / 5])
+    scale = (0.3 + 0.4 * np.abs(x1)) * np.where(fuel == "diesel", 2.0, 1.0) * (1 + 0.2 * doors)
+    yhat = 2 * x1
+    return pd.DataFrame({"x1": x1, "fuel": fuel, "doors": doors, "yhat": yhat,
+                         "y": yhat + rng.normal(0, 1, n) * scale})
+
+
+def test_regression_estimates_and_bands_under_covariate_shift() -> None:
+    rng = np.random.default_rng(7)
+    profile = md.build_profile(_shifted_frame(12_000, rng, 0.0), target="y", prediction="yhat",
+                               task="regression", band_chunks=0)
+    absolute = profile.loss_models[0]
+    assert set(absolute.columns) == {"x1", "fuel", "doors", "yhat"}
+    assert set(absolute.categories) == {"fuel"}  # doors (integer categories) read as numbers
+    assert md.Profile.from_json(profile.to_json()) == profile
+    assert json.loads(profile.to_json())["format_version"] == 3
+    covered, errors = {"mae": 0, "rmse": 0}, []
+    shifts = np.linspace(0.0, 0.8, 30)
+    for shift in shifts:
+        metrics = evaluate_window(profile, _shifted_frame(2000, rng, shift)).metrics
+        for name in covered:
+            est, real = metrics[f"est.{name}"], metrics[f"perf.{name}"]
+            errors.append(abs(est / real - 1))
+            covered[name] += metrics[f"est.{name}.lower"] <= real <= metrics[f"est.{name}.upper"]
+    assert np.mean(errors) < 0.04
+    assert min(covered.values()) >= 0.85 * len(shifts)
