@@ -21,7 +21,7 @@ LINKS = ("identity", "log")
 #: A categorical split keeps its left categories as a bitmask in a float: exact below 2**53.
 MAX_CODES = 53
 #: Rows of a window the fold models predict (for the band's jackknife).
-FOLD_ROWS = 5_000
+FOLD_ROWS = 2_000
 
 
 @dataclass(frozen=True)

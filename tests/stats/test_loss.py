@@ -116,13 +116,15 @@ def test_band_adds_sampling_and_the_delete_a_group_jackknife() -> None:
 def test_dispersions_and_folds_of_normal_errors() -> None:
     # normal errors: Var e^2 = 2 (E e^2)^2
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(8000, 2))
+    x = rng.normal(size=(6000, 2))
     error = rng.normal(0, 0.5 + np.abs(x[:, 0]))
     absolute, squared = fit_loss_models(x, error, ["a", "b"])
     assert absolute.dispersion is None
     assert squared.dispersion == pytest.approx(2.0, abs=0.4)
     assert len(absolute.folds) == len(squared.folds) == JACKKNIFE
-    assert 0 < len(absolute.trees) <= MAX_ITER and absolute.link == "log"
+    assert 0 < len(absolute.trees) == len(squared.trees) <= MAX_ITER  # one capacity for both
+    assert absolute.link == squared.link == "log"
+    assert absolute.ceiling == pytest.approx(np.abs(error).max())
 
 
 def test_capacity_is_one_of_the_grid_and_tilts_are_weights() -> None:
@@ -132,10 +134,9 @@ def test_capacity_is_one_of_the_grid_and_tilts_are_weights() -> None:
     assert weights.shape == (20, 3000) and np.allclose(weights.sum(axis=1), 1)
     assert np.all(weights >= 0) and weights.max(axis=1).min() > 1 / 3000  # shifted, not flat
     loss = np.abs(x[:, 2]) + rng.random(3000)
-    capacity, oof = choose_capacity(x, loss, np.array([False, True, False, True]))
+    capacity = choose_capacity(x, loss, np.array([False, True, False, True]))
     assert (capacity.leaves, capacity.learning_rate) in GRID
-    assert 1 <= capacity.iterations <= MAX_ITER and oof.shape == loss.shape
-    assert np.corrcoef(oof, loss)[0, 1] > 0.5  # out of fold, the model tracks the loss
+    assert 1 <= capacity.iterations <= MAX_ITER
 
 
 def _shifted_frame(n: int, rng: np.random.Generator, shift: float) -> pd.DataFrame:
@@ -150,7 +151,7 @@ def _shifted_frame(n: int, rng: np.random.Generator, shift: float) -> pd.DataFra
 
 def test_regression_estimates_and_bands_under_covariate_shift() -> None:
     rng = np.random.default_rng(7)
-    profile = md.build_profile(_shifted_frame(12_000, rng, 0.0), target="y", prediction="yhat",
+    profile = md.build_profile(_shifted_frame(8000, rng, 0.0), target="y", prediction="yhat",
                                task="regression", band_chunks=0)
     absolute = profile.loss_models[0]
     assert set(absolute.columns) == {"x1", "fuel", "doors", "yhat"}
@@ -160,7 +161,7 @@ def test_regression_estimates_and_bands_under_covariate_shift() -> None:
     covered, errors = {"mae": 0, "rmse": 0}, []
     shifts = np.linspace(0.0, 0.8, 30)
     for shift in shifts:
-        metrics = evaluate_window(profile, _shifted_frame(2000, rng, shift)).metrics
+        metrics = evaluate_window(profile, _shifted_frame(1500, rng, shift)).metrics
         for name in covered:
             est, real = metrics[f"est.{name}"], metrics[f"perf.{name}"]
             errors.append(abs(est / real - 1))
