@@ -12,6 +12,7 @@ own error.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -70,48 +71,36 @@ def regressor(capacity: Capacity, categorical: np.ndarray | None, seed: int = 0
 
 def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
                     categories: dict[str, tuple[str, ...]] | None = None, seed: int = 0
-                    ) -> tuple[LossModel, LossModel]:
-    """The absolute- and squared-error models of the (finite) errors ``error`` at rows ``x``
-    (columns named in ``categories`` hold their codes ``0, 1, …``, each seen here).
-
-    One capacity for both, chosen by :func:`choose_capacity` on the absolute error (the
-    squared error's heavy tail makes its own choice noisy, and the two follow the same
-    spread); each model fitted on every row, with its ``folds`` (fitted without each of
-    ``JACKKNIFE`` groups of rows) and ``ceiling``; the squared error's ``dispersion``
-    (:func:`dispersion`) out of fold. The fits run side by side (:func:`run_fits`).
-    """
+                    ) -> tuple[LossModel, ...]:
+    """The loss model of the (finite) errors ``error`` at rows ``x`` (columns named in
+    ``categories`` hold their codes ``0, 1, …``, each seen here): a model of each row's
+    absolute error, capacity by :func:`choose_capacity`, fitted on every row, with its
+    ``folds`` (fitted without each of ``JACKKNIFE`` groups of rows, side by side:
+    :func:`run_fits`) and ``ceiling``; and, from its out-of-fold predictions, the squared
+    error's ``square_ratio``, ``dispersion`` and ``ratio_spread`` (:func:`square_fields`).
+    Empty when every error is 0."""
     categories = dict(categories or {})
     categorical = np.array([c in categories for c in columns], dtype=bool)
-    losses = (np.abs(error), error**2)
-    if not np.any(losses[1] > 0):  # every prediction exact: nothing to learn
-        return (LossModel(tuple(columns), 0.0, (), categories=categories),) * 2
+    loss = np.abs(error)
+    if not np.any(loss > 0):  # every prediction exact: nothing to learn
+        return ()
     rows = cv_rows(len(error), seed)
-    capacity = choose_capacity(x[rows], losses[0][rows], categorical, seed=seed)
+    capacity, predicted = choose_capacity(x[rows], loss[rows], categorical, seed=seed)
     group = np.random.default_rng(seed + 1).permutation(len(error)) % JACKKNIFE
-    everyone = np.ones(len(error), dtype=bool)
-    jobs = [(which, keep) for which in (0, 1) for keep in
-            (everyone, *(group != k for k in range(JACKKNIFE if len(error) >= 80 else 0)))]
-    cv_fold = np.arange(len(rows)) % FOLDS
-    jobs += [(1, np.isin(np.arange(len(error)), rows[cv_fold != k])) for k in range(FOLDS)]
+    keeps = [np.ones(len(error), dtype=bool),
+             *(group != k for k in range(JACKKNIFE if len(error) >= 80 else 0))]
 
-    def fit(which: int, keep: np.ndarray) -> HistGradientBoostingRegressor | None:
-        if not np.any(losses[which][keep] > 0):
+    def fit(keep: np.ndarray) -> HistGradientBoostingRegressor | None:
+        if not np.any(loss[keep] > 0):
             return None
-        return regressor(capacity, categorical, seed).fit(x[keep], losses[which][keep])
+        return regressor(capacity, categorical, seed).fit(x[keep], loss[keep])
 
-    fitted = run_fits([partial(fit, which, keep) for which, keep in jobs])
-    out = []
-    models, oof_models = fitted[:len(jobs) - FOLDS], fitted[len(jobs) - FOLDS:]
-    for which in (0, 1):
-        mine = [f for (w, _), f in zip(jobs, models, strict=False) if w == which]
-        full = export(mine[0], columns, categories)
-        out.append(replace(full, ceiling=float(losses[which].max()),
-                           folds=_exported_folds(mine[1:], columns, categories)))
-    squared = np.full(len(rows), losses[1].mean())
-    for k, model in enumerate(oof_models):
-        if model is not None:
-            squared[cv_fold == k] = model.predict(x[rows[cv_fold == k]])
-    return out[0], replace(out[1], dispersion=dispersion(error[rows], squared))
+    fitted = run_fits([partial(fit, keep) for keep in keeps])
+    full = export(fitted[0], columns, categories)
+    ratio, spread, moves = square_fields(error[rows], predicted,
+                                         tilts(x[rows], categorical, seed + 2))
+    return (replace(full, ceiling=float(loss.max()), square_ratio=ratio, dispersion=spread,
+                    ratio_spread=moves, folds=_exported_folds(fitted[1:], columns, categories)),)
 
 
 def _exported_folds(models: Sequence[HistGradientBoostingRegressor | None],
@@ -131,45 +120,64 @@ def _exported_folds(models: Sequence[HistGradientBoostingRegressor | None],
     return tuple(folds)
 
 
-def dispersion(error: np.ndarray, squared: np.ndarray) -> float:
-    """How much the rows' squared errors vary around their (out-of-fold) predicted mean
-    ``squared``, as a multiple of its square: ``sum((e**2 - squared)**2) / sum(squared**2)``
-    (2 for normal errors, about 4.5 for Laplace ones; the absolute error needs none, its
-    variance being the squared error's mean less the absolute error's squared)."""
-    squared = np.clip(squared, 0, None)
-    return float(np.sum((error**2 - squared) ** 2) / max(float(np.sum(squared**2)), 1e-300))
+def square_fields(error: np.ndarray, absolute: np.ndarray, weights: np.ndarray
+                  ) -> tuple[float, float, float]:
+    """The squared error from the absolute error's (out-of-fold) prediction ``absolute``,
+    where the errors keep their shape and only their scale varies with the features.
+
+    Returns the square ratio ``c``, with ``E[e**2 | x] = c * E[|e| | x]**2``
+    (``sum(e**2) / sum(absolute * |e|)``, which the prediction's own noise does not
+    inflate; ``pi / 2`` for normal errors); the dispersion, how much the squared errors vary
+    around that mean as a multiple of its square (2 for normal errors, about 4.5 for Laplace
+    ones); and how much ``c`` moves, relative to itself, over the covariate shifts
+    ``weights`` (one row of row weights per shift): its standard deviation, where the
+    errors' shape is not the same everywhere.
+    """
+    absolute, magnitude = np.clip(absolute, 0, None), np.abs(error)
+    ratio = float(np.sum(error**2) / max(float(np.sum(absolute * magnitude)), 1e-300))
+    squared = ratio * absolute**2
+    spread = float(np.sum((error**2 - squared) ** 2) / max(float(np.sum(squared**2)), 1e-300))
+    shifted = (weights @ error**2) / np.maximum(weights @ (absolute * magnitude), 1e-300)
+    return max(ratio, 1.0), spread, float(np.std(shifted / ratio)) if ratio > 0 else 0.0
 
 
 def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
-                    seed: int = 0, grid: Sequence[tuple[int, float]] = GRID) -> Capacity:
+                    seed: int = 0, grid: Sequence[tuple[int, float]] = GRID
+                    ) -> tuple[Capacity, np.ndarray]:
     """The capacity whose out-of-fold predictions (``FOLDS``-fold) best estimate the mean
     loss of the rows under ``TILTS`` random covariate shifts (:func:`tilts`): the lowest
     mean, over the shifts, of the weighted mean prediction's squared error. Each of
     ``grid``'s (leaves, learning rate) is fitted once per fold, its iterations read off the
-    stages up to ``MAX_ITER``."""
+    stages up to ``MAX_ITER``. Also the out-of-fold predictions at that capacity."""
     weights = tilts(x, categorical, seed)
     fold = np.arange(len(loss)) % FOLDS
     mean = float(loss.mean())
 
-    def shifted_estimates(leaves: int, rate: float, k: int) -> np.ndarray:
-        """Fold ``k``'s part of each shift's weighted mean prediction, at every stage."""
+    def shifted_estimates(leaves: int, rate: float, k: int) -> tuple[np.ndarray, Any]:
+        """Fold ``k``'s part of each shift's weighted mean prediction, at every stage, and
+        the fold's model."""
         train, test = fold != k, fold == k
         out = np.tile(weights[:, test].sum(axis=1) * mean, (MAX_ITER, 1))
         if not np.any(loss[train] > 0):
-            return out
+            return out, None
         model = regressor(Capacity(leaves, rate, MAX_ITER), categorical, seed)
         model.fit(x[train], loss[train])
         on_test = np.ascontiguousarray(weights[:, test])
         for i, predicted in enumerate(model.staged_predict(x[test])):
             out[i] = on_test @ predicted
-        return out
+        return out, model
 
     parts = run_fits([partial(shifted_estimates, leaves, rate, k)
                       for leaves, rate in grid for k in range(FOLDS)])
-    estimates = np.stack([sum(parts[g * FOLDS:(g + 1) * FOLDS]) for g in range(len(grid))])
+    estimates = np.stack([sum(part for part, _ in parts[g * FOLDS:(g + 1) * FOLDS])
+                          for g in range(len(grid))])
     errors = np.mean((estimates - weights @ loss) ** 2, axis=2)  # (grid, iterations)
     g, i = (int(v) for v in np.unravel_index(np.argmin(errors), errors.shape))
-    return Capacity(grid[g][0], grid[g][1], i + 1)
+    oof = np.full(len(loss), mean)
+    for k, (_, model) in enumerate(parts[g * FOLDS:(g + 1) * FOLDS]):
+        if model is not None:
+            oof[fold == k] = next(itertools.islice(model.staged_predict(x[fold == k]), i, None))
+    return Capacity(grid[g][0], grid[g][1], i + 1), oof
 
 
 def run_fits(jobs: Sequence[Callable[[], T]]) -> list[T]:
