@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import Z95
+from .trees import Trees, compile_trees
 
 #: Regression metrics estimated from the loss models.
 REGRESSION = ("mae", "rmse")
@@ -100,8 +101,6 @@ class LossModel:
     def _walkers(self) -> list[Any]:
         """Functions of ``x`` giving the trees' sum plus baseline: the model's, then each
         fold model's (scikit-learn's compiled walker where it has one, else numpy's)."""
-        from .loss_fit import compile_trees
-
         categorical = self.categorical
         sizes = [len(self.categories.get(c, ())) for c in self.columns]
         walkers = []
@@ -156,7 +155,6 @@ class LossModel:
                                for f in obj.get("folds", ())))
 
 
-Trees = tuple[tuple[tuple[float, ...], ...], ...]
 #: The arrays of a tree that hold whole numbers: feature, missing_left, left, right.
 _WHOLE = (0, 2, 3, 4)
 

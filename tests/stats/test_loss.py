@@ -3,6 +3,7 @@ parts against their formulas, and the estimates against realized errors under sh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -88,6 +89,27 @@ def test_old_loss_models_keep_their_bytes_and_their_band() -> None:
     assert est["est.mae"] == pytest.approx(absolute.mean())
     assert est["est.mae.upper"] - est["est.mae"] == pytest.approx(Z95 * sd_mae)
     assert est["est.rmse.upper"] - est["est.rmse"] == pytest.approx(Z95 * sd_rmse)
+
+
+def test_an_old_profile_loads_writes_and_estimates_as_before() -> None:
+    rng = np.random.default_rng(8)
+    frame = _shifted_frame(3000, rng, 0.0)
+    x = frame[["x1", "yhat"]].to_numpy()
+    error = (frame.y - frame.yhat).to_numpy()
+    old = tuple(export(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, loss),
+                       ["x1", "yhat"], {}) for loss in (np.abs(error), error**2))
+    profile = dataclasses.replace(
+        md.build_profile(frame, target="y", prediction="yhat", task="regression",
+                         features=["x1"], band_chunks=0), loss_models=old)
+    written = json.loads(profile.to_json())
+    assert written["format_version"] == 1  # what a reader of version 1 reads
+    assert written["loss_models"] == [m.to_dict() for m in old]
+    again = md.Profile.from_json(profile.to_json())
+    assert again.to_json() == profile.to_json()
+    window = _shifted_frame(1000, rng, 0.5)
+    metrics = evaluate_window(again, window).metrics
+    expected = estimate_regression(window[["x1", "yhat"]].to_numpy(), old)
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected)
 
 
 def _constant(value: float) -> tuple[tuple[float, ...], ...]:
