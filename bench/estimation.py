@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -299,7 +300,14 @@ def estimator_notes(profile: Any) -> list[str]:
                 if c.x else "raw scores (no map kept)")
         notes.append(f"mlflow-decay calibration{which}: {kind}{ece}")
     if profile.loss_models:
-        notes.append("mlflow-decay loss models read: " + ", ".join(profile.loss_models[0].columns))
+        model = profile.loss_models[0]
+        notes.append("mlflow-decay loss models read: " + ", ".join(
+            f"{c} (by category)" if c in model.categories else c for c in model.columns))
+        size = sum(len(json.dumps(m.to_dict(), separators=(",", ":"))) for m in profile.loss_models)
+        notes.append(f"mlflow-decay loss models: {len(model.trees)} trees of up to "
+                     f"{max((len(t[0]) + 1) // 2 for t in model.trees) if model.trees else 0} "
+                     f"leaves ({model.link} link), {len(model.folds)} jackknife copies each, "
+                     f"{size / 1000:.0f} KB in the profile")
     return notes
 
 

@@ -22,7 +22,7 @@ LINKS = ("identity", "log")
 #: A categorical split keeps its left categories as a bitmask in a float: exact below 2**53.
 MAX_CODES = 53
 #: Rows of a window the fold models predict (for the band's jackknife).
-FOLD_ROWS = 5_000
+FOLD_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,14 @@ class LossModel:
     above ``ceiling`` (the largest loss in the reference) is cut to it, as a model on the
     log scale can run away where it has seen few rows.
 
-    ``dispersion`` scales the row's loss variance the band assumes, and ``folds`` holds the
-    same model fitted with each of a few groups of the reference rows left out (each a
-    ``(baseline, trees)`` pair): how far their estimates spread is the band's allowance for
-    the model's own error (see :func:`estimate_regression`).
+    A model of the absolute error with a ``square_ratio`` ``c`` also gives the squared error,
+    ``c`` times its prediction squared (the errors keep their shape, their scale varies);
+    ``dispersion`` is how much a row's squared error varies around its mean, as a multiple
+    of its square, and ``ratio_spread`` how much ``c`` moved (relative standard deviation)
+    over covariate shifts of the reference. ``folds`` holds the same model fitted with each
+    of a few groups of the reference rows left out (each a ``(baseline, trees)`` pair): how
+    far their estimates spread is the band's allowance for the model's own error (see
+    :func:`estimate_regression`).
     """
 
     columns: tuple[str, ...]
@@ -52,6 +56,8 @@ class LossModel:
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dispersion: float | None = None
     ceiling: float | None = None
+    square_ratio: float | None = None
+    ratio_spread: float = 0.0
     folds: tuple[tuple[float, tuple[tuple[tuple[float, ...], ...], ...]], ...] = ()
 
     def __post_init__(self) -> None:
@@ -116,6 +122,10 @@ class LossModel:
             extra["dispersion"] = self.dispersion
         if self.ceiling is not None:
             extra["ceiling"] = self.ceiling
+        if self.square_ratio is not None:
+            extra["square_ratio"] = self.square_ratio
+        if self.ratio_spread:
+            extra["ratio_spread"] = self.ratio_spread
         if self.folds:
             extra["folds"] = [{"baseline": b, "trees": _trees_out(t, new)} for b, t in self.folds]
         return {"columns": list(self.columns), "baseline": self.baseline,
@@ -126,17 +136,21 @@ class LossModel:
         """Whether a reader of profile format 2 would misread this model (it ignores the link,
         the categories and the band's fields)."""
         return (self.link != "identity" or bool(self.categories) or self.dispersion is not None
-                or self.ceiling is not None or bool(self.folds))
+                or self.ceiling is not None or self.square_ratio is not None
+                or bool(self.ratio_spread) or bool(self.folds))
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> LossModel:
-        dispersion, ceiling = obj.get("dispersion"), obj.get("ceiling")
+        dispersion, ceiling, ratio = (obj.get(k) for k in ("dispersion", "ceiling",
+                                                           "square_ratio"))
         return cls(tuple(str(c) for c in obj["columns"]), float(obj["baseline"]),
                    _trees_in(obj["trees"]), link=str(obj.get("link", "identity")),
                    categories={str(c): tuple(str(k) for k in v)
                                for c, v in obj.get("categories", {}).items()},
                    dispersion=None if dispersion is None else float(dispersion),
                    ceiling=None if ceiling is None else float(ceiling),
+                   square_ratio=None if ratio is None else float(ratio),
+                   ratio_spread=float(obj.get("ratio_spread", 0.0)),
                    folds=tuple((float(f["baseline"]), _trees_in(f["trees"]))
                                for f in obj.get("folds", ())))
 
@@ -183,31 +197,38 @@ def walk_numpy(baseline: float, trees: Trees, categorical: np.ndarray, x: np.nda
 
 
 def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str, float]:
-    """``est.mae`` and ``est.rmse`` with 95% bands, from the absolute- and squared-loss models.
+    """``est.mae`` and ``est.rmse`` with 95% bands: from one absolute-error model with a
+    ``square_ratio``, or (profiles written before it) from an absolute- and a squared-error
+    model.
 
-    The band's variance adds the window's sampling error and the model's own error. Sampling:
-    each row's loss varies around its predicted mean, the absolute error by the squared
-    error's prediction less the square of the absolute one, the squared error by the square
-    of its prediction times the squared-error model's ``dispersion`` (measured out of fold
-    on the reference; 2, as for normal errors, in models without it). The model's own
-    error: the delete-a-group jackknife over its ``folds``, ``(k - 1) / k`` times the sum of
-    squared deviations of the fold models' estimates from their mean (on at most
-    ``FOLD_ROWS`` of the window's rows, evenly spaced). RMSE's band is MSE's, through
-    ``d sqrt(m) = dm / (2 sqrt(m))``.
+    Each row's absolute error is predicted as ``a``, its squared error as ``s`` (``c a**2``,
+    or the second model's prediction). The band's variance adds the window's sampling error
+    and the model's own error. Sampling: a row's absolute error varies by ``s - a**2``, its
+    squared error by ``dispersion s**2`` (2, as for normal errors, in models without it).
+    The model's own error: the delete-a-group jackknife over its ``folds``, ``(k - 1) / k``
+    times the sum of squared deviations of the fold models' estimates from their mean (on
+    at most ``FOLD_ROWS`` of the window's rows, evenly spaced); for the squared error also
+    ``(ratio_spread * mse)**2``, as ``c`` may not hold where the window went. RMSE's band is
+    MSE's, through ``d sqrt(m) = dm / (2 sqrt(m))``.
     """
-    if len(x) == 0 or len(models) != 2:
+    ratio = models[0].square_ratio if len(models) == 1 else None
+    if len(x) == 0 or (ratio is None and len(models) != 2):
         return {}
     x = np.ascontiguousarray(x, dtype=np.float64)
     absolute = np.clip(models[0].predict(x), 0, None)
-    squared = np.clip(models[1].predict(x), 0, None)
+    squared = ratio * absolute**2 if ratio is not None else np.clip(models[1].predict(x), 0, None)
     n = len(x)
     mae, mse = float(absolute.mean()), float(squared.mean())
-    dispersion = models[1].dispersion if models[1].dispersion is not None else 2.0
+    dispersion = models[-1].dispersion if models[-1].dispersion is not None else 2.0
     var_mae = float(np.clip(squared - absolute**2, 0, None).mean()) / n
     var_mse = dispersion * float(np.mean(squared**2)) / n
     sub = x[np.linspace(0, n - 1, min(n, FOLD_ROWS)).astype(np.int64)]
-    var_mae += _jackknife(models[0], sub)
-    var_mse += _jackknife(models[1], sub)
+    folds = np.clip(models[0].predict_folds(sub), 0, None)
+    var_mae += _jackknife(folds)
+    if ratio is not None:
+        var_mse += _jackknife(ratio * folds**2) + (models[0].ratio_spread * mse) ** 2
+    elif len(models) == 2:
+        var_mse += _jackknife(np.clip(models[1].predict_folds(sub), 0, None))
     rmse = float(np.sqrt(mse))
     sd_mae = float(np.sqrt(var_mae))
     sd_rmse = float(np.sqrt(var_mse) / (2 * rmse)) if rmse > 0 else 0.0
@@ -216,10 +237,11 @@ def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str,
             "est.rmse.upper": rmse + Z95 * sd_rmse}
 
 
-def _jackknife(model: LossModel, x: np.ndarray) -> float:
-    """The delete-a-group jackknife variance of the model's mean prediction on ``x``."""
-    k = len(model.folds)
+def _jackknife(folds: np.ndarray) -> float:
+    """The delete-a-group jackknife variance of a mean from the fold models' predictions
+    ``folds`` (one row of predictions per fold model)."""
+    k = len(folds)
     if k < 2:
         return 0.0
-    means = np.clip(model.predict_folds(x), 0, None).mean(axis=1)
+    means = folds.mean(axis=1)
     return float((k - 1) / k * np.sum((means - means.mean()) ** 2))

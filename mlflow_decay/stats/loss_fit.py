@@ -12,23 +12,27 @@ own error.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .loss import MAX_CODES, LossModel
+from .trees import Trees
 
 if TYPE_CHECKING:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
+T = TypeVar("T")
 _TREE_DIGITS = 7
 #: Capacities tried by cross-validation: (leaves, learning rate); iterations up to ``MAX_ITER``
 #: are read off each fit's stages.
-GRID: tuple[tuple[int, float], ...] = ((7, 0.1), (15, 0.1), (31, 0.1), (15, 0.2))
-MAX_ITER = 300
+GRID: tuple[tuple[int, float], ...] = ((15, 0.1), (31, 0.1), (15, 0.2), (31, 0.2))
+MAX_ITER = 200
 MIN_SAMPLES_LEAF = 20
 #: Categories a categorical input keeps (the most frequent, each of at least
 #: ``MIN_SAMPLES_LEAF`` rows); the others read as missing.
@@ -68,62 +72,74 @@ def regressor(capacity: Capacity, categorical: np.ndarray | None, seed: int = 0
 
 def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
                     categories: dict[str, tuple[str, ...]] | None = None, seed: int = 0
-                    ) -> tuple[LossModel, LossModel]:
-    """The absolute- and squared-error models of the (finite) errors ``error`` at rows ``x``
-    (columns named in ``categories`` hold their codes ``0, 1, …``, each seen here): capacity
-    by :func:`choose_capacity`, fitted on every row, with their ``folds`` (fitted without
-    each of ``JACKKNIFE`` groups of rows), and the squared error's ``dispersion``
-    (:func:`dispersion`). The two are fitted side by side, each with half the machine's
-    OpenMP threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
-
+                    ) -> tuple[LossModel, ...]:
+    """The loss model of the (finite) errors ``error`` at rows ``x`` (columns named in
+    ``categories`` hold their codes ``0, 1, …``, each seen here): a model of each row's
+    absolute error, capacity by :func:`choose_capacity`, fitted on every row, with its
+    ``folds`` (fitted without each of ``JACKKNIFE`` groups of rows, side by side:
+    :func:`run_fits`) and ``ceiling``; and, from its out-of-fold predictions, the squared
+    error's ``square_ratio``, ``dispersion`` and ``ratio_spread`` (:func:`square_fields`).
+    Empty when every error is 0."""
     categories = dict(categories or {})
-    losses = (np.abs(error), error**2)
-    if not np.any(losses[1] > 0):  # every prediction exact: nothing to learn
-        return (LossModel(tuple(columns), 0.0, (), categories=categories),) * 2
-    rows = cv_rows(len(error), seed)
-    threads = max(1, (os.cpu_count() or 2) // 2)
-
-    def fit(loss: np.ndarray) -> tuple[LossModel, np.ndarray]:
-        with threadpool_limits(threads, user_api="openmp"):  # this thread's OpenMP
-            return _fit_one(x, loss, rows, columns, categories, seed)
-
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=2) as pool:
-        fitted = list(pool.map(fit, losses))
-    return fitted[0][0], replace(fitted[1][0], dispersion=dispersion(error[rows], fitted[1][1]))
-
-
-def _fit_one(x: np.ndarray, loss: np.ndarray, rows: np.ndarray, columns: Sequence[str],
-             categories: dict[str, tuple[str, ...]], seed: int
-             ) -> tuple[LossModel, np.ndarray]:
-    """One loss's model (capacity by cross-validation on ``rows``, fitted on every row, with
-    its fold models and its ``ceiling``) and its out-of-fold predictions at ``rows``."""
     categorical = np.array([c in categories for c in columns], dtype=bool)
+    loss = np.abs(error)
+    if not np.any(loss > 0):  # every prediction exact: nothing to learn
+        return ()
+    rows = cv_rows(len(error), seed)
     capacity, predicted = choose_capacity(x[rows], loss[rows], categorical, seed=seed)
-    full = export(regressor(capacity, categorical, seed).fit(x, loss), columns, categories)
-    group = np.random.default_rng(seed + 1).permutation(len(loss)) % JACKKNIFE
+    group = np.random.default_rng(seed + 1).permutation(len(error)) % JACKKNIFE
+    keeps = [np.ones(len(error), dtype=bool),
+             *(group != k for k in range(JACKKNIFE if len(error) >= 80 else 0))]
+
+    def fit(keep: np.ndarray) -> HistGradientBoostingRegressor | None:
+        if not np.any(loss[keep] > 0):
+            return None
+        return regressor(capacity, categorical, seed).fit(x[keep], loss[keep])
+
+    fitted = run_fits([partial(fit, keep) for keep in keeps])
+    full = export(fitted[0], columns, categories)
+    ratio, spread, moves = square_fields(error[rows], predicted,
+                                         tilts(x[rows], categorical, seed + 2))
+    return (replace(full, ceiling=float(loss.max()), square_ratio=ratio, dispersion=spread,
+                    ratio_spread=moves, folds=_exported_folds(fitted[1:], columns, categories)),)
+
+
+def _exported_folds(models: Sequence[HistGradientBoostingRegressor | None],
+                    columns: Sequence[str], categories: dict[str, tuple[str, ...]]
+                    ) -> tuple[tuple[float, Trees], ...]:
+    """The fold models as ``(baseline, trees)``; one that saw no loss, or not every
+    category, is left out."""
     folds = []
-    for k in range(JACKKNIFE if len(loss) >= 20 * JACKKNIFE else 0):
-        keep = group != k
-        if np.any(loss[keep] > 0):
-            part = regressor(capacity, categorical, seed).fit(x[keep], loss[keep])
-            try:
-                exported = export(part, columns, categories)
-            except ValueError:  # a category all of whose rows were left out
-                continue
-            folds.append((exported.baseline, exported.trees))
-    return replace(full, ceiling=float(loss.max()), folds=tuple(folds)), predicted
+    for model in models:
+        if model is None:
+            continue
+        try:
+            exported = export(model, columns, categories)
+        except ValueError:  # a category all of whose rows were left out
+            continue
+        folds.append((exported.baseline, exported.trees))
+    return tuple(folds)
 
 
-def dispersion(error: np.ndarray, squared: np.ndarray) -> float:
-    """How much the rows' squared errors vary around their predicted mean ``squared`` (out
-    of fold), as a multiple of its square: ``E e**4 / E (E[e**2 | x])**2 - 1`` (2 for
-    normal errors; the absolute error needs none, its variance being the squared error's
-    mean less the absolute error's squared)."""
-    squared = np.clip(squared, 0, None)
-    return max(float(np.sum(error**4) / max(float(np.sum(squared**2)), 1e-300)) - 1.0, 0.0)
+def square_fields(error: np.ndarray, absolute: np.ndarray, weights: np.ndarray
+                  ) -> tuple[float, float, float]:
+    """The squared error from the absolute error's (out-of-fold) prediction ``absolute``,
+    where the errors keep their shape and only their scale varies with the features.
+
+    Returns the square ratio ``c``, with ``E[e**2 | x] = c * E[|e| | x]**2``
+    (``sum(e**2) / sum(absolute * |e|)``, which the prediction's own noise does not
+    inflate; ``pi / 2`` for normal errors); the dispersion, how much the squared errors vary
+    around that mean as a multiple of its square (2 for normal errors, about 4.5 for Laplace
+    ones); and how much ``c`` moves, relative to itself, over the covariate shifts
+    ``weights`` (one row of row weights per shift): its standard deviation, where the
+    errors' shape is not the same everywhere.
+    """
+    absolute, magnitude = np.clip(absolute, 0, None), np.abs(error)
+    ratio = float(np.sum(error**2) / max(float(np.sum(absolute * magnitude)), 1e-300))
+    squared = ratio * absolute**2
+    spread = float(np.sum((error**2 - squared) ** 2) / max(float(np.sum(squared**2)), 1e-300))
+    shifted = (weights @ error**2) / np.maximum(weights @ (absolute * magnitude), 1e-300)
+    return max(ratio, 1.0), spread, float(np.std(shifted / ratio)) if ratio > 0 else 0.0
 
 
 def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
@@ -136,34 +152,49 @@ def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
     stages up to ``MAX_ITER``. Also the out-of-fold predictions at that capacity."""
     weights = tilts(x, categorical, seed)
     fold = np.arange(len(loss)) % FOLDS
-    errors: list[np.ndarray] = []
-    fitted: list[list[Any]] = []
-    for leaves, rate in grid:
-        estimates = np.tile(weights @ np.full(len(loss), loss.mean()), (MAX_ITER, 1))
-        models: list[Any] = []
-        for k in range(FOLDS):
-            train, test = fold != k, fold == k
-            if not np.any(loss[train] > 0):
-                models.append(None)
-                continue
-            model = regressor(Capacity(leaves, rate, MAX_ITER), categorical, seed)
-            models.append(model.fit(x[train], loss[train]))
-            on_test = np.ascontiguousarray(weights[:, test])
-            for i, predicted in enumerate(model.staged_predict(x[test])):
-                estimates[i] += on_test @ (predicted - loss.mean())
-        errors.append(np.mean((estimates - weights @ loss) ** 2, axis=1))  # per iteration
-        fitted.append(models)
-    g, i = (int(v) for v in np.unravel_index(np.argmin(np.stack(errors)), (len(grid), MAX_ITER)))
-    oof = np.full(len(loss), loss.mean())
-    for k, model in enumerate(fitted[g]):
+    mean = float(loss.mean())
+
+    def shifted_estimates(leaves: int, rate: float, k: int) -> tuple[np.ndarray, Any]:
+        """Fold ``k``'s part of each shift's weighted mean prediction, at every stage, and
+        the fold's model."""
+        train, test = fold != k, fold == k
+        out = np.tile(weights[:, test].sum(axis=1) * mean, (MAX_ITER, 1))
+        if not np.any(loss[train] > 0):
+            return out, None
+        model = regressor(Capacity(leaves, rate, MAX_ITER), categorical, seed)
+        model.fit(x[train], loss[train])
+        on_test = np.ascontiguousarray(weights[:, test])
+        for i, predicted in enumerate(model.staged_predict(x[test])):
+            out[i] = on_test @ predicted
+        return out, model
+
+    parts = run_fits([partial(shifted_estimates, leaves, rate, k)
+                      for leaves, rate in grid for k in range(FOLDS)])
+    estimates = np.stack([sum(part for part, _ in parts[g * FOLDS:(g + 1) * FOLDS])
+                          for g in range(len(grid))])
+    errors = np.mean((estimates - weights @ loss) ** 2, axis=2)  # (grid, iterations)
+    g, i = (int(v) for v in np.unravel_index(np.argmin(errors), errors.shape))
+    oof = np.full(len(loss), mean)
+    for k, (_, model) in enumerate(parts[g * FOLDS:(g + 1) * FOLDS]):
         if model is not None:
-            test = fold == k
-            for j, predicted in enumerate(model.staged_predict(x[test])):
-                if j == i:
-                    oof[test] = predicted
-                    break
-    leaves, rate = grid[g]
-    return Capacity(leaves, rate, i + 1), oof
+            oof[fold == k] = next(itertools.islice(model.staged_predict(x[fold == k]), i, None))
+    return Capacity(grid[g][0], grid[g][1], i + 1), oof
+
+
+def run_fits(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run the jobs (model fits) side by side, one thread each up to the machine's cores,
+    each with one OpenMP and one BLAS thread (no oversubscription)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    def limited(job: Callable[[], T]) -> T:
+        with threadpool_limits(1, user_api="openmp"):  # OpenMP's limit holds per thread
+            return job()
+
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(limited, jobs))
 
 
 def cv_rows(n: int, seed: int) -> np.ndarray:

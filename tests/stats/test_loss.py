@@ -3,6 +3,7 @@ parts against their formulas, and the estimates against realized errors under sh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -90,39 +91,64 @@ def test_old_loss_models_keep_their_bytes_and_their_band() -> None:
     assert est["est.rmse.upper"] - est["est.rmse"] == pytest.approx(Z95 * sd_rmse)
 
 
+def test_an_old_profile_loads_writes_and_estimates_as_before() -> None:
+    rng = np.random.default_rng(8)
+    frame = _shifted_frame(3000, rng, 0.0)
+    x = frame[["x1", "yhat"]].to_numpy()
+    error = (frame.y - frame.yhat).to_numpy()
+    old = tuple(export(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, loss),
+                       ["x1", "yhat"], {}) for loss in (np.abs(error), error**2))
+    profile = dataclasses.replace(
+        md.build_profile(frame, target="y", prediction="yhat", task="regression",
+                         features=["x1"], band_chunks=0), loss_models=old)
+    written = json.loads(profile.to_json())
+    assert written["format_version"] == 1  # what a reader of version 1 reads
+    assert written["loss_models"] == [m.to_dict() for m in old]
+    again = md.Profile.from_json(profile.to_json())
+    assert again.to_json() == profile.to_json()
+    window = _shifted_frame(1000, rng, 0.5)
+    metrics = evaluate_window(again, window).metrics
+    expected = estimate_regression(window[["x1", "yhat"]].to_numpy(), old)
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected)
+
+
 def _constant(value: float) -> tuple[tuple[float, ...], ...]:
     return ((-1.0,), (0.0,), (0.0,), (0.0,), (0.0,), (value,))  # one leaf
 
 
 def test_band_adds_sampling_and_the_delete_a_group_jackknife() -> None:
-    folds_abs = tuple((0.0, (_constant(v),)) for v in (1.0, 1.2, 0.9, 1.1))
-    folds_sq = tuple((0.0, (_constant(v),)) for v in (2.0, 2.6, 1.8, 2.2))
-    absolute = LossModel(("a",), 0.0, (_constant(1.05),), folds=folds_abs)
-    squared = LossModel(("a",), 0.0, (_constant(2.1),), dispersion=3.0, folds=folds_sq)
-    est = estimate_regression(np.zeros((400, 1)), [absolute, squared])
+    folds = tuple((0.0, (_constant(v),)) for v in (1.0, 1.2, 0.9, 1.1))
+    model = LossModel(("a",), 0.0, (_constant(1.05),), square_ratio=1.6, dispersion=3.0,
+                      ratio_spread=0.02, folds=folds)
+    est = estimate_regression(np.zeros((400, 1)), [model])
 
-    def jackknife(values: list[float]) -> float:
+    def jackknife(values: np.ndarray) -> float:
         k = len(values)
-        return (k - 1) / k * float(np.sum((np.array(values) - np.mean(values)) ** 2))
+        return (k - 1) / k * float(np.sum((values - values.mean()) ** 2))
 
-    var_mae = (2.1 - 1.05**2) / 400 + jackknife([1.0, 1.2, 0.9, 1.1])
-    var_mse = 3.0 * 2.1**2 / 400 + jackknife([2.0, 2.6, 1.8, 2.2])
+    squared = 1.6 * 1.05**2
+    var_mae = (squared - 1.05**2) / 400 + jackknife(np.array([1.0, 1.2, 0.9, 1.1]))
+    var_mse = (3.0 * squared**2 / 400 + jackknife(1.6 * np.array([1.0, 1.2, 0.9, 1.1]) ** 2)
+               + (0.02 * squared) ** 2)
     assert est["est.mae"] == pytest.approx(1.05)
+    assert est["est.rmse"] == pytest.approx(np.sqrt(squared))
     assert est["est.mae.upper"] - est["est.mae"] == pytest.approx(Z95 * np.sqrt(var_mae))
     assert est["est.rmse.upper"] - est["est.rmse"] == pytest.approx(
-        Z95 * np.sqrt(var_mse) / (2 * np.sqrt(2.1)))
+        Z95 * np.sqrt(var_mse) / (2 * np.sqrt(squared)))
 
 
-def test_dispersions_and_folds_of_normal_errors() -> None:
-    # normal errors: Var e^2 = 2 (E e^2)^2
+def test_square_ratio_dispersion_and_folds_of_normal_errors() -> None:
+    # normal errors of any scale: E e^2 = pi/2 (E|e|)^2, Var e^2 = 2 (E e^2)^2
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(8000, 2))
+    x = rng.normal(size=(6000, 2))
     error = rng.normal(0, 0.5 + np.abs(x[:, 0]))
-    absolute, squared = fit_loss_models(x, error, ["a", "b"])
-    assert absolute.dispersion is None
-    assert squared.dispersion == pytest.approx(2.0, abs=0.4)
-    assert len(absolute.folds) == len(squared.folds) == JACKKNIFE
-    assert 0 < len(absolute.trees) <= MAX_ITER and absolute.link == "log"
+    (model,) = fit_loss_models(x, error, ["a", "b"])
+    assert model.square_ratio == pytest.approx(np.pi / 2, abs=0.08)
+    assert model.dispersion == pytest.approx(2.0, abs=0.4)
+    assert 0 < model.ratio_spread < 0.05  # the same shape everywhere: c barely moves
+    assert len(model.folds) == JACKKNIFE and 0 < len(model.trees) <= MAX_ITER
+    assert model.link == "log" and model.ceiling == pytest.approx(np.abs(error).max())
+    assert fit_loss_models(x, np.zeros(6000), ["a", "b"]) == ()  # nothing to learn
 
 
 def test_capacity_is_one_of_the_grid_and_tilts_are_weights() -> None:
@@ -150,9 +176,9 @@ def _shifted_frame(n: int, rng: np.random.Generator, shift: float) -> pd.DataFra
 
 def test_regression_estimates_and_bands_under_covariate_shift() -> None:
     rng = np.random.default_rng(7)
-    profile = md.build_profile(_shifted_frame(12_000, rng, 0.0), target="y", prediction="yhat",
+    profile = md.build_profile(_shifted_frame(8000, rng, 0.0), target="y", prediction="yhat",
                                task="regression", band_chunks=0)
-    absolute = profile.loss_models[0]
+    (absolute,) = profile.loss_models
     assert set(absolute.columns) == {"x1", "fuel", "doors", "yhat"}
     assert set(absolute.categories) == {"fuel"}  # doors (integer categories) read as numbers
     assert md.Profile.from_json(profile.to_json()) == profile
@@ -160,7 +186,7 @@ def test_regression_estimates_and_bands_under_covariate_shift() -> None:
     covered, errors = {"mae": 0, "rmse": 0}, []
     shifts = np.linspace(0.0, 0.8, 30)
     for shift in shifts:
-        metrics = evaluate_window(profile, _shifted_frame(2000, rng, shift)).metrics
+        metrics = evaluate_window(profile, _shifted_frame(1500, rng, shift)).metrics
         for name in covered:
             est, real = metrics[f"est.{name}"], metrics[f"perf.{name}"]
             errors.append(abs(est / real - 1))
