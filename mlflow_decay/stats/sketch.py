@@ -51,7 +51,7 @@ def from_sorted(values: np.ndarray) -> tuple[tuple[float, ...], tuple[tuple[floa
                                         base]))
     left = np.searchsorted(values, support, side="left") / n
     right = np.searchsorted(values, support, side="right") / n
-    return _finish(base, support, left, right, EPSILON + 2 / n)
+    return _finish(base, support, left, right, n)
 
 
 def merged(a: tuple[np.ndarray, np.ndarray, float], b: tuple[np.ndarray, np.ndarray, float]
@@ -63,8 +63,7 @@ def merged(a: tuple[np.ndarray, np.ndarray, float], b: tuple[np.ndarray, np.ndar
     right = (cdf(a[0], a[1], support, "right") * a[2]
              + cdf(b[0], b[1], support, "right") * b[2]) / total
     xs, ps = _staircase(support, left, right)
-    return _finish(invert(xs, ps, np.asarray(BASE_PROBS)), support, left, right,
-                   EPSILON + 2 / total)
+    return _finish(invert(xs, ps, np.asarray(BASE_PROBS)), support, left, right, total)
 
 
 def knots(base: Sequence[float], extra: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +115,16 @@ def invert(xs: np.ndarray, ps: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 
 def _finish(base: np.ndarray, support: np.ndarray, left: np.ndarray, right: np.ndarray,
-            eps: float) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
-    base_values = tuple(round_value(v) for v in base)
+            n: float) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
+    eps = EPSILON + 2 / n
+    # An atom (a value more than one row holds) is stored exactly, so that a window's values
+    # equal to it fall on it rather than beside its rounded copy.
+    atoms = set(support[right - left > 1.5 / n].tolist())
+
+    def stored(v: float) -> float:
+        return float(v) if v in atoms else round_value(v)
+
+    base_values = tuple(stored(v) for v in base)
     xs, ps = _staircase(support, left, right)
     bx, bp = np.asarray(base_values), np.asarray(BASE_PROBS)
     all_x = np.concatenate([xs, bx])
@@ -132,7 +139,7 @@ def _finish(base: np.ndarray, support: np.ndarray, left: np.ndarray, right: np.n
         if len(chosen) <= MAX_EXTRA:
             break
         eps *= 1.5
-    extra = tuple((float(f"{all_p[k]:.9g}"), round_value(all_x[k])) for k in chosen)
+    extra = tuple((float(f"{all_p[k]:.9g}"), stored(all_x[k])) for k in chosen)
     return base_values, extra
 
 

@@ -111,3 +111,16 @@ def test_columns_with_few_distinct_values_get_exact_ks_and_wasserstein() -> None
         stats.ks_2samp(ref, cur).statistic, abs=1e-12)
     assert drift.wasserstein(summary, window) == pytest.approx(
         stats.wasserstein_distance(ref, cur) / np.std(ref), rel=1e-9)
+
+
+def test_an_atom_that_ten_digits_would_round_is_stored_exactly() -> None:
+    """A value many rows hold is a jump of the CDF: rounded to 10 digits (100000.9688) the
+    window's copies of it (100000.96875) fell beside the jump and KS read its whole height."""
+    rng = np.random.default_rng(3)
+    ref = np.concatenate([rng.uniform(0, 1e6, 400), np.full(40, 100000.96875)])
+    summary = summarize_numeric(ref)
+    assert len(summary.values) == 0  # the sketch, not the exact distribution
+    assert drift.ks_statistic(summary, numeric_stats(summary, ref)) <= 0.002 + 2 / len(ref)
+    cur = rng.permutation(ref)[:300]
+    assert drift.ks_statistic(summary, numeric_stats(summary, cur)) == pytest.approx(
+        stats.ks_2samp(ref, cur).statistic, abs=0.002 + 2 / len(ref))
