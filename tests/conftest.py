@@ -8,12 +8,14 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -153,7 +155,16 @@ def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[st
 
 
 def registry_snapshot(tracking_uri: str) -> dict[str, object]:
-    """Every version's tags, aliases and stage, plus the number of runs: what must not change."""
+    """Every version's tags, aliases and stage, plus the runs: what must not change.
+
+    An sqlite store is read with sqlite3 (every row of those tables, deleted versions and runs
+    too: 2 ms instead of 70 through MLflow's search calls); other stores through the client."""
+    if tracking_uri.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(tracking_uri.removeprefix("sqlite:///"))) as db:
+            rows: dict[str, Any] = {key: sorted(db.execute(query).fetchall())
+                                    for key, query in _SNAPSHOT.items()}
+            rows["runs"] = sum(stage == "active" for _, _, stage in rows["run rows"])
+            return rows
     client = registry.client_for(tracking_uri)
     out: dict[str, object] = {}
     for rm in client.search_registered_models():
@@ -164,6 +175,15 @@ def registry_snapshot(tracking_uri: str) -> dict[str, object]:
     exps = [e.experiment_id for e in client.search_experiments()]
     out["runs"] = len(client.search_runs(exps)) if exps else 0
     return out
+
+
+_SNAPSHOT = {
+    "versions": "SELECT name, version, current_stage FROM model_versions",
+    "version tags": "SELECT name, version, key, value FROM model_version_tags",
+    "aliases": "SELECT name, alias, version FROM registered_model_aliases",
+    "model tags": "SELECT name, key, value FROM registered_model_tags",
+    "run rows": "SELECT run_uuid, status, lifecycle_stage FROM runs",
+}
 
 
 def _free_port() -> int:
