@@ -94,6 +94,7 @@ def evaluate(
     """
     window_start, window_end = window_bounds(window_start, window_end)
     runs.check_experiment(experiment)
+    registry.lock_settle()  # a bad MLFLOW_DECAY_LOCK_SETTLE fails before anything is logged
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -187,6 +188,7 @@ def monitor(
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
+    registry.lock_settle()
     pol = as_policy(policy)
     streamed = _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
     if not streamed:

@@ -83,6 +83,9 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: P
     shutil.copy(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.chdir(tmp_path)
+    # one process per store: the version lease need not wait 0.2 s for a rival's write
+    # (tests of two processes at once set the default back)
+    monkeypatch.setenv(registry.SETTLE_ENV, "0.01")
     with current_uri(uri, monkeypatch):
         yield uri
 

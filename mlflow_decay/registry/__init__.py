@@ -5,11 +5,13 @@ plugin (:mod:`.plugin`). The names of the first three are re-exported: ``registr
 from __future__ import annotations
 
 from .model_versions import (
+    SETTLE_ENV,
     apply,
     client_for,
     equals,
     first_line,
     is_store_error,
+    lock_settle,
     profile_folder,
     profile_of,
     read_artifact,
@@ -119,6 +121,7 @@ __all__ = [
     "ROWS",
     "SAMPLE_FILE",
     "SAMPLE_URI",
+    "SETTLE_ENV",
     "STATUS",
     "STATUS_CHANGED_AT",
     "STATUS_REASON",
@@ -139,6 +142,7 @@ __all__ = [
     "first_line",
     "is_store_error",
     "last_window",
+    "lock_settle",
     "parse_model_uri",
     "plan",
     "plan_promotion",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import random
 import re
 import tempfile
@@ -213,18 +214,23 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
                                 f"{str(exc).splitlines()[0][:200]}") from exc
 
 
+SETTLE_ENV = "MLFLOW_DECAY_LOCK_SETTLE"
+
+
 @contextlib.contextmanager
 def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
-                 ttl: float = 120.0, settle: float = 0.2, wait: float = 300.0) -> Iterator[None]:
+                 ttl: float = 120.0, settle: float | None = None, wait: float = 300.0
+                 ) -> Iterator[None]:
     """Hold a lease on a version's registry changes (tag ``mlflow_decay.lock``).
 
     MLflow has no compare-and-set, so the lease is taken by writing it and reading it back
-    after ``settle`` seconds: of two processes that both found it free, only the last writer
-    reads its own value back, provided each wrote within ``settle`` of its read (a few ms on
-    any tracking server). A lease older than ``ttl`` (its holder died) is taken over. Waiting
-    for another holder is logged (once, as a warning); an interruption (Ctrl-C) while taking
-    or holding the lease releases it.
+    after ``settle`` seconds (default: ``MLFLOW_DECAY_LOCK_SETTLE``, else 0.2): of two
+    processes that both found it free, only the last writer reads its own value back, provided
+    each wrote within ``settle`` of its read (a few ms on any tracking server). A lease older
+    than ``ttl`` (its holder died) is taken over. Waiting for another holder is logged (once,
+    as a warning); an interruption (Ctrl-C) while taking or holding the lease releases it.
     """
+    settle = lock_settle() if settle is None else settle
     token = f"{owner}|{time.time() + ttl:.3f}"
     deadline = time.monotonic() + wait
     told = False
@@ -250,6 +256,20 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
         with contextlib.suppress(MlflowException, OSError):
             if _lock_of(client, ref) == token:
                 client.delete_model_version_tag(ref.name, ref.version, LOCK)
+
+
+def lock_settle() -> float:
+    """Seconds between writing the lease and reading it back: ``MLFLOW_DECAY_LOCK_SETTLE``
+    (raise it for a tracking server far away; a single process on a local store can lower
+    it), else 0.2."""
+    text = os.environ.get(SETTLE_ENV, "0.2")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise RegistryError(f"{SETTLE_ENV} must be a number of seconds from 0 to 60, got {text!r}")
+    return value
 
 
 def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:

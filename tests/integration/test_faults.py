@@ -188,6 +188,7 @@ def test_killed_server_mid_monitor_then_rerun_completes(tmp_path: Path, empty_st
 def test_two_monitors_at_once_move_the_version_once(
         mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str,
         new_version: Callable[..., str]) -> None:
+    monkeypatch.delenv(registry.SETTLE_ENV)  # two processes: the lease's default wait
     client, uri = _server_version(mlflow_server, monkeypatch)
     name = registry.resolve(client, uri).name
     days = _production(6, 700)

@@ -350,6 +350,25 @@ def test_ctrl_c_while_taking_the_version_lock_releases_it(
     assert registry.LOCK not in registry.resolve(client, profiled).tags
 
 
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "3600"])
+def test_a_bad_lock_settle_fails_before_anything_is_logged(
+        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(registry.SETTLE_ENV, value)
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.RegistryError, match=f"MLFLOW_DECAY_LOCK_SETTLE must be a number of "
+                                               f"seconds from 0 to 60, got '{value}'"):
+        md.evaluate(profiled, make_frame(300, 5), tracking_uri=tracking_uri)
+    result = CliRunner().invoke(main, ["monitor", profiled, "--data", "missing.csv", "--chunk-size", "9",
+                                       "--tracking-uri", tracking_uri])
+    assert result.exit_code != 0 and "MLFLOW_DECAY_LOCK_SETTLE" in result.output
+    assert "Traceback" not in result.output
+    assert registry_snapshot(tracking_uri) == before
+    monkeypatch.setenv(registry.SETTLE_ENV, "0.5")
+    assert registry.lock_settle() == 0.5
+    monkeypatch.delenv(registry.SETTLE_ENV)
+    assert registry.lock_settle() == 0.2
+
+
 def test_a_run_waiting_for_the_lock_says_so(tracking_uri: str, profiled: str,
                                             caplog: pytest.LogCaptureFixture) -> None:
     import time
