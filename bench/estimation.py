@@ -703,8 +703,11 @@ def flag_windows(store: DecayStore, result: TaskResult, reference: pd.DataFrame,
     return result
 
 
-def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_000) -> TaskResult:
-    """Binary, scikit-learn's bundled digits (3, 5 or 8?) under resampled covariate shift."""
+def digits_data(seed: int, windows: int = 30, rows: int = 10_000
+                ) -> tuple[pd.DataFrame, list[pd.DataFrame], str]:
+    """scikit-learn's bundled digits (3, 5 or 8?): the reference (the held-out half, scored by
+    a logistic regression fitted on the other), windows resampled from it under covariate
+    shift, and how they were made."""
     digits = load_digits()
     x = pd.DataFrame(digits.data, columns=[f"px{i}" for i in range(64)])
     y = np.isin(digits.target, [3, 5, 8]).astype(int)
@@ -724,9 +727,16 @@ def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_
     data = (f"scikit-learn digits, is it a 3, 5 or 8: logistic regression on {len(x_train)} rows; "
             f"reference = the other {len(pool)}; {windows} windows of {rows:,} resampled from them "
             f"with weight exp(s x top-half ink), s from 0 to 1.5 (seed {seed})")
+    return pool, frames, data
+
+
+def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_000) -> TaskResult:
+    """Binary, scikit-learn's bundled digits (3, 5 or 8?) under resampled covariate shift."""
+    pool, frames, data = digits_data(seed, windows, rows)
     return binary_task("digits", data, store, pool, frames, target="label", score="score",
                        decision="decision", metrics=["roc_auc"], threshold=0.5,
-                       md_options={"numerical": list(x.columns), "exclude": ["decision"]})
+                       md_options={"numerical": [f"px{i}" for i in range(64)],
+                                   "exclude": ["decision"]})
 
 
 TASK_FUNCTIONS: dict[str, Callable[[DecayStore, int], TaskResult]] = {

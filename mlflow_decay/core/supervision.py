@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats import performance
+from ..stats.dispersion import with_dispersion
 from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
 from ..stats.loss import LossModel, estimate_regression
 from ..stats.loss_fit import MAX_CATEGORIES, MIN_SAMPLES_LEAF, fit_loss_models
@@ -19,6 +20,7 @@ from ..stats.schema import category_counts, category_key, map_labels, sort_key, 
 from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values
 from .profile import CategoricalSummary, Summary
+from .times import timestamps
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
     calibrations: tuple[Calibration, ...] = ()
     loss_models: tuple[LossModel, ...] = ()
     if task != "regression":
-        calibrations = _calibrations(rows[target], values, class_labels, pos)
+        calibrations = _calibrations(rows, target, values, class_labels, pos, threshold,
+                                     columns.timestamp_column)
         est = estimated_metrics(task, values, calibrations, threshold)
     else:
         loss_models = _loss_models(rows, [*numerical, *categorical, *pred_cols], target,
@@ -123,16 +126,26 @@ def _frequent_categories(series: pd.Series) -> tuple[str, ...]:
     return tuple(k for _, _, k in frequent[:MAX_CATEGORIES])
 
 
-def _calibrations(target: pd.Series, values: np.ndarray, classes: tuple[str, ...],
-                  positive_label: str | None) -> tuple[Calibration, ...]:
+def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
+                  classes: tuple[str, ...], positive_label: str | None, threshold: float,
+                  timestamp_column: str | None) -> tuple[Calibration, ...]:
     """Score-to-probability maps for label-free estimation: one (binary) or one per class,
-    chosen without regard to the decision threshold (one map serves every metric)."""
-    labels = map_labels(target, classes, str(target.name))
+    chosen without regard to the decision threshold (one map serves every metric); the first
+    holds the metrics' dispersion at ``threshold`` over consecutive chunks of the rows (in time
+    order when ``timestamp_column`` is among them, else as given)."""
+    labels = map_labels(rows[target], classes, target)
     scores = values if values.ndim == 2 else values[:, None]
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
     wanted = [positive_label] if values.ndim == 1 else list(classes)
     hits = np.column_stack([labels[keep] == label for label in wanted])
-    return fit_calibrations(scores[keep], hits)
+    calibrations = fit_calibrations(scores[keep], hits)
+    order = np.arange(int(keep.sum()))
+    if timestamp_column is not None and timestamp_column in rows.columns:
+        times = rows[timestamp_column]  # text parsed as the monitor parses it (as the bands)
+        if not pd.api.types.is_numeric_dtype(times.dtype):
+            times = timestamps(times, timestamp_column)
+        order = np.argsort(times.to_numpy()[keep], kind="stable")
+    return with_dispersion(values[keep][order], hits[order], calibrations, threshold)
 
 
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,

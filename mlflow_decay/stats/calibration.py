@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -38,6 +38,10 @@ class Calibration:
     ``method`` names the candidate that was chosen (``"map"``: a profile written before the
     method was recorded); ``folds`` holds each fold map's probabilities at ``x``, which the
     bands' calibration term reads (empty for raw scores and for older profiles).
+    ``dispersion`` holds, per estimated metric, how many times the binomial sampling variance
+    the estimate's error varied by over consecutive chunks of the reference (at least 1), and
+    ``chunks`` how many chunks said so (:mod:`mlflow_decay.stats.dispersion`; a task's first
+    map holds them for all its metrics; empty in older profiles).
     """
 
     x: tuple[float, ...] = ()
@@ -46,6 +50,8 @@ class Calibration:
     ece_calibrated: float | None = None
     method: str = "raw"
     folds: tuple[tuple[float, ...], ...] = ()
+    dispersion: dict[str, float] = field(default_factory=dict, hash=False)
+    chunks: int = 0
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         if not self.x:
@@ -62,6 +68,8 @@ class Calibration:
                                "ece_calibrated": self.ece_calibrated}
         if self.x:  # written with a map only, so raw-score entries keep their old form
             out.update(method=self.method, folds=[list(f) for f in self.folds])
+        if self.dispersion:  # likewise only when measured
+            out.update(dispersion=dict(self.dispersion), chunks=self.chunks)
         return out
 
     @classmethod
@@ -77,8 +85,12 @@ class Calibration:
         if method not in METHODS:
             raise ValueError(f"calibration method must be one of {METHODS}, got {method!r}")
         ece_raw, ece_cal = obj.get("ece_raw"), obj.get("ece_calibrated")
+        dispersion = {str(k): float(v) for k, v in obj.get("dispersion", {}).items()}
+        if any(not v >= 1.0 for v in dispersion.values()):
+            raise ValueError("calibration dispersion must be at least 1")
         return cls(x, y, None if ece_raw is None else float(ece_raw),
-                   None if ece_cal is None else float(ece_cal), method, folds)
+                   None if ece_cal is None else float(ece_cal), method, folds, dispersion,
+                   int(obj.get("chunks", 0)))
 
 
 def _read(x: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -151,6 +163,17 @@ def fit_candidates(scores: np.ndarray, y: np.ndarray, folds: int = FOLDS, seed: 
             oof[name][test] = model(scores[test])
             curves[name].append(np.clip(model(grid), 0.0, 1.0))
     return Candidates(grid, tuple(held_out), oof, curves)
+
+
+def fit_map(method: str, scores: np.ndarray, y: np.ndarray
+            ) -> Callable[[np.ndarray], np.ndarray]:
+    """A map of ``method`` (``"beta"``, ``"isotonic"``; any other: the raw scores) fitted on
+    ``scores`` and labels ``y``."""
+    fit = {"beta": _fit_beta, "isotonic": _fit_isotonic}.get(method)
+    if fit is None or len(np.unique(y)) < 2:
+        return lambda s: np.clip(s, 0.0, 1.0)
+    model = fit(scores, y)
+    return lambda s: np.clip(model(s), 0.0, 1.0)
 
 
 def _rounded(values: np.ndarray) -> list[float]:

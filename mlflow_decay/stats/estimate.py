@@ -191,7 +191,7 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
     sampling = {k: v * factor for k, v in _sampling_sd(s, p[rows], h, rng).items()}
     folds = calibration.fold_maps()
     fitting = _jackknife_sd([_binary_point(s, m(s), h) for m in folds])
-    return _with_bands(point, _half_widths(sampling, fitting, len(folds)), BINARY)
+    return _with_bands(point, _half_widths(sampling, fitting, len(folds), calibration), BINARY)
 
 
 def _binary_point(scores: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, float]:
@@ -250,21 +250,27 @@ def _jackknife_sd(values: Sequence[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def _half_widths(sampling: dict[str, float], fitting: dict[str, float], folds: int
-                 ) -> dict[str, float]:
+def _half_widths(sampling: dict[str, float], fitting: dict[str, float], folds: int,
+                 measured: Calibration | None = None) -> dict[str, float]:
     """Each band's half-width: the sampling and calibration deviations are independent and add
     in variance; both are estimated (from ``_DRAWS`` draws, and from ``folds`` fold maps), so
     the multiplier is Student's t at the Welch-Satterthwaite degrees of freedom (1.96 with
-    exact deviations, 2.78 when four-degree-of-freedom calibration term dominates)."""
+    exact deviations, 2.78 when four-degree-of-freedom calibration term dominates). The
+    sampling variance is multiplied by the metric's dispersion measured on the reference
+    (``measured.dispersion``, :mod:`mlflow_decay.stats.dispersion`), whose degrees of freedom
+    are then its chunks' less one."""
+    dispersion = measured.dispersion if measured is not None else {}
     out = {}
     for name, sd in sampling.items():
-        v_s, v_c = sd**2, fitting.get(name, 0.0) ** 2
+        phi = dispersion.get(name, 1.0)
+        v_s, v_c = phi * sd**2, fitting.get(name, 0.0) ** 2
         if not np.isfinite(v_s + v_c):
             continue
+        dof_s = measured.chunks - 1.0 if measured is not None and phi > 1 else _DRAWS - 1.0
         if v_c > 0 and folds >= 2:
-            dof = (v_s + v_c) ** 2 / (v_s**2 / (_DRAWS - 1) + v_c**2 / (folds - 1))
+            dof = (v_s + v_c) ** 2 / (v_s**2 / dof_s + v_c**2 / (folds - 1))
         else:
-            dof = _DRAWS - 1.0
+            dof = dof_s
         out[name] = float(stats.t.ppf(0.975, dof) * np.sqrt(v_s + v_c))
     return out
 
@@ -298,7 +304,8 @@ def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed
                 for i in range(count)]
         fitting = _jackknife_sd([_multiclass_point(sub, _class_probabilities(sub, m), guess)
                                  for m in maps])
-    return _with_bands(point, _half_widths(sampling, fitting, count), MULTICLASS)
+    return _with_bands(point, _half_widths(sampling, fitting, count, calibrations[0]),
+                       MULTICLASS)
 
 
 def _class_probabilities(proba: np.ndarray, maps: Sequence[Callable[[np.ndarray], np.ndarray]]

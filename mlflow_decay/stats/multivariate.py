@@ -320,6 +320,10 @@ def components_kept(eigenvalues: np.ndarray, rows: int) -> int:
     return k
 
 
+#: A fold's variance of a column below this share of the reference's: the column is constant.
+_CONSTANT = 1e-9
+
+
 def held_out_errors(model: PCAModel, centred_gram: np.ndarray, rows: int,
                     chunk_grams: Sequence[np.ndarray], chunk_sums: Sequence[np.ndarray],
                     chunk_rows: Sequence[int]) -> list[float]:
@@ -343,9 +347,11 @@ def held_out_errors(model: PCAModel, centred_gram: np.ndarray, rows: int,
             continue
         shift = -sums / rest  # the other rows' mean, from the whole reference's (sums 0)
         fold_gram = centred_gram - part - rest * np.outer(shift, shift)
+        # a column constant in the other rows (its one varying row in this chunk: rounding
+        # leaves its variance a hair either side of zero) keeps the reference's scale
+        ratio = np.diag(fold_gram)[:numeric] / rest / np.where(spread > 0, spread, 1)
         fold_scale = np.concatenate((
-            scale[:numeric] * np.sqrt(np.diag(fold_gram)[:numeric] / rest
-                                      / np.where(spread > 0, spread, 1)),
+            scale[:numeric] * np.sqrt(np.where(ratio > _CONSTANT, ratio, 1.0)),
             np.sqrt(np.clip(mean[numeric:] + shift[numeric:], 1e-12, None))))
         fold_layout = replace(layout, mean=tuple(mean + shift), scale=tuple(fold_scale))
         fold = pca_from_gram(fold_gram, fold_layout, rest, model.kept)

@@ -149,6 +149,23 @@ def test_held_out_errors_equal_refitting_without_each_chunk() -> None:
     assert np.mean(found) > np.mean([model.error(c) for c in chunks])
 
 
+def test_a_column_that_varies_in_one_chunk_only_gives_finite_held_out_errors() -> None:
+    # as a sparse pixel of scikit-learn's digits: without its one non-zero row the column is
+    # constant (its variance, by difference, a hair either side of zero); it keeps the
+    # reference's scale, and every error stays finite
+    frame = _table(9_000, 4, missing=False)
+    frame["sparse"] = 0.0
+    frame.loc[frame.index[7], "sparse"] = 3.0
+    model = fit_pca(frame, ["a", "b", "c", "sparse"])
+    assert model is not None and "sparse" in model.features
+    total = gram(frame, model.layout)
+    chunks = [frame.iloc[i * 3000:(i + 1) * 3000] for i in range(3)]
+    moments = [column_sums(c, model.layout) for c in chunks]
+    found = held_out_errors(model, total, len(frame), [g for g, _ in moments],
+                            [s for _, s in moments], [len(c) for c in chunks])
+    assert len(found) == 3 and np.all(np.isfinite(found)) and max(found) < 1e3
+
+
 def test_directions_of_about_equal_variance_are_not_split() -> None:
     rows = 10_000
     noise = 4 * np.sqrt(3 / rows)
