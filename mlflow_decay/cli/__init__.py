@@ -18,7 +18,15 @@ from . import comparison, demo, profiles, versions, windows
 from .output import DEFAULT_TRACKING_URI
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Workflow(click.Group):
+    """Lists its commands in the order a user meets them, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Workflow, context_settings={"help_option_names": ["-h", "--help"],
+                                              "max_content_width": 100})
 @click.version_option(package_name="mlflow-decay")
 def main() -> None:
     """Catch silent model decay in the MLflow model registry.
@@ -29,9 +37,21 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
-for _command in (profiles.profile, windows.evaluate, windows.monitor, windows.labels,
-                 comparison.compare_cmd, versions.restore, versions.history, versions.status,
-                 profiles.policy, demo.demo):
+#: The commands in workflow order, each with its one-line summary for ``--help``.
+_COMMANDS = (
+    (profiles.profile, "Store the reference profile of a table with a model version."),
+    (windows.evaluate, "Evaluate one production window against the version's profile."),
+    (windows.monitor, "Evaluate a table window by window in time order."),
+    (windows.labels, "Join late labels onto evaluated windows: realized performance."),
+    (versions.status, "Every version of a model with its decay stage."),
+    (versions.history, "Every stage change and alias move of a model."),
+    (comparison.compare_cmd, "Judge champion and challenger on the same rows."),
+    (versions.restore, "Mark a version healthy again by hand, with a reason."),
+    (profiles.policy, "Inspect decay policies."),
+    (demo.demo, "Watch a churn model decay, end to end, in a local store."),
+)
+for _command, _summary in _COMMANDS:
+    _command.short_help = _summary
     main.add_command(_command)
 
 __all__ = ["DEFAULT_TRACKING_URI", "main"]

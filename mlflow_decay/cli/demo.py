@@ -11,9 +11,12 @@ from .output import common, echo, emit
 
 
 @click.command()
-@click.option("--model-name", type=NAME, default="demo-churn", show_default=True)
-@click.option("--windows", default=8, show_default=True, type=click.IntRange(2, 50))
-@click.option("--window-rows", default=5000, show_default=True, type=click.IntRange(500, 10**6))
+@click.option("--model-name", type=NAME, default="demo-churn", show_default=True,
+              help="Registered model the demo creates (its versions are added to it).")
+@click.option("--windows", default=8, show_default=True, type=click.IntRange(2, 50),
+              help="Weekly production windows of the decaying champion.")
+@click.option("--window-rows", default=5000, show_default=True, type=click.IntRange(500, 10**6),
+              help="Rows per window.")
 @common
 def demo(model_name: str, windows: int, window_rows: int, tracking_uri: str, as_json: bool) -> None:
     """Train, register, profile and watch a churn model decay (AUC ~0.94 to ~0.87)."""

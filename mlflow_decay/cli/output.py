@@ -31,23 +31,31 @@ def _tracking_uri(value: str | None) -> str:
 
 def common(func: F) -> F:
     """Add ``--tracking-uri`` and ``--json`` to a command, and turn DecayErrors into one line."""
+    option = click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
+                          help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, "
+                               f"else {DEFAULT_TRACKING_URI}].")
+    return option(offline(func))
 
-    @click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
-                  help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, else "
-                       f"{DEFAULT_TRACKING_URI}].")
+
+def offline(func: F) -> F:
+    """Add ``--json`` to a command that reads no tracking store, and turn DecayErrors into one
+    line (:func:`common` adds ``--tracking-uri`` to it)."""
+
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
     @functools.wraps(func)
-    def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         if not os.environ.get("MLFLOW_DECAY_DEBUG"):
             # MLflow logs a database error's traceback before raising it; we report it in a line
             logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-        uri = _tracking_uri(tracking_uri)
+        if "tracking_uri" in kwargs:
+            kwargs["tracking_uri"] = _tracking_uri(kwargs["tracking_uri"])
+        uri = kwargs.get("tracking_uri", "")
         # MLflow prints run links to stdout; keep stdout for our own output (--json stays parseable)
         click.get_current_context().meta[_STDOUT] = sys.stdout
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
+                return func(*args, as_json=as_json, **kwargs)
         except DecayError as exc:
             fail(str(exc), exc.exit_code)
         except Exception as exc:  # MLflow/server failures: one line, not a traceback

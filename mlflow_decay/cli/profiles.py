@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .options import DATA, NAME, NAMES, policy_option, split
-from .output import common, emit
+from .output import common, emit, offline
 
 if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
     from ..core.profile import PredictionKind, Profile, Task
@@ -124,8 +124,8 @@ def policy() -> None:
 
 @policy.command("show")
 @policy_option
-@common
-def policy_show(policy_path: Path | None, tracking_uri: str, as_json: bool) -> None:
+@offline
+def policy_show(policy_path: Path | None, as_json: bool) -> None:
     """Print the effective policy (the default, or FILE laid over it)."""
     from ..core.policy import load_policy
 

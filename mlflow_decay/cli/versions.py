@@ -41,13 +41,15 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
 
 
 @click.command()
-@click.argument("model_name")
+@click.argument("model")
 @common
-def status(model_name: str, tracking_uri: str, as_json: bool) -> None:
-    """List every version of MODEL_NAME with its decay stage, last evaluation and reason."""
+def status(model: str, tracking_uri: str, as_json: bool) -> None:
+    """List every version of MODEL (a name, or any models:/ URI of it) with its decay stage,
+    last evaluation and reason."""
     from .. import registry
 
-    rows = registry.status_rows(registry.versions(registry.client_for(tracking_uri), model_name))
+    rows = registry.status_rows(registry.versions(registry.client_for(tracking_uri),
+                                                  _model_name(model)))
     header = f"{'version':<8}{'stage':<11}{'aliases':<24}{'since':<27}{'last evaluation':<38}reason"
     lines = [header]
     for r in rows:
@@ -56,3 +58,13 @@ def status(model_name: str, tracking_uri: str, as_json: bool) -> None:
         lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<24}{r['since'] or '-':<27}"
                      f"{last:<38}{(r['reason'] or '-')[:120]}")
     emit(as_json, rows, "\n".join(lines))
+
+
+def _model_name(model: str) -> str:
+    """The registered model a name or a ``models:/`` URI (with or without version) names."""
+    from .. import registry
+
+    rest = model.removeprefix("models:/")
+    if rest == model or ("/" not in rest and "@" not in rest):
+        return rest
+    return registry.parse_model_uri(model)[0]

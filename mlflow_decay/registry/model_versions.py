@@ -117,12 +117,18 @@ def _registered(client: MlflowClient, name: str) -> bool:
 
 def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
     if not _registered(client, name):
-        return f"no registered model named {name!r}"
+        return f"no registered model named {name!r} in {store_name(client)}"
     versions = sorted({str(v.version) for v in _versions_of(client, name)}, key=int)
     if alias is not None:
         return f"model {name!r} has no alias {alias!r}"
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"
+
+
+def store_name(client: MlflowClient) -> str:
+    """The client's registry URI as a message may show it (a password in it masked)."""
+    uri = str(client._registry_uri or client.tracking_uri)
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
 
 
 def _versions_of(client: MlflowClient, name: str) -> list[Any]:
@@ -189,11 +195,26 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
         # through the process-wide tracking URI, which may name another store
         location = client.get_logged_model(ref.model_id).artifact_location
         source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
             registry_uri=client._registry_uri)
         return Path(path).read_bytes()
+
+
+@contextlib.contextmanager
+def quiet_downloads() -> Iterator[None]:
+    """MLflow's artifact progress bar off for our own downloads (they are a few KB; the bar
+    would print into the caller's output), unless the user set the switch themselves."""
+    switch = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if switch in os.environ:
+        yield
+        return
+    os.environ[switch] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(switch, None)
 
 
 def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:
@@ -287,6 +308,6 @@ def _expired(token: str) -> bool:
 def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
     """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
     if not _registered(client, name):
-        raise RegistryError(f"no registered model named {name!r}")
+        raise RegistryError(f"no registered model named {name!r} in {store_name(client)}")
     refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in _versions_of(client, name)]
     return sorted(refs, key=lambda r: -int(r.version))

@@ -372,7 +372,7 @@ USAGE += [
 def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -> None:
     before = registry_snapshot(tracking_uri)
     result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri]
-                                if args[0] != "evalute" else args)
+                                if args[0] not in ("evalute", "policy") else args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert registry_snapshot(tracking_uri) == before
