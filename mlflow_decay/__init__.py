@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
 
 if TYPE_CHECKING:
-    from .api import attach_profile, history, load_profile, restore
+    from .api import attach_profile, history, load_profile, restore, status
     from .comparison import compare
     from .core.policy import Policy, load_policy
     from .core.profile import Profile
@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 # --help stay fast (pandas, scikit-learn and mlflow are heavy imports).
 _LAZY = {
     "attach_profile": "api", "load_profile": "api", "history": "api", "restore": "api",
+    "status": "api",
     "evaluate": "monitoring", "monitor": "monitoring", "compare": "comparison",
     "attach_labels": "labels",
     "Policy": "core.policy", "load_policy": "core.policy",
@@ -42,7 +43,7 @@ _LAZY = {
 __all__ = [
     "DataError", "DecayError", "DecayReport", "Policy", "PolicyError", "Profile", "ProfileError",
     "RegistryError", "attach_labels", "attach_profile", "build_profile", "compare", "evaluate",
-    "history", "load_policy", "load_profile", "merge_profiles", "monitor", "restore",
+    "history", "load_policy", "load_profile", "merge_profiles", "monitor", "restore", "status",
 ]
 
 

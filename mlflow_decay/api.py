@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -95,6 +96,20 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     return run_id
 
 
+def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
+    """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
+    decay stage, newest first: the stage, since when and on which window it was decided, the
+    last window evaluated and its verdict, the reasons, aliases."""
+    client = registry.client_for(tracking_uri)
+    name = registry.resolve(client, model).name if model.startswith("models:/") else model
+    refs = registry.versions(client, name)
+    rows = registry.status_rows(refs)
+    for row in rows:
+        for key, run_key in (("since_window", "status_run_id"), ("last_window", "last_run_id")):
+            row[key] = runs.window_of(client, row[run_key]) if row[run_key] else None
+    return rows
+
+
 def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
             ) -> list[dict[str, str]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
@@ -116,7 +131,8 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
         status = tags.get(registry.STATUS, "")
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
-                "window_start": tags.get(registry.WINDOW_START, "")}
+                "window_start": tags.get(registry.WINDOW_START, ""),
+                "window_end": tags.get(registry.WINDOW_END, "")}
         if status and status != last.get(v):
             events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
                            "reason": tags.get(registry.REASONS, "")})
@@ -127,4 +143,5 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     return events
 
 
-__all__ = ["attach_profile", "compare", "evaluate", "history", "load_profile", "monitor", "restore"]
+__all__ = ["attach_profile", "compare", "evaluate", "history", "load_profile", "monitor", "restore",
+           "status"]

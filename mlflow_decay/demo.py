@@ -6,7 +6,10 @@ its reference profile and evaluates windows of growing covariate and concept dri
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import io
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +98,8 @@ def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
+    with _mlflow_quiet():
+        mlflow.set_experiment(f"mlflow-decay-demo/{model_name}")
     # the default policy removes @champion from a degraded version; the demo also rolls it
     # back to the newest healthy version
     policy = replace(DEFAULT_POLICY, rollback_aliases=("champion",), source="demo policy")
@@ -183,7 +187,7 @@ class _Scenario:
                              predictions=["churn_score", "challenger_score"], policy=self.policy,
                              promote=True)
         assert result.delong is not None
-        self.echo(f"  compare v1 vs @challenger: AUC {result.delong.auc[0]:.3f} vs "
+        self.echo(f"  compare v{v1.rsplit('/', 1)[1]} vs @challenger: AUC {result.delong.auc[0]:.3f} vs "
                   f"{result.delong.auc[1]:.3f}, DeLong p = {result.delong.p_value:.2g}"
                   + (f"; {result.promotion[0]}" if result.promotion else ""))
 
@@ -199,7 +203,7 @@ def _release(client: Any, model_name: str, train: pd.DataFrame, reference: pd.Da
 
     model = train_model(train)
     reference = reference.assign(churn_score=scores(model, reference))
-    with mlflow.start_run(run_name=f"train @{alias}"):
+    with mlflow.start_run(run_name=f"train @{alias}"), _mlflow_quiet():
         info = mlflow.sklearn.log_model(
             model, name="model", registered_model_name=model_name,
             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
@@ -214,3 +218,17 @@ def _release(client: Any, model_name: str, train: pd.DataFrame, reference: pd.Da
     echo(f"registered {uri} (alias @{alias}); reference AUC "
          f"{profile.performance['roc_auc']:.3f}; profile attached")
     return model, uri
+
+
+@contextlib.contextmanager
+def _mlflow_quiet() -> Iterator[None]:
+    """MLflow's INFO lines and its "Successfully registered model" prints (on stderr) left out
+    of the demo's output while it sets up its experiment and registers its versions."""
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)

@@ -31,5 +31,43 @@ def demo(model_name: str, windows: int, window_rows: int, tracking_uri: str, as_
     if as_json:
         emit(True, rows, "")
         return
-    echo(f"\nsee the stages:  mlflow-decay status {model_name} --tracking-uri {tracking_uri}")
-    echo(f"look around:     mlflow ui --backend-store-uri {tracking_uri}")
+    echo(f"\nsee the stages:  {_this_command()} status {model_name} --tracking-uri {tracking_uri}")
+    echo(f"look around:     {_beside_python('mlflow')} ui --backend-store-uri {tracking_uri}")
+
+
+def _this_command() -> str:
+    """How this command was started, so that the hints work as printed (``mlflow-decay`` on
+    the PATH, ``.venv/bin/mlflow-decay``, or ``python -m mlflow_decay.cli``)."""
+    import os
+    import shutil
+    import sys
+
+    program = sys.argv[0] if sys.argv else ""
+    if os.path.basename(program) != "mlflow-decay":
+        return f"{_beside_python('python')} -m mlflow_decay.cli"
+    found = shutil.which("mlflow-decay")
+    if found and os.path.realpath(found) == os.path.realpath(program):
+        return "mlflow-decay"
+    return _shortest(program)
+
+
+def _beside_python(name: str) -> str:
+    """``name`` as a command: the script beside this interpreter when the PATH finds another
+    one or none (a virtual environment that is not activated)."""
+    import os
+    import shutil
+    import sys
+
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    found = shutil.which(name)
+    if found and os.path.exists(here) and os.path.realpath(found) == os.path.realpath(here):
+        return name
+    return _shortest(here) if os.path.exists(here) else name
+
+
+def _shortest(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    import os
+
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else os.path.abspath(path)

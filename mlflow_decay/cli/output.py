@@ -100,3 +100,36 @@ def emit(as_json: bool, payload: Any, text: str) -> None:
 def fmt(value: float | None, digits: int = 3) -> str:
     """A metric in a table cell: ``-`` when missing."""
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def whole(reasons: str | None, width: int = 110) -> str:
+    """``; ``-joined reasons shortened to ``width`` by leaving out whole reasons, never
+    cutting one (the first is kept whole however long), with ``(+N more)``; ``-`` if none."""
+    parts = [r for r in (reasons or "").split("; ") if r]
+    kept: list[str] = []
+    for i, part in enumerate(parts):
+        more = len(parts) - i - 1
+        tail = f" (+{more} more)" if more else ""
+        if kept and len("; ".join([*kept, part])) + len(tail) > width:
+            break
+        kept.append(part)
+    left = len(parts) - len(kept)
+    return "; ".join(kept) + (f" (+{left} more)" if left else "") if kept else "-"
+
+
+def span(start: str | None, end: str | None) -> str:
+    """A window's bounds in a table cell: ``2026-02-02 → 02-09`` (the time of day shown when
+    not midnight, the year only once), ``-`` when the window has none."""
+    if not start and not end:
+        return "-"
+    import pandas as pd
+
+    def short(value: str | None, drop_year: bool) -> str:
+        if not value:
+            return "…"
+        ts = pd.Timestamp(value)
+        day = ts.strftime("%m-%d" if drop_year else "%Y-%m-%d")
+        return day if ts == ts.normalize() else f"{day} {ts.strftime('%H:%M')}"
+
+    same_year = bool(start and end and start[:4] == end[:4])
+    return f"{short(start, False)} → {short(end, same_year)}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from .options import experiment_option, not_blank
-from .output import common, emit
+from .output import common, emit, span, whole
 
 
 @click.command()
@@ -30,13 +30,17 @@ def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: s
 @experiment_option
 @common
 def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool) -> None:
-    """Every stage change and alias move of MODEL (a name, or a models:/ URI for one version)."""
+    """Every stage change and alias move of MODEL (a name, or a models:/ URI for one version),
+    with the window each was decided on."""
     from .. import api
 
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
-    lines = [f"{'time':<27}{'version':<9}{'event':<44}reason / run"]
-    lines += [f"{e['time']:<27}{e['version']:<9}{e['event'][:43]:<44}"
-              f"{(e['reason'] or e['run_id'])[:100]}" for e in events]
+    wide = max([len(e["event"]) + 2 for e in events] + [30])
+    lines = [f"{'logged':<18}{'window':<25}{'version':<9}{'event':<{wide}}reason / run"]
+    lines += [f"{e['time'][:16].replace('T', ' '):<18}"
+              f"{span(e['window_start'] or None, e['window_end'] or None):<25}"
+              f"{e['version']:<9}{e['event']:<{wide}}"
+              f"{whole(e['reason']) if e['reason'] else e['run_id']}" for e in events]
     emit(as_json, events, "\n".join(lines))
 
 
@@ -45,26 +49,28 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
 @common
 def status(model: str, tracking_uri: str, as_json: bool) -> None:
     """List every version of MODEL (a name, or any models:/ URI of it) with its decay stage,
-    last evaluation and reason."""
-    from .. import registry
+    the window it was decided on, the last window evaluated and the reasons."""
+    from .. import api
 
-    rows = registry.status_rows(registry.versions(registry.client_for(tracking_uri),
-                                                  _model_name(model)))
-    header = f"{'version':<8}{'stage':<11}{'aliases':<24}{'since':<27}{'last evaluation':<38}reason"
-    lines = [header]
+    rows = api.status(_model_uri(model), tracking_uri=tracking_uri)
+    lines = [f"{'version':<8}{'stage':<11}{'aliases':<24}{'since window':<25}"
+             f"{'last window':<36}reason"]
     for r in rows:
-        last = (f"{r['last_evaluated_at']} {r['last_status']}" if r["last_evaluated_at"] else "-")
+        since = _window(r["since_window"]) if r["since_window"] else (r["since"] or "-")[:16]
+        last = (f"{_window(r['last_window'])} {r['last_status']}" if r["last_window"]
+                else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
-        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<24}{r['since'] or '-':<27}"
-                     f"{last:<38}{(r['reason'] or '-')[:120]}")
+        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<24}{since:<25}{last:<36}"
+                     f"{whole(r['reason'])}")
     emit(as_json, rows, "\n".join(lines))
 
 
-def _model_name(model: str) -> str:
-    """The registered model a name or a ``models:/`` URI (with or without version) names."""
-    from .. import registry
+def _window(bounds: dict[str, str | None]) -> str:
+    return span(bounds["start"], bounds["end"]) if bounds["start"] or bounds["end"] else "-"
 
+
+def _model_uri(model: str) -> str:
+    """A name or ``models:/`` URI as :func:`mlflow_decay.api.status` takes it (a bare
+    ``models:/<name>`` is the name)."""
     rest = model.removeprefix("models:/")
-    if rest == model or ("/" not in rest and "@" not in rest):
-        return rest
-    return registry.parse_model_uri(model)[0]
+    return rest if rest != model and "/" not in rest and "@" not in rest else model

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
-from .output import common, emit, fmt
+from .output import common, emit, fmt, span
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
@@ -123,19 +123,24 @@ def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
 
 
 def _monitor_table(reports: list[DecayReport]) -> str:
-    """One line per window: its start, rows, verdict, AUC (realized and estimated), drift."""
-    header = (f"{'#':>3}  {'window start':<26}{'rows':>8}  {'status':<9}{'auc':>7}{'est auc':>9}"
-              f"{'drift':>7}  run")
+    """One line per window: its bounds, rows, its own verdict, the version's stage after it,
+    AUC (realized and estimated), drift share."""
+    spans = [span(r.window_start, r.window_end) for r in reports]
+    wide = max([len(s) + 2 for s in spans] + [12])
+    header = (f"{'#':>3}  {'window':<{wide}}{'rows':>8}  {'verdict':<10}{'stage':<10}{'auc':>7}"
+              f"{'est auc':>9}{'drift':>7}  run")
     lines = [header]
-    for r in reports:
+    for number, (r, when) in enumerate(zip(reports, spans, strict=True), 1):
         auc = r.metrics.get("perf.roc_auc", r.metrics.get("perf.roc_auc_ovr"))
         est = r.metrics.get("est.roc_auc", r.metrics.get("est.roc_auc_ovr"))
         share = r.metrics.get("drift.share")
+        verdict = "skipped" if r.skipped else r.window_status
         lines.append(
-            f"{r.step:>3}  {r.window_start or '-':<26}{r.rows:>8}  "
-            f"{'skipped' if r.skipped else r.status:<9}{fmt(auc):>7}{fmt(est):>9}"
+            f"{number:>3}  {when:<{wide}}{r.rows:>8}  "
+            f"{verdict:<10}{r.status:<10}{fmt(auc):>7}{fmt(est):>9}"
             f"{fmt(share, 2):>7}  {r.run_id or '-'}"
-            + ("  (window still open: logged, not applied)" if r.provisional else ""))
+            + ("  (window still open: logged, not applied)" if r.provisional else "")
+            + ("  (logged before: not counted again)" if r.skipped else ""))
     return "\n".join(lines)
 
 

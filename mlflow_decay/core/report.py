@@ -79,7 +79,9 @@ class DecayReport:
                 break
         parts.append(f"drift share {self.metrics.get('drift.share', 0.0):.2f}")
         if self.drifted_features:
-            parts.append("drifted: " + ", ".join(self.drifted_features[:3]))
+            more = len(self.drifted_features) - 3
+            parts.append("drifted: " + ", ".join(self.drifted_features[:3])
+                         + (f" (+{more} more)" if more > 0 else ""))
         return "  ".join(parts)
 
 

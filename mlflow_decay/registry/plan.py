@@ -322,6 +322,7 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
             "last_evaluated_at": r.tags.get(LAST_EVALUATED_AT),
             "last_status": r.tags.get(LAST_STATUS),
             "last_run_id": r.tags.get(LAST_RUN_ID),
+            "status_run_id": r.tags.get(STATUS_RUN_ID),
             "reason": r.tags.get(STATUS_REASON),
             "legacy_stage": r.stage,
         }

@@ -372,3 +372,12 @@ def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> Non
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         client.log_artifacts(run_id, tmp)
+
+
+def window_of(client: MlflowClient, run_id: str) -> dict[str, str | None] | None:
+    """The bounds of the window a run evaluated (``None`` when the run is gone)."""
+    try:
+        tags = client.get_run(run_id).data.tags
+    except MlflowException:
+        return None
+    return {"start": tags.get(WINDOW_START) or None, "end": tags.get(WINDOW_END) or None}

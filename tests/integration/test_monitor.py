@@ -58,8 +58,8 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     out = runner.invoke(main, args)
     assert out.exit_code == 0, out.output + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 6 and lines[0].split()[:3] == ["#", "window", "start"]
-    statuses = [line.split()[3] for line in lines[1:]]
+    assert len(lines) == 6 and lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
+    statuses = [line.split()[6] for line in lines[1:]]  # '1  2026-03-01 → 03-02  2000  v  s
     assert statuses == ["healthy", "healthy", "warning", "degraded", "degraded"]
 
     client = registry.client_for(tracking_uri)

@@ -1,0 +1,96 @@
+"""`status`, `history` and `monitor` say when (the window's dates) and why (whole reasons), and
+what a report notes never contradicts what it did."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import make_frame
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+from mlflow_decay.core.policy import DEFAULT_POLICY
+
+WEEKS = [("2026-02-02", "2026-02-09"), ("2026-02-09", "2026-02-16")]
+
+
+def _degrade(uri: str, tracking_uri: str, policy: md.Policy = DEFAULT_POLICY) -> md.DecayReport:
+    for seed, (start, end) in zip((3, 4), WEEKS, strict=True):  # degrade_after = 2
+        report = md.evaluate(uri, make_frame(3000, seed, shift=1.5, flip=0.3), policy=policy,
+                             window_start=start, window_end=end, tracking_uri=tracking_uri)
+    return report
+
+
+def _pieces(cell: str) -> list[str]:
+    return [p for p in re.sub(r" \(\+\d+ more\)$", "", cell).split("; ") if p]
+
+
+def test_status_and_history_show_window_dates_and_whole_reasons(tracking_uri: str,
+                                                                 profiled: str) -> None:
+    report = _degrade(profiled, tracking_uri)
+    assert report.status == "degraded" and len("; ".join(report.reasons)) > 110
+    reasons = set(report.reasons) | set(registry.resolve(
+        registry.client_for(tracking_uri), profiled).tags[registry.STATUS_REASON].split("; "))
+    status = CliRunner().invoke(main, ["status", "churn"]).stdout.splitlines()
+    assert "since window" in status[0] and "last window" in status[0]
+    row = status[1]
+    assert "2026-02-09 → 02-16" in row  # the window that degraded it
+    cell = row[row.index("degraded", row.index("→ 02-16") + 8) + 8:].strip()
+    assert "more)" in cell and all(piece in reasons for piece in _pieces(cell)), cell
+    history = CliRunner().invoke(main, ["history", "churn"]).stdout.splitlines()
+    moved = next(line for line in history if "warning -> degraded" in line)
+    assert "2026-02-09 → 02-16" in moved
+    tail = moved.split("warning -> degraded", 1)[1].strip()
+    assert all(piece in reasons for piece in _pieces(tail)), tail
+    rows = json.loads(CliRunner().invoke(main, ["status", "churn", "--json"]).stdout)
+    assert rows[0]["since_window"] == {"start": "2026-02-09T00:00:00+00:00",
+                                       "end": "2026-02-16T00:00:00+00:00"}
+    assert md.status(profiled, tracking_uri=tracking_uri) == rows
+
+
+def test_monitor_shows_each_windows_verdict_and_the_stage_apart(tracking_uri: str, profiled: str,
+                                                                 tmp_path: Path) -> None:
+    frames = [make_frame(800, seed, shift=1.5, flip=0.3) for seed in (5, 6, 7)]
+    data = pd.concat(frames, ignore_index=True)
+    data["ts"] = pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(
+        [d for d in range(3) for _ in range(800)], unit="D")
+    data.to_csv(tmp_path / "w.csv", index=False)
+    result = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "w.csv"),
+                                       "--timestamp-column", "ts", "--window", "1D"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
+    cells = [line.split() for line in lines[1:]]
+    assert [c[0] for c in cells] == ["1", "2", "3"]
+    assert [c[1] for c in cells] == ["2026-03-02", "2026-03-03", "2026-03-04"]
+    assert [(c[5], c[6]) for c in cells] == [("degraded", "warning"), ("degraded", "degraded"),
+                                             ("degraded", "degraded")]
+
+
+def test_a_summary_says_how_many_more_features_drifted() -> None:
+    report = md.DecayReport(model_uri="m", model_name="m", model_version="1", status="warning",
+                            window_status="warning", previous_status=None, reasons=[], metrics={},
+                            rows=1, drifted_features=list("abcde"))
+    assert report.summary().endswith("drifted: a, b, c (+2 more)")
+    assert replace(report, drifted_features=list("abc")).summary().endswith("drifted: a, b, c")
+
+
+@pytest.mark.parametrize(("removed", "fate", "removes"), [
+    (("champion",), "it is removed (remove_aliases)", True), ((), "it stays", False)])
+def test_notes_say_what_became_of_an_alias_with_nowhere_to_roll_back_to(
+        tracking_uri: str, profiled: str, removed: tuple[str, ...], fate: str,
+        removes: bool) -> None:
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    policy = replace(DEFAULT_POLICY, rollback_aliases=("champion",), remove_aliases=removed)
+    report = _degrade(profiled, tracking_uri, policy)
+    assert f"no healthy version to roll @champion back to; {fate}" in report.notes
+    assert (f"remove alias @champion from {profiled}" in report.actions) is removes
+    assert ("champion" in registry.resolve(client, profiled).aliases) is not removes
