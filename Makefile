@@ -3,21 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 
-.PHONY: install demo test lint typecheck pytest quick bench clean
+.PHONY: install demo status test lint typecheck pytest quick bench clean
 
-$(STAMP): pyproject.toml
+# the package and what it needs to run (the demo, your own models)
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+# plus the test tools (pytest, ruff, mypy, pyspark, hypothesis)
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Train, register, profile and watch a model decay in a local sqlite MLflow store (./mlflow.db).
-demo: $(STAMP)
+demo: $(RUNTIME)
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/mlflow-decay demo
 	$(BIN)/mlflow-decay status demo-churn
+
+## Every version of the demo's model (or MODEL=<name>) with its decay stage.
+status: $(RUNTIME)
+	$(BIN)/mlflow-decay status $(or $(MODEL),demo-churn)
 
 ## ruff, mypy and the test suite.
 test: lint typecheck pytest
