@@ -113,6 +113,9 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
          + (f"\n  classes: {', '.join(built.classes)}" if built.classes else "")
          + (f" (positive: {built.positive_label})" if built.positive_label else "")
          + (f"\n  reference {perf}" if perf else "")
+         + ("" if built.target else "\n  no --target: performance will not be tracked, "
+            "neither realized nor estimated (both need the reference's labels)"
+            + ("" if built.prediction_columns else "; no --prediction: nor prediction drift"))
          + (f"\n  metrics of {len(renamed)} column(s) log under keys: {keys}"
             + (", …" if len(renamed) > 5 else "") if renamed else ""))
 

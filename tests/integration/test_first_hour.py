@@ -4,6 +4,8 @@ looked, and no library noise in the output of the CLI or the Python API."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -78,3 +80,20 @@ def test_the_python_api_prints_no_progress_bar_and_leaves_the_switch_alone(
     monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")  # the user's choice wins
     with registry.model_versions.quiet_downloads():
         assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "true"
+
+
+def test_profile_without_a_target_says_what_will_not_be_tracked(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    make_frame(600, 1).to_csv(tmp_path / "ref.csv", index=False)
+    args = ["profile", new_version(), "--data", str(tmp_path / "ref.csv")]
+    bare = CliRunner().invoke(main, [*args, "--exclude", "label,score"])
+    assert bare.exit_code == 0, bare.output
+    assert ("no --target: performance will not be tracked, neither realized nor estimated "
+            "(both need the reference's labels); no --prediction: nor prediction drift"
+            ) in bare.stdout
+    assert "features: x1 (numerical), x2 (numerical), color (categorical), level" in bare.stdout
+    scored = CliRunner().invoke(main, [*args, "--prediction", "score", "--exclude", "label"])
+    assert "no --target: performance will not be tracked" in scored.stdout
+    assert "no --prediction" not in scored.stdout
+    labelled = CliRunner().invoke(main, [*args, "--prediction", "score", "--target", "label"])
+    assert "no --target" not in labelled.stdout
