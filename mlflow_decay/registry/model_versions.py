@@ -38,8 +38,8 @@ def client_for(tracking_uri: str | None = None) -> MlflowClient:
     :class:`RegistryError` if its store cannot be opened (a file that is not a database)."""
     try:
         if tracking_uri is None:
-            return MlflowClient()
-        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            return QuietClient()
+        return QuietClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     except Exception as exc:
         if not is_store_error(exc):
             raise
@@ -203,18 +203,37 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
 
 
 @contextlib.contextmanager
-def quiet_downloads() -> Iterator[None]:
-    """MLflow's artifact progress bar off for our own downloads (they are a few KB; the bar
-    would print into the caller's output), unless the user set the switch themselves."""
-    switch = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+def switched(switch: str, value: str) -> Iterator[None]:
+    """One of MLflow's environment switches set to ``value`` for a while, unless the user set
+    it themselves (their choice stands)."""
     if switch in os.environ:
         yield
         return
-    os.environ[switch] = "false"
+    os.environ[switch] = value
     try:
         yield
     finally:
         os.environ.pop(switch, None)
+
+
+def quiet_downloads() -> contextlib.AbstractContextManager[None]:
+    """MLflow's artifact progress bar off for our own downloads (a few KB each: the bar would
+    only print into the caller's output)."""
+    return switched("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+class QuietClient(MlflowClient):
+    """MLflow's client, printing nothing into the caller's output: no run links on stdout when
+    a run ends on a tracking server, no progress bar for a download (each unless the user set
+    MLflow's switch)."""
+
+    def set_terminated(self, *args: Any, **kwargs: Any) -> None:
+        with switched("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true"):
+            super().set_terminated(*args, **kwargs)
+
+    def download_artifacts(self, *args: Any, **kwargs: Any) -> str:
+        with quiet_downloads():
+            return str(super().download_artifacts(*args, **kwargs))
 
 
 def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...]) -> None:

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time
 from ..errors import DataError
-from .model_versions import equals, quiet_downloads
+from .model_versions import equals
 from .tags import (
     COMPARE_LABELS,
     COMPARE_MODELS,
@@ -316,7 +316,7 @@ def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
     """The ids and model outputs an evaluation run stored, or ``None``."""
     if OUTPUTS not in run.data.tags:
         return None
-    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
+    with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(run.info.run_id, OUTPUTS_FILE, tmp)
         return pd.read_parquet(path)
 

@@ -57,7 +57,7 @@ def test_a_missing_model_names_the_store_that_was_searched(tracking_uri: str,
     result = CliRunner().invoke(main, [*command, "--tracking-uri", tracking_uri])
     assert result.exit_code == 1
     assert result.output.strip() == (
-        f"mlflow-decay: error: {'models:/nope/1: ' if command[0] == 'restore' else ''}"
+        f"mlflow-decay: error: {'models:/nope/1: ' if command[1] == 'models:/nope/1' else ''}"
         f"no registered model named 'nope' in {tracking_uri}")
 
 
@@ -97,3 +97,22 @@ def test_profile_without_a_target_says_what_will_not_be_tracked(
     assert "no --prediction" not in scored.stdout
     labelled = CliRunner().invoke(main, [*args, "--prediction", "score", "--target", "label"])
     assert "no --target" not in labelled.stdout
+
+
+@pytest.mark.server
+def test_the_python_api_prints_no_run_links_from_a_tracking_server(
+        mlflow_server: str, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import _new_version, _reference_profile, current_uri
+
+    monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
+    name = f"quiet-{os.getpid()}-{id(capfd)}"
+    with current_uri(mlflow_server, monkeypatch):
+        client = registry.client_for(mlflow_server)
+        uri = f"models:/{name}/{_new_version(client, name)}"
+        md.attach_profile(uri, _reference_profile(), tracking_uri=mlflow_server)
+        capfd.readouterr()
+        report = md.evaluate(uri, make_frame(400, 3), tracking_uri=mlflow_server)
+    out, err = capfd.readouterr()
+    assert report.run_id and "View run" not in out + err and "View experiment" not in out + err
+    assert "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT" not in os.environ
