@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 
-.PHONY: install demo status test lint typecheck pytest quick bench clean
+.PHONY: install demo status test lint typecheck pytest quick bench screenshots clean
 
 # the package and what it needs to run (the demo, your own models)
 $(RUNTIME): pyproject.toml
@@ -34,7 +34,7 @@ status: $(RUNTIME)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlflow_decay tests examples bench
+	$(BIN)/ruff check mlflow_decay tests examples bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -52,6 +52,10 @@ bench: $(STAMP)
 	$(BIN)/python -c "import nannyml" 2>/dev/null || $(BIN)/python -m pip install --quiet nannyml
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python bench/speed.py
 	MLFLOW_DISABLE_TELEMETRY=true NML_DISABLE_USAGE_LOGGING=1 $(BIN)/python bench/estimation.py
+
+## The README's screenshots (MLflow's experiment page and a report; needs chromium).
+screenshots: $(RUNTIME)
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns mlartifacts .mypy_cache .ruff_cache .pytest_cache
