@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 from .schema import map_labels, to_numeric
 
@@ -98,6 +97,8 @@ def _score(names: Sequence[str], funcs: dict[str, Metric | str]) -> tuple[dict[s
 
 
 def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric | str]:
+    from sklearn import metrics as skm  # 1.4 s to import: only where labels are scored
+
     if len(y) == 0:
         return dict.fromkeys(METRICS["binary"], "no rows with both label and score")
     y = y.astype(int)
@@ -119,6 +120,8 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
 
 def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str],
                 decided: np.ndarray | None = None) -> dict[str, Metric | str]:
+    from sklearn import metrics as skm
+
     if len(y) == 0:
         return dict.fromkeys(METRICS["multiclass"], "no rows with both label and scores")
     predicted = (np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
@@ -142,6 +145,8 @@ def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str],
 
 
 def _regression(y: np.ndarray, p: np.ndarray) -> dict[str, Metric | str]:
+    from sklearn import metrics as skm
+
     if len(y) == 0:
         return dict.fromkeys(METRICS["regression"], "no rows with both label and prediction")
     r2: Metric | str = (
