@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -288,12 +289,22 @@ def serve(tracking_uri: str, *, models: Sequence[str] | None = None,
     it again every ``interval`` seconds.
 
     :class:`RegistryError` for an sqlite store whose file does not exist (MLflow would create
-    it), :class:`OSError` when the port cannot be bound.
+    it) or a tracking server that cannot be reached, :class:`OSError` when the port cannot be
+    bound.
     """
+    from mlflow.exceptions import MlflowException
+
     _check_store(tracking_uri)
     client = registry.client_for(tracking_uri)
     collector = DecayCollector(lambda: read_snapshot(client, models, metrics))
-    collector.refresh(strict=True)
+    try:
+        collector.refresh(strict=True)
+    except MlflowException as exc:
+        if "Max retries exceeded" not in str(exc):
+            raise
+        cause = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+        raise RegistryError(f"tracking server {tracking_uri} cannot be reached"
+                            + (f" ({cause.group(1).strip()})" if cause else "")) from exc
     notes = [f"no registered model named {m!r} at {tracking_uri}: exported as "
              f"mlflow_decay_model_versions 0 until it is registered"
              for m, n in collector.snapshot.models.items()
