@@ -380,6 +380,9 @@ def test_the_rules_and_the_dashboard_use_only_names_the_exporter_serves() -> Non
         assert re.findall(r'metric=~?"([^"]+)"', expr) == [] or all(
             m in DEFAULT_METRICS for found in re.findall(r'metric=~?"([^"]+)"', expr)
             for m in found.split("|")), expr
+    readme = (EXAMPLES.parent / "README.md").read_text().split("## Ops dashboards")[1]
+    documented = set(re.findall(r"`(mlflow_decay_\w+)`", readme.split("\n## ")[0]))
+    assert documented == names
     board = json.loads(DASHBOARD.read_text())
     assert {v["name"] for v in board["templating"]["list"]} == {"datasource", "model"}
     ids = [p["id"] for p in board["panels"]]
