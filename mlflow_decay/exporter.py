@@ -138,8 +138,9 @@ class DecayCollector(Collector):
     seconds); :meth:`collect` serves the last one, with the exporter's own health.
     """
 
-    def __init__(self, read: Callable[[], Snapshot]) -> None:
+    def __init__(self, read: Callable[[], Snapshot], source: str = "the registry") -> None:
         self._read = read
+        self._source = source
         self._snapshot = Snapshot((), {})
         self._up = False
         self._errors = 0
@@ -157,15 +158,14 @@ class DecayCollector(Collector):
                 raise
             self._errors += 1
             if self._up or self._last_success is None:
-                logger.warning("mlflow-decay exporter: the registry cannot be read (%s): serving "
-                               "the last values with mlflow_decay_exporter_up 0",
-                               registry.first_line(exc))
+                logger.warning("mlflow-decay exporter: %s: serving the last values with "
+                               "mlflow_decay_exporter_up 0", _failure(exc, self._source))
             self._up = False
             return False
         finally:
             self._duration = time.monotonic() - started
         if not self._up and self._last_success is not None:
-            logger.warning("mlflow-decay exporter: the registry can be read again")
+            logger.warning("mlflow-decay exporter: %s can be read again", self._source)
         self._snapshot, self._up, self._last_success = snapshot, True, time.time()
         return True
 
@@ -296,15 +296,13 @@ def serve(tracking_uri: str, *, models: Sequence[str] | None = None,
 
     _check_store(tracking_uri)
     client = registry.client_for(tracking_uri)
-    collector = DecayCollector(lambda: read_snapshot(client, models, metrics))
+    collector = DecayCollector(lambda: read_snapshot(client, models, metrics), tracking_uri)
     try:
         collector.refresh(strict=True)
     except MlflowException as exc:
         if "Max retries exceeded" not in str(exc):
             raise
-        cause = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
-        raise RegistryError(f"tracking server {tracking_uri} cannot be reached"
-                            + (f" ({cause.group(1).strip()})" if cause else "")) from exc
+        raise RegistryError(_failure(exc, tracking_uri)) from exc
     notes = [f"no registered model named {m!r} at {tracking_uri}: exported as "
              f"mlflow_decay_model_versions 0 until it is registered"
              for m, n in collector.snapshot.models.items()
@@ -318,6 +316,17 @@ def serve(tracking_uri: str, *, models: Sequence[str] | None = None,
     refresher.start()
     exporter._threads += [thread, refresher]
     return exporter
+
+
+def _failure(exc: BaseException, source: str) -> str:
+    """Why ``source`` could not be read, in a line: a tracking server that does not answer
+    (MLflow's "Max retries exceeded" with the socket's error), else the error's first line."""
+    text = str(exc)
+    if "Max retries exceeded" in text:
+        cause = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+        return f"tracking server {source} cannot be reached" + (
+            f" ({cause.group(1).strip()})" if cause else "")
+    return f"{source} cannot be read: {registry.first_line(exc)}"
 
 
 def _check_store(tracking_uri: str) -> None:
