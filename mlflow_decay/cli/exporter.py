@@ -41,19 +41,20 @@ def _metrics(ctx: click.Context, param: click.Parameter, value: list[str]) -> li
               help="Port to listen on (0: a free one, printed at start).")
 @click.option("--models", type=NAMES, default=None, metavar="NAME,…",
               help="Registered models to export [default: every model with a profiled version].")
-@click.option("--metrics", type=NAMES, default=DEFAULT_METRICS, show_default=True,
-              metavar="NAME,…", callback=_metrics,
+@click.option("--metrics", type=NAMES, default=DEFAULT_METRICS, metavar="NAME,…",
+              callback=_metrics,
               help="Metrics of each version's last window to export (names or globs such as "
-                   "'drift.*.psi').")
+                   f"'drift.*.psi') [default: {DEFAULT_METRICS.replace(',', ', ')}].")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1),
               help="Seconds between two readings of the registry (scrapes in between are "
                    "served the last reading).")
 @tracked
 def exporter(host: str, port: int, models: list[str] | None, metrics: list[str],
              interval: float, tracking_uri: str) -> None:
-    """Serve the versions' decay stages, streaks and last-window metrics to Prometheus.
+    """Serve decay stages and metrics to Prometheus.
 
-    Serves http://HOST:PORT/metrics until stopped (Ctrl-C, SIGTERM); reads the registry,
+    Serves the versions' decay stages, streaks and last-window metrics at
+    http://HOST:PORT/metrics until stopped (Ctrl-C, SIGTERM); reads the registry,
     never writes to it. If the tracking server goes down, the last values stay served with
     mlflow_decay_exporter_up 0."""
     for key, value in HTTP_DEFAULTS.items():

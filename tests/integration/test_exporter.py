@@ -367,6 +367,9 @@ def _exported_names() -> set[str]:
 
 
 def test_the_rules_and_the_dashboard_use_only_names_the_exporter_serves() -> None:
+    from mlflow_decay.cli.exporter import DEFAULT_METRICS as SPELLED_OUT
+
+    assert SPELLED_OUT.split(",") == list(DEFAULT_METRICS)  # the CLI's, spelled out for --help
     names = _exported_names()
     assert {"mlflow_decay_version_status", "mlflow_decay_window_metric",
             "mlflow_decay_exporter_refresh_errors_total"} <= names
