@@ -303,10 +303,7 @@ def serve(tracking_uri: str, *, models: Sequence[str] | None = None,
         if "Max retries exceeded" not in str(exc):
             raise
         raise RegistryError(_failure(exc, tracking_uri)) from exc
-    notes = [f"no registered model named {m!r} at {tracking_uri}: exported as "
-             f"mlflow_decay_model_versions 0 until it is registered"
-             for m, n in collector.snapshot.models.items()
-             if n == 0 and not registry.is_registered(client, m)]
+    notes = [_absent(client, m) for m, n in collector.snapshot.models.items() if n == 0]
     prom = CollectorRegistry(auto_describe=False)
     prom.register(collector)
     server, thread = start_http_server(port, addr=host, registry=prom)
@@ -316,6 +313,16 @@ def serve(tracking_uri: str, *, models: Sequence[str] | None = None,
     refresher.start()
     exporter._threads += [thread, refresher]
     return exporter
+
+
+def _absent(client: MlflowClient, model: str) -> str:
+    """Why a model asked for has no version exported: not registered, or none profiled."""
+    try:
+        registry.versions(client, model)
+    except RegistryError as exc:
+        return f"{exc}: exported as mlflow_decay_model_versions 0 until it is registered"
+    return (f"model {model!r} has no version with an mlflow-decay profile: exported as "
+            "mlflow_decay_model_versions 0 until one has")
 
 
 def _failure(exc: BaseException, source: str) -> str:

@@ -32,7 +32,8 @@ def main() -> None:
 
 for _command in (profiles.profile, windows.evaluate, windows.monitor, windows.labels,
                  comparison.compare_cmd, versions.restore, versions.history, versions.status,
-                 exporter.exporter, profiles.policy, demo.demo):
+                 profiles.policy, demo.demo):
     main.add_command(_command)
+main.add_command(exporter.exporter)  # mlflow-decay exporter, for Prometheus
 
 __all__ = ["DEFAULT_TRACKING_URI", "main"]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .options import NAMES
-from .output import echo, fail, tracked
+from .output import common, emit, fail
 
 #: The last window's metrics exported by default (as mlflow_decay.exporter.DEFAULT_METRICS,
 #: spelled out here so that ``--help`` does not load the exporter).
@@ -48,15 +48,15 @@ def _metrics(ctx: click.Context, param: click.Parameter, value: list[str]) -> li
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1),
               help="Seconds between two readings of the registry (scrapes in between are "
                    "served the last reading).")
-@tracked
+@common
 def exporter(host: str, port: int, models: list[str] | None, metrics: list[str],
-             interval: float, tracking_uri: str) -> None:
+             interval: float, tracking_uri: str, as_json: bool) -> None:
     """Serve decay stages and metrics to Prometheus.
 
     Serves the versions' decay stages, streaks and last-window metrics at
     http://HOST:PORT/metrics until stopped (Ctrl-C, SIGTERM); reads the registry,
     never writes to it. If the tracking server goes down, the last values stay served with
-    mlflow_decay_exporter_up 0."""
+    mlflow_decay_exporter_up 0. With --json, what it serves is printed as JSON at start."""
     for key, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from ..exporter import serve
@@ -69,16 +69,18 @@ def exporter(host: str, port: int, models: list[str] | None, metrics: list[str],
             raise  # a file of the store: reported as such
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
         return
-    for note in running.notes:
-        click.echo(f"mlflow-decay: warning: {note}", err=True)
-    snap = running.collector.snapshot
-    echo(f"serving {running.url}: {len(snap.versions)} version(s) of {len(snap.models)} "
-         f"model(s) from {tracking_uri}, read every {interval:g} s (Ctrl-C to stop)")
 
     def stop(*_: Any) -> None:
         running.stop()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before saying it serves: a SIGTERM then stops it cleanly
+    for note in running.notes:
+        click.echo(f"mlflow-decay: warning: {note}", err=True)
+    snap = running.collector.snapshot
+    emit(as_json, {"url": running.url, "tracking_uri": tracking_uri, "interval": interval,
+                   "models": snap.models, "metrics": metrics},
+         f"serving {running.url}: {len(snap.versions)} version(s) of {len(snap.models)} "
+         f"model(s) from {tracking_uri}, read every {interval:g} s (Ctrl-C to stop)")
     try:
         running.wait()
     except KeyboardInterrupt:

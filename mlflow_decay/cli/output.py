@@ -1,6 +1,5 @@
 """How a command runs and prints: ``--tracking-uri`` and ``--json`` (the :func:`common`
-decorator; :func:`tracked` without ``--json``), stdout kept for the command's own output, and
-one-line errors.
+decorator), stdout kept for the command's own output, and one-line errors.
 
 Errors a user can cause print one line (``mlflow-decay: error: ...``) and exit 1; usage
 errors exit 2 (click's convention); no traceback is shown.
@@ -32,15 +31,13 @@ def _tracking_uri(value: str | None) -> str:
 
 def common(func: F) -> F:
     """Add ``--tracking-uri`` and ``--json`` to a command, and turn DecayErrors into one line."""
-    return tracked(func, json_option=True)
 
-
-def tracked(func: F, json_option: bool = False) -> F:
-    """Add ``--tracking-uri`` (and ``--json`` with ``json_option``) to a command, and turn
-    DecayErrors, MLflow and store failures into one line."""
-
+    @click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
+                  help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, else "
+                       f"{DEFAULT_TRACKING_URI}].")
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
     @functools.wraps(func)
-    def wrapper(*args: Any, tracking_uri: str | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, tracking_uri: str | None, as_json: bool, **kwargs: Any) -> Any:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         if not os.environ.get("MLFLOW_DECAY_DEBUG"):
             # MLflow logs a database error's traceback before raising it; we report it in a line
@@ -50,7 +47,7 @@ def tracked(func: F, json_option: bool = False) -> F:
         click.get_current_context().meta[_STDOUT] = sys.stdout
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                return func(*args, tracking_uri=uri, **kwargs)
+                return func(*args, tracking_uri=uri, as_json=as_json, **kwargs)
         except DecayError as exc:
             fail(str(exc), exc.exit_code)
         except Exception as exc:  # MLflow/server failures: one line, not a traceback
@@ -59,14 +56,7 @@ def tracked(func: F, json_option: bool = False) -> F:
             _fail_in_a_line(exc, uri)
             raise
 
-    command: Any = wrapper
-    if json_option:
-        command = click.option("--json", "as_json", is_flag=True,
-                               help="Print machine-readable JSON on stdout.")(command)
-    command = click.option("--tracking-uri", envvar=None, default=None, metavar="URI",
-                           help="MLflow tracking/registry URI [default: $MLFLOW_TRACKING_URI, "
-                                f"else {DEFAULT_TRACKING_URI}].")(command)
-    return command
+    return wrapper  # type: ignore[return-value]
 
 
 def _fail_in_a_line(exc: Exception, uri: str) -> None:

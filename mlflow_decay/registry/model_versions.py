@@ -110,7 +110,7 @@ def _is_missing(exc: MlflowException) -> bool:
     return exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
-def is_registered(client: MlflowClient, name: str) -> bool:
+def _registered(client: MlflowClient, name: str) -> bool:
     """Whether a registered model ``name`` exists; other registry errors propagate."""
     try:
         client.get_registered_model(name)
@@ -122,7 +122,7 @@ def is_registered(client: MlflowClient, name: str) -> bool:
 
 
 def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
-    if not is_registered(client, name):
+    if not _registered(client, name):
         return f"no registered model named {name!r}"
     versions = sorted({str(v.version) for v in _versions_of(client, name)}, key=int)
     if alias is not None:
@@ -134,6 +134,39 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
 def _versions_of(client: MlflowClient, name: str) -> list[Any]:
     """Every version of a registered model (as MLflow's search returns them)."""
     return [mv for mv in client.search_model_versions(equals("name", name)) if mv.name == name]
+
+
+def decay_versions(client: MlflowClient, names: list[str] | None = None) -> list[ModelVersionRef]:
+    """The versions mlflow-decay watches (those with an ``mlflow_decay.*`` tag: a profile, a
+    stage) of the named models, or of every model, with their aliases; by name, newest first.
+
+    Read with MLflow's searches of versions and of registered models (for the aliases), a page
+    of up to 10,000 versions at a time, one search per model named. Reads only.
+    """
+    found: list[ModelVersionRef] = []
+    held: dict[tuple[str, str], list[str]] = {}
+    for where in [None] if names is None else [equals("name", n) for n in names]:
+        for mv in _pages(client.search_model_versions, where):
+            if (names is None or mv.name in names) and any(
+                    str(k).startswith(TAG) for k in (mv.tags or {})):
+                found.append(_ref(mv))
+        for rm in _pages(client.search_registered_models, where):
+            for alias, version in (rm.aliases or {}).items():
+                held.setdefault((str(rm.name), str(version)), []).append(str(alias))
+    found = [dataclasses.replace(r, aliases=tuple(sorted(held.get((r.name, r.version), ()))))
+             for r in found]
+    return sorted(found, key=lambda r: (r.name, -int(r.version)))
+
+
+def _pages(search: Any, where: str | None) -> Iterator[Any]:
+    """Every result of an MLflow search, page after page."""
+    token: str | None = None
+    while True:
+        page = search(where, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
 
 
 # -- profiles --------------------------------------------------------------------------------
@@ -292,40 +325,8 @@ def _expired(token: str) -> bool:
 
 def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
     """Every version of a registered model, newest first; :class:`RegistryError` if unknown."""
-    if not is_registered(client, name):
+    if not _registered(client, name):
         raise RegistryError(f"no registered model named {name!r}")
     refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in _versions_of(client, name)]
     return sorted(refs, key=lambda r: -int(r.version))
 
-
-def decay_versions(client: MlflowClient, names: list[str] | None = None) -> list[ModelVersionRef]:
-    """The versions mlflow-decay watches (those with an ``mlflow_decay.*`` tag: a profile, a
-    stage) of the named models, or of every model, with their aliases; by name, newest first.
-
-    Read with MLflow's searches of versions and of registered models (for the aliases), a page
-    of up to 10,000 versions at a time, one search per model named. Reads only.
-    """
-    found: list[ModelVersionRef] = []
-    held: dict[tuple[str, str], list[str]] = {}
-    for where in [None] if names is None else [equals("name", n) for n in names]:
-        for mv in _pages(client.search_model_versions, where):
-            if (names is None or mv.name in names) and any(
-                    str(k).startswith(TAG) for k in (mv.tags or {})):
-                found.append(_ref(mv))
-        for rm in _pages(client.search_registered_models, where):
-            for alias, version in (rm.aliases or {}).items():
-                held.setdefault((str(rm.name), str(version)), []).append(str(alias))
-    found = [dataclasses.replace(r, aliases=tuple(sorted(held.get((r.name, r.version), ()))))
-             for r in found]
-    return sorted(found, key=lambda r: (r.name, -int(r.version)))
-
-
-def _pages(search: Any, where: str | None) -> Iterator[Any]:
-    """Every result of an MLflow search, page after page."""
-    token: str | None = None
-    while True:
-        page = search(where, page_token=token)
-        yield from page
-        token = page.token
-        if not token:
-            return

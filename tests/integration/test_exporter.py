@@ -313,24 +313,29 @@ def test_the_command_warns_of_an_unknown_model_serves_and_stops_on_sigterm(track
                                                                            profiled: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow_decay.cli", "exporter", "--models", "churn,nosuch",
-         "--port", "0", "--interval", "1", "--tracking-uri", tracking_uri],
+         "--port", "0", "--interval", "1", "--tracking-uri", tracking_uri, "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        first = proc.stdout.readline()
-        match = re.match(r"serving (http://127\.0\.0\.1:\d+/metrics): 1 version\(s\) of 2 "
-                         r"model\(s\) from sqlite:///.*, read every 1 s", first)
-        assert match, first + proc.stderr.read() if proc.poll() is not None else first
-        got = scrape(match.group(1))
+        lines = [proc.stdout.readline()]
+        while lines[-1] not in ("}\n", ""):  # the JSON printed at start (it then serves)
+            lines.append(proc.stdout.readline())
+        assert lines[-1], "".join(lines) + proc.stderr.read()
+        started = json.loads("".join(lines))
+        assert started["models"] == {"churn": 1, "nosuch": 0}
+        assert started["metrics"] == list(DEFAULT_METRICS) and started["interval"] == 1
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics", started["url"])
+        got = scrape(started["url"])
         assert of(got, "mlflow_decay_model_versions", model="nosuch") == 0
         assert of(got, "mlflow_decay_model_versions", model="churn") == 1
         assert of(got, "mlflow_decay_version_status", model="churn", version="1",
                   status="healthy") == 0
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-        assert proc.stderr.read().strip() == (
-            f"mlflow-decay: warning: no registered model named 'nosuch' at {tracking_uri}: exported "
-            "as mlflow_decay_model_versions 0 until it is registered")
+        warning = proc.stderr.read().strip()
+        assert warning.startswith("mlflow-decay: warning: no registered model named 'nosuch'")
+        assert warning.endswith(": exported as mlflow_decay_model_versions 0 until it is "
+                                "registered") and "\n" not in warning
     finally:
         if proc.poll() is None:
             proc.kill()
