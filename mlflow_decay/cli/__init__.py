@@ -2,9 +2,10 @@
 
 The group is here; the commands live by what they act on: :mod:`.profiles` (``profile``,
 ``policy show``), :mod:`.windows` (``evaluate``, ``monitor``, ``labels``), :mod:`.comparison`
-(``compare``), :mod:`.versions` (``status``, ``history``, ``restore``) and :mod:`.demo`. What
-they share is in :mod:`.options` (arguments and options) and :mod:`.output` (``--json``,
-``--tracking-uri`` and one-line errors). Only click loads with them: each command imports
+(``compare``), :mod:`.versions` (``status``, ``history``, ``restore``), :mod:`.exporter`
+(``exporter``, for Prometheus) and :mod:`.demo`. What they share is in :mod:`.options`
+(arguments and options) and :mod:`.output` (``--json``, ``--tracking-uri`` and one-line
+errors). Only click loads with them: each command imports
 the API when it runs, so ``--help`` stays fast.
 """
 
@@ -14,7 +15,7 @@ import os
 
 import click
 
-from . import comparison, demo, profiles, versions, windows
+from . import comparison, demo, exporter, profiles, versions, windows
 from .output import DEFAULT_TRACKING_URI
 
 
@@ -53,5 +54,6 @@ _COMMANDS = (
 for _command, _summary in _COMMANDS:
     _command.short_help = _summary
     main.add_command(_command)
+main.add_command(exporter.exporter)  # mlflow-decay exporter, for Prometheus
 
 __all__ = ["DEFAULT_TRACKING_URI", "main"]

@@ -290,7 +290,7 @@ def _thresholds(data: dict[str, Any], fallback: Policy, where: str, check_names:
     rules = {r.pattern: r for r in fallback.rules}
     for pattern, spec in _table(data, "thresholds", where).items():
         if check_names:
-            _check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
+            check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
         rules[pattern] = _rule(pattern, spec, where)
     return tuple(rules.values())
 
@@ -388,8 +388,9 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _check_metric_pattern(pattern: str, what: str) -> None:
-    """Refuse a rule's name or glob that no metric mlflow-decay logs can match (a typo)."""
+def check_metric_pattern(pattern: str, what: str) -> None:
+    """Refuse (:class:`PolicyError`, prefixed with ``what``) a metric name or glob that no
+    metric mlflow-decay logs can match (a typo)."""
     if len(pattern) <= MAX_PATTERN and any(
             globs_meet(pattern, known) for known in metric_patterns()):
         return

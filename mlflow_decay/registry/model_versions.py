@@ -10,6 +10,7 @@ Every MLflow quirk (version as str or int, LoggedModel sources) is handled here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -28,7 +29,7 @@ from ..core.names import hashed_name
 from ..core.profile import Profile
 from ..errors import ProfileError, RegistryError
 from .plan import Action
-from .tags import LOCK, PROFILE_DIR, PROFILE_SHA256, PROFILE_URI, ModelVersionRef, parse_model_uri
+from .tags import LOCK, PROFILE_DIR, PROFILE_SHA256, PROFILE_URI, TAG, ModelVersionRef, parse_model_uri
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,11 @@ def resolve(client: MlflowClient, uri: str) -> ModelVersionRef:
         if not _is_missing(exc):
             raise  # the server refused or failed: its own message, not "not found"
         raise RegistryError(f"{uri}: {_not_found(client, name, version, alias)}") from exc
+    return _ref(mv)
+
+
+def _ref(mv: Any) -> ModelVersionRef:
+    """A version as MLflow returned it (by a lookup or a search), as a :class:`ModelVersionRef`."""
     source = str(mv.source or "")
     model_id = getattr(mv, "model_id", None) or _logged_model_id(source)
     return ModelVersionRef(
@@ -134,6 +140,39 @@ def store_name(client: MlflowClient) -> str:
 def _versions_of(client: MlflowClient, name: str) -> list[Any]:
     """Every version of a registered model (as MLflow's search returns them)."""
     return [mv for mv in client.search_model_versions(equals("name", name)) if mv.name == name]
+
+
+def decay_versions(client: MlflowClient, names: list[str] | None = None) -> list[ModelVersionRef]:
+    """The versions mlflow-decay watches (those with an ``mlflow_decay.*`` tag: a profile, a
+    stage) of the named models, or of every model, with their aliases; by name, newest first.
+
+    Read with MLflow's searches of versions and of registered models (for the aliases), a page
+    of up to 10,000 versions at a time, one search per model named. Reads only.
+    """
+    found: list[ModelVersionRef] = []
+    held: dict[tuple[str, str], list[str]] = {}
+    for where in [None] if names is None else [equals("name", n) for n in names]:
+        for mv in _pages(client.search_model_versions, where):
+            if (names is None or mv.name in names) and any(
+                    str(k).startswith(TAG) for k in (mv.tags or {})):
+                found.append(_ref(mv))
+        for rm in _pages(client.search_registered_models, where):
+            for alias, version in (rm.aliases or {}).items():
+                held.setdefault((str(rm.name), str(version)), []).append(str(alias))
+    found = [dataclasses.replace(r, aliases=tuple(sorted(held.get((r.name, r.version), ()))))
+             for r in found]
+    return sorted(found, key=lambda r: (r.name, -int(r.version)))
+
+
+def _pages(search: Any, where: str | None) -> Iterator[Any]:
+    """Every result of an MLflow search, page after page."""
+    token: str | None = None
+    while True:
+        page = search(where, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
 
 
 # -- profiles --------------------------------------------------------------------------------
@@ -330,3 +369,4 @@ def versions(client: MlflowClient, name: str) -> list[ModelVersionRef]:
         raise RegistryError(f"no registered model named {name!r} in {store_name(client)}")
     refs = [resolve(client, f"models:/{name}/{mv.version}") for mv in _versions_of(client, name)]
     return sorted(refs, key=lambda r: -int(r.version))
+
