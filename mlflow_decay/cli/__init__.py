@@ -48,12 +48,12 @@ _COMMANDS = (
     (versions.history, "Every stage change and alias move of a model."),
     (comparison.compare_cmd, "Judge champion and challenger on the same rows."),
     (versions.restore, "Mark a version healthy again by hand, with a reason."),
+    (exporter.exporter, "Serve decay stages and metrics to Prometheus."),
     (profiles.policy, "Inspect decay policies."),
     (demo.demo, "Watch a churn model decay, end to end, in a local store."),
 )
 for _command, _summary in _COMMANDS:
     _command.short_help = _summary
     main.add_command(_command)
-main.add_command(exporter.exporter)  # mlflow-decay exporter, for Prometheus
 
 __all__ = ["DEFAULT_TRACKING_URI", "main"]

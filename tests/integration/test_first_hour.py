@@ -16,7 +16,7 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 
 WORKFLOW = ["profile", "evaluate", "monitor", "labels", "status", "history", "compare",
-            "restore", "policy", "demo"]
+            "restore", "exporter", "policy", "demo"]
 
 
 def test_help_lists_the_commands_in_workflow_order_with_whole_summaries() -> None:
