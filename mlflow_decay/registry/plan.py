@@ -4,6 +4,7 @@ the rollback and promotion aliases. No MLflow calls here: :mod:`.model_versions`
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -324,21 +325,31 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
 
 def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, stamp: str,
                 window: str = "") -> str:
-    """The version's stage in one Markdown line for its description: since when and why
-    (``reasons`` when it changes now, else its tags), and the last window evaluated."""
-    since = stamp if reasons is not None else ref.tags.get(STATUS_CHANGED_AT, stamp)
-    why = reasons if reasons is not None else [
-        r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
+    """The version's stage in one Markdown line for its description: since when (the window
+    it changed on, else the date) and why (``reasons`` when it changes now, else as its tags
+    and its line say), and the last window evaluated."""
+    if reasons is not None:
+        since, why = window or stamp[:10], reasons
+    else:
+        before = _SINCE.search(ref.description)
+        since = (before["since"] if before and before["status"] == status
+                 else ref.tags.get(STATUS_CHANGED_AT, stamp)[:10])
+        why = [r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
     shown: list[str] = []
-    for reason in why:  # whole reasons, about 300 characters at most
-        if shown and sum(len(r) + 2 for r in shown) + len(reason) > 300:
+    for reason in why:  # whole reasons, about 160 characters at most
+        if shown and sum(len(r) + 2 for r in shown) + len(reason) > 160:
             break
-        shown.append(reason.replace("`", "'"))
+        shown.append(reason.replace("*", "∗").replace("`", "'"))  # no Markdown emphasis
     more = f" (+{len(why) - len(shown)} more)" if len(why) > len(shown) else ""
-    because = f": `{'; '.join(shown)}`{more}" if shown else ""
+    because = f": {'; '.join(shown)}{more}" if shown else ""
     when = f"{stamp[:16].replace('T', ' ')} UTC"
     last = f"last window {window} evaluated {when}" if window else f"updated {when}"
-    return f"**mlflow-decay: {status}** since {since[:10]}{because} · {last}"
+    return f"**mlflow-decay: {status}** since {since}{because} · {last}"
+
+
+#: What :func:`status_line` wrote before: the stage and since when.
+_SINCE = re.compile(re.escape(DESCRIPTION_BEGIN)
+                    + r"\s*\*\*mlflow-decay: (?P<status>\w+)\*\* since (?P<since>.+?)(?:: | · )")
 
 
 def with_block(description: str, line: str) -> str:

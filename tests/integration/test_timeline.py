@@ -233,8 +233,11 @@ def test_description_status_line_only_with_the_opt_in(
     assert not any("describe" in a for a in report.actions)  # bookkeeping, not shown
     text = client.get_model_version("churn", "1").description
     assert text.startswith("Trained on 2025 data. -- Ana\n\n<!-- mlflow-decay -->\n")
-    assert "**mlflow-decay: degraded** since" in text and "2026-02-09 → 02-16" in text
+    assert "**mlflow-decay: degraded** since 2026-02-09 → 02-16: " in text
     _evaluate(uri, tracking_uri, drifted.iloc[:1000], "2026-02-16", "2026-02-23", policy=policy)
+    text = client.get_model_version("churn", "1").description
+    assert "**mlflow-decay: degraded** since 2026-02-09 → 02-16: " in text  # when it changed
+    assert "last window 2026-02-16 → 02-23 evaluated" in text
     md.restore(uri, "feed fixed", tracking_uri=tracking_uri)
     text = client.get_model_version("churn", "1").description
     assert text.count(registry.DESCRIPTION_BEGIN) == text.count(registry.DESCRIPTION_END) == 1
