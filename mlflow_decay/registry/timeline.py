@@ -105,11 +105,13 @@ def add_window(client: MlflowClient, ref: ModelVersionRef, run: Run,
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float]) -> None:
     """Append metrics added later to a window run (late labels, a monitor's impact figures)
-    to its timeline, at its step; nothing for a run outside any timeline (an older one)."""
+    to its timeline, at its step, those it does not hold there yet (the same labels attached
+    twice, a forced rerun's figures: the step may be another run's of the window too);
+    nothing for a run outside any timeline (an older one)."""
     tags = run.data.tags
     if PARENT_RUN_ID in tags and TIMELINE_STEP in tags:
         append(client, tags[PARENT_RUN_ID], int(tags[TIMELINE_STEP]), point_time(run),
-               metrics, run.data.metrics)
+               metrics, metrics)
 
 
 def point_time(run: Run) -> int:

@@ -100,7 +100,9 @@ def test_timeline_over_rest_one_point_per_window_nested_idempotent_labels(
     assert all(e["run_id"] != line.info.run_id for e in md.history(uri, tracking_uri=server_uri))
 
     # a rerun, even forced, adds no points
-    before = {k: _points(client, line.info.run_id, k) for k in ("drift.share", "quality.rows")}
+    keys = ("drift.share", "quality.rows", "impact.predictions_since_breach")
+    before = {k: _points(client, line.info.run_id, k) for k in keys}
+    assert len(before["impact.predictions_since_breach"]) == 1  # the monitor's last window
     md.monitor(uri, data.drop(columns="label"), **args)
     md.monitor(uri, data.drop(columns="label"), force=True, **args)
     assert {k: _points(client, line.info.run_id, k) for k in before} == before
