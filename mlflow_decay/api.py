@@ -81,7 +81,8 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     """Mark a version healthy again by hand, with a reason; returns the restore run's id.
 
     The restore is logged as a run first; then the version's stage, reason and streaks are
-    reset (aliases removed earlier are not put back: move them with MLflow if wanted).
+    reset, and the status line in its description, if it has one (aliases removed earlier are
+    not put back: move them with MLflow if wanted).
     """
     if not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
@@ -89,8 +90,10 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     run_id = runs.log_restore(client, ref, reason, experiment)
+    # a status line written into the description before (policy: describe) is kept true
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
-                            run_id=run_id, state=("healthy", (0, 0), None))
+                            run_id=run_id, state=("healthy", (0, 0), None),
+                            describe=registry.DESCRIPTION_BEGIN in ref.description)
     registry.apply(client, ref, planned.actions)
     runs.record_actions(client, run_id, visible_actions(ref, planned.actions))
     return run_id

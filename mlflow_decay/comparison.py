@@ -53,8 +53,9 @@ def compare(
     policy, tracking_uri, experiment
         As for :func:`evaluate`.
     log : bool
-        Log one comparison run (experiment ``mlflow-decay/<champion's name>``) and keep the
-        challenger's winning streak in its version tags.
+        Log one comparison run (experiment ``mlflow-decay/<champion's name>/compare``, apart
+        from the window runs; ``experiment`` overrides it) and keep the challenger's winning
+        streak in its version tags.
     promote : bool
         Move the policy's promote alias to the challenger once it has beaten the champion
         (ROC AUC gain and DeLong p-value per the policy's ``[promote]``) on enough windows in a

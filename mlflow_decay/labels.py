@@ -3,8 +3,9 @@
 Matching is by row id: when the profile names an ``id_column`` and a window carries it, the
 evaluation run stores the window's ids and model outputs (``window_outputs.parquet``: ids and
 scores only, no features). Labels that arrive later are joined on those ids, the realized
-``perf.*`` metrics are logged into the same window runs, each window's verdict is recomputed,
-and the version's stage is replayed through the policy's hysteresis over all its windows.
+``perf.*`` metrics are logged into the same window runs (and into the version's timeline run,
+at the windows' steps), each window's verdict is recomputed, and the version's stage is
+replayed through the policy's hysteresis over all its windows.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .errors import DataError
-from .registry import runs
+from .registry import runs, timeline
 from .stats import performance
 from .stats.schema import category_array, map_labels
 
@@ -140,8 +141,15 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
     verdict = pol.decide(metrics, profile.bands, rows)[0]
+    tags = run.data.tags
+    step = tags.get(registry.TIMELINE_STEP)
+    name = runs.window_run_name(
+        tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
+        tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
+        tags.get(registry.PROVISIONAL) == "true", int(step) if step else None)
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
-                                        registry.LABELLED: "true"})
+                                        registry.LABELLED: "true", registry.RUN_NAME: name})
+    timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new)
 
@@ -196,6 +204,7 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
         runs.add_metrics(client, last_run, figures, {})
+        timeline.add_metrics(client, last_run, figures)
 
 
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
@@ -233,11 +242,7 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
     their bounds and profile, or without bounds by their key."""
     latest: dict[tuple[str, ...], Run] = {}
     for run in runs:
-        tags = run.data.tags
-        span = registry.window_span(tags.get(registry.WINDOW_START),
-                                    tags.get(registry.WINDOW_END))
-        key = ((tags.get(registry.PROFILE_SHA256, ""), *(str(b) for b in span))
-               if span is not None else (tags.get(registry.WINDOW_KEY, run.info.run_id),))
+        key = timeline.window_identity(run)
         if key not in latest or run.info.start_time >= latest[key].info.start_time:
             latest[key] = run
     kept = {r.info.run_id for r in latest.values()}

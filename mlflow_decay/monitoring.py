@@ -35,7 +35,7 @@ from .engines.sources import (
     window_key,
 )
 from .errors import DataError
-from .registry import runs
+from .registry import runs, timeline
 
 
 def evaluate(
@@ -238,7 +238,9 @@ def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport]) -
         figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
                                  [r.status for r in reports], first_crossing(pol, reports))
         if figures:
-            runs.add_metrics(client, client.get_run(last.run_id), figures, {})
+            run = client.get_run(last.run_id)
+            runs.add_metrics(client, run, figures, {})
+            timeline.add_metrics(client, run, figures)
             last.metrics.update(figures)
 
 
@@ -368,17 +370,20 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         report.notes.append(f"row ids and model outputs are not stored (the window has no "
                             f"column {profile.id_column!r} throughout, or is a Spark "
                             "DataFrame): labels cannot be attached to it later")
-    # the run stays RUNNING until its pages are logged and its registry changes made: only a
-    # FINISHED run counts as done, and the changes are stored on it before they are made, so
+    # the run stays RUNNING until its pages, registry changes and timeline points are done:
+    # only a FINISHED run counts, and its changes are stored on it before they are made, so
     # a monitor interrupted at any point completes them exactly on its next run
     run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False)
     try:
         assert result.stats is not None
         _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
-        if apply:
-            # one process at a time decides and changes a version (two monitors may overlap)
-            with registry.version_lock(client, ref, owner=run_id):
+        # one process at a time changes a version and gives out its timeline's steps
+        with registry.version_lock(client, ref, owner=run_id):
+            if apply:
                 _apply_window(client, ref, report, pol, window_status, reasons, others)
+            else:
+                runs.record_plan(client, run_id, [])  # nothing to change (recoverable)
+            timeline.add_window(client, ref, client.get_run(run_id), experiment)
     except BaseException:
         with contextlib.suppress(Exception):  # the server may be what failed
             client.set_terminated(run_id, "FAILED")
@@ -425,9 +430,10 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
 def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                           experiment: str | None, done: dict[str, str]) -> dict[str, str]:
     """Finish what interrupted runs of this version left: a run that stored its registry
-    changes gets them made (again: they set values, so repeating them is harmless) and is
-    finished; a run that stored none changed nothing, and is deleted so that its window is
-    evaluated afresh. Returns ``done`` with the completed windows added."""
+    changes gets them made (again: they set values, so repeating them is harmless), its
+    points in the timeline (those missing), and is finished; a run that stored none changed
+    nothing (nor the timeline), and is deleted so that its window is evaluated afresh.
+    Returns ``done`` with the completed windows added."""
     done = dict(done)
     for key, interrupted in runs.unfinished_windows(client, ref, experiment).items():
         for run in interrupted:
@@ -440,15 +446,19 @@ def _complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
             actions = tuple(registry.Action.from_dict(a) for a in planned)
             with registry.version_lock(client, ref, owner=run.info.run_id):
                 registry.apply(client, registry.resolve(client, ref.uri), actions)
-            runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+                runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+                timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
+                                    recovering=True)
             client.set_terminated(run.info.run_id, "FINISHED")
             done[key] = run.info.run_id
     return done
 
 
 def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:
-    """The registry changes worth showing: everything but bookkeeping tags."""
-    return [a.describe(ref) for a in actions if a.kind != "set_tag" or a.key == registry.STATUS]
+    """The registry changes worth showing: everything but bookkeeping tags and the status
+    line in the description."""
+    return [a.describe(ref) for a in actions
+            if a.kind not in ("set_tag", "set_description") or a.key == registry.STATUS]
 
 
 def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import DATA, NAMES, bounds, experiment_option, policy_option, with_bounds
+from .options import (
+    DATA,
+    NAMES,
+    bounds,
+    compare_experiment_option,
+    policy_option,
+    with_bounds,
+)
 from .output import common, emit
 
 if TYPE_CHECKING:
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
               help="Move the policy's promote alias to CHALLENGER when it has won enough windows.")
 @click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
 @with_bounds
-@experiment_option
+@compare_experiment_option
 @common
 def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[str] | None,
                 policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,

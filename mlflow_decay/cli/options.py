@@ -46,6 +46,9 @@ def period(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 experiment_option = click.option("--experiment", default=None, callback=_not_empty,
                                  help="Experiment name [default: mlflow-decay/<name>].")
+compare_experiment_option = click.option(
+    "--experiment", default=None, callback=_not_empty,
+    help="Experiment name [default: mlflow-decay/<name>/compare].")
 bounds_options = [
     click.option("--window-start", default=None,
                  help="ISO 8601 start of the window (no offset: UTC)."),

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
-_ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover"}
+_ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover", "describe"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Policy:
     rollback_aliases: tuple[str, ...] = ()
     archive: bool = False
     auto_recover: bool = False
+    describe: bool = False
     degrade_after: int = 2
     recover_after: int = 3
     business: tuple[str, ...] = ()
@@ -149,7 +150,7 @@ class Policy:
             "thresholds": {r.pattern: r.to_dict() for r in self.rules},
             "actions": {"remove_aliases": list(self.remove_aliases),
                         "rollback_aliases": list(self.rollback_aliases), "archive": self.archive,
-                        "auto_recover": self.auto_recover},
+                        "auto_recover": self.auto_recover, "describe": self.describe},
             "hysteresis": {"degrade_after": self.degrade_after,
                            "recover_after": self.recover_after},
             "business": {"columns": list(self.business)},
@@ -175,6 +176,7 @@ class Policy:
                   f"rollback_aliases = {_toml_list(self.rollback_aliases)}",
                   f"archive = {str(self.archive).lower()}",
                   f"auto_recover = {str(self.auto_recover).lower()}",
+                  f"describe = {str(self.describe).lower()}",
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
                   f"recover_after = {self.recover_after}",
                   "", "[business]",
@@ -247,7 +249,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     fallback = base or Policy(())
     drift = _drift(data, fallback, where)
     rules = _thresholds(data, fallback, where, check_names)
-    remove_aliases, rollback_aliases, archive, auto_recover = _actions(data, fallback, where)
+    remove_aliases, rollback_aliases, flags = _actions(data, fallback, where)
     degrade_after, recover_after = _hysteresis(data, fallback, where)
     business = _business(data, fallback, where)
     alias, windows, max_p, min_gain = _promote(data, fallback, where)
@@ -257,8 +259,8 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
         promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
         promote_min_gain=min_gain, business=business,
         degrade_after=degrade_after, recover_after=recover_after, rules=rules, drift=drift,
-        remove_aliases=remove_aliases, rollback_aliases=rollback_aliases, archive=archive,
-        auto_recover=auto_recover, source=source,
+        remove_aliases=remove_aliases, rollback_aliases=rollback_aliases, **flags,
+        source=source,
     )
 
 
@@ -296,8 +298,9 @@ def _thresholds(data: dict[str, Any], fallback: Policy, where: str, check_names:
 
 
 def _actions(data: dict[str, Any], fallback: Policy, where: str
-             ) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
-    """``[actions]``: the aliases removed and rolled back, ``archive`` and ``auto_recover``."""
+             ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, bool]]:
+    """``[actions]``: the aliases removed and rolled back, and the flags ``archive``,
+    ``auto_recover`` and ``describe``."""
     actions = _section(data, "actions", _ACTION_KEYS, where)
     alias_lists = {}
     for key in ("remove_aliases", "rollback_aliases"):
@@ -306,13 +309,12 @@ def _actions(data: dict[str, Any], fallback: Policy, where: str
             raise PolicyError(f"{where}: [actions] {key} must be a list of alias names")
         alias_lists[key] = tuple(value)
     flags = {}
-    for key in ("archive", "auto_recover"):
+    for key in ("archive", "auto_recover", "describe"):
         value = actions.get(key, getattr(fallback, key))
         if not isinstance(value, bool):
             raise PolicyError(f"{where}: [actions] {key} must be true or false")
         flags[key] = value
-    return (alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags["archive"],
-            flags["auto_recover"])
+    return alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags
 
 
 def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int, int]:

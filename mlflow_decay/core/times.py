@@ -159,3 +159,21 @@ def is_open(end: str | None, now: datetime | None = None) -> bool:
     """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
     stamp = parse_time(end)
     return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
+
+
+def span_label(start: str | None, end: str | None) -> str:
+    """A window's bounds, short, in UTC: ``2026-02-02 → 02-09`` (dates when both fall on
+    midnight; with times ``2026-02-02 06:00 → 12:00``); what the end shares with the start
+    is left out. ``from …``/``until …`` with one bound, ``""`` with none or unreadable ones."""
+    lo, hi = parse_time(start), parse_time(end)
+    dates = all(t is None or t == t.normalize() for t in (lo, hi))
+    fmt = "%Y-%m-%d" if dates else "%Y-%m-%d %H:%M"
+    if lo is None or hi is None:
+        one = lo if lo is not None else hi
+        return "" if one is None else f"{'from' if lo is not None else 'until'} {one.strftime(fmt)}"
+    first, last = lo.strftime(fmt), hi.strftime(fmt)
+    # leave out the end's leading fields shared with the start: the date, else the year
+    for shared in ((11, 5) if not dates else (5,)):
+        if first[:shared] == last[:shared]:
+            return f"{first} → {last[shared:]}"
+    return f"{first} → {last}"

@@ -28,7 +28,7 @@ from mlflow.exceptions import MlflowException
 from ..core.names import hashed_name
 from ..core.profile import Profile
 from ..errors import ProfileError, RegistryError
-from .plan import Action
+from .plan import Action, with_block
 from .tags import LOCK, PROFILE_DIR, PROFILE_SHA256, PROFILE_URI, TAG, ModelVersionRef, parse_model_uri
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _ref(mv: Any) -> ModelVersionRef:
         name=str(mv.name), version=str(mv.version), source=source,
         tags={str(k): str(v) for k, v in (mv.tags or {}).items()},
         aliases=tuple(getattr(mv, "aliases", None) or ()), stage=str(mv.current_stage or "None"),
-        model_id=model_id,
+        model_id=model_id, description=str(mv.description or ""),
     )
 
 
@@ -286,11 +286,22 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
                 client.delete_registered_model_alias(ref.name, action.key)
             elif action.kind == "set_alias":
                 client.set_registered_model_alias(ref.name, action.key, version)
+            elif action.kind == "set_description":
+                _describe(client, ref.name, version, action.value)
             else:
                 client.transition_model_version_stage(ref.name, version, action.value)
         except MlflowException as exc:
             raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc
+
+
+def _describe(client: MlflowClient, name: str, version: str, line: str) -> None:
+    """Write ``line`` into the version's description's marked block (its text read now: a
+    person's edit since the plan is kept); nothing when it already reads so."""
+    now = client.get_model_version(name, version).description or ""
+    text = with_block(now, line)
+    if text != now:
+        client.update_model_version(name, version, description=text)
 
 
 SETTLE_ENV = "MLFLOW_DECAY_LOCK_SETTLE"

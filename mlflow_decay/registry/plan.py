@@ -4,18 +4,21 @@ the rollback and promotion aliases. No MLflow calls here: :mod:`.model_versions`
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
-from ..core.times import is_open, parse_time
+from ..core.times import is_open, parse_time, span_label
 from ..errors import RegistryError
 from .tags import (
     BREACH_STREAK,
     CLEAN_STREAK,
     DEMOTED_TO,
+    DESCRIPTION_BEGIN,
+    DESCRIPTION_END,
     LAST_EVALUATED_AT,
     LAST_RUN_ID,
     LAST_STATUS,
@@ -40,13 +43,15 @@ _MAX_TAG = 5000
 # -- status ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Action:
-    """One registry change: a version tag, an alias removal or move, or a legacy stage.
+    """One registry change: a version tag, an alias removal or move, a legacy stage, or the
+    status line in the version's description (``set_description``: ``value`` replaces the
+    marked block, see :func:`with_block`).
 
     ``version`` names another version of the same model when the change is not to the
     evaluated one (a rollback tags and points the alias at its target).
     """
 
-    kind: Literal["set_tag", "delete_alias", "set_alias", "transition_stage"]
+    kind: Literal["set_tag", "delete_alias", "set_alias", "transition_stage", "set_description"]
     key: str
     value: str = ""
     version: str | None = None
@@ -57,7 +62,8 @@ class Action:
     @classmethod
     def from_dict(cls, obj: dict[str, str | None]) -> Action:
         kind = obj["kind"]
-        if kind not in ("set_tag", "delete_alias", "set_alias", "transition_stage"):
+        if kind not in ("set_tag", "delete_alias", "set_alias", "transition_stage",
+                        "set_description"):
             raise RegistryError(f"unknown planned registry action {kind!r}")
         return cls(kind, str(obj["key"]), str(obj.get("value") or ""),  # type: ignore[arg-type]
                    None if obj.get("version") is None else str(obj["version"]))
@@ -70,6 +76,8 @@ class Action:
             return f"move alias @{self.key} to {where}"
         if self.kind == "transition_stage":
             return f"transition {where} to stage {self.value}"
+        if self.kind == "set_description":
+            return f"describe {where}: {self.value[:60]}"
         return f"set tag {self.key}={self.value[:60]} on {where}"
 
 
@@ -89,7 +97,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
          run_id: str | None, now: datetime | None = None,
          state: tuple[Status, tuple[int, int], str | None] | None = None,
          others: list[ModelVersionRef] | None = None,
-         base: tuple[str | None, tuple[int, int]] | None = None) -> Plan:
+         base: tuple[str | None, tuple[int, int]] | None = None,
+         window: str = "", describe: bool | None = None) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
@@ -97,7 +106,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     from: those before a window whose verdict this one replaces), unless ``state`` gives the
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
-    among ``others``.
+    among ``others``. With ``describe`` (default: the policy's), the version's description
+    gets a status line naming ``window`` (the window's bounds, short).
     """
     previous = ref.status
     start, streaks = base if base is not None else (
@@ -124,6 +134,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         Action("set_tag", LAST_RUN_ID, run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
     ]
+    if policy.describe if describe is None else describe:
+        line = status_line(ref, status, reasons if changed else None, stamp, window)
+        actions.append(Action("set_description", "description", line))
     if changed:  # the status tag itself last, once everything it implies is done
         actions.append(Action("set_tag", STATUS, status))
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
@@ -279,7 +292,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
             return skip(f"a window ending {last.end or last.start} or later was already applied "
                         "by another run")
     final = plan(ref, status, reasons, policy, run_id, others=others,
-                 base=(before[0], (before[1], before[2])))
+                 base=(before[0], (before[1], before[2])), window=span_label(start, end))
     actions = final.actions
     if key:
         tag = Action("set_tag", LAST_WINDOW,
@@ -293,7 +306,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
 
 def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionRef:
     """The version as it would be after ``actions`` (a dry run's registry, in memory)."""
-    tags, aliases, stage = dict(ref.tags), list(ref.aliases), ref.stage
+    tags, aliases, stage, description = dict(ref.tags), list(ref.aliases), ref.stage, ref.description
     for action in actions:
         mine = action.version in (None, ref.version)
         if action.kind == "set_tag" and mine:
@@ -304,7 +317,53 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
             aliases.append(action.key)
         elif action.kind == "transition_stage" and mine:
             stage = action.value
-    return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage)
+        elif action.kind == "set_description" and mine:
+            description = with_block(description, action.value)
+    return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage,
+                   description=description)
+
+
+def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, stamp: str,
+                window: str = "") -> str:
+    """The version's stage in one Markdown line for its description: since when (the window
+    it changed on, else the date) and why (``reasons`` when it changes now, else as its tags
+    and its line say), and the last window evaluated."""
+    if reasons is not None:
+        since, why = window or stamp[:10], reasons
+    else:
+        before = _SINCE.search(ref.description)
+        since = (before["since"] if before and before["status"] == status
+                 else ref.tags.get(STATUS_CHANGED_AT, stamp)[:10])
+        why = [r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
+    shown: list[str] = []
+    for reason in why:  # whole reasons, about 160 characters at most
+        if shown and sum(len(r) + 2 for r in shown) + len(reason) > 160:
+            break
+        shown.append(reason.replace("*", "∗").replace("`", "'"))  # no Markdown emphasis
+    more = f" (+{len(why) - len(shown)} more)" if len(why) > len(shown) else ""
+    because = f": {'; '.join(shown)}{more}" if shown else ""
+    when = f"{stamp[:16].replace('T', ' ')} UTC"
+    last = f"last window {window} evaluated {when}" if window else f"updated {when}"
+    return f"**mlflow-decay: {status}** since {since}{because} · {last}"
+
+
+#: What :func:`status_line` wrote before: the stage and since when.
+_SINCE = re.compile(re.escape(DESCRIPTION_BEGIN)
+                    + r"\s*\*\*mlflow-decay: (?P<status>\w+)\*\* since (?P<since>.+?)(?:: | · )")
+
+
+def with_block(description: str, line: str) -> str:
+    """``description`` with mlflow-decay's marked block holding ``line``: the block replaced
+    where it is, else appended after what a person wrote (which is kept as it is)."""
+    block = f"{DESCRIPTION_BEGIN}\n{line}\n{DESCRIPTION_END}"
+    start = description.find(DESCRIPTION_BEGIN)
+    end = description.find(DESCRIPTION_END, start) if start >= 0 else -1
+    if end >= 0:
+        return description[:start] + block + description[end + len(DESCRIPTION_END):]
+    if not description.strip():
+        return block
+    ending = len(description) - len(description.rstrip("\n"))
+    return description + "\n" * max(0, 2 - ending) + block
 
 
 def _clip(text: str) -> str:

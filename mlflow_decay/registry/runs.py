@@ -20,7 +20,7 @@ from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from ..core.report import Comparison, DecayReport
-from ..core.times import parse_time
+from ..core.times import parse_time, span_label
 from ..errors import DataError
 from .model_versions import equals
 from .tags import (
@@ -83,6 +83,12 @@ OUTPUTS_FILE = "window_outputs.parquet"
 def experiment_name_for(model_name: str) -> str:
     """The default experiment of a model's evaluations: ``mlflow-decay/<model name>``."""
     return f"mlflow-decay/{model_name}"
+
+
+def comparison_experiment_name_for(model_name: str) -> str:
+    """The default experiment of a model's comparisons: ``mlflow-decay/<model name>/compare``
+    (apart from the window runs, whose charts their ``compare.*`` metrics would crowd)."""
+    return f"{experiment_name_for(model_name)}/compare"
 
 
 def check_experiment(name: str | None) -> None:
@@ -148,7 +154,8 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         OWNER: owner(),
     }
     check_metric_names(report.metrics)  # before the run exists: bad names leave no run
-    run_name = f"{ref.name} v{ref.version} {report.window_end or report.window_start or ''}".strip()
+    run_name = window_run_name(ref.name, ref.version, report.window_start, report.window_end,
+                               report.window_status, report.provisional)
     exp_id = experiment_id(client, ref.name, experiment)
     run = client.create_run(exp_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
@@ -180,6 +187,15 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     if finish:
         client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def window_run_name(model_name: str, version: str, start: str | None, end: str | None,
+                    verdict: str, provisional: bool = False, step: int | None = None) -> str:
+    """A window run's name, its dates first: ``2026-02-02 → 02-09 v1 degraded``; without
+    dates ``window 3 v1 degraded`` (its step in the version's timeline) or, before it has
+    one, ``churn v1 degraded``."""
+    label = span_label(start, end) or (model_name if step is None else f"window {step}")
+    return f"{label} v{version} {verdict}{' (open)' if provisional else ''}".rstrip()
 
 
 #: Metric names MLflow takes: at most 250 characters of these, and a plain path.
@@ -274,14 +290,18 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
                kinds: tuple[str, ...], experiment: str | None = None,
                window_key: str | None = None) -> list[Run]:
     """Finished mlflow-decay runs of a model (one version, or all) of the given kinds (and of
-    one window, if given)."""
-    found = client.get_experiment_by_name(experiment or experiment_name_for(model_name))
-    if found is None:
+    one window, if given), oldest first; comparisons are also read from their own experiment
+    when ``experiment`` is not given."""
+    names = [experiment or experiment_name_for(model_name)]
+    if experiment is None and "comparison" in kinds:
+        names.append(comparison_experiment_name_for(model_name))
+    found = [e.experiment_id for e in map(client.get_experiment_by_name, names) if e is not None]
+    if not found:
         return []
     where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
     if window_key is not None:
         where.append(equals(f"tags.`{WINDOW_KEY}`", window_key))
-    runs = client.search_runs([found.experiment_id], filter_string=" AND ".join(where),
+    runs = client.search_runs(found, filter_string=" AND ".join(where),
                               max_results=50_000, order_by=["attributes.start_time ASC"])
     return [r for r in runs if r.data.tags.get(KIND) in kinds
             and _of_version(r, model_name, version)]
@@ -335,14 +355,16 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
 def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison: Comparison,
                    experiment: str | None = None, extra: dict[str, str] | None = None) -> str:
     """Log a champion/challenger comparison as one finished run tagged with both versions
-    (and the ``extra`` tags)."""
+    (and the ``extra`` tags), in ``experiment`` (default ``mlflow-decay/<model>/compare``)."""
     tags = {**(extra or {}), KIND: "comparison", MODEL_NAME: refs[0].name,
             COMPARE_MODELS: ",".join(r.uri for r in refs),
             COMPARE_LABELS: ",".join(comparison.labels),
             **{compare_status(label): s
                for label, s in zip(comparison.labels, comparison.statuses, strict=True)}}
     check_metric_names(comparison.metrics)
-    run = client.create_run(experiment_id(client, refs[0].name, experiment), tags=tags,
+    exp_id = experiment_id(client, refs[0].name,
+                           experiment or comparison_experiment_name_for(refs[0].name))
+    run = client.create_run(exp_id, tags=tags,
                             run_name=f"compare {' vs '.join(r.uri for r in refs)}")
     run_id = run.info.run_id
     try:

@@ -33,7 +33,7 @@ LAST_WINDOW = TAG + "last_window"
 LOCK = TAG + "lock"
 
 # -- run tags: what each mlflow-decay run is and which window of which version it judged --------
-KIND = TAG + "kind"  # evaluation, comparison, restore or profile
+KIND = TAG + "kind"  # evaluation, timeline, comparison, restore or profile
 MODEL_NAME = TAG + "model_name"
 MODEL_VERSION = TAG + "model_version"
 MODEL_URI = TAG + "model_uri"
@@ -55,12 +55,24 @@ OWNER = TAG + "owner"
 COMPARE_MODELS = TAG + "compare.models"
 COMPARE_LABELS = TAG + "compare.labels"
 COMPARE_WINDOW = TAG + "compare.window"
+#: On a window run: its step in the version's timeline run (the x of its points there).
+TIMELINE_STEP = TAG + "timeline_step"
+#: On a timeline run: the last step it gave out (a new window takes the next).
+LAST_STEP = TAG + "last_step"
+#: MLflow's own tag nesting a run under another (the window runs under their timeline).
+PARENT_RUN_ID = "mlflow.parentRunId"
+#: MLflow's own tag holding a run's name.
+RUN_NAME = "mlflow.runName"
 
 
 def compare_status(label: str) -> str:
     """The run tag holding one side's status in a comparison."""
     return f"{TAG}compare.{label}.status"
 
+
+# -- the marked block mlflow-decay writes into a version's description (policy: describe) ---
+DESCRIPTION_BEGIN = "<!-- mlflow-decay -->"
+DESCRIPTION_END = "<!-- /mlflow-decay -->"
 
 # -- where profiles live, and model URIs ------------------------------------------------------
 PROFILE_DIR = "mlflow_decay"
@@ -81,6 +93,7 @@ class ModelVersionRef:
     aliases: tuple[str, ...]
     stage: str
     model_id: str | None = None
+    description: str = ""
 
     @property
     def uri(self) -> str:

@@ -65,9 +65,11 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, profiled)
     assert ref.tags[registry.STATUS] == "degraded"
-    runs = client.search_runs([client.get_experiment_by_name("mlflow-decay/churn").experiment_id],
-                              order_by=["attributes.start_time ASC"])
-    assert len(runs) == 5
+    every = client.search_runs([client.get_experiment_by_name("mlflow-decay/churn").experiment_id],
+                               order_by=["attributes.start_time ASC"])
+    kinds = [r.data.tags[registry.KIND] for r in every]
+    assert sorted(kinds) == ["evaluation"] * 5 + ["timeline"]  # the windows and their series
+    runs = [r for r in every if r.data.tags[registry.KIND] == "evaluation"]
     history = client.get_metric_history(runs[0].info.run_id, "drift.share")
     assert [m.step for m in history] == [0]
     steps = sorted(client.get_metric_history(r.info.run_id, "quality.rows")[0].step for r in runs)

@@ -1,0 +1,268 @@
+"""The version's timeline run (one series per version, window runs nested under it), window run
+names led by their dates, comparisons apart, and the opt-in status line in the description."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import _new_version, current_uri, make_frame
+from mlflow import MlflowClient
+from mlflow.entities import Run
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.core.times import span_label
+from mlflow_decay.errors import PolicyError
+from mlflow_decay.registry import runs, timeline
+
+DAY0 = pd.Timestamp("2026-03-02", tz="UTC")
+
+
+@functools.cache
+def _profile() -> md.Profile:
+    reference = make_frame(4000, seed=1).assign(id=[f"r{i}" for i in range(4000)])
+    return md.build_profile(reference, target="label", prediction="score", id_column="id",
+                            band_chunks=0)
+
+
+def _days(n: int, rows: int = 600) -> pd.DataFrame:
+    """``n`` daily windows of unlabelled rows with ids, from DAY0; the later ones drifted."""
+    parts = [make_frame(rows, seed=70 + d, shift=0.0 if d < 2 else 1.2).assign(
+        id=[f"d{d}-{i}" for i in range(rows)], ts=DAY0 + pd.Timedelta(days=d, hours=3))
+        for d in range(n)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _timeline(client: MlflowClient, name: str, version: str) -> Run:
+    """The version's timeline run, found as another reader (an exporter) would find it."""
+    exp = client.get_experiment_by_name(runs.experiment_name_for(name))
+    found = client.search_runs(
+        [exp.experiment_id],
+        filter_string=(f"tags.`mlflow_decay.kind` = 'timeline' AND "
+                       f"tags.`mlflow_decay.model_name` = '{name}' AND "
+                       f"tags.`mlflow_decay.model_version` = '{version}'"))
+    assert len(found) == 1
+    return found[0]
+
+
+def _points(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, int, float]]:
+    return sorted((m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key))
+
+
+def _millis(day: int) -> int:
+    return int((DAY0 + pd.Timedelta(days=day)).timestamp() * 1000)
+
+
+def _windows(client: MlflowClient, name: str, version: str) -> list[Run]:
+    ref = registry.resolve(client, f"models:/{name}/{version}")
+    return runs.evaluation_runs(client, ref)
+
+
+# -- against a real `mlflow server` ------------------------------------------------------------
+@pytest.fixture
+def server_uri(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with current_uri(mlflow_server, monkeypatch):
+        yield mlflow_server
+
+
+@pytest.mark.server
+def test_timeline_over_rest_one_point_per_window_nested_idempotent_labels(
+        server_uri: str) -> None:
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    client = registry.client_for(server_uri)
+    version = _new_version(client, name)
+    uri = f"models:/{name}/{version}"
+    md.attach_profile(uri, _profile(), tracking_uri=server_uri)
+    data = _days(4)
+    args: dict[str, Any] = {"timestamp_column": "ts", "every": "1D", "tracking_uri": server_uri}
+    md.monitor(uri, data.drop(columns="label"), **args)
+
+    line = _timeline(client, name, version)
+    assert line.info.run_name == f"{name} v{version}"
+    assert line.data.tags[registry.MODEL_NAME] == name
+    assert line.data.tags[registry.LAST_STEP] == "4"
+    shares = _points(client, line.info.run_id, "drift.share")
+    assert [(s, t) for s, t, _ in shares] == [(d + 1, _millis(d + 1)) for d in range(4)]
+    windows = _windows(client, name, version)
+    assert [w.data.metrics["drift.share"] for w in windows] == [v for _, _, v in shares]
+    assert {w.data.tags[registry.PARENT_RUN_ID] for w in windows} == {line.info.run_id}
+    assert [w.data.tags[registry.TIMELINE_STEP] for w in windows] == ["1", "2", "3", "4"]
+    assert windows[0].info.run_name == f"2026-03-02 → 03-03 v{version} healthy"
+    # the window queries find the windows only, never the timeline
+    ref = registry.resolve(client, uri)
+    assert len(runs.logged_windows(client, ref)) == 4
+    assert all(e["run_id"] != line.info.run_id for e in md.history(uri, tracking_uri=server_uri))
+
+    # a rerun, even forced, adds no points
+    keys = ("drift.share", "quality.rows", "impact.predictions_since_breach")
+    before = {k: _points(client, line.info.run_id, k) for k in keys}
+    assert len(before["impact.predictions_since_breach"]) == 1  # the monitor's last window
+    md.monitor(uri, data.drop(columns="label"), **args)
+    md.monitor(uri, data.drop(columns="label"), force=True, **args)
+    assert {k: _points(client, line.info.run_id, k) for k in before} == before
+    assert len(_points(client, line.info.run_id, "est.roc_auc")) == 4
+
+    # late labels for days 1 and 3: realized points at steps 2 and 4, once
+    late = data[data.id.str.startswith(("d1-", "d3-"))]
+    md.attach_labels(uri, late, tracking_uri=server_uri)
+    md.attach_labels(uri, late, tracking_uri=server_uri)
+    realized = _points(client, line.info.run_id, "perf.roc_auc")
+    assert [(s, t) for s, t, _ in realized] == [(2, _millis(2)), (4, _millis(4))]
+    labelled = [w for w in _windows(client, name, version) if "perf.roc_auc" in w.data.metrics]
+    assert [w.data.metrics["perf.roc_auc"] for w in labelled] == [v for _, _, v in realized]
+
+
+# -- fast, on an sqlite store --------------------------------------------------------------------
+def test_span_label_leads_with_dates() -> None:
+    assert span_label("2026-02-02", "2026-02-09") == "2026-02-02 → 02-09"
+    assert span_label("2025-12-29", "2026-01-05") == "2025-12-29 → 2026-01-05"
+    assert span_label("2026-02-02T06:00", "2026-02-02T12:00") == "2026-02-02 06:00 → 12:00"
+    assert span_label("2026-02-02T18:00", "2026-02-03") == "2026-02-02 18:00 → 02-03 00:00"
+    assert span_label(None, "2026-02-09") == "until 2026-02-09"
+    assert span_label(None, None) == ""
+
+
+def _evaluate(uri: str, uri_store: str, frame: pd.DataFrame, start: str | None = None,
+              end: str | None = None, **kw: Any) -> md.DecayReport:
+    return md.evaluate(uri, frame, window_start=start, window_end=end, tracking_uri=uri_store,
+                       **kw)
+
+
+def test_window_names_steps_out_of_order_and_re_evaluated(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    frame = _days(1)
+    late = _evaluate(uri, tracking_uri, frame, "2026-02-09", "2026-02-16")
+    early = _evaluate(uri, tracking_uri, frame.iloc[:300], "2026-02-02", "2026-02-09")
+    more = _evaluate(uri, tracking_uri, frame.iloc[:500], "2026-02-09", "2026-02-16")
+    bare = _evaluate(uri, tracking_uri, frame.iloc[:400])
+    steps = {r.run_id: client.get_run(r.run_id).data.tags[registry.TIMELINE_STEP]
+             for r in (late, early, more, bare)}
+    # a step per window as first logged; the same bounds with more rows keep theirs
+    assert list(steps.values()) == ["1", "2", "1", "3"]
+    assert client.get_run(late.run_id).info.run_name == "2026-02-09 → 02-16 v1 healthy"
+    assert client.get_run(bare.run_id).info.run_name == "window 3 v1 healthy"
+    line = _timeline(client, "churn", "1")
+    rows = _points(client, line.info.run_id, "quality.rows")
+    stamp = int(pd.Timestamp("2026-02-16", tz="UTC").timestamp() * 1000)
+    assert rows[:3] == [(1, stamp, 500.0), (1, stamp, 600.0),
+                        (2, stamp - 7 * 86_400_000, 300.0)]
+    assert rows[3][0] == 3 and len(rows) == 4
+
+
+def test_timeline_made_lazily_for_windows_logged_before_it(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    frame = _days(1)
+    for day in (2, 9):  # logged as an older mlflow-decay did: no timeline, no parent
+        report = _evaluate(uri, tracking_uri, frame, f"2026-02-{day:02}", f"2026-02-{day + 7:02}")
+        for tag in (registry.PARENT_RUN_ID, registry.TIMELINE_STEP):
+            client.delete_tag(report.run_id, tag)
+    client.delete_run(_timeline(client, "churn", "1").info.run_id)
+
+    _evaluate(uri, tracking_uri, frame, "2026-02-16", "2026-02-23")
+    line = _timeline(client, "churn", "1")
+    assert [s for s, _, _ in _points(client, line.info.run_id, "drift.share")] == [1, 2, 3]
+    windows = _windows(client, "churn", "1")
+    assert [w.data.tags[registry.PARENT_RUN_ID] for w in windows] == [line.info.run_id] * 3
+    assert windows[0].info.run_name == "2026-02-02 → 02-09 v1 healthy"
+
+
+def test_crash_before_the_timeline_append_is_completed_once(
+        tracking_uri: str, new_version: Callable[..., str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    data = _days(3)
+    real = timeline.append
+    calls = {"n": 0}
+
+    def crash_on_second_window(*args: Any) -> None:
+        calls["n"] += 1
+        real(*args)  # the points go in, the process dies before the run is finished
+        if calls["n"] == 2:
+            raise ConnectionError("the tracking server went away")
+
+    monkeypatch.setattr(timeline, "append", crash_on_second_window)
+    with pytest.raises(ConnectionError):
+        md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    monkeypatch.setattr(timeline, "append", real)
+    again = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    assert [r.skipped for r in again] == [True, True, False]
+    line = _timeline(client, "churn", "1")
+    assert [s for s, _, _ in _points(client, line.info.run_id, "drift.share")] == [1, 2, 3]
+    assert [s for s, _, _ in _points(client, line.info.run_id, "perf.roc_auc")] == [1, 2, 3]
+
+
+def test_comparisons_live_in_their_own_experiment(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    window = make_frame(2000, 5)
+    result = md.compare(window, list(two_versions), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    run = client.get_run(result.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "mlflow-decay/churn/compare"
+    assert client.get_experiment_by_name("mlflow-decay/churn") is None  # no window run yet
+    # history (which lists promotions) still reads them
+    found = runs.decay_runs(client, "churn", None, ("evaluation", "restore", "comparison"))
+    assert [r.info.run_id for r in found] == [result.run_id]
+
+
+def test_description_status_line_only_with_the_opt_in(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.update_model_version("churn", "1", description="Trained on 2025 data. -- Ana")
+    drifted = make_frame(1500, 9, shift=1.5, flip=0.3)
+    _evaluate(uri, tracking_uri, drifted, "2026-02-02", "2026-02-09")
+    assert client.get_model_version("churn", "1").description == "Trained on 2025 data. -- Ana"
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[actions]\ndescribe = true\n[hysteresis]\ndegrade_after = 1\n")
+    report = _evaluate(uri, tracking_uri, drifted, "2026-02-09", "2026-02-16", policy=policy)
+    assert report.status == "degraded"
+    assert not any("describe" in a for a in report.actions)  # bookkeeping, not shown
+    text = client.get_model_version("churn", "1").description
+    assert text.startswith("Trained on 2025 data. -- Ana\n\n<!-- mlflow-decay -->\n")
+    assert "**mlflow-decay: degraded** since 2026-02-09 → 02-16: " in text
+    _evaluate(uri, tracking_uri, drifted.iloc[:1000], "2026-02-16", "2026-02-23", policy=policy)
+    text = client.get_model_version("churn", "1").description
+    assert "**mlflow-decay: degraded** since 2026-02-09 → 02-16: " in text  # when it changed
+    assert "last window 2026-02-16 → 02-23 evaluated" in text
+    md.restore(uri, "feed fixed", tracking_uri=tracking_uri)
+    text = client.get_model_version("churn", "1").description
+    assert text.count(registry.DESCRIPTION_BEGIN) == text.count(registry.DESCRIPTION_END) == 1
+    assert text.startswith("Trained on 2025 data. -- Ana\n\n")
+    assert "**mlflow-decay: healthy**" in text and "degraded" not in text
+
+
+def test_describe_is_a_policy_flag(tmp_path: Path) -> None:
+    assert md.load_policy().describe is False
+    assert "describe = false" in md.load_policy().to_toml()
+    (tmp_path / "p.toml").write_text("[actions]\ndescribe = true\n")
+    assert md.load_policy(tmp_path / "p.toml").describe is True
+    (tmp_path / "p.toml").write_text("[actions]\ndescribe = 'yes'\n")
+    with pytest.raises(PolicyError, match=r"\[actions\] describe must be true or false"):
+        md.load_policy(tmp_path / "p.toml")
+
+
+def test_with_block_keeps_a_persons_text() -> None:
+    block = "<!-- mlflow-decay -->\nline 1\n<!-- /mlflow-decay -->"
+    assert registry.with_block("", "line 1") == block
+    assert registry.with_block("Notes.", "line 1") == f"Notes.\n\n{block}"
+    assert registry.with_block("Notes.\n", "line 1") == f"Notes.\n\n{block}"
+    edited = f"Notes.\n\n{block}\nMore notes by hand."
+    again = registry.with_block(edited, "line 2")
+    assert again == f"Notes.\n\n{block.replace('line 1', 'line 2')}\nMore notes by hand."
+    assert registry.with_block(again, "line 2") == again
