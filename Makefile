@@ -55,6 +55,7 @@ bench: $(STAMP)
 
 ## The README's screenshots (MLflow's experiment page and a report; needs chromium).
 screenshots: $(RUNTIME)
+	$(BIN)/python -c "import websockets" 2>/dev/null || $(BIN)/python -m pip install --quiet websockets
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 clean:

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-SIZE = "1500,1000"
+SIZE = "1600,1000"
 
 
 def _free_port() -> int:
@@ -61,12 +61,83 @@ def mlflow_server(root: Path) -> Iterator[str]:
 
 def shoot(url: str, path: Path, wait_ms: int = 15000) -> None:
     """A headless Chromium screenshot of ``url`` once its scripts have run ``wait_ms``."""
+    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", f"--window-size={SIZE}",
+                    f"--virtual-time-budget={wait_ms}", f"--screenshot={path}", url],
+                   check=True, capture_output=True, timeout=180)
+
+
+def _chromium() -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium is not installed (apt-get install -y chromium)")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size={SIZE}", f"--virtual-time-budget={wait_ms}",
-                    f"--screenshot={path}", url], check=True, capture_output=True, timeout=180)
+    return browser
+
+
+def shoot_charts(url: str, path: Path, search: str, wait_s: float = 12.0) -> None:
+    """MLflow's chart view at ``url`` with its metric search set to ``search`` (the UI reads it
+    from what is typed only), driven over Chromium's DevTools protocol; the assistant panel
+    closed."""
+    import asyncio
+    import base64
+    import json
+
+    import websockets
+
+    async def run() -> None:
+        port = _free_port()
+        width, height = (int(v) for v in SIZE.split(","))
+        proc = subprocess.Popen([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                                 f"--remote-debugging-port={port}", f"--window-size={SIZE}",
+                                 "about:blank"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            page = None
+            for _ in range(100):
+                with contextlib.suppress(OSError, StopIteration, ValueError):
+                    tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+                    page = next(t for t in tabs if t["type"] == "page")
+                    break
+                await asyncio.sleep(0.2)
+            assert page is not None, "chromium's DevTools did not answer"
+            async with websockets.connect(page["webSocketDebuggerUrl"], max_size=2**27) as ws:
+                ids = iter(range(1, 10**6))
+
+                async def call(method: str, **params: object) -> dict[str, object]:
+                    me = next(ids)
+                    await ws.send(json.dumps({"id": me, "method": method, "params": params}))
+                    while True:
+                        message = json.loads(await ws.recv())
+                        if message.get("id") == me:
+                            return dict(message.get("result", {}))
+
+                await call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                           deviceScaleFactor=1, mobile=False)
+                await call("Page.navigate", url=url)
+                await asyncio.sleep(wait_s)
+                await call("Runtime.evaluate", expression=_TYPE_SEARCH % json.dumps(search))
+                await asyncio.sleep(wait_s / 2)
+                shot = await call("Page.captureScreenshot", format="png")
+                path.write_bytes(base64.b64decode(str(shot["data"])))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    asyncio.run(run())
+
+
+# close MLflow's assistant panel, then type into the chart view's metric search box
+_TYPE_SEARCH = """(() => {
+  const close = [...document.querySelectorAll('button')].find(
+      b => (b.getAttribute('aria-label') || '').startsWith('Close'));
+  if (close) close.click();
+  const box = [...document.querySelectorAll('input')].find(
+      i => (i.placeholder || '').toLowerCase().includes('search metric charts'));
+  if (!box) return 'no search box';
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(box, %s);
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  return 'typed';
+})()"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,18 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from mlflow import MlflowClient
-
-    from mlflow_decay import demo
+    from mlflow_decay import demo, registry
 
     with tempfile.TemporaryDirectory() as tmp, mlflow_server(Path(tmp)) as uri:
         os.chdir(tmp)
         demo.run(uri, echo=lambda _line: None)
-        client = MlflowClient(uri)
+        client = registry.client_for(uri)
         experiment = client.get_experiment_by_name("mlflow-decay/demo-churn")
         assert experiment is not None, "the demo logged no decay experiment"
-        shoot(f"{uri}/#/experiments/{experiment.experiment_id}/runs?compareRunsMode=CHART",
-              args.out / "experiment.png")
+        shoot_charts(f"{uri}/#/experiments/{experiment.experiment_id}/runs?compareRunsMode=CHART",
+                     args.out / "experiment.png", search="roc_auc")
         degraded = client.search_runs(
             [experiment.experiment_id],
             "tags.`mlflow_decay.kind` = 'evaluation' AND tags.`mlflow_decay.status` = 'degraded'",
