@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 def client_for(tracking_uri: str | None = None) -> MlflowClient:
     """An MLflow client for ``tracking_uri`` (``None``: MLflow's current tracking URI);
     :class:`RegistryError` if its store cannot be opened (a file that is not a database)."""
+    # a new sqlite store logs its table creation at INFO: our doing, not the caller's news
+    setup = logging.getLogger("mlflow.store.db.utils")
+    level = setup.level
+    setup.setLevel(max(level, logging.WARNING))
     try:
         if tracking_uri is None:
             return QuietClient()
@@ -46,6 +50,8 @@ def client_for(tracking_uri: str | None = None) -> MlflowClient:
             raise
         raise RegistryError(f"tracking store {tracking_uri or 'of MLflow'} could not be opened: "
                             f"{first_line(exc)}") from exc
+    finally:
+        setup.setLevel(level)
 
 
 def is_store_error(exc: BaseException) -> bool:

@@ -116,3 +116,13 @@ def test_the_python_api_prints_no_run_links_from_a_tracking_server(
     out, err = capfd.readouterr()
     assert report.run_id and "View run" not in out + err and "View experiment" not in out + err
     assert "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT" not in os.environ
+
+
+def test_a_new_store_made_by_the_python_api_logs_nothing(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    uri = f"sqlite:///{tmp_path / 'fresh.db'}"
+    capfd.readouterr()
+    with pytest.raises(md.RegistryError, match="no registered model named 'nope'"):
+        md.status("nope", tracking_uri=uri)
+    out, err = capfd.readouterr()
+    assert "database tables" not in out + err and (tmp_path / "fresh.db").exists()
