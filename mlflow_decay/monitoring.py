@@ -457,15 +457,14 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     """Log the evaluation's HTML report and PNG plots into its run.
 
     ``series`` holds the version's earlier windows (a monitor passes it along); without it,
-    they are read back from the runs.
+    they are read back from the runs (finished ones: not this one yet). This window joins them.
     """
     from .render import plots, render_html
 
     assert report.run_id is not None
-    if series is None:
-        series = _series(client, ref, experiment)
-    else:
-        series.append({"status": report.status, "metrics": report.metrics})
+    series = _series(client, ref, experiment) if series is None else series
+    series.append({"status": report.status, "metrics": report.metrics, "key": report.window_key,
+                   "start": report.window_start, "end": report.window_end})
     images = plots(report, profile, stats, pol, series)
     files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
@@ -484,6 +483,9 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 
 def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
             ) -> list[dict[str, Any]]:
-    """The version's logged windows, in order: stage and metrics of each."""
-    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics}
+    """The version's logged windows, in order: stage, metrics, key and bounds of each."""
+    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics,
+             "key": r.data.tags.get(registry.WINDOW_KEY),
+             "start": r.data.tags.get(registry.WINDOW_START),
+             "end": r.data.tags.get(registry.WINDOW_END)}
             for r in runs.evaluation_runs(client, ref, experiment)]
