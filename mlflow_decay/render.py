@@ -331,11 +331,7 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
     values += [] if panel.reference is None else [panel.reference]
     _ylim(ax, values)
     ax.tick_params(labelsize=8)
-    title = panel.title
-    if panel.breach is not None:
-        said = str(panel.breach).removeprefix(f"{panel.metric} = ")
-        title += f"  ({'triggered' if panel.trigger else 'breached'}: {said})"
-    ax.set_title(title, loc="left", fontsize=9, pad=3, y=1,  # y given: no layout pass
+    ax.set_title(panel.title, loc="left", fontsize=9, pad=3, y=1,  # y given: no layout pass
                  color=_COLORS["degraded"] if panel.trigger else "#222",
                  fontweight="bold" if panel.trigger else "normal")
     if panel.trigger:

@@ -60,7 +60,16 @@ class Panel:
 
     @property
     def title(self) -> str:
-        return f"{self.family}: {self.metric}"
+        """The panel's title: the family and metric, and the reported window's breach (worst
+        first) said briefly: ``drift.share (breached: 0.75 ≥ 0.3, warning)``."""
+        title = f"performance: {self.metric}" if self.family == "performance" else self.metric
+        b = self.breach
+        if b is None:
+            return title
+        said = ("" if b.metric == self.metric else f"{b.metric} = ") + (
+            f"{b.value:.4g} {'≥' if b.direction == 'above' else '≤'} {b.threshold:.4g}, {b.level}")
+        said += f", {b.basis.removeprefix('reference ')}" if b.basis else ""
+        return f"{title}  ({'triggered' if self.trigger else 'breached'}: {said})"
 
 
 @dataclass
