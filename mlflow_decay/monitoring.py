@@ -454,11 +454,9 @@ def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Ac
 def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
                window: pd.DataFrame | None, stats: WindowStats, pol: Policy, report: DecayReport,
                experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
-    """Log the evaluation's HTML report and PNG plots into its run.
-
-    ``series`` holds the version's earlier windows (a monitor passes it along); without it,
-    they are read back from the runs (finished ones: not this one yet). This window joins them.
-    """
+    """Log the evaluation's HTML report and PNG plots into its run. ``series`` holds the
+    version's earlier windows (a monitor passes them along; else they are read back from the
+    finished runs, this one not yet among them); this window joins them."""
     from .render import plots, render_html
 
     assert report.run_id is not None
@@ -484,8 +482,6 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
             ) -> list[dict[str, Any]]:
     """The version's logged windows, in order: stage, metrics, key and bounds of each."""
-    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics,
-             "key": r.data.tags.get(registry.WINDOW_KEY),
-             "start": r.data.tags.get(registry.WINDOW_START),
-             "end": r.data.tags.get(registry.WINDOW_END)}
-            for r in runs.evaluation_runs(client, ref, experiment)]
+    return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
+             "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
+             "end": tags.get(registry.WINDOW_END)} for r in runs.evaluation_runs(client, ref, experiment)]
