@@ -464,18 +464,15 @@ def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Ac
 def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
                window: pd.DataFrame | None, stats: WindowStats, pol: Policy, report: DecayReport,
                experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
-    """Log the evaluation's HTML report and PNG plots into its run.
-
-    ``series`` holds the version's earlier windows (a monitor passes it along); without it,
-    they are read back from the runs.
-    """
+    """Log the evaluation's HTML report and PNG plots into its run. ``series`` holds the
+    version's earlier windows (a monitor passes them along; else they are read back from the
+    finished runs, this one not yet among them); this window joins them."""
     from .render import plots, render_html
 
     assert report.run_id is not None
-    if series is None:
-        series = _series(client, ref, experiment)
-    else:
-        series.append({"status": report.status, "metrics": report.metrics})
+    series = _series(client, ref, experiment) if series is None else series
+    series.append({"status": report.status, "metrics": report.metrics, "key": report.window_key,
+                   "start": report.window_start, "end": report.window_end})
     images = plots(report, profile, stats, pol, series)
     files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
@@ -494,6 +491,7 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 
 def _series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
             ) -> list[dict[str, Any]]:
-    """The version's logged windows, in order: stage and metrics of each."""
-    return [{"status": r.data.tags.get(registry.STATUS, ""), "metrics": r.data.metrics}
-            for r in runs.evaluation_runs(client, ref, experiment)]
+    """The version's logged windows, in order: stage, metrics, key and bounds of each."""
+    return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
+             "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
+             "end": tags.get(registry.WINDOW_END)} for r in runs.evaluation_runs(client, ref, experiment)]

@@ -16,12 +16,13 @@ import io
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .core.names import QUALITY_METRICS
+from .core.panels import Panel, Row, Timeline, metric_table, timeline
 from .core.policy import Policy
 from .core.profile import CategoricalSummary, NumericSummary, Profile
 from .core.report import DecayReport
@@ -35,17 +36,37 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
     """PNG plots by file name: ``drift.png``, ``dist_<feature>.png`` (top 3), ``series.png``.
 
     The window's side of each plot comes from its statistics (:mod:`mlflow_decay.core.window`), so
-    windows read in batches or from Spark get the same plots.
+    windows read in batches or from Spark get the same plots. ``series`` holds the version's
+    windows, this one included (see :func:`mlflow_decay.core.panels.timeline`).
     """
     with _collector_paused():
         out = {"drift.png": _drift_bars(report, profile, policy)}
-        for name in report.drifted_features[:3] or _top_features(report, profile, policy)[:3]:
-            key = profile.metric_keys[name]
-            out[f"dist_{key.replace('/', '_').replace(' ', '_')}.png"] = _distribution(
+        for name in _distribution_features(report, profile, policy):
+            out[_distribution_file(profile.metric_keys[name])] = _distribution(
                 name, profile, stats.features[name])
-        if series:
-            out["series.png"] = _series(series, policy)
+        _, breaches = policy.decide(report.metrics, profile.bands, report.rows)
+        data = timeline(series, policy, profile, breaches) if series else None
+        if data is not None and data.panels:
+            out["series.png"] = _series(data)
     return out
+
+
+def _distribution_features(report: DecayReport, profile: Profile, policy: Policy) -> list[str]:
+    return report.drifted_features[:3] or _top_features(report, profile, policy)[:3]
+
+
+def _distribution_file(key: str) -> str:
+    return f"dist_{key.replace('/', '_').replace(' ', '_')}.png"
+
+
+def captions(images: dict[str, bytes], report: DecayReport, profile: Profile,
+             policy: Policy) -> dict[str, str]:
+    """A readable title for each plot of :func:`plots`, by file name."""
+    out = {"drift.png": "Drift by feature (red: judged drifted)",
+           "series.png": "The version's windows: metrics, thresholds and stages"}
+    for name in _distribution_features(report, profile, policy):
+        out[_distribution_file(profile.metric_keys[name])] = f"{name}: reference vs window"
+    return {file: out.get(file, file) for file in images}
 
 
 @contextlib.contextmanager
@@ -73,8 +94,9 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
     per_feature = {f"{section}.{key}.{stat}" for key in keys.values()
                    for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
                    for stat in stats}
-    rows = "".join(f"<tr><td>{e(k)}</td><td>{v:.4g}</td></tr>"
-                   for k, v in sorted(report.metrics.items()) if k not in per_feature)
+    _, breaches = policy.decide(report.metrics, profile.bands, report.rows)
+    rows = _metric_rows(metric_table(report.metrics, report.rows, policy, profile, breaches,
+                                     per_feature))
     drifted = set(report.drifted_features)
     drift_rows = "".join(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>".format(
@@ -84,9 +106,11 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
                 for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
                 for stat in stats))
         for name, key in keys.items())
-    imgs = "".join(f'<figure><img alt="{e(name)}" src="data:image/png;base64,'
-                   f'{base64.b64encode(data).decode()}"><figcaption>{e(name)}</figcaption></figure>'
-                   for name, data in images.items())
+    titles = captions(images, report, profile, policy)
+    order = sorted(images, key=lambda name: name != "series.png")  # "when" first
+    imgs = "".join(f'<figure><img alt="{e(titles[name])}" src="data:image/png;base64,'
+                   f'{base64.b64encode(images[name]).decode()}"><figcaption>{e(titles[name])}'
+                   '</figcaption></figure>' for name in order)
     reasons = "".join(f"<li>{e(r)}</li>" for r in report.reasons) or "<li>none</li>"
     notes = "".join(f"<li>{e(n)}</li>" for n in report.notes) or "<li>none</li>"
     actions = "".join(f"<li>{e(a)}</li>" for a in report.actions) or "<li>none</li>"
@@ -99,7 +123,11 @@ body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
 background:{_COLORS.get(status, "#555")}}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:.25rem .6rem;
 text-align:right}}td:first-child,th:first-child{{text-align:left}}
-figure{{display:inline-block;margin:.5rem}}img{{max-width:560px}}
+figure{{display:inline-block;margin:.5rem;vertical-align:top}}img{{max-width:680px}}
+figcaption{{font-weight:600;text-align:center}}
+.metrics th.family{{text-align:left;background:#f3f3f3}}.metrics td{{white-space:nowrap}}
+.metrics td.threshold,.metrics th.threshold{{text-align:left;white-space:normal}}
+tr.warning td{{background:#fff3cd}}tr.degraded td{{background:#f8d7da}}
 </style></head><body>
 <h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
 <p>window {e(report.window_start or "-")} to {e(report.window_end or "-")}, {report.rows} rows;
@@ -112,7 +140,9 @@ policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric key</th><th>drifted</th><th>psi</th>
 <th>js</th><th>ks</th><th>wasserstein</th><th>unseen share</th><th>missing rate</th>
 <th>non-finite rate</th><th>out-of-range share</th></tr>{drift_rows}</table>
-<h2 id="metrics">Metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
+<h2 id="metrics">Metrics</h2>
+<table class="metrics"><tr><th>metric</th><th>reference</th><th>window</th><th>delta</th>
+<th class="threshold">threshold (policy)</th></tr>{rows}</table>
 <h2 id="notes">Notes</h2><ul>{notes}</ul>
 <p>extra columns ignored: {e(", ".join(report.extra_columns) or "none")}</p>
 </body></html>
@@ -123,20 +153,39 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _figure(width: float = 6.0, height: float = 3.2, left: float = 0.7, right: float = 0.2
-            ) -> Any:
+def _metric_rows(groups: list[tuple[str, list[Row]]]) -> str:
+    """The metrics table's rows: a heading row per family, then its metrics (a breached one
+    shaded by level, an estimate with its band)."""
+    e = html.escape
+    out = []
+    for family, rows in groups:
+        out.append(f'<tr><th class="family" colspan="5">{e(family)}</th></tr>')
+        for row in rows:
+            value = _cell(row.value)
+            if row.low is not None and row.high is not None:
+                value += f" ({_cell(row.low)} to {_cell(row.high)})"
+            delta = "-" if row.delta is None else f"{row.delta:+.4g}"
+            level = f' class="{row.level}"' if row.level else ""
+            out.append(f"<tr{level}><td>{e(row.metric)}</td><td>{_cell(row.reference)}</td>"
+                       f"<td>{value}</td><td>{delta}</td>"
+                       f'<td class="threshold">{e(row.threshold) or "-"}</td></tr>')
+    return "".join(out)
+
+
+def _figure(width: float = 6.0, height: float = 3.2, left: float = 0.7, right: float = 0.2,
+            top: float = 0.35, bottom: float = 0.75) -> Any:
     """A figure with fixed margins (in inches): a layout engine would draw it twice."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=80)
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.35 / height,
-                        bottom=0.75 / height, wspace=0.3)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height, wspace=0.3)
     return fig
 
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 3})  # 2 % larger, faster
     return buf.getvalue()
 
 
@@ -160,14 +209,18 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     ax.set_yticks(range(len(names)), labels)
     ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
     ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
-    ax.set_title("Drift by feature (red: judged drifted)")
+    ax.set_title("Drift by feature (red: judged drifted)", y=1)  # y given: no title layout pass
     return _png(fig)
 
 
 def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
+    """Reference vs window: a numerical feature's shares on the profile's bins and both CDFs,
+    a categorical one's category shares. Title and legend sit above the axes, so the legend
+    never covers a bar."""
     ref = profile.features[name]
-    fig = _figure(8 if isinstance(ref, NumericSummary) else 6)
-    ax = fig.add_subplot(1, 2, 1) if isinstance(ref, NumericSummary) else fig.add_subplot()
+    numeric = isinstance(ref, NumericSummary)
+    fig = _figure(8 if numeric else 6, top=0.55)
+    ax = fig.add_subplot(1, 2, 1) if numeric else fig.add_subplot()
     if isinstance(ref, NumericSummary) and isinstance(counted, NumericStats) and ref.count:
         n = max(counted.count, 1)
         # histogram on the profile's bins (reference deciles), then the two CDFs
@@ -175,17 +228,21 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         x = np.arange(len(ref.counts))
         ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
         ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
-        ax.set_xticks(x, [f"{v:.3g}" for v in (ref.min, *ref.edges)], rotation=60, fontsize=7)
+        step = 1 + len(x) // 8  # every other bin's label when there are many
+        ax.set_xticks(x[::step], [f"{v:.3g}" for v in (ref.min, *ref.edges)][::step], rotation=60,
+                      fontsize=7)
         ax.set_xlabel("bin (from)")
         ax.set_ylabel("share")
-        ax.legend(loc="upper right")
+        _few_ticks(ax.yaxis, *ax.get_ylim())
         ax = fig.add_subplot(1, 2, 2)
         xs, ps = ref.knots()
-        ax.plot(xs, ps, label="reference", color="#1565c0")
+        ax.plot(xs, ps, color="#1565c0")
         if counted.count:
-            ax.step(counted.grid, counted.through / n, where="post", label="window",
-                    color="#c62828")
+            ax.step(counted.grid, counted.through / n, where="post", color="#c62828")
         ax.set_ylabel("cumulative share")
+        ax.set_yticks([0, 0.5, 1])
+        low, high = ax.get_xlim()
+        _few_ticks(ax.xaxis, low, high, bins=4)
     elif isinstance(ref, CategoricalSummary) and isinstance(counted, CategoricalStats) and ref.count:
         cats = list(ref.categories[:12])
         total = sum(counted.counts.values()) or 1
@@ -196,37 +253,140 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         ax.bar(x + 0.2, w, 0.4, label="window", color="#c62828")
         ax.set_xticks(x, [c[:12] for c in cats], rotation=45)
         ax.set_ylabel("share")
-    ax.set_title(f"{name[:40]}: reference vs window")
-    ax.legend(loc="lower right" if isinstance(ref, NumericSummary) else "upper right")
+        _few_ticks(ax.yaxis, *ax.get_ylim())
+    height = fig.get_figheight()
+    fig.suptitle(f"{name[:60]}: reference vs window", x=0.02, y=1 - 0.08 / height, ha="left",
+                 va="top", fontsize=10)
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="upper right", ncols=2, fontsize=8,
+               frameon=False, bbox_to_anchor=(1 - 0.1 / fig.get_figwidth(), 1))
     return _png(fig)
 
 
-def _series(series: Sequence[dict[str, Any]], policy: Policy) -> bytes:
+def _series(timeline: Timeline) -> bytes:
+    """One figure, one panel per metric family over the windows: lines, the estimate's band,
+    the thresholds in each window, the stages as background, the reported window ringed and
+    the panel of the metric that triggered the change framed in red."""
+    n = len(timeline.panels)
+    height = 0.45 + 0.6 + n * 1.35 + (n - 1) * 0.4
+    fig = _figure(8.5, height, right=1.75, top=0.45, bottom=0.6)
+    fig.subplots_adjust(hspace=0.4 / 1.35)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    x = np.asarray(timeline.x)
+    marker = len(x) <= 60
+    lo, hi = np.asarray(timeline.spans).T
+    for ax, panel in zip(axes, timeline.panels, strict=True):
+        _stages(ax, timeline)
+        _panel(ax, panel, x, (lo, hi), marker)
+        ax.set_xlim(lo[0], hi[-1])
+        ax.set_xticks([])  # dates on the lowest panel only (ticks are a plot's dearest part)
+    axes[-1].set_xticks(timeline.ticks, timeline.tick_labels, fontsize=8)
+    axes[-1].set_xlabel(timeline.xlabel, fontsize=8)
+    fig.suptitle("Metrics per window (background: the version's stage)", x=0.02, y=1 - 0.08 / height,
+                 ha="left", va="top", fontsize=10)
+    fig.legend(handles=_series_legend(timeline), loc="upper right", fontsize=7, frameon=False,
+               bbox_to_anchor=(1, 1 - 0.45 / height))
+    return _png(fig)
+
+
+def _stages(ax: Any, timeline: Timeline) -> None:
+    """The version's stage as background: one band per run of windows in the same stage."""
+    stages, spans = timeline.stages, timeline.spans
+    first = 0
+    for i in range(1, len(stages) + 1):
+        if i == len(stages) or stages[i] != stages[first]:
+            if stages[first] in _COLORS:
+                ax.axvspan(spans[first][0], spans[i - 1][1], color=_COLORS[stages[first]],
+                           alpha=0.12, linewidth=0)
+            first = i
+
+
+#: Each kind of line's style, marker and colour.
+_LINES: dict[str, tuple[Literal["-", "--"], str, str]] = {
+    "perf": ("-", "o", "#1565c0"), "est": ("--", "s", "#6a1b9a"), "value": ("-", "o", "#37474f")}
+
+
+def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.ndarray],
+           marker: bool) -> None:
+    """A panel's lines, band, reference, thresholds (per window: a reference band's moves with
+    the window's rows), and its title naming the current window's breach."""
+    if panel.band is not None:
+        low, high = panel.band
+        if len(x) > 1:
+            ax.fill_between(x, low, high, color=_LINES["est"][2], alpha=0.15, linewidth=0)
+        else:  # one window: its band as a bar
+            ax.vlines(x, low, high, color=_LINES["est"][2], alpha=0.3, linewidth=6)
+    for key, ys in panel.lines.items():
+        style, mark, color = _LINES[key]
+        ax.plot(x, ys, linestyle=style, marker=mark if marker else "", color=color,
+                markersize=3.5, linewidth=1.4)
+        if np.isfinite(ys[-1]):
+            ax.plot(x[-1:], ys[-1:], "o", markersize=9, markerfacecolor="none", color=color)
+    if panel.reference is not None:
+        ax.axhline(panel.reference, color="#757575", linestyle=":", linewidth=1)
+    for limit in panel.limits:
+        color = _COLORS["degraded" if limit.level == "degraded" else "warning"]
+        ax.hlines(limit.values, *spans, colors=color, linestyles="--", linewidth=1.1)
+    values = [v for ys in (*panel.lines.values(), *(panel.band or ()),
+                           *(lim.values for lim in panel.limits)) for v in ys if np.isfinite(v)]
+    values += [] if panel.reference is None else [panel.reference]
+    _ylim(ax, values)
+    ax.tick_params(labelsize=8)
+    ax.set_title(panel.title, loc="left", fontsize=9, pad=3, y=1,  # y given: no layout pass
+                 color=_COLORS["degraded"] if panel.trigger else "#222",
+                 fontweight="bold" if panel.trigger else "normal")
+    if panel.trigger:
+        for spine in ax.spines.values():
+            spine.set_edgecolor(_COLORS["degraded"])
+            spine.set_linewidth(2)
+
+
+def _ylim(ax: Any, values: list[float]) -> None:
+    """A y range holding the values and thresholds; logarithmic when they span more than two
+    orders of magnitude (a broken pipeline's reconstruction error next to its band)."""
+    if not values:
+        return
+    low, high = min(values), max(values)
+    if low > 0 and high / low > 1000:
+        ax.set_yscale("log")
+        ax.set_ylim(low / 1.5, high * 1.5)
+        return
+    pad = (high - low) * 0.1 or max(abs(high) * 0.05, 0.01)
+    ax.set_ylim(low - pad, high + pad)
+    _few_ticks(ax.yaxis, low - pad, high + pad)
+
+
+def _few_ticks(axis: Any, low: float, high: float, bins: int = 3) -> None:
+    """At most ``bins + 1`` round ticks within ``low``…``high``, fixed: a locator would also
+    make ticks outside the view, and each tick costs more to draw than a line of data."""
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(8.5, 3.4, right=1.9)  # the legend goes right of the plot
-    ax = fig.add_subplot()
-    x = np.arange(1, len(series) + 1)
-    stages = [point.get("status", "") for point in series]
-    first = 0
-    for i in range(1, len(stages) + 1):  # one band per run of windows in the same stage
-        if i == len(stages) or stages[i] != stages[first]:
-            ax.axvspan(first + 0.5, i + 0.5, color=_COLORS.get(stages[first], "#eee"), alpha=0.12)
-            first = i
-    for key, style in (("perf.roc_auc", "-o"), ("est.roc_auc", "--s"), ("perf.rmse", "-o"),
-                       ("est.mae", "--s"), ("drift.share", ":^")):
-        ys = [p["metrics"].get(key, np.nan) for p in series]
-        if not np.all(np.isnan(ys)):
-            ax.plot(x, ys, style if len(series) <= 60 else style[:-1], label=key, markersize=4)
-    rule = policy.rule_for("drift.share")
-    if rule is not None and rule.warn is not None:
-        ax.axhline(rule.warn, color=_COLORS["warning"], linestyle="--", linewidth=1,
-                   label="drift.share warn")
-    ax.set_xlabel("window")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("Metrics per window (background: stage)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return _png(fig)
+    axis.set_ticks([v for v in MaxNLocator(nbins=bins).tick_values(low, high) if low <= v <= high])
+
+
+def _series_legend(timeline: Timeline) -> list[Any]:
+    """Legend entries for what the panels draw, stages included."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    panels = timeline.panels
+    used = {key for p in panels for key in p.lines}
+    out: list[Any] = [
+        Line2D([], [], linestyle=_LINES[k][0], marker=_LINES[k][1], color=_LINES[k][2],
+               markersize=3.5, label=label)
+        for k, label in (("perf", "realized"), ("est", "estimated, 95 % band")) if k in used]
+    out.append(Line2D([], [], marker="o", markersize=9, markerfacecolor="none", linestyle="",
+                      color="#37474f", label="this window"))
+    if any(p.reference is not None for p in panels):
+        out.append(Line2D([], [], color="#757575", linestyle=":", label="reference"))
+    levels = {lim.level for p in panels for lim in p.limits}
+    out += [Line2D([], [], color=_COLORS[lvl], linestyle="--", label=f"{_WORD[lvl]} threshold")
+            for lvl in ("warning", "degraded") if lvl in levels]
+    out += [Patch(color=_COLORS[s], alpha=0.25, label=f"stage {s}")
+            for s in ("healthy", "warning", "degraded") if s in timeline.stages]
+    return out
+
+
+_WORD = {"warning": "warn", "degraded": "degrade"}
 
 
 def evidently_report(sample: pd.DataFrame, window: pd.DataFrame) -> tuple[bytes | None, str | None]:

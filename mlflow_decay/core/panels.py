@@ -1,0 +1,318 @@
+"""What the report shows, as data: the version's windows as one panel per metric family with
+the policy's thresholds and the stages (``series.png``), and the window's metrics by family
+with reference values, deltas and thresholds (the page's metrics table). :mod:`mlflow_decay.render`
+draws them; nothing here imports matplotlib."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .policy import Policy
+from .profile import Profile
+from .rules import Breach, Rule
+from .times import parse_time
+
+#: The performance metric a panel follows when none breached: the first with data, among
+#: those with a rule first.
+PREFERRED = ("roc_auc", "roc_auc_ovr", "r2", "rmse", "mae", "accuracy", "f1_macro", "pr_auc")
+#: The metrics table's families, in order: (title, metric-name prefixes).
+FAMILIES = (("performance (realized)", ("perf.",)),
+            ("performance (estimated without labels, 95 % band)", ("est.",)),
+            ("prediction and target drift", ("drift.prediction.", "drift.target.")),
+            ("feature drift", ("drift.share", "drift.features_drifted")),
+            ("multivariate drift", ("drift.multivariate.",)),
+            ("data quality", ("quality.",)),
+            ("labels", ("labels.",)),
+            ("business", ("business.",)),
+            ("impact", ("impact.",)))
+_LEVEL = {"warning": "warn", "degraded": "degrade"}
+_DAY = 86_400.0
+
+
+@dataclass
+class Limit:
+    """A threshold line: its level, the side a breach is on, and its value in each window
+    (``nan`` where none applies)."""
+
+    level: str
+    side: str
+    values: list[float]
+
+
+@dataclass
+class Panel:
+    """One metric family's plot: its lines per window, the band, thresholds and the breach."""
+
+    family: str
+    metric: str
+    lines: dict[str, list[float]]
+    limits: list[Limit] = field(default_factory=list)
+    band: tuple[list[float], list[float]] | None = None
+    reference: float | None = None
+    breach: Breach | None = None
+    trigger: bool = False
+    covers: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The panel's title: the family and metric, and the reported window's breach (worst
+        first) said briefly: ``drift.share (breached: 0.75 ≥ 0.3, warning)``."""
+        title = f"performance: {self.metric}" if self.family == "performance" else self.metric
+        b = self.breach
+        if b is None:
+            return title
+        said = ("" if b.metric == self.metric else f"{b.metric} = ") + (
+            f"{b.value:.4g} {'≥' if b.direction == 'above' else '≤'} {b.threshold:.4g}, {b.level}")
+        said += f", {b.basis.removeprefix('reference ')}" if b.basis else ""
+        return f"{title}  ({'triggered' if self.trigger else 'breached'}: {said})"
+
+
+@dataclass
+class Timeline:
+    """The windows along the x-axis (window midpoints in days since 1970 when every window
+    has dates, else window numbers from 1), their extents, stages and ticks, and the panels."""
+
+    x: list[float]
+    spans: list[tuple[float, float]]
+    stages: list[str]
+    dated: bool
+    ticks: list[float]
+    tick_labels: list[str]
+    panels: list[Panel]
+
+    @property
+    def xlabel(self) -> str:
+        return "window dates (UTC)" if self.dated else "window"
+
+
+def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profile,
+             breaches: Sequence[Breach] = ()) -> Timeline:
+    """The series plot's data.
+
+    Parameters
+    ----------
+    points : sequence of dict
+        The version's windows, the reported one included: ``status`` (the version's stage
+        after it), ``metrics``, and optionally ``start``/``end`` (ISO 8601) and ``key`` (a
+        later window with the same key replaces an earlier one: a forced rerun).
+    policy, profile : Policy, Profile
+        The thresholds, and the reference values and bands they are relative to.
+    breaches : sequence of Breach
+        The reported window's breaches, worst first: the first is the trigger.
+    """
+    points = _deduplicated(points)
+    x, spans, dated, bounds = _axis(points)
+    metrics = [p.get("metrics") or {} for p in points]
+    rows = [m.get("quality.rows") for m in metrics]
+    named = {b.metric: b for b in reversed(breaches)}  # the worst breach of each metric
+    panels = [p for p in (_performance(metrics, rows, policy, profile, breaches),
+                          _single("prediction drift", _prediction_metric(metrics, policy, named),
+                                  metrics, rows, policy, profile, named),
+                          _single("drift share", "drift.share", metrics, rows, policy, profile,
+                                  named),
+                          _single("multivariate", "drift.multivariate.reconstruction_error",
+                                  metrics, rows, policy, profile, named)) if p is not None]
+    if breaches:
+        first = breaches[0].metric
+        hit = [p for p in panels if first in (p.metric, *p.covers)]
+        if not hit:  # e.g. quality.prediction.missing_rate: it gets a panel of its own
+            extra = _single("trigger", first, metrics, rows, policy, profile, named)
+            hit = [extra] if extra is not None else []
+            panels += hit
+        for panel in hit:
+            panel.trigger = True
+    ticks, labels = _ticks(x, bounds, dated)
+    return Timeline(x, spans, [str(p.get("status") or "") for p in points], dated, ticks, labels,
+                    panels)
+
+
+def _deduplicated(points: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The points without those a later one with the same key replaces, in window order when
+    every one has a start."""
+    last = {p["key"]: i for i, p in enumerate(points) if p.get("key")}
+    kept = [p for i, p in enumerate(points) if not p.get("key") or last[p["key"]] == i]
+    starts = [parse_time(p.get("start")) for p in kept]
+    if all(s is not None for s in starts):
+        order = sorted(range(len(kept)), key=lambda i: starts[i])  # type: ignore[arg-type,return-value]
+        kept = [kept[i] for i in order]
+    return kept
+
+
+def _axis(points: Sequence[Mapping[str, Any]]
+          ) -> tuple[list[float], list[tuple[float, float]], bool, list[float]]:
+    """Each window's x, its extent, whether x are dates, and the window boundaries."""
+    bounds = [(parse_time(p.get("start")), parse_time(p.get("end"))) for p in points]
+    if points and all(a is not None and b is not None and a < b for a, b in bounds):
+        spans = [(a.timestamp() / _DAY, b.timestamp() / _DAY) for a, b in bounds]  # type: ignore[union-attr]
+        edges = sorted({v for span in spans for v in span})
+        return [(a + b) / 2 for a, b in spans], spans, True, edges
+    x = [float(i) for i in range(1, len(points) + 1)]
+    return x, [(v - 0.5, v + 0.5) for v in x], False, x
+
+
+def _ticks(x: list[float], bounds: list[float], dated: bool, most: int = 6
+           ) -> tuple[list[float], list[str]]:
+    """At most ``most`` ticks: dated windows at their boundaries (dates, with hours when a
+    window is shorter than a day), others at their numbers."""
+    step = max(1, math.ceil(len(bounds) / most))
+    ticks = bounds[::step]
+    if not dated:
+        return ticks, [str(int(t)) for t in ticks]
+    short = any(b - a < 1 for a, b in itertools.pairwise(bounds))
+    form = "%m-%d %H:%M" if short else "%Y-%m-%d"
+    return ticks, [datetime.fromtimestamp(t * _DAY, UTC).strftime(form) for t in ticks]
+
+
+def _values(metrics: Sequence[Mapping[str, float]], name: str) -> list[float]:
+    return [float(m.get(name, math.nan)) for m in metrics]
+
+
+def _has(metrics: Sequence[Mapping[str, float]], name: str) -> bool:
+    return any(math.isfinite(m.get(name, math.nan)) for m in metrics)
+
+
+def _limits(rule: Rule | None, band: tuple[float, float, int] | None,
+            rows: Sequence[float | None], offset: float = 0.0) -> list[Limit]:
+    """A rule's thresholds in each window (reference bands scale with the window's rows),
+    shifted by ``offset`` (a delta rule drawn on its metric: the reference value)."""
+    if rule is None:
+        return []
+    out: dict[tuple[str, str], list[float]] = {}
+    for i, n in enumerate(rows):
+        for level, side, threshold, _ in rule.limits(band, int(n) if n else None):
+            out.setdefault((level, side), [math.nan] * len(rows))[i] = threshold + offset
+    return [Limit(level, side, values) for (level, side), values in out.items()]
+
+
+def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | None],
+                 policy: Policy, profile: Profile, breaches: Sequence[Breach]) -> Panel | None:
+    """Realized and estimated values of one performance metric (the worst breached one, else a
+    ruled one), the estimate's band, the reference and the thresholds of the side that decides."""
+    named = {b.metric: b for b in reversed(breaches)}
+    names = [k[5:] for k in dict.fromkeys(k for m in metrics for k in m)
+             if k.startswith("perf.") and not k.endswith(".delta")] + [
+        k[4:] for k in dict.fromkeys(k for m in metrics for k in m)
+        if k.startswith("est.") and not k.endswith((".delta", ".lower", ".upper"))]
+    if not names:
+        return None
+
+    def ruled(m: str) -> bool:
+        return any(policy.rule_for(f"{s}.{m}{d}") for s in ("perf", "est") for d in ("", ".delta"))
+
+    breached = [b.metric.split(".")[1] for b in breaches if b.metric.startswith(("perf.", "est."))]
+    rank = {m: (breached.index(m) if m in breached else len(breached), not ruled(m),
+                PREFERRED.index(m) if m in PREFERRED else len(PREFERRED)) for m in names}
+    m = min(dict.fromkeys(names), key=lambda k: rank[k])
+    lines = {side: _values(metrics, f"{side}.{m}") for side in ("perf", "est")
+             if _has(metrics, f"{side}.{m}")}
+    decides = next((s for s in ("perf", "est") for d in ("", ".delta") if f"{s}.{m}{d}" in named),
+                   "perf" if "perf" in lines else "est")
+    reference = (profile.performance if decides == "perf" else profile.estimated_performance).get(m)
+    limits = _limits(policy.rule_for(f"{decides}.{m}"), profile.bands.get(f"{decides}.{m}"), rows)
+    if reference is not None:
+        limits += _limits(policy.rule_for(f"{decides}.{m}.delta"),
+                          profile.bands.get(f"{decides}.{m}.delta"), rows, offset=reference)
+    band = None
+    if _has(metrics, f"est.{m}.lower"):
+        band = (_values(metrics, f"est.{m}.lower"), _values(metrics, f"est.{m}.upper"))
+    covers = tuple(f"{s}.{m}{d}" for s in ("perf", "est") for d in ("", ".delta"))
+    breach = next((named[k] for k in covers if k in named), None)
+    return Panel("performance", m, lines, limits, band, reference, breach, covers=covers)
+
+
+def _prediction_metric(metrics: Sequence[Mapping[str, float]], policy: Policy,
+                       named: Mapping[str, Breach]) -> str:
+    """The prediction drift statistic shown: the breached one, else one the policy judges."""
+    found = [k for k in dict.fromkeys(k for m in metrics for k in m)
+             if k.startswith("drift.prediction.")]
+    return next((k for k in found if k in named), None) or next(
+        (k for k in found if policy.rule_for(k) is not None), "drift.prediction.psi")
+
+
+def _single(family: str, name: str, metrics: Sequence[Mapping[str, float]],
+            rows: Sequence[float | None], policy: Policy, profile: Profile,
+            named: Mapping[str, Breach]) -> Panel | None:
+    """One metric with its own thresholds (none: no data in any window)."""
+    if not _has(metrics, name):
+        return None
+    band = profile.bands.get(name)
+    return Panel(family, name, {"value": _values(metrics, name)},
+                 _limits(policy.rule_for(name), band, rows), None,
+                 band[0] if band else None, named.get(name))
+
+
+# -- the metrics table ---------------------------------------------------------------------------
+@dataclass
+class Row:
+    """A metrics table row: the window's value (with its band), the reference, the delta, the
+    threshold that applies (as text) and the level it was breached at."""
+
+    metric: str
+    value: float
+    reference: float | None = None
+    delta: float | None = None
+    low: float | None = None
+    high: float | None = None
+    threshold: str = ""
+    level: str | None = None
+
+
+def metric_table(metrics: Mapping[str, float], rows: int, policy: Policy, profile: Profile,
+                 breaches: Iterable[Breach], leave_out: Iterable[str] = ()
+                 ) -> list[tuple[str, list[Row]]]:
+    """The window's metrics by family (:data:`FAMILIES`, then ``other``): one row per metric,
+    its ``.delta``, ``.lower`` and ``.upper`` folded into it; ``leave_out`` names metrics shown
+    elsewhere (per-feature drift and quality)."""
+    skip = set(leave_out)
+    level: dict[str, str] = {}
+    for b in breaches:
+        level.setdefault(b.metric, b.level)
+    labelled = policy.labels_decide(dict(metrics)) is not None
+    groups: dict[str, list[Row]] = {}
+    for name in sorted(metrics):
+        base = name.rsplit(".", 1)[0]
+        if name in skip or (name.endswith((".delta", ".lower", ".upper")) and base in metrics):
+            continue
+        family = next((t for t, prefixes in FAMILIES if name.startswith(prefixes)), "other")
+        groups.setdefault(family, []).append(
+            _row(name, metrics, rows, policy, profile, level, labelled))
+    order = [t for t, _ in FAMILIES] + ["other"]
+    return [(t, groups[t]) for t in order if t in groups]
+
+
+def _row(name: str, metrics: Mapping[str, float], rows: int, policy: Policy, profile: Profile,
+         level: Mapping[str, str], labelled: bool) -> Row:
+    value = metrics[name]
+    side, _, short = name.partition(".")
+    known = {"perf": profile.performance, "est": profile.estimated_performance}.get(side, {})
+    band = profile.bands.get(name)
+    reference = known.get(short, band[0] if band else None)
+    delta = metrics.get(f"{name}.delta", None if reference is None else value - reference)
+    texts = [t for t in (_threshold(policy.rule_for(key), profile.bands.get(key), rows,
+                                    "Δ " if key != name else "")
+                         for key in (name, f"{name}.delta")) if t]
+    text = "; ".join(texts)
+    if text and labelled and side == "est":
+        text += " (not applied: labels decide)"
+    return Row(name, value, reference, delta, metrics.get(f"{name}.lower"),
+               metrics.get(f"{name}.upper"), text,
+               level.get(name) or level.get(f"{name}.delta"))
+
+
+def _threshold(rule: Rule | None, band: tuple[float, float, int] | None, rows: int,
+               prefix: str) -> str:
+    """A rule's thresholds as text: ``degrade Δ ≤ -0.05, warn Δ ≤ -0.02``."""
+    if rule is None:
+        return ""
+    parts: dict[str, list[str]] = {}
+    bases: dict[str, str] = {}
+    for level, side, threshold, basis in rule.limits(band, rows):
+        parts.setdefault(level, []).append(f"{'≥' if side == 'above' else '≤'} {threshold:.4g}")
+        bases[level] = f" ({basis})" if basis else ""
+    return ", ".join(f"{_LEVEL.get(lvl, lvl)} {prefix}{' or '.join(p)}{bases[lvl]}"
+                     for lvl, p in parts.items())

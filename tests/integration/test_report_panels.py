@@ -1,0 +1,236 @@
+"""The report answers "when" and "why": series.png holds every window of the version (the
+reported one included) on window dates, one panel per metric family with the policy's
+thresholds and the triggering metric marked; the metrics table groups by family with reference
+values and thresholds; the plots are not blank; notes never contradict the actions."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import _reference_profile, make_frame
+
+import mlflow_decay as md
+from mlflow_decay import monitoring, registry, render
+from mlflow_decay.core.panels import metric_table, timeline
+from mlflow_decay.core.policy import DEFAULT_POLICY
+from mlflow_decay.core.rules import Breach
+
+WEEKS = ("2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26")
+
+
+def _point(status: str, start: str | None, end: str | None, key: str | None = None,
+           **metrics: float) -> dict[str, object]:
+    return {"status": status, "start": start, "end": end, "key": key,
+            "metrics": {"quality.rows": 2000.0, **metrics}}
+
+
+def _weekly(n: int) -> list[dict[str, object]]:
+    """``n`` weekly windows decaying: AUC down, prediction PSI and drift share up."""
+    return [_point(("healthy", "warning", "degraded", "degraded")[i], WEEKS[i], WEEKS[i + 1],
+                   key=f"k{i}", **{"perf.roc_auc": 0.94 - 0.03 * i, "est.roc_auc": 0.94 - 0.02 * i,
+                                   "est.roc_auc.lower": 0.92 - 0.02 * i,
+                                   "est.roc_auc.upper": 0.96 - 0.02 * i,
+                                   "drift.prediction.psi": 0.05 + 0.1 * i,
+                                   "drift.share": 0.25 * i})
+            for i in range(n)]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+def _not_blank(png: bytes) -> None:
+    """A decoded plot with ink on it: pixel variance and a palette of colours."""
+    image = _pixels(png)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert float(image[..., :3].std()) > 0.05
+    colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 20
+
+
+def test_series_holds_every_window_on_dates_with_family_panels_and_thresholds() -> None:
+    profile = _reference_profile()
+    points = _weekly(3)
+    trigger = Breach("drift.prediction.psi", 0.25, 0.25, "degraded", "above")
+    data = timeline(points, DEFAULT_POLICY, profile, [trigger])
+    assert len(data.x) == len(points) == 3 and data.dated
+    assert data.stages == ["healthy", "warning", "degraded"]
+    assert data.tick_labels[0] == "2026-01-05" and "2026-01-26" in data.tick_labels
+    assert data.xlabel == "window dates (UTC)"
+    families = [p.family for p in data.panels]
+    assert families == ["performance", "prediction drift", "drift share"]  # no multivariate data
+    perf, psi, share = data.panels
+    assert perf.metric == "roc_auc" and set(perf.lines) == {"perf", "est"}
+    assert perf.band is not None and perf.band[0][2] == pytest.approx(0.88)
+    # the delta rule drawn on the metric: the profile's reference AUC plus warn/degrade
+    reference = profile.performance["roc_auc"]
+    lines = {(lim.level, lim.side): lim.values for lim in perf.limits}
+    assert lines[("warning", "below")] == pytest.approx([reference - 0.02] * 3)
+    assert lines[("degraded", "below")] == pytest.approx([reference - 0.05] * 3)
+    assert psi.trigger and not perf.trigger and psi.breach is trigger
+    assert {(lim.level, lim.values[0]) for lim in psi.limits} == {("warning", 0.1),
+                                                                  ("degraded", 0.25)}
+    assert [lim.values for lim in share.limits] == [[0.3] * 3]
+
+
+def test_first_window_alone_and_windows_without_dates() -> None:
+    profile = _reference_profile()
+    first = timeline(_weekly(1), DEFAULT_POLICY, profile)
+    assert len(first.x) == 1 and first.spans[0][1] - first.spans[0][0] == pytest.approx(7)
+    assert first.tick_labels == ["2026-01-05", "2026-01-12"]
+    undated = [_point("healthy", None, None, **{"drift.share": v}) for v in (0.1, 0.2)]
+    undated.append(_point("warning", "2026-01-05", "2026-01-12", **{"drift.share": 0.4}))
+    data = timeline(undated, DEFAULT_POLICY, profile)
+    assert not data.dated and data.x == [1.0, 2.0, 3.0] and data.tick_labels == ["1", "2", "3"]
+    assert [p.family for p in data.panels] == ["drift share"]  # no data: no panel, never blank
+
+
+def test_a_rerun_replaces_its_window_and_an_unplotted_trigger_gets_its_panel() -> None:
+    profile = _reference_profile()
+    points = _weekly(2)
+    again = dict(points[0], metrics={**points[0]["metrics"], "drift.share": 0.9})  # type: ignore[dict-item]
+    trigger = Breach("quality.prediction.missing_rate", 0.2, 0.1, "degraded", "above")
+    later = _point("degraded", WEEKS[2], WEEKS[3], **{"quality.prediction.missing_rate": 0.2})
+    data = timeline([*points, again, later], DEFAULT_POLICY, profile, [trigger])
+    assert len(data.x) == 3 and data.x == sorted(data.x)  # window order, the rerun replacing
+    share = next(p for p in data.panels if p.family == "drift share")
+    assert share.lines["value"][0] == 0.9
+    extra = data.panels[-1]
+    assert extra.family == "trigger" and extra.trigger
+    assert extra.metric == "quality.prediction.missing_rate"
+    assert {lim.level for lim in extra.limits} == {"warning", "degraded"}
+
+
+def test_reference_band_thresholds_follow_each_windows_rows() -> None:
+    profile = _reference_profile()
+    name = "drift.multivariate.reconstruction_error"
+    mean, sd, chunk = profile.bands[name]
+    points = [_point("healthy", WEEKS[i], WEEKS[i + 1], **{name: mean}) for i in range(2)]
+    points[1]["metrics"]["quality.rows"] = 4 * chunk  # type: ignore[index]
+    points[0]["metrics"]["quality.rows"] = chunk  # type: ignore[index]
+    panel = timeline(points, DEFAULT_POLICY, profile).panels[-1]
+    assert panel.family == "multivariate" and panel.reference == mean
+    upper = next(lim.values for lim in panel.limits if lim.level == "warning" and lim.side == "above")
+    assert upper == pytest.approx([mean + 4 * sd, mean + 2 * sd])  # sd scaled by sqrt(1/4)
+
+
+def test_metrics_table_groups_by_family_with_reference_delta_and_threshold() -> None:
+    profile = _reference_profile()
+    reference = profile.performance["roc_auc"]
+    metrics = {"perf.roc_auc": reference - 0.06, "perf.roc_auc.delta": -0.06,
+               "est.roc_auc": 0.9, "est.roc_auc.lower": 0.88, "est.roc_auc.upper": 0.92,
+               "drift.prediction.psi": 0.3, "drift.share": 0.5, "quality.rows": 2000.0,
+               "drift.x1.psi": 0.2}
+    status, breaches = DEFAULT_POLICY.decide(metrics, profile.bands, 2000)
+    groups = dict(metric_table(metrics, 2000, DEFAULT_POLICY, profile, breaches, {"drift.x1.psi"}))
+    assert list(groups) == ["performance (realized)",
+                            "performance (estimated without labels, 95 % band)",
+                            "prediction and target drift", "feature drift", "data quality"]
+    auc = groups["performance (realized)"][0]
+    assert (auc.metric, auc.reference, auc.delta, auc.level) == (
+        "perf.roc_auc", reference, -0.06, "degraded")
+    assert auc.threshold == "degrade Δ ≤ -0.05, warn Δ ≤ -0.02"
+    est = groups["performance (estimated without labels, 95 % band)"][0]
+    assert (est.low, est.high) == (0.88, 0.92)  # folded into its row
+    psi = groups["prediction and target drift"][0]
+    assert psi.reference == profile.bands["drift.prediction.psi"][0]
+    assert psi.threshold == "degrade ≥ 0.25, warn ≥ 0.1"
+    assert all(r.metric != "drift.x1.psi" for rows in groups.values() for r in rows)
+    assert status == "degraded"
+
+
+def _evaluate_weeks(uri: str, tracking_uri: str, shifts: tuple[float, ...],
+                    policy: str | None = None) -> list[md.DecayReport]:
+    return [md.evaluate(uri, make_frame(2000, 10 + i, shift=shift), tracking_uri=tracking_uri,
+                        window_start=WEEKS[i], window_end=WEEKS[i + 1], policy=policy)
+            for i, shift in enumerate(shifts)]
+
+
+def test_logged_series_has_the_reported_window_and_plots_are_not_blank(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    reports = _evaluate_weeks(profiled, tracking_uri, (0.0, 0.6, 1.2))
+    client = registry.client_for(tracking_uri)
+    first = Path(client.download_artifacts(reports[0].run_id, "plots", str(tmp_path / "one")))
+    assert (first / "series.png").exists()  # a version's first window: plotted too
+    local = Path(client.download_artifacts(reports[-1].run_id, "", str(tmp_path / "last")))
+    pngs = {p.name: p.read_bytes() for p in (local / "plots").iterdir()}
+    for png in pngs.values():
+        _not_blank(png)
+    # what the last window's page plotted: the three logged windows, this one included
+    ref = registry.resolve(client, profiled)
+    points = monitoring._series(client, ref, None)
+    assert len(points) == 3 and points[-1]["key"] == reports[-1].window_key
+    _, breaches = DEFAULT_POLICY.decide(reports[-1].metrics, _reference_profile().bands,
+                                        reports[-1].rows)
+    data = timeline(points, DEFAULT_POLICY, _reference_profile(), breaches)
+    assert len(data.x) == 3 and data.tick_labels[0] == WEEKS[0]
+    with render._collector_paused():
+        assert render._series(data) == pngs["series.png"]
+    trigger = reports[-1].reasons[0].split(" = ")[0]
+    assert [p for p in data.panels if p.trigger and trigger in (p.metric, *p.covers)]
+    page = (local / "decay_report.html").read_text()
+    for caption in ("Drift by feature", "The version&#x27;s windows", "x1: reference vs window"):
+        assert f"<figcaption>{caption}" in page
+    assert not re.search(r"<figcaption>[^<]*\.png", page)
+    assert '<th class="family" colspan="5">performance (realized)</th>' in page
+    auc = _reference_profile().performance["roc_auc"]
+    assert re.search(rf"<td>perf.roc_auc</td><td>{auc:.4g}</td><td>[^<]+</td><td>[-+][^<]+</td>"
+                     r'<td class="threshold">degrade Δ ≤ -0.05, warn Δ ≤ -0.02</td>', page)
+
+
+def _page_lists(page: str, section: str) -> list[str]:
+    block = re.search(rf'id="{section}">.*?<ul>(.*?)</ul>', page, re.S)
+    assert block is not None
+    return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block.group(1))]
+
+
+@pytest.mark.parametrize(("remove", "fate"), [(True, "it is removed (remove_aliases)"),
+                                              (False, "it stays")])
+def test_notes_never_contradict_the_actions(tracking_uri: str, profiled: str, tmp_path: Path,
+                                            remove: bool, fate: str) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      f'remove_aliases = {["champion"] if remove else []}\n'.replace("'", '"')
+                      + "[hysteresis]\ndegrade_after = 1\n")
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    (report,) = _evaluate_weeks(profiled, tracking_uri, (1.5,), str(policy))
+    assert report.status == "degraded"
+    page = Path(client.download_artifacts(report.run_id, "decay_report.html", str(tmp_path))
+                ).read_text()
+    actions, notes = _page_lists(page, "actions"), _page_lists(page, "notes")
+    removed = [a for a in actions if a.startswith("remove alias @champion")]
+    assert [n for n in notes if "no healthy version to roll @champion back to" in n] == [
+        f"no healthy version to roll @champion back to; {fate}"]
+    assert bool(removed) == remove
+    assert ("champion" in registry.resolve(client, profiled).aliases) != remove
+
+
+def test_report_page_with_panels_renders_in_headless_chromium(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    reports = _evaluate_weeks(profiled, tracking_uri, (0.0, 1.2))
+    client = registry.client_for(tracking_uri)
+    page = Path(client.download_artifacts(reports[-1].run_id, "decay_report.html", str(tmp_path)))
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+         "--window-size=1200,1600", page.as_uri()], capture_output=True, timeout=120)
+    _not_blank(shot.read_bytes())
+    # the plots sit high on the page: the screenshot's upper part holds the series' stages
+    top = _pixels(shot.read_bytes())[:1600, :, :3]
+    healthy = np.array([0x2e, 0x7d, 0x32]) / 255 * 0.12 + (1 - 0.12)  # the stage's tint
+    assert (np.abs(top - healthy).max(axis=-1) < 0.03).sum() > 1000
