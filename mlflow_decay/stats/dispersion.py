@@ -24,12 +24,12 @@ import numpy as np
 
 from .calibration import Calibration, fit_map
 from .estimate import (
-    _binary_point,
-    _class_probabilities,
-    _jackknife_sd,
-    _multiclass_point,
-    _multiclass_sampling_sd,
-    _sampling_sd,
+    binary_point,
+    class_probabilities,
+    jackknife_sd,
+    multiclass_point,
+    multiclass_sampling_sd,
+    sampling_sd,
 )
 
 #: Consecutive chunks of the reference the dispersion is measured on.
@@ -80,9 +80,9 @@ def _binary_chunk(scores: np.ndarray, y: np.ndarray, rows: np.ndarray, rest: np.
     hard = (s >= threshold).astype(float)
     p = fit_map(calibration.method, scores[rest], y[rest])(s)
     return _chunk_terms(
-        _binary_point(s, p, hard), _binary_point(s, labels, hard),
-        _jackknife_sd([_binary_point(s, m(s), hard) for m in calibration.fold_maps()]),
-        _sampling_sd(s, p, hard, rng))
+        binary_point(s, p, hard), binary_point(s, labels, hard),
+        jackknife_sd([binary_point(s, m(s), hard) for m in calibration.fold_maps()]),
+        sampling_sd(s, p, hard, rng))
 
 
 def _multiclass_chunk(proba: np.ndarray, hits: np.ndarray, rows: np.ndarray, rest: np.ndarray,
@@ -91,15 +91,15 @@ def _multiclass_chunk(proba: np.ndarray, hits: np.ndarray, rows: np.ndarray, res
     sub, guess = proba[rows], np.argmax(proba[rows], axis=1)
     maps: list[Callable[[np.ndarray], np.ndarray]] = [
         fit_map(c.method, proba[rest, k], hits[rest, k]) for k, c in enumerate(calibrations)]
-    q = _class_probabilities(sub, maps)
+    q = class_probabilities(sub, maps)
     folds = [c.fold_maps() for c in calibrations]
     count = min(len(f) for f in folds)
-    jackknife = _jackknife_sd([
-        _multiclass_point(sub, _class_probabilities(sub, [f[i] for f in folds]), guess)
+    jackknife = jackknife_sd([
+        multiclass_point(sub, class_probabilities(sub, [f[i] for f in folds]), guess)
         for i in range(count)]) if count >= 2 else {}
-    return _chunk_terms(_multiclass_point(sub, q, guess),
-                        _multiclass_point(sub, hits[rows].astype(float), guess), jackknife,
-                        _multiclass_sampling_sd(sub, q, guess, rng))
+    return _chunk_terms(multiclass_point(sub, q, guess),
+                        multiclass_point(sub, hits[rows].astype(float), guess), jackknife,
+                        multiclass_sampling_sd(sub, q, guess, rng))
 
 
 def _chunk_terms(estimated: Metrics, realized: Metrics, map_sd: Metrics, sampling_sd: Metrics

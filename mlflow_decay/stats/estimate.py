@@ -184,17 +184,17 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
     scores = scores[order]  # in score order: every metric below reads them so
     p = calibration(scores)
     hard = (scores >= threshold).astype(float)
-    point = _binary_point(scores, p, hard)
+    point = binary_point(scores, p, hard)
     rng = np.random.default_rng(seed)
     rows, factor = _band_rows(len(scores), rng)  # sorted rows of sorted scores
     s, h = scores[rows], hard[rows]
-    sampling = {k: v * factor for k, v in _sampling_sd(s, p[rows], h, rng).items()}
+    sampling = {k: v * factor for k, v in sampling_sd(s, p[rows], h, rng).items()}
     folds = calibration.fold_maps()
-    fitting = _jackknife_sd([_binary_point(s, m(s), h) for m in folds])
+    fitting = jackknife_sd([binary_point(s, m(s), h) for m in folds])
     return _with_bands(point, _half_widths(sampling, fitting, len(folds), calibration), BINARY)
 
 
-def _binary_point(scores: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, float]:
+def binary_point(scores: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, float]:
     """The expected metrics of rows given in ascending score order."""
     return {"roc_auc": _auc_sorted(scores, p), "pr_auc": _ap_sorted(scores, p),
             **_confusion(hard, p)}
@@ -210,8 +210,8 @@ def _band_rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     return np.sort(rng.choice(n, _SD_ROWS, replace=False)), float(np.sqrt(_SD_ROWS / n))
 
 
-def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.random.Generator
-                 ) -> dict[str, float]:
+def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.random.Generator
+                ) -> dict[str, float]:
     """Standard deviation of each realized metric over labels drawn from ``p``."""
     n = len(p)
     draws = rng.random((_DRAWS, n)) < p
@@ -235,7 +235,7 @@ def _sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ra
         ("recall", recall), ("f1", f1))}
 
 
-def _jackknife_sd(values: Sequence[dict[str, float]]) -> dict[str, float]:
+def jackknife_sd(values: Sequence[dict[str, float]]) -> dict[str, float]:
     """Delete-a-group jackknife: the standard deviation of an estimate owed to the map, from
     the estimates each fold's map gives (each map fitted without one fold of the reference):
     ``sqrt((K - 1) / K * sum_k (theta_k - mean theta)^2)``. Empty without fold maps."""
@@ -289,35 +289,37 @@ def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed
     if len(proba) == 0:
         return {}
     predicted = np.argmax(proba, axis=1)
-    q = _class_probabilities(proba, calibrations)
-    point = _multiclass_point(proba, q, predicted)
+    q = class_probabilities(proba, calibrations)
+    point = multiclass_point(proba, q, predicted)
     rng = np.random.default_rng(seed)
     rows, factor = _band_rows(len(proba), rng)
     sub, guess = proba[rows], predicted[rows]
     sampling = {k: v * factor
-                for k, v in _multiclass_sampling_sd(sub, q[rows], guess, rng).items()}
+                for k, v in multiclass_sampling_sd(sub, q[rows], guess, rng).items()}
     folds = [c.fold_maps() for c in calibrations]
     count = max(len(f) for f in folds)
     fitting = {}
     if count >= 2 and all(len(f) in (0, count) for f in folds):
         maps = [[f[i] if f else c for f, c in zip(folds, calibrations, strict=True)]
                 for i in range(count)]
-        fitting = _jackknife_sd([_multiclass_point(sub, _class_probabilities(sub, m), guess)
+        fitting = jackknife_sd([multiclass_point(sub, class_probabilities(sub, m), guess)
                                  for m in maps])
     return _with_bands(point, _half_widths(sampling, fitting, count, calibrations[0]),
                        MULTICLASS)
 
 
-def _class_probabilities(proba: np.ndarray, maps: Sequence[Callable[[np.ndarray], np.ndarray]]
-                         ) -> np.ndarray:
+def class_probabilities(proba: np.ndarray, maps: Sequence[Callable[[np.ndarray], np.ndarray]]
+                        ) -> np.ndarray:
     """Each class's calibrated probability, each row normalised to sum to one."""
     q = np.column_stack([m(proba[:, k]) for k, m in enumerate(maps)])
     total = q.sum(axis=1, keepdims=True)
     return np.asarray(q / np.where(total > 0, total, 1.0))
 
 
-def _multiclass_point(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray
-                      ) -> dict[str, float]:
+def multiclass_point(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray
+                     ) -> dict[str, float]:
+    """The expected macro one-vs-rest AUC and macro F1 of rows scored ``proba``, decided
+    ``predicted``, whose classes have probabilities ``q``."""
     aucs, f1s = [], []
     for k in range(proba.shape[1]):
         aucs.append(expected_auc(proba[:, k], q[:, k]))
@@ -327,8 +329,8 @@ def _multiclass_point(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray
             "f1_macro": float(np.nanmean(f1s))}
 
 
-def _multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray,
-                            rng: np.random.Generator) -> dict[str, float]:
+def multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray,
+                           rng: np.random.Generator) -> dict[str, float]:
     """Standard deviation of the realized macro metrics over joint label draws: each draw
     gives every row one class from its probabilities ``q``, and every class's one-vs-rest AUC
     and F1 (and the accuracy) are recomputed from that same draw."""

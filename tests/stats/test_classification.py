@@ -34,7 +34,7 @@ def test_binary_sampling_sd_matches_every_labelling(monkeypatch: pytest.MonkeyPa
     p = np.clip(scores + rng.normal(0, 0.15, 10), 0.05, 0.95)
     hard = (scores >= 0.6).astype(float)
     monkeypatch.setattr(estimate, "_DRAWS", 40_000)
-    sd = estimate._sampling_sd(scores, p, hard, np.random.default_rng(1))
+    sd = estimate.sampling_sd(scores, p, hard, np.random.default_rng(1))
     two = np.column_stack([1 - p, p])
 
     def auc(labels: np.ndarray) -> float:
@@ -54,7 +54,7 @@ def test_multiclass_band_draws_rows_jointly(monkeypatch: pytest.MonkeyPatch) -> 
     proba = np.clip(q + rng.normal(0, 0.05, q.shape), 0.01, None)
     predicted = np.argmax(proba, axis=1)
     monkeypatch.setattr(estimate, "_DRAWS", 40_000)
-    sd = estimate._multiclass_sampling_sd(proba, q, predicted, np.random.default_rng(3))
+    sd = estimate.multiclass_sampling_sd(proba, q, predicted, np.random.default_rng(3))
 
     def macro_auc(labels: np.ndarray) -> float:
         if len(set(labels.tolist())) < 3:
