@@ -26,6 +26,7 @@ from .core.panels import Panel, Row, Timeline, metric_table, timeline
 from .core.policy import Policy
 from .core.profile import CategoricalSummary, NumericSummary, Profile
 from .core.report import DecayReport
+from .core.times import span_label
 from .core.window import CategoricalStats, ColumnStats, NumericStats, WindowStats
 
 _COLORS = {"healthy": "#2e7d32", "warning": "#f9a825", "degraded": "#c62828"}
@@ -130,7 +131,7 @@ figcaption{{font-weight:600;text-align:center}}
 tr.warning td{{background:#fff3cd}}tr.degraded td{{background:#f8d7da}}
 </style></head><body>
 <h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
-<p>window {e(report.window_start or "-")} to {e(report.window_end or "-")}, {report.rows} rows;
+<p>window {e(span_label(report.window_start, report.window_end) or "-")}, {report.rows} rows;
 this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
 policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>

@@ -118,18 +118,8 @@ def whole(reasons: str | None, width: int = 110) -> str:
 
 
 def span(start: str | None, end: str | None) -> str:
-    """A window's bounds in a table cell: ``2026-02-02 → 02-09`` (the time of day shown when
-    not midnight, the year only once), ``-`` when the window has none."""
-    if not start and not end:
-        return "-"
-    import pandas as pd
+    """A window's bounds in a table cell (:func:`mlflow_decay.core.times.span_label`), ``-``
+    when the window has none."""
+    from ..core.times import span_label
 
-    def short(value: str | None, drop_year: bool) -> str:
-        if not value:
-            return "…"
-        ts = pd.Timestamp(value)
-        day = ts.strftime("%m-%d" if drop_year else "%Y-%m-%d")
-        return day if ts == ts.normalize() else f"{day} {ts.strftime('%H:%M')}"
-
-    same_year = bool(start and end and start[:4] == end[:4])
-    return f"{short(start, False)} → {short(end, same_year)}"
+    return span_label(start, end) or "-"
