@@ -258,7 +258,7 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
                 status=status, window_status=status, previous_status=ref.status, reasons=[],
                 metrics={}, rows=window.rows, run_id=done[window.key], window_start=window.start,
-                window_end=window.end, step=window.index, window_key=window.key, skipped=True,
+                window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,
                 policy=pol.source)
         else:
             if log:
@@ -267,7 +267,7 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
             report, planned = _record(client, ref, profile, result, rows, pol, log=log,
                                       apply=log, window_start=window.start,
                                       window_end=window.end, experiment=experiment,
-                                      step=window.index, window_key=window.key, series=series,
+                                      step=window.index + 1, window_key=window.key, series=series,
                                       outputs_file=window.outputs)
             if not log:  # a dry run: the next window starts from this one's planned stage
                 ref = registry.simulate(ref, planned)

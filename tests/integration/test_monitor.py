@@ -71,9 +71,9 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     assert sorted(kinds) == ["evaluation"] * 5 + ["timeline"]  # the windows and their series
     runs = [r for r in every if r.data.tags[registry.KIND] == "evaluation"]
     history = client.get_metric_history(runs[0].info.run_id, "drift.share")
-    assert [m.step for m in history] == [0]
+    assert [m.step for m in history] == [1]  # windows numbered from 1, as the table and timeline
     steps = sorted(client.get_metric_history(r.info.run_id, "quality.rows")[0].step for r in runs)
-    assert steps == [0, 1, 2, 3, 4]
+    assert steps == [1, 2, 3, 4, 5]
     assert runs[3].data.tags["mlflow_decay.window_start"] == "2026-03-04T00:00:00+00:00"
     assert ref.tags[registry.STATUS_RUN_ID] == runs[3].info.run_id
 
@@ -112,5 +112,5 @@ def test_periods_without_rows_give_no_window(tracking_uri: str, profiled: str,
         assert [r.window_start[:10] for r in reports if r.window_start] == [
             "2026-03-01", "2026-03-02", "2026-03-05"]
         assert [r.rows for r in reports] == [300, 300, 300]
-        assert [r.step for r in reports] == [0, 1, 2]
+        assert [r.step for r in reports] == [1, 2, 3]
     assert [r.window_key for r in in_memory] == [r.window_key for r in streamed]
