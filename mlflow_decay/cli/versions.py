@@ -66,7 +66,7 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
 
 
 def _window(bounds: dict[str, str | None]) -> str:
-    return span(bounds["start"], bounds["end"]) if bounds["start"] or bounds["end"] else "-"
+    return span(bounds["start"], bounds["end"])
 
 
 def _model_uri(model: str) -> str:
