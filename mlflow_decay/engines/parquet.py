@@ -47,11 +47,12 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     time or fewer (``BATCH_VALUES`` values at a time), in file order, reading only ``columns``
     when given.
 
-    The files are read one after the other, a batch at a time, with no read-ahead: what is held
-    is the batch being decoded and the DataFrame the caller is working on (``pyarrow``'s dataset
-    scanner queues decoded batches up to 1 GiB ahead of a slow consumer, so its peak memory grew
-    with the row count). Columns follow the dataset's schema (the first file's): a column a file
-    lacks is read as nulls, one of another type is cast.
+    The files are read one after the other, a batch at a time, with no read-ahead and no reader
+    threads: what is held is the batch being decoded, the pages it comes from (a 64 KB read
+    buffer per column, not a whole row group) and the DataFrame the caller is working on
+    (``pyarrow``'s dataset scanner queues decoded batches up to 1 GiB ahead of a slow consumer,
+    so its peak memory grew with the row count). Columns follow the dataset's schema (the first
+    file's): a column a file lacks is read as nulls, one of another type is cast.
     """
     import pyarrow.dataset as ds
 
@@ -92,7 +93,7 @@ def _file_batches(fragment: Any, filesystem: Any, schema: Any, batch_rows: int
     import pyarrow.parquet as pq
 
     with filesystem.open_input_file(fragment.path) as stream:
-        file = pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 20)
+        file = pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 16)
         present = set(file.schema_arrow.names)
         read = [n for n in schema.names if n in present]
         for batch in file.iter_batches(batch_size=batch_rows, columns=read, use_threads=False):
