@@ -206,7 +206,7 @@ def profile_counts(batch: pd.DataFrame, profile: Profile, *, pca: Layout | None 
     for i, (start, stop) in enumerate(chunk_rows):
         lo, hi = max(start - offset, 0), min(stop - offset, len(batch))
         if lo < hi:
-            chunks[i] = [batch.iloc[lo:hi]]
+            chunks[i] = [batch.iloc[lo:hi].copy()]  # a slice would keep the whole batch
     return ProfileCounts(histograms, None if pca is None else gram(batch, pca), predicted, chunks)
 
 def _numeric_roles(profile: Profile) -> list[tuple[str, NumericSummary]]:
