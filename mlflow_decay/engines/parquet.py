@@ -69,12 +69,12 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     batch_rows = min(batch_rows, max(MIN_BATCH_ROWS, BATCH_VALUES // max(len(names), 1)))
 
     def batches() -> Iterator[pd.DataFrame]:
-        try:
-            for fragment in dataset.get_fragments():
+        for fragment in dataset.get_fragments():
+            try:
                 yield from _file_batches(fragment, dataset.filesystem, schema, batch_rows)
-        except (OSError, ValueError) as exc:
-            raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                            f"{str(exc).splitlines()[0][:200]}") from exc
+            except (OSError, ValueError) as exc:
+                raise DataError(f"data file {fragment.path!r} could not be read as Parquet: "
+                                f"{str(exc).splitlines()[0][:200]}") from exc
 
     return batches
 
