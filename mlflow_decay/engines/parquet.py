@@ -32,15 +32,28 @@ from .partials import (
 )
 from .sources import out_of_order
 
-#: Rows read at a time from a Parquet source.
+#: Rows read at a time from a Parquet source, at most.
 BATCH_ROWS = 262_144
+#: Values (rows × columns read) in a batch, at most: 16 MB of float64 (so 104,857 rows of 20
+#: columns, 41,943 rows of 50); a batch has at least ``MIN_BATCH_ROWS`` rows.
+BATCH_VALUES = 2 ** 21
+MIN_BATCH_ROWS = 4_096
 
 Batches = Callable[[], Iterable[pd.DataFrame]]
 
 def parquet_batches(path: Any, columns: Sequence[str] | None = None,
                     batch_rows: int = BATCH_ROWS) -> Batches:
     """A re-readable source of DataFrames from a Parquet file or directory, ``batch_rows`` at a
-    time (file order), reading only ``columns`` when given."""
+    time or fewer (``BATCH_VALUES`` values at a time), in file order, reading only ``columns``
+    when given.
+
+    The files are read one after the other, a batch at a time, with no read-ahead and no reader
+    threads: what is held is the batch being decoded, the pages it comes from (a 64 KB read
+    buffer per column, not a whole row group) and the DataFrame the caller is working on
+    (``pyarrow``'s dataset scanner queues decoded batches up to 1 GiB ahead of a slow consumer,
+    so its peak memory grew with the row count). Columns follow the dataset's schema (the first
+    file's): a column a file lacks is read as nulls, one of another type is cast.
+    """
     import pyarrow.dataset as ds
 
     try:
@@ -48,18 +61,53 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     except Exception as exc:  # pyarrow has its own error types for unreadable files
         raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
                         f"{str(exc).splitlines()[0][:200]}") from exc
+    names = [n for n in (columns or dataset.schema.names) if n in dataset.schema.names]
+    if columns and len(names) < len(columns):
+        missing = next(c for c in columns if c not in dataset.schema.names)
+        raise DataError(f"data file {str(path)!r} has no column {missing!r}")
+    schema = pa_schema(dataset.schema, names)
+    batch_rows = min(batch_rows, max(MIN_BATCH_ROWS, BATCH_VALUES // max(len(names), 1)))
 
     def batches() -> Iterator[pd.DataFrame]:
-        try:
-            for batch in dataset.to_batches(columns=list(columns) if columns else None,
-                                            batch_size=batch_rows):
-                if batch.num_rows:
-                    yield batch.to_pandas()
-        except (OSError, ValueError) as exc:
-            raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                            f"{str(exc).splitlines()[0][:200]}") from exc
+        for fragment in dataset.get_fragments():
+            try:
+                yield from _file_batches(fragment, dataset.filesystem, schema, batch_rows)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"data file {fragment.path!r} could not be read as Parquet: "
+                                f"{str(exc).splitlines()[0][:200]}") from exc
 
     return batches
+
+def pa_schema(schema: Any, names: Sequence[str]) -> Any:
+    """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
+    index and dtypes from it)."""
+    import pyarrow as pa
+
+    return pa.schema([schema.field(n) for n in names], metadata=schema.metadata)
+
+def _file_batches(fragment: Any, filesystem: Any, schema: Any, batch_rows: int
+                  ) -> Iterator[pd.DataFrame]:
+    """One Parquet file's rows as DataFrames of ``schema``, ``batch_rows`` at a time, each
+    decoded batch released once converted."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with filesystem.open_input_file(fragment.path) as stream:
+        file = pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 16)
+        present = set(file.schema_arrow.names)
+        read = [n for n in schema.names if n in present]
+        for batch in file.iter_batches(batch_size=batch_rows, columns=read, use_threads=False):
+            if not batch.num_rows:
+                continue
+            arrays = [(column if (column := batch.column(n)).type == field.type
+                       else column.cast(field.type)) if n in present
+                      else pa.nulls(batch.num_rows, field.type)
+                      for n, field in zip(schema.names, schema, strict=True)]
+            del batch
+            frame = pa.RecordBatch.from_arrays(arrays, schema=schema).to_pandas()
+            del arrays
+            yield frame
+            del frame
 
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
@@ -89,6 +137,7 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
         raise DataError("reference table is empty: a profile needs at least one row")
     kinds, schema = plan_columns(first, columns, options.task)
     notes = feature_notes(first, kinds) if columns.features is None else ()
+    del first  # one batch at a time is held from here on
     needed = list(dict.fromkeys([*kinds, *columns.prediction_columns, *(c for c in (
         columns.target, columns.id_column, columns.timestamp_column, columns.predicted_label)
         if c)]))
@@ -103,8 +152,10 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
     def parts() -> Iterator[ProfileCounts]:
         offset = 0
         for batch in batches():
-            yield profile_counts(batch, profile, pca=layout, offset=offset, chunk_rows=rows)
+            count = profile_counts(batch, profile, pca=layout, offset=offset, chunk_rows=rows)
             offset += len(batch)
+            del batch  # released before the next one is read
+            yield count
 
     counts = merge_all(parts())
     assert counts is not None

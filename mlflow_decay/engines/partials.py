@@ -206,7 +206,7 @@ def profile_counts(batch: pd.DataFrame, profile: Profile, *, pca: Layout | None 
     for i, (start, stop) in enumerate(chunk_rows):
         lo, hi = max(start - offset, 0), min(stop - offset, len(batch))
         if lo < hi:
-            chunks[i] = [batch.iloc[lo:hi]]
+            chunks[i] = [batch.iloc[lo:hi].copy()]  # a slice would keep the whole batch
     return ProfileCounts(histograms, None if pca is None else gram(batch, pca), predicted, chunks)
 
 def _numeric_roles(profile: Profile) -> list[tuple[str, NumericSummary]]:
@@ -235,6 +235,7 @@ def first_pass(batches: Iterable[pd.DataFrame], kinds: dict[str, Kind], columns:
             part = profile_partial(batch, kinds, columns, options)
             if kept:
                 sample.add(batch[kept])
+            del batch  # released before the next one is read
             yield part
 
     return merge_all(parts())
@@ -405,6 +406,7 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
                 sample.add(batch[[c for c in keep if c in batch.columns]])
             if writer is not None:
                 writer.add(batch)
+            del batch  # released before the next one is read
             yield part
 
     stats = merge_all(parts())
