@@ -157,17 +157,9 @@ def census_tasks(threshold: float) -> Task:
     reference, analysis = (f.assign(prediction=(f["predicted_probability"] >= threshold)
                                     .astype(int)) for f in frames)
     metrics = ["roc_auc", "f1", "accuracy"] if threshold == 0.5 else ["f1", "accuracy"]
-    cuts = binary_cuts(analysis, (84, 42, 21), "employed", "predicted_probability", metrics,
-                       threshold)
-    return Task(
-        f"census@{threshold}", reference,
-        {"target": "employed", "prediction": "predicted_probability", "threshold": threshold,
-         "id_column": "id", "exclude": ["year", "prediction"]},
-        {m: m for m in metrics}, {m: m for m in metrics}, ["employed"],
-        lambda: nml.CBPE(problem_type="classification_binary", y_pred_proba="predicted_probability",
-                         y_pred="prediction", y_true="employed", metrics=metrics,
-                         timestamp_column_name=E.WINDOW_DAY, chunk_period="D"),
-        lambda seed: cuts)
+    return cbpe_task(nml, f"census@{threshold}", reference, analysis, (84, 42, 21), metrics,
+                     "employed", "predicted_probability", "prediction", threshold,
+                     {"id_column": "id", "exclude": ["year", "prediction"]})
 
 
 def threshold_task() -> Task:
@@ -177,15 +169,23 @@ def threshold_task() -> Task:
     for f in (reference, analysis):
         f["y_pred"] = (f["y_pred_proba"] >= 0.65).astype(int)
         f["repaid"] = f["repaid"].astype(int)
-    metrics = ["f1", "accuracy"]
-    cuts = binary_cuts(analysis, (10, 20, 40), "repaid", "y_pred_proba", metrics, 0.65)
+    return cbpe_task(nml, "threshold", reference, analysis, (10, 20, 40), ["f1", "accuracy"],
+                     "repaid", "y_pred_proba", "y_pred", 0.65,
+                     {"id_column": "id", "exclude": ["y_pred"], "timestamp_column": "timestamp"})
+
+
+def cbpe_task(nml: Any, name: str, reference: pd.DataFrame, analysis: pd.DataFrame,
+              counts: Sequence[int], metrics: list[str], target: str, score: str, decision: str,
+              threshold: float, options: dict[str, Any]) -> Task:
+    """A binary task cut into ``counts`` windows, mlflow-decay decided at ``threshold`` and
+    NannyML's CBPE on the ``decision`` column."""
+    cuts = binary_cuts(analysis, counts, target, score, metrics, threshold)
     return Task(
-        "threshold", reference,
-        {"target": "repaid", "prediction": "y_pred_proba", "threshold": 0.65, "id_column": "id",
-         "exclude": ["y_pred"], "timestamp_column": "timestamp"},
-        {m: m for m in metrics}, {m: m for m in metrics}, ["repaid"],
-        lambda: nml.CBPE(problem_type="classification_binary", y_pred_proba="y_pred_proba",
-                         y_pred="y_pred", y_true="repaid", metrics=metrics,
+        name, reference,
+        {"target": target, "prediction": score, "threshold": threshold, **options},
+        {m: m for m in metrics}, {m: m for m in metrics}, [target],
+        lambda: nml.CBPE(problem_type="classification_binary", y_pred_proba=score,
+                         y_pred=decision, y_true=target, metrics=metrics,
                          timestamp_column_name=E.WINDOW_DAY, chunk_period="D"),
         lambda seed: cuts)
 

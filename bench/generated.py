@@ -14,7 +14,7 @@ reference, the second from shifted distributions that reach beyond the reference
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,13 +54,7 @@ def laplace(seed: int = 0, n_ref: int = 50_000, n_pool: int = 60_000) -> Data:
     def design(f: pd.DataFrame) -> np.ndarray:
         return np.column_stack([f.x1, f.x2, *(f.c == v for v in "abcde"), f.k])
 
-    train = _laplace_rows(20_000, rng, False)
-    model = LinearRegression().fit(design(train), _laplace_label(train, rng))
-    ref = _laplace_rows(n_ref, rng, False)
-    pool = pd.concat([_laplace_rows(n_pool // 2, rng, False),
-                      _laplace_rows(n_pool // 2, rng, True)], ignore_index=True)
-    for f in (ref, pool):
-        f["y"], f["yhat"] = _laplace_label(f, rng), model.predict(design(f))
+    ref, pool = _fitted(_laplace_rows, _laplace_label, design, rng, n_ref, n_pool, "y", "yhat")
     return ref, pool, ["x1", "x2", "c", "k", "d"], "y", "yhat"
 
 
@@ -94,14 +88,24 @@ def house(seed: int = 0, n_ref: int = 50_000, n_pool: int = 60_000) -> Data:
         return np.column_stack([f.area, f.rooms, f.age, *(f.city == c for c in "ABCDEFGH"),
                                 *(f.condition == c for c in ("new", "good"))])
 
-    train = _house_rows(20_000, rng, False)
-    model = LinearRegression().fit(design(train), _house_price(train, rng))
-    ref = _house_rows(n_ref, rng, False)
-    pool = pd.concat([_house_rows(n_pool // 2, rng, False),
-                      _house_rows(n_pool // 2, rng, True)], ignore_index=True)
-    for f in (ref, pool):
-        f["price"], f["pred"] = _house_price(f, rng), model.predict(design(f))
+    ref, pool = _fitted(_house_rows, _house_price, design, rng, n_ref, n_pool, "price", "pred")
     return ref, pool, ["area", "rooms", "age", "city", "condition"], "price", "pred"
+
+
+def _fitted(rows: Callable[[int, np.random.Generator, bool], pd.DataFrame],
+            label: Callable[[pd.DataFrame, np.random.Generator], np.ndarray],
+            design: Callable[[pd.DataFrame], np.ndarray], rng: np.random.Generator, n_ref: int,
+            n_pool: int, target: str, prediction: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A linear model fitted on 20,000 unshifted rows; the reference (unshifted) and the pool
+    (half unshifted, half shifted) with their labels and the model's predictions."""
+    train = rows(20_000, rng, False)
+    model = LinearRegression().fit(design(train), label(train, rng))
+    ref = rows(n_ref, rng, False)
+    pool = pd.concat([rows(n_pool // 2, rng, False), rows(n_pool // 2, rng, True)],
+                     ignore_index=True)
+    for f in (ref, pool):
+        f[target], f[prediction] = label(f, rng), model.predict(design(f))
+    return ref, pool
 
 
 def tilted_windows(ref: pd.DataFrame, pool: pd.DataFrame, features: Sequence[str], count: int,
