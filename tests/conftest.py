@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,6 +34,29 @@ from mlflow_decay import registry
 # The cycle collector runs less often: the tests allocate much (MLflow, pandas, matplotlib)
 # over a large heap, and collecting every 700 allocations cost 8 % of the suite's CPU time.
 gc.set_threshold(20_000, 50, 100)
+# What the imports above allocated lives as long as the session: out of the collector's sight.
+gc.freeze()
+
+RAM_DISK = Path("/dev/shm")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary directories on a RAM disk when the machine has one and none was given: each
+    test's sqlite store commits (and its artifacts are written and removed) without waiting for
+    the disk, about a tenth of the suite's time. The workers of ``-n`` are given theirs below it."""
+    if (config.option.basetemp is None and not hasattr(config, "workerinput")
+            and RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK)):
+        config.option.basetemp = tempfile.mkdtemp(prefix="mlflow-decay-tests-", dir=RAM_DISK)
+        config.stash[_RAM_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _RAM_BASETEMP in config.stash:
+        shutil.rmtree(config.stash[_RAM_BASETEMP], ignore_errors=True)
+
+
+_RAM_BASETEMP = pytest.StashKey[Path]()
 
 
 def make_frame(n: int, seed: int, shift: float = 0.0, flip: float = 0.0) -> pd.DataFrame:
