@@ -165,12 +165,12 @@ def new_version(tracking_uri: str) -> Callable[..., str]:
 def profiled(tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> str:
     """A version of model 'churn' with the reference profile attached; its URI."""
     uri = new_version()
-    md.attach_profile(uri, _reference_profile(), tracking_uri=tracking_uri)
+    md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
     return uri
 
 
 @functools.cache
-def _reference_profile() -> md.Profile:
+def reference_profile() -> md.Profile:
     """The profile of the ``reference`` fixture's table, built once per session."""
     return md.build_profile(make_frame(5000, seed=1), target="label", prediction="score")
 
@@ -178,11 +178,9 @@ def _reference_profile() -> md.Profile:
 @pytest.fixture
 def two_versions(tracking_uri: str, new_version: Callable[..., str]) -> tuple[str, str]:
     """Versions 1 and 2 of 'churn', both profiled on the same reference."""
-    reference = make_frame(5000, 1)
     champion, challenger = new_version(), new_version()
     for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
-                          tracking_uri=tracking_uri)
+        md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
     return champion, challenger
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import make_frame, registry_snapshot
+from conftest import make_frame, reference_profile, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -17,11 +17,9 @@ from mlflow_decay.cli import main
 def test_rollback_restore_and_history(tracking_uri: str, new_version: Callable[..., str],
                                       tmp_path: Path) -> None:
     client = registry.client_for(tracking_uri)
-    reference = make_frame(5000, 1)
     v1, v2, v3 = new_version(), new_version(), new_version()
     for uri in (v1, v2, v3):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
-                          tracking_uri=tracking_uri)
+        md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
     md.evaluate(v1, make_frame(3000, 2), tracking_uri=tracking_uri)  # v1 healthy
     policy = tmp_path / "p.toml"
     policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'

@@ -12,7 +12,7 @@ import mlflow
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame, registry_snapshot
+from conftest import make_frame, reference_profile, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -21,9 +21,9 @@ from mlflow_decay.core.policy import load_policy
 
 
 def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
-        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> None:
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
     uri = new_version()
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     artifact = md.attach_profile(uri, profile, tracking_uri=tracking_uri)
     name, version = uri.removeprefix("models:/").split("/")  # one folder per version
     assert artifact == f"{uri}/mlflow_decay/{name}/{version}/reference_profile.json"
@@ -40,9 +40,9 @@ def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
 
 
 def test_versions_without_a_logged_model_get_a_profile_run(
-        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> None:
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
     uri = new_version("legacy", logged_model=False)
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     artifact = md.attach_profile(uri, profile, tracking_uri=tracking_uri)
     assert artifact.startswith("runs:/") and artifact.endswith("mlflow_decay/reference_profile.json")
     assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
@@ -190,12 +190,11 @@ def test_policy_defaults_read_reference_performance(tracking_uri: str, profiled:
 
 
 def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
-        tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame,
-        tmp_path: Path) -> None:
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     uris = [new_version(), new_version("legacy", logged_model=False)]
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'other.db'}")
     mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'other.db'}")
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     for uri in uris:
         md.attach_profile(uri, profile, tracking_uri=tracking_uri)
         assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
