@@ -51,11 +51,6 @@ profile = md.build_profile(sys.argv[1], target="y", prediction="p", exclude=["ts
 assert profile.rows == int(sys.argv[2]) and profile.bands
 """
 
-# Appended to each script: the peak RSS of the child's own memory, in kB.
-PEAK = """
-print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
-"""
-
 # A version in a copy of the sqlite store argv[3] with a profile of 20,000 rows, monitored
 # (not logged) over the Parquet directory at argv[1] (argv[2] rows), streamed in daily windows.
 MONITOR = """
@@ -83,6 +78,11 @@ reports = md.monitor(f"models:/m/{version}", sys.argv[1], timestamp_column="ts",
 assert sum(r.rows for r in reports) == int(sys.argv[2]) and len(reports) > 1
 """
 
+
+# Appended to each script: the peak RSS of the child's own memory, in kB.
+PEAK = """
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+"""
 
 def _peak_rss_mb(script: str, *args: object) -> float:
     """Peak RSS (MB) of ``script`` run with ``args`` in a fresh interpreter (it prints it)."""
@@ -118,6 +118,14 @@ def _quadrupled(small: Path, large: Path) -> None:
     for part in sorted(small.iterdir()):
         for copy in range(4):
             os.link(part, large / f"{part.stem}-{copy}.parquet")
+
+
+def test_the_peak_measured_is_the_childs_own_not_its_parents() -> None:
+    held = np.ones(40_000_000)  # 320 MB resident in this process (ru_maxrss would pass it on)
+    small = _peak_rss_mb("import numpy as np\nx = np.ones(10_000_000)")  # 80 MB
+    large = _peak_rss_mb("import numpy as np\nx = np.ones(40_000_000)")  # 320 MB
+    assert small < 250 < large - 50, (small, large)
+    del held
 
 
 def test_evaluating_four_times_the_rows_does_not_raise_peak_rss(tmp_path: Path) -> None:
