@@ -10,13 +10,17 @@ categorical columns of 8 values) and times, as the median of ``--repeat`` runs:
    memory against the window's own size), building the profile of a 1M x 50 reference, and
    evaluating the same window read in batches from Parquet files;
 3. label-free performance estimation (binary CBPE with bands) on 100k scores;
-4. ``mlflow-decay --help`` in a fresh process.
+4. ``mlflow-decay --help`` in a fresh process;
+5. out of core (``bench/out_of_core.py``): a 10M-row x 50-column Parquet directory (4 GB, in a
+   temporary directory) profiled and evaluated through ``md.build_profile(path)`` and
+   ``md.evaluate(uri, path, log=False)``, rows/s and peak RSS of a fresh process each; with
+   ``--spark``, the same through Spark on ``local[2]``.
 
 Peak memory is what ``tracemalloc`` sees allocated during a run, beyond its inputs (numpy and
 pandas report their buffers to it); it is measured on one more run, outside the timings.
 
 Run: ``make bench`` (installs NannyML when missing) or
-``.venv/bin/python bench/speed.py [--repeat 3] [--skip-large]``
+``.venv/bin/python bench/speed.py [--repeat 3] [--skip-large] [--skip-out-of-core] [--spark]``
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ import pandas as pd
 os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # NannyML's usage analytics: off
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # importing NannyML starts a local Spark
+
+from out_of_core import out_of_core  # bench/ is on the path when this file runs as a script
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
@@ -169,6 +175,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-large", action="store_true", help="skip the 1M-row case")
+    parser.add_argument("--skip-out-of-core", action="store_true",
+                        help="skip the 10M-row Parquet case (writes 4 GB to a temporary directory)")
+    parser.add_argument("--spark", action="store_true",
+                        help="also time the Parquet case through Spark on local[2]")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}, pandas {pd.__version__}")
     window_100k(args.repeat)
@@ -176,6 +186,8 @@ def main() -> None:
         window_1m(args.repeat)
     estimation(args.repeat)
     cli_help(args.repeat)
+    if not args.skip_out_of_core:
+        out_of_core(spark=args.spark)
 
 
 if __name__ == "__main__":

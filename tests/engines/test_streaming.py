@@ -198,3 +198,17 @@ def test_streamed_windows_need_time_order_and_a_fixed_period(
     with pytest.raises(DataError, match="not in time order"):
         md.monitor(profiled, shuffled, timestamp_column="ts", every="1D",
                    tracking_uri=tracking_uri)
+
+
+def test_spark_batches_are_joined_to_the_parquet_engines_batch_size() -> None:
+    from mlflow_decay.engines.parquet import BATCH_VALUES
+    from mlflow_decay.engines.spark import _joined
+
+    rng = np.random.default_rng(0)
+    # Spark's Arrow batches: 10,000 rows, here of 50 columns (41,943 rows make a Parquet batch)
+    batches = [pd.DataFrame(rng.normal(size=(10_000, 50))) for _ in range(11)]
+    joined = list(_joined(iter(batches)))
+    assert [len(b) for b in joined] == [50_000, 50_000, 10_000]
+    assert all(b.size >= BATCH_VALUES for b in joined[:-1])
+    pd.testing.assert_frame_equal(pd.concat(joined, ignore_index=True),
+                                  pd.concat(batches, ignore_index=True))
