@@ -18,8 +18,9 @@ import pytest
 
 import mlflow_decay
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="reads the peak RSS from Linux's /proc/self/status")
+pytestmark = [pytest.mark.slow,  # millions of rows, in fresh interpreters
+              pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                 reason="reads the peak RSS from Linux's /proc/self/status")]
 
 FILE_ROWS = 250_000
 FEATURES = 18  # with the model's output and the label: 20 columns, 40 MB a file
