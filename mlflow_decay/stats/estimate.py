@@ -220,9 +220,7 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     neg = n - pos
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = (draws @ ranks - pos * (pos + 1) / 2) / (pos * neg)
-        order = np.argsort(-scores, kind="stable")
-        tp_cum = np.cumsum(draws[:, order], axis=1)
-        ap = np.sum(draws[:, order] * tp_cum / np.arange(1, n + 1), axis=1) / pos
+        ap = _draws_ap(draws[:, np.argsort(-scores, kind="stable")]) / pos
         tp = draws @ hard
         fp = hard.sum() - tp
         fn = pos - tp
@@ -233,6 +231,16 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     return {name: _sd(v) for name, v in (
         ("roc_auc", auc), ("pr_auc", ap), ("accuracy", acc), ("precision", precision),
         ("recall", recall), ("f1", f1))}
+
+
+def _draws_ap(ranked: np.ndarray) -> np.ndarray:
+    """Each draw's sum of precision at its positives (``ranked``: draws by descending score):
+    ``sum(hit * tp_cum / k)``, the true-positive counts in 32 bits (exact: far fewer than 2**31
+    rows) and the hits applied in place: the same numbers, a few times faster."""
+    precision = np.cumsum(ranked, axis=1, dtype=np.int32).astype(np.float64)
+    precision /= np.arange(1, ranked.shape[1] + 1, dtype=np.float64)
+    precision *= ranked  # 0 where no positive was drawn
+    return np.sum(precision, axis=1)
 
 
 def jackknife_sd(values: Sequence[dict[str, float]]) -> dict[str, float]:
