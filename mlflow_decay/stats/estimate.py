@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from . import Z95
 from .calibration import FOLDS, Calibration, Candidates, cumulative_miscalibration, fit_candidates
@@ -115,7 +115,7 @@ def _stray(scores: np.ndarray, p: np.ndarray, y: np.ndarray, rng: np.random.Gene
     draws = rng.random((_DRAWS, len(rows))) < p[rows]
     pos = draws.sum(axis=1).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = ((draws @ stats.rankdata(scores[rows]) - pos * (pos + 1) / 2)
+        auc = ((draws @ average_ranks(scores[rows]) - pos * (pos + 1) / 2)
                / (pos * (len(rows) - pos)))
     sd = _sd(auc) * factor
     gap = abs(expected_auc(scores, p) - expected_auc(scores, y))
@@ -215,7 +215,7 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     """Standard deviation of each realized metric over labels drawn from ``p``."""
     n = len(p)
     draws = rng.random((_DRAWS, n)) < p
-    ranks = stats.rankdata(scores)
+    ranks = average_ranks(scores)
     pos = draws.sum(axis=1).astype(float)
     neg = n - pos
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -279,8 +279,31 @@ def _half_widths(sampling: dict[str, float], fitting: dict[str, float], folds: i
             dof = (v_s + v_c) ** 2 / (v_s**2 / dof_s + v_c**2 / (folds - 1))
         else:
             dof = dof_s
-        out[name] = float(stats.t.ppf(0.975, dof) * np.sqrt(v_s + v_c))
+        out[name] = _t975(dof) * float(np.sqrt(v_s + v_c))
     return out
+
+
+def _t975(dof: float) -> float:
+    """Student's t 97.5 % quantile, ``scipy.stats.t.ppf(0.975, dof)`` (what it computes, without
+    importing ``scipy.stats``: half a second of every command's start)."""
+    return float(special.stdtrit(dof, 0.975)) if dof > 0 else float("nan")
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """``scipy.stats.rankdata(values)``: ranks from 1, ties given their average rank (NaN
+    anywhere makes every rank NaN), by its own steps, without importing ``scipy.stats``."""
+    values = np.asarray(values)
+    if np.isnan(values).any():
+        return np.full(values.shape, np.nan)
+    order = np.argsort(values)
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[:-1] != ordered[1:])) if len(ordered) else \
+        np.empty(0, dtype=bool)
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=len(ordered))
+    ranks = np.empty(len(ordered))
+    ranks[order] = np.repeat(starts + 1 + (counts - 1) / 2, counts)
+    return ranks
 
 
 def _sd(values: np.ndarray) -> float:
@@ -344,7 +367,7 @@ def multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarr
     and F1 (and the accuracy) are recomputed from that same draw."""
     n, k = q.shape
     labels = _categorical_draws(q, rng)  # (draws, n)
-    ranks = np.column_stack([stats.rankdata(proba[:, c]) for c in range(k)])
+    ranks = np.column_stack([average_ranks(proba[:, c]) for c in range(k)])
     # per draw and class, by one bincount over (draw, class) cells: the drawn rows, the sum of
     # their ranks among that class's probabilities, and how many of them were predicted so
     cell = (labels + k * np.arange(_DRAWS)[:, None]).ravel()
