@@ -142,11 +142,13 @@ def _by_score(scores: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
     neg = 1.0 - q
     new_group = np.concatenate(([True], s[1:] != s[:-1]))
-    starts = np.flatnonzero(new_group)
-    group = np.cumsum(new_group) - 1
-    neg_in_group = np.add.reduceat(neg, starts)
-    below = np.concatenate(([0.0], np.cumsum(neg_in_group)[:-1]))[group]
-    correct = np.sum(q * below) + 0.5 * np.sum(q * (neg_in_group[group] - neg))
+    tied = np.count_nonzero(new_group) < len(s)  # untied: a group per row (no gathers)
+    neg_in_group = np.add.reduceat(neg, np.flatnonzero(new_group)) if tied else neg
+    below = np.concatenate(([0.0], np.cumsum(neg_in_group)[:-1]))
+    if tied:
+        group = np.cumsum(new_group) - 1
+        below, neg_in_group = below[group], neg_in_group[group]
+    correct = np.sum(q * below) + 0.5 * np.sum(q * (neg_in_group - neg))
     pairs = q.sum() * neg.sum() - np.sum(q * neg)
     return float(correct / pairs) if pairs > 0 else float("nan")
 
@@ -154,7 +156,9 @@ def _auc_sorted(s: np.ndarray, q: np.ndarray) -> float:
 def _ap_sorted(s: np.ndarray, q: np.ndarray) -> float:
     s, q = s[::-1], q[::-1]  # by descending score
     ends = np.append(np.flatnonzero(s[1:] != s[:-1]), len(s) - 1)
-    tp = np.cumsum(q)[ends]
+    tp = np.cumsum(q)
+    if len(ends) < len(s):  # ties: the last row of each group (else every row)
+        tp = tp[ends]
     seen = ends + 1.0
     recall_step = np.diff(tp, prepend=0.0) / q.sum()
     return float(np.sum(recall_step * tp / seen))
@@ -180,8 +184,7 @@ def estimate_binary(scores: np.ndarray, calibration: Calibration, seed: int = 0,
     scores = scores[np.isfinite(scores)]
     if len(scores) == 0:
         return {}
-    order = np.argsort(scores)
-    scores = scores[order]  # in score order: every metric below reads them so
+    scores = np.sort(scores)  # in score order: every metric below reads them so
     p = calibration(scores)
     hard = (scores >= threshold).astype(float)
     point = binary_point(scores, p, hard)
