@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -32,8 +33,10 @@ def one_blas_thread() -> Iterator[None]:
     The tasks are the parallelism: their products are small (a window's PCA block, the
     estimator's draws), and BLAS threads on top of them only wait for each other, many times
     slower on a busy machine. The results are the same (BLAS splits the output, not the sums).
+    Only the main thread sets the limit (BLAS has one, process-wide; threadpoolctl lets one
+    thread own it): blocks entered from other threads leave it as they find it.
     """
-    controller = _blas()
+    controller = _blas() if threading.current_thread() is threading.main_thread() else None
     if controller is None:
         yield
         return
