@@ -229,11 +229,13 @@ def speed_of_light(frame: pd.DataFrame, repeat: int) -> float:
 
 def public_api(repeat: int, skip_large: bool) -> None:
     """The speed rows of issue 15, as a user meets them, in one run."""
+    load = os.getloadavg()[0]  # a shared machine: others' work lengthens the wall times
     rows = [_api_100k(max(repeat, 11), repeat)]
     if not skip_large:
         rows.append(_api_1m(max(repeat, 5)))
     rows.append(_cli_no_log(max(repeat, 5)))
-    print("\n## Through the public API and the CLI (profile with its default bands)\n")
+    print("\n## Through the public API and the CLI (profile with its default bands); load "
+          f"average {load:.1f} before, {os.getloadavg()[0]:.1f} after\n")
     print("| work | mlflow-decay | against | ratio | goal |")
     print("|---|---:|---|---:|---|")
     for row in rows:
