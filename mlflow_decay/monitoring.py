@@ -99,7 +99,7 @@ def evaluate(
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
-    profile = with_decisions(registry.profile_of(client, ref), predicted_label)
+    profile = with_decisions(registry.profile_of(client, ref, shared=True), predicted_label)
     with tempfile.TemporaryDirectory() as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / runs.OUTPUTS_FILE if log else None

@@ -9,7 +9,7 @@ parts of a window add up to the counts of the whole (:func:`merge_stats`), so on
 statistics serves a table in memory, a stream of Parquet record batches and the partitions
 of a Spark DataFrame, and the metrics do not depend on how the window was split.
 
-Computing them sorts each numerical column once (numpy's vectorised sort, about 15 ms per
+Computing them sorts each numerical column once (numpy's vectorised sort, about 5 ms per
 million values) and locates the grid in the sorted array; everything after that is in the size
 of the grid. Columns are processed on a thread pool: sorting releases the GIL.
 """
