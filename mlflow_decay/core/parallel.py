@@ -47,6 +47,8 @@ def one_blas_thread() -> Iterator[None]:
 @functools.cache
 def _blas() -> Any:
     """The loaded BLAS libraries' thread control (``None`` without threadpoolctl)."""
+    import numpy  # noqa: F401 - its BLAS, loaded before the controller looks for libraries
+
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - it comes with scikit-learn
