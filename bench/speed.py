@@ -14,13 +14,21 @@ categorical columns of 8 values) and times, as the median of ``--repeat`` runs:
 5. out of core (``bench/out_of_core.py``): a 10M-row x 50-column Parquet directory (4 GB, in a
    temporary directory) profiled and evaluated through ``md.build_profile(path)`` and
    ``md.evaluate(uri, path, log=False)``, rows/s and peak RSS of a fresh process each; with
-   ``--spark``, the same through Spark on ``local[2]``.
+   ``--spark``, the same through Spark on ``local[2]``;
+6. (run first) as a user calls them: ``md.evaluate(uri, window, log=False)`` against a profile built
+   with ``md.build_profile`` (default bands) and attached to a version in a sqlite store, on
+   100k x (20 numerical + 5 categorical + score) side by side with Evidently's
+   ``DataDriftPreset``, and on 1M x (50 numerical + score), each also against the speed of
+   light (one pass over the window's memory: ``np.sum`` of each column); and
+   ``mlflow-decay evaluate --no-log`` on a 1k-row Parquet window in a fresh process against the
+   MLflow floor (``MlflowClient(uri).search_registered_models()`` in a fresh process).
 
 Peak memory is what ``tracemalloc`` sees allocated during a run, beyond its inputs (numpy and
 pandas report their buffers to it); it is measured on one more run, outside the timings.
 
 Run: ``make bench`` (installs NannyML when missing) or
-``.venv/bin/python bench/speed.py [--repeat 3] [--skip-large] [--skip-out-of-core] [--spark]``
+``.venv/bin/python bench/speed.py [--repeat 3] [--skip-large] [--only-api] [--skip-out-of-core]
+[--spark]``
 """
 
 from __future__ import annotations
@@ -171,16 +179,151 @@ def cli_help(repeat: int) -> None:
           f"(median of {repeat})")
 
 
+# -- through the public API and the CLI, as a user runs them -------------------------------------
+def scored(rows: int, numerical: int, categorical: int, seed: int, shift: float) -> pd.DataFrame:
+    """:func:`make` with a model's score (and, for a reference, its label)."""
+    frame = make(rows, numerical, categorical, seed, shift)
+    rng = np.random.default_rng(seed + 100)
+    frame["score"] = 1 / (1 + np.exp(-(frame["num_0"] + frame["num_1"] + rng.normal(0, 1, rows))))
+    frame["label"] = (rng.random(rows) < frame["score"]).astype(int)
+    return frame
+
+
+def registered(root: Path, name: str, reference: pd.DataFrame) -> tuple[str, str]:
+    """A sqlite store in ``root`` with one version of ``name`` (a LoggedModel source) and the
+    reference's profile (``md.build_profile``, default bands) attached; its URI and the
+    version's ``models:/`` URI."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri  # MLflow resolves a models:/ source through it
+    try:
+        client = MlflowClient(uri, uri)
+        client.create_registered_model(name)
+        experiment = client.create_experiment("models", artifact_location=str(root / "artifacts"))
+        model = client.create_logged_model(experiment, name="model")
+        version = client.create_model_version(name, source=f"models:/{model.model_id}",
+                                              model_id=model.model_id).version
+    finally:
+        if before is None:
+            del os.environ["MLFLOW_TRACKING_URI"]
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+    model_uri = f"models:/{name}/{version}"
+    profile = md.build_profile(reference, target="label", prediction="score")
+    md.attach_profile(model_uri, profile, tracking_uri=uri)
+    return uri, model_uri
+
+
+def timed(func: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds (all threads) of ``repeat`` runs, after one to warm up."""
+    func()
+    wall, cpu = [], []
+    for _ in range(repeat):
+        began, used = time.perf_counter(), time.process_time()
+        func()
+        wall.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - used)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def speed_of_light(frame: pd.DataFrame, repeat: int) -> float:
+    """One pass over a window's memory: ``np.sum`` of each numerical column (median seconds)."""
+    arrays = [frame[c].to_numpy() for c in frame.columns if frame[c].dtype.kind in "fiub"]
+    return timed(lambda: [np.sum(a) for a in arrays], repeat)[0]
+
+
+def public_api(repeat: int, skip_large: bool) -> None:
+    """The speed rows of issue 15, as a user meets them, in one run."""
+    load = os.getloadavg()[0]  # a shared machine: others' work lengthens the wall times
+    rows = [_api_100k(max(repeat, 11), repeat)]
+    if not skip_large:
+        rows.append(_api_1m(max(repeat, 5)))
+    rows.append(_cli_no_log(max(repeat, 5)))
+    print("\n## Through the public API and the CLI (profile with its default bands); load "
+          f"average {load:.1f} before, {os.getloadavg()[0]:.1f} after\n")
+    print("| work | mlflow-decay | against | ratio | goal |")
+    print("|---|---:|---|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def _api_100k(repeat: int, others: int) -> tuple[str, ...]:
+    reference = scored(100_000, 20, 5, seed=0, shift=0.0)
+    window = scored(100_000, 20, 5, seed=1, shift=0.3).drop(columns="label")
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, model = registered(Path(tmp), "speed-100k", reference)
+        wall, cpu = timed(lambda: md.evaluate(model, window, log=False, tracking_uri=uri), repeat)
+    light = speed_of_light(window, repeat)
+    what = (f"`md.evaluate(uri, window, log=False)`, 100k x (20 num + 5 cat + score), median of "
+            f"{repeat}")
+    ours = f"{wall:.3f} s (CPU {cpu:.3f} s)"
+    try:
+        from evidently import Report
+        from evidently.presets import DataDriftPreset
+    except ImportError as exc:
+        return what, ours, f"Evidently not installed ({exc})", "", ">= 200x"
+    base = reference[window.columns]
+    theirs, _ = timed(lambda: Report([DataDriftPreset()]).run(current_data=window,
+                                                               reference_data=base), others)
+    return (what, ours, f"Evidently DataDriftPreset {theirs:.2f} s (median of {others}); speed "
+            f"of light {light * 1000:.1f} ms", f"{theirs / wall:.0f}x faster; "
+            f"{wall / light:.0f}x the speed of light", ">= 200x")
+
+
+def _api_1m(repeat: int) -> tuple[str, ...]:
+    reference = scored(1_000_000, 50, 0, seed=0, shift=0.0)
+    window = scored(1_000_000, 50, 0, seed=1, shift=0.3).drop(columns="label")
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, model = registered(Path(tmp), "speed-1m", reference)
+        wall, cpu = timed(lambda: md.evaluate(model, window, log=False, tracking_uri=uri), repeat)
+    light = speed_of_light(window, repeat)
+    return (f"`md.evaluate(uri, window, log=False)`, 1M x (50 num + score), median of {repeat}",
+            f"{wall:.3f} s (CPU {cpu:.3f} s)", f"speed of light {light * 1000:.1f} ms",
+            f"{wall / light:.0f}x the speed of light", "<= 0.5 s")
+
+
+def _cli_no_log(repeat: int) -> tuple[str, ...]:
+    """``mlflow-decay evaluate --no-log`` and the MLflow floor, each in a fresh process,
+    alternately (a shared machine's load falls on both alike)."""
+    command = shutil.which("mlflow-decay", path=str(Path(sys.executable).parent)) or "mlflow-decay"
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, model = registered(Path(tmp), "speed-cli", scored(20_000, 20, 5, seed=0, shift=0.0))
+        scored(1_000, 20, 5, seed=1, shift=0.3).drop(columns="label").to_parquet(
+            Path(tmp) / "window.parquet")
+        floor = [sys.executable, "-c", "from mlflow import MlflowClient; "
+                 f"MlflowClient({uri!r}).search_registered_models()"]
+        ours = [command, "evaluate", model, "--data", str(Path(tmp) / "window.parquet"),
+                "--no-log", "--tracking-uri", uri]
+        times: dict[str, list[float]] = {"floor": [], "ours": []}
+        for _ in range(repeat):
+            for key, args in (("floor", floor), ("ours", ours)):
+                began = time.perf_counter()
+                subprocess.run(args, check=True, capture_output=True, env=env)
+                times[key].append(time.perf_counter() - began)
+    floor_s, ours_s = statistics.median(times["floor"]), statistics.median(times["ours"])
+    return (f"`mlflow-decay evaluate --no-log`, 1k-row Parquet window, fresh process, median of "
+            f"{repeat}", f"{ours_s:.2f} s", f"MLflow floor (client + search, fresh process) "
+            f"{floor_s:.2f} s", f"+{ours_s - floor_s:.2f} s", "<= +1.0 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip-large", action="store_true", help="skip the 1M-row case")
+    parser.add_argument("--skip-large", action="store_true", help="skip the 1M-row cases")
+    parser.add_argument("--only-api", action="store_true",
+                        help="only the public API and CLI section")
     parser.add_argument("--skip-out-of-core", action="store_true",
                         help="skip the 10M-row Parquet case (writes 4 GB to a temporary directory)")
     parser.add_argument("--spark", action="store_true",
                         help="also time the Parquet case through Spark on local[2]")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}, pandas {pd.__version__}")
+    public_api(args.repeat, args.skip_large)
+    if args.only_api:
+        return
     window_100k(args.repeat)
     if not args.skip_large:
         window_1m(args.repeat)

@@ -9,6 +9,7 @@ import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +24,7 @@ from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, window_bounds
 from .core.window import WindowStats
-from .engines.dispatch import Source, evaluate_source, is_parquet
+from .engines.dispatch import Source, evaluate_source, is_parquet, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import (
@@ -98,15 +99,16 @@ def evaluate(
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
-    profile = with_decisions(registry.profile_of(client, ref), predicted_label)
+    profile = with_decisions(registry.profile_of(client, ref, shared=True), predicted_label)
     with tempfile.TemporaryDirectory() as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
-        result, frame, fingerprint = evaluate_source(profile, window, pol, outputs=stored)
-        key = window_key(ref.name, ref.version, ref.profile_sha256, window_start, window_end,
-                         fingerprint, is_open(window_end)) if fingerprint else None  # Spark: none
+        result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
+        key = source_key(profile, window if frame is None else frame, pol.business, rows, partial(
+            window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
+            provisional=is_open(window_end)))  # not logged: the rows' fingerprint when needed
         done: dict[str, str] = {}
-        if log and key is not None:
+        if log and isinstance(key, str):
             done = _complete_interrupted(
                 client, ref, experiment, runs.logged_windows(client, ref, experiment, key))
             ref = registry.resolve(client, ref.uri)
@@ -331,7 +333,8 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
 def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
             result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
             apply: bool, window_start: str | None, window_end: str | None,
-            experiment: str | None, step: int = 0, window_key: str | None = None,
+            experiment: str | None, step: int = 0,
+            window_key: str | Callable[[], str] | None = None,
             series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None
             ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
     """Decide a window's stage from its evaluation, log the run, then change the registry.
@@ -357,8 +360,8 @@ def _record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profil
         notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
                                           _plan_note(planned) if planned.note else None) if n],
         actions=visible_actions(ref, planned.actions),
-        policy=pol.source, step=step, window_key=window_key, feature_keys=profile.metric_keys,
-        provisional=is_open(window_end),
+        policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),
+        window_key=window_key if isinstance(window_key, str) else None,  # a preview's may wait
     )
     if not log:
         return report, planned.actions

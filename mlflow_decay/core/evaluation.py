@@ -40,7 +40,7 @@ from .names import metric_keys
 from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
-from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, window_stats
+from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, collect_stats, stats_tasks
 
 #: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
 DRIFT_ALPHA = 0.05
@@ -88,24 +88,44 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     pred_cols = profile.prediction_columns
     values = (prediction_values(window, pred_cols, profile.task, profile.prediction_kind)
               if pred_cols else None)
-    stats = window_stats(profile, window, business=policy.business, workers=workers,
-                         prediction=None if values is None else prediction_series(profile, values))
-    return add_performance(profile, window, evaluate_stats(profile, stats, policy))
+    tasks = stats_tasks(profile, window,
+                        None if values is None else prediction_series(profile, values))
+    if values is not None:  # the estimate runs with the columns' counts (and first: the longest)
+        tasks = {_ESTIMATE: partial(estimated, profile, window, values), **tasks}
+    results = run_all(tasks, workers)
+    stats = collect_stats(profile, window, results, policy.business)
+    return add_performance(profile, window, evaluate_stats(profile, stats, policy),
+                           results.get(_ESTIMATE))
 
 
-def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation) -> Evaluation:
-    """Add estimated performance (from the model outputs in ``frame``) and, when ``result``
-    saw labels, realized performance to ``result``; return it."""
+_ESTIMATE = "estimated performance"
+
+
+def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None = None
+              ) -> dict[str, float]:
+    """The ``est.*`` metrics of a window's model outputs (``values``: read from ``frame``
+    when not given), from the profile's calibration or loss models."""
+    if values is None:
+        values = prediction_values(frame, profile.prediction_columns, profile.task,
+                                   profile.prediction_kind)
+    if profile.loss_models:
+        return loss.estimate_regression(loss_inputs(frame, profile.loss_models),
+                                        profile.loss_models)
+    return estimate.estimated_metrics(profile.task, values, profile.calibrations,
+                                      profile.threshold)
+
+
+def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
+                    est: dict[str, float] | None = None) -> Evaluation:
+    """Add estimated performance (from the model outputs in ``frame``, or ``est`` when
+    :func:`estimated` was computed already) and, when ``result`` saw labels, realized
+    performance to ``result``; return it."""
     if not profile.prediction_columns:
         return result
     metrics = result.metrics
     values = prediction_values(frame, profile.prediction_columns, profile.task,
                                profile.prediction_kind)
-    est = (loss.estimate_regression(loss_inputs(frame, profile.loss_models),
-                                        profile.loss_models)
-           if profile.loss_models
-           else estimate.estimated_metrics(profile.task, values, profile.calibrations,
-                                           profile.threshold))
+    est = estimated(profile, frame, values) if est is None else est
     metrics.update(est)
     note = None if profile.loss_models or not est else estimate.estimator_note(profile.calibrations)
     if note:

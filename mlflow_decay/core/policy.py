@@ -12,6 +12,7 @@ import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -58,7 +59,17 @@ class Policy:
         return next(t for k, _, t in self.drift if k == kind)
 
     def rule_for(self, metric: str) -> Rule | None:
-        """The most specific rule matching a metric: its exact name, else the longest pattern."""
+        """The most specific rule matching a metric: its exact name, else the longest pattern
+        (found once per metric name and policy)."""
+        if metric not in self._rule_of:
+            self._rule_of[metric] = self._find_rule(metric)
+        return self._rule_of[metric]
+
+    @cached_property
+    def _rule_of(self) -> dict[str, Rule | None]:
+        return {}
+
+    def _find_rule(self, metric: str) -> Rule | None:
         exact = [r for r in self.rules if r.pattern == metric]
         if exact:
             return exact[0]

@@ -34,7 +34,8 @@ class DecayReport:
         Registry changes planned for this window; ``applied`` says whether they were made.
     step, window_key : int, str
         The window's position in a monitored series (the MLflow metric step) and its identity
-        (model, version, bounds, data fingerprint); ``skipped`` when a rerun found it logged.
+        (model, version, bounds, data fingerprint; ``None`` from :func:`evaluate` without
+        logging, which skips the fingerprint); ``skipped`` when a rerun found it logged.
     feature_keys : dict of str to str
         Each feature column's metric key (``drift.<key>.psi``): the column name itself, unless
         MLflow cannot take it or it collides with another column's or a model output's.

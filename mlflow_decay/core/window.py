@@ -9,14 +9,14 @@ parts of a window add up to the counts of the whole (:func:`merge_stats`), so on
 statistics serves a table in memory, a stream of Parquet record batches and the partitions
 of a Spark DataFrame, and the metrics do not depend on how the window was split.
 
-Computing them sorts each numerical column once (numpy's vectorised sort, about 15 ms per
+Computing them sorts each numerical column once (numpy's vectorised sort, about 5 ms per
 million values) and locates the grid in the sorted array; everything after that is in the size
 of the grid. Columns are processed on a thread pool: sorting releases the GIL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any
@@ -232,6 +232,14 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
     workers : int, optional
         Threads for the per-column work (default: the machine's cores).
     """
+    results = run_all(stats_tasks(profile, window, prediction), workers)
+    return collect_stats(profile, window, results, business)
+
+
+def stats_tasks(profile: Profile, window: pd.DataFrame, prediction: pd.Series | None = None
+                ) -> dict[str, Callable[[], Any]]:
+    """The independent pieces of :func:`window_stats`, to run on a pool (the PCA's first:
+    it is the longest); :func:`collect_stats` puts their results together."""
     jobs: dict[str, tuple[Summary, pd.Series, str]] = {
         f"feature:{name}": (ref, window[name], name) for name, ref in profile.features.items()}
     if prediction is not None and profile.prediction_summary is not None:
@@ -246,12 +254,18 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
     pca = profile.multivariate
     shared = Factorized(window) if pca is not None and pca.categorical else None
     read = {f"feature:{name}" for name, _ in pca.categorical} if pca is not None else set()
-    tasks: dict[str, Callable[[], Any]] = {
-        key: partial(column_stats, *job, shared if key in read else None)
-        for key, job in jobs.items()}
-    if profile.multivariate is not None:
-        tasks["multivariate"] = partial(profile.multivariate.error_sum, window, shared)
-    results = run_all(tasks, workers)
+    tasks: dict[str, Callable[[], Any]] = {}
+    if pca is not None:
+        tasks["multivariate"] = partial(pca.error_sum, window, shared)
+    tasks.update({key: partial(column_stats, *job, shared if key in read else None)
+                  for key, job in jobs.items()})
+    return tasks
+
+
+def collect_stats(profile: Profile, window: pd.DataFrame, results: Mapping[str, Any],
+                  business: Sequence[str] = ()) -> WindowStats:
+    """:class:`WindowStats` from the results of :func:`stats_tasks` (and the means of the
+    ``business`` KPI columns)."""
     used = {*profile.features, *profile.prediction_columns, profile.target}
     kpis: dict[str, tuple[float, int]] = {}
     for column in business:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
 from ..errors import DataError
 from .parquet import build_profile_batches, evaluate_batches, parquet_batches
 from .partials import fingerprint_columns
-from .sources import PARQUET_SUFFIXES, read_table, rows_digest
+from .sources import PARQUET_SUFFIXES, Fingerprint, read_table, rows_digest
 
 
 def build_profile(
@@ -137,29 +138,54 @@ def build_profile_from(reference: Source, columns: Columns, options: ProfileOpti
                     f"or a Spark DataFrame; got {type(reference).__name__}")
 
 def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
-                    outputs: Path | None = None
+                    outputs: Path | None = None, fingerprint: bool = True
                     ) -> tuple[Evaluation, pd.DataFrame | None, bytes]:
     """Evaluate a window given as a DataFrame, a path or a Spark DataFrame.
 
     Returns the evaluation, the window's rows when they were read into memory (``None`` when
     streamed), and a fingerprint of the rows (equal for the same rows in any order however
-    they are read; empty for Spark). A streamed window's row ids and model outputs go to the
-    Parquet file ``outputs`` when given (see :class:`OutputsWriter`).
+    they are read; empty for Spark, and with ``fingerprint=False``: :func:`source_digest`
+    computes it later). A streamed window's row ids and model outputs go to the Parquet file
+    ``outputs`` when given (see :class:`OutputsWriter`).
     """
-    columns = fingerprint_columns(profile, policy.business)
     if isinstance(window, pd.DataFrame):
         return (evaluate_window(profile, window, policy), window,
-                rows_digest(window, columns))
+                source_digest(profile, window, policy.business) if fingerprint else b"")
     if is_spark(window):
         from .spark import evaluate_spark
 
         return evaluate_spark(profile, window, policy), None, b""
     if isinstance(window, (str, Path)):
         if Path(window).exists() and is_parquet(window):
-            evaluation, fingerprint = evaluate_batches(profile, parquet_batches(window)(), policy,
-                                                       outputs)
-            return evaluation, None, fingerprint
+            evaluation, digest = evaluate_batches(profile, parquet_batches(window)(), policy,
+                                                  outputs, fingerprint)
+            return evaluation, None, digest
         frame = read_table(window)
-        return evaluate_window(profile, frame, policy), frame, rows_digest(frame, columns)
+        return (evaluate_window(profile, frame, policy), frame,
+                source_digest(profile, frame, policy.business) if fingerprint else b"")
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
                     f"Spark DataFrame; got {type(window).__name__}")
+
+def source_digest(profile: Profile, window: Source, business: Sequence[str] = ()) -> bytes:
+    """The fingerprint :func:`evaluate_source` gives a window (of the columns the profile and
+    the ``business`` KPIs read): a Parquet path is read again in batches; ``b""`` for Spark."""
+    columns = fingerprint_columns(profile, business)
+    if isinstance(window, (str, Path)) and Path(window).exists() and is_parquet(window):
+        digest = Fingerprint(columns)
+        for batch in parquet_batches(window)():
+            digest.add(batch)
+        return digest.digest()
+    if is_spark(window):
+        return b""
+    frame = window if isinstance(window, pd.DataFrame) else read_table(window)
+    return rows_digest(frame, columns)
+
+def source_key(profile: Profile, window: Source, business: Sequence[str], fingerprint: bytes,
+               key: Callable[[bytes], str]) -> str | Callable[[], str] | None:
+    """A window's key, ``key(fingerprint)``; without a fingerprint, a function computing it
+    (once, with :func:`source_digest`) when called; ``None`` for Spark (no fingerprint)."""
+    if fingerprint:
+        return key(fingerprint)
+    if is_spark(window):
+        return None
+    return functools.cache(lambda: key(source_digest(profile, window, business)))

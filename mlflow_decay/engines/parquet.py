@@ -167,12 +167,14 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
             else profile)
 
 def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
-                     policy: Policy = DEFAULT_POLICY, outputs: Path | None = None
-                     ) -> tuple[Evaluation, bytes]:
+                     policy: Policy = DEFAULT_POLICY, outputs: Path | None = None,
+                     fingerprint: bool = True) -> tuple[Evaluation, bytes]:
     """Evaluate a window read in batches: the same metrics as
     :func:`~mlflow_decay.core.evaluation.evaluate_window` on the whole window (drift and quality
     exactly; estimated and realized performance on a uniform sample of ``SAMPLE_ROWS`` rows of
     model outputs and labels when the window is larger). Returns the evaluation and the
-    fingerprint of the rows; ``outputs`` as for :func:`window_partial`."""
-    part = window_partial(profile, batches, policy.business, outputs=outputs)
+    fingerprint of the rows (``b""`` with ``fingerprint=False``); ``outputs`` as for
+    :func:`window_partial`."""
+    part = window_partial(profile, batches, policy.business, outputs=outputs,
+                          fingerprint=fingerprint)
     return finish_window(profile, part.stats, part.sample, policy), part.fingerprint

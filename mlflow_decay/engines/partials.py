@@ -369,23 +369,24 @@ def fingerprint_columns(profile: Profile, business: Sequence[str] = (),
 
 def window_partial(profile: Profile, batches: Iterable[pd.DataFrame],
                    business: Sequence[str] = (), seed: int = 0,
-                   outputs: Path | None = None) -> WindowPartial:
+                   outputs: Path | None = None, fingerprint: bool = True) -> WindowPartial:
     """Count a window's batches (one pass, memory bounded by a batch and the sample), with the
     means of the ``business`` KPI columns; with ``outputs``, the row ids and model outputs go
     to that Parquet file (see :class:`OutputsWriter`; ``WindowPartial.outputs`` says whether
-    they were stored)."""
+    they were stored). ``fingerprint=False`` leaves the rows' fingerprint out (``b""``)."""
     writer = OutputsWriter(profile, outputs) if outputs is not None else None
     try:
-        part = _window_partial(profile, batches, business, seed, writer)
+        part = _window_partial(profile, batches, business, seed, writer, fingerprint)
     finally:
         stored = writer.close() if writer is not None else None
     part.outputs = stored
     return part
 
 def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business: Sequence[str],
-                    seed: int, writer: OutputsWriter | None) -> WindowPartial:
+                    seed: int, writer: OutputsWriter | None, fingerprint: bool
+                    ) -> WindowPartial:
     sample = Sample(SAMPLE_ROWS, seed)
-    digest = Fingerprint(fingerprint_columns(profile, business))
+    digest = Fingerprint(fingerprint_columns(profile, business)) if fingerprint else None
     keep = list(dict.fromkeys(c for c in (
         *profile.prediction_columns, profile.target, profile.predicted_label,
         *(profile.loss_models[0].columns if profile.loss_models else ())) if c is not None))
@@ -395,7 +396,8 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
             if len(batch) == 0:
                 continue
             check_window(profile, batch)
-            digest.add(batch)
+            if digest is not None:
+                digest.add(batch)
             values = (prediction_values(batch, profile.prediction_columns, profile.task,
                                         profile.prediction_kind)
                       if profile.prediction_columns else None)
@@ -410,7 +412,7 @@ def _window_partial(profile: Profile, batches: Iterable[pd.DataFrame], business:
             yield part
 
     stats = merge_all(parts())
-    return WindowPartial(stats, sample, digest.digest())
+    return WindowPartial(stats, sample, b"" if digest is None else digest.digest())
 
 def finish_window(profile: Profile, stats: WindowStats | None, sample: Sample,
                   policy: Policy = DEFAULT_POLICY) -> Evaluation:

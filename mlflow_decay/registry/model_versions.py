@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -212,8 +213,9 @@ def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: b
                                  hashlib.sha256(data).hexdigest())
 
 
-def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
-    """The verified profile of a resolved version."""
+def profile_of(client: MlflowClient, ref: ModelVersionRef, *, shared: bool = False) -> Profile:
+    """The verified profile of a resolved version. ``shared``: the same object as for the same
+    bytes before (read-only use: its computed grids and maps are kept from call to call)."""
     uri, sha = ref.tags.get(PROFILE_URI), ref.tags.get(PROFILE_SHA256)
     if not uri or not sha:
         raise ProfileError(f"{ref.uri} has no reference profile; attach one with "
@@ -226,6 +228,12 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef) -> Profile:
     if hashlib.sha256(data).hexdigest() != sha:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")
+    return _parsed(data) if shared else Profile.from_json(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(data: bytes) -> Profile:
+    """A profile's bytes parsed once (a process evaluating window after window reuses it)."""
     return Profile.from_json(data)
 
 

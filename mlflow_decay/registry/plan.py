@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -248,10 +249,23 @@ def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]
                       "mlflow-decay stored bounds as given): ignored")
 
 
+def _is_last(key: str | Callable[[], str] | None, last: AppliedWindow, start: str | None,
+             end: str | None, profile: str) -> bool:
+    """Whether the window keyed ``key`` is the ``last`` applied one. A key hashes the profile
+    and the bounds: when the last window stored others, a key still to compute cannot match."""
+    if callable(key):
+        times = (parse_time(start), parse_time(end))
+        if last.profile and (last.profile != profile
+                             or (parse_time(last.start), parse_time(last.end)) != times):
+            return False
+        key = key()
+    return key == last.key
+
+
 def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
-                run_id: str | None, *, start: str | None, end: str | None, key: str | None,
-                others: list[ModelVersionRef] | None = None, now: datetime | None = None
-                ) -> Plan:
+                run_id: str | None, *, start: str | None, end: str | None,
+                key: str | Callable[[], str] | None, others: list[ModelVersionRef] | None = None,
+                now: datetime | None = None) -> Plan:
     """What one window's verdict does to the version: :func:`plan`, once per window.
 
     - A window still open (it ends after ``now``) is provisional: its verdict is logged, not
@@ -262,6 +276,10 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
       from the stage and streaks the version had before it (kept in ``LAST_WINDOW``); another
       window ending before (or, with bounds, when) the last applied one ends changes nothing.
       Otherwise the window is one more step.
+
+    ``key`` may be a function computing it (a preview that is not logged: the rows'
+    fingerprint costs a pass over them): it is called only when the last applied window has
+    the same bounds and profile, and such a plan does not record the window (``LAST_WINDOW``).
     """
     notes: list[str] = []
 
@@ -278,7 +296,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
         ref.status, _int_tag(ref, BREACH_STREAK), _int_tag(ref, CLEAN_STREAK))
     if last is not None:
         span = window_span(start, end)
-        if key == last.key:
+        if _is_last(key, last, start, end, ref.profile_sha256):
             return skip("this window's verdict was already applied by another run")
         if (span is not None and span == window_span(last.start, last.end)
                 and last.profile == ref.profile_sha256 and last.before is not None):
@@ -294,7 +312,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     final = plan(ref, status, reasons, policy, run_id, others=others,
                  base=(before[0], (before[1], before[2])), window=span_label(start, end))
     actions = final.actions
-    if key:
+    if isinstance(key, str) and key:
         tag = Action("set_tag", LAST_WINDOW,
                      AppliedWindow(start, end, key, ref.profile_sha256, before).to_tag())
         # the status tag stays last: everything it implies is done first

@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from . import Z95
+from .estimate import average_ranks
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class DeLong:
 
 
 def _midranks(x: np.ndarray) -> np.ndarray:
-    return np.asarray(stats.rankdata(x, method="average"), dtype=float)
+    return np.asarray(average_ranks(x), dtype=float)
 
 
 def delong(y: np.ndarray, first: np.ndarray, second: np.ndarray) -> DeLong:
@@ -58,5 +58,7 @@ def delong(y: np.ndarray, first: np.ndarray, second: np.ndarray) -> DeLong:
     diff = aucs[1] - aucs[0]
     se = math.sqrt(max(var, 0.0))
     z = diff / se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+    from scipy import stats  # here: importing it takes half a second
+
     p_value = float(2 * stats.norm.sf(abs(z)))
     return DeLong((aucs[0], aucs[1]), diff, se, z, p_value, diff - Z95 * se, diff + Z95 * se)

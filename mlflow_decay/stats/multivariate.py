@@ -119,10 +119,15 @@ class PCAModel:
         inverse = 1 / np.asarray(self.scale[:len(self.features)])
         total = 0.0
         for start, stop in _blocks(len(frame), len(self.mean)):
-            block = _centred(frame, self.features, self.mean, start, stop, inverse)
             picked = [code[start:stop] for code in codes]
             with np.errstate(over="ignore", invalid="ignore"):
-                part = self._block_error(block, picked)
+                # clean rows as they are; a missing or infinite value (NaN or inf spreads to
+                # the sum) makes the block count again with it at the mean
+                part = self._block_error(
+                    _centred(frame, self.features, self.mean, start, stop, inverse, False), picked)
+                if not np.isfinite(part):
+                    part = self._block_error(
+                        _centred(frame, self.features, self.mean, start, stop, inverse), picked)
             if not np.isfinite(part):  # values too large to square: cap their z-scores
                 block = _centred(frame, self.features, self.mean, start, stop, inverse)
                 part = self._block_error(np.clip(block, -Z_LIMIT, Z_LIMIT, out=block), picked)
@@ -396,16 +401,23 @@ def _blocks(rows: int, width: int) -> Iterator[tuple[int, int]]:
 
 
 def _centred(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float], start: int,
-             stop: int, inverse_scale: np.ndarray | None = None) -> np.ndarray:
+             stop: int, inverse_scale: np.ndarray | None = None, masked: bool = True
+             ) -> np.ndarray:
     """Rows ``start:stop`` of ``features`` minus their means (times ``inverse_scale``: z-scores),
     feature-major (one feature per row of the block); a missing or infinite value counts as the
-    mean (0 after centring)."""
+    mean (0 after centring), unless ``masked=False`` leaves it as it is (a caller that sees
+    whether it spread to its result, and then asks again, saves a pass over clean rows)."""
     centred = np.empty((len(features), stop - start))
     for j, name in enumerate(features):
         row = centred[j]
-        np.subtract(to_numeric(frame[name].iloc[start:stop], name), mean[j], out=row)
+        series = frame[name]
+        values = (series.to_numpy()[start:stop] if series.dtype == np.float64  # as to_numeric
+                  else to_numeric(series.iloc[start:stop], name))
+        np.subtract(values, mean[j], out=row)
         if inverse_scale is not None:
             row *= inverse_scale[j]
+        if not masked:
+            continue
         with np.errstate(invalid="ignore", over="ignore"):
             finite = bool(np.isfinite(row.sum()))  # one cheap pass; a mask if needed
         if not finite:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,3 +108,41 @@ def test_multiclass_estimates_are_close_to_realized() -> None:
         assert metrics[f"est.{name}"] == pytest.approx(metrics[f"perf.{name}"], abs=0.01)
         lower, upper = metrics[f"est.{name}.lower"], metrics[f"est.{name}.upper"]
         assert lower < metrics[f"est.{name}"] < upper and upper - lower < 0.05
+
+
+def test_ranks_and_t_quantiles_are_scipys_own_numbers() -> None:
+    """The estimator reads ranks and Student's t without importing scipy.stats: the numbers
+    are scipy.stats' to the last bit (ties, NaN, empty input; any degrees of freedom)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(0, 400))
+        values = rng.integers(0, 12, n).astype(float) if trial % 2 else rng.normal(size=n)
+        if trial % 5 == 0 and n:
+            values[rng.integers(0, n)] = np.nan
+        assert np.array_equal(estimate.average_ranks(values), stats.rankdata(values),
+                              equal_nan=True)
+    for dof in (0.5, 1.0, 3.7, 4.0, 63.0, 1e6, np.inf, 0.0, -1.0, np.nan):
+        assert np.array_equal(estimate._t975(dof), stats.t.ppf(0.975, dof), equal_nan=True)
+
+
+def test_a_window_without_labels_loads_no_scipy_stats_nor_sklearn(tmp_path: Path) -> None:
+    """``mlflow-decay evaluate`` starts in a fresh process: what it imports is its start time
+    (scikit-learn, and scipy.stats with it, only for realized performance: labels)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=2000), "c": rng.choice(["a", "b"], 2000),
+                          "p": rng.random(2000)})
+    frame["y"] = (rng.random(2000) < frame.p).astype(int)
+    (tmp_path / "profile.json").write_bytes(
+        md.build_profile(frame, target="y", prediction="p").to_json())
+    frame.drop(columns="y").to_parquet(tmp_path / "window.parquet")
+    code = ("import sys\nfrom pathlib import Path\nimport mlflow_decay as md\n"
+            "from mlflow_decay.engines.dispatch import evaluate_source\n"
+            f"folder = Path({str(tmp_path)!r})\n"
+            "profile = md.Profile.from_json((folder / 'profile.json').read_bytes())\n"
+            "result, _, _ = evaluate_source(profile, folder / 'window.parquet')\n"
+            "print('drift.x.ks' in result.metrics, 'est.roc_auc.lower' in result.metrics,\n"
+            "      [m for m in ('scipy.stats', 'sklearn', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "[]"], out.stdout
