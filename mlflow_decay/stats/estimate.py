@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from . import Z95
@@ -293,20 +294,12 @@ def _t975(dof: float) -> float:
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
-    """``scipy.stats.rankdata(values)``: ranks from 1, ties given their average rank (NaN
-    anywhere makes every rank NaN), by its own steps, without importing ``scipy.stats``."""
+    """``scipy.stats.rankdata(values)`` (ranks from 1, ties given their average rank, NaN
+    anywhere makes every rank NaN) by pandas' ranking, without importing ``scipy.stats``."""
     values = np.asarray(values)
     if np.isnan(values).any():
         return np.full(values.shape, np.nan)
-    order = np.argsort(values)
-    ordered = values[order]
-    first = np.concatenate(([True], ordered[:-1] != ordered[1:])) if len(ordered) else \
-        np.empty(0, dtype=bool)
-    starts = np.flatnonzero(first)
-    counts = np.diff(starts, append=len(ordered))
-    ranks = np.empty(len(ordered))
-    ranks[order] = np.repeat(starts + 1 + (counts - 1) / 2, counts)
-    return ranks
+    return pd.Series(values, copy=False).rank(method="average").to_numpy(dtype=float)
 
 
 def _sd(values: np.ndarray) -> float:
