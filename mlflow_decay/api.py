@@ -14,7 +14,8 @@ from .comparison import compare
 from .core.policy import DEFAULT_POLICY
 from .core.profile import Profile
 from .errors import DataError
-from .monitoring import evaluate, monitor, visible_actions
+from .monitoring import evaluate, monitor
+from .recording import visible_actions
 from .registry import runs
 
 

@@ -18,13 +18,14 @@ ALLOWED = {"stats": {"stats", "errors"}, "core": {"core", "stats", "errors"},
            "registry": {"registry", "core", "stats", "errors"}}
 #: The same for the package root's modules below the faces: render (the report document: HTML
 #: and plots) sits on the core, the use cases on every layer and render, and among the use
-#: cases only downward (comparison and labels may use monitoring; monitoring uses neither;
-#: the exporter only reads the registry).
+#: cases only downward (monitoring records each window through recording; comparison and
+#: labels may use both; recording uses none of them; the exporter only reads the registry).
 UNDER_USE_CASES = {"stats", "core", "engines", "registry", "render", "errors"}
 ROOT_ALLOWED = {"errors": {"errors"}, "render": {"render", "core", "stats", "errors"},
-                "monitoring": {"monitoring", *UNDER_USE_CASES},
-                "comparison": {"comparison", "monitoring", *UNDER_USE_CASES},
-                "labels": {"labels", "monitoring", *UNDER_USE_CASES},
+                "recording": {"recording", *UNDER_USE_CASES},
+                "monitoring": {"monitoring", "recording", *UNDER_USE_CASES},
+                "comparison": {"comparison", "monitoring", "recording", *UNDER_USE_CASES},
+                "labels": {"labels", "monitoring", "recording", *UNDER_USE_CASES},
                 "exporter": {"exporter", *UNDER_USE_CASES}}
 #: The faces: the package itself (``md.<name>``), api, cli, demo and the MLflow evaluator
 #: plugin. They may import anything; nothing else imports them.

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import _free_port, _reference_profile, make_frame, registry_snapshot, start_server, stop_server
+from conftest import _free_port, make_frame, reference_profile, registry_snapshot, start_server, stop_server
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -66,7 +66,7 @@ def store(tracking_uri: str, profiled: str, new_version: Callable[..., str]) -> 
                     window_start=days[i], window_end=days[i + 1], tracking_uri=tracking_uri)
     healthy, fresh = new_version(), new_version()
     for uri in (healthy, fresh):
-        md.attach_profile(uri, _reference_profile(), tracking_uri=tracking_uri)
+        md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
     md.evaluate(healthy, make_frame(2000, 20), window_start=days[2], window_end=days[3],
                 tracking_uri=tracking_uri)
     registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "2")

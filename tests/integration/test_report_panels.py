@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import _reference_profile, make_frame
+from conftest import make_frame, reference_profile
 
 import mlflow_decay as md
-from mlflow_decay import monitoring, registry, render
+from mlflow_decay import recording, registry, render
 from mlflow_decay.core.panels import metric_table, timeline
 from mlflow_decay.core.policy import DEFAULT_POLICY
 from mlflow_decay.core.rules import Breach
@@ -58,7 +58,7 @@ def _not_blank(png: bytes) -> None:
 
 
 def test_series_holds_every_window_on_dates_with_family_panels_and_thresholds() -> None:
-    profile = _reference_profile()
+    profile = reference_profile()
     points = _weekly(3)
     trigger = Breach("drift.prediction.psi", 0.25, 0.25, "degraded", "above")
     data = timeline(points, DEFAULT_POLICY, profile, [trigger])
@@ -83,7 +83,7 @@ def test_series_holds_every_window_on_dates_with_family_panels_and_thresholds() 
 
 
 def test_first_window_alone_and_windows_without_dates() -> None:
-    profile = _reference_profile()
+    profile = reference_profile()
     first = timeline(_weekly(1), DEFAULT_POLICY, profile)
     assert len(first.x) == 1 and first.spans[0][1] - first.spans[0][0] == pytest.approx(7)
     assert first.tick_labels == ["2026-01-05", "2026-01-12"]
@@ -95,7 +95,7 @@ def test_first_window_alone_and_windows_without_dates() -> None:
 
 
 def test_a_rerun_replaces_its_window_and_an_unplotted_trigger_gets_its_panel() -> None:
-    profile = _reference_profile()
+    profile = reference_profile()
     points = _weekly(2)
     again = dict(points[0], metrics={**points[0]["metrics"], "drift.share": 0.9})  # type: ignore[dict-item]
     trigger = Breach("quality.prediction.missing_rate", 0.2, 0.1, "degraded", "above")
@@ -111,7 +111,7 @@ def test_a_rerun_replaces_its_window_and_an_unplotted_trigger_gets_its_panel() -
 
 
 def test_reference_band_thresholds_follow_each_windows_rows() -> None:
-    profile = _reference_profile()
+    profile = reference_profile()
     name = "drift.multivariate.reconstruction_error"
     mean, sd, chunk = profile.bands[name]
     points = [_point("healthy", WEEKS[i], WEEKS[i + 1], **{name: mean}) for i in range(2)]
@@ -124,7 +124,7 @@ def test_reference_band_thresholds_follow_each_windows_rows() -> None:
 
 
 def test_metrics_table_groups_by_family_with_reference_delta_and_threshold() -> None:
-    profile = _reference_profile()
+    profile = reference_profile()
     reference = profile.performance["roc_auc"]
     metrics = {"perf.roc_auc": reference - 0.06, "perf.roc_auc.delta": -0.06,
                "est.roc_auc": 0.9, "est.roc_auc.lower": 0.88, "est.roc_auc.upper": 0.92,
@@ -167,11 +167,11 @@ def test_logged_series_has_the_reported_window_and_plots_are_not_blank(
         _not_blank(png)
     # what the last window's page plotted: the three logged windows, this one included
     ref = registry.resolve(client, profiled)
-    points = monitoring._series(client, ref, None)
+    points = recording.logged_series(client, ref, None)
     assert len(points) == 3 and points[-1]["key"] == reports[-1].window_key
-    _, breaches = DEFAULT_POLICY.decide(reports[-1].metrics, _reference_profile().bands,
+    _, breaches = DEFAULT_POLICY.decide(reports[-1].metrics, reference_profile().bands,
                                         reports[-1].rows)
-    data = timeline(points, DEFAULT_POLICY, _reference_profile(), breaches)
+    data = timeline(points, DEFAULT_POLICY, reference_profile(), breaches)
     assert len(data.x) == 3 and data.tick_labels[0] == WEEKS[0]
     with render._collector_paused():
         assert render._series(data) == pngs["series.png"]
@@ -182,7 +182,7 @@ def test_logged_series_has_the_reported_window_and_plots_are_not_blank(
         assert f"<figcaption>{caption}" in page
     assert not re.search(r"<figcaption>[^<]*\.png", page)
     assert '<th class="family" colspan="5">performance (realized)</th>' in page
-    auc = _reference_profile().performance["roc_auc"]
+    auc = reference_profile().performance["roc_auc"]
     assert re.search(rf"<td>perf.roc_auc</td><td>{auc:.4g}</td><td>[^<]+</td><td>[-+][^<]+</td>"
                      r'<td class="threshold">degrade Δ ≤ -0.05, warn Δ ≤ -0.02</td>', page)
 

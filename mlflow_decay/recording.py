@@ -1,0 +1,195 @@
+"""Recording one evaluated window: its stage decided by the policy, its run logged with the
+report's pages, and only then the registry changes it justifies (under the version's lease),
+its point in the version's timeline, and the run finished; what an interrupted recording left
+is completed by the next one (:func:`complete_interrupted`)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from . import registry
+from .core.evaluation import Evaluation
+from .core.policy import Policy
+from .core.profile import Profile
+from .core.report import DecayReport
+from .core.rules import Status
+from .core.times import is_open
+from .core.window import WindowStats
+from .registry import runs, timeline
+
+
+def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+           result: Evaluation, frame: pd.DataFrame | None, pol: Policy, *, log: bool,
+           apply: bool, window_start: str | None, window_end: str | None,
+           experiment: str | None, step: int = 0,
+           window_key: str | Callable[[], str] | None = None,
+           series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None
+           ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
+    """Decide a window's stage from its evaluation, log the run, then change the registry.
+
+    The run stores the window's row ids and outputs: from ``frame`` when it holds the id
+    column, else the streamed window's ``outputs_file``. Returns the report and the registry
+    changes planned from ``ref`` as given (a dry run carries them over to its next window with
+    :func:`registry.simulate`)."""
+    window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
+    reasons = [str(b) for b in breaches]
+    others = (registry.versions(client, ref.name)
+              if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
+              else None)
+    planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
+                                   start=window_start, end=window_end, key=window_key,
+                                   others=others)
+    report = DecayReport(
+        model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
+        status=planned.status, window_status=window_status, previous_status=planned.previous,
+        reasons=reasons, metrics=result.metrics, rows=result.rows,
+        window_start=window_start, window_end=window_end,
+        drifted_features=result.drifted_features, extra_columns=result.extra_columns,
+        notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
+                                          _plan_note(planned) if planned.note else None) if n],
+        actions=visible_actions(ref, planned.actions),
+        policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),
+        window_key=window_key if isinstance(window_key, str) else None,  # a preview's may wait
+    )
+    if not log:
+        return report, planned.actions
+    outputs: pd.DataFrame | Path | None = outputs_file
+    if frame is not None and profile.id_column and profile.id_column in frame.columns:
+        outputs = frame[[profile.id_column, *profile.prediction_columns,
+                         *([profile.predicted_label] if profile.predicted_label else [])]]
+    elif profile.id_column and outputs is None:
+        report.notes.append(f"row ids and model outputs are not stored (the window has no "
+                            f"column {profile.id_column!r} throughout, or is a Spark "
+                            "DataFrame): labels cannot be attached to it later")
+    # the run stays RUNNING until its pages, registry changes and timeline points are done:
+    # only a FINISHED run counts, and its changes are stored on it before they are made, so
+    # a monitor interrupted at any point completes them exactly on its next run
+    run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False)
+    try:
+        assert result.stats is not None
+        _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
+        # one process at a time changes a version and gives out its timeline's steps
+        with registry.version_lock(client, ref, owner=run_id):
+            if apply:
+                _apply_window(client, ref, report, pol, window_status, reasons, others)
+            else:
+                runs.record_plan(client, run_id, [])  # nothing to change (recoverable)
+            timeline.add_window(client, ref, client.get_run(run_id), experiment)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the server may be what failed
+            client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return report, planned.actions
+
+
+def _plan_note(planned: registry.Plan) -> str:
+    return f"registry unchanged: {planned.note}" if planned.skipped else str(planned.note)
+
+
+def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,
+                  pol: Policy, window_status: Status, reasons: list[str],
+                  others: list[registry.ModelVersionRef] | None) -> None:
+    """Decide the version's stage from the version's tags as they are now, store the plan on
+    the run, and make it (under the version's lock)."""
+    assert report.run_id is not None
+    ref = registry.resolve(client, ref.uri)  # another process may have moved it meanwhile
+    final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
+                                 start=report.window_start, end=report.window_end,
+                                 key=report.window_key, others=others)
+    note = _plan_note(final) if final.note else None
+    if final.skipped:
+        if note and note not in report.notes:
+            report.notes.append(note)
+        report.status = final.status
+        report.actions = []
+        runs.record_plan(client, report.run_id, [])
+        return
+    actions = final.actions
+    runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
+    registry.apply(client, ref, actions)
+    if final.status != report.status:  # another process moved the version since the preview
+        client.set_tag(report.run_id, registry.STATUS, final.status)
+    report.status = final.status
+    report.actions = visible_actions(ref, actions)
+    if note and note not in report.notes:
+        report.notes.append(note)
+    report.applied = True
+    runs.record_actions(client, report.run_id, report.actions)
+
+
+def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
+                         experiment: str | None, done: dict[str, str]) -> dict[str, str]:
+    """Finish what interrupted runs of this version left: a run that stored its registry
+    changes gets them made (again: they set values, so repeating them is harmless), its
+    points in the timeline (those missing), and is finished; a run that stored none changed
+    nothing (nor the timeline), and is deleted so that its window is evaluated afresh.
+    Returns ``done`` with the completed windows added."""
+    done = dict(done)
+    for key, interrupted in runs.unfinished_windows(client, ref, experiment).items():
+        for run in interrupted:
+            if runs.in_progress(run):  # another monitor is logging it right now
+                continue
+            planned = runs.planned_actions(run)
+            if key in done or planned is None:
+                client.delete_run(run.info.run_id)
+                continue
+            actions = tuple(registry.Action.from_dict(a) for a in planned)
+            with registry.version_lock(client, ref, owner=run.info.run_id):
+                registry.apply(client, registry.resolve(client, ref.uri), actions)
+                runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+                timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
+                                    recovering=True)
+            client.set_terminated(run.info.run_id, "FINISHED")
+            done[key] = run.info.run_id
+    return done
+
+
+def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:
+    """The registry changes worth showing: everything but bookkeeping tags and the status
+    line in the description."""
+    return [a.describe(ref) for a in actions
+            if a.kind not in ("set_tag", "set_description") or a.key == registry.STATUS]
+
+
+def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+               window: pd.DataFrame | None, stats: WindowStats, pol: Policy, report: DecayReport,
+               experiment: str | None, series: list[dict[str, Any]] | None = None) -> None:
+    """Log the evaluation's HTML report and PNG plots into its run. ``series`` holds the
+    version's earlier windows (a monitor passes them along; else they are read back from the
+    finished runs, this one not yet among them); this window joins them."""
+    from .render import plots, render_html
+
+    assert report.run_id is not None
+    series = logged_series(client, ref, experiment) if series is None else series
+    series.append({"status": report.status, "metrics": report.metrics, "key": report.window_key,
+                   "start": report.window_start, "end": report.window_end})
+    images = plots(report, profile, stats, pol, series)
+    files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
+             **{f"plots/{name}": data for name, data in images.items()}}
+    sample_uri = ref.tags.get(registry.SAMPLE_URI)
+    if sample_uri and window is not None:
+        from .render import evidently_report
+
+        sample = pd.read_parquet(io.BytesIO(registry.read_artifact(client, ref, sample_uri)))
+        page, note = evidently_report(sample, window)
+        if page is not None:
+            files["evidently_data_drift.html"] = page
+        if note:
+            report.notes.append(note)
+    runs.log_files(client, report.run_id, files)
+
+
+def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
+                  ) -> list[dict[str, Any]]:
+    """The version's logged windows, in order: stage, metrics, key and bounds of each."""
+    return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
+             "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
+             "end": tags.get(registry.WINDOW_END)} for r in runs.evaluation_runs(client, ref, experiment)]
