@@ -103,14 +103,14 @@ def test_profile_without_a_target_says_what_will_not_be_tracked(
 def test_the_python_api_prints_no_run_links_from_a_tracking_server(
         mlflow_server: str, capfd: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import _new_version, _reference_profile, current_uri
+    from conftest import _new_version, current_uri, reference_profile
 
     monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
     name = f"quiet-{os.getpid()}-{id(capfd)}"
     with current_uri(mlflow_server, monkeypatch):
         client = registry.client_for(mlflow_server)
         uri = f"models:/{name}/{_new_version(client, name)}"
-        md.attach_profile(uri, _reference_profile(), tracking_uri=mlflow_server)
+        md.attach_profile(uri, reference_profile(), tracking_uri=mlflow_server)
         capfd.readouterr()
         report = md.evaluate(uri, make_frame(400, 3), tracking_uri=mlflow_server)
     out, err = capfd.readouterr()
