@@ -22,7 +22,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -90,30 +90,15 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
               if pred_cols else None)
     tasks = stats_tasks(profile, window,
                         None if values is None else prediction_series(profile, values))
-    # each feature's metrics are computed on the pool too, right after its counts
-    tasks = {key: partial(_counted, profile.features[key[len(_FEATURE):]], task,
-                          key[len(_FEATURE):]) if key.startswith(_FEATURE) else task
-             for key, task in tasks.items()}
     if values is not None:  # the estimate runs with the columns' counts (and first: the longest)
         tasks = {_ESTIMATE: partial(estimated, profile, window, values), **tasks}
     results = run_all(tasks, workers)
-    measured = {key[len(_FEATURE):]: results[key][1] for key in tasks if key.startswith(_FEATURE)}
-    results.update({key: results[key][0] for key in tasks if key.startswith(_FEATURE)})
     stats = collect_stats(profile, window, results, policy.business)
-    return add_performance(profile, window, evaluate_stats(profile, stats, policy, measured),
+    return add_performance(profile, window, evaluate_stats(profile, stats, policy),
                            results.get(_ESTIMATE))
 
 
 _ESTIMATE = "estimated performance"
-_FEATURE = "feature:"  # the tasks of :func:`stats_tasks` counting a feature
-
-
-def _counted(ref: Summary, count: Callable[[], ColumnStats], name: str
-             ) -> tuple[ColumnStats, tuple[Mapping[tuple[str, str], float], list[str]]]:
-    """A feature's statistics (``count()``) and the metrics and notes they give."""
-    stats = count()
-    notes: list[str] = []
-    return stats, (_column_metrics(ref, stats, name, notes), notes)
 
 
 def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None = None
@@ -161,13 +146,11 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     return result
 
 
-def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY,
-                   measured: Mapping[str, tuple[Mapping[tuple[str, str], float], list[str]]]
-                   | None = None) -> Evaluation:
+def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY
+                   ) -> Evaluation:
     """The metrics a window's mergeable statistics give: drift, data quality, multivariate
     drift, prediction and target drift, business KPIs (no estimated or realized performance,
-    which need the rows' model outputs). ``measured`` holds each feature's metrics and notes
-    when they were computed already (by :func:`evaluate_window`, on its pool)."""
+    which need the rows' model outputs)."""
     metrics: dict[str, float] = {"quality.rows": float(stats.rows)}
     notes: list[str] = []
     scores: dict[str, float] = {}
@@ -175,11 +158,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     keys = profile.metric_keys
     for name, ref in profile.features.items():
         key = keys[name]
-        if measured is None:
-            found = _column_metrics(ref, stats.features[name], name, notes)
-        else:
-            found, told = measured[name]
-            notes.extend(told)
+        found = _column_metrics(ref, stats.features[name], name, notes)
         metrics.update({f"{section}.{key}.{m}": v for (section, m), v in found.items()
                         if section != "test"})
         score_metric = policy.feature_metric(ref.kind)
