@@ -4,6 +4,7 @@ stage moved by the policy, once per window, only after the run that justifies it
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -98,7 +99,7 @@ def evaluate(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = with_decisions(registry.profile_of(client, ref, shared=True), predicted_label)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() if log else contextlib.nullcontext("") as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
         result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
