@@ -246,28 +246,13 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
     if uri.startswith(prefix) and ref.model_id is not None:
         # resolve the LoggedModel with this client: MLflow resolves models:/ artifact URIs
         # through the process-wide tracking URI, which may name another store
-        location = logged_model_location(client, ref.model_id)
+        location = client.get_logged_model(ref.model_id).artifact_location
         source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
     with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
             registry_uri=client._registry_uri)
         return Path(path).read_bytes()
-
-
-#: LoggedModels' artifact locations by store and model id, as read once (MLflow sets a
-#: LoggedModel's location when it creates it and has no way to move it).
-_LOCATIONS: dict[tuple[str, str], str] = {}
-
-
-def logged_model_location(client: MlflowClient, model_id: str) -> str:
-    """The artifact location of a LoggedModel (read from the store once per process)."""
-    key = (str(client.tracking_uri), model_id)
-    if key not in _LOCATIONS:
-        if len(_LOCATIONS) >= 1024:
-            _LOCATIONS.clear()
-        _LOCATIONS[key] = str(client.get_logged_model(model_id).artifact_location)
-    return _LOCATIONS[key]
 
 
 @contextlib.contextmanager
