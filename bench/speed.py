@@ -249,13 +249,21 @@ def public_api(repeat: int, skip_large: bool) -> None:
         print("| " + " | ".join(row) + " |")
 
 
-def _api_100k(repeat: int, others: int) -> tuple[str, ...]:
-    reference = scored(100_000, 20, 5, seed=0, shift=0.0)
-    window = scored(100_000, 20, 5, seed=1, shift=0.3).drop(columns="label")
+def _api_window(rows: int, numerical: int, categorical: int, repeat: int
+                ) -> tuple[pd.DataFrame, pd.DataFrame, float, float, float]:
+    """A reference and a shifted window of generated data, and ``md.evaluate(log=False)`` of the
+    window against a version profiled on the reference: reference, window, median wall and CPU
+    seconds, and the window's speed of light."""
+    reference = scored(rows, numerical, categorical, seed=0, shift=0.0)
+    window = scored(rows, numerical, categorical, seed=1, shift=0.3).drop(columns="label")
     with tempfile.TemporaryDirectory() as tmp:
-        uri, model = registered(Path(tmp), "speed-100k", reference)
+        uri, model = registered(Path(tmp), f"speed-{rows}", reference)
         wall, cpu = timed(lambda: md.evaluate(model, window, log=False, tracking_uri=uri), repeat)
-    light = speed_of_light(window, repeat)
+    return reference, window, wall, cpu, speed_of_light(window, repeat)
+
+
+def _api_100k(repeat: int, others: int) -> tuple[str, ...]:
+    reference, window, wall, cpu, light = _api_window(100_000, 20, 5, repeat)
     what = (f"`md.evaluate(uri, window, log=False)`, 100k x (20 num + 5 cat + score), median of "
             f"{repeat}")
     ours = f"{wall:.3f} s (CPU {cpu:.3f} s)"
@@ -275,12 +283,7 @@ def _api_100k(repeat: int, others: int) -> tuple[str, ...]:
 
 
 def _api_1m(repeat: int) -> tuple[str, ...]:
-    reference = scored(1_000_000, 50, 0, seed=0, shift=0.0)
-    window = scored(1_000_000, 50, 0, seed=1, shift=0.3).drop(columns="label")
-    with tempfile.TemporaryDirectory() as tmp:
-        uri, model = registered(Path(tmp), "speed-1m", reference)
-        wall, cpu = timed(lambda: md.evaluate(model, window, log=False, tracking_uri=uri), repeat)
-    light = speed_of_light(window, repeat)
+    _, _, wall, cpu, light = _api_window(1_000_000, 50, 0, repeat)
     return (f"`md.evaluate(uri, window, log=False)`, 1M x (50 num + score), median of {repeat}",
             f"{wall:.3f} s (CPU {cpu:.3f} s)", f"speed of light {light * 1000:.1f} ms",
             f"{wall / light:.0f}x the speed of light", "<= 0.5 s")
