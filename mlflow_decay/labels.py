@@ -40,6 +40,7 @@ class LabelledWindow:
     labelled: int
     window_status: Status
     metrics: dict[str, float] = field(default_factory=dict)
+    window_end: str | None = None
 
 
 def attach_labels(
@@ -151,7 +152,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
-                          len(joined), verdict, new)
+                          len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END))
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,

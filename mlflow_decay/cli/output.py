@@ -123,3 +123,14 @@ def span(start: str | None, end: str | None) -> str:
     from ..core.times import span_label
 
     return span_label(start, end) or "-"
+
+
+def table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
+    """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
+    into the next); the columns numbered in ``right`` are right-aligned; the last is not
+    padded."""
+    lines = [header, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(
+        (cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+        if i < len(header) - 1 else cell for i, cell in enumerate(line)) for line in lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from .options import experiment_option, not_blank
-from .output import common, emit, span, whole
+from .output import common, emit, span, table, whole
 
 
 @click.command()
@@ -35,13 +35,12 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     from .. import api
 
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
-    wide = max([len(e["event"]) + 2 for e in events] + [30])
-    lines = [f"{'logged':<18}{'window':<25}{'version':<9}{'event':<{wide}}reason / run"]
-    lines += [f"{e['time'][:16].replace('T', ' '):<18}"
-              f"{span(e['window_start'] or None, e['window_end'] or None):<25}"
-              f"{e['version']:<9}{e['event']:<{wide}}"
-              f"{whole(e['reason']) if e['reason'] else e['run_id']}" for e in events]
-    emit(as_json, events, "\n".join(lines))
+    text = table(["logged", "window", "version", "event", "reason / run"],
+                 [[e["time"][:16].replace("T", " "),
+                   span(e["window_start"] or None, e["window_end"] or None), str(e["version"]),
+                   e["event"], whole(e["reason"]) if e["reason"] else e["run_id"]]
+                  for e in events])
+    emit(as_json, events, text)
 
 
 @click.command()
@@ -53,16 +52,15 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     from .. import api
 
     rows = api.status(_model_uri(model), tracking_uri=tracking_uri)
-    lines = [f"{'version':<8}{'stage':<11}{'aliases':<24}{'since window':<25}"
-             f"{'last window':<36}reason"]
+    cells = []
     for r in rows:
         since = _window(r["since_window"]) if r["since_window"] else (r["since"] or "-")[:16]
         last = (f"{_window(r['last_window'])} {r['last_status']}" if r["last_window"]
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
-        lines.append(f"{r['version']:<8}{r['status']:<11}{aliases:<24}{since:<25}{last:<36}"
-                     f"{whole(r['reason'])}")
-    emit(as_json, rows, "\n".join(lines))
+        cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])
+    text = table(["version", "stage", "aliases", "since window", "last window", "reason"], cells)
+    emit(as_json, rows, text)
 
 
 def _window(bounds: dict[str, str | None]) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
-from .output import common, emit, fmt, span
+from .output import common, emit, fmt, span, table
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
@@ -125,23 +125,17 @@ def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
 def _monitor_table(reports: list[DecayReport]) -> str:
     """One line per window: its bounds, rows, its own verdict, the version's stage after it,
     AUC (realized and estimated), drift share."""
-    spans = [span(r.window_start, r.window_end) for r in reports]
-    wide = max([len(s) + 2 for s in spans] + [12])
-    header = (f"{'#':>3}  {'window':<{wide}}{'rows':>8}  {'verdict':<10}{'stage':<10}{'auc':>7}"
-              f"{'est auc':>9}{'drift':>7}  run")
-    lines = [header]
-    for number, (r, when) in enumerate(zip(reports, spans, strict=True), 1):
+    rows = []
+    for number, r in enumerate(reports, 1):
         auc = r.metrics.get("perf.roc_auc", r.metrics.get("perf.roc_auc_ovr"))
         est = r.metrics.get("est.roc_auc", r.metrics.get("est.roc_auc_ovr"))
-        share = r.metrics.get("drift.share")
-        verdict = "skipped" if r.skipped else r.window_status
-        lines.append(
-            f"{number:>3}  {when:<{wide}}{r.rows:>8}  "
-            f"{verdict:<10}{r.status:<10}{fmt(auc):>7}{fmt(est):>9}"
-            f"{fmt(share, 2):>7}  {r.run_id or '-'}"
-            + ("  (window still open: logged, not applied)" if r.provisional else "")
-            + ("  (logged before: not counted again)" if r.skipped else ""))
-    return "\n".join(lines)
+        rows.append([str(number), span(r.window_start, r.window_end), str(r.rows),
+                     "skipped" if r.skipped else r.window_status, r.status, fmt(auc), fmt(est),
+                     fmt(r.metrics.get("drift.share"), 2), (r.run_id or "-")
+                     + ("  (window still open: logged, not applied)" if r.provisional else "")
+                     + ("  (logged before: not counted again)" if r.skipped else "")])
+    return table(["#", "window", "rows", "verdict", "stage", "auc", "est auc", "drift", "run"],
+                 rows, right=frozenset({0, 2, 5, 6, 7}))
 
 
 @click.command()
@@ -168,9 +162,9 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
                             label_column=label_column, policy=pol, tracking_uri=tracking_uri,
                             experiment=experiment)
-    lines = [f"{len(updated)} window(s) received labels"]
-    for w in updated:
-        auc = w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))
-        lines.append(f"  {w.window_start or '-':<26}{w.labelled:>8} of {w.rows:<8} labelled  "
-                     f"{w.window_status:<9}auc {fmt(auc)}  run {w.run_id}")
+    rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
+             fmt(w.metrics.get("perf.roc_auc", w.metrics.get("perf.roc_auc_ovr"))), w.run_id]
+            for w in updated]
+    text = table(["window", "labelled", "verdict", "auc", "run"], rows, right=frozenset({1, 3}))
+    lines = [f"{len(updated)} window(s) received labels", *("  " + line for line in text.splitlines())]
     emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))

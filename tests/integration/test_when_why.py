@@ -94,3 +94,36 @@ def test_notes_say_what_became_of_an_alias_with_nowhere_to_roll_back_to(
     assert f"no healthy version to roll @champion back to; {fate}" in report.notes
     assert (f"remove alias @champion from {profiled}" in report.actions) is removes
     assert ("champion" in registry.resolve(client, profiled).aliases) is not removes
+
+
+def test_tables_keep_their_columns_apart_for_windows_with_times_and_offsets(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Windows with hours (given with an offset) are wider than dates: no cell runs into the
+    next in `status`, `history`, `monitor` or `labels`."""
+    frame = make_frame(800, 8, shift=1.5, flip=0.3).assign(row=lambda f: [f"r{i}" for i in f.index])
+    profile = md.build_profile(make_frame(3000, 1).assign(row=lambda f: [f"r{i}" for i in f.index]),
+                               target="label", prediction="score", id_column="row")
+    md.attach_profile(profiled, profile, tracking_uri=tracking_uri)
+    md.evaluate(profiled, frame.drop(columns="label"), window_start="2026-03-31T23:30:00+01:30",
+                window_end="2026-04-04T06:00:00-02:00", tracking_uri=tracking_uri)
+    frame[["row", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    labelled = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "labels.csv")])
+    window = "2026-03-31 22:00 → 04-04 08:00"
+    for args in (["status", "churn"], ["history", "churn"]):
+        lines = CliRunner().invoke(main, args).stdout.splitlines()
+        assert window in lines[1]
+        cells = [re.split(r"\s{2,}", line) for line in lines]
+        assert len(cells[1]) == len(cells[0]), lines
+        assert _starts(lines[1], cells[1]) == _starts(lines[0], cells[0]), lines
+    lines = [line.strip() for line in labelled.stdout.splitlines()[1:]]
+    assert re.split(r"\s{2,}", lines[1])[:3] == [window, "800 of 800", "degraded"], lines
+
+
+def _starts(line: str, cells: list[str]) -> list[int]:
+    """Where each of a line's cells starts."""
+    out, at = [], 0
+    for cell in cells:
+        at = line.index(cell, at)
+        out.append(at)
+        at += len(cell)
+    return out
