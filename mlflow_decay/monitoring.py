@@ -34,7 +34,7 @@ from .engines.sources import (
     window_key,
 )
 from .errors import DataError
-from .recording import complete_interrupted, logged_series, record
+from .recording import logged_state, record
 from .registry import runs, timeline
 
 
@@ -107,14 +107,13 @@ def evaluate(
             window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
             provisional=is_open(window_end)))  # not logged: the rows' fingerprint when needed
         done: dict[str, str] = {}
+        series = None
         if log and isinstance(key, str):
-            done = complete_interrupted(
-                client, ref, experiment, runs.logged_windows(client, ref, experiment, key))
-            ref = registry.resolve(client, ref.uri)
+            ref, done, series = logged_state(client, ref, experiment, key)
         repeat = log and not force and key in done
         report, _ = record(client, ref, profile, result, frame, pol, log=log and not repeat,
                             apply=apply, window_start=window_start, window_end=window_end,
-                            experiment=experiment, window_key=key,
+                            experiment=experiment, window_key=key, series=series,
                             outputs_file=stored if stored is not None and stored.exists() else None)
     if repeat:
         earlier = done[cast(str, key)]
@@ -199,11 +198,11 @@ def monitor(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
-    done = runs.logged_windows(client, ref, experiment) if log and not force else {}
+    done: dict[str, str] = {}
+    series: list[dict[str, Any]] = []
     if log:
-        done = complete_interrupted(client, ref, experiment, done) if not force else done
-        ref = registry.resolve(client, ref.uri)
-    series = logged_series(client, ref, experiment) if log else []
+        ref, done, series = logged_state(client, ref, experiment, complete=not force)
+        done = {} if force else done
     with tempfile.TemporaryDirectory() as tmp:
         pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
                                      chunk_size, timestamp_unit, Path(tmp) if log else None)

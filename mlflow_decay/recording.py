@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import Evaluation
@@ -76,9 +77,9 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         assert result.stats is not None
         _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
         # one process at a time changes a version and gives out its timeline's steps
-        with registry.version_lock(client, ref, owner=run_id):
+        with registry.version_lock(client, ref, owner=run_id) as now:
             if apply:
-                _apply_window(client, ref, report, pol, window_status, reasons, others)
+                _apply_window(client, now, report, pol, window_status, reasons, others)
             else:
                 runs.record_plan(client, run_id, [])  # nothing to change (recoverable)
             timeline.add_window(client, ref, client.get_run(run_id), experiment)
@@ -97,10 +98,10 @@ def _plan_note(planned: registry.Plan) -> str:
 def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,
                   pol: Policy, window_status: Status, reasons: list[str],
                   others: list[registry.ModelVersionRef] | None) -> None:
-    """Decide the version's stage from the version's tags as they are now, store the plan on
-    the run, and make it (under the version's lock)."""
+    """Decide the version's stage from the version's tags as they are now (``ref``, read
+    under the version's lease: another process may have moved it since the preview), store
+    the plan on the run, and make it."""
     assert report.run_id is not None
-    ref = registry.resolve(client, ref.uri)  # another process may have moved it meanwhile
     final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
                                  start=report.window_start, end=report.window_end,
                                  key=report.window_key, others=others)
@@ -114,7 +115,7 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
         return
     actions = final.actions
     runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
-    registry.apply(client, ref, actions)
+    registry.apply(client, ref, registry.changes(ref, actions))
     if final.status != report.status:  # another process moved the version since the preview
         client.set_tag(report.run_id, registry.STATUS, final.status)
     report.status = final.status
@@ -126,15 +127,19 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
 
 
 def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
-                         experiment: str | None, done: dict[str, str]) -> dict[str, str]:
+                         experiment: str | None, done: dict[str, str],
+                         interrupted: dict[str, list[Run]] | None = None) -> dict[str, str]:
     """Finish what interrupted runs of this version left: a run that stored its registry
     changes gets them made (again: they set values, so repeating them is harmless), its
     points in the timeline (those missing), and is finished; a run that stored none changed
     nothing (nor the timeline), and is deleted so that its window is evaluated afresh.
-    Returns ``done`` with the completed windows added."""
+    Returns ``done`` with the completed windows added. ``interrupted``: the version's
+    unfinished runs by window key, if already read (:func:`runs.unfinished_windows`)."""
     done = dict(done)
-    for key, interrupted in runs.unfinished_windows(client, ref, experiment).items():
-        for run in interrupted:
+    if interrupted is None:
+        interrupted = runs.unfinished_windows(client, ref, experiment)
+    for key, cut_short in interrupted.items():
+        for run in cut_short:
             if runs.in_progress(run):  # another monitor is logging it right now
                 continue
             planned = runs.planned_actions(run)
@@ -142,8 +147,8 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                 client.delete_run(run.info.run_id)
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
-            with registry.version_lock(client, ref, owner=run.info.run_id):
-                registry.apply(client, registry.resolve(client, ref.uri), actions)
+            with registry.version_lock(client, ref, owner=run.info.run_id) as now:
+                registry.apply(client, now, registry.changes(now, actions))
                 runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
                 timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
                                     recovering=True)
@@ -190,6 +195,30 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
                   ) -> list[dict[str, Any]]:
     """The version's logged windows, in order: stage, metrics, key and bounds of each."""
+    return _series(runs.evaluation_runs(client, ref, experiment))
+
+
+def _series(found: list[Run]) -> list[dict[str, Any]]:
     return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
              "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
-             "end": tags.get(registry.WINDOW_END)} for r in runs.evaluation_runs(client, ref, experiment)]
+             "end": tags.get(registry.WINDOW_END)} for r in found]
+
+
+def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None,
+                 key: str | None = None, complete: bool = True
+                 ) -> tuple[registry.ModelVersionRef, dict[str, str], list[dict[str, Any]]]:
+    """What logging a version's next windows starts from, read in one search of its runs: the
+    version, its logged windows (window key to run id; only ``key``'s when given) and their
+    series (:func:`logged_series`), after completing the interrupted ones (``complete``, see
+    :func:`complete_interrupted`; the version and series are read again when that did)."""
+    found = runs.version_runs(client, ref, experiment)
+    finished = runs.finished_evaluations(found)
+    done = {k: r.info.run_id for r in finished
+            if (k := r.data.tags.get(registry.WINDOW_KEY)) and key in (None, k)}
+    if complete:
+        completed = complete_interrupted(client, ref, experiment, done,
+                                         runs.unfinished_windows(client, ref, experiment, found))
+        if len(completed) > len(done):
+            return (registry.resolve(client, ref.uri), completed,
+                    logged_series(client, ref, experiment))
+    return ref, done, _series(finished)

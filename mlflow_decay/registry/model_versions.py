@@ -324,8 +324,10 @@ SETTLE_ENV = "MLFLOW_DECAY_LOCK_SETTLE"
 @contextlib.contextmanager
 def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
                  ttl: float = 120.0, settle: float | None = None, wait: float = 300.0
-                 ) -> Iterator[None]:
-    """Hold a lease on a version's registry changes (tag ``mlflow_decay.lock``).
+                 ) -> Iterator[ModelVersionRef]:
+    """Hold a lease on a version's registry changes (tag ``mlflow_decay.lock``); yields the
+    version as read when the lease was taken (its tags as they are now: no other process
+    changes them while it is held).
 
     MLflow has no compare-and-set, so the lease is taken by writing it and reading it back
     after ``settle`` seconds (default: ``MLFLOW_DECAY_LOCK_SETTLE``, else 0.2): of two
@@ -340,13 +342,15 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
     told = False
     try:
         while True:
-            held = _lock_of(client, ref)
+            held = (now := _reread(client, ref)).tags.get(LOCK)
             if held is None or _expired(held):
-                client.set_model_version_tag(ref.name, ref.version, LOCK, token)
-                time.sleep(settle)
-                held = _lock_of(client, ref)
-                if held == token:
-                    break
+                if _write_lease(client, ref, token):
+                    time.sleep(settle)
+                    held = (now := _reread(client, ref)).tags.get(LOCK)
+                    if held == token:
+                        break
+                else:
+                    held = _lock_of(client, ref)
             if time.monotonic() > deadline:
                 raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
                                     f"({held}); retry later")
@@ -355,7 +359,7 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
                                "it, up to %.0f s", ref.uri, held, wait)
                 told = True
             time.sleep(settle * (1 + random.random()))
-        yield
+        yield now
     finally:
         with contextlib.suppress(MlflowException, OSError):
             if _lock_of(client, ref) == token:
@@ -376,9 +380,25 @@ def lock_settle() -> float:
     return value
 
 
+def _write_lease(client: MlflowClient, ref: ModelVersionRef, token: str) -> bool:
+    """Write the lease; ``False`` when a rival wrote it at the same moment and the store
+    refused ours as a duplicate (the lease is the rival's now: wait for it like any holder)."""
+    try:
+        client.set_model_version_tag(ref.name, ref.version, LOCK, token)
+    except MlflowException:
+        held = _lock_of(client, ref)
+        if held is None or held == token or _expired(held):
+            raise  # not a rival's write: the store's own failure
+        return False
+    return True
+
+
+def _reread(client: MlflowClient, ref: ModelVersionRef) -> ModelVersionRef:
+    return _ref(client.get_model_version(ref.name, ref.version))
+
+
 def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:
-    tags: dict[str, str] = client.get_model_version(ref.name, ref.version).tags
-    return tags.get(LOCK)
+    return _reread(client, ref).tags.get(LOCK)
 
 
 def _expired(token: str) -> bool:

@@ -322,6 +322,20 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     return replace(final, actions=actions, note="; ".join(notes) or None)
 
 
+def changes(ref: ModelVersionRef, actions: tuple[Action, ...]) -> tuple[Action, ...]:
+    """``actions`` without the tag writes that change nothing: those of ``ref``'s own tags that
+    already hold the value (as the actions before them leave it). ``ref`` must be as the
+    registry holds it now (read under the version's lease)."""
+    tags, out = dict(ref.tags), []
+    for action in actions:
+        if action.kind == "set_tag" and action.version in (None, ref.version):
+            if tags.get(action.key) == action.value:
+                continue
+            tags[action.key] = action.value
+        out.append(action)
+    return tuple(out)
+
+
 def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionRef:
     """The version as it would be after ``actions`` (a dry run's registry, in memory)."""
     tags, aliases, stage, description = dict(ref.tags), list(ref.aliases), ref.stage, ref.description

@@ -224,22 +224,36 @@ def _discard_twins(client: MlflowClient, exp_id: str, run_id: str, tags: dict[st
             client.delete_run(run.info.run_id)
 
 
-def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
-                       ) -> dict[str, list[Run]]:
-    """A version's evaluation runs that never finished (a crash, a server that went away),
-    by window key."""
+def version_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
+                 ) -> list[Run]:
+    """Every run of a version in its evaluations' experiment, finished or not, oldest first:
+    one search that :func:`unfinished_windows` and :func:`finished_evaluations` read."""
     found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
     if found is None:
-        return {}
-    where = " AND ".join([*_version_clauses(ref.name, ref.version),
-                          "attributes.status != 'FINISHED'"])
+        return []
+    runs = client.search_runs([found.experiment_id],
+                              filter_string=" AND ".join(_version_clauses(ref.name, ref.version)),
+                              max_results=50_000, order_by=["attributes.start_time ASC"])
+    return [r for r in runs if _of_version(r, ref.name, ref.version)]
+
+
+def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
+                       found: list[Run] | None = None) -> dict[str, list[Run]]:
+    """A version's evaluation runs that never finished (a crash, a server that went away),
+    by window key; among ``found`` (:func:`version_runs`) when given."""
     out: dict[str, list[Run]] = {}
-    for run in client.search_runs([found.experiment_id], filter_string=where, max_results=50_000):
+    for run in version_runs(client, ref, experiment) if found is None else found:
         key = run.data.tags.get(WINDOW_KEY)
-        if (run.data.tags.get(KIND) == "evaluation" and key
-                and _of_version(run, ref.name, ref.version)):
+        if run.info.status != "FINISHED" and run.data.tags.get(KIND) == "evaluation" and key:
             out.setdefault(key, []).append(run)
     return out
+
+
+def finished_evaluations(found: list[Run]) -> list[Run]:
+    """The finished evaluation runs among ``found`` (:func:`version_runs`), in window order,
+    as :func:`evaluation_runs` gives them."""
+    return _in_window_order([r for r in found if r.info.status == "FINISHED"
+                             and r.data.tags.get(KIND) == "evaluation"])
 
 
 def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str | None]]) -> None:
@@ -275,7 +289,11 @@ def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str |
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
                     window_key: str | None = None) -> list[Run]:
     """A version's finished evaluation runs (of one window, if given), in window order."""
-    runs = decay_runs(client, ref.name, ref.version, ("evaluation",), experiment, window_key)
+    return _in_window_order(
+        decay_runs(client, ref.name, ref.version, ("evaluation",), experiment, window_key))
+
+
+def _in_window_order(runs: list[Run]) -> list[Run]:
     return sorted(runs, key=lambda r: (*window_time(r), r.info.start_time))
 
 

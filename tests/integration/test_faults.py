@@ -327,10 +327,11 @@ def test_transient_http_errors_are_retried_with_backoff(
     creates = itertools.count()
 
     def outage(method: str, path: str, n: int) -> _Fault | None:
-        # one request in three fails, and once two in a row: a server restarting; the second
-        # run created gets lost on its way back, and is created again by the retry
-        if path.endswith("/runs/create") and next(creates) == 1:
-            return TIMED_OUT
+        # one request in three fails, and once two in a row: a server restarting; the first
+        # run created is refused, then gets lost on its way back, and is created again by
+        # the retry
+        if path.endswith("/runs/create") and (c := next(creates)) < 2:
+            return (UNAVAILABLE, TIMED_OUT)[c]
         return UNAVAILABLE if n % 3 == 1 or n == 30 else None
 
     with _proxy(mlflow_server, outage) as proxy, current_uri(proxy.url, monkeypatch):
