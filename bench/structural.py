@@ -3,8 +3,9 @@ structurally different loss model (near-additive trees) fitted on the reference,
 its window mean is from the chosen model's.
 
 Per task and cross-validation seed: the profile of ``bench/coverage.py`` (its loss model ``A``),
-a second model ``B`` (``--leaves`` leaves, ``--iterations`` iterations) fitted on the same
-reference rows, and
+a second model ``B`` (``--leaves`` leaves, ``--iterations`` iterations; by default the
+estimator's own alternative, ``loss_fit.ALTERNATIVE``) fitted on the same reference rows, with
+its own four jackknife copies, and
 
 - on the reference, out of fold (the capacity search's 3 folds and rows): each of 200 random
   covariate shifts' (``loss_fit.tilts``) weighted mean of ``A``, of ``B`` and of the loss, and
@@ -150,9 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tasks", default="laplace,house,regression")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--tilted", type=int, default=100)
-    parser.add_argument("--leaves", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=0.1)
-    parser.add_argument("--iterations", type=int, default=400)
+    alternative = loss_fit.ALTERNATIVE  # the estimator's, by default
+    parser.add_argument("--leaves", type=int, default=alternative.leaves)
+    parser.add_argument("--rate", type=float, default=alternative.learning_rate)
+    parser.add_argument("--iterations", type=int, default=alternative.iterations)
     parser.add_argument("--data-seed", type=int, default=0,
                         help="draw the generated sets anew with this seed (default 0: as in "
                              "coverage.py)")
