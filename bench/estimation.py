@@ -306,8 +306,11 @@ def estimator_notes(profile: Any) -> list[str]:
         size = sum(len(json.dumps(m.to_dict(), separators=(",", ":"))) for m in profile.loss_models)
         notes.append(f"mlflow-decay loss models: {len(model.trees)} trees of up to "
                      f"{max((len(t[0]) + 1) // 2 for t in model.trees) if model.trees else 0} "
-                     f"leaves ({model.link} link), {len(model.folds)} jackknife copies each, "
-                     f"{size / 1000:.0f} KB in the profile")
+                     f"leaves ({model.link} link), {len(model.folds)} jackknife copies each"
+                     + (f", an alternative of {len(model.alternative[1])} trees of up to "
+                        f"{max((len(t[0]) + 1) // 2 for t in model.alternative[1])} leaves"
+                        if getattr(model, "alternative", None) else "")
+                     + f", {size / 1000:.0f} KB in the profile")
     return notes
 
 

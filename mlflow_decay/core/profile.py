@@ -31,9 +31,11 @@ FORMAT_NAME = "mlflow-decay-profile"
 #: so that a reader of version 1 refuses them instead of reading their outputs the old way;
 #: those whose PCA has categorical levels or stores the directions it leaves out, or whose
 #: regression loss models read categories, take a log link or carry the band's fields, as
-#: version 3 (an older reader would refuse or misread them); the others stay version 1 (same
-#: bytes, same SHA-256 as before).
-FORMAT_VERSION = 3
+#: version 3 (an older reader would refuse or misread them); those whose loss model carries
+#: an alternative model for the band's structural term as version 4 (a reader of version 3
+#: would leave it out and give narrower bands); the others stay version 1 (same bytes, same
+#: SHA-256 as before).
+FORMAT_VERSION = 4
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -220,8 +222,10 @@ class Profile:
     @property
     def _format_version(self) -> int:
         """The oldest format version that can say everything this profile holds."""
-        if (self.multivariate is not None and self.multivariate.extended) or any(
-                m.is_new for m in self.loss_models):
+        losses = max((m.format_version for m in self.loss_models), default=1)
+        if losses == 4:
+            return 4
+        if (self.multivariate is not None and self.multivariate.extended) or losses == 3:
             return 3
         return 2 if self._reads_outputs_anew else 1
 

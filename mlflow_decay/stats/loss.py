@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import Z95
-from .trees import Trees, compile_trees
+from .trees import Trees, compile_pairs, compile_trees
 
 #: Regression metrics estimated from the loss models.
 REGRESSION = ("mae", "rmse")
@@ -46,7 +46,10 @@ class LossModel:
     over covariate shifts of the reference. ``folds`` holds the same model fitted with each
     of a few groups of the reference rows left out (each a ``(baseline, trees)`` pair): how
     far their estimates spread is the band's allowance for the model's own error (see
-    :func:`estimate_regression`).
+    :func:`estimate_regression`). ``alternative`` (optional, a ``(baseline, trees)`` pair
+    read like the model's own, through the same link and ceiling) is a structurally
+    different model of the same loss: how far its window mean is from the model's is the
+    band's allowance for the model's structure.
     """
 
     columns: tuple[str, ...]
@@ -59,12 +62,14 @@ class LossModel:
     square_ratio: float | None = None
     ratio_spread: float = 0.0
     folds: tuple[tuple[float, tuple[tuple[tuple[float, ...], ...], ...]], ...] = ()
+    alternative: tuple[float, tuple[tuple[tuple[float, ...], ...], ...]] | None = None
 
     def __post_init__(self) -> None:
         if self.link not in LINKS:
             raise ValueError(f"loss model link must be one of {LINKS}, got {self.link!r}")
+        others = (*self.folds, *((self.alternative,) if self.alternative is not None else ()))
         if any(len(t) != 6 or len({len(a) for a in t}) != 1
-               for t in (*self.trees, *(t for _, trees in self.folds for t in trees))):
+               for t in (*self.trees, *(t for _, trees in others for t in trees))):
             raise ValueError("loss model trees must have six arrays of one length")
         if set(self.categories) - set(self.columns) or any(
                 len(v) > MAX_CODES for v in self.categories.values()):
@@ -87,10 +92,21 @@ class LossModel:
         return np.array([self._link(walk(x)) for walk in self._walkers[1:]]).reshape(
             len(self.folds), len(x))
 
+    def predict_alternative(self, x: np.ndarray) -> np.ndarray | None:
+        """Each row's loss as the :attr:`alternative` model predicts it (``None`` without
+        one)."""
+        if self._alternative_walker is None:
+            return None
+        return self._link(self._alternative_walker(np.ascontiguousarray(x, dtype=np.float64)))
+
     def raw_numpy(self, x: np.ndarray, fold: int | None = None) -> np.ndarray:
-        """The trees' sum plus baseline (of fold model ``fold``), walked node by node in
-        numpy: the reference path, and the fallback where scikit-learn's walker is missing."""
-        baseline, trees = (self.baseline, self.trees) if fold is None else self.folds[fold]
+        """The trees' sum plus baseline (of fold model ``fold``, or ``-1``: of the
+        alternative), walked node by node in numpy: the reference path, and the fallback
+        where scikit-learn's walker is missing."""
+        baseline, trees = (
+            (self.baseline, self.trees) if fold is None
+            else self.alternative if fold == -1 and self.alternative is not None
+            else self.folds[fold])
         return walk_numpy(baseline, trees, self.categorical, x)
 
     def _link(self, raw: np.ndarray) -> np.ndarray:
@@ -101,14 +117,32 @@ class LossModel:
     def _walkers(self) -> list[Any]:
         """Functions of ``x`` giving the trees' sum plus baseline: the model's, then each
         fold model's (scikit-learn's compiled walker where it has one, else numpy's)."""
+        return [self._walker(baseline, trees)
+                for baseline, trees in ((self.baseline, self.trees), *self.folds)]
+
+    @cached_property
+    def _alternative_walker(self) -> Any:
+        """The alternative's trees, shallow, as tables of pairs of inputs (a window's rows
+        are looked up in time independent of the number of trees) where they split on at
+        most two inputs each, else walked."""
+        if self.alternative is None:
+            return None
         categorical = self.categorical
         sizes = [len(self.categories.get(c, ())) for c in self.columns]
-        walkers = []
-        for baseline, trees in ((self.baseline, self.trees), *self.folds):
-            walker = compile_trees(baseline, trees, categorical, sizes)
-            walkers.append(walker if walker is not None else partial(
-                walk_numpy, baseline, trees, categorical))
-        return walkers
+
+        def walk(trees: Trees, grid: np.ndarray) -> np.ndarray:
+            compiled = compile_trees(0.0, trees, categorical, sizes)
+            return (compiled(grid) if compiled is not None
+                    else walk_numpy(0.0, trees, categorical, grid))
+
+        tables = compile_pairs(*self.alternative, categorical, sizes, walk)
+        return tables if tables is not None else self._walker(*self.alternative)
+
+    def _walker(self, baseline: float, trees: Trees) -> Any:
+        categorical = self.categorical
+        sizes = [len(self.categories.get(c, ())) for c in self.columns]
+        walker = compile_trees(baseline, trees, categorical, sizes)
+        return walker if walker is not None else partial(walk_numpy, baseline, trees, categorical)
 
     def to_dict(self) -> dict[str, Any]:
         # fields at their defaults are left out, so models written before them keep their bytes
@@ -128,6 +162,9 @@ class LossModel:
             extra["ratio_spread"] = self.ratio_spread
         if self.folds:
             extra["folds"] = [{"baseline": b, "trees": _trees_out(t, new)} for b, t in self.folds]
+        if self.alternative is not None:
+            extra["alternative"] = {"baseline": self.alternative[0],
+                                    "trees": _trees_out(self.alternative[1], new)}
         return {"columns": list(self.columns), "baseline": self.baseline,
                 "trees": _trees_out(self.trees, new), **extra}
 
@@ -137,12 +174,19 @@ class LossModel:
         the categories and the band's fields)."""
         return (self.link != "identity" or bool(self.categories) or self.dispersion is not None
                 or self.ceiling is not None or self.square_ratio is not None
-                or bool(self.ratio_spread) or bool(self.folds))
+                or bool(self.ratio_spread) or bool(self.folds) or self.alternative is not None)
+
+    @property
+    def format_version(self) -> int:
+        """The oldest profile format version that says everything this model holds: 1, 3
+        for the link, categories and band's fields, 4 with an :attr:`alternative` (a reader
+        of version 3 would leave it out of the band)."""
+        return 4 if self.alternative is not None else 3 if self.is_new else 1
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> LossModel:
-        dispersion, ceiling, ratio = (obj.get(k) for k in ("dispersion", "ceiling",
-                                                           "square_ratio"))
+        dispersion, ceiling, ratio, alternative = (obj.get(k) for k in (
+            "dispersion", "ceiling", "square_ratio", "alternative"))
         return cls(tuple(str(c) for c in obj["columns"]), float(obj["baseline"]),
                    _trees_in(obj["trees"]), link=str(obj.get("link", "identity")),
                    categories={str(c): tuple(str(k) for k in v)
@@ -152,7 +196,9 @@ class LossModel:
                    square_ratio=None if ratio is None else float(ratio),
                    ratio_spread=float(obj.get("ratio_spread", 0.0)),
                    folds=tuple((float(f["baseline"]), _trees_in(f["trees"]))
-                               for f in obj.get("folds", ())))
+                               for f in obj.get("folds", ())),
+                   alternative=None if alternative is None else (
+                       float(alternative["baseline"]), _trees_in(alternative["trees"])))
 
 
 #: The arrays of a tree that hold whole numbers: feature, missing_left, left, right.
@@ -208,8 +254,12 @@ def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str,
     The model's own error: the delete-a-group jackknife over its ``folds``, ``(k - 1) / k``
     times the sum of squared deviations of the fold models' estimates from their mean (on
     at most ``FOLD_ROWS`` of the window's rows, evenly spaced); for the squared error also
-    ``(ratio_spread * mse)**2``, as ``c`` may not hold where the window went. RMSE's band is
-    MSE's, through ``d sqrt(m) = dm / (2 sqrt(m))``.
+    ``(ratio_spread * mse)**2``, as ``c`` may not hold where the window went. Its structure:
+    with an ``alternative`` model ``b``, the square of how far the two models' window means
+    are apart (``mean(a) - mean(b)``, and ``c (mean(a**2) - mean(b**2))`` for the squared
+    error), what the model's bias would be were the alternative right: large where one of
+    them extrapolates, in parts of the features the reference holds few rows of. RMSE's band
+    is MSE's, through ``d sqrt(m) = dm / (2 sqrt(m))``.
     """
     ratio = models[0].square_ratio if len(models) == 1 else None
     if len(x) == 0 or (ratio is None and len(models) != 2):
@@ -227,6 +277,11 @@ def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str,
     var_mae += _jackknife(folds)
     if ratio is not None:
         var_mse += _jackknife(ratio * folds**2) + (models[0].ratio_spread * mse) ** 2
+        other = models[0].predict_alternative(x)
+        if other is not None:  # the two structures' disagreement
+            other = np.clip(other, 0, None)
+            var_mae += (mae - float(other.mean())) ** 2
+            var_mse += (mse - ratio * float(np.mean(other**2))) ** 2
     elif len(models) == 2:
         var_mse += _jackknife(np.clip(models[1].predict_folds(sub), 0, None))
     rmse = float(np.sqrt(mse))

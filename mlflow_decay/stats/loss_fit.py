@@ -7,7 +7,8 @@ further out than on the loss's own scale), categorical columns split natively. T
 the model is for: out of fold, the error of its mean prediction over random covariate shifts
 of the reference rows. The final model is fitted on every row; the same model fitted with
 each of ``JACKKNIFE`` groups of rows left out gives the band its allowance for the model's
-own error.
+own error, and a structurally different model (``ALTERNATIVE``: near-additive trees) fitted
+on every row its allowance for the model's structure.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class Capacity:
     iterations: int = 100
 
 
+#: The alternative model of the band's structural term: trees of three leaves, so nearly
+#: additive on the log scale (a part of the features with few reference rows takes the
+#: others' growth), where the chosen capacity's trees isolate interactions.
+ALTERNATIVE = Capacity(leaves=3, learning_rate=0.1, iterations=400)
+
+
 def regressor(capacity: Capacity, categorical: np.ndarray | None, seed: int = 0
               ) -> HistGradientBoostingRegressor:
     """The loss model's estimator at ``capacity``: Poisson loss, no early stopping."""
@@ -76,10 +83,11 @@ def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
     """The loss model of the (finite) errors ``error`` at rows ``x`` (columns named in
     ``categories`` hold their codes ``0, 1, …``, each seen here): a model of each row's
     absolute error, capacity by :func:`choose_capacity`, fitted on every row, with its
-    ``folds`` (fitted without each of ``JACKKNIFE`` groups of rows, side by side:
-    :func:`run_fits`) and ``ceiling``; and, from its out-of-fold predictions, the squared
-    error's ``square_ratio``, ``dispersion`` and ``ratio_spread`` (:func:`square_fields`).
-    Empty when every error is 0."""
+    ``folds`` (fitted without each of ``JACKKNIFE`` groups of rows), its ``alternative``
+    (``ALTERNATIVE``'s capacity, fitted on every row; all side by side: :func:`run_fits`)
+    and ``ceiling``; and, from its out-of-fold predictions, the squared error's
+    ``square_ratio``, ``dispersion`` and ``ratio_spread`` (:func:`square_fields`). Empty
+    when every error is 0."""
     categories = dict(categories or {})
     categorical = np.array([c in categories for c in columns], dtype=bool)
     loss = np.abs(error)
@@ -91,17 +99,23 @@ def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
     keeps = [np.ones(len(error), dtype=bool),
              *(group != k for k in range(JACKKNIFE if len(error) >= 80 else 0))]
 
-    def fit(keep: np.ndarray) -> HistGradientBoostingRegressor | None:
+    def fit(keep: np.ndarray, capacity: Capacity) -> HistGradientBoostingRegressor | None:
         if not np.any(loss[keep] > 0):
             return None
         return regressor(capacity, categorical, seed).fit(x[keep], loss[keep])
 
-    fitted = run_fits([partial(fit, keep) for keep in keeps])
-    full = export(fitted[0], columns, categories)
+    # the alternative first: its 400 trees take longest
+    alternative, full, *folds = run_fits([partial(fit, keeps[0], ALTERNATIVE),
+                                          *(partial(fit, keep, capacity) for keep in keeps)])
+    if full is None or alternative is None:  # pragma: no cover - some loss is above 0
+        return ()
+    other = export(alternative, columns, categories)
     ratio, spread, moves = square_fields(error[rows], predicted,
                                          tilts(x[rows], categorical, seed + 2))
-    return (replace(full, ceiling=float(loss.max()), square_ratio=ratio, dispersion=spread,
-                    ratio_spread=moves, folds=_exported_folds(fitted[1:], columns, categories)),)
+    return (replace(export(full, columns, categories), ceiling=float(loss.max()),
+                    square_ratio=ratio, dispersion=spread, ratio_spread=moves,
+                    folds=_exported_folds(folds, columns, categories),
+                    alternative=(other.baseline, other.trees)),)
 
 
 def _exported_folds(models: Sequence[HistGradientBoostingRegressor | None],

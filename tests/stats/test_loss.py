@@ -17,12 +17,14 @@ from mlflow_decay.core.frames import loss_inputs
 from mlflow_decay.stats import Z95
 from mlflow_decay.stats.loss import LossModel, estimate_regression
 from mlflow_decay.stats.loss_fit import (
+    ALTERNATIVE,
     GRID,
     JACKKNIFE,
     MAX_ITER,
     choose_capacity,
     export,
     fit_loss_models,
+    regressor,
     tilts,
 )
 
@@ -137,6 +139,65 @@ def test_band_adds_sampling_and_the_delete_a_group_jackknife() -> None:
         Z95 * np.sqrt(var_mse) / (2 * np.sqrt(squared)))
 
 
+def _two_leaves(feature: int, threshold: float, left: float, right: float
+                ) -> tuple[tuple[float, ...], ...]:
+    """A tree of one split (``x[feature] <= threshold`` goes left, missing too)."""
+    return ((float(feature), -1.0, -1.0), (threshold, 0.0, 0.0), (1.0, 0.0, 0.0),
+            (1.0, 0.0, 0.0), (2.0, 0.0, 0.0), (0.0, left, right))
+
+
+def test_band_adds_the_disagreement_of_an_alternative_model() -> None:
+    folds = tuple((0.0, (_constant(v),)) for v in (1.0, 1.2, 0.9, 1.1))
+    base = LossModel(("a",), 0.0, (_constant(1.05),), square_ratio=1.6, dispersion=3.0,
+                     ratio_spread=0.02, folds=folds)
+    # the alternative agrees below a = 0 and predicts 1.45 above it
+    with_other = dataclasses.replace(base, alternative=(0.0, (_two_leaves(0, 0.0, 1.05, 1.45),)))
+    inside, beyond = np.zeros((400, 1)), np.r_[np.zeros(300), np.ones(100)][:, None]
+    before = estimate_regression(inside, [base])
+    assert estimate_regression(inside, [with_other]) == pytest.approx(before)  # they agree
+    after = estimate_regression(beyond, [with_other])
+    assert after["est.mae"] == before["est.mae"] and after["est.rmse"] == before["est.rmse"]
+    other = np.r_[np.full(300, 1.05), np.full(100, 1.45)]
+    var_mae = ((before["est.mae.upper"] - before["est.mae"]) / Z95) ** 2 + (
+        1.05 - other.mean()) ** 2
+    sd_mse = (before["est.rmse.upper"] - before["est.rmse"]) / Z95 * 2 * before["est.rmse"]
+    var_mse = sd_mse**2 + (1.6 * (1.05**2 - np.mean(other**2))) ** 2
+    assert after["est.mae.upper"] - after["est.mae"] == pytest.approx(Z95 * np.sqrt(var_mae))
+    assert after["est.rmse.upper"] - after["est.rmse"] == pytest.approx(
+        Z95 * np.sqrt(var_mse) / (2 * after["est.rmse"]))
+    assert after["est.mae.upper"] - after["est.mae"] > 1.1 * (
+        before["est.mae.upper"] - before["est.mae"])  # wider where they disagree
+    again = LossModel.from_dict(json.loads(json.dumps(with_other.to_dict())))
+    assert again == with_other and again.format_version == 4 and base.format_version == 3
+    assert "alternative" not in base.to_dict()  # written as before without one
+
+
+def test_alternative_trees_are_looked_up_by_pairs_exactly_as_sklearn_walks_them() -> None:
+    rng = np.random.default_rng(9)
+    x = _mixed(8000, rng)
+    y = np.abs(x[:, 2]) * (1 + np.nan_to_num(x[:, 1])) + rng.random(8000) * (1 + x[:, 3])
+    categorical = np.array([False, True, False, True])
+    fitted = regressor(ALTERNATIVE, categorical).fit(x, y)
+    model = export(fitted, ["a", "b", "c", "d"], CATEGORIES)
+    assert max(len(t[0]) for t in model.trees) == 5  # three leaves: two inputs at most
+    alternative = LossModel(model.columns, 0.0, (), link="log", categories=CATEGORIES,
+                            alternative=(model.baseline, model.trees))
+    probe = _mixed(3000, rng)
+    probe[::5, 3] = np.nan
+    probe[::7, 2] = np.nan
+    probe[::17, 0] = np.inf
+    probe[::19, 2] = -np.inf
+    for f in (0, 2):  # values on the trees' split points: x <= threshold goes left
+        splits = [v for t in model.trees for g, v in zip(t[0], t[1], strict=True) if g == f]
+        probe[::3, f] = rng.choice(splits, len(probe[::3]))
+    looked_up = alternative.predict_alternative(probe)
+    walked = np.exp(alternative.raw_numpy(probe, fold=-1))
+    assert looked_up is not None
+    np.testing.assert_allclose(looked_up, walked, rtol=1e-12)  # the tables: the trees' sum
+    np.testing.assert_allclose(looked_up, fitted.predict(probe), rtol=1e-5)  # leaves: 7 digits
+    assert LossModel(("a",), 0.0, ()).predict_alternative(probe[:, :1]) is None
+
+
 def test_square_ratio_dispersion_and_folds_of_normal_errors() -> None:
     # normal errors of any scale: E e^2 = pi/2 (E|e|)^2, Var e^2 = 2 (E e^2)^2
     rng = np.random.default_rng(5)
@@ -148,6 +209,12 @@ def test_square_ratio_dispersion_and_folds_of_normal_errors() -> None:
     assert 0 < model.ratio_spread < 0.05  # the same shape everywhere: c barely moves
     assert len(model.folds) == JACKKNIFE and 0 < len(model.trees) <= MAX_ITER
     assert model.link == "log" and model.ceiling == pytest.approx(np.abs(error).max())
+    # the alternative: scikit-learn's trees of three leaves on every row, exported as they are
+    assert model.alternative is not None and len(model.alternative[1]) == ALTERNATIVE.iterations
+    sklearn = regressor(ALTERNATIVE, np.zeros(2, dtype=bool)).fit(x, np.abs(error))
+    probe = rng.normal(size=(500, 2))
+    np.testing.assert_allclose(model.predict_alternative(probe), sklearn.predict(probe),
+                               rtol=1e-5)
     assert fit_loss_models(x, np.zeros(6000), ["a", "b"]) == ()  # nothing to learn
 
 
@@ -182,14 +249,28 @@ def test_regression_estimates_and_bands_under_covariate_shift() -> None:
     assert set(absolute.columns) == {"x1", "fuel", "doors", "yhat"}
     assert set(absolute.categories) == {"fuel"}  # doors (integer categories) read as numbers
     assert md.Profile.from_json(profile.to_json()) == profile
-    assert json.loads(profile.to_json())["format_version"] == 3
-    covered, errors = {"mae": 0, "rmse": 0}, []
+    assert json.loads(profile.to_json())["format_version"] == 4  # with the alternative
+    # the same profile as version 3 wrote it (no alternative): read and estimated as then
+    old = dataclasses.replace(profile, loss_models=(
+        dataclasses.replace(absolute, alternative=None),))
+    assert json.loads(old.to_json())["format_version"] == 3
+    assert b"alternative" not in old.to_json() and md.Profile.from_json(old.to_json()) == old
+    covered, errors, widened = {"mae": 0, "rmse": 0}, [], 0
     shifts = np.linspace(0.0, 0.8, 30)
     for shift in shifts:
-        metrics = evaluate_window(profile, _shifted_frame(1500, rng, shift)).metrics
+        window = _shifted_frame(1500, rng, shift)
+        metrics = evaluate_window(profile, window).metrics
+        before = evaluate_window(old, window).metrics
+        expected = estimate_regression(loss_inputs(window, old.loss_models), old.loss_models)
+        assert {k: before[k] for k in expected} == expected
         for name in covered:
             est, real = metrics[f"est.{name}"], metrics[f"perf.{name}"]
+            assert before[f"est.{name}"] == est  # the alternative moves only the band
+            half, half_before = (m[f"est.{name}.upper"] - est for m in (metrics, before))
+            assert half >= half_before
+            widened += half > 1.01 * half_before
             errors.append(abs(est / real - 1))
             covered[name] += metrics[f"est.{name}.lower"] <= real <= metrics[f"est.{name}.upper"]
     assert np.mean(errors) < 0.04
     assert min(covered.values()) >= 0.85 * len(shifts)
+    assert widened > 0
