@@ -140,7 +140,7 @@ def _monitor_table(reports: list[DecayReport]) -> str:
 
 @click.command()
 @click.argument("model_uri")
-@click.option("--labels", "labels_path", required=True,
+@click.option("--labels", "--data", "labels_path", required=True,
               type=DATA,
               help="Late labels: CSV or Parquet with the row id and the label.")
 @click.option("--id-column", type=NAME, default=None,

@@ -107,7 +107,7 @@ def test_tables_keep_their_columns_apart_for_windows_with_times_and_offsets(
     md.evaluate(profiled, frame.drop(columns="label"), window_start="2026-03-31T23:30:00+01:30",
                 window_end="2026-04-04T06:00:00-02:00", tracking_uri=tracking_uri)
     frame[["row", "label"]].to_csv(tmp_path / "labels.csv", index=False)
-    labelled = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "labels.csv")])
+    labelled = CliRunner().invoke(main, ["labels", profiled, "--data", str(tmp_path / "labels.csv")])
     window = "2026-03-31 22:00 → 04-04 08:00"
     for args in (["status", "churn"], ["history", "churn"]):
         lines = CliRunner().invoke(main, args).stdout.splitlines()
