@@ -95,7 +95,7 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     results = run_all(tasks, workers)
     stats = collect_stats(profile, window, results, policy.business)
     return add_performance(profile, window, evaluate_stats(profile, stats, policy),
-                           results.get(_ESTIMATE))
+                           results.get(_ESTIMATE), values)
 
 
 _ESTIMATE = "estimated performance"
@@ -116,15 +116,18 @@ def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None =
 
 
 def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
-                    est: dict[str, float] | None = None) -> Evaluation:
+                    est: dict[str, float] | None = None, values: np.ndarray | None = None
+                    ) -> Evaluation:
     """Add estimated performance (from the model outputs in ``frame``, or ``est`` when
     :func:`estimated` was computed already) and, when ``result`` saw labels, realized
-    performance to ``result``; return it."""
+    performance to ``result``; return it. ``values``: the model outputs, when already read
+    from ``frame``."""
     if not profile.prediction_columns:
         return result
     metrics = result.metrics
-    values = prediction_values(frame, profile.prediction_columns, profile.task,
-                               profile.prediction_kind)
+    if values is None:
+        values = prediction_values(frame, profile.prediction_columns, profile.task,
+                                   profile.prediction_kind)
     est = estimated(profile, frame, values) if est is None else est
     metrics.update(est)
     note = None if profile.loss_models or not est else estimate.estimator_note(profile.calibrations)
