@@ -344,13 +344,14 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
         while True:
             held = (now := _reread(client, ref)).tags.get(LOCK)
             if held is None or _expired(held):
-                if _write_lease(client, ref, token):
+                rival = _write_lease(client, ref, token)
+                if rival is None:
                     time.sleep(settle)
                     held = (now := _reread(client, ref)).tags.get(LOCK)
                     if held == token:
                         break
                 else:
-                    held = _lock_of(client, ref)
+                    held = rival
             if time.monotonic() > deadline:
                 raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
                                     f"({held}); retry later")
@@ -380,17 +381,17 @@ def lock_settle() -> float:
     return value
 
 
-def _write_lease(client: MlflowClient, ref: ModelVersionRef, token: str) -> bool:
-    """Write the lease; ``False`` when a rival wrote it at the same moment and the store
-    refused ours as a duplicate (the lease is the rival's now: wait for it like any holder)."""
+def _write_lease(client: MlflowClient, ref: ModelVersionRef, token: str) -> str | None:
+    """Write the lease; ``None`` when written, else the rival's lease: a rival wrote it at
+    the same moment and the store refused ours as a duplicate (wait for it like any holder)."""
     try:
         client.set_model_version_tag(ref.name, ref.version, LOCK, token)
     except MlflowException:
         held = _lock_of(client, ref)
         if held is None or held == token or _expired(held):
             raise  # not a rival's write: the store's own failure
-        return False
-    return True
+        return held
+    return None
 
 
 def _reread(client: MlflowClient, ref: ModelVersionRef) -> ModelVersionRef:
