@@ -29,10 +29,18 @@ _SUSPECT_WORDS = {
 _UNIQUE_ROWS = 10_000
 
 
-def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind]) -> tuple[str, ...]:
+def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind], columns: Columns
+                  ) -> tuple[str, ...]:
     """Notes on columns chosen as features by default that look like labels, model outputs or
-    ids: by a word of their name, or (text and integers) by a distinct value in every row."""
-    notes = []
+    ids (by a word of their name, or, text and integers, by a distinct value in every row),
+    and on date or duration columns left out, whose drift is then not watched."""
+    named = set(columns.named())
+    notes = [f"column {name!r} holds dates or durations, which are not features: its drift is "
+             "not watched; name it the timestamp column (timestamp_column=, "
+             "--timestamp-column) to cut windows by it, or add a number made from it (such as "
+             "days since it) to watch it"
+             for name in map(str, frame.columns)
+             if name not in kinds and name not in named and infer_kind(frame[name]) is None]
     for name, kind in kinds.items():
         looks = _looks_like(name)
         head = frame[name].iloc[:_UNIQUE_ROWS]

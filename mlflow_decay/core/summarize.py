@@ -138,7 +138,7 @@ def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOpt
                                                known.classes, options.prediction_kind),
         target_summary=target_summary,
         multivariate=None if pca_gram is None else pca_from_gram(pca_gram, layout, len(reference)),
-        notes=feature_notes(reference, kinds) if columns.features is None else ())
+        notes=feature_notes(reference, kinds, columns) if columns.features is None else ())
     if options.band_chunks <= 0:
         return profile
     from .evaluation import reference_bands  # evaluation builds on profiles; bands need both

@@ -136,7 +136,7 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
     if first is None or len(first) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
     kinds, schema = plan_columns(first, columns, options.task)
-    notes = feature_notes(first, kinds) if columns.features is None else ()
+    notes = feature_notes(first, kinds, columns) if columns.features is None else ()
     del first  # one batch at a time is held from here on
     needed = list(dict.fromkeys([*kinds, *columns.prediction_columns, *(c for c in (
         columns.target, columns.id_column, columns.timestamp_column, columns.predicted_label)

@@ -64,6 +64,24 @@ def test_profile_says_what_became_features_and_notes_columns_that_look_like_labe
     assert "looks like" not in profile.to_json().decode()
 
 
+def test_a_date_column_left_out_of_the_features_gets_a_note_in_memory_and_streamed(
+        tmp_path: Path) -> None:
+    frame = make_frame(600, 1).assign(
+        signup=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(600), unit="D"),
+        seen=pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.arange(600), unit="h"))
+    path = tmp_path / "ref.parquet"
+    frame.to_parquet(path)
+    for source in (frame, path):
+        profile = md.build_profile(source, target="label", prediction="score",
+                                   timestamp_column="seen", band_chunks=0)
+        assert "signup" not in profile.features
+        assert [n[:60] for n in profile.notes] == [
+            "column 'signup' holds dates or durations, which are not feat"]  # not the timestamp
+        assert "its drift is not watched" in profile.notes[0]
+    assert not md.build_profile(frame, target="label", prediction="score", exclude=["signup"],
+                                timestamp_column="seen", band_chunks=0).notes
+
+
 def test_exclude_leaves_columns_out_in_memory_and_streamed(tmp_path: Path) -> None:
     frame = _with_extras()
     path = tmp_path / "ref.parquet"
