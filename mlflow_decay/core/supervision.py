@@ -211,10 +211,10 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
         except DataError:
             raise DataError(f"positive_label {positive_label!r} is not a class of column "
                             f"{target!r} ({', '.join(labels)})") from None
-    for candidate in ("1", "True", "true", "yes", "positive"):
+    if all(sort_key(label)[0] != float("inf") for label in labels):
+        return labels[-1]  # numbers: the larger one, as scikit-learn's roc_auc_score reads them
+    for candidate in ("True", "true", "yes", "positive"):
         if candidate in labels:
             return candidate
-    if all(sort_key(label)[0] != float("inf") for label in labels):
-        return labels[-1]  # numbers: the larger one
     raise DataError(f"column {target!r}: which class is the score the probability of? the "
                     f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")

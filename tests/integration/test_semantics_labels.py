@@ -483,6 +483,17 @@ def test_late_labels_on_a_streamed_window_use_its_stored_decisions(
         skm.roc_auc_score(window.label, window.score))
 
 
+def test_number_labels_take_the_larger_as_positive_as_scikit_learn_does() -> None:
+    reference = make_frame(2000, 1)
+    for offset in (0, 1, -1):  # 0/1, 1/2 (as in many older datasets), -1/0
+        frame = reference.assign(label=reference.label + offset)
+        profile = md.build_profile(frame, target="label", prediction="score", band_chunks=0)
+        assert profile.performance["roc_auc"] == pytest.approx(
+            skm.roc_auc_score(frame.label, frame.score))
+        assert profile.positive_label == str(1 + offset)
+        assert not profile.notes
+
+
 def test_text_labels_name_their_positive_class_and_a_backwards_score_is_noted(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     reference = make_frame(2000, 1).assign(
