@@ -98,8 +98,11 @@ def emit(as_json: bool, payload: Any, text: str) -> None:
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """A metric in a table cell: ``-`` when missing."""
-    return "-" if value is None else f"{value:.{digits}f}"
+    """A metric in a table cell: ``-`` when missing; from 100 on (an RMSE in dollars) with
+    one decimal and thousands separated."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if abs(value) < 100 else f"{value:,.1f}"
 
 
 def whole(reasons: str | None, width: int = 110) -> str:

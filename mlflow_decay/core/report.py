@@ -86,6 +86,19 @@ class DecayReport:
         return "  ".join(parts)
 
 
+#: The performance metric a one-line view shows, by task: binary, multiclass, regression.
+HEADLINE = ("roc_auc", "roc_auc_ovr", "rmse")
+
+
+def headline(metrics: dict[str, float]) -> tuple[str, float | None, float | None]:
+    """The task's :data:`HEADLINE` metric in ``metrics``: its name, realized and estimated
+    values (``None`` when missing); ``("roc_auc", None, None)`` when neither is there."""
+    for name in HEADLINE:
+        if f"perf.{name}" in metrics or f"est.{name}" in metrics:
+            return name, metrics.get(f"perf.{name}"), metrics.get(f"est.{name}")
+    return HEADLINE[0], None, None
+
+
 def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite number (NaN, ±inf, which strict JSON has not) as ``None``,
     through dicts, lists and tuples."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -127,3 +129,41 @@ def _starts(line: str, cells: list[str]) -> list[int]:
         out.append(at)
         at += len(cell)
     return out
+
+
+def test_monitor_and_labels_tables_show_a_regressions_rmse(tracking_uri: str,
+                                                            new_version: Callable[..., str],
+                                                            tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+
+    def prices(n: int, shift: float) -> pd.DataFrame:
+        sqft = rng.lognormal(7 + shift, 0.3, n)
+        return pd.DataFrame({"sqft": sqft, "id": np.arange(n),
+                             "price": 150 * sqft * rng.lognormal(0, 0.15, n),
+                             "pred": 150 * sqft})
+
+    uri = new_version("prices")
+    md.attach_profile(uri, md.build_profile(prices(2000, 0.0), target="price", prediction="pred",
+                                            task="regression", id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = prices(1000, 0.4)
+    window.drop(columns="price").to_csv(tmp_path / "w.csv", index=False)
+    result = CliRunner().invoke(main, ["monitor", uri, "--data", str(tmp_path / "w.csv"),
+                                       "--chunk-size", "500", "--json"])
+    assert result.exit_code == 0, result.output
+    estimated = [r["metrics"]["est.rmse"] for r in json.loads(result.stdout)]
+    result = CliRunner().invoke(main, ["monitor", uri, "--data", str(tmp_path / "w.csv"),
+                                       "--chunk-size", "500", "--force"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[5:8] == ["rmse", "est", "rmse"]
+    assert [line.split()[6] for line in lines[1:]] == [f"{v:,.1f}" for v in estimated]
+    window[["id", "price"]].to_csv(tmp_path / "labels.csv", index=False)
+    result = CliRunner().invoke(main, ["labels", uri, "--data", str(tmp_path / "labels.csv")])
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()[1:]
+    assert header.split()[3] == "rmse"
+    realized = [np.sqrt(np.mean((part.price - part.pred) ** 2))
+                for part in (window.iloc[:500], window.iloc[500:])]
+    assert sorted(float(r.split()[-2].replace(",", "")) for r in rows) == pytest.approx(
+        sorted(realized), abs=0.06)
