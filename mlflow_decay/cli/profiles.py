@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .options import DATA, NAME, NAMES, policy_option, split
-from .output import common, emit, offline
+from .output import common, emit, fmt, offline
 
 if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
     from ..core.profile import PredictionKind, Profile, Task
@@ -105,7 +105,7 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
     # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
     renamed = {n: k for n, k in built.metric_keys.items() if n != k}
     payload["metric_keys"] = renamed
-    perf = ", ".join(f"{k} {v:.4f}" for k, v in built.performance.items())
+    perf = ", ".join(f"{k} {fmt(v, 4)}" for k, v in built.performance.items())
     kinds = ", ".join(f"{name} ({kind})" for name, kind in built.feature_kinds.items())
     keys = ", ".join(f"{n!r} -> {k}" for n, k in list(renamed.items())[:5])
     emit(as_json, payload, f"profile of {built.rows} rows, {len(built.features)} features "
