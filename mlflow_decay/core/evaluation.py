@@ -12,6 +12,8 @@ The result is a flat dict of metrics with stable dot-separated names:
 - ``est.<metric>`` with ``.lower``/``.upper`` (95% sampling band) and ``.delta`` (against the
   same estimate on the reference): performance estimated without labels;
 - ``perf.<metric>`` and ``perf.<metric>.delta`` when the window has labels;
+- ``.ratio`` beside the ``.delta`` of an error (``rmse``, ``mae``): the window's over the
+  reference's, for relative thresholds;
 - ``business.<column>``: the window's mean of each KPI column the policy names.
 
 A feature counts as drifted (for ``drift.share``) when the policy's effect size reaches its
@@ -35,8 +37,8 @@ from ..stats.multivariate import column_sums, held_out_errors
 from ..stats.schema import require_flat
 from . import drift
 from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
+from .names import RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
-from .names import metric_keys
 from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
@@ -115,6 +117,17 @@ def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None =
                                       profile.threshold)
 
 
+def changes(side: str, values: Mapping[str, float], reference: Mapping[str, float]
+            ) -> dict[str, float]:
+    """How each metric of ``values`` moved from the ``reference``: ``<side>.<metric>.delta``,
+    the difference, and for the :data:`~mlflow_decay.core.names.RATIO_METRICS` (errors) with a
+    positive reference ``.ratio``, the window's value over the reference's."""
+    out = {f"{side}.{m}.delta": v - reference[m] for m, v in values.items() if m in reference}
+    out.update({f"{side}.{m}.ratio": values[m] / reference[m] for m in RATIO_METRICS
+                if m in values and reference.get(m, 0.0) > 0})
+    return out
+
+
 def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
                     est: dict[str, float] | None = None, values: np.ndarray | None = None
                     ) -> Evaluation:
@@ -134,17 +147,15 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     if note:
         result.notes.append(note)
     # against the same estimator on the reference, so calibration bias cancels out
-    metrics.update({f"{k}.delta": v - profile.estimated_performance[k[4:]]
-                    for k, v in est.items() if k[4:] in profile.estimated_performance})
+    metrics.update(changes("est", {k[4:]: v for k, v in est.items() if k.count(".") == 1},
+                           profile.estimated_performance))
     if result.has_labels and profile.target is not None:
         perf, why = performance.realized(
             profile.task, frame[profile.target], values, classes=profile.classes,
             positive_label=profile.positive_label, threshold=profile.threshold,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
-        for m, v in perf.items():
-            metrics[f"perf.{m}"] = v
-            if m in profile.performance:
-                metrics[f"perf.{m}.delta"] = v - profile.performance[m]
+        metrics.update({f"perf.{m}": v for m, v in perf.items()})
+        metrics.update(changes("perf", perf, profile.performance))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
     return result
 

@@ -77,6 +77,11 @@ FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
 QUALITY_METRICS = ("missing_rate", "nonfinite_rate", "out_of_range_share")
 IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_windows")
+#: Error metrics whose change from the reference is also logged as a ratio (``perf.rmse.ratio``:
+#: the window's RMSE over the reference's), so that a threshold can be relative.
+RATIO_METRICS = ("rmse", "mae")
+#: The names derived from a metric's (its change from the reference, its 95% band).
+DERIVED = (".delta", ".ratio", ".lower", ".upper")
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
 
@@ -98,6 +103,7 @@ def metric_patterns() -> tuple[str, ...]:
             *(f"quality.*.{q}" for q in QUALITY_METRICS),
             *(f"perf.{m}{end}" for m in perf for end in ("", ".delta")),
             *(f"est.{m}{end}" for m in est for end in ("", ".lower", ".upper", ".delta")),
+            *(f"{side}.{m}.ratio" for side in ("perf", "est") for m in RATIO_METRICS),
             "business.*", *IMPACT_METRICS, "labels.coverage")
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .names import DERIVED
 from .policy import Policy
 from .profile import Profile
 from .rules import Breach, Rule
@@ -177,15 +178,16 @@ def _has(metrics: Sequence[Mapping[str, float]], name: str) -> bool:
 
 
 def _limits(rule: Rule | None, band: tuple[float, float, int] | None,
-            rows: Sequence[float | None], offset: float = 0.0) -> list[Limit]:
+            rows: Sequence[float | None], offset: float = 0.0, scale: float = 1.0) -> list[Limit]:
     """A rule's thresholds in each window (reference bands scale with the window's rows),
-    shifted by ``offset`` (a delta rule drawn on its metric: the reference value)."""
+    times ``scale`` and shifted by ``offset`` (a delta rule drawn on its metric: offset by the
+    reference value; a ratio rule: scaled by it)."""
     if rule is None:
         return []
     out: dict[tuple[str, str], list[float]] = {}
     for i, n in enumerate(rows):
         for level, side, threshold, _ in rule.limits(band, int(n) if n else None):
-            out.setdefault((level, side), [math.nan] * len(rows))[i] = threshold + offset
+            out.setdefault((level, side), [math.nan] * len(rows))[i] = threshold * scale + offset
     return [Limit(level, side, values) for (level, side), values in out.items()]
 
 
@@ -194,15 +196,14 @@ def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | 
     """Realized and estimated values of one performance metric (the worst breached one, else a
     ruled one), the estimate's band, the reference and the thresholds of the side that decides."""
     named = {b.metric: b for b in reversed(breaches)}
-    names = [k[5:] for k in dict.fromkeys(k for m in metrics for k in m)
-             if k.startswith("perf.") and not k.endswith(".delta")] + [
-        k[4:] for k in dict.fromkeys(k for m in metrics for k in m)
-        if k.startswith("est.") and not k.endswith((".delta", ".lower", ".upper"))]
+    keys = list(dict.fromkeys(k for m in metrics for k in m if not k.endswith(DERIVED)))
+    names = [k[5:] for k in keys if k.startswith("perf.")] + [
+        k[4:] for k in keys if k.startswith("est.")]
     if not names:
         return None
 
     def ruled(m: str) -> bool:
-        return any(policy.rule_for(f"{s}.{m}{d}") for s in ("perf", "est") for d in ("", ".delta"))
+        return any(policy.rule_for(f"{s}.{m}{d}") for s in ("perf", "est") for d in _JUDGED)
 
     breached = [b.metric.split(".")[1] for b in breaches if b.metric.startswith(("perf.", "est."))]
     rank = {m: (breached.index(m) if m in breached else len(breached), not ruled(m),
@@ -210,19 +211,25 @@ def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | 
     m = min(dict.fromkeys(names), key=lambda k: rank[k])
     lines = {side: _values(metrics, f"{side}.{m}") for side in ("perf", "est")
              if _has(metrics, f"{side}.{m}")}
-    decides = next((s for s in ("perf", "est") for d in ("", ".delta") if f"{s}.{m}{d}" in named),
+    decides = next((s for s in ("perf", "est") for d in _JUDGED if f"{s}.{m}{d}" in named),
                    "perf" if "perf" in lines else "est")
     reference = (profile.performance if decides == "perf" else profile.estimated_performance).get(m)
     limits = _limits(policy.rule_for(f"{decides}.{m}"), profile.bands.get(f"{decides}.{m}"), rows)
     if reference is not None:
         limits += _limits(policy.rule_for(f"{decides}.{m}.delta"),
                           profile.bands.get(f"{decides}.{m}.delta"), rows, offset=reference)
+        limits += _limits(policy.rule_for(f"{decides}.{m}.ratio"),
+                          profile.bands.get(f"{decides}.{m}.ratio"), rows, scale=reference)
     band = None
     if _has(metrics, f"est.{m}.lower"):
         band = (_values(metrics, f"est.{m}.lower"), _values(metrics, f"est.{m}.upper"))
-    covers = tuple(f"{s}.{m}{d}" for s in ("perf", "est") for d in ("", ".delta"))
+    covers = tuple(f"{s}.{m}{d}" for s in ("perf", "est") for d in _JUDGED)
     breach = next((named[k] for k in covers if k in named), None)
     return Panel("performance", m, lines, limits, band, reference, breach, covers=covers)
+
+
+#: A performance metric's names that rules judge: itself, its change, its ratio (errors).
+_JUDGED = ("", ".delta", ".ratio")
 
 
 def _prediction_metric(metrics: Sequence[Mapping[str, float]], policy: Policy,
@@ -266,7 +273,7 @@ def metric_table(metrics: Mapping[str, float], rows: int, policy: Policy, profil
                  breaches: Iterable[Breach], leave_out: Iterable[str] = ()
                  ) -> list[tuple[str, list[Row]]]:
     """The window's metrics by family (:data:`FAMILIES`, then ``other``): one row per metric,
-    its ``.delta``, ``.lower`` and ``.upper`` folded into it; ``leave_out`` names metrics shown
+    its ``.delta``, ``.ratio``, ``.lower`` and ``.upper`` folded into it; ``leave_out`` names metrics shown
     elsewhere (per-feature drift and quality)."""
     skip = set(leave_out)
     level: dict[str, str] = {}
@@ -276,7 +283,7 @@ def metric_table(metrics: Mapping[str, float], rows: int, policy: Policy, profil
     groups: dict[str, list[Row]] = {}
     for name in sorted(metrics):
         base = name.rsplit(".", 1)[0]
-        if name in skip or (name.endswith((".delta", ".lower", ".upper")) and base in metrics):
+        if name in skip or (name.endswith(DERIVED) and base in metrics):
             continue
         family = next((t for t, prefixes in FAMILIES if name.startswith(prefixes)), "other")
         groups.setdefault(family, []).append(
@@ -293,15 +300,18 @@ def _row(name: str, metrics: Mapping[str, float], rows: int, policy: Policy, pro
     band = profile.bands.get(name)
     reference = known.get(short, band[0] if band else None)
     delta = metrics.get(f"{name}.delta", None if reference is None else value - reference)
-    texts = [t for t in (_threshold(policy.rule_for(key), profile.bands.get(key), rows,
-                                    "Δ " if key != name else "")
-                         for key in (name, f"{name}.delta")) if t]
+    texts = [t for t in (_threshold(policy.rule_for(name + end), profile.bands.get(name + end),
+                                    rows, _SYMBOL[end]) for end in _JUDGED) if t]
     text = "; ".join(texts)
     if text and labelled and side == "est":
         text += " (not applied: labels decide)"
     return Row(name, value, reference, delta, metrics.get(f"{name}.lower"),
                metrics.get(f"{name}.upper"), text,
-               level.get(name) or level.get(f"{name}.delta"))
+               next((level[name + end] for end in _JUDGED if name + end in level), None))
+
+
+#: How a threshold text names what it judges: the value, its change Δ, its ratio × (errors).
+_SYMBOL = {"": "", ".delta": "Δ ", ".ratio": "× "}
 
 
 def _threshold(rule: Rule | None, band: tuple[float, float, int] | None, rows: int,

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import PolicyError
-from .names import FEATURE_METRICS, IMPACT_METRICS, MAX_PATTERN, QUALITY_METRICS, globs_meet, metric_patterns
+from .names import (
+    FEATURE_METRICS,
+    IMPACT_METRICS,
+    MAX_PATTERN,
+    QUALITY_METRICS,
+    RATIO_METRICS,
+    globs_meet,
+    metric_patterns,
+)
 from .rules import Breach, Direction, Rule, Status
 
 if TYPE_CHECKING:
@@ -419,7 +427,8 @@ def check_metric_pattern(pattern: str, what: str) -> None:
         f"drift.features_drifted, drift.multivariate.reconstruction_error, "
         f"drift.<feature|prediction|target>.{{{stats}}}, quality.rows, "
         f"quality.<feature>.{{{'|'.join(QUALITY_METRICS)}}}, perf.<metric>[.delta] and "
-        f"est.<metric>[.lower|.upper|.delta] (perf: {perf}; est: {est}), business.<column>, "
+        f"est.<metric>[.lower|.upper|.delta] (perf: {perf}; est: {est}), "
+        f"{{perf|est}}.{{{'|'.join(RATIO_METRICS)}}}.ratio, business.<column>, "
         f"{', '.join(IMPACT_METRICS)}, labels.coverage")
 
 
@@ -485,7 +494,7 @@ def first_crossing(policy: Policy, reports: Sequence[DecayReport]) -> int | None
     """Index of the first window whose realized primary metric crossed its warn line."""
     for i, report in enumerate(reports):
         for name, value in report.metrics.items():
-            if name.startswith("perf.") and name.endswith(".delta"):
+            if name.startswith("perf.") and name.endswith((".delta", ".ratio")):
                 rule = policy.rule_for(name)
                 if rule is not None and rule.warn is not None and (
                         value <= rule.warn if rule.direction == "below" else value >= rule.warn):

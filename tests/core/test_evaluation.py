@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window, metric_key
+from mlflow_decay.core.policy import DEFAULT_POLICY
 
 
 def test_same_distribution_is_not_drifted_and_a_shift_is() -> None:
@@ -68,3 +69,33 @@ def test_metric_keys_are_safe_for_mlflow() -> None:
     profile = md.build_profile(frame, target="label", prediction="score")
     result = evaluate_window(profile, frame)
     assert "drift.x1 ___.psi" in result.metrics
+
+
+def test_regression_errors_log_their_ratio_to_the_reference_and_the_default_policy_judges_it(
+        ) -> None:
+    rng = np.random.default_rng(2)
+
+    def rows(n: int, shift: float) -> pd.DataFrame:
+        x = rng.normal(shift, 1, n)  # the error grows with |x|: a shift raises it
+        return pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x)), n),
+                             "yhat": 2 * x})
+
+    profile = md.build_profile(rows(4000, 0.0), target="y", prediction="yhat", task="regression")
+    for shift, verdict in ((0.0, "healthy"), (2.0, "degraded")):
+        window = rows(3000, shift)
+        metrics = evaluate_window(profile, window).metrics
+        rmse = np.sqrt(skm.mean_squared_error(window.y, window.yhat))
+        assert metrics["perf.rmse.ratio"] == pytest.approx(rmse / profile.performance["rmse"])
+        assert metrics["perf.mae.ratio"] == pytest.approx(
+            skm.mean_absolute_error(window.y, window.yhat) / profile.performance["mae"])
+        for m in ("rmse", "mae"):
+            assert metrics[f"est.{m}.ratio"] == pytest.approx(
+                metrics[f"est.{m}"] / profile.estimated_performance[m])
+        unlabelled = evaluate_window(profile, window.drop(columns="y")).metrics
+        assert "perf.rmse.ratio" not in unlabelled
+        status, breaches = DEFAULT_POLICY.decide(unlabelled, profile.bands, len(window))
+        assert status == verdict  # label-free: the estimated RMSE's ratio decides
+        assert ("est.rmse.ratio" in {b.metric for b in breaches}) == (verdict == "degraded")
+        status, breaches = DEFAULT_POLICY.decide(metrics, profile.bands, len(window))
+        assert status == verdict and (
+            ("perf.rmse.ratio" in {b.metric for b in breaches}) == (verdict == "degraded"))

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_frame, reference_profile
 
@@ -234,3 +235,25 @@ def test_report_page_with_panels_renders_in_headless_chromium(
     top = _pixels(shot.read_bytes())[:1600, :, :3]
     healthy = np.array([0x2e, 0x7d, 0x32]) / 255 * 0.12 + (1 - 0.12)  # the stage's tint
     assert (np.abs(top - healthy).max(axis=-1) < 0.03).sum() > 1000
+
+
+def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, 3000)
+    profile = md.build_profile(
+        pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x))), "yhat": 2 * x}),
+        target="y", prediction="yhat", task="regression", band_chunks=0)
+    reference = profile.estimated_performance["rmse"]
+    points = [_point("warning", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
+                     **{"est.rmse": reference * (1 + 0.2 * i), "est.rmse.ratio": 1 + 0.2 * i})
+              for i in range(2)]
+    trigger = Breach("est.rmse.ratio", 1.2, 1.1, "warning", "above")
+    perf = timeline(points, DEFAULT_POLICY, profile, [trigger]).panels[0]
+    assert perf.metric == "rmse" and perf.trigger and perf.breach is trigger
+    lines = {(lim.level, lim.side): lim.values for lim in perf.limits}
+    assert lines[("warning", "above")] == pytest.approx([reference * 1.1] * 2)
+    assert lines[("degraded", "above")] == pytest.approx([reference * 1.25] * 2)
+    (_, rows), = [g for g in metric_table(points[1]["metrics"], 2000, DEFAULT_POLICY,
+                                          profile, [trigger]) if g[0].startswith("perf")]
+    row, = [r for r in rows if r.metric == "est.rmse"]
+    assert row.threshold == "degrade × ≥ 1.25, warn × ≥ 1.1" and row.level == "warning"
