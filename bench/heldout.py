@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import estimation as E
+import estimation as E  # bench/estimation.py (run from bench/, or with it on sys.path)
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -158,3 +158,63 @@ def carloan_dq_task(store: E.DecayStore, seed: int) -> E.TaskResult:
 
 TASKS = {"heldout-wfh": wfh_task, "heldout-california": california_task,
          "heldout-titanic": titanic_task, "heldout-carloan-dq": carloan_dq_task}
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage over finer cuts of the same held-out data (``python bench/heldout.py``)
+
+
+def finer_cuts() -> dict[str, tuple[pd.DataFrame, dict[str, list[pd.DataFrame]], dict[str, Any]]]:
+    """Per data set: the reference, the analysis cut finer than NannyML's docs cut it (to count
+    band coverage over more windows), and the task's options."""
+    nml = E.import_nannyml()
+    reference, analysis, targets = nml.datasets.load_synthetic_binary_classification_dataset()
+    wfh = [decided(f.drop(columns=["period"]), "y_pred_proba", 0.48)
+           for f in (reference, E.with_targets(analysis, targets))]
+    reference, analysis, targets = nml.datasets.load_modified_california_housing_dataset()
+    cal = [decided(f, "y_pred_proba", 0.8) for f in (reference, E.with_targets(analysis, targets))]
+    week = pd.to_datetime(cal[1]["timestamp"]).dt.to_period("W")
+    timed = {"id_column": "id", "timestamp_column": "timestamp", "exclude": ["y_pred"]}
+    return {
+        "heldout-wfh": (wfh[0], {f"{n} x {len(wfh[1]) // n:,}": E.cut(wfh[1], len(wfh[1]) // n)
+                                 for n in (10, 20, 40)},
+                        {"target": "work_home_actual", "threshold": 0.48, **timed}),
+        "heldout-california": (cal[0], {
+            "12 months": [g.reset_index(drop=True) for _, g in cal[1].groupby(
+                pd.to_datetime(cal[1]["timestamp"]).dt.to_period("M"))],
+            "weeks": [g.reset_index(drop=True) for _, g in cal[1].groupby(week) if len(g) >= 100]},
+            {"target": "clf_target", "threshold": 0.8, **timed}),
+    }
+
+
+def coverage_main(cv_seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Band coverage (md | NML) per cut and pooled over cuts and cross-validation seeds."""
+    with E.DecayStore() as store:
+        for name, (reference, cuts, options) in finer_cuts().items():
+            pooled: dict[str, list[int]] = {}
+            for label, windows in cuts.items():
+                for seed in cv_seeds:
+                    with E.cv_seeded(seed):
+                        result = E.binary_task(
+                            name, "", store, reference, windows, target=options["target"],
+                            score="y_pred_proba", decision="y_pred", metrics=METRICS,
+                            threshold=options["threshold"],
+                            md_options={k: v for k, v in options.items()
+                                        if k not in ("target", "threshold")})
+                    for ours, theirs in result.pairs():
+                        n = len(windows)
+                        print(f"{name} | {label} ({n} windows) | cv seed {seed} | {ours.metric} | "
+                              f"MAE {ours.mae:.4g} | {theirs.mae:.4g} | covered "
+                              f"{ours.covered}/{n} | {theirs.covered}/{n} | band fit "
+                              f"{ours.band_fit:.2f} | {theirs.band_fit:.2f}", flush=True)
+                        tally = pooled.setdefault(ours.metric, [0, 0, 0])
+                        tally[0] += ours.covered
+                        tally[1] += theirs.covered
+                        tally[2] += n
+            for metric, (md_covered, nml_covered, n) in pooled.items():
+                print(f"{name} | pooled | {metric} | covered {100 * md_covered / n:.1f}% | "
+                      f"{100 * nml_covered / n:.1f}% of {n}")
+
+
+if __name__ == "__main__":
+    coverage_main()
