@@ -22,6 +22,11 @@ CBPE (which reads ``y_pred``) and mlflow-decay (which reads ``threshold``) decid
   ``salary_range`` and ``driver_tenure``), decisions at 0.65; 10 chunks of 5,000 (the
   ``chunk_size=5000`` of NannyML's data-quality tutorials). Its scores and targets are those of
   the car loan data of the ``threshold`` task; what is new is the missing features.
+
+Run them through ``bench/estimation.py --tasks heldout-wfh,...`` (with ``--cv-seed`` for another
+cross-validation seed). Run this file itself (``python bench/heldout.py``, NannyML venv, about a
+minute) for band coverage over finer cuts: the "work from home" data in 10, 20 and 40 windows,
+California by month and by week (weeks of at least 100 rows), three cross-validation seeds each.
 """
 
 from __future__ import annotations
