@@ -38,11 +38,10 @@ RMS error: below 1 too narrow) and MAE, and the pooled coverage over every windo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +53,8 @@ import estimation as E
 import generated as G
 
 import mlflow_decay as md
-from mlflow_decay.core import supervision
 from mlflow_decay.core.frames import loss_inputs, prediction_values
-from mlflow_decay.stats import estimate, loss, loss_fit
+from mlflow_decay.stats import estimate, loss
 
 TASKS = ("census", "threshold", "multiclass", "digits", "regression", "laplace", "house")
 
@@ -80,18 +78,6 @@ class Tally:
 
     def add(self, metric: str, cut: str, s: E.Series) -> None:
         self.series.setdefault((metric, cut), []).append(s)
-
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """The profile's cross-validation seed (calibration maps and loss models) set to ``seed``."""
-    calibrations, losses = supervision.fit_calibrations, supervision.fit_loss_models
-    supervision.fit_calibrations = functools.partial(estimate.fit_calibrations, seed=seed)
-    supervision.fit_loss_models = functools.partial(loss_fit.fit_loss_models, seed=seed)
-    try:
-        yield
-    finally:
-        supervision.fit_calibrations, supervision.fit_loss_models = calibrations, losses
 
 
 def decay_series(profile: Any, cut: Cut, keys: dict[str, str]) -> dict[str, E.Series]:
@@ -296,7 +282,7 @@ def run_task(task: Task, seeds: Sequence[int], tally: Tally) -> None:
     """Build a profile per seed, estimate every cut's windows; NannyML once per window set."""
     for seed in seeds:
         began = time.perf_counter()
-        with seeded(seed):
+        with E.cv_seeded(seed):
             profile = md.build_profile(task.reference, band_chunks=0, **task.options)
         built = time.perf_counter() - began
         for cut in task.cuts(seed):
