@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The last window's metrics exported by default (those a version lacks are left out).
-DEFAULT_METRICS = ("perf.roc_auc", "est.roc_auc", "drift.share", "drift.prediction.psi",
+#: The last window's metrics exported by default (those a version lacks are left out): each
+#: task's performance, realized and estimated (binary, multiclass, regression), and drift.
+DEFAULT_METRICS = ("perf.roc_auc", "est.roc_auc", "perf.roc_auc_ovr", "est.roc_auc_ovr",
+                   "perf.rmse.ratio", "est.rmse.ratio", "drift.share", "drift.prediction.psi",
                    "drift.multivariate.reconstruction_error")
 PREFIX = "mlflow_decay_"
 

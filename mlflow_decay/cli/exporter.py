@@ -14,7 +14,8 @@ from .output import common, emit, fail
 
 #: The last window's metrics exported by default (as mlflow_decay.exporter.DEFAULT_METRICS,
 #: spelled out here so that ``--help`` does not load the exporter).
-DEFAULT_METRICS = ("perf.roc_auc,est.roc_auc,drift.share,drift.prediction.psi,"
+DEFAULT_METRICS = ("perf.roc_auc,est.roc_auc,perf.roc_auc_ovr,est.roc_auc_ovr,perf.rmse.ratio,"
+                   "est.rmse.ratio,drift.share,drift.prediction.psi,"
                    "drift.multivariate.reconstruction_error")
 #: How often, and for how long, one request to a tracking server is retried: MLflow's
 #: defaults (7 retries with a doubling backoff, ~4 minutes) would hide a server that is down.
