@@ -55,23 +55,31 @@ def decided(frame: pd.DataFrame, score: str, threshold: float, shipped: str = "y
     return frame.assign(y_pred=decision)
 
 
+def chunked_task(store: E.DecayStore, name: str, frames: tuple[pd.DataFrame, pd.DataFrame],
+                 target: str, threshold: float, what: str) -> E.TaskResult:
+    """A NannyML synthetic binary set with time-ordered analysis rows: 10 chunks of 5,000
+    (NannyML's tutorials), shipped scores decided at ``threshold`` (the shipped ``y_pred``)."""
+    reference, analysis = (decided(f, "y_pred_proba", threshold) for f in frames)
+    windows = E.cut(analysis, 5_000)
+    data = (f"held out: NannyML {what}: reference {len(reference):,} rows, analysis "
+            f"{len(analysis):,} in time order, {len(windows)} chunks of 5,000; shipped "
+            f"y_pred_proba, decisions >= {threshold} (= shipped y_pred)")
+    result = E.binary_task(
+        name, data, store, reference, windows, target=target, score="y_pred_proba",
+        decision="y_pred", metrics=METRICS, threshold=threshold,
+        md_options={"id_column": "id", "timestamp_column": "timestamp", "exclude": ["y_pred"]})
+    result.parts = E.halves(len(windows))
+    return result
+
+
 def wfh_task(store: E.DecayStore, seed: int) -> E.TaskResult:
     """NannyML's synthetic binary data (work from home), 10 chunks of 5,000."""
     nml = E.import_nannyml()
     reference, analysis, targets = nml.datasets.load_synthetic_binary_classification_dataset()
-    analysis = E.with_targets(analysis, targets)
-    reference, analysis = (decided(f.drop(columns=["period"]), "y_pred_proba", 0.48)
-                           for f in (reference, analysis))
-    windows = E.cut(analysis, 5_000)
-    data = (f"held out: NannyML synthetic binary (work from home): reference {len(reference):,} "
-            f"rows, analysis {len(analysis):,} in time order, {len(windows)} chunks of 5,000 "
-            "(NannyML's tutorials); shipped y_pred_proba, decisions >= 0.48 (= shipped y_pred)")
-    result = E.binary_task(
-        "heldout-wfh", data, store, reference, windows, target="work_home_actual",
-        score="y_pred_proba", decision="y_pred", metrics=METRICS, threshold=0.48,
-        md_options={"id_column": "id", "timestamp_column": "timestamp", "exclude": ["y_pred"]})
-    result.parts = E.halves(len(windows))
-    return result
+    frames = (reference.drop(columns=["period"]),
+              E.with_targets(analysis, targets).drop(columns=["period"]))
+    return chunked_task(store, "heldout-wfh", frames, "work_home_actual", 0.48,
+                        "synthetic binary (work from home)")
 
 
 def california_task(store: E.DecayStore, seed: int) -> E.TaskResult:
@@ -145,20 +153,11 @@ def carloan_dq_task(store: E.DecayStore, seed: int) -> E.TaskResult:
     """NannyML's car loan data with missing values, 10 chunks of 5,000."""
     nml = E.import_nannyml()
     reference, analysis, targets = nml.datasets.load_synthetic_car_loan_data_quality_dataset()
-    analysis = E.with_targets(analysis, targets)
-    reference, analysis = (decided(f.assign(repaid=f["repaid"].astype(int)), "y_pred_proba", 0.65)
-                           for f in (reference, analysis))
-    windows = E.cut(analysis, 5_000)
-    data = (f"held out: NannyML synthetic car loan with quality issues: reference "
-            f"{len(reference):,} rows, analysis {len(analysis):,} in time order, {len(windows)} "
-            "chunks of 5,000 (NannyML's data-quality tutorials); salary_range and driver_tenure "
-            "10-16% missing; shipped y_pred_proba, decisions >= 0.65 (= shipped y_pred)")
-    result = E.binary_task(
-        "heldout-carloan-dq", data, store, reference, windows, target="repaid",
-        score="y_pred_proba", decision="y_pred", metrics=METRICS, threshold=0.65,
-        md_options={"id_column": "id", "timestamp_column": "timestamp", "exclude": ["y_pred"]})
-    result.parts = E.halves(len(windows))
-    return result
+    reference, analysis = (f.assign(repaid=f["repaid"].astype(int))
+                           for f in (reference, E.with_targets(analysis, targets)))
+    return chunked_task(store, "heldout-carloan-dq", (reference, analysis), "repaid", 0.65,
+                        "synthetic car loan with quality issues (salary_range and "
+                        "driver_tenure 10-16% missing)")
 
 
 TASKS = {"heldout-wfh": wfh_task, "heldout-california": california_task,
