@@ -3,7 +3,7 @@ DeLong's test of their AUCs and the promotion streak."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +124,10 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     if prediction is not None:
         if prediction not in window.columns:
             raise DataError(f"prediction column {prediction!r} is missing from the window")
-        own = profile.prediction_columns
-        if len(own) != 1:
-            raise DataError("predictions= works for single-column outputs (binary, regression)")
-        frame = window.drop(columns=[c for c in own if c in window.columns and c != prediction])
+        frame = window.drop(columns=[c for c in profile.prediction_columns
+                                     if c in window.columns and c != prediction])
         # the profile reads the given column (errors then name it), as its own output
-        profile = replace(profile, prediction=prediction)
+        profile = profile.reading_output(prediction)
     result = evaluate_window(profile, frame, pol)
     return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
 

@@ -15,7 +15,7 @@ from .options import (
     policy_option,
     with_bounds,
 )
-from .output import common, emit
+from .output import common, emit, fmt, table
 
 if TYPE_CHECKING:
     from ..core.report import Comparison
@@ -62,13 +62,12 @@ def _comparison_table(result: Comparison, verb: str) -> str:
     from ..core.report import COMPARED
 
     a, b = result.labels
-    lines = [f"{'metric':<42}{a:>14}{b:>14}{'diff':>10}",
-             f"{'status':<42}{result.statuses[0]:>14}{result.statuses[1]:>14}"]
     m = result.metrics
-    for name in COMPARED:
-        if f"compare.diff.{name}" in m:
-            lines.append(f"{name:<42}{m[f'compare.{a}.{name}']:>14.4f}"
-                         f"{m[f'compare.{b}.{name}']:>14.4f}{m[f'compare.diff.{name}']:>+10.4f}")
+    rows = [["status", *result.statuses, ""]] + [
+        [name, fmt(m[f"compare.{a}.{name}"], 4), fmt(m[f"compare.{b}.{name}"], 4),
+         fmt(m[f"compare.diff.{name}"], 4, sign=True)]
+        for name in COMPARED if f"compare.diff.{name}" in m]
+    lines = table(["metric", a, b, "diff"], rows, right=frozenset({1, 2, 3})).splitlines()
     if result.delong is not None:
         d = result.delong
         lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "

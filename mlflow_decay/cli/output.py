@@ -97,12 +97,13 @@ def emit(as_json: bool, payload: Any, text: str) -> None:
          if as_json else text)
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A metric in a table cell: ``-`` when missing; from 100 on (an RMSE in dollars) with
-    one decimal and thousands separated."""
+def fmt(value: float | None, digits: int = 3, sign: bool = False) -> str:
+    """A metric in a table cell (``sign``: with its ``+``/``-``): ``-`` when missing; from 100
+    on (an RMSE in dollars) with one decimal and thousands separated."""
     if value is None:
         return "-"
-    return f"{value:.{digits}f}" if abs(value) < 100 else f"{value:,.1f}"
+    plus = "+" if sign else ""
+    return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
 
 
 def whole(reasons: str | None, width: int = 110) -> str:
@@ -130,10 +131,10 @@ def span(start: str | None, end: str | None) -> str:
 
 def table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
     """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
-    into the next); the columns numbered in ``right`` are right-aligned; the last is not
-    padded."""
+    into the next); the columns numbered in ``right`` are right-aligned; no line ends in
+    spaces."""
     lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(
-        (cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
-        if i < len(header) - 1 else cell for i, cell in enumerate(line)) for line in lines)
+        cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+        for i, cell in enumerate(line)).rstrip() for line in lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -184,6 +184,17 @@ class Profile:
         if self.prediction is None:
             return ()
         return (self.prediction,) if isinstance(self.prediction, str) else tuple(self.prediction)
+
+    def reading_output(self, column: str) -> Profile:
+        """This profile reading its single model output from ``column`` (another version's
+        scores side by side): the loss models, which read the output too, included."""
+        own = self.prediction_columns
+        if len(own) != 1:
+            raise DataError("predictions= works for single-column outputs (binary, "
+                            f"regression), not the {len(own)} columns of a {self.task} profile")
+        models = tuple(replace(m, columns=tuple(column if c == own[0] else c for c in m.columns))
+                       for m in self.loss_models)
+        return replace(self, prediction=column, loss_models=models)
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

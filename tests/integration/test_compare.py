@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +150,39 @@ def test_promote_after_two_winning_windows(tracking_uri: str,
     # now v1 challenges v2 with its own (worse) scores: a losing window keeps the streak at 0
     md.compare(window(13), [challenger, champion], **{**args, "predictions": ["score_new", "score"]})
     assert registry.resolve(client, champion).tags[registry.PROMOTE_STREAK] == "2:0"
+
+
+def test_regression_versions_compare_on_their_own_prediction_columns(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+
+    def prices(n: int) -> pd.DataFrame:
+        sqft = rng.lognormal(7, 0.3, n)
+        return pd.DataFrame({"sqft": sqft, "price": 150 * sqft * rng.lognormal(0, 0.15, n),
+                             "pred": 150 * sqft})
+
+    champion, challenger = new_version("prices"), new_version("prices")
+    profile = md.build_profile(prices(2000), target="price", prediction="pred",
+                               task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    window = prices(1000).assign(pred2=lambda f: f.pred * 1.1)
+    # the challenger's loss models read its own output column, as the profile read "pred"
+    result = md.compare(window, [champion, challenger], predictions=["pred", "pred2"],
+                        log=False, tracking_uri=tracking_uri)
+    own = [md.evaluate(champion, window.drop(columns="pred2"), log=False,
+                       tracking_uri=tracking_uri),
+           md.evaluate(challenger, window.drop(columns="pred").rename(columns={"pred2": "pred"}),
+                       log=False, tracking_uri=tracking_uri)]
+    a, b = result.labels
+    for label, report in zip((a, b), own, strict=True):
+        for name in ("est.rmse", "perf.rmse"):
+            assert result.metrics[f"compare.{label}.{name}"] == pytest.approx(
+                report.metrics[name])
+    assert result.metrics["compare.diff.perf.rmse"] > 0  # 10 % over the price: worse
+    window.to_csv(tmp_path / "w.csv", index=False)
+    out = CliRunner().invoke(main, ["compare", champion, challenger, "--data",
+                                    str(tmp_path / "w.csv"), "--predictions", "pred,pred2",
+                                    "--no-log", "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert re.search(r"^perf\.rmse +[\d,.]+ +[\d,.]+ +\+[\d,.]+$", out.stdout, re.M)
