@@ -22,7 +22,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -84,21 +84,37 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     -------
     Evaluation
     """
-    check_window(profile, window)
+    columns = check_window(profile, window)
     pred_cols = profile.prediction_columns
     values = (prediction_values(window, pred_cols, profile.task, profile.prediction_kind)
               if pred_cols else None)
     tasks = stats_tasks(profile, window,
-                        None if values is None else prediction_series(profile, values))
+                        None if values is None else prediction_series(profile, values), columns)
+    # each feature's metrics are computed with its counts, on the pool
+    tasks.update({f"feature:{name}": partial(_measured, ref, tasks[f"feature:{name}"], name)
+                  for name, ref in profile.features.items()})
     if values is not None:  # the estimate runs with the columns' counts (and first: the longest)
         tasks = {_ESTIMATE: partial(estimated, profile, window, values), **tasks}
     results = run_all(tasks, workers)
+    measured = {name: results[f"feature:{name}"] for name in profile.features}
+    results.update({f"feature:{name}": stats for name, (stats, _) in measured.items()})
     stats = collect_stats(profile, window, results, policy.business)
-    return add_performance(profile, window, evaluate_stats(profile, stats, policy),
+    found = {name: metrics for name, (_, metrics) in measured.items()}
+    return add_performance(profile, window, evaluate_stats(profile, stats, policy, found),
                            results.get(_ESTIMATE), values)
 
 
 _ESTIMATE = "estimated performance"
+#: One column's metrics by (section, name), and the notes on what was left out.
+ColumnMetrics = tuple[Mapping[tuple[str, str], float], list[str]]
+
+
+def _measured(ref: Summary, counted: Callable[[], ColumnStats], name: str
+              ) -> tuple[ColumnStats, ColumnMetrics]:
+    """A column's statistics (``counted()``) and its metrics against ``ref``."""
+    stats = counted()
+    notes: list[str] = []
+    return stats, (_column_metrics(ref, stats, name, notes), notes)
 
 
 def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None = None
@@ -149,11 +165,12 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     return result
 
 
-def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY
-                   ) -> Evaluation:
+def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY,
+                   measured: Mapping[str, ColumnMetrics] | None = None) -> Evaluation:
     """The metrics a window's mergeable statistics give: drift, data quality, multivariate
     drift, prediction and target drift, business KPIs (no estimated or realized performance,
-    which need the rows' model outputs)."""
+    which need the rows' model outputs). ``measured``: features' metrics computed already
+    from these statistics."""
     metrics: dict[str, float] = {"quality.rows": float(stats.rows)}
     notes: list[str] = []
     scores: dict[str, float] = {}
@@ -161,7 +178,11 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     keys = profile.metric_keys
     for name, ref in profile.features.items():
         key = keys[name]
-        found = _column_metrics(ref, stats.features[name], name, notes)
+        if measured is not None and name in measured:
+            found, said = measured[name]
+            notes.extend(said)
+        else:
+            found = _column_metrics(ref, stats.features[name], name, notes)
         metrics.update({f"{section}.{key}.{m}": v for (section, m), v in found.items()
                         if section != "test"})
         score_metric = policy.feature_metric(ref.kind)
@@ -230,12 +251,15 @@ def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
     return pd.Series(values)
 
 
-def check_window(profile: Profile, window: pd.DataFrame) -> None:
+def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]:
+    """Refuse a window the profile cannot read; return the columns it read (features, model
+    outputs, decisions, labels when present), each read from the frame once."""
     if not isinstance(window, pd.DataFrame):
         raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
     if len(window) == 0:
         raise DataError("window is empty: it has no rows to evaluate")
     require_unique_columns(window, "window")
+    read: dict[str, pd.Series] = {}
     for role, columns in (("feature", list(profile.features)),
                           ("prediction", list(profile.prediction_columns)),
                           ("decision", [profile.predicted_label] if profile.predicted_label else [])):
@@ -243,10 +267,13 @@ def check_window(profile: Profile, window: pd.DataFrame) -> None:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
                                 f"(columns: {list_columns(window.columns)})")
-            require_flat(window[column], column, f"the {role} held single values in the "
+            read[column] = window[column]
+            require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")
     if profile.target is not None and profile.target in window.columns:
-        require_flat(window[profile.target], profile.target, "labels must be single values")
+        read[profile.target] = window[profile.target]
+        require_flat(read[profile.target], profile.target, "labels must be single values")
+    return read
 
 
 def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]
