@@ -16,8 +16,8 @@ T = TypeVar("T")
 def run_all(tasks: Mapping[str, Callable[[], T]], workers: int | None = None) -> dict[str, T]:
     """Run independent tasks, on ``workers`` threads (default: the machine's cores; the calling
     thread is one of them), in the order given (put the longest first), with BLAS on one
-    thread meanwhile (see :func:`one_blas_thread`). Every task runs; the first failed one
-    in that order raises.
+    thread meanwhile (see :func:`one_blas_thread`). The first failed task in that order raises
+    (on several threads, after every task ran).
 
     The helper threads are waiting for work before the tasks are queued, so none of them holds
     Python's lock while the caller starts the others (a thread that asks for the lock back
