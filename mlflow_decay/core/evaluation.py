@@ -22,7 +22,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -90,31 +90,15 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
               if pred_cols else None)
     tasks = stats_tasks(profile, window,
                         None if values is None else prediction_series(profile, values), columns)
-    # each feature's metrics are computed with its counts, on the pool
-    tasks.update({f"feature:{name}": partial(_measured, ref, tasks[f"feature:{name}"], name)
-                  for name, ref in profile.features.items()})
     if values is not None:  # the estimate runs with the columns' counts (and first: the longest)
         tasks = {_ESTIMATE: partial(estimated, profile, window, values), **tasks}
     results = run_all(tasks, workers)
-    measured = {name: results[f"feature:{name}"] for name in profile.features}
-    results.update({f"feature:{name}": stats for name, (stats, _) in measured.items()})
     stats = collect_stats(profile, window, results, policy.business)
-    found = {name: metrics for name, (_, metrics) in measured.items()}
-    return add_performance(profile, window, evaluate_stats(profile, stats, policy, found),
+    return add_performance(profile, window, evaluate_stats(profile, stats, policy),
                            results.get(_ESTIMATE), values)
 
 
 _ESTIMATE = "estimated performance"
-#: One column's metrics by (section, name), and the notes on what was left out.
-ColumnMetrics = tuple[Mapping[tuple[str, str], float], list[str]]
-
-
-def _measured(ref: Summary, counted: Callable[[], ColumnStats], name: str
-              ) -> tuple[ColumnStats, ColumnMetrics]:
-    """A column's statistics (``counted()``) and its metrics against ``ref``."""
-    stats = counted()
-    notes: list[str] = []
-    return stats, (_column_metrics(ref, stats, name, notes), notes)
 
 
 def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None = None
@@ -165,12 +149,11 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     return result
 
 
-def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY,
-                   measured: Mapping[str, ColumnMetrics] | None = None) -> Evaluation:
+def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY
+                   ) -> Evaluation:
     """The metrics a window's mergeable statistics give: drift, data quality, multivariate
     drift, prediction and target drift, business KPIs (no estimated or realized performance,
-    which need the rows' model outputs). ``measured``: features' metrics computed already
-    from these statistics."""
+    which need the rows' model outputs)."""
     metrics: dict[str, float] = {"quality.rows": float(stats.rows)}
     notes: list[str] = []
     scores: dict[str, float] = {}
@@ -178,11 +161,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     keys = profile.metric_keys
     for name, ref in profile.features.items():
         key = keys[name]
-        if measured is not None and name in measured:
-            found, said = measured[name]
-            notes.extend(said)
-        else:
-            found = _column_metrics(ref, stats.features[name], name, notes)
+        found = _column_metrics(ref, stats.features[name], name, notes)
         metrics.update({f"{section}.{key}.{m}": v for (section, m), v in found.items()
                         if section != "test"})
         score_metric = policy.feature_metric(ref.kind)
