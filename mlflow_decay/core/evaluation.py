@@ -86,12 +86,12 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     -------
     Evaluation
     """
-    check_window(profile, window)
+    columns = check_window(profile, window)
     pred_cols = profile.prediction_columns
     values = (prediction_values(window, pred_cols, profile.task, profile.prediction_kind)
               if pred_cols else None)
     tasks = stats_tasks(profile, window,
-                        None if values is None else prediction_series(profile, values))
+                        None if values is None else prediction_series(profile, values), columns)
     if values is not None:  # the estimate runs with the columns' counts (and first: the longest)
         tasks = {_ESTIMATE: partial(estimated, profile, window, values), **tasks}
     results = run_all(tasks, workers)
@@ -241,12 +241,15 @@ def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
     return pd.Series(values)
 
 
-def check_window(profile: Profile, window: pd.DataFrame) -> None:
+def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]:
+    """Refuse a window the profile cannot read; return the columns it read (features, model
+    outputs, decisions, labels when present), each read from the frame once."""
     if not isinstance(window, pd.DataFrame):
         raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
     if len(window) == 0:
         raise DataError("window is empty: it has no rows to evaluate")
     require_unique_columns(window, "window")
+    read: dict[str, pd.Series] = {}
     for role, columns in (("feature", list(profile.features)),
                           ("prediction", list(profile.prediction_columns)),
                           ("decision", [profile.predicted_label] if profile.predicted_label else [])):
@@ -254,10 +257,13 @@ def check_window(profile: Profile, window: pd.DataFrame) -> None:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
                                 f"(columns: {list_columns(window.columns)})")
-            require_flat(window[column], column, f"the {role} held single values in the "
+            read[column] = window[column]
+            require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")
     if profile.target is not None and profile.target in window.columns:
-        require_flat(window[profile.target], profile.target, "labels must be single values")
+        read[profile.target] = window[profile.target]
+        require_flat(read[profile.target], profile.target, "labels must be single values")
+    return read
 
 
 def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]

@@ -236,28 +236,34 @@ def window_stats(profile: Profile, window: pd.DataFrame, *, business: Sequence[s
     return collect_stats(profile, window, results, business)
 
 
-def stats_tasks(profile: Profile, window: pd.DataFrame, prediction: pd.Series | None = None
-                ) -> dict[str, Callable[[], Any]]:
+def stats_tasks(profile: Profile, window: pd.DataFrame, prediction: pd.Series | None = None,
+                columns: Mapping[str, pd.Series] | None = None) -> dict[str, Callable[[], Any]]:
     """The independent pieces of :func:`window_stats`, to run on a pool (the PCA's first:
-    it is the longest); :func:`collect_stats` puts their results together."""
+    it is the longest); :func:`collect_stats` puts their results together. ``columns``: the
+    window's columns already read from it (the others are read here)."""
+    read = dict(columns or {})
+    wanted = [*profile.features]
+    if profile.target is not None and profile.target in window.columns:
+        wanted.append(profile.target)
+    read.update({name: window[name] for name in wanted if name not in read})
     jobs: dict[str, tuple[Summary, pd.Series, str]] = {
-        f"feature:{name}": (ref, window[name], name) for name, ref in profile.features.items()}
+        f"feature:{name}": (ref, read[name], name) for name, ref in profile.features.items()}
     if prediction is not None and profile.prediction_summary is not None:
         jobs["prediction"] = (profile.prediction_summary, prediction, "prediction")
     if (profile.target is not None and profile.target_summary is not None
             and profile.target in window.columns):
-        labels = window[profile.target]
+        labels = read[profile.target]
         if profile.classes:  # counted as the profile's classes (1, 1.0, '1' and True are one)
             labels = pd.Series(map_labels(labels, profile.classes, profile.target), dtype=object)
         jobs["target"] = (profile.target_summary, labels, profile.target)
     # the categorical columns the PCA reads are hashed once, for their counts and their levels
     pca = profile.multivariate
-    shared = Factorized(window) if pca is not None and pca.categorical else None
-    read = {f"feature:{name}" for name, _ in pca.categorical} if pca is not None else set()
+    shared = Factorized(read) if pca is not None and pca.categorical else None
+    hashed = {f"feature:{name}" for name, _ in pca.categorical} if pca is not None else set()
     tasks: dict[str, Callable[[], Any]] = {}
     if pca is not None:
-        tasks["multivariate"] = partial(pca.error_sum, window, shared)
-    tasks.update({key: partial(column_stats, *job, shared if key in read else None)
+        tasks["multivariate"] = partial(pca.error_sum, window, shared, read)
+    tasks.update({key: partial(column_stats, *job, shared if key in hashed else None)
                   for key, job in jobs.items()})
     return tasks
 

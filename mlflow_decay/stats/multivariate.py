@@ -105,17 +105,22 @@ class PCAModel:
         """Mean squared reconstruction error of a table's rows."""
         return self.error_sum(frame) / max(len(frame), 1)
 
-    def error_sum(self, frame: pd.DataFrame, factorized: Factorized | None = None) -> float:
+    def error_sum(self, frame: pd.DataFrame, factorized: Factorized | None = None,
+                  columns: Mapping[str, pd.Series] | None = None) -> float:
         """Sum of the rows' squared reconstruction errors, block by block (bounded memory).
 
         A standardized row ``z`` scores ``Σ (vᵀz)²`` over the directions ``v`` left out, or
         ``|z|² - Σ (wᵀz)²`` over the components ``w``: a product with the fewer of the two
         sets. The indicators' part of each product (and of ``|z|²``) is a column of a small
         table per categorical feature, picked by the row's level (``factorized`` shares the
-        categorical columns' hashing with the window's category counts).
+        categorical columns' hashing with the window's category counts). ``columns``: the
+        table's columns already read from it.
         """
-        codes = [level_codes(frame[name], levels, factorized(name) if factorized else None)
+        read = _columns(frame, [*self.features, *(name for name, _ in self.categorical)],
+                        columns)
+        codes = [level_codes(read[name], levels, factorized(name) if factorized else None)
                  for name, levels in self.categorical]
+        numbers = [read[name] for name in self.features]
         inverse = 1 / np.asarray(self.scale[:len(self.features)])
         total = 0.0
         for start, stop in _blocks(len(frame), len(self.mean)):
@@ -124,12 +129,13 @@ class PCAModel:
                 # clean rows as they are; a missing or infinite value (NaN or inf spreads to
                 # the sum) makes the block count again with it at the mean
                 part = self._block_error(
-                    _centred(frame, self.features, self.mean, start, stop, inverse, False), picked)
+                    _centred(numbers, self.features, self.mean, start, stop, inverse, False),
+                    picked)
                 if not np.isfinite(part):
                     part = self._block_error(
-                        _centred(frame, self.features, self.mean, start, stop, inverse), picked)
+                        _centred(numbers, self.features, self.mean, start, stop, inverse), picked)
             if not np.isfinite(part):  # values too large to square: cap their z-scores
-                block = _centred(frame, self.features, self.mean, start, stop, inverse)
+                block = _centred(numbers, self.features, self.mean, start, stop, inverse)
                 part = self._block_error(np.clip(block, -Z_LIMIT, Z_LIMIT, out=block), picked)
             total += part
         return max(total, 0.0)
@@ -269,11 +275,12 @@ def column_sums(frame: pd.DataFrame, layout: Layout) -> tuple[np.ndarray, np.nda
 def _moments(frame: pd.DataFrame, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     tables = _centred_tables(layout)
     codes = [level_codes(frame[name], levels) for name, levels in layout.categorical]
+    numbers = [frame[name] for name in layout.features]
     numeric = len(layout.features)
     total, sums = np.zeros((layout.width,) * 2), np.zeros(layout.width)
     for start, stop in _blocks(len(frame), layout.width):
         block = np.empty((layout.width, stop - start))
-        block[:numeric] = _centred(frame, layout.features, layout.mean, start, stop)
+        block[:numeric] = _centred(numbers, layout.features, layout.mean, start, stop)
         row = numeric
         for table, code in zip(tables, codes, strict=True):
             block[row:row + len(table)] = table[:, code[start:stop]]
@@ -400,17 +407,24 @@ def _blocks(rows: int, width: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + block, rows)
 
 
-def _centred(frame: pd.DataFrame, features: Sequence[str], mean: Sequence[float], start: int,
-             stop: int, inverse_scale: np.ndarray | None = None, masked: bool = True
+def _columns(frame: pd.DataFrame, names: Sequence[str],
+             columns: Mapping[str, pd.Series] | None = None) -> dict[str, pd.Series]:
+    """The named columns of a table, each read from it once (or taken from ``columns``)."""
+    given = columns or {}
+    return {name: given[name] if name in given else frame[name] for name in names}
+
+
+def _centred(columns: Sequence[pd.Series], features: Sequence[str], mean: Sequence[float],
+             start: int, stop: int, inverse_scale: np.ndarray | None = None, masked: bool = True
              ) -> np.ndarray:
-    """Rows ``start:stop`` of ``features`` minus their means (times ``inverse_scale``: z-scores),
-    feature-major (one feature per row of the block); a missing or infinite value counts as the
-    mean (0 after centring), unless ``masked=False`` leaves it as it is (a caller that sees
-    whether it spread to its result, and then asks again, saves a pass over clean rows)."""
+    """Rows ``start:stop`` of the ``features``' ``columns`` minus their means (times
+    ``inverse_scale``: z-scores), feature-major (one feature per row of the block); a missing
+    or infinite value counts as the mean (0 after centring), unless ``masked=False`` leaves it
+    as it is (a caller that sees whether it spread to its result, and then asks again, saves a
+    pass over clean rows)."""
     centred = np.empty((len(features), stop - start))
-    for j, name in enumerate(features):
+    for j, (name, series) in enumerate(zip(features, columns, strict=True)):
         row = centred[j]
-        series = frame[name]
         values = (series.to_numpy()[start:stop] if series.dtype == np.float64  # as to_numeric
                   else to_numeric(series.iloc[start:stop], name))
         np.subtract(values, mean[j], out=row)

@@ -8,7 +8,7 @@ window go through the same functions, so a reference and a window are always rea
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -135,7 +135,7 @@ class Factorized:
     """``pd.factorize`` of a table's columns, each computed once however many threads ask for
     it (a window's category counts and its PCA codes read the same hashing)."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame | Mapping[str, pd.Series]) -> None:
         self._frame = frame
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info
 
 from mlflow_decay.core.parallel import one_blas_thread, run_all
@@ -45,3 +46,20 @@ def test_other_threads_leave_blas_as_they_find_it() -> None:
         thread.join()
     assert not errors and len(seen) == 30 and inside == [1] * len(before)
     assert _blas_threads() == before
+
+
+def test_the_first_failure_in_task_order_raises_after_every_task_ran() -> None:
+    ran: list[str] = []
+
+    def fail(key: str) -> None:
+        ran.append(key)
+        raise ValueError(key)
+
+    tasks = {"a": lambda: ran.append("a"), "b": lambda: fail("b"), "c": lambda: fail("c"),
+             "d": lambda: ran.append("d")}
+    for workers in (1, 2, 3):
+        ran.clear()
+        with pytest.raises(ValueError, match=r"^b$"):
+            run_all(tasks, workers)
+        assert sorted(ran) == (["a", "b"] if workers == 1 else ["a", "b", "c", "d"])
+    assert run_all({"x": lambda: 1, "y": lambda: 2}, 2) == {"x": 1, "y": 2}
