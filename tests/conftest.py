@@ -115,9 +115,6 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: P
     # one process per store: the version lease need not wait 0.2 s for a rival's write
     # (tests of two processes at once set the default back)
     monkeypatch.setenv(registry.SETTLE_ENV, "0.01")
-    # as in a new process: no profile read and verified before (a test that tampers with the
-    # stored profile then sees the first read of it)
-    registry.model_versions._VERIFIED.clear()
     with current_uri(uri, monkeypatch):
         yield uri
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
 import random
 import re
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,16 +215,11 @@ def record_profile(client: MlflowClient, ref: ModelVersionRef, uri: str, data: b
 
 def profile_of(client: MlflowClient, ref: ModelVersionRef, *, shared: bool = False) -> Profile:
     """The verified profile of a resolved version. ``shared``: the same object as for the same
-    recorded SHA-256 before (read-only use: its computed grids and maps are kept from call to
-    call), read from the store only the first time this process meets that SHA-256."""
+    bytes before (read-only use: its computed grids and maps are kept from call to call)."""
     uri, sha = ref.tags.get(PROFILE_URI), ref.tags.get(PROFILE_SHA256)
     if not uri or not sha:
         raise ProfileError(f"{ref.uri} has no reference profile; attach one with "
                            "`mlflow-decay profile` or md.attach_profile")
-    if shared:
-        known = _VERIFIED.get(sha)
-        if known is not None:  # the very bytes the tag names were read and checked before
-            return known
     try:
         data = read_artifact(client, ref, uri)
     except (MlflowException, OSError) as exc:
@@ -234,41 +228,13 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef, *, shared: bool = Fal
     if hashlib.sha256(data).hexdigest() != sha:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")
-    if not shared:
-        return Profile.from_json(data)
-    return _VERIFIED.put(sha, Profile.from_json(data))
+    return _parsed(data) if shared else Profile.from_json(data)
 
 
-class _Verified:
-    """Profiles parsed from bytes whose SHA-256 was checked, by that SHA-256 (content-addressed:
-    a version whose tag records it names these bytes); the ``size`` last used are kept."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._profiles: OrderedDict[str, Profile] = OrderedDict()
-
-    def get(self, sha: str) -> Profile | None:
-        with self._lock:
-            if sha in self._profiles:
-                self._profiles.move_to_end(sha)
-            return self._profiles.get(sha)
-
-    def put(self, sha: str, profile: Profile) -> Profile:
-        """Keep ``profile`` (the one kept already for ``sha``, if another thread was first)."""
-        with self._lock:
-            profile = self._profiles.setdefault(sha, profile)
-            self._profiles.move_to_end(sha)
-            while len(self._profiles) > self._size:
-                self._profiles.popitem(last=False)
-            return profile
-
-    def clear(self) -> None:
-        with self._lock:
-            self._profiles.clear()
-
-
-_VERIFIED = _Verified(8)
+@functools.lru_cache(maxsize=8)
+def _parsed(data: bytes) -> Profile:
+    """A profile's bytes parsed once (a process evaluating window after window reuses it)."""
+    return Profile.from_json(data)
 
 
 def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:

@@ -200,25 +200,3 @@ def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
         assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
         report = md.evaluate(uri, make_frame(2000, 3), tracking_uri=tracking_uri)
         assert registry.client_for(tracking_uri).get_run(report.run_id).info.status == "FINISHED"
-
-
-def test_a_profile_verified_once_is_not_read_again_for_the_same_recorded_hash(
-        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
-    window = make_frame(500, 3)
-    first = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
-    client = registry.client_for(tracking_uri)
-    ref = registry.resolve(client, profiled)
-    stored = md.load_profile(profiled, tracking_uri=tracking_uri)
-    (tmp_path / registry.PROFILE_FILE).write_bytes(stored.to_json().replace(b'"rows":5000',
-                                                                            b'"rows":5001'))
-    assert ref.model_id is not None
-    client.log_model_artifact(ref.model_id, str(tmp_path / registry.PROFILE_FILE),
-                              artifact_path=registry.profile_folder(ref))
-    # the bytes the version's SHA-256 tag names were read and checked: evaluated against them
-    again = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
-    assert again.metrics == first.metrics
-    with pytest.raises(md.ProfileError, match="does not match its recorded SHA-256"):
-        md.load_profile(profiled, tracking_uri=tracking_uri)  # a read of the store checks it
-    registry.model_versions._VERIFIED.clear()  # a new process reads the store: refused
-    with pytest.raises(md.ProfileError, match="does not match its recorded SHA-256"):
-        md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
