@@ -219,6 +219,7 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
               orientation="horizontal")
     ax.set_yticks(range(len(names)), labels)
     ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
+    _few_ticks(ax.xaxis, *ax.get_xlim(), bins=4)
     ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
     ax.set_title("Drift by feature (red: judged drifted)", y=1)  # y given: no title layout pass
     return _png(fig)
