@@ -109,7 +109,8 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     breaches : sequence of Breach
         The reported window's breaches, worst first: the first is the trigger.
     """
-    times = {t: parse_time(t) for p in points for t in (p.get("start"), p.get("end"))}
+    times = {t: parse_time(t) for t in dict.fromkeys(
+        t for p in points for t in (p.get("start"), p.get("end")))}
     points = _deduplicated(points, times)
     x, spans, dated, bounds = _axis(points, times)
     metrics = [p.get("metrics") or {} for p in points]
