@@ -359,9 +359,12 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
             ax.plot(x[-1:], ys[-1:], "o", markersize=9, markerfacecolor="none", color=color)
     if panel.reference is not None:
         ax.axhline(panel.reference, color="#757575", linestyle=":", linewidth=1)
+    gaps = np.full(len(x), np.nan)  # one line per threshold, a segment per window
     for limit in panel.limits:
         color = _COLORS["degraded" if limit.level == "degraded" else "warning"]
-        ax.hlines(limit.values, *spans, colors=color, linestyles="--", linewidth=1.1)
+        ax.plot(np.column_stack([*spans, gaps]).ravel(),
+                np.column_stack([limit.values, limit.values, gaps]).ravel(),
+                color=color, linestyle="--", linewidth=1.1)
     values = [v for ys in (*panel.lines.values(), *(panel.band or ()),
                            *(lim.values for lim in panel.limits)) for v in ys if np.isfinite(v)]
     values += [] if panel.reference is None else [panel.reference]
