@@ -249,6 +249,8 @@ def _bars(ax: Any, at: np.ndarray, values: Any, width: float, **style: Any) -> N
     """Bars of ``width`` centred on the increasing positions ``at``, as one filled step patch
     (``Axes.stairs``) instead of a patch per bar: the gaps between bars are steps of height 0,
     as is a bar without a finite value. The value axis starts at 0, as with ``Axes.bar``."""
+    if not len(at):
+        return
     heights = np.asarray(values, dtype=float)
     heights = np.where(np.isfinite(heights), heights, 0.0)
     edges = np.column_stack([at - width / 2, at + width / 2]).ravel()
