@@ -9,7 +9,8 @@ window logged by a monitor draws), and each plot file alone. With ``--baseline R
 reference ``REF``, and both are printed.
 
 Run: ``.venv/bin/python bench/plots.py [--repeat 15] [--baseline main] [--out DIR]``
-(``--out`` writes the PNGs there; ``--baseline ''`` times this checkout only).
+(``--out`` writes this checkout's PNGs to DIR and the baseline's to DIR-base;
+``--baseline ''`` times this checkout only).
 """
 
 from __future__ import annotations
@@ -141,9 +142,10 @@ def main() -> None:
     parser.add_argument("--out", help="write this checkout's PNGs here (the baseline's: DIR-base)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.json:
+    if args.json:  # the baseline's process: its package comes first on PYTHONPATH
         print(json.dumps(measure(args.repeat, args.out)))
         return
+    sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
     if args.baseline:
         before = baseline(args.baseline, args.repeat, args.out and f"{args.out}-base")
         show(f"before ({args.baseline})", before)
