@@ -10,13 +10,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .names import DERIVED
 from .policy import Policy
 from .profile import Profile
 from .rules import Breach, Rule
 from .times import parse_time
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The performance metric a panel follows when none breached: the first with data, among
 #: those with a rule first.
@@ -106,8 +109,10 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     breaches : sequence of Breach
         The reported window's breaches, worst first: the first is the trigger.
     """
-    points = _deduplicated(points)
-    x, spans, dated, bounds = _axis(points)
+    times = {t: parse_time(t) for t in dict.fromkeys(
+        t for p in points for t in (p.get("start"), p.get("end")))}
+    points = _deduplicated(points, times)
+    x, spans, dated, bounds = _axis(points, times)
     metrics = [p.get("metrics") or {} for p in points]
     rows = [m.get("quality.rows") for m in metrics]
     named = {b.metric: b for b in reversed(breaches)}  # the worst breach of each metric
@@ -132,22 +137,24 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
                     panels)
 
 
-def _deduplicated(points: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _deduplicated(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]
+                  ) -> list[Mapping[str, Any]]:
     """The points without those a later one with the same key replaces, in window order when
-    every one has a start."""
+    every one has a start (``times``: each bound parsed)."""
     last = {p["key"]: i for i, p in enumerate(points) if p.get("key")}
     kept = [p for i, p in enumerate(points) if not p.get("key") or last[p["key"]] == i]
-    starts = [parse_time(p.get("start")) for p in kept]
+    starts = [times[p.get("start")] for p in kept]
     if all(s is not None for s in starts):
         order = sorted(range(len(kept)), key=lambda i: starts[i])  # type: ignore[arg-type,return-value]
         kept = [kept[i] for i in order]
     return kept
 
 
-def _axis(points: Sequence[Mapping[str, Any]]
+def _axis(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]
           ) -> tuple[list[float], list[tuple[float, float]], bool, list[float]]:
-    """Each window's x, its extent, whether x are dates, and the window boundaries."""
-    bounds = [(parse_time(p.get("start")), parse_time(p.get("end"))) for p in points]
+    """Each window's x, its extent, whether x are dates, and the window boundaries
+    (``times``: each bound parsed)."""
+    bounds = [(times[p.get("start")], times[p.get("end")]) for p in points]
     if points and all(a is not None and b is not None and a < b for a, b in bounds):
         spans = [(a.timestamp() / _DAY, b.timestamp() / _DAY) for a, b in bounds]  # type: ignore[union-attr]
         edges = sorted({v for span in spans for v in span})
