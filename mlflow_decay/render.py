@@ -12,9 +12,8 @@ import base64
 import contextlib
 import gc
 import html
-import struct
+import io
 import tempfile
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -186,35 +185,22 @@ def _figure(width: float = 6.0, height: float = 3.2, left: float = 0.7, right: f
 
 
 def _png(fig: Any) -> bytes:
-    """The figure drawn by Agg, its glyphs unhinted, as a PNG (:func:`_encode_png`).
+    """The figure drawn by Agg, its glyphs unhinted, as an RGB PNG (Pillow's, compression
+    level 3: 2 % larger than the default, faster).
 
     Unhinted glyphs look a little softer; FreeType's hinting of each one cost an eighth of the
     plots' time (the setting holds during the draw only)."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
     canvas = FigureCanvasAgg(fig)
     with rc_context({"text.hinting": "no_hinting"}):
         canvas.draw()
-    return _encode_png(np.asarray(canvas.buffer_rgba())[..., :3])
-
-
-def _encode_png(rgb: np.ndarray) -> bytes:
-    """An opaque image (height x width x 3 bytes) as an RGB PNG, its rows unfiltered.
-
-    A plot's rows repeat within deflate's window, so filtering gains it little: Pillow's
-    adaptive filter took two thirds of its encoding time for a larger file."""
-    height, width, _ = rgb.shape
-    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # each row: filter type 0, pixels
-    rows[:, 1:] = rgb.reshape(height, -1)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)) + chunk(b"IEND", b""))
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png",
+                                                                    compress_level=3)
+    return buffer.getvalue()
 
 
 def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list[str]:
@@ -232,10 +218,8 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     keys = profile.metric_keys
     values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(profile.features[n].kind)}"]
               for n in names]
-    drifted = np.array([n in report.drifted_features for n in names], dtype=bool)
-    for color, shown in ((_COLORS["degraded"], drifted), ("#607d8b", ~drifted)):
-        _bars(ax, np.arange(len(names)), np.where(shown, values, 0.0), 0.8, color=color,
-              orientation="horizontal")
+    colors = [_COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
+    ax.barh(range(len(names)), values, color=colors)
     ax.set_yticks(range(len(names)), labels)
     ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
     low, high = ax.get_xlim()
@@ -243,19 +227,6 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
     ax.set_title("Drift by feature (red: judged drifted)", y=1)  # y given: no title layout pass
     return _png(fig)
-
-
-def _bars(ax: Any, at: np.ndarray, values: Any, width: float, **style: Any) -> None:
-    """Bars of ``width`` centred on the increasing positions ``at``, as one filled step patch
-    (``Axes.stairs``) instead of a patch per bar: the gaps between bars are steps of height 0,
-    as is a bar without a finite value. The value axis starts at 0, as with ``Axes.bar``."""
-    if not len(at):
-        return
-    heights = np.asarray(values, dtype=float)
-    heights = np.where(np.isfinite(heights), heights, 0.0)
-    edges = np.column_stack([at - width / 2, at + width / 2]).ravel()
-    steps = np.column_stack([heights, np.zeros_like(heights)]).ravel()[:-1]
-    ax.stairs(steps, edges, fill=True, linewidth=0, **style)
 
 
 def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
@@ -271,8 +242,8 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         # histogram on the profile's bins (reference deciles), then the two CDFs
         shares = counted.histogram(ref.edges) / n
         x = np.arange(len(ref.counts))
-        _bars(ax, x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
-        _bars(ax, x + 0.2, shares, 0.4, label="window", color="#c62828")
+        ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
+        ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
         step = 1 + len(x) // 8  # every other bin's label when there are many
         ax.set_xticks(x[::step], [f"{v:.3g}" for v in (ref.min, *ref.edges)][::step], rotation=60,
                       fontsize=7)
@@ -294,8 +265,8 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         r = [c / ref.count for c in ref.counts[:12]]
         w = [counted.counts.get(c, 0) / total for c in cats]
         x = np.arange(len(cats))
-        _bars(ax, x - 0.2, r, 0.4, label="reference", color="#1565c0")
-        _bars(ax, x + 0.2, w, 0.4, label="window", color="#c62828")
+        ax.bar(x - 0.2, r, 0.4, label="reference", color="#1565c0")
+        ax.bar(x + 0.2, w, 0.4, label="window", color="#c62828")
         ax.set_xticks(x, [c[:12] for c in cats], rotation=45)
         ax.set_ylabel("share")
         _few_ticks(ax.yaxis, *ax.get_ylim())
