@@ -72,12 +72,16 @@ class DecayReport:
         return json_safe(asdict(self))
 
     def summary(self) -> str:
-        """One line: status, AUC when known, drift share and the top drifted features."""
+        """One line: status, the realized performance (AUC, else accuracy; RMSE), else its
+        estimate without labels, drift share and the top drifted features."""
         parts = [f"{self.status:<8}"]
-        for key in ("perf.roc_auc", "perf.roc_auc_ovr", "perf.accuracy", "perf.rmse"):
-            if key in self.metrics:
-                parts.append(f"{key.split('.')[1]} {self.metrics[key]:.3f}")
-                break
+        name, _, est = headline(self.metrics)
+        key = next((k for k in ("perf.roc_auc", "perf.roc_auc_ovr", "perf.accuracy", "perf.rmse")
+                    if k in self.metrics), None)
+        if key is not None:
+            parts.append(f"{key.split('.')[1]} {_number(self.metrics[key])}")
+        elif est is not None:
+            parts.append(f"est. {name} {_number(est)}")
         parts.append(f"drift share {self.metrics.get('drift.share', 0.0):.2f}")
         if self.drifted_features:
             more = len(self.drifted_features) - 3
@@ -97,6 +101,12 @@ def headline(metrics: dict[str, float]) -> tuple[str, float | None, float | None
         if f"perf.{name}" in metrics or f"est.{name}" in metrics:
             return name, metrics.get(f"perf.{name}"), metrics.get(f"est.{name}")
     return HEADLINE[0], None, None
+
+
+def _number(value: float) -> str:
+    """A metric in a line of text: three decimals, or one with thousands separated from 100
+    on (an RMSE in dollars)."""
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
 
 
 def json_safe(obj: Any) -> Any:

@@ -167,3 +167,15 @@ def test_monitor_and_labels_tables_show_a_regressions_rmse(tracking_uri: str,
                 for part in (window.iloc[:500], window.iloc[500:])]
     assert sorted(float(r.split()[-2].replace(",", "")) for r in rows) == pytest.approx(
         sorted(realized), abs=0.06)
+
+
+def test_a_summary_shows_the_estimate_when_the_window_has_no_labels(tracking_uri: str,
+                                                                     profiled: str) -> None:
+    window = make_frame(2000, 8)
+    labelled = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert f"roc_auc {labelled.metrics['perf.roc_auc']:.3f}" in labelled.summary()
+    assert "est." not in labelled.summary()
+    unlabelled = md.evaluate(profiled, window.drop(columns="label"), log=False,
+                             tracking_uri=tracking_uri)
+    assert f"  est. roc_auc {unlabelled.metrics['est.roc_auc']:.3f}  drift share" in (
+        unlabelled.summary())
