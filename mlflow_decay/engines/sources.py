@@ -55,7 +55,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
                 header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
                 if header.duplicated().any():
                     frame.columns = pd.Index(header.to_numpy())
+            if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
+                raise DataError(f"data file {str(p)!r} has one column, "
+                                f"{str(frame.columns[0])[:40]!r}…: it looks separated by "
+                                "semicolons; write it separated by commas (decimal points, not "
+                                "commas), or as Parquet")
             return frame
+    except DataError:
+        raise
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         kind = "Parquet" if p.is_dir() or name.endswith(PARQUET_SUFFIXES) else "CSV"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

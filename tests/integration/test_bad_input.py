@@ -167,6 +167,9 @@ CASES: list[tuple[str, Setup, str]] = [
      "could not be read as CSV"),
     ("empty csv file",
      lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", b""), []), "could not be read as CSV"),
+    ("csv separated by semicolons",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", make_frame(50, 3).to_csv(
+         index=False, sep=";").encode()), []), "it looks separated by semicolons"),
     ("a column twice in a csv header",
      lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", make_frame(50, 3).to_csv(index=False)
                                         .replace("x1,x2,", "x1,x1,", 1).encode()), []),
