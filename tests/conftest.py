@@ -123,6 +123,9 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: P
 def current_uri(uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make ``uri`` MLflow's tracking and registry URI (environment and globals) for a while."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # MLflow's set_registry_uri exports the URI to child processes, and setting None does not
+    # take it back: through monkeypatch, it is gone when the test ends
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
