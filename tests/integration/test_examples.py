@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import current_uri
 
 from mlflow_decay.cli import main
 
@@ -32,8 +33,10 @@ def test_quickstart_runs_and_degrades_a_version(tmp_path: Path) -> None:
 def test_demo_ends_with_a_degraded_version_visible_in_status(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    result = CliRunner().invoke(main, ["demo"])
+    # the demo sets MLflow's current URIs, which it exports to child processes: they are
+    # taken back when the test ends, so that later tests' children do not write here
+    with current_uri(uri, monkeypatch):
+        result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output + result.stderr
     windows = [line for line in result.stdout.splitlines() if line.startswith("window ")]
     assert len(windows) == 12  # 8 of decay, 2 compared, 2 of a broken release
