@@ -128,16 +128,14 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
 
 def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                          experiment: str | None, done: dict[str, str],
-                         interrupted: dict[str, list[Run]] | None = None) -> dict[str, str]:
+                         interrupted: dict[str, list[Run]]) -> dict[str, str]:
     """Finish what interrupted runs of this version left: a run that stored its registry
     changes gets them made (again: they set values, so repeating them is harmless), its
     points in the timeline (those missing), and is finished; a run that stored none changed
     nothing (nor the timeline), and is deleted so that its window is evaluated afresh.
     Returns ``done`` with the completed windows added. ``interrupted``: the version's
-    unfinished runs by window key, if already read (:func:`runs.unfinished_windows`)."""
+    unfinished runs by window key (:func:`runs.unfinished_windows`)."""
     done = dict(done)
-    if interrupted is None:
-        interrupted = runs.unfinished_windows(client, ref, experiment)
     for key, cut_short in interrupted.items():
         for run in cut_short:
             if runs.in_progress(run):  # another monitor is logging it right now
@@ -217,7 +215,7 @@ def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment
             if (k := r.data.tags.get(registry.WINDOW_KEY)) and key in (None, k)}
     if complete:
         completed = complete_interrupted(client, ref, experiment, done,
-                                         runs.unfinished_windows(client, ref, experiment, found))
+                                         runs.unfinished_windows(found))
         if len(completed) > len(done):
             return (registry.resolve(client, ref.uri), completed,
                     logged_series(client, ref, experiment))

@@ -237,12 +237,11 @@ def version_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | N
     return [r for r in runs if _of_version(r, ref.name, ref.version)]
 
 
-def unfinished_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
-                       found: list[Run] | None = None) -> dict[str, list[Run]]:
-    """A version's evaluation runs that never finished (a crash, a server that went away),
-    by window key; among ``found`` (:func:`version_runs`) when given."""
+def unfinished_windows(found: list[Run]) -> dict[str, list[Run]]:
+    """The evaluation runs among ``found`` (:func:`version_runs`) that never finished (a
+    crash, a server that went away), by window key."""
     out: dict[str, list[Run]] = {}
-    for run in version_runs(client, ref, experiment) if found is None else found:
+    for run in found:
         key = run.data.tags.get(WINDOW_KEY)
         if run.info.status != "FINISHED" and run.data.tags.get(KIND) == "evaluation" and key:
             out.setdefault(key, []).append(run)
