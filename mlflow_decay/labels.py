@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from . import registry
-from .core.evaluation import changes
+from .core.evaluation import reference_changes
 from .core.frames import prediction_values
 from .core.policy import Policy, as_policy, first_crossing, impact_figures
 from .core.profile import Profile
@@ -171,7 +171,7 @@ def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_
         threshold=profile.threshold,
         decisions=joined[decided[0]] if len(decided) == 1 else None)
     new = {f"perf.{k}": v for k, v in perf.items()}
-    new.update(changes("perf", perf, profile.performance))
+    new.update(reference_changes("perf", perf, profile.performance))
     new["labels.coverage"] = len(joined) / len(outputs)
     return new
 

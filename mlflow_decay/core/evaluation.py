@@ -117,8 +117,8 @@ def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None =
                                       profile.threshold)
 
 
-def changes(side: str, values: Mapping[str, float], reference: Mapping[str, float]
-            ) -> dict[str, float]:
+def reference_changes(side: str, values: Mapping[str, float], reference: Mapping[str, float]
+                      ) -> dict[str, float]:
     """How each metric of ``values`` moved from the ``reference``: ``<side>.<metric>.delta``,
     the difference, and for the :data:`~mlflow_decay.core.names.RATIO_METRICS` (errors) with a
     positive reference ``.ratio``, the window's value over the reference's."""
@@ -147,15 +147,16 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     if note:
         result.notes.append(note)
     # against the same estimator on the reference, so calibration bias cancels out
-    metrics.update(changes("est", {k[4:]: v for k, v in est.items() if k.count(".") == 1},
-                           profile.estimated_performance))
+    metrics.update(reference_changes(
+        "est", {k[4:]: v for k, v in est.items() if k.count(".") == 1},
+        profile.estimated_performance))
     if result.has_labels and profile.target is not None:
         perf, why = performance.realized(
             profile.task, frame[profile.target], values, classes=profile.classes,
             positive_label=profile.positive_label, threshold=profile.threshold,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
         metrics.update({f"perf.{m}": v for m, v in perf.items()})
-        metrics.update(changes("perf", perf, profile.performance))
+        metrics.update(reference_changes("perf", perf, profile.performance))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
     return result
 
