@@ -98,12 +98,11 @@ def emit(as_json: bool, payload: Any, text: str) -> None:
 
 
 def fmt(value: float | None, digits: int = 3, sign: bool = False) -> str:
-    """A metric in a table cell (``sign``: with its ``+``/``-``): ``-`` when missing; from 100
-    on (an RMSE in dollars) with one decimal and thousands separated."""
-    if value is None:
-        return "-"
-    plus = "+" if sign else ""
-    return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
+    """A metric in a table cell: ``-`` when missing, else
+    :func:`~mlflow_decay.core.report.metric_text`."""
+    from ..core.report import metric_text  # loaded already wherever there are metrics
+
+    return "-" if value is None else metric_text(value, digits, sign)
 
 
 def whole(reasons: str | None, width: int = 110) -> str:

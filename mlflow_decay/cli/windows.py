@@ -125,26 +125,26 @@ def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
 def _monitor_table(reports: list[DecayReport]) -> str:
     """One line per window: its bounds, rows, its own verdict, the version's stage after it,
     the task's headline metric (AUC, RMSE; realized and estimated), drift share."""
-    from ..core.report import headline
-
-    rows = []
-    names: set[str] = set()
-    for number, r in enumerate(reports, 1):
-        name, realized, est = headline(r.metrics)
-        names.add(name)
-        rows.append([str(number), span(r.window_start, r.window_end), str(r.rows),
-                     "skipped" if r.skipped else r.window_status, r.status, fmt(realized),
-                     fmt(est),
-                     fmt(r.metrics.get("drift.share"), 2), (r.run_id or "-")
-                     + ("  (window still open: logged, not applied)" if r.provisional else "")
-                     + ("  (logged before: not counted again)" if r.skipped else "")])
-    word = _WORDS.get(names.pop() if len(names) == 1 else "", "auc")
+    word, values = _headlines([r.metrics for r in reports])
+    rows = [[str(number), span(r.window_start, r.window_end), str(r.rows),
+             "skipped" if r.skipped else r.window_status, r.status, fmt(realized), fmt(est),
+             fmt(r.metrics.get("drift.share"), 2), (r.run_id or "-")
+             + ("  (window still open: logged, not applied)" if r.provisional else "")
+             + ("  (logged before: not counted again)" if r.skipped else "")]
+            for number, (r, (realized, est)) in enumerate(zip(reports, values, strict=True), 1)]
     return table(["#", "window", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
                  rows, right=frozenset({0, 2, 5, 6, 7}))
 
 
-#: A headline metric's column title (a version whose windows have none shows ``auc``).
-_WORDS = {"roc_auc": "auc", "roc_auc_ovr": "auc", "rmse": "rmse"}
+def _headlines(metrics: list[dict[str, float]]
+               ) -> tuple[str, list[tuple[float | None, float | None]]]:
+    """The column title of one version's headline metric (``core.report.headline``: AUC,
+    RMSE) and each window's realized and estimated values of it."""
+    from ..core.report import headline
+
+    heads = [headline(m) for m in metrics]
+    title = "rmse" if heads and heads[0][0] == "rmse" else "auc"
+    return title, [(realized, est) for _, realized, est in heads]
 
 
 @click.command()
@@ -164,7 +164,6 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
            as_json: bool) -> None:
     """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
     from ..core.policy import load_policy
-    from ..core.report import headline
     from ..engines.sources import read_table
     from ..labels import attach_labels
 
@@ -172,10 +171,9 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
                             label_column=label_column, policy=pol, tracking_uri=tracking_uri,
                             experiment=experiment)
-    heads = [headline(w.metrics) for w in updated]
+    word, values = _headlines([w.metrics for w in updated])
     rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
-             fmt(realized), w.run_id] for w, (_, realized, _) in zip(updated, heads, strict=True)]
-    word = _WORDS.get(heads[0][0] if heads else "", "auc")
+             fmt(realized), w.run_id] for w, (realized, _) in zip(updated, values, strict=True)]
     text = table(["window", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
     lines = [f"{len(updated)} window(s) received labels", *("  " + line for line in text.splitlines())]
     emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))

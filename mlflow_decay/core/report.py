@@ -75,13 +75,13 @@ class DecayReport:
         """One line: status, the realized performance (AUC, else accuracy; RMSE), else its
         estimate without labels, drift share and the top drifted features."""
         parts = [f"{self.status:<8}"]
-        name, _, est = headline(self.metrics)
-        key = next((k for k in ("perf.roc_auc", "perf.roc_auc_ovr", "perf.accuracy", "perf.rmse")
-                    if k in self.metrics), None)
-        if key is not None:
-            parts.append(f"{key.split('.')[1]} {_number(self.metrics[key])}")
+        name, realized, est = headline(self.metrics)
+        if realized is None and "perf.accuracy" in self.metrics:  # AUC undefined: one class
+            name, realized = "accuracy", self.metrics["perf.accuracy"]
+        if realized is not None:
+            parts.append(f"{name} {metric_text(realized)}")
         elif est is not None:
-            parts.append(f"est. {name} {_number(est)}")
+            parts.append(f"est. {name} {metric_text(est)}")
         parts.append(f"drift share {self.metrics.get('drift.share', 0.0):.2f}")
         if self.drifted_features:
             more = len(self.drifted_features) - 3
@@ -103,10 +103,11 @@ def headline(metrics: dict[str, float]) -> tuple[str, float | None, float | None
     return HEADLINE[0], None, None
 
 
-def _number(value: float) -> str:
-    """A metric in a line of text: three decimals, or one with thousands separated from 100
-    on (an RMSE in dollars)."""
-    return f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
+def metric_text(value: float, digits: int = 3, sign: bool = False) -> str:
+    """A metric as text (``sign``: with its ``+``/``-``): ``digits`` decimals, or from 100 on
+    (an RMSE in dollars) one, with thousands separated."""
+    plus = "+" if sign else ""
+    return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
 
 
 def json_safe(obj: Any) -> Any:
