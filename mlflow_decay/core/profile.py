@@ -190,8 +190,8 @@ class Profile:
         scores side by side): the loss models, which read the output too, included."""
         own = self.prediction_columns
         if len(own) != 1:
-            raise DataError("predictions= works for single-column outputs (binary, "
-                            f"regression), not the {len(own)} columns of a {self.task} profile")
+            raise DataError("only a single-column output (binary, regression) can be read from "
+                            f"another column, not the {len(own)} columns of a {self.task} profile")
         models = tuple(replace(m, columns=tuple(column if c == own[0] else c for c in m.columns))
                        for m in self.loss_models)
         return replace(self, prediction=column, loss_models=models)

@@ -114,10 +114,9 @@ class PCAModel:
         sets. The indicators' part of each product (and of ``|z|²``) is a column of a small
         table per categorical feature, picked by the row's level (``factorized`` shares the
         categorical columns' hashing with the window's category counts). ``columns``: the
-        table's columns already read from it.
+        table's columns already read from it (all the model reads), else read here, once.
         """
-        read = _columns(frame, [*self.features, *(name for name, _ in self.categorical)],
-                        columns)
+        read: Mapping[str, pd.Series] | pd.DataFrame = frame if columns is None else columns
         codes = [level_codes(read[name], levels, factorized(name) if factorized else None)
                  for name, levels in self.categorical]
         numbers = [read[name] for name in self.features]
@@ -405,13 +404,6 @@ def _blocks(rows: int, width: int) -> Iterator[tuple[int, int]]:
     block = max(4096, BLOCK_VALUES // max(width, 1))
     for start in range(0, rows, block):
         yield start, min(start + block, rows)
-
-
-def _columns(frame: pd.DataFrame, names: Sequence[str],
-             columns: Mapping[str, pd.Series] | None = None) -> dict[str, pd.Series]:
-    """The named columns of a table, each read from it once (or taken from ``columns``)."""
-    given = columns or {}
-    return {name: given[name] if name in given else frame[name] for name in names}
 
 
 def _centred(columns: Sequence[pd.Series], features: Sequence[str], mean: Sequence[float],
