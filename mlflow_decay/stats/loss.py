@@ -100,13 +100,9 @@ class LossModel:
         return self._link(self._alternative_walker(np.ascontiguousarray(x, dtype=np.float64)))
 
     def raw_numpy(self, x: np.ndarray, fold: int | None = None) -> np.ndarray:
-        """The trees' sum plus baseline (of fold model ``fold``, or ``-1``: of the
-        alternative), walked node by node in numpy: the reference path, and the fallback
-        where scikit-learn's walker is missing."""
-        baseline, trees = (
-            (self.baseline, self.trees) if fold is None
-            else self.alternative if fold == -1 and self.alternative is not None
-            else self.folds[fold])
+        """The trees' sum plus baseline (of fold model ``fold``), walked node by node in
+        numpy: the reference path, and the fallback where scikit-learn's walker is missing."""
+        baseline, trees = (self.baseline, self.trees) if fold is None else self.folds[fold]
         return walk_numpy(baseline, trees, self.categorical, x)
 
     def _link(self, raw: np.ndarray) -> np.ndarray:

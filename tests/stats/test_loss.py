@@ -15,7 +15,7 @@ import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.frames import loss_inputs
 from mlflow_decay.stats import Z95
-from mlflow_decay.stats.loss import LossModel, estimate_regression
+from mlflow_decay.stats.loss import LossModel, estimate_regression, walk_numpy
 from mlflow_decay.stats.loss_fit import (
     ALTERNATIVE,
     GRID,
@@ -191,7 +191,8 @@ def test_alternative_trees_are_looked_up_by_pairs_exactly_as_sklearn_walks_them(
         splits = [v for t in model.trees for g, v in zip(t[0], t[1], strict=True) if g == f]
         probe[::3, f] = rng.choice(splits, len(probe[::3]))
     looked_up = alternative.predict_alternative(probe)
-    walked = np.exp(alternative.raw_numpy(probe, fold=-1))
+    assert alternative.alternative is not None
+    walked = np.exp(walk_numpy(*alternative.alternative, alternative.categorical, probe))
     assert looked_up is not None
     np.testing.assert_allclose(looked_up, walked, rtol=1e-12)  # the tables: the trees' sum
     np.testing.assert_allclose(looked_up, fitted.predict(probe), rtol=1e-5)  # leaves: 7 digits
