@@ -21,7 +21,8 @@ from mlflow.entities import Run
 from . import registry
 from .core.evaluation import reference_changes
 from .core.frames import prediction_values
-from .core.policy import Policy, as_policy, first_crossing, impact_figures
+from .core.impact import first_crossing, impact_figures
+from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status

@@ -17,7 +17,8 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, check_window, evaluate_window
-from .core.policy import Policy, as_policy, first_crossing, impact_figures
+from .core.impact import first_crossing, impact_figures
+from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status

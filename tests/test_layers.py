@@ -259,3 +259,19 @@ def _modules_by_layer() -> dict[str, set[str]]:
 
 def test_the_architecture_picture_names_every_module_in_its_layer() -> None:
     assert _picture_bands() == _modules_by_layer()
+
+
+def test_no_module_over_500_lines_nor_function_body_over_60() -> None:
+    """Issue 12's size rules: a module over 500 lines holds more than one noun; a function
+    whose code (its docstring aside) is over 60 lines does more than one thing."""
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 500:
+            too_long.append(f"{_name(path)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+                if body and (lines := (body[-1].end_lineno or 0) - body[0].lineno + 1) > 60:
+                    too_long.append(f"{_name(path)}.{node.name}: {lines} lines of code")
+    assert not too_long
