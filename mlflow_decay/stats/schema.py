@@ -7,6 +7,7 @@ window go through the same functions, so a reference and a window are always rea
 
 from __future__ import annotations
 
+import decimal
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -34,12 +35,25 @@ def is_nested(series: pd.Series, sample: int = 100) -> bool:
         import pyarrow as pa
 
         return bool(pa.types.is_nested(dtype.pyarrow_dtype))
-    if not pd.api.types.is_object_dtype(dtype):
+    return pd.api.types.is_object_dtype(dtype) and any(
+        isinstance(v, _NESTED) for v in _head(series, sample))
+
+
+def holds_decimals(series: pd.Series, sample: int = 100) -> bool:
+    """Whether an object column holds ``decimal.Decimal`` numbers (SQL and Spark ``DECIMAL``,
+    Parquet ``decimal128`` as pandas reads them), judged by its first ``sample`` non-missing
+    values: numbers, read as floats."""
+    if not pd.api.types.is_object_dtype(series.dtype):
         return False
+    head = _head(series, sample)
+    return len(head) > 0 and all(isinstance(v, decimal.Decimal) for v in head)
+
+
+def _head(series: pd.Series, sample: int) -> pd.Series:
+    """The first ``sample`` values of a column, or its first non-missing ones when those are
+    all missing."""
     head = series.iloc[:sample]
-    if head.isna().all():  # the first values are missing: look further
-        head = series.dropna().iloc[:sample]
-    return any(isinstance(v, _NESTED) for v in head)
+    return series.dropna().iloc[:sample] if head.isna().all() else head.dropna()
 
 
 def require_flat(series: pd.Series, column: str, what: str) -> None:
@@ -56,8 +70,8 @@ def infer_kind(series: pd.Series) -> Kind | None:
         return None
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(dtype) or holds_decimals(series):
+        values = to_numeric(series, str(series.name))
         # most numerical columns show more distinct values than the limit in their first rows
         if len(np.unique(values[:4 * MAX_INT_CATEGORIES + 1])) > MAX_INT_CATEGORIES + 1:
             return "numerical"
@@ -109,6 +123,8 @@ def category_key(value: Any) -> str:
     """Normalise one category value to the string it is compared as."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        value = float(value)  # 3.00 is 3, 2.50 is 2.5: as the same numbers read as floats
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, (int, np.integer)):

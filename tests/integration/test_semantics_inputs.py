@@ -324,3 +324,56 @@ def test_html_report_lists_every_feature_with_its_drift_and_quality(
     assert f"<td>{report.metrics['quality.a.b.out_of_range_share']:.4g}</td>" in row
     assert "<td>income _k__</td>" in table  # the metric key, where it differs from the name
     assert "missing rate" in table and "out-of-range share" in table
+
+
+# -- DECIMAL columns (SQL, Spark, Parquet decimal128) are numbers -------------------------------
+def _decimal_table(seed: int, shift: float) -> pd.DataFrame:
+    """Money amounts, scores, labels and counts as ``decimal.Decimal`` (as pandas reads a
+    Parquet ``decimal128`` column or Spark a ``DECIMAL`` one), a float feature beside them."""
+    import decimal
+
+    rng = np.random.default_rng(seed)
+    score = 1 / (1 + np.exp(-rng.normal(0, 1, 4000)))
+    return pd.DataFrame({
+        "amount": [decimal.Decimal(f"{v:.2f}") for v in rng.lognormal(3 + shift, 1, 4000)],
+        "count": [decimal.Decimal(int(v)) for v in rng.integers(0, 4, 4000)],
+        "x": rng.normal(shift, 1, 4000),
+        "p": [decimal.Decimal(f"{v:.4f}") for v in score],
+        "y": [decimal.Decimal(int(v)) for v in rng.random(4000) < score],
+    })
+
+
+def _as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c].astype(float) for c in ("amount", "p")},
+                        **{c: frame[c].astype(int) for c in ("count", "y")})
+
+
+def test_decimal_columns_are_read_as_the_numbers_they_hold(tmp_path: Path) -> None:
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlflow_decay.core.evaluation import evaluate_window
+    from mlflow_decay.stats.schema import category_key
+
+    reference, window = _decimal_table(0, 0.0), _decimal_table(1, 0.5)
+    path = tmp_path / "reference.parquet"
+    pq.write_table(pa.Table.from_pandas(reference, schema=pa.schema([
+        ("amount", pa.decimal128(12, 2)), ("count", pa.decimal128(4, 0)), ("x", pa.float64()),
+        ("p", pa.decimal128(5, 4)), ("y", pa.decimal128(1, 0))]), preserve_index=False), path)
+    as_floats = md.build_profile(_as_floats(reference), target="y", prediction="p")
+    for source in (reference, path):  # in memory, and streamed from Parquet
+        profile = md.build_profile(source, target="y", prediction="p")
+        # an amount is a number (not 4,000 categories); a count of four values a category,
+        # as the same integers would be
+        assert {k: type(s).__name__ for k, s in profile.features.items()} == {
+            "amount": "NumericSummary", "count": "CategoricalSummary", "x": "NumericSummary"}
+        assert profile.to_dict()["features"] == as_floats.to_dict()["features"]
+    got = evaluate_window(as_floats, window).metrics
+    expected = evaluate_window(as_floats, _as_floats(window)).metrics
+    assert got.keys() == expected.keys() and got["drift.amount.ks"] > 0.1
+    assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got), got
+    # as categories, DECIMAL(5,2) values are the numbers they hold, whatever the scale
+    assert [category_key(decimal.Decimal(v)) for v in ("3.00", "2.50", "-1")] == [
+        category_key(v) for v in (3, 2.5, -1.0)] == ["3", "2.5", "-1"]
