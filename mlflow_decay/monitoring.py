@@ -23,7 +23,7 @@ from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, window_bounds
-from .engines.dispatch import Source, evaluate_source, is_parquet, source_key
+from .engines.dispatch import Source, evaluate_source, is_parquet, is_spark, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import (
@@ -189,6 +189,7 @@ def monitor(
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
+    _check_table(data)
     registry.lock_settle()
     pol = as_policy(policy)
     streamed = _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
@@ -213,6 +214,18 @@ def monitor(
                                    progress=progress)
     _log_impact(client, pol, reports)
     return reports
+
+
+def _check_table(data: object) -> None:
+    """Refuse what :func:`monitor` cannot cut into windows, saying what it reads instead."""
+    if is_spark(data):
+        raise DataError("monitor reads a pandas DataFrame or a CSV/Parquet path, not a Spark "
+                        "DataFrame (its rows have no order to cut windows from): write it to "
+                        "Parquet sorted by time and monitor the path, or evaluate each window "
+                        "with md.evaluate(uri, df.filter(...), window_start=..., window_end=...)")
+    if not isinstance(data, (pd.DataFrame, str, Path)):
+        raise DataError("monitor reads a pandas DataFrame or a path to a CSV or Parquet file; "
+                        f"got {type(data).__name__}")
 
 
 def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, every: str | None,

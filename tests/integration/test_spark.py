@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame, mixed_table
+from conftest import make_frame, mixed_table, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window
@@ -92,3 +92,16 @@ def test_evaluate_a_spark_window_against_a_registered_version(
     with pytest.raises(md.DataError, match="'x1' is missing from the window"):
         md.evaluate(profiled, spark.createDataFrame(window.drop(columns=["x1"])),
                     tracking_uri=tracking_uri)
+
+
+def test_monitor_refuses_a_spark_dataframe_saying_what_it_reads(
+        spark: Any, tracking_uri: str, profiled: str) -> None:
+    window = make_frame(500, seed=9).assign(ts=pd.Timestamp("2026-03-01", tz="UTC"))
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError, match=r"not a Spark DataFrame.*md\.evaluate"):
+        md.monitor(profiled, spark.createDataFrame(window), timestamp_column="ts", every="1D",
+                   tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="a path to a CSV or Parquet file; got list"):
+        md.monitor(profiled, [window], timestamp_column="ts", every="1D",  # type: ignore[arg-type]
+                   tracking_uri=tracking_uri)
+    assert registry_snapshot(tracking_uri) == before
