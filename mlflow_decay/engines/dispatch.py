@@ -144,7 +144,7 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
 
     Returns the evaluation, the window's rows when they were read into memory (``None`` when
     streamed), and a fingerprint of the rows (equal for the same rows in any order however
-    they are read; empty for Spark, and with ``fingerprint=False``: :func:`source_digest`
+    they are read; empty with ``fingerprint=False``: :func:`source_digest`
     computes it later). A streamed window's row ids and model outputs go to the Parquet file
     ``outputs`` when given (see :class:`OutputsWriter`).
     """
@@ -154,7 +154,8 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
     if is_spark(window):
         from .spark import evaluate_spark
 
-        return evaluate_spark(profile, window, policy), None, b""
+        evaluation, digest = evaluate_spark(profile, window, policy, fingerprint)
+        return evaluation, None, digest
     if isinstance(window, (str, Path)):
         if Path(window).exists() and is_parquet(window):
             evaluation, digest = evaluate_batches(profile, parquet_batches(window)(), policy,
@@ -183,7 +184,8 @@ def source_digest(profile: Profile, window: Source, business: Sequence[str] = ()
 def source_key(profile: Profile, window: Source, business: Sequence[str], fingerprint: bytes,
                key: Callable[[bytes], str]) -> str | Callable[[], str] | None:
     """A window's key, ``key(fingerprint)``; without a fingerprint, a function computing it
-    (once, with :func:`source_digest`) when called; ``None`` for Spark (no fingerprint)."""
+    (once, with :func:`source_digest`) when called; ``None`` for Spark (whose fingerprint
+    only the evaluation's own job computes)."""
     if fingerprint:
         return key(fingerprint)
     if is_spark(window):

@@ -156,6 +156,25 @@ class Fingerprint:
             self.sums[0] = (self.sums[0] + first) & _MASK
             self.sums[1] = (self.sums[1] + second) & _MASK
 
+    def merge(self, other: Fingerprint) -> Fingerprint:
+        """The fingerprint of these rows and another, disjoint part's (same columns)."""
+        out = Fingerprint(self.columns, self.timestamp_unit)
+        out.present, out.rows = self.present | other.present, self.rows + other.rows
+        out.sums = [(a + b) & _MASK for a, b in zip(self.sums, other.sums, strict=True)]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state that :meth:`from_dict` reads back (the columns are the caller's)."""
+        return {"present": sorted(self.present), "rows": self.rows, "sums": list(self.sums)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], columns: Mapping[str, ColumnKind] | None = None
+                  ) -> Fingerprint:
+        out = cls(columns)
+        out.present, out.rows = set(data["present"]), int(data["rows"])
+        out.sums = [int(v) & _MASK for v in data["sums"]]
+        return out
+
     def digest(self) -> bytes:
         """The fingerprint: SHA-256 of the columns used, the row count and the hash sums."""
         head = "\0".join(sorted(self.present))

@@ -7,7 +7,8 @@ PySpark DataFrame. Each partition's rows go through the same functions as the ou
 whatever the partition's size and merging is associative, so the work scales with the executors
 and the driver's share stays small.
 
-What reaches the driver: the partials; column kinds inferred on the executors from the first
+What reaches the driver: the partials (a window's with its rows' hash sums, which merge into
+the fingerprint that identifies it); column kinds inferred on the executors from the first
 ``PLAN_ROWS`` rows; the metrics of the reference band chunks (evaluated on the executors),
 with each chunk's PCA Gram matrix and column sums (for the held-out multivariate band); and
 a uniform sample of at most ``SAMPLE_ROWS`` rows of the label and model-output columns (for
@@ -42,6 +43,7 @@ from .partials import (
     ProfileCounts,
     ProfilePartial,
     Sample,
+    fingerprint_columns,
     finish_window,
     first_pass,
     first_pass_profile,
@@ -51,6 +53,7 @@ from .partials import (
     window_partial,
     with_counts,
 )
+from .sources import Fingerprint
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -167,23 +170,57 @@ def _bands(reference: Any, profile: Profile, chunks: int, pca_gram: np.ndarray |
     return bands
 
 
-def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY) -> Evaluation:
-    """Evaluate a Spark DataFrame window against ``profile`` on the executors."""
+def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY,
+                   fingerprint: bool = True) -> tuple[Evaluation, bytes]:
+    """Evaluate a Spark DataFrame window against ``profile`` on the executors; also the
+    fingerprint of its rows (each partition's, merged: equal to the pandas path's for the same
+    rows), ``b""`` with ``fingerprint=False``."""
     for column in (*profile.features, *profile.prediction_columns,
                    *([profile.predicted_label] if profile.predicted_label else ())):
         require_column(window, column, "window")
     profile_json = profile.to_json().decode("utf-8")
     business = list(policy.business)
+    columns = fingerprint_columns(profile, business) if fingerprint else None
+    window, instants = _as_micros(window, [c for c, kind in (columns or {}).items()
+                                           if kind == "time"])
 
     def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         base = Profile.from_json(profile_json)
-        part = window_partial(base, _joined(batches), business, seed=_partition())
+        digest = Fingerprint(columns) if columns is not None else None
+
+        def read() -> Iterator[pd.DataFrame]:
+            for batch in _joined(batches):
+                for name in instants:  # microseconds since 1970, back to UTC times
+                    batch[name] = pd.to_datetime(batch[name], unit="us", utc=True)
+                if digest is not None:
+                    digest.add(batch)
+                yield batch
+
+        part = window_partial(base, read(), business, seed=_partition(), fingerprint=False)
         if part.stats is not None:
-            yield _row(stats_to_dict(part.stats), part.sample)
+            yield _row({"stats": stats_to_dict(part.stats),
+                        "rows": None if digest is None else digest.to_dict()}, part.sample)
 
     rows = _collect(window.mapInPandas(partial, _PAYLOAD))
-    stats = merge_all(stats_from_dict(json.loads(row["payload"]), profile) for row in rows)
-    return finish_window(profile, stats, _sample(rows), policy)
+    payloads = [json.loads(row["payload"]) for row in rows]
+    stats = merge_all(stats_from_dict(p["stats"], profile) for p in payloads)
+    digests = merge_all(Fingerprint.from_dict(p["rows"], columns) for p in payloads
+                        if p["rows"] is not None)
+    return (finish_window(profile, stats, _sample(rows), policy),
+            b"" if digests is None else digests.digest())
+
+
+def _as_micros(frame: Any, columns: list[str]) -> tuple[Any, list[str]]:
+    """``frame`` with its ``TIMESTAMP`` columns among ``columns`` as microseconds since 1970,
+    and their names: ``mapInPandas`` would hand them over as naive times in the session's
+    time zone, which the fingerprint (like every naive time here) would read as UTC."""
+    fields = {field.name: field.dataType.typeName() for field in frame.schema.fields}
+    instants = [c for c in columns if fields.get(c) == "timestamp"]
+    if instants:
+        from pyspark.sql import functions
+
+        frame = frame.withColumns({c: functions.unix_micros(functions.col(c)) for c in instants})
+    return frame, instants
 
 
 def _joined(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

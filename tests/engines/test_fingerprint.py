@@ -95,3 +95,16 @@ def test_fingerprints_are_the_values_logged_before_block_hashing() -> None:
         "x": "number", "y": "category", "when": "time", "cat": "category", "z": "number"}
     assert rows_digest(mixed, columns).hex() == (
         "057d86f8ce3b12baf3221a792b58fac96ade31976d3bf7390e8cb18403fe35db")
+
+
+def test_fingerprints_of_parts_merge_into_the_fingerprint_of_the_whole() -> None:
+    frame = _mixed(5000)
+    columns: dict[str, sources.ColumnKind] = {"x": "number", "cat": "category", "when": "time"}
+    parts = []
+    for rows in (frame.iloc[:1234], frame.iloc[1234:4000], frame.iloc[4000:]):
+        part = Fingerprint(columns)
+        part.add(rows)
+        parts.append(Fingerprint.from_dict(part.to_dict(), columns))  # as a partition sends it
+    merged = parts[2].merge(parts[0].merge(parts[1]))  # in any grouping and order
+    assert merged.digest() == rows_digest(frame, columns)
+    assert merged.digest() != parts[0].merge(parts[1]).digest()

@@ -105,3 +105,34 @@ def test_monitor_refuses_a_spark_dataframe_saying_what_it_reads(
         md.monitor(profiled, [window], timestamp_column="ts", every="1D",  # type: ignore[arg-type]
                    tracking_uri=tracking_uri)
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_a_spark_window_is_identified_by_its_rows_as_the_pandas_path_does(
+        spark: Any, tracking_uri: str, new_version: Any) -> None:
+    """The same rows from Spark (whose session time zone is not UTC) and from pandas are one
+    window: logged once; other rows with the same bounds are another."""
+    def table(n: int, seed: int) -> pd.DataFrame:
+        frame = make_frame(n, seed).assign(ts=pd.Timestamp("2026-03-01 12:00", tz="UTC"))
+        frame["ts"] += pd.to_timedelta(np.arange(n), unit="s")
+        return frame
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(table(3000, 1), target="label", prediction="score",
+                                            timestamp_column="ts"), tracking_uri=tracking_uri)
+    window, bounds = table(2000, 5), {"window_start": "2026-03-01", "window_end": "2026-03-02"}
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        first = md.evaluate(uri, spark.createDataFrame(window), tracking_uri=tracking_uri,
+                            **bounds)
+        again = md.evaluate(uri, spark.createDataFrame(window.sample(frac=1, random_state=0)),
+                            tracking_uri=tracking_uri, **bounds)
+        other = md.evaluate(uri, spark.createDataFrame(table(2000, 6)),
+                            tracking_uri=tracking_uri, **bounds)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    local = md.evaluate(uri, window, tracking_uri=tracking_uri, **bounds)
+    assert first.run_id and not first.skipped
+    assert again.skipped and again.run_id == first.run_id  # the same rows, in another order
+    assert not other.skipped and other.run_id != first.run_id
+    assert local.skipped and local.run_id == first.run_id
