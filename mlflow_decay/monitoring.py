@@ -136,7 +136,7 @@ def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
 
 def monitor(
     model_uri: str,
-    data: pd.DataFrame | str | Path,
+    data: Source,
     *,
     timestamp_column: str | None = None,
     every: str | None = None,
@@ -154,12 +154,14 @@ def monitor(
     Parameters
     ----------
     model_uri : str
-    data : DataFrame or path
+    data : DataFrame, path or Spark DataFrame
         Production rows over a period. A Parquet file or directory is read in batches, one
         window at a time (memory bounded whatever its size) when its rows come in time order
         (checked first, reading the timestamp column only); then ``every`` must be a fixed
         duration (``1D``, ``6h``). Out of order, it is read whole and sorted, up to
-        ``MAX_SORT_ROWS`` rows.
+        ``MAX_SORT_ROWS`` rows. A Spark DataFrame is cut by a fixed ``every`` too, in any row
+        order, and each window is evaluated on the executors (one job per window, its rows
+        picked by time: cache the DataFrame, or partition its source by date).
     timestamp_column : str, optional
         Orders the rows and, with ``every``, cuts them into calendar windows. Read as UTC
         times by :func:`mlflow_decay.core.times.timestamps`: datetimes, ISO 8601 text (any
@@ -189,11 +191,12 @@ def monitor(
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
-    _check_table(data)
+    _check_table(data, chunk_size)
     registry.lock_settle()
     pol = as_policy(policy)
-    streamed = _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
-    if not streamed:
+    spark = is_spark(data)
+    streamed = not spark and _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
+    if not streamed and not spark:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
                                 chunk_size=chunk_size, timestamp_unit=timestamp_unit)
@@ -206,26 +209,32 @@ def monitor(
         ref, done, series = logged_state(client, ref, experiment, complete=not force)
         done = {} if force else done
     with tempfile.TemporaryDirectory() as tmp:
-        pending = (_streamed_windows(profile, ref, cast(Path, data), pol, timestamp_column, every,
-                                     chunk_size, timestamp_unit, Path(tmp) if log else None)
-                   if streamed else (_Pending.of(w, ref, profile, pol) for w in windows))
+        if spark:
+            pending, total = _spark_windows(profile, ref, data, pol, timestamp_column, every,
+                                            timestamp_unit, log)
+        elif streamed:
+            pending, total = _streamed_windows(profile, ref, cast(Path, data), pol,
+                                               timestamp_column, every, chunk_size,
+                                               timestamp_unit, Path(tmp) if log else None), 0
+        else:
+            pending = (_Pending.of(w, ref, profile, pol) for w in windows)
+            total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
-                                   experiment=experiment, total=0 if streamed else len(windows),
-                                   progress=progress)
+                                   experiment=experiment, total=total, progress=progress)
     _log_impact(client, pol, reports)
     return reports
 
 
-def _check_table(data: object) -> None:
+def _check_table(data: object, chunk_size: int | None) -> None:
     """Refuse what :func:`monitor` cannot cut into windows, saying what it reads instead."""
     if is_spark(data):
-        raise DataError("monitor reads a pandas DataFrame or a CSV/Parquet path, not a Spark "
-                        "DataFrame (its rows have no order to cut windows from): write it to "
-                        "Parquet sorted by time and monitor the path, or evaluate each window "
-                        "with md.evaluate(uri, df.filter(...), window_start=..., window_end=...)")
-    if not isinstance(data, (pd.DataFrame, str, Path)):
-        raise DataError("monitor reads a pandas DataFrame or a path to a CSV or Parquet file; "
-                        f"got {type(data).__name__}")
+        if chunk_size is not None:
+            raise DataError("a Spark DataFrame's rows have no order to cut windows of "
+                            f"{chunk_size:,} rows from: cut them by a period of their "
+                            "timestamp column (every=, --window)")
+    elif not isinstance(data, (pd.DataFrame, str, Path)):
+        raise DataError("monitor reads a pandas DataFrame, a path to a CSV or Parquet file, or "
+                        f"a Spark DataFrame; got {type(data).__name__}")
 
 
 def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, every: str | None,
@@ -317,6 +326,30 @@ class _Pending:
                    window.key(ref.name, ref.version, ref.profile_sha256,
                               fingerprint_columns(profile, pol.business)),
                    lambda: (evaluate_window(profile, window.frame, pol), window.frame))
+
+
+def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, pol: Policy,
+                   timestamp_column: str | None, every: str | None,
+                   timestamp_unit: str | None, fingerprint: bool
+                   ) -> tuple[Iterator[_Pending], int]:
+    """Windows of a Spark DataFrame, each evaluated on the executors (a job per window, its
+    rows picked by time) as it comes; and how many there are."""
+    from .engines.spark import evaluate_spark, spark_windows
+
+    if timestamp_column is None or every is None:
+        raise DataError("a Spark DataFrame's windows are cut by a period (every=, --window) of "
+                        "its timestamp column (timestamp_column=, --timestamp-column)")
+    windows = spark_windows(frame, timestamp_column, every, timestamp_unit)
+
+    def pending() -> Iterator[_Pending]:
+        for index, start, end, during in windows:
+            result, rows = evaluate_spark(profile, frame, pol, fingerprint, during)
+            yield _Pending(index, start, end, result.rows,
+                           window_key(ref.name, ref.version, ref.profile_sha256, start, end,
+                                      rows, is_open(end)),
+                           lambda result=result: (result, None))  # type: ignore[misc]
+
+    return pending(), len(windows)
 
 
 def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,

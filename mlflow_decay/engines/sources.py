@@ -374,15 +374,7 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
     """Cut a stream of batches into windows as :func:`split_windows` cuts a table, holding one
     batch at a time. The rows must come in time order (they cannot be sorted without reading
     them all), and a period must be a fixed duration (``1D``, ``6h``; not ``1W`` or ``1M``)."""
-    offset = check_window_options(timestamp_column, every, chunk_size)
-    period = None
-    if isinstance(offset, pd.offsets.Day):  # a day of UTC time is 24 hours
-        period = pd.Timedelta(days=offset.n)
-    elif isinstance(offset, pd.offsets.Tick):
-        period = pd.Timedelta(offset)
-    elif offset is not None:
-        raise DataError(f"window period {every!r} is a calendar period: windows read in batches "
-                        "need a fixed duration such as 1D or 6h")
+    period = fixed_period(timestamp_column, every, chunk_size, "windows read in batches")
     labelled = _labelled(batches, timestamp_column, period, chunk_size, timestamp_unit)
     for index, (_, group) in enumerate(itertools.groupby(labelled, key=lambda item: item[0])):
         window = StreamWindow(index, iter(()))
@@ -396,6 +388,27 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
 
         window.pieces = pieces()
         yield window
+
+
+def fixed_period(timestamp_column: str | None, every: str | None, chunk_size: int | None,
+                 what: str) -> pd.Timedelta | None:
+    """The window period as a fixed duration (``None`` for windows of ``chunk_size`` rows);
+    ``what`` names the windows in the refusal of a calendar period (``1W``, ``1M``)."""
+    offset = check_window_options(timestamp_column, every, chunk_size)
+    if offset is None:
+        return None
+    if isinstance(offset, pd.offsets.Day):  # a day of UTC time is 24 hours
+        return pd.Timedelta(days=offset.n)
+    if isinstance(offset, pd.offsets.Tick):
+        return pd.Timedelta(offset)
+    raise DataError(f"window period {every!r} is a calendar period: {what} need a fixed "
+                    "duration such as 1D or 6h")
+
+
+def period_bounds(origin: pd.Timestamp, period: pd.Timedelta, label: int) -> tuple[str, str]:
+    """The bounds of window ``label`` (whole periods since ``origin``) as UTC ISO 8601."""
+    begin = origin + label * period
+    return begin.isoformat(), (begin + period).isoformat()
 
 
 def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
@@ -433,8 +446,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             bounds: tuple[str | None, str | None] = (None, None)
             if period is not None:
                 assert origin is not None
-                begin = origin + label * period
-                bounds = (begin.isoformat(), (begin + period).isoformat())
+                bounds = period_bounds(origin, period, label)
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]

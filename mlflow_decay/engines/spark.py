@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window, h
 from ..core.frames import require_column
 from ..core.policy import DEFAULT_POLICY, Policy
 from ..core.profile import Profile
+from ..core.times import timestamps, utc_nanoseconds
 from ..core.window import stats_from_dict, stats_to_dict
 from ..errors import DataError, ProfileError
 from ..stats.multivariate import column_sums
@@ -53,7 +54,7 @@ from .partials import (
     window_partial,
     with_counts,
 )
-from .sources import Fingerprint
+from .sources import Fingerprint, fixed_period, period_bounds
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -171,18 +172,20 @@ def _bands(reference: Any, profile: Profile, chunks: int, pca_gram: np.ndarray |
 
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY,
-                   fingerprint: bool = True) -> tuple[Evaluation, bytes]:
+                   fingerprint: bool = True, during: Span | None = None
+                   ) -> tuple[Evaluation, bytes]:
     """Evaluate a Spark DataFrame window against ``profile`` on the executors; also the
     fingerprint of its rows (each partition's, merged: equal to the pandas path's for the same
-    rows), ``b""`` with ``fingerprint=False``."""
+    rows), ``b""`` with ``fingerprint=False``. ``during``: only the rows of that span of time."""
     for column in (*profile.features, *profile.prediction_columns,
                    *([profile.predicted_label] if profile.predicted_label else ())):
         require_column(window, column, "window")
     profile_json = profile.to_json().decode("utf-8")
     business = list(policy.business)
     columns = fingerprint_columns(profile, business) if fingerprint else None
-    window, instants = _as_micros(window, [c for c, kind in (columns or {}).items()
-                                           if kind == "time"])
+    times = [c for c, kind in (columns or {}).items() if kind == "time"]
+    window, instants = _as_micros(window, list(dict.fromkeys(
+        times + ([during.column] if during else []))))
 
     def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         base = Profile.from_json(profile_json)
@@ -192,6 +195,8 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
             for batch in _joined(batches):
                 for name in instants:  # microseconds since 1970, back to UTC times
                     batch[name] = pd.to_datetime(batch[name], unit="us", utc=True)
+                if during is not None:
+                    batch = batch[during.holds(batch)]
                 if digest is not None:
                     digest.add(batch)
                 yield batch
@@ -208,6 +213,64 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
                         if p["rows"] is not None)
     return (finish_window(profile, stats, _sample(rows), policy),
             b"" if digests is None else digests.digest())
+
+
+@dataclass(frozen=True)
+class Span:
+    """The rows of a Spark DataFrame whose ``column`` (read as :func:`timestamps` reads it, with
+    ``unit``) falls in ``[start, end)``, UTC nanoseconds since 1970."""
+
+    column: str
+    unit: str | None
+    start: int
+    end: int
+
+    def holds(self, batch: pd.DataFrame) -> np.ndarray:
+        times = utc_nanoseconds(timestamps(batch[self.column], self.column, self.unit))
+        return (times >= self.start) & (times < self.end)
+
+
+def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
+                  ) -> list[tuple[int, str, str, Span]]:
+    """The windows of a fixed period ``every`` over a Spark DataFrame, cut as windows read in
+    batches are (whole periods from the UTC midnight before the first time; empty periods give
+    none): each one's number, start, end and rows. Two jobs, reading ``column`` only."""
+    period = fixed_period(column, every, None, "windows of a Spark DataFrame")
+    assert period is not None
+    require_column(frame, column, "window")
+    times, instants = _as_micros(frame.select(column), [column])
+
+    def read(batches: Iterator[pd.DataFrame]) -> Iterator[np.ndarray]:
+        for batch in batches:
+            if len(batch):
+                values = (pd.to_datetime(batch[column], unit="us", utc=True) if instants
+                          else batch[column])
+                yield utc_nanoseconds(timestamps(values, column, unit))
+
+    def first(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        found = [int(t.min()) for t in read(batches)]
+        if found:
+            yield pd.DataFrame({"payload": [str(min(found))]})
+
+    starts = _collect(times.mapInPandas(first, "payload string"))
+    if not starts:
+        raise DataError("window is empty: it has no rows to evaluate")
+    origin = pd.Timestamp(min(int(r["payload"]) for r in starts), tz="UTC").floor("D")
+
+    def labels(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        seen: set[int] = set()
+        for t in read(batches):
+            seen.update(np.unique((t - origin.value) // period.value).tolist())
+        yield pd.DataFrame({"payload": [json.dumps(sorted(seen))]})
+
+    found = sorted({label for r in _collect(times.mapInPandas(labels, "payload string"))
+                    for label in json.loads(r["payload"])})
+    out = []
+    for index, label in enumerate(found):
+        start, end = period_bounds(origin, period, label)
+        lo = origin.value + label * period.value
+        out.append((index, start, end, Span(column, unit, lo, lo + period.value)))
+    return out
 
 
 def _as_micros(frame: Any, columns: list[str]) -> tuple[Any, list[str]]:

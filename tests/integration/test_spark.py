@@ -94,16 +94,43 @@ def test_evaluate_a_spark_window_against_a_registered_version(
                     tracking_uri=tracking_uri)
 
 
-def test_monitor_refuses_a_spark_dataframe_saying_what_it_reads(
-        spark: Any, tracking_uri: str, profiled: str) -> None:
-    window = make_frame(500, seed=9).assign(ts=pd.Timestamp("2026-03-01", tz="UTC"))
+def test_monitor_cuts_a_spark_dataframe_into_the_windows_of_the_pandas_path(
+        spark: Any, tracking_uri: str, new_version: Any) -> None:
+    """Daily windows of a Spark DataFrame (rows in no order, a session time zone not UTC, a
+    day without rows) are those of the same rows in pandas: bounds, rows, metrics and keys."""
+    rng = np.random.default_rng(3)
+    table = make_frame(3000, 8, shift=0.5)
+    days = rng.choice([0, 1, 3], len(table))  # no rows on the third day
+    table["ts"] = (pd.Timestamp("2026-03-01 22:30", tz="America/New_York").tz_convert("UTC")
+                   + pd.to_timedelta(days, unit="D")
+                   + pd.to_timedelta(rng.integers(0, 3600, len(table)), unit="s"))
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(make_frame(3000, 1), target="label",
+                                            prediction="score"), tracking_uri=tracking_uri)
+    options = {"timestamp_column": "ts", "every": "1D", "tracking_uri": tracking_uri}
+    local = md.monitor(uri, table, log=False, **options)
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        frame = spark.createDataFrame(table.sample(frac=1, random_state=1)).repartition(3)
+        ours = md.monitor(uri, frame, **options)
+        again = md.monitor(uri, frame, **options)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    assert [(r.window_start, r.window_end, r.rows) for r in ours] == [
+        (r.window_start, r.window_end, r.rows) for r in local] and len(ours) == 3
+    for a, b in zip(ours, local, strict=True):
+        assert a.window_status == b.window_status and a.status == b.status
+        assert all(np.isclose(a.metrics[k], b.metrics[k], equal_nan=True) for k in b.metrics), b.metrics
+    assert all(r.run_id and not r.skipped for r in ours)
+    assert [r.run_id for r in again] == [r.run_id for r in ours] and all(r.skipped for r in again)
+    # the same rows from pandas are the same windows: logged before
+    assert all(r.skipped for r in md.monitor(uri, table, **options))
     before = registry_snapshot(tracking_uri)
-    with pytest.raises(md.DataError, match=r"not a Spark DataFrame.*md\.evaluate"):
-        md.monitor(profiled, spark.createDataFrame(window), timestamp_column="ts", every="1D",
-                   tracking_uri=tracking_uri)
-    with pytest.raises(md.DataError, match="a path to a CSV or Parquet file; got list"):
-        md.monitor(profiled, [window], timestamp_column="ts", every="1D",  # type: ignore[arg-type]
-                   tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="no order to cut windows of 500 rows"):
+        md.monitor(uri, spark.createDataFrame(table), chunk_size=500, tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="or a Spark DataFrame; got list"):
+        md.monitor(uri, [table], **options)  # type: ignore[arg-type]
     assert registry_snapshot(tracking_uri) == before
 
 
