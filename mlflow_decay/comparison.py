@@ -18,6 +18,7 @@ from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import Comparison, side_by_side
 from .core.times import window_bounds
+from .engines.dispatch import require_frame
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
@@ -74,6 +75,7 @@ def compare(
         Each side's status, ``compare.<label>.<metric>``, ``compare.diff.<metric>`` (challenger
         minus champion) and, with labels, DeLong's test of the ROC AUC difference.
     """
+    require_frame(window, "compare (DeLong's test reads every row's scores)")
     if len(models) != 2:
         raise DataError(f"compare takes two model URIs (champion, challenger), got {len(models)}")
     if predictions is not None and len(predictions) != 2:

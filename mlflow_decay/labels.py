@@ -26,6 +26,7 @@ from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
+from .engines.dispatch import require_frame
 from .errors import DataError
 from .registry import runs, timeline
 from .stats import performance
@@ -81,6 +82,7 @@ def attach_labels(
     runs.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
+    require_frame(labels, "attach_labels")
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
     labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,

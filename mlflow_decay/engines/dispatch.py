@@ -112,6 +112,17 @@ def is_spark(obj: Any) -> bool:
     """Whether ``obj`` is a PySpark DataFrame (checked without importing pyspark)."""
     return type(obj).__module__.startswith("pyspark.") and hasattr(obj, "mapInPandas")
 
+
+def require_frame(data: object, what: str) -> None:
+    """Refuse anything but a pandas DataFrame where ``what`` reads every row in memory, saying
+    how to give one."""
+    if isinstance(data, pd.DataFrame):
+        return
+    if is_spark(data):
+        raise DataError(f"{what} reads a pandas DataFrame, not a Spark DataFrame: select the "
+                        "rows and columns it needs and call .toPandas()")
+    raise DataError(f"{what} reads a pandas DataFrame; got {type(data).__name__}")
+
 def is_parquet(path: Any) -> bool:
     """Whether a path names a Parquet file or a directory (of Parquet files)."""
     p = Path(path)

@@ -163,3 +163,18 @@ def test_a_spark_window_is_identified_by_its_rows_as_the_pandas_path_does(
     assert again.skipped and again.run_id == first.run_id  # the same rows, in another order
     assert not other.skipped and other.run_id != first.run_id
     assert local.skipped and local.run_id == first.run_id
+
+
+def test_compare_and_late_labels_refuse_a_spark_dataframe_saying_what_they_read(
+        spark: Any, tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    window = make_frame(500, seed=9).assign(id=np.arange(500))
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError, match=r"compare .* not a Spark DataFrame.*\.toPandas\(\)"):
+        md.compare(spark.createDataFrame(window), list(two_versions), tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"attach_labels reads a pandas DataFrame, not a Spark"):
+        md.attach_labels(two_versions[0], spark.createDataFrame(window[["id", "label"]]),
+                         tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="reads a pandas DataFrame; got dict"):
+        md.compare({"score": [0.5]}, list(two_versions),  # type: ignore[arg-type]
+                   tracking_uri=tracking_uri)
+    assert registry_snapshot(tracking_uri) == before
