@@ -186,6 +186,12 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
     times = [c for c, kind in (columns or {}).items() if kind == "time"]
     window, instants = _as_micros(window, list(dict.fromkeys(
         times + ([during.column] if during else []))))
+    if during is not None and during.column in instants:  # Spark skips the other rows' reads
+        from pyspark.sql import functions
+
+        micros = functions.col(during.column)
+        window = window.filter((micros >= during.start // 1000)
+                               & (micros < -(-during.end // 1000)))
 
     def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         base = Profile.from_json(profile_json)
