@@ -51,6 +51,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_RAM_BASETEMP] = Path(config.option.basetemp)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """What the tests left is out of the collector's sight at exit too: pytest's last full
+    collection (looking for unraisable exceptions) walked about 800,000 objects, 2 s a worker."""
+    gc.freeze()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _RAM_BASETEMP in config.stash:
         shutil.rmtree(config.stash[_RAM_BASETEMP], ignore_errors=True)
