@@ -25,6 +25,7 @@ from .names import (
     QUALITY_METRICS,
     RATIO_METRICS,
     globs_meet,
+    higher_is_worse,
     metric_patterns,
 )
 from .rules import Breach, Direction, Rule, Status
@@ -452,6 +453,11 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         direction = "below" if warn is not None and degrade is not None and degrade < warn else (
             "below" if (degrade if degrade is not None else warn if warn is not None else 0) < 0
             else "above")
+    if spec.get("direction") is None and direction == "below" and higher_is_worse(pattern):
+        swapped = warn is not None and degrade is not None
+        read = f"degrade {degrade:g} below warn {warn:g}" if swapped else "a negative threshold"
+        raise PolicyError(f"{what}: {read} reads as lower is worse, but a higher {pattern} is "
+                          f"worse: {'swap them' if swapped else 'give a positive one'}")
     if direction not in ("above", "below", "both"):
         raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
                           f"got {direction!r}")

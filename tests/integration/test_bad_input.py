@@ -246,6 +246,14 @@ CASES += [
      "labels in column 'label' are no, yes; the profile's classes are 0, 1"),
 ]
 
+# trial 3 (helper A): warn and degrade swapped on a metric that is only worse when higher
+CASES += [
+    ("policy with warn and degrade swapped on a drift metric",
+     _with_policy(b'[thresholds]\n"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }\n'),
+     "degrade 0.2 below warn 0.3 reads as lower is worse, but a higher drift.prediction.psi is "
+     "worse: swap them"),
+]
+
 
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
