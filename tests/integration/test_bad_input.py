@@ -470,6 +470,14 @@ COMMANDS: list[tuple[str, Callable[[str], list[str]], str]] = [
      "no registered model named 'nope'"),
 ]
 
+# trial 3 (helper A): decisions without scores tracked no performance at all, silently
+COMMANDS += [
+    ("profile with a decision column but no scores",
+     lambda uri: ["profile", uri, "--data", "w.csv", "--target", "label", "--exclude", "score",
+                  "--predicted-label", "level"],
+     "predicted_label 'level' needs the model's scores too (prediction=, --prediction)"),
+]
+
 
 @pytest.mark.parametrize(("args", "message"), [c[1:] for c in COMMANDS],
                          ids=[c[0] for c in COMMANDS])

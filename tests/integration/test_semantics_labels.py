@@ -537,3 +537,18 @@ def test_profiles_reading_outputs_anew_are_format_2_and_others_keep_their_bytes(
     # a reader of format 1 refuses it rather than deciding at 0.5
     assert json.loads(tuned.to_json())["format_version"] == 2
     assert Profile.from_json(tuned.to_json()) == tuned
+
+
+# -- trial 3 (helper A): a decision column needs the scores beside it ----------------------------
+def test_decisions_without_scores_are_refused(tracking_uri: str, new_version: Callable[..., str],
+                                             ) -> None:
+    # the profile was stored and every window reported no performance, with no word why
+    frame = make_frame(500, 3).assign(decision=lambda f: (f.score >= 0.5).astype(int))
+    with pytest.raises(md.DataError, match="predicted_label 'decision' needs the model's scores"):
+        md.build_profile(frame.drop(columns="score"), target="label", predicted_label="decision")
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(frame.drop(columns=["score", "decision"]),
+                                            target="label"), tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="names a target and the model's scores"):
+        md.evaluate(uri, frame.drop(columns="score"), predicted_label="decision", log=False,
+                    tracking_uri=tracking_uri)
