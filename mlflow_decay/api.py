@@ -83,13 +83,17 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
 
     The restore is logged as a run first; then the version's stage, reason and streaks are
     reset, and the status line in its description, if it has one (aliases removed earlier are
-    not put back: move them with MLflow if wanted).
+    not put back: move them with MLflow if wanted). A version never evaluated has no stage to
+    restore: refused.
     """
     if not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
+    if ref.status is None:
+        raise DataError(f"{ref.uri} has no decay stage to restore: none of its windows was "
+                        "evaluated")
     run_id = runs.log_restore(client, ref, reason, experiment)
     # a status line written into the description before (policy: describe) is kept true
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,

@@ -61,8 +61,10 @@ def is_store_error(exc: BaseException) -> bool:
 
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an error's message, at most ``limit`` characters."""
-    lines = str(exc).strip().splitlines()
+    """The first line of an error's message, at most ``limit`` characters (past SQLAlchemy's
+    preamble of an autoflush, which names no cause)."""
+    lines = [line for line in str(exc).strip().splitlines()
+             if not line.startswith("(raised as a result of Query-invoked autoflush")]
     return (lines[0] if lines else type(exc).__name__)[:limit]
 
 

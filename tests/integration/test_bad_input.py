@@ -693,6 +693,12 @@ def _read_only_store(tmp: Path, tracking_uri: str) -> str:
     return f"sqlite:///{path}"
 
 
+def _read_only_watched_store(tmp: Path, tracking_uri: str) -> str:
+    """A read-only copy of the store once models:/churn/1 has a window (and so its experiment)."""
+    md.evaluate("models:/churn/1", make_frame(300, 9), tracking_uri=tracking_uri)
+    return _read_only_store(tmp, tracking_uri)
+
+
 STORES = [
     ("a file that is not a database", _not_a_database,
      ["status", "churn"], "could not be opened: (sqlite3.DatabaseError) file is not a database"),
@@ -700,8 +706,15 @@ STORES = [
      ["evaluate", "models:/churn/1", "--data", "w.csv"], "file is not a database"),
     ("a read-only store", _read_only_store,
      ["evaluate", "models:/churn/1", "--data", "w.csv"], "attempt to write a readonly database"),
-    ("a read-only store", _read_only_store,
+    ("a read-only store", _read_only_watched_store,  # restore needs a stage (trial 3)
      ["restore", "models:/churn/1", "--reason", "looked"], "attempt to write a readonly database"),
+]
+# trial 3 (helper A): the version was evaluated before, so the first write is a run's, which
+# SQLAlchemy reports after a preamble ("raised as a result of Query-invoked autoflush")
+STORES += [
+    ("a read-only store of a version evaluated before", _read_only_watched_store,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"],
+     "MlflowException: (sqlite3.OperationalError) attempt to write a readonly database"),
 ]
 
 
