@@ -90,8 +90,9 @@ class Policy:
         (``labels.coverage``) cover at least ``min_label_coverage`` of its rows, so the realized
         ``perf.*`` metrics decide and the estimates are reported only."""
         coverage = metrics.get("labels.coverage")
-        if coverage is None or not coverage > 0 or coverage < self.min_label_coverage:
-            return None
+        if (coverage is None or not coverage > 0 or coverage < self.min_label_coverage
+                or not any(name.startswith("est.") for name in metrics)):
+            return None  # (no estimate to set aside: a window without scores)
         return (f"est.* not applied: labels cover {coverage:.0%} of rows >= "
                 f"{self.min_label_coverage:.0%}")
 

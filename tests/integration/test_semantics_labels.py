@@ -552,3 +552,14 @@ def test_decisions_without_scores_are_refused(tracking_uri: str, new_version: Ca
     with pytest.raises(md.DataError, match="names a target and the model's scores"):
         md.evaluate(uri, frame.drop(columns="score"), predicted_label="decision", log=False,
                     tracking_uri=tracking_uri)
+
+
+def test_no_estimate_set_aside_note_without_estimates(tracking_uri: str, profiled: str) -> None:
+    # a labelled window whose model gave no scores said "est.* not applied" of estimates it
+    # did not have
+    window = make_frame(500, 4).assign(score=np.nan)
+    report = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert not any(k.startswith("est.") for k in report.metrics)
+    assert not any(n.startswith("est.* not applied") for n in report.notes), report.notes
+    labelled = md.evaluate(profiled, make_frame(500, 4), log=False, tracking_uri=tracking_uri)
+    assert any(n.startswith("est.* not applied") for n in labelled.notes)
