@@ -5,7 +5,8 @@ evaluation run stores the window's ids and model outputs (``window_outputs.parqu
 scores only, no features). Labels that arrive later are joined on those ids, the realized
 ``perf.*`` metrics are logged into the same window runs (and into the version's timeline run,
 at the windows' steps), each window's verdict is recomputed, and the version's stage is
-replayed through the policy's hysteresis over all its windows.
+replayed through the policy's hysteresis over all its windows. Each window run keeps the labels
+joined so far (``window_labels.parquet``), so labels arriving in batches add up.
 """
 
 from __future__ import annotations
@@ -135,10 +136,19 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     the realized performance and the window's new verdict into the run (``None``: none
     matched)."""
     # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
-    joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
-        known, on="__id__", how="inner")
-    if not len(joined):
+    ids = category_array(outputs[id_column])
+    fresh = known[known["__id__"].isin(ids)]
+    if not len(fresh):
         return None
+    # labels arrive in batches: those joined before count too (an id labelled again: the
+    # newer label)
+    earlier = runs.window_labels(client, run)
+    if earlier is not None:
+        fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
+                          ).drop_duplicates("__id__")
+    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
+    runs.log_window_labels(client, run.info.run_id,
+                           fresh.rename(columns={label_column: "__label__"}))
     new = _realized(profile, outputs, joined, id_column, label_column)
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import posixpath
@@ -27,6 +28,7 @@ from .tags import (
     COMPARE_LABELS,
     COMPARE_MODELS,
     KIND,
+    LATE_LABELS,
     MODEL_NAME,
     MODEL_URI,
     MODEL_VERSION,
@@ -78,6 +80,7 @@ def in_progress(run: Run) -> bool:
 
 _BATCH = 1000
 OUTPUTS_FILE = "window_outputs.parquet"
+LABELS_FILE = "window_labels.parquet"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -351,11 +354,31 @@ def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
 
 def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
     """The ids and model outputs an evaluation run stored, or ``None``."""
-    if OUTPUTS not in run.data.tags:
+    return _stored_table(client, run, OUTPUTS)
+
+
+def window_labels(client: MlflowClient, run: Run) -> pd.DataFrame | None:
+    """The late labels joined onto an evaluation run so far (``__id__``, ``__label__``), or
+    ``None`` (none yet, or joined by a version that did not keep them)."""
+    return _stored_table(client, run, LATE_LABELS)
+
+
+def log_window_labels(client: MlflowClient, run_id: str, labels: pd.DataFrame) -> None:
+    """Store the late labels of a window run (``__id__``, ``__label__``); the run's tag
+    names the file once it is stored."""
+    buffer = io.BytesIO()
+    labels.to_parquet(buffer, index=False)
+    log_files(client, run_id, {LABELS_FILE: buffer.getvalue()})
+    client.set_tag(run_id, LATE_LABELS, LABELS_FILE)
+
+
+def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | None:
+    """The Parquet artifact the run's ``tag`` names, or ``None`` without the tag."""
+    name = run.data.tags.get(tag)
+    if not name:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(run.info.run_id, OUTPUTS_FILE, tmp)
-        return pd.read_parquet(path)
+        return pd.read_parquet(client.download_artifacts(run.info.run_id, name, tmp))
 
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],

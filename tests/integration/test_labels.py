@@ -82,3 +82,32 @@ def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> No
     out = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "l.csv"),
                                     "--tracking-uri", tracking_uri])
     assert out.exit_code == 1 and "name the id and label columns" in out.stderr
+
+
+# -- trial 3 (helper A): labels that arrive in batches add up ------------------------------------
+def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Callable[..., str]
+                                           ) -> None:
+    # the second batch replaced the first: perf.* of its rows alone, coverage 0.25, not 1.0
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(2000, seed=9).assign(id=[f"w{i}" for i in range(2000)])
+    report = md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    labels = window[["id", "label"]]
+    first = md.attach_labels(uri, labels.iloc[:1500], tracking_uri=tracking_uri)
+    assert first[0].labelled == 1500
+    # the second batch: the rest, one id of the first again with a corrected label, and an
+    # id no window carried
+    corrected = labels.iloc[:1].assign(label=1 - labels.label.iloc[0])
+    extra = pd.DataFrame({"id": ["elsewhere"], "label": [1]})
+    second = md.attach_labels(uri, pd.concat([labels.iloc[1500:], corrected, extra]),
+                              tracking_uri=tracking_uri)
+    truth = pd.concat([corrected, labels.iloc[1:]]).set_index("id").label.loc[window.id]
+    assert second[0].labelled == 2000
+    run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
+    assert run.data.metrics["labels.coverage"] == 1.0
+    assert run.data.metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(truth.to_numpy(), window.score))
