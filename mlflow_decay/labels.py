@@ -26,6 +26,7 @@ from .core.policy import Policy, as_policy, first_crossing, impact_figures
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
+from .engines.partials import OWN_LABEL
 from .errors import DataError
 from .registry import runs, timeline
 from .stats import performance
@@ -140,9 +141,12 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     fresh = known[known["__id__"].isin(ids)]
     if not len(fresh):
         return None
-    # labels arrive in batches: those joined before count too (an id labelled again: the
-    # newer label)
+    # labels arrive in batches: those joined before, or else the window's own, count too (an
+    # id labelled again: the newer label)
     earlier = runs.window_labels(client, run)
+    if earlier is None and OWN_LABEL in outputs.columns:
+        earlier = _own_labels(profile, outputs.assign(__id__=ids))
+    outputs = outputs.drop(columns=OWN_LABEL, errors="ignore")
     if earlier is not None:
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
@@ -164,6 +168,14 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END))
+
+
+def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
+    """The labels a window came with (``__id__``, ``__label__``), as late labels are read."""
+    own = outputs.loc[pd.notna(outputs[OWN_LABEL]), ["__id__", OWN_LABEL]]
+    if profile.task != "regression":
+        own[OWN_LABEL] = map_labels(own[OWN_LABEL], profile.classes, str(profile.target))
+    return own.rename(columns={OWN_LABEL: "__label__"}).drop_duplicates("__id__")
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,

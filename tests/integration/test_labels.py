@@ -111,3 +111,28 @@ def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Calla
     assert run.data.metrics["labels.coverage"] == 1.0
     assert run.data.metrics["perf.roc_auc"] == pytest.approx(
         roc_auc_score(truth.to_numpy(), window.score))
+
+
+@pytest.mark.parametrize("fmt", ["frame", "parquet"])
+def test_late_labels_join_the_windows_own(tracking_uri: str, new_version: Callable[..., str],
+                                          tmp_path: Path, fmt: str) -> None:
+    # a window that came with half its labels: the late half replaced them (1000 of 2000)
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=range(3000))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(2000, seed=9).assign(id=range(10_000, 12_000))
+    half = window.assign(label=window.label.where(window.index < 1000))
+    data: pd.DataFrame | Path = half
+    if fmt == "parquet":
+        half.to_parquet(tmp_path / "w.parquet")
+        data = tmp_path / "w.parquet"
+    report = md.evaluate(uri, data, tracking_uri=tracking_uri)
+    assert report.metrics["labels.coverage"] == 0.5
+    late = window[["id", "label"]].iloc[1000:].assign(id=lambda f: f.id.astype(str))
+    labelled = md.attach_labels(uri, late, tracking_uri=tracking_uri)
+    assert labelled[0].labelled == 2000
+    assert labelled[0].metrics["labels.coverage"] == 1.0
+    assert labelled[0].metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window.label, window.score))
