@@ -156,9 +156,10 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
     labels came with the window), or why it is left out."""
     first, second = sides[0].profile, sides[1].profile
     target = first.target
-    if not (first.task == "binary" and target is not None and target in window.columns
-            and sides[0].result.has_labels):
+    if not (target is not None and target in window.columns and sides[0].result.has_labels):
         return None, None
+    if first.task != "binary":
+        return None, f"DeLong's test left out: it compares binary classifiers, not {first.task}"
     same = _same_positive(second, first)
     if same is None:
         return None, (f"DeLong's test left out: the versions' classes differ "

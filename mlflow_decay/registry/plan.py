@@ -449,7 +449,8 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if test is None:
-        why = "no promotion: DeLong's test needs labels on the window"
+        why = ("no promotion: no DeLong's test on this window (it needs a binary task and labels "
+               "of both classes)")
     else:
         why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
                f"p = {test.p_value:.3g}); streak {streak} of {need}")

@@ -221,3 +221,27 @@ def test_delong_reads_a_challenger_that_scores_the_other_class(
         auc_new - roc_auc_score(window.label, window.score))
     assert result.metrics["compare.diff.roc_auc"] > 0.02
     assert any("score different classes ('1' and '0')" in n for n in result.notes), result.notes
+
+
+def test_a_multiclass_comparison_says_why_it_has_no_delong(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # it said "DeLong's test needs labels on the window" of a window with labels
+    rng = np.random.default_rng(2)
+
+    def cards(n: int) -> pd.DataFrame:
+        y = rng.choice(["a", "b", "c"], n)
+        x = rng.normal(0, 1, n) + (y == "b") + 2 * (y == "c")
+        logits = np.stack([0 * x, x, 2 * x - 1], axis=1)
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
+
+    champion, challenger = new_version("cards"), new_version("cards")
+    profile = md.build_profile(cards(2000), target="y", prediction=["p_a", "p_b", "p_c"],
+                               task="multiclass", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    result = md.compare(cards(1000), [champion, challenger], log=False, promote=True,
+                        tracking_uri=tracking_uri)
+    assert result.delong is None
+    assert "DeLong's test left out: it compares binary classifiers, not multiclass" in result.notes
+    assert not any("needs labels on the window" in n for n in result.notes)
