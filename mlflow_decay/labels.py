@@ -5,9 +5,9 @@ evaluation run stores the window's ids and model outputs (``window_outputs.parqu
 scores and the labels it came with, no features). Labels that arrive later are joined on those
 ids, the realized ``perf.*`` metrics are logged into the same window runs (and into the
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
-version's stage is replayed through the policy's hysteresis over all its windows. Each window run keeps the labels
-joined so far (``window_labels.parquet``; at first its own), so labels arriving in batches add
-up.
+version's stage is replayed through the policy's hysteresis over all its windows. Each window
+run keeps the labels joined so far (``window_labels.parquet``; at first its own), so labels
+arriving in batches add up.
 """
 
 from __future__ import annotations
