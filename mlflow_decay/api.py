@@ -112,9 +112,14 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
     rows = registry.status_rows(refs)
-    for row in rows:
-        for key, run_key in (("since_window", "status_run_id"), ("last_window", "last_run_id")):
-            row[key] = runs.window_of(client, row[run_key]) if row[run_key] else None
+    for ref, row in zip(refs, rows, strict=True):
+        row["since_window"] = (runs.window_of(client, row["status_run_id"])
+                               if row["status_run_id"] else None)
+        # after a restore by hand, the last window is still the last one evaluated
+        last = runs.last_window_run(client, ref)
+        row["last_window"] = None if last is None else runs.bounds_of(last)
+        if last is not None and last.info.run_id != row["last_run_id"]:
+            row["last_status"] = last.data.tags.get(registry.STATUS)
     return rows
 
 

@@ -28,6 +28,7 @@ from .tags import (
     COMPARE_LABELS,
     COMPARE_MODELS,
     KIND,
+    LAST_RUN_ID,
     LATE_LABELS,
     MODEL_NAME,
     MODEL_URI,
@@ -437,9 +438,35 @@ def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> Non
 
 
 def window_of(client: MlflowClient, run_id: str) -> dict[str, str | None] | None:
-    """The bounds of the window a run evaluated (``None`` when the run is gone)."""
+    """The bounds of the window a run evaluated (``None`` when the run is gone, or evaluated
+    no window: a restore by hand)."""
     try:
-        tags = client.get_run(run_id).data.tags
+        return bounds_of(client.get_run(run_id))
     except MlflowException:
         return None
+
+
+def bounds_of(run: Run) -> dict[str, str | None] | None:
+    """The bounds of the window an evaluation run evaluated (``None`` for other runs)."""
+    tags = run.data.tags
+    if tags.get(KIND) != "evaluation":
+        return None
     return {"start": tags.get(WINDOW_START) or None, "end": tags.get(WINDOW_END) or None}
+
+
+def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
+    """The run of the version's last applied window (tag ``last_run_id``); after a restore by
+    hand (that tag names the restore run) the newest evaluation run in the same experiment."""
+    run_id = ref.tags.get(LAST_RUN_ID)
+    if not run_id:
+        return None
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None  # deleted since: the version shows without window metrics
+    if run.data.tags.get(KIND) == "evaluation":
+        return run
+    found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name)
+    return found[-1] if found else None

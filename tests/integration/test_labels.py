@@ -136,3 +136,29 @@ def test_late_labels_join_the_windows_own(tracking_uri: str, new_version: Callab
     assert labelled[0].metrics["labels.coverage"] == 1.0
     assert labelled[0].metrics["perf.roc_auc"] == pytest.approx(
         roc_auc_score(window.label, window.score))
+
+
+def test_after_labels_the_last_run_is_still_the_last_window(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # the replay pointed last_run_id at the window where the stage began: status showed an
+    # old window as the last one, and the exporter served its metrics
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    windows, runs = [], []
+    for i, (start, end) in enumerate([("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"),
+                                      ("2026-03-16", "2026-03-23")]):
+        window = make_frame(1500, seed=30 + i).assign(id=[f"w{i}-{j}" for j in range(1500)])
+        windows.append(window)
+        runs.append(md.evaluate(uri, window.drop(columns="label"), window_start=start,
+                                window_end=end, tracking_uri=tracking_uri).run_id)
+    labelled = md.attach_labels(uri, pd.concat(windows)[["id", "label"]],
+                                tracking_uri=tracking_uri)
+    assert [w.window_status for w in labelled] == ["healthy"] * 3  # healthy since window 1
+    client = registry.client_for(tracking_uri)
+    assert registry.resolve(client, uri).tags[registry.LAST_RUN_ID] == runs[-1]
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert row["last_window"] == {"start": "2026-03-16T00:00:00+00:00",
+                                  "end": "2026-03-23T00:00:00+00:00"}

@@ -116,3 +116,21 @@ def test_restore_refuses_a_version_never_evaluated(tracking_uri: str, profiled: 
     assert out.stderr.strip() == ("mlflow-decay: error: models:/churn/1 has no decay stage to "
                                   "restore: none of its windows was evaluated")
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_status_after_a_restore_shows_the_last_window_evaluated(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # it showed "last window: - healthy", the restore taken for a window
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                window_start="2026-03-02", window_end="2026-03-09", tracking_uri=tracking_uri)
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    out = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri, "--json"])
+    row = json.loads(out.stdout)[0]
+    assert row["status"] == "healthy" and row["since_window"] is None
+    assert row["last_window"] == {"start": "2026-03-02T00:00:00+00:00",
+                                  "end": "2026-03-09T00:00:00+00:00"}
+    assert row["last_status"] == "degraded"
+    text = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
