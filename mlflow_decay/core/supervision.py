@@ -159,6 +159,11 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                             f"reference, found {len(seen)} ({', '.join(seen[:5])})")
         return seen
     if classes is None:
+        if len(pred_cols) > len(seen):
+            raise DataError(f"multiclass: {len(pred_cols)} prediction columns, but the labels of "
+                            f"{target!r} hold {len(seen)} classes ({', '.join(seen[:10])}): if "
+                            "a class has no label in the reference, name each column's class "
+                            "with classes= (--classes)")
         _check_class_count(pred_cols, seen)
         return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)

@@ -563,3 +563,19 @@ def test_no_estimate_set_aside_note_without_estimates(tracking_uri: str, profile
     assert not any(n.startswith("est.* not applied") for n in report.notes), report.notes
     labelled = md.evaluate(profiled, make_frame(500, 4), log=False, tracking_uri=tracking_uri)
     assert any(n.startswith("est.* not applied") for n in labelled.notes)
+
+
+def test_a_class_without_reference_labels_is_named_with_classes() -> None:
+    # "3 prediction columns for 2 classes; give one probability column per class": the user
+    # had one per class, a rare class had no label in the reference; classes= is the way
+    rng = np.random.default_rng(0)
+    columns = ["p_a", "p_b", "p_c"]
+    frame = pd.DataFrame(rng.dirichlet(np.ones(3), 600), columns=columns).assign(
+        x=rng.normal(size=600), y=rng.choice(["a", "b"], 600))
+    with pytest.raises(md.DataError, match=r"3 prediction columns, but the labels of 'y' hold 2 "
+                       r"classes \(a, b\): if a class has no label in the reference, name each "
+                       r"column's class with classes= \(--classes\)"):
+        md.build_profile(frame, target="y", prediction=columns, task="multiclass", band_chunks=0)
+    profile = md.build_profile(frame, target="y", prediction=columns, task="multiclass",
+                               classes=["a", "b", "c"], band_chunks=0)
+    assert profile.classes == ("a", "b", "c")
