@@ -218,8 +218,9 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
                             f"{target!r} ({', '.join(labels)})") from None
     if all(sort_key(label)[0] != float("inf") for label in labels):
         return labels[-1]  # numbers: the larger one, as scikit-learn's roc_auc_score reads them
-    for candidate in ("True", "true", "yes", "positive"):
-        if candidate in labels:
-            return candidate
+    lowered = {label.lower(): label for label in labels}  # Yes/No as yes/no
+    for candidate in ("true", "yes", "positive"):
+        if candidate in lowered:
+            return lowered[candidate]
     raise DataError(f"column {target!r}: which class is the score the probability of? the "
                     f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")

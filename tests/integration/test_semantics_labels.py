@@ -579,3 +579,14 @@ def test_a_class_without_reference_labels_is_named_with_classes() -> None:
     profile = md.build_profile(frame, target="y", prediction=columns, task="multiclass",
                                classes=["a", "b", "c"], band_chunks=0)
     assert profile.classes == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("labels", [("Yes", "No"), ("YES", "NO"), ("TRUE", "FALSE")])
+def test_yes_and_true_in_any_case_are_the_positive_class(labels: tuple[str, str]) -> None:
+    # Telco-style "Yes"/"No" was refused asking for positive_label, where "yes"/"no" was read
+    frame = make_frame(1000, 3)
+    text = frame.assign(label=np.where(frame.label == 1, *labels))
+    profile = md.build_profile(text, target="label", prediction="score", band_chunks=0)
+    assert profile.positive_label == labels[0]
+    assert profile.performance["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(frame.label, frame.score))
