@@ -134,3 +134,24 @@ def test_status_after_a_restore_shows_the_last_window_evaluated(
     assert row["last_status"] == "degraded"
     text = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
     assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
+
+
+def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, profiled: str,
+                                                          tmp_path: Path) -> None:
+    # a scheduled `evaluate models:/churn@champion` then failed with "has no alias 'champion'"
+    # and no word that mlflow-decay had taken it off
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate("models:/churn@champion", make_frame(3000, 3, shift=1.5, flip=0.3),
+                policy=policy, tracking_uri=tracking_uri)
+    before = registry_snapshot(tracking_uri)
+    make_frame(300, 4).to_csv(tmp_path / "w.csv", index=False)
+    out = CliRunner().invoke(main, ["evaluate", "models:/churn@champion", "--data",
+                                    str(tmp_path / "w.csv"), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1 and out.stderr.strip() == (
+        "mlflow-decay: error: models:/churn@champion: model 'churn' has no alias 'champion' "
+        "(mlflow-decay removed it from version 1 when that was degraded; see `mlflow-decay "
+        "status churn`)")
+    assert registry_snapshot(tracking_uri) == before
