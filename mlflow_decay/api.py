@@ -83,13 +83,17 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
 
     The restore is logged as a run first; then the version's stage, reason and streaks are
     reset, and the status line in its description, if it has one (aliases removed earlier are
-    not put back: move them with MLflow if wanted).
+    not put back: move them with MLflow if wanted). A version never evaluated has no stage to
+    restore: refused.
     """
     if not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
+    if ref.status is None:
+        raise DataError(f"{ref.uri} has no decay stage to restore: none of its windows was "
+                        "evaluated")
     run_id = runs.log_restore(client, ref, reason, experiment)
     # a status line written into the description before (policy: describe) is kept true
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
@@ -108,9 +112,14 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
     rows = registry.status_rows(refs)
-    for row in rows:
-        for key, run_key in (("since_window", "status_run_id"), ("last_window", "last_run_id")):
-            row[key] = runs.window_of(client, row[run_key]) if row[run_key] else None
+    for ref, row in zip(refs, rows, strict=True):
+        row["since_window"] = (runs.window_of(client, row["status_run_id"])
+                               if row["status_run_id"] else None)
+        # after a restore by hand, the last window is still the last one evaluated
+        last = runs.last_window_run(client, ref)
+        row["last_window"] = None if last is None else runs.bounds_of(last)
+        if last is not None and last.info.run_id != row["last_run_id"]:
+            row["last_status"] = last.data.tags.get(registry.STATUS)
     return rows
 
 

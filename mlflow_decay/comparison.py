@@ -156,19 +156,46 @@ def _side_by_side(window: pd.DataFrame, refs: list[registry.ModelVersionRef], la
 def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:
     """DeLong's test of the two ROC AUCs on the window's labelled rows (a binary task whose
     labels came with the window), or why it is left out."""
-    first = sides[0].profile
+    first, second = sides[0].profile, sides[1].profile
     target = first.target
-    if not (first.task == "binary" and target is not None and target in window.columns
-            and sides[0].result.has_labels):
+    if not (target is not None and target in window.columns and sides[0].result.has_labels):
         return None, None
+    if first.task != "binary":
+        return None, f"DeLong's test left out: it compares binary classifiers, not {first.task}"
+    same = _same_positive(second, first)
+    if same is None:
+        return None, (f"DeLong's test left out: the versions' classes differ "
+                      f"({', '.join(first.classes)} and {', '.join(second.classes)})")
     y = map_labels(window[target], first.classes, target)
     scores = [prediction_values(s.frame, s.profile.prediction_columns, s.profile.task,
                                 s.profile.prediction_kind) for s in sides]
+    if not same:  # the challenger scores the other class: read as the champion's positive
+        scores[1] = 1.0 - scores[1]
     keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
     positive = y[keep] == first.positive_label
     if positive.all() or not positive.any():
         return None, "DeLong's test left out: the labels have a single class"
-    return delong(positive, scores[0][keep], scores[1][keep]), None
+    note = None if same else (
+        f"the versions score different classes ({first.positive_label!r} and "
+        f"{second.positive_label!r}): their pr_auc, precision, recall and f1 are each of its "
+        f"own positive class; DeLong's test reads both as the probability of "
+        f"{first.positive_label!r}")
+    return delong(positive, scores[0][keep], scores[1][keep]), note
+
+
+def _same_positive(profile: Profile, first: Profile) -> bool | None:
+    """Whether ``profile``'s binary score is the probability of ``first``'s positive class
+    (``False``: of the other class; ``None``: their classes differ). A profile without
+    labels names no classes: its score is taken as ``first``'s."""
+    if not profile.classes or profile.positive_label is None:
+        return True
+    try:
+        mine = map_labels(pd.Series(profile.classes, dtype=object), first.classes, "classes")
+    except DataError:
+        return None
+    if set(mine) != set(first.classes):
+        return None
+    return bool(mine[profile.classes.index(profile.positive_label)] == first.positive_label)
 
 
 def _window_identity(window: pd.DataFrame, sides: list[_Side], pol: Policy,

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from mlflow import MlflowClient
-    from mlflow.entities import Run
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +83,9 @@ def read_snapshot(client: MlflowClient, models: Sequence[str] | None = None,
 
 def _version_state(client: MlflowClient, ref: registry.ModelVersionRef,
                    metrics: Sequence[str]) -> VersionState:
-    run = _window_run(client, ref)
+    from .registry import runs
+
+    run = runs.last_window_run(client, ref)
     values = {} if run is None else {k: float(v) for k, v in run.data.metrics.items()
                                      if any(fnmatch.fnmatchcase(k, p) for p in metrics)}
     window, _ = registry.last_window(ref)
@@ -96,29 +97,6 @@ def _version_state(client: MlflowClient, ref: registry.ModelVersionRef,
         breach_streak=_count(ref.tags.get(registry.BREACH_STREAK)),
         clean_streak=_count(ref.tags.get(registry.CLEAN_STREAK)),
         metrics=dict(sorted(values.items())), aliases=ref.aliases)
-
-
-def _window_run(client: MlflowClient, ref: registry.ModelVersionRef) -> Run | None:
-    """The run of the version's last applied window (tag ``last_run_id``); after a restore by
-    hand (that tag names the restore run) the newest evaluation run in the same experiment."""
-    from mlflow.exceptions import MlflowException
-
-    run_id = ref.tags.get(registry.LAST_RUN_ID)
-    if not run_id:
-        return None
-    try:
-        run = client.get_run(run_id)
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        return None  # deleted since: the version shows without window metrics
-    if run.data.tags.get(registry.KIND) == "evaluation":
-        return run
-    from .registry import runs
-
-    experiment = client.get_experiment(run.info.experiment_id).name
-    found = runs.evaluation_runs(client, ref, experiment)
-    return found[-1] if found else None
 
 
 def _seconds(text: str | None) -> float | None:

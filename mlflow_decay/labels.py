@@ -1,11 +1,13 @@
 """Delayed labels: realized performance for windows evaluated before their labels arrived.
 
 Matching is by row id: when the profile names an ``id_column`` and a window carries it, the
-evaluation run stores the window's ids and model outputs (``window_outputs.parquet``: ids and
-scores only, no features). Labels that arrive later are joined on those ids, the realized
-``perf.*`` metrics are logged into the same window runs (and into the version's timeline run,
-at the windows' steps), each window's verdict is recomputed, and the version's stage is
-replayed through the policy's hysteresis over all its windows.
+evaluation run stores the window's ids and model outputs (``window_outputs.parquet``: ids,
+scores and the labels it came with, no features). Labels that arrive later are joined on those
+ids, the realized ``perf.*`` metrics are logged into the same window runs (and into the
+version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
+version's stage is replayed through the policy's hysteresis over all its windows. Each window
+run keeps the labels joined so far (``window_labels.parquet``; at first its own), so labels
+arriving in batches add up.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .engines.dispatch import require_frame
+from .engines.partials import OWN_LABEL
 from .errors import DataError
 from .registry import runs, timeline
 from .stats import performance
@@ -138,10 +141,22 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     the realized performance and the window's new verdict into the run (``None``: none
     matched)."""
     # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
-    joined = outputs.assign(__id__=category_array(outputs[id_column])).merge(
-        known, on="__id__", how="inner")
-    if not len(joined):
+    ids = category_array(outputs[id_column])
+    fresh = known[known["__id__"].isin(ids)]
+    if not len(fresh):
         return None
+    # labels arrive in batches: those joined before, or else the window's own, count too (an
+    # id labelled again: the newer label)
+    earlier = runs.window_labels(client, run)
+    if earlier is None and OWN_LABEL in outputs.columns:
+        earlier = _own_labels(profile, outputs.assign(__id__=ids))
+    outputs = outputs.drop(columns=OWN_LABEL, errors="ignore")
+    if earlier is not None:
+        fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
+                          ).drop_duplicates("__id__")
+    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
+    runs.log_window_labels(client, run.info.run_id,
+                           fresh.rename(columns={label_column: "__label__"}))
     new = _realized(profile, outputs, joined, id_column, label_column)
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
@@ -157,6 +172,14 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END))
+
+
+def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
+    """The labels a window came with (``__id__``, ``__label__``), as late labels are read."""
+    own = outputs.loc[pd.notna(outputs[OWN_LABEL]), ["__id__", OWN_LABEL]]
+    if profile.task != "regression":
+        own[OWN_LABEL] = map_labels(own[OWN_LABEL], profile.classes, str(profile.target))
+    return own.rename(columns={OWN_LABEL: "__label__"}).drop_duplicates("__id__")
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,
@@ -264,7 +287,7 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     reasons = [f"labels arrived: replayed {len(states)} windows, {final[0]} since window "
                f"{entered + 1}"]
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
-                            state=final)
+                            state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
     last, _ = registry.last_window(ref)
     if last is not None and last.key == reports[-1].window_key:

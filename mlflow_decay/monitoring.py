@@ -129,8 +129,9 @@ def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
     """``profile`` reading each row's decision from the column ``predicted_label`` (if given)."""
     if predicted_label is None:
         return profile
-    if profile.task == "regression" or profile.target is None:
-        raise DataError("predicted_label needs a classifier whose profile names a target")
+    if profile.task == "regression" or profile.target is None or not profile.prediction_columns:
+        raise DataError("predicted_label needs a classifier whose profile names a target and "
+                        "the model's scores")
     return replace(profile, predicted_label=predicted_label)
 
 

@@ -23,6 +23,7 @@ from .core.report import DecayReport
 from .core.rules import Status
 from .core.times import is_open
 from .core.window import WindowStats
+from .engines.partials import stored_outputs
 from .registry import runs, timeline
 
 
@@ -63,8 +64,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         return report, planned.actions
     outputs: pd.DataFrame | Path | None = outputs_file
     if frame is not None and profile.id_column and profile.id_column in frame.columns:
-        outputs = frame[[profile.id_column, *profile.prediction_columns,
-                         *([profile.predicted_label] if profile.predicted_label else [])]]
+        outputs = stored_outputs(profile, frame)
     elif profile.id_column and outputs is None:
         report.notes.append(f"row ids and model outputs are not stored (the window has no "
                             f"column {profile.id_column!r} throughout, or is a Spark "

@@ -46,8 +46,9 @@ if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
               help="Multiclass: the class of each --prediction column, in the same order "
               "[default: read from the column names, e.g. p_cat -> cat].")
 @click.option("--positive-label", type=NAME, default=None, metavar="CLASS",
-              help="Binary: the class the score is the probability of [default: 1, True or "
-              "yes; for other numbers the larger; other text labels must name it].")
+              help="Binary: the class the score is the probability of [default: 1, or True, "
+              "yes or positive in any case; for other numbers the larger; other text labels "
+              "must name it].")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.5, show_default=True,
               help="Binary: a score at or above it predicts the positive class (accuracy, "

@@ -18,11 +18,18 @@ from .output import common, emit, span, table, whole
 def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: str,
             as_json: bool) -> None:
     """Mark MODEL_URI healthy again by hand, with a reason (logged as a run)."""
-    from .. import api
+    from .. import api, registry
 
     run_id = api.restore(model_uri, reason, tracking_uri=tracking_uri, experiment=experiment)
-    emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id},
-         f"{model_uri} is healthy again (run {run_id})")
+    ref = registry.resolve(registry.client_for(tracking_uri), model_uri)
+    lost = [a for a in ref.tags.get(registry.REMOVED_ALIASES, "").split(",")
+            if a and a not in ref.aliases]
+    text = f"{model_uri} is healthy again (run {run_id})"
+    if lost:
+        text += (f"\n  not put back: {', '.join('@' + a for a in lost)} (removed when it was "
+                 "degraded; move it with MLflow if wanted)")
+    emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id,
+                   "aliases_not_restored": lost}, text)
 
 
 @click.command()

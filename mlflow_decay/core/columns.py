@@ -118,6 +118,9 @@ class Columns:
             raise DataError(f"{task} task takes one prediction column, got {len(pred_cols)}")
         if self.predicted_label is not None and (self.target is None or task == "regression"):
             raise DataError("predicted_label needs a classifier's target (labels to compare with)")
+        if self.predicted_label is not None and not pred_cols:
+            raise DataError(f"predicted_label {self.predicted_label!r} needs the model's scores "
+                            "too (prediction=, --prediction): performance is measured from them")
         roles: dict[str, str] = {}
         for column, role in (*((c, "prediction column") for c in pred_cols),
                              (self.target, "label column"), (self.id_column, "id column"),

@@ -86,6 +86,17 @@ DERIVED = (".delta", ".ratio", ".lower", ".upper")
 MAX_PATTERN = 250
 
 
+def higher_is_worse(pattern: str) -> bool:
+    """Whether the metrics ``pattern`` names can only be worse when higher: drift effect sizes
+    and shares, shares of bad rows, error ratios."""
+    stats = {s for names in FEATURE_METRICS.values() for s in names}
+    last = pattern.rsplit(".", 1)[-1]
+    return (pattern in ("drift.share", "drift.features_drifted")
+            or (pattern.startswith("drift.") and last in stats)
+            or (pattern.startswith("quality.") and last in QUALITY_METRICS)
+            or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio")))
+
+
 def metric_patterns() -> tuple[str, ...]:
     """Glob patterns of every metric name an evaluation can log (``*`` stands for a column).
 

@@ -25,6 +25,7 @@ from .names import (
     QUALITY_METRICS,
     RATIO_METRICS,
     globs_meet,
+    higher_is_worse,
     metric_patterns,
 )
 from .rules import Breach, Direction, Rule, Status
@@ -86,8 +87,9 @@ class Policy:
         (``labels.coverage``) cover at least ``min_label_coverage`` of its rows, so the realized
         ``perf.*`` metrics decide and the estimates are reported only."""
         coverage = metrics.get("labels.coverage")
-        if coverage is None or not coverage > 0 or coverage < self.min_label_coverage:
-            return None
+        if (coverage is None or not coverage > 0 or coverage < self.min_label_coverage
+                or not any(name.startswith("est.") for name in metrics)):
+            return None  # (no estimate to set aside: a window without scores)
         return (f"est.* not applied: labels cover {coverage:.0%} of rows >= "
                 f"{self.min_label_coverage:.0%}")
 
@@ -449,6 +451,11 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         direction = "below" if warn is not None and degrade is not None and degrade < warn else (
             "below" if (degrade if degrade is not None else warn if warn is not None else 0) < 0
             else "above")
+    if spec.get("direction") is None and direction == "below" and higher_is_worse(pattern):
+        swapped = warn is not None and degrade is not None
+        read = f"degrade {degrade:g} below warn {warn:g}" if swapped else "a negative threshold"
+        raise PolicyError(f"{what}: {read} reads as lower is worse, but a higher {pattern} is "
+                          f"worse: {'swap them' if swapped else 'give a positive one'}")
     if direction not in ("above", "below", "both"):
         raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
                           f"got {direction!r}")

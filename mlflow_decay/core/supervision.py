@@ -159,6 +159,11 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                             f"reference, found {len(seen)} ({', '.join(seen[:5])})")
         return seen
     if classes is None:
+        if len(pred_cols) > len(seen):
+            raise DataError(f"multiclass: {len(pred_cols)} prediction columns, but the labels of "
+                            f"{target!r} hold {len(seen)} classes ({', '.join(seen[:10])}): if "
+                            "a class has no label in the reference, name each column's class "
+                            "with classes= (--classes)")
         _check_class_count(pred_cols, seen)
         return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)
@@ -213,8 +218,9 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
                             f"{target!r} ({', '.join(labels)})") from None
     if all(sort_key(label)[0] != float("inf") for label in labels):
         return labels[-1]  # numbers: the larger one, as scikit-learn's roc_auc_score reads them
-    for candidate in ("True", "true", "yes", "positive"):
-        if candidate in labels:
-            return candidate
+    lowered = {label.lower(): label for label in labels}  # Yes/No as yes/no
+    for candidate in ("true", "yes", "positive"):
+        if candidate in lowered:
+            return lowered[candidate]
     raise DataError(f"column {target!r}: which class is the score the probability of? the "
                     f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")

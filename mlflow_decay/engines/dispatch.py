@@ -72,8 +72,9 @@ def build_profile(
         labels of ``target`` by value. Default: read from the column names, each of which must
         end with exactly one label (``p_cat``, ``p_dog``).
     positive_label : str, optional
-        Binary: the label the score is the probability of (default ``1``, ``True`` or ``yes``;
-        for other numbers the larger one; other text labels must name it).
+        Binary: the label the score is the probability of (default ``1``, or ``True``,
+        ``yes`` or ``positive`` in any case; for other numbers the larger one; other text labels
+        must name it).
     threshold : float
         Binary: a score (probability) at or above it predicts the positive class, for the
         realized and estimated accuracy, precision, recall and F1. Stored in the profile.

@@ -303,38 +303,56 @@ class WindowPartial:
     fingerprint: bytes
     outputs: Path | None = None
 
-class OutputsWriter:
-    """A window's row ids and model outputs, written to a Parquet file batch by batch (for
-    labels that arrive later), when the profile names an id column and every batch holds it.
+#: The window's own labels among its stored outputs (late labels are joined onto them).
+OWN_LABEL = "__label__"
 
-    Ids are stored as normalised text (as labels are matched: 7, 7.0 and "7" alike), outputs
-    as numbers, so every batch has one schema. :meth:`close` returns the file, or ``None``
-    when nothing was stored (the file is removed).
+
+def stored_outputs(profile: Profile, batch: pd.DataFrame) -> pd.DataFrame:
+    """What a window stores of its rows for labels that arrive later: ids and decisions as
+    normalised text (as labels are matched: 7, 7.0 and "7" alike), model outputs as numbers,
+    and its own labels as ``OWN_LABEL`` (text, a regression's as numbers; missing where it has
+    none)."""
+    assert profile.id_column is not None
+    texts = [profile.id_column, *([profile.predicted_label] if profile.predicted_label else [])]
+    frame = pd.DataFrame({**{c: category_array(batch[c]) for c in texts},
+                          **{c: to_numeric(batch[c], c) for c in profile.prediction_columns}})
+    target = profile.target
+    if target is not None and profile.task == "regression":
+        frame[OWN_LABEL] = (to_numeric(batch[target], target) if target in batch.columns
+                            else np.full(len(batch), np.nan))
+    elif target is not None:
+        frame[OWN_LABEL] = (category_array(batch[target]) if target in batch.columns
+                            else np.full(len(batch), None, dtype=object))
+    return frame
+
+
+class OutputsWriter:
+    """A window's row ids and model outputs (:func:`stored_outputs`), written to a Parquet
+    file batch by batch (for labels that arrive later), when the profile names an id column
+    and every batch holds it; every batch has one schema. :meth:`close` returns the file, or
+    ``None`` when nothing was stored (the file is removed).
     """
 
     def __init__(self, profile: Profile, path: Path) -> None:
-        self.columns = ([profile.id_column, *profile.prediction_columns]
-                        if profile.id_column else [])
-        #: the window's own decisions (``predicted_label``), stored as text like the ids
-        self.decision = profile.predicted_label if profile.id_column else None
+        self.profile = profile
         self.path = path
         self.writer: Any = None
-        self.complete = bool(self.columns)
+        self.complete = profile.id_column is not None
 
     def add(self, batch: pd.DataFrame) -> None:
         if not self.complete:
             return
-        if self.columns[0] not in batch.columns:  # part of the window has no ids: store none
+        if self.profile.id_column not in batch.columns:  # part of the window has no ids
             self.complete = False
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        texts = [self.columns[0], *([self.decision] if self.decision else [])]
-        frame = pd.DataFrame({**{c: category_array(batch[c]) for c in texts},
-                              **{c: to_numeric(batch[c], c) for c in self.columns[1:]}})
-        schema = pa.schema([*((c, pa.string()) for c in texts),
-                            *((c, pa.float64()) for c in self.columns[1:])])
+        frame = stored_outputs(self.profile, batch)
+        number = {*self.profile.prediction_columns,
+                  *([OWN_LABEL] if self.profile.task == "regression" else [])}
+        schema = pa.schema([(c, pa.float64() if c in number else pa.string())
+                            for c in frame.columns])
         if self.writer is None:
             self.writer = pq.ParquetWriter(str(self.path), schema)
         self.writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))

@@ -319,13 +319,15 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     if every is not None:
         assert times is not None
         period = pd.tseries.frequencies.to_offset(every)
-        marked = frame.assign(**{_TIME: times})
+        # a period anchored at its last day (1ME: months) begins the day after its anchor
+        shift = pd.Timedelta(days=1 if isinstance(period, _END_ANCHORED) else 0)
+        marked = frame.assign(**{_TIME: times - shift})
         grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
         for start, part in marked.groupby(grouper, sort=True):
             if len(part):
                 begin = pd.Timestamp(cast(Any, start))
-                out.append(Window(len(out), part.drop(columns=_TIME), begin.isoformat(),
-                                  (begin + period).isoformat()))
+                out.append(Window(len(out), part.drop(columns=_TIME),
+                                  (begin + shift).isoformat(), (begin + period + shift).isoformat()))
         return out
     assert chunk_size is not None
     for i, first in enumerate(range(0, len(frame), chunk_size)):
@@ -334,6 +336,13 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
             if times is not None else (None, None)
         out.append(Window(i, part, *bounds))
     return out
+
+
+#: calendar periods anchored at their last day: a window of one runs from the day after an
+#: anchor to the day after the next (``1ME``: a calendar month), not from anchor to anchor
+_END_ANCHORED = (pd.offsets.MonthEnd, pd.offsets.BusinessMonthEnd, pd.offsets.SemiMonthEnd,
+                 pd.offsets.QuarterEnd, pd.offsets.BQuarterEnd, pd.offsets.YearEnd,
+                 pd.offsets.BYearEnd, pd.offsets.CustomBusinessMonthEnd)
 
 
 def check_window_options(timestamp_column: str | None, every: str | None,

@@ -30,7 +30,16 @@ from ..core.names import hashed_name
 from ..core.profile import Profile
 from ..errors import ProfileError, RegistryError
 from .plan import Action, with_block
-from .tags import LOCK, PROFILE_DIR, PROFILE_SHA256, PROFILE_URI, TAG, ModelVersionRef, parse_model_uri
+from .tags import (
+    LOCK,
+    PROFILE_DIR,
+    PROFILE_SHA256,
+    PROFILE_URI,
+    REMOVED_ALIASES,
+    TAG,
+    ModelVersionRef,
+    parse_model_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +70,10 @@ def is_store_error(exc: BaseException) -> bool:
 
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an error's message, at most ``limit`` characters."""
-    lines = str(exc).strip().splitlines()
+    """The first line of an error's message, at most ``limit`` characters (past SQLAlchemy's
+    preamble of an autoflush, which names no cause)."""
+    lines = [line for line in str(exc).strip().splitlines()
+             if not line.startswith("(raised as a result of Query-invoked autoflush")]
     return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
@@ -131,9 +142,14 @@ def _registered(client: MlflowClient, name: str) -> bool:
 def _not_found(client: MlflowClient, name: str, version: str | None, alias: str | None) -> str:
     if not _registered(client, name):
         return f"no registered model named {name!r} in {store_name(client)}"
-    versions = sorted({str(v.version) for v in _versions_of(client, name)}, key=int)
+    found = _versions_of(client, name)
+    versions = sorted({str(v.version) for v in found}, key=int)
     if alias is not None:
-        return f"model {name!r} has no alias {alias!r}"
+        removed = [str(v.version) for v in found
+                   if alias in (v.tags or {}).get(REMOVED_ALIASES, "").split(",")]
+        why = (f" (mlflow-decay removed it from version {max(removed, key=int)} when that was "
+               f"degraded; see `mlflow-decay status {name}`)" if removed else "")
+        return f"model {name!r} has no alias {alias!r}{why}"
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"
 

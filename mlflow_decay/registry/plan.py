@@ -99,7 +99,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
          state: tuple[Status, tuple[int, int], str | None] | None = None,
          others: list[ModelVersionRef] | None = None,
          base: tuple[str | None, tuple[int, int]] | None = None,
-         window: str = "", describe: bool | None = None) -> Plan:
+         window: str = "", describe: bool | None = None, last_run_id: str | None = None
+         ) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
@@ -108,7 +109,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
     among ``others``. With ``describe`` (default: the policy's), the version's description
-    gets a status line naming ``window`` (the window's bounds, short).
+    gets a status line naming ``window`` (the window's bounds, short). ``last_run_id`` (default
+    ``run_id``) is the last window's run, when a replay's stage began on an earlier one.
     """
     previous = ref.status
     start, streaks = base if base is not None else (
@@ -132,7 +134,7 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         Action("set_tag", BREACH_STREAK, str(streaks[0])),
         Action("set_tag", CLEAN_STREAK, str(streaks[1])),
         Action("set_tag", LAST_STATUS, status),
-        Action("set_tag", LAST_RUN_ID, run),
+        Action("set_tag", LAST_RUN_ID, last_run_id or run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
     ]
     if policy.describe if describe is None else describe:
@@ -449,7 +451,8 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if test is None:
-        why = "no promotion: DeLong's test needs labels on the window"
+        why = ("no promotion: no DeLong's test on this window (it needs a binary task and labels "
+               "of both classes)")
     else:
         why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
                f"p = {test.p_value:.3g}); streak {streak} of {need}")

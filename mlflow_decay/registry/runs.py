@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import posixpath
@@ -27,6 +28,8 @@ from .tags import (
     COMPARE_LABELS,
     COMPARE_MODELS,
     KIND,
+    LAST_RUN_ID,
+    LATE_LABELS,
     MODEL_NAME,
     MODEL_URI,
     MODEL_VERSION,
@@ -78,6 +81,7 @@ def in_progress(run: Run) -> bool:
 
 _BATCH = 1000
 OUTPUTS_FILE = "window_outputs.parquet"
+LABELS_FILE = "window_labels.parquet"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -351,11 +355,31 @@ def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
 
 def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
     """The ids and model outputs an evaluation run stored, or ``None``."""
-    if OUTPUTS not in run.data.tags:
+    return _stored_table(client, run, OUTPUTS)
+
+
+def window_labels(client: MlflowClient, run: Run) -> pd.DataFrame | None:
+    """The late labels joined onto an evaluation run so far (``__id__``, ``__label__``), or
+    ``None`` (none yet, or joined by a version that did not keep them)."""
+    return _stored_table(client, run, LATE_LABELS)
+
+
+def log_window_labels(client: MlflowClient, run_id: str, labels: pd.DataFrame) -> None:
+    """Store the late labels of a window run (``__id__``, ``__label__``); the run's tag
+    names the file once it is stored."""
+    buffer = io.BytesIO()
+    labels.to_parquet(buffer, index=False)
+    log_files(client, run_id, {LABELS_FILE: buffer.getvalue()})
+    client.set_tag(run_id, LATE_LABELS, LABELS_FILE)
+
+
+def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | None:
+    """The Parquet artifact the run's ``tag`` names, or ``None`` without the tag."""
+    name = run.data.tags.get(tag)
+    if not name:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(run.info.run_id, OUTPUTS_FILE, tmp)
-        return pd.read_parquet(path)
+        return pd.read_parquet(client.download_artifacts(run.info.run_id, name, tmp))
 
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
@@ -414,9 +438,35 @@ def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> Non
 
 
 def window_of(client: MlflowClient, run_id: str) -> dict[str, str | None] | None:
-    """The bounds of the window a run evaluated (``None`` when the run is gone)."""
+    """The bounds of the window a run evaluated (``None`` when the run is gone, or evaluated
+    no window: a restore by hand)."""
     try:
-        tags = client.get_run(run_id).data.tags
+        return bounds_of(client.get_run(run_id))
     except MlflowException:
         return None
+
+
+def bounds_of(run: Run) -> dict[str, str | None] | None:
+    """The bounds of the window an evaluation run evaluated (``None`` for other runs)."""
+    tags = run.data.tags
+    if tags.get(KIND) != "evaluation":
+        return None
     return {"start": tags.get(WINDOW_START) or None, "end": tags.get(WINDOW_END) or None}
+
+
+def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
+    """The run of the version's last applied window (tag ``last_run_id``); after a restore by
+    hand (that tag names the restore run) the newest evaluation run in the same experiment."""
+    run_id = ref.tags.get(LAST_RUN_ID)
+    if not run_id:
+        return None
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None  # deleted since: the version shows without window metrics
+    if run.data.tags.get(KIND) == "evaluation":
+        return run
+    found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name)
+    return found[-1] if found else None

@@ -47,6 +47,9 @@ REASONS = TAG + "reasons"
 POLICY = TAG + "policy"
 OUTPUTS = TAG + "outputs"
 LABELLED = TAG + "labelled"
+#: On a window run: the file of the late labels joined onto it so far (ids and labels), so that
+#: labels arriving in batches add up
+LATE_LABELS = TAG + "late_labels"
 REGISTRY_ACTIONS = TAG + "registry_actions"
 #: The registry changes a run is about to make (JSON), stored before it makes them.
 PLANNED = TAG + "planned_actions"

@@ -118,3 +118,28 @@ def test_hysteresis_state_machine() -> None:
                     "degraded", "healthy"]
     status, streaks, note = recovering.next_state("degraded", "healthy", (0, 1))
     assert (status, streaks) == ("degraded", (0, 2)) and "clean window 2 of 3" in (note or "")
+
+
+# -- trial 3 (helper A): a swap on a metric that is only worse when higher is refused ------------
+@pytest.mark.parametrize(("rule", "message"), [
+    ('"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }', "swap them"),
+    ('"drift.*.wasserstein" = { warn = 0.3, degrade = 0.2 }', "swap them"),
+    ('"quality.*.missing_rate" = { warn = -0.1 }', "give a positive one"),
+    ('"perf.rmse.ratio" = { warn = 1.25, degrade = 1.1 }', "swap them"),
+])
+def test_a_swapped_rule_on_a_higher_is_worse_metric_is_refused(tmp_path: Path, rule: str,
+                                                                message: str) -> None:
+    # it read as "lower is worse": every window with PSI under 0.2 degraded the version
+    f = tmp_path / "p.toml"
+    f.write_text(f"[thresholds]\n{rule}\n")
+    with pytest.raises(md.PolicyError, match=f"reads as lower is worse.*{message}"):
+        load_policy(f)
+
+
+def test_lower_is_worse_stays_for_other_metrics_and_when_said(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('[thresholds]\n"quality.rows" = { warn = 1000, degrade = 100 }\n'
+                 '"drift.share" = { warn = 0.3, degrade = 0.2, direction = "below" }\n'
+                 '"perf.roc_auc.delta" = { warn = -0.02, degrade = -0.05 }\n')
+    rules = {r.pattern: r.direction for r in load_policy(f).rules}
+    assert rules["quality.rows"] == rules["drift.share"] == rules["perf.roc_auc.delta"] == "below"

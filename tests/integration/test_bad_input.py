@@ -246,6 +246,14 @@ CASES += [
      "labels in column 'label' are no, yes; the profile's classes are 0, 1"),
 ]
 
+# trial 3 (helper A): warn and degrade swapped on a metric that is only worse when higher
+CASES += [
+    ("policy with warn and degrade swapped on a drift metric",
+     _with_policy(b'[thresholds]\n"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }\n'),
+     "degrade 0.2 below warn 0.3 reads as lower is worse, but a higher drift.prediction.psi is "
+     "worse: swap them"),
+]
+
 
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
@@ -460,6 +468,14 @@ COMMANDS: list[tuple[str, Callable[[str], list[str]], str]] = [
     ("profile for an unknown model",
      lambda uri: ["profile", "models:/nope/1", "--data", "w.csv", "--target", "label"],
      "no registered model named 'nope'"),
+]
+
+# trial 3 (helper A): decisions without scores tracked no performance at all, silently
+COMMANDS += [
+    ("profile with a decision column but no scores",
+     lambda uri: ["profile", uri, "--data", "w.csv", "--target", "label", "--exclude", "score",
+                  "--predicted-label", "level"],
+     "predicted_label 'level' needs the model's scores too (prediction=, --prediction)"),
 ]
 
 
@@ -677,6 +693,12 @@ def _read_only_store(tmp: Path, tracking_uri: str) -> str:
     return f"sqlite:///{path}"
 
 
+def _read_only_watched_store(tmp: Path, tracking_uri: str) -> str:
+    """A read-only copy of the store once models:/churn/1 has a window (and so its experiment)."""
+    md.evaluate("models:/churn/1", make_frame(300, 9), tracking_uri=tracking_uri)
+    return _read_only_store(tmp, tracking_uri)
+
+
 STORES = [
     ("a file that is not a database", _not_a_database,
      ["status", "churn"], "could not be opened: (sqlite3.DatabaseError) file is not a database"),
@@ -684,8 +706,15 @@ STORES = [
      ["evaluate", "models:/churn/1", "--data", "w.csv"], "file is not a database"),
     ("a read-only store", _read_only_store,
      ["evaluate", "models:/churn/1", "--data", "w.csv"], "attempt to write a readonly database"),
-    ("a read-only store", _read_only_store,
+    ("a read-only store", _read_only_watched_store,  # restore needs a stage (trial 3)
      ["restore", "models:/churn/1", "--reason", "looked"], "attempt to write a readonly database"),
+]
+# trial 3 (helper A): the version was evaluated before, so the first write is a run's, which
+# SQLAlchemy reports after a preamble ("raised as a result of Query-invoked autoflush")
+STORES += [
+    ("a read-only store of a version evaluated before", _read_only_watched_store,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"],
+     "MlflowException: (sqlite3.OperationalError) attempt to write a readonly database"),
 ]
 
 

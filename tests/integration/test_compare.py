@@ -186,3 +186,62 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
                                     "--no-log", "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output
     assert re.search(r"^perf\.rmse +[\d,.]+ +[\d,.]+ +\+[\d,.]+$", out.stdout, re.M)
+
+
+# --- trial 3 (helper A) ------------------------------------------------------------------------
+
+
+def test_delong_reads_a_challenger_that_scores_the_other_class(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # the challenger's profile names 0 as its positive class (a decision_function of the other
+    # class, say): DeLong compares both as the probability of the champion's positive class
+    champion, challenger = new_version(), new_version()
+    rng = np.random.default_rng(5)
+
+    def with_better(frame: pd.DataFrame) -> pd.DataFrame:
+        better = np.clip(frame.label * 0.35 + frame.score * 0.65
+                         + rng.normal(0, 0.05, len(frame)), 0, 1)
+        return frame.assign(p_zero=1 - better)
+
+    reference = with_better(make_frame(3000, 1))
+    md.attach_profile(champion, md.build_profile(reference.drop(columns="p_zero"),
+                                                 target="label", prediction="score",
+                                                 band_chunks=0), tracking_uri=tracking_uri)
+    md.attach_profile(challenger, md.build_profile(
+        reference.drop(columns="score"), target="label", prediction="p_zero", positive_label=0,
+        band_chunks=0), tracking_uri=tracking_uri)
+    window = with_better(make_frame(3000, 8))
+    result = md.compare(window, [champion, challenger], predictions=["score", "p_zero"],
+                        log=False, tracking_uri=tracking_uri)
+    auc_new = roc_auc_score(window.label, 1 - window.p_zero)
+    assert result.delong is not None
+    assert result.delong.auc == (pytest.approx(roc_auc_score(window.label, window.score)),
+                                 pytest.approx(auc_new))
+    assert result.metrics["compare.diff.roc_auc"] == pytest.approx(
+        auc_new - roc_auc_score(window.label, window.score))
+    assert result.metrics["compare.diff.roc_auc"] > 0.02
+    assert any("score different classes ('1' and '0')" in n for n in result.notes), result.notes
+
+
+def test_a_multiclass_comparison_says_why_it_has_no_delong(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # it said "DeLong's test needs labels on the window" of a window with labels
+    rng = np.random.default_rng(2)
+
+    def cards(n: int) -> pd.DataFrame:
+        y = rng.choice(["a", "b", "c"], n)
+        x = rng.normal(0, 1, n) + (y == "b") + 2 * (y == "c")
+        logits = np.stack([0 * x, x, 2 * x - 1], axis=1)
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
+
+    champion, challenger = new_version("cards"), new_version("cards")
+    profile = md.build_profile(cards(2000), target="y", prediction=["p_a", "p_b", "p_c"],
+                               task="multiclass", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    result = md.compare(cards(1000), [champion, challenger], log=False, promote=True,
+                        tracking_uri=tracking_uri)
+    assert result.delong is None
+    assert "DeLong's test left out: it compares binary classifiers, not multiclass" in result.notes
+    assert not any("needs labels on the window" in n for n in result.notes)

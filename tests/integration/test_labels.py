@@ -82,3 +82,83 @@ def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> No
     out = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "l.csv"),
                                     "--tracking-uri", tracking_uri])
     assert out.exit_code == 1 and "name the id and label columns" in out.stderr
+
+
+# -- trial 3 (helper A): labels that arrive in batches add up ------------------------------------
+def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Callable[..., str]
+                                           ) -> None:
+    # the second batch replaced the first: perf.* of its rows alone, coverage 0.25, not 1.0
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(2000, seed=9).assign(id=[f"w{i}" for i in range(2000)])
+    report = md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    labels = window[["id", "label"]]
+    first = md.attach_labels(uri, labels.iloc[:1500], tracking_uri=tracking_uri)
+    assert first[0].labelled == 1500
+    # the second batch: the rest, one id of the first again with a corrected label, and an
+    # id no window carried
+    corrected = labels.iloc[:1].assign(label=1 - labels.label.iloc[0])
+    extra = pd.DataFrame({"id": ["elsewhere"], "label": [1]})
+    second = md.attach_labels(uri, pd.concat([labels.iloc[1500:], corrected, extra]),
+                              tracking_uri=tracking_uri)
+    truth = pd.concat([corrected, labels.iloc[1:]]).set_index("id").label.loc[window.id]
+    assert second[0].labelled == 2000
+    run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
+    assert run.data.metrics["labels.coverage"] == 1.0
+    assert run.data.metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(truth.to_numpy(), window.score))
+
+
+@pytest.mark.parametrize("fmt", ["frame", "parquet"])
+def test_late_labels_join_the_windows_own(tracking_uri: str, new_version: Callable[..., str],
+                                          tmp_path: Path, fmt: str) -> None:
+    # a window that came with half its labels: the late half replaced them (1000 of 2000)
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=range(3000))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(2000, seed=9).assign(id=range(10_000, 12_000))
+    half = window.assign(label=window.label.where(window.index < 1000))
+    data: pd.DataFrame | Path = half
+    if fmt == "parquet":
+        half.to_parquet(tmp_path / "w.parquet")
+        data = tmp_path / "w.parquet"
+    report = md.evaluate(uri, data, tracking_uri=tracking_uri)
+    assert report.metrics["labels.coverage"] == 0.5
+    late = window[["id", "label"]].iloc[1000:].assign(id=lambda f: f.id.astype(str))
+    labelled = md.attach_labels(uri, late, tracking_uri=tracking_uri)
+    assert labelled[0].labelled == 2000
+    assert labelled[0].metrics["labels.coverage"] == 1.0
+    assert labelled[0].metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window.label, window.score))
+
+
+def test_after_labels_the_last_run_is_still_the_last_window(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # the replay pointed last_run_id at the window where the stage began: status showed an
+    # old window as the last one, and the exporter served its metrics
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    windows, runs = [], []
+    for i, (start, end) in enumerate([("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"),
+                                      ("2026-03-16", "2026-03-23")]):
+        window = make_frame(1500, seed=30 + i).assign(id=[f"w{i}-{j}" for j in range(1500)])
+        windows.append(window)
+        runs.append(md.evaluate(uri, window.drop(columns="label"), window_start=start,
+                                window_end=end, tracking_uri=tracking_uri).run_id)
+    labelled = md.attach_labels(uri, pd.concat(windows)[["id", "label"]],
+                                tracking_uri=tracking_uri)
+    assert [w.window_status for w in labelled] == ["healthy"] * 3  # healthy since window 1
+    client = registry.client_for(tracking_uri)
+    assert registry.resolve(client, uri).tags[registry.LAST_RUN_ID] == runs[-1]
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert row["last_window"] == {"start": "2026-03-16T00:00:00+00:00",
+                                  "end": "2026-03-23T00:00:00+00:00"}

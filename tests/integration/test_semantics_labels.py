@@ -537,3 +537,56 @@ def test_profiles_reading_outputs_anew_are_format_2_and_others_keep_their_bytes(
     # a reader of format 1 refuses it rather than deciding at 0.5
     assert json.loads(tuned.to_json())["format_version"] == 2
     assert Profile.from_json(tuned.to_json()) == tuned
+
+
+# -- trial 3 (helper A): a decision column needs the scores beside it ----------------------------
+def test_decisions_without_scores_are_refused(tracking_uri: str, new_version: Callable[..., str],
+                                             ) -> None:
+    # the profile was stored and every window reported no performance, with no word why
+    frame = make_frame(500, 3).assign(decision=lambda f: (f.score >= 0.5).astype(int))
+    with pytest.raises(md.DataError, match="predicted_label 'decision' needs the model's scores"):
+        md.build_profile(frame.drop(columns="score"), target="label", predicted_label="decision")
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(frame.drop(columns=["score", "decision"]),
+                                            target="label"), tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="names a target and the model's scores"):
+        md.evaluate(uri, frame.drop(columns="score"), predicted_label="decision", log=False,
+                    tracking_uri=tracking_uri)
+
+
+def test_no_estimate_set_aside_note_without_estimates(tracking_uri: str, profiled: str) -> None:
+    # a labelled window whose model gave no scores said "est.* not applied" of estimates it
+    # did not have
+    window = make_frame(500, 4).assign(score=np.nan)
+    report = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert not any(k.startswith("est.") for k in report.metrics)
+    assert not any(n.startswith("est.* not applied") for n in report.notes), report.notes
+    labelled = md.evaluate(profiled, make_frame(500, 4), log=False, tracking_uri=tracking_uri)
+    assert any(n.startswith("est.* not applied") for n in labelled.notes)
+
+
+def test_a_class_without_reference_labels_is_named_with_classes() -> None:
+    # "3 prediction columns for 2 classes; give one probability column per class": the user
+    # had one per class, a rare class had no label in the reference; classes= is the way
+    rng = np.random.default_rng(0)
+    columns = ["p_a", "p_b", "p_c"]
+    frame = pd.DataFrame(rng.dirichlet(np.ones(3), 600), columns=columns).assign(
+        x=rng.normal(size=600), y=rng.choice(["a", "b"], 600))
+    with pytest.raises(md.DataError, match=r"3 prediction columns, but the labels of 'y' hold 2 "
+                       r"classes \(a, b\): if a class has no label in the reference, name each "
+                       r"column's class with classes= \(--classes\)"):
+        md.build_profile(frame, target="y", prediction=columns, task="multiclass", band_chunks=0)
+    profile = md.build_profile(frame, target="y", prediction=columns, task="multiclass",
+                               classes=["a", "b", "c"], band_chunks=0)
+    assert profile.classes == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("labels", [("Yes", "No"), ("YES", "NO"), ("TRUE", "FALSE")])
+def test_yes_and_true_in_any_case_are_the_positive_class(labels: tuple[str, str]) -> None:
+    # Telco-style "Yes"/"No" was refused asking for positive_label, where "yes"/"no" was read
+    frame = make_frame(1000, 3)
+    text = frame.assign(label=np.where(frame.label == 1, *labels))
+    profile = md.build_profile(text, target="label", prediction="score", band_chunks=0)
+    assert profile.positive_label == labels[0]
+    assert profile.performance["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(frame.label, frame.score))

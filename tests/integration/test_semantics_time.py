@@ -428,3 +428,18 @@ def test_a_window_period_must_be_positive(tracking_uri: str, profiled: str, ever
     data = _day("2026-03-01", make_frame(200, 1))
     with pytest.raises(md.DataError, match=f"window period '{every}' must be positive"):
         md.monitor(profiled, data, timestamp_column="ts", every=every, tracking_uri=tracking_uri)
+
+
+# -- trial 3 (helper A): periods anchored at their last day are calendar periods -----------------
+@pytest.mark.parametrize(("every", "key"), [("1ME", "M"), ("QE", "Q"), ("1MS", "M")])
+def test_month_and_quarter_end_periods_cut_calendar_periods(every: str, key: str) -> None:
+    # 1ME cut windows from one month's last day to the next (Jan 31 - Feb 27 as "01-31 → 02-28"),
+    # and the last day of the data made a window of its own
+    ts = pd.Series(pd.date_range("2026-01-01", "2026-06-30 23:00", freq="5h", tz="UTC"))
+    frame = make_frame(len(ts), 3).assign(ts=ts)
+    windows = split_windows(frame, timestamp_column="ts", every=every)
+    periods = ts.dt.tz_localize(None).dt.to_period(key)
+    expected = [(str(p.start_time.tz_localize("UTC").isoformat()),
+                 str((p.end_time.ceil("D")).tz_localize("UTC").isoformat()), int(n))
+                for p, n in periods.value_counts().sort_index().items()]
+    assert [(w.start, w.end, len(w.frame)) for w in windows] == expected

@@ -86,3 +86,72 @@ def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
     out = CliRunner().invoke(main, ["restore", v1, "--reason", " ", "--tracking-uri",
                                     tracking_uri])
     assert out.exit_code == 2 and "give a reason" in out.stderr
+
+
+# -- trial 3 (helper A): restore says what it does not give back, and needs a stage --------------
+def test_restore_names_the_aliases_it_does_not_put_back(tracking_uri: str, profiled: str,
+                                                        tmp_path: Path) -> None:
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    bad = make_frame(3000, 3, shift=1.5, flip=0.3)
+    assert md.evaluate(profiled, bad, policy=policy, tracking_uri=tracking_uri).status == "degraded"
+    out = CliRunner().invoke(main, ["restore", profiled, "--reason", "feed fixed",
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    assert "not put back: @champion (removed when it was degraded" in out.stdout
+    client.set_registered_model_alias("churn", "champion", "1")  # put back by hand
+    out = CliRunner().invoke(main, ["restore", profiled, "--reason", "again", "--json",
+                                    "--tracking-uri", tracking_uri])
+    assert json.loads(out.stdout)["aliases_not_restored"] == []
+
+
+def test_restore_refuses_a_version_never_evaluated(tracking_uri: str, profiled: str) -> None:
+    # it was marked healthy: status and the exporter showed an unwatched version as healthy
+    before = registry_snapshot(tracking_uri)
+    out = CliRunner().invoke(main, ["restore", profiled, "--reason", "looked",
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert out.stderr.strip() == ("mlflow-decay: error: models:/churn/1 has no decay stage to "
+                                  "restore: none of its windows was evaluated")
+    assert registry_snapshot(tracking_uri) == before
+
+
+def test_status_after_a_restore_shows_the_last_window_evaluated(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # it showed "last window: - healthy", the restore taken for a window
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                window_start="2026-03-02", window_end="2026-03-09", tracking_uri=tracking_uri)
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    out = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri, "--json"])
+    row = json.loads(out.stdout)[0]
+    assert row["status"] == "healthy" and row["since_window"] is None
+    assert row["last_window"] == {"start": "2026-03-02T00:00:00+00:00",
+                                  "end": "2026-03-09T00:00:00+00:00"}
+    assert row["last_status"] == "degraded"
+    text = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
+
+
+def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, profiled: str,
+                                                          tmp_path: Path) -> None:
+    # a scheduled `evaluate models:/churn@champion` then failed with "has no alias 'champion'"
+    # and no word that mlflow-decay had taken it off
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate("models:/churn@champion", make_frame(3000, 3, shift=1.5, flip=0.3),
+                policy=policy, tracking_uri=tracking_uri)
+    before = registry_snapshot(tracking_uri)
+    make_frame(300, 4).to_csv(tmp_path / "w.csv", index=False)
+    out = CliRunner().invoke(main, ["evaluate", "models:/churn@champion", "--data",
+                                    str(tmp_path / "w.csv"), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1 and out.stderr.strip() == (
+        "mlflow-decay: error: models:/churn@champion: model 'churn' has no alias 'champion' "
+        "(mlflow-decay removed it from version 1 when that was degraded; see `mlflow-decay "
+        "status churn`)")
+    assert registry_snapshot(tracking_uri) == before
