@@ -261,7 +261,7 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     reasons = [f"labels arrived: replayed {len(states)} windows, {final[0]} since window "
                f"{entered + 1}"]
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
-                            state=final)
+                            state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
     last, _ = registry.last_window(ref)
     if last is not None and last.key == reports[-1].window_key:

@@ -99,7 +99,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
          state: tuple[Status, tuple[int, int], str | None] | None = None,
          others: list[ModelVersionRef] | None = None,
          base: tuple[str | None, tuple[int, int]] | None = None,
-         window: str = "", describe: bool | None = None) -> Plan:
+         window: str = "", describe: bool | None = None, last_run_id: str | None = None
+         ) -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
@@ -108,7 +109,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
     among ``others``. With ``describe`` (default: the policy's), the version's description
-    gets a status line naming ``window`` (the window's bounds, short).
+    gets a status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
+    the stage is decided on, also taken as the last window's run unless ``last_run_id`` names
+    a later one (a replay decides on the window where the final stage began).
     """
     previous = ref.status
     start, streaks = base if base is not None else (
@@ -132,7 +135,7 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         Action("set_tag", BREACH_STREAK, str(streaks[0])),
         Action("set_tag", CLEAN_STREAK, str(streaks[1])),
         Action("set_tag", LAST_STATUS, status),
-        Action("set_tag", LAST_RUN_ID, run),
+        Action("set_tag", LAST_RUN_ID, last_run_id or run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
     ]
     if policy.describe if describe is None else describe:

@@ -72,6 +72,13 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     ref = registry.resolve(client, uri)
     assert ref.tags[registry.STATUS] == "degraded"  # replayed: degraded from the 2nd breach
     assert ref.tags[registry.STATUS_RUN_ID] == reports[3].run_id
+    # the last window stays the last one (status's "last window", the exporter's metrics),
+    # not the window where the replayed stage began
+    assert ref.tags[registry.LAST_RUN_ID] == reports[-1].run_id
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["last_run_id"] == reports[-1].run_id
+    assert row["last_window"] == {"start": reports[-1].window_start,
+                                  "end": reports[-1].window_end}
     last = client.get_run(reports[-1].run_id).data.metrics
     assert last["impact.predictions_since_breach"] == 2 * 3000
     assert last["impact.detection_delay_windows"] == 0  # warned the window labels crossed
