@@ -143,7 +143,7 @@ def _headlines(metrics: list[dict[str, float]]
     from ..core.report import headline
 
     heads = [headline(m) for m in metrics]
-    title = "rmse" if heads and heads[0][0] == "rmse" else "auc"
+    title = "rmse" if any(name == "rmse" for name, _, _ in heads) else "auc"
     return title, [(realized, est) for _, realized, est in heads]
 
 
