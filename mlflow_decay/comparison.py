@@ -91,10 +91,11 @@ def compare(
     labels = _side_labels(models, refs)
     sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])
              for i, profile in enumerate(profiles)]
-    comparison = _side_by_side(window, refs, labels, sides, pol)
+    test, untested = _delong(window, sides)
+    comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
-    actions, why = registry.plan_promotion(refs[0], refs[1], comparison.delong, pol, promote,
-                                           identity)
+    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
+                                           untested=untested)
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.append(why)
     if log and not dry_run:
@@ -132,15 +133,12 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
 
 
-def _side_by_side(window: pd.DataFrame, refs: list[registry.ModelVersionRef], labels: list[str],
-                  sides: list[_Side], pol: Policy) -> Comparison:
+def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides: list[_Side],
+                  pol: Policy, test: DeLong | None) -> Comparison:
     """Both sides' statuses and metrics, their differences and, with labels, DeLong's test."""
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
                                if n))
-    test, left_out = _delong(window, sides)
-    if left_out:
-        notes.append(left_out)
     if test is not None:
         metrics.update({"compare.diff.roc_auc": test.diff,
                         "compare.diff.roc_auc.p_value": test.p_value,
@@ -156,16 +154,18 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
     labels came with the window), or why it is left out."""
     first = sides[0].profile
     target = first.target
-    if not (first.task == "binary" and target is not None and target in window.columns
-            and sides[0].result.has_labels):
-        return None, None
+    if first.task != "binary":
+        return None, (f"DeLong's test compares two binary classifiers' ROC AUCs, and this is "
+                      f"a {first.task} model")
+    if not (target is not None and target in window.columns and sides[0].result.has_labels):
+        return None, "DeLong's test needs labels on the window"
     y = map_labels(window[target], first.classes, target)
     scores = [prediction_values(s.frame, s.profile.prediction_columns, s.profile.task,
                                 s.profile.prediction_kind) for s in sides]
     keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
     positive = y[keep] == first.positive_label
     if positive.all() or not positive.any():
-        return None, "DeLong's test left out: the labels have a single class"
+        return None, "DeLong's test needs both classes among the window's labels"
     return delong(positive, scores[0][keep], scores[1][keep]), None
 
 
