@@ -108,12 +108,13 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
 
 
 def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
-    """A progress report on stderr: a bar once the number of windows is known (kept in
-    ``bars`` to finish it), else a line per window."""
+    """A progress report on stderr: on a terminal, a bar once the number of windows is known
+    (kept in ``bars`` to finish it); else (windows read in batches, whose number is not known
+    in advance, or stderr a log, where a bar shows only its label) a line per window."""
 
     def progress(done: int, total: int, _report: object) -> None:
-        if not total:  # windows read in batches: their number is not known in advance
-            click.echo(f"window {done} done", err=True)
+        if not total or not sys.stderr.isatty():
+            click.echo(f"window {done}{f' of {total}' if total else ''} done", err=True)
             return
         if not bars:
             bars.append(click.progressbar(length=total, label="windows", file=sys.stderr))

@@ -61,6 +61,8 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     assert len(lines) == 6 and lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
     statuses = [line.split()[6] for line in lines[1:]]  # '1  2026-03-01 → 03-02  2000  v  s
     assert statuses == ["healthy", "healthy", "warning", "degraded", "degraded"]
+    # stderr is no terminal here (a scheduler's log): a line per window, not a bar's bare label
+    assert out.stderr.splitlines() == [f"window {i} of 5 done" for i in range(1, 6)]
 
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, profiled)
