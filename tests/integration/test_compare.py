@@ -186,6 +186,10 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
                                     "--no-log", "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output
     assert re.search(r"^perf\.rmse +[\d,.]+ +[\d,.]+ +\+[\d,.]+$", out.stdout, re.M)
+    # each side's verdict on this window alone, not named like the versions' stage ("status")
+    assert re.search(rf"^window verdict +{result.statuses[0]} +{result.statuses[1]}$",
+                     out.stdout, re.M)
+    assert not re.search(r"^status ", out.stdout, re.M)
     # a regression has labels but no DeLong's test: the note says why, not that labels lack
     assert result.delong is None
     assert "no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this " \
