@@ -149,7 +149,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         **({PROVISIONAL: "true"} if report.provisional else {}),
         ROWS: str(report.rows),
         PROFILE_SHA256: ref.profile_sha256,
-        REASONS: "; ".join(report.reasons[:5])[:5000],
+        REASONS: reasons_text(report.reasons),
         **({WINDOW_KEY: report.window_key} if report.window_key else {}),
         OWNER: owner(),
     }
@@ -259,6 +259,11 @@ def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str |
     """Store on a run the registry changes it is about to make, before making them: a run
     interrupted half-way through them can then be completed exactly (``planned_actions``)."""
     client.set_tag(run_id, PLANNED, json.dumps(actions))
+
+
+def reasons_text(reasons: list[str]) -> str:
+    """A window's reasons as its run's ``mlflow_decay.reasons`` tag: the first five, clipped."""
+    return "; ".join(reasons[:5])[:5000]
 
 
 def planned_actions(run: Run) -> list[dict[str, str | None]] | None:

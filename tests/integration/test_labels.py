@@ -69,6 +69,12 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
         assert run.data.metrics["labels.coverage"] == 1.0
     windows = [client.get_run(r.run_id).data.tags["mlflow_decay.window_status"] for r in reports]
     assert windows == ["healthy", "healthy", "degraded", "degraded", "degraded"]
+    # each run says why its window now breaches, and the stage the replay puts after it (what
+    # the UI, the series plot's backgrounds and a rerun's skipped windows read)
+    tags = [client.get_run(r.run_id).data.tags for r in reports]
+    assert all("perf.roc_auc.delta = " in t["mlflow_decay.reasons"] for t in tags[2:])
+    assert [t["mlflow_decay.status"] for t in tags] == [
+        "healthy", "healthy", "warning", "degraded", "degraded"]
     ref = registry.resolve(client, uri)
     assert ref.tags[registry.STATUS] == "degraded"  # replayed: degraded from the 2nd breach
     assert ref.tags[registry.STATUS_RUN_ID] == reports[3].run_id
