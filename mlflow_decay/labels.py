@@ -269,6 +269,14 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
                             state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
+    decided_on, began = ref.tags.get(registry.STATUS_RUN_ID), reports[entered].run_id
+    if (not planned.changed and began is not None and decided_on != began
+            and decided_on in {r.run_id for r in reports}):
+        # the same stage, entered on another window now that the labels are in (a stage set
+        # by hand, by a restore run, is left as it is): since when and why, as a change says
+        actions = (registry.Action("set_tag", registry.STATUS_REASON, reasons[0]),
+                   registry.Action("set_tag", registry.STATUS_RUN_ID, began),
+                   *actions)
     last, _ = registry.last_window(ref)
     if last is not None and last.key == reports[-1].window_key:
         # the last window's verdict may be replaced later (same bounds): from the replayed

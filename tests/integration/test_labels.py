@@ -90,6 +90,39 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     assert last["impact.detection_delay_windows"] == 0  # warned the window labels crossed
 
 
+def test_labels_that_move_when_a_stage_began_say_so(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Degraded by drift at window 4 without labels; the labels show the realized AUC falling
+    from window 2, so the replay has it degraded from window 3: status says since then, why."""
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    parts = []
+    for day in range(5):
+        part = make_frame(2000, seed=300 + day, shift=1.5 if day >= 2 else 0.0,
+                          flip=0.35 if day >= 1 else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(2000)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    before = registry.resolve(client, uri).tags
+    assert before[registry.STATUS] == "degraded"
+    assert before[registry.STATUS_RUN_ID] == reports[3].run_id  # by drift, at window 4
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    after = registry.resolve(client, uri).tags
+    assert after[registry.STATUS] == "degraded"
+    assert after[registry.STATUS_RUN_ID] == reports[2].run_id
+    assert after[registry.STATUS_REASON] == ("labels arrived: replayed 5 windows, degraded "
+                                             "since window 3")
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["since_window"] == {"start": reports[2].window_start,
+                                   "end": reports[2].window_end}
+
+
 def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> None:
     (tmp_path / "l.csv").write_text("id,label\n1,0\n")
     out = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "l.csv"),
