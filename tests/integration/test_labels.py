@@ -75,6 +75,10 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     assert all("perf.roc_auc.delta = " in t["mlflow_decay.reasons"] for t in tags[2:])
     assert [t["mlflow_decay.status"] for t in tags] == [
         "healthy", "healthy", "warning", "degraded", "degraded"]
+    events = [(e["event"], e["run_id"]) for e in md.history(uri, tracking_uri=tracking_uri)]
+    assert events == [("stage - -> healthy", reports[0].run_id),
+                      ("stage healthy -> warning", reports[2].run_id),
+                      ("stage warning -> degraded", reports[3].run_id)]
     ref = registry.resolve(client, uri)
     assert ref.tags[registry.STATUS] == "degraded"  # replayed: degraded from the 2nd breach
     assert ref.tags[registry.STATUS_RUN_ID] == reports[3].run_id
