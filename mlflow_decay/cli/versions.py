@@ -35,7 +35,7 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     from .. import api
 
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
-    text = table(["logged", "window", "version", "event", "reason / run"],
+    text = table(["logged (UTC)", "window (UTC)", "version", "event", "reason / run"],
                  [[e["time"][:16].replace("T", " "),
                    span(e["window_start"] or None, e["window_end"] or None), str(e["version"]),
                    e["event"], whole(e["reason"]) if e["reason"] else e["run_id"]]
@@ -59,7 +59,7 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])
-    text = table(["version", "stage", "aliases", "since window", "last window", "reason"], cells)
+    text = table(["version", "stage", "aliases", "since window (UTC)", "last window (UTC)", "reason"], cells)
     emit(as_json, rows, text)
 
 

@@ -133,7 +133,7 @@ def _monitor_table(reports: list[DecayReport]) -> str:
              + ("  (window still open: logged, not applied)" if r.provisional else "")
              + ("  (logged before: not counted again)" if r.skipped else "")]
             for number, (r, (realized, est)) in enumerate(zip(reports, values, strict=True), 1)]
-    return table(["#", "window", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
+    return table(["#", "window (UTC)", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
                  rows, right=frozenset({0, 2, 5, 6, 7}))
 
 
@@ -175,6 +175,6 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     word, values = _headlines([w.metrics for w in updated])
     rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
              fmt(realized), w.run_id] for w, (realized, _) in zip(updated, values, strict=True)]
-    text = table(["window", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
+    text = table(["window (UTC)", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
     lines = [f"{len(updated)} window(s) received labels", *("  " + line for line in text.splitlines())]
     emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))

@@ -58,7 +58,7 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     out = runner.invoke(main, args)
     assert out.exit_code == 0, out.output + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 6 and lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
+    assert len(lines) == 6 and lines[0].split()[:6] == ["#", "window", "(UTC)", "rows", "verdict", "stage"]
     statuses = [line.split()[6] for line in lines[1:]]  # '1  2026-03-01 → 03-02  2000  v  s
     assert statuses == ["healthy", "healthy", "warning", "degraded", "degraded"]
     # stderr is no terminal here (a scheduler's log): a line per window, not a bar's bare label
