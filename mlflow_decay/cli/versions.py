@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from .options import experiment_option, not_blank
@@ -19,10 +21,20 @@ def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: s
             as_json: bool) -> None:
     """Mark MODEL_URI healthy again by hand, with a reason (logged as a run)."""
     from .. import api
+    from ..registry import REMOVED_ALIASES, ROLLED_BACK_TO, client_for, resolve
 
     run_id = api.restore(model_uri, reason, tracking_uri=tracking_uri, experiment=experiment)
-    emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id},
-         f"{model_uri} is healthy again (run {run_id})")
+    # aliases a degradation took off it stay where they are: say so, a restore is no undo
+    ref = resolve(client_for(tracking_uri), model_uri)
+    taken = [*ref.tags.get(REMOVED_ALIASES, "").split(","),
+             *re.findall(r"@(\S+) ->", ref.tags.get(ROLLED_BACK_TO, ""))]
+    gone = [a for a in dict.fromkeys(taken) if a and a not in ref.aliases]
+    lines = [f"{model_uri} is healthy again (run {run_id})"]
+    if gone:
+        lines.append(f"  note: {', '.join('@' + a for a in gone)}, taken off it when it was "
+                     "degraded, not put back (move aliases with MLflow if wanted)")
+    emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id,
+                   "aliases_not_restored": gone}, "\n".join(lines))
 
 
 @click.command()
