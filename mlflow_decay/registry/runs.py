@@ -365,9 +365,15 @@ def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
                 tags: dict[str, str]) -> None:
-    """Add metrics (at the run's step and window time) and tags to an existing run."""
+    """Add metrics (at the run's step and window time) and tags to an existing run. A metric
+    the run holds already gets its new value just after its earlier points: at the same step
+    and time MLflow would keep the larger of the two as the run's value, not the newer."""
     step = next(iter(client.get_metric_history(run.info.run_id, "quality.rows")), None)
     stamp = step.timestamp if step else _millis(run.data.tags.get(WINDOW_END))
+    again = [k for k in metrics if k in run.data.metrics]
+    if again:
+        stamp = 1 + max([stamp - 1, *(p.timestamp for k in again
+                                      for p in client.get_metric_history(run.info.run_id, k))])
     batch = [Metric(k, v, stamp, step.step if step else 0) for k, v in metrics.items()]
     for i in range(0, len(batch), _BATCH):
         client.log_batch(run.info.run_id, metrics=batch[i:i + _BATCH])

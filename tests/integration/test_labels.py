@@ -127,6 +127,33 @@ def test_labels_that_move_when_a_stage_began_say_so(
                                    "end": reports[2].window_end}
 
 
+def test_late_labels_replace_a_windows_realized_metrics_whole(
+        tracking_uri: str, profiled_with_ids: str) -> None:
+    """A window logged with its labels, then late labels for half its rows (other values):
+    the run's metrics are the late labels' (all of them, coverage included), not a mix of the
+    two by which value is larger."""
+    window = make_frame(2000, seed=41).assign(id=[f"w{i}" for i in range(2000)])
+    report = md.evaluate(profiled_with_ids, window, window_start="2026-05-01",
+                         window_end="2026-05-02", tracking_uri=tracking_uri)
+    assert report.metrics["labels.coverage"] == 1.0
+    late = window.iloc[::2].assign(label=lambda f: 1 - f.label)  # half the rows, flipped
+    md.attach_labels(profiled_with_ids, late[["id", "label"]], tracking_uri=tracking_uri)
+    logged = registry.client_for(tracking_uri).get_run(report.run_id or "").data.metrics
+    assert logged["labels.coverage"] == 0.5
+    assert logged["perf.roc_auc"] == pytest.approx(roc_auc_score(late.label, late.score))
+    assert logged["perf.roc_auc"] < 0.5 < report.metrics["perf.roc_auc"]
+
+
+@pytest.fixture
+def profiled_with_ids(tracking_uri: str, new_version: Callable[..., str]) -> str:
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    return uri
+
+
 def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> None:
     (tmp_path / "l.csv").write_text("id,label\n1,0\n")
     out = CliRunner().invoke(main, ["labels", profiled, "--labels", str(tmp_path / "l.csv"),
