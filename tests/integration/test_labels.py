@@ -142,6 +142,11 @@ def test_late_labels_replace_a_windows_realized_metrics_whole(
     assert logged["labels.coverage"] == 0.5
     assert logged["perf.roc_auc"] == pytest.approx(roc_auc_score(late.label, late.score))
     assert logged["perf.roc_auc"] < 0.5 < report.metrics["perf.roc_auc"]
+    client = registry.client_for(tracking_uri)
+    timeline = client.get_run(client.get_run(report.run_id or "").data.tags[
+        "mlflow.parentRunId"]).data.metrics  # the version's row in the run table
+    assert timeline["perf.roc_auc"] == logged["perf.roc_auc"]
+    assert timeline["labels.coverage"] == 0.5
 
 
 @pytest.fixture
