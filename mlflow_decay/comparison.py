@@ -93,12 +93,13 @@ def compare(
     labels = _side_labels(models, refs)
     sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])
              for i, profile in enumerate(profiles)]
-    comparison = _side_by_side(window, refs, labels, sides, pol)
+    test, note = _delong(window, sides)  # why there is no test, or how it read the scores
+    comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
-    actions, why = registry.plan_promotion(refs[0], refs[1], comparison.delong, pol, promote,
-                                           identity)
+    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
+                                           untested=note if test is None else None)
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
-    comparison.notes.append(why)
+    comparison.notes.extend([note, why] if test is not None and note else [why])
     if log and not dry_run:
         _log_and_promote(client, refs, comparison, actions, experiment,
                          {registry.WINDOW_START: window_start or "",
@@ -134,15 +135,12 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
 
 
-def _side_by_side(window: pd.DataFrame, refs: list[registry.ModelVersionRef], labels: list[str],
-                  sides: list[_Side], pol: Policy) -> Comparison:
+def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides: list[_Side],
+                  pol: Policy, test: DeLong | None) -> Comparison:
     """Both sides' statuses and metrics, their differences and, with labels, DeLong's test."""
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
                                if n))
-    test, left_out = _delong(window, sides)
-    if left_out:
-        notes.append(left_out)
     if test is not None:
         metrics.update({"compare.diff.roc_auc": test.diff,
                         "compare.diff.roc_auc.p_value": test.p_value,
@@ -155,13 +153,15 @@ def _side_by_side(window: pd.DataFrame, refs: list[registry.ModelVersionRef], la
 
 def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:
     """DeLong's test of the two ROC AUCs on the window's labelled rows (a binary task whose
-    labels came with the window), or why it is left out."""
+    labels came with the window), and a note: why the test is left out, or that it read a
+    challenger scoring the other class as the champion's."""
     first, second = sides[0].profile, sides[1].profile
     target = first.target
-    if not (target is not None and target in window.columns and sides[0].result.has_labels):
-        return None, None
     if first.task != "binary":
-        return None, f"DeLong's test left out: it compares binary classifiers, not {first.task}"
+        return None, (f"DeLong's test compares two binary classifiers' ROC AUCs, and this is "
+                      f"a {first.task} model")
+    if not (target is not None and target in window.columns and sides[0].result.has_labels):
+        return None, "DeLong's test needs labels on the window"
     same = _same_positive(second, first)
     if same is None:
         return None, (f"DeLong's test left out: the versions' classes differ "
@@ -174,7 +174,7 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
     keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])
     positive = y[keep] == first.positive_label
     if positive.all() or not positive.any():
-        return None, "DeLong's test left out: the labels have a single class"
+        return None, "DeLong's test needs both classes among the window's labels"
     note = None if same else (
         f"the versions score different classes ({first.positive_label!r} and "
         f"{second.positive_label!r}): their pr_auc, precision, recall and f1 are each of its "

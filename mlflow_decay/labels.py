@@ -95,6 +95,7 @@ def attach_labels(
     stored = 0
     updated: list[LabelledWindow] = []
     reports: list[DecayReport] = []
+    replayed: list[Run] = []
     for run in logged:
         outputs = runs.window_outputs(client, run)
         labelled = None
@@ -107,10 +108,11 @@ def attach_labels(
         if run.data.tags.get(registry.PROVISIONAL) == "true":
             continue  # an open window's verdict was never applied: the replay leaves it out
         reports.append(_window_report(ref, run, labelled))
+        replayed.append(run)
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
     if reports:
-        _replay(client, ref, pol, reports, logged[-1])
+        _replay(client, ref, pol, reports, replayed, logged[-1])
     return updated
 
 
@@ -160,7 +162,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
     new = _realized(profile, outputs, joined, id_column, label_column)
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
-    verdict = pol.decide(metrics, profile.bands, rows)[0]
+    verdict, breaches = pol.decide(metrics, profile.bands, rows)
     tags = run.data.tags
     step = tags.get(registry.TIMELINE_STEP)
     name = runs.window_run_name(
@@ -168,6 +170,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
         tags.get(registry.PROVISIONAL) == "true", int(step) if step else None)
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
+                                        registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
@@ -219,13 +222,16 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], last_run: Run) -> None:
-    """Run the policy's hysteresis over every window's verdict again, bring the version in
-    line with it, and log what the decay cost into the last window's run."""
+            reports: list[DecayReport], replayed: list[Run], last_run: Run) -> None:
+    """Run the policy's hysteresis over every window's verdict again (``reports``, from the
+    runs ``replayed``), bring the version and each run's stage tag in line with it, and log
+    what the decay cost into the last window's run."""
     verdicts = [r.window_status for r in reports]
     states = pol.replay(verdicts)
-    for report, (status, _, _) in zip(reports, states, strict=True):
+    for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
+        if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
+            client.set_tag(run.info.run_id, registry.STATUS, status)
     _apply_replay(client, ref, pol, reports, states)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
@@ -289,6 +295,14 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
                             state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
+    decided_on, began = ref.tags.get(registry.STATUS_RUN_ID), reports[entered].run_id
+    if (not planned.changed and began is not None and decided_on != began
+            and decided_on in {r.run_id for r in reports}):
+        # the same stage, entered on another window now that the labels are in (a stage set
+        # by hand, by a restore run, is left as it is): since when and why, as a change says
+        actions = (registry.Action("set_tag", registry.STATUS_REASON, reasons[0]),
+                   registry.Action("set_tag", registry.STATUS_RUN_ID, began),
+                   *actions)
     last, _ = registry.last_window(ref)
     if last is not None and last.key == reports[-1].window_key:
         # the last window's verdict may be replaced later (same bounds): from the replayed

@@ -275,13 +275,21 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                      ) -> list[DecayReport]:
     """Evaluate and record a monitor's windows in order (skipping those in ``done``)."""
     reports: list[DecayReport] = []
+    logged = {point["key"]: point for point in series if point.get("key")}
     for window in pending:
         if window.key in done:
-            status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
+            # as it was logged: its verdict, the stage it led to and its metrics
+            point = logged.get(window.key, {})
+            current = ref.status if ref.status in STATUSES else "healthy"
+            status = cast(Status, point.get("status") if point.get("status") in STATUSES
+                          else current)
+            verdict = cast(Status, point.get("window_status")
+                           if point.get("window_status") in STATUSES else status)
             report = DecayReport(
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
-                status=status, window_status=status, previous_status=ref.status, reasons=[],
-                metrics={}, rows=window.rows, run_id=done[window.key], window_start=window.start,
+                status=status, window_status=verdict, previous_status=ref.status, reasons=[],
+                metrics=dict(point.get("metrics", {})), rows=window.rows,
+                run_id=done[window.key], window_start=window.start,
                 window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,
                 policy=pol.source)
         else:

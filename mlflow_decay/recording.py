@@ -192,12 +192,14 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 
 def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
                   ) -> list[dict[str, Any]]:
-    """The version's logged windows, in order: stage, metrics, key and bounds of each."""
+    """The version's logged windows, in order: stage, the window's own verdict, metrics, key
+    and bounds of each."""
     return _series(runs.evaluation_runs(client, ref, experiment))
 
 
 def _series(found: list[Run]) -> list[dict[str, Any]]:
     return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
+             "window_status": tags.get(registry.WINDOW_STATUS, ""),
              "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
              "end": tags.get(registry.WINDOW_END)} for r in found]
 

@@ -131,7 +131,8 @@ figcaption{{font-weight:600;text-align:center}}
 tr.warning td{{background:#fff3cd}}tr.degraded td{{background:#f8d7da}}
 </style></head><body>
 <h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
-<p>window {e(span_label(report.window_start, report.window_end) or "-")}, {report.rows} rows;
+<p>window {e(bounds + " (UTC)" if (bounds := span_label(report.window_start, report.window_end))
+              else "-")}, {report.rows} rows;
 this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
 policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>

@@ -57,13 +57,14 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
 
 
 def _comparison_table(result: Comparison, verb: str) -> str:
-    """Both sides' status and metrics with their difference, DeLong's test, the notes and the
+    """Both sides' verdicts on this window alone (not the versions' stages, which only
+    evaluations move) and metrics with their difference, DeLong's test, the notes and the
     promotion (``verb``: whether it ``did`` or ``would`` happen)."""
     from ..core.report import COMPARED
 
     a, b = result.labels
     m = result.metrics
-    rows = [["status", *result.statuses, ""]] + [
+    rows = [["window verdict", *result.statuses, ""]] + [
         [name, fmt(m[f"compare.{a}.{name}"], 4), fmt(m[f"compare.{b}.{name}"], 4),
          fmt(m[f"compare.diff.{name}"], 4, sign=True)]
         for name in COMPARED if f"compare.diff.{name}" in m]

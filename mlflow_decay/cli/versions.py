@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from .options import experiment_option, not_blank
@@ -18,18 +20,21 @@ from .output import common, emit, span, table, whole
 def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: str,
             as_json: bool) -> None:
     """Mark MODEL_URI healthy again by hand, with a reason (logged as a run)."""
-    from .. import api, registry
+    from .. import api
+    from ..registry import REMOVED_ALIASES, ROLLED_BACK_TO, client_for, resolve
 
     run_id = api.restore(model_uri, reason, tracking_uri=tracking_uri, experiment=experiment)
-    ref = registry.resolve(registry.client_for(tracking_uri), model_uri)
-    lost = [a for a in ref.tags.get(registry.REMOVED_ALIASES, "").split(",")
-            if a and a not in ref.aliases]
-    text = f"{model_uri} is healthy again (run {run_id})"
-    if lost:
-        text += (f"\n  not put back: {', '.join('@' + a for a in lost)} (removed when it was "
-                 "degraded; move it with MLflow if wanted)")
+    # aliases a degradation took off it stay where they are: say so, a restore is no undo
+    ref = resolve(client_for(tracking_uri), model_uri)
+    taken = [*ref.tags.get(REMOVED_ALIASES, "").split(","),
+             *re.findall(r"@(\S+) ->", ref.tags.get(ROLLED_BACK_TO, ""))]
+    gone = [a for a in dict.fromkeys(taken) if a and a not in ref.aliases]
+    lines = [f"{model_uri} is healthy again (run {run_id})"]
+    if gone:
+        lines.append(f"  note: {', '.join('@' + a for a in gone)}, taken off it when it was "
+                     "degraded, not put back (move aliases with MLflow if wanted)")
     emit(as_json, {"model_uri": model_uri, "status": "healthy", "run_id": run_id,
-                   "aliases_not_restored": lost}, text)
+                   "aliases_not_restored": gone}, "\n".join(lines))
 
 
 @click.command()
@@ -42,7 +47,7 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     from .. import api
 
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
-    text = table(["logged", "window", "version", "event", "reason / run"],
+    text = table(["logged (UTC)", "window (UTC)", "version", "event", "reason / run"],
                  [[e["time"][:16].replace("T", " "),
                    span(e["window_start"] or None, e["window_end"] or None), str(e["version"]),
                    e["event"], whole(e["reason"]) if e["reason"] else e["run_id"]]
@@ -66,7 +71,7 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])
-    text = table(["version", "stage", "aliases", "since window", "last window", "reason"], cells)
+    text = table(["version", "stage", "aliases", "since window (UTC)", "last window (UTC)", "reason"], cells)
     emit(as_json, rows, text)
 
 

@@ -108,12 +108,13 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
 
 
 def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
-    """A progress report on stderr: a bar once the number of windows is known (kept in
-    ``bars`` to finish it), else a line per window."""
+    """A progress report on stderr: on a terminal, a bar once the number of windows is known
+    (kept in ``bars`` to finish it); else (windows read in batches, whose number is not known
+    in advance, or stderr a log, where a bar shows only its label) a line per window."""
 
     def progress(done: int, total: int, _report: object) -> None:
-        if not total:  # windows read in batches: their number is not known in advance
-            click.echo(f"window {done} done", err=True)
+        if not total or not sys.stderr.isatty():
+            click.echo(f"window {done}{f' of {total}' if total else ''} done", err=True)
             return
         if not bars:
             bars.append(click.progressbar(length=total, label="windows", file=sys.stderr))
@@ -132,7 +133,7 @@ def _monitor_table(reports: list[DecayReport]) -> str:
              + ("  (window still open: logged, not applied)" if r.provisional else "")
              + ("  (logged before: not counted again)" if r.skipped else "")]
             for number, (r, (realized, est)) in enumerate(zip(reports, values, strict=True), 1)]
-    return table(["#", "window", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
+    return table(["#", "window (UTC)", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
                  rows, right=frozenset({0, 2, 5, 6, 7}))
 
 
@@ -143,7 +144,7 @@ def _headlines(metrics: list[dict[str, float]]
     from ..core.report import headline
 
     heads = [headline(m) for m in metrics]
-    title = "rmse" if heads and heads[0][0] == "rmse" else "auc"
+    title = "rmse" if any(name == "rmse" for name, _, _ in heads) else "auc"
     return title, [(realized, est) for _, realized, est in heads]
 
 
@@ -174,6 +175,6 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     word, values = _headlines([w.metrics for w in updated])
     rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
              fmt(realized), w.run_id] for w, (realized, _) in zip(updated, values, strict=True)]
-    text = table(["window", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
+    text = table(["window (UTC)", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
     lines = [f"{len(updated)} window(s) received labels", *("  " + line for line in text.splitlines())]
     emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))

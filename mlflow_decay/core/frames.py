@@ -102,9 +102,11 @@ def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
         finite = scores[np.isfinite(scores)]
         if len(finite) and (finite.min() < -_PROBABILITY_SLACK
                             or finite.max() > 1 + _PROBABILITY_SLACK):
+            regression = ("" if values.ndim > 1 else "; for a regression model's predictions, "
+                          "task='regression' (--task regression)")
             raise DataError(f"column {column!r}: expected probabilities in [0, 1], got values "
                             f"from {finite.min():.4g} to {finite.max():.4g}; for logits, profile "
-                            "with prediction_kind='logit' (--prediction-kind logit)")
+                            f"with prediction_kind='logit' (--prediction-kind logit){regression}")
     return values
 
 

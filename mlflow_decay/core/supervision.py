@@ -155,8 +155,11 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
     seen = tuple(sorted(summary.categories, key=sort_key))
     if task == "binary":
         if len(seen) != 2:
+            other = ("; profile a multiclass model with task='multiclass' (--task multiclass), "
+                     "a regression with task='regression' (--task regression)"
+                     if len(seen) > 2 else "")
             raise DataError(f"column {target!r}: a binary task needs two label classes in the "
-                            f"reference, found {len(seen)} ({', '.join(seen[:5])})")
+                            f"reference, found {len(seen)} ({', '.join(seen[:5])}){other}")
         return seen
     if classes is None:
         if len(pred_cols) > len(seen):

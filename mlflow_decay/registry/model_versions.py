@@ -20,6 +20,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -370,10 +371,11 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
                     held = rival
             if time.monotonic() > deadline:
                 raise RegistryError(f"{ref.uri} is locked by another mlflow-decay process "
-                                    f"({held}); retry later")
+                                    f"({_lease_text(held)}); retry later")
             if not told:
                 logger.warning("%s is locked by another mlflow-decay process (%s): waiting for "
-                               "it, up to %.0f s", ref.uri, held, wait)
+                               "it, up to %.0f s", ref.uri, _lease_text(held),
+                               max(0.0, min(deadline, _lease_left(held)) - time.monotonic()))
                 told = True
             time.sleep(settle * (1 + random.random()))
         yield now
@@ -416,6 +418,24 @@ def _reread(client: MlflowClient, ref: ModelVersionRef) -> ModelVersionRef:
 
 def _lock_of(client: MlflowClient, ref: ModelVersionRef) -> str | None:
     return _reread(client, ref).tags.get(LOCK)
+
+
+def _lease_left(token: str | None) -> float:
+    """When a lease ends, on the ``time.monotonic()`` clock (now when it cannot be read)."""
+    try:
+        return time.monotonic() + float(str(token).rsplit("|", 1)[1]) - time.time()
+    except (IndexError, ValueError):
+        return time.monotonic()
+
+
+def _lease_text(token: str | None) -> str:
+    """A lease as a person reads it: its holder and when it ends (UTC)."""
+    owner, _, until = str(token).rpartition("|")
+    try:
+        end = datetime.fromtimestamp(float(until), UTC).strftime("%H:%M:%S UTC")
+    except ValueError:
+        return str(token)
+    return f"{owner}, whose lease ends at {end} if it does not finish first"
 
 
 def _expired(token: str) -> bool:

@@ -109,8 +109,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
     among ``others``. With ``describe`` (default: the policy's), the version's description
-    gets a status line naming ``window`` (the window's bounds, short). ``last_run_id`` (default
-    ``run_id``) is the last window's run, when a replay's stage began on an earlier one.
+    gets a status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
+    the stage is decided on, also taken as the last window's run unless ``last_run_id`` names
+    a later one (a replay decides on the window where the final stage began).
     """
     previous = ref.status
     start, streaks = base if base is not None else (
@@ -424,8 +425,8 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
 
 
 def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
-                   policy: Policy, promote: bool, window: str | None = None
-                   ) -> tuple[tuple[Action, ...], str]:
+                   policy: Policy, promote: bool, window: str | None = None,
+                   untested: str | None = None) -> tuple[tuple[Action, ...], str]:
     """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
     the alias move; returns the actions and a one-line explanation.
 
@@ -435,6 +436,7 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
     is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
     retry, or more rows with the same bounds) replaces its result instead of adding one.
+    ``untested`` says why there is no test (``test`` is ``None``).
     """
     won = (test is not None and test.diff >= policy.promote_min_gain
            and test.p_value < policy.promote_max_p_value)
@@ -451,8 +453,7 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if test is None:
-        why = ("no promotion: no DeLong's test on this window (it needs a binary task and labels "
-               "of both classes)")
+        why = "no promotion: " + (untested or "DeLong's test needs labels on the window")
     else:
         why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
                f"p = {test.p_value:.3g}); streak {streak} of {need}")

@@ -153,7 +153,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         **({PROVISIONAL: "true"} if report.provisional else {}),
         ROWS: str(report.rows),
         PROFILE_SHA256: ref.profile_sha256,
-        REASONS: "; ".join(report.reasons[:5])[:5000],
+        REASONS: reasons_text(report.reasons),
         **({WINDOW_KEY: report.window_key} if report.window_key else {}),
         OWNER: owner(),
     }
@@ -263,6 +263,11 @@ def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str |
     """Store on a run the registry changes it is about to make, before making them: a run
     interrupted half-way through them can then be completed exactly (``planned_actions``)."""
     client.set_tag(run_id, PLANNED, json.dumps(actions))
+
+
+def reasons_text(reasons: list[str]) -> str:
+    """A window's reasons as its run's ``mlflow_decay.reasons`` tag: the first five, clipped."""
+    return "; ".join(reasons[:5])[:5000]
 
 
 def planned_actions(run: Run) -> list[dict[str, str | None]] | None:
@@ -384,9 +389,15 @@ def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | No
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
                 tags: dict[str, str]) -> None:
-    """Add metrics (at the run's step and window time) and tags to an existing run."""
+    """Add metrics (at the run's step and window time) and tags to an existing run. A metric
+    the run holds already gets its new value just after its earlier points: at the same step
+    and time MLflow would keep the larger of the two as the run's value, not the newer."""
     step = next(iter(client.get_metric_history(run.info.run_id, "quality.rows")), None)
     stamp = step.timestamp if step else _millis(run.data.tags.get(WINDOW_END))
+    again = [k for k in metrics if k in run.data.metrics]
+    if again:
+        stamp = 1 + max([stamp - 1, *(p.timestamp for k in again
+                                      for p in client.get_metric_history(run.info.run_id, k))])
     batch = [Metric(k, v, stamp, step.step if step else 0) for k, v in metrics.items()]
     for i in range(0, len(batch), _BATCH):
         client.log_batch(run.info.run_id, metrics=batch[i:i + _BATCH])

@@ -127,11 +127,14 @@ def append(client: MlflowClient, timeline_id: str, step: int, stamp: int,
 
     ``known`` holds values that may already be there (logged by an earlier run of the window,
     or by this one before it was cut short): those are looked up in the metric's history;
-    any other value is new at this step."""
-    present = {k for k, v in metrics.items() if k in known and _same(known[k], v)
-               and any(m.step == step and _same(m.value, v)
-                       for m in client.get_metric_history(timeline_id, k))}
-    batch = [Metric(k, v, stamp, step) for k, v in metrics.items() if k not in present]
+    any other value is new at this step. A new value at a step that holds another one (late
+    labels replacing a window's) goes just after it: at one step and time MLflow would show
+    the larger of the two as the latest, not the newer."""
+    seen = {k: [m for m in client.get_metric_history(timeline_id, k) if m.step == step]
+            for k, v in metrics.items() if k in known and _same(known[k], v)}
+    batch = [Metric(k, v, max([stamp, *(m.timestamp + 1 for m in seen.get(k, ()))]), step)
+             for k, v in metrics.items()
+             if not any(_same(m.value, v) for m in seen.get(k, ()))]
     for i in range(0, len(batch), _BATCH):
         client.log_batch(timeline_id, metrics=batch[i:i + _BATCH])
 

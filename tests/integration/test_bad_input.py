@@ -426,6 +426,17 @@ PROFILE += [
 ]
 
 
+# ---- trial 3: a regression or a multiclass model profiled with the default task (binary):
+# the refusal names the --task that fits, not only logits
+PROFILE += [
+    ("a regression profiled as binary",
+     make_frame(300, 5).assign(label=lambda f: 1000 * f.x2, score=lambda f: 990 * f.x2),
+     "task='regression' (--task regression)"),
+    ("three classes profiled as binary", make_frame(300, 5).assign(label=lambda f: f.level % 3),
+     "found 3 (0, 1, 2); profile a multiclass model with task='multiclass' (--task multiclass)"),
+]
+
+
 def test_profile_api_refuses_scores_outside_zero_one() -> None:
     with pytest.raises(md.DataError, match=r"column 'score': expected probabilities in \[0, 1\]"):
         md.build_profile(make_frame(300, 5).assign(score=lambda f: f.score * 100),

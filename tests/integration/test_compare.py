@@ -186,6 +186,33 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
                                     "--no-log", "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output
     assert re.search(r"^perf\.rmse +[\d,.]+ +[\d,.]+ +\+[\d,.]+$", out.stdout, re.M)
+    # each side's verdict on this window alone, not named like the versions' stage ("status")
+    assert re.search(rf"^window verdict +{result.statuses[0]} +{result.statuses[1]}$",
+                     out.stdout, re.M)
+    assert not re.search(r"^status ", out.stdout, re.M)
+    # a regression has labels but no DeLong's test: the note says why, not that labels lack
+    assert result.delong is None
+    assert "no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this " \
+           "is a regression model" in result.notes
+    assert not any("needs labels" in n for n in result.notes)
+
+
+def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    champion, challenger = two_versions
+    for uri in two_versions:
+        md.attach_profile(uri, md.build_profile(make_frame(2000, 1), target="label",
+                                                prediction="score"), tracking_uri=tracking_uri)
+    window = make_frame(500, 2).assign(label=1, score_new=lambda f: f.score)
+    result = md.compare(window, [champion, challenger], predictions=["score", "score_new"],
+                        log=False, tracking_uri=tracking_uri)
+    assert result.delong is None
+    assert result.notes[-1] == ("no promotion: DeLong's test needs both classes among the "
+                                "window's labels")
+    unlabelled = md.compare(window.drop(columns="label"), [champion, challenger],
+                            predictions=["score", "score_new"], log=False,
+                            tracking_uri=tracking_uri)
+    assert unlabelled.notes[-1] == "no promotion: DeLong's test needs labels on the window"
 
 
 # --- trial 3 (helper A) ------------------------------------------------------------------------
@@ -243,5 +270,6 @@ def test_a_multiclass_comparison_says_why_it_has_no_delong(
     result = md.compare(cards(1000), [champion, challenger], log=False, promote=True,
                         tracking_uri=tracking_uri)
     assert result.delong is None
-    assert "DeLong's test left out: it compares binary classifiers, not multiclass" in result.notes
+    assert ("no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this is "
+            "a multiclass model") in result.notes
     assert not any("needs labels on the window" in n for n in result.notes)

@@ -69,12 +69,94 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
         assert run.data.metrics["labels.coverage"] == 1.0
     windows = [client.get_run(r.run_id).data.tags["mlflow_decay.window_status"] for r in reports]
     assert windows == ["healthy", "healthy", "degraded", "degraded", "degraded"]
+    # each run says why its window now breaches, and the stage the replay puts after it (what
+    # the UI, the series plot's backgrounds and a rerun's skipped windows read)
+    tags = [client.get_run(r.run_id).data.tags for r in reports]
+    assert all("perf.roc_auc.delta = " in t["mlflow_decay.reasons"] for t in tags[2:])
+    assert [t["mlflow_decay.status"] for t in tags] == [
+        "healthy", "healthy", "warning", "degraded", "degraded"]
+    events = [(e["event"], e["run_id"]) for e in md.history(uri, tracking_uri=tracking_uri)]
+    assert events == [("stage - -> healthy", reports[0].run_id),
+                      ("stage healthy -> warning", reports[2].run_id),
+                      ("stage warning -> degraded", reports[3].run_id)]
     ref = registry.resolve(client, uri)
     assert ref.tags[registry.STATUS] == "degraded"  # replayed: degraded from the 2nd breach
     assert ref.tags[registry.STATUS_RUN_ID] == reports[3].run_id
+    # the last window stays the last one (status's "last window", the exporter's metrics),
+    # not the window where the replayed stage began
+    assert ref.tags[registry.LAST_RUN_ID] == reports[-1].run_id
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["last_run_id"] == reports[-1].run_id
+    assert row["last_window"] == {"start": reports[-1].window_start,
+                                  "end": reports[-1].window_end}
     last = client.get_run(reports[-1].run_id).data.metrics
     assert last["impact.predictions_since_breach"] == 2 * 3000
     assert last["impact.detection_delay_windows"] == 0  # warned the window labels crossed
+
+
+def test_labels_that_move_when_a_stage_began_say_so(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Degraded by drift at window 4 without labels; the labels show the realized AUC falling
+    from window 2, so the replay has it degraded from window 3: status says since then, why."""
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    parts = []
+    for day in range(5):
+        part = make_frame(2000, seed=300 + day, shift=1.5 if day >= 2 else 0.0,
+                          flip=0.35 if day >= 1 else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(2000)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    before = registry.resolve(client, uri).tags
+    assert before[registry.STATUS] == "degraded"
+    assert before[registry.STATUS_RUN_ID] == reports[3].run_id  # by drift, at window 4
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    after = registry.resolve(client, uri).tags
+    assert after[registry.STATUS] == "degraded"
+    assert after[registry.STATUS_RUN_ID] == reports[2].run_id
+    assert after[registry.STATUS_REASON] == ("labels arrived: replayed 5 windows, degraded "
+                                             "since window 3")
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["since_window"] == {"start": reports[2].window_start,
+                                   "end": reports[2].window_end}
+
+
+def test_late_labels_replace_a_windows_realized_metrics_whole(
+        tracking_uri: str, profiled_with_ids: str) -> None:
+    """A window logged with its labels, then late labels for half its rows (other values):
+    the run's metrics are the late labels' (all of them, coverage included), not a mix of the
+    two by which value is larger."""
+    window = make_frame(2000, seed=41).assign(id=[f"w{i}" for i in range(2000)])
+    report = md.evaluate(profiled_with_ids, window, window_start="2026-05-01",
+                         window_end="2026-05-02", tracking_uri=tracking_uri)
+    assert report.metrics["labels.coverage"] == 1.0
+    late = window.iloc[::2].assign(label=lambda f: 1 - f.label)  # half the rows, flipped
+    md.attach_labels(profiled_with_ids, late[["id", "label"]], tracking_uri=tracking_uri)
+    logged = registry.client_for(tracking_uri).get_run(report.run_id or "").data.metrics
+    assert logged["labels.coverage"] == 0.5
+    assert logged["perf.roc_auc"] == pytest.approx(roc_auc_score(late.label, late.score))
+    assert logged["perf.roc_auc"] < 0.5 < report.metrics["perf.roc_auc"]
+    client = registry.client_for(tracking_uri)
+    timeline = client.get_run(client.get_run(report.run_id or "").data.tags[
+        "mlflow.parentRunId"]).data.metrics  # the version's row in the run table
+    assert timeline["perf.roc_auc"] == logged["perf.roc_auc"]
+    assert timeline["labels.coverage"] == 0.5
+
+
+@pytest.fixture
+def profiled_with_ids(tracking_uri: str, new_version: Callable[..., str]) -> str:
+    uri = new_version()
+    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    return uri
 
 
 def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> None:

@@ -58,9 +58,11 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     out = runner.invoke(main, args)
     assert out.exit_code == 0, out.output + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 6 and lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
+    assert len(lines) == 6 and lines[0].split()[:6] == ["#", "window", "(UTC)", "rows", "verdict", "stage"]
     statuses = [line.split()[6] for line in lines[1:]]  # '1  2026-03-01 → 03-02  2000  v  s
     assert statuses == ["healthy", "healthy", "warning", "degraded", "degraded"]
+    # stderr is no terminal here (a scheduler's log): a line per window, not a bar's bare label
+    assert out.stderr.splitlines() == [f"window {i} of 5 done" for i in range(1, 6)]
 
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, profiled)
@@ -87,6 +89,27 @@ def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, 
     forced = md.monitor(profiled, data.iloc[:3000], timestamp_column="ts", every="1D", force=True,
                         tracking_uri=tracking_uri)
     assert not any(r.skipped for r in forced)
+
+
+def test_a_rerun_over_a_grown_table_reports_its_skipped_windows_as_logged(
+        tracking_uri: str, profiled: str) -> None:
+    """A daily monitor over a table that grows by a day: the windows logged before come back
+    with their logged verdict, stage and metrics (not the version's current stage), so the
+    table shows them and the impact figures count from the first breaching window."""
+    data = _series(5, 2000, drift_from=2)
+    first = md.monitor(profiled, data[data.ts < "2026-03-05"], timestamp_column="ts",
+                       every="1D", tracking_uri=tracking_uri)
+    grown = md.monitor(profiled, data, timestamp_column="ts", every="1D",
+                       tracking_uri=tracking_uri)
+    assert [r.skipped for r in grown] == [True] * 4 + [False]
+    assert [r.window_status for r in grown[:4]] == [r.window_status for r in first]
+    assert [r.status for r in grown[:4]] == [r.status for r in first]
+    assert [r.status for r in grown] == ["healthy", "healthy", "warning", "degraded", "degraded"]
+    assert grown[2].metrics == pytest.approx(first[2].metrics)
+    breach = next(i for i, r in enumerate(grown) if r.window_status == "degraded")
+    assert breach == 2
+    logged = registry.client_for(tracking_uri).get_run(grown[-1].run_id).data.metrics
+    assert logged["impact.predictions_since_breach"] == sum(r.rows for r in grown[breach + 1:])
 
 
 def test_monitor_usage_errors(tracking_uri: str, profiled: str, tmp_path: Path) -> None:

@@ -371,16 +371,29 @@ def test_a_bad_lock_settle_fails_before_anything_is_logged(
 
 def test_a_run_waiting_for_the_lock_says_so(tracking_uri: str, profiled: str,
                                             caplog: pytest.LogCaptureFixture) -> None:
+    import re
     import time
+    from datetime import UTC, datetime
 
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, profiled)
+    until = time.time() + 60
     client.set_model_version_tag(ref.name, ref.version, registry.LOCK,
-                                 f"other-process|{time.time() + 60:.3f}")
+                                 f"other-process|{until:.3f}")
     locked = pytest.raises(md.RegistryError, match="is locked by another mlflow-decay process")
     with (caplog.at_level(logging.WARNING, logger="mlflow_decay.registry"), locked,
           registry.version_lock(client, ref, owner="me", settle=0.01, wait=0.1)):
         pass  # pragma: no cover - never reached
+    end = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
     assert [r.getMessage() for r in caplog.records] == [
-        f"{profiled} is locked by another mlflow-decay process (other-process|"
-        f"{model_versions._lock_of(client, ref).split('|')[1]}): waiting for it, up to 0 s"]
+        f"{profiled} is locked by another mlflow-decay process (other-process, whose lease ends "
+        f"at {end} if it does not finish first): waiting for it, up to 0 s"]
+    # a holder that died: the wait is until its lease ends (seconds), not the whole patience
+    caplog.clear()
+    client.set_model_version_tag(ref.name, ref.version, registry.LOCK,
+                                 f"dead-run|{time.time() + 1.5:.3f}")
+    with (caplog.at_level(logging.WARNING, logger="mlflow_decay.registry"),
+          registry.version_lock(client, ref, owner="me", settle=0.01, wait=300)):
+        pass
+    assert re.search(r"\(dead-run, whose lease ends at .* UTC if it does not finish first\): "
+                     r"waiting for it, up to [12] s$", caplog.records[0].getMessage())

@@ -41,12 +41,14 @@ def test_status_and_history_show_window_dates_and_whole_reasons(tracking_uri: st
     reasons = set(report.reasons) | set(registry.resolve(
         registry.client_for(tracking_uri), profiled).tags[registry.STATUS_REASON].split("; "))
     status = CliRunner().invoke(main, ["status", "churn"]).stdout.splitlines()
-    assert "since window" in status[0] and "last window" in status[0]
+    # the times are UTC, and the headers say so (a bound given as 00:00+02:00 shows 22:00)
+    assert "since window (UTC)" in status[0] and "last window (UTC)" in status[0]
     row = status[1]
     assert "2026-02-09 → 02-16" in row  # the window that degraded it
     cell = row[row.index("degraded", row.index("→ 02-16") + 8) + 8:].strip()
     assert "more)" in cell and all(piece in reasons for piece in _pieces(cell)), cell
     history = CliRunner().invoke(main, ["history", "churn"]).stdout.splitlines()
+    assert history[0].split()[:4] == ["logged", "(UTC)", "window", "(UTC)"]
     moved = next(line for line in history if "warning -> degraded" in line)
     assert "2026-02-09 → 02-16" in moved
     tail = moved.split("warning -> degraded", 1)[1].strip()
@@ -55,6 +57,9 @@ def test_status_and_history_show_window_dates_and_whole_reasons(tracking_uri: st
     assert rows[0]["since_window"] == {"start": "2026-02-09T00:00:00+00:00",
                                        "end": "2026-02-16T00:00:00+00:00"}
     assert md.status(profiled, tracking_uri=tracking_uri) == rows
+    page = registry.client_for(tracking_uri).download_artifacts(report.run_id or "",
+                                                                "decay_report.html")
+    assert "<p>window 2026-02-09 → 02-16 (UTC), 3000 rows;" in Path(page).read_text()
 
 
 def test_monitor_shows_each_windows_verdict_and_the_stage_apart(tracking_uri: str, profiled: str,
@@ -68,7 +73,7 @@ def test_monitor_shows_each_windows_verdict_and_the_stage_apart(tracking_uri: st
                                        "--timestamp-column", "ts", "--window", "1D"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["#", "window", "rows", "verdict", "stage"]
+    assert lines[0].split()[:6] == ["#", "window", "(UTC)", "rows", "verdict", "stage"]
     cells = [line.split() for line in lines[1:]]
     assert [c[0] for c in cells] == ["1", "2", "3"]
     assert [c[1] for c in cells] == ["2026-03-02", "2026-03-03", "2026-03-04"]
@@ -156,13 +161,13 @@ def test_monitor_and_labels_tables_show_a_regressions_rmse(tracking_uri: str,
                                        "--chunk-size", "500", "--force"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split()[5:8] == ["rmse", "est", "rmse"]
+    assert lines[0].split()[6:9] == ["rmse", "est", "rmse"]  # after "window (UTC)"
     assert [line.split()[6] for line in lines[1:]] == [f"{v:,.1f}" for v in estimated]
     window[["id", "price"]].to_csv(tmp_path / "labels.csv", index=False)
     result = CliRunner().invoke(main, ["labels", uri, "--data", str(tmp_path / "labels.csv")])
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()[1:]
-    assert header.split()[3] == "rmse"
+    assert header.split()[4] == "rmse"
     realized = [np.sqrt(np.mean((part.price - part.pred) ** 2))
                 for part in (window.iloc[:500], window.iloc[500:])]
     assert sorted(float(r.split()[-2].replace(",", "")) for r in rows) == pytest.approx(

@@ -61,6 +61,15 @@ def test_rollback_restore_and_history(tracking_uri: str, new_version: Callable[.
     assert reasons["stage warning -> healthy"] == "restored by hand: false alarm: upstream fixed"
     one = CliRunner().invoke(main, ["history", v3, "--tracking-uri", tracking_uri, "--json"])
     assert [e["version"] for e in json.loads(one.stdout)] == ["3"]
+    # restoring v2 now is no undo: @champion stays on v3, and the command says so
+    again = CliRunner().invoke(main, ["restore", v2, "--reason", "retrained upstream",
+                                      "--tracking-uri", tracking_uri])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[1] == (
+        "  note: @champion, taken off it when it was degraded, not put back (move aliases with "
+        "MLflow if wanted)")
+    assert client.get_model_version_by_alias("churn", "champion").version in ("3", 3)
+    assert "note:" not in out.stdout  # the first restore: v2 had lost no alias yet
 
 
 def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
