@@ -109,7 +109,7 @@ def test_restore_names_the_aliases_it_does_not_put_back(tracking_uri: str, profi
     out = CliRunner().invoke(main, ["restore", profiled, "--reason", "feed fixed",
                                     "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output + out.stderr
-    assert "not put back: @champion (removed when it was degraded" in out.stdout
+    assert "note: @champion, taken off it when it was degraded, not put back" in out.stdout
     client.set_registered_model_alias("churn", "champion", "1")  # put back by hand
     out = CliRunner().invoke(main, ["restore", profiled, "--reason", "again", "--json",
                                     "--tracking-uri", tracking_uri])
