@@ -319,8 +319,9 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     if every is not None:
         assert times is not None
         period = pd.tseries.frequencies.to_offset(every)
-        # a period anchored at its last day (1ME: months) begins the day after its anchor
-        shift = pd.Timedelta(days=1 if isinstance(period, _END_ANCHORED) else 0)
+        # a period anchored at its last day (1ME: months; 1W: weeks to Sunday) begins the day
+        # after its anchor
+        shift = pd.Timedelta(days=1 if _end_anchored(period) else 0)
         marked = frame.assign(**{_TIME: times - shift})
         grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
         for start, part in marked.groupby(grouper, sort=True):
@@ -343,6 +344,13 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
 _END_ANCHORED = (pd.offsets.MonthEnd, pd.offsets.BusinessMonthEnd, pd.offsets.SemiMonthEnd,
                  pd.offsets.QuarterEnd, pd.offsets.BQuarterEnd, pd.offsets.YearEnd,
                  pd.offsets.BYearEnd, pd.offsets.CustomBusinessMonthEnd)
+
+
+def _end_anchored(period: Any) -> bool:
+    """Whether a calendar period ends on its anchor (as pandas' periods do): those above, and
+    weeks ending on a weekday (``1W`` is ``W-SUN``: Monday to Sunday, as ``Period("W")``)."""
+    return isinstance(period, _END_ANCHORED) or (
+        isinstance(period, pd.offsets.Week) and period.weekday is not None)
 
 
 def check_window_options(timestamp_column: str | None, every: str | None,

@@ -431,7 +431,8 @@ def test_a_window_period_must_be_positive(tracking_uri: str, profiled: str, ever
 
 
 # -- trial 3 (helper A): periods anchored at their last day are calendar periods -----------------
-@pytest.mark.parametrize(("every", "key"), [("1ME", "M"), ("QE", "Q"), ("1MS", "M")])
+@pytest.mark.parametrize(("every", "key"), [("1ME", "M"), ("QE", "Q"), ("1MS", "M"),
+                                            ("1W", "W"), ("W-WED", "W-WED")])
 def test_month_and_quarter_end_periods_cut_calendar_periods(every: str, key: str) -> None:
     # 1ME cut windows from one month's last day to the next (Jan 31 - Feb 27 as "01-31 → 02-28"),
     # and the last day of the data made a window of its own
