@@ -271,6 +271,8 @@ def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str
                     ) -> Mapping[tuple[str, str], float]:
     rows = stats.rows
     out: dict[tuple[str, str], float] = {("quality", "missing_rate"): stats.missing / rows}
+    if ref.rows:  # the rise above the reference's own share (a column often missing there)
+        out[("quality", "missing_rate.delta")] = stats.missing / rows - ref.missing / ref.rows
     if isinstance(ref, NumericSummary) and isinstance(stats, NumericStats):
         out[("quality", "nonfinite_rate")] = stats.infinite / rows
         n = stats.count

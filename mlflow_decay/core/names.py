@@ -93,7 +93,8 @@ def higher_is_worse(pattern: str) -> bool:
     last = pattern.rsplit(".", 1)[-1]
     return (pattern in ("drift.share", "drift.features_drifted")
             or (pattern.startswith("drift.") and last in stats)
-            or (pattern.startswith("quality.") and last in QUALITY_METRICS)
+            or (pattern.startswith("quality.") and (last in QUALITY_METRICS
+                                                     or pattern.endswith(".missing_rate.delta")))
             or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio")))
 
 
@@ -111,7 +112,7 @@ def metric_patterns() -> tuple[str, ...]:
     est = sorted({*BINARY, *MULTICLASS, *REGRESSION})
     return ("drift.share", "drift.features_drifted", "drift.multivariate.reconstruction_error",
             *(f"drift.*.{s}" for s in stats), "quality.rows",
-            *(f"quality.*.{q}" for q in QUALITY_METRICS),
+            *(f"quality.*.{q}" for q in QUALITY_METRICS), "quality.*.missing_rate.delta",
             *(f"perf.{m}{end}" for m in perf for end in ("", ".delta")),
             *(f"est.{m}{end}" for m in est for end in ("", ".lower", ".upper", ".delta")),
             *(f"{side}.{m}.ratio" for side in ("perf", "est") for m in RATIO_METRICS),

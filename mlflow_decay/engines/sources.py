@@ -350,7 +350,7 @@ def _end_anchored(period: Any) -> bool:
     """Whether a calendar period ends on its anchor (as pandas' periods do): those above, and
     weeks ending on a weekday (``1W`` is ``W-SUN``: Monday to Sunday, as ``Period("W")``)."""
     return isinstance(period, _END_ANCHORED) or (
-        isinstance(period, pd.offsets.Week) and period.weekday is not None)
+        isinstance(period, pd.offsets.Week) and getattr(period, "weekday", None) is not None)
 
 
 def check_window_options(timestamp_column: str | None, every: str | None,

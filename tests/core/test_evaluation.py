@@ -99,3 +99,22 @@ def test_regression_errors_log_their_ratio_to_the_reference_and_the_default_poli
         status, breaches = DEFAULT_POLICY.decide(metrics, profile.bands, len(window))
         assert status == verdict and (
             ("perf.rmse.ratio" in {b.metric for b in breaches}) == (verdict == "degraded"))
+
+
+def test_a_feature_often_missing_in_the_reference_warns_only_when_it_goes_missing_more() -> None:
+    def table(n: int, seed: int, missing: float) -> pd.DataFrame:
+        frame = make_frame(n, seed)
+        frame.loc[np.random.default_rng(seed).random(n) < missing, "x2"] = np.nan
+        return frame
+
+    reference = table(5000, 1, 0.3)
+    profile = md.build_profile(reference, target="label", prediction="score")
+    for missing, status in ((0.3, "healthy"), (0.45, "warning")):
+        window = table(3000, 2, missing)
+        result = evaluate_window(profile, window)
+        assert result.metrics["quality.x2.missing_rate.delta"] == pytest.approx(
+            window.x2.isna().mean() - reference.x2.isna().mean())
+        verdict, breaches = DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)
+        assert verdict == status, breaches
+        assert [b.metric for b in breaches] == ([] if status == "healthy"
+                                                else ["quality.x2.missing_rate.delta"])
