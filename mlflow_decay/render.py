@@ -84,6 +84,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: The report page's style sheet (the status badge's colour is added per page).
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+.status{display:inline-block;padding:.2rem .8rem;border-radius:1rem;color:#fff}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;
+text-align:right}td:first-child,th:first-child{text-align:left}
+figure{display:inline-block;margin:.5rem;vertical-align:top}img{max-width:680px}
+figcaption{font-weight:600;text-align:center}
+.metrics th.family{text-align:left;background:#f3f3f3}.metrics td{white-space:nowrap}
+.metrics td.threshold,.metrics th.threshold{text-align:left;white-space:normal}
+tr.warning td{background:#fff3cd}tr.degraded td{background:#f8d7da}
+"""
+
+
 def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
                 profile: Profile) -> str:
     """The report as one HTML page with its images inlined: summary, reasons, registry
@@ -118,18 +132,7 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>mlflow-decay: {e(report.model_uri)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
-.status{{display:inline-block;padding:.2rem .8rem;border-radius:1rem;color:#fff;
-background:{_COLORS.get(status, "#555")}}}
-table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ddd;padding:.25rem .6rem;
-text-align:right}}td:first-child,th:first-child{{text-align:left}}
-figure{{display:inline-block;margin:.5rem;vertical-align:top}}img{{max-width:680px}}
-figcaption{{font-weight:600;text-align:center}}
-.metrics th.family{{text-align:left;background:#f3f3f3}}.metrics td{{white-space:nowrap}}
-.metrics td.threshold,.metrics th.threshold{{text-align:left;white-space:normal}}
-tr.warning td{{background:#fff3cd}}tr.degraded td{{background:#f8d7da}}
-</style></head><body>
+<style>{_STYLE}.status{{background:{_COLORS.get(status, "#555")}}}</style></head><body>
 <h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
 <p>window {e(bounds + " (UTC)" if (bounds := span_label(report.window_start, report.window_end))
               else "-")}, {report.rows} rows;

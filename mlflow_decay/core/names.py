@@ -98,6 +98,13 @@ def higher_is_worse(pattern: str) -> bool:
             or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio")))
 
 
+def never_negative(pattern: str) -> bool:
+    """Whether the metrics ``pattern`` names are never below 0: drift effect sizes, shares and
+    the PCA error, data quality shares (not their changes from the reference)."""
+    return pattern.startswith("drift.") or (pattern.startswith("quality.")
+                                            and not pattern.endswith(DERIVED))
+
+
 def metric_patterns() -> tuple[str, ...]:
     """Glob patterns of every metric name an evaluation can log (``*`` stands for a column).
 

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .names import never_negative
+
 Status = Literal["healthy", "warning", "degraded"]
 STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
 #: The side a breach is on.
@@ -47,8 +49,11 @@ class Rule:
             elif k is not None and band is not None:
                 mean, sd, chunk_rows = band
                 scale = math.sqrt(chunk_rows / rows) if rows else 1.0
-                out += [(level, side, mean + (k if side == "above" else -k) * sd * scale,
-                         f"reference band {k:g} sd") for side in sides]
+                bounds = [(side, mean + (k if side == "above" else -k) * sd * scale)
+                          for side in sides]
+                # a band's lower line below 0, on a metric never below it, can never be crossed
+                out += [(level, side, bound, f"reference band {k:g} sd") for side, bound in bounds
+                        if not (side == "below" and bound < 0 and never_negative(self.pattern))]
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -133,3 +133,21 @@ def test_windows_drawn_from_the_reference_are_almost_never_degraded() -> None:
         verdicts.append(DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)[0])
     assert verdicts.count("degraded") <= 0.01 * len(verdicts)
     assert verdicts.count("warning") <= 0.05 * len(verdicts)
+
+
+def test_a_band_line_below_zero_is_left_out_where_the_metric_never_is(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        '[thresholds]\n"drift.multivariate.reconstruction_error" = '
+        '{ warn_k = 4, direction = "both" }\n'
+        '"quality.*.missing_rate.delta" = { warn_k = 4, direction = "both" }\n')
+    policy = load_policy(tmp_path / "p.toml")
+    # the PCA error's band (mean 0.05, sd 0.02): 4 sd below is -0.03, which it cannot reach
+    rule = policy.rule_for("drift.multivariate.reconstruction_error")
+    assert rule is not None
+    assert [(side, round(bound, 6)) for _, side, bound, _ in
+            rule.limits((0.05, 0.02, 1000), 1000)] == [("above", 0.13)]
+    # a change from the reference may be negative: both lines stay
+    rule = policy.rule_for("quality.x.missing_rate.delta")
+    assert rule is not None
+    assert sorted(side for _, side, _, _ in rule.limits((0.0, 0.02, 1000), 1000)) == [
+        "above", "below"]
