@@ -37,15 +37,13 @@ from ..stats.multivariate import column_sums, held_out_errors
 from ..stats.schema import require_flat
 from . import drift
 from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
-from .names import RATIO_METRICS, metric_keys
+from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
 from .policy import DEFAULT_POLICY, Policy
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, collect_stats, stats_tasks
 
-#: Family-wise false-alarm rate of the "could this be noise?" guard on drifted features.
-DRIFT_ALPHA = 0.05
 #: Share of rows whose model output is missing or not finite.
 PREDICTION_MISSING = "quality.prediction.missing_rate"
 #: Share of a window's rows that carry a label (the policy's ``[labels] min_coverage``).
@@ -195,6 +193,8 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         if summary is not None and counted is not None:
             found = _column_metrics(summary, counted, role, notes)
             metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
+            if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
+                metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
     business = metric_keys(policy.business)
     if stats.prediction is not None:  # NaN or infinite model outputs (any class's, multiclass)
         infinite = stats.prediction.infinite if isinstance(stats.prediction, NumericStats) else 0

@@ -82,6 +82,13 @@ IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_win
 RATIO_METRICS = ("rmse", "mae")
 #: The names derived from a metric's (its change from the reference, its 95% band).
 DERIVED = (".delta", ".ratio", ".lower", ".upper")
+#: Family-wise false-alarm rate of the "could this be noise?" guard on drift: on drifted
+#: features (Bonferroni over them) and on the model output's drift rules.
+DRIFT_ALPHA = 0.05
+#: The two-sample test's p-value of the model output's distribution against the reference's
+#: (KS; chi-square for predicted classes): a drift.prediction.* rule breaches only below
+#: ``DRIFT_ALPHA``, so a small window's sampling noise is not drift.
+PREDICTION_P_VALUE = "drift.prediction.p_value"
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
 

@@ -19,9 +19,11 @@ from typing import Any, cast
 
 from ..errors import PolicyError
 from .names import (
+    DRIFT_ALPHA,
     FEATURE_METRICS,
     IMPACT_METRICS,
     MAX_PATTERN,
+    PREDICTION_P_VALUE,
     QUALITY_METRICS,
     RATIO_METRICS,
     globs_meet,
@@ -100,13 +102,19 @@ class Policy:
 
         ``bands`` are the profile's reference bands and ``rows`` the window's size, for rules
         with ``warn_k``/``degrade_k``. The ``est.*`` rules are left out when labels cover
-        enough of the window (see :meth:`labels_decide`).
+        enough of the window (see :meth:`labels_decide`), and the ``drift.prediction.*`` rules
+        when the model output's two-sample test (``drift.prediction.p_value``) cannot tell its
+        shift from sampling noise at ``DRIFT_ALPHA``.
         """
         breaches: list[Breach] = []
         labelled = self.labels_decide(metrics) is not None
+        # the model output's drift within sampling noise (its test's p-value) breaches nothing
+        noise = metrics.get(PREDICTION_P_VALUE, 0.0) >= DRIFT_ALPHA
         for name, value in metrics.items():
             rule = self.rule_for(name)
             if rule is None or not math.isfinite(value) or (labelled and name.startswith("est.")):
+                continue
+            if noise and name.startswith("drift.prediction.") and name != PREDICTION_P_VALUE:
                 continue
             for level, side, threshold, basis in rule.limits((bands or {}).get(name), rows):
                 if value >= threshold if side == "above" else value <= threshold:

@@ -151,3 +151,29 @@ def test_a_band_line_below_zero_is_left_out_where_the_metric_never_is(tmp_path: 
     assert rule is not None
     assert sorted(side for _, side, _, _ in rule.limits((0.0, 0.02, 1000), 1000)) == [
         "above", "below"]
+
+
+def test_small_windows_output_drift_within_sampling_noise_breaches_nothing() -> None:
+    from scipy import stats
+
+    reference = make_frame(5000, seed=1)
+    profile = md.build_profile(reference, target="label", prediction="score")
+    noisy = breached = 0
+    for seed in range(40):  # 50-row windows of the reference's own distribution
+        window = make_frame(50, seed=100 + seed).drop(columns="label")
+        result = evaluate_window(profile, window)
+        test = stats.ks_2samp(reference.score, window.score, method="asymp")
+        assert result.metrics["drift.prediction.ks"] == pytest.approx(test.statistic, abs=0.002)
+        # Kolmogorov's limiting distribution, as scipy.stats has it
+        en = len(reference) * len(window) / (len(reference) + len(window))
+        assert result.metrics["drift.prediction.p_value"] == pytest.approx(
+            stats.kstwobign.sf(np.sqrt(en) * test.statistic), abs=0.02)
+        noisy += result.metrics["drift.prediction.psi"] >= 0.1
+        _, breaches = DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)
+        breached += any(b.metric.startswith("drift.prediction.") for b in breaches)
+    assert noisy >= 15 and breached <= 4, (noisy, breached)
+    shifted = make_frame(50, seed=7, shift=1.5).drop(columns="label")  # the scores move
+    result = evaluate_window(profile, shifted)
+    assert result.metrics["drift.prediction.p_value"] < 0.001
+    _, breaches = DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)
+    assert any(b.metric == "drift.prediction.psi" and b.level == "degraded" for b in breaches)
