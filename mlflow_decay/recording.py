@@ -54,6 +54,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
         notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
+                                          pol.unbanded(result.metrics, profile.bands),
                                           _plan_note(planned) if planned.note else None) if n],
         actions=visible_actions(ref, planned.actions),
         policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),

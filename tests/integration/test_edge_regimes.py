@@ -1,0 +1,42 @@
+"""Data at the edges (trial 3, helper C): tiny references, tiny windows, say what they cannot
+judge instead of judging silently less."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from conftest import make_frame
+
+import mlflow_decay as md
+
+
+@pytest.mark.parametrize("rows, banded", [(50, False), (299, False), (300, True)])
+def test_a_reference_too_small_for_bands_says_so_when_profiled_and_evaluated(
+        tracking_uri: str, new_version: Callable[..., str], rows: int, banded: bool) -> None:
+    profile = md.build_profile(make_frame(rows, 1), target="label", prediction="score")
+    assert bool(profile.bands) is banded
+    assert any("no reference bands" in n for n in profile.notes) is not banded
+    uri = new_version()
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    report = md.evaluate(uri, make_frame(500, 2), log=False, tracking_uri=tracking_uri)
+    assert ("drift.multivariate.reconstruction_error" in report.metrics)
+    unjudged = [n for n in report.notes if "not judged" in n]
+    assert (unjudged == []) is banded
+    if not banded:
+        assert "drift.multivariate.reconstruction_error" in unjudged[0]
+
+
+def test_a_one_row_window_scored_right_has_no_precision_or_f1(
+        tracking_uri: str, profiled: str) -> None:
+    from sklearn import metrics as skm
+
+    window = make_frame(1, 2).assign(score=0.01, label=0)
+    report = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert report.metrics["perf.accuracy"] == 1.0
+    for name in ("precision", "recall", "f1"):
+        func = getattr(skm, f"{name}_score")
+        assert np.isnan(func(window["label"], window["score"] >= 0.5, zero_division=np.nan))
+        assert f"perf.{name}" not in report.metrics
+        assert any(n.startswith(f"perf.{name} left out") for n in report.notes)
