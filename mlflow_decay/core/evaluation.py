@@ -257,7 +257,7 @@ def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]
         for column in columns:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
-                                f"(columns: {list_columns(window.columns)})")
+                                f"({list_columns(window.columns, wanted=column)})")
             read[column] = window[column]
             require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")

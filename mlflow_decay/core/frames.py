@@ -67,14 +67,21 @@ def require_column(frame: Any, column: str, what: str) -> None:
     """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
-                        f"(columns: {list_columns(frame.columns)})")
+                        f"({list_columns(frame.columns, wanted=column)})")
 
 
-def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
-    """Column names for an error message, the first ``limit`` of them."""
+def list_columns(columns: Iterable[Any], limit: int = 12, wanted: str | None = None) -> str:
+    """Column names for an error message, the first ``limit`` of them; with ``wanted`` (the
+    name looked for), the columns whose name is it but for spaces around it or letter case
+    are named first (a CSV header written ``id, score``)."""
     names = [str(c) for c in columns]
     more = f", … {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
+    listed = "columns: " + ", ".join(names[:limit]) + more
+    if wanted is None:
+        return listed
+    near = [n for n in names if n != wanted and n.strip().casefold() == wanted.strip().casefold()]
+    return (f"it has {', '.join(map(repr, near))}: the same name but for spaces around it or "
+            f"letter case; {listed}" if near else listed)
 
 
 def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
