@@ -187,7 +187,8 @@ def monitor(
     Returns
     -------
     list of DecayReport
-        One per window, in order; skipped windows have ``skipped=True`` and their run id. A
+        One per window, in order; skipped windows have ``skipped=True``, their run id, and
+        the window's verdict, reasons (the first five) and metrics as that run logged them. A
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
@@ -277,10 +278,14 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
     for window in pending:
         if window.key in done:
             status = cast(Status, ref.status if ref.status in STATUSES else "healthy")
+            # what the window earned when it was logged, read from its run, not the stage now
+            earlier = next((s for s in series if s["key"] == window.key), {})
             report = DecayReport(
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
-                status=status, window_status=status, previous_status=ref.status, reasons=[],
-                metrics={}, rows=window.rows, run_id=done[window.key], window_start=window.start,
+                status=status, window_status=cast(Status, earlier.get("window_status") or status),
+                previous_status=ref.status, reasons=list(earlier.get("reasons", [])),
+                metrics=dict(earlier.get("metrics", {})), rows=window.rows,
+                run_id=done[window.key], window_start=window.start,
                 window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,
                 policy=pol.source)
         else:

@@ -200,7 +200,10 @@ def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experimen
 def _series(found: list[Run]) -> list[dict[str, Any]]:
     return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
              "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
-             "end": tags.get(registry.WINDOW_END)} for r in found]
+             "end": tags.get(registry.WINDOW_END),
+             "window_status": tags.get(registry.WINDOW_STATUS, ""),
+             "reasons": [x for x in tags.get(registry.REASONS, "").split("; ") if x]}
+            for r in found]
 
 
 def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None,

@@ -40,3 +40,26 @@ def test_a_one_row_window_scored_right_has_no_precision_or_f1(
         assert np.isnan(func(window["label"], window["score"] >= 0.5, zero_division=np.nan))
         assert f"perf.{name}" not in report.metrics
         assert any(n.startswith(f"perf.{name} left out") for n in report.notes)
+
+
+def test_a_rerun_monitor_reports_what_each_window_earned_not_the_stage_now(
+        tracking_uri: str, profiled: str) -> None:
+    import pandas as pd
+
+    days = [make_frame(1500, 10 + i, shift=0.0 if i == 0 else 2.0) for i in range(3)]
+    for i, day in enumerate(days):
+        day["ts"] = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(days=i) + pd.to_timedelta(
+            np.arange(len(day)), unit="s")
+    data = pd.concat(days, ignore_index=True)
+    first = md.monitor(profiled, data, timestamp_column="ts", every="1D",
+                       tracking_uri=tracking_uri)
+    assert first[0].window_status == "healthy" and first[-1].status == "degraded"
+    again = md.monitor(profiled, data, timestamp_column="ts", every="1D",
+                       tracking_uri=tracking_uri)
+    assert all(r.skipped for r in again)
+    for before, rerun in zip(first, again, strict=True):
+        assert rerun.run_id == before.run_id
+        assert rerun.window_status == before.window_status  # not the version's stage now
+        assert rerun.reasons == before.reasons[:5]
+        assert rerun.metrics == pytest.approx(before.metrics)
+        assert rerun.status == "degraded"  # the version's stage
