@@ -4,6 +4,7 @@ judge instead of judging silently less."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,3 +64,21 @@ def test_a_rerun_monitor_reports_what_each_window_earned_not_the_stage_now(
         assert rerun.reasons == before.reasons[:5]
         assert rerun.metrics == pytest.approx(before.metrics)
         assert rerun.status == "degraded"  # the version's stage
+
+
+def test_a_reference_csv_with_thousands_separators_gets_a_note_in_memory_and_streamed(
+        tmp_path: Path) -> None:
+    frame = make_frame(600, 1).assign(amount=lambda f: [f"{1000 * v:,.1f}" for v in f.x2])
+    frame.to_csv(tmp_path / "ref.csv", index=False)
+    frame.to_parquet(tmp_path / "ref.parquet")
+    for source in (tmp_path / "ref.csv", tmp_path / "ref.parquet"):
+        profile = md.build_profile(source, target="label", prediction="score", band_chunks=0)
+        assert profile.feature_kinds["amount"] == "categorical"
+        (note,) = profile.notes
+        assert note.startswith("column 'amount' became a categorical feature but holds numbers "
+                               "written with thousands separators (such as '")
+    # text that is not all numbers, and a forced categorical column, get no note
+    assert not md.build_profile(frame.assign(amount=lambda f: f.amount.where(f.index > 0, "n/a")),
+                                target="label", prediction="score", band_chunks=0).notes
+    assert not md.build_profile(frame, target="label", prediction="score", band_chunks=0,
+                                categorical=["amount", "color"]).notes
