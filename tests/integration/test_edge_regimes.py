@@ -82,3 +82,18 @@ def test_a_reference_csv_with_thousands_separators_gets_a_note_in_memory_and_str
                                 target="label", prediction="score", band_chunks=0).notes
     assert not md.build_profile(frame, target="label", prediction="score", band_chunks=0,
                                 categorical=["amount", "color"]).notes
+
+
+def test_evidentlys_page_of_a_window_with_an_unseen_category_prints_no_runtime_warning(
+        ) -> None:
+    import warnings
+
+    from mlflow_decay.render import evidently_report
+
+    sample = make_frame(500, 1)
+    window = make_frame(500, 2).assign(color="purple")  # a category the sample lacks
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page, note = evidently_report(sample, window)
+    assert page is not None and note is None
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
