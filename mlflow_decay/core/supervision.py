@@ -81,6 +81,10 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
                  "as positive_label= (--positive-label)",)
+    if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
+        notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
+                  "decides every row negative, so precision is undefined and recall and F1 are "
+                  "0; give the score at which it decides positive as threshold= (--threshold)",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
 

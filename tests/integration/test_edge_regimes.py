@@ -97,3 +97,19 @@ def test_evidentlys_page_of_a_window_with_an_unseen_category_prints_no_runtime_w
         page, note = evidently_report(sample, window)
     assert page is not None and note is None
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+
+
+def test_a_binary_model_whose_scores_all_lie_under_the_threshold_gets_a_note() -> None:
+    from sklearn import metrics as skm
+
+    frame = make_frame(3000, 1).assign(score=lambda f: 0.1 * f.score)  # scores in [0, 0.1]
+    profile = md.build_profile(frame, target="label", prediction="score", band_chunks=0)
+    assert "precision" not in profile.performance
+    assert profile.performance["recall"] == 0.0
+    (note,) = profile.notes
+    assert note.startswith("no reference row scores at or above the threshold 0.5")
+    decided = md.build_profile(frame, target="label", prediction="score", band_chunks=0,
+                               threshold=0.05)
+    assert decided.notes == ()
+    assert decided.performance["precision"] == pytest.approx(
+        skm.precision_score(frame["label"], frame["score"] >= 0.05))
