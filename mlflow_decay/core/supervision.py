@@ -63,7 +63,7 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
     if target is None or not pred_cols:
         return Supervision(class_labels, pos)
     values = prediction_values(rows, pred_cols, task, options.prediction_kind)
-    perf, _ = performance.realized(
+    perf, why = performance.realized(
         task, rows[target], values, classes=class_labels, positive_label=pos, threshold=threshold,
         decisions=rows[predicted_label] if predicted_label else None)
     calibrations: tuple[Calibration, ...] = ()
@@ -85,6 +85,9 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
                   "0; give the score at which it decides positive as threshold= (--threshold)",)
+    elif why:  # a rule on perf.<metric>.delta has no reference value to judge against
+        notes += (f"reference {', '.join(why)} left out ({'; '.join(dict.fromkeys(why.values()))})"
+                  f": windows get no {', '.join(f'perf.{m}.delta' for m in why)} to judge",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
 
@@ -163,6 +166,12 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                             f"reference, found {len(seen)} ({', '.join(seen[:5])})")
         return seen
     if classes is None:
+        if pred_cols and len(seen) < len(pred_cols):
+            raise DataError(f"multiclass: {len(pred_cols)} prediction columns but the reference "
+                            f"labels in {target!r} hold {len(seen)} classes "
+                            f"({', '.join(seen[:10])}): a class no reference row has cannot be "
+                            "read from the column names; name each column's class in column "
+                            "order with classes= (--classes)")
         _check_class_count(pred_cols, seen)
         return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_frame
 
@@ -45,7 +46,7 @@ def test_a_one_row_window_scored_right_has_no_precision_or_f1(
 
 def test_a_rerun_monitor_reports_what_each_window_earned_not_the_stage_now(
         tracking_uri: str, profiled: str) -> None:
-    import pandas as pd
+
 
     days = [make_frame(1500, 10 + i, shift=0.0 if i == 0 else 2.0) for i in range(3)]
     for i, day in enumerate(days):
@@ -113,3 +114,55 @@ def test_a_binary_model_whose_scores_all_lie_under_the_threshold_gets_a_note() -
     assert decided.notes == ()
     assert decided.performance["precision"] == pytest.approx(
         skm.precision_score(frame["label"], frame["score"] >= 0.05))
+
+
+def _twelve_classes(rows: int, seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """12 classes, the rarest at 0.2%: features, one probability column per class, labels."""
+    rng = np.random.default_rng(seed)
+    prior = np.array([30, 20, 15, 10, 8, 6, 4, 3, 2, 1, 0.5, 0.2])
+    prior /= prior.sum()
+    y = rng.choice(12, rows, p=prior)
+    x = rng.normal(0, 1, (rows, 12))
+    x[np.arange(rows), y] += 1.8
+    proba = np.exp(x + np.log(prior))
+    proba /= proba.sum(axis=1, keepdims=True)
+    names = [f"c{i:02d}" for i in range(12)]
+    frame = pd.DataFrame({f"f{i}": x[:, i] for i in range(12)})
+    frame[[f"p_{c}" for c in names]] = proba
+    frame["label"] = np.array(names)[y]
+    return frame, names
+
+
+def test_a_reference_without_a_rare_class_is_refused_or_noted_not_silently_unjudged() -> None:
+    frame, names = _twelve_classes(3000, 1)
+    frame = frame[frame["label"] != "c11"]
+    columns = [f"p_{c}" for c in names]
+    with pytest.raises(md.DataError, match=r"12 prediction columns but the reference labels in "
+                       r"'label' hold 11 classes .* name each column's class in column order "
+                       r"with classes= \(--classes\)"):
+        md.build_profile(frame, target="label", prediction=columns, task="multiclass")
+    profile = md.build_profile(frame, target="label", prediction=columns, task="multiclass",
+                               classes=names, band_chunks=0)
+    assert "roc_auc_ovr" not in profile.performance
+    assert profile.notes == ("reference roc_auc_ovr left out (not every class is present in the "
+                             "labels): windows get no perf.roc_auc_ovr.delta to judge",)
+
+
+def test_twelve_classes_some_rare_realized_metrics_equal_sklearn(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    from sklearn import metrics as skm
+
+    reference, names = _twelve_classes(20_000, 1)
+    columns = [f"p_{c}" for c in names]
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction=columns,
+                                            task="multiclass"), tracking_uri=tracking_uri)
+    window, _ = _twelve_classes(3000, 2)
+    report = md.evaluate(uri, window, log=False, tracking_uri=tracking_uri)
+    proba, truth = window[columns].to_numpy(), window["label"]
+    decided = np.array(names)[proba.argmax(axis=1)]
+    assert report.metrics["perf.roc_auc_ovr"] == pytest.approx(
+        skm.roc_auc_score(truth, proba, multi_class="ovr", labels=names))
+    assert report.metrics["perf.accuracy"] == pytest.approx(skm.accuracy_score(truth, decided))
+    assert report.metrics["perf.f1_macro"] == pytest.approx(
+        skm.f1_score(truth, decided, average="macro", labels=names, zero_division=0))
