@@ -166,3 +166,22 @@ def test_twelve_classes_some_rare_realized_metrics_equal_sklearn(
     assert report.metrics["perf.accuracy"] == pytest.approx(skm.accuracy_score(truth, decided))
     assert report.metrics["perf.f1_macro"] == pytest.approx(
         skm.f1_score(truth, decided, average="macro", labels=names, zero_division=0))
+
+
+def test_a_reference_with_one_row_of_a_class_is_profiled_not_a_traceback() -> None:
+    """Cross-validating a calibration map needs two rows of the class: one gets the raw
+    scores, as a class absent from the reference does (a ValueError from scikit-learn's
+    logistic regression escaped before)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, 1000)
+    score = 1 / (1 + np.exp(4 - x))
+    label = (np.arange(1000) == np.argmax(score)).astype(int)  # 0.1% positives: one row
+    binary = md.build_profile(pd.DataFrame({"x": x, "score": score, "label": label}),
+                              target="label", prediction="score", band_chunks=0)
+    assert binary.performance["roc_auc"] == 1.0 and binary.calibrations[0].method == "raw"
+    frame, names = _twelve_classes(300, 1)  # c09, c10 and c11 have one row each
+    assert (frame["label"].value_counts()[["c09", "c10", "c11"]] == 1).all()
+    profile = md.build_profile(frame, target="label", prediction=[f"p_{c}" for c in names],
+                               task="multiclass", classes=names, band_chunks=0)
+    assert "roc_auc_ovr" in profile.estimated_performance
+    assert all(c.method == "raw" for c in profile.calibrations)  # every class or none
