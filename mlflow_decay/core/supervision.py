@@ -85,11 +85,21 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
                   "0; give the score at which it decides positive as threshold= (--threshold)",)
+    elif task == "regression" and not loss_models and (labelled := int(np.isfinite(
+            to_numeric(rows[target], target) - values).sum())) < LOSS_MODEL_ROWS:
+        notes += (f"no error model: {labelled} reference rows have both a label and a "
+                  f"prediction, {LOSS_MODEL_ROWS} are needed, so windows without labels get no "
+                  "est.* (and the "
+                  "default policy's est.rmse.ratio rule judges nothing)",)
     elif why:  # a rule on perf.<metric>.delta has no reference value to judge against
         notes += (f"reference {', '.join(why)} left out ({'; '.join(dict.fromkeys(why.values()))})"
                   f": windows get no {', '.join(f'perf.{m}.delta' for m in why)} to judge",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
+
+
+#: A regression reference needs this many labelled rows to model its errors (``est.*``).
+LOSS_MODEL_ROWS = 50
 
 
 def _loss_models(reference: pd.DataFrame, columns: Sequence[str], target: str,
@@ -100,7 +110,7 @@ def _loss_models(reference: pd.DataFrame, columns: Sequence[str], target: str,
     prediction."""
     error = to_numeric(reference[target], target) - predictions
     keep = np.isfinite(error)
-    if keep.sum() < 50:
+    if keep.sum() < LOSS_MODEL_ROWS:
         return ()
     rows = reference[keep]
     inputs, categories = [], {}

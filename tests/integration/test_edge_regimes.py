@@ -185,3 +185,19 @@ def test_a_reference_with_one_row_of_a_class_is_profiled_not_a_traceback() -> No
                                task="multiclass", classes=names, band_chunks=0)
     assert "roc_auc_ovr" in profile.estimated_performance
     assert all(c.method == "raw" for c in profile.calibrations)  # every class or none
+
+
+@pytest.mark.parametrize("rows, modelled", [(20, False), (49, False), (50, True)])
+def test_a_regression_reference_too_small_for_an_error_model_says_so(
+        rows: int, modelled: bool) -> None:
+    rng = np.random.default_rng(rows)
+    x = rng.normal(0, 1, rows)
+    frame = pd.DataFrame({"x": x, "pred": np.exp(x), "y": np.exp(x + rng.normal(0, 1, rows))})
+    profile = md.build_profile(frame, target="y", prediction="pred", task="regression",
+                               band_chunks=0)
+    assert bool(profile.loss_models) is modelled
+    assert bool(profile.estimated_performance) is modelled
+    assert [n for n in profile.notes if n.startswith("no error model")] == ([] if modelled else [
+        f"no error model: {rows} reference rows have both a label and a prediction, 50 are "
+        "needed, so windows without labels get no est.* (and the default policy's "
+        "est.rmse.ratio rule judges nothing)"])
