@@ -201,3 +201,27 @@ def test_a_regression_reference_too_small_for_an_error_model_says_so(
         f"no error model: {rows} reference rows have both a label and a prediction, 50 are "
         "needed, so windows without labels get no est.* (and the default policy's "
         "est.rmse.ratio rule judges nothing)"])
+
+
+@pytest.mark.parametrize("value, rows", [(0.3, 2000), (0.37, 3000)])
+def test_a_constant_reference_column_has_no_spread_in_memory_and_streamed(
+        tmp_path: Path, value: float, rows: int) -> None:
+    """np.std of 2,000 times 0.3 is 1.1e-16, of 3,000 times 0.37 exactly 0: a constant
+    feature or score divided distances by a rounding error (Wasserstein 9e13, PCA error 8e27
+    for a window at 0.31) or not, by chance."""
+    from scipy import stats
+
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    reference = make_frame(rows, 1).assign(rate=value, score=value)
+    reference.to_parquet(tmp_path / "ref.parquet")
+    window = make_frame(1000, 2).assign(rate=value + 0.01, score=lambda f: f.score.clip(0.2, 0.5))
+    for source in (reference, tmp_path / "ref.parquet"):
+        profile = md.build_profile(source, target="label", prediction="score", band_chunks=0)
+        assert profile.features["rate"].std == 0.0 and profile.prediction_summary.std == 0.0
+        assert profile.multivariate is not None and "rate" not in profile.multivariate.features
+        metrics = evaluate_window(profile, window.drop(columns="label")).metrics
+        for column, key in (("rate", "rate"), ("score", "prediction")):  # scale 1: the raw W1
+            assert metrics[f"drift.{key}.wasserstein"] == pytest.approx(
+                stats.wasserstein_distance(reference[column], window[column]), rel=1e-6)
+        assert metrics["drift.multivariate.reconstruction_error"] < 100
