@@ -104,8 +104,7 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
         raw = None
     proba, known = getattr(raw, "predict_proba", None), getattr(raw, "classes_", None)
     if proba is not None and known is not None:
-        names = getattr(raw, "feature_names_in_", None)
-        values = np.asarray(proba(window[list(names)] if names is not None else window))
+        values = np.asarray(proba(window[_model_inputs(model, raw, window)]))
         column = {category_key(c): i for i, c in enumerate(known)}
         wanted = ([str(profile.positive_label)] if profile.task == "binary"
                   else list(profile.classes))
@@ -126,6 +125,16 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
                         "probabilities the profile reads; log it with "
                         'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
     return scores
+
+
+def _model_inputs(model: Any, raw: Any, window: pd.DataFrame) -> list[str]:
+    """The window's columns the raw model reads, in its order: the names it was fitted on,
+    else the logged signature's inputs (which the pyfunc's ``predict`` would select), else all."""
+    names = getattr(raw, "feature_names_in_", None)
+    if names is None:
+        schema = getattr(getattr(model, "metadata", None), "get_input_schema", lambda: None)()
+        names = schema.input_names() if schema is not None and schema.has_input_names() else None
+    return [str(c) for c in names] if names is not None else list(window.columns)
 
 
 def _with_outputs(window: pd.DataFrame, scores: Any, outputs: tuple[str, ...]) -> pd.DataFrame:

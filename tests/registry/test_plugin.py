@@ -102,3 +102,32 @@ def test_a_model_whose_predict_gives_class_labels_is_refused_not_read_as_scores(
             mlflow.start_run():
         mlflow.models.evaluate(uri, make_frame(500, 2)[[*FEATURES, "label"]], targets="label",
                                model_type="classifier", evaluators=["mlflow_decay"])
+
+
+def test_a_classifier_fitted_on_arrays_reads_its_signatures_columns_of_a_wider_dataset(
+        tracking_uri: str) -> None:
+    import numpy as np
+    from mlflow.models import infer_signature
+    from sklearn import metrics as skm
+    from sklearn.linear_model import LogisticRegression
+
+    train, reference, window = (make_frame(3000, s) for s in (11, 1, 4))
+    model = LogisticRegression().fit(train[FEATURES].to_numpy(), train["label"])  # no names
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name="arrays",
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            pip_requirements=["scikit-learn", "skops"],
+            signature=infer_signature(train[FEATURES], model.predict(train[FEATURES].to_numpy())))
+    uri = f"models:/arrays/{info.registered_model_version}"
+    reference["p"] = model.predict_proba(reference[FEATURES].to_numpy())[:, 1]
+    md.attach_profile(uri, md.build_profile(reference[[*FEATURES, "label", "p"]], target="label",
+                                            prediction="p"), tracking_uri=tracking_uri)
+    data = window[[*FEATURES, "label"]].assign(row_id=np.arange(len(window)))  # not an input
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, data, targets="label", model_type="classifier",
+                                        evaluators=["mlflow_decay"])
+    expected = skm.roc_auc_score(window["label"],
+                                 model.predict_proba(window[FEATURES].to_numpy())[:, 1])
+    assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
