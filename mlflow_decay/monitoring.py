@@ -188,7 +188,8 @@ def monitor(
     Returns
     -------
     list of DecayReport
-        One per window, in order; skipped windows have ``skipped=True`` and their run id. A
+        One per window, in order; skipped windows have ``skipped=True``, their run id, and
+        the window's verdict, reasons (the first five) and metrics as that run logged them. A
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
@@ -287,7 +288,8 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                            if point.get("window_status") in STATUSES else status)
             report = DecayReport(
                 model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
-                status=status, window_status=verdict, previous_status=ref.status, reasons=[],
+                status=status, window_status=verdict, previous_status=ref.status,
+                reasons=list(point.get("reasons", [])),
                 metrics=dict(point.get("metrics", {})), rows=window.rows,
                 run_id=done[window.key], window_start=window.start,
                 window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,

@@ -55,6 +55,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
         notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
+                                          pol.unbanded(result.metrics, profile.bands),
                                           _plan_note(planned) if planned.note else None) if n],
         actions=visible_actions(ref, planned.actions),
         policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),
@@ -201,7 +202,9 @@ def _series(found: list[Run]) -> list[dict[str, Any]]:
     return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
              "window_status": tags.get(registry.WINDOW_STATUS, ""),
              "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
-             "end": tags.get(registry.WINDOW_END)} for r in found]
+             "end": tags.get(registry.WINDOW_END),
+             "reasons": [x for x in tags.get(registry.REASONS, "").split("; ") if x]}
+            for r in found]
 
 
 def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None,

@@ -52,7 +52,28 @@ def feature_notes(frame: pd.DataFrame, kinds: dict[str, Kind], columns: Columns
             notes.append(f"column {name!r} became a {kind} feature but looks like {looks}: "
                          "if the model does not read it, leave it out (exclude=, --exclude) or "
                          "name its role (target=, prediction=, id_column=)")
+        elif kind == "categorical" and name not in columns.categorical and (
+                example := _separated_number(head)) is not None:
+            notes.append(f"column {name!r} became a categorical feature but holds numbers "
+                         f"written with thousands separators (such as {example!r}): as "
+                         "categories, values seen fewer than min_category_count times fold "
+                         "into 'other' and its drift is barely watched; write the numbers "
+                         "without separators (or as Parquet), or force --categorical")
     return tuple(notes)
+
+
+def _separated_number(head: pd.Series) -> str | None:
+    """A value of a text column whose every value is a number once its thousands separators
+    (commas) are taken out, such as ``"1,234.5"``; ``None`` for any other column."""
+    values = head.dropna()
+    if len(values) == 0 or not all(isinstance(v, str) for v in values):
+        return None
+    text = values.astype(str).str.strip()
+    separated = text[text.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")]
+    if separated.empty or pd.to_numeric(text.str.replace(",", "", regex=False),
+                                        errors="coerce").isna().any():
+        return None
+    return str(separated.iloc[0])
 
 
 def _looks_like(name: str) -> str | None:

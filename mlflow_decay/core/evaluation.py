@@ -36,7 +36,13 @@ from ..stats import estimate, loss, performance
 from ..stats.multivariate import column_sums, held_out_errors
 from ..stats.schema import require_flat
 from . import drift
-from .frames import list_columns, loss_inputs, predicted_classes, prediction_values, require_unique_columns
+from .frames import (
+    loss_inputs,
+    missing_column,
+    predicted_classes,
+    prediction_values,
+    require_unique_columns,
+)
 from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
@@ -257,7 +263,7 @@ def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]
         for column in columns:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
-                                f"(columns: {list_columns(window.columns)})")
+                                f"({missing_column(column, window.columns)})")
             read[column] = window[column]
             require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")

@@ -67,7 +67,7 @@ def require_column(frame: Any, column: str, what: str) -> None:
     """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
-                        f"(columns: {list_columns(frame.columns)})")
+                        f"({missing_column(column, frame.columns)})")
 
 
 def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
@@ -75,6 +75,17 @@ def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
     names = [str(c) for c in columns]
     more = f", … {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
+
+
+def missing_column(column: str, columns: Iterable[Any]) -> str:
+    """What an error on a missing ``column`` says of a table's ``columns``: the names that
+    are it but for spaces around it or letter case (a CSV header written ``id, score``), then
+    the table's columns."""
+    names = [str(c) for c in columns]
+    near = [n for n in names if n != column and n.strip().casefold() == column.strip().casefold()]
+    hint = (f"it has {', '.join(map(repr, near))}: the same name but for spaces around it or "
+            "letter case; " if near else "")
+    return f"{hint}columns: {list_columns(names)}"
 
 
 def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,

@@ -95,6 +95,18 @@ class Policy:
         return (f"est.* not applied: labels cover {coverage:.0%} of rows >= "
                 f"{self.min_label_coverage:.0%}")
 
+    def unbanded(self, metrics: dict[str, float],
+                 bands: dict[str, tuple[float, float, int]] | None) -> str | None:
+        """Why a rule judged by the reference band (``warn_k``/``degrade_k``) judged none of a
+        window's metrics, or ``None``: the profile has no band for them (a reference too small
+        for three band chunks, or built with ``band_chunks=0``)."""
+        names = [n for n in metrics if n not in (bands or {}) and (rule := self.rule_for(n))
+                 and rule.limits((0.0, 1.0, 1), None) and not rule.limits(None, None)]
+        if not names:
+            return None
+        return (f"{', '.join(names[:3])}{' (+more)' if len(names) > 3 else ''} not judged: "
+                "the profile has no reference band for it (its rule takes warn_k/degrade_k)")
+
     def decide(self, metrics: dict[str, float],
                bands: dict[str, tuple[float, float, int]] | None = None,
                rows: int | None = None) -> tuple[Status, list[Breach]]:

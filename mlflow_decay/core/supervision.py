@@ -63,7 +63,7 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
     if target is None or not pred_cols:
         return Supervision(class_labels, pos)
     values = prediction_values(rows, pred_cols, task, options.prediction_kind)
-    perf, _ = performance.realized(
+    perf, why = performance.realized(
         task, rows[target], values, classes=class_labels, positive_label=pos, threshold=threshold,
         decisions=rows[predicted_label] if predicted_label else None)
     calibrations: tuple[Calibration, ...] = ()
@@ -81,8 +81,25 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
                  "as positive_label= (--positive-label)",)
+    if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
+        notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
+                  "decides every row negative, so precision is undefined and recall and F1 are "
+                  "0; give the score at which it decides positive as threshold= (--threshold)",)
+    elif task == "regression" and not loss_models and (labelled := int(np.isfinite(
+            to_numeric(rows[target], target) - values).sum())) < LOSS_MODEL_ROWS:
+        notes += (f"no error model: {labelled} reference rows have both a label and a "
+                  f"prediction, {LOSS_MODEL_ROWS} are needed, so windows without labels get no "
+                  "est.* (and the "
+                  "default policy's est.rmse.ratio rule judges nothing)",)
+    elif why:  # a rule on perf.<metric>.delta has no reference value to judge against
+        notes += (f"reference {', '.join(why)} left out ({'; '.join(dict.fromkeys(why.values()))})"
+                  f": windows get no {', '.join(f'perf.{m}.delta' for m in why)} to judge",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
+
+
+#: A regression reference needs this many labelled rows to model its errors (``est.*``).
+LOSS_MODEL_ROWS = 50
 
 
 def _loss_models(reference: pd.DataFrame, columns: Sequence[str], target: str,
@@ -93,7 +110,7 @@ def _loss_models(reference: pd.DataFrame, columns: Sequence[str], target: str,
     prediction."""
     error = to_numeric(reference[target], target) - predictions
     keep = np.isfinite(error)
-    if keep.sum() < 50:
+    if keep.sum() < LOSS_MODEL_ROWS:
         return ()
     rows = reference[keep]
     inputs, categories = [], {}
@@ -162,11 +179,12 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                             f"reference, found {len(seen)} ({', '.join(seen[:5])}){other}")
         return seen
     if classes is None:
-        if len(pred_cols) > len(seen):
-            raise DataError(f"multiclass: {len(pred_cols)} prediction columns, but the labels of "
-                            f"{target!r} hold {len(seen)} classes ({', '.join(seen[:10])}): if "
-                            "a class has no label in the reference, name each column's class "
-                            "with classes= (--classes)")
+        if pred_cols and len(seen) < len(pred_cols):
+            raise DataError(f"multiclass: {len(pred_cols)} prediction columns but the reference "
+                            f"labels in {target!r} hold {len(seen)} classes "
+                            f"({', '.join(seen[:10])}): a class no reference row has cannot be "
+                            "read from the column names; name each column's class in column "
+                            "order with classes= (--classes)")
         _check_class_count(pred_cols, seen)
         return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..core import summarize
 from ..core.columns import Columns, ProfileOptions
-from ..core.evaluation import Evaluation, evaluate_window
+from ..core.evaluation import MIN_CHUNK_ROWS, Evaluation, evaluate_window
 from ..core.policy import DEFAULT_POLICY, Policy
 from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
 from ..errors import DataError
@@ -132,7 +133,19 @@ def is_parquet(path: Any) -> bool:
 def build_profile_from(reference: Source, columns: Columns, options: ProfileOptions) -> Profile:
     """:func:`build_profile` of any source, its columns playing the ``columns`` roles: a
     DataFrame (:func:`mlflow_decay.core.summarize.build_profile`), a path (Parquet streamed in
-    batches, CSV read whole) or a Spark DataFrame (partials computed on the executors)."""
+    batches, CSV read whole) or a Spark DataFrame (partials computed on the executors). A
+    profile that asked for reference bands and got none says so in its notes."""
+    profile = _build_profile_from(reference, columns, options)
+    if options.band_chunks > 0 and not profile.bands:
+        chunks = min(options.band_chunks, profile.rows // MIN_CHUNK_ROWS)
+        profile = replace(profile, notes=(*profile.notes, (
+            f"no reference bands: {profile.rows} reference rows make {chunks} band chunk(s) of "
+            f"{MIN_CHUNK_ROWS}+ rows, 3 are needed; rules with warn_k/degrade_k (the default "
+            "policy's drift.multivariate.reconstruction_error) will not be applied")))
+    return profile
+
+
+def _build_profile_from(reference: Source, columns: Columns, options: ProfileOptions) -> Profile:
     if isinstance(reference, pd.DataFrame):
         return summarize.build_profile(reference, columns, options)
     options.check()

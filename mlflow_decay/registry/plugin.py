@@ -10,7 +10,9 @@ source is the LoggedModel MLflow hands over (``mlflow.models.evaluate("models:/c
 reads the registry only: stages change through ``evaluate``/``monitor``.
 
 Give the model's scores as the dataset's ``predictions`` column (probabilities for
-classifiers, as in the profile); with a model instead, its ``predict`` output is used.
+classifiers, as in the profile); with a model instead, a classifier's raw model's
+``predict_proba`` (a scikit-learn model's pyfunc ``predict`` gives class labels, which are
+refused), else its ``predict`` output.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 from .. import registry
 from ..core.evaluation import evaluate_window
 from ..core.policy import as_policy
+from ..core.profile import Profile
 from ..errors import DataError, RegistryError
+from ..stats.schema import category_key
 from .tags import STATUS
 
 
@@ -55,7 +59,7 @@ class DecayEvaluator(ModelEvaluator):
         if dataset.has_predictions:
             scores = dataset.predictions_data
         elif model is not None:
-            scores = model.predict(window)
+            scores = _model_outputs(model, window, profile)
         else:
             raise DataError("mlflow_decay evaluator needs predictions (or a model)")
         window = _with_outputs(window, scores, outputs)
@@ -67,7 +71,9 @@ class DecayEvaluator(ModelEvaluator):
         metrics = {f"decay.{k}": v for k, v in result.metrics.items()}
         report = {"model_uri": ref.uri, "window_status": status,
                   "reasons": [str(b) for b in breaches], "metrics": result.metrics,
-                  "notes": result.notes + [n for n in (policy.labels_decide(result.metrics),) if n],
+                  "notes": result.notes + [n for n in (policy.labels_decide(result.metrics),
+                                                       policy.unbanded(result.metrics,
+                                                                       profile.bands)) if n],
                   "extra_columns": result.extra_columns}
         stamp = int(pd.Timestamp.now().timestamp() * 1000)
         batch = [Metric(k, v, stamp, 0) for k, v in metrics.items()]
@@ -82,6 +88,53 @@ class DecayEvaluator(ModelEvaluator):
         artifact = JsonEvaluationArtifact(uri=uri, content=report)
         return EvaluationResult(metrics=metrics, artifacts={"decay_report": artifact},
                                 run_id=run_id)
+
+
+def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
+    """The evaluated model's outputs on the window, as the profile reads them: a classifier's
+    class probabilities from its raw model's ``predict_proba`` (as MLflow's own classifier
+    evaluator gets them; a scikit-learn model's pyfunc ``predict`` gives class labels), in the
+    profile's class order (as logits when the profile reads logits); else ``predict``'s. Class
+    labels where probabilities were expected are refused."""
+    if profile.task == "regression":
+        return model.predict(window)
+    try:
+        raw = model.get_raw_model()
+    except (AttributeError, NotImplementedError):
+        raw = None
+    proba, known = getattr(raw, "predict_proba", None), getattr(raw, "classes_", None)
+    if proba is not None and known is not None:
+        values = np.asarray(proba(window[_model_inputs(model, raw, window)]))
+        column = {category_key(c): i for i, c in enumerate(known)}
+        wanted = ([str(profile.positive_label)] if profile.task == "binary"
+                  else list(profile.classes))
+        if all(c in column for c in wanted):
+            picked = values[:, np.array([column[c] for c in wanted])]
+            if profile.prediction_kind == "logit":  # read back through sigmoid / softmax
+                picked = np.clip(picked, 1e-15, 1 - 1e-15)
+                picked = np.log(picked / (1 - picked)) if profile.task == "binary" else np.log(picked)
+            return picked
+        raise DataError(f"mlflow_decay evaluator: the model's classes ({', '.join(column)}) "
+                        f"are not the profile's ({', '.join(profile.classes)})")
+    scores = model.predict(window)
+    values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
+    if values.ndim == 1 and len(values) > 1 and np.isin(
+            pd.Series(values).map(category_key), list(profile.classes)).all():
+        raise DataError("mlflow_decay evaluator: the model's predict gives class labels "
+                        f"({', '.join(sorted(set(map(category_key, values))))}), not the "
+                        "probabilities the profile reads; log it with "
+                        'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
+    return scores
+
+
+def _model_inputs(model: Any, raw: Any, window: pd.DataFrame) -> list[str]:
+    """The window's columns the raw model reads, in its order: the names it was fitted on,
+    else the logged signature's inputs (which the pyfunc's ``predict`` would select), else all."""
+    names = getattr(raw, "feature_names_in_", None)
+    if names is None:
+        schema = getattr(getattr(model, "metadata", None), "get_input_schema", lambda: None)()
+        names = schema.input_names() if schema is not None and schema.has_input_names() else None
+    return [str(c) for c in names] if names is not None else list(window.columns)
 
 
 def _with_outputs(window: pd.DataFrame, scores: Any, outputs: tuple[str, ...]) -> pd.DataFrame:

@@ -73,7 +73,10 @@ def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, s
     probabilities of a row are normalised together, so a raw class beside calibrated ones would
     be read on another scale."""
     hits = hits.astype(float)
-    if len(hits) < 50 or any(len(np.unique(hits[:, k])) < 2 for k in range(hits.shape[1])):
+    # a class with fewer than two rows on either side cannot be cross-validated (a fold's
+    # complement would hold one side only): no map, as for a class absent from the reference
+    if len(hits) < 50 or any(min(hits[:, k].sum(), len(hits) - hits[:, k].sum()) < 2
+                             for k in range(hits.shape[1])):
         return tuple(Calibration() for _ in range(hits.shape[1]))
     rng = np.random.default_rng(seed)
     fits = [fit_candidates(scores[:, k], hits[:, k], folds, seed) for k in range(hits.shape[1])]

@@ -103,6 +103,9 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
         return dict.fromkeys(METRICS["binary"], "no rows with both label and score")
     y = y.astype(int)
     one_class = "labels have a single class" if len(np.unique(y)) < 2 else None
+    # 0/0 is undefined, not 0 (scikit-learn's zero_division=np.nan): a window where no row is
+    # predicted positive has no precision, one that also has no positive label no F1
+    none_predicted = "no row is predicted positive" if hard.sum() == 0 else None
     clipped = np.clip(p, 1e-15, 1 - 1e-15)
     funcs: dict[str, Metric | str] = {
         "roc_auc": one_class or (lambda: skm.roc_auc_score(y, p)),
@@ -110,10 +113,11 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
         "log_loss": lambda: skm.log_loss(y, clipped, labels=[0, 1]),
         "brier": lambda: skm.brier_score_loss(y, p, pos_label=1),
         "accuracy": lambda: skm.accuracy_score(y, hard),
-        "precision": lambda: skm.precision_score(y, hard, zero_division=0),
+        "precision": none_predicted or (lambda: skm.precision_score(y, hard)),
         "recall": one_class if one_class and y.sum() == 0 else (
-            lambda: skm.recall_score(y, hard, zero_division=0)),
-        "f1": lambda: skm.f1_score(y, hard, zero_division=0),
+            lambda: skm.recall_score(y, hard)),
+        "f1": ("no positive label and no row predicted positive"
+               if none_predicted and y.sum() == 0 else (lambda: skm.f1_score(y, hard))),
     }
     return funcs
 

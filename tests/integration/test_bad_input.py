@@ -254,6 +254,24 @@ CASES += [
      "worse: swap them"),
 ]
 
+# trial 3 (helper C), CSV files as users have them: a header written "x1, x2" (spaces around
+# the names), numbers written with thousands separators, a file in latin-1
+CASES += [
+    ("CSV header with spaces around the names",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", make_frame(300, 3).to_csv(index=False)
+                                        .replace("x1,x2", "x1, x2 ", 1).encode()), []),
+     "feature column 'x2' is missing from the window (it has ' x2 ': the same name but for "
+     "spaces around it or letter case; columns: x1,  x2 , color"),
+    ("CSV numbers with thousands separators",
+     lambda t, uri, nv, d: (uri, _write(make_frame(300, 3).assign(
+         x2=lambda f: [f"{1000 * v:,.1f}" for v in f.x2]), d / "w.csv"), []),
+     "column 'x2': expected numbers as in the reference profile, got text such as '"),
+    ("CSV in latin-1",
+     lambda t, uri, nv, d: (uri, _bytes(d / "w.csv", make_frame(300, 3).assign(
+         color="Genève").to_csv(index=False).encode("latin-1")), []),
+     "could not be read as CSV: 'utf-8' codec can't decode byte 0xe8"),
+]
+
 
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import mlflow
 import mlflow.models
+import mlflow.pyfunc
+import mlflow.sklearn
+import pandas as pd
 import pytest
 from conftest import make_frame
+
+import mlflow_decay as md
 
 
 def test_mlflow_models_evaluate_with_the_decay_evaluator(tracking_uri: str, profiled: str) -> None:
@@ -28,3 +33,101 @@ def test_mlflow_models_evaluate_with_the_decay_evaluator(tracking_uri: str, prof
         run_id=run.info.run_id, artifact_path="decay_report.json")).read_text())
     assert report["model_uri"] == profiled and report["window_status"] in ("warning", "degraded")
     assert result.artifacts["decay_report"].content["window_status"] == report["window_status"]
+
+
+# --- trial 3 (helper C): a plainly logged classifier is judged on its probabilities ----------
+
+def _log_classifier(train: pd.DataFrame, target: str, name: str, **kwargs: object) -> str:
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(train[FEATURES], train[target])
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=name,
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            pip_requirements=["scikit-learn", "skops"], input_example=train[FEATURES].head(3),
+            **kwargs)  # type: ignore[arg-type]
+    return f"models:/{name}/{info.registered_model_version}"
+
+
+FEATURES = ["x1", "x2", "level"]
+
+
+@pytest.mark.parametrize("labels, positive", [((0, 1), None), (("churn", "stay"), "churn")])
+def test_a_classifier_logged_without_pyfunc_predict_fn_is_scored_by_its_probabilities(
+        tracking_uri: str, labels: tuple[object, object], positive: str | None) -> None:
+    import numpy as np
+    from sklearn import metrics as skm
+
+    train, reference, window = (make_frame(3000, s) for s in (11, 1, 4))
+    for frame in (train, reference, window):
+        frame["y"] = np.where(frame["label"] == 1, labels[1 if positive is None else 0],
+                              labels[0 if positive is None else 1])
+    uri = _log_classifier(train, "y", "plain")  # pyfunc predict gives class labels
+    model = mlflow.sklearn.load_model(uri)
+    pos = list(model.classes_).index(labels[1] if positive is None else positive)
+    reference["p"] = model.predict_proba(reference[FEATURES])[:, pos]
+    md.attach_profile(uri, md.build_profile(reference[[*FEATURES, "y", "p"]], target="y",
+                                            prediction="p", positive_label=positive),
+                      tracking_uri=tracking_uri)
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, window[[*FEATURES, "y"]], targets="y",
+                                        model_type="classifier", evaluators=["mlflow_decay"])
+    truth = window["y"] == (labels[1] if positive is None else positive)
+    expected = skm.roc_auc_score(truth, model.predict_proba(window[FEATURES])[:, pos])
+    assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
+    assert result.metrics["decay.drift.prediction.psi"] < 0.1  # same model, same population
+
+
+def test_a_model_whose_predict_gives_class_labels_is_refused_not_read_as_scores(
+        tracking_uri: str) -> None:
+    from mlflow.pyfunc import PythonModel
+
+    class Labels(PythonModel):  # a classifier behind a custom pyfunc: no raw predict_proba
+        def predict(self, context, model_input, params=None):
+            return (model_input["x1"] > 0).astype(int)
+
+    reference = make_frame(2000, 1)
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=Labels(),
+                                       registered_model_name="labels",
+                                       input_example=reference[FEATURES].head(3))
+    uri = f"models:/labels/{info.registered_model_version}"
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                      tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"class labels .*0, 1.*predict_proba"), \
+            mlflow.start_run():
+        mlflow.models.evaluate(uri, make_frame(500, 2)[[*FEATURES, "label"]], targets="label",
+                               model_type="classifier", evaluators=["mlflow_decay"])
+
+
+def test_a_classifier_fitted_on_arrays_reads_its_signatures_columns_of_a_wider_dataset(
+        tracking_uri: str) -> None:
+    import numpy as np
+    from mlflow.models import infer_signature
+    from sklearn import metrics as skm
+    from sklearn.linear_model import LogisticRegression
+
+    train, reference, window = (make_frame(3000, s) for s in (11, 1, 4))
+    model = LogisticRegression().fit(train[FEATURES].to_numpy(), train["label"])  # no names
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name="arrays",
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            pip_requirements=["scikit-learn", "skops"],
+            signature=infer_signature(train[FEATURES], model.predict(train[FEATURES].to_numpy())))
+    uri = f"models:/arrays/{info.registered_model_version}"
+    reference["p"] = model.predict_proba(reference[FEATURES].to_numpy())[:, 1]
+    md.attach_profile(uri, md.build_profile(reference[[*FEATURES, "label", "p"]], target="label",
+                                            prediction="p"), tracking_uri=tracking_uri)
+    data = window[[*FEATURES, "label"]].assign(row_id=np.arange(len(window)))  # not an input
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, data, targets="label", model_type="classifier",
+                                        evaluators=["mlflow_decay"])
+    expected = skm.roc_auc_score(window["label"],
+                                 model.predict_proba(window[FEATURES].to_numpy())[:, 1])
+    assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)

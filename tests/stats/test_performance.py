@@ -61,3 +61,34 @@ def test_multiclass_and_regression_equal_sklearn() -> None:
     assert reg["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(t, yhat)))
     assert reg["mae"] == pytest.approx(skm.mean_absolute_error(t, yhat))
     assert reg["r2"] == pytest.approx(skm.r2_score(t, yhat))
+
+
+# --- trial 3 (helper C): 0/0 is undefined, not 0 -------------------------------------------
+
+@pytest.mark.parametrize("labels, scores", [
+    ([0], [0.01]),                              # one row, right: nothing predicted positive
+    ([0, 0], [0.2, 0.3]),                       # two rows, no positive anywhere
+    ([0] * 990 + [1] * 10, [0.05] * 1000),      # 1% positives, all scores under the threshold
+    ([0, 1, 0, 1], [0.0, 0.1, 0.05, 0.1]),      # a model whose scores all lie in [0, 0.1]
+])
+def test_precision_and_f1_are_left_out_when_sklearn_leaves_them_undefined(
+        labels: list[int], scores: list[float]) -> None:
+    y, p = np.array(labels), np.array(scores)
+    got, notes = realized("binary", pd.Series(y), p, classes=("0", "1"), positive_label="1")
+    hard = (p >= 0.5).astype(int)
+    for name, func in [("precision", skm.precision_score), ("recall", skm.recall_score),
+                       ("f1", skm.f1_score)]:
+        expected = func(y, hard, zero_division=np.nan)
+        if np.isnan(expected):
+            assert name not in got and notes[name]
+        else:
+            assert got[name] == pytest.approx(expected)
+    assert "precision" not in got and notes["precision"] == "no row is predicted positive"
+
+
+def test_precision_of_a_window_with_false_positives_only_is_zero() -> None:
+    y, p = np.zeros(50, dtype=int), np.r_[np.full(5, 0.9), np.full(45, 0.1)]
+    got, notes = realized("binary", pd.Series(y), p, classes=("0", "1"), positive_label="1")
+    assert got["precision"] == skm.precision_score(y, p >= 0.5, zero_division=np.nan) == 0.0
+    assert got["f1"] == skm.f1_score(y, p >= 0.5, zero_division=np.nan) == 0.0
+    assert "recall" in notes
