@@ -572,9 +572,10 @@ def test_a_class_without_reference_labels_is_named_with_classes() -> None:
     columns = ["p_a", "p_b", "p_c"]
     frame = pd.DataFrame(rng.dirichlet(np.ones(3), 600), columns=columns).assign(
         x=rng.normal(size=600), y=rng.choice(["a", "b"], 600))
-    with pytest.raises(md.DataError, match=r"3 prediction columns, but the labels of 'y' hold 2 "
-                       r"classes \(a, b\): if a class has no label in the reference, name each "
-                       r"column's class with classes= \(--classes\)"):
+    with pytest.raises(md.DataError, match=r"3 prediction columns but the reference labels in "
+                       r"'y' hold 2 classes \(a, b\): a class no reference row has cannot be read "
+                       r"from the column names; name each column's class in column order with "
+                       r"classes= \(--classes\)"):
         md.build_profile(frame, target="y", prediction=columns, task="multiclass", band_chunks=0)
     profile = md.build_profile(frame, target="y", prediction=columns, task="multiclass",
                                classes=["a", "b", "c"], band_chunks=0)
