@@ -105,8 +105,9 @@ def attach_labels(
                                     label_column)
             if labelled is not None:
                 updated.append(labelled)
-        if run.data.tags.get(registry.PROVISIONAL) == "true":
-            continue  # an open window's verdict was never applied: the replay leaves it out
+        if (run.data.tags.get(registry.PROVISIONAL) == "true"
+                or run.data.metrics.get("quality.rows", pol.min_rows) < pol.min_rows):
+            continue  # an open or small window's verdict was never applied: nor replayed
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:

@@ -34,7 +34,7 @@ from .rules import Breach, Direction, Rule, Status
 
 _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promote", "labels",
              "inherit"}
-_HYSTERESIS_KEYS = {"degrade_after", "recover_after"}
+_HYSTERESIS_KEYS = {"degrade_after", "recover_after", "min_rows"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover", "describe"}
 
 
@@ -52,6 +52,7 @@ class Policy:
     describe: bool = False
     degrade_after: int = 2
     recover_after: int = 3
+    min_rows: int = 1
     business: tuple[str, ...] = ()
     promote_alias: str = "champion"
     promote_min_gain: float = 0.01
@@ -190,7 +191,7 @@ class Policy:
                         "rollback_aliases": list(self.rollback_aliases), "archive": self.archive,
                         "auto_recover": self.auto_recover, "describe": self.describe},
             "hysteresis": {"degrade_after": self.degrade_after,
-                           "recover_after": self.recover_after},
+                           "recover_after": self.recover_after, "min_rows": self.min_rows},
             "business": {"columns": list(self.business)},
             "promote": {"alias": self.promote_alias, "min_auc_gain": self.promote_min_gain,
                         "max_p_value": self.promote_max_p_value,
@@ -216,7 +217,7 @@ class Policy:
                   f"auto_recover = {str(self.auto_recover).lower()}",
                   f"describe = {str(self.describe).lower()}",
                   "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
-                  f"recover_after = {self.recover_after}",
+                  f"recover_after = {self.recover_after}", f"min_rows = {self.min_rows}",
                   "", "[business]",
                   f"columns = {_toml_list(self.business)}",
                   "", "[promote]", f"alias = {_toml_str(self.promote_alias)}",
@@ -288,7 +289,7 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     drift = _drift(data, fallback, where)
     rules = _thresholds(data, fallback, where, check_names)
     remove_aliases, rollback_aliases, flags = _actions(data, fallback, where)
-    degrade_after, recover_after = _hysteresis(data, fallback, where)
+    degrade_after, recover_after, min_rows = _hysteresis(data, fallback, where)
     business = _business(data, fallback, where)
     alias, windows, max_p, min_gain = _promote(data, fallback, where)
     coverage = _label_coverage(data, fallback, where)
@@ -296,7 +297,8 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
         min_label_coverage=coverage,
         promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
         promote_min_gain=min_gain, business=business,
-        degrade_after=degrade_after, recover_after=recover_after, rules=rules, drift=drift,
+        degrade_after=degrade_after, recover_after=recover_after, min_rows=min_rows,
+        rules=rules, drift=drift,
         remove_aliases=remove_aliases, rollback_aliases=rollback_aliases, **flags,
         source=source,
     )
@@ -355,8 +357,8 @@ def _actions(data: dict[str, Any], fallback: Policy, where: str
     return alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags
 
 
-def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int, int]:
-    """``[hysteresis]``: ``degrade_after`` and ``recover_after`` windows."""
+def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int, int, int]:
+    """``[hysteresis]``: ``degrade_after`` and ``recover_after`` windows, ``min_rows``."""
     hysteresis = _section(data, "hysteresis", _HYSTERESIS_KEYS, where)
     counts = {}
     for key in sorted(_HYSTERESIS_KEYS):
@@ -364,7 +366,7 @@ def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
         counts[key] = value
-    return counts["degrade_after"], counts["recover_after"]
+    return counts["degrade_after"], counts["recover_after"], counts["min_rows"]
 
 
 def _business(data: dict[str, Any], fallback: Policy, where: str) -> tuple[str, ...]:

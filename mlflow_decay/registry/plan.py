@@ -268,11 +268,12 @@ def _is_last(key: str | Callable[[], str] | None, last: AppliedWindow, start: st
 def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
                 run_id: str | None, *, start: str | None, end: str | None,
                 key: str | Callable[[], str] | None, others: list[ModelVersionRef] | None = None,
-                now: datetime | None = None) -> Plan:
+                now: datetime | None = None, rows: int | None = None) -> Plan:
     """What one window's verdict does to the version: :func:`plan`, once per window.
 
     - A window still open (it ends after ``now``) is provisional: its verdict is logged, not
-      applied; the closed window is evaluated anew and counts.
+      applied; the closed window is evaluated anew and counts. So is a window of fewer
+      ``rows`` than the policy's ``min_rows``: logged, not applied.
     - A window is identified, per version and profile, by its bounds (or, without bounds, by
       its key: rows and all). The same key as the last applied window changes nothing; the
       same bounds with other rows *replace* that window's verdict: the hysteresis starts again
@@ -293,6 +294,9 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     if is_open(end, now):
         return skip(f"provisional: the window ends {end}, after now; its verdict is logged, not "
                     "applied (the closed window is evaluated again and counts once)")
+    if rows is not None and rows < policy.min_rows:
+        return skip(f"{rows} rows, fewer than the policy's min_rows ({policy.min_rows}): its "
+                    "verdict is logged, not applied (too few rows to tell decay from chance)")
     last, unreadable = last_window(ref) if key else (None, None)
     notes += [unreadable] if unreadable else []
     before: tuple[str | None, int, int] = (

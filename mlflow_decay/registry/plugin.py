@@ -104,7 +104,10 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
         raw = None
     proba, known = getattr(raw, "predict_proba", None), getattr(raw, "classes_", None)
     if proba is not None and known is not None:
-        values = np.asarray(proba(window[_model_inputs(model, raw, window)]))
+        inputs = window[_model_inputs(model, raw, window)]
+        # a model fitted on arrays (no feature names) is given one, as it was fitted
+        values = np.asarray(proba(inputs if hasattr(raw, "feature_names_in_")
+                                  else inputs.to_numpy()))
         column = {category_key(c): i for i, c in enumerate(known)}
         wanted = ([str(profile.positive_label)] if profile.task == "binary"
                   else list(profile.classes))

@@ -397,3 +397,26 @@ def test_a_run_waiting_for_the_lock_says_so(tracking_uri: str, profiled: str,
         pass
     assert re.search(r"\(dead-run, whose lease ends at .* UTC if it does not finish first\): "
                      r"waiting for it, up to [12] s$", caplog.records[0].getMessage())
+
+
+def test_windows_of_fewer_rows_than_min_rows_are_logged_not_applied(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Two small windows that breach (labels flipped, features shifted): by default (min_rows
+    100) logged with their verdict, the version unmoved; with min_rows = 1 they degrade it."""
+    def small(seed: int) -> pd.DataFrame:
+        return make_frame(60, seed, shift=2.0, flip=0.5)
+
+    days = [("2026-04-01", "2026-04-02"), ("2026-04-02", "2026-04-03")]
+    reports = [md.evaluate(profiled, small(s), window_start=a, window_end=b,
+                           tracking_uri=tracking_uri) for s, (a, b) in zip((1, 2), days, strict=True)]
+    assert [r.window_status for r in reports] == ["degraded", "degraded"]
+    assert [r.status for r in reports] == ["healthy", "healthy"] and all(r.run_id for r in reports)
+    assert any("60 rows, fewer than the policy's min_rows (100)" in n for n in reports[-1].notes)
+    ref = registry.resolve(registry.client_for(tracking_uri), profiled)
+    assert ref.status is None  # never applied
+    (tmp_path / "p.toml").write_text("[hysteresis]\nmin_rows = 1\n")
+    later = [("2026-04-03", "2026-04-04"), ("2026-04-04", "2026-04-05")]
+    final = [md.evaluate(profiled, small(s), window_start=a, window_end=b,
+                         policy=tmp_path / "p.toml", tracking_uri=tracking_uri)
+             for s, (a, b) in zip((3, 4), later, strict=True)]
+    assert [r.status for r in final] == ["warning", "degraded"]
