@@ -101,11 +101,7 @@ def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
 def test_restore_names_the_aliases_it_does_not_put_back(tracking_uri: str, profiled: str,
                                                         tmp_path: Path) -> None:
     client = registry.client_for(tracking_uri)
-    client.set_registered_model_alias("churn", "champion", "1")
-    policy = tmp_path / "p.toml"
-    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
-    bad = make_frame(3000, 3, shift=1.5, flip=0.3)
-    assert md.evaluate(profiled, bad, policy=policy, tracking_uri=tracking_uri).status == "degraded"
+    assert _degrade_the_champion(profiled, tracking_uri, tmp_path).status == "degraded"
     out = CliRunner().invoke(main, ["restore", profiled, "--reason", "feed fixed",
                                     "--tracking-uri", tracking_uri])
     assert out.exit_code == 0, out.output + out.stderr
@@ -114,6 +110,15 @@ def test_restore_names_the_aliases_it_does_not_put_back(tracking_uri: str, profi
     out = CliRunner().invoke(main, ["restore", profiled, "--reason", "again", "--json",
                                     "--tracking-uri", tracking_uri])
     assert json.loads(out.stdout)["aliases_not_restored"] == []
+
+
+def _degrade_the_champion(uri: str, tracking_uri: str, tmp_path: Path) -> md.DecayReport:
+    """Version 1 of 'churn' as @champion, degraded by one bad window (``degrade_after = 1``)."""
+    registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    return md.evaluate(uri, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                       tracking_uri=tracking_uri)
 
 
 def test_restore_refuses_a_version_never_evaluated(tracking_uri: str, profiled: str) -> None:
@@ -149,12 +154,7 @@ def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, pr
                                                           tmp_path: Path) -> None:
     # a scheduled `evaluate models:/churn@champion` then failed with "has no alias 'champion'"
     # and no word that mlflow-decay had taken it off
-    client = registry.client_for(tracking_uri)
-    client.set_registered_model_alias("churn", "champion", "1")
-    policy = tmp_path / "p.toml"
-    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
-    md.evaluate("models:/churn@champion", make_frame(3000, 3, shift=1.5, flip=0.3),
-                policy=policy, tracking_uri=tracking_uri)
+    _degrade_the_champion("models:/churn@champion", tracking_uri, tmp_path)
     before = registry_snapshot(tracking_uri)
     make_frame(300, 4).to_csv(tmp_path / "w.csv", index=False)
     out = CliRunner().invoke(main, ["evaluate", "models:/churn@champion", "--data",
