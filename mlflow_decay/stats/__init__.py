@@ -7,3 +7,9 @@ Nothing here reads files, talks to MLflow, or imports anything of mlflow-decay b
 
 #: The standard normal's 97.5% quantile: 95% two-sided bands and confidence intervals.
 Z95 = 1.959963984540054
+
+
+def band(value: float, half: float, high: float = float("inf")) -> tuple[float, float]:
+    """``value`` plus and minus ``half``, cut to the metric's range ``[0, high]`` (where the
+    realized value always lies: an AUC band does not reach 1.01, an error band not below 0)."""
+    return max(value - half, 0.0), min(value + half, high)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from . import Z95
+from . import Z95, band
 from .calibration import FOLDS, Calibration, Candidates, cumulative_miscalibration, fit_candidates
 from .calibration import expected_calibration_error as expected_calibration_error
 
@@ -411,9 +411,8 @@ def _with_bands(point: dict[str, float], half_widths: dict[str, float], names: S
             continue
         out[f"est.{name}"] = value
         half = half_widths.get(name)
-        if half is not None and np.isfinite(half):
-            out[f"est.{name}.lower"] = value - half
-            out[f"est.{name}.upper"] = value + half
+        if half is not None and np.isfinite(half):  # every one of them lies in [0, 1]
+            out[f"est.{name}.lower"], out[f"est.{name}.upper"] = band(value, half, 1.0)
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Z95
+from . import Z95, band
 from .trees import Trees, compile_pairs, compile_trees
 
 #: Regression metrics estimated from the loss models.
@@ -283,9 +283,10 @@ def estimate_regression(x: np.ndarray, models: Sequence[LossModel]) -> dict[str,
     rmse = float(np.sqrt(mse))
     sd_mae = float(np.sqrt(var_mae))
     sd_rmse = float(np.sqrt(var_mse) / (2 * rmse)) if rmse > 0 else 0.0
-    return {"est.mae": mae, "est.mae.lower": mae - Z95 * sd_mae, "est.mae.upper": mae + Z95 * sd_mae,
-            "est.rmse": rmse, "est.rmse.lower": rmse - Z95 * sd_rmse,
-            "est.rmse.upper": rmse + Z95 * sd_rmse}
+    out = {"est.mae": mae, "est.rmse": rmse}
+    out["est.mae.lower"], out["est.mae.upper"] = band(mae, Z95 * sd_mae)
+    out["est.rmse.lower"], out["est.rmse.upper"] = band(rmse, Z95 * sd_rmse)
+    return out
 
 
 def _jackknife(folds: np.ndarray) -> float:

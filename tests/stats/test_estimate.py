@@ -146,3 +146,17 @@ def test_a_window_without_labels_loads_no_scipy_stats_nor_sklearn(tmp_path: Path
             "      [m for m in ('scipy.stats', 'sklearn', 'matplotlib') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "[]"], out.stdout
+
+
+def test_bands_stay_in_the_metrics_range() -> None:
+    """A 30-row window of high scores: its bands would reach past 1 (a precision of about 0.9
+    on 30 rows); they stop at the range every realized value lies in."""
+    rng = np.random.default_rng(3)
+    scores = rng.random(5000)
+    calibration = estimate.fit_calibration(scores, (rng.random(5000) < scores).astype(int))
+    window = rng.uniform(0.8, 1.0, 30)
+    found = estimate.estimate_binary(window, calibration)
+    bounds = [(found[f"est.{m}.lower"], found[f"est.{m}.upper"]) for m in estimate.BINARY
+              if f"est.{m}.lower" in found]
+    assert bounds and all(0.0 <= lo <= hi <= 1.0 for lo, hi in bounds), found
+    assert any(hi == 1.0 for _, hi in bounds), found  # one of them was cut
