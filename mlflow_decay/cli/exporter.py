@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .options import NAMES
 from .output import common, emit, fail
+
+if TYPE_CHECKING:  # the exporter module loads on first use
+    from ..exporter import Snapshot
 
 #: The last window's metrics exported by default (as mlflow_decay.exporter.DEFAULT_METRICS,
 #: spelled out here so that ``--help`` does not load the exporter).
@@ -80,11 +83,18 @@ def exporter(host: str, port: int, models: list[str] | None, metrics: list[str],
     snap = running.collector.snapshot
     emit(as_json, {"url": running.url, "tracking_uri": tracking_uri, "interval": interval,
                    "models": snap.models, "metrics": metrics},
-         f"serving {running.url}: {len(snap.versions)} version(s) of {len(snap.models)} "
-         f"model(s) from {tracking_uri}, read every {interval:g} s (Ctrl-C to stop)")
+         serving_line(running.url, snap, tracking_uri, interval))
     try:
         running.wait()
     except KeyboardInterrupt:
         pass
     finally:
         running.close()
+
+
+def serving_line(url: str, snap: Snapshot, tracking_uri: str, interval: float) -> str:
+    """What the exporter says it serves: the versions, of the models that are registered (a
+    ``--models`` name that is not is warned of, not counted)."""
+    models = sum(1 for count in snap.models.values() if count)
+    return (f"serving {url}: {len(snap.versions)} version(s) of {models} model(s) from "
+            f"{tracking_uri}, read every {interval:g} s (Ctrl-C to stop)")

@@ -395,3 +395,13 @@ def test_the_rules_and_the_dashboard_use_only_names_the_exporter_serves() -> Non
     assert {v["name"] for v in board["templating"]["list"]} == {"datasource", "model"}
     ids = [p["id"] for p in board["panels"]]
     assert len(set(ids)) == len(ids)
+
+
+def test_the_serving_line_counts_the_registered_models_only() -> None:
+    from mlflow_decay.cli.exporter import serving_line
+    from mlflow_decay.exporter import Snapshot
+
+    line = serving_line("http://127.0.0.1:9/metrics", Snapshot((), {"churn": 2, "nosuch": 0}),
+                        "sqlite:///m.db", 30)
+    assert line == ("serving http://127.0.0.1:9/metrics: 0 version(s) of 1 model(s) from "
+                    "sqlite:///m.db, read every 30 s (Ctrl-C to stop)")
