@@ -246,3 +246,20 @@ def test_after_labels_the_last_run_is_still_the_last_window(
     row = md.status("churn", tracking_uri=tracking_uri)[0]
     assert row["last_window"] == {"start": "2026-03-16T00:00:00+00:00",
                                   "end": "2026-03-23T00:00:00+00:00"}
+
+
+def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
+        tracking_uri: str, profiled_with_ids: str) -> None:
+    """Two 60-row windows (under the default min_rows of 100) whose late labels are all wrong:
+    each run gets its realized verdict, the version's stage is not replayed from them."""
+    windows = [make_frame(60, seed=50 + i).assign(id=[f"s{i}-{j}" for j in range(60)])
+               for i in range(2)]
+    for i, window in enumerate(windows):
+        md.evaluate(profiled_with_ids, window.drop(columns="label"),
+                    window_start=f"2026-06-0{i + 1}", window_end=f"2026-06-0{i + 2}",
+                    tracking_uri=tracking_uri)
+    late = pd.concat(windows).assign(label=lambda f: 1 - f.label)[["id", "label"]]
+    updated = md.attach_labels(profiled_with_ids, late, tracking_uri=tracking_uri)
+    assert [w.window_status for w in updated] == ["degraded", "degraded"]
+    ref = registry.resolve(registry.client_for(tracking_uri), profiled_with_ids)
+    assert ref.status in (None, "healthy")
