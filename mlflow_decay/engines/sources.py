@@ -419,7 +419,8 @@ def fixed_period(timestamp_column: str | None, every: str | None, chunk_size: in
     if isinstance(offset, pd.offsets.Tick):
         return pd.Timedelta(offset)
     raise DataError(f"window period {every!r} is a calendar period: {what} need a fixed "
-                    "duration such as 1D or 6h")
+                    "duration such as 1D or 6h (7D for weeks, counted from the UTC midnight "
+                    "before the first time; or load the table into memory for calendar weeks)")
 
 
 def period_bounds(origin: pd.Timestamp, period: pd.Timedelta, label: int) -> tuple[str, str]:
