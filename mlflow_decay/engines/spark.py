@@ -199,8 +199,7 @@ def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLIC
 
         def read() -> Iterator[pd.DataFrame]:
             for batch in _joined(batches):
-                for name in instants:  # microseconds since 1970, back to UTC times
-                    batch[name] = pd.to_datetime(batch[name], unit="us", utc=True)
+                batch = _as_times(batch, instants)
                 if during is not None:
                     batch = batch[during.holds(batch)]
                 if digest is not None:
@@ -249,8 +248,7 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
     def read(batches: Iterator[pd.DataFrame]) -> Iterator[np.ndarray]:
         for batch in batches:
             if len(batch):
-                values = (pd.to_datetime(batch[column], unit="us", utc=True) if instants
-                          else batch[column])
+                values = _as_times(batch, instants)[column]
                 yield utc_nanoseconds(timestamps(values, column, unit))
 
     def first(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -290,6 +288,13 @@ def _as_micros(frame: Any, columns: list[str]) -> tuple[Any, list[str]]:
 
         frame = frame.withColumns({c: functions.unix_micros(functions.col(c)) for c in instants})
     return frame, instants
+
+
+def _as_times(batch: pd.DataFrame, instants: list[str]) -> pd.DataFrame:
+    """A batch with the columns :func:`_as_micros` sent as microseconds back as UTC times."""
+    for name in instants:
+        batch[name] = pd.to_datetime(batch[name], unit="us", utc=True)
+    return batch
 
 
 def _joined(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
