@@ -54,9 +54,8 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         reasons=reasons, metrics=result.metrics, rows=result.rows,
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
-        notes=result.notes + [n for n in (pol.labels_decide(result.metrics),
-                                          pol.unbanded(result.metrics, profile.bands),
-                                          _plan_note(planned) if planned.note else None) if n],
+        notes=[*result.notes, *pol.window_notes(result.metrics, profile.bands),
+               *([_plan_note(planned)] if planned.note else [])],
         actions=visible_actions(ref, planned.actions),
         policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),
         window_key=window_key if isinstance(window_key, str) else None,  # a preview's may wait

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ class Policy:
         return (f"{', '.join(names[:3])}{' (+more)' if len(names) > 3 else ''} not judged: "
                 "the profile has no reference band for it (its rule takes warn_k/degrade_k)")
 
+    def window_notes(self, metrics: dict[str, float],
+                     bands: dict[str, tuple[float, float, int]] | None) -> list[str]:
+        """How this policy judged a window, where it matters: :meth:`labels_decide`,
+        :meth:`unbanded`."""
+        return [n for n in (self.labels_decide(metrics), self.unbanded(metrics, bands)) if n]
+
     def decide(self, metrics: dict[str, float],
                bands: dict[str, tuple[float, float, int]] | None = None,
                rows: int | None = None) -> tuple[Status, list[Breach]]:
@@ -200,41 +207,32 @@ class Policy:
         }
 
     def to_toml(self) -> str:
-        """The effective policy as TOML (readable back by :func:`load_policy`)."""
-        lines = [f"# effective mlflow-decay policy (from {_toml_str(self.source)})",
-                 "inherit = false", "",
-                 "[drift]"]
-        lines += [f"{k} = {{ metric = {_toml_str(m)}, threshold = {t!r} }}"
-                  for k, m, t in self.drift]
-        lines += ["", "[thresholds]"]
-        for r in self.rules:
-            parts = [f"{k} = {v!r}" if not isinstance(v, str) else f"{k} = {_toml_str(v)}"
-                     for k, v in r.to_dict().items()]
-            lines.append(f'{_toml_str(r.pattern)} = {{ {", ".join(parts)} }}')
-        lines += ["", "[actions]", f"remove_aliases = {_toml_list(self.remove_aliases)}",
-                  f"rollback_aliases = {_toml_list(self.rollback_aliases)}",
-                  f"archive = {str(self.archive).lower()}",
-                  f"auto_recover = {str(self.auto_recover).lower()}",
-                  f"describe = {str(self.describe).lower()}",
-                  "", "[hysteresis]", f"degrade_after = {self.degrade_after}",
-                  f"recover_after = {self.recover_after}", f"min_rows = {self.min_rows}",
-                  "", "[business]",
-                  f"columns = {_toml_list(self.business)}",
-                  "", "[promote]", f"alias = {_toml_str(self.promote_alias)}",
-                  f"min_auc_gain = {self.promote_min_gain!r}",
-                  f"max_p_value = {self.promote_max_p_value!r}",
-                  f"windows = {self.promote_windows}",
-                  "", "[labels]", f"min_coverage = {self.min_label_coverage!r}"]
+        """The effective policy (:meth:`to_dict`) as TOML, readable back by :func:`load_policy`."""
+        lines = [f"# effective mlflow-decay policy (from {_toml_value(self.source)})",
+                 "inherit = false"]
+        for section, table in self.to_dict().items():
+            lines += ["", f"[{section}]", *(f"{_toml_key(k)} = {_toml_value(v)}"
+                                           for k, v in table.items())]
         return "\n".join(lines) + "\n"
 
 
-def _toml_str(text: str) -> str:
-    """``text`` as a TOML basic string: JSON's escapes are TOML's, but for DEL."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
 
 
-def _toml_list(items: Sequence[str]) -> str:
-    return "[" + ", ".join(map(_toml_str, items)) + "]"
+def _toml_value(value: Any) -> str:
+    """A value as TOML: a string with JSON's escapes (TOML's, but for DEL), a list, an inline
+    table, a boolean or a number."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    return repr(value)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -447,7 +445,8 @@ def check_metric_pattern(pattern: str, what: str) -> None:
         f"{what}: unknown metric name, no metric can match it; known: drift.share, "
         f"drift.features_drifted, drift.multivariate.reconstruction_error, "
         f"drift.<feature|prediction|target>.{{{stats}}}, quality.rows, "
-        f"quality.<feature>.{{{'|'.join(QUALITY_METRICS)}}}, perf.<metric>[.delta] and "
+        f"quality.<feature>.{{{'|'.join(QUALITY_METRICS)}}}, quality.<feature>.missing_rate"
+        f".delta, perf.<metric>[.delta] and "
         f"est.<metric>[.lower|.upper|.delta] (perf: {perf}; est: {est}), "
         f"{{perf|est}}.{{{'|'.join(RATIO_METRICS)}}}.ratio, business.<column>, "
         f"{', '.join(IMPACT_METRICS)}, labels.coverage")
