@@ -131,10 +131,15 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
     for column in (id_column, label_column):
         if column not in labels.columns:
             raise DataError(f"column {column!r} is missing from the labels")
-    if profile.task != "regression":
-        labels = labels.assign(**{label_column: map_labels(labels[label_column], profile.classes,
-                                                            label_column)})
-    return labels, id_column, label_column
+    return labels.assign(**{label_column: _as_classes(profile, labels[label_column],
+                                                      label_column)}), id_column, label_column
+
+
+def _as_classes(profile: Profile, labels: pd.Series, column: str) -> pd.Series:
+    """A classifier's labels as its profile's classes (a regression's as they are)."""
+    if profile.task == "regression":
+        return labels
+    return pd.Series(map_labels(labels, profile.classes, column), index=labels.index)
 
 
 def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: pd.DataFrame,
@@ -181,8 +186,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
 def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
     """The labels a window came with (``__id__``, ``__label__``), as late labels are read."""
     own = outputs.loc[pd.notna(outputs[OWN_LABEL]), ["__id__", OWN_LABEL]]
-    if profile.task != "regression":
-        own[OWN_LABEL] = map_labels(own[OWN_LABEL], profile.classes, str(profile.target))
+    own[OWN_LABEL] = _as_classes(profile, own[OWN_LABEL], str(profile.target))
     return own.rename(columns={OWN_LABEL: "__label__"}).drop_duplicates("__id__")
 
 
