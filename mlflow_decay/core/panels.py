@@ -235,10 +235,6 @@ def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | 
     return Panel("performance", m, lines, limits, band, reference, breach, covers=covers)
 
 
-#: A performance metric's names that rules judge: itself, its change, its ratio (errors).
-_JUDGED = ("", ".delta", ".ratio")
-
-
 def _prediction_metric(metrics: Sequence[Mapping[str, float]], policy: Policy,
                        named: Mapping[str, Breach]) -> str:
     """The prediction drift statistic shown: the breached one, else one the policy judges."""
@@ -319,6 +315,8 @@ def _row(name: str, metrics: Mapping[str, float], rows: int, policy: Policy, pro
 
 #: How a threshold text names what it judges: the value, its change Δ, its ratio × (errors).
 _SYMBOL = {"": "", ".delta": "Δ ", ".ratio": "× "}
+#: What a rule on a performance metric judges: the value, its change, its ratio.
+_JUDGED = tuple(_SYMBOL)
 
 
 def _threshold(rule: Rule | None, band: tuple[float, float, int] | None, rows: int,

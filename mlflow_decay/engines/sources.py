@@ -41,28 +41,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not p.exists():
         raise DataError(f"data file {str(p)!r} does not exist")
     name = p.name.lower()
+    if not (p.is_dir() or name.endswith((*PARQUET_SUFFIXES, *CSV_SUFFIXES))):
+        raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a "
+                        "directory of Parquet files)")
     try:
         if p.is_dir() or name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p, engine="pyarrow")
-        if name.endswith(CSV_SUFFIXES):
-            sep = "\t" if name.endswith(".tsv") else ","
-            # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a
-            # CSV and a Parquet file of the same rows are the same rows
-            frame = pd.read_csv(p, sep=sep, float_precision="round_trip")
-            if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
-                # pandas renames a repeated header x to x.1: keep the names as written so the
-                # repeat is refused, not read as a new column
-                header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
-                if header.duplicated().any():
-                    frame.columns = pd.Index(header.to_numpy())
-            if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
-                raise DataError(f"data file {str(p)!r} has one column, "
-                                f"{str(frame.columns[0])[:40]!r}…: it looks separated by "
-                                "semicolons; write it separated by commas (decimal points, not "
-                                "commas), or as Parquet")
-            return frame
-    except DataError:
-        raise
+        sep = "\t" if name.endswith(".tsv") else ","
+        # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a
+        # CSV and a Parquet file of the same rows are the same rows
+        frame = pd.read_csv(p, sep=sep, float_precision="round_trip")
+        if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
+            # pandas renames a repeated header x to x.1: keep the names as written so the
+            # repeat is refused, not read as a new column
+            header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+            if header.duplicated().any():
+                frame.columns = pd.Index(header.to_numpy())
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         kind = "Parquet" if p.is_dir() or name.endswith(PARQUET_SUFFIXES) else "CSV"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -70,8 +64,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         raise DataError(f"data file {str(p)!r} could not be read: "
                         f"{type(exc).__name__}: {str(exc)[:200]}") from exc
-    raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a directory "
-                    "of Parquet files)")
+    if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
+        raise DataError(f"data file {str(p)!r} has one column, {str(frame.columns[0])[:40]!r}…: "
+                        "it looks separated by semicolons; write it separated by commas "
+                        "(decimal points, not commas), or as Parquet")
+    return frame
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,10 @@ class LossModel:
             return None
         return self._link(self._alternative_walker(np.ascontiguousarray(x, dtype=np.float64)))
 
-    def raw_numpy(self, x: np.ndarray, fold: int | None = None) -> np.ndarray:
-        """The trees' sum plus baseline (of fold model ``fold``), walked node by node in
-        numpy: the reference path, and the fallback where scikit-learn's walker is missing."""
-        baseline, trees = (self.baseline, self.trees) if fold is None else self.folds[fold]
-        return walk_numpy(baseline, trees, self.categorical, x)
+    def raw_numpy(self, x: np.ndarray) -> np.ndarray:
+        """The trees' sum plus baseline, walked node by node in numpy (:func:`walk_numpy`, the
+        walk used where scikit-learn's compiled walker is missing): the reference path."""
+        return walk_numpy(self.baseline, self.trees, self.categorical, x)
 
     def _link(self, raw: np.ndarray) -> np.ndarray:
         out = np.exp(raw) if self.link == "log" else raw
