@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from . import registry
-from .core.evaluation import reference_changes
+from .core.evaluation import realized_metrics
 from .core.frames import prediction_values
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
@@ -204,8 +204,7 @@ def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_
         classes=profile.classes, positive_label=profile.positive_label,
         threshold=profile.threshold,
         decisions=joined[decided[0]] if len(decided) == 1 else None)
-    new = {f"perf.{k}": v for k, v in perf.items()}
-    new.update(reference_changes("perf", perf, profile.performance))
+    new = realized_metrics(perf, profile)
     new["labels.coverage"] = len(joined) / len(outputs)
     return new
 

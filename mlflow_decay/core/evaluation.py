@@ -132,6 +132,12 @@ def reference_changes(side: str, values: Mapping[str, float], reference: Mapping
     return out
 
 
+def realized_metrics(perf: Mapping[str, float], profile: Profile) -> dict[str, float]:
+    """``perf.<metric>`` of realized values, with their changes from the reference's."""
+    return {**{f"perf.{m}": v for m, v in perf.items()},
+            **reference_changes("perf", perf, profile.performance)}
+
+
 def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
                     est: dict[str, float] | None = None, values: np.ndarray | None = None
                     ) -> Evaluation:
@@ -152,15 +158,14 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
         result.notes.append(note)
     # against the same estimator on the reference, so calibration bias cancels out
     metrics.update(reference_changes(
-        "est", {k[4:]: v for k, v in est.items() if k.count(".") == 1},
+        "est", {k[4:]: v for k, v in est.items()},
         profile.estimated_performance))
     if result.has_labels and profile.target is not None:
         perf, why = performance.realized(
             profile.task, frame[profile.target], values, classes=profile.classes,
             positive_label=profile.positive_label, threshold=profile.threshold,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
-        metrics.update({f"perf.{m}": v for m, v in perf.items()})
-        metrics.update(reference_changes("perf", perf, profile.performance))
+        metrics.update(realized_metrics(perf, profile))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
     return result
 
