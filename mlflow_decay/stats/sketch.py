@@ -144,23 +144,38 @@ def _finish(base: np.ndarray, support: np.ndarray, left: np.ndarray, right: np.n
 
 
 def _refine(x: np.ndarray, p: np.ndarray, a: int, b: int, eps: float) -> list[int]:
-    """Greedy extra knots strictly between knots ``a`` and ``b`` keeping the error <= ``eps``."""
+    """Greedy extra knots strictly between knots ``a`` and ``b`` keeping the error <= ``eps``:
+    from each knot, the next is the one before the first the line cannot reach."""
     out: list[int] = []
     anchor = a
-    while not _valid(x, p, anchor, b, eps):
-        last = anchor + 1
-        k = last + 1
-        while k < b and _valid(x, p, anchor, k, eps):
-            last, k = k, k + 1
-        out.append(last)
+    while not _reaches(x, p, anchor, b, eps):
+        start, size, last = anchor + 2, 8, b - 1
+        while start < b:  # the ends in blocks, each twice the last, up to the first missed
+            ends = np.arange(start, min(start + size, b))
+            missed = np.flatnonzero(~_reach(x, p, anchor, ends, eps))
+            if len(missed):
+                last = int(ends[missed[0]]) - 1
+                break
+            start, size = start + size, 2 * size
         anchor = last
+        out.append(anchor)
     return out
 
 
-def _valid(x: np.ndarray, p: np.ndarray, a: int, k: int, eps: float) -> bool:
-    if k - a < 2 or x[k] == x[a]:
-        return True
-    xj, pj = x[a + 1:k], p[a + 1:k]
-    model = p[a] + (p[k] - p[a]) * (xj - x[a]) / (x[k] - x[a])
-    model = np.where(xj == x[a], p[a], np.where(xj == x[k], p[k], model))
-    return bool(np.max(np.abs(model - pj)) <= eps)
+def _reaches(x: np.ndarray, p: np.ndarray, a: int, k: int, eps: float) -> bool:
+    """Whether the line from knot ``a`` to knot ``k`` stays within ``eps`` of the points
+    between them."""
+    return k - a < 2 or x[k] == x[a] or bool(_reach(x, p, a, np.array([k]), eps)[0])
+
+
+def _reach(x: np.ndarray, p: np.ndarray, a: int, ends: np.ndarray, eps: float) -> np.ndarray:
+    """:func:`_reaches` for each of ``ends`` (each at least ``a + 2``), one row each."""
+    inner = np.arange(a + 1, int(ends[-1]))
+    xj, pj = x[inner], p[inner]
+    xk, pk = x[ends][:, None], p[ends][:, None]
+    flat = xk == x[a]  # an end at the knot's own value reaches (no line to draw)
+    model = p[a] + (pk - p[a]) * (xj - x[a]) / np.where(flat, 1.0, xk - x[a])
+    model = np.where(xj == x[a], p[a], np.where(xj == xk, pk, model))
+    # a NaN error misses, as np.max's would
+    fits = (np.abs(model - pj) <= eps) | (inner >= ends[:, None])
+    return fits.all(axis=1) | flat[:, 0]
