@@ -6,6 +6,7 @@ reason is returned, never raised.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -107,17 +108,20 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
     # predicted positive has no precision, one that also has no positive label no F1
     none_predicted = "no row is predicted positive" if hard.sum() == 0 else None
     clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    # precision, recall and F1 from one confusion matrix (scikit-learn's three scores each
+    # count it anew); the undefined ones are left out above, so no division by zero is read
+    counts = functools.cache(lambda: skm.precision_recall_fscore_support(
+        y, hard, average="binary", zero_division=np.nan))
     funcs: dict[str, Metric | str] = {
         "roc_auc": one_class or (lambda: skm.roc_auc_score(y, p)),
         "pr_auc": one_class or (lambda: skm.average_precision_score(y, p)),
         "log_loss": lambda: skm.log_loss(y, clipped, labels=[0, 1]),
         "brier": lambda: skm.brier_score_loss(y, p, pos_label=1),
         "accuracy": lambda: skm.accuracy_score(y, hard),
-        "precision": none_predicted or (lambda: skm.precision_score(y, hard)),
-        "recall": one_class if one_class and y.sum() == 0 else (
-            lambda: skm.recall_score(y, hard)),
+        "precision": none_predicted or (lambda: counts()[0]),
+        "recall": one_class if one_class and y.sum() == 0 else (lambda: counts()[1]),
         "f1": ("no positive label and no row predicted positive"
-               if none_predicted and y.sum() == 0 else (lambda: skm.f1_score(y, hard))),
+               if none_predicted and y.sum() == 0 else (lambda: counts()[2])),
     }
     return funcs
 
