@@ -200,14 +200,17 @@ def run_fits(jobs: Sequence[Callable[[], T]]) -> list[T]:
     each with one OpenMP and one BLAS thread (no oversubscription)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()  # the loaded libraries, looked up once (ms each time)
 
     def limited(job: Callable[[], T]) -> T:
-        with threadpool_limits(1, user_api="openmp"):  # OpenMP's limit holds per thread
+        with controller.limit(limits=1, user_api="openmp"):  # OpenMP's limit holds per thread
             return job()
 
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
+    with (controller.limit(limits=1, user_api="blas"),
+          ThreadPoolExecutor(max_workers=workers) as pool):
         return list(pool.map(limited, jobs))
 
 
