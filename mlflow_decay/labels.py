@@ -13,6 +13,7 @@ arriving in batches add up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -96,6 +97,7 @@ def attach_labels(
     updated: list[LabelledWindow] = []
     reports: list[DecayReport] = []
     replayed: list[Run] = []
+    windows: list[LabelledWindow | None] = []
     for run in logged:
         outputs = runs.window_outputs(client, run)
         labelled = None
@@ -105,6 +107,7 @@ def attach_labels(
                                     label_column)
             if labelled is not None:
                 updated.append(labelled)
+        windows.append(labelled)
         if (run.data.tags.get(registry.PROVISIONAL) == "true"
                 or run.data.metrics.get("quality.rows", pol.min_rows) < pol.min_rows):
             continue  # an open or small window's verdict was never applied: nor replayed
@@ -114,6 +117,10 @@ def attach_labels(
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
     if reports:
         _replay(client, ref, pol, reports, replayed, logged[-1])
+    stages = {r.run_id: r.status for r in reports}
+    for run, labelled in zip(logged, windows, strict=True):
+        if labelled is not None:
+            _annotate_page(client, run, labelled, stages.get(run.info.run_id), profile, pol)
     return updated
 
 
@@ -242,6 +249,24 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
     if figures and reports[-1].run_id:
         runs.add_metrics(client, last_run, figures, {})
         timeline.add_metrics(client, last_run, figures)
+
+
+def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
+                   stage: str | None, profile: Profile, pol: Policy) -> None:
+    """Add the late labels' section to the window run's report page (its metrics and verdict
+    as the run now holds them), so that the page no longer reads as if no labels came."""
+    from .render import with_late_labels
+
+    page = runs.read_file(client, run.info.run_id, runs.REPORT_PAGE)
+    if page is None:
+        return
+    before = run.data.tags.get(registry.WINDOW_STATUS, "-")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    text = with_late_labels(page.decode("utf-8"), {**run.data.metrics, **labelled.metrics},
+                            labelled.labelled, labelled.window_status, before, stage, when,
+                            pol, profile)
+    if text is not None:
+        runs.log_files(client, run.info.run_id, {runs.REPORT_PAGE: text.encode("utf-8")})
 
 
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:

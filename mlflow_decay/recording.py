@@ -175,7 +175,7 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     series.append({"status": report.status, "metrics": report.metrics, "key": report.window_key,
                    "start": report.window_start, "end": report.window_end})
     images = plots(report, profile, stats, pol, series)
-    files = {"decay_report.html": render_html(report, images, pol, profile).encode("utf-8"),
+    files = {runs.REPORT_PAGE: render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
     if sample_uri and window is not None:

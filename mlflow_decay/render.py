@@ -111,8 +111,7 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
                    for section, stats in (("drift", drift_stats), ("quality", QUALITY_METRICS))
                    for stat in stats}
     _, breaches = policy.decide(report.metrics, profile.bands, report.rows)
-    rows = _metric_rows(metric_table(report.metrics, report.rows, policy, profile, breaches,
-                                     per_feature))
+    rows = metric_table(report.metrics, report.rows, policy, profile, breaches, per_feature)
     drifted = set(report.drifted_features)
     drift_rows = "".join(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>".format(
@@ -146,24 +145,63 @@ policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 <table><tr><th>feature</th><th>kind</th><th>metric key</th><th>drifted</th><th>psi</th>
 <th>js</th><th>ks</th><th>wasserstein</th><th>unseen share</th><th>missing rate</th>
 <th>non-finite rate</th><th>out-of-range share</th></tr>{drift_rows}</table>
-<h2 id="metrics">Metrics</h2>
-<table class="metrics"><tr><th>metric</th><th>reference</th><th>window</th><th>delta</th>
-<th class="threshold">threshold (policy)</th></tr>{rows}</table>
+<h2 id="metrics">Metrics</h2>{_metrics_table(rows)}
 <h2 id="notes">Notes</h2><ul>{notes}</ul>
 <p>extra columns ignored: {e(", ".join(report.extra_columns) or "none")}</p>
 </body></html>
 """
 
 
+#: The late labels' section of a report page, between these marks (a later batch replaces it).
+_LABELS = ("<!-- mlflow-decay: late labels -->", "<!-- /mlflow-decay: late labels -->")
+
+
+def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdict: str,
+                     before: str, stage: str | None, when: str, policy: Policy,
+                     profile: Profile) -> str | None:
+    """An evaluation's report ``page`` with a section on the late labels joined onto its
+    window (in place of an earlier batch's), above its reasons: ``labelled`` rows, the realized
+    metrics among the run's ``metrics`` as the policy judges them, the window's ``verdict``
+    with them (``before``: without these), and the version's ``stage`` after the window,
+    replayed (``None``: the window was not applied). ``None`` when the page has no reasons
+    heading to put it above (not a report of ours)."""
+    e = html.escape
+    at = page.find('<h2 id="reasons">')
+    start, end = page.find(_LABELS[0]), page.find(_LABELS[1])
+    if start >= 0 and end > start:
+        page, at = page[:start] + page[end + len(_LABELS[1]):], start
+    elif at < 0:
+        return None
+    rows = int(metrics.get("quality.rows", 0))
+    _, breaches = policy.decide(metrics, profile.bands, rows)
+    realized = {k: v for k, v in metrics.items() if k.startswith(("perf.", "labels."))}
+    reasons = "".join(f"<li>{e(str(b))}</li>" for b in breaches) or "<li>none</li>"
+    after = (f" The version's stage after this window, replayed with them: <b>{e(stage)}</b>."
+             if stage else " The window was not applied (still open, or fewer rows than the "
+             "policy's min_rows), so no stage follows from it.")
+    section = (
+        f'{_LABELS[0]}\n<section id="late-labels"><h2>Late labels <span class="status" '
+        f'style="background:{_COLORS.get(stage or verdict, "#555")}">{e(stage or verdict)}'
+        f'</span></h2>\n<p>Joined {e(when)} UTC:'
+        f" {labelled} of {rows} rows have a label. With them this window alone is "
+        f"<b>{e(verdict)}</b> (before these labels: {e(before)}).{after} The rest of the page "
+        "is the evaluation as it was logged, without these labels.</p>\n<h3>Reasons</h3>"
+        f"<ul>{reasons}</ul>\n"
+        f"{_metrics_table(metric_table(realized, rows, policy, profile, breaches))}</section>\n"
+        f"{_LABELS[1]}\n")
+    return page[:at] + section + page[at:]
+
+
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _metric_rows(groups: list[tuple[str, list[Row]]]) -> str:
-    """The metrics table's rows: a heading row per family, then its metrics (a breached one
-    shaded by level, an estimate with its band)."""
+def _metrics_table(groups: list[tuple[str, list[Row]]]) -> str:
+    """The metrics table: a heading row per family, then its metrics (a breached one shaded
+    by level, an estimate with its band)."""
     e = html.escape
-    out = []
+    out = ['<table class="metrics"><tr><th>metric</th><th>reference</th><th>window</th>'
+           '<th>delta</th><th class="threshold">threshold (policy)</th></tr>']
     for family, rows in groups:
         out.append(f'<tr><th class="family" colspan="5">{e(family)}</th></tr>')
         for row in rows:
@@ -175,7 +213,7 @@ def _metric_rows(groups: list[tuple[str, list[Row]]]) -> str:
             out.append(f"<tr{level}><td>{e(row.metric)}</td><td>{_cell(row.reference)}</td>"
                        f"<td>{value}</td><td>{delta}</td>"
                        f'<td class="threshold">{e(row.threshold) or "-"}</td></tr>')
-    return "".join(out)
+    return "".join(out) + "</table>"
 
 
 def _figure(width: float = 6.0, height: float = 3.2, left: float = 0.7, right: float = 0.2,

@@ -82,6 +82,8 @@ def in_progress(run: Run) -> bool:
 _BATCH = 1000
 OUTPUTS_FILE = "window_outputs.parquet"
 LABELS_FILE = "window_labels.parquet"
+#: An evaluation run's report page (HTML, its plots inlined).
+REPORT_PAGE = "decay_report.html"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -436,6 +438,15 @@ def record_actions(client: MlflowClient, run_id: str, actions: list[str]) -> Non
     """Note on a run the registry changes it justified (read back by ``history``)."""
     if actions:
         client.set_tag(run_id, REGISTRY_ACTIONS, "; ".join(actions)[:5000])
+
+
+def read_file(client: MlflowClient, run_id: str, name: str) -> bytes | None:
+    """A run artifact's bytes, or ``None`` when the run has no such file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return Path(client.download_artifacts(run_id, name, tmp)).read_bytes()
+        except (MlflowException, OSError):
+            return None
 
 
 def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> None:

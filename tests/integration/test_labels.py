@@ -263,3 +263,38 @@ def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
     assert [w.window_status for w in updated] == ["degraded", "degraded"]
     ref = registry.resolve(registry.client_for(tracking_uri), profiled_with_ids)
     assert ref.status in (None, "healthy")
+
+
+def test_a_windows_report_page_shows_the_late_labels_and_the_verdict_they_gave(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    data = _days(2, 1000, flip_from=1)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy", "healthy"]
+    client = registry.client_for(tracking_uri)
+
+    def page(run_id: str) -> str:
+        return Path(client.download_artifacts(run_id, "decay_report.html", str(tmp_path))
+                    ).read_text()
+
+    assert "Late labels" not in page(reports[1].run_id)
+    for batch in (data.iloc[::2], data):  # a second batch replaces the first one's section
+        md.attach_labels(uri, batch[["id", "label"]], tracking_uri=tracking_uri)
+    for report, day in zip(reports, range(2), strict=True):
+        text, tags = page(report.run_id), client.get_run(report.run_id).data.tags
+        part = data[data.ts.dt.day == day + 1]
+        assert text.count('<section id="late-labels">') == 1
+        section = text[text.index('<section id="late-labels">'):text.index("</section>")]
+        assert "1000 of 1000 rows have a label" in section
+        assert f"this window alone is <b>{tags['mlflow_decay.window_status']}</b>" in section
+        assert f"replayed with them: <b>{tags['mlflow_decay.status']}</b>" in section
+        assert f"<td>{roc_auc_score(part.label, part.score):.4g}</td>" in section
+        # above the page as evaluated, which is kept
+        assert text.index("Late labels") < text.index('<h2 id="reasons">') < text.index(
+            '<h2 id="plots">')
+    # the flipped day's labels show the decay the scores could not
+    assert "degraded" in page(reports[1].run_id).split("</section>")[0]
