@@ -177,7 +177,7 @@ def new_version(tracking_uri: str) -> Callable[..., str]:
 
 
 @pytest.fixture
-def profiled(tracking_uri: str, new_version: Callable[..., str], reference: pd.DataFrame) -> str:
+def profiled(tracking_uri: str, new_version: Callable[..., str]) -> str:
     """A version of model 'churn' with the reference profile attached; its URI."""
     uri = new_version()
     md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
@@ -187,7 +187,18 @@ def profiled(tracking_uri: str, new_version: Callable[..., str], reference: pd.D
 @functools.cache
 def reference_profile() -> md.Profile:
     """The profile of the ``reference`` fixture's table, built once per session."""
-    return md.build_profile(make_frame(5000, seed=1), target="label", prediction="score")
+    return frame_profile(5000, 1, target="label", prediction="score")
+
+
+@functools.cache
+def frame_profile(rows: int, seed: int, ids: str | None = None, **options: Any) -> md.Profile:
+    """The profile of ``make_frame(rows, seed)`` built with ``options`` (its rows named
+    ``f"{ids}{i}"`` in a column ``id`` when ``ids`` is given), built once per session for
+    the tests that profile that table alike."""
+    frame = make_frame(rows, seed)
+    if ids is not None:
+        frame = frame.assign(id=[f"{ids}{i}" for i in range(rows)])
+    return md.build_profile(frame, **options)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from conftest import frame_profile, make_frame, reference_profile
 from sklearn.metrics import roc_auc_score
 
 import mlflow_decay as md
@@ -15,7 +15,7 @@ from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 
 
 def test_kinds_are_inferred_and_forced(reference: pd.DataFrame) -> None:
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     kinds = {name: s.kind for name, s in profile.features.items()}
     assert kinds == {"x1": "numerical", "x2": "numerical", "color": "categorical",
                      "level": "categorical"}
@@ -26,7 +26,7 @@ def test_kinds_are_inferred_and_forced(reference: pd.DataFrame) -> None:
 
 
 def test_profile_holds_the_reference_statistics(reference: pd.DataFrame) -> None:
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     x1 = profile.features["x1"]
     assert isinstance(x1, NumericSummary)
     assert x1.count == len(reference) and x1.missing == 0
@@ -44,7 +44,7 @@ def test_profile_holds_the_reference_statistics(reference: pd.DataFrame) -> None
 
 
 def test_profile_size_does_not_grow_with_rows() -> None:
-    small = md.build_profile(make_frame(2_000, 1), target="label", prediction="score")
+    small = frame_profile(2_000, 1, target="label", prediction="score")
     large = md.build_profile(make_frame(200_000, 1), target="label", prediction="score")
     assert len(large.to_json()) <= len(small.to_json()) * 1.1
     for profile in (small, large):
@@ -54,7 +54,7 @@ def test_profile_size_does_not_grow_with_rows() -> None:
 
 
 def test_json_round_trip_and_hash_are_canonical(reference: pd.DataFrame) -> None:
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     data = profile.to_json()
     again = md.Profile.from_json(data)
     assert again == profile
@@ -71,7 +71,7 @@ def test_json_round_trip_and_hash_are_canonical(reference: pd.DataFrame) -> None
     (lambda d: d.pop("schema"), "malformed"),
 ])
 def test_malformed_profiles_raise_profile_error(reference: pd.DataFrame, mutate, message) -> None:
-    d = md.build_profile(reference, target="label", prediction="score").to_dict()
+    d = reference_profile().to_dict()
     mutate(d)
     with pytest.raises(md.ProfileError, match=message):
         md.Profile.from_json(json.dumps(d))

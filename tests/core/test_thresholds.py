@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from conftest import make_frame, reference_profile
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import MULTIVARIATE, evaluate_window, reference_bands
@@ -157,7 +157,7 @@ def test_small_windows_output_drift_within_sampling_noise_breaches_nothing() -> 
     from scipy import stats
 
     reference = make_frame(5000, seed=1)
-    profile = md.build_profile(reference, target="label", prediction="score")
+    profile = reference_profile()
     noisy = breached = 0
     for seed in range(40):  # 50-row windows of the reference's own distribution
         window = make_frame(50, seed=100 + seed).drop(columns="label")

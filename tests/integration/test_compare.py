@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame
+from conftest import frame_profile, make_frame
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
@@ -201,8 +201,8 @@ def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(
         tracking_uri: str, two_versions: tuple[str, str]) -> None:
     champion, challenger = two_versions
     for uri in two_versions:
-        md.attach_profile(uri, md.build_profile(make_frame(2000, 1), target="label",
-                                                prediction="score"), tracking_uri=tracking_uri)
+        md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score"),
+                          tracking_uri=tracking_uri)
     window = make_frame(500, 2).assign(label=1, score_new=lambda f: f.score)
     result = md.compare(window, [champion, challenger], predictions=["score", "score_new"],
                         log=False, tracking_uri=tracking_uri)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame
+from conftest import frame_profile, make_frame
 from sklearn.metrics import roc_auc_score
 
 import mlflow_decay as md
@@ -32,9 +32,8 @@ def _days(n_days: int, rows: int, flip_from: int) -> pd.DataFrame:
 def test_late_labels_fill_in_realized_performance_and_move_the_stage(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     uri = new_version()
-    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id"), tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
     data = _days(5, 3000, flip_from=2)
     policy = tmp_path / "policy.toml"
     policy.write_text('[business]\ncolumns = ["converted"]\n')
@@ -99,9 +98,8 @@ def test_labels_that_move_when_a_stage_began_say_so(
     """Degraded by drift at window 4 without labels; the labels show the realized AUC falling
     from window 2, so the replay has it degraded from window 3: status says since then, why."""
     uri = new_version()
-    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id"), tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
     parts = []
     for day in range(5):
         part = make_frame(2000, seed=300 + day, shift=1.5 if day >= 2 else 0.0,
@@ -154,9 +152,8 @@ def test_late_labels_replace_a_windows_realized_metrics_whole(
 @pytest.fixture
 def profiled_with_ids(tracking_uri: str, new_version: Callable[..., str]) -> str:
     uri = new_version()
-    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id", band_chunks=0),
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
                       tracking_uri=tracking_uri)
     return uri
 
@@ -173,9 +170,8 @@ def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Calla
                                            ) -> None:
     # the second batch replaced the first: perf.* of its rows alone, coverage 0.25, not 1.0
     uri = new_version()
-    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id", band_chunks=0),
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
                       tracking_uri=tracking_uri)
     window = make_frame(2000, seed=9).assign(id=[f"w{i}" for i in range(2000)])
     report = md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
@@ -227,9 +223,8 @@ def test_after_labels_the_last_run_is_still_the_last_window(
     # the replay pointed last_run_id at the window where the stage began: status showed an
     # old window as the last one, and the exporter served its metrics
     uri = new_version()
-    reference = make_frame(3000, seed=1).assign(id=[f"r{i}" for i in range(3000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id", band_chunks=0),
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
                       tracking_uri=tracking_uri)
     windows, runs = [], []
     for i, (start, end) in enumerate([("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"),
@@ -268,9 +263,8 @@ def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
 def test_a_windows_report_page_shows_the_late_labels_and_the_verdict_they_gave(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     uri = new_version()
-    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id"), tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
     data = _days(2, 1000, flip_from=1)
     reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
                          tracking_uri=tracking_uri)

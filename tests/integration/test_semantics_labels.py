@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame, registry_snapshot
+from conftest import frame_profile, make_frame, reference_profile, registry_snapshot
 from sklearn import metrics as skm
 
 import mlflow_decay as md
@@ -24,7 +24,7 @@ from mlflow_decay.core.profile import Profile
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
-    return md.build_profile(make_frame(5000, 1), target="label", prediction="score")
+    return reference_profile()
 
 
 # -- item 4: label encodings are reconciled by value ----------------------------------------
@@ -109,10 +109,9 @@ def test_late_labels_match_by_value(tracking_uri: str, new_version: Callable[...
 def test_compare_reads_text_labels_by_value(tracking_uri: str, new_version: Callable[..., str]
                                             ) -> None:
     champion, challenger = new_version(), new_version()
-    reference = make_frame(4000, 1)
     for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                                band_chunks=0), tracking_uri=tracking_uri)
+        md.attach_profile(uri, frame_profile(4000, 1, target="label", prediction="score",
+                                             band_chunks=0), tracking_uri=tracking_uri)
     rng = np.random.default_rng(0)
     window = make_frame(2000, 5).assign(
         other=lambda f: np.clip(f.score + rng.normal(0, 0.2, len(f)), 0, 1))
@@ -390,7 +389,7 @@ def test_logits_are_read_as_probabilities_when_the_profile_says_so(
     assert result.exit_code == 0, result.output
     stored = md.load_profile(uri, tracking_uri=tracking_uri)
     assert stored.prediction_kind == "logit"
-    plain = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    plain = frame_profile(4000, 1, target="label", prediction="score", band_chunks=0)
     assert stored.performance == pytest.approx(plain.performance)
     window = make_frame(2000, 2)
     report = md.evaluate(uri, _logits(window), log=False, tracking_uri=tracking_uri)
@@ -419,9 +418,8 @@ def test_compare_refuses_scores_outside_zero_one(tracking_uri: str,
                                                  tmp_path: Path) -> None:
     champion, challenger = new_version(), new_version()
     for uri in (champion, challenger):
-        md.attach_profile(uri, md.build_profile(make_frame(2000, 1), target="label",
-                                                prediction="score", band_chunks=0),
-                          tracking_uri=tracking_uri)
+        md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score",
+                                             band_chunks=0), tracking_uri=tracking_uri)
     window = make_frame(1000, 5).assign(other=lambda f: f.score * 100)
     window.to_csv(tmp_path / "w.csv", index=False)
     before = registry_snapshot(tracking_uri)

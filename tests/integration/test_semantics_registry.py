@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame, registry_snapshot
+from conftest import frame_profile, make_frame, registry_snapshot
 from sklearn.metrics import roc_auc_score
 
 import mlflow_decay as md
@@ -169,9 +169,8 @@ def _with_ids(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 def with_ids(tracking_uri: str, new_version: Callable[..., str]) -> str:
     """A version whose profile names the id column ``id``."""
     uri = new_version()
-    md.attach_profile(uri, md.build_profile(_with_ids(make_frame(3000, 1), "r"), target="label",
-                                            prediction="score", id_column="id"),
-                      tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
     return uri
 
 
@@ -286,9 +285,8 @@ def test_the_evaluator_plugin_resolves_the_version_of_the_model_it_is_given(
 def test_model_names_with_quotes_work_in_every_command(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path, name: str) -> None:
     uri = new_version(name)
-    md.attach_profile(uri, md.build_profile(make_frame(2000, 1), target="label",
-                                            prediction="score", band_chunks=0),
-                      tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score",
+                                         band_chunks=0), tracking_uri=tracking_uri)
     make_frame(500, 2).to_csv(tmp_path / "w.csv", index=False)
     runner = CliRunner()
     for args in (["evaluate", uri, "--data", str(tmp_path / "w.csv")],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import make_frame, registry_snapshot
+from conftest import frame_profile, make_frame, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -207,9 +207,8 @@ def test_the_same_rows_reordered_or_from_another_format_count_once(
 def test_late_labels_replay_a_window_with_more_rows_once(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     uri = new_version()
-    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
-                                            id_column="id"), tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
     policy = _policy(tmp_path, DEGRADE_AFTER_2)
     good = _day("2026-04-01", make_frame(1500, 80)).assign(id=lambda f: "a" + f.index.astype(str))
     # concept drift: the rows look as usual, the labels stop following the scores
@@ -237,8 +236,7 @@ def test_chunks_of_rows_sharing_one_timestamp_are_windows_of_their_own(
 
 
 def test_the_fingerprint_reads_rows_as_the_profile_reads_them() -> None:
-    profile = md.build_profile(make_frame(2000, 1), target="label", prediction="score",
-                               band_chunks=0)
+    profile = frame_profile(2000, 1, target="label", prediction="score", band_chunks=0)
     window = make_frame(900, 2)
     columns = partials.fingerprint_columns(profile)
     digest = rows_digest(window, columns)

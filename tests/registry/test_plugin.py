@@ -11,7 +11,7 @@ import mlflow.pyfunc
 import mlflow.sklearn
 import pandas as pd
 import pytest
-from conftest import make_frame
+from conftest import frame_profile, make_frame
 
 import mlflow_decay as md
 
@@ -96,7 +96,7 @@ def test_a_model_whose_predict_gives_class_labels_is_refused_not_read_as_scores(
                                        registered_model_name="labels",
                                        input_example=reference[FEATURES].head(3))
     uri = f"models:/labels/{info.registered_model_version}"
-    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+    md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score"),
                       tracking_uri=tracking_uri)
     with pytest.raises(md.DataError, match=r"class labels .*0, 1.*predict_proba"), \
             mlflow.start_run():
