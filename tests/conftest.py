@@ -113,7 +113,11 @@ def reference() -> pd.DataFrame:
 def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An sqlite MLflow store with its schema created once; tests copy it (migrations are slow)."""
     path = tmp_path_factory.mktemp("template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # the Default experiment's artifact location is made from the working directory: the
+        # template's, not the repository pytest runs in (runs logged to it landed there)
+        monkeypatch.chdir(path.parent)
+        MlflowClient(f"sqlite:///{path}").search_experiments()
     return path
 
 
