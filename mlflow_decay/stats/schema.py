@@ -132,6 +132,29 @@ def category_key(value: Any) -> str:
     return str(value)
 
 
+def truth_aligned(series: pd.Series, categories: Sequence[str]) -> pd.Series:
+    """A column read against reference ``categories`` that are truth values (``True``/``False``
+    or ``0``/``1``): ``True``, ``1``, ``1.0``, ``'1'`` and ``'true'`` (any case) are one value, as
+    in labels (:func:`map_labels`), so a flag held as booleans in the reference and as 0/1 in a
+    window (or the other way round) keeps its categories. Other columns are returned as given.
+    """
+    if not categories or not all(_label_value(c, True) in (0.0, 1.0) for c in categories):
+        return series
+    as_bool = all(c in ("True", "False") for c in categories)
+    if (pd.api.types.is_bool_dtype(series.dtype) if as_bool
+            else pd.api.types.is_integer_dtype(series.dtype)):
+        return series  # already keyed as the reference is
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = [category_key(v) for v in uniques]
+    known = set(categories)
+    by_value = {_label_value(c, True): c for c in categories}
+    aligned = [k if k in known else by_value.get(_label_value(k, True), k) for k in keys]
+    if aligned == keys:
+        return series
+    return pd.Series(np.array([*aligned, None], dtype=object)[codes], index=series.index,
+                     name=series.name)
+
+
 def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
     """Count a column's categories by normalised key; return ``(counts, missing)``."""
     missing = int(series.isna().sum())
