@@ -145,7 +145,7 @@ def test_files_whose_column_types_differ_read_their_own_values(tmp_path: Path) -
     (directory / "b.parquet").unlink()
     window.iloc[1000:].assign(x=lambda t: t["x"].map(lambda v: "n/a" if np.isnan(v) else str(v))
                               ).to_parquet(directory / "b.parquet")
-    with pytest.raises(DataError, match="column 'x': expected numbers .* got text such as 'n/a'"):
+    with pytest.raises(DataError, match=r"column 'x': expected numbers .* got text such as 'n/a'"):
         dispatch.evaluate_source(profile, directory)
 
 
