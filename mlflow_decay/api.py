@@ -124,9 +124,10 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
 
 
 def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
-            ) -> list[dict[str, str]]:
+            ) -> list[dict[str, Any]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
-    order, read back from the runs that caused them."""
+    order, read back from the runs that caused them; a window bound or reason that does not
+    exist (a restore by hand, an alias move) is ``None``, as in :func:`status`."""
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
@@ -135,7 +136,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     else:
         registry.versions(client, model)  # refuses unknown models
         name, version = model, None
-    events: list[dict[str, str]] = []
+    events: list[dict[str, Any]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
     for run in runs.decay_runs(client, name, version, kinds, experiment):
@@ -144,15 +145,15 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
         status = tags.get(registry.STATUS, "")
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
-                "window_start": tags.get(registry.WINDOW_START, ""),
-                "window_end": tags.get(registry.WINDOW_END, "")}
+                "window_start": tags.get(registry.WINDOW_START) or None,
+                "window_end": tags.get(registry.WINDOW_END) or None}
         if status and status != last.get(v):
             events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
-                           "reason": tags.get(registry.REASONS, "")})
+                           "reason": tags.get(registry.REASONS) or None})
             last[v] = status
         for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
             if "alias" in action:
-                events.append({**base, "event": action, "reason": ""})
+                events.append({**base, "event": action, "reason": None})
     return events
 
 

@@ -150,6 +150,34 @@ def test_status_after_a_restore_shows_the_last_window_evaluated(
     assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
 
 
+def test_history_json_marks_what_does_not_exist_as_status_json_does(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # history gave "" for the restore's window and for no reason where status gives null
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(profiled, make_frame(3000, 1), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                window_start="2026-03-09", window_end="2026-03-16", tracking_uri=tracking_uri)
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    invoke = CliRunner().invoke
+    row = json.loads(invoke(main, ["status", "churn", "--tracking-uri", tracking_uri,
+                                   "--json"]).stdout)[0]
+    events = json.loads(invoke(main, ["history", "churn", "--tracking-uri", tracking_uri,
+                                      "--json"]).stdout)
+    assert [e["event"] for e in events] == ["stage - -> healthy", "stage healthy -> degraded",
+                                            "stage degraded -> healthy"]
+    restored = events[-1]
+    assert row["since_window"] is None and row["status_run_id"] == restored["run_id"]
+    assert (restored["window_start"], restored["window_end"]) == (None, None)
+    assert restored["reason"] == row["reason"] == "restored by hand: feed fixed"
+    assert events[0]["reason"] is None  # a clean window: no reasons
+    assert all(value != "" for e in events for value in e.values()), events
+    assert md.history("churn", tracking_uri=tracking_uri) == events
+    text = invoke(main, ["history", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert text.splitlines()[-1].split()[2:4] == ["-", "1"]
+
+
 def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, profiled: str,
                                                           tmp_path: Path) -> None:
     # a scheduled `evaluate models:/churn@champion` then failed with "has no alias 'champion'"
