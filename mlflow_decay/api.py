@@ -107,7 +107,8 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
 def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
-    last window evaluated and its verdict, the reasons, aliases."""
+    last window evaluated (``last_window``), the stage it left (``last_status``) and its own
+    verdict (``last_verdict``), the reasons, aliases."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
@@ -120,6 +121,10 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
         row["last_window"] = None if last is None else runs.bounds_of(last)
         if last is not None and last.info.run_id != row["last_run_id"]:
             row["last_status"] = last.data.tags.get(registry.STATUS)
+        # the window's own verdict (the stage may wait for the hysteresis, or a window may
+        # move nothing); runs of older versions hold the stage only
+        row["last_verdict"] = None if last is None else (
+            last.data.tags.get(registry.WINDOW_STATUS) or last.data.tags.get(registry.STATUS))
     return rows
 
 

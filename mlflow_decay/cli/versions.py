@@ -67,7 +67,7 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     cells = []
     for r in rows:
         since = _window(r["since_window"]) if r["since_window"] else (r["since"] or "-")[:16]
-        last = (f"{_window(r['last_window'])} {r['last_status']}" if r["last_window"]
+        last = (f"{_window(r['last_window'])} {r['last_verdict']}" if r["last_window"]
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])

@@ -150,6 +150,21 @@ def test_status_after_a_restore_shows_the_last_window_evaluated(
     assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
 
 
+def test_status_shows_the_last_windows_verdict_beside_the_stage(tracking_uri: str,
+                                                                profiled: str) -> None:
+    # the "last window" cell showed the stage the window left (warning: the hysteresis waits),
+    # read as that window's verdict (it breached the degrade line)
+    report = md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3),
+                         window_start="2026-03-02", window_end="2026-03-09",
+                         tracking_uri=tracking_uri)
+    assert (report.window_status, report.status) == ("degraded", "warning")
+    text = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "2026-03-02 → 03-09 degraded" in text.splitlines()[1]
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert (row["status"], row["last_status"], row["last_verdict"]) == (
+        "warning", "warning", "degraded")
+
+
 def test_history_json_marks_what_does_not_exist_as_status_json_does(
         tracking_uri: str, profiled: str, tmp_path: Path) -> None:
     # history gave "" for the restore's window and for no reason where status gives null
