@@ -165,6 +165,20 @@ def test_status_shows_the_last_windows_verdict_beside_the_stage(tracking_uri: st
         "warning", "warning", "degraded")
 
 
+def test_a_window_applied_under_the_previous_profile_is_named_as_such(
+        tracking_uri: str, profiled: str) -> None:
+    # re-evaluating a period after attaching a new profile said only "already applied by
+    # another run", read as a duplicate of this very evaluation
+    window = make_frame(1000, 8)
+    bounds = {"window_start": "2026-03-02", "window_end": "2026-03-09"}
+    md.evaluate(profiled, window, tracking_uri=tracking_uri, **bounds)
+    second = md.build_profile(make_frame(3000, 5, shift=0.5), target="label", prediction="score")
+    md.attach_profile(profiled, second, tracking_uri=tracking_uri)
+    after = md.evaluate(profiled, window, tracking_uri=tracking_uri, **bounds)
+    assert not after.applied and after.run_id
+    assert any("judged against another profile" in n for n in after.notes), after.notes
+
+
 def test_history_json_marks_what_does_not_exist_as_status_json_does(
         tracking_uri: str, profiled: str, tmp_path: Path) -> None:
     # history gave "" for the restore's window and for no reason where status gives null
