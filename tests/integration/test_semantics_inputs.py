@@ -413,3 +413,21 @@ def test_a_flag_stored_as_booleans_or_0_1_keeps_its_categories(stored: str,
     assert streamed["drift.member.unseen_share"] == 0.0
     assert streamed.keys() == expected.keys()
     assert all(np.isclose(streamed[k], expected[k], equal_nan=True) for k in expected)
+
+
+def test_categories_written_in_another_case_or_padded_are_named_in_a_note() -> None:
+    # "Red" for "red" (or "red ") is unseen, rightly (a model's encoder does not know it
+    # either), but the report's reasons named only the drift metrics it moved
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    profile = md.build_profile(make_frame(3000, 1), target="label", prediction="score",
+                               band_chunks=0)
+    window = make_frame(1000, 2)
+    assert not [n for n in evaluate_window(profile, window).notes if "written otherwise" in n]
+    for written, example in ((window["color"].str.capitalize(), "'Red' are the reference's 'red'"),
+                             (window["color"] + " ", "'red ' are the reference's 'red'")):
+        result = evaluate_window(profile, window.assign(color=written))
+        assert result.metrics["drift.color.unseen_share"] == 1.0
+        assert [n for n in result.notes if "written otherwise" in n] == [
+            f"column 'color': window values such as {example} written otherwise (case or "
+            "surrounding spaces): counted as unseen categories"]
