@@ -5,7 +5,8 @@ evaluation run stores the window's ids and model outputs (``window_outputs.parqu
 scores and the labels it came with, no features). Labels that arrive later are joined on those
 ids, the realized ``perf.*`` metrics are logged into the same window runs (and into the
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
-version's stage is replayed through the policy's hysteresis over all its windows. Each window
+version's stage is replayed through the policy's hysteresis over all its windows (from its
+latest restore by hand, when it has one). Each window
 run keeps the labels joined so far (``window_labels.parquet``; at first its own), so labels
 arriving in batches add up.
 """
@@ -113,7 +114,9 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
     if reports:
-        _replay(client, ref, pol, reports, replayed, logged[-1])
+        restores = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
+        _replay(client, ref, pol, reports, replayed, logged[-1],
+                restores[-1].info.start_time if restores else None)
     return updated
 
 
@@ -226,17 +229,32 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run) -> None:
+            reports: list[DecayReport], replayed: list[Run], last_run: Run,
+            restored_at: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
-    what the decay cost into the last window's run."""
-    verdicts = [r.window_status for r in reports]
-    states = pol.replay(verdicts)
+    what the decay cost into the last window's run.
+
+    A restore by hand (the latest, logged at ``restored_at``, ms) stands: the windows logged
+    before it are replayed among themselves (their runs' stages, what ``history`` reads), and
+    the version's stage is replayed from the restore over the windows logged after it only
+    (none: the version is left as the restore set it)."""
+    after = [restored_at is None or run.info.start_time > restored_at for run in replayed]
+    states: list[tuple[Status, tuple[int, int], str | None]] = [("healthy", (0, 0), None)] * len(
+        reports)
+    for side in (False, True):
+        picked = [i for i, later in enumerate(after) if later == side]
+        for i, state in zip(picked, pol.replay([reports[i].window_status for i in picked]),
+                            strict=True):
+            states[i] = state
     for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             client.set_tag(run.info.run_id, registry.STATUS, status)
-    _apply_replay(client, ref, pol, reports, states)
+    since = [i for i, later in enumerate(after) if later]
+    if since:
+        _apply_replay(client, ref, pol, [reports[i] for i in since], [states[i] for i in since])
+    verdicts = [r.window_status for r in reports]
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:

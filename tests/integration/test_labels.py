@@ -263,3 +263,39 @@ def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
     assert [w.window_status for w in updated] == ["degraded", "degraded"]
     ref = registry.resolve(registry.client_for(tracking_uri), profiled_with_ids)
     assert ref.status in (None, "healthy")
+
+
+def test_late_labels_replay_the_stage_from_a_restore_by_hand_not_over_it(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # labels for windows judged before a restore replayed the whole series from scratch: the
+    # version was degraded again and the @champion set back by hand after the restore removed
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    version = uri.rsplit("/", 1)[1]
+    weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"), ("2026-03-16", "2026-03-23")]
+    frames = [make_frame(3000, 3 + i, shift=1.5 if i < 2 else 0.0, flip=0.35).assign(
+        id=[f"w{i}-{j}" for j in range(3000)]) for i in range(3)]
+    client.set_registered_model_alias("churn", "champion", version)
+    reports = [md.evaluate(uri, frame.drop(columns="label"), window_start=start,
+                           window_end=end, tracking_uri=tracking_uri)
+               for frame, (start, end) in zip(frames[:2], weeks[:2], strict=True)]
+    assert [r.status for r in reports] == ["warning", "degraded"]
+    md.restore(uri, "feed fixed", tracking_uri=tracking_uri)
+    client.set_registered_model_alias("churn", "champion", version)
+    # after the restore: features as the reference's, labels that stopped following the scores
+    reports.append(md.evaluate(uri, frames[2].drop(columns="label"), window_start=weeks[2][0],
+                               window_end=weeks[2][1], tracking_uri=tracking_uri))
+    assert reports[-1].status == "healthy"
+    md.attach_labels(uri, pd.concat(frames)[["id", "label"]], tracking_uri=tracking_uri)
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    # one breaching window since the restore: warning (degrade_after = 2), the alias kept
+    assert (row["status"], row["aliases"]) == ("warning", ["champion"])
+    assert row["status_run_id"] == reports[-1].run_id
+    stages = [client.get_run(r.run_id).data.tags["mlflow_decay.status"] for r in reports]
+    assert stages == ["warning", "degraded", "warning"]
+    assert [e["event"] for e in md.history(uri, tracking_uri=tracking_uri)] == [
+        "stage - -> warning", "stage warning -> degraded", f"remove alias @champion from {uri}",
+        "stage degraded -> healthy", "stage healthy -> warning"]
