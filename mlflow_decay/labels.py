@@ -92,7 +92,11 @@ def attach_labels(
     labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,
                                                       label_column)
     known = _known_labels(labels, id_column, label_column)
-    logged = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
+    found = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
+    # a window judged against an earlier profile (replaced since: its reference is no longer
+    # stored) cannot be judged again, and its dates may have been evaluated against this one
+    logged = [r for r in found
+              if r.data.tags.get(registry.PROFILE_SHA256, ref.profile_sha256) == ref.profile_sha256]
     stored = 0
     updated: list[LabelledWindow] = []
     reports: list[DecayReport] = []
@@ -109,10 +113,14 @@ def attach_labels(
         if (run.data.tags.get(registry.PROVISIONAL) == "true"
                 or run.data.metrics.get("quality.rows", pol.min_rows) < pol.min_rows):
             continue  # an open or small window's verdict was never applied: nor replayed
+        if run.data.tags.get(registry.PLANNED) == "[]":
+            continue  # nor one that moved nothing (a window applied after it, or under the
+            # version's previous profile: the same dates would count twice)
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
+                                       len(found) - len(logged)))
     if reports:
         restores = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1],
@@ -280,15 +288,22 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
     return distinct.drop(columns=[id_column, "__label__"])
 
 
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int) -> str:
-    """Why no window received labels, in one line."""
+def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int,
+                   earlier: int = 0) -> str:
+    """Why no window received labels, in one line (``earlier``: windows left out, judged
+    against an earlier profile)."""
+    left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
+                "were left out: evaluate their rows again to judge them against this one)"
+                if earlier else "")
     if not windows:
-        return f"{uri} has no logged windows to attach labels to"
+        return (f"{uri} has no logged windows to attach labels to"
+                + (" against its current profile" if earlier else "") + left_out)
     if not stored:
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
-                f"the profile names an id column and the window carries it: {id_column!r})")
+                f"the profile names an id column and the window carries it: {id_column!r})"
+                + left_out)
     return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids")
+            f"stored by the {stored} window(s) of {uri} that stored ids" + left_out)
 
 
 def _latest_per_window(runs: list[Run]) -> list[Run]:

@@ -299,3 +299,48 @@ def test_late_labels_replay_the_stage_from_a_restore_by_hand_not_over_it(
     assert [e["event"] for e in md.history(uri, tracking_uri=tracking_uri)] == [
         "stage - -> warning", "stage warning -> degraded", f"remove alias @champion from {uri}",
         "stage degraded -> healthy", "stage healthy -> warning"]
+
+
+def test_late_labels_replay_only_the_windows_whose_verdicts_counted(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # after a new profile, the same weeks evaluated again against it move nothing (their
+    # dates were applied); late labels replayed them as well, each week twice, in date order,
+    # with verdicts against two references: the version went from healthy to degraded
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16")]
+    frames = [make_frame(3000, 3 + i).assign(id=[f"w{i}-{j}" for j in range(3000)])
+              for i in range(2)]
+
+    def evaluate_weeks() -> list[md.DecayReport]:
+        return [md.evaluate(uri, frame.drop(columns="label"), window_start=start,
+                            window_end=end, tracking_uri=tracking_uri)
+                for frame, (start, end) in zip(frames, weeks, strict=True)]
+
+    first = evaluate_weeks()
+    assert [r.status for r in first] == ["healthy", "healthy"]
+    shifted = make_frame(5000, seed=2, shift=1.5).assign(id=[f"s{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(shifted, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    again = evaluate_weeks()
+    assert [(r.window_status, r.applied) for r in again] == [("degraded", False)] * 2
+    updated = md.attach_labels(uri, pd.concat(frames)[["id", "label"]],
+                               tracking_uri=tracking_uri)
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert (row["status"], row["status_run_id"]) == ("healthy", first[0].run_id)
+    # the weeks judged against this profile get their realized metrics; those judged against
+    # the replaced one are left out (its reference performance and bands are gone)
+    assert [w.run_id for w in updated] == [r.run_id for r in again]
+    client = registry.client_for(tracking_uri)
+    assert [client.get_run(r.run_id).data.tags["mlflow_decay.window_status"]
+            for r in first] == ["healthy", "healthy"]
+    assert all("perf.roc_auc" not in client.get_run(r.run_id).data.metrics for r in first)
+    # a third profile: every window was judged against an earlier one, and the refusal says so
+    md.attach_profile(uri, md.build_profile(reference.iloc[:3000], target="label",
+                                            prediction="score", id_column="id"),
+                      tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"no logged windows to attach labels to against its "
+                       r"current profile \(4 window\(s\) judged against an earlier profile"):
+        md.attach_labels(uri, pd.concat(frames)[["id", "label"]], tracking_uri=tracking_uri)
