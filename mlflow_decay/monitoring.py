@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import Evaluation, check_window, evaluate_window
+from .core.evaluation import Evaluation, check_values, check_window, evaluate_window
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
@@ -219,6 +219,8 @@ def monitor(
                                                timestamp_column, every, chunk_size,
                                                timestamp_unit, Path(tmp) if log else None), 0
         else:
+            for window in windows:  # bad values anywhere refuse the monitor before it logs
+                check_values(profile, window.frame)
             pending = (_Pending.of(w, ref, profile, pol) for w in windows)
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,

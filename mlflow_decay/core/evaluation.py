@@ -34,7 +34,7 @@ import pandas as pd
 from ..errors import DataError
 from ..stats import estimate, loss, performance
 from ..stats.multivariate import column_sums, held_out_errors
-from ..stats.schema import require_flat
+from ..stats.schema import map_labels, require_flat, to_numeric
 from . import drift
 from .frames import (
     loss_inputs,
@@ -276,6 +276,25 @@ def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]
         read[profile.target] = window[profile.target]
         require_flat(read[profile.target], profile.target, "labels must be single values")
     return read
+
+
+def check_values(profile: Profile, window: pd.DataFrame) -> None:
+    """Refuse a window whose values its evaluation would refuse (text where the profile reads
+    numbers, model outputs out of range, labels that are no class), reading them as the
+    evaluation does: a monitor in memory checks every window before it logs the first."""
+    columns = check_window(profile, window)
+    for name, ref in profile.features.items():
+        if isinstance(ref, NumericSummary):
+            to_numeric(columns[name], name)
+    if profile.prediction_columns:
+        prediction_values(window, profile.prediction_columns, profile.task,
+                          profile.prediction_kind)
+    target = profile.target
+    if target is not None and target in columns:
+        if profile.classes:
+            map_labels(columns[target], profile.classes, target)
+        elif isinstance(profile.target_summary, NumericSummary):
+            to_numeric(columns[target], target)
 
 
 def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]
