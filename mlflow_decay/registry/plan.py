@@ -317,7 +317,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
             other = (" judged against another profile (the version's profile was attached "
                      "since)" if last.profile and last.profile != ref.profile_sha256 else "")
             return skip(f"a window ending {last.end or last.start} or later was already applied "
-                        f"by another run{other}: this verdict is logged, not applied")
+                        f"by another run{other}")
     final = plan(ref, status, reasons, policy, run_id, others=others,
                  base=(before[0], (before[1], before[2])), window=span_label(start, end))
     actions = final.actions
