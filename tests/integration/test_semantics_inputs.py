@@ -415,6 +415,22 @@ def test_a_flag_stored_as_booleans_or_0_1_keeps_its_categories(stored: str,
     assert all(np.isclose(streamed[k], expected[k], equal_nan=True) for k in expected)
 
 
+def test_a_code_held_as_numbers_or_as_their_text_keeps_its_categories() -> None:
+    # integer codes in the reference, the same codes as text of floats ("1.0": a feed that
+    # met a NaN upstream) in a window: all unseen, drift share and PSI from a dtype change
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    profile = md.build_profile(make_frame(3000, 1), target="label", prediction="score",
+                               band_chunks=0)
+    window = make_frame(1000, 2)
+    expected = evaluate_window(profile, window).metrics
+    for other in (window["level"].astype(float).map(str), window["level"].astype(str),
+                  window["level"].astype(float)):
+        got = evaluate_window(profile, window.assign(level=other)).metrics
+        assert got["drift.level.unseen_share"] == 0.0, other.iloc[0]
+        assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in expected)
+
+
 def test_categories_written_in_another_case_or_padded_are_named_in_a_note() -> None:
     # "Red" for "red" (or "red ") is unseen, rightly (a model's encoder does not know it
     # either), but the report's reasons named only the drift metrics it moved
