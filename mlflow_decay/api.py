@@ -107,7 +107,8 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
 def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
-    last window evaluated and its verdict, the reasons, aliases."""
+    last window evaluated (``last_window``), the stage it left (``last_status``) and its own
+    verdict (``last_verdict``), the reasons, aliases."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
@@ -120,13 +121,18 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
         row["last_window"] = None if last is None else runs.bounds_of(last)
         if last is not None and last.info.run_id != row["last_run_id"]:
             row["last_status"] = last.data.tags.get(registry.STATUS)
+        # the window's own verdict (the stage may wait for the hysteresis, or a window may
+        # move nothing); runs of older versions hold the stage only
+        row["last_verdict"] = None if last is None else (
+            last.data.tags.get(registry.WINDOW_STATUS) or last.data.tags.get(registry.STATUS))
     return rows
 
 
 def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
-            ) -> list[dict[str, str]]:
+            ) -> list[dict[str, Any]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
-    order, read back from the runs that caused them."""
+    order, read back from the runs that caused them; a window bound or reason that does not
+    exist (a restore by hand, an alias move) is ``None``, as in :func:`status`."""
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
@@ -135,7 +141,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     else:
         registry.versions(client, model)  # refuses unknown models
         name, version = model, None
-    events: list[dict[str, str]] = []
+    events: list[dict[str, Any]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
     for run in runs.decay_runs(client, name, version, kinds, experiment):
@@ -144,15 +150,15 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
         status = tags.get(registry.STATUS, "")
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
-                "window_start": tags.get(registry.WINDOW_START, ""),
-                "window_end": tags.get(registry.WINDOW_END, "")}
+                "window_start": tags.get(registry.WINDOW_START) or None,
+                "window_end": tags.get(registry.WINDOW_END) or None}
         if status and status != last.get(v):
             events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
-                           "reason": tags.get(registry.REASONS, "")})
+                           "reason": tags.get(registry.REASONS) or None})
             last[v] = status
         for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
             if "alias" in action:
-                events.append({**base, "event": action, "reason": ""})
+                events.append({**base, "event": action, "reason": None})
     return events
 
 

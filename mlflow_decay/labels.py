@@ -5,7 +5,8 @@ evaluation run stores the window's ids and model outputs (``window_outputs.parqu
 scores and the labels it came with, no features). Labels that arrive later are joined on those
 ids, the realized ``perf.*`` metrics are logged into the same window runs (and into the
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
-version's stage is replayed through the policy's hysteresis over all its windows. Each window
+version's stage is replayed through the policy's hysteresis over all its windows (from its
+latest restore by hand, when it has one). Each window
 run keeps the labels joined so far (``window_labels.parquet``; at first its own), so labels
 arriving in batches add up.
 """
@@ -92,7 +93,11 @@ def attach_labels(
     labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,
                                                       label_column)
     known = _known_labels(labels, id_column, label_column)
-    logged = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
+    found = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
+    # a window judged against an earlier profile (replaced since: its reference is no longer
+    # stored) cannot be judged again, and its dates may have been evaluated against this one
+    logged = [r for r in found
+              if r.data.tags.get(registry.PROFILE_SHA256, ref.profile_sha256) == ref.profile_sha256]
     stored = 0
     updated: list[LabelledWindow] = []
     reports: list[DecayReport] = []
@@ -111,12 +116,18 @@ def attach_labels(
         if (run.data.tags.get(registry.PROVISIONAL) == "true"
                 or run.data.metrics.get("quality.rows", pol.min_rows) < pol.min_rows):
             continue  # an open or small window's verdict was never applied: nor replayed
+        if not _applied(run):
+            continue  # nor one that moved nothing (a window applied after it, or under the
+            # version's previous profile: the same dates would count twice)
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
+                                       len(found) - len(logged)))
     if reports:
-        _replay(client, ref, pol, reports, replayed, logged[-1])
+        restores = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
+        _replay(client, ref, pol, reports, replayed, logged[-1],
+                restores[-1].info.start_time if restores else None)
     stages = {r.run_id: r.status for r in reports}
     for run, labelled in zip(logged, windows, strict=True):
         if labelled is not None:
@@ -233,17 +244,32 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run) -> None:
+            reports: list[DecayReport], replayed: list[Run], last_run: Run,
+            restored_at: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
-    what the decay cost into the last window's run."""
-    verdicts = [r.window_status for r in reports]
-    states = pol.replay(verdicts)
+    what the decay cost into the last window's run.
+
+    A restore by hand (the latest, logged at ``restored_at``, ms) stands: the windows logged
+    before it are replayed among themselves (their runs' stages, what ``history`` reads), and
+    the version's stage is replayed from the restore over the windows logged after it only
+    (none: the version is left as the restore set it)."""
+    after = [restored_at is None or run.info.start_time > restored_at for run in replayed]
+    states: list[tuple[Status, tuple[int, int], str | None]] = [("healthy", (0, 0), None)] * len(
+        reports)
+    for side in (False, True):
+        picked = [i for i, later in enumerate(after) if later == side]
+        for i, state in zip(picked, pol.replay([reports[i].window_status for i in picked]),
+                            strict=True):
+            states[i] = state
     for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             client.set_tag(run.info.run_id, registry.STATUS, status)
-    _apply_replay(client, ref, pol, reports, states)
+    since = [i for i, later in enumerate(after) if later]
+    if since:
+        _apply_replay(client, ref, pol, [reports[i] for i in since], [states[i] for i in since])
+    verdicts = [r.window_status for r in reports]
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
@@ -287,25 +313,39 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
     return distinct.drop(columns=[id_column, "__label__"])
 
 
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int) -> str:
-    """Why no window received labels, in one line."""
+def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int,
+                   earlier: int = 0) -> str:
+    """Why no window received labels, in one line (``earlier``: windows left out, judged
+    against an earlier profile)."""
+    left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
+                "were left out: evaluate their rows again to judge them against this one)"
+                if earlier else "")
     if not windows:
-        return f"{uri} has no logged windows to attach labels to"
+        return (f"{uri} has no logged windows to attach labels to"
+                + (" against its current profile" if earlier else "") + left_out)
     if not stored:
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
-                f"the profile names an id column and the window carries it: {id_column!r})")
+                f"the profile names an id column and the window carries it: {id_column!r})"
+                + left_out)
     return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids")
+            f"stored by the {stored} window(s) of {uri} that stored ids" + left_out)
+
+
+def _applied(run: Run) -> bool:
+    """Whether the window run's verdict moved the version (it planned registry changes)."""
+    return run.data.tags.get(registry.PLANNED) != "[]"
 
 
 def _latest_per_window(runs: list[Run]) -> list[Run]:
-    """One run per window, its latest: a window evaluated again (``--force``, or other rows
-    with the same bounds, which replace its verdict) counts once. Windows are identified by
-    their bounds and profile, or without bounds by their key."""
+    """One run per window, the latest whose verdict was applied (else the latest): a window
+    evaluated again counts once, through other rows with the same bounds (which replace its
+    verdict), not through a ``--force`` rerun of the same rows (logged, applied never).
+    Windows are identified by their bounds and profile, or without bounds by their key."""
     latest: dict[tuple[str, ...], Run] = {}
     for run in runs:
         key = timeline.window_identity(run)
-        if key not in latest or run.info.start_time >= latest[key].info.start_time:
+        if key not in latest or (_applied(run), run.info.start_time) >= (
+                _applied(latest[key]), latest[key].info.start_time):
             latest[key] = run
     kept = {r.info.run_id for r in latest.values()}
     return [r for r in runs if r.info.run_id in kept]

@@ -16,13 +16,13 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import Evaluation, check_window, evaluate_window
+from .core.evaluation import Evaluation, check_values, check_window, evaluate_window
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
-from .core.times import is_open, window_bounds
+from .core.times import is_open, outside_bounds, window_bounds
 from .engines.dispatch import Source, evaluate_source, is_parquet, is_spark, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
@@ -104,6 +104,9 @@ def evaluate(
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
         result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
+        if (note := _outside_note(profile.timestamp_column, window, frame, window_start,
+                                  window_end)):
+            result.notes.append(note)
         key = source_key(profile, window if frame is None else frame, pol.business, rows, partial(
             window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
             provisional=is_open(window_end)))  # not logged: the rows' fingerprint when needed
@@ -219,12 +222,29 @@ def monitor(
                                                timestamp_column, every, chunk_size,
                                                timestamp_unit, Path(tmp) if log else None), 0
         else:
+            for window in windows:  # bad values anywhere refuse the monitor before it logs
+                check_values(profile, window.frame)
             pending = (_Pending.of(w, ref, profile, pol) for w in windows)
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=total, progress=progress)
     _log_impact(client, pol, reports)
     return reports
+
+
+def _outside_note(column: str | None, window: Source, frame: pd.DataFrame | None,
+                  start: str | None, end: str | None) -> str | None:
+    """The note of :func:`outside_bounds` for a window in memory or a Parquet source (its
+    timestamp column read alone, in batches)."""
+    if column is None or (start is None and end is None):
+        return None
+    if frame is not None:
+        return outside_bounds([frame[column]], column, start, end) if column in frame else None
+    if isinstance(window, (str, Path)) and is_parquet(window):
+        with contextlib.suppress(DataError):  # a source without the column: nothing to say
+            return outside_bounds((b[column] for b in parquet_batches(window, [column])()),
+                                  column, start, end)
+    return None
 
 
 def _check_table(data: object, chunk_size: int | None) -> None:

@@ -173,8 +173,12 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     assert report.run_id is not None
     series = logged_series(client, ref, experiment) if series is None else series
     series.append({"status": report.status, "metrics": report.metrics, "key": report.window_key,
-                   "start": report.window_start, "end": report.window_end})
-    images = plots(report, profile, stats, pol, series)
+                   "start": report.window_start, "end": report.window_end,
+                   "profile": ref.profile_sha256})
+    # windows judged against another profile (the version's earlier one) measured drift from
+    # another reference: drawn with these, the same dates zig-zag between the two
+    images = plots(report, profile, stats, pol,
+                   [p for p in series if p.get("profile") in (None, ref.profile_sha256)])
     files = {runs.REPORT_PAGE: render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
@@ -201,7 +205,7 @@ def _series(found: list[Run]) -> list[dict[str, Any]]:
     return [{"status": (tags := r.data.tags).get(registry.STATUS, ""), "metrics": r.data.metrics,
              "window_status": tags.get(registry.WINDOW_STATUS, ""),
              "key": tags.get(registry.WINDOW_KEY), "start": tags.get(registry.WINDOW_START),
-             "end": tags.get(registry.WINDOW_END),
+             "end": tags.get(registry.WINDOW_END), "profile": tags.get(registry.PROFILE_SHA256),
              "reasons": [x for x in tags.get(registry.REASONS, "").split("; ") if x]}
             for r in found]
 

@@ -49,7 +49,7 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
     text = table(["logged (UTC)", "window (UTC)", "version", "event", "reason / run"],
                  [[e["time"][:16].replace("T", " "),
-                   span(e["window_start"] or None, e["window_end"] or None), str(e["version"]),
+                   span(e["window_start"], e["window_end"]), str(e["version"]),
                    e["event"], whole(e["reason"]) if e["reason"] else e["run_id"]]
                   for e in events])
     emit(as_json, events, text)
@@ -67,7 +67,7 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     cells = []
     for r in rows:
         since = _window(r["since_window"]) if r["since_window"] else (r["since"] or "-")[:16]
-        last = (f"{_window(r['last_window'])} {r['last_status']}" if r["last_window"]
+        last = (f"{_window(r['last_window'])} {r['last_verdict']}" if r["last_window"]
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])

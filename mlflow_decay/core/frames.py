@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.loss import LossModel
-from ..stats.schema import category_key, to_numeric
+from ..stats.schema import category_key, to_numeric, value_aligned
 
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
@@ -30,9 +30,11 @@ def loss_inputs(frame: pd.DataFrame, models: Sequence[LossModel]) -> np.ndarray:
 
 
 def category_codes(series: pd.Series, categories: Sequence[str]) -> np.ndarray:
-    """Each value's position in ``categories`` (compared by :func:`category_key`), NaN for
-    a missing value or one not among them."""
+    """Each value's position in ``categories`` (compared by :func:`category_key`; numbers and
+    truth values as :func:`value_aligned` reads them), NaN for a missing value or one not
+    among them."""
     codes = {key: float(i) for i, key in enumerate(categories)}
+    series = value_aligned(series, categories)
     values = pd.Series(pd.unique(series.dropna()), dtype=object)
     known = {v: codes.get(category_key(v), np.nan) for v in values}
     mapped = series.astype(object).map(known)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -153,6 +154,30 @@ def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str |
     if times[0] is not None and times[1] is not None and times[0] >= times[1]:
         raise DataError(f"window start {out[0]} is not before window end {out[1]}")
     return out[0], out[1]
+
+
+def outside_bounds(parts: Iterable[pd.Series], column: str, start: str | None,
+                   end: str | None) -> str | None:
+    """A note when rows of a window's timestamp column (read in ``parts``) lie outside its
+    bounds (evaluated and counted with the window all the same); ``None`` when all lie within,
+    or when the column cannot be read without more (numbers need their unit)."""
+    lo, hi = parse_time(start), parse_time(end)
+    if lo is None and hi is None:
+        return None
+    outside = rows = 0
+    for series in parts:
+        try:
+            nanoseconds = utc_nanoseconds(timestamps(series.dropna(), column))
+        except DataError:
+            return None
+        rows += len(series)
+        outside += int(np.count_nonzero(nanoseconds < (lo.value if lo is not None else -2**63))
+                       + np.count_nonzero(nanoseconds >= (hi.value if hi is not None else 2**63 - 1)))
+    if not outside:
+        return None
+    return (f"{outside:,} of {rows:,} rows have a {column!r} outside the window's bounds "
+            f"({span_label(start, end)}): they are evaluated with it (to cut a table into "
+            "windows by time, use monitor)")
 
 
 def is_open(end: str | None, now: datetime | None = None) -> bool:

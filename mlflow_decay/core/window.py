@@ -34,10 +34,11 @@ from ..stats.schema import (
     map_labels,
     sorted_finite,
     to_numeric,
+    value_aligned,
 )
 from .mergeable import merge_all
 from .parallel import run_all
-from .profile import NumericSummary, Profile, Summary
+from .profile import CategoricalSummary, NumericSummary, Profile, Summary
 
 #: The grid holds the reference's ``i / GRID`` quantiles: between two grid points the reference
 #: has at most ``1 / GRID`` of its mass, which bounds the error of KS computed on the grid.
@@ -246,6 +247,9 @@ def stats_tasks(profile: Profile, window: pd.DataFrame, prediction: pd.Series | 
     if profile.target is not None and profile.target in window.columns:
         wanted.append(profile.target)
     read.update({name: window[name] for name in wanted if name not in read})
+    for name, ref in profile.features.items():  # 1 and '1.0', True and 1: one category
+        if isinstance(ref, CategoricalSummary):
+            read[name] = value_aligned(read[name], ref.categories)
     jobs: dict[str, tuple[Summary, pd.Series, str]] = {
         f"feature:{name}": (ref, read[name], name) for name, ref in profile.features.items()}
     if prediction is not None and profile.prediction_summary is not None:

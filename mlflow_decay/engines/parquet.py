@@ -52,7 +52,9 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     buffer per column, not a whole row group) and the DataFrame the caller is working on
     (``pyarrow``'s dataset scanner queues decoded batches up to 1 GiB ahead of a slow consumer,
     so its peak memory grew with the row count). Columns follow the dataset's schema (the first
-    file's): a column a file lacks is read as nulls, one of another type is cast.
+    file's): a column a file lacks is read as nulls, one of another type is cast when the
+    cast is exact, else read as its file holds it (integers next to fractions, text next to
+    numbers).
     """
     import pyarrow.dataset as ds
 
@@ -99,15 +101,32 @@ def _file_batches(fragment: Any, filesystem: Any, schema: Any, batch_rows: int
         for batch in file.iter_batches(batch_size=batch_rows, columns=read, use_threads=False):
             if not batch.num_rows:
                 continue
-            arrays = [(column if (column := batch.column(n)).type == field.type
-                       else column.cast(field.type)) if n in present
+            arrays = [_as_type(batch.column(n), field.type) if n in present
                       else pa.nulls(batch.num_rows, field.type)
                       for n, field in zip(schema.names, schema, strict=True)]
             del batch
-            frame = pa.RecordBatch.from_arrays(arrays, schema=schema).to_pandas()
+            own = pa.schema([f if a.type == f.type else f.with_type(a.type)
+                             for a, f in zip(arrays, schema, strict=True)],
+                            metadata=schema.metadata)
+            frame = pa.RecordBatch.from_arrays(arrays, schema=own).to_pandas()
             del arrays
             yield frame
             del frame
+
+def _as_type(column: Any, wanted: Any) -> Any:
+    """A file's column as the dataset's type when it converts exactly; else as it is (an
+    integer column next to one of fractions, numbers next to text: each file's values are then
+    read as a table in memory would be, and refused by column if they are not what the profile
+    reads)."""
+    import pyarrow as pa
+
+    if column.type == wanted:
+        return column
+    try:
+        return column.cast(wanted)  # safe: a cast that would lose or invent a value fails
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return column
+
 
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as

@@ -314,8 +314,10 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
                 ends < last.ends() or (ends == last.ends() and span is not None)):
             # ending with the last applied window, whose verdict it cannot replace (that window
             # was stored by an older mlflow-decay, or judged against another profile): no step
+            other = (" judged against another profile (the version's profile was attached "
+                     "since)" if last.profile and last.profile != ref.profile_sha256 else "")
             return skip(f"a window ending {last.end or last.start} or later was already applied "
-                        "by another run")
+                        f"by another run{other}")
     final = plan(ref, status, reasons, policy, run_id, others=others,
                  base=(before[0], (before[1], before[2])), window=span_label(start, end))
     actions = final.actions

@@ -132,6 +132,36 @@ def category_key(value: Any) -> str:
     return str(value)
 
 
+def value_aligned(series: pd.Series, categories: Sequence[str]) -> pd.Series:
+    """A column read against reference ``categories`` that are all numbers or truth values,
+    its values matched by value as labels are (:func:`map_labels`): ``1``, ``1.0``, ``'1'``
+    and ``'1.0'`` are one category, and with booleans or 0/1 ``True`` and ``'true'`` (any
+    case) too; so a code or flag held as numbers in the reference and as text or booleans in
+    a window (or the other way round) keeps its categories. Other columns are returned as
+    given."""
+    if not categories:
+        return series
+    truth = all(_label_value(c, True) in (0.0, 1.0) for c in categories)
+    if not truth and not all(isinstance(_label_value(c, False), float) for c in categories):
+        return series
+    dtype = series.dtype
+    if (pd.api.types.is_bool_dtype(dtype)
+            if truth and all(c in ("True", "False") for c in categories)
+            else pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+        return series  # already keyed as the reference is
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = [category_key(v) for v in uniques]
+    known = set(categories)
+    by_value: dict[float | str, str] = {}
+    for category in categories:
+        by_value.setdefault(_label_value(category, truth), category)
+    aligned = [k if k in known else by_value.get(_label_value(k, truth), k) for k in keys]
+    if aligned == keys:
+        return series
+    return pd.Series(np.array([*aligned, None], dtype=object)[codes], index=series.index,
+                     name=series.name)
+
+
 def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
     """Count a column's categories by normalised key; return ``(counts, missing)``."""
     missing = int(series.isna().sum())

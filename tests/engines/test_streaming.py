@@ -126,6 +126,29 @@ def test_a_file_without_a_column_counts_its_rows_as_missing(tmp_path: Path) -> N
     assert (summary.count, summary.missing) == (1500, 1500)
 
 
+def test_files_whose_column_types_differ_read_their_own_values(tmp_path: Path) -> None:
+    # schema evolution: a count written as integers, then (a NaN appeared upstream) as floats
+    # with fractions; each file's values are read as they are, as the same table in memory is
+    profile = md.build_profile(mixed_table(3_000, 5), target="y", prediction="p", band_chunks=0)
+    window = mixed_table(2_000, 6)
+    window["z"] = np.where(np.arange(2_000) < 1_000, np.round(window["z"]), window["z"])
+    directory = tmp_path / "window"
+    directory.mkdir()
+    window.iloc[:1000].astype({"z": "int64"}).to_parquet(directory / "a.parquet")
+    window.iloc[1000:].to_parquet(directory / "b.parquet")
+    got = dispatch.evaluate_source(profile, directory)[0].metrics
+    expected = evaluate_window(profile, window).metrics
+    assert got.keys() == expected.keys()
+    assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got)
+    # numbers in one file and text in another: refused naming the column and the text, as in
+    # memory (not as a file that "could not be read as Parquet")
+    (directory / "b.parquet").unlink()
+    window.iloc[1000:].assign(x=lambda t: t["x"].map(lambda v: "n/a" if np.isnan(v) else str(v))
+                              ).to_parquet(directory / "b.parquet")
+    with pytest.raises(DataError, match=r"column 'x': expected numbers .* got text such as 'n/a'"):
+        dispatch.evaluate_source(profile, directory)
+
+
 def test_a_source_that_is_not_parquet_or_csv_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "table.xlsx"
     path.write_bytes(b"not a table")

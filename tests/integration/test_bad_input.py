@@ -554,6 +554,32 @@ MONITOR += [
 ]
 
 
+
+# ---- trial 4: a bad value in the last window of a table read into memory refuses the monitor
+# before its first window is logged (the windows before it were logged and applied: the
+# version degraded, then exit 1)
+def _last_window_holds(tmp: Path, column: str, value: object) -> Path:
+    frame = pd.concat([make_frame(300, seed, shift=1.5, flip=0.3) for seed in (4, 5, 6)],
+                      ignore_index=True)
+    frame["ts"] = pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(
+        np.repeat([0, 1, 2], 300), unit="D")
+    frame[column] = frame[column].astype(object)
+    frame.loc[700, column] = value
+    return _write(frame, tmp / "prod.csv")
+
+
+MONITOR += [
+    ("text in a numerical feature of the last window",
+     lambda d: _last_window_holds(d, "x1", "oops"), ["--window", "1D"],
+     "column 'x1': expected numbers as in the reference profile, got text such as 'oops'"),
+    ("a score out of range in the last window",
+     lambda d: _last_window_holds(d, "score", 7.0), ["--window", "1D"],
+     "column 'score': expected probabilities in [0, 1]"),
+    ("a label that is no class in the last window",
+     lambda d: _last_window_holds(d, "label", 2), ["--window", "1D"],
+     "labels in column 'label' are 0, 1, 2"),
+]
+
 def _dir_with(tmp: Path, frame: pd.DataFrame) -> Path:
     directory = _dir(tmp / "prod")
     frame.to_parquet(directory / "part-0.parquet")

@@ -292,3 +292,102 @@ def test_a_windows_report_page_shows_the_late_labels_and_the_verdict_they_gave(
             '<h2 id="plots">')
     # the flipped day's labels show the decay the scores could not
     assert "degraded" in page(reports[1].run_id).split("</section>")[0]
+
+
+def test_late_labels_replay_the_stage_from_a_restore_by_hand_not_over_it(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # labels for windows judged before a restore replayed the whole series from scratch: the
+    # version was degraded again and the @champion set back by hand after the restore removed
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    version = uri.rsplit("/", 1)[1]
+    weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"), ("2026-03-16", "2026-03-23")]
+    frames = [make_frame(3000, 3 + i, shift=1.5 if i < 2 else 0.0, flip=0.35).assign(
+        id=[f"w{i}-{j}" for j in range(3000)]) for i in range(3)]
+    client.set_registered_model_alias("churn", "champion", version)
+    reports = [md.evaluate(uri, frame.drop(columns="label"), window_start=start,
+                           window_end=end, tracking_uri=tracking_uri)
+               for frame, (start, end) in zip(frames[:2], weeks[:2], strict=True)]
+    assert [r.status for r in reports] == ["warning", "degraded"]
+    md.restore(uri, "feed fixed", tracking_uri=tracking_uri)
+    client.set_registered_model_alias("churn", "champion", version)
+    # after the restore: features as the reference's, labels that stopped following the scores
+    reports.append(md.evaluate(uri, frames[2].drop(columns="label"), window_start=weeks[2][0],
+                               window_end=weeks[2][1], tracking_uri=tracking_uri))
+    assert reports[-1].status == "healthy"
+    md.attach_labels(uri, pd.concat(frames)[["id", "label"]], tracking_uri=tracking_uri)
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    # one breaching window since the restore: warning (degrade_after = 2), the alias kept
+    assert (row["status"], row["aliases"]) == ("warning", ["champion"])
+    assert row["status_run_id"] == reports[-1].run_id
+    stages = [client.get_run(r.run_id).data.tags["mlflow_decay.status"] for r in reports]
+    assert stages == ["warning", "degraded", "warning"]
+    assert [e["event"] for e in md.history(uri, tracking_uri=tracking_uri)] == [
+        "stage - -> warning", "stage warning -> degraded", f"remove alias @champion from {uri}",
+        "stage degraded -> healthy", "stage healthy -> warning"]
+
+
+def test_late_labels_replay_only_the_windows_whose_verdicts_counted(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # after a new profile, the same weeks evaluated again against it move nothing (their
+    # dates were applied); late labels replayed them as well, each week twice, in date order,
+    # with verdicts against two references: the version went from healthy to degraded
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16")]
+    frames = [make_frame(3000, 3 + i).assign(id=[f"w{i}-{j}" for j in range(3000)])
+              for i in range(2)]
+
+    def evaluate_weeks() -> list[md.DecayReport]:
+        return [md.evaluate(uri, frame.drop(columns="label"), window_start=start,
+                            window_end=end, tracking_uri=tracking_uri)
+                for frame, (start, end) in zip(frames, weeks, strict=True)]
+
+    first = evaluate_weeks()
+    assert [r.status for r in first] == ["healthy", "healthy"]
+    shifted = make_frame(5000, seed=2, shift=1.5).assign(id=[f"s{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(shifted, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    again = evaluate_weeks()
+    assert [(r.window_status, r.applied) for r in again] == [("degraded", False)] * 2
+    updated = md.attach_labels(uri, pd.concat(frames)[["id", "label"]],
+                               tracking_uri=tracking_uri)
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert (row["status"], row["status_run_id"]) == ("healthy", first[0].run_id)
+    # the weeks judged against this profile get their realized metrics; those judged against
+    # the replaced one are left out (its reference performance and bands are gone)
+    assert [w.run_id for w in updated] == [r.run_id for r in again]
+    client = registry.client_for(tracking_uri)
+    assert [client.get_run(r.run_id).data.tags["mlflow_decay.window_status"]
+            for r in first] == ["healthy", "healthy"]
+    assert all("perf.roc_auc" not in client.get_run(r.run_id).data.metrics for r in first)
+    # a third profile: every window was judged against an earlier one, and the refusal says so
+    md.attach_profile(uri, md.build_profile(reference.iloc[:3000], target="label",
+                                            prediction="score", id_column="id"),
+                      tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"no logged windows to attach labels to against its "
+                       r"current profile \(4 window\(s\) judged against an earlier profile"):
+        md.attach_labels(uri, pd.concat(frames)[["id", "label"]], tracking_uri=tracking_uri)
+
+
+def test_labels_for_a_window_evaluated_again_with_force_replay_its_verdict_once(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # a forced rerun of an applied window is logged but moves nothing: the window still counts,
+    # through the run whose verdict was applied, when its labels arrive
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    week = make_frame(3000, seed=3, flip=0.35).assign(id=[f"w{i}" for i in range(3000)])
+    runs = [md.evaluate(uri, week.drop(columns="label"), window_start="2026-03-02",
+                        window_end="2026-03-09", tracking_uri=tracking_uri, force=force)
+            for force in (False, True)]
+    assert [(r.status, r.applied) for r in runs] == [("healthy", True), ("healthy", False)]
+    updated = md.attach_labels(uri, week[["id", "label"]], tracking_uri=tracking_uri)
+    assert [w.window_status for w in updated] == ["degraded"]
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert row["status"] == "warning"  # one degraded window: the first step of the hysteresis

@@ -377,3 +377,73 @@ def test_decimal_columns_are_read_as_the_numbers_they_hold(tmp_path: Path) -> No
     # as categories, DECIMAL(5,2) values are the numbers they hold, whatever the scale
     assert [category_key(decimal.Decimal(v)) for v in ("3.00", "2.50", "-1")] == [
         category_key(v) for v in (3, 2.5, -1.0)] == ["3", "2.5", "-1"]
+
+
+# -- a flag's dtype changes between the reference and a window ------------------------------------
+def _flagged(seed: int, n: int = 1500) -> pd.DataFrame:
+    frame = make_frame(n, seed)
+    return frame.assign(member=np.random.default_rng(seed).random(n) < 0.4)
+
+
+@pytest.mark.parametrize("stored", ["bool", "int"])
+def test_a_flag_stored_as_booleans_or_0_1_keeps_its_categories(stored: str,
+                                                               tmp_path: Path) -> None:
+    from mlflow_decay.core.evaluation import evaluate_window
+    from mlflow_decay.engines.dispatch import evaluate_source
+
+    reference, window = _flagged(1), _flagged(2)
+    if stored == "int":
+        reference["member"] = reference["member"].astype(int)
+    profile = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    assert type(profile.features["member"]).__name__ == "CategoricalSummary"
+    flag = window["member"]
+    expected = evaluate_window(profile, window.assign(
+        member=flag if stored == "bool" else flag.astype(int))).metrics
+    # the same flags as 0/1, 1.0/0.0, text and pandas' nullable booleans: the same window
+    for other in (flag.astype(int), flag.astype(float), flag.astype("boolean"), flag,
+                  flag.map({True: "true", False: "false"}), flag.astype(int).astype(str)):
+        got = evaluate_window(profile, window.assign(member=other)).metrics
+        assert got["drift.member.unseen_share"] == 0.0, other.dtype
+        assert got.keys() == expected.keys()
+        assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got), other.dtype
+    # streamed from Parquet as well
+    path = tmp_path / "window.parquet"
+    window.assign(member=flag.astype(int) if stored == "bool" else flag).to_parquet(path)
+    streamed = evaluate_source(profile, path)[0].metrics
+    assert streamed["drift.member.unseen_share"] == 0.0
+    assert streamed.keys() == expected.keys()
+    assert all(np.isclose(streamed[k], expected[k], equal_nan=True) for k in expected)
+
+
+def test_a_code_held_as_numbers_or_as_their_text_keeps_its_categories() -> None:
+    # integer codes in the reference, the same codes as text of floats ("1.0": a feed that
+    # met a NaN upstream) in a window: all unseen, drift share and PSI from a dtype change
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    profile = md.build_profile(make_frame(3000, 1), target="label", prediction="score",
+                               band_chunks=0)
+    window = make_frame(1000, 2)
+    expected = evaluate_window(profile, window).metrics
+    for other in (window["level"].astype(float).map(str), window["level"].astype(str),
+                  window["level"].astype(float)):
+        got = evaluate_window(profile, window.assign(level=other)).metrics
+        assert got["drift.level.unseen_share"] == 0.0, other.iloc[0]
+        assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in expected)
+
+
+def test_categories_written_in_another_case_or_padded_are_named_in_a_note() -> None:
+    # "Red" for "red" (or "red ") is unseen, rightly (a model's encoder does not know it
+    # either), but the report's reasons named only the drift metrics it moved
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    profile = md.build_profile(make_frame(3000, 1), target="label", prediction="score",
+                               band_chunks=0)
+    window = make_frame(1000, 2)
+    assert not [n for n in evaluate_window(profile, window).notes if "written otherwise" in n]
+    for written, example in ((window["color"].str.capitalize(), "'Red' are the reference's 'red'"),
+                             (window["color"] + " ", "'red ' are the reference's 'red'")):
+        result = evaluate_window(profile, window.assign(color=written))
+        assert result.metrics["drift.color.unseen_share"] == 1.0
+        assert [n for n in result.notes if "written otherwise" in n] == [
+            f"column 'color': window values such as {example} written otherwise (case or "
+            "surrounding spaces): counted as unseen categories"]

@@ -442,3 +442,29 @@ def test_month_and_quarter_end_periods_cut_calendar_periods(every: str, key: str
                  str((p.end_time.ceil("D")).tz_localize("UTC").isoformat()), int(n))
                 for p, n in periods.value_counts().sort_index().items()]
     assert [(w.start, w.end, len(w.frame)) for w in windows] == expected
+
+
+def test_rows_outside_an_evaluated_windows_bounds_are_noted(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    # a week's bounds given with a whole table: the verdict covered every row, said nothing
+    uri = new_version()
+    reference = make_frame(3000, 1).assign(
+        ts=pd.Timestamp("2026-01-05", tz="UTC") + pd.to_timedelta(np.arange(3000), unit="min"))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            timestamp_column="ts"), tracking_uri=tracking_uri)
+    table = make_frame(1400, 2).assign(
+        ts=pd.Timestamp("2026-03-01T23:00", tz="Europe/Berlin")
+        + pd.to_timedelta(np.arange(1400) * 10, unit="min"))  # Mar 1 22:00 UTC to Mar 11
+    bounds = {"window_start": "2026-03-02", "window_end": "2026-03-09"}
+    utc = table["ts"].dt.tz_convert("UTC")
+    outside = int(((utc < "2026-03-02") | (utc >= "2026-03-09")).sum())
+    expected = (f"{outside:,} of 1,400 rows have a 'ts' outside the window's bounds "
+                "(2026-03-02 → 03-09): they are evaluated with it (to cut a table into windows "
+                "by time, use monitor)")
+    table.to_parquet(tmp_path / "w.parquet")
+    for source in (table, tmp_path / "w.parquet"):
+        report = md.evaluate(uri, source, log=False, tracking_uri=tracking_uri, **bounds)
+        assert expected in report.notes
+    inside = table[(utc >= "2026-03-02") & (utc < "2026-03-09")]
+    report = md.evaluate(uri, inside, log=False, tracking_uri=tracking_uri, **bounds)
+    assert not [n for n in report.notes if "outside the window" in n]

@@ -266,3 +266,33 @@ def test_with_block_keeps_a_persons_text() -> None:
     again = registry.with_block(edited, "line 2")
     assert again == f"Notes.\n\n{block.replace('line 1', 'line 2')}\nMore notes by hand."
     assert registry.with_block(again, "line 2") == again
+
+
+def test_the_series_plot_draws_only_windows_judged_against_the_runs_profile(
+        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # after a new profile, the same weeks evaluated again were drawn beside the earlier
+    # profile's: each date twice, drift from two references, the lines zig-zagging between
+    from mlflow_decay import render
+
+    drawn: list[list[tuple[str | None, str | None]]] = []
+    real = render.plots
+
+    def recording(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        drawn.append([(p["start"], p.get("profile")) for p in args[4]])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render, "plots", recording)
+    weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16")]
+    frames = [make_frame(1000, seed) for seed in (3, 4)]
+    for frame, (start, end) in zip(frames, weeks, strict=True):
+        md.evaluate(profiled, frame, window_start=start, window_end=end,
+                    tracking_uri=tracking_uri)
+    first = md.load_profile(profiled, tracking_uri=tracking_uri).sha256()
+    second = md.build_profile(make_frame(3000, 5, shift=0.5), target="label", prediction="score")
+    md.attach_profile(profiled, second, tracking_uri=tracking_uri)
+    md.monitor(profiled, pd.concat([f.assign(ts=pd.Timestamp(s, tz="UTC"))
+                                    for f, (s, _) in zip(frames, weeks, strict=True)]),
+               timestamp_column="ts", every="7D", tracking_uri=tracking_uri)
+    assert [len(d) for d in drawn] == [1, 2, 1, 2]
+    assert {p for d in drawn[:2] for _, p in d} == {first}
+    assert {p for d in drawn[2:] for _, p in d} == {second.sha256()}

@@ -150,6 +150,63 @@ def test_status_after_a_restore_shows_the_last_window_evaluated(
     assert "2026-03-02 → 03-09 degraded" in text and "restored by hand: feed fixed" in text
 
 
+def test_status_shows_the_last_windows_verdict_beside_the_stage(tracking_uri: str,
+                                                                profiled: str) -> None:
+    # the "last window" cell showed the stage the window left (warning: the hysteresis waits),
+    # read as that window's verdict (it breached the degrade line)
+    report = md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3),
+                         window_start="2026-03-02", window_end="2026-03-09",
+                         tracking_uri=tracking_uri)
+    assert (report.window_status, report.status) == ("degraded", "warning")
+    text = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "2026-03-02 → 03-09 degraded" in text.splitlines()[1]
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert (row["status"], row["last_status"], row["last_verdict"]) == (
+        "warning", "warning", "degraded")
+
+
+def test_a_window_applied_under_the_previous_profile_is_named_as_such(
+        tracking_uri: str, profiled: str) -> None:
+    # re-evaluating a period after attaching a new profile said only "already applied by
+    # another run", read as a duplicate of this very evaluation
+    window = make_frame(1000, 8)
+    bounds = {"window_start": "2026-03-02", "window_end": "2026-03-09"}
+    md.evaluate(profiled, window, tracking_uri=tracking_uri, **bounds)
+    second = md.build_profile(make_frame(3000, 5, shift=0.5), target="label", prediction="score")
+    md.attach_profile(profiled, second, tracking_uri=tracking_uri)
+    after = md.evaluate(profiled, window, tracking_uri=tracking_uri, **bounds)
+    assert not after.applied and after.run_id
+    assert any("judged against another profile" in n for n in after.notes), after.notes
+
+
+def test_history_json_marks_what_does_not_exist_as_status_json_does(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # history gave "" for the restore's window and for no reason where status gives null
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(profiled, make_frame(3000, 1), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                window_start="2026-03-09", window_end="2026-03-16", tracking_uri=tracking_uri)
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    invoke = CliRunner().invoke
+    row = json.loads(invoke(main, ["status", "churn", "--tracking-uri", tracking_uri,
+                                   "--json"]).stdout)[0]
+    events = json.loads(invoke(main, ["history", "churn", "--tracking-uri", tracking_uri,
+                                      "--json"]).stdout)
+    assert [e["event"] for e in events] == ["stage - -> healthy", "stage healthy -> degraded",
+                                            "stage degraded -> healthy"]
+    restored = events[-1]
+    assert row["since_window"] is None and row["status_run_id"] == restored["run_id"]
+    assert (restored["window_start"], restored["window_end"]) == (None, None)
+    assert restored["reason"] == row["reason"] == "restored by hand: feed fixed"
+    assert events[0]["reason"] is None  # a clean window: no reasons
+    assert all(value != "" for e in events for value in e.values()), events
+    assert md.history("churn", tracking_uri=tracking_uri) == events
+    text = invoke(main, ["history", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert text.splitlines()[-1].split()[2:4] == ["-", "1"]
+
+
 def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, profiled: str,
                                                           tmp_path: Path) -> None:
     # a scheduled `evaluate models:/churn@champion` then failed with "has no alias 'champion'"
