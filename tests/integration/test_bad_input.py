@@ -507,6 +507,15 @@ COMMANDS += [
      "predicted_label 'level' needs the model's scores too (prediction=, --prediction)"),
 ]
 
+# trial 4 (helper B): --promote across two registered models wrote the challenger's streak
+# onto the champion's model's version of the same number, and would move @champion there
+COMMANDS += [
+    ("compare --promote across two registered models",
+     lambda uri: ["compare", uri, "models:/churn-xgb@challenger", "--data", "w.csv", "--promote"],
+     "promote (--promote) moves @champion among the versions of one registered model, and "
+     "models:/churn/1 and models:/churn-xgb@challenger are of two ('churn', 'churn-xgb')"),
+]
+
 
 @pytest.mark.parametrize(("args", "message"), [c[1:] for c in COMMANDS],
                          ids=[c[0] for c in COMMANDS])

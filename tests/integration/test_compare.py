@@ -273,3 +273,27 @@ def test_a_multiclass_comparison_says_why_it_has_no_delong(
     assert ("no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this is "
             "a multiclass model") in result.notes
     assert not any("needs labels on the window" in n for n in result.notes)
+
+
+# --- trial 4 (helper B): two registered models compared -------------------------------------
+
+def test_versions_of_two_models_compare_without_touching_another_version(
+        tracking_uri: str, profiled: str, new_version: Callable[..., str]) -> None:
+    """Before: the challenger's streak tags were written to the champion's model's version of
+    the challenger's number (here the champion itself, churn v1, for churn-xgb v1), and a won
+    streak would have moved churn's @champion to it."""
+    from conftest import reference_profile, registry_snapshot
+
+    other = new_version("churn-xgb")
+    md.attach_profile(other, reference_profile(), tracking_uri=tracking_uri)
+    window = make_frame(4000, 10)
+    window["score_new"] = np.clip(window.label * 0.35 + window.score * 0.65, 0, 1)
+    before = registry_snapshot(tracking_uri)
+    result = md.compare(window, [profiled, other], predictions=["score", "score_new"],
+                        tracking_uri=tracking_uri)
+    assert result.delong is not None and result.delong.diff > 0.01 and result.run_id
+    after = registry_snapshot(tracking_uri)
+    assert after["version tags"] == before["version tags"]  # the comparison run only
+    assert after["runs"] == before["runs"] + 1
+    assert result.notes[-1] == ("no promotion streak: 'churn' and 'churn-xgb' are two "
+                                "registered models")
