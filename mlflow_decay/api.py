@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,12 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
                             run_id=run_id, state=("healthy", (0, 0), None),
                             describe=registry.DESCRIPTION_BEGIN in ref.description)
-    registry.apply(client, ref, planned.actions)
+    last, _ = registry.last_window(ref)
+    # the last window's verdict replaced later (its rows again, other rows, with the same
+    # bounds) is decided from the stage set here, not from the one before that window
+    restart = () if last is None else (registry.Action(
+        "set_tag", registry.LAST_WINDOW, replace(last, before=("healthy", 0, 0)).to_tag()),)
+    registry.apply(client, ref, (*restart, *planned.actions))
     runs.record_actions(client, run_id, visible_actions(ref, planned.actions))
     return run_id
 

@@ -113,7 +113,9 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known)))
     if reports:
-        _replay(client, ref, pol, reports, replayed, logged[-1])
+        restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
+        _replay(client, ref, pol, reports, replayed, logged[-1],
+                restored[-1].info.start_time if restored else None)
     return updated
 
 
@@ -226,17 +228,29 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run) -> None:
+            reports: list[DecayReport], replayed: list[Run], last_run: Run,
+            restored: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
-    what the decay cost into the last window's run."""
+    what the decay cost into the last window's run.
+
+    A restore by hand (its run started at ``restored``, ms) stands: the windows logged before
+    it are replayed from scratch for their runs' stage tags (what ``history`` reads), those
+    logged after it from the healthy stage it set, and only these move the version."""
     verdicts = [r.window_status for r in reports]
-    states = pol.replay(verdicts)
+    after = [restored is not None and run.info.start_time >= restored for run in replayed]
+    start = None if restored is None else "healthy"
+    earlier = iter(pol.replay([v for v, a in zip(verdicts, after, strict=True) if not a]))
+    later = iter(pol.replay([v for v, a in zip(verdicts, after, strict=True) if a], start))
+    states = [next(later if a else earlier) for a in after]
     for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             client.set_tag(run.info.run_id, registry.STATUS, status)
-    _apply_replay(client, ref, pol, reports, states)
+    moving = [i for i, a in enumerate(after) if a or restored is None]
+    if moving:
+        _apply_replay(client, ref, pol, [reports[i] for i in moving],
+                      [states[i] for i in moving], [i + 1 for i in moving], start)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
@@ -288,14 +302,17 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
 
 def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
                   reports: list[DecayReport],
-                  states: list[tuple[Status, tuple[int, int], str | None]]) -> None:
-    """Bring the version's stage and streaks in line with the replayed series."""
+                  states: list[tuple[Status, tuple[int, int], str | None]],
+                  numbers: list[int], start: str | None) -> None:
+    """Bring the version's stage and streaks in line with the replayed series (the windows
+    numbered ``numbers`` among the version's, replayed from the stage ``start``)."""
     final = states[-1]
     entered = len(states) - 1  # the window where the final stage began
     while entered > 0 and states[entered - 1][0] == final[0]:
         entered -= 1
-    reasons = [f"labels arrived: replayed {len(states)} windows, {final[0]} since window "
-               f"{entered + 1}"]
+    since = "" if start is None else " since the restore by hand"
+    reasons = [f"labels arrived: replayed {len(states)} windows{since}, {final[0]} since window "
+               f"{numbers[entered]}"]
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
                             state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
@@ -311,7 +328,7 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     if last is not None and last.key == reports[-1].window_key:
         # the last window's verdict may be replaced later (same bounds): from the replayed
         # stage before it, not the one it was first applied on
-        status, (breach, clean), _ = states[-2] if len(states) > 1 else (None, (0, 0), None)
+        status, (breach, clean), _ = states[-2] if len(states) > 1 else (start, (0, 0), None)
         before = replace(last, before=(status, breach, clean))
         actions = (registry.Action("set_tag", registry.LAST_WINDOW, before.to_tag()), *actions)
     registry.apply(client, ref, actions)

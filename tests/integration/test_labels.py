@@ -263,3 +263,48 @@ def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
     assert [w.window_status for w in updated] == ["degraded", "degraded"]
     ref = registry.resolve(registry.client_for(tracking_uri), profiled_with_ids)
     assert ref.status in (None, "healthy")
+
+
+# --- trial 4 (helper B): a restore by hand stands when more labels arrive --------------------
+
+def test_labels_after_a_restore_do_not_undo_it(tracking_uri: str,
+                                               new_version: Callable[..., str]) -> None:
+    """Before: a second batch of labels for windows logged before a restore replayed every
+    window from scratch: the restored version was degraded again and the @champion a person
+    had put back was removed again, and ``history`` showed neither."""
+    uri = new_version()
+    name, version = uri.removeprefix("models:/").split("/")
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias(name, "champion", version)
+    data = _days(7, 2000, flip_from=2)
+    first = data[data.ts.dt.day <= 5]
+    md.monitor(uri, first.drop(columns="label"), timestamp_column="ts", every="1D",
+               tracking_uri=tracking_uri)
+    batch = first.groupby(first.ts.dt.day).head(1200)[["id", "label"]]
+    md.attach_labels(uri, batch, tracking_uri=tracking_uri)
+    assert registry.resolve(client, uri).status == "degraded"
+    assert "champion" not in registry.resolve(client, uri).aliases
+
+    md.restore(uri, reason="reviewed: a known label delay", tracking_uri=tracking_uri)
+    client.set_registered_model_alias(name, "champion", version)
+    md.attach_labels(uri, first[["id", "label"]], tracking_uri=tracking_uri)  # the rest
+    ref = registry.resolve(client, uri)
+    assert ref.status == "healthy" and "champion" in ref.aliases
+    assert ref.tags[registry.STATUS_REASON] == "restored by hand: reviewed: a known label delay"
+    # the windows' own stages are replayed all the same (what history and the plots read)
+    stages = [r.data.tags[registry.STATUS] for r in
+              registry.runs.evaluation_runs(client, ref)]
+    assert stages == ["healthy", "healthy", "warning", "degraded", "degraded"]
+
+    # windows logged after the restore move the version, from the healthy stage it set
+    later = data[data.ts.dt.day > 5]
+    md.monitor(uri, later.drop(columns="label"), timestamp_column="ts", every="1D",
+               tracking_uri=tracking_uri)
+    md.attach_labels(uri, later[["id", "label"]], tracking_uri=tracking_uri)
+    ref = registry.resolve(client, uri)
+    assert ref.status == "degraded" and "champion" not in ref.aliases
+    assert ref.tags[registry.STATUS_REASON] == (
+        "labels arrived: replayed 2 windows since the restore by hand, degraded since window 7")

@@ -164,3 +164,25 @@ def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, pr
         "(mlflow-decay removed it from version 1 when that was degraded; see `mlflow-decay "
         "status churn`)")
     assert registry_snapshot(tracking_uri) == before
+
+
+# -- trial 4 (helper B): a restore stands when the window it followed is evaluated again ---------
+def test_a_window_evaluated_again_after_a_restore_starts_from_the_restored_stage(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: the corrected file of the window that degraded the version, evaluated after a
+    restore (same bounds, other rows), was decided from the stage before that window: the
+    version was degraded again at once and the @champion a person had put back was removed."""
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    bounds = {"window_start": "2026-03-02", "window_end": "2026-03-09"}
+    bad = make_frame(3000, 3, shift=1.5, flip=0.3)
+    md.evaluate(profiled, bad, window_start="2026-02-23", window_end="2026-03-02",
+                tracking_uri=tracking_uri)
+    assert md.evaluate(profiled, bad, tracking_uri=tracking_uri, **bounds).status == "degraded"
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")  # put back by hand
+    again = md.evaluate(profiled, bad.iloc[:-10], tracking_uri=tracking_uri, **bounds)
+    assert again.status == "warning"  # the first breaching window since the restore
+    ref = registry.resolve(client, profiled)
+    assert ref.status == "warning" and "champion" in ref.aliases
+    assert ref.tags[registry.BREACH_STREAK] == "1"
