@@ -31,6 +31,7 @@ from .core.rules import STATUSES, Status
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError
+from .recording import visible_actions
 from .registry import runs, timeline
 from .stats import performance
 from .stats.schema import category_array, map_labels
@@ -332,3 +333,8 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
         before = replace(last, before=(status, breach, clean))
         actions = (registry.Action("set_tag", registry.LAST_WINDOW, before.to_tag()), *actions)
     registry.apply(client, ref, actions)
+    if planned.changed and began is not None:  # noted on the run of the window the stage
+        # began on, after what it noted itself (``history`` reads the alias moves there)
+        noted = client.get_run(began).data.tags.get(registry.REGISTRY_ACTIONS, "")
+        runs.record_actions(client, began, list(dict.fromkeys(
+            [*filter(None, noted.split("; ")), *visible_actions(ref, planned.actions)])))

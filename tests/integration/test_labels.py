@@ -308,3 +308,22 @@ def test_labels_after_a_restore_do_not_undo_it(tracking_uri: str,
     assert ref.status == "degraded" and "champion" not in ref.aliases
     assert ref.tags[registry.STATUS_REASON] == (
         "labels arrived: replayed 2 windows since the restore by hand, degraded since window 7")
+
+
+def test_history_names_the_alias_a_label_replay_removed(tracking_uri: str,
+                                                        new_version: Callable[..., str]) -> None:
+    """Before: late labels degraded @champion's version and took the alias off it, and
+    ``history`` showed the stage change but not the alias removal."""
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "1")
+    data = _days(4, 2000, flip_from=2)
+    reports = md.monitor("models:/churn@champion", data.drop(columns="label"),
+                         timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    assert "champion" not in registry.resolve(registry.client_for(tracking_uri), uri).aliases
+    events = [(e["event"], e["run_id"]) for e in md.history("churn", tracking_uri=tracking_uri)]
+    assert events[-2:] == [("stage warning -> degraded", reports[3].run_id),
+                           ("remove alias @champion from models:/churn/1", reports[3].run_id)]
