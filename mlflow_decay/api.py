@@ -98,8 +98,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     run_id = runs.log_restore(client, ref, reason, experiment)
     # a status line written into the description before (policy: describe) is kept true
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
-                            run_id=run_id, state=("healthy", (0, 0), None),
-                            describe=registry.DESCRIPTION_BEGIN in ref.description)
+                            run_id=run_id, state=("healthy", (0, 0), None))
     last, _ = registry.last_window(ref)
     # the last window's verdict replaced later (its rows again, other rows, with the same
     # bounds) is decided from the stage set here, not from the one before that window

@@ -108,8 +108,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     from: those before a window whose verdict this one replaces), unless ``state`` gives the
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
-    among ``others``. With ``describe`` (default: the policy's), the version's description
-    gets a status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
+    among ``others``. With ``describe`` (default: the policy's, or whether the description
+    holds a status line written before, which is kept true), the version's description gets a
+    status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
     the stage is decided on, also taken as the last window's run unless ``last_run_id`` names
     a later one (a replay decides on the window where the final stage began).
     """
@@ -138,7 +139,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         Action("set_tag", LAST_RUN_ID, last_run_id or run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
     ]
-    if policy.describe if describe is None else describe:
+    if describe is None:  # a line written before stays true whatever the policy
+        describe = policy.describe or DESCRIPTION_BEGIN in ref.description
+    if describe:
         line = status_line(ref, status, reasons if changed else None, stamp, window)
         actions.append(Action("set_description", "description", line))
     if changed:  # the status tag itself last, once everything it implies is done
