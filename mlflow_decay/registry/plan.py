@@ -438,7 +438,8 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     the alias move; returns the actions and a one-line explanation.
 
     A window is won when DeLong's AUC difference (challenger minus champion) is at least the
-    policy's ``min_auc_gain`` with p below ``max_p_value``. The streak is kept on the
+    policy's ``min_auc_gain`` with p below ``max_p_value``. A degraded challenger is not
+    promoted (its streak still counts). The streak is kept on the
     challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
     is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
@@ -469,7 +470,11 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     counted = (() if window is None else
                (Action("set_tag", PROMOTE_WINDOW, f"{champion.version}|{base}|{window}"[:_MAX_TAG],
                        version=challenger.version),))
-    if promote and streak >= need and alias not in challenger.aliases:
+    due = promote and streak >= need and alias not in challenger.aliases
+    if due and challenger.status == "degraded":  # as a rollback, never to a degraded version
+        due, why = False, (f"{why}; @{alias} not moved: v{challenger.version} is degraded "
+                           "(restore it first)")
+    if due:
         reason = f"{why}; promoted at {stamp}"
         return (
             Action("set_alias", alias, version=challenger.version),

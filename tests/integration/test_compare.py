@@ -297,3 +297,24 @@ def test_versions_of_two_models_compare_without_touching_another_version(
     assert after["runs"] == before["runs"] + 1
     assert result.notes[-1] == ("no promotion streak: 'churn' and 'churn-xgb' are two "
                                 "registered models")
+
+
+def test_a_degraded_challenger_is_not_promoted(tracking_uri: str,
+                                              two_versions: tuple[str, str]) -> None:
+    """Before: a challenger whose own windows had degraded it won two comparisons and was
+    given @champion: a degraded version serving, which the policy takes @champion off."""
+    _, challenger = two_versions
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    client.set_model_version_tag("churn", "2", registry.STATUS, "degraded")
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    results = []
+    for seed in (11, 12):
+        w = make_frame(4000, seed)
+        w["score_new"] = np.clip(w.label * 0.35 + w.score * 0.65, 0, 1)
+        results.append(md.compare(w, ["models:/churn@champion", challenger], **args))
+    assert results[-1].promotion == []
+    assert results[-1].notes[-1].endswith(
+        "streak 2 of 2; @champion not moved: v2 is degraded (restore it first)")
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:2"
