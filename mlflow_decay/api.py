@@ -143,7 +143,14 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     events: list[dict[str, str]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
-    for run in runs.decay_runs(client, name, version, kinds, experiment):
+    found = runs.decay_runs(client, name, version, kinds, experiment)
+    if version:  # comparisons are of the model: those that compared this version
+        uri = f"models:/{name}/{version}"
+        found = sorted([*found, *(r for r in runs.decay_runs(client, name, None, ("comparison",),
+                                                             experiment)
+                                  if uri in r.data.tags.get(registry.COMPARE_MODELS, "")
+                                  .split(","))], key=lambda r: r.info.start_time)
+    for run in found:
         tags = run.data.tags
         v = tags.get(registry.MODEL_VERSION, "-")
         status = tags.get(registry.STATUS, "")
@@ -156,8 +163,10 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
                            "reason": tags.get(registry.REASONS, "")})
             last[v] = status
         for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
-            if "alias" in action:
-                events.append({**base, "event": action, "reason": ""})
+            if "alias" in action:  # a comparison's: of the version the alias moved to
+                moved = action.rpartition("/")[2]
+                events.append({**base, "version": moved if v == "-" and moved.isdigit() else v,
+                               "event": action, "reason": ""})
     return events
 
 

@@ -318,3 +318,22 @@ def test_a_degraded_challenger_is_not_promoted(tracking_uri: str,
         "streak 2 of 2; @champion not moved: v2 is degraded (restore it first)")
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
     assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:2"
+
+
+def test_a_versions_history_shows_the_promotion_that_gave_it_the_alias(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    """Before: ``history models:/churn/2`` left out the comparison that moved @champion to it,
+    and the model's history named no version for that alias move ("-")."""
+    _, challenger = two_versions
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    for seed in (11, 12):
+        w = make_frame(4000, seed)
+        w["score_new"] = np.clip(w.label * 0.35 + w.score * 0.65, 0, 1)
+        last = md.compare(w, ["models:/churn@champion", challenger], **args)
+    moved = {"event": "move alias @champion to models:/churn/2", "version": "2",
+             "run_id": last.run_id}
+    for model in (challenger, "models:/churn@champion", "churn", "models:/churn/1"):
+        events = md.history(model, tracking_uri=tracking_uri)  # v1's: the alias it lost
+        assert [{k: e[k] for k in moved} for e in events] == [moved], model
