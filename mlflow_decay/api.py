@@ -43,7 +43,7 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         It lives in the version's LoggedModel under
         ``mlflow_decay/<name>/<version>/reference_profile.json`` (one LoggedModel may back
         several versions), or in a dedicated profile run when the version's source is not a
-        LoggedModel.
+        LoggedModel (or its LoggedModel was deleted).
     """
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)

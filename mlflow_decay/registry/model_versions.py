@@ -215,11 +215,17 @@ def profile_folder(ref: ModelVersionRef) -> str:
 
 def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
     """Write a directory's files into the version's LoggedModel (:func:`profile_folder`); the
-    URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
+    URI of that folder, or ``None`` if the version's source is not a LoggedModel (or one that
+    was deleted since)."""
     if ref.model_id is None:
         return None
     folder = profile_folder(ref)
-    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
+    try:
+        client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None
     return f"{ref.uri}/{folder}"
 
 
