@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import re
+import shlex
 import tempfile
 import time
 from collections.abc import Iterator
@@ -149,7 +150,7 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
         removed = [str(v.version) for v in found
                    if alias in (v.tags or {}).get(REMOVED_ALIASES, "").split(",")]
         why = (f" (mlflow-decay removed it from version {max(removed, key=int)} when that was "
-               f"degraded; see `mlflow-decay status {name}`)" if removed else "")
+               f"degraded; see `mlflow-decay status {shlex.quote(name)}`)" if removed else "")
         return f"model {name!r} has no alias {alias!r}{why}"
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -186,3 +187,25 @@ def test_a_window_evaluated_again_after_a_restore_starts_from_the_restored_stage
     ref = registry.resolve(client, profiled)
     assert ref.status == "warning" and "champion" in ref.aliases
     assert ref.tags[registry.BREACH_STREAK] == "1"
+
+
+def test_the_status_command_suggested_for_a_removed_alias_can_be_pasted(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: for "Churn Modell ü" the hint read `mlflow-decay status Churn Modell ü`, which
+    run as printed is a usage error (three arguments)."""
+    uri = new_version("Churn Modell ü")
+    md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("Churn Modell ü", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(uri, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                tracking_uri=tracking_uri)
+    make_frame(300, 4).to_csv(tmp_path / "w.csv", index=False)
+    out = CliRunner().invoke(main, ["evaluate", "models:/Churn Modell ü@champion", "--data",
+                                    str(tmp_path / "w.csv"), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1
+    assert out.stderr.strip().endswith("see `mlflow-decay status 'Churn Modell ü'`)")
+    hint = out.stderr.strip().rsplit("`", 2)[1].removeprefix("mlflow-decay ")
+    status = CliRunner().invoke(main, [*shlex.split(hint), "--tracking-uri", tracking_uri])
+    assert status.exit_code == 0 and "degraded" in status.stdout
