@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError
+from ..errors import DataError, RegistryError
 from .model_versions import equals
 from .tags import (
     COMPARE_LABELS,
@@ -103,9 +103,14 @@ def check_experiment(name: str | None) -> None:
 
 
 def experiment_id(client: MlflowClient, model_name: str, name: str | None = None) -> str:
-    """The id of the evaluations' experiment, created when missing."""
+    """The id of the evaluations' experiment, created when missing; one deleted (in the UI,
+    say) is refused, naming it: its runs are where the version's windows are kept."""
     name = name or experiment_name_for(model_name)
     found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
+                            f"it (mlflow experiments restore --experiment-id "
+                            f"{found.experiment_id}), or log elsewhere with --experiment NAME")
     if found is not None:
         return str(found.experiment_id)
     try:

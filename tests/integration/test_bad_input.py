@@ -756,6 +756,27 @@ STORES += [
 ]
 
 
+
+def _deleted_experiment(tmp: Path, tracking_uri: str) -> str:
+    """The store once models:/churn/1 has a window, and its experiment was deleted (in the UI)."""
+    md.evaluate("models:/churn/1", make_frame(300, 9), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.delete_experiment(client.get_experiment_by_name("mlflow-decay/churn").experiment_id)
+    return tracking_uri
+
+
+# trial 4 (helper B): "RestException: INVALID_PARAMETER_VALUE: The experiment 1 must be in the
+# 'active' state", naming neither the experiment nor what to do
+DELETED = ("experiment 'mlflow-decay/churn' (id 2) is deleted: restore it (mlflow experiments "
+           "restore --experiment-id 2), or log elsewhere with --experiment NAME")
+STORES += [
+    ("a deleted experiment", _deleted_experiment,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"], DELETED),
+    ("a deleted experiment", _deleted_experiment,
+     ["restore", "models:/churn/1", "--reason", "looked"], DELETED),
+]
+
+
 @pytest.mark.parametrize(("make", "args", "message"), [s[1:] for s in STORES],
                          ids=[f"{s[0]}: {s[2][0]}" for s in STORES])
 def test_stores_that_cannot_be_used_are_refused_in_one_line(
