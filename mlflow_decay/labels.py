@@ -12,13 +12,17 @@ arriving in batches add up.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
 
 from . import registry
 from .core.evaluation import realized_metrics
@@ -26,7 +30,7 @@ from .core.frames import prediction_values
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
-from .core.report import DecayReport
+from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
@@ -48,6 +52,7 @@ class LabelledWindow:
     window_status: Status
     metrics: dict[str, float] = field(default_factory=dict)
     window_end: str | None = None
+    reasons: list[str] = field(default_factory=list)
 
 
 def attach_labels(
@@ -117,7 +122,45 @@ def attach_labels(
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1],
                 restored[-1].info.start_time if restored else None)
+    _note_on_pages(client, updated, {r.run_id: r.status for r in reports if r.run_id})
     return updated
+
+
+def _note_on_pages(client: MlflowClient, windows: list[LabelledWindow], stages: dict[str, str]
+                   ) -> None:
+    """Put a notice of the late labels at the top of each labelled window's report page (drawn
+    before them, it would show the old verdict) and bring its JSON report in line: the verdict,
+    its reasons, the realized metrics and the version's stage after the window (``stages``,
+    by run id; a window whose verdict is not applied has none)."""
+    from .render import with_late_labels
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for window in windows:
+        stage = stages.get(window.run_id)
+        after = (f"the version's stage after it (replayed): {stage}" if stage else
+                 "its verdict is not applied (a window still open, or under min_rows)")
+        lines = [f"Late labels joined {stamp}: {window.labelled} of {window.rows} rows labelled. "
+                 f"This window alone is now {window.window_status}; {after}.",
+                 "Reasons: " + ("; ".join(window.reasons) or "none"),
+                 "What follows was drawn before these labels; the run's metrics hold the "
+                 "realized perf.* values."]
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                page = Path(client.download_artifacts(window.run_id, _PAGE, tmp)).read_text(
+                    encoding="utf-8")
+                report = json.loads(Path(client.download_artifacts(window.run_id, _JSON, tmp))
+                                    .read_text(encoding="utf-8"))
+            except (MlflowException, OSError):
+                continue  # a run without report pages: nothing shows the old verdict
+        report.update(window_status=window.window_status, reasons=window.reasons,
+                      metrics={**report.get("metrics", {}), **json_safe(window.metrics)},
+                      **({"status": stage} if stage else {}))
+        runs.log_files(client, window.run_id, {
+            _PAGE: with_late_labels(page, stage or window.window_status, lines).encode("utf-8"),
+            _JSON: json.dumps(report, indent=2).encode("utf-8")})
+
+
+_PAGE, _JSON = "decay_report.html", "decay_report.json"
 
 
 def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.DataFrame,
@@ -183,7 +226,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
-                          len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END))
+                          len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
+                          [str(b) for b in breaches])
 
 
 def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:

@@ -155,6 +155,26 @@ policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
 """
 
 
+LATE_LABELS_BEGIN, LATE_LABELS_END = "<!-- mlflow-decay late labels -->", "<!-- /late labels -->"
+
+
+def with_late_labels(page: str, status: str, lines: Sequence[str]) -> str:
+    """A report page with a notice of late labels at its top (``status`` colours it; each of
+    ``lines`` a paragraph, escaped), replacing the notice of an earlier batch: the page was
+    drawn before them, and says so."""
+    e = html.escape
+    body = "".join(f"<p>{e(line)}</p>" for line in lines)
+    block = (f'{LATE_LABELS_BEGIN}<div style="border:3px solid {_COLORS.get(status, "#555")};'
+             f'padding:.2rem 1rem;margin-bottom:1rem">{body}</div>{LATE_LABELS_END}')
+    start = page.find(LATE_LABELS_BEGIN)
+    end = page.find(LATE_LABELS_END, start) if start >= 0 else -1
+    if end >= 0:
+        return page[:start] + block + page[end + len(LATE_LABELS_END):]
+    at = page.find("<body>")
+    at = at + len("<body>") if at >= 0 else 0
+    return page[:at] + "\n" + block + page[at:]
+
+
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 

@@ -327,3 +327,49 @@ def test_history_names_the_alias_a_label_replay_removed(tracking_uri: str,
     events = [(e["event"], e["run_id"]) for e in md.history("churn", tracking_uri=tracking_uri)]
     assert events[-2:] == [("stage warning -> degraded", reports[3].run_id),
                            ("remove alias @champion from models:/churn/1", reports[3].run_id)]
+
+
+def test_late_labels_are_noted_on_the_windows_report_pages(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: after late labels the run was named and tagged "degraded", while its report
+    page (what MLflow's UI shows under Artifacts) and decay_report.json still said "healthy",
+    with no realized performance."""
+    import html
+    import json
+
+    import mlflow
+
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    data = _days(4, 2000, flip_from=2)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy"] * 4
+    client = registry.client_for(tracking_uri)
+
+    def pages(run_id: str) -> tuple[str, dict[str, object]]:
+        read = [mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=name,
+                                                    tracking_uri=tracking_uri)
+                for name in ("decay_report.html", "decay_report.json")]
+        return html.unescape(Path(read[0]).read_text()), json.loads(Path(read[1]).read_text())
+
+    for batch in (1000, 2000):  # the second batch's notice replaces the first's
+        labelled = md.attach_labels(uri, data.groupby(data.ts.dt.day).head(batch)[["id", "label"]],
+                                    tracking_uri=tracking_uri)
+        page, report = pages(reports[3].run_id)
+        assert page.count("<!-- mlflow-decay late labels -->") == 1
+        assert (f"{batch} of 2000 rows labelled. This window alone is now degraded; the "
+                "version's stage after it (replayed): degraded.") in page
+        assert "Reasons: perf.roc_auc.delta = " in page
+        run = client.get_run(reports[3].run_id).data
+        assert report["window_status"] == run.tags["mlflow_decay.window_status"] == "degraded"
+        assert report["status"] == run.tags["mlflow_decay.status"] == "degraded"
+        metrics = report["metrics"]
+        assert isinstance(metrics, dict)
+        assert metrics["perf.roc_auc"] == pytest.approx(run.metrics["perf.roc_auc"])
+        assert report["reasons"] == labelled[3].reasons
+    page, report = pages(reports[0].run_id)  # a window the labels left healthy says so too
+    assert "This window alone is now healthy; the version's stage after it (replayed): healthy."\
+        in page and report["status"] == "healthy"
