@@ -373,7 +373,8 @@ def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, st
     if reasons is not None:
         since, why = window or stamp[:10], reasons
     else:
-        before = _SINCE.search(ref.description)
+        span = _block(ref.description)
+        before = _SINCE.match(ref.description, span[0]) if span else None
         since = (before["since"] if before and before["status"] == status
                  else ref.tags.get(STATUS_CHANGED_AT, stamp)[:10])
         why = [r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
@@ -394,14 +395,22 @@ _SINCE = re.compile(re.escape(DESCRIPTION_BEGIN)
                     + r"\s*\*\*mlflow-decay: (?P<status>\w+)\*\* since (?P<since>.+?)(?:: | · )")
 
 
+def _block(description: str) -> tuple[int, int] | None:
+    """Where mlflow-decay's marked block is: the first end marker and the begin marker
+    nearest before it (a begin marker whose end a person deleted is left alone, and so is the
+    text after it)."""
+    end = description.find(DESCRIPTION_END)
+    start = description.rfind(DESCRIPTION_BEGIN, 0, end) if end >= 0 else -1
+    return (start, end + len(DESCRIPTION_END)) if start >= 0 else None
+
+
 def with_block(description: str, line: str) -> str:
     """``description`` with mlflow-decay's marked block holding ``line``: the block replaced
     where it is, else appended after what a person wrote (which is kept as it is)."""
     block = f"{DESCRIPTION_BEGIN}\n{line}\n{DESCRIPTION_END}"
-    start = description.find(DESCRIPTION_BEGIN)
-    end = description.find(DESCRIPTION_END, start) if start >= 0 else -1
-    if end >= 0:
-        return description[:start] + block + description[end + len(DESCRIPTION_END):]
+    span = _block(description)
+    if span is not None:
+        return description[:span[0]] + block + description[span[1]:]
     if not description.strip():
         return block
     ending = len(description) - len(description.rstrip("\n"))

@@ -293,3 +293,15 @@ def test_with_block_keeps_a_persons_text() -> None:
     again = registry.with_block(edited, "line 2")
     assert again == f"Notes.\n\n{block.replace('line 1', 'line 2')}\nMore notes by hand."
     assert registry.with_block(again, "line 2") == again
+
+
+# trial 4 (helper B): a person who deleted the end marker lost the text written after it
+def test_with_block_keeps_the_text_after_a_begin_marker_whose_end_was_deleted() -> None:
+    """Before: the block was taken to run from the first begin marker to the first end
+    marker, so the second update deleted everything a person had written in between."""
+    edited = ("Notes.\n\n<!-- mlflow-decay -->\n**mlflow-decay: degraded** since x\n\n"
+              "Retrained on March data. -- Ana")
+    once = registry.with_block(edited, "line 1")
+    twice = registry.with_block(once, "line 2")
+    assert twice == once.replace("line 1", "line 2")
+    assert "Retrained on March data. -- Ana" in twice
