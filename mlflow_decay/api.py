@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         It lives in the version's LoggedModel under
         ``mlflow_decay/<name>/<version>/reference_profile.json`` (one LoggedModel may back
         several versions), or in a dedicated profile run when the version's source is not a
-        LoggedModel.
+        LoggedModel (or its LoggedModel was deleted).
     """
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
@@ -97,9 +98,13 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     run_id = runs.log_restore(client, ref, reason, experiment)
     # a status line written into the description before (policy: describe) is kept true
     planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
-                            run_id=run_id, state=("healthy", (0, 0), None),
-                            describe=registry.DESCRIPTION_BEGIN in ref.description)
-    registry.apply(client, ref, planned.actions)
+                            run_id=run_id, state=("healthy", (0, 0), None))
+    last, _ = registry.last_window(ref)
+    # the last window's verdict replaced later (its rows again, other rows, with the same
+    # bounds) is decided from the stage set here, not from the one before that window
+    restart = () if last is None else (registry.Action(
+        "set_tag", registry.LAST_WINDOW, replace(last, before=("healthy", 0, 0)).to_tag()),)
+    registry.apply(client, ref, (*restart, *planned.actions))
     runs.record_actions(client, run_id, visible_actions(ref, planned.actions))
     return run_id
 
@@ -144,7 +149,14 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     events: list[dict[str, Any]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")
-    for run in runs.decay_runs(client, name, version, kinds, experiment):
+    found = runs.decay_runs(client, name, version, kinds, experiment)
+    if version:  # comparisons are of the model: those that compared this version
+        uri = f"models:/{name}/{version}"
+        found = sorted([*found, *(r for r in runs.decay_runs(client, name, None, ("comparison",),
+                                                             experiment)
+                                  if uri in r.data.tags.get(registry.COMPARE_MODELS, "")
+                                  .split(","))], key=lambda r: r.info.start_time)
+    for run in found:
         tags = run.data.tags
         v = tags.get(registry.MODEL_VERSION, "-")
         status = tags.get(registry.STATUS, "")
@@ -157,8 +169,10 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
                            "reason": tags.get(registry.REASONS) or None})
             last[v] = status
         for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
-            if "alias" in action:
-                events.append({**base, "event": action, "reason": None})
+            if "alias" in action:  # a comparison's: of the version the alias moved to
+                moved = action.rpartition("/")[2]
+                events.append({**base, "version": moved if v == "-" and moved.isdigit() else v,
+                               "event": action, "reason": None})
     return events
 
 

@@ -60,7 +60,8 @@ def compare(
     promote : bool
         Move the policy's promote alias to the challenger once it has beaten the champion
         (ROC AUC gain and DeLong p-value per the policy's ``[promote]``) on enough windows in a
-        row; the reason is recorded in both versions' tags.
+        row; the reason is recorded in both versions' tags. Both must be versions of one
+        registered model (versions of two are compared, with no streak kept).
     dry_run : bool
         Show what would be logged and moved; change nothing.
     window_start, window_end : str, optional
@@ -83,6 +84,12 @@ def compare(
     window_start, window_end = window_bounds(window_start, window_end)
     runs.check_experiment(experiment)
     pol = as_policy(policy)
+    names = [registry.parse_model_uri(uri)[0] for uri in models]
+    if promote and names[0] != names[1]:  # an alias names a version of its own model only
+        raise DataError(f"promote (--promote) moves @{pol.promote_alias} among the versions of "
+                        f"one registered model, and {models[0]} and {models[1]} are of two "
+                        f"({names[0]!r}, {names[1]!r}): compare them without promoting, or "
+                        f"register the challenger as a version of {names[0]!r}")
     client = registry.client_for(tracking_uri)
     refs = [registry.resolve(client, uri) for uri in models]
     if (refs[0].name, refs[0].version) == (refs[1].name, refs[1].version) and (
@@ -96,8 +103,12 @@ def compare(
     test, note = _delong(window, sides)  # why there is no test, or how it read the scores
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
-    actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
-                                           untested=note if test is None else None)
+    if refs[0].name == refs[1].name:
+        actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
+                                               untested=note if test is None else None)
+    else:  # no streak: the challenger's tags would count it against another model's version
+        actions, why = (), (f"no promotion streak: {refs[0].name!r} and {refs[1].name!r} are "
+                            "two registered models" + (f"; {note}" if test is None else ""))
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.extend([note, why] if test is not None and note else [why])
     if log and not dry_run:

@@ -13,6 +13,7 @@ arriving in batches add up.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +29,12 @@ from .core.frames import prediction_values
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
-from .core.report import DecayReport
+from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError
+from .recording import visible_actions
 from .registry import runs, timeline
 from .stats import performance
 from .stats.schema import category_array, map_labels
@@ -49,6 +51,7 @@ class LabelledWindow:
     window_status: Status
     metrics: dict[str, float] = field(default_factory=dict)
     window_end: str | None = None
+    reasons: list[str] = field(default_factory=list)
 
 
 def attach_labels(
@@ -125,9 +128,9 @@ def attach_labels(
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
                                        len(found) - len(logged)))
     if reports:
-        restores = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
+        restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1],
-                restores[-1].info.start_time if restores else None)
+                restored[-1].info.start_time if restored else None)
     stages = {r.run_id: r.status for r in reports}
     for run, labelled in zip(logged, windows, strict=True):
         if labelled is not None:
@@ -198,7 +201,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
-                          len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END))
+                          len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
+                          [str(b) for b in breaches])
 
 
 def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
@@ -245,31 +249,28 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
             reports: list[DecayReport], replayed: list[Run], last_run: Run,
-            restored_at: int | None = None) -> None:
+            restored: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
     what the decay cost into the last window's run.
 
-    A restore by hand (the latest, logged at ``restored_at``, ms) stands: the windows logged
-    before it are replayed among themselves (their runs' stages, what ``history`` reads), and
-    the version's stage is replayed from the restore over the windows logged after it only
-    (none: the version is left as the restore set it)."""
-    after = [restored_at is None or run.info.start_time > restored_at for run in replayed]
-    states: list[tuple[Status, tuple[int, int], str | None]] = [("healthy", (0, 0), None)] * len(
-        reports)
-    for side in (False, True):
-        picked = [i for i, later in enumerate(after) if later == side]
-        for i, state in zip(picked, pol.replay([reports[i].window_status for i in picked]),
-                            strict=True):
-            states[i] = state
+    A restore by hand (its run started at ``restored``, ms) stands: the windows logged before
+    it are replayed from scratch for their runs' stage tags (what ``history`` reads), those
+    logged after it from the healthy stage it set, and only these move the version."""
+    verdicts = [r.window_status for r in reports]
+    after = [restored is not None and run.info.start_time >= restored for run in replayed]
+    start = None if restored is None else "healthy"
+    earlier = iter(pol.replay([v for v, a in zip(verdicts, after, strict=True) if not a]))
+    later = iter(pol.replay([v for v, a in zip(verdicts, after, strict=True) if a], start))
+    states = [next(later if a else earlier) for a in after]
     for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             client.set_tag(run.info.run_id, registry.STATUS, status)
-    since = [i for i, later in enumerate(after) if later]
-    if since:
-        _apply_replay(client, ref, pol, [reports[i] for i in since], [states[i] for i in since])
-    verdicts = [r.window_status for r in reports]
+    moving = [i for i, a in enumerate(after) if a or restored is None]
+    if moving:
+        _apply_replay(client, ref, pol, [reports[i] for i in moving],
+                      [states[i] for i in moving], [i + 1 for i in moving], start)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports))
     if figures and reports[-1].run_id:
@@ -279,20 +280,27 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
 
 def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
                    stage: str | None, profile: Profile, pol: Policy) -> None:
-    """Add the late labels' section to the window run's report page (its metrics and verdict
-    as the run now holds them), so that the page no longer reads as if no labels came."""
+    """Bring the window run's report in line with its labels: a section on them in its page
+    (its metrics and verdict as the run now holds them), and the new verdict, reasons, metrics
+    and stage (``None``: not applied) in its JSON; so that neither reads as if no labels came."""
     from .render import with_late_labels
 
     page = runs.read_file(client, run.info.run_id, runs.REPORT_PAGE)
-    if page is None:
-        return
+    stored = runs.read_file(client, run.info.run_id, runs.REPORT_JSON)
+    if page is None or stored is None:
+        return  # a run without its report: nothing shows the old verdict
     before = run.data.tags.get(registry.WINDOW_STATUS, "-")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    text = with_late_labels(page.decode("utf-8"), {**run.data.metrics, **labelled.metrics},
-                            labelled.labelled, labelled.window_status, before, stage, when,
-                            pol, profile)
-    if text is not None:
-        runs.log_files(client, run.info.run_id, {runs.REPORT_PAGE: text.encode("utf-8")})
+    metrics = {**run.data.metrics, **labelled.metrics}
+    text = with_late_labels(page.decode("utf-8"), metrics, labelled.labelled,
+                            labelled.window_status, before, stage, when, pol, profile)
+    report = json.loads(stored)
+    report.update(window_status=labelled.window_status, reasons=labelled.reasons,
+                  metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},
+                  **({"status": stage} if stage else {}))
+    runs.log_files(client, run.info.run_id, {
+        runs.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
+        **({runs.REPORT_PAGE: text.encode("utf-8")} if text is not None else {})})
 
 
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
@@ -353,14 +361,17 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
 
 def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
                   reports: list[DecayReport],
-                  states: list[tuple[Status, tuple[int, int], str | None]]) -> None:
-    """Bring the version's stage and streaks in line with the replayed series."""
+                  states: list[tuple[Status, tuple[int, int], str | None]],
+                  numbers: list[int], start: str | None) -> None:
+    """Bring the version's stage and streaks in line with the replayed series (the windows
+    numbered ``numbers`` among the version's, replayed from the stage ``start``)."""
     final = states[-1]
     entered = len(states) - 1  # the window where the final stage began
     while entered > 0 and states[entered - 1][0] == final[0]:
         entered -= 1
-    reasons = [f"labels arrived: replayed {len(states)} windows, {final[0]} since window "
-               f"{entered + 1}"]
+    since = "" if start is None else " since the restore by hand"
+    reasons = [f"labels arrived: replayed {len(states)} windows{since}, {final[0]} since window "
+               f"{numbers[entered]}"]
     planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
                             state=final, last_run_id=reports[-1].run_id)
     actions = planned.actions
@@ -376,7 +387,12 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     if last is not None and last.key == reports[-1].window_key:
         # the last window's verdict may be replaced later (same bounds): from the replayed
         # stage before it, not the one it was first applied on
-        status, (breach, clean), _ = states[-2] if len(states) > 1 else (None, (0, 0), None)
+        status, (breach, clean), _ = states[-2] if len(states) > 1 else (start, (0, 0), None)
         before = replace(last, before=(status, breach, clean))
         actions = (registry.Action("set_tag", registry.LAST_WINDOW, before.to_tag()), *actions)
     registry.apply(client, ref, actions)
+    if planned.changed and began is not None:  # noted on the run of the window the stage
+        # began on, after what it noted itself (``history`` reads the alias moves there)
+        noted = client.get_run(began).data.tags.get(registry.REGISTRY_ACTIONS, "")
+        runs.record_actions(client, began, list(dict.fromkeys(
+            [*filter(None, noted.split("; ")), *visible_actions(ref, planned.actions)])))

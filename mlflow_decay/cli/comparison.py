@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 @policy_option
 @click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
 @click.option("--promote", is_flag=True,
-              help="Move the policy's promote alias to CHALLENGER when it has won enough windows.")
+              help="Move the policy's promote alias to CHALLENGER (a version of the same "
+              "model) when it has won enough windows.")
 @click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
 @with_bounds
 @compare_experiment_option

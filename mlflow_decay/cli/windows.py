@@ -104,7 +104,11 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
         timestamp_unit=timestamp_unit)
     for bar in bars:
         bar.render_finish()
-    emit(as_json, [r.to_dict() for r in reports], _monitor_table(reports))
+    # the alias moves (the stage is in the table): a monitor of @champion may have taken it off
+    moves = [f"  window {number}: registry {'done' if r.applied else 'would do'}: {a}"
+             for number, r in enumerate(reports, 1) for a in r.actions
+             if not a.startswith("set tag ")]
+    emit(as_json, [r.to_dict() for r in reports], "\n".join([_monitor_table(reports), *moves]))
 
 
 def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:

@@ -178,11 +178,12 @@ class Policy:
                                                 "warning until the breach persists")
         return window, (breach, clean), None
 
-    def replay(self, windows: Sequence[Status]
+    def replay(self, windows: Sequence[Status], start: str | None = None
                ) -> list[tuple[Status, tuple[int, int], str | None]]:
-        """Run the state machine from scratch over a series of window verdicts, in order."""
+        """Run the state machine over a series of window verdicts, in order: from scratch, or
+        from the stage ``start`` with no streaks (a version restored by hand)."""
         states: list[tuple[Status, tuple[int, int], str | None]] = []
-        previous: str | None = None
+        previous = start
         streaks = (0, 0)
         for window in windows:
             status, streaks, note = self.next_state(previous, window, streaks)

@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import re
+import shlex
 import tempfile
 import time
 from collections.abc import Iterator
@@ -149,7 +150,7 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
         removed = [str(v.version) for v in found
                    if alias in (v.tags or {}).get(REMOVED_ALIASES, "").split(",")]
         why = (f" (mlflow-decay removed it from version {max(removed, key=int)} when that was "
-               f"degraded; see `mlflow-decay status {name}`)" if removed else "")
+               f"degraded; see `mlflow-decay status {shlex.quote(name)}`)" if removed else "")
         return f"model {name!r} has no alias {alias!r}{why}"
     known = ", ".join(versions) if versions else "none"
     return f"model {name!r} has no version {version} (versions: {known})"
@@ -215,11 +216,17 @@ def profile_folder(ref: ModelVersionRef) -> str:
 
 def store_in_model(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str | None:
     """Write a directory's files into the version's LoggedModel (:func:`profile_folder`); the
-    URI of that folder, or ``None`` if the version's source is not a LoggedModel."""
+    URI of that folder, or ``None`` if the version's source is not a LoggedModel (or one that
+    was deleted since)."""
     if ref.model_id is None:
         return None
     folder = profile_folder(ref)
-    client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
+    try:
+        client.log_model_artifacts(ref.model_id, str(directory), artifact_path=folder)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None
     return f"{ref.uri}/{folder}"
 
 

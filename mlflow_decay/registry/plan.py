@@ -108,8 +108,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     from: those before a window whose verdict this one replaces), unless ``state`` gives the
     outcome (a replay); re-evaluating a degraded version changes nothing but the last-run and
     streak tags. A degraded version's rollback aliases move to the newest healthy version
-    among ``others``. With ``describe`` (default: the policy's), the version's description
-    gets a status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
+    among ``others``. With ``describe`` (default: the policy's, or whether the description
+    holds a status line written before, which is kept true), the version's description gets a
+    status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
     the stage is decided on, also taken as the last window's run unless ``last_run_id`` names
     a later one (a replay decides on the window where the final stage began).
     """
@@ -138,7 +139,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
         Action("set_tag", LAST_RUN_ID, last_run_id or run),
         Action("set_tag", LAST_EVALUATED_AT, stamp),
     ]
-    if policy.describe if describe is None else describe:
+    if describe is None:  # a line written before stays true whatever the policy
+        describe = policy.describe or DESCRIPTION_BEGIN in ref.description
+    if describe:
         line = status_line(ref, status, reasons if changed else None, stamp, window)
         actions.append(Action("set_description", "description", line))
     if changed:  # the status tag itself last, once everything it implies is done
@@ -372,7 +375,8 @@ def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, st
     if reasons is not None:
         since, why = window or stamp[:10], reasons
     else:
-        before = _SINCE.search(ref.description)
+        span = _block(ref.description)
+        before = _SINCE.match(ref.description, span[0]) if span else None
         since = (before["since"] if before and before["status"] == status
                  else ref.tags.get(STATUS_CHANGED_AT, stamp)[:10])
         why = [r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
@@ -393,14 +397,22 @@ _SINCE = re.compile(re.escape(DESCRIPTION_BEGIN)
                     + r"\s*\*\*mlflow-decay: (?P<status>\w+)\*\* since (?P<since>.+?)(?:: | · )")
 
 
+def _block(description: str) -> tuple[int, int] | None:
+    """Where mlflow-decay's marked block is: the first end marker and the begin marker
+    nearest before it (a begin marker whose end a person deleted is left alone, and so is the
+    text after it)."""
+    end = description.find(DESCRIPTION_END)
+    start = description.rfind(DESCRIPTION_BEGIN, 0, end) if end >= 0 else -1
+    return (start, end + len(DESCRIPTION_END)) if start >= 0 else None
+
+
 def with_block(description: str, line: str) -> str:
     """``description`` with mlflow-decay's marked block holding ``line``: the block replaced
     where it is, else appended after what a person wrote (which is kept as it is)."""
     block = f"{DESCRIPTION_BEGIN}\n{line}\n{DESCRIPTION_END}"
-    start = description.find(DESCRIPTION_BEGIN)
-    end = description.find(DESCRIPTION_END, start) if start >= 0 else -1
-    if end >= 0:
-        return description[:start] + block + description[end + len(DESCRIPTION_END):]
+    span = _block(description)
+    if span is not None:
+        return description[:span[0]] + block + description[span[1]:]
     if not description.strip():
         return block
     ending = len(description) - len(description.rstrip("\n"))
@@ -437,7 +449,8 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     the alias move; returns the actions and a one-line explanation.
 
     A window is won when DeLong's AUC difference (challenger minus champion) is at least the
-    policy's ``min_auc_gain`` with p below ``max_p_value``. The streak is kept on the
+    policy's ``min_auc_gain`` with p below ``max_p_value``. A degraded challenger is not
+    promoted (its streak still counts). The streak is kept on the
     challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
     is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
@@ -468,7 +481,11 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     counted = (() if window is None else
                (Action("set_tag", PROMOTE_WINDOW, f"{champion.version}|{base}|{window}"[:_MAX_TAG],
                        version=challenger.version),))
-    if promote and streak >= need and alias not in challenger.aliases:
+    due = promote and streak >= need and alias not in challenger.aliases
+    if due and challenger.status == "degraded":  # as a rollback, never to a degraded version
+        due, why = False, (f"{why}; @{alias} not moved: v{challenger.version} is degraded "
+                           "(restore it first)")
+    if due:
         reason = f"{why}; promoted at {stamp}"
         return (
             Action("set_alias", alias, version=challenger.version),

@@ -35,6 +35,7 @@ from ..core.policy import as_policy
 from ..core.profile import Profile
 from ..errors import DataError, RegistryError
 from ..stats.schema import category_key
+from .runs import REPORT_JSON
 from .tags import STATUS
 
 
@@ -59,7 +60,9 @@ class DecayEvaluator(ModelEvaluator):
         if dataset.has_predictions:
             scores = dataset.predictions_data
         elif model is not None:
-            scores = _model_outputs(model, window, profile)
+            # with a model, ``predictions`` names the column of its output to read (as for
+            # MLflow's own evaluators)
+            scores = _model_outputs(model, window, profile, predictions)
         else:
             raise DataError("mlflow_decay evaluator needs predictions (or a model)")
         window = _with_outputs(window, scores, outputs)
@@ -79,23 +82,25 @@ class DecayEvaluator(ModelEvaluator):
             client.log_batch(run_id, metrics=batch[i:i + 1000])
         client.set_tag(run_id, STATUS, status)
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "decay_report.json"
+            path = Path(tmp) / REPORT_JSON
             path.write_text(json.dumps(report, indent=2, default=str))
             client.log_artifact(run_id, str(path))
-        uri = f"runs:/{run_id}/decay_report.json"
+        uri = f"runs:/{run_id}/{REPORT_JSON}"
         artifact = JsonEvaluationArtifact(uri=uri, content=report)
         return EvaluationResult(metrics=metrics, artifacts={"decay_report": artifact},
                                 run_id=run_id)
 
 
-def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
+def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile,
+                   column: str | None = None) -> Any:
     """The evaluated model's outputs on the window, as the profile reads them: a classifier's
     class probabilities from its raw model's ``predict_proba`` (as MLflow's own classifier
     evaluator gets them; a scikit-learn model's pyfunc ``predict`` gives class labels), in the
-    profile's class order (as logits when the profile reads logits); else ``predict``'s. Class
-    labels where probabilities were expected are refused."""
+    profile's class order (as logits when the profile reads logits); else ``predict``'s (its
+    ``column`` when it gives a DataFrame, see :func:`_output_column`). Class labels where
+    probabilities were expected are refused."""
     if profile.task == "regression":
-        return model.predict(window)
+        return _output_column(model.predict(window), column, profile)
     try:
         raw = model.get_raw_model()
     except (AttributeError, NotImplementedError):
@@ -106,18 +111,18 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
         # a model fitted on arrays (no feature names) is given one, as it was fitted
         values = np.asarray(proba(inputs if hasattr(raw, "feature_names_in_")
                                   else inputs.to_numpy()))
-        column = {category_key(c): i for i, c in enumerate(known)}
+        index = {category_key(c): i for i, c in enumerate(known)}
         wanted = ([str(profile.positive_label)] if profile.task == "binary"
                   else list(profile.classes))
-        if all(c in column for c in wanted):
-            picked = values[:, np.array([column[c] for c in wanted])]
+        if all(c in index for c in wanted):
+            picked = values[:, np.array([index[c] for c in wanted])]
             if profile.prediction_kind == "logit":  # read back through sigmoid / softmax
                 picked = np.clip(picked, 1e-15, 1 - 1e-15)
                 picked = np.log(picked / (1 - picked)) if profile.task == "binary" else np.log(picked)
             return picked
-        raise DataError(f"mlflow_decay evaluator: the model's classes ({', '.join(column)}) "
+        raise DataError(f"mlflow_decay evaluator: the model's classes ({', '.join(index)}) "
                         f"are not the profile's ({', '.join(profile.classes)})")
-    scores = model.predict(window)
+    scores = _output_column(model.predict(window), column, profile)
     values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
     if values.ndim == 1 and len(values) > 1 and np.isin(
             pd.Series(values).map(category_key), list(profile.classes)).all():
@@ -126,6 +131,37 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile) -> Any:
                         "probabilities the profile reads; log it with "
                         'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
     return scores
+
+
+def _output_column(scores: Any, column: str | None, profile: Profile) -> Any:
+    """A ``predict`` output as the profile's outputs: of a DataFrame, the ``column`` named
+    (``mlflow.models.evaluate(..., predictions=...)``, as MLflow's own evaluators read a
+    model with several outputs), else its only column; several columns stand for one score only
+    as a binary classifier's two class probabilities (each row summing to 1). Anything else is
+    refused, naming the columns, rather than one of them taken as the score."""
+    if not isinstance(scores, pd.DataFrame):
+        return scores
+    names = ", ".join(map(str, scores.columns))
+    if column is not None:
+        if column not in scores.columns:
+            raise DataError(f"mlflow_decay evaluator: predictions={column!r} is not a column of "
+                            f"the model's output ({names})")
+        return scores[column]
+    if scores.shape[1] == 1:
+        return scores.iloc[:, 0]
+    if len(profile.prediction_columns) > 1:
+        return scores  # one column per class: checked against the profile's when assigned
+    if (profile.task == "binary" and profile.prediction_kind != "logit"
+            and scores.shape[1] == 2 and all(map(pd.api.types.is_numeric_dtype, scores.dtypes))):
+        values = scores.to_numpy(dtype=float, na_value=np.nan)
+        rows = values[np.isfinite(values).all(axis=1)]
+        if np.allclose(rows.sum(axis=1), 1.0, atol=1e-6):
+            return scores  # class probabilities in scikit-learn's order: the positive class last
+    wanted = ("the prediction" if profile.task == "regression"
+              else f"the probability of class {profile.positive_label}")
+    raise DataError(f"mlflow_decay evaluator: the model's output has {scores.shape[1]} columns "
+                    f"({names}); name the one holding {wanted} with "
+                    "mlflow.models.evaluate(..., predictions=COLUMN)")
 
 
 def _model_inputs(model: Any, raw: Any, window: pd.DataFrame) -> list[str]:

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError
+from ..errors import DataError, RegistryError
 from .model_versions import equals
 from .tags import (
     COMPARE_LABELS,
@@ -84,6 +84,8 @@ OUTPUTS_FILE = "window_outputs.parquet"
 LABELS_FILE = "window_labels.parquet"
 #: An evaluation run's report page (HTML, its plots inlined).
 REPORT_PAGE = "decay_report.html"
+#: An evaluation run's report as JSON (:meth:`DecayReport.to_dict`).
+REPORT_JSON = "decay_report.json"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -105,9 +107,14 @@ def check_experiment(name: str | None) -> None:
 
 
 def experiment_id(client: MlflowClient, model_name: str, name: str | None = None) -> str:
-    """The id of the evaluations' experiment, created when missing."""
+    """The id of the evaluations' experiment, created when missing; one deleted (in the UI,
+    say) is refused, naming it: its runs are where the version's windows are kept."""
     name = name or experiment_name_for(model_name)
     found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
+                            f"it (mlflow experiments restore --experiment-id "
+                            f"{found.experiment_id}), or log elsewhere with --experiment NAME")
     if found is not None:
         return str(found.experiment_id)
     try:
@@ -173,7 +180,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         for i in range(0, len(metrics), _BATCH):
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
-        client.log_dict(run_id, report.to_dict(), "decay_report.json")
+        client.log_dict(run_id, report.to_dict(), REPORT_JSON)
         tags_after = [RunTag(POLICY, report.policy[:500])]
         if isinstance(outputs, Path):  # written batch by batch as the window was read
             client.log_artifact(run_id, str(outputs))
@@ -381,12 +388,10 @@ def log_window_labels(client: MlflowClient, run_id: str, labels: pd.DataFrame) -
 
 
 def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | None:
-    """The Parquet artifact the run's ``tag`` names, or ``None`` without the tag."""
+    """The Parquet artifact the run's ``tag`` names, or ``None`` without it (tag or file)."""
     name = run.data.tags.get(tag)
-    if not name:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        return pd.read_parquet(client.download_artifacts(run.info.run_id, name, tmp))
+    data = read_file(client, run.info.run_id, name) if name else None
+    return None if data is None else pd.read_parquet(io.BytesIO(data))
 
 
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],

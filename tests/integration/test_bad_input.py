@@ -507,6 +507,15 @@ COMMANDS += [
      "predicted_label 'level' needs the model's scores too (prediction=, --prediction)"),
 ]
 
+# trial 4 (helper B): --promote across two registered models wrote the challenger's streak
+# onto the champion's model's version of the same number, and would move @champion there
+COMMANDS += [
+    ("compare --promote across two registered models",
+     lambda uri: ["compare", uri, "models:/churn-xgb@challenger", "--data", "w.csv", "--promote"],
+     "promote (--promote) moves @champion among the versions of one registered model, and "
+     "models:/churn/1 and models:/churn-xgb@challenger are of two ('churn', 'churn-xgb')"),
+]
+
 
 @pytest.mark.parametrize(("args", "message"), [c[1:] for c in COMMANDS],
                          ids=[c[0] for c in COMMANDS])
@@ -770,6 +779,27 @@ STORES += [
     ("a read-only store of a version evaluated before", _read_only_watched_store,
      ["evaluate", "models:/churn/1", "--data", "w.csv"],
      "MlflowException: (sqlite3.OperationalError) attempt to write a readonly database"),
+]
+
+
+
+def _deleted_experiment(tmp: Path, tracking_uri: str) -> str:
+    """The store once models:/churn/1 has a window, and its experiment was deleted (in the UI)."""
+    md.evaluate("models:/churn/1", make_frame(300, 9), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.delete_experiment(client.get_experiment_by_name("mlflow-decay/churn").experiment_id)
+    return tracking_uri
+
+
+# trial 4 (helper B): "RestException: INVALID_PARAMETER_VALUE: The experiment 1 must be in the
+# 'active' state", naming neither the experiment nor what to do
+DELETED = ("experiment 'mlflow-decay/churn' (id 2) is deleted: restore it (mlflow experiments "
+           "restore --experiment-id 2), or log elsewhere with --experiment NAME")
+STORES += [
+    ("a deleted experiment", _deleted_experiment,
+     ["evaluate", "models:/churn/1", "--data", "w.csv"], DELETED),
+    ("a deleted experiment", _deleted_experiment,
+     ["restore", "models:/churn/1", "--reason", "looked"], DELETED),
 ]
 
 

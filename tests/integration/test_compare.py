@@ -273,3 +273,67 @@ def test_a_multiclass_comparison_says_why_it_has_no_delong(
     assert ("no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this is "
             "a multiclass model") in result.notes
     assert not any("needs labels on the window" in n for n in result.notes)
+
+
+# --- trial 4 (helper B): two registered models compared -------------------------------------
+
+def test_versions_of_two_models_compare_without_touching_another_version(
+        tracking_uri: str, profiled: str, new_version: Callable[..., str]) -> None:
+    """Before: the challenger's streak tags were written to the champion's model's version of
+    the challenger's number (here the champion itself, churn v1, for churn-xgb v1), and a won
+    streak would have moved churn's @champion to it."""
+    from conftest import reference_profile, registry_snapshot
+
+    other = new_version("churn-xgb")
+    md.attach_profile(other, reference_profile(), tracking_uri=tracking_uri)
+    window = make_frame(4000, 10)
+    window["score_new"] = np.clip(window.label * 0.35 + window.score * 0.65, 0, 1)
+    before = registry_snapshot(tracking_uri)
+    result = md.compare(window, [profiled, other], predictions=["score", "score_new"],
+                        tracking_uri=tracking_uri)
+    assert result.delong is not None and result.delong.diff > 0.01 and result.run_id
+    after = registry_snapshot(tracking_uri)
+    assert after["version tags"] == before["version tags"]  # the comparison run only
+    assert after["runs"] == before["runs"] + 1
+    assert result.notes[-1] == ("no promotion streak: 'churn' and 'churn-xgb' are two "
+                                "registered models")
+
+
+def test_a_degraded_challenger_is_not_promoted(tracking_uri: str,
+                                              two_versions: tuple[str, str]) -> None:
+    """Before: a challenger whose own windows had degraded it won two comparisons and was
+    given @champion: a degraded version serving, which the policy takes @champion off."""
+    _, challenger = two_versions
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    client.set_model_version_tag("churn", "2", registry.STATUS, "degraded")
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    results = []
+    for seed in (11, 12):
+        w = make_frame(4000, seed)
+        w["score_new"] = np.clip(w.label * 0.35 + w.score * 0.65, 0, 1)
+        results.append(md.compare(w, ["models:/churn@champion", challenger], **args))
+    assert results[-1].promotion == []
+    assert results[-1].notes[-1].endswith(
+        "streak 2 of 2; @champion not moved: v2 is degraded (restore it first)")
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:2"
+
+
+def test_a_versions_history_shows_the_promotion_that_gave_it_the_alias(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    """Before: ``history models:/churn/2`` left out the comparison that moved @champion to it,
+    and the model's history named no version for that alias move ("-")."""
+    _, challenger = two_versions
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    for seed in (11, 12):
+        w = make_frame(4000, seed)
+        w["score_new"] = np.clip(w.label * 0.35 + w.score * 0.65, 0, 1)
+        last = md.compare(w, ["models:/churn@champion", challenger], **args)
+    moved = {"event": "move alias @champion to models:/churn/2", "version": "2",
+             "run_id": last.run_id}
+    for model in (challenger, "models:/churn@champion", "churn", "models:/churn/1"):
+        events = md.history(model, tracking_uri=tracking_uri)  # v1's: the alias it lost
+        assert [{k: e[k] for k in moved} for e in events] == [moved], model

@@ -391,3 +391,114 @@ def test_labels_for_a_window_evaluated_again_with_force_replay_its_verdict_once(
     assert [w.window_status for w in updated] == ["degraded"]
     row = md.status("churn", tracking_uri=tracking_uri)[0]
     assert row["status"] == "warning"  # one degraded window: the first step of the hysteresis
+
+
+# --- trial 4 (helper B): a restore by hand stands when more labels arrive --------------------
+
+def test_labels_after_a_restore_do_not_undo_it(tracking_uri: str,
+                                               new_version: Callable[..., str]) -> None:
+    """Before: a second batch of labels for windows logged before a restore replayed every
+    window from scratch: the restored version was degraded again and the @champion a person
+    had put back was removed again, and ``history`` showed neither."""
+    uri = new_version()
+    name, version = uri.removeprefix("models:/").split("/")
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias(name, "champion", version)
+    data = _days(7, 2000, flip_from=2)
+    first = data[data.ts.dt.day <= 5]
+    md.monitor(uri, first.drop(columns="label"), timestamp_column="ts", every="1D",
+               tracking_uri=tracking_uri)
+    batch = first.groupby(first.ts.dt.day).head(1200)[["id", "label"]]
+    md.attach_labels(uri, batch, tracking_uri=tracking_uri)
+    assert registry.resolve(client, uri).status == "degraded"
+    assert "champion" not in registry.resolve(client, uri).aliases
+
+    md.restore(uri, reason="reviewed: a known label delay", tracking_uri=tracking_uri)
+    client.set_registered_model_alias(name, "champion", version)
+    md.attach_labels(uri, first[["id", "label"]], tracking_uri=tracking_uri)  # the rest
+    ref = registry.resolve(client, uri)
+    assert ref.status == "healthy" and "champion" in ref.aliases
+    assert ref.tags[registry.STATUS_REASON] == "restored by hand: reviewed: a known label delay"
+    # the windows' own stages are replayed all the same (what history and the plots read)
+    stages = [r.data.tags[registry.STATUS] for r in
+              registry.runs.evaluation_runs(client, ref)]
+    assert stages == ["healthy", "healthy", "warning", "degraded", "degraded"]
+
+    # windows logged after the restore move the version, from the healthy stage it set
+    later = data[data.ts.dt.day > 5]
+    md.monitor(uri, later.drop(columns="label"), timestamp_column="ts", every="1D",
+               tracking_uri=tracking_uri)
+    md.attach_labels(uri, later[["id", "label"]], tracking_uri=tracking_uri)
+    ref = registry.resolve(client, uri)
+    assert ref.status == "degraded" and "champion" not in ref.aliases
+    assert ref.tags[registry.STATUS_REASON] == (
+        "labels arrived: replayed 2 windows since the restore by hand, degraded since window 7")
+
+
+def test_history_names_the_alias_a_label_replay_removed(tracking_uri: str,
+                                                        new_version: Callable[..., str]) -> None:
+    """Before: late labels degraded @champion's version and took the alias off it, and
+    ``history`` showed the stage change but not the alias removal."""
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "1")
+    data = _days(4, 2000, flip_from=2)
+    reports = md.monitor("models:/churn@champion", data.drop(columns="label"),
+                         timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    assert "champion" not in registry.resolve(registry.client_for(tracking_uri), uri).aliases
+    events = [(e["event"], e["run_id"]) for e in md.history("churn", tracking_uri=tracking_uri)]
+    assert events[-2:] == [("stage warning -> degraded", reports[3].run_id),
+                           ("remove alias @champion from models:/churn/1", reports[3].run_id)]
+
+
+def test_late_labels_are_noted_on_the_windows_report_pages(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: after late labels the run was named and tagged "degraded", while its report
+    page (what MLflow's UI shows under Artifacts) and decay_report.json still said "healthy",
+    with no realized performance."""
+    import html
+    import json
+
+    import mlflow
+
+    uri = new_version()
+    reference = make_frame(5000, seed=1).assign(id=[f"r{i}" for i in range(5000)])
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            id_column="id"), tracking_uri=tracking_uri)
+    data = _days(4, 2000, flip_from=2)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy"] * 4
+    client = registry.client_for(tracking_uri)
+
+    def pages(run_id: str) -> tuple[str, dict[str, object]]:
+        read = [mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=name,
+                                                    tracking_uri=tracking_uri)
+                for name in ("decay_report.html", "decay_report.json")]
+        return html.unescape(Path(read[0]).read_text()), json.loads(Path(read[1]).read_text())
+
+    for batch in (1000, 2000):  # the second batch's notice replaces the first's
+        labelled = md.attach_labels(uri, data.groupby(data.ts.dt.day).head(batch)[["id", "label"]],
+                                    tracking_uri=tracking_uri)
+        page, report = pages(reports[3].run_id)
+        assert page.count('<section id="late-labels">') == 1
+        assert (f"{batch} of 2000 rows have a label. With them this window alone is "
+                "<b>degraded</b>") in page
+        assert "replayed with them: <b>degraded</b>" in page
+        assert "<li>perf.roc_auc.delta = " in page
+        run = client.get_run(reports[3].run_id).data
+        assert report["window_status"] == run.tags["mlflow_decay.window_status"] == "degraded"
+        assert report["status"] == run.tags["mlflow_decay.status"] == "degraded"
+        metrics = report["metrics"]
+        assert isinstance(metrics, dict)
+        assert metrics["perf.roc_auc"] == pytest.approx(run.metrics["perf.roc_auc"])
+        assert report["reasons"] == labelled[3].reasons
+    page, report = pages(reports[0].run_id)  # a window the labels left healthy says so too
+    assert "this window alone is <b>healthy</b>" in page and report["status"] == "healthy"
+    assert "replayed with them: <b>healthy</b>" in page

@@ -137,3 +137,24 @@ def test_periods_without_rows_give_no_window(tracking_uri: str, profiled: str,
         assert [r.rows for r in reports] == [300, 300, 300]
         assert [r.step for r in reports] == [1, 2, 3]
     assert [r.window_key for r in in_memory] == [r.window_key for r in streamed]
+
+
+# -- trial 4 (helper B): the monitor's output says what it did to the aliases -----------------
+def test_monitor_output_names_the_alias_it_took_off(tracking_uri: str, profiled: str,
+                                                     tmp_path: Path) -> None:
+    """Before: `monitor models:/churn@champion` printed the stages only; that @champion had
+    been taken off the version (and a scheduled job through it would now fail) was not said."""
+    registry.client_for(tracking_uri).set_registered_model_alias("churn", "champion", "1")
+    days = pd.concat([make_frame(1000, 10 + d, shift=0.0 if d < 2 else 1.5).assign(
+        ts=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=d, hours=2))
+        for d in range(4)])
+    days.to_csv(tmp_path / "d.csv", index=False)
+    args = ["monitor", "models:/churn@champion", "--data", str(tmp_path / "d.csv"),
+            "--timestamp-column", "ts", "--window", "1D", "--tracking-uri", tracking_uri]
+    dry = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert dry.stdout.splitlines()[-1] == (
+        "  window 4: registry would do: remove alias @champion from models:/churn/1")
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines()[-1] == (
+        "  window 4: registry done: remove alias @champion from models:/churn/1")

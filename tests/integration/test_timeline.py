@@ -247,6 +247,33 @@ def test_description_status_line_only_with_the_opt_in(
     assert "**mlflow-decay: healthy**" in text and "degraded" not in text
 
 
+# trial 4 (helper B): the version page's headline said "healthy" under a degraded stage
+def test_a_status_line_written_before_is_kept_true_without_the_policy(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: a status line written by a monitor with ``describe = true`` stayed as it was
+    when a later ``evaluate`` or ``labels`` (without that policy) moved the stage: the top of
+    the version's page said "mlflow-decay: healthy" under a degraded version."""
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[actions]\ndescribe = true\n")
+    clean, drifted = make_frame(1500, 8), make_frame(1500, 9, shift=1.5, flip=0.3)
+    _evaluate(uri, tracking_uri, clean, "2026-02-02", "2026-02-09", policy=policy)
+    assert "**mlflow-decay: healthy**" in client.get_model_version("churn", "1").description
+    for start, end in (("2026-02-09", "2026-02-16"), ("2026-02-16", "2026-02-23")):
+        report = _evaluate(uri, tracking_uri, drifted, start, end)  # the default policy
+    assert report.status == "degraded"
+    text = client.get_model_version("churn", "1").description
+    assert "**mlflow-decay: degraded** since 2026-02-16 → 02-23: " in text
+    assert "healthy" not in text and text.count(registry.DESCRIPTION_BEGIN) == 1
+    # a version never described is left alone by the default policy
+    other = new_version()
+    md.attach_profile(other, _profile(), tracking_uri=tracking_uri)
+    _evaluate(other, tracking_uri, drifted, "2026-02-09", "2026-02-16")
+    assert not client.get_model_version("churn", "2").description
+
+
 def test_describe_is_a_policy_flag(tmp_path: Path) -> None:
     assert md.load_policy().describe is False
     assert "describe = false" in md.load_policy().to_toml()
@@ -296,3 +323,15 @@ def test_the_series_plot_draws_only_windows_judged_against_the_runs_profile(
     assert [len(d) for d in drawn] == [1, 2, 1, 2]
     assert {p for d in drawn[:2] for _, p in d} == {first}
     assert {p for d in drawn[2:] for _, p in d} == {second.sha256()}
+
+
+# trial 4 (helper B): a person who deleted the end marker lost the text written after it
+def test_with_block_keeps_the_text_after_a_begin_marker_whose_end_was_deleted() -> None:
+    """Before: the block was taken to run from the first begin marker to the first end
+    marker, so the second update deleted everything a person had written in between."""
+    edited = ("Notes.\n\n<!-- mlflow-decay -->\n**mlflow-decay: degraded** since x\n\n"
+              "Retrained on March data. -- Ana")
+    once = registry.with_block(edited, "line 1")
+    twice = registry.with_block(once, "line 2")
+    assert twice == once.replace("line 1", "line 2")
+    assert "Retrained on March data. -- Ana" in twice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,3 +222,47 @@ def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, pr
         "(mlflow-decay removed it from version 1 when that was degraded; see `mlflow-decay "
         "status churn`)")
     assert registry_snapshot(tracking_uri) == before
+
+
+# -- trial 4 (helper B): a restore stands when the window it followed is evaluated again ---------
+def test_a_window_evaluated_again_after_a_restore_starts_from_the_restored_stage(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: the corrected file of the window that degraded the version, evaluated after a
+    restore (same bounds, other rows), was decided from the stage before that window: the
+    version was degraded again at once and the @champion a person had put back was removed."""
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    bounds = {"window_start": "2026-03-02", "window_end": "2026-03-09"}
+    bad = make_frame(3000, 3, shift=1.5, flip=0.3)
+    md.evaluate(profiled, bad, window_start="2026-02-23", window_end="2026-03-02",
+                tracking_uri=tracking_uri)
+    assert md.evaluate(profiled, bad, tracking_uri=tracking_uri, **bounds).status == "degraded"
+    md.restore(profiled, "feed fixed", tracking_uri=tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")  # put back by hand
+    again = md.evaluate(profiled, bad.iloc[:-10], tracking_uri=tracking_uri, **bounds)
+    assert again.status == "warning"  # the first breaching window since the restore
+    ref = registry.resolve(client, profiled)
+    assert ref.status == "warning" and "champion" in ref.aliases
+    assert ref.tags[registry.BREACH_STREAK] == "1"
+
+
+def test_the_status_command_suggested_for_a_removed_alias_can_be_pasted(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: for "Churn Modell ü" the hint read `mlflow-decay status Churn Modell ü`, which
+    run as printed is a usage error (three arguments)."""
+    uri = new_version("Churn Modell ü")
+    md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("Churn Modell ü", "champion", "1")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    md.evaluate(uri, make_frame(3000, 3, shift=1.5, flip=0.3), policy=policy,
+                tracking_uri=tracking_uri)
+    make_frame(300, 4).to_csv(tmp_path / "w.csv", index=False)
+    out = CliRunner().invoke(main, ["evaluate", "models:/Churn Modell ü@champion", "--data",
+                                    str(tmp_path / "w.csv"), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1
+    assert out.stderr.strip().endswith("see `mlflow-decay status 'Churn Modell ü'`)")
+    hint = out.stderr.strip().rsplit("`", 2)[1].removeprefix("mlflow-decay ")
+    status = CliRunner().invoke(main, [*shlex.split(hint), "--tracking-uri", tracking_uri])
+    assert status.exit_code == 0 and "degraded" in status.stdout

@@ -131,3 +131,70 @@ def test_a_classifier_fitted_on_arrays_reads_its_signatures_columns_of_a_wider_d
     expected = skm.roc_auc_score(window["label"],
                                  model.predict_proba(window[FEATURES].to_numpy())[:, 1])
     assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
+
+
+# --- trial 4 (helper B): a pyfunc whose predict gives a DataFrame ---------------------------
+
+def _log_frame_model(reference: pd.DataFrame, shape: str) -> str:
+    """A classifier behind a custom pyfunc whose ``predict`` gives a DataFrame (``shape``: its
+    columns), registered and profiled on ``reference``'s score."""
+    from mlflow.pyfunc import PythonModel
+
+    class Frame(PythonModel):
+        def predict(self, context, model_input, params=None):
+            p = 1 / (1 + np.exp(-(1.5 * model_input["x1"].to_numpy())))
+            label = (p >= 0.5).astype(int)
+            columns = {"probability": p, "prediction": label, "p_0": 1 - p, "p_1": p}
+            return pd.DataFrame({c: columns[c] for c in shape.split(",")})
+
+    import numpy as np
+
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=Frame(),
+                                       registered_model_name="frames",
+                                       input_example=reference[FEATURES].head(3))
+    uri = f"models:/frames/{info.registered_model_version}"
+    scored = reference.assign(p=1 / (1 + np.exp(-(1.5 * reference["x1"]))))
+    md.attach_profile(uri, md.build_profile(scored[[*FEATURES, "label", "p"]], target="label",
+                                            prediction="p"))
+    return uri
+
+
+@pytest.mark.parametrize("shape, column", [("p_0,p_1", None), ("probability,prediction",
+                                                                 "probability"),
+                                           ("prediction,probability", "probability")])
+def test_a_dataframe_output_is_read_by_its_probability_column(
+        tracking_uri: str, shape: str, column: str | None) -> None:
+    """Before: a DataFrame's last column was taken as the score, whatever it held, and
+    ``predictions=`` (the output column MLflow's evaluators read) was ignored: a model giving
+    (probability, prediction) was judged on its 0/1 labels (AUC 0.64 for 0.72, PSI 6.8)."""
+    import numpy as np
+    from sklearn import metrics as skm
+
+    window = make_frame(2000, 4)
+    uri = _log_frame_model(make_frame(3000, 1), shape)
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, window[[*FEATURES, "label"]], targets="label",
+                                        predictions=column, model_type="classifier",
+                                        evaluators=["mlflow_decay"])
+    expected = skm.roc_auc_score(window["label"], 1 / (1 + np.exp(-(1.5 * window["x1"]))))
+    assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
+    assert result.metrics["decay.drift.prediction.psi"] < 0.1  # the same scores' distribution
+
+
+@pytest.mark.parametrize("shape, column, message", [
+    ("prediction", None, r"class labels \(0, 1\)"),
+    ("probability,prediction", None, r"2 columns \(probability, prediction\); name the one "
+                                     r"holding the probability of class 1 with .*predictions="),
+    ("probability", "score", r"predictions='score' is not a column of the model's output "
+                             r"\(probability\)")])
+def test_a_dataframe_output_that_is_not_one_score_is_refused(
+        tracking_uri: str, shape: str, column: str | None, message: str) -> None:
+    """Before: a one-column DataFrame of class labels, or the labels as the last of two
+    columns, were read as scores (no refusal, a wrong AUC and a huge prediction drift)."""
+    uri = _log_frame_model(make_frame(3000, 1), shape)
+    with pytest.raises(md.DataError, match=message), mlflow.start_run():
+        mlflow.models.evaluate(uri, make_frame(500, 2)[[*FEATURES, "label"]], targets="label",
+                               predictions=column, model_type="classifier",
+                               evaluators=["mlflow_decay"])

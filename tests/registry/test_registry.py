@@ -200,3 +200,25 @@ def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
         assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
         report = md.evaluate(uri, make_frame(2000, 3), tracking_uri=tracking_uri)
         assert registry.client_for(tracking_uri).get_run(report.run_id).info.status == "FINISHED"
+
+
+# -- trial 4 (helper B): a version whose LoggedModel was deleted ------------------------------
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_a_profile_for_a_version_whose_logged_model_was_deleted_goes_into_a_run(
+        store: str, tracking_uri: str, request: pytest.FixtureRequest) -> None:
+    """Before: `profile` failed with "RestException: RESOURCE_DOES_NOT_EXIST: Logged model
+    with ID 'm-…' not found", naming no version, and the version could not be watched."""
+    uri_store = tracking_uri if store == "sqlite" else request.getfixturevalue("mlflow_server")
+    client = registry.client_for(uri_store)
+    name = f"gone-{store}"
+    client.create_registered_model(name)
+    exp = client.get_experiment_by_name("models") or client.get_experiment(
+        client.create_experiment("models"))
+    model = client.create_logged_model(exp.experiment_id, name="model")
+    version = client.create_model_version(name, f"models:/{model.model_id}",
+                                          model_id=model.model_id).version
+    client.delete_logged_model(model.model_id)
+    uri = f"models:/{name}/{version}"
+    stored = md.attach_profile(uri, reference_profile(), tracking_uri=uri_store)
+    assert stored.startswith("runs:/")
+    assert md.load_profile(uri, tracking_uri=uri_store).sha256() == reference_profile().sha256()
