@@ -318,9 +318,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses the session's `mlflow server` is a ``server`` test, so
-    ``pytest -m "not server and not spark"`` runs without one. The ``slow`` tests run first:
-    one left for the end of a worker's queue kept the run waiting on it alone."""
+    ``pytest -m "not server and not spark"`` runs without one."""
     for item in items:
         if "mlflow_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.server)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
