@@ -4,6 +4,7 @@ plugin (:mod:`.plugin`). The names of the first three are re-exported: ``registr
 
 from __future__ import annotations
 
+from .description import status_line, with_block
 from .model_versions import (
     SETTLE_ENV,
     apply,
@@ -32,10 +33,8 @@ from .plan import (
     plan_promotion,
     plan_window,
     simulate,
-    status_line,
     status_rows,
     window_span,
-    with_block,
 )
 from .tags import (
     BREACH_STREAK,

@@ -31,7 +31,8 @@ from mlflow.exceptions import MlflowException
 from ..core.names import hashed_name
 from ..core.profile import Profile
 from ..errors import ProfileError, RegistryError
-from .plan import Action, with_block
+from .description import with_block
+from .plan import Action
 from .tags import (
     LOCK,
     PROFILE_DIR,

@@ -4,7 +4,6 @@ the rollback and promotion aliases. No MLflow calls here: :mod:`.model_versions`
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -14,12 +13,12 @@ from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
 from ..core.times import is_open, parse_time, span_label
 from ..errors import RegistryError
+from .description import status_line, with_block
 from .tags import (
     BREACH_STREAK,
     CLEAN_STREAK,
     DEMOTED_TO,
     DESCRIPTION_BEGIN,
-    DESCRIPTION_END,
     LAST_EVALUATED_AT,
     LAST_RUN_ID,
     LAST_STATUS,
@@ -365,58 +364,6 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
             description = with_block(description, action.value)
     return replace(ref, tags=tags, aliases=tuple(dict.fromkeys(aliases)), stage=stage,
                    description=description)
-
-
-def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, stamp: str,
-                window: str = "") -> str:
-    """The version's stage in one Markdown line for its description: since when (the window
-    it changed on, else the date) and why (``reasons`` when it changes now, else as its tags
-    and its line say), and the last window evaluated."""
-    if reasons is not None:
-        since, why = window or stamp[:10], reasons
-    else:
-        span = _block(ref.description)
-        before = _SINCE.match(ref.description, span[0]) if span else None
-        since = (before["since"] if before and before["status"] == status
-                 else ref.tags.get(STATUS_CHANGED_AT, stamp)[:10])
-        why = [r for r in ref.tags.get(STATUS_REASON, "").split("; ") if r]
-    shown: list[str] = []
-    for reason in why:  # whole reasons, about 160 characters at most
-        if shown and sum(len(r) + 2 for r in shown) + len(reason) > 160:
-            break
-        shown.append(reason.replace("*", "∗").replace("`", "'"))  # no Markdown emphasis
-    more = f" (+{len(why) - len(shown)} more)" if len(why) > len(shown) else ""
-    because = f": {'; '.join(shown)}{more}" if shown else ""
-    when = f"{stamp[:16].replace('T', ' ')} UTC"
-    last = f"last window {window} evaluated {when}" if window else f"updated {when}"
-    return f"**mlflow-decay: {status}** since {since}{because} · {last}"
-
-
-#: What :func:`status_line` wrote before: the stage and since when.
-_SINCE = re.compile(re.escape(DESCRIPTION_BEGIN)
-                    + r"\s*\*\*mlflow-decay: (?P<status>\w+)\*\* since (?P<since>.+?)(?:: | · )")
-
-
-def _block(description: str) -> tuple[int, int] | None:
-    """Where mlflow-decay's marked block is: the first end marker and the begin marker
-    nearest before it (a begin marker whose end a person deleted is left alone, and so is the
-    text after it)."""
-    end = description.find(DESCRIPTION_END)
-    start = description.rfind(DESCRIPTION_BEGIN, 0, end) if end >= 0 else -1
-    return (start, end + len(DESCRIPTION_END)) if start >= 0 else None
-
-
-def with_block(description: str, line: str) -> str:
-    """``description`` with mlflow-decay's marked block holding ``line``: the block replaced
-    where it is, else appended after what a person wrote (which is kept as it is)."""
-    block = f"{DESCRIPTION_BEGIN}\n{line}\n{DESCRIPTION_END}"
-    span = _block(description)
-    if span is not None:
-        return description[:span[0]] + block + description[span[1]:]
-    if not description.strip():
-        return block
-    ending = len(description) - len(description.rstrip("\n"))
-    return description + "\n" * max(0, 2 - ending) + block
 
 
 def _clip(text: str) -> str:
