@@ -1,9 +1,9 @@
-"""Plot benchmark: CPU time of ``render.plots`` per logged window, now and at a git reference.
+"""Plot benchmark: CPU time of ``plots.plots`` per logged window, now and at a git reference.
 
 Builds a binary model's profile on 5,000 rows of 20 features (14 numerical, 6 categorical) and
 evaluates 30 weekly windows drifting away from it (no registry: ``evaluate_window``, the policy's
 decision, a report as :mod:`mlflow_decay.recording` makes it). Then times, as the median of
-``--repeat`` runs, ``render.plots`` on the last window with the 30 windows as its series (what a
+``--repeat`` runs, ``plots.plots`` on the last window with the 30 windows as its series (what a
 window logged by a monitor draws), and each plot file alone. With ``--baseline REF`` (default
 ``main``) the same measurement runs in a fresh process on the package as it is at the git
 reference ``REF``, and both are printed.
@@ -90,8 +90,11 @@ def cpu(call: Any, repeat: int) -> float:
 
 
 def measure(repeat: int, out: str | None) -> dict[str, Any]:
-    """Median CPU of ``render.plots`` and of each of its files, with the files' sizes."""
-    from mlflow_decay import render
+    """Median CPU of ``plots.plots`` and of each of its files, with the files' sizes."""
+    try:
+        from mlflow_decay import plots as render
+    except ImportError:  # a git reference from before plots.py left render.py
+        from mlflow_decay import render  # type: ignore[no-redef]
     from mlflow_decay.core.panels import timeline
 
     report, profile, stats, policy, series = inputs()
@@ -130,7 +133,7 @@ def baseline(ref: str, repeat: int, out: str | None) -> dict[str, Any]:
 
 
 def show(label: str, result: dict[str, Any]) -> None:
-    print(f"{label}: render.plots {result['plots'] * 1000:.0f} ms CPU (median)")
+    print(f"{label}: plots {result['plots'] * 1000:.0f} ms CPU (median)")
     for file, seconds in result["files"].items():
         print(f"  {file:<28} {seconds * 1000:6.1f} ms  {result['bytes'].get(file, 0) / 1024:6.1f} KiB")
 

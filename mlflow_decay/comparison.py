@@ -226,7 +226,7 @@ def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
                      comparison: Comparison, actions: tuple[registry.Action, ...],
                      experiment: str | None, tags: dict[str, str]) -> None:
     """Log the comparison run (its metrics and panel), then move the aliases it planned."""
-    from .render import comparison_panel
+    from .plots import comparison_panel
 
     comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
     runs.log_files(client, comparison.run_id,

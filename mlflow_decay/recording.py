@@ -168,7 +168,8 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     """Log the evaluation's HTML report and PNG plots into its run. ``series`` holds the
     version's earlier windows (a monitor passes them along; else they are read back from the
     finished runs, this one not yet among them); this window joins them."""
-    from .render import plots, render_html
+    from .plots import plots
+    from .render import render_html
 
     assert report.run_id is not None
     series = logged_series(client, ref, experiment) if series is None else series

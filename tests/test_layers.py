@@ -16,12 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mlflow_decay"
 ALLOWED = {"stats": {"stats", "errors"}, "core": {"core", "stats", "errors"},
            "engines": {"engines", "core", "stats", "errors"},
            "registry": {"registry", "core", "stats", "errors"}}
-#: The same for the package root's modules below the faces: render (the report document: HTML
-#: and plots) sits on the core, the use cases on every layer and render, and among the use
-#: cases only downward (monitoring records each window through recording; comparison and
-#: labels may use both; recording uses none of them; the exporter only reads the registry).
-UNDER_USE_CASES = {"stats", "core", "engines", "registry", "render", "errors"}
-ROOT_ALLOWED = {"errors": {"errors"}, "render": {"render", "core", "stats", "errors"},
+#: The same for the package root's modules below the faces: plots (PNG) and render (the HTML
+#: report, its plots inlined) sit on the core, the use cases on every layer and on those two,
+#: and among the use cases only downward (monitoring records each window through recording;
+#: comparison and labels may use both; recording uses none of them; the exporter only reads
+#: the registry).
+UNDER_USE_CASES = {"stats", "core", "engines", "registry", "plots", "render", "errors"}
+ROOT_ALLOWED = {"errors": {"errors"}, "plots": {"plots", "core", "stats", "errors"},
+                "render": {"render", "plots", "core", "stats", "errors"},
                 "recording": {"recording", *UNDER_USE_CASES},
                 "monitoring": {"monitoring", "recording", *UNDER_USE_CASES},
                 "comparison": {"comparison", "monitoring", "recording", *UNDER_USE_CASES},
@@ -251,8 +253,8 @@ def _modules_by_layer() -> dict[str, set[str]]:
         elif len(parts) == 2 and parts[-1] != "__init__":
             found[parts[0] + "/"].add(parts[1])
         elif len(parts) == 1:
-            layer = ("render" if parts[0] == "render" else "use cases" if parts[0] in ROOT_ALLOWED
-                     else "faces")
+            layer = ("render" if parts[0] in ("render", "plots")
+                     else "use cases" if parts[0] in ROOT_ALLOWED else "faces")
             found[layer].add(parts[0])
     return found
 

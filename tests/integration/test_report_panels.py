@@ -18,7 +18,7 @@ import pytest
 from conftest import make_frame, reference_profile
 
 import mlflow_decay as md
-from mlflow_decay import recording, registry, render
+from mlflow_decay import plots, recording, registry
 from mlflow_decay.core.panels import metric_table, timeline
 from mlflow_decay.core.policy import DEFAULT_POLICY
 from mlflow_decay.core.rules import Breach
@@ -174,8 +174,8 @@ def test_logged_series_has_the_reported_window_and_plots_are_not_blank(
                                         reports[-1].rows)
     data = timeline(points, DEFAULT_POLICY, reference_profile(), breaches)
     assert len(data.x) == 3 and data.tick_labels[0] == WEEKS[0]
-    with render._collector_paused():
-        assert render._series(data) == pngs["series.png"]
+    with plots._collector_paused():
+        assert plots._series(data) == pngs["series.png"]
     trigger = reports[-1].reasons[0].split(" = ")[0]
     assert [p for p in data.panels if p.trigger and trigger in (p.metric, *p.covers)]
     page = (local / "decay_report.html").read_text()
