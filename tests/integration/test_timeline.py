@@ -299,16 +299,16 @@ def test_the_series_plot_draws_only_windows_judged_against_the_runs_profile(
         tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # after a new profile, the same weeks evaluated again were drawn beside the earlier
     # profile's: each date twice, drift from two references, the lines zig-zagging between
-    from mlflow_decay import render
+    from mlflow_decay import plots
 
     drawn: list[list[tuple[str | None, str | None]]] = []
-    real = render.plots
+    real = plots.plots
 
     def recording(*args: Any, **kwargs: Any) -> dict[str, bytes]:
         drawn.append([(p["start"], p.get("profile")) for p in args[4]])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render, "plots", recording)
+    monkeypatch.setattr(plots, "plots", recording)
     weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16")]
     frames = [make_frame(1000, seed) for seed in (3, 4)]
     for frame, (start, end) in zip(frames, weeks, strict=True):
