@@ -29,11 +29,17 @@ def _days(n_days: int, rows: int, flip_from: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def test_late_labels_fill_in_realized_performance_and_move_the_stage(
-        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+def _with_ids(new_version: Callable[..., str], tracking_uri: str) -> str:
+    """A new version profiled on the 5,000-row reference table with row ids ``r0, r1, …``."""
     uri = new_version()
     md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
                                          id_column="id"), tracking_uri=tracking_uri)
+    return uri
+
+
+def test_late_labels_fill_in_realized_performance_and_move_the_stage(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    uri = _with_ids(new_version, tracking_uri)
     data = _days(5, 3000, flip_from=2)
     policy = tmp_path / "policy.toml"
     policy.write_text('[business]\ncolumns = ["converted"]\n')
@@ -97,9 +103,7 @@ def test_labels_that_move_when_a_stage_began_say_so(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     """Degraded by drift at window 4 without labels; the labels show the realized AUC falling
     from window 2, so the replay has it degraded from window 3: status says since then, why."""
-    uri = new_version()
-    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
-                                         id_column="id"), tracking_uri=tracking_uri)
+    uri = _with_ids(new_version, tracking_uri)
     parts = []
     for day in range(5):
         part = make_frame(2000, seed=300 + day, shift=1.5 if day >= 2 else 0.0,
@@ -262,9 +266,7 @@ def test_late_labels_leave_windows_under_min_rows_out_of_the_replay(
 
 def test_a_windows_report_page_shows_the_late_labels_and_the_verdict_they_gave(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
-    uri = new_version()
-    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
-                                         id_column="id"), tracking_uri=tracking_uri)
+    uri = _with_ids(new_version, tracking_uri)
     data = _days(2, 1000, flip_from=1)
     reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
                          tracking_uri=tracking_uri)
@@ -298,9 +300,7 @@ def test_late_labels_replay_the_stage_from_a_restore_by_hand_not_over_it(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     # labels for windows judged before a restore replayed the whole series from scratch: the
     # version was degraded again and the @champion set back by hand after the restore removed
-    uri = new_version()
-    md.attach_profile(uri, frame_profile(5000, 1, ids="r", target="label", prediction="score",
-                                         id_column="id"), tracking_uri=tracking_uri)
+    uri = _with_ids(new_version, tracking_uri)
     client = registry.client_for(tracking_uri)
     version = uri.rsplit("/", 1)[1]
     weeks = [("2026-03-02", "2026-03-09"), ("2026-03-09", "2026-03-16"), ("2026-03-16", "2026-03-23")]
@@ -375,13 +375,10 @@ def test_late_labels_replay_only_the_windows_whose_verdicts_counted(
 
 
 def test_labels_for_a_window_evaluated_again_with_force_replay_its_verdict_once(
-        tracking_uri: str, new_version: Callable[..., str]) -> None:
+        tracking_uri: str, profiled_with_ids: str) -> None:
     # a forced rerun of an applied window is logged but moves nothing: the window still counts,
     # through the run whose verdict was applied, when its labels arrive
-    uri = new_version()
-    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
-                                         id_column="id", band_chunks=0),
-                      tracking_uri=tracking_uri)
+    uri = profiled_with_ids
     week = make_frame(3000, seed=3, flip=0.35).assign(id=[f"w{i}" for i in range(3000)])
     runs = [md.evaluate(uri, week.drop(columns="label"), window_start="2026-03-02",
                         window_end="2026-03-09", tracking_uri=tracking_uri, force=force)

@@ -81,6 +81,16 @@ def test_a_classifier_logged_without_pyfunc_predict_fn_is_scored_by_its_probabil
     assert result.metrics["decay.drift.prediction.psi"] < 0.1  # same model, same population
 
 
+def _log_pyfunc(model: object, name: str, reference: pd.DataFrame) -> str:
+    """A custom pyfunc ``model`` logged and registered as ``name``; its version's URI."""
+    mlflow.set_experiment("models")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=model,
+                                       registered_model_name=name,
+                                       input_example=reference[FEATURES].head(3))
+    return f"models:/{name}/{info.registered_model_version}"
+
+
 def test_a_model_whose_predict_gives_class_labels_is_refused_not_read_as_scores(
         tracking_uri: str) -> None:
     from mlflow.pyfunc import PythonModel
@@ -90,12 +100,7 @@ def test_a_model_whose_predict_gives_class_labels_is_refused_not_read_as_scores(
             return (model_input["x1"] > 0).astype(int)
 
     reference = make_frame(2000, 1)
-    mlflow.set_experiment("models")
-    with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=Labels(),
-                                       registered_model_name="labels",
-                                       input_example=reference[FEATURES].head(3))
-    uri = f"models:/labels/{info.registered_model_version}"
+    uri = _log_pyfunc(Labels(), "labels", reference)
     md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score"),
                       tracking_uri=tracking_uri)
     with pytest.raises(md.DataError, match=r"class labels .*0, 1.*predict_proba"), \
@@ -149,12 +154,7 @@ def _log_frame_model(reference: pd.DataFrame, shape: str) -> str:
 
     import numpy as np
 
-    mlflow.set_experiment("models")
-    with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=Frame(),
-                                       registered_model_name="frames",
-                                       input_example=reference[FEATURES].head(3))
-    uri = f"models:/frames/{info.registered_model_version}"
+    uri = _log_pyfunc(Frame(), "frames", reference)
     scored = reference.assign(p=1 / (1 + np.exp(-(1.5 * reference["x1"]))))
     md.attach_profile(uri, md.build_profile(scored[[*FEATURES, "label", "p"]], target="label",
                                             prediction="p"))
