@@ -6,9 +6,9 @@ scores and the labels it came with, no features). Labels that arrive later are j
 ids, the realized ``perf.*`` metrics are logged into the same window runs (and into the
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
 version's stage is replayed through the policy's hysteresis over all its windows (from its
-latest restore by hand, when it has one). Each window
-run keeps the labels joined so far (``window_labels.parquet``; at first its own), so labels
-arriving in batches add up.
+latest restore by hand, when it has one). Each window run keeps the labels joined so far
+(``window_labels.parquet``; at first its own), so labels arriving in batches add up, and its
+report (page and JSON) is brought in line with them.
 """
 
 from __future__ import annotations
