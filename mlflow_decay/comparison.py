@@ -22,7 +22,7 @@ from .engines.dispatch import require_frame
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
-from .registry import runs
+from .registry import run_files, runs
 from .stats.comparison import DeLong, delong
 from .stats.schema import map_labels
 
@@ -229,7 +229,7 @@ def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
     from .plots import comparison_panel
 
     comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
-    runs.log_files(client, comparison.run_id,
+    run_files.log_files(client, comparison.run_id,
                    {"plots/comparison.png": comparison_panel(comparison)})
     registry.apply(client, refs[0], actions)
     runs.record_actions(client, comparison.run_id, comparison.promotion)

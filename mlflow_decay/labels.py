@@ -35,7 +35,7 @@ from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError
 from .recording import visible_actions
-from .registry import runs, timeline
+from .registry import run_files, runs, timeline
 from .stats import performance
 from .stats.schema import category_array, map_labels
 
@@ -107,7 +107,7 @@ def attach_labels(
     replayed: list[Run] = []
     windows: list[LabelledWindow | None] = []
     for run in logged:
-        outputs = runs.window_outputs(client, run)
+        outputs = run_files.window_outputs(client, run)
         labelled = None
         if outputs is not None and id_column in outputs.columns:
             stored += 1
@@ -176,7 +176,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
         return None
     # labels arrive in batches: those joined before, or else the window's own, count too (an
     # id labelled again: the newer label)
-    earlier = runs.window_labels(client, run)
+    earlier = run_files.window_labels(client, run)
     if earlier is None and OWN_LABEL in outputs.columns:
         earlier = _own_labels(profile, outputs.assign(__id__=ids))
     outputs = outputs.drop(columns=OWN_LABEL, errors="ignore")
@@ -184,7 +184,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: p
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
     joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
-    runs.log_window_labels(client, run.info.run_id,
+    run_files.log_window_labels(client, run.info.run_id,
                            fresh.rename(columns={label_column: "__label__"}))
     new = _realized(profile, outputs, joined, id_column, label_column)
     metrics = {**run.data.metrics, **new}
@@ -285,8 +285,8 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     and stage (``None``: not applied) in its JSON; so that neither reads as if no labels came."""
     from .render import with_late_labels
 
-    page = runs.read_file(client, run.info.run_id, runs.REPORT_PAGE)
-    stored = runs.read_file(client, run.info.run_id, runs.REPORT_JSON)
+    page = run_files.read_file(client, run.info.run_id, run_files.REPORT_PAGE)
+    stored = run_files.read_file(client, run.info.run_id, run_files.REPORT_JSON)
     if page is None or stored is None:
         return  # a run without its report: nothing shows the old verdict
     before = run.data.tags.get(registry.WINDOW_STATUS, "-")
@@ -298,9 +298,9 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     report.update(window_status=labelled.window_status, reasons=labelled.reasons,
                   metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},
                   **({"status": stage} if stage else {}))
-    runs.log_files(client, run.info.run_id, {
-        runs.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
-        **({runs.REPORT_PAGE: text.encode("utf-8")} if text is not None else {})})
+    run_files.log_files(client, run.info.run_id, {
+        run_files.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
+        **({run_files.REPORT_PAGE: text.encode("utf-8")} if text is not None else {})})
 
 
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:

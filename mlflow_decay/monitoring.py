@@ -36,7 +36,7 @@ from .engines.sources import (
 )
 from .errors import DataError
 from .recording import logged_state, record
-from .registry import runs, timeline
+from .registry import run_files, runs, timeline
 
 
 def evaluate(
@@ -102,7 +102,7 @@ def evaluate(
     profile = with_decisions(registry.profile_of(client, ref, shared=True), predicted_label)
     with tempfile.TemporaryDirectory() if log else contextlib.nullcontext("") as tmp:
         # a streamed window's row ids and outputs, written batch by batch, for late labels
-        stored = Path(tmp) / runs.OUTPUTS_FILE if log else None
+        stored = Path(tmp) / run_files.OUTPUTS_FILE if log else None
         result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
         if (note := _outside_note(profile.timestamp_column, window, frame, window_start,
                                   window_end)):
@@ -395,7 +395,7 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
                                  chunk_size=chunk_size, timestamp_unit=timestamp_unit):
         stored = None
         if tmp is not None:
-            stored = tmp / str(window.index) / runs.OUTPUTS_FILE
+            stored = tmp / str(window.index) / run_files.OUTPUTS_FILE
             stored.parent.mkdir()
         part = window_partial(profile, window.pieces, pol.business, outputs=stored)
         result = finish_window(profile, part.stats, part.sample, pol)

@@ -24,7 +24,7 @@ from .core.rules import Status
 from .core.times import is_open
 from .core.window import WindowStats
 from .engines.partials import stored_outputs
-from .registry import runs, timeline
+from .registry import run_files, runs, timeline
 
 
 def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
@@ -180,7 +180,7 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     # another reference: drawn with these, the same dates zig-zag between the two
     images = plots(report, profile, stats, pol,
                    [p for p in series if p.get("profile") in (None, ref.profile_sha256)])
-    files = {runs.REPORT_PAGE: render_html(report, images, pol, profile).encode("utf-8"),
+    files = {run_files.REPORT_PAGE: render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
     if sample_uri and window is not None:
@@ -192,7 +192,7 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
             files["evidently_data_drift.html"] = page
         if note:
             report.notes.append(note)
-    runs.log_files(client, report.run_id, files)
+    run_files.log_files(client, report.run_id, files)
 
 
 def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None

@@ -35,7 +35,7 @@ from ..core.policy import as_policy
 from ..core.profile import Profile
 from ..errors import DataError, RegistryError
 from ..stats.schema import category_key
-from .runs import REPORT_JSON
+from .run_files import REPORT_JSON
 from .tags import STATUS
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import posixpath
@@ -24,12 +23,12 @@ from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
 from ..errors import DataError, RegistryError
 from .model_versions import equals
+from .run_files import OUTPUTS_FILE, REPORT_JSON
 from .tags import (
     COMPARE_LABELS,
     COMPARE_MODELS,
     KIND,
     LAST_RUN_ID,
-    LATE_LABELS,
     MODEL_NAME,
     MODEL_URI,
     MODEL_VERSION,
@@ -80,12 +79,6 @@ def in_progress(run: Run) -> bool:
     return True
 
 _BATCH = 1000
-OUTPUTS_FILE = "window_outputs.parquet"
-LABELS_FILE = "window_labels.parquet"
-#: An evaluation run's report page (HTML, its plots inlined).
-REPORT_PAGE = "decay_report.html"
-#: An evaluation run's report as JSON (:meth:`DecayReport.to_dict`).
-REPORT_JSON = "decay_report.json"
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -367,33 +360,6 @@ def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
     return run.info.run_id
 
 
-def window_outputs(client: MlflowClient, run: Run) -> pd.DataFrame | None:
-    """The ids and model outputs an evaluation run stored, or ``None``."""
-    return _stored_table(client, run, OUTPUTS)
-
-
-def window_labels(client: MlflowClient, run: Run) -> pd.DataFrame | None:
-    """The late labels joined onto an evaluation run so far (``__id__``, ``__label__``), or
-    ``None`` (none yet, or joined by a version that did not keep them)."""
-    return _stored_table(client, run, LATE_LABELS)
-
-
-def log_window_labels(client: MlflowClient, run_id: str, labels: pd.DataFrame) -> None:
-    """Store the late labels of a window run (``__id__``, ``__label__``); the run's tag
-    names the file once it is stored."""
-    buffer = io.BytesIO()
-    labels.to_parquet(buffer, index=False)
-    log_files(client, run_id, {LABELS_FILE: buffer.getvalue()})
-    client.set_tag(run_id, LATE_LABELS, LABELS_FILE)
-
-
-def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | None:
-    """The Parquet artifact the run's ``tag`` names, or ``None`` without it (tag or file)."""
-    name = run.data.tags.get(tag)
-    data = read_file(client, run.info.run_id, name) if name else None
-    return None if data is None else pd.read_parquet(io.BytesIO(data))
-
-
 def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
                 tags: dict[str, str]) -> None:
     """Add metrics (at the run's step and window time) and tags to an existing run. A metric
@@ -443,25 +409,6 @@ def record_actions(client: MlflowClient, run_id: str, actions: list[str]) -> Non
     """Note on a run the registry changes it justified (read back by ``history``)."""
     if actions:
         client.set_tag(run_id, REGISTRY_ACTIONS, "; ".join(actions)[:5000])
-
-
-def read_file(client: MlflowClient, run_id: str, name: str) -> bytes | None:
-    """A run artifact's bytes, or ``None`` when the run has no such file."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            return Path(client.download_artifacts(run_id, name, tmp)).read_bytes()
-        except (MlflowException, OSError):
-            return None
-
-
-def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> None:
-    """Log in-memory files as run artifacts (``dir/name`` keeps the directory)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, data in files.items():
-            path = Path(tmp) / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        client.log_artifacts(run_id, tmp)
 
 
 def window_of(client: MlflowClient, run_id: str) -> dict[str, str | None] | None:
