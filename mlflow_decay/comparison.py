@@ -94,8 +94,14 @@ def compare(
     refs = [registry.resolve(client, uri) for uri in models]
     if (refs[0].name, refs[0].version) == (refs[1].name, refs[1].version) and (
             predictions is None or predictions[0] == predictions[1]):
-        raise DataError(f"{models[0]} and {models[1]} are the same version with the same "
-                        "outputs: compare two versions, or give two --predictions columns")
+        # after a promotion, @champion and @challenger name one version until a new
+        # challenger is registered: a scheduled comparison says so
+        aliases = [registry.parse_model_uri(uri)[2] for uri in models]
+        promoted = (f" (a promoted challenger keeps @{aliases[1]} until another version "
+                    "takes it)" if all(aliases) and aliases[0] != aliases[1] else "")
+        raise DataError(f"{models[0]} and {models[1]} are the same version "
+                        f"(v{refs[0].version}) with the same outputs{promoted}: compare two "
+                        "versions, or give two --predictions columns")
     profiles = [registry.profile_of(client, ref) for ref in refs]
     labels = _side_labels(models, refs)
     sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])

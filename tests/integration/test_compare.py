@@ -337,3 +337,17 @@ def test_a_versions_history_shows_the_promotion_that_gave_it_the_alias(
     for model in (challenger, "models:/churn@champion", "churn", "models:/churn/1"):
         events = md.history(model, tracking_uri=tracking_uri)  # v1's: the alias it lost
         assert [{k: e[k] for k in moved} for e in events] == [moved], model
+
+
+def test_a_comparison_of_two_aliases_on_one_version_says_why(tracking_uri: str,
+                                                              profiled: str) -> None:
+    # after a promotion both aliases name the promoted version: a scheduled comparison failed
+    # with "the same version" and no hint of how that came about
+    client = registry.client_for(tracking_uri)
+    for alias in ("champion", "challenger"):
+        client.set_registered_model_alias("churn", alias, "1")
+    with pytest.raises(md.DataError, match=r"are the same version \(v1\) with the same outputs "
+                       r"\(a promoted challenger keeps @challenger until another version "
+                       r"takes it\)"):
+        md.compare(make_frame(500, 3), ["models:/churn@champion", "models:/churn@challenger"],
+                   tracking_uri=tracking_uri)
