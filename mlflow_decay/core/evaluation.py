@@ -56,6 +56,9 @@ PREDICTION_MISSING = "quality.prediction.missing_rate"
 LABEL_COVERAGE = "labels.coverage"
 #: The mean squared PCA reconstruction error of a window's rows.
 MULTIVARIATE = "drift.multivariate.reconstruction_error"
+#: A feature missing in at least this share of a window's rows more than in the reference's
+#: is named in a note on the multivariate error.
+MOSTLY = 0.5
 
 
 @dataclass
@@ -199,6 +202,12 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
     metrics["drift.features_drifted"] = float(len(drifted))
     if stats.multivariate is not None:
         metrics[MULTIVARIATE] = stats.multivariate / stats.rows
+        if lost := [n for n, k in keys.items()
+                    if metrics.get(f"quality.{k}.missing_rate.delta", 0.0) >= MOSTLY]:
+            notes.append(f"{', '.join(map(repr, lost))}: missing in most rows; the multivariate "
+                         "reconstruction error reads a missing value at the reference's centre, "
+                         "so it falls rather than rises (a drop below its band points at these "
+                         "columns)")
     for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
                                    ("target", profile.target_summary, stats.target)):
         if summary is not None and counted is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from conftest import make_frame, reference_profile
 from sklearn import metrics as skm
 
 import mlflow_decay as md
@@ -118,3 +118,16 @@ def test_a_feature_often_missing_in_the_reference_warns_only_when_it_goes_missin
         assert verdict == status, breaches
         assert [b.metric for b in breaches] == ([] if status == "healthy"
                                                 else ["quality.x2.missing_rate.delta"])
+
+
+def test_a_column_missing_in_most_rows_is_named_where_the_multivariate_error_falls() -> None:
+    # an all-missing column is read at the reference's centre: the reconstruction error fell
+    # below its band and was the first reason, with nothing saying why it fell
+    profile, window = reference_profile(), make_frame(3000, 5)
+    key = "drift.multivariate.reconstruction_error"
+    clean = evaluate_window(profile, window, DEFAULT_POLICY)
+    gone = evaluate_window(profile, window.assign(x2=np.nan), DEFAULT_POLICY)
+    assert gone.metrics[key] < clean.metrics[key]
+    said = [n for n in gone.notes if "multivariate" in n]
+    assert len(said) == 1 and said[0].startswith("'x2': missing in most rows")
+    assert not [n for n in clean.notes if "multivariate" in n]
