@@ -12,7 +12,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import DataError, DecayError, PolicyError, ProfileError, RegistryError
+from .errors import (
+    DataError,
+    DecayError,
+    DecayWarning,
+    PolicyError,
+    ProfileError,
+    RegistryError,
+)
 
 if TYPE_CHECKING:
     from .api import attach_profile, history, load_profile, restore, status
@@ -41,9 +48,10 @@ _LAZY = {
 }
 
 __all__ = [
-    "DataError", "DecayError", "DecayReport", "Policy", "PolicyError", "Profile", "ProfileError",
-    "RegistryError", "attach_labels", "attach_profile", "build_profile", "compare", "evaluate",
-    "history", "load_policy", "load_profile", "merge_profiles", "monitor", "restore", "status",
+    "DataError", "DecayError", "DecayReport", "DecayWarning", "Policy", "PolicyError", "Profile",
+    "ProfileError", "RegistryError", "attach_labels", "attach_profile", "build_profile",
+    "compare", "evaluate", "history", "load_policy", "load_profile", "merge_profiles", "monitor",
+    "restore", "status",
 ]
 
 

@@ -28,3 +28,8 @@ class RegistryError(DecayError):
 
 class PolicyError(DecayError):
     """A policy file is malformed or names something it cannot use."""
+
+
+class DecayWarning(UserWarning):
+    """Something a call did that holds but that the caller should know (labels that matched
+    no stored row, for one); the CLI prints it as a note."""

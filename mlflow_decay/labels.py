@@ -14,6 +14,7 @@ report (page and JSON) is brought in line with them.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
-from .errors import DataError
+from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import run_files, runs, timeline
 from .stats import performance
@@ -106,11 +107,13 @@ def attach_labels(
     reports: list[DecayReport] = []
     replayed: list[Run] = []
     windows: list[LabelledWindow | None] = []
+    seen: set[str] = set()  # the row ids the windows stored
     for run in logged:
         outputs = run_files.window_outputs(client, run)
         labelled = None
         if outputs is not None and id_column in outputs.columns:
             stored += 1
+            seen.update(category_array(outputs[id_column]))
             labelled = _join_labels(client, run, outputs, known, profile, pol, id_column,
                                     label_column)
             if labelled is not None:
@@ -127,6 +130,12 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
                                        len(found) - len(logged)))
+    unused = known.loc[~known["__id__"].isin(seen), "__id__"]
+    if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
+        warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
+                      f"match no row id stored by the windows of {ref.uri} (for example "
+                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used",
+                      DecayWarning, stacklevel=2)
     if reports:
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1],

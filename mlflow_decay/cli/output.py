@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
 
-from ..errors import DecayError
+from ..errors import DecayError, DecayWarning
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 _STDOUT = "mlflow_decay.stdout"
@@ -77,6 +78,20 @@ def _fail_in_a_line(exc: Exception, uri: str) -> None:
         fail(f"{type(exc).__name__}: {first_line(exc, 300)}", 1)
     if is_store_error(exc):  # the store's database failed (not a database, read-only)
         fail(f"tracking store {uri}: {type(exc).__name__}: {first_line(exc, 300)}", 1)
+
+
+@contextlib.contextmanager
+def notes_of_warnings() -> Iterator[None]:
+    """Print the :class:`~mlflow_decay.errors.DecayWarning` s raised inside as notes on stderr
+    (other warnings as Python shows them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DecayWarning)
+        yield
+    for found in caught:
+        if issubclass(found.category, DecayWarning):
+            click.echo(f"mlflow-decay: note: {found.message}", err=True)
+        else:
+            warnings.showwarning(found.message, found.category, found.filename, found.lineno)
 
 
 def fail(message: str, code: int) -> None:

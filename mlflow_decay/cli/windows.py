@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
-from .output import common, emit, fmt, span, table
+from .output import common, emit, fmt, notes_of_warnings, span, table
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
@@ -173,9 +173,10 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
     from ..labels import attach_labels
 
     pol = load_policy(policy_path)
-    updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
-                            label_column=label_column, policy=pol, tracking_uri=tracking_uri,
-                            experiment=experiment)
+    with notes_of_warnings():
+        updated = attach_labels(model_uri, read_table(labels_path), id_column=id_column,
+                                label_column=label_column, policy=pol,
+                                tracking_uri=tracking_uri, experiment=experiment)
     word, values = _headlines([w.metrics for w in updated])
     rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
              fmt(realized), w.run_id] for w, (realized, _) in zip(updated, values, strict=True)]

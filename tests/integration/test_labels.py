@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -499,3 +500,27 @@ def test_late_labels_are_noted_on_the_windows_report_pages(
     page, report = pages(reports[0].run_id)  # a window the labels left healthy says so too
     assert "this window alone is <b>healthy</b>" in page and report["status"] == "healthy"
     assert "replayed with them: <b>healthy</b>" in page
+
+
+def test_labels_that_match_no_stored_row_are_counted_not_dropped_silently(
+        tracking_uri: str, profiled_with_ids: str, tmp_path: Path) -> None:
+    # a batch whose ids partly miss (another format, rows no window carried) joined what it
+    # could and said nothing of the rest
+    week = make_frame(1000, seed=3).assign(id=[f"w{i}" for i in range(1000)])
+    md.evaluate(profiled_with_ids, week.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    labels = pd.concat([week[["id", "label"]],
+                        pd.DataFrame({"id": [f"W{i}" for i in range(100)], "label": 1})])
+    with pytest.warns(md.DecayWarning, match=r"^100 of 1,100 labelled ids \(column 'id'\) match "
+                      r"no row id stored by the windows of models:/churn/1 \(for example 'W0', "
+                      r"'W1', 'W2'\): their labels are not used$"):
+        updated = md.attach_labels(profiled_with_ids, labels, tracking_uri=tracking_uri)
+    assert [w.labelled for w in updated] == [1000]
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", profiled_with_ids, "--labels",
+                                    str(tmp_path / "labels.csv"), "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert out.stderr.startswith("mlflow-decay: note: 100 of 1,100 labelled ids")
+    with warnings.catch_warnings():  # every id matches: nothing to say
+        warnings.simplefilter("error", md.DecayWarning)
+        md.attach_labels(profiled_with_ids, week[["id", "label"]], tracking_uri=tracking_uri)
