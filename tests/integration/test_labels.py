@@ -188,8 +188,9 @@ def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Calla
     # id no window carried
     corrected = labels.iloc[:1].assign(label=1 - labels.label.iloc[0])
     extra = pd.DataFrame({"id": ["elsewhere"], "label": [1]})
-    second = md.attach_labels(uri, pd.concat([labels.iloc[1500:], corrected, extra]),
-                              tracking_uri=tracking_uri)
+    with pytest.warns(md.DecayWarning, match=r"^1 of 502 labelled ids .*'elsewhere'"):
+        second = md.attach_labels(uri, pd.concat([labels.iloc[1500:], corrected, extra]),
+                                  tracking_uri=tracking_uri)
     truth = pd.concat([corrected, labels.iloc[1:]]).set_index("id").label.loc[window.id]
     assert second[0].labelled == 2000
     run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
