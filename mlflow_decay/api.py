@@ -146,6 +146,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     else:
         registry.versions(client, model)  # refuses unknown models
         name, version = model, None
+    runs.check_not_deleted(client, name, experiment)  # else its windows read as none at all
     events: list[dict[str, Any]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Run, RunTag
+from mlflow.entities import Experiment, Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from ..core.report import Comparison, DecayReport
@@ -103,11 +103,7 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
     """The id of the evaluations' experiment, created when missing; one deleted (in the UI,
     say) is refused, naming it: its runs are where the version's windows are kept."""
     name = name or experiment_name_for(model_name)
-    found = client.get_experiment_by_name(name)
-    if found is not None and found.lifecycle_stage == "deleted":
-        raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
-                            f"it (mlflow experiments restore --experiment-id "
-                            f"{found.experiment_id}), or log elsewhere with --experiment NAME")
+    found = check_not_deleted(client, model_name, name)
     if found is not None:
         return str(found.experiment_id)
     try:
@@ -117,6 +113,19 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
         if again is None:
             raise
         return str(again.experiment_id)
+
+
+def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None
+                      ) -> Experiment | None:
+    """The evaluations' experiment (``None`` when there is none yet), refused when it was
+    deleted (in the UI, say): its runs, the version's windows, went with it."""
+    name = name or experiment_name_for(model_name)
+    found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
+                            f"it (mlflow experiments restore --experiment-id "
+                            f"{found.experiment_id}), or use another with --experiment NAME")
+    return found
 
 
 def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str:

@@ -794,12 +794,14 @@ def _deleted_experiment(tmp: Path, tracking_uri: str) -> str:
 # trial 4 (helper B): "RestException: INVALID_PARAMETER_VALUE: The experiment 1 must be in the
 # 'active' state", naming neither the experiment nor what to do
 DELETED = ("experiment 'mlflow-decay/churn' (id 2) is deleted: restore it (mlflow experiments "
-           "restore --experiment-id 2), or log elsewhere with --experiment NAME")
+           "restore --experiment-id 2), or use another with --experiment NAME")
 STORES += [
     ("a deleted experiment", _deleted_experiment,
      ["evaluate", "models:/churn/1", "--data", "w.csv"], DELETED),
     ("a deleted experiment", _deleted_experiment,
      ["restore", "models:/churn/1", "--reason", "looked"], DELETED),
+    # read: history printed an empty table while status showed the version degraded
+    ("a deleted experiment", _deleted_experiment, ["history", "churn"], DELETED),
 ]
 
 
