@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
@@ -113,9 +114,11 @@ def attach_labels(
         labelled = None
         if outputs is not None and id_column in outputs.columns:
             stored += 1
-            seen.update(category_array(outputs[id_column]))
-            labelled = _join_labels(client, run, outputs, known, profile, pol, id_column,
-                                    label_column)
+            # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
+            ids = category_array(outputs[id_column])
+            seen.update(ids)
+            labelled = _join_labels(client, run, outputs, ids, known, profile, pol,
+                                    id_column, label_column)
             if labelled is not None:
                 updated.append(labelled)
         windows.append(labelled)
@@ -172,14 +175,12 @@ def _as_classes(profile: Profile, labels: pd.Series, column: str) -> pd.Series:
     return pd.Series(map_labels(labels, profile.classes, column), index=labels.index)
 
 
-def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, known: pd.DataFrame,
-                 profile: Profile, pol: Policy, id_column: str, label_column: str
-                 ) -> LabelledWindow | None:
-    """Join the labels onto a window run's stored row ids and outputs; when some match, log
-    the realized performance and the window's new verdict into the run (``None``: none
-    matched)."""
-    # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
-    ids = category_array(outputs[id_column])
+def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.ndarray,
+                 known: pd.DataFrame, profile: Profile, pol: Policy, id_column: str,
+                 label_column: str) -> LabelledWindow | None:
+    """Join the labels onto a window run's stored outputs, by their row ``ids`` (normalised);
+    when some match, log the realized performance and the window's new verdict into the run
+    (``None``: none matched)."""
     fresh = known[known["__id__"].isin(ids)]
     if not len(fresh):
         return None

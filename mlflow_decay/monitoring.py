@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import Evaluation, check_values, check_window, evaluate_window
+from .core.evaluation import Evaluation, check_values, evaluate_window
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
@@ -213,6 +213,7 @@ def monitor(
     if log:
         ref, done, series = logged_state(client, ref, experiment, complete=not force)
         done = {} if force else done
+    pending: Iterable[_Pending]
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
             pending, total = _spark_windows(profile, ref, data, pol, timestamp_column, every,
@@ -222,9 +223,8 @@ def monitor(
                                                timestamp_column, every, chunk_size,
                                                timestamp_unit, Path(tmp) if log else None), 0
         else:
-            for window in windows:  # bad values anywhere refuse the monitor before it logs
-                check_values(profile, window.frame)
-            pending = (_Pending.of(w, ref, profile, pol) for w in windows)
+            # every window checked before the first is logged: a bad value anywhere refuses it
+            pending = [_Pending.of(w, ref, profile, pol) for w in windows]
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=total, progress=progress)
@@ -351,8 +351,8 @@ class _Pending:
     @classmethod
     def of(cls, window: Window, ref: registry.ModelVersionRef, profile: Profile, pol: Policy
            ) -> _Pending:
-        """A window in memory: its key is cheap, its evaluation waits."""
-        check_window(profile, window.frame)  # the rows' fingerprint reads the profile's columns
+        """A window in memory, its values checked: its key is cheap, its evaluation waits."""
+        check_values(profile, window.frame)  # the rows' fingerprint reads the profile's columns
         return cls(window.index, window.start, window.end, len(window.frame),
                    window.key(ref.name, ref.version, ref.profile_sha256,
                               fingerprint_columns(profile, pol.business)),
