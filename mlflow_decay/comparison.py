@@ -84,7 +84,8 @@ def compare(
     window_start, window_end = window_bounds(window_start, window_end)
     runs.check_experiment(experiment)
     pol = as_policy(policy)
-    names = [registry.parse_model_uri(uri)[0] for uri in models]
+    parsed = [registry.parse_model_uri(uri) for uri in models]  # (name, version, alias)
+    names = [name for name, _, _ in parsed]
     if promote and names[0] != names[1]:  # an alias names a version of its own model only
         raise DataError(f"promote (--promote) moves @{pol.promote_alias} among the versions of "
                         f"one registered model, and {models[0]} and {models[1]} are of two "
@@ -96,7 +97,7 @@ def compare(
             predictions is None or predictions[0] == predictions[1]):
         # after a promotion, @champion and @challenger name one version until a new
         # challenger is registered: a scheduled comparison says so
-        aliases = [registry.parse_model_uri(uri)[2] for uri in models]
+        aliases = [alias for _, _, alias in parsed]
         promoted = (f" (a promoted challenger keeps @{aliases[1]} until another version "
                     "takes it)" if all(aliases) and aliases[0] != aliases[1] else "")
         raise DataError(f"{models[0]} and {models[1]} are the same version "
