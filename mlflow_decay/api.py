@@ -170,8 +170,8 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
                            "reason": tags.get(registry.REASONS) or None})
             last[v] = status
         for action in tags.get(registry.REGISTRY_ACTIONS, "").split("; "):
-            if "alias" in action:  # a comparison's: of the version the alias moved to
-                moved = action.rpartition("/")[2]
+            moved = registry.alias_change_version(action)
+            if moved is not None:  # a comparison's: of the version the alias moved to
                 events.append({**base, "version": moved if v == "-" and moved.isdigit() else v,
                                "event": action, "reason": None})
     return events

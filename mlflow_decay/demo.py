@@ -164,14 +164,14 @@ class _Scenario:
 
     def evaluate(self, uri: str, window: pd.DataFrame, i: int) -> None:
         """Evaluate window ``i`` (week ``i`` from the start) and say what became of the version."""
-        from . import api
+        from . import api, registry
 
         begin = FIRST_WEEK + pd.Timedelta(weeks=i)
         report = api.evaluate(uri, window, policy=self.policy, window_start=begin.isoformat(),
                               window_end=(begin + pd.Timedelta(weeks=1)).isoformat())
         self.echo(f"window {i + 1} {begin:%Y-%m-%d}  v{report.model_version}  {report.summary()}")
         if report.status != report.previous_status and report.status == "degraded":
-            moves = [a for a in report.actions if "alias" in a]
+            moves = [a for a in report.actions if registry.alias_change_version(a)]
             self.echo(f"  -> {report.model_uri} moved to stage 'degraded': {report.reasons[0]}"
                       + (f"; {'; '.join(moves)}" if moves else ""))
         self.rows.append({"window": i + 1, "version": report.model_version,

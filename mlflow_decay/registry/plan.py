@@ -69,16 +69,29 @@ class Action:
                    None if obj.get("version") is None else str(obj["version"]))
 
     def describe(self, ref: ModelVersionRef) -> str:
+        """The change as a person reads it; an alias change reads back with
+        :func:`alias_change_version`."""
         where = f"models:/{ref.name}/{self.version}" if self.version else ref.uri
         if self.kind == "delete_alias":
-            return f"remove alias @{self.key} from {where}"
+            return f"{_ALIAS_VERBS[0]}{self.key} from {where}"
         if self.kind == "set_alias":
-            return f"move alias @{self.key} to {where}"
+            return f"{_ALIAS_VERBS[1]}{self.key} to {where}"
         if self.kind == "transition_stage":
             return f"transition {where} to stage {self.value}"
         if self.kind == "set_description":
             return f"describe {where}: {self.value[:60]}"
         return f"set tag {self.key}={self.value[:60]} on {where}"
+
+
+_ALIAS_VERBS = ("remove alias @", "move alias @")
+
+
+def alias_change_version(text: str) -> str | None:
+    """The version an alias change described by :meth:`Action.describe` is about (the one the
+    alias left or went to), else ``None``: the text describes another kind of change."""
+    if not text.startswith(_ALIAS_VERBS):
+        return None
+    return text.rpartition("/")[2]
 
 
 @dataclass(frozen=True)

@@ -266,3 +266,17 @@ def test_the_status_command_suggested_for_a_removed_alias_can_be_pasted(
     hint = out.stderr.strip().rsplit("`", 2)[1].removeprefix("mlflow-decay ")
     status = CliRunner().invoke(main, [*shlex.split(hint), "--tracking-uri", tracking_uri])
     assert status.exit_code == 0 and "degraded" in status.stdout
+
+
+def test_history_of_a_model_named_alias_lists_no_tag_writes_as_alias_moves(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # the alias moves are read back from each run's registry actions: by what the text says,
+    # not by a word the model's name may hold too
+    uri = new_version("alias_churn")
+    md.attach_profile(uri, reference_profile(), tracking_uri=tracking_uri)
+    md.evaluate(uri, make_frame(3000, 2), tracking_uri=tracking_uri)
+    events = [e["event"] for e in md.history("alias_churn", tracking_uri=tracking_uri)]
+    assert events == ["stage - -> healthy"]
+    assert registry.alias_change_version("move alias @champion to models:/alias_churn/3") == "3"
+    assert registry.alias_change_version(
+        "set tag mlflow_decay.status=healthy on models:/alias_churn/1") is None
