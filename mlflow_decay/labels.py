@@ -205,7 +205,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     name = runs.window_run_name(
         tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
-        tags.get(registry.PROVISIONAL) == "true", int(step) if step else None)
+        tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step))
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
