@@ -257,3 +257,21 @@ def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table()
                                           profile, [trigger]) if g[0].startswith("perf")]
     row, = [r for r in rows if r.metric == "est.rmse"]
     assert row.threshold == "degrade × ≥ 1.25, warn × ≥ 1.1" and row.level == "warning"
+
+
+# trial 5 (helper B): a window evaluated again with other rows (a late file, a corrected feed)
+# after later windows were logged
+def test_a_window_evaluated_again_replaces_its_date_and_is_the_one_ringed() -> None:
+    """Before: its two evaluations (other rows: other keys) were both drawn at its date, a
+    vertical zig-zag, and the ring marked the latest date's window, not the reported one."""
+    profile = reference_profile()
+    points = _weekly(3)
+    late = _point("degraded", WEEKS[0], WEEKS[1], key="k0-late",
+                  **{"drift.share": 0.75, "drift.prediction.psi": 0.05})
+    data = timeline([*points, late], DEFAULT_POLICY, profile)
+    assert len(data.x) == 3 and data.x == sorted(data.x)
+    assert data.current == 0  # the reported window, first by date
+    share = next(p for p in data.panels if p.family == "drift share")
+    assert share.lines["value"] == [0.75, 0.25, 0.5]
+    assert data.stages == ["degraded", "warning", "degraded"]
+    assert timeline(points, DEFAULT_POLICY, profile).current == 2  # else the last window
