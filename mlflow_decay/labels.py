@@ -295,8 +295,8 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     and stage (``None``: not applied) in its JSON; so that neither reads as if no labels came."""
     from .render import with_late_labels
 
-    page = run_files.read_file(client, run.info.run_id, run_files.REPORT_PAGE)
-    stored = run_files.read_file(client, run.info.run_id, run_files.REPORT_JSON)
+    page = run_files.read_file(client, run, run_files.REPORT_PAGE)
+    stored = run_files.read_file(client, run, run_files.REPORT_JSON)
     if page is None or stored is None:
         return  # a run without its report: nothing shows the old verdict
     before = run.data.tags.get(registry.WINDOW_STATUS, "-")
