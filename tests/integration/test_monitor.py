@@ -177,3 +177,17 @@ def test_runs_beyond_one_search_page_are_read(tracking_uri: str, profiled: str,
     assert [r.skipped for r in again] == [True] * 5
     assert [r.run_id for r in again] == [r.run_id for r in first]
     assert md.history("churn", tracking_uri=tracking_uri) == events
+
+
+# trial 5 (helper B): every command reads the version's LoggedModel (where the profile lives)
+def test_window_metrics_are_not_piled_onto_the_versions_logged_model(
+        tracking_uri: str, profiled: str) -> None:
+    """Before: each window's metrics were linked to the version's LoggedModel, which MLflow
+    returns whole with it: after 1,000 daily windows 85,000 points, 2 s of every evaluate,
+    monitor and labels call reading the profile, growing with each window."""
+    data = _series(3, 300, drift_from=9)
+    md.monitor(profiled, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, profiled)
+    assert ref.model_id is not None
+    assert client.get_logged_model(ref.model_id).metrics in (None, [])
