@@ -356,6 +356,8 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
     if not found:
         return []
     where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
+    if len(kinds) == 1:  # MLflow's filter has no IN for tags: several kinds are picked below
+        where.append(equals(f"tags.`{KIND}`", kinds[0]))  # a version's restores: not its windows
     if window_key is not None:
         where.append(equals(f"tags.`{WINDOW_KEY}`", window_key))
     runs = search_all(client, found, " AND ".join(where))
