@@ -248,9 +248,6 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
         style, mark, color = _LINES[key]
         ax.plot(x, ys, linestyle=style, marker=mark if marker else "", color=color,
                 markersize=3.5, linewidth=1.4)
-        if np.isfinite(ys[current]):
-            ax.plot(x[current], ys[current], "o", markersize=9, markerfacecolor="none",
-                    color=color)
     if panel.reference is not None:
         ax.axhline(panel.reference, color="#757575", linestyle=":", linewidth=1)
     gaps = np.full(len(x), np.nan)  # one line per threshold, a segment per window
@@ -259,6 +256,10 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
         ax.plot(np.column_stack([*spans, gaps]).ravel(),
                 np.column_stack([limit.values, limit.values, gaps]).ravel(),
                 color=color, linestyle="--", linewidth=1.1)
+    for key, ys in panel.lines.items():  # over every line, unclipped: the last window sits
+        if np.isfinite(ys[current]):    # on the panel's edge, hundreds of windows beside it
+            ax.plot(x[current], ys[current], "o", markersize=9, markerfacecolor="none",
+                    markeredgewidth=1.5, color=_LINES[key][2], zorder=4, clip_on=False)
     values = [v for ys in (*panel.lines.values(), *(panel.band or ()),
                            *(lim.values for lim in panel.limits)) for v in ys if np.isfinite(v)]
     values += [] if panel.reference is None else [panel.reference]

@@ -275,3 +275,23 @@ def test_a_window_evaluated_again_replaces_its_date_and_is_the_one_ringed() -> N
     assert share.lines["value"] == [0.75, 0.25, 0.5]
     assert data.stages == ["degraded", "warning", "degraded"]
     assert timeline(points, DEFAULT_POLICY, profile).current == 2  # else the last window
+
+
+def test_the_reported_windows_ring_is_drawn_over_every_line_and_not_clipped() -> None:
+    """Before: the ring went under the lines drawn after it and was clipped at the panel's
+    edge, where the last window sits: with a year of daily windows half a ring showed on
+    the drift share panel and none on the others."""
+    from matplotlib.figure import Figure
+
+    points = _weekly(3)
+    data = timeline(points, DEFAULT_POLICY, reference_profile())
+    ax = Figure().subplots()
+    perf = data.panels[0]
+    lo, hi = np.asarray(data.spans).T
+    plots._panel(ax, perf, np.asarray(data.x), (lo, hi), True, data.current)
+    rings = [line for line in ax.lines if line.get_markersize() == 9]
+    others = [line for line in ax.lines if line.get_markersize() != 9]
+    assert len(rings) == 2  # realized and estimated
+    assert all(not r.get_clip_on() for r in rings)
+    assert min(r.get_zorder() for r in rings) > max(o.get_zorder() for o in others)
+    assert [float(np.ravel(r.get_xdata())[0]) for r in rings] == [data.x[-1]] * 2
