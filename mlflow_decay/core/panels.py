@@ -16,7 +16,7 @@ from .names import DERIVED
 from .policy import Policy
 from .profile import Profile
 from .rules import Breach, Rule
-from .times import parse_time
+from .times import identifying_span, parse_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,9 +146,9 @@ def _deduplicated(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Ti
     else the same key), in window order when every one has a start (``times``: each bound
     parsed); and where the last point (the reported window) landed."""
     def identity(i: int, p: Mapping[str, Any]) -> tuple[Any, ...]:
-        start, end = times[p.get("start")], times[p.get("end")]
-        if start is not None and end is not None:
-            return "bounds", start, end
+        span = identifying_span(times[p.get("start")], times[p.get("end")])
+        if span is not None:
+            return "bounds", *span
         return ("key", p["key"]) if p.get("key") else ("point", i)
 
     last = {identity(i, p): i for i, p in enumerate(points)}

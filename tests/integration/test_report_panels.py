@@ -275,6 +275,11 @@ def test_a_window_evaluated_again_replaces_its_date_and_is_the_one_ringed() -> N
     assert share.lines["value"] == [0.75, 0.25, 0.5]
     assert data.stages == ["degraded", "warning", "degraded"]
     assert timeline(points, DEFAULT_POLICY, profile).current == 2  # else the last window
+    # chunks of rows that share one timestamp are their rows: both drawn
+    moment = "2026-01-05T00:00:00+00:00"
+    chunks = [_point("healthy", moment, moment, key=k, **{"drift.share": v})
+              for k, v in (("a", 0.0), ("b", 0.25))]
+    assert len(timeline(chunks, DEFAULT_POLICY, profile).x) == 2
 
 
 def test_the_reported_windows_ring_is_drawn_over_every_line_and_not_clipped() -> None:
