@@ -205,7 +205,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     name = runs.window_run_name(
         tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
-        tags.get(registry.PROVISIONAL) == "true", int(step) if step else None)
+        tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step))
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
                                         registry.LABELLED: "true", registry.RUN_NAME: name})
@@ -295,8 +295,8 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     and stage (``None``: not applied) in its JSON; so that neither reads as if no labels came."""
     from .render import with_late_labels
 
-    page = run_files.read_file(client, run.info.run_id, run_files.REPORT_PAGE)
-    stored = run_files.read_file(client, run.info.run_id, run_files.REPORT_JSON)
+    page = run_files.read_file(client, run, run_files.REPORT_PAGE)
+    stored = run_files.read_file(client, run, run_files.REPORT_JSON)
     if page is None or stored is None:
         return  # a run without its report: nothing shows the old verdict
     before = run.data.tags.get(registry.WINDOW_STATUS, "-")

@@ -197,7 +197,7 @@ def _series(timeline: Timeline) -> bytes:
     lo, hi = np.asarray(timeline.spans).T
     for ax, panel in zip(axes, timeline.panels, strict=True):
         _stages(ax, timeline)
-        _panel(ax, panel, x, (lo, hi), marker)
+        _panel(ax, panel, x, (lo, hi), marker, timeline.current)
         ax.set_xlim(lo[0], hi[-1])
         ax.set_xticks([])  # dates on the lowest panel only (ticks are a plot's dearest part)
     axes[-1].set_xticks(timeline.ticks, timeline.tick_labels, fontsize=8)
@@ -234,9 +234,10 @@ _LINES: dict[str, tuple[Literal["-", "--"], str, str]] = {
 
 
 def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.ndarray],
-           marker: bool) -> None:
+           marker: bool, current: int) -> None:
     """A panel's lines, band, reference, thresholds (per window: a reference band's moves with
-    the window's rows), and its title naming the current window's breach."""
+    the window's rows), the reported window (``current``, an index of ``x``) ringed, and its
+    title naming that window's breach."""
     if panel.band is not None:
         low, high = panel.band
         if len(x) > 1:
@@ -247,8 +248,6 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
         style, mark, color = _LINES[key]
         ax.plot(x, ys, linestyle=style, marker=mark if marker else "", color=color,
                 markersize=3.5, linewidth=1.4)
-        if np.isfinite(ys[-1]):
-            ax.plot(x[-1:], ys[-1:], "o", markersize=9, markerfacecolor="none", color=color)
     if panel.reference is not None:
         ax.axhline(panel.reference, color="#757575", linestyle=":", linewidth=1)
     gaps = np.full(len(x), np.nan)  # one line per threshold, a segment per window
@@ -257,6 +256,10 @@ def _panel(ax: Any, panel: Panel, x: np.ndarray, spans: tuple[np.ndarray, np.nda
         ax.plot(np.column_stack([*spans, gaps]).ravel(),
                 np.column_stack([limit.values, limit.values, gaps]).ravel(),
                 color=color, linestyle="--", linewidth=1.1)
+    for key, ys in panel.lines.items():  # over every line, unclipped: the last window sits
+        if np.isfinite(ys[current]):    # on the panel's edge, hundreds of windows beside it
+            ax.plot(x[current], ys[current], "o", markersize=9, markerfacecolor="none",
+                    markeredgewidth=1.5, color=_LINES[key][2], zorder=4, clip_on=False)
     values = [v for ys in (*panel.lines.values(), *(panel.band or ()),
                            *(lim.values for lim in panel.limits)) for v in ys if np.isfinite(v)]
     values += [] if panel.reference is None else [panel.reference]

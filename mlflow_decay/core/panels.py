@@ -16,7 +16,7 @@ from .names import DERIVED
 from .policy import Policy
 from .profile import Profile
 from .rules import Breach, Rule
-from .times import parse_time
+from .times import identifying_span, parse_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,6 +88,7 @@ class Timeline:
     ticks: list[float]
     tick_labels: list[str]
     panels: list[Panel]
+    current: int = -1  # the reported window's place along x (ringed)
 
     @property
     def xlabel(self) -> str:
@@ -101,9 +102,11 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     Parameters
     ----------
     points : sequence of dict
-        The version's windows, the reported one included: ``status`` (the version's stage
-        after it), ``metrics``, and optionally ``start``/``end`` (ISO 8601) and ``key`` (a
-        later window with the same key replaces an earlier one: a forced rerun).
+        The version's windows in the order logged, the reported one last: ``status`` (the
+        version's stage after it), ``metrics``, and optionally ``start``/``end`` (ISO 8601)
+        and ``key``. A later window with the same bounds (without bounds: the same key)
+        replaces an earlier one: a forced rerun, a window closed or evaluated again with
+        other rows.
     policy, profile : Policy, Profile
         The thresholds, and the reference values and bands they are relative to.
     breaches : sequence of Breach
@@ -111,7 +114,7 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     """
     times = {t: parse_time(t) for t in dict.fromkeys(
         t for p in points for t in (p.get("start"), p.get("end")))}
-    points = _deduplicated(points, times)
+    points, current = _deduplicated(points, times)
     x, spans, dated, bounds = _axis(points, times)
     metrics = [p.get("metrics") or {} for p in points]
     rows = [m.get("quality.rows") for m in metrics]
@@ -134,20 +137,26 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
             panel.trigger = True
     ticks, labels = _ticks(x, bounds, dated)
     return Timeline(x, spans, [str(p.get("status") or "") for p in points], dated, ticks, labels,
-                    panels)
+                    panels, current)
 
 
 def _deduplicated(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]
-                  ) -> list[Mapping[str, Any]]:
-    """The points without those a later one with the same key replaces, in window order when
-    every one has a start (``times``: each bound parsed)."""
-    last = {p["key"]: i for i, p in enumerate(points) if p.get("key")}
-    kept = [p for i, p in enumerate(points) if not p.get("key") or last[p["key"]] == i]
-    starts = [times[p.get("start")] for p in kept]
+                  ) -> tuple[list[Mapping[str, Any]], int]:
+    """The points without those a later one of the same window replaces (the same bounds,
+    else the same key), in window order when every one has a start (``times``: each bound
+    parsed); and where the last point (the reported window) landed."""
+    def identity(i: int, p: Mapping[str, Any]) -> tuple[Any, ...]:
+        span = identifying_span(times[p.get("start")], times[p.get("end")])
+        if span is not None:
+            return "bounds", *span
+        return ("key", p["key"]) if p.get("key") else ("point", i)
+
+    last = {identity(i, p): i for i, p in enumerate(points)}
+    kept = [i for i, p in enumerate(points) if last[identity(i, p)] == i]
+    starts = [times[points[i].get("start")] for i in kept]
     if all(s is not None for s in starts):
-        order = sorted(range(len(kept)), key=lambda i: starts[i])  # type: ignore[arg-type,return-value]
-        kept = [kept[i] for i in order]
-    return kept
+        kept = [kept[j] for j in sorted(range(len(kept)), key=lambda j: starts[j])]  # type: ignore[arg-type,return-value]
+    return [points[i] for i in kept], kept.index(len(points) - 1) if points else -1
 
 
 def _axis(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]

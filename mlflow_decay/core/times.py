@@ -136,6 +136,15 @@ def parse_time(value: str | None) -> pd.Timestamp | None:
     return None if pd.isna(stamp) else pd.Timestamp(stamp)
 
 
+def identifying_span(lo: pd.Timestamp | None, hi: pd.Timestamp | None
+                     ) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
+    """A window's bounds (parsed) when they identify it: ``None`` without bounds, or when
+    start and end are one time (a chunk of rows that share a timestamp is its rows)."""
+    if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
+        return None
+    return lo, hi
+
+
 def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
     """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
 

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 
 from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
-from ..core.times import is_open, parse_time, span_label
+from ..core.times import identifying_span, is_open, parse_time, span_label
 from ..errors import RegistryError
 from .description import status_line, with_block
 from .tags import (
@@ -246,12 +246,8 @@ class AppliedWindow:
 
 
 def window_span(start: str | None, end: str | None) -> tuple[Any, Any] | None:
-    """A window's bounds as times when they identify it: ``None`` without bounds, or when
-    start and end are one time (a chunk of rows that share a timestamp is its rows)."""
-    lo, hi = parse_time(start), parse_time(end)
-    if (lo, hi) == (None, None) or (lo is not None and hi is not None and lo >= hi):
-        return None
-    return lo, hi
+    """A window's bounds as times when they identify it (:func:`identifying_span`)."""
+    return identifying_span(parse_time(start), parse_time(end))
 
 
 def last_window(ref: ModelVersionRef) -> tuple[AppliedWindow | None, str | None]:

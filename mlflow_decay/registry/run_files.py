@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
+from .model_versions import quiet_downloads
 from .tags import LATE_LABELS, OUTPUTS
 
 #: The window's row ids and model outputs (for labels that arrive later).
@@ -47,15 +48,23 @@ def log_window_labels(client: MlflowClient, run_id: str, labels: pd.DataFrame) -
 def _stored_table(client: MlflowClient, run: Run, tag: str) -> pd.DataFrame | None:
     """The Parquet artifact the run's ``tag`` names, or ``None`` without it (tag or file)."""
     name = run.data.tags.get(tag)
-    data = read_file(client, run.info.run_id, name) if name else None
+    data = read_file(client, run, name) if name else None
     return None if data is None else pd.read_parquet(io.BytesIO(data))
 
 
-def read_file(client: MlflowClient, run_id: str, name: str) -> bytes | None:
-    """A run artifact's bytes, or ``None`` when the run has no such file."""
-    with tempfile.TemporaryDirectory() as tmp:
+def read_file(client: MlflowClient, run: Run, name: str) -> bytes | None:
+    """A run artifact's bytes, or ``None`` when the run has no such file.
+
+    Read from the run's artifact location: through a ``runs:/`` URI MLflow looks the run up
+    twice and its LoggedModels once for every file (0.04 s a file on a local store), and a
+    labels batch reads a file of every window the version has."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
         try:
-            return Path(client.download_artifacts(run_id, name, tmp)).read_bytes()
+            return Path(mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{run.info.artifact_uri.rstrip('/')}/{name}", dst_path=tmp,
+                tracking_uri=client.tracking_uri)).read_bytes()
         except (MlflowException, OSError):
             return None
 

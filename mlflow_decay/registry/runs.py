@@ -177,8 +177,10 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     try:
         _discard_twins(client, exp_id, run_id, tags)
         stamp = _millis(report.window_end)
-        metrics = [Metric(k, v, stamp, report.step, model_id=ref.model_id)
-                   for k, v in report.metrics.items()]
+        # not linked to the version's LoggedModel (model_id=): MLflow returns every linked
+        # point with the LoggedModel, which each command reads for the profile's location
+        # (85,000 points, 2 s a read, after 1,000 daily windows)
+        metrics = [Metric(k, v, stamp, report.step) for k, v in report.metrics.items()]
         for i in range(0, len(metrics), _BATCH):
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
@@ -246,10 +248,28 @@ def version_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | N
     found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
     if found is None:
         return []
-    runs = client.search_runs([found.experiment_id],
-                              filter_string=" AND ".join(_version_clauses(ref.name, ref.version)),
-                              max_results=50_000, order_by=["attributes.start_time ASC"])
+    runs = search_all(client, [found.experiment_id],
+                      " AND ".join(_version_clauses(ref.name, ref.version)))
     return [r for r in runs if _of_version(r, ref.name, ref.version)]
+
+
+#: Runs read per request of :func:`search_all` (the most MLflow's stores return at once).
+SEARCH_PAGE = 50_000
+
+
+def search_all(client: MlflowClient, experiment_ids: list[str], where: str) -> list[Run]:
+    """Every run the filter selects, oldest first, page after page: one search returns at
+    most ``SEARCH_PAGE`` runs, and a model watched for years (hourly windows, many versions)
+    has more; the newest would be left out."""
+    found: list[Run] = []
+    token: str | None = None
+    while True:
+        page = client.search_runs(experiment_ids, filter_string=where, max_results=SEARCH_PAGE,
+                                  order_by=["attributes.start_time ASC"], page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
 
 
 def unfinished_windows(found: list[Run]) -> dict[str, list[Run]]:
@@ -336,10 +356,11 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
     if not found:
         return []
     where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
+    if len(kinds) == 1:  # MLflow's filter has no IN for tags: several kinds are picked below
+        where.append(equals(f"tags.`{KIND}`", kinds[0]))  # a version's restores: not its windows
     if window_key is not None:
         where.append(equals(f"tags.`{WINDOW_KEY}`", window_key))
-    runs = client.search_runs(found, filter_string=" AND ".join(where),
-                              max_results=50_000, order_by=["attributes.start_time ASC"])
+    runs = search_all(client, found, " AND ".join(where))
     return [r for r in runs if r.data.tags.get(KIND) in kinds
             and _of_version(r, model_name, version)]
 

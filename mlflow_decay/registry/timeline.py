@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Run, RunTag
+from mlflow.entities import Metric, Run, RunTag, ViewType
 
 from .model_versions import equals
 from .plan import window_span
@@ -87,13 +87,14 @@ def add_window(client: MlflowClient, ref: ModelVersionRef, run: Run,
     tid = timeline.info.run_id
     tags = run.data.tags
     known: dict[str, float] = dict(run.data.metrics) if recovering else {}
-    if tags.get(PARENT_RUN_ID) == tid and TIMELINE_STEP in tags:
-        step = int(tags[TIMELINE_STEP])  # a run cut short after it took its step
-    else:
+    step = step_of(tags.get(TIMELINE_STEP)) if tags.get(PARENT_RUN_ID) == tid else None
+    if step is None:  # else a run cut short after it took its step
         twins = [t for t in _twins(client, exp_id, ref, run)
-                 if t.data.tags.get(PARENT_RUN_ID) == tid and TIMELINE_STEP in t.data.tags]
-        last = int(timeline.data.tags.get(LAST_STEP, "0"))
-        step = int(twins[-1].data.tags[TIMELINE_STEP]) if twins else last + 1
+                 if t.data.tags.get(PARENT_RUN_ID) == tid
+                 and step_of(t.data.tags.get(TIMELINE_STEP)) is not None]
+        last = _last_step(client, timeline)
+        step = step_of(twins[-1].data.tags[TIMELINE_STEP]) if twins else last + 1
+        assert step is not None
         for twin in twins:  # their values at this step may be this run's too
             known.update(twin.data.metrics)
         _nest(client, run, tid, step)
@@ -109,9 +110,25 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float]) -> No
     twice, a forced rerun's figures: the step may be another run's of the window too);
     nothing for a run outside any timeline (an older one)."""
     tags = run.data.tags
-    if PARENT_RUN_ID in tags and TIMELINE_STEP in tags:
-        append(client, tags[PARENT_RUN_ID], int(tags[TIMELINE_STEP]), point_time(run),
-               metrics, metrics)
+    step = step_of(tags.get(TIMELINE_STEP))
+    if PARENT_RUN_ID in tags and step is not None:
+        append(client, tags[PARENT_RUN_ID], step, point_time(run), metrics, metrics)
+
+
+def step_of(text: str | None) -> int | None:
+    """A step tag's value: ``None`` when it is missing or not a whole number (edited by hand)."""
+    return int(text) if text is not None and text.strip().isdecimal() else None
+
+
+def _last_step(client: MlflowClient, timeline: Run) -> int:
+    """The last step the timeline gave out (tag ``last_step``); when that tag was deleted or
+    edited by hand, the highest step its points have (every window logs ``quality.rows``):
+    else the next window would take step 1 again, over the first window's points."""
+    last = step_of(timeline.data.tags.get(LAST_STEP))
+    if last is not None:
+        return last
+    points = client.get_metric_history(timeline.info.run_id, "quality.rows")
+    return max((m.step for m in points), default=0)
 
 
 def point_time(run: Run) -> int:
@@ -156,7 +173,9 @@ def _nest(client: MlflowClient, run: Run, timeline_id: str, step: int) -> None:
 
 
 def _twins(client: MlflowClient, exp_id: str, ref: ModelVersionRef, run: Run) -> list[Run]:
-    """The version's other runs of the same window (any status), oldest first."""
+    """The version's other runs of the same window (any status, deleted ones too: a run
+    deleted in MLflow's UI leaves its points in the timeline, so the window evaluated again
+    keeps their step), oldest first."""
     tags = run.data.tags
     span = window_span(tags.get(WINDOW_START), tags.get(WINDOW_END))
     same = ([equals(f"tags.`{k}`", tags.get(k, "")) for k in (WINDOW_START, WINDOW_END)]
@@ -164,6 +183,7 @@ def _twins(client: MlflowClient, exp_id: str, ref: ModelVersionRef, run: Run) ->
     where = " AND ".join([*_version_clauses(ref.name, ref.version), *same])
     mine = window_identity(run)
     return [r for r in client.search_runs([exp_id], filter_string=where, max_results=1000,
+                                          run_view_type=ViewType.ALL,
                                           order_by=["attributes.start_time ASC"])
             if r.info.run_id != run.info.run_id and r.data.tags.get(KIND) == "evaluation"
             and _of_version(r, ref.name, ref.version) and window_identity(r) == mine]

@@ -158,3 +158,36 @@ def test_monitor_output_names_the_alias_it_took_off(tracking_uri: str, profiled:
     assert out.exit_code == 0, out.output
     assert out.stdout.splitlines()[-1] == (
         "  window 4: registry done: remove alias @champion from models:/churn/1")
+
+
+# trial 5 (helper B): a search returns at most 50,000 runs and the rest were never asked for
+def test_runs_beyond_one_search_page_are_read(tracking_uri: str, profiled: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: one search of at most 50,000 runs, the oldest first: a model watched for
+    years (hourly windows, many versions) lost its newest runs, so a rerun evaluated them
+    again and ``history`` ended years ago. Here a page holds two runs."""
+    from mlflow_decay.registry import runs
+
+    data = _series(5, 300, drift_from=2)
+    first = md.monitor(profiled, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    events = md.history("churn", tracking_uri=tracking_uri)
+    assert len(events) >= 2
+    monkeypatch.setattr(runs, "SEARCH_PAGE", 2)
+    again = md.monitor(profiled, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    assert [r.skipped for r in again] == [True] * 5
+    assert [r.run_id for r in again] == [r.run_id for r in first]
+    assert md.history("churn", tracking_uri=tracking_uri) == events
+
+
+# trial 5 (helper B): every command reads the version's LoggedModel (where the profile lives)
+def test_window_metrics_are_not_piled_onto_the_versions_logged_model(
+        tracking_uri: str, profiled: str) -> None:
+    """Before: each window's metrics were linked to the version's LoggedModel, which MLflow
+    returns whole with it: after 1,000 daily windows 85,000 points, 2 s of every evaluate,
+    monitor and labels call reading the profile, growing with each window."""
+    data = _series(3, 300, drift_from=9)
+    md.monitor(profiled, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    ref = registry.resolve(client, profiled)
+    assert ref.model_id is not None
+    assert client.get_logged_model(ref.model_id).metrics in (None, [])

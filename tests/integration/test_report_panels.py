@@ -257,3 +257,46 @@ def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table()
                                           profile, [trigger]) if g[0].startswith("perf")]
     row, = [r for r in rows if r.metric == "est.rmse"]
     assert row.threshold == "degrade × ≥ 1.25, warn × ≥ 1.1" and row.level == "warning"
+
+
+# trial 5 (helper B): a window evaluated again with other rows (a late file, a corrected feed)
+# after later windows were logged
+def test_a_window_evaluated_again_replaces_its_date_and_is_the_one_ringed() -> None:
+    """Before: its two evaluations (other rows: other keys) were both drawn at its date, a
+    vertical zig-zag, and the ring marked the latest date's window, not the reported one."""
+    profile = reference_profile()
+    points = _weekly(3)
+    late = _point("degraded", WEEKS[0], WEEKS[1], key="k0-late",
+                  **{"drift.share": 0.75, "drift.prediction.psi": 0.05})
+    data = timeline([*points, late], DEFAULT_POLICY, profile)
+    assert len(data.x) == 3 and data.x == sorted(data.x)
+    assert data.current == 0  # the reported window, first by date
+    share = next(p for p in data.panels if p.family == "drift share")
+    assert share.lines["value"] == [0.75, 0.25, 0.5]
+    assert data.stages == ["degraded", "warning", "degraded"]
+    assert timeline(points, DEFAULT_POLICY, profile).current == 2  # else the last window
+    # chunks of rows that share one timestamp are their rows: both drawn
+    moment = "2026-01-05T00:00:00+00:00"
+    chunks = [_point("healthy", moment, moment, key=k, **{"drift.share": v})
+              for k, v in (("a", 0.0), ("b", 0.25))]
+    assert len(timeline(chunks, DEFAULT_POLICY, profile).x) == 2
+
+
+def test_the_reported_windows_ring_is_drawn_over_every_line_and_not_clipped() -> None:
+    """Before: the ring went under the lines drawn after it and was clipped at the panel's
+    edge, where the last window sits: with a year of daily windows half a ring showed on
+    the drift share panel and none on the others."""
+    from matplotlib.figure import Figure
+
+    points = _weekly(3)
+    data = timeline(points, DEFAULT_POLICY, reference_profile())
+    ax = Figure().subplots()
+    perf = data.panels[0]
+    lo, hi = np.asarray(data.spans).T
+    plots._panel(ax, perf, np.asarray(data.x), (lo, hi), True, data.current)
+    rings = [line for line in ax.lines if line.get_markersize() == 9]
+    others = [line for line in ax.lines if line.get_markersize() != 9]
+    assert len(rings) == 2  # realized and estimated
+    assert all(not r.get_clip_on() for r in rings)
+    assert min(r.get_zorder() for r in rings) > max(o.get_zorder() for o in others)
+    assert [float(np.ravel(r.get_xdata())[0]) for r in rings] == [data.x[-1]] * 2

@@ -335,3 +335,47 @@ def test_with_block_keeps_the_text_after_a_begin_marker_whose_end_was_deleted() 
     twice = registry.with_block(once, "line 2")
     assert twice == once.replace("line 1", "line 2")
     assert "Retrained on March data. -- Ana" in twice
+
+
+# trial 5 (helper B): a run deleted in MLflow's UI, or the timeline's `last_step` tag deleted
+# or edited by hand, put later windows on steps the timeline already held
+def test_a_window_whose_run_was_deleted_keeps_its_step_when_evaluated_again(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: the window evaluated again took the next step (4), so MLflow's chart by step
+    drew day 2 after day 3, and day 2's points stayed at step 2 besides."""
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    data = _days(3)
+    first = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    client.delete_run(first[1].run_id)  # by hand, in the UI
+    again = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    assert [r.skipped for r in again] == [True, False, True]
+    assert client.get_run(again[1].run_id).data.tags[registry.TIMELINE_STEP] == "2"
+    line = _timeline(client, "churn", "1")
+    assert line.data.tags[registry.LAST_STEP] == "3"
+    # the same rows: the points at step 2 are already there, none is added
+    assert [s for s, _, _ in _points(client, line.info.run_id, "quality.rows")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("edit", [None, "", "three"])
+def test_a_timeline_whose_last_step_tag_was_edited_gives_out_the_next_step(
+        tracking_uri: str, new_version: Callable[..., str], edit: str | None) -> None:
+    """Before: a deleted tag read as 0 (the next window took step 1, over the first
+    window's points) and an edited one stopped every later window with a ValueError."""
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    data = _days(4)
+    days = data["ts"].dt.floor("D")
+    md.monitor(uri, data[days < DAY0 + pd.Timedelta(days=3)], timestamp_column="ts", every="1D",
+               tracking_uri=tracking_uri)
+    line = _timeline(client, "churn", "1")
+    if edit is None:
+        client.delete_tag(line.info.run_id, registry.LAST_STEP)
+    else:
+        client.set_tag(line.info.run_id, registry.LAST_STEP, edit)
+    reports = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    assert client.get_run(reports[-1].run_id).data.tags[registry.TIMELINE_STEP] == "4"
+    assert _timeline(client, "churn", "1").data.tags[registry.LAST_STEP] == "4"
+    assert [s for s, _, _ in _points(client, line.info.run_id, "quality.rows")] == [1, 2, 3, 4]
