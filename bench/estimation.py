@@ -683,7 +683,7 @@ def flag_windows(store: DecayStore, result: TaskResult, reference: pd.DataFrame,
     """Which windows each tool flags as multivariate drift (mlflow-decay: the default policy
     on ``drift.multivariate.reconstruction_error``, two-sided; NannyML: its PCA alert)."""
     nml = import_nannyml()
-    from mlflow_decay.core.policy import DEFAULT_POLICY
+    from mlflow_decay.core.policy_file import DEFAULT_POLICY
 
     n = len(windows)
     reports = decay_reports(store, result, reference, windows)

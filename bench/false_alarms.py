@@ -16,7 +16,7 @@ import time
 import mlflow_decay as md
 from mlflow_decay import demo
 from mlflow_decay.core.evaluation import evaluate_window
-from mlflow_decay.core.policy import DEFAULT_POLICY
+from mlflow_decay.core.policy_file import DEFAULT_POLICY
 
 
 def main() -> None:

@@ -58,7 +58,7 @@ def inputs() -> tuple[Any, ...]:
     """The last window's report, profile, stats, policy and the 30 windows' series."""
     import mlflow_decay as md
     from mlflow_decay.core.evaluation import evaluate_window
-    from mlflow_decay.core.policy import DEFAULT_POLICY
+    from mlflow_decay.core.policy_file import DEFAULT_POLICY
     from mlflow_decay.core.report import DecayReport
 
     profile = md.build_profile(table(5000, 1, 0.0), target="label", prediction="score")

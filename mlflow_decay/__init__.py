@@ -24,7 +24,8 @@ from .errors import (
 if TYPE_CHECKING:
     from .api import attach_profile, history, load_profile, restore, status
     from .comparison import compare
-    from .core.policy import Policy, load_policy
+    from .core.policy import Policy
+    from .core.policy_file import load_policy
     from .core.profile import Profile
     from .core.report import DecayReport
     from .core.summarize import merge_profiles
@@ -41,7 +42,7 @@ _LAZY = {
     "status": "api",
     "evaluate": "monitoring", "monitor": "monitoring", "compare": "comparison",
     "attach_labels": "labels",
-    "Policy": "core.policy", "load_policy": "core.policy",
+    "Policy": "core.policy", "load_policy": "core.policy_file",
     "Profile": "core.profile", "build_profile": "engines.dispatch",
     "merge_profiles": "core.summarize",
     "DecayReport": "core.report",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import registry
 from .comparison import compare
-from .core.policy import DEFAULT_POLICY
+from .core.policy_file import DEFAULT_POLICY
 from .core.profile import Profile
 from .errors import DataError
 from .monitoring import evaluate, monitor

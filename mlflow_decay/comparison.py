@@ -14,7 +14,8 @@ from mlflow import MlflowClient
 from . import registry
 from .core.evaluation import Evaluation, evaluate_window
 from .core.frames import prediction_values
-from .core.policy import Policy, as_policy
+from .core.policy import Policy
+from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import Comparison, side_by_side
 from .core.times import window_bounds

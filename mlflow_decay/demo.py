@@ -94,7 +94,7 @@ def run(tracking_uri: str, *, model_name: str = "demo-churn", windows: int = 8,
     """
     import mlflow
 
-    from .core.policy import DEFAULT_POLICY
+    from .core.policy_file import DEFAULT_POLICY
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)

@@ -29,7 +29,8 @@ from . import registry
 from .core.evaluation import realized_metrics
 from .core.frames import prediction_values
 from .core.impact import first_crossing, impact_figures
-from .core.policy import Policy, as_policy
+from .core.policy import Policy
+from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status

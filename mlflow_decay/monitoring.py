@@ -18,7 +18,8 @@ from mlflow import MlflowClient
 from . import registry
 from .core.evaluation import Evaluation, check_values, evaluate_window
 from .core.impact import first_crossing, impact_figures
-from .core.policy import Policy, as_policy
+from .core.policy import Policy
+from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status

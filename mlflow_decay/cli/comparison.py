@@ -45,7 +45,7 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
 
     A window (its bounds, else its rows) counts once towards the promotion streak."""
     from .. import api
-    from ..core.policy import load_policy
+    from ..core.policy_file import load_policy
     from ..engines.sources import read_table
 
     window_start, window_end = bounds(window_start, window_end)

@@ -27,7 +27,7 @@ HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TI
 
 def _metrics(ctx: click.Context, param: click.Parameter, value: list[str]) -> list[str]:
     """Metric names or globs, each one some evaluation can log (a typo is a usage error)."""
-    from ..core.policy import check_metric_pattern
+    from ..core.policy_file import check_metric_pattern
     from ..errors import PolicyError
 
     for pattern in value:

@@ -131,7 +131,7 @@ def policy() -> None:
 @offline
 def policy_show(policy_path: Path | None, as_json: bool) -> None:
     """Print the effective policy (the default, or FILE laid over it)."""
-    from ..core.policy import load_policy
+    from ..core.policy_file import load_policy
 
     pol = load_policy(policy_path)
     emit(as_json, pol.to_dict(), pol.to_toml().rstrip())

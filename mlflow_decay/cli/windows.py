@@ -40,7 +40,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
              force: bool, predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
     """Evaluate a production window against MODEL_URI's reference profile."""
     from .. import api
-    from ..core.policy import load_policy
+    from ..core.policy_file import load_policy
 
     window_start, window_end = bounds(window_start, window_end)
     pol = load_policy(policy_path)
@@ -93,7 +93,7 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
     if every is not None and timestamp_column is None:
         raise click.UsageError("--window needs --timestamp-column")
     from .. import api
-    from ..core.policy import load_policy
+    from ..core.policy_file import load_policy
 
     pol = load_policy(policy_path)
     bars: list[Any] = []
@@ -168,7 +168,7 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
            policy_path: Path | None, experiment: str | None, tracking_uri: str,
            as_json: bool) -> None:
     """Join labels that arrived late onto MODEL_URI's evaluated windows (matched by row id)."""
-    from ..core.policy import load_policy
+    from ..core.policy_file import load_policy
     from ..engines.sources import read_table
     from ..labels import attach_labels
 

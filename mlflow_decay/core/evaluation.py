@@ -46,7 +46,8 @@ from .frames import (
 from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
-from .policy import DEFAULT_POLICY, Policy
+from .policy import Policy
+from .policy_file import DEFAULT_POLICY
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, collect_stats, stats_tasks
 

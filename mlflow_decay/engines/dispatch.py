@@ -13,7 +13,8 @@ import pandas as pd
 from ..core import summarize
 from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import MIN_CHUNK_ROWS, Evaluation, evaluate_window
-from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.policy import Policy
+from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
 from ..errors import DataError
 from .parquet import build_profile_batches, evaluate_batches, parquet_batches

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..core.columns import Columns, ProfileOptions, feature_notes, plan_columns
 from ..core.evaluation import Evaluation, band_chunk_rows, bands_from_chunks
-from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.policy import Policy
+from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
 from ..core.times import timestamps, utc_nanoseconds
 from ..errors import DataError

@@ -28,7 +28,8 @@ from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
 from ..core.frames import predicted_classes, prediction_values
 from ..core.mergeable import merge_all
-from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.policy import Policy
+from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import (
     CategoricalSummary,
     NumericSummary,

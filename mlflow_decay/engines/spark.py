@@ -31,7 +31,8 @@ import pandas as pd
 from ..core.columns import Columns, ProfileOptions, plan_columns
 from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window, held_out_band
 from ..core.frames import require_column
-from ..core.policy import DEFAULT_POLICY, Policy
+from ..core.policy import Policy
+from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
 from ..core.times import timestamps, utc_nanoseconds
 from ..core.window import stats_from_dict, stats_to_dict

@@ -31,7 +31,7 @@ from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 
 from .. import registry
 from ..core.evaluation import evaluate_window
-from ..core.policy import as_policy
+from ..core.policy_file import as_policy
 from ..core.profile import Profile
 from ..errors import DataError, RegistryError
 from ..stats.schema import category_key

@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import evaluate_window, metric_key
-from mlflow_decay.core.policy import DEFAULT_POLICY
+from mlflow_decay.core.policy_file import DEFAULT_POLICY
 
 
 def test_same_distribution_is_not_drifted_and_a_shift_is() -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import mlflow_decay as md
 from mlflow_decay.cli import main
-from mlflow_decay.core.policy import load_policy
+from mlflow_decay.core.policy_file import load_policy
 
 
 def test_default_policy_decides_by_the_worst_breach() -> None:

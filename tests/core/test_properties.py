@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 import mlflow_decay as md
 from mlflow_decay.core import drift
 from mlflow_decay.core.evaluation import evaluate_window
-from mlflow_decay.core.policy import Policy, load_policy
+from mlflow_decay.core.policy import Policy
+from mlflow_decay.core.policy_file import load_policy
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary, Profile
 from mlflow_decay.core.summarize import merge_summaries, summarize_categorical, summarize_numeric
 from mlflow_decay.core.window import numeric_stats

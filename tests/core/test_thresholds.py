@@ -11,7 +11,7 @@ from conftest import make_frame, reference_profile
 
 import mlflow_decay as md
 from mlflow_decay.core.evaluation import MULTIVARIATE, evaluate_window, reference_bands
-from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.policy_file import DEFAULT_POLICY, load_policy
 
 
 def _correlated(n: int, seed: int, rho: float) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from conftest import make_frame, reference_profile
 import mlflow_decay as md
 from mlflow_decay import plots, recording, registry
 from mlflow_decay.core.panels import metric_table, timeline
-from mlflow_decay.core.policy import DEFAULT_POLICY
+from mlflow_decay.core.policy_file import DEFAULT_POLICY
 from mlflow_decay.core.rules import Breach
 
 WEEKS = ("2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26")

@@ -19,7 +19,7 @@ from conftest import make_frame, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.policy_file import DEFAULT_POLICY, load_policy
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -18,7 +18,7 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.evaluation import evaluate_window
-from mlflow_decay.core.policy import DEFAULT_POLICY, load_policy
+from mlflow_decay.core.policy_file import DEFAULT_POLICY, load_policy
 from mlflow_decay.core.profile import Profile
 
 

@@ -18,7 +18,7 @@ from conftest import make_frame
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.core.policy import DEFAULT_POLICY
+from mlflow_decay.core.policy_file import DEFAULT_POLICY
 
 WEEKS = [("2026-02-02", "2026-02-09"), ("2026-02-09", "2026-02-16")]
 

@@ -17,7 +17,7 @@ from conftest import make_frame, reference_profile, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.core.policy import load_policy
+from mlflow_decay.core.policy_file import load_policy
 
 
 def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
