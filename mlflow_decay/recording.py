@@ -54,7 +54,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         reasons=reasons, metrics=result.metrics, rows=result.rows,
         window_start=window_start, window_end=window_end,
         drifted_features=result.drifted_features, extra_columns=result.extra_columns,
-        notes=[*result.notes, *pol.window_notes(result.metrics, profile.bands),
+        notes=[*result.notes, *pol.window_notes(result.metrics, profile.bands, result.rows),
                *([_plan_note(planned)] if planned.note else [])],
         actions=visible_actions(ref, planned.actions),
         policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),

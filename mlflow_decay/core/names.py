@@ -89,6 +89,10 @@ DRIFT_ALPHA = 0.05
 #: (KS; chi-square for predicted classes): a drift.prediction.* rule breaches only below
 #: ``DRIFT_ALPHA``, so a small window's sampling noise is not drift.
 PREDICTION_P_VALUE = "drift.prediction.p_value"
+#: How far a performance metric (``perf.*``, ``est.*``) must lie from its reference band's mean,
+#: in the window's sampling deviations (the band's, scaled to the window's rows), for a constant
+#: threshold to judge it: a small window's chance drop is not decay (two-sided 95 %).
+PERFORMANCE_NOISE_Z = 1.96
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
 

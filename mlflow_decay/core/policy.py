@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from .names import DRIFT_ALPHA, PREDICTION_P_VALUE
-from .rules import Breach, Rule, Status
+from .rules import Breach, Rule, Status, noise_reach
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,16 @@ class Policy:
                 "the profile has no reference band for it (its rule takes warn_k/degrade_k)")
 
     def window_notes(self, metrics: dict[str, float],
-                     bands: dict[str, tuple[float, float, int]] | None) -> list[str]:
+                     bands: dict[str, tuple[float, float, int]] | None,
+                     rows: int | None = None) -> list[str]:
         """How this policy judged a window, where it matters: :meth:`labels_decide`,
-        :meth:`unbanded`."""
-        return [n for n in (self.labels_decide(metrics), self.unbanded(metrics, bands)) if n]
+        :meth:`unbanded`, and each change of a performance metric past a constant threshold
+        but within the window's sampling noise (see :meth:`decide`)."""
+        held = [f"{b.metric} = {b.value:.4g} is past {b.threshold:.4g} ({b.level}) but within "
+                f"this window's sampling noise ({b.basis}): not judged"
+                for b in self._judge(metrics, bands, rows)[1]]
+        return [n for n in (self.labels_decide(metrics), self.unbanded(metrics, bands), *held)
+                if n]
 
     def decide(self, metrics: dict[str, float],
                bands: dict[str, tuple[float, float, int]] | None = None,
@@ -101,12 +107,26 @@ class Policy:
         """The status a window's metrics earn, and every breach behind it (worst first).
 
         ``bands`` are the profile's reference bands and ``rows`` the window's size, for rules
-        with ``warn_k``/``degrade_k``. The ``est.*`` rules are left out when labels cover
-        enough of the window (see :meth:`labels_decide`), and the ``drift.prediction.*`` rules
-        when the model output's two-sample test (``drift.prediction.p_value``) cannot tell its
-        shift from sampling noise at ``DRIFT_ALPHA``.
+        with ``warn_k``/``degrade_k``. Left out: the ``est.*`` rules when labels cover enough
+        of the window (see :meth:`labels_decide`); the ``drift.prediction.*`` rules when the
+        model output's two-sample test (``drift.prediction.p_value``) cannot tell its shift
+        from sampling noise at ``DRIFT_ALPHA``; and a constant threshold on a performance
+        metric's change from the reference (``perf.*``/``est.*`` ``.delta``/``.ratio``) when the
+        change lies within ``PERFORMANCE_NOISE_Z`` of the window's sampling deviations of its
+        reference band's mean (:func:`~.rules.noise_reach`; no band: judged as it is).
         """
+        breaches = self._judge(metrics, bands, rows)[0]
+        status: Status = "healthy"
+        if breaches:
+            status = "degraded" if breaches[0].level == "degraded" else "warning"
+        return status, breaches
+
+    def _judge(self, metrics: dict[str, float], bands: dict[str, tuple[float, float, int]] | None,
+               rows: int | None) -> tuple[list[Breach], list[Breach]]:
+        """The breaches (worst first), and those held back as sampling noise (their ``basis``
+        says how far noise reaches)."""
         breaches: list[Breach] = []
+        held: list[Breach] = []
         labelled = self.labels_decide(metrics) is not None
         # the model output's drift within sampling noise (its test's p-value) breaches nothing
         noise = metrics.get(PREDICTION_P_VALUE, 0.0) >= DRIFT_ALPHA
@@ -116,15 +136,18 @@ class Policy:
                 continue
             if noise and name.startswith("drift.prediction.") and name != PREDICTION_P_VALUE:
                 continue
-            for level, side, threshold, basis in rule.limits((bands or {}).get(name), rows):
+            band = (bands or {}).get(name)
+            for level, side, threshold, basis in rule.limits(band, rows):
                 if value >= threshold if side == "above" else value <= threshold:
-                    breaches.append(Breach(name, value, threshold, level, side, basis))
+                    reach = None if basis else noise_reach(name, band, rows)
+                    if reach is not None and abs(value - reach[0]) < reach[1]:
+                        held.append(Breach(name, value, threshold, level, side, f"reference "
+                                           f"{reach[0]:.4g} +- {reach[1]:.2g} at {rows} rows"))
+                    else:
+                        breaches.append(Breach(name, value, threshold, level, side, basis))
                     break
         breaches.sort(key=lambda b: (b.level != "degraded", -abs(b.value - b.threshold)))
-        status: Status = "healthy"
-        if breaches:
-            status = "degraded" if breaches[0].level == "degraded" else "warning"
-        return status, breaches
+        return breaches, held
 
     def next_state(self, previous: str | None, window: Status, streaks: tuple[int, int]
                    ) -> tuple[Status, tuple[int, int], str | None]:

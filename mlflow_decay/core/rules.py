@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .names import never_negative
+from .names import PERFORMANCE_NOISE_Z, never_negative
 
 Status = Literal["healthy", "warning", "degraded"]
 STATUSES: tuple[Status, ...] = ("healthy", "warning", "degraded")
@@ -79,3 +79,17 @@ class Breach:
         op = ">=" if self.direction == "above" else "<="
         basis = f", {self.basis}" if self.basis else ""
         return f"{self.metric} = {self.value:.4g} {op} {self.threshold:.4g} ({self.level}{basis})"
+
+
+def noise_reach(metric: str, band: tuple[float, float, int] | None, rows: int | None
+                ) -> tuple[float, float] | None:
+    """The band's mean and how far from it a performance metric's change from the reference
+    (``perf.*`` or ``est.*``, ``.delta`` or ``.ratio``) moves by chance in a window of ``rows``
+    rows: ``PERFORMANCE_NOISE_Z`` of the band's deviations, scaled to the window's size.
+    ``None`` for other metrics (an absolute level such as ``perf.roc_auc`` is judged as it
+    is), or without a band or a size."""
+    if (not metric.startswith(("perf.", "est.")) or not metric.endswith((".delta", ".ratio"))
+            or band is None or not rows):
+        return None
+    mean, sd, chunk_rows = band
+    return mean, PERFORMANCE_NOISE_Z * sd * math.sqrt(chunk_rows / rows)

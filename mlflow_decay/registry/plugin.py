@@ -74,7 +74,7 @@ class DecayEvaluator(ModelEvaluator):
         metrics = {f"decay.{k}": v for k, v in result.metrics.items()}
         report = {"model_uri": ref.uri, "window_status": status,
                   "reasons": [str(b) for b in breaches], "metrics": result.metrics,
-                  "notes": [*result.notes, *policy.window_notes(result.metrics, profile.bands)],
+                  "notes": [*result.notes, *policy.window_notes(result.metrics, profile.bands, result.rows)],
                   "extra_columns": result.extra_columns}
         stamp = int(pd.Timestamp.now().timestamp() * 1000)
         batch = [Metric(k, v, stamp, 0) for k, v in metrics.items()]
