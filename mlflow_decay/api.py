@@ -14,6 +14,7 @@ from . import registry
 from .comparison import compare
 from .core.policy import DEFAULT_POLICY
 from .core.profile import Profile
+from .engines.dispatch import got
 from .errors import DataError
 from .monitoring import evaluate, monitor
 from .recording import visible_actions
@@ -45,6 +46,9 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         several versions), or in a dedicated profile run when the version's source is not a
         LoggedModel (or its LoggedModel was deleted).
     """
+    if not isinstance(profile, Profile):
+        raise DataError("profile must be a Profile (from md.build_profile, md.load_profile or "
+                        f"md.Profile.from_json), got {got(profile)}")
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     data = profile.to_json()
@@ -87,7 +91,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     not put back: move them with MLflow if wanted). A version never evaluated has no stage to
     restore: refused.
     """
-    if not reason.strip():
+    if not isinstance(reason, str) or not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)

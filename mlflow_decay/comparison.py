@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, evaluate_window
-from .core.frames import prediction_values
+from .core.frames import column_names, missing_column, prediction_values
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
 from .core.report import Comparison, side_by_side
@@ -77,10 +77,15 @@ def compare(
         minus champion) and, with labels, DeLong's test of the ROC AUC difference.
     """
     require_frame(window, "compare (DeLong's test reads every row's scores)")
-    if len(models) != 2:
-        raise DataError(f"compare takes two model URIs (champion, challenger), got {len(models)}")
-    if predictions is not None and len(predictions) != 2:
-        raise DataError("give one prediction column per model (two)")
+    if isinstance(models, str) or len(models) != 2:
+        got = f"the text {models!r}" if isinstance(models, str) else len(models)
+        raise DataError(f"compare takes a list of two model URIs (champion, challenger), got "
+                        f"{got}")
+    if predictions is not None:
+        predictions = list(column_names(predictions, "predictions"))
+        if len(predictions) != 2:
+            raise DataError("give one prediction column per model (two), got "
+                            f"{', '.join(map(repr, predictions)) or 'none'}")
     window_start, window_end = window_bounds(window_start, window_end)
     runs.check_experiment(experiment)
     pol = as_policy(policy)
@@ -144,7 +149,8 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     frame = window
     if prediction is not None:
         if prediction not in window.columns:
-            raise DataError(f"prediction column {prediction!r} is missing from the window")
+            raise DataError(f"prediction column {prediction!r} is missing from the window "
+                            f"({missing_column(prediction, window)})")
         frame = window.drop(columns=[c for c in profile.prediction_columns
                                      if c in window.columns and c != prediction])
         # the profile reads the given column (errors then name it), as its own output

@@ -27,7 +27,12 @@ from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import realized_metrics
-from .core.frames import prediction_values
+from .core.frames import (
+    column_name,
+    prediction_values,
+    require_column,
+    require_unique_columns,
+)
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy, as_policy
 from .core.profile import Profile
@@ -156,14 +161,14 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
     """The labels (as the profile's classes), their id column and label column (default the
     profile's id column and target); refused, before any change, when a column is missing
     or a label is not one of the classes."""
-    id_column = id_column or profile.id_column
-    label_column = label_column or profile.target
+    id_column = column_name(id_column, "id_column") or profile.id_column
+    label_column = column_name(label_column, "label_column") or profile.target
     if id_column is None or label_column is None:
         raise DataError(f"{ref.uri}: name the id and label columns (the profile has "
                         f"id column {profile.id_column!r} and target {profile.target!r})")
+    require_unique_columns(labels, "labels")
     for column in (id_column, label_column):
-        if column not in labels.columns:
-            raise DataError(f"column {column!r} is missing from the labels")
+        require_column(labels, column, "labels")
     return labels.assign(**{label_column: _as_classes(profile, labels[label_column],
                                                       label_column)}), id_column, label_column
 

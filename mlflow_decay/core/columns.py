@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.schema import Kind, infer_kind, require_flat
-from .frames import require_column, require_unique_columns
+from .frames import column_name, column_names, require_column, require_unique_columns
 from .profile import MIN_CATEGORY_COUNT, PREDICTION_KINDS, TASKS, PredictionKind, Task, check_threshold
 from .times import timestamps
 
@@ -108,15 +108,15 @@ class Columns:
     predicted_label: str | None = None
 
     def __post_init__(self) -> None:
-        prediction = self.prediction
-        if prediction is not None:
-            object.__setattr__(self, "prediction", (prediction,) if isinstance(prediction, str)
-                               else tuple(prediction))
-        if self.features is not None:
-            object.__setattr__(self, "features", tuple(self.features))
+        for name in ("target", "id_column", "timestamp_column", "predicted_label"):
+            column_name(getattr(self, name), name)
+        for name in ("prediction", "features"):  # one string is one column
+            names = getattr(self, name)
+            if names is not None:
+                object.__setattr__(self, name, column_names(names, name))
         for name in ("categorical", "numerical", "exclude"):  # None (untyped callers) is none
             names = getattr(self, name)
-            object.__setattr__(self, name, () if names is None else tuple(names))
+            object.__setattr__(self, name, () if names is None else column_names(names, name))
 
     @property
     def prediction_columns(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -247,6 +248,10 @@ def load_policy(path: str | Path | None = None) -> Policy:
     default = _parse(_read_default(), "default", check_names=False)
     if path is None:
         return default
+    if not isinstance(path, (str, os.PathLike)):
+        raise PolicyError(f"policy must be a Policy or the path of a policy TOML file, got "
+                          f"{type(path).__name__}: write the settings to a TOML file "
+                          "(mlflow-decay policy show prints the default) and give its path")
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core import summarize
@@ -123,7 +124,22 @@ def require_frame(data: object, what: str) -> None:
     if is_spark(data):
         raise DataError(f"{what} reads a pandas DataFrame, not a Spark DataFrame: select the "
                         "rows and columns it needs and call .toPandas()")
-    raise DataError(f"{what} reads a pandas DataFrame; got {type(data).__name__}")
+    raise DataError(f"{what} reads a pandas DataFrame; got {got(data)}")
+
+
+def got(data: object) -> str:
+    """What an error says a table of the wrong type was, and how to make a pandas DataFrame
+    of it where that is one call (a Series, a pyarrow Table, a polars DataFrame)."""
+    name = type(data).__name__
+    if isinstance(data, pd.Series):
+        return (f"a Series{f' ({data.name!r})' if data.name is not None else ''}: make it a "
+                "DataFrame of named columns (series.reset_index() adds its index as a column)")
+    if isinstance(data, np.ndarray):
+        return ("a numpy array, which names no columns: make it a DataFrame of named columns "
+                "(pd.DataFrame(array, columns=names))")
+    if callable(getattr(data, "to_pandas", None)):
+        return f"a {type(data).__module__.partition('.')[0]} {name}: call .to_pandas() first"
+    return name
 
 def is_parquet(path: Any) -> bool:
     """Whether a path names a Parquet file or a directory (of Parquet files)."""
@@ -160,7 +176,7 @@ def _build_profile_from(reference: Source, columns: Columns, options: ProfileOpt
             return build_profile_batches(parquet_batches(reference), columns, options)
         return summarize.build_profile(read_table(reference), columns, options)
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
-                    f"or a Spark DataFrame; got {type(reference).__name__}")
+                    f"or a Spark DataFrame; got {got(reference)}")
 
 def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
                     outputs: Path | None = None, fingerprint: bool = True
@@ -190,7 +206,7 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
         return (evaluate_window(profile, frame, policy), frame,
                 source_digest(profile, frame, policy.business) if fingerprint else b"")
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
-                    f"Spark DataFrame; got {type(window).__name__}")
+                    f"Spark DataFrame; got {got(window)}")
 
 def source_digest(profile: Profile, window: Source, business: Sequence[str] = ()) -> bytes:
     """The fingerprint :func:`evaluate_source` gives a window (of the columns the profile and

@@ -822,3 +822,114 @@ def test_stores_that_cannot_be_used_are_refused_in_one_line(
                 md.evaluate(profiled, make_frame(50, 3), tracking_uri=store)
     finally:
         subprocess.run(["chattr", "-i", store.removeprefix("sqlite:///")], capture_output=True)
+
+
+# ---- trial 5 (helper A): the Python API as a notebook calls it. Arguments of the wrong type
+# were tracebacks (a column named by an int: TypeError, AttributeError; a DataFrame or a dict
+# given as the profile; a policy given as a dict; labels with a column twice; a chunk size of
+# 1000.0) or misleading lines (a list given as one string counted its letters or characters:
+# "got 22"; an id column made the index by set_index was "missing" with no word of the index;
+# an id column named 0 fell back to the profile's, silently; a pyarrow Table or a Series was
+# only "got Table"). (case id, call given the profiled version's URI and the store, message)
+def _window(rows: int = 300) -> pd.DataFrame:
+    return make_frame(rows, 5).assign(
+        id=lambda f: np.arange(len(f)),
+        ts=lambda f: pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(np.arange(len(f)),
+                                                                           unit="min"))
+
+
+API: list[tuple[str, Callable[[str, str], object], str]] = [
+    ("the target named by an int",
+     lambda uri, t: md.build_profile(_window(), target=5, prediction="score"),
+     "target must be a column name (a string), got int 5"),
+    ("the prediction named by an int",
+     lambda uri, t: md.build_profile(_window(), target="label", prediction=4),
+     "prediction must be a column name or a list of them, got int 4"),
+    ("the id column named by an int",
+     lambda uri, t: md.build_profile(_window(), target="label", prediction="score",
+                                     id_column=0),
+     "id_column must be a column name (a string), got int 0"),
+    ("a feature named by an int", lambda uri, t: md.build_profile(
+        _window(), target="label", prediction="score", features=["x1", 2]),
+     "each of features must be a column name (a string), got int 2"),
+    ("the data attached as the profile",
+     lambda uri, t: md.attach_profile(uri, _window(), tracking_uri=t),
+     "profile must be a Profile (from md.build_profile, md.load_profile or md.Profile.from_json), "
+     "got DataFrame"),
+    ("a profile's dict attached", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t).to_dict(), tracking_uri=t),
+     "profile must be a Profile"),
+    ("a policy given as a dict", lambda uri, t: md.evaluate(
+        uri, _window(), policy={"hysteresis": {"min_rows": 1}}, tracking_uri=t),
+     "policy must be a Policy or the path of a policy TOML file, got dict"),
+    ("a pyarrow Table as the window", lambda uri, t: md.evaluate(
+        uri, __import__("pyarrow").Table.from_pandas(_window()), tracking_uri=t),
+     "got a pyarrow Table: call .to_pandas() first"),
+    ("a numpy array as the reference",
+     lambda uri, t: md.build_profile(_window()[["x1", "x2"]].to_numpy()),
+     "got a numpy array, which names no columns"),
+    ("a Series as the labels", lambda uri, t: md.attach_labels(
+        uri, _window().set_index("id")["label"], id_column="id", label_column="label",
+        tracking_uri=t),
+     "attach_labels reads a pandas DataFrame; got a Series ('label'): make it a DataFrame"),
+    ("labels whose ids are the index", lambda uri, t: md.attach_labels(
+        uri, _window().set_index("id")[["label"]], id_column="id", label_column="label",
+        tracking_uri=t),
+     "column 'id' is missing from the labels (it is the DataFrame's index, not a column: "
+     "frame.reset_index() makes it a column"),
+    ("labels with a column twice", lambda uri, t: md.attach_labels(
+        uri, _window()[["id", "label", "label"]], id_column="id", label_column="label",
+        tracking_uri=t),
+     "column 'label' appears more than once in the labels"),
+    ("the labels' id column named 0", lambda uri, t: md.attach_labels(
+        uri, _window()[["id", "label"]].set_axis([0, 1], axis=1), id_column=0,
+        label_column=1, tracking_uri=t),
+     "id_column must be a column name (a string), got int 0"),
+    ("a chunk size of 1000.0", lambda uri, t: md.monitor(
+        uri, _window(), chunk_size=1000.0, log=False, tracking_uri=t),
+     "chunk size must be a positive whole number of rows, got 1000.0"),
+    ("the timestamp column named by an int", lambda uri, t: md.monitor(
+        uri, _window(), timestamp_column=0, every="1D", tracking_uri=t),
+     "timestamp_column must be a column name (a string), got int 0"),
+    ("the timestamp column is the index", lambda uri, t: md.monitor(
+        uri, _window().set_index("ts"), timestamp_column="ts", every="1D", tracking_uri=t),
+     "timestamp column 'ts' is missing from the data (it is the DataFrame's index"),
+    ("the decision column named by an int", lambda uri, t: md.evaluate(
+        uri, _window(), predicted_label=1, tracking_uri=t),
+     "predicted_label must be a column name (a string), got int 1"),
+    ("compare's models as one string", lambda uri, t: md.compare(
+        _window(), uri, predictions=["score", "score"], tracking_uri=t),
+     "compare takes a list of two model URIs (champion, challenger), got the text "
+     "'models:/churn/1'"),
+    ("compare's predictions as one string", lambda uri, t: md.compare(
+        _window(), [uri, uri], predictions="score", tracking_uri=t),
+     "give one prediction column per model (two), got 'score'"),
+    ("compare's prediction column is the index", lambda uri, t: md.compare(
+        _window().set_index("score"), [uri, uri], predictions=["score", "score_new"],
+        tracking_uri=t),
+     "prediction column 'score' is missing from the window (it is the DataFrame's index"),
+    ("a restore whose reason is None",
+     lambda uri, t: md.restore(uri, reason=None, tracking_uri=t),
+     "restore needs a reason"),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), [a[1:] for a in API], ids=[a[0] for a in API])
+def test_the_python_api_refuses_arguments_of_the_wrong_type_in_one_line(
+        tracking_uri: str, profiled: str, call: Callable[[str, str], object],
+        message: str) -> None:
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DecayError) as caught:
+        call(profiled, tracking_uri)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+
+
+def test_a_list_of_columns_given_as_one_string_is_that_one_column() -> None:
+    """features="x1" was read as the columns 'x' and '1' (refused: "column 'x' is missing")."""
+    frame = _window().drop(columns=["id", "ts"])
+    options = {"target": "label", "prediction": "score", "band_chunks": 0}
+    for name, value in (("features", "x1"), ("categorical", "level"), ("exclude", "x2")):
+        one = md.build_profile(frame, **options, **{name: value})
+        assert one.to_json() == md.build_profile(frame, **options, **{name: [value]}).to_json()
+    assert list(md.build_profile(frame, features="x1", **options).features) == ["x1"]
