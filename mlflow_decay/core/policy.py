@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -248,13 +247,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
     default = _parse(_read_default(), "default", check_names=False)
     if path is None:
         return default
-    if not isinstance(path, (str, os.PathLike)):
-        raise PolicyError(f"policy must be a Policy or the path of a policy TOML file, got "
-                          f"{type(path).__name__}: write the settings to a TOML file "
-                          "(mlflow-decay policy show prints the default) and give its path")
-    p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads((p := Path(path)).read_text(encoding="utf-8"))
+    except TypeError as exc:  # a dict of settings, say
+        raise PolicyError(f"policy must be a Policy or the path of a policy TOML file, got "
+                          f"{type(path).__name__} (mlflow-decay policy show writes one)") from exc
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file {str(p)!r} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:

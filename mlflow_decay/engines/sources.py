@@ -367,7 +367,7 @@ def check_window_options(timestamp_column: str | None, every: str | None,
         return None
     try:
         offset = pd.tseries.frequencies.to_offset(every)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
                         "1W") from exc
     if offset.n <= 0:

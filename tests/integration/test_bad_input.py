@@ -911,6 +911,16 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
     ("a restore whose reason is None",
      lambda uri, t: md.restore(uri, reason=None, tracking_uri=t),
      "restore needs a reason"),
+    ("band chunks of 5.0", lambda uri, t: md.build_profile(_window(), band_chunks=5.0),
+     "band_chunks must be a whole number of chunks (0 for no reference bands), got 5.0"),
+    ("band chunks of None", lambda uri, t: md.build_profile(_window(), band_chunks=None),
+     "band_chunks must be a whole number of chunks (0 for no reference bands), got None"),
+    ("a window period of 6", lambda uri, t: md.monitor(
+        uri, _window(), timestamp_column="ts", every=6, tracking_uri=t),
+     "window period 6 is not a pandas offset such as 1D, 6h, 1W"),
+    ("an experiment named by an int", lambda uri, t: md.evaluate(
+        uri, _window(), experiment=123, tracking_uri=t),
+     "experiment must be an experiment's name (a string), got int 123"),
 ]
 
 
@@ -933,3 +943,22 @@ def test_a_list_of_columns_given_as_one_string_is_that_one_column() -> None:
         one = md.build_profile(frame, **options, **{name: value})
         assert one.to_json() == md.build_profile(frame, **options, **{name: [value]}).to_json()
     assert list(md.build_profile(frame, features="x1", **options).features) == ["x1"]
+
+
+def test_numpy_numbers_are_numbers_for_the_profile_options(tracking_uri: str,
+                                                            new_version: Callable[..., str]) -> None:
+    """A threshold read off a curve as np.float32 was refused ("must be a number"), and once
+    taken it could not be written to the profile's JSON; np.int64 counts were refused too."""
+    from sklearn.metrics import accuracy_score
+
+    frame = _window(2000).drop(columns=["id", "ts"])
+    threshold = np.float32(0.3)
+    profile = md.build_profile(frame, target="label", prediction="score", threshold=threshold,
+                               band_chunks=np.int64(4), min_category_count=np.int64(3))
+    uri = new_version()
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    stored = md.load_profile(uri, tracking_uri=tracking_uri)
+    assert stored.threshold == float(threshold)
+    assert stored.performance["accuracy"] == pytest.approx(
+        accuracy_score(frame["label"], frame["score"] >= threshold))
+    assert stored.bands and stored == profile
