@@ -80,6 +80,10 @@ def require_unique_columns(frame: Any, what: str) -> None:
     """Refuse a table (pandas or Spark) that names a column twice (which one is meant is
     unknown) or by a label that is not a string (column names are compared as written)."""
     seen: set[Any] = set()
+    if isinstance(frame.columns, pd.MultiIndex):  # astype(str) would make "('a', 'x1')"
+        raise DataError(f"the {what}'s columns have {frame.columns.nlevels} levels (a "
+                        f"MultiIndex, such as {frame.columns[0]!r}): name each column by one "
+                        "string (frame.columns = frame.columns.droplevel(0), or join the levels)")
     for column in frame.columns:
         if not isinstance(column, str):
             raise DataError(f"column {column!r} of the {what} has a label of type "

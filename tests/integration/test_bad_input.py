@@ -921,6 +921,11 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
     ("an experiment named by an int", lambda uri, t: md.evaluate(
         uri, _window(), experiment=123, tracking_uri=t),
      "experiment must be an experiment's name (a string), got int 123"),
+    # the hint was frame.columns.astype(str), which makes names such as "('model', 'x1')"
+    ("a window whose columns have two levels", lambda uri, t: md.evaluate(
+        uri, pd.concat({"model": _window()}, axis=1), tracking_uri=t),
+     "the window's columns have 2 levels (a MultiIndex, such as ('model', 'x1')): name each "
+     "column by one string (frame.columns = frame.columns.droplevel(0), or join the levels)"),
 ]
 
 
