@@ -31,6 +31,7 @@ from .core.frames import (
     column_name,
     prediction_values,
     require_column,
+    require_exact_ids,
     require_unique_columns,
 )
 from .core.impact import first_crossing, impact_figures
@@ -321,6 +322,7 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
     """The labelled rows, one per id (ids as normalised text in ``__id__``); an id given two
     different labels is refused, naming it."""
+    require_exact_ids(labels[id_column], id_column, "labels")
     known = labels[[id_column, label_column]].dropna()
     known = known.assign(__id__=category_array(known[id_column]),
                          __label__=category_array(known[label_column]))

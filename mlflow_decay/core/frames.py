@@ -94,6 +94,21 @@ def require_unique_columns(frame: Any, what: str) -> None:
         seen.add(column)
 
 
+def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
+    """Refuse row ids held as floating-point numbers of 2**53 or more, which have lost their
+    last digits (long integer ids in a CSV column with a missing value read as floats): they
+    would join rows to other rows' labels."""
+    if not pd.api.types.is_float_dtype(series.dtype):
+        return
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    inexact = np.abs(values) >= 2.0 ** 53
+    if inexact.any():
+        raise DataError(f"column {column!r} of the {what} holds ids as floating-point numbers of "
+                        f"2**53 or more (such as {values[inexact][0]:.0f}), which have lost "
+                        "their last digits and would join rows to other rows' labels: read the "
+                        f"ids as integers or text (e.g. pd.read_csv(..., dtype={{{column!r}: str}}))")
+
+
 def require_column(frame: Any, column: str, what: str) -> None:
     """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:

@@ -967,3 +967,37 @@ def test_numpy_numbers_are_numbers_for_the_profile_options(tracking_uri: str,
     assert stored.performance["accuracy"] == pytest.approx(
         accuracy_score(frame["label"], frame["score"] >= threshold))
     assert stored.bands and stored == profile
+
+
+def test_long_integer_ids_held_as_floats_are_refused(tracking_uri: str,
+                                                     new_version: Callable[..., str]) -> None:
+    """Ids of 19 digits in a CSV column with a missing value read as floats, which keep 16:
+    a window stored them rounded (256 rows shared one id) and late labels were joined to the
+    wrong rows, silently; labels' ids were rounded the same way."""
+    from sklearn.metrics import roc_auc_score
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(_window(3000).drop(columns="ts"), target="label",
+                                            prediction="score", id_column="id"),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, 6).assign(id=2**60 + np.arange(600))
+    bounds = {"window_start": "2026-02-01", "window_end": "2026-02-02"}
+    message = ("column 'id' of the {} holds ids as floating-point numbers of 2**53 or more "
+               "(such as 1152921504606846976), which have lost their last digits")
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.evaluate(uri, window.drop(columns="label").assign(id=lambda f: f["id"].astype(float)),
+                    tracking_uri=tracking_uri, **bounds)
+    assert message.format("window") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+    md.evaluate(uri, window.drop(columns="label"), tracking_uri=tracking_uri, **bounds)
+    labels = window[["id", "label"]]
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.attach_labels(uri, labels.astype({"id": float}), tracking_uri=tracking_uri)
+    assert message.format("labels") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+    [joined] = md.attach_labels(uri, labels, tracking_uri=tracking_uri)
+    assert joined.labelled == 600
+    assert joined.metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window["label"], window["score"]))
