@@ -106,7 +106,8 @@ def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
         raise DataError(f"column {column!r} of the {what} holds ids as floating-point numbers of "
                         f"2**53 or more (such as {values[inexact][0]:.0f}), which have lost "
                         "their last digits and would join rows to other rows' labels: read the "
-                        f"ids as integers or text (e.g. pd.read_csv(..., dtype={{{column!r}: str}}))")
+                        f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}); a "
+                        "CSV file given by its path: fill its missing ids, or write it as Parquet)")
 
 
 def require_column(frame: Any, column: str, what: str) -> None:
