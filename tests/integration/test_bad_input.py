@@ -926,6 +926,9 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
         uri, pd.concat({"model": _window()}, axis=1), tracking_uri=t),
      "the window's columns have 2 levels (a MultiIndex, such as ('model', 'x1')): name each "
      "column by one string (frame.columns = frame.columns.droplevel(0), or join the levels)"),
+    ("a DataFrame merged into a profile", lambda uri, t: md.merge_profiles(
+        md.load_profile(uri, tracking_uri=t), _window()),
+     "merge_profiles(a, b) merges two Profiles, got DataFrame"),
 ]
 
 
