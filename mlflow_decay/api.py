@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numbers
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -12,9 +13,10 @@ import pandas as pd
 
 from . import registry
 from .comparison import compare
+from .core.frames import list_columns
 from .core.policy import DEFAULT_POLICY
 from .core.profile import Profile
-from .engines.dispatch import got
+from .engines.dispatch import got, require_frame
 from .errors import DataError
 from .monitoring import evaluate, monitor
 from .recording import visible_actions
@@ -49,6 +51,8 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
     if not isinstance(profile, Profile):
         raise DataError("profile must be a Profile (from md.build_profile, md.load_profile or "
                         f"md.Profile.from_json), got {got(profile)}")
+    if reference_sample is not None:
+        _check_sample(profile, reference_sample, sample_rows)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     data = profile.to_json()
@@ -68,6 +72,18 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         client.set_model_version_tag(ref.name, ref.version, registry.SAMPLE_URI,
                                      f"{base}/{registry.SAMPLE_FILE}")
     return uri
+
+
+def _check_sample(profile: Profile, sample: Any, rows: Any) -> None:
+    """Refuse a reference sample that would leave every evaluation's Evidently page empty:
+    no rows, none of the profile's features, or a row count that is not a positive integer."""
+    require_frame(sample, "reference_sample")
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+        raise DataError(f"sample_rows must be a positive whole number of rows, got {rows!r}")
+    if sample.empty or not any(c in sample.columns for c in profile.features):
+        raise DataError("reference_sample holds no rows of the profile's features "
+                        f"({list_columns(profile.features)}); it has {len(sample):,} rows of "
+                        f"the columns {list_columns(sample.columns)}")
 
 
 def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:

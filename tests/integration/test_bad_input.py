@@ -929,6 +929,17 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
     ("a DataFrame merged into a profile", lambda uri, t: md.merge_profiles(
         md.load_profile(uri, tracking_uri=t), _window()),
      "merge_profiles(a, b) merges two Profiles, got DataFrame"),
+    # a sample of none of the features was stored, and every logged window then failed in
+    # Evidently with a traceback, its run left RUNNING
+    ("a reference sample of none of the features", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t), reference_sample=_window()[["label"]],
+        tracking_uri=t),
+     "reference_sample holds no rows of the profile's features (color, level, x1, x2); it has "
+     "300 rows of the columns label"),
+    ("a reference sample of 0 rows", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t), reference_sample=_window(), sample_rows=0,
+        tracking_uri=t),
+     "sample_rows must be a positive whole number of rows, got 0"),
 ]
 
 
@@ -1004,3 +1015,21 @@ def test_long_integer_ids_held_as_floats_are_refused(tracking_uri: str,
     assert joined.labelled == 600
     assert joined.metrics["perf.roc_auc"] == pytest.approx(
         roc_auc_score(window["label"], window["score"]))
+
+
+def test_a_window_evidently_cannot_read_is_still_evaluated_and_logged(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """With a reference sample stored, a window whose feature is all missing (a feed outage:
+    what the quality rules are for) failed in Evidently's page with a traceback, its run left
+    RUNNING, on every try."""
+    uri = new_version()
+    reference = make_frame(3000, 1)
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                      reference_sample=reference, sample_rows=300, tracking_uri=tracking_uri)
+    report = md.evaluate(uri, make_frame(500, 2).assign(x1=np.nan), tracking_uri=tracking_uri,
+                         window_start="2026-02-01", window_end="2026-02-02")
+    assert report.metrics["quality.x1.missing_rate"] == 1.0
+    assert any(n.startswith("Evidently report left out: ValueError: An empty column 'x1'")
+               for n in report.notes)
+    run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
+    assert run.info.status == "FINISHED"
