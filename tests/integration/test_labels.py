@@ -525,3 +525,16 @@ def test_labels_that_match_no_stored_row_are_counted_not_dropped_silently(
     with warnings.catch_warnings():  # every id matches: nothing to say
         warnings.simplefilter("error", md.DecayWarning)
         md.attach_labels(profiled_with_ids, week[["id", "label"]], tracking_uri=tracking_uri)
+
+
+def test_a_window_whose_ids_are_its_index_says_so(tracking_uri: str,
+                                                  new_version: Callable[..., str]) -> None:
+    """A notebook's frame indexed by its ids (set_index("id")) stored no ids, and the note
+    said only that the window had no column 'id': the labels of weeks of windows were lost."""
+    uri = _with_ids(new_version, tracking_uri)
+    week = make_frame(500, seed=3).assign(id=[f"w{i}" for i in range(500)])
+    report = md.evaluate(uri, week.drop(columns="label").set_index("id"), tracking_uri=tracking_uri,
+                         window_start="2026-03-02", window_end="2026-03-09")
+    assert any("(the window has no column 'id' throughout: it is the DataFrame's index, which "
+               "frame.reset_index() makes a column, or is a Spark DataFrame)" in n
+               for n in report.notes)
