@@ -199,12 +199,16 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
     positive = y[keep] == first.positive_label
     if positive.all() or not positive.any():
         return None, "DeLong's test needs both classes among the window's labels"
-    note = None if same else (
+    notes = [] if same else [
         f"the versions score different classes ({first.positive_label!r} and "
         f"{second.positive_label!r}): their pr_auc, precision, recall and f1 are each of its "
         f"own positive class; DeLong's test reads both as the probability of "
-        f"{first.positive_label!r}")
-    return delong(positive, scores[0][keep], scores[1][keep]), note
+        f"{first.positive_label!r}"]
+    if (unscored := int((pd.notna(y) & ~keep).sum())):  # each side's perf.* reads its own rows
+        notes.append(f"DeLong's test reads the {int(keep.sum()):,} labelled rows both versions "
+                     f"scored: {unscored:,} with a missing or infinite score of one are left out "
+                     "(each version's perf.* reads the rows it scored)")
+    return delong(positive, scores[0][keep], scores[1][keep]), "; ".join(notes) or None
 
 
 def _same_positive(profile: Profile, first: Profile) -> bool | None:
