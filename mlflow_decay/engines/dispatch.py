@@ -58,13 +58,14 @@ def build_profile(
         class in ``classes`` order (multiclass), or the predicted value (regression).
         Probabilities outside [0, 1] are refused (see ``prediction_kind``).
     task : {"binary", "multiclass", "regression"}
-    features : list of str, optional
-        Feature columns; default all columns but target, prediction, id and timestamp (the
-        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
-        that look like labels, model outputs or ids).
-    exclude : list of str, optional
+    features : str or list of str, optional
+        Feature columns (one string is one column, as in every list of columns here); default
+        all columns but target, prediction, id and timestamp (the profile's ``feature_kinds``
+        says which became features, and its ``notes`` name those that look like labels, model
+        outputs or ids).
+    exclude : str or list of str, optional
         Columns left out of the features (other models' scores, labels of other tasks, ids).
-    categorical, numerical : list of str, optional
+    categorical, numerical : str or list of str, optional
         Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
         and categories are categorical).
     id_column, timestamp_column : str, optional
