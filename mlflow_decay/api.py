@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numbers
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,10 @@ import pandas as pd
 
 from . import registry
 from .comparison import compare
+from .core.frames import list_columns
 from .core.policy_file import DEFAULT_POLICY
 from .core.profile import Profile
+from .engines.dispatch import got, require_frame
 from .errors import DataError
 from .monitoring import evaluate, monitor
 from .recording import visible_actions
@@ -45,6 +48,11 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         several versions), or in a dedicated profile run when the version's source is not a
         LoggedModel (or its LoggedModel was deleted).
     """
+    if not isinstance(profile, Profile):
+        raise DataError("profile must be a Profile (from md.build_profile, md.load_profile or "
+                        f"md.Profile.from_json), got {got(profile)}")
+    if reference_sample is not None:
+        _check_sample(profile, reference_sample, sample_rows)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     data = profile.to_json()
@@ -64,6 +72,18 @@ def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None
         client.set_model_version_tag(ref.name, ref.version, registry.SAMPLE_URI,
                                      f"{base}/{registry.SAMPLE_FILE}")
     return uri
+
+
+def _check_sample(profile: Profile, sample: Any, rows: Any) -> None:
+    """Refuse a reference sample that would leave every evaluation's Evidently page empty:
+    no rows, none of the profile's features, or a row count that is not a positive integer."""
+    require_frame(sample, "reference_sample")
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+        raise DataError(f"sample_rows must be a positive whole number of rows, got {rows!r}")
+    if sample.empty or not any(c in sample.columns for c in profile.features):
+        raise DataError("reference_sample holds no rows of the profile's features "
+                        f"({list_columns(profile.features)}); it has {len(sample):,} rows of "
+                        f"the columns {list_columns(sample.columns)}")
 
 
 def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
@@ -87,7 +107,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     not put back: move them with MLflow if wanted). A version never evaluated has no stage to
     restore: refused.
     """
-    if not reason.strip():
+    if not isinstance(reason, str) or not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
     runs.check_experiment(experiment)
     client = registry.client_for(tracking_uri)

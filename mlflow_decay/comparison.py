@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, evaluate_window
-from .core.frames import prediction_values
+from .core.frames import column_names, missing_column, prediction_values
 from .core.policy import Policy
 from .core.policy_file import as_policy
 from .core.profile import Profile
@@ -78,10 +78,15 @@ def compare(
         minus champion) and, with labels, DeLong's test of the ROC AUC difference.
     """
     require_frame(window, "compare (DeLong's test reads every row's scores)")
-    if len(models) != 2:
-        raise DataError(f"compare takes two model URIs (champion, challenger), got {len(models)}")
-    if predictions is not None and len(predictions) != 2:
-        raise DataError("give one prediction column per model (two)")
+    if isinstance(models, str) or len(models) != 2:
+        got = f"the text {models!r}" if isinstance(models, str) else len(models)
+        raise DataError(f"compare takes a list of two model URIs (champion, challenger), got "
+                        f"{got}")
+    if predictions is not None:
+        predictions = list(column_names(predictions, "predictions"))
+        if len(predictions) != 2:
+            raise DataError("give one prediction column per model (two), got "
+                            f"{', '.join(map(repr, predictions)) or 'none'}")
     window_start, window_end = window_bounds(window_start, window_end)
     runs.check_experiment(experiment)
     pol = as_policy(policy)
@@ -145,7 +150,8 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     frame = window
     if prediction is not None:
         if prediction not in window.columns:
-            raise DataError(f"prediction column {prediction!r} is missing from the window")
+            raise DataError(f"prediction column {prediction!r} is missing from the window "
+                            f"({missing_column(prediction, window)})")
         frame = window.drop(columns=[c for c in profile.prediction_columns
                                      if c in window.columns and c != prediction])
         # the profile reads the given column (errors then name it), as its own output
@@ -194,12 +200,16 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
     positive = y[keep] == first.positive_label
     if positive.all() or not positive.any():
         return None, "DeLong's test needs both classes among the window's labels"
-    note = None if same else (
+    notes = [] if same else [
         f"the versions score different classes ({first.positive_label!r} and "
         f"{second.positive_label!r}): their pr_auc, precision, recall and f1 are each of its "
         f"own positive class; DeLong's test reads both as the probability of "
-        f"{first.positive_label!r}")
-    return delong(positive, scores[0][keep], scores[1][keep]), note
+        f"{first.positive_label!r}"]
+    if (unscored := int((pd.notna(y) & ~keep).sum())):  # each side's perf.* reads its own rows
+        notes.append(f"DeLong's test reads the {int(keep.sum()):,} labelled rows both versions "
+                     f"scored: {unscored:,} with a missing or infinite score of one are left out "
+                     "(each version's perf.* reads the rows it scored)")
+    return delong(positive, scores[0][keep], scores[1][keep]), "; ".join(notes) or None
 
 
 def _same_positive(profile: Profile, first: Profile) -> bool | None:

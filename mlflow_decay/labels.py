@@ -27,7 +27,13 @@ from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import realized_metrics
-from .core.frames import prediction_values
+from .core.frames import (
+    column_name,
+    prediction_values,
+    require_column,
+    require_exact_ids,
+    require_unique_columns,
+)
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy
 from .core.policy_file import as_policy
@@ -157,14 +163,14 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
     """The labels (as the profile's classes), their id column and label column (default the
     profile's id column and target); refused, before any change, when a column is missing
     or a label is not one of the classes."""
-    id_column = id_column or profile.id_column
-    label_column = label_column or profile.target
+    id_column = column_name(id_column, "id_column") or profile.id_column
+    label_column = column_name(label_column, "label_column") or profile.target
     if id_column is None or label_column is None:
         raise DataError(f"{ref.uri}: name the id and label columns (the profile has "
                         f"id column {profile.id_column!r} and target {profile.target!r})")
+    require_unique_columns(labels, "labels")
     for column in (id_column, label_column):
-        if column not in labels.columns:
-            raise DataError(f"column {column!r} is missing from the labels")
+        require_column(labels, column, "labels")
     return labels.assign(**{label_column: _as_classes(profile, labels[label_column],
                                                       label_column)}), id_column, label_column
 
@@ -317,6 +323,7 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
 def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
     """The labelled rows, one per id (ids as normalised text in ``__id__``); an id given two
     different labels is refused, naming it."""
+    require_exact_ids(labels[id_column], id_column, "labels")
     known = labels[[id_column, label_column]].dropna()
     known = known.assign(__id__=category_array(known[id_column]),
                          __label__=category_array(known[label_column]))

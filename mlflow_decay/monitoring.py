@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 
 from . import registry
 from .core.evaluation import Evaluation, check_values, evaluate_window
+from .core.frames import column_name
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy
 from .core.policy_file import as_policy
@@ -24,7 +25,7 @@ from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, outside_bounds, window_bounds
-from .engines.dispatch import Source, evaluate_source, is_parquet, is_spark, source_key
+from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import (
@@ -131,7 +132,7 @@ def evaluate(
 
 def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
     """``profile`` reading each row's decision from the column ``predicted_label`` (if given)."""
-    if predicted_label is None:
+    if column_name(predicted_label, "predicted_label") is None:
         return profile
     if profile.task == "regression" or profile.target is None or not profile.prediction_columns:
         raise DataError("predicted_label needs a classifier whose profile names a target and "
@@ -197,6 +198,7 @@ def monitor(
         window still open (it ends after now) is provisional: logged, not applied.
     """
     runs.check_experiment(experiment)
+    column_name(timestamp_column, "timestamp_column")
     _check_table(data, chunk_size)
     registry.lock_settle()
     pol = as_policy(policy)
@@ -257,7 +259,7 @@ def _check_table(data: object, chunk_size: int | None) -> None:
                             "timestamp column (every=, --window)")
     elif not isinstance(data, (pd.DataFrame, str, Path)):
         raise DataError("monitor reads a pandas DataFrame, a path to a CSV or Parquet file, or "
-                        f"a Spark DataFrame; got {type(data).__name__}")
+                        f"a Spark DataFrame; got {got(data)}")
 
 
 def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, every: str | None,

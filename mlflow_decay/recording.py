@@ -66,8 +66,10 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
     if frame is not None and profile.id_column and profile.id_column in frame.columns:
         outputs = stored_outputs(profile, frame)
     elif profile.id_column and outputs is None:
+        where = ("" if frame is None or profile.id_column not in frame.index.names else
+                 ": it is the DataFrame's index, which frame.reset_index() makes a column")
         report.notes.append(f"row ids and model outputs are not stored (the window has no "
-                            f"column {profile.id_column!r} throughout, or is a Spark "
+                            f"column {profile.id_column!r} throughout{where}, or is a Spark "
                             "DataFrame): labels cannot be attached to it later")
     # the run stays RUNNING until its pages, registry changes and timeline points are done:
     # only a FINISHED run counts, and its changes are stored on it before they are made, so

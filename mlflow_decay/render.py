@@ -159,17 +159,21 @@ def evidently_report(sample: pd.DataFrame, window: pd.DataFrame) -> tuple[bytes 
 
     Returns the page (or ``None``) and a note when it could not be made.
     """
+    columns = [c for c in sample.columns if c in window.columns]
+    if not columns or sample.empty:
+        return None, "Evidently report left out: the stored reference sample has no rows or columns"
     try:
         from evidently import Report
         from evidently.presets import DataDriftPreset
-    except Exception as exc:  # an optional view: never let it break an evaluation
+
+        with warnings.catch_warnings():  # its chi-square on a category one side lacks divides by 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            snapshot = Report([DataDriftPreset()]).run(current_data=window[columns],
+                                                        reference_data=sample[columns])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "evidently.html"
+            snapshot.save_html(str(path))
+            return path.read_bytes(), None
+    except Exception as exc:  # an optional view (a window's all-missing column fails it):
+        # never let it break an evaluation
         return None, f"Evidently report left out: {type(exc).__name__}: {str(exc)[:120]}"
-    columns = [c for c in sample.columns if c in window.columns]
-    with warnings.catch_warnings():  # its chi-square on a category one side lacks divides by 0
-        warnings.simplefilter("ignore", RuntimeWarning)
-        snapshot = Report([DataDriftPreset()]).run(current_data=window[columns],
-                                                    reference_data=sample[columns])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "evidently.html"
-        snapshot.save_html(str(path))
-        return path.read_bytes(), None

@@ -3,6 +3,7 @@ once, at the edge."""
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.schema import Kind, infer_kind, require_flat
-from .frames import require_column, require_unique_columns
+from .frames import column_name, column_names, require_column, require_unique_columns
 from .profile import MIN_CATEGORY_COUNT, PREDICTION_KINDS, TASKS, PredictionKind, Task, check_threshold
 from .times import timestamps
 
@@ -108,15 +109,15 @@ class Columns:
     predicted_label: str | None = None
 
     def __post_init__(self) -> None:
-        prediction = self.prediction
-        if prediction is not None:
-            object.__setattr__(self, "prediction", (prediction,) if isinstance(prediction, str)
-                               else tuple(prediction))
-        if self.features is not None:
-            object.__setattr__(self, "features", tuple(self.features))
+        for name in ("target", "id_column", "timestamp_column", "predicted_label"):
+            column_name(getattr(self, name), name)
+        for name in ("prediction", "features"):  # one string is one column
+            names = getattr(self, name)
+            if names is not None:
+                object.__setattr__(self, name, column_names(names, name))
         for name in ("categorical", "numerical", "exclude"):  # None (untyped callers) is none
             names = getattr(self, name)
-            object.__setattr__(self, name, () if names is None else tuple(names))
+            object.__setattr__(self, name, () if names is None else column_names(names, name))
 
     @property
     def prediction_columns(self) -> list[str]:
@@ -172,14 +173,27 @@ class ProfileOptions:
     min_category_count: int = MIN_CATEGORY_COUNT
     band_chunks: int = 10
 
+    def __post_init__(self) -> None:
+        # numpy numbers (a threshold read off a curve, a count from an array) as Python's,
+        # which the profile's JSON holds; anything else is left for check() to refuse
+        if isinstance(self.threshold, numbers.Real) and not isinstance(self.threshold, bool):
+            object.__setattr__(self, "threshold", float(self.threshold))
+        for name in ("min_category_count", "band_chunks"):
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value))
+
     def check(self) -> None:
         """Refuse options that cannot be used, whatever engine reads the reference."""
         task, min_category_count = self.task, self.min_category_count
         if task not in TASKS:
             raise DataError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-        if not isinstance(min_category_count, int) or min_category_count < 1:
+        if type(min_category_count) is not int or min_category_count < 1:
             raise DataError("min_category_count must be a positive integer, got "
                             f"{min_category_count!r}")
+        if type(self.band_chunks) is not int or self.band_chunks < 0:
+            raise DataError("band_chunks must be a whole number of chunks (0 for no reference "
+                            f"bands), got {self.band_chunks!r}")
         check_outputs(task, self.threshold, self.prediction_kind)
         if self.classes is not None and task != "multiclass":
             raise DataError(f"classes applies to multiclass tasks, not {task}"

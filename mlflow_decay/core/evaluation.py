@@ -278,7 +278,7 @@ def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]
         for column in columns:
             if column not in window.columns:
                 raise DataError(f"{role} column {column!r} is missing from the window "
-                                f"({missing_column(column, window.columns)})")
+                                f"({missing_column(column, window)})")
             read[column] = window[column]
             require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")

@@ -51,10 +51,39 @@ def loss_numbers(series: pd.Series, column: str) -> np.ndarray:
             dtype="float64", na_value=np.nan)
 
 
+def column_name(name: Any, what: str) -> Any:
+    """``name`` as given when it can name a column: a string, or ``None`` for none. Anything
+    else is refused naming the argument ``what`` (columns are named by strings only)."""
+    if name is None or isinstance(name, str):
+        return name
+    raise DataError(f"{what} must be a column name (a string), got {type(name).__name__} "
+                    f"{name!r}; name every column by a string (e.g. frame.columns = "
+                    "frame.columns.astype(str))")
+
+
+def column_names(names: Any, what: str) -> tuple[str, ...]:
+    """A list of column names as a tuple, each checked by :func:`column_name`; one string is
+    one name (not a list of its letters)."""
+    if isinstance(names, str):
+        return (names,)
+    try:
+        found = tuple(names)
+    except TypeError:
+        raise DataError(f"{what} must be a column name or a list of them, got "
+                        f"{type(names).__name__} {names!r}") from None
+    for name in found:
+        column_name(name, f"each of {what}")
+    return found
+
+
 def require_unique_columns(frame: Any, what: str) -> None:
     """Refuse a table (pandas or Spark) that names a column twice (which one is meant is
     unknown) or by a label that is not a string (column names are compared as written)."""
     seen: set[Any] = set()
+    if isinstance(frame.columns, pd.MultiIndex):  # astype(str) would make "('a', 'x1')"
+        raise DataError(f"the {what}'s columns have {frame.columns.nlevels} levels (a "
+                        f"MultiIndex, such as {frame.columns[0]!r}): name each column by one "
+                        "string (frame.columns = frame.columns.droplevel(0), or join the levels)")
     for column in frame.columns:
         if not isinstance(column, str):
             raise DataError(f"column {column!r} of the {what} has a label of type "
@@ -65,11 +94,27 @@ def require_unique_columns(frame: Any, what: str) -> None:
         seen.add(column)
 
 
+def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
+    """Refuse row ids held as floating-point numbers of 2**53 or more, which have lost their
+    last digits (long integer ids in a CSV column with a missing value read as floats): they
+    would join rows to other rows' labels."""
+    if not pd.api.types.is_float_dtype(series.dtype):
+        return
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    inexact = np.abs(values) >= 2.0 ** 53
+    if inexact.any():
+        raise DataError(f"column {column!r} of the {what} holds ids as floating-point numbers of "
+                        f"2**53 or more (such as {values[inexact][0]:.0f}), which have lost "
+                        "their last digits and would join rows to other rows' labels: read the "
+                        f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}); a "
+                        "CSV file given by its path: fill its missing ids, or write it as Parquet)")
+
+
 def require_column(frame: Any, column: str, what: str) -> None:
     """Refuse a table (pandas or Spark: anything with ``columns``) that lacks ``column``."""
     if column not in frame.columns:
         raise DataError(f"column {column!r} is missing from the {what} "
-                        f"({missing_column(column, frame.columns)})")
+                        f"({missing_column(column, frame)})")
 
 
 def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
@@ -79,14 +124,18 @@ def list_columns(columns: Iterable[Any], limit: int = 12) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def missing_column(column: str, columns: Iterable[Any]) -> str:
-    """What an error on a missing ``column`` says of a table's ``columns``: the names that
-    are it but for spaces around it or letter case (a CSV header written ``id, score``), then
-    the table's columns."""
-    names = [str(c) for c in columns]
+def missing_column(column: str, frame: Any) -> str:
+    """What an error on a missing ``column`` says of a table (pandas or Spark): that it is
+    the DataFrame's index (a frame ``set_index`` was called on), or the names that are it but
+    for spaces around it or letter case (a CSV header written ``id, score``); then the
+    table's columns."""
+    names = [str(c) for c in frame.columns]
     near = [n for n in names if n != column and n.strip().casefold() == column.strip().casefold()]
     hint = (f"it has {', '.join(map(repr, near))}: the same name but for spaces around it or "
             "letter case; " if near else "")
+    if isinstance(frame, pd.DataFrame) and column in frame.index.names:
+        hint = ("it is the DataFrame's index, not a column: frame.reset_index() makes it a "
+                "column; ")
     return f"{hint}columns: {list_columns(names)}"
 
 

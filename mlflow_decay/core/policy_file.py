@@ -40,9 +40,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
     default = _parse(_read_default(), "default", check_names=False)
     if path is None:
         return default
-    p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads((p := Path(path)).read_text(encoding="utf-8"))
+    except TypeError as exc:  # a dict of settings, say
+        raise PolicyError(f"policy must be a Policy or the path of a policy TOML file, got "
+                          f"{type(path).__name__} (mlflow-decay policy show writes one)") from exc
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file {str(p)!r} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:

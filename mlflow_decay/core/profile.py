@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -334,8 +335,8 @@ def _check_kind(kind: Any) -> PredictionKind:
 
 
 def check_threshold(value: Any, error: type[Exception] = DataError) -> float:
-    """A decision threshold: a number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+    """A decision threshold: a number strictly between 0 and 1 (a numpy number too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < float(value) < 1:
         raise error(f"threshold must be a number between 0 and 1 (exclusive), got {value!r}")
     return float(value)
 

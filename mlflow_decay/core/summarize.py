@@ -217,6 +217,10 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     Reference performance is averaged by row count, which is approximate for ranking metrics;
     the first profile's calibration maps, loss models, PCA and reference bands are kept.
     """
+    for profile in (a, b):  # a DataFrame or None was an AttributeError
+        if not isinstance(profile, Profile):
+            raise ProfileError(f"merge_profiles(a, b) merges two Profiles, got "
+                               f"{type(profile).__name__}")
     if (a.task, a.target, a.prediction, a.classes, sorted(a.features), a.threshold,
             a.prediction_kind, a.predicted_label) != (
         b.task, b.target, b.prediction, b.classes, sorted(b.features), b.threshold,

@@ -34,6 +34,8 @@ def timestamps(series: pd.Series, column: str, unit: str | None = None) -> pd.Se
     if series.isna().any():
         raise DataError(f"column {column!r}: {int(series.isna().sum())} rows have no timestamp")
     dtype = series.dtype
+    if str(dtype).startswith(("date32", "date64")):  # pyarrow's dates: midnight, UTC
+        return _as_utc(series.astype("datetime64[us]"))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _as_utc(series)
     if pd.api.types.is_bool_dtype(dtype):

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core import summarize
@@ -58,13 +59,14 @@ def build_profile(
         class in ``classes`` order (multiclass), or the predicted value (regression).
         Probabilities outside [0, 1] are refused (see ``prediction_kind``).
     task : {"binary", "multiclass", "regression"}
-    features : list of str, optional
-        Feature columns; default all columns but target, prediction, id and timestamp (the
-        profile's ``feature_kinds`` says which became features, and its ``notes`` name those
-        that look like labels, model outputs or ids).
-    exclude : list of str, optional
+    features : str or list of str, optional
+        Feature columns (one string is one column, as in every list of columns here); default
+        all columns but target, prediction, id and timestamp (the profile's ``feature_kinds``
+        says which became features, and its ``notes`` name those that look like labels, model
+        outputs or ids).
+    exclude : str or list of str, optional
         Columns left out of the features (other models' scores, labels of other tasks, ids).
-    categorical, numerical : list of str, optional
+    categorical, numerical : str or list of str, optional
         Force a feature's kind; others are inferred (low-cardinality integers, strings, booleans
         and categories are categorical).
     id_column, timestamp_column : str, optional
@@ -124,7 +126,22 @@ def require_frame(data: object, what: str) -> None:
     if is_spark(data):
         raise DataError(f"{what} reads a pandas DataFrame, not a Spark DataFrame: select the "
                         "rows and columns it needs and call .toPandas()")
-    raise DataError(f"{what} reads a pandas DataFrame; got {type(data).__name__}")
+    raise DataError(f"{what} reads a pandas DataFrame; got {got(data)}")
+
+
+def got(data: object) -> str:
+    """What an error says a table of the wrong type was, and how to make a pandas DataFrame
+    of it where that is one call (a Series, a pyarrow Table, a polars DataFrame)."""
+    name = type(data).__name__
+    if isinstance(data, pd.Series):
+        return (f"a Series{f' ({data.name!r})' if data.name is not None else ''}: make it a "
+                "DataFrame of named columns (series.reset_index() adds its index as a column)")
+    if isinstance(data, np.ndarray):
+        return ("a numpy array, which names no columns: make it a DataFrame of named columns "
+                "(pd.DataFrame(array, columns=names))")
+    if callable(getattr(data, "to_pandas", None)):
+        return f"a {type(data).__module__.partition('.')[0]} {name}: call .to_pandas() first"
+    return name
 
 def is_parquet(path: Any) -> bool:
     """Whether a path names a Parquet file or a directory (of Parquet files)."""
@@ -161,7 +178,7 @@ def _build_profile_from(reference: Source, columns: Columns, options: ProfileOpt
             return build_profile_batches(parquet_batches(reference), columns, options)
         return summarize.build_profile(read_table(reference), columns, options)
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
-                    f"or a Spark DataFrame; got {type(reference).__name__}")
+                    f"or a Spark DataFrame; got {got(reference)}")
 
 def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
                     outputs: Path | None = None, fingerprint: bool = True
@@ -191,7 +208,7 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
         return (evaluate_window(profile, frame, policy), frame,
                 source_digest(profile, frame, policy.business) if fingerprint else b"")
     raise DataError(f"window must be a pandas DataFrame, a path to a CSV or Parquet file, or a "
-                    f"Spark DataFrame; got {type(window).__name__}")
+                    f"Spark DataFrame; got {got(window)}")
 
 def source_digest(profile: Profile, window: Source, business: Sequence[str] = ()) -> bytes:
     """The fingerprint :func:`evaluate_source` gives a window (of the columns the profile and

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..core.columns import Columns, ProfileOptions
 from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
-from ..core.frames import predicted_classes, prediction_values
+from ..core.frames import predicted_classes, prediction_values, require_exact_ids
 from ..core.mergeable import merge_all
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
@@ -314,6 +314,7 @@ def stored_outputs(profile: Profile, batch: pd.DataFrame) -> pd.DataFrame:
     and its own labels as ``OWN_LABEL`` (text, a regression's as numbers; missing where it has
     none)."""
     assert profile.id_column is not None
+    require_exact_ids(batch[profile.id_column], profile.id_column, "window")
     texts = [profile.id_column, *([profile.predicted_label] if profile.predicted_label else [])]
     frame = pd.DataFrame({**{c: category_array(batch[c]) for c in texts},
                           **{c: to_numeric(batch[c], c) for c in profile.prediction_columns}})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import numbers
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,6 +18,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from ..core.frames import missing_column
 from ..core.parallel import run_all
 from ..core.times import is_open, timestamps, utc_nanoseconds
 from ..errors import DataError
@@ -308,7 +310,8 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
-            raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
+            raise DataError(f"timestamp column {timestamp_column!r} is missing from the data "
+                            f"({missing_column(timestamp_column, frame)})")
         times = timestamps(frame[timestamp_column], timestamp_column, timestamp_unit)
         order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
@@ -357,13 +360,14 @@ def check_window_options(timestamp_column: str | None, every: str | None,
         raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
     if every is not None and timestamp_column is None:
         raise DataError("a window period needs a timestamp column")
-    if chunk_size is not None and chunk_size < 1:
-        raise DataError(f"chunk size must be a positive number of rows, got {chunk_size}")
+    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
+                                   or isinstance(chunk_size, bool) or chunk_size < 1):
+        raise DataError(f"chunk size must be a positive whole number of rows, got {chunk_size!r}")
     if every is None:
         return None
     try:
         offset = pd.tseries.frequencies.to_offset(every)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
                         "1W") from exc
     if offset.n <= 0:

@@ -94,6 +94,9 @@ def comparison_experiment_name_for(model_name: str) -> str:
 
 def check_experiment(name: str | None) -> None:
     """Refuse an empty experiment name (``None`` means the default one)."""
+    if name is not None and not isinstance(name, str):
+        raise DataError(f"experiment must be an experiment's name (a string), got "
+                        f"{type(name).__name__} {name!r}")
     if name is not None and not name.strip():
         raise DataError("experiment name is empty: give a name, or leave it out for "
                         "mlflow-decay/<model name>")

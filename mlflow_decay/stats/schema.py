@@ -7,6 +7,7 @@ window go through the same functions, so a reference and a window are always rea
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import threading
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,19 @@ def holds_decimals(series: pd.Series, sample: int = 100) -> bool:
     return len(head) > 0 and all(isinstance(v, decimal.Decimal) for v in head)
 
 
+def holds_dates(series: pd.Series, sample: int = 100) -> bool:
+    """Whether a column holds dates or times of day that are no ``datetime64``: an object
+    column of ``datetime.date``/``datetime.time`` values (a Parquet or SQL ``DATE`` as pandas
+    reads it), judged by its first ``sample`` non-missing values, or a pyarrow date, time or
+    duration column."""
+    if str(series.dtype).startswith(("date32", "date64", "time32", "time64", "duration")):
+        return True  # pyarrow's, e.g. date32[day][pyarrow]
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return False
+    head = _head(series, sample)
+    return len(head) > 0 and all(isinstance(v, (datetime.date, datetime.time)) for v in head)
+
+
 def _head(series: pd.Series, sample: int) -> pd.Series:
     """The first ``sample`` values of a column, or its first non-missing ones when those are
     all missing."""
@@ -66,7 +80,8 @@ def infer_kind(series: pd.Series) -> Kind | None:
     """Infer the kind of a column, or ``None`` for columns that are not features (datetimes).
     Nested columns (:func:`is_nested`) are neither: the caller refuses them."""
     dtype = series.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or holds_dates(series)):
         return None
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"

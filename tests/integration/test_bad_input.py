@@ -822,3 +822,214 @@ def test_stores_that_cannot_be_used_are_refused_in_one_line(
                 md.evaluate(profiled, make_frame(50, 3), tracking_uri=store)
     finally:
         subprocess.run(["chattr", "-i", store.removeprefix("sqlite:///")], capture_output=True)
+
+
+# ---- trial 5 (helper A): the Python API as a notebook calls it. Arguments of the wrong type
+# were tracebacks (a column named by an int: TypeError, AttributeError; a DataFrame or a dict
+# given as the profile; a policy given as a dict; labels with a column twice; a chunk size of
+# 1000.0) or misleading lines (a list given as one string counted its letters or characters:
+# "got 22"; an id column made the index by set_index was "missing" with no word of the index;
+# an id column named 0 fell back to the profile's, silently; a pyarrow Table or a Series was
+# only "got Table"). (case id, call given the profiled version's URI and the store, message)
+def _window(rows: int = 300) -> pd.DataFrame:
+    return make_frame(rows, 5).assign(
+        id=lambda f: np.arange(len(f)),
+        ts=lambda f: pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(np.arange(len(f)),
+                                                                           unit="min"))
+
+
+API: list[tuple[str, Callable[[str, str], object], str]] = [
+    ("the target named by an int",
+     lambda uri, t: md.build_profile(_window(), target=5, prediction="score"),
+     "target must be a column name (a string), got int 5"),
+    ("the prediction named by an int",
+     lambda uri, t: md.build_profile(_window(), target="label", prediction=4),
+     "prediction must be a column name or a list of them, got int 4"),
+    ("the id column named by an int",
+     lambda uri, t: md.build_profile(_window(), target="label", prediction="score",
+                                     id_column=0),
+     "id_column must be a column name (a string), got int 0"),
+    ("a feature named by an int", lambda uri, t: md.build_profile(
+        _window(), target="label", prediction="score", features=["x1", 2]),
+     "each of features must be a column name (a string), got int 2"),
+    ("the data attached as the profile",
+     lambda uri, t: md.attach_profile(uri, _window(), tracking_uri=t),
+     "profile must be a Profile (from md.build_profile, md.load_profile or md.Profile.from_json), "
+     "got DataFrame"),
+    ("a profile's dict attached", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t).to_dict(), tracking_uri=t),
+     "profile must be a Profile"),
+    ("a policy given as a dict", lambda uri, t: md.evaluate(
+        uri, _window(), policy={"hysteresis": {"min_rows": 1}}, tracking_uri=t),
+     "policy must be a Policy or the path of a policy TOML file, got dict"),
+    ("a pyarrow Table as the window", lambda uri, t: md.evaluate(
+        uri, __import__("pyarrow").Table.from_pandas(_window()), tracking_uri=t),
+     "got a pyarrow Table: call .to_pandas() first"),
+    ("a numpy array as the reference",
+     lambda uri, t: md.build_profile(_window()[["x1", "x2"]].to_numpy()),
+     "got a numpy array, which names no columns"),
+    ("a Series as the labels", lambda uri, t: md.attach_labels(
+        uri, _window().set_index("id")["label"], id_column="id", label_column="label",
+        tracking_uri=t),
+     "attach_labels reads a pandas DataFrame; got a Series ('label'): make it a DataFrame"),
+    ("labels whose ids are the index", lambda uri, t: md.attach_labels(
+        uri, _window().set_index("id")[["label"]], id_column="id", label_column="label",
+        tracking_uri=t),
+     "column 'id' is missing from the labels (it is the DataFrame's index, not a column: "
+     "frame.reset_index() makes it a column"),
+    ("labels with a column twice", lambda uri, t: md.attach_labels(
+        uri, _window()[["id", "label", "label"]], id_column="id", label_column="label",
+        tracking_uri=t),
+     "column 'label' appears more than once in the labels"),
+    ("the labels' id column named 0", lambda uri, t: md.attach_labels(
+        uri, _window()[["id", "label"]].set_axis([0, 1], axis=1), id_column=0,
+        label_column=1, tracking_uri=t),
+     "id_column must be a column name (a string), got int 0"),
+    ("a chunk size of 1000.0", lambda uri, t: md.monitor(
+        uri, _window(), chunk_size=1000.0, log=False, tracking_uri=t),
+     "chunk size must be a positive whole number of rows, got 1000.0"),
+    ("the timestamp column named by an int", lambda uri, t: md.monitor(
+        uri, _window(), timestamp_column=0, every="1D", tracking_uri=t),
+     "timestamp_column must be a column name (a string), got int 0"),
+    ("the timestamp column is the index", lambda uri, t: md.monitor(
+        uri, _window().set_index("ts"), timestamp_column="ts", every="1D", tracking_uri=t),
+     "timestamp column 'ts' is missing from the data (it is the DataFrame's index"),
+    ("the decision column named by an int", lambda uri, t: md.evaluate(
+        uri, _window(), predicted_label=1, tracking_uri=t),
+     "predicted_label must be a column name (a string), got int 1"),
+    ("compare's models as one string", lambda uri, t: md.compare(
+        _window(), uri, predictions=["score", "score"], tracking_uri=t),
+     "compare takes a list of two model URIs (champion, challenger), got the text "
+     "'models:/churn/1'"),
+    ("compare's predictions as one string", lambda uri, t: md.compare(
+        _window(), [uri, uri], predictions="score", tracking_uri=t),
+     "give one prediction column per model (two), got 'score'"),
+    ("compare's prediction column is the index", lambda uri, t: md.compare(
+        _window().set_index("score"), [uri, uri], predictions=["score", "score_new"],
+        tracking_uri=t),
+     "prediction column 'score' is missing from the window (it is the DataFrame's index"),
+    ("a restore whose reason is None",
+     lambda uri, t: md.restore(uri, reason=None, tracking_uri=t),
+     "restore needs a reason"),
+    ("band chunks of 5.0", lambda uri, t: md.build_profile(_window(), band_chunks=5.0),
+     "band_chunks must be a whole number of chunks (0 for no reference bands), got 5.0"),
+    ("band chunks of None", lambda uri, t: md.build_profile(_window(), band_chunks=None),
+     "band_chunks must be a whole number of chunks (0 for no reference bands), got None"),
+    ("a window period of 6", lambda uri, t: md.monitor(
+        uri, _window(), timestamp_column="ts", every=6, tracking_uri=t),
+     "window period 6 is not a pandas offset such as 1D, 6h, 1W"),
+    ("an experiment named by an int", lambda uri, t: md.evaluate(
+        uri, _window(), experiment=123, tracking_uri=t),
+     "experiment must be an experiment's name (a string), got int 123"),
+    # the hint was frame.columns.astype(str), which makes names such as "('model', 'x1')"
+    ("a window whose columns have two levels", lambda uri, t: md.evaluate(
+        uri, pd.concat({"model": _window()}, axis=1), tracking_uri=t),
+     "the window's columns have 2 levels (a MultiIndex, such as ('model', 'x1')): name each "
+     "column by one string (frame.columns = frame.columns.droplevel(0), or join the levels)"),
+    ("a DataFrame merged into a profile", lambda uri, t: md.merge_profiles(
+        md.load_profile(uri, tracking_uri=t), _window()),
+     "merge_profiles(a, b) merges two Profiles, got DataFrame"),
+    # a sample of none of the features was stored, and every logged window then failed in
+    # Evidently with a traceback, its run left RUNNING
+    ("a reference sample of none of the features", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t), reference_sample=_window()[["label"]],
+        tracking_uri=t),
+     "reference_sample holds no rows of the profile's features (color, level, x1, x2); it has "
+     "300 rows of the columns label"),
+    ("a reference sample of 0 rows", lambda uri, t: md.attach_profile(
+        uri, md.load_profile(uri, tracking_uri=t), reference_sample=_window(), sample_rows=0,
+        tracking_uri=t),
+     "sample_rows must be a positive whole number of rows, got 0"),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), [a[1:] for a in API], ids=[a[0] for a in API])
+def test_the_python_api_refuses_arguments_of_the_wrong_type_in_one_line(
+        tracking_uri: str, profiled: str, call: Callable[[str, str], object],
+        message: str) -> None:
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DecayError) as caught:
+        call(profiled, tracking_uri)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+
+
+def test_a_list_of_columns_given_as_one_string_is_that_one_column() -> None:
+    """features="x1" was read as the columns 'x' and '1' (refused: "column 'x' is missing")."""
+    frame = _window().drop(columns=["id", "ts"])
+    options = {"target": "label", "prediction": "score", "band_chunks": 0}
+    for name, value in (("features", "x1"), ("categorical", "level"), ("exclude", "x2")):
+        one = md.build_profile(frame, **options, **{name: value})
+        assert one.to_json() == md.build_profile(frame, **options, **{name: [value]}).to_json()
+    assert list(md.build_profile(frame, features="x1", **options).features) == ["x1"]
+
+
+def test_numpy_numbers_are_numbers_for_the_profile_options(tracking_uri: str,
+                                                            new_version: Callable[..., str]) -> None:
+    """A threshold read off a curve as np.float32 was refused ("must be a number"), and once
+    taken it could not be written to the profile's JSON; np.int64 counts were refused too."""
+    from sklearn.metrics import accuracy_score
+
+    frame = _window(2000).drop(columns=["id", "ts"])
+    threshold = np.float32(0.3)
+    profile = md.build_profile(frame, target="label", prediction="score", threshold=threshold,
+                               band_chunks=np.int64(4), min_category_count=np.int64(3))
+    uri = new_version()
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    stored = md.load_profile(uri, tracking_uri=tracking_uri)
+    assert stored.threshold == float(threshold)
+    assert stored.performance["accuracy"] == pytest.approx(
+        accuracy_score(frame["label"], frame["score"] >= threshold))
+    assert stored.bands and stored == profile
+
+
+def test_long_integer_ids_held_as_floats_are_refused(tracking_uri: str,
+                                                     new_version: Callable[..., str]) -> None:
+    """Ids of 19 digits in a CSV column with a missing value read as floats, which keep 16:
+    a window stored them rounded (256 rows shared one id) and late labels were joined to the
+    wrong rows, silently; labels' ids were rounded the same way."""
+    from sklearn.metrics import roc_auc_score
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(_window(3000).drop(columns="ts"), target="label",
+                                            prediction="score", id_column="id"),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, 6).assign(id=2**60 + np.arange(600))
+    bounds = {"window_start": "2026-02-01", "window_end": "2026-02-02"}
+    message = ("column 'id' of the {} holds ids as floating-point numbers of 2**53 or more "
+               "(such as 1152921504606846976), which have lost their last digits")
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.evaluate(uri, window.drop(columns="label").assign(id=lambda f: f["id"].astype(float)),
+                    tracking_uri=tracking_uri, **bounds)
+    assert message.format("window") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+    md.evaluate(uri, window.drop(columns="label"), tracking_uri=tracking_uri, **bounds)
+    labels = window[["id", "label"]]
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.attach_labels(uri, labels.astype({"id": float}), tracking_uri=tracking_uri)
+    assert message.format("labels") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
+    [joined] = md.attach_labels(uri, labels, tracking_uri=tracking_uri)
+    assert joined.labelled == 600
+    assert joined.metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window["label"], window["score"]))
+
+
+def test_a_window_evidently_cannot_read_is_still_evaluated_and_logged(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """With a reference sample stored, a window whose feature is all missing (a feed outage:
+    what the quality rules are for) failed in Evidently's page with a traceback, its run left
+    RUNNING, on every try."""
+    uri = new_version()
+    reference = make_frame(3000, 1)
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                      reference_sample=reference, sample_rows=300, tracking_uri=tracking_uri)
+    report = md.evaluate(uri, make_frame(500, 2).assign(x1=np.nan), tracking_uri=tracking_uri,
+                         window_start="2026-02-01", window_end="2026-02-02")
+    assert report.metrics["quality.x1.missing_rate"] == 1.0
+    assert any(n.startswith("Evidently report left out: ValueError: An empty column 'x1'")
+               for n in report.notes)
+    run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
+    assert run.info.status == "FINISHED"

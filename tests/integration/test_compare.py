@@ -351,3 +351,26 @@ def test_a_comparison_of_two_aliases_on_one_version_says_why(tracking_uri: str,
                        r"takes it\)"):
         md.compare(make_frame(500, 3), ["models:/churn@champion", "models:/churn@challenger"],
                    tracking_uri=tracking_uri)
+
+
+def test_delongs_rows_are_those_both_versions_scored_and_it_says_so(
+        tracking_uri: str, profiled: str) -> None:
+    """Trial 5 (helper A): with some of the champion's scores missing (a nullable Float64
+    column with pd.NA), compare.diff.perf.roc_auc (each side on its own rows) and
+    compare.diff.roc_auc (DeLong's, on the rows both scored) differed, with nothing to say why."""
+    window = make_frame(2000, 3).assign(
+        new=lambda f: np.clip(f.score + np.random.default_rng(4).normal(0, 0.1, len(f)), 0, 1))
+    window["score"] = window["score"].astype("Float64").mask(window.index < 100)
+    result = md.compare(window, [profiled, profiled], predictions=["score", "new"], log=False,
+                        tracking_uri=tracking_uri)
+    both = window.index >= 100
+    y, a, b = (window.loc[both, c].to_numpy(dtype=float) for c in ("label", "score", "new"))
+    assert result.delong is not None
+    assert result.delong.auc == (pytest.approx(roc_auc_score(y, a)), pytest.approx(roc_auc_score(y, b)))
+    diff, se = _brute_force(y, a, b)
+    assert result.delong.diff == pytest.approx(diff) and result.delong.se == pytest.approx(se)
+    assert result.metrics["compare.v1_2.perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window["label"], window["new"]))
+    assert ("DeLong's test reads the 1,900 labelled rows both versions scored: 100 with a missing "
+            "or infinite score of one are left out (each version's perf.* reads the rows it "
+            "scored)") in result.notes

@@ -582,3 +582,16 @@ def test_looking_up_a_versions_restores_does_not_read_its_windows(
     restores = runs.decay_runs(client, "churn", "1", ("restore",))
     assert [r.data.tags[registry.KIND] for r in restores] == ["restore"]
     assert returned == [1]  # the restore alone, not the three windows and the timeline
+
+
+def test_a_window_whose_ids_are_its_index_says_so(tracking_uri: str,
+                                                  new_version: Callable[..., str]) -> None:
+    """A notebook's frame indexed by its ids (set_index("id")) stored no ids, and the note
+    said only that the window had no column 'id': the labels of weeks of windows were lost."""
+    uri = _with_ids(new_version, tracking_uri)
+    week = make_frame(500, seed=3).assign(id=[f"w{i}" for i in range(500)])
+    report = md.evaluate(uri, week.drop(columns="label").set_index("id"), tracking_uri=tracking_uri,
+                         window_start="2026-03-02", window_end="2026-03-09")
+    assert any("(the window has no column 'id' throughout: it is the DataFrame's index, which "
+               "frame.reset_index() makes a column, or is a Spark DataFrame)" in n
+               for n in report.notes)

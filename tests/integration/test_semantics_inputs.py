@@ -447,3 +447,32 @@ def test_categories_written_in_another_case_or_padded_are_named_in_a_note() -> N
         assert [n for n in result.notes if "written otherwise" in n] == [
             f"column 'color': window values such as {example} written otherwise (case or "
             "surrounding spaces): counted as unseen categories"]
+
+
+def test_a_date_column_of_date_objects_is_left_out_as_datetimes_are(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Trial 5 (helper A): a DATE column (Parquet date32, SQL DATE) reads in pandas as objects
+    of datetime.date; it became a categorical feature, with no note, whose every later window
+    was all unseen categories: drifted in every window (1 feature in 5, drift share 0.2)."""
+    import datetime
+
+    import pyarrow as pa
+
+    def dated(rows: int, seed: int, first: datetime.date) -> pd.DataFrame:
+        return make_frame(rows, seed).assign(
+            signup=[first + datetime.timedelta(days=i % 300) for i in range(rows)])
+
+    frame, window = dated(600, 1, datetime.date(2025, 1, 1)), dated(400, 2, datetime.date(2026, 2, 1))
+    path = tmp_path / "ref.parquet"
+    frame.to_parquet(path)
+    assert pd.read_parquet(path)["signup"].dtype == object  # objects of datetime.date
+    arrow = frame.assign(signup=frame["signup"].astype(pd.ArrowDtype(pa.date32())))
+    for source in (frame, path, arrow):
+        profile = md.build_profile(source, target="label", prediction="score", band_chunks=0)
+        assert "signup" not in profile.features
+        assert [n[:60] for n in profile.notes] == [
+            "column 'signup' holds dates or durations, which are not feat"]
+    uri = new_version()
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    report = md.evaluate(uri, window, log=False, tracking_uri=tracking_uri)
+    assert "signup" not in report.drifted_features and report.metrics["drift.share"] == 0.0

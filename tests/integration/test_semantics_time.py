@@ -468,3 +468,26 @@ def test_rows_outside_an_evaluated_windows_bounds_are_noted(
     inside = table[(utc >= "2026-03-02") & (utc < "2026-03-09")]
     report = md.evaluate(uri, inside, log=False, tracking_uri=tracking_uri, **bounds)
     assert not [n for n in report.notes if "outside the window" in n]
+
+
+def test_dates_as_a_timestamp_column_in_any_form_cut_the_same_windows(
+        tracking_uri: str, profiled: str) -> None:
+    """Trial 5 (helper A): a DATE column read with pandas' pyarrow backend
+    (pd.read_parquet(..., dtype_backend="pyarrow"): date32[day][pyarrow]) as the timestamp
+    column was a NotImplementedError traceback ("dt.tz is not supported for date32")."""
+    import datetime
+
+    import pyarrow as pa
+
+    window = make_frame(700, 2).assign(
+        day=[datetime.date(2026, 2, 1) + datetime.timedelta(days=i // 100) for i in range(700)])
+    arrow = window.assign(day=window["day"].astype(pd.ArrowDtype(pa.date32())))
+    assert timestamps(arrow["day"], "day").equals(timestamps(window["day"], "day"))
+    cut = md.monitor(profiled, arrow, timestamp_column="day", every="1D",
+                     tracking_uri=tracking_uri)
+    assert [(r.window_start, r.rows) for r in cut] == [
+        (f"2026-02-{d:02d}T00:00:00+00:00", 100) for d in range(1, 8)]
+    # the same rows with the dates as objects are the same windows: a rerun skips them all
+    again = md.monitor(profiled, window, timestamp_column="day", every="1D",
+                       tracking_uri=tracking_uri)
+    assert [r.skipped for r in again] == [True] * 7
