@@ -4,7 +4,8 @@ The result is a flat dict of metrics with stable dot-separated names:
 
 - ``drift.<feature>.{psi,js,ks,wasserstein}`` (numerical), ``drift.<feature>.{psi,js,unseen_share}``
   (categorical), ``drift.prediction.*`` and ``drift.target.*`` likewise, ``drift.share``;
-- ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}``, ``quality.rows``
+- ``quality.<feature>.{missing_rate,nonfinite_rate,out_of_range_share}`` (the first two also
+  as ``.delta``, their rise above the reference's share), ``quality.rows``
   (out of range: outside the reference min/max, or a category the profile has not seen);
 - ``quality.prediction.missing_rate``: the share of rows whose model output is missing or not
   finite (multiclass: any of the row's probabilities);
@@ -315,6 +316,9 @@ def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str
         out[("quality", "missing_rate.delta")] = stats.missing / rows - ref.missing / ref.rows
     if isinstance(ref, NumericSummary) and isinstance(stats, NumericStats):
         out[("quality", "nonfinite_rate")] = stats.infinite / rows
+        if ref.rows:  # a feed that starts sending +-inf (a division by zero upstream)
+            out[("quality", "nonfinite_rate.delta")] = (stats.infinite / rows
+                                                        - ref.infinite / ref.rows)
         n = stats.count
         if ref.count and n:
             assert ref.min is not None and ref.max is not None

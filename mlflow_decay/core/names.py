@@ -76,6 +76,8 @@ def _plain_path(key: str) -> bool:
 FEATURE_METRICS = {"numerical": ("wasserstein", "ks", "psi", "js"),
                    "categorical": ("js", "psi", "unseen_share")}
 QUALITY_METRICS = ("missing_rate", "nonfinite_rate", "out_of_range_share")
+#: The quality shares whose rise above the reference's own share is logged too (``.delta``).
+QUALITY_DELTAS = ("missing_rate.delta", "nonfinite_rate.delta")
 IMPACT_METRICS = ("impact.predictions_since_breach", "impact.detection_delay_windows")
 #: Error metrics whose change from the reference is also logged as a ratio (``perf.rmse.ratio``:
 #: the window's RMSE over the reference's), so that a threshold can be relative.
@@ -105,7 +107,7 @@ def higher_is_worse(pattern: str) -> bool:
     return (pattern in ("drift.share", "drift.features_drifted")
             or (pattern.startswith("drift.") and last in stats)
             or (pattern.startswith("quality.") and (last in QUALITY_METRICS
-                                                     or pattern.endswith(".missing_rate.delta")))
+                                                     or pattern.endswith(QUALITY_DELTAS)))
             or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio")))
 
 
@@ -130,7 +132,7 @@ def metric_patterns() -> tuple[str, ...]:
     est = sorted({*BINARY, *MULTICLASS, *REGRESSION})
     return ("drift.share", "drift.features_drifted", "drift.multivariate.reconstruction_error",
             *(f"drift.*.{s}" for s in stats), "quality.rows",
-            *(f"quality.*.{q}" for q in QUALITY_METRICS), "quality.*.missing_rate.delta",
+            *(f"quality.*.{q}" for q in (*QUALITY_METRICS, *QUALITY_DELTAS)),
             *(f"perf.{m}{end}" for m in perf for end in ("", ".delta")),
             *(f"est.{m}{end}" for m in est for end in ("", ".lower", ".upper", ".delta")),
             *(f"{side}.{m}.ratio" for side in ("perf", "est") for m in RATIO_METRICS),

@@ -14,6 +14,7 @@ from .names import (
     FEATURE_METRICS,
     IMPACT_METRICS,
     MAX_PATTERN,
+    QUALITY_DELTAS,
     QUALITY_METRICS,
     RATIO_METRICS,
     globs_meet,
@@ -241,8 +242,8 @@ def check_metric_pattern(pattern: str, what: str) -> None:
         f"{what}: unknown metric name, no metric can match it; known: drift.share, "
         f"drift.features_drifted, drift.multivariate.reconstruction_error, "
         f"drift.<feature|prediction|target>.{{{stats}}}, quality.rows, "
-        f"quality.<feature>.{{{'|'.join(QUALITY_METRICS)}}}, quality.<feature>.missing_rate"
-        f".delta, perf.<metric>[.delta] and "
+        f"quality.<feature>.{{{'|'.join((*QUALITY_METRICS, *QUALITY_DELTAS))}}}, "
+        f"perf.<metric>[.delta] and "
         f"est.<metric>[.lower|.upper|.delta] (perf: {perf}; est: {est}), "
         f"{{perf|est}}.{{{'|'.join(RATIO_METRICS)}}}.ratio, business.<column>, "
         f"{', '.join(IMPACT_METRICS)}, labels.coverage")

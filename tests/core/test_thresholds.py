@@ -203,3 +203,18 @@ def test_small_labelled_windows_performance_within_sampling_noise_is_not_decay()
     status, breaches = DEFAULT_POLICY.decide(broken.metrics, profile.bands, broken.rows)
     assert status == "degraded"
     assert "perf.accuracy.delta" in {b.metric for b in breaches}
+
+
+def test_a_feature_that_turns_infinite_warns_without_bands() -> None:
+    reference = make_frame(2000, seed=1)
+    reference.loc[:9, "x2"] = np.inf  # 0.5 % of the reference infinite already
+    profile = md.build_profile(reference, target="label", prediction="score", band_chunks=0)
+    window = make_frame(800, seed=2).drop(columns="label")
+    window.loc[:199, "x2"] = -np.inf  # a quarter of a feed's values: a division by zero
+    result = evaluate_window(profile, window)
+    rise = np.isinf(window.x2).mean() - np.isinf(reference.x2).mean()
+    assert result.metrics["quality.x2.nonfinite_rate.delta"] == pytest.approx(rise)
+    assert result.metrics["quality.x1.nonfinite_rate.delta"] == 0
+    status, breaches = DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)
+    assert status == "warning"
+    assert [b.metric for b in breaches] == ["quality.x2.nonfinite_rate.delta"]
