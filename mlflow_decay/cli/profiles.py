@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from ..errors import DecayWarning
 from .options import DATA, NAME, NAMES, policy_option, split
 from .output import common, emit, fmt, offline
 
@@ -76,17 +78,19 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
     preds = prediction
     # a Parquet file or directory is profiled in batches, unless a raw sample is to be stored
     table = read_table(data) if reference_sample else None
-    built = build_profile(
-        data if table is None else table, target=target,
-        prediction=preds if task == "multiclass" else (preds[0] if preds else None),
-        task=task,
-        features=features, categorical=categorical, numerical=numerical,
-        id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
-        min_category_count=min_category_count, exclude=exclude, classes=split(classes),
-        positive_label=positive_label, threshold=threshold,
-        prediction_kind=prediction_kind,
-        predicted_label=predicted_label,
-    )
+    with warnings.catch_warnings():  # its notes are printed below, once the profile is stored
+        warnings.simplefilter("ignore", DecayWarning)
+        built = build_profile(
+            data if table is None else table, target=target,
+            prediction=preds if task == "multiclass" else (preds[0] if preds else None),
+            task=task,
+            features=features, categorical=categorical, numerical=numerical,
+            id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,
+            min_category_count=min_category_count, exclude=exclude, classes=split(classes),
+            positive_label=positive_label, threshold=threshold,
+            prediction_kind=prediction_kind,
+            predicted_label=predicted_label,
+        )
     uri = api.attach_profile(model_uri, built, tracking_uri=tracking_uri,
                              reference_sample=table if reference_sample else None,
                              sample_rows=reference_sample)

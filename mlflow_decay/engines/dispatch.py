@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from ..core.evaluation import MIN_CHUNK_ROWS, Evaluation, evaluate_window
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
-from ..errors import DataError
+from ..errors import DataError, DecayWarning
 from .parquet import build_profile_batches, evaluate_batches, parquet_batches
 from .partials import fingerprint_columns
 from .sources import PARQUET_SUFFIXES, Fingerprint, read_table, rows_digest
@@ -100,6 +101,8 @@ def build_profile(
     Returns
     -------
     Profile
+        Its ``notes`` (columns that look like labels, scores or ids, dates left out, a
+        reference too small for bands, ...) are also raised as :class:`~mlflow_decay.DecayWarning`.
     """
     columns = Columns(target=target, prediction=prediction, features=features,
                       categorical=categorical or (), numerical=numerical or (),
@@ -108,7 +111,10 @@ def build_profile(
     options = ProfileOptions(task=task, classes=classes, positive_label=positive_label,
                              threshold=threshold, prediction_kind=prediction_kind,
                              min_category_count=min_category_count, band_chunks=band_chunks)
-    return build_profile_from(reference, columns, options)
+    profile = build_profile_from(reference, columns, options)
+    for note in profile.notes:  # seen in a notebook, not only by who reads profile.notes
+        warnings.warn(note, DecayWarning, stacklevel=2)
+    return profile
 
 
 Source = Any  # a DataFrame, a path to a CSV/Parquet file or a Parquet directory, or a Spark DataFrame

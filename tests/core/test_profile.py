@@ -156,3 +156,10 @@ def test_profiles_before_categorical_levels_load_and_evaluate_as_before() -> Non
     z = (window[["x1", "x2"]].to_numpy() - [0.1, 1.2]) / [1.1, 0.6]
     expected = float(np.mean(np.sum((z - z @ w.T @ w) ** 2, axis=1)))
     assert evaluate_window(old, window).metrics[MULTIVARIATE] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_profiles_notes_are_raised_as_warnings_a_notebook_shows() -> None:
+    frame = make_frame(1000, seed=4).assign(customer_id=[f"c{i}" for i in range(1000)])
+    with pytest.warns(md.DecayWarning, match="customer_id") as caught:
+        profile = md.build_profile(frame, target="label", prediction="score")
+    assert [str(w.message) for w in caught] == list(profile.notes)
