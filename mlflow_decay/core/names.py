@@ -93,8 +93,9 @@ DRIFT_ALPHA = 0.05
 PREDICTION_P_VALUE = "drift.prediction.p_value"
 #: How far a performance metric (``perf.*``, ``est.*``) must lie from its reference band's mean,
 #: in the window's sampling deviations (the band's, scaled to the window's rows), for a constant
-#: threshold to judge it: a small window's chance drop is not decay (two-sided 95 %).
-PERFORMANCE_NOISE_Z = 1.96
+#: threshold to judge it: a small window's chance drop is not decay (3, NannyML's default
+#: for its realized-performance thresholds; the band's deviation, from 10 chunks, may be low).
+PERFORMANCE_NOISE_Z = 3.0
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
 

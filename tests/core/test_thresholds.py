@@ -193,10 +193,10 @@ def test_small_labelled_windows_performance_within_sampling_noise_is_not_decay()
         verdicts.append(DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)[0])
         notes = DEFAULT_POLICY.window_notes(result.metrics, profile.bands, result.rows)
         held += any("within this window's sampling noise" in n for n in notes)
-    # a chance drop beyond the noise still counts (AUC -0.05 at 300 rows is a 2-sigma event),
-    # and the band's deviation, from 10 chunks, is itself an estimate (this one low): a few
+    # the band's deviation, from 10 chunks, is itself an estimate (this one low): a chance
+    # drop may still count, rarely
     assert verdicts.count("degraded") <= 1
-    assert verdicts.count("warning") <= 0.1 * len(verdicts)  # 7 of 40 judged without noise
+    assert verdicts.count("warning") <= 0.05 * len(verdicts)  # 7 of 40 judged without noise
     assert held >= 3  # the constant thresholds were crossed by chance, and the notes say so
     # a real drop in a window as small is still judged
     broken = evaluate_window(profile, make_frame(300, seed=7, flip=0.3))
