@@ -65,8 +65,15 @@ def _reference_bins(ref: NumericSummary) -> tuple[np.ndarray, np.ndarray, np.nda
     """``ref``'s histogram edges, and its proportions as :func:`psi` and :func:`js_distance`
     read them (computed once per summary, like its grid)."""
     r = ref.histogram_proportions()
-    return (np.asarray(ref.edges, dtype=float), np.where(r > 0, r, PSI_EPSILON),
-            r / r.sum())
+    out = np.asarray(ref.edges, dtype=float), np.where(r > 0, r, PSI_EPSILON), r / r.sum()
+    _read_only(*out)
+    return out
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    """Make arrays kept across calls read-only."""
+    for array in arrays:
+        array.flags.writeable = False
 
 
 def ks_statistic(ref: NumericSummary, stats: NumericStats) -> float:
@@ -109,7 +116,9 @@ def _reference_areas(ref: NumericSummary) -> tuple[np.ndarray, np.ndarray]:
     it (exact: linear between the points); computed once per summary, like its grid."""
     g, ref_at, ref_below = reference_on_grid(ref)
     width = np.diff(g)
-    return width, width * (ref_at[:-1] + ref_below[1:]) / 2
+    out = width, width * (ref_at[:-1] + ref_below[1:]) / 2
+    _read_only(*out)
+    return out
 
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:
