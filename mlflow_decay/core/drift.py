@@ -15,6 +15,8 @@ do not grow with the sample size the way p-values do.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.special
 
@@ -27,14 +29,22 @@ PSI_EPSILON = 1e-4
 
 def psi(reference: np.ndarray, window: np.ndarray) -> float:
     """Population stability index between two proportion vectors over the same bins."""
-    r = np.where(reference > 0, reference, PSI_EPSILON)
+    return _psi(np.where(reference > 0, reference, PSI_EPSILON), window)
+
+
+def _psi(floored: np.ndarray, window: np.ndarray) -> float:
+    """:func:`psi` with the reference's empty bins already set to ``PSI_EPSILON``."""
     w = np.where(window > 0, window, PSI_EPSILON)
-    return float(np.sum((w - r) * np.log(w / r)))
+    return float(np.sum((w - floored) * np.log(w / floored)))
 
 
 def js_distance(reference: np.ndarray, window: np.ndarray) -> float:
     """Jensen-Shannon distance (base 2) between two proportion vectors."""
-    r = reference / reference.sum()
+    return _js(reference / reference.sum(), window)
+
+
+def _js(r: np.ndarray, window: np.ndarray) -> float:
+    """:func:`js_distance` with the reference already summing to one."""
     w = window / window.sum()
     m = (r + w) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -45,9 +55,25 @@ def js_distance(reference: np.ndarray, window: np.ndarray) -> float:
 
 def numeric_drift(ref: NumericSummary, stats: NumericStats) -> dict[str, float]:
     """PSI, JS, KS D and normalised Wasserstein of a window's statistics against ``ref``."""
-    w = stats.histogram(ref.edges) / stats.count
+    edges, floored, r = _reference_bins(ref)
+    w = stats.histogram(edges) / stats.count
+    return {"psi": _psi(floored, w), "js": _js(r, w), **_cdf_distances(ref, stats)}
+
+
+@lru_cache(maxsize=1024)
+def _reference_bins(ref: NumericSummary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ref``'s histogram edges, and its proportions as :func:`psi` and :func:`js_distance`
+    read them (computed once per summary, like its grid)."""
     r = ref.histogram_proportions()
-    return {"psi": psi(r, w), "js": js_distance(r, w), **_cdf_distances(ref, stats)}
+    out = np.asarray(ref.edges, dtype=float), np.where(r > 0, r, PSI_EPSILON), r / r.sum()
+    _read_only(*out)
+    return out
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    """Make arrays kept across calls read-only."""
+    for array in arrays:
+        array.flags.writeable = False
 
 
 def ks_statistic(ref: NumericSummary, stats: NumericStats) -> float:
@@ -71,17 +97,28 @@ def _cdf_distances(ref: NumericSummary, stats: NumericStats) -> dict[str, float]
     """
     n = stats.count
     g, ref_at, ref_below = reference_on_grid(ref)
-    if not np.array_equal(g, stats.grid):
+    if g is not stats.grid and not np.array_equal(g, stats.grid):
         raise ValueError("window statistics were not counted on this summary's grid")
-    win_below, win_at = stats.below / n, stats.through / n
+    below, through, sums = stats.below, stats.through, stats.sums
+    win_below, win_at = below / n, through / n
     ks = max(float(np.max(np.abs(ref_at - win_at))), float(np.max(np.abs(ref_below - win_below))))
-    gaps, sums = stats.gap_counts(), stats.sums
-    width = np.diff(g)
-    ref_area = width * (ref_at[:-1] + ref_below[1:]) / 2
-    win_area = width * win_at[:-1] + (gaps[1:-1] * g[1:] - sums[1:-1]) / n
-    outside = (gaps[0] * g[0] - sums[0] + sums[-1] - gaps[-1] * g[-1]) / n
+    width, ref_area = _reference_areas(ref)
+    inner = below[1:] - through[:-1]  # the window's values strictly inside each gap
+    win_area = width * win_at[:-1] + (inner * g[1:] - sums[1:-1]) / n
+    outside = (below[0] * g[0] - sums[0] + sums[-1] - (n - through[-1]) * g[-1]) / n
     scale = ref.std if ref.std else 1.0
     return {"ks": ks, "wasserstein": float((np.abs(ref_area - win_area).sum() + outside) / scale)}
+
+
+@lru_cache(maxsize=1024)
+def _reference_areas(ref: NumericSummary) -> tuple[np.ndarray, np.ndarray]:
+    """The width of each gap between ``ref``'s grid points and the reference CDF's area over
+    it (exact: linear between the points); computed once per summary, like its grid."""
+    g, ref_at, ref_below = reference_on_grid(ref)
+    width = np.diff(g)
+    out = width, width * (ref_at[:-1] + ref_below[1:]) / 2
+    _read_only(*out)
+    return out
 
 
 def categorical_drift(ref: CategoricalSummary, window_counts: dict[str, int]) -> dict[str, float]:

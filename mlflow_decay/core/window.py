@@ -94,7 +94,7 @@ class NumericStats:
         """Finite values in each gap (as in ``sums``)."""
         return np.concatenate((self.below, [self.count])) - np.concatenate(([0], self.through))
 
-    def histogram(self, edges: Sequence[float]) -> np.ndarray:
+    def histogram(self, edges: Sequence[float] | np.ndarray) -> np.ndarray:
         """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` of edges on the grid
         (a profile's histogram edges are)."""
         cuts = self.below[np.searchsorted(self.grid, np.asarray(edges, dtype=float))]

@@ -20,6 +20,7 @@ import re
 import shlex
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -263,7 +264,8 @@ def _parsed(data: bytes) -> Profile:
 
 
 def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:
-    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run)."""
+    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run);
+    one in a local artifact store is read where it is, others from a temporary copy."""
     import mlflow.artifacts
 
     source = uri
@@ -273,7 +275,11 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
         # through the process-wide tracking URI, which may name another store
         location = client.get_logged_model(ref.model_id).artifact_location
         source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
-    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
+    # without a destination MLflow returns a local artifact's own path (no copy, no temporary
+    # directory, no download thread); anything else it would copy somewhere to be removed
+    local = urllib.parse.urlparse(source).scheme in ("", "file")
+    with (contextlib.nullcontext(None) if local else tempfile.TemporaryDirectory()) as tmp, \
+            quiet_downloads():
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
             registry_uri=client._registry_uri)

@@ -227,10 +227,11 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     ranks = average_ranks(scores)
     pos = draws.sum(axis=1).astype(float)
     neg = n - pos
+    hits = draws.astype(np.float64)  # the products' operand, cast once for both
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = (draws @ ranks - pos * (pos + 1) / 2) / (pos * neg)
+        auc = (hits @ ranks - pos * (pos + 1) / 2) / (pos * neg)
         ap = _draws_ap(draws[:, np.argsort(-scores, kind="stable")]) / pos
-        tp = draws @ hard
+        tp = hits @ hard
         fp = hard.sum() - tp
         fn = pos - tp
         acc = (tp + (neg - fp)) / n
@@ -246,7 +247,9 @@ def _draws_ap(ranked: np.ndarray) -> np.ndarray:
     """Each draw's sum of precision at its positives (``ranked``: draws by descending score):
     ``sum(hit * tp_cum / k)``, the true-positive counts in 32 bits (exact: far fewer than 2**31
     rows) and the hits applied in place: the same numbers, a few times faster."""
-    precision = np.cumsum(ranked, axis=1, dtype=np.int32).astype(np.float64)
+    counts = ranked.astype(np.int32)  # summed in place: cumsum casting bools is slower
+    np.cumsum(counts, axis=1, out=counts)
+    precision = counts.astype(np.float64)
     precision /= np.arange(1, ranked.shape[1] + 1, dtype=np.float64)
     precision *= ranked  # 0 where no positive was drawn
     return np.sum(precision, axis=1)

@@ -39,6 +39,23 @@ def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
     assert out.stdout.strip() == profile.sha256()
 
 
+def test_a_profile_in_a_local_artifact_store_is_read_in_place(
+        tracking_uri: str, new_version: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """A local store's profile is read where it is: no temporary copy (MLflow's download,
+    given no destination, returns a local artifact's own path)."""
+    uri = new_version()
+    profile = reference_profile()
+    md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+
+    def no_copy(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a local profile was copied to a temporary directory")
+
+    monkeypatch.setattr("mlflow_decay.registry.model_versions.tempfile.TemporaryDirectory",
+                        no_copy)
+    assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
+
+
 def test_versions_without_a_logged_model_get_a_profile_run(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     uri = new_version("legacy", logged_model=False)
