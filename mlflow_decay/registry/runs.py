@@ -463,7 +463,8 @@ def bounds_of(run: Run) -> dict[str, str | None] | None:
 
 def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
     """The run of the version's last applied window (tag ``last_run_id``); after a restore by
-    hand (that tag names the restore run) the newest evaluation run in the same experiment."""
+    hand (that tag names the restore run), or when that run was deleted in MLflow's UI (it is
+    still returned, marked deleted), the newest evaluation run in the same experiment."""
     run_id = ref.tags.get(LAST_RUN_ID)
     if not run_id:
         return None
@@ -473,7 +474,7 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
         return None  # deleted since: the version shows without window metrics
-    if run.data.tags.get(KIND) == "evaluation":
+    if run.data.tags.get(KIND) == "evaluation" and run.info.lifecycle_stage != "deleted":
         return run
     found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name)
     return found[-1] if found else None

@@ -280,3 +280,18 @@ def test_history_of_a_model_named_alias_lists_no_tag_writes_as_alias_moves(
     assert registry.alias_change_version("move alias @champion to models:/alias_churn/3") == "3"
     assert registry.alias_change_version(
         "set tag mlflow_decay.status=healthy on models:/alias_churn/1") is None
+
+
+def test_status_leaves_out_a_last_window_whose_run_was_deleted(tracking_uri: str,
+                                                               profiled: str) -> None:
+    # MLflow still returns a run deleted in its UI (marked deleted): status showed its window
+    md.evaluate(profiled, make_frame(3000, 2), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    last = md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3),
+                       window_start="2026-03-09", window_end="2026-03-16",
+                       tracking_uri=tracking_uri)
+    registry.client_for(tracking_uri).delete_run(last.run_id)
+    row = md.status("churn", tracking_uri=tracking_uri)[0]
+    assert row["last_window"] == {"start": "2026-03-02T00:00:00+00:00",
+                                  "end": "2026-03-09T00:00:00+00:00"}
+    assert row["last_verdict"] == "healthy"
