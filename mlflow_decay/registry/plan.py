@@ -156,7 +156,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     if describe:
         line = status_line(ref, status, reasons if changed else None, stamp, window)
         actions.append(Action("set_description", "description", line))
-    if changed:  # the status tag itself last, once everything it implies is done
+    # the status tag itself last, once everything it implies is done (also when the stage
+    # stays but was typed by hand otherwise: searches for it match the exact spelling)
+    if changed or ref.tags.get(STATUS) != status:
         actions.append(Action("set_tag", STATUS, status))
     return Plan(previous=previous, status=status, changed=changed, actions=tuple(actions),
                 note=note)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..core.rules import STATUSES
 from ..errors import RegistryError
 
 TAG = "mlflow_decay."
@@ -104,7 +105,11 @@ class ModelVersionRef:
 
     @property
     def status(self) -> str | None:
-        return self.tags.get(STATUS)
+        """The stage tag; one typed by hand in another case or with spaces (``Degraded``) is
+        read as the stage it names (a later window writes it as mlflow-decay spells it)."""
+        raw = self.tags.get(STATUS)
+        folded = None if raw is None else raw.strip().casefold()
+        return folded if folded in STATUSES else raw
 
     @property
     def profile_sha256(self) -> str:

@@ -295,3 +295,17 @@ def test_status_leaves_out_a_last_window_whose_run_was_deleted(tracking_uri: str
     assert row["last_window"] == {"start": "2026-03-02T00:00:00+00:00",
                                   "end": "2026-03-09T00:00:00+00:00"}
     assert row["last_verdict"] == "healthy"
+
+
+def test_a_stage_typed_by_hand_in_another_case_stands_and_is_written_as_searched(
+        tracking_uri: str, profiled: str) -> None:
+    # a person set the stage to "Degraded" in MLflow's UI: the next window planned from
+    # healthy and overwrote it without a word
+    client = registry.client_for(tracking_uri)
+    client.set_model_version_tag("churn", "1", registry.STATUS, "Degraded ")
+    report = md.evaluate(profiled, make_frame(3000, 2), tracking_uri=tracking_uri)
+    assert (report.window_status, report.previous_status, report.status) == (
+        "healthy", "degraded", "degraded")
+    found = client.search_model_versions(
+        f"name='churn' AND tags.`{registry.STATUS}`='degraded'")
+    assert [str(v.version) for v in found] == ["1"]
