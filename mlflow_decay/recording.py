@@ -74,7 +74,8 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
     # the run stays RUNNING until its pages, registry changes and timeline points are done:
     # only a FINISHED run counts, and its changes are stored on it before they are made, so
     # a monitor interrupted at any point completes them exactly on its next run
-    run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False)
+    run_id = runs.log_evaluation(client, ref, report, experiment, outputs, finish=False,
+                                 policy=pol)
     try:
         assert result.stats is not None
         _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)

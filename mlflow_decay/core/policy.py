@@ -7,6 +7,7 @@ function of a window's metrics and the policy.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import math
 import re
@@ -193,6 +194,12 @@ class Policy:
             states.append((status, streaks, note))
             previous = status
         return states
+
+    def sha256(self) -> str:
+        """SHA-256 of the effective policy (:meth:`to_dict` as canonical JSON): the same
+        thresholds, rules and actions give the same hash, wherever they were read from."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Experiment, Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
+from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
 from ..errors import DataError, RegistryError
@@ -36,6 +37,7 @@ from .tags import (
     OWNER,
     PLANNED,
     POLICY,
+    POLICY_SHA256,
     PROFILE_DIR,
     PROFILE_SHA256,
     PROVISIONAL,
@@ -145,11 +147,12 @@ def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path)
 
 def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayReport,
                    experiment: str | None = None, outputs: pd.DataFrame | Path | None = None,
-                   finish: bool = True) -> str:
+                   finish: bool = True, policy: Policy | None = None) -> str:
     """Log one evaluated window as a run; return its id.
 
     The run is tagged with the model name, version, window bounds and status; it holds every
-    metric of the report and the artifact ``decay_report.json``; ``outputs`` (row ids and the
+    metric of the report and the artifact ``decay_report.json`` (with ``policy``, the effective
+    policy that judged it, also tagged by its hash); ``outputs`` (row ids and the
     model's outputs, for labels that arrive later: a table, or a Parquet file of that name)
     goes to ``window_outputs.parquet``. A run
     that fails half-way is marked FAILED; with ``finish=False`` it stays RUNNING for the caller
@@ -187,8 +190,12 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         for i in range(0, len(metrics), _BATCH):
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
         report.run_id = run_id
-        client.log_dict(run_id, report.to_dict(), REPORT_JSON)
-        tags_after = [RunTag(POLICY, report.policy[:500])]
+        stored = report.to_dict()
+        if policy is not None:  # which thresholds judged it, after a policy file changed
+            stored["policy_effective"] = policy.to_dict()
+        client.log_dict(run_id, stored, REPORT_JSON)
+        tags_after = [RunTag(POLICY, report.policy[:500]),
+                      *([RunTag(POLICY_SHA256, policy.sha256())] if policy is not None else [])]
         if isinstance(outputs, Path):  # written batch by batch as the window was read
             client.log_artifact(run_id, str(outputs))
         elif outputs is not None:

@@ -46,6 +46,9 @@ PROVISIONAL = TAG + "provisional"
 ROWS = TAG + "rows"
 REASONS = TAG + "reasons"
 POLICY = TAG + "policy"
+#: On a window run: the SHA-256 of the effective policy that judged it (:meth:`Policy.sha256`):
+#: a policy file edited in place shows as a new hash (its thresholds are in the run's report)
+POLICY_SHA256 = TAG + "policy_sha256"
 OUTPUTS = TAG + "outputs"
 LABELLED = TAG + "labelled"
 #: On a window run: the file of the late labels joined onto it so far (ids and labels), so that

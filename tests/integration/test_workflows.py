@@ -309,3 +309,25 @@ def test_a_stage_typed_by_hand_in_another_case_stands_and_is_written_as_searched
     found = client.search_model_versions(
         f"name='churn' AND tags.`{registry.STATUS}`='degraded'")
     assert [str(v.version) for v in found] == ["1"]
+
+
+def test_each_window_run_records_the_effective_policy_that_judged_it(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # a policy file edited in place mid-year left no trace of which thresholds judged which
+    # window: only the path as typed
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[thresholds]\n"drift.share" = { warn = 0.3 }\n')
+    first = md.evaluate(profiled, make_frame(2000, 2), policy=policy, tracking_uri=tracking_uri)
+    policy.write_text('[thresholds]\n"drift.share" = { warn = 0.2 }\n')
+    second = md.evaluate(profiled, make_frame(2000, 3), policy=policy, tracking_uri=tracking_uri)
+    copy = tmp_path / "copy.toml"
+    copy.write_text(policy.read_text())
+    client = registry.client_for(tracking_uri)
+    tags = [client.get_run(r.run_id).data.tags for r in (first, second)]
+    assert [t[registry.POLICY] for t in tags] == [str(policy)] * 2
+    hashes = [t[registry.POLICY_SHA256] for t in tags]
+    assert hashes[0] != hashes[1]
+    assert hashes[1] == md.load_policy(copy).sha256()  # content, not where it was read from
+    stored = json.loads(Path(client.download_artifacts(second.run_id, "decay_report.json",
+                                                       str(tmp_path))).read_text())
+    assert stored["policy_effective"]["thresholds"]["drift.share"]["warn"] == 0.2
