@@ -99,13 +99,12 @@ def _cdf_distances(ref: NumericSummary, stats: NumericStats) -> dict[str, float]
     g, ref_at, ref_below = reference_on_grid(ref)
     if g is not stats.grid and not np.array_equal(g, stats.grid):
         raise ValueError("window statistics were not counted on this summary's grid")
-    below, through, sums = stats.below, stats.through, stats.sums
-    win_below, win_at = below / n, through / n
+    win_below, win_at = stats.below / n, stats.through / n
     ks = max(float(np.max(np.abs(ref_at - win_at))), float(np.max(np.abs(ref_below - win_below))))
+    gaps, sums = stats.gap_counts(), stats.sums
     width, ref_area = _reference_areas(ref)
-    inner = below[1:] - through[:-1]  # the window's values strictly inside each gap
-    win_area = width * win_at[:-1] + (inner * g[1:] - sums[1:-1]) / n
-    outside = (below[0] * g[0] - sums[0] + sums[-1] - (n - through[-1]) * g[-1]) / n
+    win_area = width * win_at[:-1] + (gaps[1:-1] * g[1:] - sums[1:-1]) / n
+    outside = (gaps[0] * g[0] - sums[0] + sums[-1] - gaps[-1] * g[-1]) / n
     scale = ref.std if ref.std else 1.0
     return {"ks": ks, "wasserstein": float((np.abs(ref_area - win_area).sum() + outside) / scale)}
 
