@@ -264,10 +264,7 @@ def _parsed(data: bytes) -> Profile:
 
 
 def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes:
-    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run);
-    one in a local artifact store is read where it is, others from a temporary copy."""
-    import mlflow.artifacts
-
+    """The bytes of an artifact stored with a version (in its LoggedModel or a profile run)."""
     source = uri
     prefix = f"{ref.uri}/"
     if uri.startswith(prefix) and ref.model_id is not None:
@@ -275,13 +272,22 @@ def read_artifact(client: MlflowClient, ref: ModelVersionRef, uri: str) -> bytes
         # through the process-wide tracking URI, which may name another store
         location = client.get_logged_model(ref.model_id).artifact_location
         source = f"{location.rstrip('/')}/{uri[len(prefix):]}"
+    return artifact_bytes(client, source)
+
+
+def artifact_bytes(client: MlflowClient, artifact_uri: str) -> bytes:
+    """The bytes of the artifact at ``artifact_uri`` (through ``client``'s stores, MLflow's
+    progress bar off): one in a local artifact store is read where it is, others from a
+    temporary copy."""
+    import mlflow.artifacts
+
     # without a destination MLflow returns a local artifact's own path (no copy, no temporary
     # directory, no download thread); anything else it would copy somewhere to be removed
-    local = urllib.parse.urlparse(source).scheme in ("", "file")
+    local = urllib.parse.urlparse(artifact_uri).scheme in ("", "file")
     with (contextlib.nullcontext(None) if local else tempfile.TemporaryDirectory()) as tmp, \
             quiet_downloads():
         path = mlflow.artifacts.download_artifacts(
-            artifact_uri=source, dst_path=tmp, tracking_uri=client.tracking_uri,
+            artifact_uri=artifact_uri, dst_path=tmp, tracking_uri=client.tracking_uri,
             registry_uri=client._registry_uri)
         return Path(path).read_bytes()
 

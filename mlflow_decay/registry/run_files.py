@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
-from .model_versions import quiet_downloads
+from .model_versions import artifact_bytes
 from .tags import LATE_LABELS, OUTPUTS
 
 #: The window's row ids and model outputs (for labels that arrive later).
@@ -58,15 +58,10 @@ def read_file(client: MlflowClient, run: Run, name: str) -> bytes | None:
     Read from the run's artifact location: through a ``runs:/`` URI MLflow looks the run up
     twice and its LoggedModels once for every file (0.04 s a file on a local store), and a
     labels batch reads a file of every window the version has."""
-    import mlflow.artifacts
-
-    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
-        try:
-            return Path(mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{run.info.artifact_uri.rstrip('/')}/{name}", dst_path=tmp,
-                tracking_uri=client.tracking_uri)).read_bytes()
-        except (MlflowException, OSError):
-            return None
+    try:
+        return artifact_bytes(client, f"{run.info.artifact_uri.rstrip('/')}/{name}")
+    except (MlflowException, OSError):
+        return None
 
 
 def log_files(client: MlflowClient, run_id: str, files: dict[str, bytes]) -> None:
