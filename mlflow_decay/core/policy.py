@@ -143,7 +143,8 @@ class Policy:
                     reach = None if basis else noise_reach(name, band, rows)
                     if reach is not None and abs(value - reach[0]) < reach[1]:
                         held.append(Breach(name, value, threshold, level, side, f"reference "
-                                           f"{reach[0]:.4g} +- {reach[1]:.2g} at {rows} rows"))
+                                           f"{round(reach[0], 4) + 0.0:.4f} +- {reach[1]:.2g} at "
+                                           f"{rows} rows"))
                     else:
                         breaches.append(Breach(name, value, threshold, level, side, basis))
                     break
