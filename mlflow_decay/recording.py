@@ -17,6 +17,7 @@ from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import Evaluation
+from .core.panels import SERIES_WINDOWS
 from .core.policy import Policy
 from .core.profile import Profile
 from .core.report import DecayReport
@@ -200,9 +201,9 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
 
 def logged_series(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None
                   ) -> list[dict[str, Any]]:
-    """The version's logged windows, in order: stage, the window's own verdict, metrics, key
-    and bounds of each."""
-    return _series(runs.evaluation_runs(client, ref, experiment))
+    """The version's windows logged last (as many as a series plot shows), in order: stage,
+    the window's own verdict, metrics, key and bounds of each."""
+    return _series(runs.evaluation_runs(client, ref, experiment, newest=SERIES_WINDOWS))
 
 
 def _series(found: list[Run]) -> list[dict[str, Any]]:
@@ -217,17 +218,25 @@ def _series(found: list[Run]) -> list[dict[str, Any]]:
 def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None,
                  key: str | None = None, complete: bool = True
                  ) -> tuple[registry.ModelVersionRef, dict[str, str], list[dict[str, Any]]]:
-    """What logging a version's next windows starts from, read in one search of its runs: the
-    version, its logged windows (window key to run id; only ``key``'s when given) and their
-    series (:func:`logged_series`), after completing the interrupted ones (``complete``, see
-    :func:`complete_interrupted`; the version and series are read again when that did)."""
-    found = runs.version_runs(client, ref, experiment)
-    finished = runs.finished_evaluations(found)
-    done = {k: r.info.run_id for r in finished
-            if (k := r.data.tags.get(registry.WINDOW_KEY)) and key in (None, k)}
+    """What logging a version's next windows starts from: the version, its logged windows
+    (window key to run id; only ``key``'s when given) and their series (:func:`logged_series`),
+    after completing the interrupted ones (``complete``, see :func:`complete_interrupted`; the
+    version and series are read again when that did).
+
+    Without ``key`` (a monitor, which skips the windows logged before) one search reads every
+    run of the version; with it, three small ones (that window's runs, the unfinished runs
+    and the series), so a daily job's time does not grow with the version's history."""
+    if key is None:
+        found = runs.version_runs(client, ref, experiment)
+        finished = runs.finished_evaluations(found)
+        unfinished = runs.unfinished_windows(found)
+        done = {k: r.info.run_id for r in finished if (k := r.data.tags.get(registry.WINDOW_KEY))}
+    else:
+        logged, cut_short, finished = runs.window_runs(client, ref, experiment, key)
+        unfinished = runs.unfinished_windows(cut_short)
+        done = {k: r.info.run_id for r in logged if (k := r.data.tags.get(registry.WINDOW_KEY)) == key}
     if complete:
-        completed = complete_interrupted(client, ref, experiment, done,
-                                         runs.unfinished_windows(found))
+        completed = complete_interrupted(client, ref, experiment, done, unfinished)
         if len(completed) > len(done):
             return (registry.resolve(client, ref.uri), completed,
                     logged_series(client, ref, experiment))

@@ -35,6 +35,9 @@ FAMILIES = (("performance (realized)", ("perf.",)),
             ("business", ("business.",)),
             ("impact", ("impact.",)))
 _LEVEL = {"warning": "warn", "degraded": "degrade"}
+#: The windows a series plot shows at most: the newest ones (a quarter of daily windows, almost
+#: four days of hourly ones); the version's timeline run in MLflow holds them all.
+SERIES_WINDOWS = 90
 _DAY = 86_400.0
 
 
@@ -102,7 +105,8 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     Parameters
     ----------
     points : sequence of dict
-        The version's windows in the order logged, the reported one last: ``status`` (the
+        The version's windows in the order logged, the reported one last (the plot shows at
+        most the newest :data:`SERIES_WINDOWS` of them): ``status`` (the
         version's stage after it), ``metrics``, and optionally ``start``/``end`` (ISO 8601)
         and ``key``. A later window with the same bounds (without bounds: the same key)
         replaces an earlier one: a forced rerun, a window closed or evaluated again with
@@ -115,6 +119,7 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
     times = {t: parse_time(t) for t in dict.fromkeys(
         t for p in points for t in (p.get("start"), p.get("end")))}
     points, current = _deduplicated(points, times)
+    points, current = _newest(points, current)
     x, spans, dated, bounds = _axis(points, times)
     metrics = [p.get("metrics") or {} for p in points]
     rows = [m.get("quality.rows") for m in metrics]
@@ -157,6 +162,17 @@ def _deduplicated(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Ti
     if all(s is not None for s in starts):
         kept = [kept[j] for j in sorted(range(len(kept)), key=lambda j: starts[j])]  # type: ignore[arg-type,return-value]
     return [points[i] for i in kept], kept.index(len(points) - 1) if points else -1
+
+
+def _newest(points: list[Mapping[str, Any]], current: int
+            ) -> tuple[list[Mapping[str, Any]], int]:
+    """The newest :data:`SERIES_WINDOWS` points or, when the reported window is older than
+    those (a window evaluated late), those ending with it (near the start: the first ones);
+    and where it landed."""
+    first = max(0, len(points) - SERIES_WINDOWS)
+    if current < first:
+        first = max(0, current - SERIES_WINDOWS + 1)
+    return points[first:first + SERIES_WINDOWS], current - first
 
 
 def _axis(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]

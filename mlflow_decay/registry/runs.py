@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Experiment, Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
+from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
@@ -336,10 +337,11 @@ def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str |
 
 
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
-                    window_key: str | None = None) -> list[Run]:
-    """A version's finished evaluation runs (of one window, if given), in window order."""
-    return _in_window_order(
-        decay_runs(client, ref.name, ref.version, ("evaluation",), experiment, window_key))
+                    window_key: str | None = None, newest: int | None = None) -> list[Run]:
+    """A version's finished evaluation runs (of one window, if given; only the ``newest``
+    logged, if given), in window order."""
+    return _in_window_order(decay_runs(client, ref.name, ref.version, ("evaluation",),
+                                       experiment, window_key, newest))
 
 
 def _in_window_order(runs: list[Run]) -> list[Run]:
@@ -355,22 +357,58 @@ def window_time(run: Run) -> tuple[bool, float]:
 
 def decay_runs(client: MlflowClient, model_name: str, version: str | None,
                kinds: tuple[str, ...], experiment: str | None = None,
-               window_key: str | None = None) -> list[Run]:
+               window_key: str | None = None, newest: int | None = None) -> list[Run]:
     """Finished mlflow-decay runs of a model (one version, or all) of the given kinds (and of
     one window, if given), oldest first; comparisons are also read from their own experiment
-    when ``experiment`` is not given."""
+    when ``experiment`` is not given. ``newest``: only the runs logged last, that many at
+    most (one search, whatever the history's length)."""
+    found = _experiment_ids(client, model_name, kinds, experiment)
+    return _finished(client, found, model_name, version, kinds, window_key, newest)
+
+
+def window_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None, key: str
+                ) -> tuple[list[Run], list[Run], list[Run]]:
+    """What logging window ``key`` of a version reads, in three searches whatever the length
+    of its history: the version's finished evaluation runs of that window (in window order),
+    its runs that are not finished (oldest first), and its finished evaluation runs logged
+    last, as many as a series plot shows (in window order)."""
+    found = _experiment_ids(client, ref.name, ("evaluation",), experiment)
+    if not found:
+        return [], [], []
+    where = [*_version_clauses(ref.name, ref.version), "attributes.status != 'FINISHED'"]
+    unfinished = [r for r in search_all(client, found, " AND ".join(where))
+                  if _of_version(r, ref.name, ref.version)]
+    return (_in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",), key)),
+            unfinished,
+            _in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",),
+                                       newest=SERIES_WINDOWS)))
+
+
+def _experiment_ids(client: MlflowClient, model_name: str, kinds: tuple[str, ...],
+                    experiment: str | None) -> list[str]:
+    """The experiments holding a model's runs of ``kinds`` (those that exist)."""
     names = [experiment or experiment_name_for(model_name)]
     if experiment is None and "comparison" in kinds:
         names.append(comparison_experiment_name_for(model_name))
-    found = [e.experiment_id for e in map(client.get_experiment_by_name, names) if e is not None]
-    if not found:
+    return [e.experiment_id for e in map(client.get_experiment_by_name, names) if e is not None]
+
+
+def _finished(client: MlflowClient, experiment_ids: list[str], model_name: str,
+              version: str | None, kinds: tuple[str, ...], window_key: str | None = None,
+              newest: int | None = None) -> list[Run]:
+    """:func:`decay_runs` in experiments already found."""
+    if not experiment_ids:
         return []
     where = [*_version_clauses(model_name, version), "attributes.status = 'FINISHED'"]
     if len(kinds) == 1:  # MLflow's filter has no IN for tags: several kinds are picked below
         where.append(equals(f"tags.`{KIND}`", kinds[0]))  # a version's restores: not its windows
     if window_key is not None:
         where.append(equals(f"tags.`{WINDOW_KEY}`", window_key))
-    runs = search_all(client, found, " AND ".join(where))
+    if newest is None:
+        runs = search_all(client, experiment_ids, " AND ".join(where))
+    else:
+        runs = client.search_runs(experiment_ids, filter_string=" AND ".join(where),
+                                  max_results=newest, order_by=["attributes.start_time DESC"])[::-1]
     return [r for r in runs if r.data.tags.get(KIND) in kinds
             and _of_version(r, model_name, version)]
 
@@ -471,7 +509,8 @@ def bounds_of(run: Run) -> dict[str, str | None] | None:
 def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
     """The run of the version's last applied window (tag ``last_run_id``); after a restore by
     hand (that tag names the restore run), or when that run was deleted in MLflow's UI (it is
-    still returned, marked deleted), the newest evaluation run in the same experiment."""
+    still returned, marked deleted), the last in window order of the evaluation runs logged
+    last in the same experiment (as many as a series plot shows)."""
     run_id = ref.tags.get(LAST_RUN_ID)
     if not run_id:
         return None
@@ -483,5 +522,6 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
         return None  # deleted since: the version shows without window metrics
     if run.data.tags.get(KIND) == "evaluation" and run.info.lifecycle_stage != "deleted":
         return run
-    found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name)
+    found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name,
+                            newest=SERIES_WINDOWS)
     return found[-1] if found else None

@@ -19,7 +19,7 @@ from conftest import make_frame, reference_profile
 
 import mlflow_decay as md
 from mlflow_decay import plots, recording, registry
-from mlflow_decay.core.panels import metric_table, timeline
+from mlflow_decay.core.panels import SERIES_WINDOWS, Timeline, metric_table, timeline
 from mlflow_decay.core.policy_file import DEFAULT_POLICY
 from mlflow_decay.core.rules import Breach
 
@@ -300,3 +300,31 @@ def test_the_reported_windows_ring_is_drawn_over_every_line_and_not_clipped() ->
     assert all(not r.get_clip_on() for r in rings)
     assert min(r.get_zorder() for r in rings) > max(o.get_zorder() for o in others)
     assert [float(np.ravel(r.get_xdata())[0]) for r in rings] == [data.x[-1]] * 2
+
+
+def test_the_series_shows_the_newest_windows_or_those_ending_with_a_late_one() -> None:
+    """Before: every window the version ever logged was drawn (a year of hourly windows: a
+    smear of 8,760 points, and every logged window read them all back)."""
+    profile = reference_profile()
+    day = pd.Timestamp("2026-01-01", tz="UTC")
+    n = 2 * SERIES_WINDOWS + 20
+    points = [_point("healthy", (day + pd.Timedelta(days=d)).isoformat(),
+                     (day + pd.Timedelta(days=d + 1)).isoformat(), key=f"d{d}",
+                     **{"drift.share": d / 1000}) for d in range(n)]
+
+    def shown(data: Timeline) -> list[float]:
+        return next(p for p in data.panels if p.family == "drift share").lines["value"]
+
+    data = timeline(points, DEFAULT_POLICY, profile)
+    assert len(data.x) == SERIES_WINDOWS and data.current == SERIES_WINDOWS - 1
+    assert shown(data)[0] == pytest.approx((n - SERIES_WINDOWS) / 1000)  # the oldest left out
+    # a window evaluated late (older than those): shown last, with the windows before it
+    late = SERIES_WINDOWS + 5
+    again = dict(points[late], key="again", metrics={"quality.rows": 2000.0, "drift.share": 0.9})
+    data = timeline([*points, again], DEFAULT_POLICY, profile)
+    assert len(data.x) == SERIES_WINDOWS and data.current == SERIES_WINDOWS - 1
+    assert shown(data)[-1] == 0.9 and shown(data)[0] == pytest.approx(6 / 1000)
+    # near the start: the first windows, the late one among them
+    again = dict(points[3], key="again", metrics={"quality.rows": 2000.0, "drift.share": 0.9})
+    data = timeline([*points, again], DEFAULT_POLICY, profile)
+    assert len(data.x) == SERIES_WINDOWS and data.current == 3 and shown(data)[3] == 0.9

@@ -44,7 +44,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[collections.Counter[str]]
     yield counted
 
 
-def test_a_steady_window_reads_the_versions_runs_once_and_writes_only_changed_tags(
+def test_a_steady_window_reads_few_of_the_versions_runs_and_writes_only_changed_tags(
         tracking_uri: str, profiled: str, calls: collections.Counter[str]) -> None:
     days = [(f"2026-03-0{d}", f"2026-03-0{d + 1}") for d in (1, 2, 3)]
     for seed, (start, end) in zip((11, 12), days, strict=False):
@@ -57,9 +57,10 @@ def test_a_steady_window_reads_the_versions_runs_once_and_writes_only_changed_ta
     assert report.status == "healthy" and report.run_id
     after = registry.resolve(registry.client_for(tracking_uri), profiled).tags
     changed = {k for k in after if after[k] != before.get(k)}
-    # the version's runs: one search before the run (logged, interrupted, the plots' series),
-    # one for twins of the new run, two for the timeline (its run, the window's twins there)
-    assert calls["search_runs"] == 4, calls
+    # the version's runs: three searches before the run (the window's logged runs, the
+    # unfinished ones, the plots' series), one for twins of the new run, two for the timeline
+    # (its run, the window's twins there)
+    assert calls["search_runs"] == 6, calls
     # resolving the URI, then the lease: read, read back, read before releasing it
     assert calls["get_model_version"] == 4, calls
     # the lease, then only the tags whose values change (the streak of healthy windows, the
@@ -67,7 +68,37 @@ def test_a_steady_window_reads_the_versions_runs_once_and_writes_only_changed_ta
     assert calls["set_model_version_tag"] == 1 + len(changed), (calls, changed)
     assert {registry.BREACH_STREAK, registry.LAST_STATUS, registry.STATUS} & changed == set()
     assert after[registry.LAST_RUN_ID] == report.run_id
-    assert sum(calls.values()) <= 28, calls
+    assert sum(calls.values()) <= 30, calls
+
+
+def test_a_logged_windows_reads_do_not_grow_with_the_versions_history(
+        profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every logged window read all the version's runs back with their metrics (a
+    daily job took 0.6 s after 15 windows, 5 s after 1,000); now the window's own runs, the
+    unfinished ones and the newest few a series plot shows."""
+    from mlflow_decay import recording
+    from mlflow_decay.registry import runs
+
+    for module in (recording, runs):
+        monkeypatch.setattr(module, "SERIES_WINDOWS", 2, raising=False)
+    days = [(f"2026-03-{d:02d}", f"2026-03-{d + 1:02d}") for d in range(1, 8)]
+    for seed, (start, end) in enumerate(days[:-1]):
+        md.evaluate(profiled, make_frame(300, seed), window_start=start, window_end=end)
+    returned = []
+    search = MlflowClient.search_runs
+
+    def counting(self: MlflowClient, *args: object, **kwargs: object) -> object:
+        found = search(self, *args, **kwargs)  # type: ignore[arg-type]
+        returned.append(len(found))
+        return found
+
+    monkeypatch.setattr(MlflowClient, "search_runs", counting)
+    report = md.evaluate(profiled, make_frame(300, 7), window_start=days[-1][0],
+                         window_end=days[-1][1])
+    assert report.run_id and len(returned) == 6
+    # the newest two; the new run itself (its twins), the version's timeline run and the new
+    # run again (its twins in the timeline)
+    assert sum(returned) == 2 + 1 + 1 + 1, returned
 
 
 def test_tag_writes_that_change_nothing_are_left_out_in_order(profiled: str,
