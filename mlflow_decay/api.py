@@ -20,7 +20,7 @@ from .engines.dispatch import got, require_frame
 from .errors import DataError
 from .monitoring import evaluate, monitor
 from .recording import visible_actions
-from .registry import runs
+from .registry import experiments, runs
 
 
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
@@ -109,7 +109,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     """
     if not isinstance(reason, str) or not reason.strip():
         raise DataError("restore needs a reason (who looked, and why the version is fine)")
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     if ref.status is None:
@@ -158,7 +158,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
     order, read back from the runs that caused them; a window bound or reason that does not
     exist (a restore by hand, an alias move) is ``None``, as in :func:`status`."""
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
         ref = registry.resolve(client, model)
@@ -166,7 +166,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
     else:
         registry.versions(client, model)  # refuses unknown models
         name, version = model, None
-    runs.check_not_deleted(client, name, experiment)  # else its windows read as none at all
+    experiments.check_not_deleted(client, name, experiment)  # else its windows read as none at all
     events: list[dict[str, Any]] = []
     last: dict[str, str] = {}
     kinds = ("evaluation", "restore") if version else ("evaluation", "restore", "comparison")

@@ -23,7 +23,7 @@ from .engines.dispatch import require_frame
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
-from .registry import run_files, runs
+from .registry import experiments, run_files, runs
 from .stats.comparison import DeLong, delong
 from .stats.schema import map_labels
 
@@ -88,7 +88,7 @@ def compare(
             raise DataError("give one prediction column per model (two), got "
                             f"{', '.join(map(repr, predictions)) or 'none'}")
     window_start, window_end = window_bounds(window_start, window_end)
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     pol = as_policy(policy)
     parsed = [registry.parse_model_uri(uri) for uri in models]  # (name, version, alias)
     names = [name for name, _, _ in parsed]

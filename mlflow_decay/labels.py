@@ -44,7 +44,7 @@ from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError, DecayWarning
 from .recording import visible_actions
-from .registry import run_files, runs, timeline
+from .registry import experiments, run_files, runs, timeline
 from .stats import performance
 from .stats.schema import category_array, map_labels
 
@@ -96,7 +96,7 @@ def attach_labels(
         When one id has two different labels (the same label twice is fine), or when no
         window matched any label (saying why: no windows, none stored ids, or no id matched).
     """
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
     require_frame(labels, "attach_labels")

@@ -38,7 +38,7 @@ from .engines.sources import (
 )
 from .errors import DataError
 from .recording import logged_state, record
-from .registry import run_files, runs, timeline
+from .registry import experiments, run_files, runs, timeline
 
 
 def evaluate(
@@ -96,7 +96,7 @@ def evaluate(
     DecayReport
     """
     window_start, window_end = window_bounds(window_start, window_end)
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     registry.lock_settle()  # a bad MLFLOW_DECAY_LOCK_SETTLE fails before anything is logged
     pol = as_policy(policy)
     client = registry.client_for(tracking_uri)
@@ -197,7 +197,7 @@ def monitor(
         the window's verdict, reasons (the first five) and metrics as that run logged them. A
         window still open (it ends after now) is provisional: logged, not applied.
     """
-    runs.check_experiment(experiment)
+    experiments.check_experiment(experiment)
     column_name(timestamp_column, "timestamp_column")
     _check_table(data, chunk_size)
     registry.lock_settle()

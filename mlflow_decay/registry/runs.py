@@ -16,14 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Experiment, Metric, Run, RunTag
+from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError, RegistryError
+from ..errors import DataError
+from .experiments import (
+    comparison_experiment_name_for,
+    experiment_id,
+    experiment_ids,
+    experiment_name_for,
+)
 from .model_versions import equals
 from .run_files import OUTPUTS_FILE, REPORT_JSON
 from .tags import (
@@ -82,56 +88,6 @@ def in_progress(run: Run) -> bool:
     return True
 
 _BATCH = 1000
-
-
-def experiment_name_for(model_name: str) -> str:
-    """The default experiment of a model's evaluations: ``mlflow-decay/<model name>``."""
-    return f"mlflow-decay/{model_name}"
-
-
-def comparison_experiment_name_for(model_name: str) -> str:
-    """The default experiment of a model's comparisons: ``mlflow-decay/<model name>/compare``
-    (apart from the window runs, whose charts their ``compare.*`` metrics would crowd)."""
-    return f"{experiment_name_for(model_name)}/compare"
-
-
-def check_experiment(name: str | None) -> None:
-    """Refuse an empty experiment name (``None`` means the default one)."""
-    if name is not None and not isinstance(name, str):
-        raise DataError(f"experiment must be an experiment's name (a string), got "
-                        f"{type(name).__name__} {name!r}")
-    if name is not None and not name.strip():
-        raise DataError("experiment name is empty: give a name, or leave it out for "
-                        "mlflow-decay/<model name>")
-
-
-def experiment_id(client: MlflowClient, model_name: str, name: str | None = None) -> str:
-    """The id of the evaluations' experiment, created when missing; one deleted (in the UI,
-    say) is refused, naming it: its runs are where the version's windows are kept."""
-    name = name or experiment_name_for(model_name)
-    found = check_not_deleted(client, model_name, name)
-    if found is not None:
-        return str(found.experiment_id)
-    try:
-        return str(client.create_experiment(name))
-    except MlflowException:  # created meanwhile by another process
-        again = client.get_experiment_by_name(name)
-        if again is None:
-            raise
-        return str(again.experiment_id)
-
-
-def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None
-                      ) -> Experiment | None:
-    """The evaluations' experiment (``None`` when there is none yet), refused when it was
-    deleted (in the UI, say): its runs, the version's windows, went with it."""
-    name = name or experiment_name_for(model_name)
-    found = client.get_experiment_by_name(name)
-    if found is not None and found.lifecycle_stage == "deleted":
-        raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
-                            f"it (mlflow experiments restore --experiment-id "
-                            f"{found.experiment_id}), or use another with --experiment NAME")
-    return found
 
 
 def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str:
@@ -362,7 +318,7 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
     one window, if given), oldest first; comparisons are also read from their own experiment
     when ``experiment`` is not given. ``newest``: only the runs logged last, that many at
     most (one search, whatever the history's length)."""
-    found = _experiment_ids(client, model_name, kinds, experiment)
+    found = experiment_ids(client, model_name, kinds, experiment)
     return _finished(client, found, model_name, version, kinds, window_key, newest)
 
 
@@ -372,7 +328,7 @@ def window_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | No
     of its history: the version's finished evaluation runs of that window (in window order),
     its runs that are not finished (oldest first), and its finished evaluation runs logged
     last, as many as a series plot shows (in window order)."""
-    found = _experiment_ids(client, ref.name, ("evaluation",), experiment)
+    found = experiment_ids(client, ref.name, ("evaluation",), experiment)
     if not found:
         return [], [], []
     where = [*_version_clauses(ref.name, ref.version), "attributes.status != 'FINISHED'"]
@@ -382,15 +338,6 @@ def window_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | No
             unfinished,
             _in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",),
                                        newest=SERIES_WINDOWS)))
-
-
-def _experiment_ids(client: MlflowClient, model_name: str, kinds: tuple[str, ...],
-                    experiment: str | None) -> list[str]:
-    """The experiments holding a model's runs of ``kinds`` (those that exist)."""
-    names = [experiment or experiment_name_for(model_name)]
-    if experiment is None and "comparison" in kinds:
-        names.append(comparison_experiment_name_for(model_name))
-    return [e.experiment_id for e in map(client.get_experiment_by_name, names) if e is not None]
 
 
 def _finished(client: MlflowClient, experiment_ids: list[str], model_name: str,

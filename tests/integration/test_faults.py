@@ -27,7 +27,7 @@ from mlflow import MlflowClient
 
 import mlflow_decay as md
 from mlflow_decay import registry
-from mlflow_decay.registry import runs
+from mlflow_decay.registry import experiments
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def _production(windows: int, rows: int) -> pd.DataFrame:
 
 
 def _runs(client: MlflowClient, name: str) -> list[Any]:
-    found = client.get_experiment_by_name(runs.experiment_name_for(name))
+    found = client.get_experiment_by_name(experiments.experiment_name_for(name))
     return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
 
 

@@ -19,7 +19,7 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.core.times import span_label
 from mlflow_decay.errors import PolicyError
-from mlflow_decay.registry import runs, timeline
+from mlflow_decay.registry import experiments, runs, timeline
 
 DAY0 = pd.Timestamp("2026-03-02", tz="UTC")
 
@@ -41,7 +41,7 @@ def _days(n: int, rows: int = 600) -> pd.DataFrame:
 
 def _timeline(client: MlflowClient, name: str, version: str) -> Run:
     """The version's timeline run, found as another reader (an exporter) would find it."""
-    exp = client.get_experiment_by_name(runs.experiment_name_for(name))
+    exp = client.get_experiment_by_name(experiments.experiment_name_for(name))
     found = client.search_runs(
         [exp.experiment_id],
         filter_string=(f"tags.`mlflow_decay.kind` = 'timeline' AND "
