@@ -37,7 +37,7 @@ from .engines.sources import (
     window_key,
 )
 from .errors import DataError
-from .recording import logged_state, record
+from .recording import LoggedWindows, logged_state, record
 from .registry import experiments, run_files, runs, timeline
 
 
@@ -112,17 +112,17 @@ def evaluate(
         key = source_key(profile, window if frame is None else frame, pol.business, rows, partial(
             window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
             provisional=is_open(window_end)))  # not logged: the rows' fingerprint when needed
-        done: dict[str, str] = {}
+        done: LoggedWindows | None = None
         series = None
         if log and isinstance(key, str):
             ref, done, series = logged_state(client, ref, experiment, key)
-        repeat = log and not force and key in done
+        repeat = log and not force and done is not None and key in done
         report, _ = record(client, ref, profile, result, frame, pol, log=log and not repeat,
                             apply=apply, window_start=window_start, window_end=window_end,
                             experiment=experiment, window_key=key, series=series,
                             outputs_file=stored if stored is not None and stored.exists() else None)
     if repeat:
-        earlier = done[cast(str, key)]
+        earlier = cast(LoggedWindows, done)[cast(str, key)]
         report.skipped, report.run_id, report.actions = True, earlier, []
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
         report.notes.append(f"this window was logged before (run {earlier}): not logged or "
@@ -211,11 +211,11 @@ def monitor(
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
-    done: dict[str, str] = {}
+    done: LoggedWindows | None = None
     series: list[dict[str, Any]] = []
     if log:
         ref, done, series = logged_state(client, ref, experiment, complete=not force)
-        done = {} if force else done
+        done = None if force else done
     pending: Iterable[_Pending]
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
@@ -293,17 +293,16 @@ def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport]) -
 
 
 def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
-                     pol: Policy, pending: Iterable[_Pending], done: dict[str, str],
+                     pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                      series: list[dict[str, Any]], *, log: bool, experiment: str | None,
                      total: int, progress: Callable[[int, int, DecayReport], None] | None
                      ) -> list[DecayReport]:
     """Evaluate and record a monitor's windows in order (skipping those in ``done``)."""
     reports: list[DecayReport] = []
-    logged = {point["key"]: point for point in series if point.get("key")}
     for window in pending:
-        if window.key in done:
+        if done is not None and window.key in done:
             # as it was logged: its verdict, the stage it led to and its metrics
-            point = logged.get(window.key, {})
+            point = done.point(window.key)
             current = ref.status if ref.status in STATUSES else "healthy"
             status = cast(Status, point.get("status") if point.get("status") in STATUSES
                           else current)

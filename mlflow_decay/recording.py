@@ -131,15 +131,16 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
 
 
 def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
-                         experiment: str | None, done: dict[str, str],
-                         interrupted: dict[str, list[Run]]) -> dict[str, str]:
+                         experiment: str | None, done: LoggedWindows,
+                         interrupted: dict[str, list[Run]]) -> int:
     """Finish what interrupted runs of this version left: a run that stored its registry
     changes gets them made (again: they set values, so repeating them is harmless), its
     points in the timeline (those missing), and is finished; a run that stored none changed
     nothing (nor the timeline), and is deleted so that its window is evaluated afresh.
-    Returns ``done`` with the completed windows added. ``interrupted``: the version's
-    unfinished runs by window key (:func:`runs.unfinished_windows`)."""
-    done = dict(done)
+    Returns how many runs were finished. ``done``: the version's logged windows (those
+    completed are added); ``interrupted``: its unfinished runs by window key
+    (:func:`runs.unfinished_windows`)."""
+    finished = 0
     for key, cut_short in interrupted.items():
         for run in cut_short:
             if runs.in_progress(run):  # another monitor is logging it right now
@@ -155,8 +156,9 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                 timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
                                     recovering=True)
             client.set_terminated(run.info.run_id, "FINISHED")
-            done[key] = run.info.run_id
-    return done
+            done.add(key, client.get_run(run.info.run_id))
+            finished += 1
+    return finished
 
 
 def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:
@@ -215,29 +217,66 @@ def _series(found: list[Run]) -> list[dict[str, Any]]:
             for r in found]
 
 
+class LoggedWindows:
+    """A version's logged windows by key: the run of each (the last in window order), looked
+    up one key at a time with a search of that key's runs and remembered, so that knowing
+    whether a window was logged never reads the version's whole history.
+
+    ``found``: finished evaluation runs already read (in window order), taken as known;
+    ``searched``: keys whose runs were all among them (the others were not logged).
+    """
+
+    def __init__(self, client: MlflowClient, ref: registry.ModelVersionRef,
+                 experiment: str | None, found: Iterable[Run] = (),
+                 searched: Iterable[str] = ()) -> None:
+        self._client, self._ref, self._experiment = client, ref, experiment
+        self._runs: dict[str, Run | None] = {}
+        for run in found:
+            if key := run.data.tags.get(registry.WINDOW_KEY):
+                self._runs[key] = run
+        for key in searched:
+            self._runs.setdefault(key, None)
+
+    def run(self, key: str) -> Run | None:
+        """The finished evaluation run of window ``key`` (``None``: not logged)."""
+        if key not in self._runs:
+            found = runs.evaluation_runs(self._client, self._ref, self._experiment, key)
+            self._runs[key] = next(
+                (r for r in reversed(found) if r.data.tags.get(registry.WINDOW_KEY) == key), None)
+        return self._runs[key]
+
+    def point(self, key: str) -> dict[str, Any]:
+        """Window ``key`` as its run logged it (:func:`logged_series`'s form; empty if none)."""
+        run = self.run(key)
+        return _series([run])[0] if run is not None else {}
+
+    def add(self, key: str, run: Run) -> None:
+        self._runs[key] = run
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.run(key) is not None
+
+    def __getitem__(self, key: str) -> str:
+        run = self.run(key)
+        if run is None:
+            raise KeyError(key)
+        return run.info.run_id
+
+
 def logged_state(client: MlflowClient, ref: registry.ModelVersionRef, experiment: str | None,
                  key: str | None = None, complete: bool = True
-                 ) -> tuple[registry.ModelVersionRef, dict[str, str], list[dict[str, Any]]]:
+                 ) -> tuple[registry.ModelVersionRef, LoggedWindows, list[dict[str, Any]]]:
     """What logging a version's next windows starts from: the version, its logged windows
-    (window key to run id; only ``key``'s when given) and their series (:func:`logged_series`),
-    after completing the interrupted ones (``complete``, see :func:`complete_interrupted`; the
-    version and series are read again when that did).
-
-    Without ``key`` (a monitor, which skips the windows logged before) one search reads every
-    run of the version; with it, three small ones (that window's runs, the unfinished runs
-    and the series), so a daily job's time does not grow with the version's history."""
-    if key is None:
-        found = runs.version_runs(client, ref, experiment)
-        finished = runs.finished_evaluations(found)
-        unfinished = runs.unfinished_windows(found)
-        done = {k: r.info.run_id for r in finished if (k := r.data.tags.get(registry.WINDOW_KEY))}
-    else:
-        logged, cut_short, finished = runs.window_runs(client, ref, experiment, key)
-        unfinished = runs.unfinished_windows(cut_short)
-        done = {k: r.info.run_id for r in logged if (k := r.data.tags.get(registry.WINDOW_KEY)) == key}
-    if complete:
-        completed = complete_interrupted(client, ref, experiment, done, unfinished)
-        if len(completed) > len(done):
-            return (registry.resolve(client, ref.uri), completed,
-                    logged_series(client, ref, experiment))
-    return ref, done, _series(finished)
+    (:class:`LoggedWindows`, ``key``'s read already when given) and the newest of them, as a
+    series plot shows them (:func:`logged_series`), after completing the interrupted ones
+    (``complete``, see :func:`complete_interrupted`, which adds them to the logged windows;
+    the version and series are read again when it finished any). Three searches, whatever the
+    length of the version's history."""
+    logged, cut_short, newest = runs.window_runs(client, ref, experiment, key)
+    searched = () if key is None else (key,)
+    done = LoggedWindows(client, ref, experiment, [*newest, *logged], searched)
+    if complete and complete_interrupted(client, ref, experiment, done,
+                                         runs.unfinished_windows(cut_short)):
+        ref = registry.resolve(client, ref.uri)
+        newest = runs.evaluation_runs(client, ref, experiment, newest=SERIES_WINDOWS)
+    return ref, done, _series(newest)

@@ -28,7 +28,6 @@ from .experiments import (
     comparison_experiment_name_for,
     experiment_id,
     experiment_ids,
-    experiment_name_for,
 )
 from .model_versions import equals
 from .run_files import OUTPUTS_FILE, REPORT_JSON
@@ -208,18 +207,6 @@ def _discard_twins(client: MlflowClient, exp_id: str, run_id: str, tags: dict[st
             client.delete_run(run.info.run_id)
 
 
-def version_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None
-                 ) -> list[Run]:
-    """Every run of a version in its evaluations' experiment, finished or not, oldest first:
-    one search that :func:`unfinished_windows` and :func:`finished_evaluations` read."""
-    found = client.get_experiment_by_name(experiment or experiment_name_for(ref.name))
-    if found is None:
-        return []
-    runs = search_all(client, [found.experiment_id],
-                      " AND ".join(_version_clauses(ref.name, ref.version)))
-    return [r for r in runs if _of_version(r, ref.name, ref.version)]
-
-
 #: Runs read per request of :func:`search_all` (the most MLflow's stores return at once).
 SEARCH_PAGE = 50_000
 
@@ -240,7 +227,7 @@ def search_all(client: MlflowClient, experiment_ids: list[str], where: str) -> l
 
 
 def unfinished_windows(found: list[Run]) -> dict[str, list[Run]]:
-    """The evaluation runs among ``found`` (:func:`version_runs`) that never finished (a
+    """The evaluation runs among ``found`` (:func:`window_runs`) that never finished (a
     crash, a server that went away), by window key."""
     out: dict[str, list[Run]] = {}
     for run in found:
@@ -248,13 +235,6 @@ def unfinished_windows(found: list[Run]) -> dict[str, list[Run]]:
         if run.info.status != "FINISHED" and run.data.tags.get(KIND) == "evaluation" and key:
             out.setdefault(key, []).append(run)
     return out
-
-
-def finished_evaluations(found: list[Run]) -> list[Run]:
-    """The finished evaluation runs among ``found`` (:func:`version_runs`), in window order,
-    as :func:`evaluation_runs` gives them."""
-    return _in_window_order([r for r in found if r.info.status == "FINISHED"
-                             and r.data.tags.get(KIND) == "evaluation"])
 
 
 def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str | None]]) -> None:
@@ -322,20 +302,21 @@ def decay_runs(client: MlflowClient, model_name: str, version: str | None,
     return _finished(client, found, model_name, version, kinds, window_key, newest)
 
 
-def window_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None, key: str
-                ) -> tuple[list[Run], list[Run], list[Run]]:
-    """What logging window ``key`` of a version reads, in three searches whatever the length
-    of its history: the version's finished evaluation runs of that window (in window order),
-    its runs that are not finished (oldest first), and its finished evaluation runs logged
-    last, as many as a series plot shows (in window order)."""
+def window_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None,
+                key: str | None = None) -> tuple[list[Run], list[Run], list[Run]]:
+    """What logging a version's windows reads, in three searches whatever the length of its
+    history: its finished evaluation runs of window ``key`` (in window order; none without
+    a key), its runs that are not finished (oldest first), and its finished evaluation runs
+    logged last, as many as a series plot shows (in window order)."""
     found = experiment_ids(client, ref.name, ("evaluation",), experiment)
     if not found:
         return [], [], []
     where = [*_version_clauses(ref.name, ref.version), "attributes.status != 'FINISHED'"]
     unfinished = [r for r in search_all(client, found, " AND ".join(where))
                   if _of_version(r, ref.name, ref.version)]
-    return (_in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",), key)),
-            unfinished,
+    of_key = ([] if key is None else
+              _in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",), key)))
+    return (of_key, unfinished,
             _in_window_order(_finished(client, found, ref.name, ref.version, ("evaluation",),
                                        newest=SERIES_WINDOWS)))
 
