@@ -16,7 +16,16 @@ from ..stats.dispersion import with_dispersion
 from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
 from ..stats.loss import LossModel, estimate_regression
 from ..stats.loss_fit import MAX_CATEGORIES, MIN_SAMPLES_LEAF, fit_loss_models
-from ..stats.schema import category_counts, category_key, map_labels, sort_key, to_numeric
+from ..stats.schema import (
+    SPACING_HINT,
+    category_counts,
+    category_key,
+    label_list,
+    map_labels,
+    near_labels,
+    sort_key,
+    to_numeric,
+)
 from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values
 from .profile import CategoricalSummary, Summary
@@ -176,13 +185,14 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                      "a regression with task='regression' (--task regression)"
                      if len(seen) > 2 else "")
             raise DataError(f"column {target!r}: a binary task needs two label classes in the "
-                            f"reference, found {len(seen)} ({', '.join(seen[:5])}){other}")
+                            f"reference, found {len(seen)} ({label_list(seen[:5])})"
+                            + (SPACING_HINT if near_labels(seen) else other))
         return seen
     if classes is None:
         if pred_cols and len(seen) < len(pred_cols):
             raise DataError(f"multiclass: {len(pred_cols)} prediction columns but the reference "
                             f"labels in {target!r} hold {len(seen)} classes "
-                            f"({', '.join(seen[:10])}): a class no reference row has cannot be "
+                            f"({label_list(seen[:10])}): a class no reference row has cannot be "
                             "read from the column names; name each column's class in column "
                             "order with classes= (--classes)")
         _check_class_count(pred_cols, seen)
@@ -236,7 +246,9 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
                                   "positive_label")[0])
         except DataError:
             raise DataError(f"positive_label {positive_label!r} is not a class of column "
-                            f"{target!r} ({', '.join(labels)})") from None
+                            f"{target!r} ({label_list(labels, [str(positive_label)])})"
+                            + ("; spell it as the class is spelled"
+                               if near_labels([str(positive_label)], labels) else "")) from None
     if all(sort_key(label)[0] != float("inf") for label in labels):
         return labels[-1]  # numbers: the larger one, as scikit-learn's roc_auc_score reads them
     lowered = {label.lower(): label for label in labels}  # Yes/No as yes/no
@@ -244,4 +256,6 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
         if candidate in lowered:
             return lowered[candidate]
     raise DataError(f"column {target!r}: which class is the score the probability of? the "
-                    f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")
+                    f"classes are {label_list(labels)}; give positive_label= (--positive-label)"
+                    + (SPACING_HINT if near_labels(labels, ("yes", "no", "true", "false"))
+                       else ""))

@@ -34,7 +34,7 @@ from ..core.evaluation import evaluate_window
 from ..core.policy_file import as_policy
 from ..core.profile import Profile
 from ..errors import DataError, RegistryError
-from ..stats.schema import category_key
+from ..stats.schema import category_key, label_list
 from .run_files import REPORT_JSON
 from .tags import STATUS
 
@@ -120,14 +120,14 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile,
                 picked = np.clip(picked, 1e-15, 1 - 1e-15)
                 picked = np.log(picked / (1 - picked)) if profile.task == "binary" else np.log(picked)
             return picked
-        raise DataError(f"mlflow_decay evaluator: the model's classes ({', '.join(index)}) "
-                        f"are not the profile's ({', '.join(profile.classes)})")
+        raise DataError(f"mlflow_decay evaluator: the model's classes ({label_list(list(index))}) "
+                        f"are not the profile's ({label_list(profile.classes)})")
     scores = _output_column(model.predict(window), column, profile)
     values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
     if values.ndim == 1 and len(values) > 1 and np.isin(
             pd.Series(values).map(category_key), list(profile.classes)).all():
         raise DataError("mlflow_decay evaluator: the model's predict gives class labels "
-                        f"({', '.join(sorted(set(map(category_key, values))))}), not the "
+                        f"({label_list(sorted(set(map(category_key, values))))}), not the "
                         "probabilities the profile reads; log it with "
                         'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
     return scores

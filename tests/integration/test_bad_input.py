@@ -273,6 +273,25 @@ CASES += [
 ]
 
 
+def _yes_no(tracking_uri: str, new_version: Callable[..., str]) -> str:
+    """A new version profiled with labels yes/no."""
+    uri = new_version()
+    reference = make_frame(500, 1).assign(label=lambda f: f.label.map({1: "yes", 0: "no"}))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            band_chunks=0), tracking_uri=tracking_uri)
+    return uri
+
+
+# trial 6 (helper B): labels with a stray space were named unquoted (" yes" read as "yes"), so
+# the message seemed to refuse the profile's own classes
+CASES += [
+    ("labels with stray spaces",
+     lambda t, uri, nv, d: (_yes_no(t, nv), _write(make_frame(300, 3).assign(
+         label=lambda f: f.label.map({1: " yes", 0: "no "})), d / "w.parquet"), []),
+     "labels in column 'label' are ' yes', 'no '; the profile's classes are 'no', 'yes'; labels "
+     "that differ only in spaces at their ends or in case are different labels: clean the column"),
+]
+
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
     """Exit 1, ``message`` in one ``mlflow-decay: error:`` line (the last, for commands that
@@ -454,6 +473,20 @@ PROFILE += [
      "found 3 (0, 1, 2); profile a multiclass model with task='multiclass' (--task multiclass)"),
 ]
 
+
+# trial 6 (helper B): labels with stray spaces were listed unquoted (" Yes, No, Yes": three
+# classes that read as two, one twice)
+PROFILE += [
+    ("labels with a stray space in some rows",
+     make_frame(300, 5).assign(label=lambda f: np.where(
+         f.label == 1, np.where(np.arange(300) < 20, " Yes", "Yes"), "No")),
+     "found 3 (' Yes', 'No', 'Yes'); labels that differ only in spaces at their ends or in case "
+     "are different labels: clean the column"),
+    ("labels with a stray space in every row",
+     make_frame(300, 5).assign(label=lambda f: np.where(f.label == 1, "Yes ", "No")),
+     "the classes are 'No', 'Yes '; give positive_label= (--positive-label); labels that differ "
+     "only in spaces at their ends or in case are different labels"),
+]
 
 def test_profile_api_refuses_scores_outside_zero_one() -> None:
     with pytest.raises(md.DataError, match=r"column 'score': expected probabilities in \[0, 1\]"):
