@@ -196,7 +196,7 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                             "read from the column names; name each column's class in column "
                             "order with classes= (--classes)")
         _check_class_count(pred_cols, seen)
-        return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
+        return classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)
     # every reference label must be one of the classes (by value); keep the labels' spelling
     mapped = map_labels(pd.Series(seen, dtype=object), given, target)
@@ -220,7 +220,7 @@ def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
                         f"classes ({', '.join(labels[:10])}); give one probability column per class")
 
 
-def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
+def classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
                           ) -> tuple[str, ...]:
     """Each prediction column's class, read from its name: the one label it ends with (a label
     after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11)."""
