@@ -111,8 +111,14 @@ def compare(
                         "versions, or give two --predictions columns")
     profiles = [registry.profile_of(client, ref) for ref in refs]
     labels = _side_labels(models, refs)
-    sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])
-             for i, profile in enumerate(profiles)]
+    sides = []
+    for i, profile in enumerate(profiles):
+        try:
+            sides.append(_judge(window, profile, pol,
+                                None if predictions is None else predictions[i]))
+        except DataError as error:  # a column one side reads (the challenger's new feature)
+            role = ("champion", "challenger")[i]
+            raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
     test, note = _delong(window, sides)  # why there is no test, or how it read the scores
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)

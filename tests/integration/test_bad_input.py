@@ -1066,3 +1066,21 @@ def test_a_window_evidently_cannot_read_is_still_evaluated_and_logged(
                for n in report.notes)
     run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
     assert run.info.status == "FINISHED"
+
+
+# -- trial 6 (helper B): a challenger reading a feature the window lacks --------------------------
+def test_compare_names_the_version_whose_column_the_window_lacks(
+        tracking_uri: str, profiled: str, new_version: Callable[..., str],
+        tmp_path: Path) -> None:
+    """Before: "feature column 'age' is missing from the window", with no word of which of the
+    two versions reads it (a challenger trained on more features than the champion)."""
+    challenger = new_version()
+    reference = make_frame(2000, 3).assign(age=lambda f: f.x1 * 10 + 40)
+    md.attach_profile(challenger, md.build_profile(reference, target="label", prediction="score",
+                                                   band_chunks=0), tracking_uri=tracking_uri)
+    data = _write(make_frame(500, 2), tmp_path / "w.csv")
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["compare", profiled, challenger, "--data", str(data),
+                                       "--tracking-uri", tracking_uri])
+    _refused(result, f"{challenger}, the challenger: feature column 'age' is missing from the window",
+             tracking_uri, before)
