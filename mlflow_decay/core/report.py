@@ -11,6 +11,7 @@ from typing import Any
 from ..stats import Z95
 from ..stats.comparison import DeLong
 from .rules import Status
+from .times import span_label
 
 
 @dataclass
@@ -70,6 +71,27 @@ class DecayReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the report (a non-finite number becomes ``None``)."""
         return json_safe(asdict(self))
+
+    def __str__(self) -> str:
+        """What ``mlflow-decay evaluate`` prints: the version, the window and :meth:`summary`,
+        then the breaches, notes, ignored columns, registry changes and the run (``print``,
+        and a notebook's display; ``repr`` keeps every field)."""
+        window = span_label(self.window_start, self.window_end)
+        lines = [f"{self.model_uri}{f' {window}' if window else ''}: {self.summary()}"]
+        lines += [f"  breach: {r}" for r in self.reasons[:10]]
+        if len(self.reasons) > 10:
+            lines.append(f"  … {len(self.reasons) - 10} more breaches")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.extra_columns:
+            lines.append(f"  ignored extra columns: {', '.join(self.extra_columns)}")
+        verb = "done" if self.applied else "would do (nothing changed)"
+        lines += [f"  registry {verb}: {a}" for a in self.actions]
+        lines.append(f"  run {self.run_id}" if self.run_id else "  not logged")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display (a notebook cell ending in a report): the text of ``print``."""
+        printer.text(str(self))
 
     def summary(self) -> str:
         """One line: status, the realized performance (AUC, else accuracy; RMSE), else its

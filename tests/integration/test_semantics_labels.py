@@ -429,7 +429,8 @@ def test_compare_refuses_scores_outside_zero_one(tracking_uri: str,
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "mlflow-decay: error: column 'other': expected probabilities in [0, 1], got values from")
+        f"mlflow-decay: error: {challenger}, the challenger: column 'other': expected "
+        "probabilities in [0, 1], got values from")
     assert registry_snapshot(tracking_uri) == before
 
 
