@@ -50,6 +50,7 @@ from .parallel import run_all
 from .policy import Policy
 from .policy_file import DEFAULT_POLICY
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
+from .supervision import undecided_note
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, collect_stats, stats_tasks
 
 #: Share of rows whose model output is missing or not finite.
@@ -172,6 +173,9 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
         metrics.update(realized_metrics(perf, profile))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+        if profile.predicted_label and (note := undecided_note(
+                frame[profile.target], values, frame[profile.predicted_label])):
+            result.notes.append(note)
     return result
 
 

@@ -86,6 +86,8 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
                                    values, categorical)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
     notes: tuple[str, ...] = ()
+    if predicted_label and (note := undecided_note(rows[target], values, rows[predicted_label])):
+        notes = (note,)
     if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
@@ -172,6 +174,18 @@ def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
             times = timestamps(times, timestamp_column)
         order = np.argsort(times.to_numpy()[keep], kind="stable")
     return with_dispersion(values[keep][order], hits[order], calibrations, threshold)
+
+
+def undecided_note(labels: pd.Series, outputs: np.ndarray, decisions: pd.Series) -> str | None:
+    """A note when rows with a label and a model output have no decision (column
+    ``decisions``): the realized metrics leave them out, every one (all are of the same rows)."""
+    judged = labels.notna().to_numpy() & np.isfinite(outputs).reshape(len(labels), -1).all(axis=1)
+    missing = int((judged & decisions.isna().to_numpy()).sum())
+    if not missing:
+        return None
+    total = int(judged.sum())
+    return (f"{missing:,} of the {total:,} rows with a label and a model output have no decision "
+            f"in {decisions.name!r}: every perf.* metric is of the other {total - missing:,}")
 
 
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,

@@ -590,3 +590,31 @@ def test_yes_and_true_in_any_case_are_the_positive_class(labels: tuple[str, str]
     assert profile.positive_label == labels[0]
     assert profile.performance["roc_auc"] == pytest.approx(
         skm.roc_auc_score(frame.label, frame.score))
+
+
+def test_rows_without_a_decision_are_named_in_a_note(tracking_uri: str, profiled: str,
+                                                      tmp_path: Path) -> None:
+    """Trial 6 (helper B): a decision column with missing values (a business rule that did not
+    run on some rows) left those rows out of every perf.* metric with no word of it."""
+    window = make_frame(2000, 4)
+    decided = pd.array((window.score >= 0.4).astype(int), dtype="Int64")
+    decided[:150] = pd.NA
+    window["decision"] = decided
+    keep = np.arange(len(window)) >= 150
+    note = ("150 of the 2,000 rows with a label and a model output have no decision in "
+            "'decision': every perf.* metric is of the other 1,850")
+    window.to_parquet(tmp_path / "w.parquet")
+    for source in (window, tmp_path / "w.parquet"):  # in memory and streamed
+        report = md.evaluate(profiled, source, log=False, predicted_label="decision",
+                             tracking_uri=tracking_uri)
+        assert note in report.notes
+        assert report.metrics["perf.accuracy"] == pytest.approx(skm.accuracy_score(
+            window.label[keep], window.decision[keep].astype(int)))
+        assert report.metrics["perf.roc_auc"] == pytest.approx(
+            skm.roc_auc_score(window.label[keep], window.score[keep]))
+    profile = md.build_profile(window, target="label", prediction="score",
+                               predicted_label="decision", band_chunks=0)
+    assert note in profile.notes
+    whole = md.evaluate(profiled, window.assign(decision=1), log=False,
+                        predicted_label="decision", tracking_uri=tracking_uri)
+    assert not any("no decision" in n for n in whole.notes)
