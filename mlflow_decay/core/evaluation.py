@@ -25,6 +25,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -221,6 +222,8 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
             metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
             if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
                 metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
+            if role == "prediction" and (note := _probabilities_as_logits(profile, counted)):
+                notes.append(note)
     business = metric_keys(policy.business)
     if stats.prediction is not None:  # NaN or infinite model outputs (any class's, multiclass)
         infinite = stats.prediction.infinite if isinstance(stats.prediction, NumericStats) else 0
@@ -244,6 +247,33 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
         has_labels=stats.target is not None, stats=stats,
     )
+
+
+#: A logit in [0, 1] is a probability from 0.5 to sigmoid(1).
+_SIGMOID_ONE = 1.0 / (1.0 + math.exp(-1.0))
+
+
+def _probabilities_as_logits(profile: Profile, counted: ColumnStats) -> str | None:
+    """A note when a binary profile reads logits and every output of the window lies in
+    [0, 1] (probabilities from 0.5 to 0.73 once read as logits) where most of the reference's
+    did not: probabilities sent where the profile reads logits move every score to 0.5-0.73."""
+    summary = profile.prediction_summary
+    if (profile.prediction_kind != "logit" or profile.task != "binary"
+            or not isinstance(counted, NumericStats) or not isinstance(summary, NumericSummary)
+            or counted.count == 0):
+        return None
+    grid = counted.grid
+    low, high = np.searchsorted(grid, 0.5, "right") - 1, np.searchsorted(grid, _SIGMOID_ONE)
+    if low < 0 or high >= len(grid):
+        return None  # the reference never reached beyond that band: no telling
+    inside = int(counted.through[high] - counted.below[low])
+    before = float(summary.cdf(np.array([grid[high]]))[0]
+                   - summary.cdf(np.array([grid[low]]), "left")[0])
+    if inside < counted.count or before > 0.5:
+        return None
+    return (f"every output in {profile.prediction_columns[0]!r} lies in [0, 1] (read as logits, "
+            f"the profile's prediction_kind, probabilities from 0.5 to 0.73), where "
+            f"{1 - before:.0%} of the reference's were outside: are these probabilities?")
 
 
 def unused_rules(profile: Profile, policy: Policy) -> list[str]:

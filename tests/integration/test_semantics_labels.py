@@ -618,3 +618,22 @@ def test_rows_without_a_decision_are_named_in_a_note(tracking_uri: str, profiled
     whole = md.evaluate(profiled, window.assign(decision=1), log=False,
                         predicted_label="decision", tracking_uri=tracking_uri)
     assert not any("no decision" in n for n in whole.notes)
+
+
+def test_probabilities_sent_to_a_logit_profile_are_named_in_a_note(tmp_path: Path) -> None:
+    """Trial 6 (helper B): a window of probabilities (someone forgot the model now outputs
+    logits) read as logits puts every score at 0.5-0.73 and every row over the 0.5 threshold;
+    only the prediction drift showed it, with no word of why."""
+    from mlflow_decay.engines.dispatch import evaluate_source
+
+    profile = md.build_profile(_logits(make_frame(4000, 1)), target="label", prediction="score",
+                               prediction_kind="logit", band_chunks=0)
+    sent = make_frame(2000, 2)  # probabilities
+    sent.to_parquet(tmp_path / "w.parquet")
+    note = ("every output in 'score' lies in [0, 1] (read as logits, the profile's "
+            "prediction_kind, probabilities from 0.5 to 0.73), where")
+    for result in (evaluate_window(profile, sent), evaluate_source(profile, tmp_path / "w.parquet")[0]):
+        assert any(n.startswith(note) and n.endswith("are these probabilities?")
+                   for n in result.notes), result.notes
+    right = evaluate_window(profile, _logits(make_frame(2000, 2)))
+    assert not any("are these probabilities" in n for n in right.notes)
