@@ -172,6 +172,11 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
                                if n))
+    rules = [_decision(s.profile) for s in sides]
+    if sides[0].profile.task == "binary" and rules[0] != rules[1]:
+        notes.append(f"accuracy, precision, recall and F1 are each version's at its own decision "
+                     f"({labels[0]}: {rules[0]}; {labels[1]}: {rules[1]}): their differences "
+                     "are of the decisions as well as of the models")
     if test is not None:
         metrics.update({"compare.diff.roc_auc": test.diff,
                         "compare.diff.roc_auc.p_value": test.p_value,
@@ -180,6 +185,13 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     return Comparison(models=[r.uri for r in refs], labels=labels,
                       statuses=[s.status for s in sides], metrics=metrics, delong=test,
                       notes=notes)
+
+
+def _decision(profile: Profile) -> str:
+    """How a binary version decides: its threshold, and the decision column of its realized
+    metrics."""
+    column = profile.predicted_label
+    return f"threshold {profile.threshold:g}" + (f", realized by column {column!r}" if column else "")
 
 
 def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:

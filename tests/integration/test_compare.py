@@ -374,3 +374,29 @@ def test_delongs_rows_are_those_both_versions_scored_and_it_says_so(
     assert ("DeLong's test reads the 1,900 labelled rows both versions scored: 100 with a missing "
             "or infinite score of one are left out (each version's perf.* reads the rows it "
             "scored)") in result.notes
+
+
+def test_a_comparison_says_when_the_versions_decide_differently(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 6 (helper B): a champion deciding by its decision column at 0.3 and a challenger
+    at the default 0.5 showed an accuracy difference of 0.05 as if of the models alone."""
+    champion, challenger = new_version(), new_version()
+    reference = make_frame(2000, 1).assign(decision=lambda f: (f.score >= 0.3).astype(int))
+    md.attach_profile(champion, md.build_profile(reference, target="label", prediction="score",
+                                                 threshold=0.3, predicted_label="decision",
+                                                 band_chunks=0), tracking_uri=tracking_uri)
+    md.attach_profile(challenger, frame_profile(2000, 1, target="label", prediction="score",
+                                                band_chunks=0), tracking_uri=tracking_uri)
+    window = make_frame(1500, 3).assign(decision=lambda f: (f.score >= 0.3).astype(int))
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert ("accuracy, precision, recall and F1 are each version's at its own decision (v1: "
+            "threshold 0.3, realized by column 'decision'; v2: threshold 0.5): their "
+            "differences are of the decisions as well as of the models") in result.notes
+    assert result.metrics["compare.diff.perf.accuracy"] == pytest.approx(
+        np.mean((window.score >= 0.5) == window.label)
+        - np.mean(window.decision == window.label))
+    third = new_version()
+    md.attach_profile(third, frame_profile(2000, 1, target="label", prediction="score",
+                                           band_chunks=0), tracking_uri=tracking_uri)
+    same = md.compare(window, [challenger, third], log=False, tracking_uri=tracking_uri)
+    assert not any("own decision" in n for n in same.notes)
