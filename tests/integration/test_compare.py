@@ -400,3 +400,27 @@ def test_a_comparison_says_when_the_versions_decide_differently(
                                            band_chunks=0), tracking_uri=tracking_uri)
     same = md.compare(window, [challenger, third], log=False, tracking_uri=tracking_uri)
     assert not any("own decision" in n for n in same.notes)
+
+
+def test_print_and_a_notebook_show_a_comparison_as_the_cli_does(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    """Trial 6 (helper B): ``print(cmp)`` and a notebook showed the dataclass's one line of
+    every field, DeLong's test as a nested repr."""
+    champion, challenger = two_versions
+    result = md.compare(make_frame(2000, 3), [champion, challenger], log=False,
+                        tracking_uri=tracking_uri)
+    lines = str(result).splitlines()
+    assert re.fullmatch(rf"metric\s+{result.labels[0]}\s+{result.labels[1]}\s+diff", lines[0])
+    assert lines[1].split() == ["window", "verdict", *result.statuses]
+    d = result.delong
+    assert d is not None and (f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
+                              f"{d.upper:+.4f}), p = {d.p_value:.3g}") in lines
+    assert lines[-1] == "not logged"
+    shown: list[str] = []
+
+    class Printer:  # IPython's pretty printer, as a notebook calls it
+        def text(self, value: str) -> None:
+            shown.append(value)
+
+    result._repr_pretty_(Printer(), False)
+    assert shown == [str(result)] and repr(result).startswith("Comparison(models=")
