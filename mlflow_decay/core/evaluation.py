@@ -215,15 +215,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
                          "reconstruction error reads a missing value at the reference's centre, "
                          "so it falls rather than rises (a drop below its band points at these "
                          "columns)")
-    for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
-                                   ("target", profile.target_summary, stats.target)):
-        if summary is not None and counted is not None:
-            found = _column_metrics(summary, counted, role, notes)
-            metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
-            if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
-                metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
-            if role == "prediction" and (note := _probabilities_as_logits(profile, counted)):
-                notes.append(note)
+    metrics.update(_output_drift(profile, stats, notes))
     business = metric_keys(policy.business)
     if stats.prediction is not None:  # NaN or infinite model outputs (any class's, multiclass)
         infinite = stats.prediction.infinite if isinstance(stats.prediction, NumericStats) else 0
@@ -247,6 +239,22 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
         has_labels=stats.target is not None, stats=stats,
     )
+
+
+def _output_drift(profile: Profile, stats: WindowStats, notes: list[str]) -> dict[str, float]:
+    """``drift.prediction.*`` and ``drift.target.*``, with the test that gates the prediction's
+    drift rules; adds to ``notes``."""
+    metrics: dict[str, float] = {}
+    for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
+                                   ("target", profile.target_summary, stats.target)):
+        if summary is not None and counted is not None:
+            found = _column_metrics(summary, counted, role, notes)
+            metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
+            if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
+                metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
+            if role == "prediction" and (note := _probabilities_as_logits(profile, counted)):
+                notes.append(note)
+    return metrics
 
 
 #: A logit in [0, 1] is a probability from 0.5 to sigmoid(1).
