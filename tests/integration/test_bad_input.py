@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
-from conftest import make_frame, registry_snapshot
+from conftest import frame_profile, make_frame, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -1084,3 +1084,25 @@ def test_compare_names_the_version_whose_column_the_window_lacks(
                                        "--tracking-uri", tracking_uri])
     _refused(result, f"{challenger}, the challenger: feature column 'age' is missing from the window",
              tracking_uri, before)
+
+
+# -- trial 6 (helper B): late labels whose ids are written otherwise than the window's ------------
+def test_late_labels_matching_no_id_show_how_each_side_writes_them(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: "none of the 600 labelled ids matches a row id stored by the 1 window(s)", with
+    no sign that the window stored '0000012' where the labels say 12."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(2000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, 2).assign(id=[f"{i:07d}" for i in range(600)])
+    md.evaluate(uri, window.drop(columns="label"), tracking_uri=tracking_uri,
+                window_start="2026-02-01", window_end="2026-02-02")
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.attach_labels(uri, window[["id", "label"]].astype({"id": int}), id_column="id",
+                         tracking_uri=tracking_uri)
+    assert ("matches a row id stored by the 1 window(s) of models:/churn/1 that stored ids "
+            "(labelled id '0' is stored as '0000000': ids match as written, except that 7, 7.0 "
+            "and '7' are one id)") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before
