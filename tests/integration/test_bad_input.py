@@ -975,6 +975,15 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
      "sample_rows must be a positive whole number of rows, got 0"),
 ]
 
+# trial 6 (helper B): a threshold on the logit scale for a model whose outputs are logits
+API += [
+    ("a logit as the threshold", lambda uri, t: md.build_profile(
+        make_frame(300, 1).assign(score=lambda f: np.log(f.score / (1 - f.score))),
+        target="label", prediction="score", prediction_kind="logit", threshold=-1.0),
+     "threshold must be a number between 0 and 1 (exclusive), got -1.0: it is a probability, "
+     "also when the outputs are logits (a logit of -1 is the probability 0.2689)"),
+]
+
 
 @pytest.mark.parametrize(("call", "message"), [a[1:] for a in API], ids=[a[0] for a in API])
 def test_the_python_api_refuses_arguments_of_the_wrong_type_in_one_line(
