@@ -24,6 +24,7 @@ from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
 from .registry import run_files, runs
+from .stats import estimate
 from .stats.comparison import DeLong, delong
 from .stats.schema import map_labels
 
@@ -172,6 +173,7 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
                                if n))
+    notes += _side_notes(labels, sides)
     rules = [_decision(s.profile) for s in sides]
     if sides[0].profile.task == "binary" and rules[0] != rules[1]:
         notes.append(f"accuracy, precision, recall and F1 are each version's at its own decision "
@@ -185,6 +187,18 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     return Comparison(models=[r.uri for r in refs], labels=labels,
                       statuses=[s.status for s in sides], metrics=metrics, delong=test,
                       notes=notes)
+
+
+def _side_notes(labels: list[str], sides: list[_Side]) -> list[str]:
+    """What each side's evaluation noted about the window (a metric left out, outputs that
+    look like probabilities sent as logits, rows without a decision), by side, or ``both:``;
+    not which estimator made ``est.*``."""
+    said = [[n for n in s.result.notes if n != estimate.estimator_note(s.profile.calibrations)]
+            for s in sides]
+    both = [n for n in said[0] if n in said[1]]
+    return [*(f"both: {n}" for n in both),
+            *(f"{label}: {n}" for label, notes in zip(labels, said, strict=True)
+              for n in notes if n not in both)]
 
 
 def _decision(profile: Profile) -> str:

@@ -424,3 +424,21 @@ def test_print_and_a_notebook_show_a_comparison_as_the_cli_does(
 
     result._repr_pretty_(Printer(), False)
     assert shown == [str(result)] and repr(result).startswith("Comparison(models=")
+
+
+def test_a_comparison_keeps_what_each_side_noted_about_the_window(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 6 (helper B): a comparison dropped its sides' notes, so a champion whose scores
+    were probabilities read as logits, or a metric left out, went unsaid."""
+    champion, challenger = new_version(), new_version()
+    reference = make_frame(2000, 1)
+    md.attach_profile(champion, md.build_profile(
+        reference.assign(score=np.log(reference.score / (1 - reference.score))), target="label",
+        prediction="score", prediction_kind="logit", band_chunks=0), tracking_uri=tracking_uri)
+    md.attach_profile(challenger, frame_profile(2000, 1, target="label", prediction="score",
+                                                band_chunks=0), tracking_uri=tracking_uri)
+    window = make_frame(1500, 3).assign(label=1)  # probabilities for both; one label class
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert any(n.startswith("v1: every output in 'score' lies in [0, 1]") for n in result.notes)
+    assert "both: perf.roc_auc left out: labels have a single class" in result.notes
+    assert not any("estimated without labels" in n for n in result.notes)
