@@ -24,6 +24,7 @@ from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
 from .registry import experiments, run_files, runs
+from .stats import estimate
 from .stats.comparison import DeLong, delong
 from .stats.schema import map_labels
 
@@ -111,8 +112,14 @@ def compare(
                         "versions, or give two --predictions columns")
     profiles = [registry.profile_of(client, ref) for ref in refs]
     labels = _side_labels(models, refs)
-    sides = [_judge(window, profile, pol, None if predictions is None else predictions[i])
-             for i, profile in enumerate(profiles)]
+    sides = []
+    for i, profile in enumerate(profiles):
+        try:
+            sides.append(_judge(window, profile, pol,
+                                None if predictions is None else predictions[i]))
+        except DataError as error:  # a column one side reads (the challenger's new feature)
+            role = ("champion", "challenger")[i]
+            raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
     test, note = _delong(window, sides)  # why there is no test, or how it read the scores
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
@@ -166,6 +173,12 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
                                if n))
+    notes += _side_notes(labels, sides)
+    rules = [_decision(s.profile) for s in sides]
+    if sides[0].profile.task == "binary" and rules[0] != rules[1]:
+        notes.append(f"accuracy, precision, recall and F1 are each version's at its own decision "
+                     f"({labels[0]}: {rules[0]}; {labels[1]}: {rules[1]}): their differences "
+                     "are of the decisions as well as of the models")
     if test is not None:
         metrics.update({"compare.diff.roc_auc": test.diff,
                         "compare.diff.roc_auc.p_value": test.p_value,
@@ -174,6 +187,25 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
     return Comparison(models=[r.uri for r in refs], labels=labels,
                       statuses=[s.status for s in sides], metrics=metrics, delong=test,
                       notes=notes)
+
+
+def _side_notes(labels: list[str], sides: list[_Side]) -> list[str]:
+    """What each side's evaluation noted about the window (a metric left out, outputs that
+    look like probabilities sent as logits, rows without a decision), by side, or ``both:``;
+    not which estimator made ``est.*``."""
+    said = [[n for n in s.result.notes if n != estimate.estimator_note(s.profile.calibrations)]
+            for s in sides]
+    both = [n for n in said[0] if n in said[1]]
+    return [*(f"both: {n}" for n in both),
+            *(f"{label}: {n}" for label, notes in zip(labels, said, strict=True)
+              for n in notes if n not in both)]
+
+
+def _decision(profile: Profile) -> str:
+    """How a binary version decides: its threshold, and the decision column of its realized
+    metrics."""
+    column = profile.predicted_label
+    return f"threshold {profile.threshold:g}" + (f", realized by column {column!r}" if column else "")
 
 
 def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:

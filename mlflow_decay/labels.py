@@ -139,7 +139,8 @@ def attach_labels(
         replayed.append(run)
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
-                                       len(found) - len(logged)))
+                                       len(found) - len(logged),
+                                       _written_otherwise(seen, known["__id__"])))
     unused = known.loc[~known["__id__"].isin(seen), "__id__"]
     if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
         warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
@@ -339,10 +340,28 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
     return distinct.drop(columns=[id_column, "__label__"])
 
 
+def _loose(key: str) -> str:
+    """An id without what often differs between two systems' copies of it: spaces at its ends,
+    letter case, and the leading zeros of a number."""
+    text = key.strip().casefold()
+    return (text.lstrip("0") or "0") if text.isdigit() else text
+
+
+def _written_otherwise(stored: set[str], labelled: pd.Series) -> tuple[str, str] | None:
+    """A stored id and a labelled one that differ only as :func:`_loose` reads them (such as
+    ``'0000123'`` and ``'123'``), else ``None``."""
+    loose: dict[str, str] = {}
+    for key in stored:
+        if key is not None:
+            loose.setdefault(_loose(key), key)
+    return next(((loose[_loose(key)], key) for key in labelled if _loose(key) in loose), None)
+
+
 def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int,
-                   earlier: int = 0) -> str:
+                   earlier: int = 0, near: tuple[str, str] | None = None) -> str:
     """Why no window received labels, in one line (``earlier``: windows left out, judged
-    against an earlier profile)."""
+    against an earlier profile; ``near``: a stored id and a labelled one written otherwise,
+    see :func:`_written_otherwise`)."""
     left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
                 "were left out: evaluate their rows again to judge them against this one)"
                 if earlier else "")
@@ -353,8 +372,10 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
                 f"the profile names an id column and the window carries it: {id_column!r})"
                 + left_out)
+    written = (f" (labelled id {near[1]!r} is stored as {near[0]!r}: ids match as written, "
+               "except that 7, 7.0 and '7' are one id)" if near is not None else "")
     return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids" + left_out)
+            f"stored by the {stored} window(s) of {uri} that stored ids{written}" + left_out)
 
 
 def _applied(run: Run) -> bool:

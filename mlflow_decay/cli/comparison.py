@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -15,10 +14,7 @@ from .options import (
     policy_option,
     with_bounds,
 )
-from .output import common, emit, fmt, table
-
-if TYPE_CHECKING:
-    from ..core.report import Comparison
+from .output import common, emit
 
 
 @click.command("compare")
@@ -54,27 +50,5 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
                          dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
                          window_start=window_start, window_end=window_end)
     verb = "would" if dry_run or no_log else "did"
-    emit(as_json, result.to_dict(), _comparison_table(result, verb))
+    emit(as_json, result.to_dict(), result.text(verb))
 
-
-def _comparison_table(result: Comparison, verb: str) -> str:
-    """Both sides' verdicts on this window alone (not the versions' stages, which only
-    evaluations move) and metrics with their difference, DeLong's test, the notes and the
-    promotion (``verb``: whether it ``did`` or ``would`` happen)."""
-    from ..core.report import COMPARED
-
-    a, b = result.labels
-    m = result.metrics
-    rows = [["window verdict", *result.statuses, ""]] + [
-        [name, fmt(m[f"compare.{a}.{name}"], 4), fmt(m[f"compare.{b}.{name}"], 4),
-         fmt(m[f"compare.diff.{name}"], 4, sign=True)]
-        for name in COMPARED if f"compare.diff.{name}" in m]
-    lines = table(["metric", a, b, "diff"], rows, right=frozenset({1, 2, 3})).splitlines()
-    if result.delong is not None:
-        d = result.delong
-        lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
-                     f"{d.upper:+.4f}), p = {d.p_value:.3g}")
-    lines += [f"note: {n}" for n in result.notes]
-    lines += [f"promotion ({verb}): {p}" for p in result.promotion]
-    lines.append(f"run {result.run_id}" if result.run_id else "not logged")
-    return "\n".join(lines)

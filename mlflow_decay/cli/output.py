@@ -144,11 +144,7 @@ def span(start: str | None, end: str | None) -> str:
 
 
 def table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
-    """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
-    into the next); the columns numbered in ``right`` are right-aligned; no line ends in
-    spaces."""
-    lines = [header, *rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(
-        cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-        for i, cell in enumerate(line)).rstrip() for line in lines)
+    """:func:`~mlflow_decay.core.report.text_table`."""
+    from ..core.report import text_table
+
+    return text_table(header, rows, right)

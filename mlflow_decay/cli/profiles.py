@@ -54,7 +54,8 @@ if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.5, show_default=True,
               help="Binary: a score at or above it predicts the positive class (accuracy, "
-              "precision, recall, F1; realized and estimated).")
+              "precision, recall, F1; realized and estimated); a probability, also with "
+              "--prediction-kind logit.")
 @click.option("--prediction-kind", type=click.Choice(["probability", "logit"]),
               default="probability", show_default=True,
               help="How classifier outputs are read: probabilities in [0, 1], or logits "

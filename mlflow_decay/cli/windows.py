@@ -48,17 +48,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
                           apply=not dry_run, window_start=window_start, window_end=window_end,
                           tracking_uri=tracking_uri, experiment=experiment, force=force,
                           predicted_label=predicted_label)
-    lines = [f"{report.model_uri}: {report.summary()}"]
-    lines += [f"  breach: {r}" for r in report.reasons[:10]]
-    if len(report.reasons) > 10:
-        lines.append(f"  … {len(report.reasons) - 10} more breaches")
-    lines += [f"  note: {n}" for n in report.notes]
-    if report.extra_columns:
-        lines.append(f"  ignored extra columns: {', '.join(report.extra_columns)}")
-    verb = "done" if report.applied else "would do (nothing changed)"
-    lines += [f"  registry {verb}: {a}" for a in report.actions]
-    lines.append(f"  run {report.run_id}" if report.run_id else "  not logged")
-    emit(as_json, report.to_dict(), "\n".join(lines))
+    emit(as_json, report.to_dict(), str(report))
 
 
 @click.command()

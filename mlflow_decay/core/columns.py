@@ -3,6 +3,7 @@ once, at the edge."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Sequence
@@ -202,6 +203,12 @@ class ProfileOptions:
 
 def check_outputs(task: str, threshold: Any, prediction_kind: Any) -> None:
     """Refuse a threshold or prediction kind the task cannot use."""
+    if (prediction_kind == "logit" and isinstance(threshold, numbers.Real)
+            and not isinstance(threshold, bool) and not 0 < float(threshold) < 1):
+        raise DataError(f"threshold must be a number between 0 and 1 (exclusive), got "
+                        f"{threshold!r}: it is a probability, also when the outputs are logits "
+                        f"(a logit of {float(threshold):g} is the probability "
+                        f"{1 / (1 + math.exp(-float(threshold))):.4g})")
     check_threshold(threshold)
     if prediction_kind not in PREDICTION_KINDS:
         raise DataError(f"prediction_kind must be one of {', '.join(PREDICTION_KINDS)}, "

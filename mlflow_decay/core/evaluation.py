@@ -25,6 +25,7 @@ sizes decide at large windows, the test keeps small windows from flagging noise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,6 +51,7 @@ from .parallel import run_all
 from .policy import Policy
 from .policy_file import DEFAULT_POLICY
 from .profile import CategoricalSummary, NumericSummary, Profile, Summary
+from .supervision import undecided_note
 from .window import CategoricalStats, ColumnStats, NumericStats, WindowStats, collect_stats, stats_tasks
 
 #: Share of rows whose model output is missing or not finite.
@@ -172,6 +174,9 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
         metrics.update(realized_metrics(perf, profile))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+        if profile.predicted_label and (note := undecided_note(
+                frame[profile.target], values, frame[profile.predicted_label])):
+            result.notes.append(note)
     return result
 
 
@@ -210,13 +215,7 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
                          "reconstruction error reads a missing value at the reference's centre, "
                          "so it falls rather than rises (a drop below its band points at these "
                          "columns)")
-    for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
-                                   ("target", profile.target_summary, stats.target)):
-        if summary is not None and counted is not None:
-            found = _column_metrics(summary, counted, role, notes)
-            metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
-            if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
-                metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
+    metrics.update(_output_drift(profile, stats, notes))
     business = metric_keys(policy.business)
     if stats.prediction is not None:  # NaN or infinite model outputs (any class's, multiclass)
         infinite = stats.prediction.infinite if isinstance(stats.prediction, NumericStats) else 0
@@ -240,6 +239,49 @@ def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAUL
         extra_columns=[c for c in stats.columns if c not in known], notes=notes,
         has_labels=stats.target is not None, stats=stats,
     )
+
+
+def _output_drift(profile: Profile, stats: WindowStats, notes: list[str]) -> dict[str, float]:
+    """``drift.prediction.*`` and ``drift.target.*``, with the test that gates the prediction's
+    drift rules; adds to ``notes``."""
+    metrics: dict[str, float] = {}
+    for role, summary, counted in (("prediction", profile.prediction_summary, stats.prediction),
+                                   ("target", profile.target_summary, stats.target)):
+        if summary is not None and counted is not None:
+            found = _column_metrics(summary, counted, role, notes)
+            metrics.update({f"drift.{role}.{m}": v for (s, m), v in found.items() if s == "drift"})
+            if role == "prediction" and ("test", "p_value") in found:  # gates its drift rules
+                metrics[PREDICTION_P_VALUE] = found[("test", "p_value")]
+            if role == "prediction" and (note := _probabilities_as_logits(profile, counted)):
+                notes.append(note)
+    return metrics
+
+
+#: A logit in [0, 1] is a probability from 0.5 to sigmoid(1).
+_SIGMOID_ONE = 1.0 / (1.0 + math.exp(-1.0))
+
+
+def _probabilities_as_logits(profile: Profile, counted: ColumnStats) -> str | None:
+    """A note when a binary profile reads logits and every output of the window lies in
+    [0, 1] (probabilities from 0.5 to 0.73 once read as logits) where most of the reference's
+    did not: probabilities sent where the profile reads logits move every score to 0.5-0.73."""
+    summary = profile.prediction_summary
+    if (profile.prediction_kind != "logit" or profile.task != "binary"
+            or not isinstance(counted, NumericStats) or not isinstance(summary, NumericSummary)
+            or counted.count == 0):
+        return None
+    grid = counted.grid
+    low, high = np.searchsorted(grid, 0.5, "right") - 1, np.searchsorted(grid, _SIGMOID_ONE)
+    if low < 0 or high >= len(grid):
+        return None  # the reference never reached beyond that band: no telling
+    inside = int(counted.through[high] - counted.below[low])
+    before = float(summary.cdf(np.array([grid[high]]))[0]
+                   - summary.cdf(np.array([grid[low]]), "left")[0])
+    if inside < counted.count or before > 0.5:
+        return None
+    return (f"every output in {profile.prediction_columns[0]!r} lies in [0, 1] (read as logits, "
+            f"the profile's prediction_kind, probabilities from 0.5 to 0.73), where "
+            f"{1 - before:.0%} of the reference's were outside: are these probabilities?")
 
 
 def unused_rules(profile: Profile, policy: Policy) -> list[str]:

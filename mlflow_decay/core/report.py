@@ -11,6 +11,7 @@ from typing import Any
 from ..stats import Z95
 from ..stats.comparison import DeLong
 from .rules import Status
+from .times import span_label
 
 
 @dataclass
@@ -71,6 +72,27 @@ class DecayReport:
         """A JSON-safe dict of the report (a non-finite number becomes ``None``)."""
         return json_safe(asdict(self))
 
+    def __str__(self) -> str:
+        """What ``mlflow-decay evaluate`` prints: the version, the window and :meth:`summary`,
+        then the breaches, notes, ignored columns, registry changes and the run (``print``,
+        and a notebook's display; ``repr`` keeps every field)."""
+        window = span_label(self.window_start, self.window_end)
+        lines = [f"{self.model_uri}{f' {window}' if window else ''}: {self.summary()}"]
+        lines += [f"  breach: {r}" for r in self.reasons[:10]]
+        if len(self.reasons) > 10:
+            lines.append(f"  … {len(self.reasons) - 10} more breaches")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.extra_columns:
+            lines.append(f"  ignored extra columns: {', '.join(self.extra_columns)}")
+        verb = "done" if self.applied else "would do (nothing changed)"
+        lines += [f"  registry {verb}: {a}" for a in self.actions]
+        lines.append(f"  run {self.run_id}" if self.run_id else "  not logged")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display (a notebook cell ending in a report): the text of ``print``."""
+        printer.text(str(self))
+
     def summary(self) -> str:
         """One line: status, the realized performance (AUC, else accuracy; RMSE), else its
         estimate without labels, drift share and the top drifted features."""
@@ -110,6 +132,17 @@ def metric_text(value: float, digits: int = 3, sign: bool = False) -> str:
     return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
 
 
+def text_table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
+    """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
+    into the next); the columns numbered in ``right`` are right-aligned; no line ends in
+    spaces."""
+    lines = [header, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(
+        cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+        for i, cell in enumerate(line)).rstrip() for line in lines)
+
+
 def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite number (NaN, ±inf, which strict JSON has not) as ``None``,
     through dicts, lists and tuples."""
@@ -140,6 +173,37 @@ class Comparison:
         out = {k: v for k, v in self.__dict__.items() if k != "delong"}
         out["delong"] = None if self.delong is None else self.delong.__dict__
         return json_safe(out)
+
+    def text(self, verb: str) -> str:
+        """What ``mlflow-decay compare`` prints: both sides' verdicts on this window alone (not
+        the versions' stages, which only evaluations move) and metrics with their difference,
+        DeLong's test, the notes and the promotion (``verb``: whether it ``did`` or ``would``
+        happen)."""
+        a, b = self.labels
+        m = self.metrics
+        rows = [["window verdict", *self.statuses, ""]] + [
+            [name, metric_text(m[f"compare.{a}.{name}"], 4),
+             metric_text(m[f"compare.{b}.{name}"], 4),
+             metric_text(m[f"compare.diff.{name}"], 4, sign=True)]
+            for name in COMPARED if f"compare.diff.{name}" in m]
+        lines = text_table(["metric", a, b, "diff"], rows,
+                           right=frozenset({1, 2, 3})).splitlines()
+        if self.delong is not None:
+            d = self.delong
+            lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
+                         f"{d.upper:+.4f}), p = {d.p_value:.3g}")
+        lines += [f"note: {n}" for n in self.notes]
+        lines += [f"promotion ({verb}): {p}" for p in self.promotion]
+        lines.append(f"run {self.run_id}" if self.run_id else "not logged")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        """:meth:`text`, of a promotion that happened when the comparison was logged."""
+        return self.text("did" if self.run_id else "would")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display (a notebook cell ending in a comparison): the text of ``print``."""
+        printer.text(str(self))
 
 
 #: Metrics compared side by side (when present for both versions).

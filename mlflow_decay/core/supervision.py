@@ -16,7 +16,16 @@ from ..stats.dispersion import with_dispersion
 from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
 from ..stats.loss import LossModel, estimate_regression
 from ..stats.loss_fit import MAX_CATEGORIES, MIN_SAMPLES_LEAF, fit_loss_models
-from ..stats.schema import category_counts, category_key, map_labels, sort_key, to_numeric
+from ..stats.schema import (
+    SPACING_HINT,
+    category_counts,
+    category_key,
+    label_list,
+    map_labels,
+    near_labels,
+    sort_key,
+    to_numeric,
+)
 from .columns import Columns, ProfileOptions
 from .frames import list_columns, loss_inputs, prediction_values
 from .profile import CategoricalSummary, Summary
@@ -77,6 +86,8 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
                                    values, categorical)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
     notes: tuple[str, ...] = ()
+    if predicted_label and (note := undecided_note(rows[target], values, rows[predicted_label])):
+        notes = (note,)
     if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
@@ -165,6 +176,18 @@ def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
     return with_dispersion(values[keep][order], hits[order], calibrations, threshold)
 
 
+def undecided_note(labels: pd.Series, outputs: np.ndarray, decisions: pd.Series) -> str | None:
+    """A note when rows with a label and a model output have no decision (column
+    ``decisions``): the realized metrics leave them out, every one (all are of the same rows)."""
+    judged = labels.notna().to_numpy() & np.isfinite(outputs).reshape(len(labels), -1).all(axis=1)
+    missing = int((judged & decisions.isna().to_numpy()).sum())
+    if not missing:
+        return None
+    total = int(judged.sum())
+    return (f"{missing:,} of the {total:,} rows with a label and a model output have no decision "
+            f"in {decisions.name!r}: every perf.* metric is of the other {total - missing:,}")
+
+
 def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[str] | None,
                   pred_cols: list[str]) -> tuple[str, ...]:
     """The classes, in the order of the prediction columns (binary: the two labels, sorted)."""
@@ -176,17 +199,18 @@ def _class_labels(summary: Summary, target: str, task: str, classes: Sequence[st
                      "a regression with task='regression' (--task regression)"
                      if len(seen) > 2 else "")
             raise DataError(f"column {target!r}: a binary task needs two label classes in the "
-                            f"reference, found {len(seen)} ({', '.join(seen[:5])}){other}")
+                            f"reference, found {len(seen)} ({label_list(seen[:5])})"
+                            + (SPACING_HINT if near_labels(seen) else other))
         return seen
     if classes is None:
         if pred_cols and len(seen) < len(pred_cols):
             raise DataError(f"multiclass: {len(pred_cols)} prediction columns but the reference "
                             f"labels in {target!r} hold {len(seen)} classes "
-                            f"({', '.join(seen[:10])}): a class no reference row has cannot be "
+                            f"({label_list(seen[:10])}): a class no reference row has cannot be "
                             "read from the column names; name each column's class in column "
                             "order with classes= (--classes)")
         _check_class_count(pred_cols, seen)
-        return _classes_from_columns(pred_cols, seen, target) if pred_cols else seen
+        return classes_from_columns(pred_cols, seen, target) if pred_cols else seen
     given = _given_classes(classes, pred_cols)
     # every reference label must be one of the classes (by value); keep the labels' spelling
     mapped = map_labels(pd.Series(seen, dtype=object), given, target)
@@ -210,7 +234,7 @@ def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
                         f"classes ({', '.join(labels[:10])}); give one probability column per class")
 
 
-def _classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
+def classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
                           ) -> tuple[str, ...]:
     """Each prediction column's class, read from its name: the one label it ends with (a label
     after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11)."""
@@ -236,7 +260,9 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
                                   "positive_label")[0])
         except DataError:
             raise DataError(f"positive_label {positive_label!r} is not a class of column "
-                            f"{target!r} ({', '.join(labels)})") from None
+                            f"{target!r} ({label_list(labels, [str(positive_label)])})"
+                            + ("; spell it as the class is spelled"
+                               if near_labels([str(positive_label)], labels) else "")) from None
     if all(sort_key(label)[0] != float("inf") for label in labels):
         return labels[-1]  # numbers: the larger one, as scikit-learn's roc_auc_score reads them
     lowered = {label.lower(): label for label in labels}  # Yes/No as yes/no
@@ -244,4 +270,6 @@ def _positive_label(labels: tuple[str, ...], positive_label: str | None, target:
         if candidate in lowered:
             return lowered[candidate]
     raise DataError(f"column {target!r}: which class is the score the probability of? the "
-                    f"classes are {', '.join(labels)}; give positive_label= (--positive-label)")
+                    f"classes are {label_list(labels)}; give positive_label= (--positive-label)"
+                    + (SPACING_HINT if near_labels(labels, ("yes", "no", "true", "false"))
+                       else ""))

@@ -33,8 +33,9 @@ from .. import registry
 from ..core.evaluation import evaluate_window
 from ..core.policy_file import as_policy
 from ..core.profile import Profile
+from ..core.supervision import classes_from_columns
 from ..errors import DataError, RegistryError
-from ..stats.schema import category_key
+from ..stats.schema import category_key, label_list
 from .run_files import REPORT_JSON
 from .tags import STATUS
 
@@ -56,7 +57,6 @@ class DecayEvaluator(ModelEvaluator):
                else _profiled_version(client, model_id))
         profile = registry.profile_of(client, ref)
         window = pd.DataFrame(dataset.features_data).copy()
-        outputs = profile.prediction_columns
         if dataset.has_predictions:
             scores = dataset.predictions_data
         elif model is not None:
@@ -65,7 +65,7 @@ class DecayEvaluator(ModelEvaluator):
             scores = _model_outputs(model, window, profile, predictions)
         else:
             raise DataError("mlflow_decay evaluator needs predictions (or a model)")
-        window = _with_outputs(window, scores, outputs)
+        window = _with_outputs(window, scores, profile)
         if dataset.has_targets and profile.target is not None:
             window[profile.target] = pd.Series(list(dataset.labels_data), index=window.index)
         policy = as_policy(config.get("policy"))
@@ -120,14 +120,14 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile,
                 picked = np.clip(picked, 1e-15, 1 - 1e-15)
                 picked = np.log(picked / (1 - picked)) if profile.task == "binary" else np.log(picked)
             return picked
-        raise DataError(f"mlflow_decay evaluator: the model's classes ({', '.join(index)}) "
-                        f"are not the profile's ({', '.join(profile.classes)})")
+        raise DataError(f"mlflow_decay evaluator: the model's classes ({label_list(list(index))}) "
+                        f"are not the profile's ({label_list(profile.classes)})")
     scores = _output_column(model.predict(window), column, profile)
     values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
     if values.ndim == 1 and len(values) > 1 and np.isin(
             pd.Series(values).map(category_key), list(profile.classes)).all():
         raise DataError("mlflow_decay evaluator: the model's predict gives class labels "
-                        f"({', '.join(sorted(set(map(category_key, values))))}), not the "
+                        f"({label_list(sorted(set(map(category_key, values))))}), not the "
                         "probabilities the profile reads; log it with "
                         'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
     return scores
@@ -174,19 +174,39 @@ def _model_inputs(model: Any, raw: Any, window: pd.DataFrame) -> list[str]:
     return [str(c) for c in names] if names is not None else list(window.columns)
 
 
-def _with_outputs(window: pd.DataFrame, scores: Any, outputs: tuple[str, ...]) -> pd.DataFrame:
+def _with_outputs(window: pd.DataFrame, scores: Any, profile: Profile) -> pd.DataFrame:
     """The window with the model's outputs as the profile's prediction column(s): one score per
-    row, or one column per class; a binary classifier's class probabilities (two columns, in
-    sorted class order as scikit-learn gives them) give the positive class's."""
+    row, or one column per class; a binary classifier's class probabilities (two columns) give
+    the positive class's (see :func:`_positive_column`)."""
+    outputs = profile.prediction_columns
     values = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else list(scores))
     if values.ndim == 2 and len(outputs) == 1 and values.shape[1] in (1, 2):
-        values = values[:, -1]
+        values = values[:, _positive_column(scores, profile) if values.shape[1] == 2 else 0]
     if values.ndim == 1 and len(outputs) == 1:
         return window.assign(**{outputs[0]: values})
     if values.ndim == 2 and values.shape[1] == len(outputs):
         return window.assign(**{c: values[:, i] for i, c in enumerate(outputs)})
     raise DataError(f"mlflow_decay evaluator: the model's outputs have shape {values.shape}; "
                     f"the profile expects {len(outputs)} column(s) ({', '.join(outputs)})")
+
+
+def _positive_column(scores: Any, profile: Profile) -> int:
+    """Which of a binary classifier's two class-probability columns is the positive class's:
+    the one whose name ends with its label (``p_churn`` of ``p_churn, p_stay``; ``1`` of
+    ``0, 1``), else its place in the classes' sorted order, scikit-learn's (``churn`` of
+    ``churn``/``stay`` is the first, not the last)."""
+    classes = [str(c) for c in profile.classes]
+    if profile.positive_label is None or str(profile.positive_label) not in classes:
+        return 1  # no labels in the reference: scikit-learn's positive class is the last
+    if isinstance(scores, pd.DataFrame) and profile.target is not None:
+        try:
+            named = classes_from_columns([str(c) for c in scores.columns], classes,
+                                         profile.target)
+        except DataError:  # names that say no class (probability_a, probability_b)
+            pass
+        else:
+            return named.index(str(profile.positive_label))
+    return classes.index(str(profile.positive_label))
 
 
 def _profiled_version(client: MlflowClient, model_id: str | None) -> registry.ModelVersionRef:

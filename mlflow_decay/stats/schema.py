@@ -256,6 +256,32 @@ def _label_value(key: str, truth: bool) -> float | str:
     return number if np.isfinite(number) else key
 
 
+def label_list(labels: Sequence[str], beside: Sequence[str] = ()) -> str:
+    """Class labels joined for a message: every one quoted when one of them, or of the labels
+    named ``beside`` them, has spaces at its ends, is empty or holds a comma (unquoted,
+    `` Yes`` and ``Yes`` would read as one label)."""
+    if any(label != label.strip() or not label or "," in label
+           for label in (*labels, *beside)):
+        return ", ".join(repr(label) for label in labels)
+    return ", ".join(labels)
+
+
+#: What a message adds when labels differ only in spaces at their ends or in case.
+SPACING_HINT = ("; labels that differ only in spaces at their ends or in case are different "
+                "labels: clean the column (e.g. .str.strip())")
+
+
+def near_labels(labels: Sequence[str], classes: Sequence[str] | None = None) -> bool:
+    """Whether ``labels`` differ from ``classes`` (or, without them, from each other) only in
+    spaces at their ends or in case."""
+    def norm(label: str) -> str:
+        return label.strip().casefold()
+    if classes is None:
+        return len({norm(label) for label in labels}) < len(labels)
+    known = {norm(c) for c in classes}
+    return bool(labels) and all(norm(label) in known for label in labels)
+
+
 def map_labels(series: pd.Series, classes: Sequence[str], column: str) -> np.ndarray:
     """A label column as the profile's class labels (``None`` where missing), matched by value.
 
@@ -281,8 +307,10 @@ def map_labels(series: pd.Series, classes: Sequence[str], column: str) -> np.nda
     if any(v is None for v in mapping.values()):
         seen = sorted(present.tolist(), key=sort_key)
         more = f", … {len(seen) - 10} more" if len(seen) > 10 else ""
-        raise DataError(f"labels in column {column!r} are {', '.join(seen[:10])}{more}; the "
-                        f"profile's classes are {', '.join(classes)}")
+        unmatched = [k for k in seen if mapping[k] is None]
+        raise DataError(f"labels in column {column!r} are {label_list(seen[:10], classes)}"
+                        f"{more}; the profile's classes are {label_list(classes, seen[:10])}"
+                        + (SPACING_HINT if near_labels(unmatched, classes) else ""))
     out = np.empty(len(keys), dtype=object)
     for key, match in mapping.items():
         out[keys == key] = match

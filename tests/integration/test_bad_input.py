@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
-from conftest import make_frame, registry_snapshot
+from conftest import frame_profile, make_frame, registry_snapshot
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -273,6 +273,25 @@ CASES += [
 ]
 
 
+def _yes_no(tracking_uri: str, new_version: Callable[..., str]) -> str:
+    """A new version profiled with labels yes/no."""
+    uri = new_version()
+    reference = make_frame(500, 1).assign(label=lambda f: f.label.map({1: "yes", 0: "no"}))
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score",
+                                            band_chunks=0), tracking_uri=tracking_uri)
+    return uri
+
+
+# trial 6 (helper B): labels with a stray space were named unquoted (" yes" read as "yes"), so
+# the message seemed to refuse the profile's own classes
+CASES += [
+    ("labels with stray spaces",
+     lambda t, uri, nv, d: (_yes_no(t, nv), _write(make_frame(300, 3).assign(
+         label=lambda f: f.label.map({1: " yes", 0: "no "})), d / "w.parquet"), []),
+     "labels in column 'label' are ' yes', 'no '; the profile's classes are 'no', 'yes'; labels "
+     "that differ only in spaces at their ends or in case are different labels: clean the column"),
+]
+
 def _refused(result: Result, message: str, tracking_uri: str, before: dict[str, object],
              last_line_only: bool = False) -> None:
     """Exit 1, ``message`` in one ``mlflow-decay: error:`` line (the last, for commands that
@@ -454,6 +473,20 @@ PROFILE += [
      "found 3 (0, 1, 2); profile a multiclass model with task='multiclass' (--task multiclass)"),
 ]
 
+
+# trial 6 (helper B): labels with stray spaces were listed unquoted (" Yes, No, Yes": three
+# classes that read as two, one twice)
+PROFILE += [
+    ("labels with a stray space in some rows",
+     make_frame(300, 5).assign(label=lambda f: np.where(
+         f.label == 1, np.where(np.arange(300) < 20, " Yes", "Yes"), "No")),
+     "found 3 (' Yes', 'No', 'Yes'); labels that differ only in spaces at their ends or in case "
+     "are different labels: clean the column"),
+    ("labels with a stray space in every row",
+     make_frame(300, 5).assign(label=lambda f: np.where(f.label == 1, "Yes ", "No")),
+     "the classes are 'No', 'Yes '; give positive_label= (--positive-label); labels that differ "
+     "only in spaces at their ends or in case are different labels"),
+]
 
 def test_profile_api_refuses_scores_outside_zero_one() -> None:
     with pytest.raises(md.DataError, match=r"column 'score': expected probabilities in \[0, 1\]"):
@@ -942,6 +975,15 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
      "sample_rows must be a positive whole number of rows, got 0"),
 ]
 
+# trial 6 (helper B): a threshold on the logit scale for a model whose outputs are logits
+API += [
+    ("a logit as the threshold", lambda uri, t: md.build_profile(
+        make_frame(300, 1).assign(score=lambda f: np.log(f.score / (1 - f.score))),
+        target="label", prediction="score", prediction_kind="logit", threshold=-1.0),
+     "threshold must be a number between 0 and 1 (exclusive), got -1.0: it is a probability, "
+     "also when the outputs are logits (a logit of -1 is the probability 0.2689)"),
+]
+
 
 @pytest.mark.parametrize(("call", "message"), [a[1:] for a in API], ids=[a[0] for a in API])
 def test_the_python_api_refuses_arguments_of_the_wrong_type_in_one_line(
@@ -1033,3 +1075,43 @@ def test_a_window_evidently_cannot_read_is_still_evaluated_and_logged(
                for n in report.notes)
     run = registry.client_for(tracking_uri).get_run(report.run_id)  # type: ignore[arg-type]
     assert run.info.status == "FINISHED"
+
+
+# -- trial 6 (helper B): a challenger reading a feature the window lacks --------------------------
+def test_compare_names_the_version_whose_column_the_window_lacks(
+        tracking_uri: str, profiled: str, new_version: Callable[..., str],
+        tmp_path: Path) -> None:
+    """Before: "feature column 'age' is missing from the window", with no word of which of the
+    two versions reads it (a challenger trained on more features than the champion)."""
+    challenger = new_version()
+    reference = make_frame(2000, 3).assign(age=lambda f: f.x1 * 10 + 40)
+    md.attach_profile(challenger, md.build_profile(reference, target="label", prediction="score",
+                                                   band_chunks=0), tracking_uri=tracking_uri)
+    data = _write(make_frame(500, 2), tmp_path / "w.csv")
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["compare", profiled, challenger, "--data", str(data),
+                                       "--tracking-uri", tracking_uri])
+    _refused(result, f"{challenger}, the challenger: feature column 'age' is missing from the window",
+             tracking_uri, before)
+
+
+# -- trial 6 (helper B): late labels whose ids are written otherwise than the window's ------------
+def test_late_labels_matching_no_id_show_how_each_side_writes_them(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: "none of the 600 labelled ids matches a row id stored by the 1 window(s)", with
+    no sign that the window stored '0000012' where the labels say 12."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(2000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, 2).assign(id=[f"{i:07d}" for i in range(600)])
+    md.evaluate(uri, window.drop(columns="label"), tracking_uri=tracking_uri,
+                window_start="2026-02-01", window_end="2026-02-02")
+    before = registry_snapshot(tracking_uri)
+    with pytest.raises(md.DataError) as caught:
+        md.attach_labels(uri, window[["id", "label"]].astype({"id": int}), id_column="id",
+                         tracking_uri=tracking_uri)
+    assert ("matches a row id stored by the 1 window(s) of models:/churn/1 that stored ids "
+            "(labelled id '0' is stored as '0000000': ids match as written, except that 7, 7.0 "
+            "and '7' are one id)") in str(caught.value)
+    assert registry_snapshot(tracking_uri) == before

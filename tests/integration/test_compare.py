@@ -374,3 +374,71 @@ def test_delongs_rows_are_those_both_versions_scored_and_it_says_so(
     assert ("DeLong's test reads the 1,900 labelled rows both versions scored: 100 with a missing "
             "or infinite score of one are left out (each version's perf.* reads the rows it "
             "scored)") in result.notes
+
+
+def test_a_comparison_says_when_the_versions_decide_differently(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 6 (helper B): a champion deciding by its decision column at 0.3 and a challenger
+    at the default 0.5 showed an accuracy difference of 0.05 as if of the models alone."""
+    champion, challenger = new_version(), new_version()
+    reference = make_frame(2000, 1).assign(decision=lambda f: (f.score >= 0.3).astype(int))
+    md.attach_profile(champion, md.build_profile(reference, target="label", prediction="score",
+                                                 threshold=0.3, predicted_label="decision",
+                                                 band_chunks=0), tracking_uri=tracking_uri)
+    md.attach_profile(challenger, frame_profile(2000, 1, target="label", prediction="score",
+                                                band_chunks=0), tracking_uri=tracking_uri)
+    window = make_frame(1500, 3).assign(decision=lambda f: (f.score >= 0.3).astype(int))
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert ("accuracy, precision, recall and F1 are each version's at its own decision (v1: "
+            "threshold 0.3, realized by column 'decision'; v2: threshold 0.5): their "
+            "differences are of the decisions as well as of the models") in result.notes
+    assert result.metrics["compare.diff.perf.accuracy"] == pytest.approx(
+        np.mean((window.score >= 0.5) == window.label)
+        - np.mean(window.decision == window.label))
+    third = new_version()
+    md.attach_profile(third, frame_profile(2000, 1, target="label", prediction="score",
+                                           band_chunks=0), tracking_uri=tracking_uri)
+    same = md.compare(window, [challenger, third], log=False, tracking_uri=tracking_uri)
+    assert not any("own decision" in n for n in same.notes)
+
+
+def test_print_and_a_notebook_show_a_comparison_as_the_cli_does(
+        tracking_uri: str, two_versions: tuple[str, str]) -> None:
+    """Trial 6 (helper B): ``print(cmp)`` and a notebook showed the dataclass's one line of
+    every field, DeLong's test as a nested repr."""
+    champion, challenger = two_versions
+    result = md.compare(make_frame(2000, 3), [champion, challenger], log=False,
+                        tracking_uri=tracking_uri)
+    lines = str(result).splitlines()
+    assert re.fullmatch(rf"metric\s+{result.labels[0]}\s+{result.labels[1]}\s+diff", lines[0])
+    assert lines[1].split() == ["window", "verdict", *result.statuses]
+    d = result.delong
+    assert d is not None and (f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
+                              f"{d.upper:+.4f}), p = {d.p_value:.3g}") in lines
+    assert lines[-1] == "not logged"
+    shown: list[str] = []
+
+    class Printer:  # IPython's pretty printer, as a notebook calls it
+        def text(self, value: str) -> None:
+            shown.append(value)
+
+    result._repr_pretty_(Printer(), False)
+    assert shown == [str(result)] and repr(result).startswith("Comparison(models=")
+
+
+def test_a_comparison_keeps_what_each_side_noted_about_the_window(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 6 (helper B): a comparison dropped its sides' notes, so a champion whose scores
+    were probabilities read as logits, or a metric left out, went unsaid."""
+    champion, challenger = new_version(), new_version()
+    reference = make_frame(2000, 1)
+    md.attach_profile(champion, md.build_profile(
+        reference.assign(score=np.log(reference.score / (1 - reference.score))), target="label",
+        prediction="score", prediction_kind="logit", band_chunks=0), tracking_uri=tracking_uri)
+    md.attach_profile(challenger, frame_profile(2000, 1, target="label", prediction="score",
+                                                band_chunks=0), tracking_uri=tracking_uri)
+    window = make_frame(1500, 3).assign(label=1)  # probabilities for both; one label class
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert any(n.startswith("v1: every output in 'score' lies in [0, 1]") for n in result.notes)
+    assert "both: perf.roc_auc left out: labels have a single class" in result.notes
+    assert not any("estimated without labels" in n for n in result.notes)

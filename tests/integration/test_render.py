@@ -96,3 +96,27 @@ def test_opt_in_reference_sample_adds_evidentlys_report(tracking_uri: str, new_v
     page = Path(client.download_artifacts(report.run_id, "evidently_data_drift.html",
                                           str(tmp_path))).read_text()
     assert "x1" in page and "root_metric" in page and len(page) > 100_000  # Evidently's own page
+
+
+def test_print_and_a_notebook_show_the_report_as_the_cli_does(tracking_uri: str,
+                                                              profiled: str) -> None:
+    """Trial 6 (helper B): ``print(report)`` and a notebook cell ending in a report showed the
+    dataclass's one line of every field (over 100 metrics), the verdict lost in it."""
+    report = md.evaluate(profiled, make_frame(600, 3, shift=2.0), tracking_uri=tracking_uri,
+                         window_start="2026-02-02", window_end="2026-02-09", log=False)
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0] == f"{profiled} 2026-02-02 → 02-09: {report.summary()}"
+    assert report.status in lines[0] and report.reasons
+    assert [f"  breach: {r}" for r in report.reasons[:10]] == lines[1:1 + min(10, len(
+        report.reasons))]
+    assert lines[-1] == "  not logged" and len(lines) < len(report.metrics) / 4
+    shown: list[str] = []
+
+    class Printer:  # IPython's pretty printer, as a notebook calls it
+        def text(self, value: str) -> None:
+            shown.append(value)
+
+    report._repr_pretty_(Printer(), False)
+    assert shown == [text]
+    assert repr(report).startswith("DecayReport(model_uri=")  # repr keeps every field

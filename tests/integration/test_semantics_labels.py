@@ -429,7 +429,8 @@ def test_compare_refuses_scores_outside_zero_one(tracking_uri: str,
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "mlflow-decay: error: column 'other': expected probabilities in [0, 1], got values from")
+        f"mlflow-decay: error: {challenger}, the challenger: column 'other': expected "
+        "probabilities in [0, 1], got values from")
     assert registry_snapshot(tracking_uri) == before
 
 
@@ -589,3 +590,50 @@ def test_yes_and_true_in_any_case_are_the_positive_class(labels: tuple[str, str]
     assert profile.positive_label == labels[0]
     assert profile.performance["roc_auc"] == pytest.approx(
         skm.roc_auc_score(frame.label, frame.score))
+
+
+def test_rows_without_a_decision_are_named_in_a_note(tracking_uri: str, profiled: str,
+                                                      tmp_path: Path) -> None:
+    """Trial 6 (helper B): a decision column with missing values (a business rule that did not
+    run on some rows) left those rows out of every perf.* metric with no word of it."""
+    window = make_frame(2000, 4)
+    decided = pd.array((window.score >= 0.4).astype(int), dtype="Int64")
+    decided[:150] = pd.NA
+    window["decision"] = decided
+    keep = np.arange(len(window)) >= 150
+    note = ("150 of the 2,000 rows with a label and a model output have no decision in "
+            "'decision': every perf.* metric is of the other 1,850")
+    window.to_parquet(tmp_path / "w.parquet")
+    for source in (window, tmp_path / "w.parquet"):  # in memory and streamed
+        report = md.evaluate(profiled, source, log=False, predicted_label="decision",
+                             tracking_uri=tracking_uri)
+        assert note in report.notes
+        assert report.metrics["perf.accuracy"] == pytest.approx(skm.accuracy_score(
+            window.label[keep], window.decision[keep].astype(int)))
+        assert report.metrics["perf.roc_auc"] == pytest.approx(
+            skm.roc_auc_score(window.label[keep], window.score[keep]))
+    profile = md.build_profile(window, target="label", prediction="score",
+                               predicted_label="decision", band_chunks=0)
+    assert note in profile.notes
+    whole = md.evaluate(profiled, window.assign(decision=1), log=False,
+                        predicted_label="decision", tracking_uri=tracking_uri)
+    assert not any("no decision" in n for n in whole.notes)
+
+
+def test_probabilities_sent_to_a_logit_profile_are_named_in_a_note(tmp_path: Path) -> None:
+    """Trial 6 (helper B): a window of probabilities (someone forgot the model now outputs
+    logits) read as logits puts every score at 0.5-0.73 and every row over the 0.5 threshold;
+    only the prediction drift showed it, with no word of why."""
+    from mlflow_decay.engines.dispatch import evaluate_source
+
+    profile = md.build_profile(_logits(make_frame(4000, 1)), target="label", prediction="score",
+                               prediction_kind="logit", band_chunks=0)
+    sent = make_frame(2000, 2)  # probabilities
+    sent.to_parquet(tmp_path / "w.parquet")
+    note = ("every output in 'score' lies in [0, 1] (read as logits, the profile's "
+            "prediction_kind, probabilities from 0.5 to 0.73), where")
+    for result in (evaluate_window(profile, sent), evaluate_source(profile, tmp_path / "w.parquet")[0]):
+        assert any(n.startswith(note) and n.endswith("are these probabilities?")
+                   for n in result.notes), result.notes
+    right = evaluate_window(profile, _logits(make_frame(2000, 2)))
+    assert not any("are these probabilities" in n for n in right.notes)

@@ -198,3 +198,42 @@ def test_a_dataframe_output_that_is_not_one_score_is_refused(
         mlflow.models.evaluate(uri, make_frame(500, 2)[[*FEATURES, "label"]], targets="label",
                                predictions=column, model_type="classifier",
                                evaluators=["mlflow_decay"])
+
+
+# --- trial 6 (helper B): a pyfunc giving both classes' probabilities, the positive one first ---
+
+@pytest.mark.parametrize("columns", ["p_churn,p_stay", "p_stay,p_churn", "array"])
+def test_two_class_probabilities_give_the_positive_class_even_when_it_sorts_first(
+        tracking_uri: str, columns: str) -> None:
+    """Before: the last of two probability columns was read as the positive class's, so a
+    churn/stay model (positive "churn", first in scikit-learn's order) whose pyfunc gives
+    ``p_churn, p_stay`` was judged on P(stay): AUC 0.23 for 0.77, degraded."""
+    import numpy as np
+    from mlflow.pyfunc import PythonModel
+    from sklearn import metrics as skm
+
+    def churn(x1: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-(1.5 * x1)))
+
+    class Both(PythonModel):
+        def predict(self, context, model_input, params=None):
+            p = churn(model_input["x1"].to_numpy())
+            if columns == "array":  # scikit-learn's predict_proba: sorted classes
+                return np.column_stack([p, 1 - p])
+            both = {"p_churn": p, "p_stay": 1 - p}
+            return pd.DataFrame({c: both[c] for c in columns.split(",")})
+
+    reference, window = make_frame(3000, 1), make_frame(2000, 4)
+    for frame in (reference, window):
+        frame["y"] = np.where(frame["label"] == 1, "churn", "stay")
+    uri = _log_pyfunc(Both(), "both", reference)
+    scored = reference.assign(p=churn(reference["x1"].to_numpy()))
+    md.attach_profile(uri, md.build_profile(scored[[*FEATURES, "y", "p"]], target="y",
+                                            prediction="p", positive_label="churn"),
+                      tracking_uri=tracking_uri)
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, window[[*FEATURES, "y"]], targets="y",
+                                        model_type="classifier", evaluators=["mlflow_decay"])
+    expected = skm.roc_auc_score(window["y"] == "churn", churn(window["x1"].to_numpy()))
+    assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
+    assert result.metrics["decay.drift.prediction.psi"] < 0.1  # the same scores' distribution
