@@ -151,6 +151,22 @@ def current_uri(uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         mlflow.set_registry_uri(None)  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def runs_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many runs each ``MlflowClient.search_runs`` call returns, in call order (clear it
+    before the calls to count)."""
+    returned: list[int] = []
+    search = MlflowClient.search_runs
+
+    def counting(self: MlflowClient, *args: Any, **kwargs: Any) -> Any:
+        found = search(self, *args, **kwargs)
+        returned.append(len(found))
+        return found
+
+    monkeypatch.setattr(MlflowClient, "search_runs", counting)
+    return returned
+
+
 def _new_version(client: MlflowClient, name: str, logged_model: bool = True) -> str:
     try:
         client.get_registered_model(name)

@@ -113,12 +113,11 @@ def test_a_rerun_over_a_grown_table_reports_its_skipped_windows_as_logged(
 
 
 def test_a_monitor_reads_the_runs_of_its_own_windows_not_the_whole_history(
-        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch,
+        runs_read: list[int]) -> None:
     """Before: a monitor first read every run the version had logged, with its metrics (5 s
     after 1,000 windows, for a call over one day); now the newest few (the series plot's), the
     unfinished ones and one search per window of its own that is not among them."""
-    from mlflow import MlflowClient
-
     from mlflow_decay import recording
     from mlflow_decay.registry import runs
 
@@ -127,15 +126,7 @@ def test_a_monitor_reads_the_runs_of_its_own_windows_not_the_whole_history(
     data = _series(6, 300, drift_from=3)
     first = md.monitor(profiled, data, timestamp_column="ts", every="1D",
                        tracking_uri=tracking_uri)
-    returned = []
-    search = MlflowClient.search_runs
-
-    def counting(self: MlflowClient, *args: object, **kwargs: object) -> object:
-        found = search(self, *args, **kwargs)  # type: ignore[arg-type]
-        returned.append(len(found))
-        return found
-
-    monkeypatch.setattr(MlflowClient, "search_runs", counting)
+    runs_read.clear()
     again = md.monitor(profiled, data[data.ts >= "2026-03-05"], timestamp_column="ts",
                        every="1D", tracking_uri=tracking_uri)
     assert [r.skipped for r in again] == [True, True]
@@ -143,7 +134,7 @@ def test_a_monitor_reads_the_runs_of_its_own_windows_not_the_whole_history(
     assert [r.window_status for r in again] == [r.window_status for r in first[-2:]]
     assert again[0].metrics == pytest.approx(first[-2].metrics)
     # the newest window (the series), nothing unfinished, and the day before it by its key
-    assert sum(returned) == 1 + 1, returned
+    assert sum(runs_read) == 1 + 1, runs_read
 
 
 def test_monitor_usage_errors(tracking_uri: str, profiled: str, tmp_path: Path) -> None:
