@@ -140,6 +140,8 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
                                        len(found) - len(logged)))
+    _warn_other_policy(ref.uri, pol, [r for r in logged if r.info.run_id in
+                                      {w.run_id for w in updated}])
     unused = known.loc[~known["__id__"].isin(seen), "__id__"]
     if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
         warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
@@ -155,6 +157,22 @@ def attach_labels(
         if labelled is not None:
             _annotate_page(client, run, labelled, stages.get(run.info.run_id), profile, pol)
     return updated
+
+
+def _warn_other_policy(uri: str, pol: Policy, judged: list[Run]) -> None:
+    """Warn when windows that receive labels were judged by another policy than ``pol``, the
+    one their verdicts are now decided by (a policy edited since, or ``--policy`` left out)."""
+    sha = pol.sha256()
+    other = [r.data.tags for r in judged
+             if r.data.tags.get(registry.POLICY_SHA256, sha) != sha]
+    if other:
+        names = ", ".join(dict.fromkeys(
+            f"{t.get(registry.POLICY, '?')!r} (sha256 {t[registry.POLICY_SHA256][:12]})"
+            for t in other))
+        warnings.warn(f"{len(other)} window(s) of {uri} that received labels were judged by "
+                      f"another policy ({names}): their verdicts are now judged by "
+                      f"{pol.source!r} (sha256 {sha[:12]}); pass the policy they were judged "
+                      "by to keep it", DecayWarning, stacklevel=3)
 
 
 def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.DataFrame,
@@ -213,9 +231,12 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
         tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step))
+    # the verdict is now this policy's: the run names it, as it named the one that judged it
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
-                                        registry.LABELLED: "true", registry.RUN_NAME: name})
+                                        registry.LABELLED: "true", registry.RUN_NAME: name,
+                                        registry.POLICY: pol.source[:500],
+                                        registry.POLICY_SHA256: pol.sha256()})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
@@ -314,6 +335,7 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     report = json.loads(stored)
     report.update(window_status=labelled.window_status, reasons=labelled.reasons,
                   metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},
+                  policy=pol.source, policy_effective=pol.to_dict(),
                   **({"status": stage} if stage else {}))
     run_files.log_files(client, run.info.run_id, {
         run_files.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),

@@ -595,3 +595,49 @@ def test_a_window_whose_ids_are_its_index_says_so(tracking_uri: str,
     assert any("(the window has no column 'id' throughout: it is the DataFrame's index, which "
                "frame.reset_index() makes a column, or is a Spark DataFrame)" in n
                for n in report.notes)
+
+
+# trial 6 (helper 6A): labels re-judge a window with the policy given to them; the run kept
+# naming the policy of its first verdict, and a labels call without --policy (or after the
+# policy file was edited) silently re-judged a team's windows by another policy
+def test_labels_name_the_policy_that_now_judges_their_windows(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    import json
+
+    from mlflow_decay.core.policy_file import as_policy
+
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(3, 400, flip_from=9)
+    team = tmp_path / "team.toml"
+    team.write_text('[hysteresis]\ndegrade_after = 3\n[thresholds]\n'
+                    '"drift.share" = { warn = 0.5 }\n')
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         policy=team, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    team_sha, default = as_policy(team).sha256(), as_policy(None)
+    assert {client.get_run(r.run_id).data.tags[registry.POLICY_SHA256] for r in reports} == {
+        team_sha}
+    data[["id", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "labels.csv"),
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert out.stderr.strip() == (
+        f"mlflow-decay: note: 3 window(s) of {uri} that received labels were judged by another "
+        f"policy ({str(team)!r} (sha256 {team_sha[:12]})): their verdicts are now judged by "
+        f"'default' (sha256 {default.sha256()[:12]}); pass the policy they were judged by to "
+        "keep it")
+    for report in reports:  # the run names the policy its verdict now comes from
+        run = client.get_run(report.run_id)
+        assert run.data.tags[registry.POLICY] == "default"
+        assert run.data.tags[registry.POLICY_SHA256] == default.sha256()
+        stored = json.loads(Path(client.download_artifacts(
+            report.run_id, "decay_report.json", str(tmp_path))).read_text())
+        assert stored["policy"] == "default"
+        assert stored["policy_effective"] == default.to_dict()
+    with warnings.catch_warnings():  # the same policy again: nothing to say
+        warnings.simplefilter("error", md.DecayWarning)
+        md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    with pytest.warns(md.DecayWarning, match=r"were judged by another policy \('default'"):
+        md.attach_labels(uri, data[["id", "label"]], policy=team, tracking_uri=tracking_uri)
+    assert {client.get_run(r.run_id).data.tags[registry.POLICY_SHA256] for r in reports} == {
+        team_sha}
