@@ -226,7 +226,8 @@ def _limits(rule: Rule | None, band: tuple[float, float, int] | None,
 def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | None],
                  policy: Policy, profile: Profile, breaches: Sequence[Breach]) -> Panel | None:
     """Realized and estimated values of one performance metric (the worst breached one, else a
-    ruled one, one with an estimate first), the estimate's band, the reference and the thresholds of the side that decides."""
+    ruled one, one with an estimate first), the estimate's band, the reference and the
+    thresholds of the side that decides."""
     named = {b.metric: b for b in reversed(breaches)}
     keys = list(dict.fromkeys(k for m in metrics for k in m if not k.endswith(DERIVED)))
     names = [k[5:] for k in keys if k.startswith("perf.")] + [
