@@ -40,6 +40,7 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
+from .core.times import span_label
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError, DecayWarning
@@ -140,8 +141,7 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
                                        len(found) - len(logged)))
-    _warn_other_policy(ref.uri, pol, [r for r in logged if r.info.run_id in
-                                      {w.run_id for w in updated}])
+    _warn_other_policy(ref.uri, pol, logged, updated)
     unused = known.loc[~known["__id__"].isin(seen), "__id__"]
     if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
         warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
@@ -159,12 +159,14 @@ def attach_labels(
     return updated
 
 
-def _warn_other_policy(uri: str, pol: Policy, judged: list[Run]) -> None:
-    """Warn when windows that receive labels were judged by another policy than ``pol``, the
-    one their verdicts are now decided by (a policy edited since, or ``--policy`` left out)."""
-    sha = pol.sha256()
-    other = [r.data.tags for r in judged
-             if r.data.tags.get(registry.POLICY_SHA256, sha) != sha]
+def _warn_other_policy(uri: str, pol: Policy, logged: list[Run],
+                       updated: list[LabelledWindow]) -> None:
+    """Warn when windows that received labels (``updated``, of the runs ``logged``) were
+    judged by another policy than ``pol``, the one their verdicts are now decided by (a policy
+    edited since, or ``--policy`` left out)."""
+    sha, labelled = pol.sha256(), {w.run_id for w in updated}
+    other = [r.data.tags for r in logged if r.info.run_id in labelled
+             and r.data.tags.get(registry.POLICY_SHA256, sha) != sha]
     if other:
         names = ", ".join(dict.fromkeys(
             f"{t.get(registry.POLICY, '?')!r} (sha256 {t[registry.POLICY_SHA256][:12]})"
@@ -282,7 +284,9 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
         window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
         rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
-        window_key=run.data.tags.get(registry.WINDOW_KEY))
+        window_key=run.data.tags.get(registry.WINDOW_KEY),
+        window_start=run.data.tags.get(registry.WINDOW_START) or None,
+        window_end=run.data.tags.get(registry.WINDOW_END) or None)
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
@@ -412,14 +416,20 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     since = "" if start is None else " since the restore by hand"
     reasons = [f"labels arrived: replayed {len(states)} windows{since}, {final[0]} since window "
                f"{numbers[entered]}"]
-    planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
-                            state=final, last_run_id=reports[-1].run_id)
-    actions = planned.actions
     decided_on, began = ref.tags.get(registry.STATUS_RUN_ID), reports[entered].run_id
-    if (not planned.changed and began is not None and decided_on != began
-            and decided_on in {r.run_id for r in reports}):
-        # the same stage, entered on another window now that the labels are in (a stage set
-        # by hand, by a restore run, is left as it is): since when and why, as a change says
+    # the same stage, entered on another window now that the labels are in (a stage set by
+    # hand, by a restore run, is left as it is)
+    redated = (final[0] == ref.status and began is not None and decided_on != began
+               and decided_on in {r.run_id for r in reports})
+    newest, first = reports[-1], reports[entered]
+    planned = registry.plan(
+        ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=newest.run_id,
+        window=span_label(newest.window_start, newest.window_end),
+        since=(span_label(first.window_start, first.window_end)
+               if redated or final[0] != ref.status else ""))
+    actions = planned.actions
+    if redated and began is not None:
+        # since when and why, as a change says
         actions = (registry.Action("set_tag", registry.STATUS_REASON, reasons[0]),
                    registry.Action("set_tag", registry.STATUS_RUN_ID, began),
                    *actions)

@@ -641,3 +641,43 @@ def test_labels_name_the_policy_that_now_judges_their_windows(
         md.attach_labels(uri, data[["id", "label"]], policy=team, tracking_uri=tracking_uri)
     assert {client.get_run(r.run_id).data.tags[registry.POLICY_SHA256] for r in reports} == {
         team_sha}
+
+
+# trial 6 (helper 6A): a team's quarter, `describe = true`; late labels showed the decay began
+# days before the window the version had been degraded on
+def test_a_replay_that_moves_when_the_stage_began_rewrites_the_description_line(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: status and the status tags said degraded since the earlier window, the
+    version's description kept the window it was first degraded on (and after a replay that
+    changed the stage it said "since <today's date>")."""
+    uri = _with_ids(new_version, tracking_uri)
+    parts = []
+    for day in range(5):  # concept drift from day 1, feature drift as well from day 3
+        part = make_frame(600, seed=300 + day, shift=1.5 if day >= 3 else 0.0,
+                          flip=0.4 if day >= 1 else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(600)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\ndescribe = true\n[thresholds]\n'
+                      '"drift.share" = { warn = 0.1, degrade = 0.3 }\n')
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         policy=policy, tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy", "healthy", "healthy", "warning", "degraded"]
+    client = registry.client_for(tracking_uri)
+    name, version = uri.split("/")[1:]
+    assert "**mlflow-decay: degraded** since 2026-04-05 → 04-06: " in client.get_model_version(
+        name, version).description
+    md.attach_labels(uri, data[["id", "label"]], policy=policy, tracking_uri=tracking_uri)
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["status"] == "degraded" and row["status_run_id"] == reports[2].run_id
+    assert row["since_window"]["start"] == "2026-04-03T00:00:00+00:00"
+    line = client.get_model_version(name, version).description
+    assert ("**mlflow-decay: degraded** since 2026-04-03 → 04-04: labels arrived: replayed 5 "
+            "windows, degraded since window 3 · last window 2026-04-05 → 04-06 evaluated ") in line
+    # the next window keeps it
+    md.evaluate(uri, make_frame(600, seed=400, shift=1.5).drop(columns="label"), policy=policy,
+                window_start="2026-04-06", window_end="2026-04-07", tracking_uri=tracking_uri)
+    assert "**mlflow-decay: degraded** since 2026-04-03 → 04-04: " in client.get_model_version(
+        name, version).description
