@@ -634,6 +634,9 @@ def test_labels_name_the_policy_that_now_judges_their_windows(
             report.run_id, "decay_report.json", str(tmp_path))).read_text())
         assert stored["policy"] == "default"
         assert stored["policy_effective"] == default.to_dict()
+        page = Path(client.download_artifacts(report.run_id, "decay_report.html",
+                                               str(tmp_path))).read_text()
+        assert f"Judged by policy default (sha256 {default.sha256()[:12]})." in page
     with warnings.catch_warnings():  # the same policy again: nothing to say
         warnings.simplefilter("error", md.DecayWarning)
         md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
