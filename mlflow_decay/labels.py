@@ -150,7 +150,7 @@ def attach_labels(
                       DecayWarning, stacklevel=2)
     if reports:
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
-        _replay(client, ref, pol, reports, replayed, logged[-1],
+        _replay(client, ref, pol, reports, replayed, logged[-1], profile,
                 restored[-1].info.start_time if restored else None)
     stages = {r.run_id: r.status for r in reports}
     for run, labelled in zip(logged, windows, strict=True):
@@ -290,7 +290,7 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run,
+            reports: list[DecayReport], replayed: list[Run], last_run: Run, profile: Profile,
             restored: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
@@ -314,7 +314,7 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
         _apply_replay(client, ref, pol, [reports[i] for i in moving],
                       [states[i] for i in moving], [i + 1 for i in moving], start)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
-                             first_crossing(pol, reports))
+                             first_crossing(pol, reports, profile.bands))
     if figures and reports[-1].run_id:
         runs.add_metrics(client, last_run, figures, {})
         timeline.add_metrics(client, last_run, figures)

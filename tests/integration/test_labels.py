@@ -684,3 +684,26 @@ def test_a_replay_that_moves_when_the_stage_began_rewrites_the_description_line(
                 window_start="2026-04-06", window_end="2026-04-07", tracking_uri=tracking_uri)
     assert "**mlflow-decay: degraded** since 2026-04-03 → 04-04: " in client.get_model_version(
         name, version).description
+
+
+# trial 6 (helper 6A): a quarter of daily windows whose labels showed a chance dip in week 1
+def test_the_detection_delay_counts_from_a_crossing_beyond_noise_not_a_chance_dip(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: the first window whose realized change merely touched the warn line counted as
+    the crossing, though the policy held it as sampling noise: a version alarmed on the very
+    window the decay began was reported 4 windows late (on the quarter: 30)."""
+    uri = _with_ids(new_version, tracking_uri)
+    days = [make_frame(300, seed=514)] + [make_frame(300, seed=600 + d) for d in range(3)] + [
+        make_frame(300, seed=700 + d, flip=0.4) for d in range(2)]
+    for day, part in enumerate(days):
+        part["id"] = [f"d{day}-{i}" for i in range(300)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+    data = pd.concat(days, ignore_index=True)
+    reports = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    reference = md.load_profile(uri, tracking_uri=tracking_uri).performance["roc_auc"]
+    dip = roc_auc_score(days[0].label, days[0].score) - reference
+    assert -0.05 < dip <= -0.02  # past the warn line, within the noise of 300 rows
+    assert reports[0].metrics["perf.roc_auc.delta"] == pytest.approx(dip)
+    assert [r.window_status for r in reports][:4] == ["healthy"] * 4
+    assert reports[4].status != "healthy"
+    assert reports[-1].metrics["impact.detection_delay_windows"] == 0
