@@ -311,8 +311,12 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
             client.set_tag(run.info.run_id, registry.STATUS, status)
     moving = [i for i, a in enumerate(after) if a or restored is None]
     if moving:
+        # windows named by their step in the version's timeline (as in MLflow's charts), not
+        # their place among those replayed (small and open windows are left out of these)
+        steps = [timeline.step_of(replayed[i].data.tags.get(registry.TIMELINE_STEP)) or i + 1
+                 for i in moving]
         _apply_replay(client, ref, pol, [reports[i] for i in moving],
-                      [states[i] for i in moving], [i + 1 for i in moving], start)
+                      [states[i] for i in moving], steps, start)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports, profile.bands))
     if figures and reports[-1].run_id:

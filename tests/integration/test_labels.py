@@ -707,3 +707,25 @@ def test_the_detection_delay_counts_from_a_crossing_beyond_noise_not_a_chance_di
     assert [r.window_status for r in reports][:4] == ["healthy"] * 4
     assert reports[4].status != "healthy"
     assert reports[-1].metrics["impact.detection_delay_windows"] == 0
+
+
+def test_a_replays_reason_names_windows_by_their_timeline_step(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: "degraded since window 3" counted the windows replayed, leaving out a small
+    window (an outage's half day), so it named the window before the one in MLflow's charts."""
+    uri = _with_ids(new_version, tracking_uri)
+    days = [make_frame(300, seed=600), make_frame(50, seed=601),
+            make_frame(300, seed=602, flip=0.45), make_frame(300, seed=603, flip=0.45)]
+    for day, part in enumerate(days):
+        part["id"] = [f"d{day}-{i}" for i in range(len(part))]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+    data = pd.concat(days, ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy"] * 4
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["status"] == "degraded" and row["status_run_id"] == reports[3].run_id
+    client = registry.client_for(tracking_uri)
+    assert client.get_run(reports[3].run_id).data.tags[registry.TIMELINE_STEP] == "4"
+    assert row["reason"] == "labels arrived: replayed 3 windows, degraded since window 4"
