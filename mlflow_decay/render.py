@@ -75,7 +75,7 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
 <p>window {e(bounds + " (UTC)" if (bounds := span_label(report.window_start, report.window_end))
               else "-")}, {report.rows} rows;
 this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
-policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
+policy: {e(report.policy)} (sha256 {policy.sha256()[:12]}); run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>
 <h2 id="actions">Registry changes</h2><ul>{actions}</ul>
 <h2 id="plots">Plots</h2>{imgs}
