@@ -139,8 +139,8 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
-                                       len(found) - len(logged)))
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
+                                       sorted(seen)[:3], len(found) - len(logged)))
     _warn_other_policy(ref.uri, pol, logged, updated)
     unused = known.loc[~known["__id__"].isin(seen), "__id__"]
     if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
@@ -369,9 +369,10 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
     return distinct.drop(columns=[id_column, "__label__"])
 
 
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int,
-                   earlier: int = 0) -> str:
-    """Why no window received labels, in one line (``earlier``: windows left out, judged
+def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
+                   seen: list[str], earlier: int = 0) -> str:
+    """Why no window received labels, in one line: with examples of the ``labelled`` ids and
+    of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
     against an earlier profile)."""
     left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
                 "were left out: evaluate their rows again to judge them against this one)"
@@ -383,8 +384,11 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
                 f"the profile names an id column and the window carries it: {id_column!r})"
                 + left_out)
-    return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids" + left_out)
+    # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
+    return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "
+            f"stored by the {stored} window(s) of {uri} that stored ids (labelled: "
+            f"{', '.join(map(repr, labelled[:3]))}; stored: {', '.join(map(repr, seen))})"
+            + left_out)
 
 
 def _applied(run: Run) -> bool:

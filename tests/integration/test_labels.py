@@ -63,8 +63,9 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     none = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "other.csv"),
                                      "--tracking-uri", tracking_uri])
     assert none.exit_code == 1 and none.stderr.strip() == (
-        f"mlflow-decay: error: none of the {len(data)} labelled ids (column 'id') matches a row "
-        f"id stored by the 5 window(s) of {uri} that stored ids")
+        f"mlflow-decay: error: none of the {len(data):,} labelled ids (column 'id') matches a "
+        f"row id stored by the 5 window(s) of {uri} that stored ids (labelled: 'late-d0-0', "
+        "'late-d0-1', 'late-d0-2'; stored: 'd0-0', 'd0-1', 'd0-10')")
 
     client = registry.client_for(tracking_uri)
     for report, day in zip(reports, range(5), strict=True):
@@ -729,3 +730,19 @@ def test_a_replays_reason_names_windows_by_their_timeline_step(
     client = registry.client_for(tracking_uri)
     assert client.get_run(reports[3].run_id).data.tags[registry.TIMELINE_STEP] == "4"
     assert row["reason"] == "labels arrived: replayed 3 windows, degraded since window 4"
+
+
+# trial 6 (helper 6A): ids written with leading zeros in the reference and the labels, read
+# back as numbers from a window's CSV
+def test_labels_that_match_no_id_show_both_formats(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: "none of the 500 labelled ids matches a row id stored by the 1 window(s)", with
+    nothing to show that the window's CSV had turned '005000' into 5000."""
+    uri = _with_ids(new_version, tracking_uri)
+    week = make_frame(500, seed=3).assign(id=[f"{i:06d}" for i in range(5000, 5500)])
+    week.drop(columns="label").to_csv(tmp_path / "week.csv", index=False)
+    md.evaluate(uri, tmp_path / "week.csv", window_start="2026-03-02", window_end="2026-03-09",
+                tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"that stored ids \(labelled: '005000', '005001', "
+                       r"'005002'; stored: '5000', '5001', '5002'\)$"):
+        md.attach_labels(uri, week[["id", "label"]], tracking_uri=tracking_uri)
