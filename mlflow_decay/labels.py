@@ -429,10 +429,9 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     # hand, by a restore run, is left as it is)
     redated = (final[0] == ref.status and began is not None and decided_on != began
                and decided_on in {r.run_id for r in reports})
-    newest, first = reports[-1], reports[entered]
+    first = reports[entered]
     planned = registry.plan(
-        ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=newest.run_id,
-        window=span_label(newest.window_start, newest.window_end),
+        ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=reports[-1].run_id,
         since=(span_label(first.window_start, first.window_end)
                if redated or final[0] != ref.status else ""))
     actions = planned.actions

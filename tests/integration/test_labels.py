@@ -679,7 +679,7 @@ def test_a_replay_that_moves_when_the_stage_began_rewrites_the_description_line(
     assert row["since_window"]["start"] == "2026-04-03T00:00:00+00:00"
     line = client.get_model_version(name, version).description
     assert ("**mlflow-decay: degraded** since 2026-04-03 → 04-04: labels arrived: replayed 5 "
-            "windows, degraded since window 3 · last window 2026-04-05 → 04-06 evaluated ") in line
+            "windows, degraded since window 3 · updated ") in line
     # the next window keeps it
     md.evaluate(uri, make_frame(600, seed=400, shift=1.5).drop(columns="label"), policy=policy,
                 window_start="2026-04-06", window_end="2026-04-07", tracking_uri=tracking_uri)
