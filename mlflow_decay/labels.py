@@ -40,6 +40,7 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
+from .core.times import span_label
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError, DecayWarning
@@ -138,9 +139,10 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, len(known),
-                                       len(found) - len(logged),
+        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
+                                       sorted(seen)[:3], len(found) - len(logged),
                                        _written_otherwise(seen, known["__id__"])))
+    _warn_other_policy(ref.uri, pol, logged, updated)
     unused = known.loc[~known["__id__"].isin(seen), "__id__"]
     if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
         warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
@@ -149,13 +151,31 @@ def attach_labels(
                       DecayWarning, stacklevel=2)
     if reports:
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
-        _replay(client, ref, pol, reports, replayed, logged[-1],
+        _replay(client, ref, pol, reports, replayed, logged[-1], profile,
                 restored[-1].info.start_time if restored else None)
     stages = {r.run_id: r.status for r in reports}
     for run, labelled in zip(logged, windows, strict=True):
         if labelled is not None:
             _annotate_page(client, run, labelled, stages.get(run.info.run_id), profile, pol)
     return updated
+
+
+def _warn_other_policy(uri: str, pol: Policy, logged: list[Run],
+                       updated: list[LabelledWindow]) -> None:
+    """Warn when windows that received labels (``updated``, of the runs ``logged``) were
+    judged by another policy than ``pol``, the one their verdicts are now decided by (a policy
+    edited since, or ``--policy`` left out)."""
+    sha, labelled = pol.sha256(), {w.run_id for w in updated}
+    other = [r.data.tags for r in logged if r.info.run_id in labelled
+             and r.data.tags.get(registry.POLICY_SHA256, sha) != sha]
+    if other:
+        names = ", ".join(dict.fromkeys(
+            f"{t.get(registry.POLICY, '?')!r} (sha256 {t[registry.POLICY_SHA256][:12]})"
+            for t in other))
+        warnings.warn(f"{len(other)} window(s) of {uri} that received labels were judged by "
+                      f"another policy ({names}): their verdicts are now judged by "
+                      f"{pol.source!r} (sha256 {sha[:12]}); pass the policy they were judged "
+                      "by to keep it", DecayWarning, stacklevel=3)
 
 
 def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.DataFrame,
@@ -214,9 +234,12 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
         tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step))
+    # the verdict is now this policy's: the run names it, as it named the one that judged it
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
-                                        registry.LABELLED: "true", registry.RUN_NAME: name})
+                                        registry.LABELLED: "true", registry.RUN_NAME: name,
+                                        registry.POLICY: pol.source[:500],
+                                        registry.POLICY_SHA256: pol.sha256()})
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
@@ -262,11 +285,13 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version, status=verdict,
         window_status=verdict, previous_status=None, reasons=[], metrics=metrics,
         rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
-        window_key=run.data.tags.get(registry.WINDOW_KEY))
+        window_key=run.data.tags.get(registry.WINDOW_KEY),
+        window_start=run.data.tags.get(registry.WINDOW_START) or None,
+        window_end=run.data.tags.get(registry.WINDOW_END) or None)
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run,
+            reports: list[DecayReport], replayed: list[Run], last_run: Run, profile: Profile,
             restored: int | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
@@ -287,10 +312,14 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
             client.set_tag(run.info.run_id, registry.STATUS, status)
     moving = [i for i, a in enumerate(after) if a or restored is None]
     if moving:
+        # windows named by their step in the version's timeline (as in MLflow's charts), not
+        # their place among those replayed (small and open windows are left out of these)
+        steps = [timeline.step_of(replayed[i].data.tags.get(registry.TIMELINE_STEP)) or i + 1
+                 for i in moving]
         _apply_replay(client, ref, pol, [reports[i] for i in moving],
-                      [states[i] for i in moving], [i + 1 for i in moving], start)
+                      [states[i] for i in moving], steps, start)
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
-                             first_crossing(pol, reports))
+                             first_crossing(pol, reports, profile.bands))
     if figures and reports[-1].run_id:
         runs.add_metrics(client, last_run, figures, {})
         timeline.add_metrics(client, last_run, figures)
@@ -315,6 +344,7 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     report = json.loads(stored)
     report.update(window_status=labelled.window_status, reasons=labelled.reasons,
                   metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},
+                  policy=pol.source, policy_effective=pol.to_dict(),
                   **({"status": stage} if stage else {}))
     run_files.log_files(client, run.info.run_id, {
         run_files.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
@@ -357,9 +387,10 @@ def _written_otherwise(stored: set[str], labelled: pd.Series) -> tuple[str, str]
     return next(((loose[_loose(key)], key) for key in labelled if _loose(key) in loose), None)
 
 
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: int,
-                   earlier: int = 0, near: tuple[str, str] | None = None) -> str:
-    """Why no window received labels, in one line (``earlier``: windows left out, judged
+def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
+                   seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None) -> str:
+    """Why no window received labels, in one line: with examples of the ``labelled`` ids and
+    of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
     against an earlier profile; ``near``: a stored id and a labelled one written otherwise,
     see :func:`_written_otherwise`)."""
     left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
@@ -372,10 +403,13 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
                 f"the profile names an id column and the window carries it: {id_column!r})"
                 + left_out)
-    written = (f" (labelled id {near[1]!r} is stored as {near[0]!r}: ids match as written, "
-               "except that 7, 7.0 and '7' are one id)" if near is not None else "")
-    return (f"none of the {labelled} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids{written}" + left_out)
+    written = (f"; labelled id {near[1]!r} is stored as {near[0]!r}: ids match as written, "
+               "except that 7, 7.0 and '7' are one id" if near is not None else "")
+    # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
+    return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "
+            f"stored by the {stored} window(s) of {uri} that stored ids (labelled: "
+            f"{', '.join(map(repr, labelled[:3]))}; stored: {', '.join(map(repr, seen))})"
+            f"{written}" + left_out)
 
 
 def _applied(run: Run) -> bool:
@@ -411,14 +445,19 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     since = "" if start is None else " since the restore by hand"
     reasons = [f"labels arrived: replayed {len(states)} windows{since}, {final[0]} since window "
                f"{numbers[entered]}"]
-    planned = registry.plan(ref, final[0], reasons, pol, run_id=reports[entered].run_id,
-                            state=final, last_run_id=reports[-1].run_id)
-    actions = planned.actions
     decided_on, began = ref.tags.get(registry.STATUS_RUN_ID), reports[entered].run_id
-    if (not planned.changed and began is not None and decided_on != began
-            and decided_on in {r.run_id for r in reports}):
-        # the same stage, entered on another window now that the labels are in (a stage set
-        # by hand, by a restore run, is left as it is): since when and why, as a change says
+    # the same stage, entered on another window now that the labels are in (a stage set by
+    # hand, by a restore run, is left as it is)
+    redated = (final[0] == ref.status and began is not None and decided_on != began
+               and decided_on in {r.run_id for r in reports})
+    first = reports[entered]
+    planned = registry.plan(
+        ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=reports[-1].run_id,
+        since=(span_label(first.window_start, first.window_end)
+               if redated or final[0] != ref.status else ""))
+    actions = planned.actions
+    if redated and began is not None:
+        # since when and why, as a change says
         actions = (registry.Action("set_tag", registry.STATUS_REASON, reasons[0]),
                    registry.Action("set_tag", registry.STATUS_RUN_ID, began),
                    *actions)

@@ -231,7 +231,7 @@ def monitor(
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=total, progress=progress)
-    _log_impact(client, pol, reports)
+    _log_impact(client, pol, reports, profile)
     return reports
 
 
@@ -279,12 +279,14 @@ def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, ever
     return ordered  # out of order but small: read whole and sorted, as a DataFrame
 
 
-def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport]) -> None:
+def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport],
+                profile: Profile) -> None:
     """Log what the decay cost (:func:`impact_figures`) into the last window logged."""
     last = next((r for r in reversed(reports) if not r.skipped and r.run_id), None)
     if last is not None and last.run_id is not None:
         figures = impact_figures([r.window_status for r in reports], [r.rows for r in reports],
-                                 [r.status for r in reports], first_crossing(pol, reports))
+                                 [r.status for r in reports],
+                                 first_crossing(pol, reports, profile.bands))
         if figures:
             run = client.get_run(last.run_id)
             runs.add_metrics(client, run, figures, {})

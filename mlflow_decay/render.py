@@ -75,7 +75,7 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
 <p>window {e(bounds + " (UTC)" if (bounds := span_label(report.window_start, report.window_end))
               else "-")}, {report.rows} rows;
 this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
-policy: {e(report.policy)}; run: {e(report.run_id or "-")}</p>
+policy: {e(report.policy)} (sha256 {policy.sha256()[:12]}); run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>
 <h2 id="actions">Registry changes</h2><ul>{actions}</ul>
 <h2 id="plots">Plots</h2>{imgs}
@@ -99,7 +99,7 @@ def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdic
                      profile: Profile) -> str | None:
     """An evaluation's report ``page`` with a section on the late labels joined onto its
     window (in place of an earlier batch's), above its reasons: ``labelled`` rows, the realized
-    metrics among the run's ``metrics`` as the policy judges them, the window's ``verdict``
+    metrics among the run's ``metrics`` as the ``policy`` (named) judges them, the window's ``verdict``
     with them (``before``: without these), and the version's ``stage`` after the window,
     replayed (``None``: the window was not applied). ``None`` when the page has no reasons
     heading to put it above (not a report of ours)."""
@@ -122,7 +122,8 @@ def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdic
         f'style="background:{COLORS.get(stage or verdict, "#555")}">{e(stage or verdict)}'
         f'</span></h2>\n<p>Joined {e(when)} UTC:'
         f" {labelled} of {rows} rows have a label. With them this window alone is "
-        f"<b>{e(verdict)}</b> (before these labels: {e(before)}).{after} The rest of the page "
+        f"<b>{e(verdict)}</b> (before these labels: {e(before)}).{after} Judged by policy "
+        f"{e(policy.source)} (sha256 {policy.sha256()[:12]}). The rest of the page "
         "is the evaluation as it was logged, without these labels.</p>\n<h3>Reasons</h3>"
         f"<ul>{reasons}</ul>\n"
         f"{_metrics_table(metric_table(realized, rows, policy, profile, breaches))}</section>\n"

@@ -30,13 +30,14 @@ def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
     return out
 
 
-def first_crossing(policy: Policy, reports: Sequence[DecayReport]) -> int | None:
-    """Index of the first window whose realized primary metric crossed its warn line."""
+def first_crossing(policy: Policy, reports: Sequence[DecayReport],
+                   bands: dict[str, tuple[float, float, int]] | None = None) -> int | None:
+    """Index of the first window whose realized performance's change from the reference
+    breached its warn line as the policy judges it: beyond the window's sampling noise (the
+    profile's reference ``bands``), so a chance dip of a small early window is no crossing."""
     for i, report in enumerate(reports):
-        for name, value in report.metrics.items():
-            if name.startswith("perf.") and name.endswith((".delta", ".ratio")):
-                rule = policy.rule_for(name)
-                if rule is not None and rule.warn is not None and (
-                        value <= rule.warn if rule.direction == "below" else value >= rule.warn):
-                    return i
+        _, breaches = policy.decide(report.metrics, bands, report.rows)
+        if any(b.metric.startswith("perf.") and b.metric.endswith((".delta", ".ratio"))
+               for b in breaches):
+            return i
     return None

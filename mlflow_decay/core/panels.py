@@ -226,7 +226,8 @@ def _limits(rule: Rule | None, band: tuple[float, float, int] | None,
 def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | None],
                  policy: Policy, profile: Profile, breaches: Sequence[Breach]) -> Panel | None:
     """Realized and estimated values of one performance metric (the worst breached one, else a
-    ruled one), the estimate's band, the reference and the thresholds of the side that decides."""
+    ruled one, one with an estimate first), the estimate's band, the reference and the
+    thresholds of the side that decides."""
     named = {b.metric: b for b in reversed(breaches)}
     keys = list(dict.fromkeys(k for m in metrics for k in m if not k.endswith(DERIVED)))
     names = [k[5:] for k in keys if k.startswith("perf.")] + [
@@ -238,7 +239,10 @@ def _performance(metrics: Sequence[Mapping[str, float]], rows: Sequence[float | 
         return any(policy.rule_for(f"{s}.{m}{d}") for s in ("perf", "est") for d in _JUDGED)
 
     breached = [b.metric.split(".")[1] for b in breaches if b.metric.startswith(("perf.", "est."))]
+    # a metric with an estimate is drawn in every window, labelled or not (a regression's r2
+    # has none: once some windows had labels, the panel lost the estimate judging the others)
     rank = {m: (breached.index(m) if m in breached else len(breached), not ruled(m),
+                not _has(metrics, f"est.{m}"),
                 PREFERRED.index(m) if m in PREFERRED else len(PREFERRED)) for m in names}
     m = min(dict.fromkeys(names), key=lambda k: rank[k])
     lines = {side: _values(metrics, f"{side}.{m}") for side in ("perf", "est")

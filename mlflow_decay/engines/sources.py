@@ -216,7 +216,8 @@ def _range_sums(names: list[str], numbers: Mapping[str, np.ndarray],
     position = {name: i for i, name in enumerate(numbers)}
     size = min(_BLOCK_ROWS, stop - start)
     buffer = np.empty((len(numbers), size), dtype=np.float64)
-    scratch = np.empty((len(numbers), size), dtype=np.uint64)
+    # one row at least: the row hashes are mixed in it when no column is numeric
+    scratch = np.empty((max(len(numbers), 1), size), dtype=np.uint64)
     rows, mixed = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.uint64)
     sums = [0, 0]
     for lo in range(start, stop, size):
@@ -226,7 +227,7 @@ def _range_sums(names: list[str], numbers: Mapping[str, np.ndarray],
         for row, values in zip(block, numbers.values(), strict=True):
             np.add(values[lo:hi], 0.0, out=row)  # -0.0 + 0.0 is 0.0
         np.copyto(block, np.nan, where=np.isnan(block))  # one NaN
-        hashes = _mix(block.view(np.uint64), scratch[:, :n])
+        hashes = _mix(block.view(np.uint64), scratch[:len(numbers), :n])
         first = rows[:n]
         first.fill(0)
         for name in names:

@@ -15,12 +15,13 @@ from .tags import (
 
 
 def status_line(ref: ModelVersionRef, status: str, reasons: list[str] | None, stamp: str,
-                window: str = "") -> str:
+                window: str = "", since: str = "") -> str:
     """The version's stage in one Markdown line for its description: since when (the window
     it changed on, else the date) and why (``reasons`` when it changes now, else as its tags
-    and its line say), and the last window evaluated."""
+    and its line say), and the last window evaluated. ``since`` names the window the stage
+    began on when that is not the last one (a replay of late labels)."""
     if reasons is not None:
-        since, why = window or stamp[:10], reasons
+        since, why = since or window or stamp[:10], reasons
     else:
         span = _block(ref.description)
         before = _SINCE.match(ref.description, span[0]) if span else None

@@ -111,8 +111,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
          state: tuple[Status, tuple[int, int], str | None] | None = None,
          others: list[ModelVersionRef] | None = None,
          base: tuple[str | None, tuple[int, int]] | None = None,
-         window: str = "", describe: bool | None = None, last_run_id: str | None = None
-         ) -> Plan:
+         window: str = "", describe: bool | None = None, last_run_id: str | None = None,
+         since: str = "") -> Plan:
     """Decide the version's next status and the registry changes, without making them.
 
     The policy's hysteresis decides the stage from this window and the streaks kept in version
@@ -124,7 +124,9 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     holds a status line written before, which is kept true), the version's description gets a
     status line naming ``window`` (the window's bounds, short). ``run_id`` is the run
     the stage is decided on, also taken as the last window's run unless ``last_run_id`` names
-    a later one (a replay decides on the window where the final stage began).
+    a later one (a replay decides on the window where the final stage began). ``since`` (a
+    replay) names the window the stage began on, when that moved: the status line then says
+    so, with ``reasons``, though the stage stays.
     """
     previous = ref.status
     start, streaks = base if base is not None else (
@@ -154,7 +156,8 @@ def plan(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Polic
     if describe is None:  # a line written before stays true whatever the policy
         describe = policy.describe or DESCRIPTION_BEGIN in ref.description
     if describe:
-        line = status_line(ref, status, reasons if changed else None, stamp, window)
+        line = status_line(ref, status, reasons if changed or since else None, stamp, window,
+                           since)
         actions.append(Action("set_description", "description", line))
     # the status tag itself last, once everything it implies is done (also when the stage
     # stays but was typed by hand otherwise: searches for it match the exact spelling)

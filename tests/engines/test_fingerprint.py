@@ -108,3 +108,14 @@ def test_fingerprints_of_parts_merge_into_the_fingerprint_of_the_whole() -> None
     merged = parts[2].merge(parts[0].merge(parts[1]))  # in any grouping and order
     assert merged.digest() == rows_digest(frame, columns)
     assert merged.digest() != parts[0].merge(parts[1]).digest()
+
+
+# trial 6 (helper 6A): a drift-only profile of categorical features (no score, no label)
+@pytest.mark.parametrize("columns", [{"cat": "category"}, {"cat": "category", "when": "time"},
+                                     {"kind": "category", "y": "category"}])
+def test_a_fingerprint_without_numeric_columns_is_the_column_wise_definition(
+        columns: dict[str, sources.ColumnKind]) -> None:
+    """Before: an IndexError (no scratch row to mix the row hashes in), so every logged
+    evaluation of such a version was a traceback."""
+    frame = _mixed(sources._BLOCK_ROWS + 3)
+    assert rows_digest(frame, columns) == _reference(frame, columns)

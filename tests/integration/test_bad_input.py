@@ -1112,6 +1112,7 @@ def test_late_labels_matching_no_id_show_how_each_side_writes_them(
         md.attach_labels(uri, window[["id", "label"]].astype({"id": int}), id_column="id",
                          tracking_uri=tracking_uri)
     assert ("matches a row id stored by the 1 window(s) of models:/churn/1 that stored ids "
-            "(labelled id '0' is stored as '0000000': ids match as written, except that 7, 7.0 "
-            "and '7' are one id)") in str(caught.value)
+            "(labelled: '0', '1', '2'; stored: '0000000', '0000001', '0000002'); labelled id '0' is "
+            "stored as '0000000': ids match as written, except that 7, 7.0 and '7' are one id"
+            ) in str(caught.value)
     assert registry_snapshot(tracking_uri) == before

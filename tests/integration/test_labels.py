@@ -63,8 +63,9 @@ def test_late_labels_fill_in_realized_performance_and_move_the_stage(
     none = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "other.csv"),
                                      "--tracking-uri", tracking_uri])
     assert none.exit_code == 1 and none.stderr.strip() == (
-        f"mlflow-decay: error: none of the {len(data)} labelled ids (column 'id') matches a row "
-        f"id stored by the 5 window(s) of {uri} that stored ids")
+        f"mlflow-decay: error: none of the {len(data):,} labelled ids (column 'id') matches a "
+        f"row id stored by the 5 window(s) of {uri} that stored ids (labelled: 'late-d0-0', "
+        "'late-d0-1', 'late-d0-2'; stored: 'd0-0', 'd0-1', 'd0-10')")
 
     client = registry.client_for(tracking_uri)
     for report, day in zip(reports, range(5), strict=True):
@@ -595,3 +596,154 @@ def test_a_window_whose_ids_are_its_index_says_so(tracking_uri: str,
     assert any("(the window has no column 'id' throughout: it is the DataFrame's index, which "
                "frame.reset_index() makes a column, or is a Spark DataFrame)" in n
                for n in report.notes)
+
+
+# trial 6 (helper 6A): labels re-judge a window with the policy given to them; the run kept
+# naming the policy of its first verdict, and a labels call without --policy (or after the
+# policy file was edited) silently re-judged a team's windows by another policy
+def test_labels_name_the_policy_that_now_judges_their_windows(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    import json
+
+    from mlflow_decay.core.policy_file import as_policy
+
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(3, 400, flip_from=9)
+    team = tmp_path / "team.toml"
+    team.write_text('[hysteresis]\ndegrade_after = 3\n[thresholds]\n'
+                    '"drift.share" = { warn = 0.5 }\n')
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         policy=team, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    team_sha, default = as_policy(team).sha256(), as_policy(None)
+    assert {client.get_run(r.run_id).data.tags[registry.POLICY_SHA256] for r in reports} == {
+        team_sha}
+    data[["id", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", uri, "--labels", str(tmp_path / "labels.csv"),
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert out.stderr.strip() == (
+        f"mlflow-decay: note: 3 window(s) of {uri} that received labels were judged by another "
+        f"policy ({str(team)!r} (sha256 {team_sha[:12]})): their verdicts are now judged by "
+        f"'default' (sha256 {default.sha256()[:12]}); pass the policy they were judged by to "
+        "keep it")
+    for report in reports:  # the run names the policy its verdict now comes from
+        run = client.get_run(report.run_id)
+        assert run.data.tags[registry.POLICY] == "default"
+        assert run.data.tags[registry.POLICY_SHA256] == default.sha256()
+        stored = json.loads(Path(client.download_artifacts(
+            report.run_id, "decay_report.json", str(tmp_path))).read_text())
+        assert stored["policy"] == "default"
+        assert stored["policy_effective"] == default.to_dict()
+        page = Path(client.download_artifacts(report.run_id, "decay_report.html",
+                                               str(tmp_path))).read_text()
+        assert f"Judged by policy default (sha256 {default.sha256()[:12]})." in page
+    with warnings.catch_warnings():  # the same policy again: nothing to say
+        warnings.simplefilter("error", md.DecayWarning)
+        md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    with pytest.warns(md.DecayWarning, match=r"were judged by another policy \('default'"):
+        md.attach_labels(uri, data[["id", "label"]], policy=team, tracking_uri=tracking_uri)
+    assert {client.get_run(r.run_id).data.tags[registry.POLICY_SHA256] for r in reports} == {
+        team_sha}
+
+
+# trial 6 (helper 6A): a team's quarter, `describe = true`; late labels showed the decay began
+# days before the window the version had been degraded on
+def test_a_replay_that_moves_when_the_stage_began_rewrites_the_description_line(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: status and the status tags said degraded since the earlier window, the
+    version's description kept the window it was first degraded on (and after a replay that
+    changed the stage it said "since <today's date>")."""
+    uri = _with_ids(new_version, tracking_uri)
+    parts = []
+    for day in range(5):  # concept drift from day 1, feature drift as well from day 3
+        part = make_frame(600, seed=300 + day, shift=1.5 if day >= 3 else 0.0,
+                          flip=0.4 if day >= 1 else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(600)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\ndescribe = true\n[thresholds]\n'
+                      '"drift.share" = { warn = 0.1, degrade = 0.3 }\n')
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         policy=policy, tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy", "healthy", "healthy", "warning", "degraded"]
+    client = registry.client_for(tracking_uri)
+    name, version = uri.split("/")[1:]
+    assert "**mlflow-decay: degraded** since 2026-04-05 → 04-06: " in client.get_model_version(
+        name, version).description
+    md.attach_labels(uri, data[["id", "label"]], policy=policy, tracking_uri=tracking_uri)
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["status"] == "degraded" and row["status_run_id"] == reports[2].run_id
+    assert row["since_window"]["start"] == "2026-04-03T00:00:00+00:00"
+    line = client.get_model_version(name, version).description
+    assert ("**mlflow-decay: degraded** since 2026-04-03 → 04-04: labels arrived: replayed 5 "
+            "windows, degraded since window 3 · updated ") in line
+    # the next window keeps it
+    md.evaluate(uri, make_frame(600, seed=400, shift=1.5).drop(columns="label"), policy=policy,
+                window_start="2026-04-06", window_end="2026-04-07", tracking_uri=tracking_uri)
+    assert "**mlflow-decay: degraded** since 2026-04-03 → 04-04: " in client.get_model_version(
+        name, version).description
+
+
+# trial 6 (helper 6A): a quarter of daily windows whose labels showed a chance dip in week 1
+def test_the_detection_delay_counts_from_a_crossing_beyond_noise_not_a_chance_dip(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: the first window whose realized change merely touched the warn line counted as
+    the crossing, though the policy held it as sampling noise: a version alarmed on the very
+    window the decay began was reported 4 windows late (on the quarter: 30)."""
+    uri = _with_ids(new_version, tracking_uri)
+    days = [make_frame(300, seed=514)] + [make_frame(300, seed=600 + d) for d in range(3)] + [
+        make_frame(300, seed=700 + d, flip=0.4) for d in range(2)]
+    for day, part in enumerate(days):
+        part["id"] = [f"d{day}-{i}" for i in range(300)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+    data = pd.concat(days, ignore_index=True)
+    reports = md.monitor(uri, data, timestamp_column="ts", every="1D", tracking_uri=tracking_uri)
+    reference = md.load_profile(uri, tracking_uri=tracking_uri).performance["roc_auc"]
+    dip = roc_auc_score(days[0].label, days[0].score) - reference
+    assert -0.05 < dip <= -0.02  # past the warn line, within the noise of 300 rows
+    assert reports[0].metrics["perf.roc_auc.delta"] == pytest.approx(dip)
+    assert [r.window_status for r in reports][:4] == ["healthy"] * 4
+    assert reports[4].status != "healthy"
+    assert reports[-1].metrics["impact.detection_delay_windows"] == 0
+
+
+def test_a_replays_reason_names_windows_by_their_timeline_step(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: "degraded since window 3" counted the windows replayed, leaving out a small
+    window (an outage's half day), so it named the window before the one in MLflow's charts."""
+    uri = _with_ids(new_version, tracking_uri)
+    days = [make_frame(300, seed=600), make_frame(50, seed=601),
+            make_frame(300, seed=602, flip=0.45), make_frame(300, seed=603, flip=0.45)]
+    for day, part in enumerate(days):
+        part["id"] = [f"d{day}-{i}" for i in range(len(part))]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+    data = pd.concat(days, ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy"] * 4
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["status"] == "degraded" and row["status_run_id"] == reports[3].run_id
+    client = registry.client_for(tracking_uri)
+    assert client.get_run(reports[3].run_id).data.tags[registry.TIMELINE_STEP] == "4"
+    assert row["reason"] == "labels arrived: replayed 3 windows, degraded since window 4"
+
+
+# trial 6 (helper 6A): ids written with leading zeros in the reference and the labels, read
+# back as numbers from a window's CSV
+def test_labels_that_match_no_id_show_both_formats(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: "none of the 500 labelled ids matches a row id stored by the 1 window(s)", with
+    nothing to show that the window's CSV had turned '005000' into 5000."""
+    uri = _with_ids(new_version, tracking_uri)
+    week = make_frame(500, seed=3).assign(id=[f"{i:06d}" for i in range(5000, 5500)])
+    week.drop(columns="label").to_csv(tmp_path / "week.csv", index=False)
+    md.evaluate(uri, tmp_path / "week.csv", window_start="2026-03-02", window_end="2026-03-09",
+                tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"that stored ids \(labelled: '005000', '005001', "
+                       r"'005002'; stored: '5000', '5001', '5002'\); labelled id '005000' is "
+                       r"stored as '5000': ids match as written"):
+        md.attach_labels(uri, week[["id", "label"]], tracking_uri=tracking_uri)

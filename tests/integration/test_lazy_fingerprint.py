@@ -4,8 +4,10 @@ it, unless its preview must tell whether the window is the last one applied."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -103,3 +105,24 @@ def test_a_preview_of_other_bounds_reads_no_fingerprint(
     assert later.status == "healthy" and not any("already applied" in n for n in later.notes)
     assert any("2026-05-11T00:00:00+00:00 or later was already applied" in n
                for n in earlier.notes), earlier.notes
+
+
+# trial 6 (helper 6A): a drift-only profile of categorical features, logged window by window
+def test_a_version_profiled_on_categories_alone_logs_its_windows(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: every logged evaluation ended in an IndexError from the rows' fingerprint."""
+    rng = np.random.default_rng(0)
+    uri = new_version()
+
+    def table(rows: int) -> pd.DataFrame:
+        return pd.DataFrame({"country": rng.choice(list("abcde"), rows),
+                             "plan": rng.choice(["x", "y"], rows)})
+
+    md.attach_profile(uri, md.build_profile(table(2000)), tracking_uri=tracking_uri)
+    window = table(500)
+    first = md.evaluate(uri, window, window_start="2026-03-01", window_end="2026-03-02",
+                        tracking_uri=tracking_uri)
+    assert first.run_id is not None and first.window_key
+    again = md.evaluate(uri, window.sample(frac=1.0, random_state=1), window_start="2026-03-01",
+                        window_end="2026-03-02", tracking_uri=tracking_uri)
+    assert again.skipped and again.run_id == first.run_id

@@ -120,3 +120,27 @@ def test_print_and_a_notebook_show_the_report_as_the_cli_does(tracking_uri: str,
     report._repr_pretty_(Printer(), False)
     assert shown == [text]
     assert repr(report).startswith("DecayReport(model_uri=")  # repr keeps every field
+
+
+# trial 6 (helper 6A): a team's policy file tightened in place mid-quarter
+def test_a_report_page_tells_a_policy_file_edited_in_place_from_its_earlier_content(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: both pages said "policy: policy.toml"; only the run's tag told them apart."""
+    from mlflow_decay.core.policy_file import as_policy
+
+    policy = tmp_path / "policy.toml"
+    client = registry.client_for(tracking_uri)
+    heads = []
+    for day, text in enumerate(('[thresholds]\n"drift.share" = { warn = 0.3 }\n',
+                                '[thresholds]\n"drift.share" = { warn = 0.2 }\n')):
+        policy.write_text(text)
+        report = md.evaluate(profiled, make_frame(500, 10 + day), policy=policy,
+                             window_start=f"2026-03-0{day + 1}", window_end=f"2026-03-0{day + 2}",
+                             tracking_uri=tracking_uri)
+        page = Path(client.download_artifacts(report.run_id, "decay_report.html",
+                                              str(tmp_path / str(day)))).read_text()
+        sha = as_policy(policy).sha256()
+        assert client.get_run(report.run_id).data.tags[registry.POLICY_SHA256] == sha
+        heads.append(f"policy: {html.escape(str(policy))} (sha256 {sha[:12]}); run: ")
+        assert heads[-1] in page
+    assert heads[0] != heads[1]

@@ -328,3 +328,27 @@ def test_the_series_shows_the_newest_windows_or_those_ending_with_a_late_one() -
     again = dict(points[3], key="again", metrics={"quality.rows": 2000.0, "drift.share": 0.9})
     data = timeline([*points, again], DEFAULT_POLICY, profile)
     assert len(data.x) == SERIES_WINDOWS and data.current == 3 and shown(data)[3] == 0.9
+
+
+# trial 6 (helper 6A): a regression's daily windows, late labels on the older ones
+def test_a_regressions_performance_panel_keeps_the_estimate_once_some_windows_have_labels(
+        ) -> None:
+    """Before: once any window had labels the panel showed realized r2 (a regression's first
+    preferred metric, which has no estimate), so the unlabelled windows' est.rmse, the metric
+    judging them, vanished from the plot and the reported window had no performance point."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, 3000)
+    profile = md.build_profile(
+        pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x))), "yhat": 2 * x}),
+        target="y", prediction="yhat", task="regression", band_chunks=0)
+    rmse = profile.estimated_performance["rmse"]
+    points = [_point("healthy", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
+                     **{"est.rmse": rmse, "est.rmse.ratio": 1.0, "est.rmse.lower": 0.9 * rmse,
+                        "est.rmse.upper": 1.1 * rmse, "est.mae": 0.8 * rmse,
+                        **({"perf.rmse": rmse, "perf.r2": 0.8, "perf.mae": 0.8 * rmse}
+                           if i < 2 else {})})
+              for i in range(3)]
+    perf = timeline(points, DEFAULT_POLICY, profile).panels[0]
+    assert perf.metric == "rmse"
+    assert perf.lines["est"][-1] == pytest.approx(rmse)  # the reported window has its point
+    assert perf.lines["perf"][:2] == pytest.approx([rmse] * 2)
