@@ -38,6 +38,19 @@ def _with_ids(new_version: Callable[..., str], tracking_uri: str) -> str:
     return uri
 
 
+def _drifting_days(rows: int, shift_from: int, flip: float) -> pd.DataFrame:
+    """Five daily windows from 2026-04-01 with row ids ``d<day>-<i>``: labels flipped at
+    ``flip`` (concept drift) from day 1, the features shifted from day ``shift_from``."""
+    parts = []
+    for day in range(5):
+        part = make_frame(rows, seed=300 + day, shift=1.5 if day >= shift_from else 0.0,
+                          flip=flip if day >= 1 else 0.0)
+        part["id"] = [f"d{day}-{i}" for i in range(rows)]
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def test_late_labels_fill_in_realized_performance_and_move_the_stage(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     uri = _with_ids(new_version, tracking_uri)
@@ -106,14 +119,7 @@ def test_labels_that_move_when_a_stage_began_say_so(
     """Degraded by drift at window 4 without labels; the labels show the realized AUC falling
     from window 2, so the replay has it degraded from window 3: status says since then, why."""
     uri = _with_ids(new_version, tracking_uri)
-    parts = []
-    for day in range(5):
-        part = make_frame(2000, seed=300 + day, shift=1.5 if day >= 2 else 0.0,
-                          flip=0.35 if day >= 1 else 0.0)
-        part["id"] = [f"d{day}-{i}" for i in range(2000)]
-        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
-        parts.append(part)
-    data = pd.concat(parts, ignore_index=True)
+    data = _drifting_days(2000, shift_from=2, flip=0.35)
     reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
                          tracking_uri=tracking_uri)
     client = registry.client_for(tracking_uri)
@@ -655,14 +661,8 @@ def test_a_replay_that_moves_when_the_stage_began_rewrites_the_description_line(
     version's description kept the window it was first degraded on (and after a replay that
     changed the stage it said "since <today's date>")."""
     uri = _with_ids(new_version, tracking_uri)
-    parts = []
-    for day in range(5):  # concept drift from day 1, feature drift as well from day 3
-        part = make_frame(600, seed=300 + day, shift=1.5 if day >= 3 else 0.0,
-                          flip=0.4 if day >= 1 else 0.0)
-        part["id"] = [f"d{day}-{i}" for i in range(600)]
-        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
-        parts.append(part)
-    data = pd.concat(parts, ignore_index=True)
+    # concept drift from day 1, feature drift as well from day 3
+    data = _drifting_days(600, shift_from=3, flip=0.4)
     policy = tmp_path / "policy.toml"
     policy.write_text('[actions]\ndescribe = true\n[thresholds]\n'
                       '"drift.share" = { warn = 0.1, degrade = 0.3 }\n')

@@ -237,12 +237,17 @@ def test_report_page_with_panels_renders_in_headless_chromium(
     assert (np.abs(top - healthy).max(axis=-1) < 0.03).sum() > 1000
 
 
-def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table() -> None:
+def _regression_profile() -> md.Profile:
+    """A regression whose errors grow with ``|x|`` (its loss model has something to read)."""
     rng = np.random.default_rng(2)
     x = rng.normal(0, 1, 3000)
-    profile = md.build_profile(
+    return md.build_profile(
         pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x))), "yhat": 2 * x}),
         target="y", prediction="yhat", task="regression", band_chunks=0)
+
+
+def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table() -> None:
+    profile = _regression_profile()
     reference = profile.estimated_performance["rmse"]
     points = [_point("warning", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
                      **{"est.rmse": reference * (1 + 0.2 * i), "est.rmse.ratio": 1 + 0.2 * i})
@@ -336,11 +341,7 @@ def test_a_regressions_performance_panel_keeps_the_estimate_once_some_windows_ha
     """Before: once any window had labels the panel showed realized r2 (a regression's first
     preferred metric, which has no estimate), so the unlabelled windows' est.rmse, the metric
     judging them, vanished from the plot and the reported window had no performance point."""
-    rng = np.random.default_rng(2)
-    x = rng.normal(0, 1, 3000)
-    profile = md.build_profile(
-        pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x))), "yhat": 2 * x}),
-        target="y", prediction="yhat", task="regression", band_chunks=0)
+    profile = _regression_profile()
     rmse = profile.estimated_performance["rmse"]
     points = [_point("healthy", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
                      **{"est.rmse": rmse, "est.rmse.ratio": 1.0, "est.rmse.lower": 0.9 * rmse,
