@@ -143,12 +143,7 @@ def attach_labels(
                                        sorted(seen)[:3], len(found) - len(logged),
                                        _written_otherwise(seen, known["__id__"])))
     _warn_other_policy(ref.uri, pol, logged, updated)
-    unused = known.loc[~known["__id__"].isin(seen), "__id__"]
-    if len(unused):  # some labels joined, these not: a partial match would otherwise be silent
-        warnings.warn(f"{len(unused):,} of {len(known):,} labelled ids (column {id_column!r}) "
-                      f"match no row id stored by the windows of {ref.uri} (for example "
-                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used",
-                      DecayWarning, stacklevel=2)
+    _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1], profile,
@@ -158,6 +153,17 @@ def attach_labels(
         if labelled is not None:
             _annotate_page(client, run, labelled, stages.get(run.info.run_id), profile, pol)
     return updated
+
+
+def _warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -> None:
+    """Warn of ``labelled`` ids that match no row id the windows stored (``seen``) when others
+    joined: a partial match would otherwise be silent."""
+    unused = labelled[~labelled.isin(seen)]
+    if len(unused):
+        warnings.warn(f"{len(unused):,} of {len(labelled):,} labelled ids (column {id_column!r}) "
+                      f"match no row id stored by the windows of {uri} (for example "
+                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used",
+                      DecayWarning, stacklevel=3)
 
 
 def _warn_other_policy(uri: str, pol: Policy, logged: list[Run],
