@@ -25,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from . import registry
+from .core.evaluation import LABEL_COVERAGE
 from .core.rules import STATUSES
 from .core.times import parse_time
 from .errors import RegistryError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,9 @@ PREFIX = "mlflow_decay_"
 class VersionState:
     """What the exporter shows of one version: its stage (``None`` before its first verdict),
     when it was last judged and the end of its last applied window (seconds since 1970), its
-    breach and clean streaks, the chosen metrics of its last window, and its aliases."""
+    breach and clean streaks, the chosen metrics of its last window, and its aliases; the
+    realized ones of the chosen metrics (``perf.*``) and ``labels.coverage`` of its last window
+    with labels, and that window's end (labels arrive late: the last window has none yet)."""
 
     model: str
     version: str
@@ -59,6 +63,8 @@ class VersionState:
     clean_streak: int | None
     metrics: dict[str, float] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    labelled: dict[str, float] = field(default_factory=dict)
+    labelled_window_end: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,11 @@ def _version_state(client: MlflowClient, ref: registry.ModelVersionRef,
     from .registry import runs
 
     run = runs.last_window_run(client, ref)
-    values = {} if run is None else {k: float(v) for k, v in run.data.metrics.items()
-                                     if any(fnmatch.fnmatchcase(k, p) for p in metrics)}
+    values = {} if run is None else _chosen(run, metrics)
+    labelled = None if run is None else runs.last_labelled_run(client, ref, run.info.experiment_id)
+    realized = {} if labelled is None else {
+        k: v for k, v in _chosen(labelled, [*metrics, LABEL_COVERAGE]).items()
+        if k.startswith("perf.") or k == LABEL_COVERAGE}
     window, _ = registry.last_window(ref)
     return VersionState(
         model=ref.name, version=ref.version,
@@ -96,7 +105,17 @@ def _version_state(client: MlflowClient, ref: registry.ModelVersionRef,
         window_end=_seconds(window.end or window.start) if window else None,
         breach_streak=_count(ref.tags.get(registry.BREACH_STREAK)),
         clean_streak=_count(ref.tags.get(registry.CLEAN_STREAK)),
-        metrics=dict(sorted(values.items())), aliases=ref.aliases)
+        metrics=dict(sorted(values.items())), aliases=ref.aliases,
+        labelled=dict(sorted(realized.items())),
+        labelled_window_end=None if labelled is None else _seconds(
+            labelled.data.tags.get(registry.WINDOW_END) or labelled.data.tags.get(
+                registry.WINDOW_START)))
+
+
+def _chosen(run: Run, metrics: Sequence[str]) -> dict[str, float]:
+    """The metrics of ``run`` that ``metrics`` (names or globs) choose."""
+    return {k: float(v) for k, v in run.data.metrics.items()
+            if any(fnmatch.fnmatchcase(k, p) for p in metrics)}
 
 
 def _seconds(text: str | None) -> float | None:
@@ -203,6 +222,14 @@ def _version_metrics(states: Sequence[VersionState]) -> Iterator[Metric]:
     window = GaugeMetricFamily(PREFIX + "window_metric",
                                "A metric of the version's last window run, as logged in MLflow.",
                                labels=[*labels, "metric"])
+    labelled = GaugeMetricFamily(
+        PREFIX + "labelled_window_metric",
+        "A realized metric (perf.*, labels.coverage) of the version's last window run with "
+        "labels (in the window, or joined later), as logged.", labels=[*labels, "metric"])
+    labelled_end = GaugeMetricFamily(
+        PREFIX + "labelled_window_end_timestamp_seconds",
+        "End of the version's last window with labels (its start if it has no end).",
+        labels=labels)
     aliases = GaugeMetricFamily(PREFIX + "version_alias",
                                 "1 for each alias a version holds (@champion...).",
                                 labels=[*labels, "alias"])
@@ -216,9 +243,13 @@ def _version_metrics(states: Sequence[VersionState]) -> Iterator[Metric]:
                 family.add_metric(key, value)
         for metric, value in s.metrics.items():
             window.add_metric([*key, metric], value)
+        for metric, value in s.labelled.items():
+            labelled.add_metric([*key, metric], value)
+        if s.labelled_window_end is not None:
+            labelled_end.add_metric(key, s.labelled_window_end)
         for alias in s.aliases:
             aliases.add_metric([*key, alias], 1)
-    yield from (status, *gauges.values(), window, aliases)
+    yield from (status, *gauges.values(), window, labelled, labelled_end, aliases)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
+from ..core.evaluation import LABEL_COVERAGE
 from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
@@ -453,3 +454,16 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
     found = evaluation_runs(client, ref, client.get_experiment(run.info.experiment_id).name,
                             newest=SERIES_WINDOWS)
     return found[-1] if found else None
+
+
+def last_labelled_run(client: MlflowClient, ref: ModelVersionRef, experiment_id: str
+                      ) -> Run | None:
+    """The version's evaluation run logged last among those whose window has labels (in the
+    window, or joined later: metric ``labels.coverage`` above 0), in experiment
+    ``experiment_id``; ``None`` when none has."""
+    where = [*_version_clauses(ref.name, ref.version), "attributes.status = 'FINISHED'",
+             equals(f"tags.`{KIND}`", "evaluation"), f"metrics.`{LABEL_COVERAGE}` > 0"]
+    found = [r for r in client.search_runs([experiment_id], filter_string=" AND ".join(where),
+                                           max_results=5, order_by=["attributes.start_time DESC"])
+             if _of_version(r, ref.name, ref.version)]
+    return found[0] if found else None

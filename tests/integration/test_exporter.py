@@ -23,7 +23,15 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import _free_port, make_frame, reference_profile, registry_snapshot, start_server, stop_server
+from conftest import (
+    _free_port,
+    frame_profile,
+    make_frame,
+    reference_profile,
+    registry_snapshot,
+    start_server,
+    stop_server,
+)
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,6 +44,7 @@ from mlflow_decay.exporter import (
     Exporter,
     Snapshot,
     VersionState,
+    _version_metrics,
     read_snapshot,
     serve,
 )
@@ -128,6 +137,9 @@ def test_a_scrape_shows_the_registry_and_reads_it_again_after_the_interval(store
                             if k[0] == "mlflow_decay_window_metric" and dict(k[1])["version"] == v}
                 assert exported == {m: logged[m] for m in DEFAULT_METRICS if m in logged}
                 assert len(exported) == 5
+                # labels in the window: the last window is the last one with labels
+                assert of(got, "mlflow_decay_labelled_window_metric", model="churn", version=v,
+                          metric="perf.roc_auc") == logged["perf.roc_auc"]
             assert of(got, "mlflow_decay_breach_streak", model="churn", version="1") == 2
             assert of(got, "mlflow_decay_version_alias", model="churn", version="2",
                       alias="champion") == 1
@@ -162,6 +174,36 @@ def test_a_scrape_shows_the_registry_and_reads_it_again_after_the_interval(store
                                ("x1", "x2", "color", "level", "prediction", "target")}
     assert v1.status == "healthy" and v1.aliases == ()
     assert read_snapshot(client, ["nosuch"]).versions == ()
+
+
+def test_realized_metrics_of_the_last_window_with_late_labels_are_exported(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: only the last window's metrics were exported, and the last window never has its
+    labels yet when they arrive late: a realized perf.* never reached Prometheus."""
+    from sklearn.metrics import roc_auc_score
+
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    days = [make_frame(800, 30 + d).assign(id=[f"d{d}-{i}" for i in range(800)]) for d in range(3)]
+    for d, day in enumerate(days):
+        md.evaluate(uri, day.drop(columns="label"), window_start=f"2026-03-0{d + 1}",
+                    window_end=f"2026-03-0{d + 2}", tracking_uri=tracking_uri)
+        if d == 1:  # the first day's labels arrive while the third is not evaluated yet
+            md.attach_labels(uri, days[0][["id", "label"]], tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    state = next(s for s in read_snapshot(client, ["churn"]).versions
+                 if s.version == _version(uri))
+    assert "perf.roc_auc" not in state.metrics and "est.roc_auc" in state.metrics
+    assert state.labelled["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(days[0]["label"], days[0]["score"]))
+    assert state.labelled["labels.coverage"] == 1.0 and set(state.labelled) == {
+        "perf.roc_auc", "labels.coverage"}
+    assert state.labelled_window_end == md_seconds("2026-03-02")
+    samples = {s.labels.get("metric", ""): s.value for f in _version_metrics([state])
+               for s in f.samples if s.name.startswith("mlflow_decay_labelled_window")}
+    assert samples == {**state.labelled, "": state.labelled_window_end}
 
 
 def md_seconds(text: str | None) -> float:
@@ -365,7 +407,7 @@ def test_the_alert_rules_pass_promtool_and_their_unit_tests() -> None:
 def _exported_names() -> set[str]:
     """Every sample name the exporter can serve (a collector fed one version of each kind)."""
     snap = Snapshot((VersionState("m", "1", "degraded", 1.0, 1.0, 2, 0, {"drift.share": 0.5},
-                                  ("champion",)),), {"m": 1})
+                                  ("champion",), {"perf.roc_auc": 0.9}, 1.0),), {"m": 1})
     collector = DecayCollector(lambda: snap)
     assert collector.refresh()
     return {s.name for family in collector.collect() for s in family.samples}
