@@ -17,17 +17,32 @@ def impact_figures(window_statuses: Sequence[str], rows: Sequence[int],
     windows the first alarm came after the realized metric crossed its warn line.
 
     ``crossed`` is the index of the first window whose realized metric crossed the line (from
-    labels: :func:`first_crossing`), or ``None`` when labels have not shown it.
+    labels: :func:`first_crossing`), or ``None`` when labels have not shown it; the alarm is
+    the stretch of non-healthy stages under way then, else the next one (:func:`_alarm`).
     """
     out: dict[str, float] = {}
     since, delay = IMPACT_METRICS
     breach = next((i for i, s in enumerate(window_statuses) if s == "degraded"), None)
     if breach is not None:
         out[since] = float(sum(rows[breach + 1:]))
-    alarm = next((i for i, s in enumerate(version_statuses) if s != "healthy"), None)
+    alarm = None if crossed is None else _alarm(version_statuses, crossed)
     if crossed is not None and alarm is not None:
         out[delay] = float(alarm - crossed)
     return out
+
+
+def _alarm(version_statuses: Sequence[str], crossed: int) -> int | None:
+    """The window the alarm that answered a crossing began on: the start of the stretch of
+    non-healthy stages under way at window ``crossed`` (an alarm before the labels showed it),
+    else the first non-healthy stage after it; an earlier alarm the version recovered from
+    (an outage's data quality warning, say) is not this one."""
+    if crossed < len(version_statuses) and version_statuses[crossed] != "healthy":
+        start = crossed
+        while start > 0 and version_statuses[start - 1] != "healthy":
+            start -= 1
+        return start
+    return next((i for i in range(crossed, len(version_statuses))
+                 if version_statuses[i] != "healthy"), None)
 
 
 def first_crossing(policy: Policy, reports: Sequence[DecayReport],
