@@ -152,8 +152,8 @@ def value_aligned(series: pd.Series, categories: Sequence[str]) -> pd.Series:
     its values matched by value as labels are (:func:`map_labels`): ``1``, ``1.0``, ``'1'``
     and ``'1.0'`` are one category, and with booleans or 0/1 ``True`` and ``'true'`` (any
     case) too; so a code or flag held as numbers in the reference and as text or booleans in
-    a window (or the other way round) keeps its categories. Other columns are returned as
-    given."""
+    a window (or the other way round: text such as ``"02139"`` read from a CSV as the number
+    2139) keeps its categories. Other columns are returned as given."""
     if not categories:
         return series
     truth = all(_label_value(c, True) in (0.0, 1.0) for c in categories)
@@ -162,7 +162,10 @@ def value_aligned(series: pd.Series, categories: Sequence[str]) -> pd.Series:
     dtype = series.dtype
     if (pd.api.types.is_bool_dtype(dtype)
             if truth and all(c in ("True", "False") for c in categories)
-            else pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+            else pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            # numbers are keyed as the reference is unless it wrote them otherwise as text
+            # ("02139": a postal code a CSV reader reads as 2139)
+            and all(category_key(_label_value(c, False)) == c for c in categories)):
         return series  # already keyed as the reference is
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     keys = [category_key(v) for v in uniques]
