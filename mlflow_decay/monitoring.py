@@ -242,7 +242,12 @@ def _outside_note(column: str | None, window: Source, frame: pd.DataFrame | None
     if column is None or (start is None and end is None):
         return None
     if frame is not None:
-        return outside_bounds([frame[column]], column, start, end) if column in frame else None
+        if column in frame:
+            return outside_bounds([frame[column]], column, start, end)
+        if column in frame.index.names:  # a time-indexed window: its index holds the times
+            return outside_bounds([frame.index.get_level_values(column).to_series()], column,
+                                  start, end)
+        return None
     if isinstance(window, (str, Path)) and is_parquet(window):
         with contextlib.suppress(DataError):  # a source without the column: nothing to say
             return outside_bounds((b[column] for b in parquet_batches(window, [column])()),

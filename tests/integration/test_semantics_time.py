@@ -468,6 +468,10 @@ def test_rows_outside_an_evaluated_windows_bounds_are_noted(
     inside = table[(utc >= "2026-03-02") & (utc < "2026-03-09")]
     report = md.evaluate(uri, inside, log=False, tracking_uri=tracking_uri, **bounds)
     assert not [n for n in report.notes if "outside the window" in n]
+    # trial 6 (helper B): a table indexed by its times (df.set_index("ts")) said nothing
+    report = md.evaluate(uri, table.set_index("ts"), log=False, tracking_uri=tracking_uri,
+                         **bounds)
+    assert expected in report.notes
 
 
 def test_dates_as_a_timestamp_column_in_any_form_cut_the_same_windows(
