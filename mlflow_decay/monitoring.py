@@ -37,7 +37,7 @@ from .engines.sources import (
     window_key,
 )
 from .errors import DataError
-from .recording import LoggedWindows, logged_state, record
+from .recording import REGISTRY_UNCHANGED, LoggedWindows, logged_state, record
 from .registry import experiments, run_files, runs, timeline
 
 
@@ -125,6 +125,8 @@ def evaluate(
         earlier = cast(LoggedWindows, done)[cast(str, key)]
         report.skipped, report.run_id, report.actions = True, earlier, []
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
+        # the preview's "registry unchanged: already applied" says what this note says
+        report.notes = [n for n in report.notes if not n.startswith(REGISTRY_UNCHANGED)]
         report.notes.append(f"this window was logged before (run {earlier}): not logged or "
                             "applied again; force=True (--force) logs it again")
     return report

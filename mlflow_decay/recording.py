@@ -95,8 +95,12 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
     return report, planned.actions
 
 
+#: How the note on a window whose verdict changes nothing in the registry begins.
+REGISTRY_UNCHANGED = "registry unchanged: "
+
+
 def _plan_note(planned: registry.Plan) -> str:
-    return f"registry unchanged: {planned.note}" if planned.skipped else str(planned.note)
+    return f"{REGISTRY_UNCHANGED}{planned.note}" if planned.skipped else str(planned.note)
 
 
 def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: DecayReport,

@@ -73,6 +73,11 @@ def test_a_logged_window_stores_the_fingerprint_of_its_rows(
     # the same rows streamed from Parquet are the same window: found logged, not logged again
     again = md.evaluate(profiled, _files(window, tmp_path)[0], **DAY, tracking_uri=tracking_uri)
     assert again.skipped and again.run_id == report.run_id and again.window_key == expected
+    # one note says so (trial 6: "registry unchanged: already applied by another run" came
+    # first, as if another run had been at work)
+    assert [n for n in again.notes if "logged before" in n or "registry unchanged" in n] == [
+        f"this window was logged before (run {report.run_id}): not logged or applied again; "
+        "force=True (--force) logs it again"]
 
 
 @pytest.mark.parametrize("bounds", [DAY, {}])
