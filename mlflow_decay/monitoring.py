@@ -122,7 +122,8 @@ def evaluate(
                             experiment=experiment, window_key=key, series=series,
                             outputs_file=stored if stored is not None and stored.exists() else None)
     if repeat:
-        earlier = cast(LoggedWindows, done)[cast(str, key)]
+        assert done is not None and isinstance(key, str)  # what repeat means
+        earlier = done[key]
         report.skipped, report.run_id, report.actions = True, earlier, []
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
         # the preview's "registry unchanged: already applied" says what this note says
