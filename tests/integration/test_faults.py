@@ -3,6 +3,7 @@ next run completes the work without duplicate window runs."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -207,7 +208,9 @@ def test_two_monitors_at_once_move_the_version_once(
     runs = [r for r in _runs(client, name) if r.data.tags.get("mlflow_decay.kind") == "evaluation"]
     assert all(r.info.status == "FINISHED" for r in runs)
     keys = [r.data.tags["mlflow_decay.window_key"] for r in runs]
-    assert len(keys) == 12 and len(set(keys)) == 6  # both evaluations of every window logged
+    # every window logged, by one monitor or both: each looks a window up when it comes to it,
+    # so one that the other finished logging just before is skipped (6 to 12 runs)
+    assert len(set(keys)) == 6 and max(collections.Counter(keys).values()) <= 2
     moves = [r.data.tags.get("mlflow_decay.registry_actions", "") for r in runs]
     when = {}
     for status in ("healthy", "warning", "degraded"):  # each transition made once, no flapping
