@@ -47,7 +47,7 @@ from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
 from .stats import performance
-from .stats.schema import category_array, map_labels
+from .stats.schema import category_array, folded, map_labels, written_otherwise
 
 
 @dataclass
@@ -141,7 +141,7 @@ def attach_labels(
     if not updated:
         raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
                                        sorted(seen)[:3], len(found) - len(logged),
-                                       _written_otherwise(seen, known["__id__"])))
+                                       written_otherwise(known["__id__"], seen, _loose)))
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
@@ -379,26 +379,16 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
 def _loose(key: str) -> str:
     """An id without what often differs between two systems' copies of it: spaces at its ends,
     letter case, and the leading zeros of a number."""
-    text = key.strip().casefold()
+    text = folded(key)
     return (text.lstrip("0") or "0") if text.isdigit() else text
-
-
-def _written_otherwise(stored: set[str], labelled: pd.Series) -> tuple[str, str] | None:
-    """A stored id and a labelled one that differ only as :func:`_loose` reads them (such as
-    ``'0000123'`` and ``'123'``), else ``None``."""
-    loose: dict[str, str] = {}
-    for key in stored:
-        if key is not None:
-            loose.setdefault(_loose(key), key)
-    return next(((loose[_loose(key)], key) for key in labelled if _loose(key) in loose), None)
 
 
 def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
                    seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None) -> str:
     """Why no window received labels, in one line: with examples of the ``labelled`` ids and
     of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
-    against an earlier profile; ``near``: a stored id and a labelled one written otherwise,
-    see :func:`_written_otherwise`)."""
+    against an earlier profile; ``near``: a labelled id and the stored one it is written
+    otherwise, as :func:`_loose` reads ids)."""
     left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
                 "were left out: evaluate their rows again to judge them against this one)"
                 if earlier else "")
@@ -409,7 +399,7 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
                 f"the profile names an id column and the window carries it: {id_column!r})"
                 + left_out)
-    written = (f"; labelled id {near[1]!r} is stored as {near[0]!r}: ids match as written, "
+    written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
                "except that 7, 7.0 and '7' are one id" if near is not None else "")
     # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
     return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "

@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import DataError
 from ..stats import estimate, loss, performance
 from ..stats.multivariate import column_sums, held_out_errors
-from ..stats.schema import map_labels, require_flat, to_numeric
+from ..stats.schema import map_labels, require_flat, to_numeric, written_otherwise
 from . import drift
 from .frames import (
     loss_inputs,
@@ -378,7 +378,7 @@ def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str
         out.update({("drift", m): v for m, v in drift.categorical_drift(ref, stats.counts).items()})
         out[("quality", "out_of_range_share")] = out[("drift", "unseen_share")]
         out[("test", "p_value")] = drift.chi2_pvalue(ref, stats.counts)
-        if (written := _written_otherwise(ref.categories, stats.counts)) is not None:
+        if (written := written_otherwise(stats.counts, ref.categories)) is not None:
             notes.append(f"column {name!r}: window values such as {written[0]!r} are the "
                          f"reference's {written[1]!r} written otherwise (case or surrounding "
                          "spaces): counted as unseen categories")
@@ -386,16 +386,6 @@ def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str
         notes.append(f"drift of {name!r} left out: no values in the "
                      f"{'reference' if not ref.count else 'window'}")
     return out
-
-
-def _written_otherwise(categories: Sequence[str], counts: Mapping[str, int]
-                       ) -> tuple[str, str] | None:
-    """A window category not among the reference's ``categories`` that is one of them in
-    another case or with spaces around it, and that category; ``None`` if there is none."""
-    known = set(categories)
-    folded = {c.strip().casefold(): c for c in categories}
-    return next(((k, folded[f]) for k in counts
-                 if k not in known and (f := k.strip().casefold()) in folded), None)
 
 
 #: Chunks smaller than this give no reference band.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -274,15 +274,29 @@ SPACING_HINT = ("; labels that differ only in spaces at their ends or in case ar
                 "labels: clean the column (e.g. .str.strip())")
 
 
+def folded(text: str) -> str:
+    """``text`` without what a copy typed elsewhere often changes: spaces at its ends, case."""
+    return text.strip().casefold()
+
+
 def near_labels(labels: Sequence[str], classes: Sequence[str] | None = None) -> bool:
     """Whether ``labels`` differ from ``classes`` (or, without them, from each other) only in
     spaces at their ends or in case."""
-    def norm(label: str) -> str:
-        return label.strip().casefold()
     if classes is None:
-        return len({norm(label) for label in labels}) < len(labels)
-    known = {norm(c) for c in classes}
-    return bool(labels) and all(norm(label) in known for label in labels)
+        return len({folded(label) for label in labels}) < len(labels)
+    known = {folded(c) for c in classes}
+    return bool(labels) and all(folded(label) in known for label in labels)
+
+
+def written_otherwise(found: Iterable[str], known: Iterable[str | None],
+                      loose: Callable[[str], str] = folded) -> tuple[str, str] | None:
+    """The first of ``found`` that is not among ``known`` but is one of them written otherwise
+    (the same as ``loose`` reads both: by default, in case and spaces at the ends), and that
+    one; ``None`` if there is none."""
+    given = [k for k in known if k is not None]
+    exact, by_loose = set(given), {loose(k): k for k in given}
+    return next(((f, by_loose[key]) for f in found
+                 if f not in exact and (key := loose(f)) in by_loose), None)
 
 
 def map_labels(series: pd.Series, classes: Sequence[str], column: str) -> np.ndarray:
