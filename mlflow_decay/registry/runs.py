@@ -264,15 +264,6 @@ def _millis(when: str | None) -> int:
     return int(time.time() * 1000)
 
 
-def logged_windows(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
-                   window_key: str | None = None) -> dict[str, str]:
-    """Window keys already logged for a version (all, or only ``window_key``), mapped to their
-    run ids."""
-    return {r.data.tags[WINDOW_KEY]: r.info.run_id
-            for r in evaluation_runs(client, ref, experiment, window_key)
-            if WINDOW_KEY in r.data.tags}
-
-
 def evaluation_runs(client: MlflowClient, ref: ModelVersionRef, experiment: str | None = None,
                     window_key: str | None = None, newest: int | None = None) -> list[Run]:
     """A version's finished evaluation runs (of one window, if given; only the ``newest``
