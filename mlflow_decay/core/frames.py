@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.loss import LossModel
-from ..stats.schema import category_key, to_numeric, value_aligned
+from ..stats.schema import category_key, folded, to_numeric, value_aligned
 
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
@@ -130,7 +130,7 @@ def missing_column(column: str, frame: Any) -> str:
     for spaces around it or letter case (a CSV header written ``id, score``); then the
     table's columns."""
     names = [str(c) for c in frame.columns]
-    near = [n for n in names if n != column and n.strip().casefold() == column.strip().casefold()]
+    near = [n for n in names if n != column and folded(n) == folded(column)]
     hint = (f"it has {', '.join(map(repr, near))}: the same name but for spaces around it or "
             "letter case; " if near else "")
     if isinstance(frame, pd.DataFrame) and column in frame.index.names:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..core.rules import STATUSES
 from ..errors import RegistryError
+from ..stats.schema import folded
 
 TAG = "mlflow_decay."
 
@@ -111,8 +112,8 @@ class ModelVersionRef:
         """The stage tag; one typed by hand in another case or with spaces (``Degraded``) is
         read as the stage it names (a later window writes it as mlflow-decay spells it)."""
         raw = self.tags.get(STATUS)
-        folded = None if raw is None else raw.strip().casefold()
-        return folded if folded in STATUSES else raw
+        name = None if raw is None else folded(raw)
+        return name if name in STATUSES else raw
 
     @property
     def profile_sha256(self) -> str:
