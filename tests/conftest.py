@@ -338,3 +338,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "mlflow_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture(autouse=True)
+def _server_tests_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that asks for the server only while running (``request.getfixturevalue``) must
+    carry the ``server`` mark itself, or the developer loop would start a server."""
+    yield
+    if "mlflow_server" in request.fixturenames and not request.node.get_closest_marker("server"):
+        pytest.fail(f"{request.node.nodeid} uses the mlflow server: mark it (or its parameter) "
+                    "pytest.mark.server", pytrace=False)

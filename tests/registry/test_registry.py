@@ -220,7 +220,7 @@ def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
 
 
 # -- trial 4 (helper B): a version whose LoggedModel was deleted ------------------------------
-@pytest.mark.parametrize("store", ["sqlite", "server"])
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("server", marks=pytest.mark.server)])
 def test_a_profile_for_a_version_whose_logged_model_was_deleted_goes_into_a_run(
         store: str, tracking_uri: str, request: pytest.FixtureRequest) -> None:
     """Before: `profile` failed with "RestException: RESOURCE_DOES_NOT_EXIST: Logged model
