@@ -46,15 +46,15 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
         extra: tuple[tuple[float, float], ...] = ()
     else:
         quantiles, extra = sketch.from_sorted(finite)
-    values = finite[starts] if starts is not None else ()
-    edges = _histogram_edges(quantiles, values)
+    distinct = tuple(float(v) for v in finite[starts]) if starts is not None else ()
+    edges = _histogram_edges(quantiles, distinct)
     counts = bin_counts(finite, np.asarray(edges))
     return NumericSummary(
         count=n, missing=missing, infinite=infinite,
         min=float(finite[0]), max=float(finite[-1]),
         mean=float(finite.mean()), std=_spread(float(finite.std()), finite[0], finite[-1]),
         quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
-        values=tuple(float(v) for v in values),
+        values=distinct,
         value_counts=tuple(int(c) for c in np.diff(np.append(starts, n)))
         if starts is not None else (),
         extra_knots=extra,
@@ -72,7 +72,7 @@ def _histogram_edges(quantiles: Sequence[float], values: Sequence[float] = ()
     the values above the 90th percentile in one bin (a rating model's 4s and 5s), so a move
     between them would read as no drift."""
     if 1 < len(values) <= PER_VALUE_BINS:
-        return tuple(float(v) for v in values[1:])
+        return tuple(values[1:])
     return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
 
 
