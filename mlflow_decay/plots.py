@@ -324,20 +324,34 @@ _WORD = {"warning": "warn", "degraded": "degrade"}
 
 
 def comparison_panel(comparison: Any) -> bytes:
-    """Champion vs challenger: their shared metrics side by side, as one PNG."""
+    """Champion vs challenger: their shared metrics side by side, as one PNG, one row per metric
+    on its own scale (a regression's RMSE in the millions beside a PSI of 0.7 left the drift
+    bars invisible), named in full above its bars, each bar with its value."""
     a, b = comparison.labels
     m = comparison.metrics
     names = [k[len(f"compare.{a}."):] for k in m if k.startswith(f"compare.{a}.")
              and f"compare.{b}.{k[len(f'compare.{a}.'):]}" in m]
-    fig = _figure(7, 0.32 * len(names) + 1.4)
-    ax = fig.add_subplot()
-    y = np.arange(len(names))
-    ax.barh(y - 0.2, [m[f"compare.{a}.{n}"] for n in names], 0.4, label=a, color="#1565c0")
-    ax.barh(y + 0.2, [m[f"compare.{b}.{n}"] for n in names], 0.4, label=b, color="#ef6c00")
-    ax.set_yticks(y, names)
-    title = f"{a} vs {b}"
+    row = 0.62
+    fig = _figure(7, row * max(len(names), 1) + 0.9, left=0.2, right=0.2, top=0.6, bottom=0.25)
+    fig.subplots_adjust(hspace=0.3 / (row - 0.3))
+    axes = fig.subplots(max(len(names), 1), 1, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=False):
+        values = [m[f"compare.{a}.{name}"], m[f"compare.{b}.{name}"]]
+        ax.barh([1, 0], values, 0.8, color=["#1565c0", "#ef6c00"])
+        finite = [v for v in values if np.isfinite(v)]
+        low, high = min(0.0, *finite), max(0.0, *finite)
+        ax.set_xlim(low - 0.02 * (high - low or 1), high + 0.25 * (high - low or 1))
+        for y, v in ((1, values[0]), (0, values[1])):
+            ax.text(max(v, 0.0) if np.isfinite(v) else 0.0, y, f" {v:,.4g}", va="center",
+                    fontsize=7)
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_title(name, loc="left", fontsize=8, pad=2)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    title = f"{a} (blue) vs {b} (orange)"
     if comparison.delong is not None:
-        title += f" (AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g})"
-    ax.set_title(title)
-    ax.legend()
+        title += f": AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g}"
+    fig.suptitle(title, x=0.02, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top",
+                 fontsize=10)
     return _png(fig)

@@ -353,3 +353,39 @@ def test_a_regressions_performance_panel_keeps_the_estimate_once_some_windows_ha
     assert perf.metric == "rmse"
     assert perf.lines["est"][-1] == pytest.approx(rmse)  # the reported window has its point
     assert perf.lines["perf"][:2] == pytest.approx([rmse] * 2)
+
+
+def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: one axis for every metric, so a regression's RMSE in the millions left the
+    PSI and drift-share bars a fraction of a pixel wide, and the names were cut at the left
+    edge ('iction.psi'; perf.roc_auc_ovr and est.roc_auc_ovr both read '_auc_ovr')."""
+    from types import SimpleNamespace
+
+    from matplotlib.patches import Rectangle
+
+    values = {"perf.rmse": (8_275_356.5, 7_860_877.0), "est.roc_auc_ovr": (0.943, 0.984),
+              "drift.prediction.psi": (0.7173, 0.6875),
+              "drift.multivariate.reconstruction_error": (0.7694, 0.7694)}
+    metrics = {f"compare.{side}.{name}": pair[i] for name, pair in values.items()
+               for i, side in enumerate(("champion", "challenger"))}
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots.comparison_panel(SimpleNamespace(labels=["champion", "challenger"], metrics=metrics,
+                                           delong=None))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = [t for ax in fig.axes  # type: ignore[attr-defined]
+             for t in (*ax.get_yticklabels(), ax.title, ax._left_title)]
+    for name, pair in values.items():
+        shown = [t for t in texts if t.get_text() == name]
+        assert shown, name
+        assert all(t.get_window_extent(renderer).x0 >= 0 for t in shown), name
+        for value in pair:
+            widths = [ax.transData.transform((p.get_width(), 0))[0]
+                      - ax.transData.transform((0, 0))[0]
+                      for ax in fig.axes for p in ax.patches  # type: ignore[attr-defined]
+                      if isinstance(p, Rectangle) and p.get_width() == pytest.approx(value)]
+            assert widths and max(widths) > 20, (name, value, widths)  # pixels
