@@ -294,7 +294,17 @@ def _few_ticks(axis: Any, low: float, high: float, bins: int = 3) -> None:
     make ticks outside the view, and each tick costs more to draw than a line of data."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_ticks([v for v in MaxNLocator(nbins=bins).tick_values(low, high) if low <= v <= high])
+    ticks = [v for v in MaxNLocator(nbins=bins).tick_values(low, high) if low <= v <= high]
+    axis.set_ticks(ticks, [_tick_label(v) for v in ticks])
+
+
+def _tick_label(value: float) -> str:
+    """A tick's value written whole and short (8.5M, 250k, 0.25): matplotlib's own labels of a
+    regression's errors in the millions put their scale ("1e7") over the panel's title."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= 10 * scale or (abs(value) >= scale and scale >= 1e6):
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.4g}"
 
 
 def _series_legend(timeline: Timeline) -> list[Any]:

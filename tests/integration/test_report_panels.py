@@ -389,3 +389,35 @@ def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_w
                       for ax in fig.axes for p in ax.patches  # type: ignore[attr-defined]
                       if isinstance(p, Rectangle) and p.get_width() == pytest.approx(value)]
             assert widths and max(widths) > 20, (name, value, widths)  # pixels
+
+
+def test_a_regressions_errors_in_the_millions_are_labelled_whole_without_a_scale_over_the_title(
+        ) -> None:
+    """Before: a house-price model's RMSE (5.5e6) got matplotlib's labels 0.5, 0.75, 1.0 and a
+    scale "1e7" written at the panel's top left, over its title ('1e7rformance: rmse')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, 1000)
+    profile = md.build_profile(  # prices: errors in the millions
+        pd.DataFrame({"x": x, "y": 2.7e7 + 5e6 * (x + rng.normal(0, 1, 1000)),
+                      "yhat": 2.7e7 + 5e6 * x}),
+        target="y", prediction="yhat", task="regression", band_chunks=0)
+    reference = profile.estimated_performance["rmse"]
+    points = [_point("healthy", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
+                     **{"est.rmse": reference * (1 + 0.3 * i),
+                        "est.rmse.lower": 0.9 * reference * (1 + 0.3 * i),
+                        "est.rmse.upper": 1.1 * reference * (1 + 0.3 * i),
+                        "est.rmse.ratio": 1 + 0.3 * i})
+              for i in range(3)]
+    data = timeline(points, DEFAULT_POLICY, profile)
+    ax = Figure().subplots()
+    lo, hi = np.asarray(data.spans).T
+    plots._panel(ax, data.panels[0], np.asarray(data.x), (lo, hi), True, data.current)
+    FigureCanvasAgg(ax.figure).draw()
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels and all(t.endswith("M") for t in labels), labels
+    values = [float(t[:-1]) * 1e6 for t in labels]
+    assert values == pytest.approx(list(ax.get_yticks()))
