@@ -122,6 +122,8 @@ def compare(
             raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
     test, note = _delong(window, sides)  # why there is no test, or how it read the scores
     comparison = _side_by_side(refs, labels, sides, pol, test)
+    if (shared := _shared_outputs(profiles, predictions)) is not None:
+        comparison.notes.insert(0, shared)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:
         actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
@@ -137,6 +139,23 @@ def compare(
                           registry.WINDOW_END: window_end or "",
                           registry.COMPARE_WINDOW: identity})
     return comparison
+
+
+def _shared_outputs(profiles: list[Profile], predictions: list[str] | None) -> str | None:
+    """A note when both versions read their outputs from the same column(s) of the window:
+    one model's outputs judged twice, differing only by how each profile reads them."""
+    read = [(predictions[i],) if predictions is not None else p.prediction_columns
+            for i, p in enumerate(profiles)]
+    if read[0] != read[1]:
+        return None
+    shown = ", ".join(map(repr, read[0][:3])) + (f" (+{len(read[0]) - 3} more)"
+                                                 if len(read[0]) > 3 else "")
+    how = ("give each version its own column (--predictions, predictions=)" if len(read[0]) == 1
+           else f"put each version's outputs in columns of their own, and profile it on them "
+                f"(a {profiles[0].task} profile reads the columns it was built on)")
+    return (f"both versions read their outputs from the same column(s), {shown}: the window "
+            f"holds one model's outputs, and the sides differ only by how each profile reads "
+            f"them (reference, calibration, threshold); to compare two models, {how}")
 
 
 @dataclass(frozen=True)
