@@ -67,13 +67,22 @@ PER_VALUE_BINS = len(HISTOGRAM_PROBS) + 1
 
 def _histogram_edges(quantiles: Sequence[float], values: Sequence[float] = ()
                      ) -> tuple[float, ...]:
-    """PSI's and JS's bin edges: the reference deciles, or, for a column of at most 10
-    distinct ``values`` (integer predictions, ratings), one bin per value: deciles would put
-    the values above the 90th percentile in one bin (a rating model's 4s and 5s), so a move
-    between them would read as no drift."""
-    if 1 < len(values) <= PER_VALUE_BINS:
-        return tuple(values[1:])
+    """PSI's and JS's bin edges: the reference deciles, or :func:`_per_value_edges` for a
+    column of at most 10 distinct ``values``."""
+    per_value = _per_value_edges(values)
+    if per_value is not None:
+        return per_value
     return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
+
+
+def _per_value_edges(values: Sequence[float]) -> tuple[float, ...] | None:
+    """One bin per value of a column of 1 to 10 distinct ``values`` (integer predictions,
+    ratings, a constant), and one each for values below and above them: deciles put the
+    values from the 90th percentile up in one bin (a rating model's 4s and 5s; the whole
+    of a constant column), so a move between them, or above them, read as no drift."""
+    if not 0 < len(values) <= PER_VALUE_BINS:
+        return None
+    return (*values, float(np.nextafter(values[-1], np.inf)))
 
 
 def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -299,8 +308,7 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
                      *zip(b.values, b.value_counts, strict=True)):
             exact[v] = exact.get(v, 0) + c
     keep = 0 < len(exact) <= EXACT_VALUES
-    per_value = (tuple(sorted(exact))[1:] if keep and 1 < len(exact) <= PER_VALUE_BINS
-                 else None)  # one bin per value, whatever bins the parts had
+    per_value = _per_value_edges(sorted(exact)) if keep else None  # whatever the parts had
     if a.edges == b.edges and per_value in (None, a.edges):
         edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
     else:

@@ -143,3 +143,21 @@ def test_a_rating_models_move_from_4_to_5_is_drift() -> None:
         assert result["psi"] == pytest.approx(expected, rel=1e-9)
         assert result["js"] == pytest.approx(jensenshannon(r, w, base=2), rel=1e-9)
     assert expected > 0.25  # the default policy's degrade line for drift.prediction.psi
+    # values never seen, above or below the reference's, are bins of their own
+    above = drift.numeric_drift(summaries[0], numeric_stats(summaries[0], np.r_[ref, [6.0] * 1000]))
+    assert above["psi"] == pytest.approx(
+        (1 / 11 - 1e-4) * np.log(1 / 11 / 1e-4) + np.sum((r * 10 / 11 - r) * np.log(10 / 11)))
+
+
+def test_a_constant_reference_sees_a_window_move_either_way() -> None:
+    """A baseline model predicting one value: before, its only bin was [value, inf), so a
+    window predicting any higher value read PSI 0 and JS 0 (and a value the rounded edge put
+    above the reference's own, any lower one too)."""
+    ref = np.full(1000, 27175082.089402704)
+    summary = summarize_numeric(ref)
+    for value in (2.5e7, 3e7):
+        result = drift.numeric_drift(summary, numeric_stats(summary, np.full(500, value)))
+        assert result["psi"] == pytest.approx(2 * (1 - 1e-4) * np.log(1 / 1e-4))
+        assert result["js"] == pytest.approx(1.0)
+    same = drift.numeric_drift(summary, numeric_stats(summary, ref[:300]))
+    assert same["psi"] == 0 and same["js"] == 0
