@@ -150,8 +150,7 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
         ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
         step = 1 + len(x) // 8  # every other bin's label when there are many
-        ax.set_xticks(x[::step], [f"{v:.3g}" for v in (ref.min, *ref.edges)][::step], rotation=60,
-                      fontsize=7)
+        ax.set_xticks(x[::step], _bin_labels(ref.edges)[::step], rotation=60, fontsize=7)
         ax.set_xlabel("bin (from)")
         ax.set_ylabel("share")
         _few_ticks(ax.yaxis, *ax.get_ylim())
@@ -181,6 +180,15 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
     fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="upper right", ncols=2, fontsize=8,
                frameon=False, bbox_to_anchor=(1 - 0.1 / fig.get_figwidth(), 1))
     return _png(fig)
+
+
+def _bin_labels(edges: Sequence[float]) -> list[str]:
+    """Each bin ``(-inf, e1), [e1, e2), ..., [ek, inf)`` by where it starts: the first as
+    below ``e1``, the last as above the value before it when it only closes that value's bin
+    (a column of few values: one bin per value, one below and one above them)."""
+    last = (f">{edges[-2]:.3g}" if len(edges) > 1 and edges[-1] == np.nextafter(edges[-2], np.inf)
+            else f"≥{edges[-1]:.3g}")
+    return [f"<{edges[0]:.3g}", *(f"{v:.3g}" for v in edges[:-1]), last]
 
 
 def _series(timeline: Timeline) -> bytes:

@@ -421,3 +421,21 @@ def test_a_regressions_errors_in_the_millions_are_labelled_whole_without_a_scale
     assert labels and all(t.endswith("M") for t in labels), labels
     values = [float(t[:-1]) * 1e6 for t in labels]
     assert values == pytest.approx(list(ax.get_yticks()))
+
+
+def test_a_few_valued_columns_bins_are_labelled_below_each_value_and_above(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rating forced numerical has one bin per value and one below and one above them; the
+    labels read '<1', '1', ..., '5', '>5' (the bin of values above 5 read '5' like the 5s')."""
+    from mlflow_decay.core.window import numeric_stats
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"stars": rng.choice([1.0, 2, 3, 4, 5], 3000),
+                        "x": rng.normal(0, 1, 3000)})
+    profile = md.build_profile(ref, band_chunks=0, numerical=["stars"])
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots._distribution("stars", profile, numeric_stats(profile.features["stars"],
+                                                        np.full(100, 6.0)))
+    bars = drawn[0].axes[0]  # type: ignore[attr-defined]
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["<1", "1", "2", "3", "4", "5", ">5"]
