@@ -97,6 +97,9 @@ def test_compare_two_versions_on_the_same_window(
     panel = Path(client.download_artifacts(result["run_id"], "plots/comparison.png",
                                            str(tmp_path / "dl")))
     assert panel.read_bytes()[:4] == b"\x89PNG"
+    stored = json.loads(Path(client.download_artifacts(
+        result["run_id"], "comparison.json", str(tmp_path / "dl"))).read_text())
+    assert stored["run_id"] == result["run_id"]  # trial 7 (helper B): it was null
     assert run.data.tags["mlflow_decay.kind"] == "comparison"
     assert run.data.tags["mlflow_decay.compare.models"] == f"{champion},{challenger}"
     assert run.data.metrics["compare.diff.roc_auc.p_value"] == pytest.approx(
