@@ -167,11 +167,29 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
     return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
 
 
+def _shared_outputs(sides: list[_Side]) -> str | None:
+    """A note when both versions read their outputs from the same column(s) of the window:
+    one model's outputs judged twice, differing only by how each profile reads them."""
+    profiles = [s.profile for s in sides]  # each reading the column given for it, if any
+    read = [p.prediction_columns for p in profiles]
+    if read[0] != read[1]:
+        return None
+    shown = ", ".join(map(repr, read[0][:3])) + (f" (+{len(read[0]) - 3} more)"
+                                                 if len(read[0]) > 3 else "")
+    how = ("give each version its own column (--predictions, predictions=)" if len(read[0]) == 1
+           else f"put each version's outputs in columns of their own, and profile it on them "
+                f"(a {profiles[0].task} profile reads the columns it was built on)")
+    return (f"both versions read their outputs from the same column(s), {shown}: the window "
+            f"holds one model's outputs, and the sides differ only by how each profile reads "
+            f"them (reference, calibration, threshold); to compare two models, {how}")
+
+
 def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides: list[_Side],
                   pol: Policy, test: DeLong | None) -> Comparison:
     """Both sides' statuses and metrics, their differences and, with labels, DeLong's test."""
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
-    notes = list(dict.fromkeys(n for n in (pol.labels_decide(s.result.metrics) for s in sides)
+    notes = list(dict.fromkeys(n for n in (_shared_outputs(sides),
+                                           *(pol.labels_decide(s.result.metrics) for s in sides))
                                if n))
     notes += _side_notes(labels, sides)
     rules = [_decision(s.profile) for s in sides]

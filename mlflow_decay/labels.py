@@ -145,9 +145,11 @@ def attach_labels(
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
+        reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
         _replay(client, ref, pol, reports, replayed, logged[-1], profile,
-                restored[-1].info.start_time if restored else None)
+                restored[-1].info.start_time if restored else None,
+                {w.run_id for w in updated if runs.reasons_text(w.reasons) != reasons[w.run_id]})
     stages = {r.run_id: r.status for r in reports}
     for run, labelled in zip(logged, windows, strict=True):
         if labelled is not None:
@@ -298,14 +300,15 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
             reports: list[DecayReport], replayed: list[Run], last_run: Run, profile: Profile,
-            restored: int | None = None) -> None:
+            restored: int | None = None, labelled: set[str] | None = None) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
     runs ``replayed``), bring the version and each run's stage tag in line with it, and log
     what the decay cost into the last window's run.
 
     A restore by hand (its run started at ``restored``, ms) stands: the windows logged before
     it are replayed from scratch for their runs' stage tags (what ``history`` reads), those
-    logged after it from the healthy stage it set, and only these move the version."""
+    logged after it from the healthy stage it set, and only these move the version.
+    ``labelled``: the runs of the windows whose reasons these labels changed."""
     verdicts = [r.window_status for r in reports]
     after = [restored is not None and run.info.start_time >= restored for run in replayed]
     start = None if restored is None else "healthy"
@@ -323,7 +326,7 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
         steps = [timeline.step_of(replayed[i].data.tags.get(registry.TIMELINE_STEP)) or i + 1
                  for i in moving]
         _apply_replay(client, ref, pol, [reports[i] for i in moving],
-                      [states[i] for i in moving], steps, start)
+                      [states[i] for i in moving], steps, start, labelled or set())
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports, profile.bands))
     if figures and reports[-1].run_id:
@@ -431,9 +434,10 @@ def _latest_per_window(runs: list[Run]) -> list[Run]:
 def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
                   reports: list[DecayReport],
                   states: list[tuple[Status, tuple[int, int], str | None]],
-                  numbers: list[int], start: str | None) -> None:
+                  numbers: list[int], start: str | None, labelled: set[str]) -> None:
     """Bring the version's stage and streaks in line with the replayed series (the windows
-    numbered ``numbers`` among the version's, replayed from the stage ``start``)."""
+    numbered ``numbers`` among the version's, replayed from the stage ``start``; ``labelled``:
+    the runs of the windows whose reasons the labels changed)."""
     final = states[-1]
     entered = len(states) - 1  # the window where the final stage began
     while entered > 0 and states[entered - 1][0] == final[0]:
@@ -446,13 +450,17 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     # hand, by a restore run, is left as it is)
     redated = (final[0] == ref.status and began is not None and decided_on != began
                and decided_on in {r.run_id for r in reports})
+    # the same stage on the same window, whose verdict the labels judged again: its reason
+    # was the verdict without them (an est.* rule that labels now overrule)
+    rejudged = final[0] == ref.status and began is not None and decided_on == began \
+        and began in labelled
     first = reports[entered]
     planned = registry.plan(
         ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=reports[-1].run_id,
         since=(span_label(first.window_start, first.window_end)
-               if redated or final[0] != ref.status else ""))
+               if redated or rejudged or final[0] != ref.status else ""))
     actions = planned.actions
-    if redated and began is not None:
+    if (redated or rejudged) and began is not None:
         # since when and why, as a change says
         actions = (registry.Action("set_tag", registry.STATUS_REASON, reasons[0]),
                    registry.Action("set_tag", registry.STATUS_RUN_ID, began),

@@ -150,8 +150,7 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
         ax.bar(x - 0.2, ref.histogram_proportions(), 0.4, label="reference", color="#1565c0")
         ax.bar(x + 0.2, shares, 0.4, label="window", color="#c62828")
         step = 1 + len(x) // 8  # every other bin's label when there are many
-        ax.set_xticks(x[::step], [f"{v:.3g}" for v in (ref.min, *ref.edges)][::step], rotation=60,
-                      fontsize=7)
+        ax.set_xticks(x[::step], _bin_labels(ref.edges)[::step], rotation=60, fontsize=7)
         ax.set_xlabel("bin (from)")
         ax.set_ylabel("share")
         _few_ticks(ax.yaxis, *ax.get_ylim())
@@ -181,6 +180,15 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
     fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="upper right", ncols=2, fontsize=8,
                frameon=False, bbox_to_anchor=(1 - 0.1 / fig.get_figwidth(), 1))
     return _png(fig)
+
+
+def _bin_labels(edges: Sequence[float]) -> list[str]:
+    """Each bin ``(-inf, e1), [e1, e2), ..., [ek, inf)`` by where it starts: the first as
+    below ``e1``, the last as above the value before it when it only closes that value's bin
+    (a column of few values: one bin per value, one below and one above them)."""
+    last = (f">{edges[-2]:.3g}" if len(edges) > 1 and edges[-1] == np.nextafter(edges[-2], np.inf)
+            else f"≥{edges[-1]:.3g}")
+    return [f"<{edges[0]:.3g}", *(f"{v:.3g}" for v in edges[:-1]), last]
 
 
 def _series(timeline: Timeline) -> bytes:
@@ -294,7 +302,17 @@ def _few_ticks(axis: Any, low: float, high: float, bins: int = 3) -> None:
     make ticks outside the view, and each tick costs more to draw than a line of data."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_ticks([v for v in MaxNLocator(nbins=bins).tick_values(low, high) if low <= v <= high])
+    ticks = [v for v in MaxNLocator(nbins=bins).tick_values(low, high) if low <= v <= high]
+    axis.set_ticks(ticks, [_tick_label(v) for v in ticks])
+
+
+def _tick_label(value: float) -> str:
+    """A tick's value written whole and short (8.5M, 250k, 0.25): matplotlib's own labels of a
+    regression's errors in the millions put their scale ("1e7") over the panel's title."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= 10 * scale or (abs(value) >= scale and scale >= 1e6):
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.4g}"
 
 
 def _series_legend(timeline: Timeline) -> list[Any]:
@@ -324,20 +342,34 @@ _WORD = {"warning": "warn", "degraded": "degrade"}
 
 
 def comparison_panel(comparison: Any) -> bytes:
-    """Champion vs challenger: their shared metrics side by side, as one PNG."""
+    """Champion vs challenger: their shared metrics side by side, as one PNG, one row per metric
+    on its own scale (a regression's RMSE in the millions beside a PSI of 0.7 left the drift
+    bars invisible), named in full above its bars, each bar with its value."""
     a, b = comparison.labels
     m = comparison.metrics
     names = [k[len(f"compare.{a}."):] for k in m if k.startswith(f"compare.{a}.")
              and f"compare.{b}.{k[len(f'compare.{a}.'):]}" in m]
-    fig = _figure(7, 0.32 * len(names) + 1.4)
-    ax = fig.add_subplot()
-    y = np.arange(len(names))
-    ax.barh(y - 0.2, [m[f"compare.{a}.{n}"] for n in names], 0.4, label=a, color="#1565c0")
-    ax.barh(y + 0.2, [m[f"compare.{b}.{n}"] for n in names], 0.4, label=b, color="#ef6c00")
-    ax.set_yticks(y, names)
-    title = f"{a} vs {b}"
+    row = 0.62
+    fig = _figure(7, row * max(len(names), 1) + 0.9, left=0.2, right=0.2, top=0.6, bottom=0.25)
+    fig.subplots_adjust(hspace=0.3 / (row - 0.3))
+    axes = fig.subplots(max(len(names), 1), 1, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=False):
+        values = [m[f"compare.{a}.{name}"], m[f"compare.{b}.{name}"]]
+        ax.barh([1, 0], values, 0.8, color=["#1565c0", "#ef6c00"])
+        finite = [v for v in values if np.isfinite(v)]
+        low, high = min(0.0, *finite), max(0.0, *finite)
+        ax.set_xlim(low - 0.02 * (high - low or 1), high + 0.25 * (high - low or 1))
+        for y, v in ((1, values[0]), (0, values[1])):
+            ax.text(max(v, 0.0) if np.isfinite(v) else 0.0, y, f" {v:,.4g}", va="center",
+                    fontsize=7)
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_title(name, loc="left", fontsize=8, pad=2)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    title = f"{a} (blue) vs {b} (orange)"
     if comparison.delong is not None:
-        title += f" (AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g})"
-    ax.set_title(title)
-    ax.legend()
+        title += f": AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g}"
+    fig.suptitle(title, x=0.02, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top",
+                 fontsize=10)
     return _png(fig)

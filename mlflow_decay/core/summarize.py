@@ -46,22 +46,43 @@ def summarize_numeric(values: np.ndarray) -> NumericSummary:
         extra: tuple[tuple[float, float], ...] = ()
     else:
         quantiles, extra = sketch.from_sorted(finite)
-    edges = _histogram_edges(quantiles)
+    distinct = tuple(float(v) for v in finite[starts]) if starts is not None else ()
+    edges = _histogram_edges(quantiles, distinct)
     counts = bin_counts(finite, np.asarray(edges))
     return NumericSummary(
         count=n, missing=missing, infinite=infinite,
         min=float(finite[0]), max=float(finite[-1]),
         mean=float(finite.mean()), std=_spread(float(finite.std()), finite[0], finite[-1]),
         quantiles=quantiles, edges=edges, counts=tuple(int(c) for c in counts),
-        values=tuple(float(v) for v in finite[starts]) if starts is not None else (),
+        values=distinct,
         value_counts=tuple(int(c) for c in np.diff(np.append(starts, n)))
         if starts is not None else (),
         extra_knots=extra,
     )
 
 
-def _histogram_edges(quantiles: Sequence[float]) -> tuple[float, ...]:
+#: A numerical column of at most this many distinct values gets one PSI/JS bin per value.
+PER_VALUE_BINS = len(HISTOGRAM_PROBS) + 1
+
+
+def _histogram_edges(quantiles: Sequence[float], values: Sequence[float] = ()
+                     ) -> tuple[float, ...]:
+    """PSI's and JS's bin edges: the reference deciles, or :func:`_per_value_edges` for a
+    column of at most 10 distinct ``values``."""
+    per_value = _per_value_edges(values)
+    if per_value is not None:
+        return per_value
     return tuple(sorted({quantiles[QUANTILE_PROBS.index(p)] for p in HISTOGRAM_PROBS}))
+
+
+def _per_value_edges(values: Sequence[float]) -> tuple[float, ...] | None:
+    """One bin per value of a column of 1 to 10 distinct ``values`` (integer predictions,
+    ratings, a constant), and one each for values below and above them: deciles put the
+    values from the 90th percentile up in one bin (a rating model's 4s and 5s; the whole
+    of a constant column), so a move between them, or above them, read as no drift."""
+    if not 0 < len(values) <= PER_VALUE_BINS:
+        return None
+    return (*values, float(np.nextafter(values[-1], np.inf)))
 
 
 def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -281,18 +302,19 @@ def _merge_numeric(a: NumericSummary, b: NumericSummary) -> NumericSummary:
     mean = (a.mean * a.count + b.mean * b.count) / n
     m2 = a.std**2 * a.count + b.std**2 * b.count + (b.mean - a.mean) ** 2 * a.count * b.count / n
     quantiles, extra = sketch.merged((*a.knots(), a.count), (*b.knots(), b.count))
-    if a.edges == b.edges:
-        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
-    else:
-        edges = _histogram_edges(quantiles)
-        cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
-        counts = tuple(int(x) for x in np.diff([0, *cum, n]))
     exact: dict[float, int] = {}
     if a.values and b.values:
         for v, c in (*zip(a.values, a.value_counts, strict=True),
                      *zip(b.values, b.value_counts, strict=True)):
             exact[v] = exact.get(v, 0) + c
     keep = 0 < len(exact) <= EXACT_VALUES
+    per_value = _per_value_edges(sorted(exact)) if keep else None  # whatever the parts had
+    if a.edges == b.edges and per_value in (None, a.edges):
+        edges, counts = a.edges, tuple(x + y for x, y in zip(a.counts, b.counts, strict=True))
+    else:
+        edges = per_value or _histogram_edges(quantiles)
+        cum = [_cum_count(a, e) + _cum_count(b, e) for e in edges]
+        counts = tuple(int(x) for x in np.diff([0, *cum, n]))
     return NumericSummary(
         count=n, missing=a.missing + b.missing, infinite=a.infinite + b.infinite,
         min=low, max=high,

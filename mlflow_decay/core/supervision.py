@@ -92,6 +92,10 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
                  "as positive_label= (--positive-label)",)
+    if task == "multiclass" and not predicted_label and (
+            note := _column_order_note(rows[target], values, class_labels, pred_cols,
+                                       perf.get("accuracy"))):
+        notes += (note,)
     if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
@@ -107,6 +111,31 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
                   f": windows get no {', '.join(f'perf.{m}.delta' for m in why)} to judge",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
+
+
+def _column_order_note(labels: pd.Series, proba: np.ndarray, classes: Sequence[str],
+                       columns: Sequence[str], accuracy: float | None) -> str | None:
+    """A note when the prediction columns fit the reference labels far better in another
+    order than ``classes`` gives them (classes= listed alphabetically, columns in the model's
+    ``classes_`` order): the reference accuracy is then below chance, silently."""
+    from scipy.optimize import linear_sum_assignment
+
+    y = map_labels(labels, classes, str(labels.name))
+    keep = pd.notna(y) & np.isfinite(proba).all(axis=1)
+    if accuracy is None or keep.sum() < len(classes) * 10:
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((len(classes), len(classes)))
+    np.add.at(counts, (np.argmax(proba[keep], axis=1), [index[c] for c in y[keep]]), 1)
+    rows, best = linear_sum_assignment(-counts)
+    fits = counts[rows, best].sum() / keep.sum()
+    if fits < accuracy + 0.1 or fits < 1.5 * accuracy:
+        return None
+    moved = [f"{columns[r]!r} as {classes[b]!r}" for r, b in zip(rows, best, strict=True)
+             if r != b]
+    return (f"reference accuracy {accuracy:.3f}, where reading " + ", ".join(moved[:4])
+            + (f" (+{len(moved) - 4} more)" if len(moved) > 4 else "")
+            + f" gives {fits:.3f}: are classes= (--classes) in the prediction columns' order?")
 
 
 #: A regression reference needs this many labelled rows to model its errors (``est.*``).

@@ -186,8 +186,11 @@ def _with_outputs(window: pd.DataFrame, scores: Any, profile: Profile) -> pd.Dat
         return window.assign(**{outputs[0]: values})
     if values.ndim == 2 and values.shape[1] == len(outputs):
         return window.assign(**{c: values[:, i] for i, c in enumerate(outputs)})
+    hint = (f": give predictions= a column holding each row's {len(outputs)} probabilities (a "
+            f"list per row, in the order of the profile's classes: {', '.join(profile.classes)})"
+            if values.ndim == 1 and len(outputs) > 1 else "")
     raise DataError(f"mlflow_decay evaluator: the model's outputs have shape {values.shape}; "
-                    f"the profile expects {len(outputs)} column(s) ({', '.join(outputs)})")
+                    f"the profile expects {len(outputs)} column(s) ({', '.join(outputs)}){hint}")
 
 
 def _positive_column(scores: Any, profile: Profile) -> int:

@@ -395,7 +395,7 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
         metrics = [Metric(k, v, stamp, 0) for k, v in comparison.metrics.items()]
         for i in range(0, len(metrics), _BATCH):
             client.log_batch(run_id, metrics=metrics[i:i + _BATCH])
-        client.log_dict(run_id, comparison.to_dict(), "comparison.json")
+        client.log_dict(run_id, {**comparison.to_dict(), "run_id": run_id}, "comparison.json")
     except BaseException:
         client.set_terminated(run_id, "FAILED")
         raise

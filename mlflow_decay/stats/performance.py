@@ -135,8 +135,10 @@ def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str],
     predicted = (np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
                  if decided is None else decided)
     auc: Metric | str
-    if set(y.tolist()) != set(classes):
-        auc = "not every class is present in the labels"
+    if absent := [c for c in classes if c not in set(y.tolist())]:
+        # which: a rare class missing from a window is the usual cause
+        auc = (f"not every class is present in the labels: none of {', '.join(absent[:5])}"
+               + (f", … {len(absent) - 5} more" if len(absent) > 5 else ""))
     else:
         # scikit-learn wants the labels sorted: reorder the probability columns to match
         order = sorted(range(len(classes)), key=lambda k: classes[k])

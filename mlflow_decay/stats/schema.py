@@ -325,9 +325,13 @@ def map_labels(series: pd.Series, classes: Sequence[str], column: str) -> np.nda
         seen = sorted(present.tolist(), key=sort_key)
         more = f", … {len(seen) - 10} more" if len(seen) > 10 else ""
         unmatched = [k for k in seen if mapping[k] is None]
+        # among many classes the one a window added (a new product tier) is hard to spot
+        rows = ", ".join(f"{label_list([k], classes)} ({int(np.sum(keys == k)):,} rows)"
+                         for k in unmatched[:5]) + (", …" if len(unmatched) > 5 else "")
         raise DataError(f"labels in column {column!r} are {label_list(seen[:10], classes)}"
                         f"{more}; the profile's classes are {label_list(classes, seen[:10])}"
-                        + (SPACING_HINT if near_labels(unmatched, classes) else ""))
+                        + (SPACING_HINT if near_labels(unmatched, classes) else "")
+                        + (f"; not a class: {rows}" if len(unmatched) < len(seen) else ""))
     out = np.empty(len(keys), dtype=object)
     for key, match in mapping.items():
         out[keys == key] = match

@@ -9,7 +9,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from mlflow_decay.core import drift
-from mlflow_decay.core.summarize import summarize_categorical, summarize_numeric
+from mlflow_decay.core.summarize import merge_summaries, summarize_categorical, summarize_numeric
 from mlflow_decay.core.window import numeric_stats
 
 N = 100_000
@@ -124,3 +124,40 @@ def test_an_atom_that_ten_digits_would_round_is_stored_exactly() -> None:
     cur = rng.permutation(ref)[:300]
     assert drift.ks_statistic(summary, numeric_stats(summary, cur)) == pytest.approx(
         stats.ks_2samp(ref, cur).statistic, abs=0.002 + 2 / len(ref))
+
+
+def test_a_rating_models_move_from_4_to_5_is_drift() -> None:
+    """Integer outputs of at most 10 values get one PSI/JS bin per value: on the reference
+    deciles a 1-5 rating model's 4s and 5s (28 % of the rows) shared the top bin, and a window
+    predicting 5 where the reference predicted 4 read PSI 0, no drift."""
+    values = np.arange(1.0, 6.0)
+    ref = np.repeat(values, [500, 2300, 4400, 2400, 400])
+    cur = np.repeat(values, [500, 2300, 4400, 400, 2400])
+    r, w = np.bincount(ref.astype(int))[1:] / ref.size, np.bincount(cur.astype(int))[1:] / cur.size
+    expected = np.sum((w - r) * np.log(w / r))
+    summaries = [summarize_numeric(ref),
+                 merge_summaries(summarize_numeric(ref[::2]), summarize_numeric(ref[1::2])),
+                 merge_summaries(summarize_numeric(ref[:3000]), summarize_numeric(ref[3000:]))]
+    for summary in summaries:
+        result = drift.numeric_drift(summary, numeric_stats(summary, cur))
+        assert result["psi"] == pytest.approx(expected, rel=1e-9)
+        assert result["js"] == pytest.approx(jensenshannon(r, w, base=2), rel=1e-9)
+    assert expected > 0.25  # the default policy's degrade line for drift.prediction.psi
+    # values never seen, above or below the reference's, are bins of their own
+    above = drift.numeric_drift(summaries[0], numeric_stats(summaries[0], np.r_[ref, [6.0] * 1000]))
+    assert above["psi"] == pytest.approx(
+        (1 / 11 - 1e-4) * np.log(1 / 11 / 1e-4) + np.sum((r * 10 / 11 - r) * np.log(10 / 11)))
+
+
+def test_a_constant_reference_sees_a_window_move_either_way() -> None:
+    """A baseline model predicting one value: before, its only bin was [value, inf), so a
+    window predicting any higher value read PSI 0 and JS 0 (and a value the rounded edge put
+    above the reference's own, any lower one too)."""
+    ref = np.full(1000, 27175082.089402704)
+    summary = summarize_numeric(ref)
+    for value in (2.5e7, 3e7):
+        result = drift.numeric_drift(summary, numeric_stats(summary, np.full(500, value)))
+        assert result["psi"] == pytest.approx(2 * (1 - 1e-4) * np.log(1 / 1e-4))
+        assert result["js"] == pytest.approx(1.0)
+    same = drift.numeric_drift(summary, numeric_stats(summary, ref[:300]))
+    assert same["psi"] == 0 and same["js"] == 0

@@ -163,3 +163,33 @@ def test_a_profiles_notes_are_raised_as_warnings_a_notebook_shows() -> None:
     with pytest.warns(md.DecayWarning, match="customer_id") as caught:
         profile = md.build_profile(frame, target="label", prediction="score")
     assert [str(w.message) for w in caught] == list(profile.notes)
+
+
+def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note() -> None:
+    """Trial 7 (helper B): a model trained on codes 0-7 wrote proba_0..proba_7 in its
+    ``classes_`` order (gold, silver, ...), and classes= listed the names alphabetically: the
+    reference accuracy was 0.035, below chance, with no note; every window then judged
+    against it."""
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(8)
+    names = ["gold", "silver", "bronze", "amber"]
+    y = rng.integers(0, 4, 3000)
+    logits = rng.normal(0, 1, (3000, 4)) + 2.5 * np.eye(4)[y]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(proba, columns=[f"proba_{i}" for i in range(4)]).assign(
+        x=rng.normal(0, 1, 3000), tier=np.array(names)[y])
+    columns = [f"proba_{i}" for i in range(4)]
+    wrong = md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
+                             classes=sorted(names), band_chunks=0)
+    assert wrong.performance["accuracy"] == pytest.approx(accuracy_score(
+        frame.tier, np.array(sorted(names))[proba.argmax(1)]))
+    fits = accuracy_score(frame.tier, np.array(names)[proba.argmax(1)])
+    note, = [n for n in wrong.notes if "in the prediction columns' order" in n]
+    assert note == (f"reference accuracy {wrong.performance['accuracy']:.3f}, where reading "
+                    "'proba_0' as 'gold', 'proba_1' as 'silver', 'proba_2' as 'bronze', "
+                    f"'proba_3' as 'amber' gives {fits:.3f}: are classes= (--classes) in the "
+                    "prediction columns' order?")
+    right = md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
+                             classes=names, band_chunks=0)
+    assert right.performance["accuracy"] == pytest.approx(fits) and not right.notes

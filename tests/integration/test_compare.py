@@ -97,6 +97,9 @@ def test_compare_two_versions_on_the_same_window(
     panel = Path(client.download_artifacts(result["run_id"], "plots/comparison.png",
                                            str(tmp_path / "dl")))
     assert panel.read_bytes()[:4] == b"\x89PNG"
+    stored = json.loads(Path(client.download_artifacts(
+        result["run_id"], "comparison.json", str(tmp_path / "dl"))).read_text())
+    assert stored["run_id"] == result["run_id"]  # trial 7 (helper B): it was null
     assert run.data.tags["mlflow_decay.kind"] == "comparison"
     assert run.data.tags["mlflow_decay.compare.models"] == f"{champion},{challenger}"
     assert run.data.metrics["compare.diff.roc_auc.p_value"] == pytest.approx(
@@ -442,3 +445,44 @@ def test_a_comparison_keeps_what_each_side_noted_about_the_window(
     assert any(n.startswith("v1: every output in 'score' lies in [0, 1]") for n in result.notes)
     assert "both: perf.roc_auc left out: labels have a single class" in result.notes
     assert not any("estimated without labels" in n for n in result.notes)
+
+
+# trial 7 (helper 7B): two 8-class models, each profiled on its own scoring job's p_<class>
+def test_two_versions_reading_the_same_output_columns_are_named_in_a_note(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a challenger profiled on columns named as the champion's (p_a, p_b, p_c from
+    its own scoring job) was judged on the champion's outputs in the window: the same
+    realized metrics, another verdict, and nothing said the two sides read one model."""
+    rng = np.random.default_rng(5)
+
+    def cards(n: int, sharp: float) -> pd.DataFrame:
+        y = rng.choice(["a", "b", "c"], n)
+        x = rng.normal(0, 1, n) + (y == "b") + 2 * (y == "c")
+        logits = sharp * np.stack([0 * x, x, 2 * x - 1], axis=1)
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
+
+    champion, challenger = new_version("cards"), new_version("cards")
+    for uri, sharp in ((champion, 1.0), (challenger, 2.0)):
+        md.attach_profile(uri, md.build_profile(cards(2000, sharp), target="y",
+                                                prediction=["p_a", "p_b", "p_c"],
+                                                task="multiclass", band_chunks=0),
+                          tracking_uri=tracking_uri)
+    window = cards(1000, 1.0)  # the champion's outputs only
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    m = result.metrics
+    assert m["compare.v1.perf.accuracy"] == m["compare.v2.perf.accuracy"]
+    assert result.notes[0].startswith(
+        "both versions read their outputs from the same column(s), 'p_a', 'p_b', 'p_c': the "
+        "window holds one model's outputs")
+    window["q"] = window["p_b"]
+    binary = [new_version("churn"), new_version("churn")]
+    for uri in binary:
+        md.attach_profile(uri, frame_profile(2000, 1, target="label", prediction="score",
+                                             band_chunks=0), tracking_uri=tracking_uri)
+    frame = make_frame(1000, 2).assign(other=lambda f: f.score)
+    same = md.compare(frame, binary, log=False, tracking_uri=tracking_uri)
+    assert "give each version its own column (--predictions, predictions=)" in same.notes[0]
+    apart = md.compare(frame, binary, predictions=["score", "other"], log=False,
+                       tracking_uri=tracking_uri)
+    assert not any(n.startswith("both versions read") for n in apart.notes)

@@ -143,7 +143,8 @@ def test_a_reference_without_a_rare_class_is_refused_or_noted_not_silently_unjud
                                classes=names, band_chunks=0)
     assert "roc_auc_ovr" not in profile.performance
     assert profile.notes == ("reference roc_auc_ovr left out (not every class is present in the "
-                             "labels): windows get no perf.roc_auc_ovr.delta to judge",)
+                             "labels: none of c11): windows get no perf.roc_auc_ovr.delta to "
+                             "judge",)
 
 
 def test_twelve_classes_some_rare_realized_metrics_equal_sklearn(

@@ -747,3 +747,41 @@ def test_labels_that_match_no_id_show_both_formats(
                        r"'005002'; stored: '5000', '5001', '5002'\); labelled id '005000' is "
                        r"stored as '5000': ids match as written"):
         md.attach_labels(uri, week[["id", "label"]], tracking_uri=tracking_uri)
+
+
+# trial 7 (helper 7B): a regression degraded on its estimated error, the labels confirming it
+def test_labels_that_confirm_a_stage_on_its_window_replace_the_estimates_reason(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Degraded at window 3 by est.rmse.ratio (no labels); the labels show the realized RMSE
+    breaching on the same windows, so the stage and its window stay. Before: the version's
+    reason still cited est.rmse.ratio, a rule the labels overrule (coverage 100 %), while the
+    window's run and ``history`` cited perf.rmse.ratio."""
+    rng = np.random.default_rng(4)
+
+    def rows(n: int, shift: float, prefix: str) -> pd.DataFrame:
+        x = rng.normal(shift, 1, n)
+        return pd.DataFrame({"id": [f"{prefix}{i}" for i in range(n)], "x": x,
+                             "y": 2 * x + rng.normal(0, 0.5 * (1 + np.abs(x))), "yhat": 2 * x})
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(rows(3000, 0.0, "r"), target="y", prediction="yhat",
+                                            task="regression", id_column="id"),
+                      tracking_uri=tracking_uri)
+    days = []
+    for day, shift in enumerate((0.0, 2.5, 2.5)):
+        part = rows(1000, shift, f"d{day}-")
+        part["ts"] = pd.Timestamp("2026-04-01", tz="UTC") + pd.Timedelta(days=day, hours=1)
+        days.append(part)
+    data = pd.concat(days, ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="y"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.status for r in reports] == ["healthy", "warning", "degraded"]
+    assert any(r.startswith("est.rmse.ratio") for r in reports[2].reasons)
+    md.attach_labels(uri, data[["id", "y"]], tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    window = client.get_run(reports[2].run_id).data.tags[registry.REASONS]
+    assert "perf.rmse.ratio" in window and "est." not in window
+    row = md.status(uri, tracking_uri=tracking_uri)[0]
+    assert row["status"] == "degraded" and row["status_run_id"] == reports[2].run_id
+    assert "est." not in row["reason"], row["reason"]
+    assert row["reason"] == "labels arrived: replayed 3 windows, degraded since window 3"

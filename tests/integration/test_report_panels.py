@@ -353,3 +353,89 @@ def test_a_regressions_performance_panel_keeps_the_estimate_once_some_windows_ha
     assert perf.metric == "rmse"
     assert perf.lines["est"][-1] == pytest.approx(rmse)  # the reported window has its point
     assert perf.lines["perf"][:2] == pytest.approx([rmse] * 2)
+
+
+def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: one axis for every metric, so a regression's RMSE in the millions left the
+    PSI and drift-share bars a fraction of a pixel wide, and the names were cut at the left
+    edge ('iction.psi'; perf.roc_auc_ovr and est.roc_auc_ovr both read '_auc_ovr')."""
+    from types import SimpleNamespace
+
+    from matplotlib.patches import Rectangle
+
+    values = {"perf.rmse": (8_275_356.5, 7_860_877.0), "est.roc_auc_ovr": (0.943, 0.984),
+              "drift.prediction.psi": (0.7173, 0.6875),
+              "drift.multivariate.reconstruction_error": (0.7694, 0.7694)}
+    metrics = {f"compare.{side}.{name}": pair[i] for name, pair in values.items()
+               for i, side in enumerate(("champion", "challenger"))}
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots.comparison_panel(SimpleNamespace(labels=["champion", "challenger"], metrics=metrics,
+                                           delong=None))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = [t for ax in fig.axes  # type: ignore[attr-defined]
+             for t in (*ax.get_yticklabels(), ax.title, ax._left_title)]
+    for name, pair in values.items():
+        shown = [t for t in texts if t.get_text() == name]
+        assert shown, name
+        assert all(t.get_window_extent(renderer).x0 >= 0 for t in shown), name
+        for value in pair:
+            widths = [ax.transData.transform((p.get_width(), 0))[0]
+                      - ax.transData.transform((0, 0))[0]
+                      for ax in fig.axes for p in ax.patches  # type: ignore[attr-defined]
+                      if isinstance(p, Rectangle) and p.get_width() == pytest.approx(value)]
+            assert widths and max(widths) > 20, (name, value, widths)  # pixels
+
+
+def test_a_regressions_errors_in_the_millions_are_labelled_whole_without_a_scale_over_the_title(
+        ) -> None:
+    """Before: a house-price model's RMSE (5.5e6) got matplotlib's labels 0.5, 0.75, 1.0 and a
+    scale "1e7" written at the panel's top left, over its title ('1e7rformance: rmse')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, 1000)
+    profile = md.build_profile(  # prices: errors in the millions
+        pd.DataFrame({"x": x, "y": 2.7e7 + 5e6 * (x + rng.normal(0, 1, 1000)),
+                      "yhat": 2.7e7 + 5e6 * x}),
+        target="y", prediction="yhat", task="regression", band_chunks=0)
+    reference = profile.estimated_performance["rmse"]
+    points = [_point("healthy", WEEKS[i], WEEKS[i + 1], key=f"k{i}",
+                     **{"est.rmse": reference * (1 + 0.3 * i),
+                        "est.rmse.lower": 0.9 * reference * (1 + 0.3 * i),
+                        "est.rmse.upper": 1.1 * reference * (1 + 0.3 * i),
+                        "est.rmse.ratio": 1 + 0.3 * i})
+              for i in range(3)]
+    data = timeline(points, DEFAULT_POLICY, profile)
+    ax = Figure().subplots()
+    lo, hi = np.asarray(data.spans).T
+    plots._panel(ax, data.panels[0], np.asarray(data.x), (lo, hi), True, data.current)
+    FigureCanvasAgg(ax.figure).draw()
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels and all(t.endswith("M") for t in labels), labels
+    values = [float(t[:-1]) * 1e6 for t in labels]
+    assert values == pytest.approx(list(ax.get_yticks()))
+
+
+def test_a_few_valued_columns_bins_are_labelled_below_each_value_and_above(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rating forced numerical has one bin per value and one below and one above them; the
+    labels read '<1', '1', ..., '5', '>5' (the bin of values above 5 read '5' like the 5s')."""
+    from mlflow_decay.core.window import numeric_stats
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"stars": rng.choice([1.0, 2, 3, 4, 5], 3000),
+                        "x": rng.normal(0, 1, 3000)})
+    profile = md.build_profile(ref, band_chunks=0, numerical=["stars"])
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots._distribution("stars", profile, numeric_stats(profile.features["stars"],
+                                                        np.full(100, 6.0)))
+    bars = drawn[0].axes[0]  # type: ignore[attr-defined]
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["<1", "1", "2", "3", "4", "5", ">5"]

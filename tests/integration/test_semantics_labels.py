@@ -67,7 +67,7 @@ def test_a_profile_of_boolean_labels_reads_windows_of_zeros_and_ones() -> None:
 
 @pytest.mark.parametrize(("labels", "seen"), [
     (lambda y: y.map({1: "yes", 0: "no"}), "no, yes"),
-    (lambda y: y + 1, "1, 2"),
+    (lambda y: y + 1, "1, 2; the profile's classes are 0, 1; not a class: 2 (rows)"),
 ])
 def test_labels_that_are_not_the_profile_classes_are_refused(
         tracking_uri: str, profiled: str, labels: Callable[[pd.Series], pd.Series],
@@ -76,7 +76,10 @@ def test_labels_that_are_not_the_profile_classes_are_refused(
     before = registry_snapshot(tracking_uri)
     with pytest.raises(md.DataError) as caught:
         md.evaluate(profiled, window.assign(label=labels(window.label)), tracking_uri=tracking_uri)
-    assert str(caught.value) == (f"labels in column 'label' are {seen}; the profile's classes "
+    rows = f"{(labels(window.label) == 2).sum():,} rows"
+    assert str(caught.value) == (f"labels in column 'label' are {seen.replace('rows', rows)}"
+                                 if "not a class" in seen else
+                                 f"labels in column 'label' are {seen}; the profile's classes "
                                  "are 0, 1")
     assert registry_snapshot(tracking_uri) == before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -237,3 +238,43 @@ def test_two_class_probabilities_give_the_positive_class_even_when_it_sorts_firs
     expected = skm.roc_auc_score(window["y"] == "churn", churn(window["x1"].to_numpy()))
     assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
     assert result.metrics["decay.drift.prediction.psi"] < 0.1  # the same scores' distribution
+
+
+# --- trial 7 (helper B): a multiclass window's static predictions ----------------------------
+
+def test_a_multiclass_windows_static_predictions_are_one_column_of_lists(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """MLflow's predictions= names one column: of an 8-class window's p_<class> columns, the
+    user gave one, and the error said only that the outputs had shape (n,). It now says what
+    works: a column of each row's probabilities, in the profile's class order."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(1)
+
+    def cards(n: int) -> pd.DataFrame:
+        y = rng.integers(0, 3, n)
+        p = rng.dirichlet([1, 1, 1], n) + 2 * np.eye(3)[y]
+        p /= p.sum(axis=1, keepdims=True)
+        return pd.DataFrame(p, columns=["p_c", "p_a", "p_b"]).assign(
+            x=rng.normal(0, 1, n), y=np.array(["c", "a", "b"])[y])
+
+    uri = new_version("cards")
+    md.attach_profile(uri, md.build_profile(cards(2000), target="y",
+                                            prediction=["p_c", "p_a", "p_b"], task="multiclass",
+                                            band_chunks=0), tracking_uri=tracking_uri)
+    window = cards(500)
+    config = {"mlflow_decay": {"model_uri": uri}}
+    with pytest.raises(md.DataError, match=r"give predictions= a column holding each row's 3 "
+                       r"probabilities \(a list per row, in the order of the profile's classes: "
+                       r"c, a, b\)"):
+        mlflow.models.evaluate(data=window, predictions="p_a", targets="y",
+                               model_type="classifier", evaluators=["mlflow_decay"],
+                               evaluator_config=config)
+    lists = window.drop(columns=["p_c", "p_a", "p_b"]).assign(
+        proba=list(window[["p_c", "p_a", "p_b"]].to_numpy()))
+    result = mlflow.models.evaluate(data=lists, predictions="proba", targets="y",
+                                    model_type="classifier", evaluators=["mlflow_decay"],
+                                    evaluator_config=config)
+    assert result.metrics["decay.perf.accuracy"] == pytest.approx(accuracy_score(
+        window.y, np.array(["c", "a", "b"])[window[["p_c", "p_a", "p_b"]].to_numpy().argmax(1)]))

@@ -6,10 +6,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
+from mlflow_decay.errors import DataError
 from mlflow_decay.stats import calibration, estimate
+from mlflow_decay.stats.schema import map_labels
 
 
 def _brute_force(p: np.ndarray, metric) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -179,3 +182,12 @@ def test_profiles_say_which_estimator_and_old_maps_still_read() -> None:
     narrow, wide = (estimate.estimate_binary(scores, c, threshold=0.65) for c in (old, cal))
     assert narrow["est.f1"] == wide["est.f1"]
     assert narrow["est.f1.upper"] - narrow["est.f1"] <= wide["est.f1.upper"] - wide["est.f1"]
+
+
+def test_a_label_a_window_added_to_eight_classes_is_named_with_its_rows() -> None:
+    """Trial 7 (helper B): an 8-class window with a new tier listed nine labels beside the
+    eight classes, and the reader had to find the one that differed."""
+    classes = ["amber", "bronze", "copper", "gold", "iron", "platinum", "silver", "zinc"]
+    labels = pd.Series(classes * 10 + ["titanium"] * 3)
+    with pytest.raises(DataError, match=r"; not a class: titanium \(3 rows\)$"):
+        map_labels(labels, classes, "tier")

@@ -92,3 +92,17 @@ def test_precision_of_a_window_with_false_positives_only_is_zero() -> None:
     assert got["precision"] == skm.precision_score(y, p >= 0.5, zero_division=np.nan) == 0.0
     assert got["f1"] == skm.f1_score(y, p >= 0.5, zero_division=np.nan) == 0.0
     assert "recall" in notes
+
+
+def test_a_multiclass_auc_left_out_names_the_classes_the_labels_lack() -> None:
+    """Trial 7 (helper B): an 8-class window without its rare class said only that "not every
+    class is present"; which one was the reader's to find."""
+    rng = np.random.default_rng(3)
+    classes = ("gold", "silver", "bronze", "amber")
+    proba = rng.dirichlet([1, 1, 1, 1], 300)
+    y = np.array(classes[:3])[rng.integers(0, 3, 300)]
+    got, why = realized("multiclass", pd.Series(y), proba, classes=classes)
+    assert "roc_auc_ovr" not in got
+    assert why["roc_auc_ovr"] == "not every class is present in the labels: none of amber"
+    assert got["f1_macro"] == pytest.approx(skm.f1_score(  # amber counts 0, as scikit-learn's
+        y, np.array(classes)[proba.argmax(1)], average="macro", labels=classes, zero_division=0))
