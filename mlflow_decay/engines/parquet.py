@@ -5,6 +5,7 @@ and the partials whatever the row count."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ MIN_BATCH_ROWS = 4_096
 Batches = Callable[[], Iterable[pd.DataFrame]]
 
 def parquet_batches(path: Any, columns: Sequence[str] | None = None,
-                    batch_rows: int = BATCH_ROWS) -> Batches:
+                    batch_rows: int = BATCH_ROWS) -> ParquetBatches:
     """A re-readable source of DataFrames from a Parquet file or directory, ``batch_rows`` at a
     time or fewer (``BATCH_VALUES`` values at a time), in file order, reading only ``columns``
     when given.
@@ -70,16 +71,39 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
         raise DataError(f"data file {str(path)!r} has no column {missing!r}")
     schema = pa_schema(dataset.schema, names)
     batch_rows = min(batch_rows, max(MIN_BATCH_ROWS, BATCH_VALUES // max(len(names), 1)))
+    return ParquetBatches(dataset, schema, batch_rows, Path(path).is_dir())
 
-    def batches() -> Iterator[pd.DataFrame]:
-        for fragment in dataset.get_fragments():
+
+class ParquetBatches:
+    """The batches of :func:`parquet_batches`, read anew at each call; ``file`` is the file of
+    a directory the last batch came from (``None`` before the first and once all are read)."""
+
+    def __init__(self, dataset: Any, schema: Any, batch_rows: int, directory: bool) -> None:
+        self.dataset, self.schema, self.batch_rows = dataset, schema, batch_rows
+        self.directory = directory
+        self.file: str | None = None
+
+    def __call__(self) -> Iterator[pd.DataFrame]:
+        for fragment in self.dataset.get_fragments():
+            self.file = fragment.path
             try:
-                yield from _file_batches(fragment, dataset.filesystem, schema, batch_rows)
+                yield from _file_batches(fragment, self.dataset.filesystem, self.schema,
+                                         self.batch_rows)
             except (OSError, ValueError) as exc:
                 raise DataError(f"data file {fragment.path!r} could not be read as Parquet: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc
+        self.file = None
 
-    return batches
+    @contextmanager
+    def naming_file(self) -> Iterator[None]:
+        """Name, in a :class:`DataError` raised within, the directory's file whose batch was
+        being read (the one bad value among hundreds of files is found by its file)."""
+        try:
+            yield
+        except DataError as exc:
+            if not self.directory or self.file is None or self.file in str(exc):
+                raise
+            raise DataError(f"data file {self.file!r}: {exc}") from exc
 
 def pa_schema(schema: Any, names: Sequence[str]) -> Any:
     """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
@@ -138,11 +162,13 @@ def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool,
         raise DataError(f"timestamp column {column!r} is missing from the data")
     last = None
     ordered, rows = True, 0
-    for batch in parquet_batches(path, [column])():
-        times = utc_nanoseconds(timestamps(batch[column], column, unit))
-        rows += len(times)
-        ordered = ordered and not out_of_order(times, last)
-        last = times[-1]
+    source = parquet_batches(path, [column])
+    with source.naming_file():
+        for batch in source():
+            times = utc_nanoseconds(timestamps(batch[column], column, unit))
+            rows += len(times)
+            ordered = ordered and not out_of_order(times, last)
+            last = times[-1]
     return ordered, rows
 
 def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOptions) -> Profile:
