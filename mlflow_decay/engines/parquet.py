@@ -4,6 +4,7 @@ and the partials whatever the row count."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -53,30 +54,24 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     threads: what is held is the batch being decoded, the pages it comes from (a 64 KB read
     buffer per column, not a whole row group) and the DataFrame the caller is working on
     (``pyarrow``'s dataset scanner queues decoded batches up to 1 GiB ahead of a slow consumer,
-    so its peak memory grew with the row count). Columns follow the dataset's schema (the first
-    file's): a column a file lacks is read as nulls, one of another type is cast when the
-    cast is exact, else read as its file holds it (integers next to fractions, text next to
-    numbers).
+    so its peak memory grew with the row count). Columns are those of every file (see
+    :func:`files_schema`): a column a file lacks is read as nulls, one of another type is cast
+    when the cast is exact, else read as its file holds it (integers next to fractions, text
+    next to numbers).
     """
-    import pyarrow.dataset as ds
-
-    try:
-        dataset = ds.dataset(str(path), format="parquet")
-    except Exception as exc:  # pyarrow has its own error types for unreadable files
-        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                        f"{str(exc).splitlines()[0][:200]}") from exc
-    names = [n for n in (columns or dataset.schema.names) if n in dataset.schema.names]
+    dataset, every = files_schema(path)
+    names = [n for n in (columns or every.names) if n in every.names]
     if columns and len(names) < len(columns):
-        missing = next(c for c in columns if c not in dataset.schema.names)
+        missing = next(c for c in columns if c not in every.names)
         raise DataError(f"data file {str(path)!r} has no column {missing!r}")
-    schema = pa_schema(dataset.schema, names)
+    schema = pa_schema(every, names)
     batch_rows = min(batch_rows, max(MIN_BATCH_ROWS, BATCH_VALUES // max(len(names), 1)))
     return ParquetBatches(dataset, schema, batch_rows, Path(path).is_dir())
 
 
 class ParquetBatches:
-    """The batches of :func:`parquet_batches`, read anew at each call; ``file`` is the file of
-    a directory the last batch came from (``None`` before the first and once all are read)."""
+    """The batches of :func:`parquet_batches`, read anew at each call; ``file`` is the file the
+    last batch came from (``None`` before the first, and once all are read)."""
 
     def __init__(self, dataset: Any, schema: Any, batch_rows: int, directory: bool) -> None:
         self.dataset, self.schema, self.batch_rows = dataset, schema, batch_rows
@@ -94,6 +89,17 @@ class ParquetBatches:
                                 f"{str(exc).splitlines()[0][:200]}") from exc
         self.file = None
 
+    def first(self) -> pd.DataFrame | None:
+        """The first batch (``None`` for no rows), no file being read after it."""
+        batch = next(iter(self()), None)
+        self.file = None
+        return batch
+
+    def only(self, names: Sequence[str]) -> ParquetBatches:
+        """The same files, reading only the columns ``names``."""
+        return ParquetBatches(self.dataset, pa_schema(self.schema, names), self.batch_rows,
+                              self.directory)
+
     @contextmanager
     def naming_file(self) -> Iterator[None]:
         """Name, in a :class:`DataError` raised within, the directory's file whose batch was
@@ -104,6 +110,25 @@ class ParquetBatches:
             if not self.directory or self.file is None or self.file in str(exc):
                 raise
             raise DataError(f"data file {self.file!r}: {exc}") from exc
+
+def files_schema(path: Any) -> tuple[Any, Any]:
+    """A Parquet file or directory as a ``pyarrow`` dataset, and the columns of all its files:
+    the first file's, then those only later files hold (a column added upstream), each typed
+    as the first file that holds it (``pyarrow`` reads the first file's alone)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        dataset = ds.dataset(str(path), format="parquet")
+        fields = {f.name: f for f in dataset.schema}
+        for fragment in itertools.islice(dataset.get_fragments(), 1, None):
+            for field in fragment.physical_schema:  # the file's footer, not its rows
+                fields.setdefault(field.name, field)
+    except Exception as exc:  # pyarrow has its own error types for unreadable files
+        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
+                        f"{str(exc).splitlines()[0][:200]}") from exc
+    return dataset, pa.schema(list(fields.values()), metadata=dataset.schema.metadata)
+
 
 def pa_schema(schema: Any, names: Sequence[str]) -> Any:
     """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
@@ -156,10 +181,14 @@ def _as_type(column: Any, wanted: Any) -> Any:
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
     :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
-    import pyarrow.dataset as ds
-
-    if column not in ds.dataset(str(path), format="parquet").schema.names:
-        raise DataError(f"timestamp column {column!r} is missing from the data")
+    dataset, schema = files_schema(path)
+    if column not in schema.names:
+        folder = next((part for fragment in itertools.islice(dataset.get_fragments(), 1)
+                       for part in Path(fragment.path).parts[:-1]
+                       if part.startswith(f"{column}=")), None)
+        raise DataError(f"timestamp column {column!r} is missing from the data" + (
+            f" (folder {folder!r} names it, but the files do not hold it: give a column "
+            "of the files)" if folder else ""))
     last = None
     ordered, rows = True, 0
     source = parquet_batches(path, [column])
@@ -178,9 +207,11 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
     kinds are inferred from the first batch (force them with ``categorical``/``numerical``).
     Band chunks follow the batches' order, not ``timestamp_column``.
     """
-    first = next(iter(batches()), None)
+    first = (batches.first() if isinstance(batches, ParquetBatches)
+             else next(iter(batches()), None))
     if first is None or len(first) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
+    first = _with_values(batches, first)
     kinds, schema = plan_columns(first, columns, options.task)
     notes = feature_notes(first, kinds, columns) if columns.features is None else ()
     del first  # one batch at a time is held from here on
@@ -211,6 +242,24 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
               if i in counts.chunks]
     return (replace(profile, bands=bands_from_chunks(profile, chunks, counts.gram)) if rows
             else profile)
+
+def _with_values(batches: Batches, first: pd.DataFrame) -> pd.DataFrame:
+    """The first batch, each of its columns null throughout (a column the first files lack,
+    added upstream later) holding instead the first values the files have of it, read alone,
+    so that its kind is inferred from values as in memory (null alone reads as categories)."""
+    empty = [c for c in first.columns if first[c].isna().all()]
+    if not empty or not isinstance(batches, ParquetBatches):
+        return first
+    first = first.copy()
+    for batch in batches.only(empty)():
+        found = [c for c in empty if batch[c].notna().any()]
+        for column in found:
+            values = batch[column].iloc[:len(first)].reset_index(drop=True)
+            first[column] = values.reindex(range(len(first))).set_axis(first.index)
+            empty.remove(column)
+        if not empty:
+            break
+    return first
 
 def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
                      policy: Policy = DEFAULT_POLICY, outputs: Path | None = None,

@@ -126,6 +126,30 @@ def test_a_file_without_a_column_counts_its_rows_as_missing(tmp_path: Path) -> N
     assert (summary.count, summary.missing) == (1500, 1500)
 
 
+def test_a_column_the_first_file_lacks_is_read_from_the_files_that_hold_it(tmp_path: Path
+                                                                          ) -> None:
+    # a column added upstream on day 2: pyarrow's dataset takes the first file's columns
+    # alone, so the feature was left out of a profile unnoticed, and a window refused it
+    table = mixed_table(3_000, 5)
+    directory = tmp_path / "ref"
+    directory.mkdir()
+    table.iloc[:1500].drop(columns=["z", "city"]).to_parquet(directory / "dt=2026-03-01.parquet")
+    table.iloc[1500:].to_parquet(directory / "dt=2026-03-02.parquet")
+    profile = md.build_profile(directory, target="y", prediction="p", band_chunks=0)
+    summary = profile.features["z"]
+    assert isinstance(summary, NumericSummary)
+    assert (summary.count, summary.missing) == (1500, 1500)
+    assert profile.features["city"].missing == 1500
+    # a window so written: the metrics of the same rows in memory, missing where absent
+    got = dispatch.evaluate_source(profile, directory)[0].metrics
+    whole = table.assign(z=table["z"].where(table.index >= 1500),
+                         city=table["city"].where(table.index >= 1500))
+    expected = evaluate_window(profile, whole).metrics
+    assert got["quality.z.missing_rate"] == expected["quality.z.missing_rate"] == 0.5
+    assert got.keys() == expected.keys()
+    assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got)
+
+
 def test_files_whose_column_types_differ_read_their_own_values(tmp_path: Path) -> None:
     # schema evolution: a count written as integers, then (a NaN appeared upstream) as floats
     # with fractions; each file's values are read as they are, as the same table in memory is

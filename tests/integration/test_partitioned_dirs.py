@@ -83,3 +83,16 @@ def test_evaluating_a_directory_names_the_bad_file(tracking_uri: str, profiled: 
     assert result.exit_code == 1
     assert f"data file '{bad}': column 'score'" in result.output
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_a_partition_key_as_timestamp_column_is_refused_saying_so(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    root = _partitioned(tmp_path)
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["monitor", profiled, "--data", str(root),
+                                       "--timestamp-column", "dt", "--window", "1D",
+                                       "--tracking-uri", tracking_uri])
+    assert result.exit_code == 1
+    assert ("timestamp column 'dt' is missing from the data (folder 'dt=2026-03-01' names it, "
+            "but the files do not hold it") in result.output
+    assert registry_snapshot(tracking_uri) == before
