@@ -118,15 +118,18 @@ def files_schema(path: Any) -> tuple[Any, Any]:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    name = str(path)
     try:
-        dataset = ds.dataset(str(path), format="parquet")
+        dataset = ds.dataset(name, format="parquet")
         fields = {f.name: f for f in dataset.schema}
         for fragment in itertools.islice(dataset.get_fragments(), 1, None):
+            name = fragment.path
             for field in fragment.physical_schema:  # the file's footer, not its rows
                 fields.setdefault(field.name, field)
     except Exception as exc:  # pyarrow has its own error types for unreadable files
-        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                        f"{str(exc).splitlines()[0][:200]}") from exc
+        why = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source "
+                                                    f"'{name}': ")
+        raise DataError(f"data file {name!r} could not be read as Parquet: {why[:200]}") from exc
     return dataset, pa.schema(list(fields.values()), metadata=dataset.schema.metadata)
 
 
