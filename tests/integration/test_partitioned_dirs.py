@@ -96,3 +96,16 @@ def test_a_partition_key_as_timestamp_column_is_refused_saying_so(
     assert ("timestamp column 'dt' is missing from the data (folder 'dt=2026-03-01' names it, "
             "but the files do not hold it") in result.output
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_an_empty_part_file_is_named_and_nothing_changes(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # a job that died mid-write leaves a 0-byte part file among the day's others
+    root = _partitioned(tmp_path)
+    bad = root / "dt=2026-03-02" / "part-2.parquet"
+    bad.write_bytes(b"")
+    before = registry_snapshot(tracking_uri)
+    lines = _monitor(tracking_uri, profiled, root)
+    assert lines == [f"mlflow-decay: error: data file '{bad}' could not be read as Parquet: "
+                     "Parquet file size is 0 bytes"]
+    assert registry_snapshot(tracking_uri) == before
