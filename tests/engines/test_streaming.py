@@ -16,7 +16,7 @@ from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
-from mlflow_decay.engines.sources import rows_digest
+from mlflow_decay.engines.sources import read_table, rows_digest
 from mlflow_decay.errors import DataError
 
 
@@ -148,6 +148,10 @@ def test_a_column_the_first_file_lacks_is_read_from_the_files_that_hold_it(tmp_p
     assert got["quality.z.missing_rate"] == expected["quality.z.missing_rate"] == 0.5
     assert got.keys() == expected.keys()
     assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got)
+    # read whole (a monitor's files out of time order, late labels): the same columns
+    whole_read = read_table(directory)
+    assert whole_read["z"].isna().sum() == whole_read["city"].isna().sum() == 1500
+    assert np.array_equal(whole_read["z"].to_numpy(), whole["z"].to_numpy(), equal_nan=True)
 
 
 def test_files_whose_column_types_differ_read_their_own_values(tmp_path: Path) -> None:
