@@ -170,15 +170,25 @@ def _as_type(column: Any, wanted: Any) -> Any:
     """A file's column as the dataset's type when it converts exactly; else as it is (an
     integer column next to one of fractions, numbers next to text: each file's values are then
     read as a table in memory would be, and refused by column if they are not what the profile
-    reads)."""
+    reads). Numbers are never cast to times nor times to numbers (pyarrow reads epoch
+    milliseconds as nanoseconds, in 1970): they are read as the file holds them, epoch times
+    needing their unit."""
     import pyarrow as pa
 
     if column.type == wanted:
+        return column
+    if _is_time(column.type) != _is_time(wanted) and not pa.types.is_string(column.type):
         return column
     try:
         return column.cast(wanted)  # safe: a cast that would lose or invent a value fails
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return column
+
+
+def _is_time(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_temporal(kind))
 
 
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:

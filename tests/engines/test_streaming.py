@@ -16,7 +16,7 @@ from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
-from mlflow_decay.engines.sources import read_table, rows_digest
+from mlflow_decay.engines.sources import read_table, rows_digest, stream_windows
 from mlflow_decay.errors import DataError
 
 
@@ -263,3 +263,27 @@ def test_spark_batches_are_joined_to_the_parquet_engines_batch_size() -> None:
     assert all(b.size >= BATCH_VALUES for b in joined[:-1])
     pd.testing.assert_frame_equal(pd.concat(joined, ignore_index=True),
                                   pd.concat(batches, ignore_index=True))
+
+
+def test_epoch_numbers_in_one_file_are_not_read_as_nanoseconds(tmp_path: Path) -> None:
+    # day 2 written by another job as epoch milliseconds next to day 1's timestamps: pyarrow
+    # casts the numbers to the first file's type as nanoseconds, and the day fell in 1970
+    times = pd.Timestamp("2026-03-01 06:00", tz="Europe/Berlin") + pd.to_timedelta(
+        np.arange(600) * 240, unit="s")
+    frame = mixed_table(600, 3).assign(ts=times)
+    directory = tmp_path / "scored"
+    directory.mkdir()
+    frame.iloc[:300].to_parquet(directory / "dt=2026-03-01.parquet")
+    epoch = (frame["ts"].iloc[300:].dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")
+             ) // pd.Timedelta(milliseconds=1)
+    frame.iloc[300:].assign(ts=epoch).to_parquet(directory / "dt=2026-03-02.parquet")
+    with pytest.raises(DataError, match=r"dt=2026-03-02.parquet': column 'ts': timestamps given "
+                                         r"as numbers .* need their unit"):
+        parquet.time_ordered(directory, "ts")
+    windows = []
+    for window in stream_windows(parquet.parquet_batches(directory)(), timestamp_column="ts",
+                                 every="1D", timestamp_unit="ms"):
+        rows = sum(len(piece) for piece in window.pieces)  # the bounds are known once read
+        windows.append((window.start, rows))
+    expected = frame["ts"].dt.tz_convert("UTC").dt.floor("D").value_counts().sort_index()
+    assert windows == [(t.isoformat(), n) for t, n in expected.items()]
