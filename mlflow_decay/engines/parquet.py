@@ -133,6 +133,26 @@ def files_schema(path: Any) -> tuple[Any, Any]:
     return dataset, pa.schema(list(fields.values()), metadata=dataset.schema.metadata)
 
 
+def read_directory(path: Path) -> pd.DataFrame:
+    """A directory of Parquet files read whole, as pandas reads it (with its partition keys),
+    with the columns of every file (:func:`files_schema`); when a file holds as numbers a
+    column another holds as times, each file is read as it is and the tables joined (pyarrow
+    would read epoch milliseconds as nanoseconds of the first file's type)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    dataset, every = files_schema(path)
+    files = list(dataset.get_fragments())
+    if any(_is_time(f.type) != _is_time(every.field(f.name).type)
+           for file in files for f in file.physical_schema):
+        return pd.concat([file.to_table().to_pandas() for file in files], ignore_index=True)
+    if len(every) == len(dataset.schema):
+        return pd.read_parquet(path, engine="pyarrow")
+    keys = ds.dataset(str(path), format="parquet", partitioning="hive").schema
+    return pd.read_parquet(path, engine="pyarrow", schema=pa.schema(
+        [*every, *(f for f in keys if f.name not in every.names)], metadata=every.metadata))
+
+
 def pa_schema(schema: Any, names: Sequence[str]) -> Any:
     """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
     index and dtypes from it)."""

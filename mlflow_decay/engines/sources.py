@@ -48,7 +48,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         "directory of Parquet files)")
     try:
         if p.is_dir():
-            return pd.read_parquet(p, engine="pyarrow", schema=_every_column(p))
+            from .parquet import read_directory  # parquet reads this module's out_of_order
+
+            return read_directory(p)
         if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p, engine="pyarrow")
         sep = "\t" if name.endswith(".tsv") else ","
@@ -73,23 +75,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         "it looks separated by semicolons; write it separated by commas "
                         "(decimal points, not commas), or as Parquet")
     return frame
-
-
-def _every_column(directory: Path) -> Any:
-    """The columns of a directory's files (:func:`~.parquet.files_schema`) and its partition
-    keys, when later files hold columns the first lacks (pyarrow reads the first file's
-    alone); else ``None``, pyarrow's own."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    from .parquet import files_schema  # parquet reads this module's out_of_order
-
-    dataset, every = files_schema(directory)
-    if len(every) == len(dataset.schema):
-        return None
-    keys = ds.dataset(str(directory), format="parquet", partitioning="hive").schema
-    return pa.schema([*every, *(f for f in keys if f.name not in every.names)],
-                     metadata=every.metadata)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
-from mlflow_decay.engines.sources import read_table, rows_digest, stream_windows
+from mlflow_decay.engines.sources import read_table, rows_digest, split_windows, stream_windows
 from mlflow_decay.errors import DataError
 
 
@@ -287,3 +287,7 @@ def test_epoch_numbers_in_one_file_are_not_read_as_nanoseconds(tmp_path: Path) -
         windows.append((window.start, rows))
     expected = frame["ts"].dt.tz_convert("UTC").dt.floor("D").value_counts().sort_index()
     assert windows == [(t.isoformat(), n) for t, n in expected.items()]
+    # read whole (files out of time order): refused as one column of two kinds, not in 1970
+    with pytest.raises(DataError, match=r"column 'ts': expected timestamps in one format"):
+        split_windows(read_table(directory), timestamp_column="ts", every="1D",
+                      timestamp_unit="ms")
