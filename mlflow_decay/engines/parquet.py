@@ -20,6 +20,7 @@ from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
 from ..core.times import timestamps, utc_nanoseconds
 from ..errors import DataError
+from .files import files_schema, is_time
 from .partials import (
     SAMPLE_ROWS,
     ProfileCounts,
@@ -111,48 +112,6 @@ class ParquetBatches:
                 raise
             raise DataError(f"data file {self.file!r}: {exc}") from exc
 
-def files_schema(path: Any) -> tuple[Any, Any]:
-    """A Parquet file or directory as a ``pyarrow`` dataset, and the columns of all its files:
-    the first file's, then those only later files hold (a column added upstream), each typed
-    as the first file that holds it (``pyarrow`` reads the first file's alone)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    name = str(path)
-    try:
-        dataset = ds.dataset(name, format="parquet")
-        fields = {f.name: f for f in dataset.schema}
-        for fragment in itertools.islice(dataset.get_fragments(), 1, None):
-            name = fragment.path
-            for field in fragment.physical_schema:  # the file's footer, not its rows
-                fields.setdefault(field.name, field)
-    except Exception as exc:  # pyarrow has its own error types for unreadable files
-        why = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source "
-                                                    f"'{name}': ")
-        raise DataError(f"data file {name!r} could not be read as Parquet: {why[:200]}") from exc
-    return dataset, pa.schema(list(fields.values()), metadata=dataset.schema.metadata)
-
-
-def read_directory(path: Path) -> pd.DataFrame:
-    """A directory of Parquet files read whole, as pandas reads it (with its partition keys),
-    with the columns of every file (:func:`files_schema`); when a file holds as numbers a
-    column another holds as times, each file is read as it is and the tables joined (pyarrow
-    would read epoch milliseconds as nanoseconds of the first file's type)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    dataset, every = files_schema(path)
-    files = list(dataset.get_fragments())
-    if any(_is_time(f.type) != _is_time(every.field(f.name).type)
-           for file in files for f in file.physical_schema):
-        return pd.concat([file.to_table().to_pandas() for file in files], ignore_index=True)
-    if len(every) == len(dataset.schema):
-        return pd.read_parquet(path, engine="pyarrow")
-    keys = ds.dataset(str(path), format="parquet", partitioning="hive").schema
-    return pd.read_parquet(path, engine="pyarrow", schema=pa.schema(
-        [*every, *(f for f in keys if f.name not in every.names)], metadata=every.metadata))
-
-
 def pa_schema(schema: Any, names: Sequence[str]) -> Any:
     """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
     index and dtypes from it)."""
@@ -197,18 +156,12 @@ def _as_type(column: Any, wanted: Any) -> Any:
 
     if column.type == wanted:
         return column
-    if _is_time(column.type) != _is_time(wanted) and not pa.types.is_string(column.type):
+    if is_time(column.type) != is_time(wanted) and not pa.types.is_string(column.type):
         return column
     try:
         return column.cast(wanted)  # safe: a cast that would lose or invent a value fails
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return column
-
-
-def _is_time(kind: Any) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_temporal(kind))
 
 
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:

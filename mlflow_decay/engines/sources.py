@@ -23,6 +23,7 @@ from ..core.parallel import run_all
 from ..core.times import is_open, timestamps, utc_nanoseconds
 from ..errors import DataError
 from ..stats.schema import category_key, to_numeric
+from .files import read_directory
 
 _TIME = "__mlflow_decay_window_time__"
 
@@ -48,8 +49,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         "directory of Parquet files)")
     try:
         if p.is_dir():
-            from .parquet import read_directory  # parquet reads this module's out_of_order
-
             return read_directory(p)
         if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p, engine="pyarrow")
