@@ -399,8 +399,9 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
         return (f"{uri} has no logged windows to attach labels to"
                 + (" against its current profile" if earlier else "") + left_out)
     if not stored:
-        return (f"none of the {windows} logged window(s) of {uri} stored row ids (they do when "
-                f"the profile names an id column and the window carries it: {id_column!r})"
+        return (f"none of the {windows} logged window(s) of {uri} stored row ids (a window "
+                f"stores them when the profile names an id column, here {id_column!r}, and its "
+                "rows carry it; a window evaluated from a Spark DataFrame stores none)"
                 + left_out)
     written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
                "except that 7, 7.0 and '7' are one id" if near is not None else "")

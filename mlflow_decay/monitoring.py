@@ -24,7 +24,7 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
-from .core.times import is_open, outside_bounds, window_bounds
+from .core.times import is_open, outside_bounds, span_label, window_bounds
 from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
@@ -307,8 +307,32 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                      series: list[dict[str, Any]], *, log: bool, experiment: str | None,
                      total: int, progress: Callable[[int, int, DecayReport], None] | None
                      ) -> list[DecayReport]:
-    """Evaluate and record a monitor's windows in order (skipping those in ``done``)."""
+    """Evaluate and record a monitor's windows in order (skipping those in ``done``); a
+    :class:`DataError` in a streamed window says which windows were logged before it."""
     reports: list[DecayReport] = []
+    try:
+        _record_windows(client, ref, profile, pol, pending, done, series, reports, log=log,
+                        experiment=experiment, total=total, progress=progress)
+    except DataError as exc:
+        logged = [r for r in reports if r.run_id is not None and not r.skipped]
+        if not logged:
+            raise
+        first, last = logged[0], logged[-1]
+        which = (f"window {first.step} was" if first is last
+                 else f"windows {first.step}-{last.step} were")
+        raise DataError(
+            f"{exc}; window {len(reports) + 1} was not evaluated, and {which} logged before it "
+            f"({span_label(first.window_start, last.window_end)}): fix the data and monitor "
+            "again (logged windows are skipped)") from exc
+    return reports
+
+
+def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
+                    pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
+                    series: list[dict[str, Any]], reports: list[DecayReport], *, log: bool,
+                    experiment: str | None, total: int,
+                    progress: Callable[[int, int, DecayReport], None] | None) -> None:
+    """The loop of :func:`_monitor_windows`, each window's report appended to ``reports``."""
     for window in pending:
         if done is not None and window.key in done:
             # as it was logged: its verdict, the stage it led to and its metrics
@@ -342,7 +366,6 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
         reports.append(report)
         if progress is not None:
             progress(len(reports), total, report)
-    return reports
 
 #: A Parquet source not in time order is read whole and sorted up to this many rows.
 MAX_SORT_ROWS = 5_000_000
@@ -402,14 +425,19 @@ def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str
     """Windows of a Parquet source read in batches: each is evaluated while it is read (its
     key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
     row ids and outputs are written there (one file per window, for late labels)."""
-    batches = parquet_batches(path)()
-    for window in stream_windows(batches, timestamp_column=timestamp_column, every=every,
-                                 chunk_size=chunk_size, timestamp_unit=timestamp_unit):
-        stored = None
-        if tmp is not None:
-            stored = tmp / str(window.index) / run_files.OUTPUTS_FILE
-            stored.parent.mkdir()
-        part = window_partial(profile, window.pieces, pol.business, outputs=stored)
+    source = parquet_batches(path)
+    windows = stream_windows(source(), timestamp_column=timestamp_column, every=every,
+                             chunk_size=chunk_size, timestamp_unit=timestamp_unit)
+    while True:
+        with source.naming_file():  # reading the next window's first batch, then the rest
+            window = next(windows, None)
+            if window is None:
+                return
+            stored = None
+            if tmp is not None:
+                stored = tmp / str(window.index) / run_files.OUTPUTS_FILE
+                stored.parent.mkdir()
+            part = window_partial(profile, window.pieces, pol.business, outputs=stored)
         result = finish_window(profile, part.stats, part.sample, pol)
         yield _Pending(window.index, window.start, window.end, result.rows,
                        window_key(ref.name, ref.version, ref.profile_sha256, window.start,

@@ -181,7 +181,9 @@ def _build_profile_from(reference: Source, columns: Columns, options: ProfileOpt
         if not Path(reference).exists():
             read_table(reference)  # the one error message for a missing file
         if is_parquet(reference):
-            return build_profile_batches(parquet_batches(reference), columns, options)
+            source = parquet_batches(reference)
+            with source.naming_file():
+                return build_profile_batches(source, columns, options)
         return summarize.build_profile(read_table(reference), columns, options)
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
                     f"or a Spark DataFrame; got {got(reference)}")
@@ -207,8 +209,10 @@ def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_P
         return evaluation, None, digest
     if isinstance(window, (str, Path)):
         if Path(window).exists() and is_parquet(window):
-            evaluation, digest = evaluate_batches(profile, parquet_batches(window)(), policy,
-                                                  outputs, fingerprint)
+            source = parquet_batches(window)
+            with source.naming_file():
+                evaluation, digest = evaluate_batches(profile, source(), policy, outputs,
+                                                      fingerprint)
             return evaluation, None, digest
         frame = read_table(window)
         return (evaluate_window(profile, frame, policy), frame,

@@ -4,7 +4,9 @@ and the partials whatever the row count."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
 from ..core.times import timestamps, utc_nanoseconds
 from ..errors import DataError
+from .files import files_schema, is_time
 from .partials import (
     SAMPLE_ROWS,
     ProfileCounts,
@@ -43,7 +46,7 @@ MIN_BATCH_ROWS = 4_096
 Batches = Callable[[], Iterable[pd.DataFrame]]
 
 def parquet_batches(path: Any, columns: Sequence[str] | None = None,
-                    batch_rows: int = BATCH_ROWS) -> Batches:
+                    batch_rows: int = BATCH_ROWS) -> ParquetBatches:
     """A re-readable source of DataFrames from a Parquet file or directory, ``batch_rows`` at a
     time or fewer (``BATCH_VALUES`` values at a time), in file order, reading only ``columns``
     when given.
@@ -52,34 +55,62 @@ def parquet_batches(path: Any, columns: Sequence[str] | None = None,
     threads: what is held is the batch being decoded, the pages it comes from (a 64 KB read
     buffer per column, not a whole row group) and the DataFrame the caller is working on
     (``pyarrow``'s dataset scanner queues decoded batches up to 1 GiB ahead of a slow consumer,
-    so its peak memory grew with the row count). Columns follow the dataset's schema (the first
-    file's): a column a file lacks is read as nulls, one of another type is cast when the
-    cast is exact, else read as its file holds it (integers next to fractions, text next to
-    numbers).
+    so its peak memory grew with the row count). Columns are those of every file (see
+    :func:`files_schema`): a column a file lacks is read as nulls, one of another type is cast
+    when the cast is exact, else read as its file holds it (integers next to fractions, text
+    next to numbers).
     """
-    import pyarrow.dataset as ds
-
-    try:
-        dataset = ds.dataset(str(path), format="parquet")
-    except Exception as exc:  # pyarrow has its own error types for unreadable files
-        raise DataError(f"data file {str(path)!r} could not be read as Parquet: "
-                        f"{str(exc).splitlines()[0][:200]}") from exc
-    names = [n for n in (columns or dataset.schema.names) if n in dataset.schema.names]
+    dataset, every = files_schema(path)
+    names = [n for n in (columns or every.names) if n in every.names]
     if columns and len(names) < len(columns):
-        missing = next(c for c in columns if c not in dataset.schema.names)
+        missing = next(c for c in columns if c not in every.names)
         raise DataError(f"data file {str(path)!r} has no column {missing!r}")
-    schema = pa_schema(dataset.schema, names)
+    schema = pa_schema(every, names)
     batch_rows = min(batch_rows, max(MIN_BATCH_ROWS, BATCH_VALUES // max(len(names), 1)))
+    return ParquetBatches(dataset, schema, batch_rows, Path(path).is_dir())
 
-    def batches() -> Iterator[pd.DataFrame]:
-        for fragment in dataset.get_fragments():
+
+class ParquetBatches:
+    """The batches of :func:`parquet_batches`, read anew at each call; ``file`` is the file the
+    last batch came from (``None`` before the first, and once all are read)."""
+
+    def __init__(self, dataset: Any, schema: Any, batch_rows: int, directory: bool) -> None:
+        self.dataset, self.schema, self.batch_rows = dataset, schema, batch_rows
+        self.directory = directory
+        self.file: str | None = None
+
+    def __call__(self) -> Iterator[pd.DataFrame]:
+        for fragment in self.dataset.get_fragments():
+            self.file = fragment.path
             try:
-                yield from _file_batches(fragment, dataset.filesystem, schema, batch_rows)
+                yield from _file_batches(fragment, self.dataset.filesystem, self.schema,
+                                         self.batch_rows)
             except (OSError, ValueError) as exc:
                 raise DataError(f"data file {fragment.path!r} could not be read as Parquet: "
                                 f"{str(exc).splitlines()[0][:200]}") from exc
+        self.file = None
 
-    return batches
+    def first(self) -> pd.DataFrame | None:
+        """The first batch (``None`` for no rows), no file being read after it."""
+        batch = next(iter(self()), None)
+        self.file = None
+        return batch
+
+    def only(self, names: Sequence[str]) -> ParquetBatches:
+        """The same files, reading only the columns ``names``."""
+        return ParquetBatches(self.dataset, pa_schema(self.schema, names), self.batch_rows,
+                              self.directory)
+
+    @contextmanager
+    def naming_file(self) -> Iterator[None]:
+        """Name, in a :class:`DataError` raised within, the directory's file whose batch was
+        being read (the one bad value among hundreds of files is found by its file)."""
+        try:
+            yield
+        except DataError as exc:
+            if not self.directory or self.file is None or self.file in str(exc):
+                raise
+            raise DataError(f"data file {self.file!r}: {exc}") from exc
 
 def pa_schema(schema: Any, names: Sequence[str]) -> Any:
     """``schema`` restricted to ``names`` (in that order), its metadata kept (pandas reads its
@@ -118,10 +149,14 @@ def _as_type(column: Any, wanted: Any) -> Any:
     """A file's column as the dataset's type when it converts exactly; else as it is (an
     integer column next to one of fractions, numbers next to text: each file's values are then
     read as a table in memory would be, and refused by column if they are not what the profile
-    reads)."""
+    reads). Numbers are never cast to times nor times to numbers (pyarrow reads epoch
+    milliseconds as nanoseconds, in 1970): they are read as the file holds them, epoch times
+    needing their unit."""
     import pyarrow as pa
 
     if column.type == wanted:
+        return column
+    if is_time(column.type) != is_time(wanted) and not pa.types.is_string(column.type):
         return column
     try:
         return column.cast(wanted)  # safe: a cast that would lose or invent a value fails
@@ -132,17 +167,23 @@ def _as_type(column: Any, wanted: Any) -> Any:
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
     :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
-    import pyarrow.dataset as ds
-
-    if column not in ds.dataset(str(path), format="parquet").schema.names:
-        raise DataError(f"timestamp column {column!r} is missing from the data")
+    dataset, schema = files_schema(path)
+    if column not in schema.names:
+        folder = next((part for fragment in itertools.islice(dataset.get_fragments(), 1)
+                       for part in Path(fragment.path).parts[:-1]
+                       if part.startswith(f"{column}=")), None)
+        raise DataError(f"timestamp column {column!r} is missing from the data" + (
+            f" (folder {folder!r} names it, but the files do not hold it: give a column "
+            "of the files)" if folder else ""))
     last = None
     ordered, rows = True, 0
-    for batch in parquet_batches(path, [column])():
-        times = utc_nanoseconds(timestamps(batch[column], column, unit))
-        rows += len(times)
-        ordered = ordered and not out_of_order(times, last)
-        last = times[-1]
+    source = parquet_batches(path, [column])
+    with source.naming_file():
+        for batch in source():
+            times = utc_nanoseconds(timestamps(batch[column], column, unit))
+            rows += len(times)
+            ordered = ordered and not out_of_order(times, last)
+            last = times[-1]
     return ordered, rows
 
 def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOptions) -> Profile:
@@ -152,9 +193,11 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
     kinds are inferred from the first batch (force them with ``categorical``/``numerical``).
     Band chunks follow the batches' order, not ``timestamp_column``.
     """
-    first = next(iter(batches()), None)
+    first = (batches.first() if isinstance(batches, ParquetBatches)
+             else next(iter(batches()), None))
     if first is None or len(first) == 0:
         raise DataError("reference table is empty: a profile needs at least one row")
+    first = _with_values(batches, first)
     kinds, schema = plan_columns(first, columns, options.task)
     notes = feature_notes(first, kinds, columns) if columns.features is None else ()
     del first  # one batch at a time is held from here on
@@ -185,6 +228,24 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
               if i in counts.chunks]
     return (replace(profile, bands=bands_from_chunks(profile, chunks, counts.gram)) if rows
             else profile)
+
+def _with_values(batches: Batches, first: pd.DataFrame) -> pd.DataFrame:
+    """The first batch, each of its columns null throughout (a column the first files lack,
+    added upstream later) holding instead the first values the files have of it, read alone,
+    so that its kind is inferred from values as in memory (null alone reads as categories)."""
+    empty = [c for c in first.columns if first[c].isna().all()]
+    if not empty or not isinstance(batches, ParquetBatches):
+        return first
+    first = first.copy()
+    for batch in batches.only(empty)():
+        found = [c for c in empty if batch[c].notna().any()]
+        for column in found:
+            values = batch[column].iloc[:len(first)].reset_index(drop=True)
+            first[column] = values.reindex(range(len(first))).set_axis(first.index)
+            empty.remove(column)
+        if not empty:
+            break
+    return first
 
 def evaluate_batches(profile: Profile, batches: Iterable[pd.DataFrame],
                      policy: Policy = DEFAULT_POLICY, outputs: Path | None = None,

@@ -23,6 +23,7 @@ from ..core.parallel import run_all
 from ..core.times import is_open, timestamps, utc_nanoseconds
 from ..errors import DataError
 from ..stats.schema import category_key, to_numeric
+from .files import read_directory
 
 _TIME = "__mlflow_decay_window_time__"
 
@@ -47,7 +48,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"data file {str(p)!r}: expected a .csv or .parquet file (or a "
                         "directory of Parquet files)")
     try:
-        if p.is_dir() or name.endswith(PARQUET_SUFFIXES):
+        if p.is_dir():
+            return read_directory(p)
+        if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p, engine="pyarrow")
         sep = "\t" if name.endswith(".tsv") else ","
         # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a

@@ -16,7 +16,7 @@ from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
-from mlflow_decay.engines.sources import rows_digest
+from mlflow_decay.engines.sources import read_table, rows_digest, split_windows, stream_windows
 from mlflow_decay.errors import DataError
 
 
@@ -124,6 +124,34 @@ def test_a_file_without_a_column_counts_its_rows_as_missing(tmp_path: Path) -> N
     summary = md.build_profile(directory, band_chunks=0).features["z"]
     assert isinstance(summary, NumericSummary)
     assert (summary.count, summary.missing) == (1500, 1500)
+
+
+def test_a_column_the_first_file_lacks_is_read_from_the_files_that_hold_it(tmp_path: Path
+                                                                          ) -> None:
+    # a column added upstream on day 2: pyarrow's dataset takes the first file's columns
+    # alone, so the feature was left out of a profile unnoticed, and a window refused it
+    table = mixed_table(3_000, 5)
+    directory = tmp_path / "ref"
+    directory.mkdir()
+    table.iloc[:1500].drop(columns=["z", "city"]).to_parquet(directory / "dt=2026-03-01.parquet")
+    table.iloc[1500:].to_parquet(directory / "dt=2026-03-02.parquet")
+    profile = md.build_profile(directory, target="y", prediction="p", band_chunks=0)
+    summary = profile.features["z"]
+    assert isinstance(summary, NumericSummary)
+    assert (summary.count, summary.missing) == (1500, 1500)
+    assert profile.features["city"].missing == 1500
+    # a window so written: the metrics of the same rows in memory, missing where absent
+    got = dispatch.evaluate_source(profile, directory)[0].metrics
+    whole = table.assign(z=table["z"].where(table.index >= 1500),
+                         city=table["city"].where(table.index >= 1500))
+    expected = evaluate_window(profile, whole).metrics
+    assert got["quality.z.missing_rate"] == expected["quality.z.missing_rate"] == 0.5
+    assert got.keys() == expected.keys()
+    assert all(np.isclose(got[k], expected[k], equal_nan=True) for k in got)
+    # read whole (a monitor's files out of time order, late labels): the same columns
+    whole_read = read_table(directory)
+    assert whole_read["z"].isna().sum() == whole_read["city"].isna().sum() == 1500
+    assert np.array_equal(whole_read["z"].to_numpy(), whole["z"].to_numpy(), equal_nan=True)
 
 
 def test_files_whose_column_types_differ_read_their_own_values(tmp_path: Path) -> None:
@@ -235,3 +263,31 @@ def test_spark_batches_are_joined_to_the_parquet_engines_batch_size() -> None:
     assert all(b.size >= BATCH_VALUES for b in joined[:-1])
     pd.testing.assert_frame_equal(pd.concat(joined, ignore_index=True),
                                   pd.concat(batches, ignore_index=True))
+
+
+def test_epoch_numbers_in_one_file_are_not_read_as_nanoseconds(tmp_path: Path) -> None:
+    # day 2 written by another job as epoch milliseconds next to day 1's timestamps: pyarrow
+    # casts the numbers to the first file's type as nanoseconds, and the day fell in 1970
+    times = pd.Timestamp("2026-03-01 06:00", tz="Europe/Berlin") + pd.to_timedelta(
+        np.arange(600) * 240, unit="s")
+    frame = mixed_table(600, 3).assign(ts=times)
+    directory = tmp_path / "scored"
+    directory.mkdir()
+    frame.iloc[:300].to_parquet(directory / "dt=2026-03-01.parquet")
+    epoch = (frame["ts"].iloc[300:].dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")
+             ) // pd.Timedelta(milliseconds=1)
+    frame.iloc[300:].assign(ts=epoch).to_parquet(directory / "dt=2026-03-02.parquet")
+    with pytest.raises(DataError, match=r"dt=2026-03-02.parquet': column 'ts': timestamps given "
+                                         r"as numbers .* need their unit"):
+        parquet.time_ordered(directory, "ts")
+    windows = []
+    for window in stream_windows(parquet.parquet_batches(directory)(), timestamp_column="ts",
+                                 every="1D", timestamp_unit="ms"):
+        rows = sum(len(piece) for piece in window.pieces)  # the bounds are known once read
+        windows.append((window.start, rows))
+    expected = frame["ts"].dt.tz_convert("UTC").dt.floor("D").value_counts().sort_index()
+    assert windows == [(t.isoformat(), n) for t, n in expected.items()]
+    # read whole (files out of time order): refused as one column of two kinds, not in 1970
+    with pytest.raises(DataError, match=r"column 'ts': expected timestamps in one format"):
+        split_windows(read_table(directory), timestamp_column="ts", every="1D",
+                      timestamp_unit="ms")

@@ -222,6 +222,9 @@ def test_labels_matching_no_window_exit_1_saying_why(tracking_uri: str, with_ids
     none = CliRunner().invoke(main, args)
     assert none.exit_code == 1 and "none of the 1 logged window(s)" in none.stderr
     assert "stored row ids" in none.stderr and len(none.stderr.strip().splitlines()) == 1
+    # the profile names the id column: what else stores none (a user who monitored a Spark
+    # DataFrame carrying the ids was told that windows store them when they carry them)
+    assert "a window evaluated from a Spark DataFrame stores none" in none.stderr
     assert registry_snapshot(tracking_uri) == before
 
 
