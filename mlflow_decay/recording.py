@@ -24,7 +24,7 @@ from .core.report import DecayReport
 from .core.rules import Status
 from .core.times import is_open
 from .core.window import WindowStats
-from .engines.partials import stored_outputs
+from .engines.partials import missing_ids, stored_outputs
 from .registry import run_files, runs, timeline
 
 
@@ -72,6 +72,10 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         report.notes.append(f"row ids and model outputs are not stored (the window has no "
                             f"column {profile.id_column!r} throughout{where}, or is a Spark "
                             "DataFrame): labels cannot be attached to it later")
+    if profile.id_column and outputs is not None and (
+            missing := missing_ids(outputs, profile.id_column)):
+        report.notes.append(f"{missing:,} of {report.rows:,} rows have no id in column "
+                            f"{profile.id_column!r}: labels cannot be attached to them later")
     # the run stays RUNNING until its pages, registry changes and timeline points are done:
     # only a FINISHED run counts, and its changes are stored on it before they are made, so
     # a monitor interrupted at any point completes them exactly on its next run

@@ -328,6 +328,16 @@ def stored_outputs(profile: Profile, batch: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def missing_ids(outputs: pd.DataFrame | Path, column: str) -> int:
+    """The rows of a window's stored outputs (:func:`stored_outputs`, in memory or written by
+    :class:`OutputsWriter`) without an id in ``column``: no late label can join them."""
+    if isinstance(outputs, pd.DataFrame):
+        return int(outputs[column].isna().sum())
+    import pyarrow.parquet as pq
+
+    return int(pq.read_table(outputs, columns=[column]).column(0).null_count)
+
+
 class OutputsWriter:
     """A window's row ids and model outputs (:func:`stored_outputs`), written to a Parquet
     file batch by batch (for labels that arrive later), when the profile names an id column

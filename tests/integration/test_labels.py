@@ -785,3 +785,30 @@ def test_labels_that_confirm_a_stage_on_its_window_replace_the_estimates_reason(
     assert row["status"] == "degraded" and row["status_run_id"] == reports[2].run_id
     assert "est." not in row["reason"], row["reason"]
     assert row["reason"] == "labels arrived: replayed 3 windows, degraded since window 3"
+
+
+def test_rows_without_an_id_are_counted_in_a_note(tracking_uri: str,
+                                                  new_version: Callable[..., str],
+                                                  tmp_path: Path) -> None:
+    """Trial 7A: a day's file written without the id column (or ids left blank) lost its
+    rows' late labels without a word; the only sign was fewer rows labelled later."""
+    uri = _with_ids(new_version, tracking_uri)
+    week = make_frame(600, seed=3).drop(columns="label")
+    week["id"] = [None if i % 4 == 0 else f"w{i}" for i in range(600)]
+    report = md.evaluate(uri, week, tracking_uri=tracking_uri, window_start="2026-03-02",
+                         window_end="2026-03-09")
+    assert "150 of 600 rows have no id in column 'id': labels cannot be attached to them " \
+           "later" in report.notes
+    folder = tmp_path / "week"
+    folder.mkdir()
+    later = make_frame(900, seed=4).drop(columns="label")
+    later.iloc[:300].to_parquet(folder / "part-0.parquet")  # written before ids were added
+    later.iloc[300:].assign(id=[f"v{i}" for i in range(600)]).to_parquet(folder / "part-1.parquet")
+    report = md.evaluate(uri, folder, tracking_uri=tracking_uri, window_start="2026-03-09",
+                         window_end="2026-03-16")
+    assert "300 of 900 rows have no id in column 'id': labels cannot be attached to them " \
+           "later" in report.notes
+    clean = md.evaluate(uri, make_frame(500, seed=5).drop(columns="label").assign(
+        id=[f"u{i}" for i in range(500)]), tracking_uri=tracking_uri,
+        window_start="2026-03-16", window_end="2026-03-23")
+    assert not any("have no id" in n for n in clean.notes)
