@@ -124,9 +124,9 @@ def _column_order_note(labels: pd.Series, proba: np.ndarray, classes: Sequence[s
     keep = pd.notna(y) & np.isfinite(proba).all(axis=1)
     if accuracy is None or keep.sum() < len(classes) * 10:
         return None
-    index = {c: i for i, c in enumerate(classes)}
     counts = np.zeros((len(classes), len(classes)))
-    np.add.at(counts, (np.argmax(proba[keep], axis=1), [index[c] for c in y[keep]]), 1)
+    np.add.at(counts, (np.argmax(proba[keep], axis=1), pd.Index(classes).get_indexer(y[keep])),
+              1)
     rows, best = linear_sum_assignment(-counts)
     fits = counts[rows, best].sum() / keep.sum()
     if fits < accuracy + 0.1 or fits < 1.5 * accuracy:
