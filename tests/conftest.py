@@ -30,6 +30,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow_decay as md
+import mlflow_decay.plots
 from mlflow_decay import registry
 
 # Each test opens a store of its own, and MLflow checks a new store's schema against the head
@@ -348,3 +349,14 @@ def _server_tests_marked(request: pytest.FixtureRequest) -> Iterator[None]:
     if "mlflow_server" in request.fixturenames and not request.node.get_closest_marker("server"):
         pytest.fail(f"{request.node.nodeid} uses the mlflow server: mark it (or its parameter) "
                     "pytest.mark.server", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _plots_drawn_where_looked_at(request: pytest.FixtureRequest,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A logged window's PNG plots are drawn in the tests marked ``plots`` (the pages, the
+    plots, the edge regimes and odd inputs, the demo); elsewhere its run gets the report page
+    without them. matplotlib's drawing, about 0.5 s a logged window, was a fifth of the
+    suite's time, spent in tests that never look at a plot."""
+    if request.node.get_closest_marker("plots") is None:
+        monkeypatch.setattr(mlflow_decay.plots, "plots", lambda *args, **kwargs: {})

@@ -19,6 +19,8 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 
 def _tamper(tracking_uri: str, uri: str, tmp: Path) -> None:
     client = registry.client_for(tracking_uri)

@@ -20,6 +20,8 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.stats.comparison import delong
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 
 def _brute_force(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """DeLong's variance from explicit pairwise placements (O(m n)), independent of midranks."""

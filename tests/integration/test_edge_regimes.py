@@ -13,6 +13,8 @@ from conftest import make_frame
 
 import mlflow_decay as md
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 
 @pytest.mark.parametrize("rows, banded", [(50, False), (299, False), (300, True)])
 def test_a_reference_too_small_for_bands_says_so_when_profiled_and_evaluated(

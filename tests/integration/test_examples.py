@@ -15,7 +15,7 @@ from conftest import current_uri
 from mlflow_decay.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.plots]
 
 
 def test_quickstart_runs_and_degrades_a_version(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 WORKFLOW = ["profile", "evaluate", "monitor", "labels", "status", "history", "compare",
             "restore", "exporter", "policy", "demo"]
 

@@ -14,6 +14,8 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.core.evaluation import metric_key
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 HOSTILE = '<script>alert("x")</script>'
 EXTRA = "<img src=x onerror=alert(1)>"
 

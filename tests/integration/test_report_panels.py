@@ -23,6 +23,8 @@ from mlflow_decay.core.panels import SERIES_WINDOWS, Timeline, metric_table, tim
 from mlflow_decay.core.policy_file import DEFAULT_POLICY
 from mlflow_decay.core.rules import Breach
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 WEEKS = ("2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26")
 
 

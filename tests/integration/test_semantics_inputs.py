@@ -21,6 +21,8 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.policy_file import DEFAULT_POLICY, load_policy
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

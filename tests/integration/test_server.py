@@ -15,7 +15,7 @@ import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.plots]
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.policy_file import DEFAULT_POLICY
 
+pytestmark = pytest.mark.plots  # its windows' plots are drawn (tests/conftest.py)
+
 WEEKS = [("2026-02-02", "2026-02-09"), ("2026-02-09", "2026-02-16")]
 
 
