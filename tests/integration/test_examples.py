@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.plots]
 
 
-def test_quickstart_runs_and_degrades_a_version(tmp_path: Path) -> None:
+def test_quickstart_runs_and_degrades_a_version(tmp_path: Path, empty_store: Path) -> None:
+    shutil.copy(empty_store, tmp_path / "mlflow.db")  # a new store, its schema made once
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py")],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
@@ -30,8 +32,10 @@ def test_quickstart_runs_and_degrades_a_version(tmp_path: Path) -> None:
     assert "degraded versions: ['1']" in lines
 
 
-def test_demo_ends_with_a_degraded_version_visible_in_status(tmp_path: Path, monkeypatch) -> None:
+def test_demo_ends_with_a_degraded_version_visible_in_status(tmp_path: Path, monkeypatch,
+                                                             empty_store: Path) -> None:
     monkeypatch.chdir(tmp_path)
+    shutil.copy(empty_store, tmp_path / "mlflow.db")  # a new store, its schema made once
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # the demo sets MLflow's current URIs, which it exports to child processes: they are
     # taken back when the test ends, so that later tests' children do not write here
