@@ -189,9 +189,17 @@ def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
     errors = np.mean((estimates - weights @ loss) ** 2, axis=2)  # (grid, iterations)
     g, i = (int(v) for v in np.unravel_index(np.argmin(errors), errors.shape))
     oof = np.full(len(loss), mean)
-    for k, (_, model) in enumerate(parts[g * FOLDS:(g + 1) * FOLDS]):
-        if model is not None:
-            oof[fold == k] = next(itertools.islice(model.staged_predict(x[fold == k]), i, None))
+    chosen = [(k, model) for k, (_, model) in enumerate(parts[g * FOLDS:(g + 1) * FOLDS])
+              if model is not None]
+
+    def predicted(k: int, model: Any) -> np.ndarray:
+        return next(itertools.islice(model.staged_predict(x[fold == k]), i, None))
+
+    # side by side and on one OpenMP thread each, as the fits (a prediction's threads wait
+    # for each other at every stage, many times slower on a busy machine)
+    for (k, _), values in zip(chosen, run_fits([partial(predicted, k, m) for k, m in chosen]),
+                              strict=True):
+        oof[fold == k] = values
     return Capacity(grid[g][0], grid[g][1], i + 1), oof
 
 
