@@ -96,6 +96,11 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
             note := _column_order_note(rows[target], values, class_labels, pred_cols,
                                        perf.get("accuracy"))):
         notes += (note,)
+    if task != "regression" and not calibrations and identical_scores(values):
+        notes += (f"every reference row has the same {'scores' if values.ndim == 2 else 'score'}"
+                  f" ({', '.join(pred_cols)}): they say nothing of which rows are positive, so "
+                  "no score can be mapped to a chance of its label and windows without labels "
+                  "get no est.*; profile rows the model scored",)
     if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
@@ -195,6 +200,8 @@ def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
     wanted = [positive_label] if values.ndim == 1 else list(classes)
     hits = np.column_stack([labels[keep] == label for label in wanted])
+    if identical_scores(scores[keep]):  # no map from scores to labels: no est.*
+        return ()
     calibrations = fit_calibrations(scores[keep], hits)
     order = np.arange(int(keep.sum()))
     if timestamp_column is not None and timestamp_column in rows.columns:
@@ -203,6 +210,13 @@ def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
             times = timestamps(times, timestamp_column)
         order = np.argsort(times.to_numpy()[keep], kind="stable")
     return with_dispersion(values[keep][order], hits[order], calibrations, threshold)
+
+
+def identical_scores(values: np.ndarray) -> bool:
+    """Whether the model gave every row with finite outputs the same output (a constant
+    score, or the same class probabilities in every row): no calibration can be fitted."""
+    finite = values[np.isfinite(values).all(axis=1) if values.ndim == 2 else np.isfinite(values)]
+    return len(finite) > 0 and bool(np.all(finite == finite[0]))
 
 
 def undecided_note(labels: pd.Series, outputs: np.ndarray, decisions: pd.Series) -> str | None:

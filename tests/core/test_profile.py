@@ -193,3 +193,32 @@ def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note
     right = md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
                              classes=names, band_chunks=0)
     assert right.performance["accuracy"] == pytest.approx(fits) and not right.notes
+
+
+# --- trial 8 (helper b): no estimate where none can be made -----------------------------------
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_a_reference_of_identical_scores_gives_no_estimate_and_says_why(task: str) -> None:
+    # a reference scored by a broken pipeline (every row the same output) cannot say what a
+    # score means: a window whose scores rank well was estimated at AUC 0.5 [0.44, 0.56]
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    if task == "binary":
+        y = (rng.random(2000) < 1 / (1 + np.exp(-3 * x))).astype(int)
+        ref = pd.DataFrame({"x": x, "y": y, "score": 0.2})
+        window = pd.DataFrame({"x": x, "score": 1 / (1 + np.exp(-3 * x))})
+        prediction: str | list[str] = "score"
+    else:
+        y = np.array(["a", "b", "c"])[np.digitize(x + rng.normal(0, 0.5, 2000), [-0.5, 0.5])]
+        ref = pd.DataFrame({"x": x, "y": y, "p_a": 0.5, "p_b": 0.3, "p_c": 0.2})
+        window = pd.DataFrame({"x": x, "p_a": (x < -0.5) * 0.8 + 0.1, "p_b": 0.1,
+                               "p_c": (x >= -0.5) * 0.8})
+        prediction = ["p_a", "p_b", "p_c"]
+    with pytest.warns(md.DecayWarning, match="same score"):
+        profile = md.build_profile(ref, target="y", prediction=prediction, task=task)
+    assert profile.calibrations == ()
+    assert not any(k.startswith("est.") for k in evaluate_window(profile, window).metrics)
+    again = md.Profile.from_json(profile.to_json())
+    assert again.calibrations == ()
