@@ -45,6 +45,8 @@ _SD_ROWS = 10_000
 KS95 = 2.2414
 #: From this many reference rows on, isotonic regression wins ties with beta calibration.
 ISOTONIC_ROWS = 1000
+#: Labelled reference rows needed to check the raw scores' calibration or fit a map.
+CALIBRATION_ROWS = 50
 
 
 def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = FOLDS, seed: int = 0
@@ -73,10 +75,7 @@ def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, s
     probabilities of a row are normalised together, so a raw class beside calibrated ones would
     be read on another scale."""
     hits = hits.astype(float)
-    # a class with fewer than two rows on either side cannot be cross-validated (a fold's
-    # complement would hold one side only): no map, as for a class absent from the reference
-    if len(hits) < 50 or any(min(hits[:, k].sum(), len(hits) - hits[:, k].sum()) < 2
-                             for k in range(hits.shape[1])):
+    if too_few_to_calibrate(hits):
         return tuple(Calibration() for _ in range(hits.shape[1]))
     rng = np.random.default_rng(seed)
     fits = [fit_candidates(scores[:, k], hits[:, k], folds, seed) for k in range(hits.shape[1])]
@@ -85,6 +84,14 @@ def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, s
                for k, c in enumerate(fits)]
     return tuple(c.calibration(m, scores[:, k], hits[:, k])
                  for k, (c, m) in enumerate(zip(fits, methods, strict=True)))
+
+
+def too_few_to_calibrate(hits: np.ndarray) -> bool:
+    """Whether labels ``hits`` (rows, classes) are too few to check or fit a map: under
+    ``CALIBRATION_ROWS`` rows, or a class with fewer than two rows on either side (a fold's
+    complement would hold one side only); the raw scores are then read unchecked."""
+    return len(hits) < CALIBRATION_ROWS or any(
+        min(hits[:, k].sum(), len(hits) - hits[:, k].sum()) < 2 for k in range(hits.shape[1]))
 
 
 def _raw_fits(scores: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> bool:
