@@ -118,12 +118,22 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
          f"attached to {model_uri}\n  features: {kinds}\n  {uri}\n  sha256 {built.sha256()}"
          + (f"\n  classes: {', '.join(built.classes)}" if built.classes else "")
          + (f" (positive: {built.positive_label})" if built.positive_label else "")
+         + _decision(built)
          + (f"\n  reference {perf}" if perf else "")
          + ("" if built.target else "\n  no --target: performance will not be tracked, "
             "neither realized nor estimated (both need the reference's labels)"
             + ("" if built.prediction_columns else "; no --prediction: nor prediction drift"))
          + (f"\n  metrics of {len(renamed)} column(s) log under keys: {keys}"
             + (", …" if len(renamed) > 5 else "") if renamed else ""))
+
+
+def _decision(built: Profile) -> str:
+    """How a binary profile decides a row positive, for the accuracy, precision, recall and
+    F1 it prints (and the threshold's scale, which logits make a question)."""
+    if built.task != "binary" or not built.classes or built.predicted_label:
+        return ""
+    after = " (the logits' sigmoid)" if built.prediction_kind == "logit" else ""
+    return f"; decided positive at probability >= {built.threshold:g}{after}"
 
 
 @click.group()

@@ -163,6 +163,9 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
     note = None if profile.loss_models or not est else estimate.estimator_note(profile.calibrations)
     if note:
         result.notes.append(note)
+        if profile.task == "binary" and "est.precision" not in est:  # 0 of 0: undefined
+            result.notes.append(f"est.precision left out: no row scores at or above the "
+                                f"threshold {profile.threshold:g}")
     # against the same estimator on the reference, so calibration bias cancels out
     metrics.update(reference_changes(
         "est", {k[4:]: v for k, v in est.items()},

@@ -13,7 +13,13 @@ import pandas as pd
 from ..errors import DataError
 from ..stats import performance
 from ..stats.dispersion import with_dispersion
-from ..stats.estimate import Calibration, estimated_metrics, fit_calibrations
+from ..stats.estimate import (
+    CALIBRATION_ROWS,
+    Calibration,
+    estimated_metrics,
+    fit_calibrations,
+    too_few_to_calibrate,
+)
 from ..stats.loss import LossModel, estimate_regression
 from ..stats.loss_fit import MAX_CATEGORIES, MIN_SAMPLES_LEAF, fit_loss_models
 from ..stats.schema import (
@@ -77,25 +83,39 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         decisions=rows[predicted_label] if predicted_label else None)
     calibrations: tuple[Calibration, ...] = ()
     loss_models: tuple[LossModel, ...] = ()
+    unchecked: str | None = None
     if task != "regression":
-        calibrations = _calibrations(rows, target, values, class_labels, pos, threshold,
-                                     columns.timestamp_column)
+        calibrations, unchecked = _calibrations(rows, target, values, class_labels, pos,
+                                                threshold, columns.timestamp_column)
         est = estimated_metrics(task, values, calibrations, threshold)
     else:
         loss_models = _loss_models(rows, [*numerical, *categorical, *pred_cols], target,
                                    values, categorical)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
     notes: tuple[str, ...] = ()
+    if unchecked:
+        notes += (unchecked,)
     if predicted_label and (note := undecided_note(rows[target], values, rows[predicted_label])):
         notes = (note,)
     if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
         notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
                  f"the probability of {pos!r}? if it is the other class's, give that class "
                  "as positive_label= (--positive-label)",)
+    auc = "roc_auc" if task == "binary" else "roc_auc_ovr"
+    if perf.get(auc) == 1.0 and calibrations:
+        notes += (f"reference {auc} is 1: the scores separate the labels perfectly, as a model's "
+                  "scores of its own training rows do; est.* assume a score means on a window "
+                  "what it meant here, so if these are training rows every estimate will read "
+                  "near perfect (profile rows the model did not learn from)",)
     if task == "multiclass" and not predicted_label and (
             note := _column_order_note(rows[target], values, class_labels, pred_cols,
                                        perf.get("accuracy"))):
         notes += (note,)
+    if task != "regression" and not calibrations and identical_scores(values):
+        notes += (f"every reference row has the same {'scores' if values.ndim == 2 else 'score'}"
+                  f" ({', '.join(pred_cols)}): they say nothing of which rows are positive, so "
+                  "no score can be mapped to a chance of its label and windows without labels "
+                  "get no est.*; profile rows the model scored",)
     if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
@@ -185,24 +205,43 @@ def _frequent_categories(series: pd.Series) -> tuple[str, ...]:
 
 def _calibrations(rows: pd.DataFrame, target: str, values: np.ndarray,
                   classes: tuple[str, ...], positive_label: str | None, threshold: float,
-                  timestamp_column: str | None) -> tuple[Calibration, ...]:
+                  timestamp_column: str | None
+                  ) -> tuple[tuple[Calibration, ...], str | None]:
     """Score-to-probability maps for label-free estimation: one (binary) or one per class,
     chosen without regard to the decision threshold (one map serves every metric); the first
     holds the metrics' dispersion at ``threshold`` over consecutive chunks of the rows (in time
-    order when ``timestamp_column`` is among them, else as given)."""
+    order when ``timestamp_column`` is among them, else as given); and a note when the labels
+    are too few to check the raw scores."""
     labels = map_labels(rows[target], classes, target)
     scores = values if values.ndim == 2 else values[:, None]
     keep = pd.notna(labels) & np.isfinite(scores).all(axis=1)
     wanted = [positive_label] if values.ndim == 1 else list(classes)
     hits = np.column_stack([labels[keep] == label for label in wanted])
+    if identical_scores(scores[keep]):  # no map from scores to labels: no est.*
+        return (), None
     calibrations = fit_calibrations(scores[keep], hits)
+    unchecked = None
+    if too_few_to_calibrate(hits):
+        fewest = min(min(int(h.sum()), len(h) - int(h.sum())) for h in hits.T)
+        unchecked = (f"est.* will read the raw scores as probabilities, unchecked: {len(hits)} "
+                     f"labelled reference rows, {fewest} of the rarest label, where "
+                     f"{CALIBRATION_ROWS} rows and 2 of each label are needed to check the "
+                     "scores' calibration or fit a map (the bands leave the map's error out)")
     order = np.arange(int(keep.sum()))
     if timestamp_column is not None and timestamp_column in rows.columns:
         times = rows[timestamp_column]  # text parsed as the monitor parses it (as the bands)
         if not pd.api.types.is_numeric_dtype(times.dtype):
             times = timestamps(times, timestamp_column)
         order = np.argsort(times.to_numpy()[keep], kind="stable")
-    return with_dispersion(values[keep][order], hits[order], calibrations, threshold)
+    return (with_dispersion(values[keep][order], hits[order], calibrations, threshold),
+            unchecked)
+
+
+def identical_scores(values: np.ndarray) -> bool:
+    """Whether the model gave every row with finite outputs the same output (a constant
+    score, or the same class probabilities in every row): no calibration can be fitted."""
+    finite = values[np.isfinite(values).all(axis=1) if values.ndim == 2 else np.isfinite(values)]
+    return len(finite) > 0 and bool(np.all(finite == finite[0]))
 
 
 def undecided_note(labels: pd.Series, outputs: np.ndarray, decisions: pd.Series) -> str | None:

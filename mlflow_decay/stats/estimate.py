@@ -45,6 +45,8 @@ _SD_ROWS = 10_000
 KS95 = 2.2414
 #: From this many reference rows on, isotonic regression wins ties with beta calibration.
 ISOTONIC_ROWS = 1000
+#: Labelled reference rows needed to check the raw scores' calibration or fit a map.
+CALIBRATION_ROWS = 50
 
 
 def fit_calibration(scores: np.ndarray, y: np.ndarray, folds: int = FOLDS, seed: int = 0
@@ -73,10 +75,7 @@ def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, s
     probabilities of a row are normalised together, so a raw class beside calibrated ones would
     be read on another scale."""
     hits = hits.astype(float)
-    # a class with fewer than two rows on either side cannot be cross-validated (a fold's
-    # complement would hold one side only): no map, as for a class absent from the reference
-    if len(hits) < 50 or any(min(hits[:, k].sum(), len(hits) - hits[:, k].sum()) < 2
-                             for k in range(hits.shape[1])):
+    if too_few_to_calibrate(hits):
         return tuple(Calibration() for _ in range(hits.shape[1]))
     rng = np.random.default_rng(seed)
     fits = [fit_candidates(scores[:, k], hits[:, k], folds, seed) for k in range(hits.shape[1])]
@@ -85,6 +84,14 @@ def fit_calibrations(scores: np.ndarray, hits: np.ndarray, folds: int = FOLDS, s
                for k, c in enumerate(fits)]
     return tuple(c.calibration(m, scores[:, k], hits[:, k])
                  for k, (c, m) in enumerate(zip(fits, methods, strict=True)))
+
+
+def too_few_to_calibrate(hits: np.ndarray) -> bool:
+    """Whether labels ``hits`` (rows, classes) are too few to check or fit a map: under
+    ``CALIBRATION_ROWS`` rows, or a class with fewer than two rows on either side (a fold's
+    complement would hold one side only); the raw scores are then read unchecked."""
+    return len(hits) < CALIBRATION_ROWS or any(
+        min(hits[:, k].sum(), len(hits) - hits[:, k].sum()) < 2 for k in range(hits.shape[1]))
 
 
 def _raw_fits(scores: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> bool:
@@ -221,8 +228,12 @@ def _band_rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
 
 def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.random.Generator
                 ) -> dict[str, float]:
-    """Standard deviation of each realized metric over labels drawn from ``p``."""
+    """Root mean square deviation of each realized metric, over labels drawn from ``p``, from
+    the estimate of the same rows (``scores`` ascending): its spread plus how far the ratio
+    metrics' mean lies from the ratio of expected counts (where a few rows decide, precision
+    at p = 0.999 is 1 in nearly every draw, and a band of the spread alone excludes it)."""
     n = len(p)
+    point = binary_point(scores, p, hard)
     draws = rng.random((_DRAWS, n)) < p
     ranks = average_ranks(scores)
     pos = draws.sum(axis=1).astype(float)
@@ -238,7 +249,7 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
         precision = tp / (tp + fp)
         recall = tp / pos
         f1 = 2 * tp / (2 * tp + fp + fn)
-    return {name: _sd(v) for name, v in (
+    return {name: _sd(v, point[name]) for name, v in (
         ("roc_auc", auc), ("pr_auc", ap), ("accuracy", acc), ("precision", precision),
         ("recall", recall), ("f1", f1))}
 
@@ -310,9 +321,15 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     return pd.Series(values, copy=False).rank(method="average").to_numpy(dtype=float)
 
 
-def _sd(values: np.ndarray) -> float:
+def _sd(values: np.ndarray, center: float | None = None) -> float:
+    """The finite values' standard deviation, or their root mean square deviation from
+    ``center`` when it is finite."""
     finite = values[np.isfinite(values)]
-    return float(finite.std()) if len(finite) >= 2 else float("nan")
+    if len(finite) < 2:
+        return float("nan")
+    if center is None or not np.isfinite(center):
+        return float(finite.std())
+    return float(np.sqrt(np.mean((finite - center) ** 2)))
 
 
 def estimate_multiclass(proba: np.ndarray, calibrations: list[Calibration], seed: int = 0
@@ -366,10 +383,12 @@ def multiclass_point(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray
 
 def multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarray,
                            rng: np.random.Generator) -> dict[str, float]:
-    """Standard deviation of the realized macro metrics over joint label draws: each draw
-    gives every row one class from its probabilities ``q``, and every class's one-vs-rest AUC
-    and F1 (and the accuracy) are recomputed from that same draw."""
+    """Root mean square deviation of the realized macro metrics over joint label draws from
+    the estimate of the same rows (as :func:`sampling_sd`): each draw gives every row one
+    class from its probabilities ``q``, and every class's one-vs-rest AUC and F1 (and the
+    accuracy) are recomputed from that same draw."""
     n, k = q.shape
+    point = multiclass_point(proba, q, predicted)
     labels = _categorical_draws(q, rng)  # (draws, n)
     ranks = np.column_stack([average_ranks(proba[:, c]) for c in range(k)])
     # per draw and class, by one bincount over (draw, class) cells: the drawn rows, the sum of
@@ -390,8 +409,9 @@ def multiclass_sampling_sd(proba: np.ndarray, q: np.ndarray, predicted: np.ndarr
         f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)  # as sklearn's zero_division=0
     # a class absent from a draw has no AUC; scikit-learn's macro AUC refuses such a window
     macro_auc = np.where(np.isfinite(auc).all(axis=1), auc.mean(axis=1), np.nan)
-    return {"roc_auc_ovr": _sd(macro_auc), "accuracy": _sd(right.mean(axis=1)),
-            "f1_macro": _sd(f1.mean(axis=1))}
+    return {"roc_auc_ovr": _sd(macro_auc, point["roc_auc_ovr"]),
+            "accuracy": _sd(right.mean(axis=1), point["accuracy"]),
+            "f1_macro": _sd(f1.mean(axis=1), point["f1_macro"])}
 
 
 def _categorical_draws(q: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -140,9 +140,13 @@ def _multiclass(y: np.ndarray, proba: np.ndarray, classes: list[str],
         auc = (f"not every class is present in the labels: none of {', '.join(absent[:5])}"
                + (f", … {len(absent) - 5} more" if len(absent) > 5 else ""))
     else:
-        # scikit-learn wants the labels sorted: reorder the probability columns to match
+        # scikit-learn wants the labels sorted: reorder the probability columns to match;
+        # rows it reads as summing to 1 are kept as they are (dividing by a sum one ulp off 1
+        # splits tied probabilities, such as a forest's, and moves the AUC away from
+        # scikit-learn's on the same rows), others are normalised so that it takes them
         order = sorted(range(len(classes)), key=lambda k: classes[k])
-        norm = proba[:, order] / proba.sum(axis=1, keepdims=True)
+        sums = proba.sum(axis=1, keepdims=True)
+        norm = proba[:, order] if np.allclose(sums, 1.0) else proba[:, order] / sums
         auc = lambda: skm.roc_auc_score(  # noqa: E731
             y.astype(str), norm, multi_class="ovr", average="macro",
             labels=[classes[k] for k in order])

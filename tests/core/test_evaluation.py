@@ -131,3 +131,22 @@ def test_a_column_missing_in_most_rows_is_named_where_the_multivariate_error_fal
     said = [n for n in gone.notes if "multivariate" in n]
     assert len(said) == 1 and said[0].startswith("'x2': missing in most rows")
     assert not [n for n in clean.notes if "multivariate" in n]
+
+
+# --- trial 8 (helper b): an estimate left out says why ----------------------------------------
+
+def test_a_window_with_no_row_decided_positive_says_why_est_precision_is_left_out() -> None:
+    # rare positives at a high threshold: a window of 3,000 rows may have none above it; the
+    # realized precision's absence had a note, the estimate's none
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=5000)
+    score = 1 / (1 + np.exp(-(2 * x - 5)))
+    ref = pd.DataFrame({"x": x, "y": (rng.random(5000) < score).astype(int), "score": score})
+    profile = md.build_profile(ref, target="y", prediction="score", threshold=0.7)
+    window = pd.DataFrame({"x": x[:3000], "score": np.minimum(score[:3000], 0.69)})
+    result = evaluate_window(profile, window)
+    assert "est.precision" not in result.metrics and "est.recall" in result.metrics
+    assert "est.precision left out: no row scores at or above the threshold 0.7" in result.notes
+    kept = evaluate_window(profile, ref.drop(columns="y"))
+    assert "est.precision" in kept.metrics
+    assert not any(n.startswith("est.precision left out") for n in kept.notes)

@@ -193,3 +193,76 @@ def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note
     right = md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
                              classes=names, band_chunks=0)
     assert right.performance["accuracy"] == pytest.approx(fits) and not right.notes
+
+
+# --- trial 8 (helper b): no estimate where none can be made -----------------------------------
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_a_reference_of_identical_scores_gives_no_estimate_and_says_why(task: str) -> None:
+    # a reference scored by a broken pipeline (every row the same output) cannot say what a
+    # score means: a window whose scores rank well was estimated at AUC 0.5 [0.44, 0.56]
+    from mlflow_decay.core.evaluation import evaluate_window
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    if task == "binary":
+        y = (rng.random(2000) < 1 / (1 + np.exp(-3 * x))).astype(int)
+        ref = pd.DataFrame({"x": x, "y": y, "score": 0.2})
+        window = pd.DataFrame({"x": x, "score": 1 / (1 + np.exp(-3 * x))})
+        prediction: str | list[str] = "score"
+    else:
+        y = np.array(["a", "b", "c"])[np.digitize(x + rng.normal(0, 0.5, 2000), [-0.5, 0.5])]
+        ref = pd.DataFrame({"x": x, "y": y, "p_a": 0.5, "p_b": 0.3, "p_c": 0.2})
+        window = pd.DataFrame({"x": x, "p_a": (x < -0.5) * 0.8 + 0.1, "p_b": 0.1,
+                               "p_c": (x >= -0.5) * 0.8})
+        prediction = ["p_a", "p_b", "p_c"]
+    with pytest.warns(md.DecayWarning, match="same score"):
+        profile = md.build_profile(ref, target="y", prediction=prediction, task=task)
+    assert profile.calibrations == ()
+    assert not any(k.startswith("est.") for k in evaluate_window(profile, window).metrics)
+    again = md.Profile.from_json(profile.to_json())
+    assert again.calibrations == ()
+
+
+@pytest.mark.parametrize("rows, positives", [(40, 8), (2000, 1)])
+def test_a_reference_too_small_to_check_the_scores_says_est_reads_them_unchecked(
+        rows: int, positives: int) -> None:
+    # an over-confident model (scores near 0 and 1) profiled on 40 rows, or on 2,000 rows with
+    # one positive: no calibration is checked or fitted, and est.* reads the raw scores; the
+    # note used to say only "from the raw scores", as for scores found calibrated
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(positives, int), np.zeros(rows - positives, int)]
+    score = np.clip(np.where(y == 1, 0.97, 0.03) + rng.normal(0, 0.02, rows), 0, 1)
+    ref = pd.DataFrame({"x": rng.normal(size=rows), "y": y, "score": score})
+    with pytest.warns(md.DecayWarning, match="raw scores as probabilities, unchecked") as seen:
+        profile = md.build_profile(ref, target="y", prediction="score")
+    note = next(str(w.message) for w in seen if "unchecked" in str(w.message))
+    assert f"{rows} labelled reference rows, {min(positives, rows - positives)} of the" in note
+    assert [c.method for c in profile.calibrations] == ["raw"]
+
+
+def test_a_reference_large_enough_has_no_unchecked_note() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=600)
+    ref = pd.DataFrame({"x": x, "y": (rng.random(600) < 1 / (1 + np.exp(-x))).astype(int),
+                        "score": 1 / (1 + np.exp(-x))})
+    profile = md.build_profile(ref, target="y", prediction="score")
+    assert not any("unchecked" in n for n in profile.notes)
+
+
+def test_a_reference_the_scores_separate_perfectly_says_estimates_will_read_perfect() -> None:
+    # the reference scored in-sample (a forest's training rows): realized AUC 1, and every
+    # later est.* read near 1 (AUC 0.9999 [0.9998, 1.0] on a window whose realized AUC is
+    # 0.91), with no note
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 3))
+    y = (rng.random(1500) < 1 / (1 + np.exp(-x[:, 0] - x[:, 1]))).astype(int)
+    forest = RandomForestClassifier(n_estimators=30, random_state=0).fit(x[:1000], y[:1000])
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(
+        y=y, score=forest.predict_proba(x)[:, 1])
+    with pytest.warns(md.DecayWarning, match="separate the labels perfectly"):
+        md.build_profile(frame[:1000], target="y", prediction="score")
+    held_out = md.build_profile(frame[1000:], target="y", prediction="score")
+    assert not any("perfectly" in n for n in held_out.notes)

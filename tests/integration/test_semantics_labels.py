@@ -640,3 +640,26 @@ def test_probabilities_sent_to_a_logit_profile_are_named_in_a_note(tmp_path: Pat
                    for n in result.notes), result.notes
     right = evaluate_window(profile, _logits(make_frame(2000, 2)))
     assert not any("are these probabilities" in n for n in right.notes)
+
+
+# --- trial 8 (helper b): the decision a profile's accuracy and F1 were computed at ------------
+
+def test_profile_prints_the_threshold_on_the_probability_scale_for_logits(
+        tmp_path: Path, tracking_uri: str, new_version: Callable[[], str]) -> None:
+    # an SVM's decision_function as logits with --threshold 0.7: the printout showed precision
+    # and recall with no word of the decision they were computed at, nor its scale
+    from scipy.special import expit, logit
+
+    reference = make_frame(1000, 1)
+    reference["margin"] = logit(reference.score.clip(1e-6, 1 - 1e-6))
+    reference.drop(columns="score").to_csv(tmp_path / "ref.csv", index=False)
+    uri = new_version()
+    done = CliRunner().invoke(main, [
+        "profile", uri, "--data", str(tmp_path / "ref.csv"), "--target", "label",
+        "--prediction", "margin", "--prediction-kind", "logit", "--threshold", "0.7",
+        "--band-chunks", "0", "--tracking-uri", tracking_uri])
+    assert done.exit_code == 0, done.output
+    assert ("classes: 0, 1 (positive: 1); decided positive at probability >= 0.7 (the logits' "
+            "sigmoid)") in done.stdout
+    decided = expit(reference.margin) >= 0.7
+    assert f"precision {skm.precision_score(reference.label, decided):.4f}" in done.stdout

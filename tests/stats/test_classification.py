@@ -15,6 +15,13 @@ from mlflow_decay.stats import calibration, estimate
 from mlflow_decay.stats.schema import map_labels
 
 
+def _rms_about(p: np.ndarray, metric, center: float) -> float:  # type: ignore[no-untyped-def]
+    """Exact root mean square deviation of ``metric(labels)`` from ``center`` (the estimate),
+    over every labelling as in :func:`_brute_force`: its spread and its mean's distance."""
+    mean, sd = _brute_force(p, metric)
+    return float(np.sqrt(sd**2 + (mean - center) ** 2))
+
+
 def _brute_force(p: np.ndarray, metric) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Exact mean and standard deviation of ``metric(labels)`` over every labelling of the rows,
     each row's label drawn from its own class probabilities ``p`` (rows, classes); labellings
@@ -33,12 +40,13 @@ def _brute_force(p: np.ndarray, metric) -> tuple[float, float]:  # type: ignore[
 
 def test_binary_sampling_sd_matches_every_labelling(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(0)
-    scores = rng.random(10)
+    scores = np.sort(rng.random(10))  # ascending, as sampling_sd takes them
     p = np.clip(scores + rng.normal(0, 0.15, 10), 0.05, 0.95)
     hard = (scores >= 0.6).astype(float)
     monkeypatch.setattr(estimate, "_DRAWS", 40_000)
     sd = estimate.sampling_sd(scores, p, hard, np.random.default_rng(1))
     two = np.column_stack([1 - p, p])
+    point = estimate.binary_point(scores, p, hard)
 
     def auc(labels: np.ndarray) -> float:
         return skm.roc_auc_score(labels, scores) if 0 < labels.sum() < len(labels) else np.nan
@@ -47,7 +55,7 @@ def test_binary_sampling_sd_matches_every_labelling(monkeypatch: pytest.MonkeyPa
         return skm.accuracy_score(labels, hard)
 
     for name, metric in (("roc_auc", auc), ("accuracy", accuracy)):
-        assert sd[name] == pytest.approx(_brute_force(two, metric)[1], rel=0.03)
+        assert sd[name] == pytest.approx(_rms_about(two, metric, point[name]), rel=0.03)
 
 
 def test_multiclass_band_draws_rows_jointly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +80,7 @@ def test_multiclass_band_draws_rows_jointly(monkeypatch: pytest.MonkeyPatch) -> 
 
     for name, metric in (("roc_auc_ovr", macro_auc), ("f1_macro", macro_f1),
                          ("accuracy", accuracy)):
-        exact = _brute_force(q, metric)[1]
+        exact = _rms_about(q, metric, estimate.multiclass_point(proba, q, predicted)[name])
         assert sd[name] == pytest.approx(exact, rel=0.03), name
     # the classes' one-vs-rest F1s move together (a row is of one class only): combining
     # their deviations as if independent misses that

@@ -160,3 +160,29 @@ def test_bands_stay_in_the_metrics_range() -> None:
               if f"est.{m}.lower" in found]
     assert bounds and all(0.0 <= lo <= hi <= 1.0 for lo, hi in bounds), found
     assert any(hi == 1.0 for _, hi in bounds), found  # one of them was cut
+
+
+# --- trial 8 (helper b): a band centred on a value the window cannot take ---------------------
+
+def test_precision_band_of_few_certain_predicted_positives_covers_the_realized_precision(
+        ) -> None:
+    # rare positives, a high threshold: 3 of 3,000 rows decided positive, each positive with
+    # probability 0.999 (the calibrated scores are the truth here). The realized precision is
+    # 1 in 99.7 % of windows; the band of the draws' spread alone was [0.999, 0.999]
+    from mlflow_decay.stats.calibration import Calibration
+
+    scores = np.r_[np.full(2997, 0.01), np.full(3, 0.999)]
+    est = estimate.estimate_binary(scores, Calibration(), threshold=0.5)
+    assert est["est.precision"] == pytest.approx(0.999)
+    rng = np.random.default_rng(0)
+    hard = (scores >= 0.5).astype(int)
+    covered = []
+    for _ in range(400):
+        y = (rng.random(len(scores)) < scores).astype(int)
+        for name, value in (("precision", skm.precision_score(y, hard, zero_division=0)),
+                            ("recall", skm.recall_score(y, hard)),
+                            ("f1", skm.f1_score(y, hard)),
+                            ("accuracy", skm.accuracy_score(y, hard))):
+            covered.append(est[f"est.{name}.lower"] <= value <= est[f"est.{name}.upper"])
+    assert np.mean(covered) >= 0.93
+    assert est["est.precision.upper"] == 1.0

@@ -106,3 +106,31 @@ def test_a_multiclass_auc_left_out_names_the_classes_the_labels_lack() -> None:
     assert why["roc_auc_ovr"] == "not every class is present in the labels: none of amber"
     assert got["f1_macro"] == pytest.approx(skm.f1_score(  # amber counts 0, as scikit-learn's
         y, np.array(classes)[proba.argmax(1)], average="macro", labels=classes, zero_division=0))
+
+
+# --- trial 8 (helper b): a forest's tied probabilities ---------------------------------------
+
+def test_multiclass_auc_of_tied_probabilities_equals_sklearn_on_the_same_rows() -> None:
+    # a random forest's predict_proba: fractions of 20 trees, so many rows tie, and some rows
+    # sum to 1 only within an ulp; dividing by those sums broke the ties (AUC off by ~1e-4)
+    rng = np.random.default_rng(0)
+    votes = rng.multinomial(20, [0.6, 0.25, 0.1, 0.05], size=3000).astype(float)
+    y = np.array(["bird", "cat", "dog", "eel"])[
+        np.array([rng.choice(4, p=(v + 1) / (v + 1).sum()) for v in votes])]
+    proba = votes / 20.0
+    third = np.array([1 / 3, 1 / 3, 1 / 3, 0.0])  # sums to 1 - 1.1e-16
+    proba[:300] = np.where(rng.random((300, 1)) < 0.5, third, proba[:300])
+    assert (proba.sum(axis=1) != 1.0).any()
+    got, _ = realized("multiclass", pd.Series(y), proba, classes=("bird", "cat", "dog", "eel"))
+    want = skm.roc_auc_score(y, proba, multi_class="ovr", average="macro",
+                             labels=["bird", "cat", "dog", "eel"])
+    assert got["roc_auc_ovr"] == want
+
+
+def test_multiclass_auc_of_rows_not_summing_to_one_is_on_the_normalised_rows() -> None:
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet([1, 1, 1], 500)
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 500)]
+    got, _ = realized("multiclass", pd.Series(y), proba * 1.01, classes=("a", "b", "c"))
+    assert got["roc_auc_ovr"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=["a", "b", "c"]))
