@@ -133,7 +133,7 @@ def test_a_column_missing_in_most_rows_is_named_where_the_multivariate_error_fal
     assert not [n for n in clean.notes if "multivariate" in n]
 
 
-# --- trial 8 (helper b): an estimate left out says why ----------------------------------------
+# --- trial 8: an estimate left out says why ----------------------------------------
 
 def test_a_window_with_no_row_decided_positive_says_why_est_precision_is_left_out() -> None:
     # rare positives at a high threshold: a window of 3,000 rows may have none above it; the

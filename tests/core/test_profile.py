@@ -195,7 +195,7 @@ def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note
     assert right.performance["accuracy"] == pytest.approx(fits) and not right.notes
 
 
-# --- trial 8 (helper b): no estimate where none can be made -----------------------------------
+# --- trial 8: no estimate where none can be made -----------------------------------
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_a_reference_of_identical_scores_gives_no_estimate_and_says_why(task: str) -> None:

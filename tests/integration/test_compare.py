@@ -220,7 +220,7 @@ def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(
     assert unlabelled.notes[-1] == "no promotion: DeLong's test needs labels on the window"
 
 
-# --- trial 3 (helper A) ------------------------------------------------------------------------
+# --- trial 3 ------------------------------------------------------------------------
 
 
 def test_delong_reads_a_challenger_that_scores_the_other_class(
@@ -280,7 +280,7 @@ def test_a_multiclass_comparison_says_why_it_has_no_delong(
     assert not any("needs labels on the window" in n for n in result.notes)
 
 
-# --- trial 4 (helper B): two registered models compared -------------------------------------
+# --- trial 4: two registered models compared -------------------------------------
 
 def test_versions_of_two_models_compare_without_touching_another_version(
         tracking_uri: str, profiled: str, new_version: Callable[..., str]) -> None:

@@ -399,7 +399,7 @@ def test_labels_for_a_window_evaluated_again_with_force_replay_its_verdict_once(
     assert row["status"] == "warning"  # one degraded window: the first step of the hysteresis
 
 
-# --- trial 4 (helper B): a restore by hand stands when more labels arrive --------------------
+# --- trial 4: a restore by hand stands when more labels arrive --------------------
 
 def test_labels_after_a_restore_do_not_undo_it(tracking_uri: str,
                                                new_version: Callable[..., str]) -> None:

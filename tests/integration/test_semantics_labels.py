@@ -642,7 +642,7 @@ def test_probabilities_sent_to_a_logit_profile_are_named_in_a_note(tmp_path: Pat
     assert not any("are these probabilities" in n for n in right.notes)
 
 
-# --- trial 8 (helper b): the decision a profile's accuracy and F1 were computed at ------------
+# --- trial 8: the decision a profile's accuracy and F1 were computed at ------------
 
 def test_profile_prints_the_threshold_on_the_probability_scale_for_logits(
         tmp_path: Path, tracking_uri: str, new_version: Callable[[], str]) -> None:

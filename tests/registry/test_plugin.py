@@ -36,7 +36,7 @@ def test_mlflow_models_evaluate_with_the_decay_evaluator(tracking_uri: str, prof
     assert result.artifacts["decay_report"].content["window_status"] == report["window_status"]
 
 
-# --- trial 3 (helper C): a plainly logged classifier is judged on its probabilities ----------
+# --- trial 3: a plainly logged classifier is judged on its probabilities ----------
 
 def _log_classifier(train: pd.DataFrame, target: str, name: str, **kwargs: object) -> str:
     import mlflow.sklearn
@@ -139,7 +139,7 @@ def test_a_classifier_fitted_on_arrays_reads_its_signatures_columns_of_a_wider_d
     assert result.metrics["decay.perf.roc_auc"] == pytest.approx(expected)
 
 
-# --- trial 4 (helper B): a pyfunc whose predict gives a DataFrame ---------------------------
+# --- trial 4: a pyfunc whose predict gives a DataFrame ---------------------------
 
 def _log_frame_model(reference: pd.DataFrame, shape: str) -> str:
     """A classifier behind a custom pyfunc whose ``predict`` gives a DataFrame (``shape``: its
@@ -201,7 +201,7 @@ def test_a_dataframe_output_that_is_not_one_score_is_refused(
                                evaluators=["mlflow_decay"])
 
 
-# --- trial 6 (helper B): a pyfunc giving both classes' probabilities, the positive one first ---
+# --- trial 6: a pyfunc giving both classes' probabilities, the positive one first ---
 
 @pytest.mark.parametrize("columns", ["p_churn,p_stay", "p_stay,p_churn", "array"])
 def test_two_class_probabilities_give_the_positive_class_even_when_it_sorts_first(
@@ -240,7 +240,7 @@ def test_two_class_probabilities_give_the_positive_class_even_when_it_sorts_firs
     assert result.metrics["decay.drift.prediction.psi"] < 0.1  # the same scores' distribution
 
 
-# --- trial 7 (helper B): a multiclass window's static predictions ----------------------------
+# --- trial 7: a multiclass window's static predictions ----------------------------
 
 def test_a_multiclass_windows_static_predictions_are_one_column_of_lists(
         tracking_uri: str, new_version: Callable[..., str]) -> None:

@@ -162,7 +162,7 @@ def test_bands_stay_in_the_metrics_range() -> None:
     assert any(hi == 1.0 for _, hi in bounds), found  # one of them was cut
 
 
-# --- trial 8 (helper b): a band centred on a value the window cannot take ---------------------
+# --- trial 8: a band centred on a value the window cannot take ---------------------
 
 def test_precision_band_of_few_certain_predicted_positives_covers_the_realized_precision(
         ) -> None:

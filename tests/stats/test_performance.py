@@ -63,7 +63,7 @@ def test_multiclass_and_regression_equal_sklearn() -> None:
     assert reg["r2"] == pytest.approx(skm.r2_score(t, yhat))
 
 
-# --- trial 3 (helper C): 0/0 is undefined, not 0 -------------------------------------------
+# --- trial 3: 0/0 is undefined, not 0 -------------------------------------------
 
 @pytest.mark.parametrize("labels, scores", [
     ([0], [0.01]),                              # one row, right: nothing predicted positive
@@ -108,7 +108,7 @@ def test_a_multiclass_auc_left_out_names_the_classes_the_labels_lack() -> None:
         y, np.array(classes)[proba.argmax(1)], average="macro", labels=classes, zero_division=0))
 
 
-# --- trial 8 (helper b): a forest's tied probabilities ---------------------------------------
+# --- trial 8: a forest's tied probabilities ---------------------------------------
 
 def test_multiclass_auc_of_tied_probabilities_equals_sklearn_on_the_same_rows() -> None:
     # a random forest's predict_proba: fractions of 20 trees, so many rows tie, and some rows
