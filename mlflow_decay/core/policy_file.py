@@ -19,6 +19,7 @@ from .names import (
     RATIO_METRICS,
     globs_meet,
     higher_is_worse,
+    lower_is_worse,
     metric_patterns,
 )
 from .policy import Policy
@@ -274,6 +275,8 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         read = f"degrade {degrade:g} below warn {warn:g}" if swapped else "a negative threshold"
         raise PolicyError(f"{what}: {read} reads as lower is worse, but a higher {pattern} is "
                           f"worse: {'swap them' if swapped else 'give a positive one'}")
+    if spec.get("direction") is None and direction == "above" and lower_is_worse(pattern):
+        raise PolicyError(_read_as_higher(what, pattern, warn, degrade))
     if direction not in ("above", "below", "both"):
         raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
                           f"got {direction!r}")
@@ -289,6 +292,22 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         raise PolicyError(f"{what}: degrade_k is less severe than warn_k")
     return Rule(pattern, warn, degrade, cast(Direction, direction), values.get("warn_k"),
                 values.get("degrade_k"))
+
+
+def _read_as_higher(what: str, pattern: str, warn: float | None, degrade: float | None) -> str:
+    """Why a rule without a direction on a metric that is worse when lower (AUC, accuracy, R2,
+    their changes) is refused: it reads as higher is worse (a floor read as a ceiling)."""
+    if warn is not None and degrade is not None and degrade > warn:
+        read, fix = f"degrade {degrade:g} above warn {warn:g}", "swap them"
+    elif warn is None and degrade is None:
+        read, fix = "a reference band without a direction", 'give direction = "below"'
+    elif pattern.endswith(".delta"):
+        read, fix = "a positive change", "give a drop as a negative one (-0.02)"
+    else:
+        read, fix = ("a threshold alone" if warn is None or degrade is None
+                     else "equal warn and degrade"), 'give direction = "below" for a floor'
+    return (f"{what}: {read} reads as higher is worse, but a lower {pattern} is worse: {fix} "
+            '(or direction = "above" if a higher value is what it watches for)')
 
 
 DEFAULT_POLICY = load_policy()

@@ -143,3 +143,51 @@ def test_lower_is_worse_stays_for_other_metrics_and_when_said(tmp_path: Path) ->
                  '"perf.roc_auc.delta" = { warn = -0.02, degrade = -0.05 }\n')
     rules = {r.pattern: r.direction for r in load_policy(f).rules}
     assert rules["quality.rows"] == rules["drift.share"] == rules["perf.roc_auc.delta"] == "below"
+
+
+# -- trial 8 (helper A): a floor on a metric that is worse when lower, read as a ceiling ---------
+@pytest.mark.parametrize(("rule", "message"), [
+    # "warn when AUC falls to 0.80" read as AUC >= 0.80: every healthy window warned
+    ('"perf.roc_auc" = { warn = 0.80 }', 'give direction = "below" for a floor'),
+    ('"perf.roc_auc" = { warn = 0.75, degrade = 0.80 }', "swap them"),
+    ('"perf.roc_auc_ovr" = { degrade = 0.9 }', 'direction = "below"'),
+    ('"est.accuracy.delta" = { warn = 0.02 }', "give a drop as a negative one"),
+    ('"perf.r2" = { warn = 0.8, degrade = 0.8 }', 'direction = "below"'),
+    ('"est.roc_auc" = { warn_k = 3 }', 'give direction = "below"'),
+])
+def test_a_rule_reading_a_lower_is_worse_metric_as_higher_is_worse_is_refused(
+        tmp_path: Path, rule: str, message: str) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text(f"[thresholds]\n{rule}\n")
+    with pytest.raises(md.PolicyError, match=f"reads as higher is worse, but a lower .*{message}"):
+        load_policy(f)
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ('"perf.brier" = { warn = 0.20, degrade = 0.17 }', "swap them"),
+    ('"est.rmse.delta" = { warn = -0.1 }', "give a positive one"),
+])
+def test_a_swap_on_an_error_metric_is_refused(tmp_path: Path, rule: str, message: str) -> None:
+    # perf.brier <= 0.17 degraded: the better the model, the worse its verdict
+    f = tmp_path / "p.toml"
+    f.write_text(f"[thresholds]\n{rule}\n")
+    with pytest.raises(md.PolicyError, match=f"reads as lower is worse.*{message}"):
+        load_policy(f)
+
+
+def test_a_performance_floor_judges_as_written(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('inherit = false\n[thresholds]\n'
+                 '"perf.roc_auc" = { warn = 0.80, degrade = 0.75 }\n'
+                 '"perf.accuracy" = { warn = 0.9, direction = "below" }\n'
+                 '"perf.f1" = { warn = 0.99, direction = "above" }\n'   # a leak watched for
+                 '"perf.brier" = { warn = 0.17, degrade = 0.2 }\n')
+    policy = load_policy(f)
+    assert policy.decide({"perf.roc_auc": 0.83, "perf.accuracy": 0.95, "perf.f1": 0.7,
+                          "perf.brier": 0.15})[0] == "healthy"
+    status, breaches = policy.decide({"perf.roc_auc": 0.78, "perf.accuracy": 0.85,
+                                      "perf.f1": 0.995, "perf.brier": 0.21})
+    assert status == "degraded"
+    assert sorted((b.metric, b.level, b.direction) for b in breaches) == [
+        ("perf.accuracy", "warning", "below"), ("perf.brier", "degraded", "above"),
+        ("perf.f1", "warning", "above"), ("perf.roc_auc", "warning", "below")]
