@@ -285,17 +285,31 @@ def _probabilities_as_logits(profile: Profile, counted: ColumnStats) -> str | No
 
 
 def unused_rules(profile: Profile, policy: Policy) -> list[str]:
-    """Notes on the policy's exact per-column rules (``drift.<column>.<stat>``,
-    ``quality.<column>.<stat>``) naming a column this profile does not have."""
+    """Notes on the policy's exact rules that never apply to this profile: per-column rules
+    (``drift.<column>.<stat>``, ``quality.<column>.<stat>``) naming a column it does not have,
+    and rules on a performance metric its task never logs (``perf.f1_macro`` of a binary
+    model; the default policy's rules for other tasks are left out)."""
     columns = {*profile.metric_keys.values(), "prediction", "target", "multivariate"}
+    task_metrics = {"perf": performance.METRICS[profile.task],
+                    "est": {"binary": estimate.BINARY, "multiclass": estimate.MULTICLASS,
+                            "regression": loss.REGRESSION}[profile.task]}
+    default = set(DEFAULT_POLICY.rules)
     out = []
     for rule in policy.rules:
         section, _, rest = rule.pattern.partition(".")
         column = rest.rpartition(".")[0]
-        if (section in ("drift", "quality") and column and column not in columns
-                and not any(c in rule.pattern for c in "*?[")):
+        if any(c in rule.pattern for c in "*?["):
+            continue
+        if section in ("drift", "quality") and column and column not in columns:
             out.append(f"policy rule {rule.pattern!r} names no column of this profile "
                        f"({column!r}): it never applies")
+        elif section in task_metrics and rule not in default and (
+                (name := rest.partition(".")[0]) not in task_metrics[section]
+                or (rest.endswith(".ratio") and profile.task != "regression")):
+            out.append(f"policy rule {rule.pattern!r}: a {profile.task} model never logs "
+                       f"{section}.{name}{'.ratio' if rest.endswith('.ratio') else ''} "
+                       f"(it logs {section}.{{{', '.join(task_metrics[section])}}}): it never "
+                       "applies")
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,25 @@ def test_a_column_missing_in_most_rows_is_named_where_the_multivariate_error_fal
     said = [n for n in gone.notes if "multivariate" in n]
     assert len(said) == 1 and said[0].startswith("'x2': missing in most rows")
     assert not [n for n in clean.notes if "multivariate" in n]
+
+
+# -- trial 8 (helper A): a rule on a metric the model's task never logs is noted ----------------
+def test_a_rule_on_a_metric_the_task_never_logs_is_noted(tmp_path: Path) -> None:
+    from mlflow_decay.core.policy_file import load_policy
+
+    path = tmp_path / "p.toml"
+    # a binary model: F1 macro is multiclass, the MAE ratio regression; perf.f1 it logs
+    path.write_text('[thresholds]\n"perf.f1_macro.delta" = { warn = -0.02 }\n'
+                    '"perf.mae.ratio" = { warn = 1.2 }\n"perf.f1.delta" = { warn = -0.02 }\n'
+                    '"est.*.delta" = { warn = -0.5 }\n')
+    result = evaluate_window(reference_profile(), make_frame(500, 2), load_policy(path))
+    assert [n for n in result.notes if n.startswith("policy rule")] == [
+        "policy rule 'perf.f1_macro.delta': a binary model never logs perf.f1_macro (it logs "
+        "perf.{roc_auc, pr_auc, log_loss, brier, accuracy, precision, recall, f1}): it never "
+        "applies",
+        "policy rule 'perf.mae.ratio': a binary model never logs perf.mae.ratio (it logs "
+        "perf.{roc_auc, pr_auc, log_loss, brier, accuracy, precision, recall, f1}): it never "
+        "applies"]
+    # the default policy's rules for other tasks (perf.rmse.ratio, perf.r2.delta) are not noted
+    default = evaluate_window(reference_profile(), make_frame(500, 2))
+    assert not [n for n in default.notes if n.startswith("policy rule")]
