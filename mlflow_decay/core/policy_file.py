@@ -29,6 +29,11 @@ _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promot
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after", "min_rows"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover", "describe"}
+_PROMOTE_KEYS = {"alias", "min_auc_gain", "max_p_value", "windows"}
+#: The table each key of the tables with fixed keys belongs in (a key put in the wrong one).
+_HOME = {**dict.fromkeys(_HYSTERESIS_KEYS, "hysteresis"), **dict.fromkeys(_ACTION_KEYS, "actions"),
+         **dict.fromkeys(_PROMOTE_KEYS, "promote"), "columns": "business",
+         "min_coverage": "labels", "numerical": "drift", "categorical": "drift"}
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -76,6 +81,9 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     where = f"policy {source!r}"
     unknown = set(data) - _SECTIONS
     if unknown:
+        if (key := sorted(unknown)[0]) in _HOME:
+            raise PolicyError(f"{where}: {key!r} is a [{_HOME[key]}] key, written above every "
+                              f"table: put it under [{_HOME[key]}]")
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
                           "(expected drift, thresholds, actions, hysteresis, business, promote, "
                           "labels, inherit)")
@@ -106,7 +114,9 @@ def _drift(data: dict[str, Any], fallback: Policy, where: str
     drift = dict((k, (m, t)) for k, m, t in fallback.drift)
     for kind, spec in _table(data, "drift", where).items():
         if kind not in FEATURE_METRICS:
-            raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or categorical")
+            hint = "; a metric's threshold goes under [thresholds]" if "." in kind else ""
+            raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or "
+                              f"categorical{hint}")
         if not isinstance(spec, dict) or set(spec) - {"metric", "threshold"}:
             raise PolicyError(f"{where}: [drift] {kind} must be {{ metric = ..., threshold = ... }}")
         metric = spec.get("metric", drift[kind][0])
@@ -127,10 +137,28 @@ def _thresholds(data: dict[str, Any], fallback: Policy, where: str, check_names:
     """``[thresholds]``: a rule per metric name or pattern, replacing the one it overrides."""
     rules = {r.pattern: r for r in fallback.rules}
     for pattern, spec in _table(data, "thresholds", where).items():
+        if pattern in _HOME and not isinstance(spec, dict):
+            raise PolicyError(f"{where}: [thresholds] {pattern!r} is a [{_HOME[pattern]}] key: "
+                              f"put it under [{_HOME[pattern]}]")
+        if dotted := _unquoted(pattern, spec):
+            raise PolicyError(f"{where}: threshold {dotted}: quote a metric name with dots, "
+                              f'"{dotted}" = {{ ... }} (unquoted, TOML reads it as nested tables)')
         if check_names:
             check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
         rules[pattern] = _rule(pattern, spec, where)
     return tuple(rules.values())
+
+
+def _unquoted(key: str, spec: Any) -> str | None:
+    """The metric name a ``[thresholds]`` key written without quotes spelled (``drift.share =
+    { warn = 0.3 }`` reads as ``{"drift": {"share": {"warn": 0.3}}}``), else ``None``."""
+    rule_keys = {"warn", "degrade", "warn_k", "degrade_k", "direction"}
+    if not isinstance(spec, dict) or not spec or set(spec) & rule_keys:
+        return None
+    inner, value = next(iter(spec.items()))
+    if not isinstance(value, dict):
+        return None
+    return _unquoted(f"{key}.{inner}", value) or f"{key}.{inner}"
 
 
 def _actions(data: dict[str, Any], fallback: Policy, where: str
@@ -142,13 +170,14 @@ def _actions(data: dict[str, Any], fallback: Policy, where: str
     for key in ("remove_aliases", "rollback_aliases"):
         value = actions.get(key, list(getattr(fallback, key)))
         if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
-            raise PolicyError(f"{where}: [actions] {key} must be a list of alias names")
+            raise PolicyError(f"{where}: [actions] {key} must be a list of alias names, "
+                              f"got {value!r}")
         alias_lists[key] = tuple(value)
     flags = {}
     for key in ("archive", "auto_recover", "describe"):
         value = actions.get(key, getattr(fallback, key))
         if not isinstance(value, bool):
-            raise PolicyError(f"{where}: [actions] {key} must be true or false")
+            raise PolicyError(f"{where}: [actions] {key} must be true or false, got {value!r}")
         flags[key] = value
     return alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags
 
@@ -160,7 +189,8 @@ def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int
     for key in sorted(_HYSTERESIS_KEYS):
         value = hysteresis.get(key, getattr(fallback, key))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
+            raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1, "
+                              f"got {value!r}")
         counts[key] = value
     return counts["degrade_after"], counts["recover_after"], counts["min_rows"]
 
@@ -178,7 +208,7 @@ def _promote(data: dict[str, Any], fallback: Policy, where: str
              ) -> tuple[str, int, float, float]:
     """``[promote]``: the alias a challenger wins, over how many windows, with what p-value
     and AUC gain."""
-    promote = _section(data, "promote", {"alias", "min_auc_gain", "max_p_value", "windows"}, where)
+    promote = _section(data, "promote", _PROMOTE_KEYS, where)
     alias = promote.get("alias", fallback.promote_alias)
     windows = promote.get("windows", fallback.promote_windows)
     if not isinstance(alias, str) or not alias:
@@ -215,8 +245,11 @@ def _section(data: dict[str, Any], key: str, allowed: set[str], where: str) -> d
     table = _table(data, key, where)
     unknown = set(table) - allowed
     if unknown:
-        raise PolicyError(f"{where}: unknown [{key}] key {sorted(unknown)[0]!r} "
-                          f"(expected {', '.join(sorted(allowed))})")
+        name = sorted(unknown)[0]
+        home = (f"; it is a [{_HOME[name]}] key" if name in _HOME
+                else "; a metric's threshold goes under [thresholds]" if "." in name else "")
+        raise PolicyError(f"{where}: unknown [{key}] key {name!r} "
+                          f"(expected {', '.join(sorted(allowed))}{home})")
     return table
 
 

@@ -191,3 +191,33 @@ def test_a_performance_floor_judges_as_written(tmp_path: Path) -> None:
     assert sorted((b.metric, b.level, b.direction) for b in breaches) == [
         ("perf.accuracy", "warning", "below"), ("perf.brier", "degraded", "above"),
         ("perf.f1", "warning", "above"), ("perf.roc_auc", "warning", "below")]
+
+
+# -- trial 8 (helper A): a key in the wrong place is named with where it goes ------------------
+@pytest.mark.parametrize(("text", "message"), [
+    # unquoted, TOML reads drift.share as nested tables: the error named a metric 'drift'
+    ('[thresholds]\ndrift.share = { warn = 0.3 }\n',
+     r"threshold drift.share: quote a metric name with dots, \"drift.share\" = \{ ... \}"),
+    ('[thresholds]\nperf.roc_auc.delta = { warn = -0.02 }\n',
+     r"threshold perf.roc_auc.delta: quote a metric name"),
+    # a key above every table header
+    ('degrade_after = 3\n[thresholds]\n"drift.share" = { warn = 0.3 }\n',
+     r"'degrade_after' is a \[hysteresis\] key, written above every table: put it under "
+     r"\[hysteresis\]"),
+    ('[thresholds]\nmin_rows = 50\n',
+     r"\[thresholds\] 'min_rows' is a \[hysteresis\] key: put it under \[hysteresis\]"),
+    ('[actions]\ndegrade_after = 3\n', r"unknown \[actions\] key 'degrade_after' \(expected "
+     r"archive, .*; it is a \[hysteresis\] key\)"),
+    # a threshold written after another table's header lands in that table
+    ('[hysteresis]\ndegrade_after = 3\n"perf.roc_auc.delta" = { warn = -0.02 }\n',
+     r"unknown \[hysteresis\] key 'perf.roc_auc.delta' \(.*; a metric's threshold goes under "
+     r"\[thresholds\]\)"),
+    ('[drift]\n"drift.share" = { warn = 0.3 }\n', r"a metric's threshold goes under \[thresholds\]"),
+    ('[hysteresis]\ndegrade_after = "3"\n', r"degrade_after must be a whole number >= 1, got '3'"),
+])
+def test_a_key_in_the_wrong_place_says_where_it_goes(tmp_path: Path, text: str,
+                                                      message: str) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text(text)
+    with pytest.raises(md.PolicyError, match=message):
+        load_policy(f)
