@@ -124,6 +124,22 @@ def lower_is_worse(pattern: str) -> bool:
     return _performance_name(pattern) in HIGHER_IS_BETTER
 
 
+def share_range(pattern: str) -> tuple[float, float] | None:
+    """The values the metrics ``pattern`` names can take when they are shares or probability
+    scores: ``(0, 1)``, and ``(-1, 1)`` for their changes from the reference; else ``None``."""
+    stats = {"ks", "js", "unseen_share"}
+    last = pattern.rsplit(".", 1)[-1]
+    name = _performance_name(pattern)
+    share = (pattern in ("drift.share", "labels.coverage")
+             or (pattern.startswith("drift.") and last in stats and "*" not in last)
+             or (pattern.startswith("quality.") and (last in QUALITY_METRICS
+                                                     or pattern.endswith(QUALITY_DELTAS)))
+             or (name is not None and name != "r2" and name in (*HIGHER_IS_BETTER, "brier")))
+    if not share:
+        return None
+    return (-1.0, 1.0) if pattern.endswith(".delta") else (0.0, 1.0)
+
+
 def _performance_name(pattern: str) -> str | None:
     """The performance metric a ``perf.*``/``est.*`` name is the level, change or bound of
     (``perf.roc_auc.delta``: ``roc_auc``), else ``None`` (a ratio, a glob, another section)."""

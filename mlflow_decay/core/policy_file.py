@@ -21,6 +21,7 @@ from .names import (
     higher_is_worse,
     lower_is_worse,
     metric_patterns,
+    share_range,
 )
 from .policy import Policy
 from .rules import Direction, Rule
@@ -310,6 +311,12 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
                           f"worse: {'swap them' if swapped else 'give a positive one'}")
     if spec.get("direction") is None and direction == "above" and lower_is_worse(pattern):
         raise PolicyError(_read_as_higher(what, pattern, warn, degrade))
+    span = share_range(pattern)
+    for level, value in (("warn", warn), ("degrade", degrade)):
+        if span is not None and value is not None and not span[0] <= value <= span[1]:
+            raise PolicyError(f"{what}: {level} {value:g} is outside {span[0]:g}..{span[1]:g}, "
+                              f"the values {pattern} takes ({value / 100:g} if {value:g} "
+                              "was a percentage)")
     if direction not in ("above", "below", "both"):
         raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
                           f"got {direction!r}")

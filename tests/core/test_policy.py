@@ -221,3 +221,29 @@ def test_a_key_in_the_wrong_place_says_where_it_goes(tmp_path: Path, text: str,
     f.write_text(text)
     with pytest.raises(md.PolicyError, match=message):
         load_policy(f)
+
+
+# -- trial 8 (helper A): a percentage where a share is read never (or always) breaches ----------
+@pytest.mark.parametrize(("rule", "message"), [
+    # drift.share never reaches 30: drift never warned; accuracy is always under 90: degraded
+    ('"drift.share" = { warn = 30 }', r"warn 30 is outside 0..1, the values drift.share takes "
+                                      r"\(0.3 if 30 was a percentage\)"),
+    ('"perf.accuracy" = { warn = 95, degrade = 90 }', r"warn 95 is outside 0..1"),
+    ('"perf.roc_auc.delta" = { warn = -2, degrade = -5 }', r"warn -2 is outside -1..1"),
+    ('"quality.*.missing_rate.delta" = { warn = 10 }', r"warn 10 is outside -1..1"),
+    ('"est.f1.lower" = { warn = 70, direction = "below" }', r"warn 70 is outside 0..1"),
+])
+def test_a_threshold_outside_a_shares_range_is_refused(tmp_path: Path, rule: str,
+                                                        message: str) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text(f"[thresholds]\n{rule}\n")
+    with pytest.raises(md.PolicyError, match=message):
+        load_policy(f)
+
+
+def test_unbounded_metrics_take_any_threshold(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('[thresholds]\n"drift.*.psi" = { warn = 2 }\n"perf.log_loss" = { warn = 3 }\n'
+                 '"perf.r2" = { warn = -2, degrade = -5 }\n"business.revenue" = { warn = 500 }\n'
+                 '"drift.share" = { warn = 1 }\n')
+    assert load_policy(f).rule_for("perf.r2") is not None
