@@ -129,6 +129,10 @@ def _drift(data: dict[str, Any], fallback: Policy, where: str
         if threshold < 0:
             raise PolicyError(f"{where}: [drift] {kind} threshold must be >= 0 (an effect size), "
                               f"got {threshold:g}")
+        if threshold > 1 and share_range(f"drift.x.{metric}") is not None:  # ks, js, unseen
+            raise PolicyError(f"{where}: [drift] {kind} threshold {threshold:g} is outside 0..1, "
+                              f"the values {metric} takes ({threshold / 100:g} if {threshold:g} "
+                              "was a percentage)")
         drift[kind] = (metric, threshold)
     return tuple((k, m, t) for k, (m, t) in drift.items())
 

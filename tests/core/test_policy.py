@@ -247,3 +247,14 @@ def test_unbounded_metrics_take_any_threshold(tmp_path: Path) -> None:
                  '"perf.r2" = { warn = -2, degrade = -5 }\n"business.revenue" = { warn = 500 }\n'
                  '"drift.share" = { warn = 1 }\n')
     assert load_policy(f).rule_for("perf.r2") is not None
+
+
+def test_a_percentage_as_a_drift_threshold_is_refused(tmp_path: Path) -> None:
+    # no feature's KS reaches 10: drift.share stayed 0 whatever moved
+    f = tmp_path / "p.toml"
+    f.write_text('[drift]\nnumerical = { metric = "ks", threshold = 10 }\n')
+    with pytest.raises(md.PolicyError, match=r"\[drift\] numerical threshold 10 is outside 0..1, "
+                                             r"the values ks takes \(0.1 if 10 was a percentage"):
+        load_policy(f)
+    f.write_text('[drift]\nnumerical = { metric = "psi", threshold = 10 }\n')  # unbounded
+    assert load_policy(f).feature_threshold("numerical") == 10
