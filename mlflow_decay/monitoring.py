@@ -197,7 +197,7 @@ def monitor(
     -------
     list of DecayReport
         One per window, in order; skipped windows have ``skipped=True``, their run id, and
-        the window's verdict, reasons (the first five) and metrics as that run logged them. A
+        the window's verdict, reasons and metrics as that run logged them. A
         window still open (it ends after now) is provisional: logged, not applied.
     """
     experiments.check_experiment(experiment)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import click
 
@@ -66,13 +67,21 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     rows = api.status(_model_uri(model), tracking_uri=tracking_uri)
     cells = []
     for r in rows:
-        since = _window(r["since_window"]) if r["since_window"] else (r["since"] or "-")[:16]
+        since = _window(r["since_window"]) if r["since_window"] else _moment(r)
         last = (f"{_window(r['last_window'])} {r['last_verdict']}" if r["last_window"]
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])
     text = table(["version", "stage", "aliases", "since window (UTC)", "last window (UTC)", "reason"], cells)
     emit(as_json, rows, text)
+
+
+def _moment(row: dict[str, Any]) -> str:
+    """When a stage was set without a window (a restore by hand), as the window cells are
+    written: ``restored 2026-03-09 04:12`` (UTC)."""
+    when = (row["since"] or "")[:16].replace("T", " ") or "-"
+    by_hand = (row["reason"] or "").startswith("restored by hand")
+    return f"restored {when}" if by_hand and when != "-" else when
 
 
 def _window(bounds: dict[str, str | None]) -> str:

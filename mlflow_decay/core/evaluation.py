@@ -45,7 +45,7 @@ from .frames import (
     prediction_values,
     require_unique_columns,
 )
-from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, RATIO_METRICS, metric_keys
+from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, QUALITY_DELTAS, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
 from .policy import Policy
@@ -288,17 +288,38 @@ def _probabilities_as_logits(profile: Profile, counted: ColumnStats) -> str | No
 
 
 def unused_rules(profile: Profile, policy: Policy) -> list[str]:
-    """Notes on the policy's exact per-column rules (``drift.<column>.<stat>``,
-    ``quality.<column>.<stat>``) naming a column this profile does not have."""
+    """Notes on the policy's exact rules that never apply to this profile: per-column rules
+    (``drift.<column>.<stat>``, ``quality.<column>.<stat>``) naming a column it does not have,
+    and rules on a performance metric its task never logs (``perf.f1_macro`` of a binary
+    model; the default policy's rules for other tasks are left out)."""
     columns = {*profile.metric_keys.values(), "prediction", "target", "multivariate"}
+    task_metrics = {"perf": performance.METRICS[profile.task],
+                    "est": {"binary": estimate.BINARY, "multiclass": estimate.MULTICLASS,
+                            "regression": loss.REGRESSION}[profile.task]}
+    default = set(DEFAULT_POLICY.rules)
     out = []
     for rule in policy.rules:
         section, _, rest = rule.pattern.partition(".")
-        column = rest.rpartition(".")[0]
-        if (section in ("drift", "quality") and column and column not in columns
-                and not any(c in rule.pattern for c in "*?[")):
-            out.append(f"policy rule {rule.pattern!r} names no column of this profile "
+        # quality.<column>.missing_rate.delta: the column is before the metric's two parts
+        stat = next((q for q in QUALITY_DELTAS if rest.endswith("." + q)),
+                    rest.rpartition(".")[2]) if section == "quality" else rest.rpartition(".")[2]
+        column = rest[:-len(stat) - 1] if rest.endswith("." + stat) else ""
+        if any(c in rule.pattern for c in "*?["):
+            continue
+        if section in ("drift", "quality") and column and column not in columns:
+            key = profile.metric_keys.get(column)  # a name MLflow cannot take: its safe key
+            out.append(f"policy rule {rule.pattern!r}: column {column!r} logs its metrics as "
+                       f"{section}.{key}.*, so the rule never applies: write "
+                       f"'{section}.{key}.{stat}'" if key is not None else
+                       f"policy rule {rule.pattern!r} names no column of this profile "
                        f"({column!r}): it never applies")
+        elif section in task_metrics and rule not in default and (
+                (name := rest.partition(".")[0]) not in task_metrics[section]
+                or (rest.endswith(".ratio") and profile.task != "regression")):
+            out.append(f"policy rule {rule.pattern!r}: a {profile.task} model never logs "
+                       f"{section}.{name}{'.ratio' if rest.endswith('.ratio') else ''} "
+                       f"(it logs {section}.{{{', '.join(task_metrics[section])}}}): it never "
+                       "applies")
     return out
 
 

@@ -98,6 +98,11 @@ PREDICTION_P_VALUE = "drift.prediction.p_value"
 PERFORMANCE_NOISE_Z = 3.0
 #: MLflow's longest metric name: a longer pattern matches nothing.
 MAX_PATTERN = 250
+#: Performance metrics that are better when higher, and those better when lower (errors): their
+#: levels, changes from the reference and estimates' bounds have one sense each.
+HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "roc_auc_ovr",
+                    "f1_macro", "r2")
+LOWER_IS_BETTER = ("log_loss", "brier", "rmse", "mae")
 
 
 def higher_is_worse(pattern: str) -> bool:
@@ -109,7 +114,40 @@ def higher_is_worse(pattern: str) -> bool:
             or (pattern.startswith("drift.") and last in stats)
             or (pattern.startswith("quality.") and (last in QUALITY_METRICS
                                                      or pattern.endswith(QUALITY_DELTAS)))
-            or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio")))
+            or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio"))
+            or _performance_name(pattern) in LOWER_IS_BETTER)
+
+
+def lower_is_worse(pattern: str) -> bool:
+    """Whether the metrics ``pattern`` names can only be worse when lower: a performance
+    metric that is better when higher (``perf.roc_auc``, ``est.accuracy.delta``, ...)."""
+    return _performance_name(pattern) in HIGHER_IS_BETTER
+
+
+def share_range(pattern: str) -> tuple[float, float] | None:
+    """The values the metrics ``pattern`` names can take when they are shares or probability
+    scores: ``(0, 1)``, and ``(-1, 1)`` for their changes from the reference; else ``None``."""
+    stats = {"ks", "js", "unseen_share"}
+    last = pattern.rsplit(".", 1)[-1]
+    name = _performance_name(pattern)
+    share = (pattern in ("drift.share", "labels.coverage")
+             or (pattern.startswith("drift.") and last in stats and "*" not in last)
+             or (pattern.startswith("quality.") and (last in QUALITY_METRICS
+                                                     or pattern.endswith(QUALITY_DELTAS)))
+             or (name is not None and name != "r2" and name in (*HIGHER_IS_BETTER, "brier")))
+    if not share:
+        return None
+    return (-1.0, 1.0) if pattern.endswith(".delta") else (0.0, 1.0)
+
+
+def _performance_name(pattern: str) -> str | None:
+    """The performance metric a ``perf.*``/``est.*`` name is the level, change or bound of
+    (``perf.roc_auc.delta``: ``roc_auc``), else ``None`` (a ratio, a glob, another section)."""
+    section, _, rest = pattern.partition(".")
+    name, _, derived = rest.partition(".")
+    if section in ("perf", "est") and derived in ("", "delta", "lower", "upper"):
+        return name
+    return None
 
 
 def never_negative(pattern: str) -> bool:

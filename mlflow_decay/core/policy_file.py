@@ -19,7 +19,9 @@ from .names import (
     RATIO_METRICS,
     globs_meet,
     higher_is_worse,
+    lower_is_worse,
     metric_patterns,
+    share_range,
 )
 from .policy import Policy
 from .rules import Direction, Rule
@@ -28,6 +30,11 @@ _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promot
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after", "min_rows"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover", "describe"}
+_PROMOTE_KEYS = {"alias", "min_auc_gain", "max_p_value", "windows"}
+#: The table each key of the tables with fixed keys belongs in (a key put in the wrong one).
+_HOME = {**dict.fromkeys(_HYSTERESIS_KEYS, "hysteresis"), **dict.fromkeys(_ACTION_KEYS, "actions"),
+         **dict.fromkeys(_PROMOTE_KEYS, "promote"), "columns": "business",
+         "min_coverage": "labels", "numerical": "drift", "categorical": "drift"}
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -75,6 +82,9 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     where = f"policy {source!r}"
     unknown = set(data) - _SECTIONS
     if unknown:
+        if (key := sorted(unknown)[0]) in _HOME:
+            raise PolicyError(f"{where}: {key!r} is a [{_HOME[key]}] key, written above every "
+                              f"table: put it under [{_HOME[key]}]")
         raise PolicyError(f"{where}: unknown section {sorted(unknown)[0]!r} "
                           "(expected drift, thresholds, actions, hysteresis, business, promote, "
                           "labels, inherit)")
@@ -105,7 +115,9 @@ def _drift(data: dict[str, Any], fallback: Policy, where: str
     drift = dict((k, (m, t)) for k, m, t in fallback.drift)
     for kind, spec in _table(data, "drift", where).items():
         if kind not in FEATURE_METRICS:
-            raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or categorical")
+            hint = "; a metric's threshold goes under [thresholds]" if "." in kind else ""
+            raise PolicyError(f"{where}: [drift] key {kind!r} must be numerical or "
+                              f"categorical{hint}")
         if not isinstance(spec, dict) or set(spec) - {"metric", "threshold"}:
             raise PolicyError(f"{where}: [drift] {kind} must be {{ metric = ..., threshold = ... }}")
         metric = spec.get("metric", drift[kind][0])
@@ -117,6 +129,10 @@ def _drift(data: dict[str, Any], fallback: Policy, where: str
         if threshold < 0:
             raise PolicyError(f"{where}: [drift] {kind} threshold must be >= 0 (an effect size), "
                               f"got {threshold:g}")
+        if threshold > 1 and share_range(f"drift.x.{metric}") is not None:  # ks, js, unseen
+            raise PolicyError(f"{where}: [drift] {kind} threshold {threshold:g} is outside 0..1, "
+                              f"the values {metric} takes ({threshold / 100:g} if {threshold:g} "
+                              "was a percentage)")
         drift[kind] = (metric, threshold)
     return tuple((k, m, t) for k, (m, t) in drift.items())
 
@@ -126,10 +142,28 @@ def _thresholds(data: dict[str, Any], fallback: Policy, where: str, check_names:
     """``[thresholds]``: a rule per metric name or pattern, replacing the one it overrides."""
     rules = {r.pattern: r for r in fallback.rules}
     for pattern, spec in _table(data, "thresholds", where).items():
+        if pattern in _HOME and not isinstance(spec, dict):
+            raise PolicyError(f"{where}: [thresholds] {pattern!r} is a [{_HOME[pattern]}] key: "
+                              f"put it under [{_HOME[pattern]}]")
+        if dotted := _unquoted(pattern, spec):
+            raise PolicyError(f"{where}: threshold {dotted}: quote a metric name with dots, "
+                              f'"{dotted}" = {{ ... }} (unquoted, TOML reads it as nested tables)')
         if check_names:
             check_metric_pattern(pattern, f"{where}: threshold {pattern!r}")
         rules[pattern] = _rule(pattern, spec, where)
     return tuple(rules.values())
+
+
+def _unquoted(key: str, spec: Any) -> str | None:
+    """The metric name a ``[thresholds]`` key written without quotes spelled (``drift.share =
+    { warn = 0.3 }`` reads as ``{"drift": {"share": {"warn": 0.3}}}``), else ``None``."""
+    rule_keys = {"warn", "degrade", "warn_k", "degrade_k", "direction"}
+    if not isinstance(spec, dict) or not spec or set(spec) & rule_keys:
+        return None
+    inner, value = next(iter(spec.items()))
+    if not isinstance(value, dict):
+        return None
+    return _unquoted(f"{key}.{inner}", value) or f"{key}.{inner}"
 
 
 def _actions(data: dict[str, Any], fallback: Policy, where: str
@@ -141,13 +175,14 @@ def _actions(data: dict[str, Any], fallback: Policy, where: str
     for key in ("remove_aliases", "rollback_aliases"):
         value = actions.get(key, list(getattr(fallback, key)))
         if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
-            raise PolicyError(f"{where}: [actions] {key} must be a list of alias names")
+            raise PolicyError(f"{where}: [actions] {key} must be a list of alias names, "
+                              f"got {value!r}")
         alias_lists[key] = tuple(value)
     flags = {}
     for key in ("archive", "auto_recover", "describe"):
         value = actions.get(key, getattr(fallback, key))
         if not isinstance(value, bool):
-            raise PolicyError(f"{where}: [actions] {key} must be true or false")
+            raise PolicyError(f"{where}: [actions] {key} must be true or false, got {value!r}")
         flags[key] = value
     return alias_lists["remove_aliases"], alias_lists["rollback_aliases"], flags
 
@@ -159,7 +194,8 @@ def _hysteresis(data: dict[str, Any], fallback: Policy, where: str) -> tuple[int
     for key in sorted(_HYSTERESIS_KEYS):
         value = hysteresis.get(key, getattr(fallback, key))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1")
+            raise PolicyError(f"{where}: [hysteresis] {key} must be a whole number >= 1, "
+                              f"got {value!r}")
         counts[key] = value
     return counts["degrade_after"], counts["recover_after"], counts["min_rows"]
 
@@ -177,7 +213,7 @@ def _promote(data: dict[str, Any], fallback: Policy, where: str
              ) -> tuple[str, int, float, float]:
     """``[promote]``: the alias a challenger wins, over how many windows, with what p-value
     and AUC gain."""
-    promote = _section(data, "promote", {"alias", "min_auc_gain", "max_p_value", "windows"}, where)
+    promote = _section(data, "promote", _PROMOTE_KEYS, where)
     alias = promote.get("alias", fallback.promote_alias)
     windows = promote.get("windows", fallback.promote_windows)
     if not isinstance(alias, str) or not alias:
@@ -214,8 +250,11 @@ def _section(data: dict[str, Any], key: str, allowed: set[str], where: str) -> d
     table = _table(data, key, where)
     unknown = set(table) - allowed
     if unknown:
-        raise PolicyError(f"{where}: unknown [{key}] key {sorted(unknown)[0]!r} "
-                          f"(expected {', '.join(sorted(allowed))})")
+        name = sorted(unknown)[0]
+        home = (f"; it is a [{_HOME[name]}] key" if name in _HOME
+                else "; a metric's threshold goes under [thresholds]" if "." in name else "")
+        raise PolicyError(f"{where}: unknown [{key}] key {name!r} "
+                          f"(expected {', '.join(sorted(allowed))}{home})")
     return table
 
 
@@ -274,6 +313,14 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         read = f"degrade {degrade:g} below warn {warn:g}" if swapped else "a negative threshold"
         raise PolicyError(f"{what}: {read} reads as lower is worse, but a higher {pattern} is "
                           f"worse: {'swap them' if swapped else 'give a positive one'}")
+    if spec.get("direction") is None and direction == "above" and lower_is_worse(pattern):
+        raise PolicyError(_read_as_higher(what, pattern, warn, degrade))
+    span = share_range(pattern)
+    for level, value in (("warn", warn), ("degrade", degrade)):
+        if span is not None and value is not None and not span[0] <= value <= span[1]:
+            raise PolicyError(f"{what}: {level} {value:g} is outside {span[0]:g}..{span[1]:g}, "
+                              f"the values {pattern} takes ({value / 100:g} if {value:g} "
+                              "was a percentage)")
     if direction not in ("above", "below", "both"):
         raise PolicyError(f"{what}: direction must be \"above\", \"below\" or \"both\", "
                           f"got {direction!r}")
@@ -289,6 +336,22 @@ def _rule(pattern: str, spec: Any, where: str) -> Rule:
         raise PolicyError(f"{what}: degrade_k is less severe than warn_k")
     return Rule(pattern, warn, degrade, cast(Direction, direction), values.get("warn_k"),
                 values.get("degrade_k"))
+
+
+def _read_as_higher(what: str, pattern: str, warn: float | None, degrade: float | None) -> str:
+    """Why a rule without a direction on a metric that is worse when lower (AUC, accuracy, R2,
+    their changes) is refused: it reads as higher is worse (a floor read as a ceiling)."""
+    if warn is not None and degrade is not None and degrade > warn:
+        read, fix = f"degrade {degrade:g} above warn {warn:g}", "swap them"
+    elif warn is None and degrade is None:
+        read, fix = "a reference band without a direction", 'give direction = "below"'
+    elif pattern.endswith(".delta"):
+        read, fix = "a positive change", "give a drop as a negative one (-0.02)"
+    else:
+        read, fix = ("a threshold alone" if warn is None or degrade is None
+                     else "equal warn and degrade"), 'give direction = "below" for a floor'
+    return (f"{what}: {read} reads as higher is worse, but a lower {pattern} is worse: {fix} "
+            '(or direction = "above" if a higher value is what it watches for)')
 
 
 DEFAULT_POLICY = load_policy()

@@ -245,8 +245,15 @@ def record_plan(client: MlflowClient, run_id: str, actions: list[dict[str, str |
 
 
 def reasons_text(reasons: list[str]) -> str:
-    """A window's reasons as its run's ``mlflow_decay.reasons`` tag: the first five, clipped."""
-    return "; ".join(reasons[:5])[:5000]
+    """A window's reasons as its run's ``mlflow_decay.reasons`` tag: every one, whole, that
+    fits in 5,000 characters (``history`` and a rerun's report read them back; the first five
+    were kept, so a window of ten breaches showed "(+4 more)")."""
+    kept: list[str] = []
+    for reason in reasons:
+        if kept and len("; ".join([*kept, reason])) > 5000:
+            break
+        kept.append(reason)
+    return "; ".join(kept)[:5000]
 
 
 def planned_actions(run: Run) -> list[dict[str, str | None]] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,3 +152,54 @@ def test_a_window_with_no_row_decided_positive_says_why_est_precision_is_left_ou
     kept = evaluate_window(profile, ref.drop(columns="y"))
     assert "est.precision" in kept.metrics
     assert not any(n.startswith("est.precision left out") for n in kept.notes)
+
+
+# --- trial 8: a rule on a metric the model's task never logs is noted ----------------
+def test_a_rule_on_a_metric_the_task_never_logs_is_noted(tmp_path: Path) -> None:
+    from mlflow_decay.core.policy_file import load_policy
+
+    path = tmp_path / "p.toml"
+    # a binary model: F1 macro is multiclass, the MAE ratio regression; perf.f1 it logs
+    path.write_text('[thresholds]\n"perf.f1_macro.delta" = { warn = -0.02 }\n'
+                    '"perf.mae.ratio" = { warn = 1.2 }\n"perf.f1.delta" = { warn = -0.02 }\n'
+                    '"est.*.delta" = { warn = -0.5 }\n')
+    result = evaluate_window(reference_profile(), make_frame(500, 2), load_policy(path))
+    assert [n for n in result.notes if n.startswith("policy rule")] == [
+        "policy rule 'perf.f1_macro.delta': a binary model never logs perf.f1_macro (it logs "
+        "perf.{roc_auc, pr_auc, log_loss, brier, accuracy, precision, recall, f1}): it never "
+        "applies",
+        "policy rule 'perf.mae.ratio': a binary model never logs perf.mae.ratio (it logs "
+        "perf.{roc_auc, pr_auc, log_loss, brier, accuracy, precision, recall, f1}): it never "
+        "applies"]
+    # the default policy's rules for other tasks (perf.rmse.ratio, perf.r2.delta) are not noted
+    default = evaluate_window(reference_profile(), make_frame(500, 2))
+    assert not [n for n in default.notes if n.startswith("policy rule")]
+
+
+# --- trial 8: per-column rules: no false "never applies", and the key to write -------
+def test_per_column_rules_are_noted_only_when_they_never_apply(tmp_path: Path) -> None:
+    from mlflow_decay.core.policy_file import load_policy
+
+    rng = np.random.default_rng(0)
+
+    def table(n: int, shift: float = 0.0) -> pd.DataFrame:
+        return pd.DataFrame({"charges ($)": rng.normal(shift, 1, n), "tenure": rng.normal(0, 1, n),
+                             "y": rng.integers(0, 2, n), "p": rng.random(n)})
+
+    profile = md.build_profile(table(2000), target="y", prediction="p")
+    path = tmp_path / "p.toml"
+    path.write_text('[thresholds]\n"quality.tenure.missing_rate.delta" = { warn = 0.05 }\n'
+                    '"quality.tenure.nonfinite_rate.delta" = { warn = 0.05 }\n'
+                    '"drift.charges ($).psi" = { warn = 0.1 }\n'
+                    '"drift.tenur.ks" = { warn = 0.1 }\n')
+    window = table(1000, 1.0).assign(tenure=lambda t: t["tenure"].where(t.index >= 300))
+    policy = load_policy(path)
+    result = evaluate_window(profile, window, policy)
+    # the quality rule applies (it was noted as naming a column 'tenure.missing_rate')
+    assert result.metrics["quality.tenure.missing_rate.delta"] == pytest.approx(0.3)
+    assert "quality.tenure.missing_rate.delta" in [b.metric for b in policy.decide(
+        result.metrics)[1]]
+    assert [n for n in result.notes if n.startswith("policy rule")] == [
+        "policy rule 'drift.charges ($).psi': column 'charges ($)' logs its metrics as "
+        "drift.charges ___.*, so the rule never applies: write 'drift.charges ___.psi'",
+        "policy rule 'drift.tenur.ks' names no column of this profile ('tenur'): it never applies"]

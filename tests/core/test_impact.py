@@ -6,7 +6,7 @@ from mlflow_decay.core.impact import impact_figures
 
 
 def test_the_detection_delay_counts_from_the_alarm_that_answered_the_crossing() -> None:
-    """Trial 6 (helper A): an outage's data quality warning on day 1, recovered from, made the
+    """Trial 6: an outage's data quality warning on day 1, recovered from, made the
     decay that labels showed on day 5 read as detected 4 windows early."""
     def delay(stages: str, crossed: int | None) -> float | None:
         names = {"h": "healthy", "w": "warning", "d": "degraded"}

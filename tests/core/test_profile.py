@@ -166,7 +166,7 @@ def test_a_profiles_notes_are_raised_as_warnings_a_notebook_shows() -> None:
 
 
 def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note() -> None:
-    """Trial 7 (helper B): a model trained on codes 0-7 wrote proba_0..proba_7 in its
+    """Trial 7: a model trained on codes 0-7 wrote proba_0..proba_7 in its
     ``classes_`` order (gold, silver, ...), and classes= listed the names alphabetically: the
     reference accuracy was 0.035, below chance, with no note; every window then judged
     against it."""

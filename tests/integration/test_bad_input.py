@@ -248,7 +248,7 @@ CASES += [
      "labels in column 'label' are no, yes; the profile's classes are 0, 1"),
 ]
 
-# trial 3 (helper A): warn and degrade swapped on a metric that is only worse when higher
+# trial 3: warn and degrade swapped on a metric that is only worse when higher
 CASES += [
     ("policy with warn and degrade swapped on a drift metric",
      _with_policy(b'[thresholds]\n"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }\n'),
@@ -256,7 +256,7 @@ CASES += [
      "worse: swap them"),
 ]
 
-# trial 3 (helper C), CSV files as users have them: a header written "x1, x2" (spaces around
+# trial 3, CSV files as users have them: a header written "x1, x2" (spaces around
 # the names), numbers written with thousands separators, a file in latin-1
 CASES += [
     ("CSV header with spaces around the names",
@@ -284,7 +284,7 @@ def _yes_no(tracking_uri: str, new_version: Callable[..., str]) -> str:
     return uri
 
 
-# trial 6 (helper B): labels with a stray space were named unquoted (" yes" read as "yes"), so
+# trial 6: labels with a stray space were named unquoted (" yes" read as "yes"), so
 # the message seemed to refuse the profile's own classes
 CASES += [
     ("labels with stray spaces",
@@ -476,7 +476,7 @@ PROFILE += [
 ]
 
 
-# trial 6 (helper B): labels with stray spaces were listed unquoted (" Yes, No, Yes": three
+# trial 6: labels with stray spaces were listed unquoted (" Yes, No, Yes": three
 # classes that read as two, one twice)
 PROFILE += [
     ("labels with a stray space in some rows",
@@ -534,7 +534,7 @@ COMMANDS: list[tuple[str, Callable[[str], list[str]], str]] = [
      "no registered model named 'nope'"),
 ]
 
-# trial 3 (helper A): decisions without scores tracked no performance at all, silently
+# trial 3: decisions without scores tracked no performance at all, silently
 COMMANDS += [
     ("profile with a decision column but no scores",
      lambda uri: ["profile", uri, "--data", "w.csv", "--target", "label", "--exclude", "score",
@@ -542,7 +542,7 @@ COMMANDS += [
      "predicted_label 'level' needs the model's scores too (prediction=, --prediction)"),
 ]
 
-# trial 4 (helper B): --promote across two registered models wrote the challenger's streak
+# trial 4: --promote across two registered models wrote the challenger's streak
 # onto the champion's model's version of the same number, and would move @champion there
 COMMANDS += [
     ("compare --promote across two registered models",
@@ -808,7 +808,7 @@ STORES = [
     ("a read-only store", _read_only_watched_store,  # restore needs a stage (trial 3)
      ["restore", "models:/churn/1", "--reason", "looked"], "attempt to write a readonly database"),
 ]
-# trial 3 (helper A): the version was evaluated before, so the first write is a run's, which
+# trial 3: the version was evaluated before, so the first write is a run's, which
 # SQLAlchemy reports after a preamble ("raised as a result of Query-invoked autoflush")
 STORES += [
     ("a read-only store of a version evaluated before", _read_only_watched_store,
@@ -826,7 +826,7 @@ def _deleted_experiment(tmp: Path, tracking_uri: str) -> str:
     return tracking_uri
 
 
-# trial 4 (helper B): "RestException: INVALID_PARAMETER_VALUE: The experiment 1 must be in the
+# trial 4: "RestException: INVALID_PARAMETER_VALUE: The experiment 1 must be in the
 # 'active' state", naming neither the experiment nor what to do
 DELETED = ("experiment 'mlflow-decay/churn' (id 2) is deleted: restore it (mlflow experiments "
            "restore --experiment-id 2), or use another with --experiment NAME")
@@ -859,7 +859,7 @@ def test_stores_that_cannot_be_used_are_refused_in_one_line(
         subprocess.run(["chattr", "-i", store.removeprefix("sqlite:///")], capture_output=True)
 
 
-# ---- trial 5 (helper A): the Python API as a notebook calls it. Arguments of the wrong type
+# ---- trial 5: the Python API as a notebook calls it. Arguments of the wrong type
 # were tracebacks (a column named by an int: TypeError, AttributeError; a DataFrame or a dict
 # given as the profile; a policy given as a dict; labels with a column twice; a chunk size of
 # 1000.0) or misleading lines (a list given as one string counted its letters or characters:
@@ -977,7 +977,7 @@ API: list[tuple[str, Callable[[str, str], object], str]] = [
      "sample_rows must be a positive whole number of rows, got 0"),
 ]
 
-# trial 6 (helper B): a threshold on the logit scale for a model whose outputs are logits
+# trial 6: a threshold on the logit scale for a model whose outputs are logits
 API += [
     ("a logit as the threshold", lambda uri, t: md.build_profile(
         make_frame(300, 1).assign(score=lambda f: np.log(f.score / (1 - f.score))),
@@ -1079,7 +1079,7 @@ def test_a_window_evidently_cannot_read_is_still_evaluated_and_logged(
     assert run.info.status == "FINISHED"
 
 
-# -- trial 6 (helper B): a challenger reading a feature the window lacks --------------------------
+# -- trial 6: a challenger reading a feature the window lacks --------------------------
 def test_compare_names_the_version_whose_column_the_window_lacks(
         tracking_uri: str, profiled: str, new_version: Callable[..., str],
         tmp_path: Path) -> None:
@@ -1097,7 +1097,7 @@ def test_compare_names_the_version_whose_column_the_window_lacks(
              tracking_uri, before)
 
 
-# -- trial 6 (helper B): late labels whose ids are written otherwise than the window's ------------
+# -- trial 6: late labels whose ids are written otherwise than the window's ------------
 def test_late_labels_matching_no_id_show_how_each_side_writes_them(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     """Before: "none of the 600 labelled ids matches a row id stored by the 1 window(s)", with

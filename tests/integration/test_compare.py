@@ -101,7 +101,7 @@ def test_compare_two_versions_on_the_same_window(
     assert panel.read_bytes()[:4] == b"\x89PNG"
     stored = json.loads(Path(client.download_artifacts(
         result["run_id"], "comparison.json", str(tmp_path / "dl"))).read_text())
-    assert stored["run_id"] == result["run_id"]  # trial 7 (helper B): it was null
+    assert stored["run_id"] == result["run_id"]  # trial 7: it was null
     assert run.data.tags["mlflow_decay.kind"] == "comparison"
     assert run.data.tags["mlflow_decay.compare.models"] == f"{champion},{challenger}"
     assert run.data.metrics["compare.diff.roc_auc.p_value"] == pytest.approx(
@@ -360,7 +360,7 @@ def test_a_comparison_of_two_aliases_on_one_version_says_why(tracking_uri: str,
 
 def test_delongs_rows_are_those_both_versions_scored_and_it_says_so(
         tracking_uri: str, profiled: str) -> None:
-    """Trial 5 (helper A): with some of the champion's scores missing (a nullable Float64
+    """Trial 5: with some of the champion's scores missing (a nullable Float64
     column with pd.NA), compare.diff.perf.roc_auc (each side on its own rows) and
     compare.diff.roc_auc (DeLong's, on the rows both scored) differed, with nothing to say why."""
     window = make_frame(2000, 3).assign(
@@ -383,7 +383,7 @@ def test_delongs_rows_are_those_both_versions_scored_and_it_says_so(
 
 def test_a_comparison_says_when_the_versions_decide_differently(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
-    """Trial 6 (helper B): a champion deciding by its decision column at 0.3 and a challenger
+    """Trial 6: a champion deciding by its decision column at 0.3 and a challenger
     at the default 0.5 showed an accuracy difference of 0.05 as if of the models alone."""
     champion, challenger = new_version(), new_version()
     reference = make_frame(2000, 1).assign(decision=lambda f: (f.score >= 0.3).astype(int))
@@ -409,7 +409,7 @@ def test_a_comparison_says_when_the_versions_decide_differently(
 
 def test_print_and_a_notebook_show_a_comparison_as_the_cli_does(
         tracking_uri: str, two_versions: tuple[str, str]) -> None:
-    """Trial 6 (helper B): ``print(cmp)`` and a notebook showed the dataclass's one line of
+    """Trial 6: ``print(cmp)`` and a notebook showed the dataclass's one line of
     every field, DeLong's test as a nested repr."""
     champion, challenger = two_versions
     result = md.compare(make_frame(2000, 3), [champion, challenger], log=False,
@@ -433,7 +433,7 @@ def test_print_and_a_notebook_show_a_comparison_as_the_cli_does(
 
 def test_a_comparison_keeps_what_each_side_noted_about_the_window(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
-    """Trial 6 (helper B): a comparison dropped its sides' notes, so a champion whose scores
+    """Trial 6: a comparison dropped its sides' notes, so a champion whose scores
     were probabilities read as logits, or a metric left out, went unsaid."""
     champion, challenger = new_version(), new_version()
     reference = make_frame(2000, 1)

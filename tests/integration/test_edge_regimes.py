@@ -1,4 +1,4 @@
-"""Data at the edges (trial 3, helper C): tiny references, tiny windows, say what they cannot
+"""Data at the edges (trial 3): tiny references, tiny windows, say what they cannot
 judge instead of judging silently less."""
 
 from __future__ import annotations

@@ -298,7 +298,8 @@ def test_a_real_prometheus_scrapes_it_and_fires_the_degraded_alert(store: Store,
             rules = _get_json(f"{api}/rules")["data"]["groups"][0]["rules"]
             assert {r["name"]: r["health"] for r in rules} == {
                 "MLflowDecayVersionDegraded": "ok", "MLflowDecayVersionWarningForLong": "ok",
-                "MLflowDecayNotEvaluated": "ok", "MLflowDecayExporterCannotReadRegistry": "ok"}
+                "MLflowDecayNotEvaluated": "ok", "MLflowDecayNeverEvaluated": "ok",
+                "MLflowDecayExporterCannotReadRegistry": "ok"}
 
             def firing() -> list[tuple[str, str, str]]:
                 alerts = _get_json(f"{api}/alerts")["data"]["alerts"]

@@ -177,7 +177,7 @@ def test_labels_need_ids(tracking_uri: str, profiled: str, tmp_path: Path) -> No
     assert out.exit_code == 1 and "name the id and label columns" in out.stderr
 
 
-# -- trial 3 (helper A): labels that arrive in batches add up ------------------------------------
+# -- trial 3: labels that arrive in batches add up ------------------------------------
 def test_labels_arriving_in_batches_add_up(tracking_uri: str, new_version: Callable[..., str]
                                            ) -> None:
     # the second batch replaced the first: perf.* of its rows alone, coverage 0.25, not 1.0
@@ -534,7 +534,7 @@ def test_labels_that_match_no_stored_row_are_counted_not_dropped_silently(
         md.attach_labels(profiled_with_ids, week[["id", "label"]], tracking_uri=tracking_uri)
 
 
-# trial 5 (helper B): a labels batch reads a stored file of every window the version has
+# trial 5: a labels batch reads a stored file of every window the version has
 def test_a_labels_batch_reads_each_windows_files_without_looking_its_run_up_again(
         tracking_uri: str, new_version: Callable[..., str],
         monkeypatch: pytest.MonkeyPatch) -> None:

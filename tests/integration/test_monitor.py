@@ -164,7 +164,7 @@ def test_periods_without_rows_give_no_window(tracking_uri: str, profiled: str,
     assert [r.window_key for r in in_memory] == [r.window_key for r in streamed]
 
 
-# -- trial 4 (helper B): the monitor's output says what it did to the aliases -----------------
+# -- trial 4: the monitor's output says what it did to the aliases -----------------
 def test_monitor_output_names_the_alias_it_took_off(tracking_uri: str, profiled: str,
                                                      tmp_path: Path) -> None:
     """Before: `monitor models:/churn@champion` printed the stages only; that @champion had
@@ -185,7 +185,7 @@ def test_monitor_output_names_the_alias_it_took_off(tracking_uri: str, profiled:
         "  window 4: registry done: remove alias @champion from models:/churn/1")
 
 
-# trial 5 (helper B): a search returns at most 50,000 runs and the rest were never asked for
+# trial 5: a search returns at most 50,000 runs and the rest were never asked for
 def test_runs_beyond_one_search_page_are_read(tracking_uri: str, profiled: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: one search of at most 50,000 runs, the oldest first: a model watched for
@@ -204,7 +204,7 @@ def test_runs_beyond_one_search_page_are_read(tracking_uri: str, profiled: str,
     assert md.history("churn", tracking_uri=tracking_uri) == events
 
 
-# trial 5 (helper B): every command reads the version's LoggedModel (where the profile lives)
+# trial 5: every command reads the version's LoggedModel (where the profile lives)
 def test_window_metrics_are_not_piled_onto_the_versions_logged_model(
         tracking_uri: str, profiled: str) -> None:
     """Before: each window's metrics were linked to the version's LoggedModel, which MLflow

@@ -102,7 +102,7 @@ def test_opt_in_reference_sample_adds_evidentlys_report(tracking_uri: str, new_v
 
 def test_print_and_a_notebook_show_the_report_as_the_cli_does(tracking_uri: str,
                                                               profiled: str) -> None:
-    """Trial 6 (helper B): ``print(report)`` and a notebook cell ending in a report showed the
+    """Trial 6: ``print(report)`` and a notebook cell ending in a report showed the
     dataclass's one line of every field (over 100 metrics), the verdict lost in it."""
     report = md.evaluate(profiled, make_frame(600, 3, shift=2.0), tracking_uri=tracking_uri,
                          window_start="2026-02-02", window_end="2026-02-09", log=False)

@@ -266,7 +266,7 @@ def test_a_regressions_ratio_rule_is_drawn_on_its_error_and_named_in_the_table()
     assert row.threshold == "degrade × ≥ 1.25, warn × ≥ 1.1" and row.level == "warning"
 
 
-# trial 5 (helper B): a window evaluated again with other rows (a late file, a corrected feed)
+# trial 5: a window evaluated again with other rows (a late file, a corrected feed)
 # after later windows were logged
 def test_a_window_evaluated_again_replaces_its_date_and_is_the_one_ringed() -> None:
     """Before: its two evaluations (other rows: other keys) were both drawn at its date, a

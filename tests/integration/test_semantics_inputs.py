@@ -472,7 +472,7 @@ def test_categories_written_in_another_case_or_padded_are_named_in_a_note() -> N
 
 def test_a_date_column_of_date_objects_is_left_out_as_datetimes_are(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
-    """Trial 5 (helper A): a DATE column (Parquet date32, SQL DATE) reads in pandas as objects
+    """Trial 5: a DATE column (Parquet date32, SQL DATE) reads in pandas as objects
     of datetime.date; it became a categorical feature, with no note, whose every later window
     was all unseen categories: drifted in every window (1 feature in 5, drift share 0.2)."""
     import datetime

@@ -541,7 +541,7 @@ def test_profiles_reading_outputs_anew_are_format_2_and_others_keep_their_bytes(
     assert Profile.from_json(tuned.to_json()) == tuned
 
 
-# -- trial 3 (helper A): a decision column needs the scores beside it ----------------------------
+# -- trial 3: a decision column needs the scores beside it ----------------------------
 def test_decisions_without_scores_are_refused(tracking_uri: str, new_version: Callable[..., str],
                                              ) -> None:
     # the profile was stored and every window reported no performance, with no word why
@@ -597,7 +597,7 @@ def test_yes_and_true_in_any_case_are_the_positive_class(labels: tuple[str, str]
 
 def test_rows_without_a_decision_are_named_in_a_note(tracking_uri: str, profiled: str,
                                                       tmp_path: Path) -> None:
-    """Trial 6 (helper B): a decision column with missing values (a business rule that did not
+    """Trial 6: a decision column with missing values (a business rule that did not
     run on some rows) left those rows out of every perf.* metric with no word of it."""
     window = make_frame(2000, 4)
     decided = pd.array((window.score >= 0.4).astype(int), dtype="Int64")
@@ -624,7 +624,7 @@ def test_rows_without_a_decision_are_named_in_a_note(tracking_uri: str, profiled
 
 
 def test_probabilities_sent_to_a_logit_profile_are_named_in_a_note(tmp_path: Path) -> None:
-    """Trial 6 (helper B): a window of probabilities (someone forgot the model now outputs
+    """Trial 6: a window of probabilities (someone forgot the model now outputs
     logits) read as logits puts every score at 0.5-0.73 and every row over the 0.5 threshold;
     only the prediction drift showed it, with no word of why."""
     from mlflow_decay.engines.dispatch import evaluate_source

@@ -428,7 +428,7 @@ def test_a_window_period_must_be_positive(tracking_uri: str, profiled: str, ever
         md.monitor(profiled, data, timestamp_column="ts", every=every, tracking_uri=tracking_uri)
 
 
-# -- trial 3 (helper A): periods anchored at their last day are calendar periods -----------------
+# -- trial 3: periods anchored at their last day are calendar periods -----------------
 @pytest.mark.parametrize(("every", "key"), [("1ME", "M"), ("QE", "Q"), ("1MS", "M"),
                                             ("1W", "W"), ("W-WED", "W-WED")])
 def test_month_and_quarter_end_periods_cut_calendar_periods(every: str, key: str) -> None:
@@ -468,7 +468,7 @@ def test_rows_outside_an_evaluated_windows_bounds_are_noted(
     inside = table[(utc >= "2026-03-02") & (utc < "2026-03-09")]
     report = md.evaluate(uri, inside, log=False, tracking_uri=tracking_uri, **bounds)
     assert not [n for n in report.notes if "outside the window" in n]
-    # trial 6 (helper B): a table indexed by its times (df.set_index("ts")) said nothing
+    # trial 6: a table indexed by its times (df.set_index("ts")) said nothing
     report = md.evaluate(uri, table.set_index("ts"), log=False, tracking_uri=tracking_uri,
                          **bounds)
     assert expected in report.notes
@@ -476,7 +476,7 @@ def test_rows_outside_an_evaluated_windows_bounds_are_noted(
 
 def test_dates_as_a_timestamp_column_in_any_form_cut_the_same_windows(
         tracking_uri: str, profiled: str) -> None:
-    """Trial 5 (helper A): a DATE column read with pandas' pyarrow backend
+    """Trial 5: a DATE column read with pandas' pyarrow backend
     (pd.read_parquet(..., dtype_backend="pyarrow"): date32[day][pyarrow]) as the timestamp
     column was a NotImplementedError traceback ("dt.tz is not supported for date32")."""
     import datetime

@@ -247,7 +247,7 @@ def test_description_status_line_only_with_the_opt_in(
     assert "**mlflow-decay: healthy**" in text and "degraded" not in text
 
 
-# trial 4 (helper B): the version page's headline said "healthy" under a degraded stage
+# trial 4: the version page's headline said "healthy" under a degraded stage
 def test_a_status_line_written_before_is_kept_true_without_the_policy(
         tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
     """Before: a status line written by a monitor with ``describe = true`` stayed as it was
@@ -325,7 +325,7 @@ def test_the_series_plot_draws_only_windows_judged_against_the_runs_profile(
     assert {p for d in drawn[2:] for _, p in d} == {second.sha256()}
 
 
-# trial 4 (helper B): a person who deleted the end marker lost the text written after it
+# trial 4: a person who deleted the end marker lost the text written after it
 def test_with_block_keeps_the_text_after_a_begin_marker_whose_end_was_deleted() -> None:
     """Before: the block was taken to run from the first begin marker to the first end
     marker, so the second update deleted everything a person had written in between."""
@@ -337,7 +337,7 @@ def test_with_block_keeps_the_text_after_a_begin_marker_whose_end_was_deleted() 
     assert "Retrained on March data. -- Ana" in twice
 
 
-# trial 5 (helper B): a run deleted in MLflow's UI, or the timeline's `last_step` tag deleted
+# trial 5: a run deleted in MLflow's UI, or the timeline's `last_step` tag deleted
 # or edited by hand, put later windows on steps the timeline already held
 def test_a_window_whose_run_was_deleted_keeps_its_step_when_evaluated_again(
         tracking_uri: str, new_version: Callable[..., str]) -> None:

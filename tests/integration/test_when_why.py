@@ -186,3 +186,16 @@ def test_a_summary_shows_the_estimate_when_the_window_has_no_labels(tracking_uri
                              tracking_uri=tracking_uri)
     assert f"  est. roc_auc {unlabelled.metrics['est.roc_auc']:.3f}  drift share" in (
         unlabelled.summary())
+
+
+def test_status_says_a_stage_set_by_hand_was_restored_and_when(tracking_uri: str,
+                                                               profiled: str) -> None:
+    # trial 8: the "since window (UTC)" cell showed the bare ISO time of the
+    # restore, 2026-11-28T06:12, in a column of windows
+    md.evaluate(profiled, make_frame(3000, 3, shift=1.5, flip=0.3),
+                policy=replace(DEFAULT_POLICY, degrade_after=1), window_start=WEEKS[0][0],
+                window_end=WEEKS[0][1], tracking_uri=tracking_uri)
+    md.restore(profiled, reason="feed fixed", tracking_uri=tracking_uri)
+    since = md.status("churn", tracking_uri=tracking_uri)[0]["since"]
+    row = CliRunner().invoke(main, ["status", "churn"]).stdout.splitlines()[1]
+    assert f"restored {since[:10]} {since[11:16]}" in row, row

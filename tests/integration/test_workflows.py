@@ -98,7 +98,7 @@ def test_rollback_never_targets_a_degraded_version(tracking_uri: str,
     assert out.exit_code == 2 and "give a reason" in out.stderr
 
 
-# -- trial 3 (helper A): restore says what it does not give back, and needs a stage --------------
+# -- trial 3: restore says what it does not give back, and needs a stage --------------
 def test_restore_names_the_aliases_it_does_not_put_back(tracking_uri: str, profiled: str,
                                                         tmp_path: Path) -> None:
     client = registry.client_for(tracking_uri)
@@ -224,7 +224,7 @@ def test_an_alias_the_degradation_removed_is_named_as_such(tracking_uri: str, pr
     assert registry_snapshot(tracking_uri) == before
 
 
-# -- trial 4 (helper B): a restore stands when the window it followed is evaluated again ---------
+# -- trial 4: a restore stands when the window it followed is evaluated again ---------
 def test_a_window_evaluated_again_after_a_restore_starts_from_the_restored_stage(
         tracking_uri: str, profiled: str, tmp_path: Path) -> None:
     """Before: the corrected file of the window that degraded the version, evaluated after a

@@ -219,7 +219,7 @@ def test_an_explicit_tracking_uri_wins_over_mlflows_current_one(
         assert registry.client_for(tracking_uri).get_run(report.run_id).info.status == "FINISHED"
 
 
-# -- trial 4 (helper B): a version whose LoggedModel was deleted ------------------------------
+# -- trial 4: a version whose LoggedModel was deleted ------------------------------
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("server", marks=pytest.mark.server)])
 def test_a_profile_for_a_version_whose_logged_model_was_deleted_goes_into_a_run(
         store: str, tracking_uri: str, request: pytest.FixtureRequest) -> None:
@@ -239,3 +239,25 @@ def test_a_profile_for_a_version_whose_logged_model_was_deleted_goes_into_a_run(
     stored = md.attach_profile(uri, reference_profile(), tracking_uri=uri_store)
     assert stored.startswith("runs:/")
     assert md.load_profile(uri, tracking_uri=uri_store).sha256() == reference_profile().sha256()
+
+
+# -- trial 8: every reason of a window is kept on its run ---------------------------
+def test_a_window_with_many_breaches_keeps_every_reason_for_history_and_reruns(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # eight rules that all breach: the run's tag kept the first five, so history said
+    # "(+4 more)" of a window with 8 reasons and a rerun's report lost three
+    policy = tmp_path / "p.toml"
+    policy.write_text("inherit = false\n[thresholds]\n" + "".join(
+        f'"{m}" = {{ warn = 0 }}\n' for m in (
+            "drift.x1.ks", "drift.x1.js", "drift.x2.ks", "drift.x2.js", "drift.x1.wasserstein",
+            "drift.x2.wasserstein", "quality.x1.missing_rate", "quality.rows")))
+    window = make_frame(400, 3)
+    first = md.evaluate(profiled, window, policy=policy, window_start="2026-01-01",
+                        window_end="2026-01-02", tracking_uri=tracking_uri)
+    assert len(first.reasons) == 8
+    again = md.evaluate(profiled, window, policy=policy, window_start="2026-01-01",
+                        window_end="2026-01-02", tracking_uri=tracking_uri)
+    assert again.run_id == first.run_id and again.reasons == first.reasons
+    change = [e for e in md.history(profiled, tracking_uri=tracking_uri)
+              if "stage" in e["event"]][-1]
+    assert change["reason"].split("; ") == first.reasons

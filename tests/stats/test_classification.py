@@ -193,7 +193,7 @@ def test_profiles_say_which_estimator_and_old_maps_still_read() -> None:
 
 
 def test_a_label_a_window_added_to_eight_classes_is_named_with_its_rows() -> None:
-    """Trial 7 (helper B): an 8-class window with a new tier listed nine labels beside the
+    """Trial 7: an 8-class window with a new tier listed nine labels beside the
     eight classes, and the reader had to find the one that differed."""
     classes = ["amber", "bronze", "copper", "gold", "iron", "platinum", "silver", "zinc"]
     labels = pd.Series(classes * 10 + ["titanium"] * 3)

@@ -95,7 +95,7 @@ def test_precision_of_a_window_with_false_positives_only_is_zero() -> None:
 
 
 def test_a_multiclass_auc_left_out_names_the_classes_the_labels_lack() -> None:
-    """Trial 7 (helper B): an 8-class window without its rare class said only that "not every
+    """Trial 7: an 8-class window without its rare class said only that "not every
     class is present"; which one was the reader's to find."""
     rng = np.random.default_rng(3)
     classes = ("gold", "silver", "bronze", "amber")
