@@ -92,30 +92,17 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
         loss_models = _loss_models(rows, [*numerical, *categorical, *pred_cols], target,
                                    values, categorical)
         est = estimate_regression(loss_inputs(rows, loss_models), loss_models)
-    notes: tuple[str, ...] = ()
-    if unchecked:
-        notes += (unchecked,)
+    notes = _estimate_notes(task, perf, calibrations, values, pred_cols, unchecked)
     if predicted_label and (note := undecided_note(rows[target], values, rows[predicted_label])):
-        notes = (note,)
+        notes += (note,)
     if perf.get("roc_auc", 1.0) < 0.5:  # the scores rank the classes backwards
-        notes = (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
-                 f"the probability of {pos!r}? if it is the other class's, give that class "
-                 "as positive_label= (--positive-label)",)
-    auc = "roc_auc" if task == "binary" else "roc_auc_ovr"
-    if perf.get(auc) == 1.0 and calibrations:
-        notes += (f"reference {auc} is 1: the scores separate the labels perfectly, as a model's "
-                  "scores of its own training rows do; est.* assume a score means on a window "
-                  "what it meant here, so if these are training rows every estimate will read "
-                  "near perfect (profile rows the model did not learn from)",)
+        notes += (f"reference roc_auc {perf['roc_auc']:.3f} is below 0.5: is {pred_cols[0]!r} "
+                  f"the probability of {pos!r}? if it is the other class's, give that class "
+                  "as positive_label= (--positive-label)",)
     if task == "multiclass" and not predicted_label and (
             note := _column_order_note(rows[target], values, class_labels, pred_cols,
                                        perf.get("accuracy"))):
         notes += (note,)
-    if task != "regression" and not calibrations and identical_scores(values):
-        notes += (f"every reference row has the same {'scores' if values.ndim == 2 else 'score'}"
-                  f" ({', '.join(pred_cols)}): they say nothing of which rows are positive, so "
-                  "no score can be mapped to a chance of its label and windows without labels "
-                  "get no est.*; profile rows the model scored",)
     if task == "binary" and "accuracy" in perf and "precision" not in perf and not predicted_label:
         notes += (f"no reference row scores at or above the threshold {threshold:g}: the model "
                   "decides every row negative, so precision is undefined and recall and F1 are "
@@ -131,6 +118,27 @@ def supervise(rows: pd.DataFrame, columns: Columns, options: ProfileOptions, *,
                   f": windows get no {', '.join(f'perf.{m}.delta' for m in why)} to judge",)
     return Supervision(class_labels, pos, perf, calibrations, loss_models,
                        {k[4:]: v for k, v in est.items() if k.count(".") == 1}, notes)
+
+
+def _estimate_notes(task: str, perf: dict[str, float], calibrations: tuple[Calibration, ...],
+                    values: np.ndarray, pred_cols: Sequence[str], unchecked: str | None
+                    ) -> tuple[str, ...]:
+    """What the reference says of how far ``est.*`` can be trusted: raw scores read unchecked
+    (``unchecked``), scores that separate the labels perfectly (training rows), or every row
+    scored alike (no estimate at all)."""
+    notes: tuple[str, ...] = (unchecked,) if unchecked else ()
+    auc = "roc_auc" if task == "binary" else "roc_auc_ovr"
+    if perf.get(auc) == 1.0 and calibrations:
+        notes += (f"reference {auc} is 1: the scores separate the labels perfectly, as a model's "
+                  "scores of its own training rows do; est.* assume a score means on a window "
+                  "what it meant here, so if these are training rows every estimate will read "
+                  "near perfect (profile rows the model did not learn from)",)
+    if task != "regression" and not calibrations and identical_scores(values):
+        notes += (f"every reference row has the same {'scores' if values.ndim == 2 else 'score'}"
+                  f" ({', '.join(pred_cols)}): they say nothing of which rows are positive, so "
+                  "no score can be mapped to a chance of its label and windows without labels "
+                  "get no est.*; profile rows the model scored",)
+    return notes
 
 
 def _column_order_note(labels: pd.Series, proba: np.ndarray, classes: Sequence[str],
