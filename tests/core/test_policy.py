@@ -120,19 +120,62 @@ def test_hysteresis_state_machine() -> None:
     assert (status, streaks) == ("degraded", (0, 2)) and "clean window 2 of 3" in (note or "")
 
 
-# -- trial 3: a swap on a metric that is only worse when higher is refused ------------
-@pytest.mark.parametrize(("rule", "message"), [
-    ('"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }', "swap them"),
-    ('"drift.*.wasserstein" = { warn = 0.3, degrade = 0.2 }', "swap them"),
-    ('"quality.*.missing_rate" = { warn = -0.1 }', "give a positive one"),
-    ('"perf.rmse.ratio" = { warn = 1.25, degrade = 1.1 }', "swap them"),
+# -- trial 3: a swap on a metric that is only worse when higher is refused; trial 8: a floor
+# on a metric that is only worse when lower, read as a ceiling, likewise
+_AS_LOWER, _AS_HIGHER = "reads as lower is worse.*", "reads as higher is worse, but a lower .*"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[thresholds]\n"drift.prediction.psi" = { warn = 0.3, degrade = 0.2 }', _AS_LOWER + "swap them"),
+    ('[thresholds]\n"drift.*.wasserstein" = { warn = 0.3, degrade = 0.2 }', _AS_LOWER + "swap them"),
+    ('[thresholds]\n"quality.*.missing_rate" = { warn = -0.1 }', _AS_LOWER + "give a positive one"),
+    ('[thresholds]\n"perf.rmse.ratio" = { warn = 1.25, degrade = 1.1 }', _AS_LOWER + "swap them"),
+    # perf.brier <= 0.17 degraded: the better the model, the worse its verdict
+    ('[thresholds]\n"perf.brier" = { warn = 0.20, degrade = 0.17 }', _AS_LOWER + "swap them"),
+    ('[thresholds]\n"est.rmse.delta" = { warn = -0.1 }', _AS_LOWER + "give a positive one"),
+    ('[thresholds]\n"perf.roc_auc" = { warn = 0.80 }', _AS_HIGHER + 'give direction = "below" for a floor'),
+    ('[thresholds]\n"perf.roc_auc" = { warn = 0.75, degrade = 0.80 }', _AS_HIGHER + "swap them"),
+    ('[thresholds]\n"perf.roc_auc_ovr" = { degrade = 0.9 }', _AS_HIGHER + 'direction = "below"'),
+    ('[thresholds]\n"est.accuracy.delta" = { warn = 0.02 }', _AS_HIGHER + "give a drop as a negative one"),
+    ('[thresholds]\n"perf.r2" = { warn = 0.8, degrade = 0.8 }', _AS_HIGHER + 'direction = "below"'),
+    ('[thresholds]\n"est.roc_auc" = { warn_k = 3 }', _AS_HIGHER + 'give direction = "below"'),
+    # trial 8: a percentage where a share is read never (or always) breaches
+    # drift.share never reaches 30: drift never warned; accuracy is always under 90: degraded
+    ('[thresholds]\n"drift.share" = { warn = 30 }',
+     r"warn 30 is outside 0..1, the values drift.share takes \(0.3 if 30 was a percentage\)"),
+    ('[thresholds]\n"perf.accuracy" = { warn = 95, degrade = 90 }', r"warn 95 is outside 0..1"),
+    ('[thresholds]\n"perf.roc_auc.delta" = { warn = -2, degrade = -5 }', r"warn -2 is outside -1..1"),
+    ('[thresholds]\n"quality.*.missing_rate.delta" = { warn = 10 }', r"warn 10 is outside -1..1"),
+    ('[thresholds]\n"est.f1.lower" = { warn = 70, direction = "below" }', r"warn 70 is outside 0..1"),
+    # trial 8: a key in the wrong place says where it goes
+    # unquoted, TOML reads drift.share as nested tables: the error named a metric 'drift'
+    ('[thresholds]\ndrift.share = { warn = 0.3 }\n',
+     r"threshold drift.share: quote a metric name with dots, \"drift.share\" = \{ ... \}"),
+    ('[thresholds]\nperf.roc_auc.delta = { warn = -0.02 }\n',
+     r"threshold perf.roc_auc.delta: quote a metric name"),
+    # a key above every table header
+    ('degrade_after = 3\n[thresholds]\n"drift.share" = { warn = 0.3 }\n',
+     r"'degrade_after' is a \[hysteresis\] key, written above every table: put it under "
+     r"\[hysteresis\]"),
+    ('[thresholds]\nmin_rows = 50\n',
+     r"\[thresholds\] 'min_rows' is a \[hysteresis\] key: put it under \[hysteresis\]"),
+    ('[actions]\ndegrade_after = 3\n', r"unknown \[actions\] key 'degrade_after' \(expected "
+     r"archive, .*; it is a \[hysteresis\] key\)"),
+    # a threshold written after another table's header lands in that table
+    ('[hysteresis]\ndegrade_after = 3\n"perf.roc_auc.delta" = { warn = -0.02 }\n',
+     r"unknown \[hysteresis\] key 'perf.roc_auc.delta' \(.*; a metric's threshold goes under "
+     r"\[thresholds\]\)"),
+    ('[drift]\n"drift.share" = { warn = 0.3 }\n', r"a metric's threshold goes under \[thresholds\]"),
+    ('[hysteresis]\ndegrade_after = "3"\n', r"degrade_after must be a whole number >= 1, got '3'"),
 ])
-def test_a_swapped_rule_on_a_higher_is_worse_metric_is_refused(tmp_path: Path, rule: str,
-                                                                message: str) -> None:
-    # it read as "lower is worse": every window with PSI under 0.2 degraded the version
+def test_a_policy_that_cannot_mean_what_it_says_is_refused(tmp_path: Path, text: str,
+                                                           message: str) -> None:
+    # as "lower is worse": every window with PSI under 0.2 degraded the version; as "higher
+    # is worse": "warn when AUC falls to 0.80" warned on every healthy window; a percentage:
+    # drift.share = { warn = 30 } never warned; a key in another table was "unknown"
     f = tmp_path / "p.toml"
-    f.write_text(f"[thresholds]\n{rule}\n")
-    with pytest.raises(md.PolicyError, match=f"reads as lower is worse.*{message}"):
+    f.write_text(text)
+    with pytest.raises(md.PolicyError, match=message):
         load_policy(f)
 
 
@@ -143,36 +186,6 @@ def test_lower_is_worse_stays_for_other_metrics_and_when_said(tmp_path: Path) ->
                  '"perf.roc_auc.delta" = { warn = -0.02, degrade = -0.05 }\n')
     rules = {r.pattern: r.direction for r in load_policy(f).rules}
     assert rules["quality.rows"] == rules["drift.share"] == rules["perf.roc_auc.delta"] == "below"
-
-
-# -- trial 8: a floor on a metric that is worse when lower, read as a ceiling ---------
-@pytest.mark.parametrize(("rule", "message"), [
-    # "warn when AUC falls to 0.80" read as AUC >= 0.80: every healthy window warned
-    ('"perf.roc_auc" = { warn = 0.80 }', 'give direction = "below" for a floor'),
-    ('"perf.roc_auc" = { warn = 0.75, degrade = 0.80 }', "swap them"),
-    ('"perf.roc_auc_ovr" = { degrade = 0.9 }', 'direction = "below"'),
-    ('"est.accuracy.delta" = { warn = 0.02 }', "give a drop as a negative one"),
-    ('"perf.r2" = { warn = 0.8, degrade = 0.8 }', 'direction = "below"'),
-    ('"est.roc_auc" = { warn_k = 3 }', 'give direction = "below"'),
-])
-def test_a_rule_reading_a_lower_is_worse_metric_as_higher_is_worse_is_refused(
-        tmp_path: Path, rule: str, message: str) -> None:
-    f = tmp_path / "p.toml"
-    f.write_text(f"[thresholds]\n{rule}\n")
-    with pytest.raises(md.PolicyError, match=f"reads as higher is worse, but a lower .*{message}"):
-        load_policy(f)
-
-
-@pytest.mark.parametrize(("rule", "message"), [
-    ('"perf.brier" = { warn = 0.20, degrade = 0.17 }', "swap them"),
-    ('"est.rmse.delta" = { warn = -0.1 }', "give a positive one"),
-])
-def test_a_swap_on_an_error_metric_is_refused(tmp_path: Path, rule: str, message: str) -> None:
-    # perf.brier <= 0.17 degraded: the better the model, the worse its verdict
-    f = tmp_path / "p.toml"
-    f.write_text(f"[thresholds]\n{rule}\n")
-    with pytest.raises(md.PolicyError, match=f"reads as lower is worse.*{message}"):
-        load_policy(f)
 
 
 def test_a_performance_floor_judges_as_written(tmp_path: Path) -> None:
@@ -194,53 +207,6 @@ def test_a_performance_floor_judges_as_written(tmp_path: Path) -> None:
 
 
 # -- trial 8: a key in the wrong place is named with where it goes ------------------
-@pytest.mark.parametrize(("text", "message"), [
-    # unquoted, TOML reads drift.share as nested tables: the error named a metric 'drift'
-    ('[thresholds]\ndrift.share = { warn = 0.3 }\n',
-     r"threshold drift.share: quote a metric name with dots, \"drift.share\" = \{ ... \}"),
-    ('[thresholds]\nperf.roc_auc.delta = { warn = -0.02 }\n',
-     r"threshold perf.roc_auc.delta: quote a metric name"),
-    # a key above every table header
-    ('degrade_after = 3\n[thresholds]\n"drift.share" = { warn = 0.3 }\n',
-     r"'degrade_after' is a \[hysteresis\] key, written above every table: put it under "
-     r"\[hysteresis\]"),
-    ('[thresholds]\nmin_rows = 50\n',
-     r"\[thresholds\] 'min_rows' is a \[hysteresis\] key: put it under \[hysteresis\]"),
-    ('[actions]\ndegrade_after = 3\n', r"unknown \[actions\] key 'degrade_after' \(expected "
-     r"archive, .*; it is a \[hysteresis\] key\)"),
-    # a threshold written after another table's header lands in that table
-    ('[hysteresis]\ndegrade_after = 3\n"perf.roc_auc.delta" = { warn = -0.02 }\n',
-     r"unknown \[hysteresis\] key 'perf.roc_auc.delta' \(.*; a metric's threshold goes under "
-     r"\[thresholds\]\)"),
-    ('[drift]\n"drift.share" = { warn = 0.3 }\n', r"a metric's threshold goes under \[thresholds\]"),
-    ('[hysteresis]\ndegrade_after = "3"\n', r"degrade_after must be a whole number >= 1, got '3'"),
-])
-def test_a_key_in_the_wrong_place_says_where_it_goes(tmp_path: Path, text: str,
-                                                      message: str) -> None:
-    f = tmp_path / "p.toml"
-    f.write_text(text)
-    with pytest.raises(md.PolicyError, match=message):
-        load_policy(f)
-
-
-# -- trial 8: a percentage where a share is read never (or always) breaches ----------
-@pytest.mark.parametrize(("rule", "message"), [
-    # drift.share never reaches 30: drift never warned; accuracy is always under 90: degraded
-    ('"drift.share" = { warn = 30 }', r"warn 30 is outside 0..1, the values drift.share takes "
-                                      r"\(0.3 if 30 was a percentage\)"),
-    ('"perf.accuracy" = { warn = 95, degrade = 90 }', r"warn 95 is outside 0..1"),
-    ('"perf.roc_auc.delta" = { warn = -2, degrade = -5 }', r"warn -2 is outside -1..1"),
-    ('"quality.*.missing_rate.delta" = { warn = 10 }', r"warn 10 is outside -1..1"),
-    ('"est.f1.lower" = { warn = 70, direction = "below" }', r"warn 70 is outside 0..1"),
-])
-def test_a_threshold_outside_a_shares_range_is_refused(tmp_path: Path, rule: str,
-                                                        message: str) -> None:
-    f = tmp_path / "p.toml"
-    f.write_text(f"[thresholds]\n{rule}\n")
-    with pytest.raises(md.PolicyError, match=message):
-        load_policy(f)
-
-
 def test_unbounded_metrics_take_any_threshold(tmp_path: Path) -> None:
     f = tmp_path / "p.toml"
     f.write_text('[thresholds]\n"drift.*.psi" = { warn = 2 }\n"perf.log_loss" = { warn = 3 }\n'
