@@ -95,7 +95,7 @@ class DecayReport:
 
     def summary(self) -> str:
         """One line: status, the realized performance (AUC, else accuracy; RMSE), else its
-        estimate without labels, drift share and the top drifted features."""
+        estimate without labels with its 95 % band, drift share and the top drifted features."""
         parts = [f"{self.status:<8}"]
         name, realized, est = headline(self.metrics)
         if realized is None and "perf.accuracy" in self.metrics:  # AUC undefined: one class
@@ -103,7 +103,10 @@ class DecayReport:
         if realized is not None:
             parts.append(f"{name} {metric_text(realized)}")
         elif est is not None:
-            parts.append(f"est. {name} {metric_text(est)}")
+            low, high = (self.metrics.get(f"est.{name}.{side}") for side in ("lower", "upper"))
+            band = ("" if low is None or high is None
+                    else f" [{metric_text(low)}, {metric_text(high)}]")
+            parts.append(f"est. {name} {metric_text(est)}{band}")
         parts.append(f"drift share {self.metrics.get('drift.share', 0.0):.2f}")
         if self.drifted_features:
             more = len(self.drifted_features) - 3
