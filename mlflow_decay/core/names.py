@@ -112,8 +112,7 @@ def higher_is_worse(pattern: str) -> bool:
     last = pattern.rsplit(".", 1)[-1]
     return (pattern in ("drift.share", "drift.features_drifted")
             or (pattern.startswith("drift.") and last in stats)
-            or (pattern.startswith("quality.") and (last in QUALITY_METRICS
-                                                     or pattern.endswith(QUALITY_DELTAS)))
+            or _quality_share(pattern)
             or (pattern.startswith(("perf.", "est.")) and pattern.endswith(".ratio"))
             or _performance_name(pattern) in LOWER_IS_BETTER)
 
@@ -132,12 +131,18 @@ def share_range(pattern: str) -> tuple[float, float] | None:
     name = _performance_name(pattern)
     share = (pattern in ("drift.share", "labels.coverage")
              or (pattern.startswith("drift.") and last in stats and "*" not in last)
-             or (pattern.startswith("quality.") and (last in QUALITY_METRICS
-                                                     or pattern.endswith(QUALITY_DELTAS)))
+             or _quality_share(pattern)
              or (name is not None and name != "r2" and name in (*HIGHER_IS_BETTER, "brier")))
     if not share:
         return None
     return (-1.0, 1.0) if pattern.endswith(".delta") else (0.0, 1.0)
+
+
+def _quality_share(pattern: str) -> bool:
+    """Whether ``pattern`` names a data-quality share (missing, non-finite, out of range) or
+    its change from the reference."""
+    return pattern.startswith("quality.") and (pattern.rsplit(".", 1)[-1] in QUALITY_METRICS
+                                               or pattern.endswith(QUALITY_DELTAS))
 
 
 def _performance_name(pattern: str) -> str | None:
