@@ -117,7 +117,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
                         "evaluated")
     run_id = runs.log_restore(client, ref, reason, experiment)
     # a status line written into the description before (policy: describe) is kept true
-    planned = registry.plan(ref, "healthy", [f"restored by hand: {reason}"], DEFAULT_POLICY,
+    planned = registry.plan(ref, "healthy", [registry.RESTORED_BY_HAND + reason], DEFAULT_POLICY,
                             run_id=run_id, state=("healthy", (0, 0), None))
     last, _ = registry.last_window(ref)
     # the last window's verdict replaced later (its rows again, other rows, with the same

@@ -80,7 +80,9 @@ def _moment(row: dict[str, Any]) -> str:
     """When a stage was set without a window (a restore by hand), as the window cells are
     written: ``restored 2026-03-09 04:12`` (UTC)."""
     when = (row["since"] or "")[:16].replace("T", " ") or "-"
-    by_hand = (row["reason"] or "").startswith("restored by hand")
+    from ..registry import RESTORED_BY_HAND
+
+    by_hand = (row["reason"] or "").startswith(RESTORED_BY_HAND)
     return f"restored {when}" if by_hand and when != "-" else when
 
 

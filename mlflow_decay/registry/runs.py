@@ -50,6 +50,7 @@ from .tags import (
     PROVISIONAL,
     REASONS,
     REGISTRY_ACTIONS,
+    RESTORED_BY_HAND,
     ROWS,
     STATUS,
     WINDOW_END,
@@ -360,7 +361,7 @@ def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
         experiment_id(client, ref.name, experiment), run_name=f"restore {ref.uri}",
         tags={KIND: "restore", MODEL_NAME: ref.name,
               MODEL_VERSION: ref.version, MODEL_URI: ref.uri,
-              STATUS: "healthy", REASONS: f"restored by hand: {reason}"[:5000]})
+              STATUS: "healthy", REASONS: (RESTORED_BY_HAND + reason)[:5000]})
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
 

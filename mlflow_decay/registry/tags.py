@@ -78,6 +78,9 @@ def compare_status(label: str) -> str:
     return f"{TAG}compare.{label}.status"
 
 
+#: How the reason of a stage restored by hand begins (the restore run's and the version's).
+RESTORED_BY_HAND = "restored by hand: "
+
 # -- the marked block mlflow-decay writes into a version's description (policy: describe) ---
 DESCRIPTION_BEGIN = "<!-- mlflow-decay -->"
 DESCRIPTION_END = "<!-- /mlflow-decay -->"
