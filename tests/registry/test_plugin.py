@@ -86,8 +86,9 @@ def _log_pyfunc(model: object, name: str, reference: pd.DataFrame) -> str:
     """A custom pyfunc ``model`` logged and registered as ``name``; its version's URI."""
     mlflow.set_experiment("models")
     with mlflow.start_run():
+        # requirements given: inferring them imports the model in a subprocess (4 s a model)
         info = mlflow.pyfunc.log_model(name="model", python_model=model,
-                                       registered_model_name=name,
+                                       registered_model_name=name, pip_requirements=["mlflow"],
                                        input_example=reference[FEATURES].head(3))
     return f"models:/{name}/{info.registered_model_version}"
 

@@ -261,3 +261,29 @@ def test_a_window_with_many_breaches_keeps_every_reason_for_history_and_reruns(
     change = [e for e in md.history(profiled, tracking_uri=tracking_uri)
               if "stage" in e["event"]][-1]
     assert change["reason"].split("; ") == first.reasons
+
+
+def test_a_client_checks_a_name_for_being_a_prompt_once_and_still_refuses_a_prompt(
+        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow's client reads the whole registered model before every call on one of its
+    versions, to refuse prompts; ours reads it once per name, and a prompt is still refused."""
+    import mlflow.genai
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    reads: list[str] = []
+    get = MlflowClient.get_registered_model
+    monkeypatch.setattr(MlflowClient, "get_registered_model",
+                        lambda self, name: reads.append(name) or get(self, name))
+    client = registry.client_for(tracking_uri)
+    name, version = profiled.removeprefix("models:/").split("/")
+    for i in range(3):
+        client.set_model_version_tag(name, version, f"k{i}", "v")
+        client.get_model_version(name, version)
+    assert reads == [name]
+    assert client.get_model_version(name, version).tags["k2"] == "v"
+
+    mlflow.genai.register_prompt("greeting", "Hello {{name}}")
+    for _ in range(2):  # not remembered as a model after its first refusal
+        with pytest.raises(MlflowException, match="greeting"):
+            client.set_model_version_tag("greeting", "1", "k", "v")
