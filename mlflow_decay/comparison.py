@@ -1,5 +1,7 @@
 """Champion vs challenger: two model versions judged on the same window, side by side, with
-DeLong's test of their AUCs and the promotion streak."""
+a paired test on the window's labelled rows (DeLong's test of two classifiers' AUCs, or a
+paired t-test of a regression's absolute errors or a multiclass model's log losses) and the
+promotion streak."""
 
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from .engines.sources import rows_digest
 from .errors import DataError
 from .registry import experiments, run_files, runs
 from .stats import estimate
-from .stats.comparison import DeLong, delong
-from .stats.schema import map_labels
+from .stats.comparison import DeLong, PairedLoss, delong, paired_loss
+from .stats.schema import map_labels, to_numeric
 
 
 def compare(
@@ -61,8 +63,10 @@ def compare(
         streak in its version tags.
     promote : bool
         Move the policy's promote alias to the challenger once it has beaten the champion
-        (ROC AUC gain and DeLong p-value per the policy's ``[promote]``) on enough windows in a
-        row; the reason is recorded in both versions' tags. Both must be versions of one
+        (the policy's ``[promote]``: a binary model's ROC AUC gain and DeLong's p-value; a
+        regression's or multiclass model's share of the mean absolute error or log loss saved
+        and the paired t-test's p-value) on enough windows in a row; the reason is recorded
+        in both versions' tags. Both must be versions of one
         registered model (versions of two are compared, with no streak kept).
     dry_run : bool
         Show what would be logged and moved; change nothing.
@@ -76,9 +80,10 @@ def compare(
     -------
     Comparison
         Each side's status, ``compare.<label>.<metric>``, ``compare.diff.<metric>`` (challenger
-        minus champion) and, with labels, DeLong's test of the ROC AUC difference.
+        minus champion) and, with labels, the paired test: DeLong's of the ROC AUC difference
+        (``delong``), or the t-test of the mean loss difference (``paired``).
     """
-    require_frame(window, "compare (DeLong's test reads every row's scores)")
+    require_frame(window, "compare (the paired test reads every row's outputs)")
     if isinstance(models, str) or len(models) != 2:
         got = f"the text {models!r}" if isinstance(models, str) else len(models)
         raise DataError(f"compare takes a list of two model URIs (champion, challenger), got "
@@ -120,7 +125,7 @@ def compare(
         except DataError as error:  # a column one side reads (the challenger's new feature)
             role = ("champion", "challenger")[i]
             raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
-    test, note = _delong(window, sides)  # why there is no test, or how it read the scores
+    test, note = _paired_test(window, sides)  # why there is none, or how it read the outputs
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:
@@ -185,8 +190,9 @@ def _shared_outputs(sides: list[_Side]) -> str | None:
 
 
 def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides: list[_Side],
-                  pol: Policy, test: DeLong | None) -> Comparison:
-    """Both sides' statuses and metrics, their differences and, with labels, DeLong's test."""
+                  pol: Policy, test: DeLong | PairedLoss | None) -> Comparison:
+    """Both sides' statuses and metrics, their differences and, with labels, the paired
+    test."""
     metrics = side_by_side(labels, [s.result.metrics for s in sides])
     notes = list(dict.fromkeys(n for n in (_shared_outputs(sides),
                                            *(pol.labels_decide(s.result.metrics) for s in sides))
@@ -198,13 +204,13 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
                      f"({labels[0]}: {rules[0]}; {labels[1]}: {rules[1]}): their differences "
                      "are of the decisions as well as of the models")
     if test is not None:
-        metrics.update({"compare.diff.roc_auc": test.diff,
-                        "compare.diff.roc_auc.p_value": test.p_value,
-                        "compare.diff.roc_auc.lower": test.lower,
-                        "compare.diff.roc_auc.upper": test.upper})
+        name = "compare.diff." + ("roc_auc" if isinstance(test, DeLong) else test.metric)
+        metrics.update({name: test.diff, f"{name}.p_value": test.p_value,
+                        f"{name}.lower": test.lower, f"{name}.upper": test.upper})
     return Comparison(models=[r.uri for r in refs], labels=labels,
-                      statuses=[s.status for s in sides], metrics=metrics, delong=test,
-                      notes=notes)
+                      statuses=[s.status for s in sides], metrics=metrics,
+                      delong=test if isinstance(test, DeLong) else None,
+                      paired=test if isinstance(test, PairedLoss) else None, notes=notes)
 
 
 def _side_notes(labels: list[str], sides: list[_Side]) -> list[str]:
@@ -226,17 +232,69 @@ def _decision(profile: Profile) -> str:
     return f"threshold {profile.threshold:g}" + (f", realized by column {column!r}" if column else "")
 
 
-def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:
-    """DeLong's test of the two ROC AUCs on the window's labelled rows (a binary task whose
-    labels came with the window), and a note: why the test is left out, or that it read a
-    challenger scoring the other class as the champion's."""
-    first, second = sides[0].profile, sides[1].profile
+def _paired_test(window: pd.DataFrame, sides: list[_Side]
+                 ) -> tuple[DeLong | PairedLoss | None, str | None]:
+    """The paired test of the task on the window's labelled rows (labels that came with the
+    window), and a note: why the test is left out, or how it read the outputs."""
+    first = sides[0].profile
     target = first.target
-    if first.task != "binary":
-        return None, (f"DeLong's test compares two binary classifiers' ROC AUCs, and this is "
-                      f"a {first.task} model")
     if not (target is not None and target in window.columns and sides[0].result.has_labels):
-        return None, "DeLong's test needs labels on the window"
+        what = "DeLong's test" if first.task == "binary" else "the paired test of the losses"
+        return None, f"{what} needs labels on the window"
+    if first.task == "binary":
+        return _delong(window, sides)
+    if sides[1].profile.task != first.task:
+        return None, (f"the paired test left out: the versions' tasks differ ({first.task} and "
+                      f"{sides[1].profile.task})")
+    losses = [_row_losses(window, side.frame, side.profile, first) for side in sides]
+    if any(loss is None for loss in losses):
+        return None, (f"the paired test left out: the versions' classes differ "
+                      f"({', '.join(first.classes)} and {', '.join(sides[1].profile.classes)})")
+    a, b = (np.asarray(loss) for loss in losses)
+    keep = np.isfinite(a) & np.isfinite(b)
+    if keep.sum() < 2:
+        return None, "the paired test needs two or more labelled rows both versions scored"
+    metric = "mae" if first.task == "regression" else "log_loss"
+    unscored = int((~keep & (np.isfinite(a) | np.isfinite(b))).sum())
+    return paired_loss(metric, a[keep], b[keep]), (
+        f"the paired test reads the {int(keep.sum()):,} labelled rows both versions scored: "
+        f"{unscored:,} with a missing or infinite output of one are left out" if unscored else None)
+
+
+def _row_losses(window: pd.DataFrame, frame: pd.DataFrame, profile: Profile, first: Profile
+                ) -> np.ndarray | None:
+    """Each row's loss (NaN where it has no label or output): a regression's absolute error, a
+    multiclass model's log loss (its probabilities read as ``first``'s classes, renormalised
+    to sum to 1, clipped at 1e-15 as scikit-learn does; ``None`` if its classes differ)."""
+    target = str(first.target)
+    outputs = prediction_values(frame, profile.prediction_columns, profile.task,
+                                profile.prediction_kind)
+    if profile.task == "regression":
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(np.abs(to_numeric(window[target], target) - outputs))
+    try:
+        mine = map_labels(pd.Series(profile.classes, dtype=object), first.classes, "classes")
+    except DataError:
+        return None
+    if sorted(map(str, mine)) != sorted(map(str, first.classes)):
+        return None
+    y = map_labels(window[target], first.classes, target)
+    column = {c: k for k, c in enumerate(mine)}
+    index = np.array([column.get(v, -1) if pd.notna(v) else -1 for v in y])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proba = outputs / outputs.sum(axis=1, keepdims=True)
+        picked = proba[np.arange(len(index)), np.maximum(index, 0)]
+        loss = -np.log(np.clip(picked, 1e-15, 1.0))
+    loss[(index < 0) | ~np.isfinite(proba).all(axis=1)] = np.nan
+    return np.asarray(loss)
+
+
+def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, str | None]:
+    """DeLong's test of the two ROC AUCs on the window's labelled rows, and a note: why the
+    test is left out, or that it read a challenger scoring the other class as the
+    champion's."""
+    first, second = sides[0].profile, sides[1].profile
+    target = str(first.target)
     same = _same_positive(second, first)
     if same is None:
         return None, (f"DeLong's test left out: the versions' classes differ "

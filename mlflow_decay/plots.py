@@ -370,6 +370,8 @@ def comparison_panel(comparison: Any) -> bytes:
     title = f"{a} (blue) vs {b} (orange)"
     if comparison.delong is not None:
         title += f": AUC diff {comparison.delong.diff:+.3f}, p = {comparison.delong.p_value:.2g}"
+    elif (paired := comparison.paired) is not None:
+        title += f": {paired.metric} {-paired.gain:+.1%}, p = {paired.p_value:.2g}"
     fig.suptitle(title, x=0.02, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top",
                  fontsize=10)
     return _png(fig)

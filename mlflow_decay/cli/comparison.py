@@ -28,7 +28,8 @@ from .output import common, emit
 @click.option("--no-log", is_flag=True, help="Do not log the comparison run.")
 @click.option("--promote", is_flag=True,
               help="Move the policy's promote alias to CHALLENGER (a version of the same "
-              "model) when it has won enough windows.")
+              "model) when it has won enough windows: a higher ROC AUC (binary) or a lower "
+              "mean absolute error or log loss (regression, multiclass), per [promote].")
 @click.option("--dry-run", is_flag=True, help="Show what would be logged and moved; change nothing.")
 @with_bounds
 @compare_experiment_option

@@ -38,6 +38,7 @@ class Policy:
     business: tuple[str, ...] = ()
     promote_alias: str = "champion"
     promote_min_gain: float = 0.01
+    promote_min_loss_gain: float = 0.02
     promote_max_p_value: float = 0.05
     promote_windows: int = 2
     min_label_coverage: float = 0.8
@@ -213,6 +214,9 @@ class Policy:
                            "recover_after": self.recover_after, "min_rows": self.min_rows},
             "business": {"columns": list(self.business)},
             "promote": {"alias": self.promote_alias, "min_auc_gain": self.promote_min_gain,
+                        # at its default, left out: the hashes of earlier policies hold
+                        **({"min_loss_gain": self.promote_min_loss_gain}
+                           if self.promote_min_loss_gain != Policy.promote_min_loss_gain else {}),
                         "max_p_value": self.promote_max_p_value,
                         "windows": self.promote_windows},
             "labels": {"min_coverage": self.min_label_coverage},

@@ -30,7 +30,7 @@ _SECTIONS = {"drift", "thresholds", "actions", "hysteresis", "business", "promot
              "inherit"}
 _HYSTERESIS_KEYS = {"degrade_after", "recover_after", "min_rows"}
 _ACTION_KEYS = {"remove_aliases", "rollback_aliases", "archive", "auto_recover", "describe"}
-_PROMOTE_KEYS = {"alias", "min_auc_gain", "max_p_value", "windows"}
+_PROMOTE_KEYS = {"alias", "min_auc_gain", "min_loss_gain", "max_p_value", "windows"}
 #: The table each key of the tables with fixed keys belongs in (a key put in the wrong one).
 _HOME = {**dict.fromkeys(_HYSTERESIS_KEYS, "hysteresis"), **dict.fromkeys(_ACTION_KEYS, "actions"),
          **dict.fromkeys(_PROMOTE_KEYS, "promote"), "columns": "business",
@@ -96,12 +96,12 @@ def _parse(data: dict[str, Any], source: str, base: Policy | None = None,
     remove_aliases, rollback_aliases, flags = _actions(data, fallback, where)
     degrade_after, recover_after, min_rows = _hysteresis(data, fallback, where)
     business = _business(data, fallback, where)
-    alias, windows, max_p, min_gain = _promote(data, fallback, where)
+    alias, windows, max_p, min_gain, min_loss_gain = _promote(data, fallback, where)
     coverage = _label_coverage(data, fallback, where)
     return Policy(
         min_label_coverage=coverage,
         promote_alias=alias, promote_windows=windows, promote_max_p_value=max_p,
-        promote_min_gain=min_gain, business=business,
+        promote_min_gain=min_gain, promote_min_loss_gain=min_loss_gain, business=business,
         degrade_after=degrade_after, recover_after=recover_after, min_rows=min_rows,
         rules=rules, drift=drift,
         remove_aliases=remove_aliases, rollback_aliases=rollback_aliases, **flags,
@@ -210,9 +210,9 @@ def _business(data: dict[str, Any], fallback: Policy, where: str) -> tuple[str, 
 
 
 def _promote(data: dict[str, Any], fallback: Policy, where: str
-             ) -> tuple[str, int, float, float]:
-    """``[promote]``: the alias a challenger wins, over how many windows, with what p-value
-    and AUC gain."""
+             ) -> tuple[str, int, float, float, float]:
+    """``[promote]``: the alias a challenger wins, over how many windows, with what p-value,
+    AUC gain (binary) and share of the mean loss saved (regression, multiclass)."""
     promote = _section(data, "promote", _PROMOTE_KEYS, where)
     alias = promote.get("alias", fallback.promote_alias)
     windows = promote.get("windows", fallback.promote_windows)
@@ -226,7 +226,12 @@ def _promote(data: dict[str, Any], fallback: Policy, where: str
         raise PolicyError(f"{where}: [promote] max_p_value must be in (0, 1]")
     min_gain = _number(promote.get("min_auc_gain", fallback.promote_min_gain),
                        f"{where}: [promote] min_auc_gain")
-    return alias, windows, max_p, min_gain
+    min_loss_gain = _number(promote.get("min_loss_gain", fallback.promote_min_loss_gain),
+                            f"{where}: [promote] min_loss_gain")
+    if not 0 <= min_loss_gain < 1:
+        raise PolicyError(f"{where}: [promote] min_loss_gain is a share of the champion's mean "
+                          f"loss, in [0, 1) (0.02: 2% lower), got {min_loss_gain:g}")
+    return alias, windows, max_p, min_gain, min_loss_gain
 
 
 def _label_coverage(data: dict[str, Any], fallback: Policy, where: str) -> float:

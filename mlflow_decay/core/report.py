@@ -1,5 +1,6 @@
 """What an evaluation found: one window's report (status, reasons, metrics, the registry plan),
-and champion vs challenger side by side on one window (with DeLong's test of their AUCs)."""
+and champion vs challenger side by side on one window (with the paired test on its labelled
+rows)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..stats import Z95
-from ..stats.comparison import DeLong
+from ..stats.comparison import DeLong, PairedLoss
 from .rules import Status
 from .times import span_label
 
@@ -161,7 +162,9 @@ def json_safe(obj: Any) -> Any:
 
 @dataclass
 class Comparison:
-    """Champion vs challenger on one window: each side's report, and their differences."""
+    """Champion vs challenger on one window: each side's report, their differences, and the
+    paired test on the window's labelled rows (``delong`` for a binary model, ``paired`` for a
+    regression's absolute errors or a multiclass model's log losses)."""
 
     models: list[str]
     labels: list[str]
@@ -171,16 +174,18 @@ class Comparison:
     run_id: str | None = None
     promotion: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    paired: PairedLoss | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "delong"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("delong", "paired")}
         out["delong"] = None if self.delong is None else self.delong.__dict__
+        out["paired"] = None if self.paired is None else self.paired.__dict__
         return json_safe(out)
 
     def text(self, verb: str) -> str:
         """What ``mlflow-decay compare`` prints: both sides' verdicts on this window alone (not
         the versions' stages, which only evaluations move) and metrics with their difference,
-        DeLong's test, the notes and the promotion (``verb``: whether it ``did`` or ``would``
+        the paired test, the notes and the promotion (``verb``: whether it ``did`` or ``would``
         happen)."""
         a, b = self.labels
         m = self.metrics
@@ -195,6 +200,11 @@ class Comparison:
             d = self.delong
             lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "
                          f"{d.upper:+.4f}), p = {d.p_value:.3g}")
+        if self.paired is not None:
+            t = self.paired
+            lines.append(f"paired t-test: mean {t.metric} difference {t.diff:+.4g} (95% CI "
+                         f"{t.lower:+.4g} to {t.upper:+.4g}; {-t.gain:+.1%} of "
+                         f"{t.mean[0]:.4g}), p = {t.p_value:.3g}, {t.rows:,} rows")
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"promotion ({verb}): {p}" for p in self.promotion]
         lines.append(f"run {self.run_id}" if self.run_id else "not logged")

@@ -13,6 +13,7 @@ from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
 from ..core.times import identifying_span, is_open, parse_time, span_label
 from ..errors import RegistryError
+from ..stats.comparison import DeLong, PairedLoss
 from .description import status_line, with_block
 from .tags import (
     BREACH_STREAK,
@@ -403,14 +404,18 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
     ]
 
 
-def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test: Any,
+def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
+                   test: DeLong | PairedLoss | None,
                    policy: Policy, promote: bool, window: str | None = None,
                    untested: str | None = None) -> tuple[tuple[Action, ...], str]:
     """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
     the alias move; returns the actions and a one-line explanation.
 
-    A window is won when DeLong's AUC difference (challenger minus champion) is at least the
-    policy's ``min_auc_gain`` with p below ``max_p_value``. A degraded challenger is not
+    A window is won when the challenger is better by the policy's margin with p below
+    ``max_p_value``: DeLong's AUC difference (challenger minus champion) at least
+    ``min_auc_gain``, or the share of the champion's mean loss it saves (a paired test: the
+    absolute errors of a regression, the log losses of a multiclass model) at least
+    ``min_loss_gain``. A degraded challenger is not
     promoted (its streak still counts). The streak is kept on the
     challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
@@ -418,8 +423,9 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     retry, or more rows with the same bounds) replaces its result instead of adding one.
     ``untested`` says why there is no test (``test`` is ``None``).
     """
-    won = (test is not None and test.diff >= policy.promote_min_gain
-           and test.p_value < policy.promote_max_p_value)
+    margin = (policy.promote_min_gain if isinstance(test, DeLong)
+              else policy.promote_min_loss_gain)
+    won = (test is not None and test.gain >= margin and test.p_value < policy.promote_max_p_value)
     held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
     base = int(count) if held == champion.version and count.isdigit() else 0
     last_champion, _, rest = challenger.tags.get(PROMOTE_WINDOW, "").partition("|")
@@ -433,9 +439,9 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if test is None:
-        why = "no promotion: " + (untested or "DeLong's test needs labels on the window")
+        why = "no promotion: " + (untested or "the paired test needs labels on the window")
     else:
-        why = (f"challenger {'won' if won else 'did not win'} this window (AUC {test.diff:+.4f}, "
+        why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
                f"p = {test.p_value:.3g}); streak {streak} of {need}")
     if again:
         why += " (this window was compared before: its result replaces the earlier one)"
@@ -459,3 +465,11 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef, test:
         ), f"{why}: @{alias} moves to v{challenger.version}"
     return (*counted, Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
                              version=challenger.version)), why
+
+
+def _difference(test: DeLong | PairedLoss) -> str:
+    """A test's difference, challenger minus champion: ``AUC +0.0123`` or, for a loss,
+    ``mae -3.1% (0.512 to 0.496)``."""
+    if isinstance(test, DeLong):
+        return f"AUC {test.diff:+.4f}"
+    return (f"{test.metric} {-test.gain:+.1%} ({test.mean[0]:.4g} to {test.mean[1]:.4g})")

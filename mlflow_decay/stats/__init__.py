@@ -1,7 +1,8 @@
 """Statistics: arrays and columns in, numbers out.
 
 The bottom layer: quantile sketches, label-free estimation, realized performance, the
-multivariate (PCA) model, DeLong's test and the reading of a column as numbers or categories.
+multivariate (PCA) model, the paired tests of two models and the reading of a column as
+numbers or categories.
 Nothing here reads files, talks to MLflow, or imports anything of mlflow-decay but its errors.
 """
 

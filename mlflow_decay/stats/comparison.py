@@ -1,5 +1,7 @@
-"""DeLong's test for two ROC AUCs on the same labelled rows (fast midrank form, Sun & Xu 2014):
-the difference, its standard error, p-value and 95% confidence interval."""
+"""Two models on the same labelled rows: DeLong's test of their ROC AUCs (fast midrank form,
+Sun & Xu 2014), and the paired t-test of their mean per-row losses (a regression's absolute
+errors, a multiclass model's log losses); each the difference, its standard error, p-value and
+95% confidence interval."""
 
 from __future__ import annotations
 
@@ -23,6 +25,60 @@ class DeLong:
     p_value: float
     lower: float
     upper: float
+
+    @property
+    def gain(self) -> float:
+        """How much better the second model is: its AUC minus the first's."""
+        return self.diff
+
+
+@dataclass(frozen=True)
+class PairedLoss:
+    """Paired comparison of two models' mean per-row ``metric`` (a loss: lower is better) on
+    the same rows (second minus first), by Student's t on the rows' differences."""
+
+    metric: str
+    mean: tuple[float, float]
+    diff: float
+    se: float
+    t: float
+    p_value: float
+    lower: float
+    upper: float
+    rows: int
+
+    @property
+    def gain(self) -> float:
+        """How much better the second model is: the share of the first's mean loss it saves
+        (0.05: a 5% lower loss; 0 when the first's loss is 0)."""
+        return -self.diff / self.mean[0] if self.mean[0] > 0 else 0.0
+
+
+def paired_loss(metric: str, first: np.ndarray, second: np.ndarray) -> PairedLoss:
+    """The paired t-test of ``mean(second) - mean(first)`` for per-row losses of the same rows
+    (as :func:`scipy.stats.ttest_rel`, two-sided; at least two rows).
+
+    Parameters
+    ----------
+    metric : str
+        What the losses are (``"mae"``: absolute errors, ``"log_loss"``).
+    first, second : array
+        The two models' losses, row by row.
+    """
+    from scipy import special
+
+    first, second = np.asarray(first, float), np.asarray(second, float)
+    n = len(first)
+    if n < 2 or len(second) != n:
+        raise ValueError("the paired test needs two or more rows, the same for both models")
+    d = second - first
+    diff = float(d.mean())
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    t = diff / se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+    p_value = float(2 * special.stdtr(n - 1, -abs(t)))
+    half = float(-special.stdtrit(n - 1, 0.025)) * se
+    return PairedLoss(metric, (float(first.mean()), float(second.mean())), diff, se, t,
+                      p_value, diff - half, diff + half, n)
 
 
 def _midranks(x: np.ndarray) -> np.ndarray:

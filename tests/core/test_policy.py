@@ -62,6 +62,9 @@ def test_effective_policy_toml_reads_back_to_the_same_policy(tmp_path: Path) -> 
     f.write_text(policy.to_toml())
     again = load_policy(f)
     assert again.rules == policy.rules and again.drift == policy.drift
+    # a [promote] margin set apart from its default is written out and read back
+    f.write_text(replace(policy, promote_min_loss_gain=0.05).to_toml())
+    assert load_policy(f).promote_min_loss_gain == 0.05
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -77,6 +80,7 @@ def test_effective_policy_toml_reads_back_to_the_same_policy(tmp_path: Path) -> 
     ('[drift]\nnumerical = { metric = "chi2" }\n', "is not one of"),
     ('[actions]\nremove_aliases = "champion"\n', "must be a list of alias names"),
     ('[actions]\npage = true\n', "unknown [actions] key 'page'"),
+    ('[promote]\nmin_loss_gain = 5\n', "min_loss_gain is a share of the champion's mean loss"),
 ])
 def test_malformed_policies_raise_policy_error(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "p.toml"

@@ -1,4 +1,5 @@
-"""Champion vs challenger: DeLong's paired AUC test and the comparison run."""
+"""Champion vs challenger: the paired tests (DeLong's of two AUCs, Student's t of two mean
+losses) and the comparison run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import frame_profile, make_frame
 from scipy import stats
-from sklearn.metrics import roc_auc_score
+from scipy.stats import ttest_rel
+from sklearn.metrics import log_loss, roc_auc_score
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -195,11 +197,18 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
     assert re.search(rf"^window verdict +{result.statuses[0]} +{result.statuses[1]}$",
                      out.stdout, re.M)
     assert not re.search(r"^status ", out.stdout, re.M)
-    # a regression has labels but no DeLong's test: the note says why, not that labels lack
-    assert result.delong is None
-    assert "no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this " \
-           "is a regression model" in result.notes
-    assert not any("needs labels" in n for n in result.notes)
+    # a regression's test is the paired t-test of the rows' absolute errors (scipy's), and the
+    # challenger, 10 % over every price, loses
+    assert result.delong is None and result.paired is not None
+    errors = [np.abs(window.price - window[c]) for c in ("pred", "pred2")]
+    expected = ttest_rel(errors[1], errors[0])
+    assert result.paired.p_value == pytest.approx(expected.pvalue)
+    assert result.metrics["compare.diff.mae"] == pytest.approx(errors[1].mean() - errors[0].mean())
+    assert (result.metrics["compare.diff.mae.lower"], result.metrics["compare.diff.mae.upper"]) \
+        == pytest.approx(tuple(expected.confidence_interval()))
+    assert result.paired.gain < 0
+    assert any(n.startswith("challenger did not win this window (mae +") for n in result.notes)
+    assert "paired t-test: mean mae difference +" in out.stdout
 
 
 def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(
@@ -255,29 +264,84 @@ def test_delong_reads_a_challenger_that_scores_the_other_class(
     assert any("score different classes ('1' and '0')" in n for n in result.notes), result.notes
 
 
-def test_a_multiclass_comparison_says_why_it_has_no_delong(
+def _cards(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Three classes, a feature ``x`` and class probabilities ``p_a``, ``p_b``, ``p_c``."""
+    y = rng.choice(["a", "b", "c"], n)
+    x = rng.normal(0, 1, n) + (y == "b") + 2 * (y == "c")
+    logits = np.stack([0 * x, x, 2 * x - 1], axis=1)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
+
+
+def test_a_multiclass_comparison_tests_the_rows_log_losses(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
-    # it said "DeLong's test needs labels on the window" of a window with labels
+    """Before: a multiclass model had no paired test ("DeLong's test compares two binary
+    classifiers' ROC AUCs"), so compare --promote never promoted one. Its test is now the
+    paired t-test of the rows' log losses, the challenger's columns read as the champion's
+    classes whatever their order."""
     rng = np.random.default_rng(2)
-
-    def cards(n: int) -> pd.DataFrame:
-        y = rng.choice(["a", "b", "c"], n)
-        x = rng.normal(0, 1, n) + (y == "b") + 2 * (y == "c")
-        logits = np.stack([0 * x, x, 2 * x - 1], axis=1)
-        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
-
     champion, challenger = new_version("cards"), new_version("cards")
-    profile = md.build_profile(cards(2000), target="y", prediction=["p_a", "p_b", "p_c"],
-                               task="multiclass", band_chunks=0)
+    reference = _cards(2000, rng)
+    md.attach_profile(champion, md.build_profile(
+        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
+        band_chunks=0), tracking_uri=tracking_uri)
+    # the challenger's outputs: sharper, in its own columns, class c first
+    sharp = ["q_c", "q_a", "q_b"]
+    md.attach_profile(challenger, md.build_profile(
+        reference.rename(columns=dict(zip(["p_c", "p_a", "p_b"], sharp, strict=True))),
+        target="y", prediction=sharp, task="multiclass", classes=["c", "a", "b"],
+        band_chunks=0), tracking_uri=tracking_uri)
+    window = _cards(1500, rng)
+    truth = window[["p_a", "p_b", "p_c"]].to_numpy()
+    onehot = (window.y.to_numpy()[:, None] == np.array(["a", "b", "c"])).astype(float)
+    better = 0.8 * truth + 0.2 * onehot  # nearer the labels: a lower log loss
+    window[sharp] = better[:, [2, 0, 1]]
+    result = md.compare(window, [champion, challenger], predictions=None, log=False,
+                        tracking_uri=tracking_uri)
+    assert result.delong is None and result.paired is not None
+    assert result.paired.metric == "log_loss"
+    assert result.paired.mean == pytest.approx(
+        (log_loss(window.y, truth, labels=["a", "b", "c"]),
+         log_loss(window.y, better, labels=["a", "b", "c"])))
+    rows = [-np.log((p * onehot).sum(axis=1)) for p in (truth, better)]
+    assert result.paired.p_value == pytest.approx(ttest_rel(rows[1], rows[0]).pvalue)
+    assert result.paired.gain > 0.02 and result.paired.p_value < 0.05
+    assert any(n.startswith("challenger won this window (log_loss -") for n in result.notes)
+
+
+def test_a_regression_challenger_is_promoted_after_two_windows_of_lower_errors(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: compare --promote never moved @champion to a better regression model."""
+    rng = np.random.default_rng(9)
+
+    def prices(n: int) -> pd.DataFrame:
+        sqft = rng.lognormal(7, 0.3, n)
+        price = 150 * sqft * rng.lognormal(0, 0.15, n)
+        return pd.DataFrame({"sqft": sqft, "price": price, "pred": 150 * sqft,
+                             "pred2": 150 * sqft + 0.3 * (price - 150 * sqft)})
+
+    champion, challenger = new_version("prices"), new_version("prices")
+    profile = md.build_profile(prices(1500).drop(columns="pred2"), target="price",
+                               prediction="pred", task="regression", band_chunks=0)
     for uri in (champion, challenger):
         md.attach_profile(uri, profile, tracking_uri=tracking_uri)
-    result = md.compare(cards(1000), [champion, challenger], log=False, promote=True,
-                        tracking_uri=tracking_uri)
-    assert result.delong is None
-    assert ("no promotion: DeLong's test compares two binary classifiers' ROC AUCs, and this is "
-            "a multiclass model") in result.notes
-    assert not any("needs labels on the window" in n for n in result.notes)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("prices", "champion", "1")
+    args = {"predictions": ["pred", "pred2"], "promote": True, "tracking_uri": tracking_uri}
+    first = md.compare(prices(800), ["models:/prices@champion", challenger], **args)
+    assert first.paired is not None and first.paired.gain == pytest.approx(0.3, abs=0.02)
+    assert first.promotion == [] and "streak 1 of 2" in first.notes[-1]
+    second = md.compare(prices(800), ["models:/prices@champion", challenger], **args)
+    assert second.promotion == [f"move alias @champion to {challenger}"]
+    assert str(client.get_model_version_by_alias("prices", "champion").version) == "2"
+    assert registry.resolve(client, challenger).tags[registry.PROMOTED_FROM].startswith(
+        "v1: challenger won this window (mae -")
+    # a margin the policy asks for and the challenger misses: no win
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[promote]\nmin_loss_gain = 0.5\n")
+    third = md.compare(prices(800), [champion, challenger], policy=strict, **args)
+    assert third.paired is not None and third.paired.gain > 0.2
+    assert "challenger did not win this window (mae -" in third.notes[-1]
 
 
 # --- trial 4: two registered models compared -------------------------------------
