@@ -45,6 +45,11 @@ Tasks (``--tasks``, comma-separated; default all):
 - ``digits``: scikit-learn's bundled digits (is it a 3, 5 or 8?), a logistic regression, 30
   windows of 10,000 rows resampled from the held-out half with weights that grow with the ink
   in the image's top half (covariate shift). ``est.roc_auc`` vs CBPE.
+- ``rare-positives``: generated, about 4 % positives (fraud, churn): a class-weighted logistic
+  regression (its scores far above the positive rate) fitted on 30,000 rows of a model with
+  interactions; reference 20,000 rows, 20 fresh windows of 5,000 from the same distribution,
+  decisions at 0.5. ``est.roc_auc``, ``est.pr_auc``, ``est.f1``, ``est.accuracy`` vs CBPE
+  (``average_precision`` for PR AUC).
 - held out (``bench/heldout.py``, see there): ``heldout-wfh``, ``heldout-california``,
   ``heldout-titanic``, ``heldout-carloan-dq``: NannyML's other bundled binary datasets, chunked
   as NannyML's documentation chunks them; ``est.roc_auc``, ``est.f1``, ``est.accuracy`` vs CBPE.
@@ -86,7 +91,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 import mlflow_decay as md
@@ -104,7 +109,9 @@ WINDOW_DAY = "__bench_window_day"
 #: Held-out tasks (``bench/heldout.py``): NannyML datasets no choice here was measured on.
 HELDOUT_TASKS = ("heldout-wfh", "heldout-california", "heldout-titanic", "heldout-carloan-dq")
 TASKS = ("census", "threshold", "census@0.65", "regression", "multiclass", "multivariate",
-         "multivariate-mixed", "digits", *HELDOUT_TASKS)
+         "multivariate-mixed", "digits", "rare-positives", *HELDOUT_TASKS)
+#: NannyML's name of a metric where it differs from mlflow-decay's.
+NML_METRIC = {"pr_auc": "average_precision"}
 MULTIVARIATE_METRIC = "drift.multivariate.reconstruction_error"
 
 
@@ -431,6 +438,8 @@ def binary_realized(metric: str, threshold: float = 0.5) -> Callable[[pd.DataFra
         y, p = frame[target].to_numpy(), frame[score].to_numpy(float)
         if metric == "roc_auc":
             return float(roc_auc_score(y, p))
+        if metric == "pr_auc":
+            return float(average_precision_score(y, p))
         decided = (p >= threshold).astype(y.dtype)
         return float(f1_score(y, decided) if metric == "f1" else accuracy_score(y, decided))
     return realized
@@ -463,13 +472,15 @@ def binary_task(name: str, data: str, store: DecayStore, reference: pd.DataFrame
         **md_options)
     table, result.seconds["NannyML"] = nannyml_run(
         lambda: nml.CBPE(problem_type="classification_binary", y_pred_proba=score,
-                         y_pred=decision, y_true=target, metrics=list(metrics),
+                         y_pred=decision, y_true=target,
+                         metrics=[NML_METRIC.get(m, m) for m in metrics],
                          timestamp_column_name=WINDOW_DAY, chunk_period="D"),
         reference, windows, [target])
     for metric in metrics:
         realized = np.array([binary_realized(metric, threshold)(w, target, score) for w in windows])
         result.series.append(decay_series(reports, metric, metric, realized))
-        result.series.append(nannyml_series(table, metric, metric, realized))
+        result.series.append(nannyml_series(table, metric, NML_METRIC.get(metric, metric),
+                                            realized))
     return result
 
 
@@ -752,11 +763,45 @@ def digits_task(store: DecayStore, seed: int, windows: int = 30, rows: int = 10_
                                    "exclude": ["decision"]})
 
 
+def rare_frame(rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """8 standard normal features and a label of about 4 % positives, from a logistic model
+    with an interaction and a hinge (which a linear model cannot follow)."""
+    x = rng.normal(0, 1, (rows, 8))
+    logit = (x @ np.array([1.2, -0.9, 0.7, 0.5, 0.3, 0.0, 0.0, 0.0]) - 4.9
+             + 0.6 * x[:, 0] * x[:, 1] + 0.5 * np.maximum(x[:, 2], 0) ** 2)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
+    return frame.assign(label=(rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int))
+
+
+def rare_positives_task(store: DecayStore, seed: int) -> TaskResult:
+    """Rare positives: a class-weighted model's four metrics on fresh windows."""
+    rng = np.random.default_rng(seed)
+    features = [f"x{i}" for i in range(8)]
+    train = rare_frame(30_000, rng)
+    model = LogisticRegression(class_weight="balanced", max_iter=1000)
+    model.fit(train[features], train["label"])
+
+    def scored(frame: pd.DataFrame) -> pd.DataFrame:
+        score = model.predict_proba(frame[features])[:, 1]
+        return frame.assign(score=score, decision=(score >= 0.5).astype(int))
+
+    reference = scored(rare_frame(20_000, rng))
+    windows = [scored(rare_frame(5_000, rng)) for _ in range(20)]
+    data = (f"generated (seed {seed}), {reference['label'].mean():.1%} positives: class-weighted "
+            "logistic regression fitted on 30,000 rows; reference 20,000 rows, 20 fresh windows "
+            "of 5,000 from the same distribution, decisions at 0.5")
+    return binary_task("rare-positives", data, store, reference, windows, target="label",
+                       score="score", decision="decision",
+                       metrics=["roc_auc", "pr_auc", "f1", "accuracy"], threshold=0.5,
+                       md_options={"numerical": features, "exclude": ["decision"]})
+
+
 TASK_FUNCTIONS: dict[str, Callable[[DecayStore, int], TaskResult]] = {
     "census": census_task, "threshold": threshold_task, "census@0.65": census_threshold_task,
     "regression": regression_task,
     "multiclass": multiclass_task, "multivariate": multivariate_task,
     "multivariate-mixed": multivariate_mixed_task, "digits": digits_task,
+    "rare-positives": rare_positives_task,
 }
 
 

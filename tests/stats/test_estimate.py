@@ -186,3 +186,34 @@ def test_precision_band_of_few_certain_predicted_positives_covers_the_realized_p
             covered.append(est[f"est.{name}.lower"] <= value <= est[f"est.{name}.upper"])
     assert np.mean(covered) >= 0.93
     assert est["est.precision.upper"] == 1.0
+
+
+# --- rare positives: an isotonic map whose top block is all positive ---------------
+
+def test_rare_positives_through_an_isotonic_map_whose_top_block_is_all_positive() -> None:
+    """2 % positives and scores too high (a class-weighted model): isotonic regression is
+    chosen and its top block, a few dozen rows, is all positive. Read in logit space, its
+    exact 1 (clipped to 1 - 1e-6) made the rows just below it near-certain positives: est.pr_auc
+    0.12 above the realized value and outside its own band, est.f1 0.10 above."""
+    from sklearn.isotonic import IsotonicRegression
+
+    def rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        z = rng.normal(0, 1, n)
+        truth = 1 / (1 + np.exp(-(1.6 * z - 5.0)))
+        return 1 / (1 + np.exp(-(1.4 * z - 1.5))), truth
+
+    scores, truth = rows(20_000, 3)
+    y = (np.random.default_rng(4).random(len(truth)) < truth).astype(int)
+    top = IsotonicRegression(out_of_bounds="clip").fit(scores, y).predict(np.sort(scores))
+    assert top[-1] == 1.0 and np.sum(top == 1.0) <= 100  # the case: a small, pure top block
+    calibration = estimate.fit_calibration(scores, y)
+    assert calibration.method == "isotonic"
+    window, p = rows(20_000, 1003)
+    found = estimate.estimate_binary(window, calibration, threshold=0.9)
+    draws = np.random.default_rng(5).random((20, len(p))) < p  # the window's labels, 20 times
+    for name, metric in (("pr_auc", lambda d: skm.average_precision_score(d, window)),
+                         ("f1", lambda d: skm.f1_score(d, window >= 0.9))):
+        realized = np.mean([metric(d) for d in draws])
+        assert abs(found[f"est.{name}"] - realized) < 0.04, (name, found, realized)
+        assert found[f"est.{name}.lower"] <= realized <= found[f"est.{name}.upper"], name
