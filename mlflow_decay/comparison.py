@@ -280,7 +280,7 @@ def _row_losses(window: pd.DataFrame, frame: pd.DataFrame, profile: Profile, fir
         return None
     y = map_labels(window[target], first.classes, target)
     column = {c: k for k, c in enumerate(mine)}
-    index = np.array([column.get(v, -1) if pd.notna(v) else -1 for v in y])
+    index = pd.Series(y, dtype=object).map(column).fillna(-1).to_numpy(dtype=int)
     with np.errstate(invalid="ignore", divide="ignore"):
         proba = outputs / outputs.sum(axis=1, keepdims=True)
         picked = proba[np.arange(len(index)), np.maximum(index, 0)]

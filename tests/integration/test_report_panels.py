@@ -362,9 +362,9 @@ def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_w
     """Before: one axis for every metric, so a regression's RMSE in the millions left the
     PSI and drift-share bars a fraction of a pixel wide, and the names were cut at the left
     edge ('iction.psi'; perf.roc_auc_ovr and est.roc_auc_ovr both read '_auc_ovr')."""
-    from types import SimpleNamespace
-
     from matplotlib.patches import Rectangle
+
+    from mlflow_decay.core.report import Comparison
 
     values = {"perf.rmse": (8_275_356.5, 7_860_877.0), "est.roc_auc_ovr": (0.943, 0.984),
               "drift.prediction.psi": (0.7173, 0.6875),
@@ -373,8 +373,9 @@ def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_w
                for i, side in enumerate(("champion", "challenger"))}
     drawn: list[object] = []
     monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
-    plots.comparison_panel(SimpleNamespace(labels=["champion", "challenger"], metrics=metrics,
-                                           delong=None))
+    plots.comparison_panel(Comparison(models=["models:/m/1", "models:/m/2"],
+                                      labels=["champion", "challenger"],
+                                      statuses=["healthy", "healthy"], metrics=metrics))
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = drawn[0]
