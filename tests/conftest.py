@@ -113,6 +113,21 @@ def mixed_table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     return frame
 
 
+def check_pr_auc_and_f1(found: dict[str, float], window: np.ndarray, p: np.ndarray,
+                        threshold: float, tolerance: float) -> None:
+    """The estimated ``est.pr_auc`` and ``est.f1`` of scores ``window`` decided at ``threshold``
+    are within ``tolerance`` of the mean realized value over 20 label draws from the true
+    probabilities ``p`` (scikit-learn's), and their bands cover it."""
+    from sklearn import metrics as skm
+
+    draws = np.random.default_rng(5).random((20, len(p))) < p  # the window's labels, 20 times
+    for name, metric in (("pr_auc", lambda d: skm.average_precision_score(d, window)),
+                         ("f1", lambda d: skm.f1_score(d, window >= threshold))):
+        realized = np.mean([metric(d) for d in draws])
+        assert abs(found[f"est.{name}"] - realized) < tolerance, (name, found, realized)
+        assert found[f"est.{name}.lower"] <= realized <= found[f"est.{name}.upper"], name
+
+
 @pytest.fixture
 def reference() -> pd.DataFrame:
     return make_frame(5000, seed=1)

@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_pr_auc_and_f1
 from sklearn import metrics as skm
 
 from mlflow_decay.errors import DataError
@@ -169,13 +170,8 @@ def test_raw_scores_that_miss_the_top_of_rare_positives_are_not_kept() -> None:
     assert z_auc < estimate.Z95 and ks < estimate.KS95  # what alone kept them
     chosen = estimate.fit_calibration(scores, y)
     window, p = rows(20_000, 1009)
-    found = estimate.estimate_binary(window, chosen, threshold=0.3)
-    draws = np.random.default_rng(5).random((20, len(p))) < p  # the window's labels, 20 times
-    for name, metric in (("pr_auc", lambda d: skm.average_precision_score(d, window)),
-                         ("f1", lambda d: skm.f1_score(d, window >= 0.3))):
-        realized = np.mean([metric(d) for d in draws])
-        assert abs(found[f"est.{name}"] - realized) < 0.02, (name, found, realized)
-        assert found[f"est.{name}.lower"] <= realized <= found[f"est.{name}.upper"], name
+    check_pr_auc_and_f1(estimate.estimate_binary(window, chosen, threshold=0.3), window, p,
+                        threshold=0.3, tolerance=0.02)
     assert chosen.method != "raw"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_pr_auc_and_f1
 from sklearn import metrics as skm
 
 import mlflow_decay as md
@@ -210,10 +211,5 @@ def test_rare_positives_through_an_isotonic_map_whose_top_block_is_all_positive(
     calibration = estimate.fit_calibration(scores, y)
     assert calibration.method == "isotonic"
     window, p = rows(20_000, 1003)
-    found = estimate.estimate_binary(window, calibration, threshold=0.9)
-    draws = np.random.default_rng(5).random((20, len(p))) < p  # the window's labels, 20 times
-    for name, metric in (("pr_auc", lambda d: skm.average_precision_score(d, window)),
-                         ("f1", lambda d: skm.f1_score(d, window >= 0.9))):
-        realized = np.mean([metric(d) for d in draws])
-        assert abs(found[f"est.{name}"] - realized) < 0.04, (name, found, realized)
-        assert found[f"est.{name}.lower"] <= realized <= found[f"est.{name}.upper"], name
+    check_pr_auc_and_f1(estimate.estimate_binary(window, calibration, threshold=0.9), window, p,
+                        threshold=0.9, tolerance=0.04)
