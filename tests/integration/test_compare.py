@@ -552,3 +552,43 @@ def test_two_versions_reading_the_same_output_columns_are_named_in_a_note(
     apart = md.compare(frame, binary, predictions=["score", "other"], log=False,
                        tracking_uri=tracking_uri)
     assert not any(n.startswith("both versions read") for n in apart.notes)
+
+
+# --- trial 9: multiclass and regression comparisons checked by a user -------------
+
+def test_a_challenger_giving_a_label_no_probability_is_scored_as_sklearns_log_loss(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a row's probability of its label was clipped at 1e-15, so a k-nearest-neighbours
+    challenger (probability 0 for the label on a few rows) had a mean log loss ~3% under
+    scikit-learn's log_loss (which clips at the machine epsilon): the difference and the
+    share saved that decide a promotion were off by more than the 2% margin."""
+    rng = np.random.default_rng(5)
+    champion, challenger = new_version("cards"), new_version("cards")
+    reference = _cards(2000, rng)
+    md.attach_profile(champion, md.build_profile(
+        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
+        band_chunks=0), tracking_uri=tracking_uri)
+    window = _cards(1200, rng)
+    truth = window[["p_a", "p_b", "p_c"]].to_numpy()
+    votes = np.round(truth * 5) + 0.0  # five neighbours' votes: zeros, some on the label
+    votes[votes.sum(axis=1) == 0] = 1.0
+    knn = votes / votes.sum(axis=1, keepdims=True)
+    window["q_a"], window["q_b"], window["q_c"] = knn.T
+    labels = ["a", "b", "c"]
+    picked = knn[np.arange(len(window)), (window.y.to_numpy()[:, None] == labels).argmax(1)]
+    assert (picked == 0).sum() >= 5
+    md.attach_profile(challenger, md.build_profile(
+        reference.rename(columns={"p_a": "q_a", "p_b": "q_b", "p_c": "q_c"}), target="y",
+        prediction=["q_a", "q_b", "q_c"], task="multiclass", band_chunks=0),
+        tracking_uri=tracking_uri)
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert result.paired is not None and result.paired.rows == len(window)
+    assert result.paired.mean == pytest.approx(
+        (log_loss(window.y, truth, labels=labels), log_loss(window.y, knn, labels=labels)),
+        rel=1e-12)
+    rows = [np.array([log_loss([t], [p], labels=labels) for t, p in zip(window.y, probs,
+                                                                         strict=True)])
+            for probs in (truth, knn)]
+    expected = ttest_rel(rows[1], rows[0])
+    assert result.paired.diff == pytest.approx(float(np.mean(rows[1] - rows[0])), rel=1e-12)
+    assert result.paired.p_value == pytest.approx(expected.pvalue, rel=1e-9)
