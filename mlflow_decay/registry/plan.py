@@ -441,8 +441,9 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     if test is None:
         why = "no promotion: " + (untested or "the paired test needs labels on the window")
     else:
+        needs = "" if won else f"; a win needs {_needed(test, margin, policy)}"
         why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
-               f"p = {test.p_value:.3g}); streak {streak} of {need}")
+               f"p = {test.p_value:.3g}{needs}); streak {streak} of {need}")
     if again:
         why += " (this window was compared before: its result replaces the earlier one)"
     counted = (() if window is None else
@@ -465,6 +466,14 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
         ), f"{why}: @{alias} moves to v{challenger.version}"
     return (*counted, Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
                              version=challenger.version)), why
+
+
+def _needed(test: DeLong | PairedLoss, margin: float, policy: Policy) -> str:
+    """What the policy's ``[promote]`` asks of a window's test: ``AUC +0.0100 or more`` or
+    ``mae -2.0% or lower``, and the p-value."""
+    what = (f"AUC {margin:+.4f} or more" if isinstance(test, DeLong)
+            else f"{test.metric} {-margin:+.1%} or lower")
+    return f"{what} with p < {policy.promote_max_p_value:g}"
 
 
 def _difference(test: DeLong | PairedLoss) -> str:

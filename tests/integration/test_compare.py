@@ -592,3 +592,36 @@ def test_a_challenger_giving_a_label_no_probability_is_scored_as_sklearns_log_lo
     expected = ttest_rel(rows[1], rows[0])
     assert result.paired.diff == pytest.approx(float(np.mean(rows[1] - rows[0])), rel=1e-12)
     assert result.paired.p_value == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def test_a_challenger_better_by_less_than_the_margin_is_told_the_margin(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: a challenger 1% better with p = 1e-100 read "did not win this window (mae -1.0%
+    ..., p = ...)", not saying that [promote] min_loss_gain asks for 2%."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(0, 1, 3000)
+    y = 3 * x + rng.normal(0, 1, 3000)
+    frame = pd.DataFrame({"x": x, "y": y, "pred": 3 * x})
+    frame["pred2"] = frame.pred + 0.01 * (frame.y - frame.pred)  # every error 1% smaller
+    champion, challenger = new_version("close"), new_version("close")
+    profile = md.build_profile(frame[:1000].drop(columns="pred2"), target="y", prediction="pred",
+                               task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    window = frame[1000:]
+    args: dict[str, object] = {"predictions": ["pred", "pred2"], "log": False,
+                               "tracking_uri": tracking_uri}
+    result = md.compare(window, [champion, challenger], **args)  # type: ignore[arg-type]
+    errors = [(window.y - window[c]).abs() for c in ("pred", "pred2")]
+    assert result.paired is not None
+    assert result.paired.gain == pytest.approx(1 - errors[1].mean() / errors[0].mean())
+    assert result.paired.p_value == pytest.approx(ttest_rel(errors[1], errors[0]).pvalue)
+    assert 0.009 < result.paired.gain < 0.011 and result.paired.p_value < 1e-50
+    assert ("challenger did not win this window (mae -1.0% (" in result.notes[-1]
+            and "; a win needs mae -2.0% or lower with p < 0.05); streak 0 of 2"
+            in result.notes[-1])
+    loose = tmp_path / "loose.toml"
+    loose.write_text("[promote]\nmin_loss_gain = 0.005\nmax_p_value = 0.01\n")
+    won = md.compare(window, [champion, challenger], policy=loose, **args)  # type: ignore[arg-type]
+    assert "challenger won this window (mae -1.0%" in won.notes[-1]
+    assert "a win needs" not in won.notes[-1] and "streak 1 of 2" in won.notes[-1]
