@@ -421,13 +421,21 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
     is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
     retry, or more rows with the same bounds) replaces its result instead of adding one.
-    ``untested`` says why there is no test (``test`` is ``None``).
+    ``untested`` says why there is no test (``test`` is ``None``): such a window (its labels
+    not in yet, or of one class) neither wins nor loses; the streak stands and the window is
+    not counted, so comparing it again with labels counts it.
     """
     margin = (policy.promote_min_gain if isinstance(test, DeLong)
               else policy.promote_min_loss_gain)
-    won = (test is not None and test.gain >= margin and test.p_value < policy.promote_max_p_value)
     held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
     base = int(count) if held == champion.version and count.isdigit() else 0
+    if test is None:  # no evidence either way (no labels yet): the streak stands, uncounted
+        why = "no promotion: " + (untested or "the paired test needs labels on the window")
+        if base:
+            why += (f"; the streak stays at {base} of {policy.promote_windows} (a window "
+                    "without the test does not count)")
+        return (), why
+    won = test.gain >= margin and test.p_value < policy.promote_max_p_value
     last_champion, _, rest = challenger.tags.get(PROMOTE_WINDOW, "").partition("|")
     last_base, _, last_window = rest.partition("|")
     again = (window is not None and last_window == window and last_champion == champion.version
@@ -438,12 +446,9 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     need = policy.promote_windows
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    if test is None:
-        why = "no promotion: " + (untested or "the paired test needs labels on the window")
-    else:
-        needs = "" if won else f"; a win needs {_needed(test, margin, policy)}"
-        why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
-               f"p = {test.p_value:.3g}{needs}); streak {streak} of {need}")
+    needs = "" if won else f"; a win needs {_needed(test, margin, policy)}"
+    why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
+           f"p = {test.p_value:.3g}{needs}); streak {streak} of {need}")
     if again:
         why += " (this window was compared before: its result replaces the earlier one)"
     counted = (() if window is None else

@@ -625,3 +625,41 @@ def test_a_challenger_better_by_less_than_the_margin_is_told_the_margin(
     won = md.compare(window, [champion, challenger], policy=loose, **args)  # type: ignore[arg-type]
     assert "challenger won this window (mae -1.0%" in won.notes[-1]
     assert "a win needs" not in won.notes[-1] and "streak 1 of 2" in won.notes[-1]
+
+
+def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a window compared before its labels came (no paired test) set the streak to 0,
+    and the same rows compared again with their labels (another fingerprint) counted as a
+    first win: a challenger that won two windows in a row was not promoted."""
+    rng = np.random.default_rng(3)
+
+    def window(n: int) -> pd.DataFrame:
+        x = rng.normal(0, 1, n)
+        y = 2 * x + rng.normal(0, 1, n)
+        return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
+                             "pred2": 2 * x + rng.normal(0, 0.2, n)})
+
+    champion, challenger = new_version("late"), new_version("late")
+    profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
+                               prediction="pred", task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("late", "champion", "1")
+    args: dict[str, object] = {"predictions": ["pred", "pred2"], "promote": True,
+                               "tracking_uri": tracking_uri}
+    models = ["models:/late@champion", challenger]
+    first = md.compare(window(600), models, **args)  # type: ignore[arg-type]
+    assert "streak 1 of 2" in first.notes[-1]
+    second = window(600)
+    early = md.compare(second.drop(columns="y"), models, **args)  # type: ignore[arg-type]
+    assert early.paired is None and early.promotion == []
+    assert early.notes[-1] == ("no promotion: the paired test of the losses needs labels on the "
+                               "window; the streak stays at 1 of 2 (a window without the test "
+                               "does not count)")
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:1"
+    labelled = md.compare(second, models, **args)  # type: ignore[arg-type]
+    assert labelled.paired is not None and labelled.paired.p_value < 1e-10
+    assert labelled.promotion == [f"move alias @champion to {challenger}"]
+    assert str(client.get_model_version_by_alias("late", "champion").version) == "2"
