@@ -140,7 +140,8 @@ def compare(
         _log_and_promote(client, refs, comparison, actions, experiment,
                          {registry.WINDOW_START: window_start or "",
                           registry.WINDOW_END: window_end or "",
-                          registry.COMPARE_WINDOW: identity})
+                          registry.COMPARE_WINDOW: identity,
+                          registry.REASONS: why[:5000]})  # history's reason for a move
     return comparison
 
 

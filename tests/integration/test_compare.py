@@ -336,6 +336,14 @@ def test_a_regression_challenger_is_promoted_after_two_windows_of_lower_errors(
     assert str(client.get_model_version_by_alias("prices", "champion").version) == "2"
     assert registry.resolve(client, challenger).tags[registry.PROMOTED_FROM].startswith(
         "v1: challenger won this window (mae -")
+    # history says why @champion moved (before: only the comparison's run id)
+    [event] = md.history("prices", tracking_uri=tracking_uri)
+    assert event["event"] == f"move alias @champion to {challenger}"
+    assert event["run_id"] == second.run_id and event["reason"] == second.notes[-1]
+    assert event["reason"].startswith("challenger won this window (mae -")
+    assert event["reason"].endswith("streak 2 of 2: @champion moves to v2")
+    out = CliRunner().invoke(main, ["history", "prices", "--tracking-uri", tracking_uri])
+    assert "challenger won this window (mae -" in out.output, out.output
     # a margin the policy asks for and the challenger misses: no win
     strict = tmp_path / "strict.toml"
     strict.write_text("[promote]\nmin_loss_gain = 0.5\n")
