@@ -671,3 +671,45 @@ def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
     assert labelled.paired is not None and labelled.paired.p_value < 1e-10
     assert labelled.promotion == [f"move alias @champion to {challenger}"]
     assert str(client.get_model_version_by_alias("late", "champion").version) == "2"
+
+
+def test_an_earlier_window_of_the_streak_compared_again_does_not_count_twice(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: only the last window compared was remembered, so a job that compares the last
+    few days again each day (their labels come late) counted an earlier window of the streak
+    a second time: two windows won, and @champion moved at "streak 3 of 3"."""
+    rng = np.random.default_rng(8)
+
+    def window(n: int) -> pd.DataFrame:
+        x = rng.normal(0, 1, n)
+        y = 2 * x + rng.normal(0, 1, n)
+        return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
+                             "pred2": 2 * x + rng.normal(0, 0.2, n)})
+
+    champion, challenger = new_version("days"), new_version("days")
+    profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
+                               prediction="pred", task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("days", "champion", "1")
+    policy = tmp_path / "three.toml"
+    policy.write_text("[promote]\nwindows = 3\n")
+    days = {day: window(500) for day in ("01", "02", "03")}
+
+    def compare(day: str) -> md.Comparison:
+        return md.compare(days[day], ["models:/days@champion", challenger], policy=policy,
+                          predictions=["pred", "pred2"], promote=True, tracking_uri=tracking_uri,
+                          window_start=f"2026-05-{day}", window_end=f"2026-05-{day}T23:59")
+
+    assert "streak 1 of 3" in compare("01").notes[-1]
+    assert "streak 2 of 3" in compare("02").notes[-1]
+    again = compare("01")  # the job's lookback: day 1 again
+    assert again.promotion == [] and "streak 2 of 3 (this window was compared before" in (
+        again.notes[-1])
+    assert "streak 2 of 3 (this window was compared before" in compare("02").notes[-1]
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:2"
+    assert str(client.get_model_version_by_alias("days", "champion").version) == "1"
+    last = compare("03")
+    assert last.promotion == [f"move alias @champion to {challenger}"], last.notes
+    assert "streak 3 of 3" in last.notes[-1]
