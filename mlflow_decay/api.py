@@ -193,7 +193,9 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
             moved = registry.alias_change_version(action)
             if moved is not None:  # a comparison's: of the version the alias moved to
                 events.append({**base, "version": moved if v == "-" and moved.isdigit() else v,
-                               "event": action, "reason": None})
+                               "event": action, "reason": (  # a comparison's: why it won
+                                   tags.get(registry.REASONS) or None
+                                   if tags.get(registry.KIND) == "comparison" else None)})
     return events
 
 

@@ -140,7 +140,8 @@ def compare(
         _log_and_promote(client, refs, comparison, actions, experiment,
                          {registry.WINDOW_START: window_start or "",
                           registry.WINDOW_END: window_end or "",
-                          registry.COMPARE_WINDOW: identity})
+                          registry.COMPARE_WINDOW: identity,
+                          registry.REASONS: why[:5000]})  # history's reason for a move
     return comparison
 
 
@@ -265,7 +266,8 @@ def _row_losses(window: pd.DataFrame, frame: pd.DataFrame, profile: Profile, fir
                 ) -> np.ndarray | None:
     """Each row's loss (NaN where it has no label or output): a regression's absolute error, a
     multiclass model's log loss (its probabilities read as ``first``'s classes, renormalised
-    to sum to 1, clipped at 1e-15 as scikit-learn does; ``None`` if its classes differ)."""
+    to sum to 1, clipped to [eps, 1 - eps] at the machine epsilon as scikit-learn's
+    ``log_loss`` does; ``None`` if its classes differ)."""
     target = str(first.target)
     outputs = prediction_values(frame, profile.prediction_columns, profile.task,
                                 profile.prediction_kind)
@@ -284,7 +286,8 @@ def _row_losses(window: pd.DataFrame, frame: pd.DataFrame, profile: Profile, fir
     with np.errstate(invalid="ignore", divide="ignore"):
         proba = outputs / outputs.sum(axis=1, keepdims=True)
         picked = proba[np.arange(len(index)), np.maximum(index, 0)]
-        loss = -np.log(np.clip(picked, 1e-15, 1.0))
+        eps = np.finfo(float).eps  # as sklearn.metrics.log_loss (1e-15 before 1.5)
+        loss = -np.log(np.clip(picked, eps, 1.0 - eps))
     loss[(index < 0) | ~np.isfinite(proba).all(axis=1)] = np.nan
     return np.asarray(loss)
 

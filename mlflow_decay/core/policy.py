@@ -228,6 +228,9 @@ class Policy:
         lines = [f"# effective mlflow-decay policy (from {_toml_value(self.source)})",
                  "inherit = false"]
         for section, table in self.to_dict().items():
+            if section == "promote":  # every margin shown, min_loss_gain also at its default
+                table = {"alias": table["alias"], "min_auc_gain": table["min_auc_gain"],
+                         "min_loss_gain": self.promote_min_loss_gain, **table}
             lines += ["", f"[{section}]", *(f"{_toml_key(k)} = {_toml_value(v)}"
                                            for k, v in table.items())]
         return "\n".join(lines) + "\n"

@@ -419,35 +419,51 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     promoted (its streak still counts). The streak is kept on the
     challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
     ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
-    is kept in ``PROMOTE_WINDOW`` with the streak before it, and comparing on it again (a
-    retry, or more rows with the same bounds) replaces its result instead of adding one.
-    ``untested`` says why there is no test (``test`` is ``None``).
+    is kept in ``PROMOTE_WINDOW`` with the streak before it and the streak's earlier windows,
+    and comparing on any of them again (a retry, a job's lookback, or more rows with the same
+    bounds) replaces its result instead of adding one.
+    ``untested`` says why there is no test (``test`` is ``None``): such a window (its labels
+    not in yet, or of one class) neither wins nor loses; the streak stands and the window is
+    not counted, so comparing it again with labels counts it.
     """
     margin = (policy.promote_min_gain if isinstance(test, DeLong)
               else policy.promote_min_loss_gain)
-    won = (test is not None and test.gain >= margin and test.p_value < policy.promote_max_p_value)
     held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
     base = int(count) if held == champion.version and count.isdigit() else 0
-    last_champion, _, rest = challenger.tags.get(PROMOTE_WINDOW, "").partition("|")
-    last_base, _, last_window = rest.partition("|")
-    again = (window is not None and last_window == window and last_champion == champion.version
-             and last_base.isdigit())
+    if test is None:  # no evidence either way (no labels yet): the streak stands, uncounted
+        why = "no promotion: " + (untested or "the paired test needs labels on the window")
+        if base:
+            why += (f"; the streak stays at {base} of {policy.promote_windows} (a window "
+                    "without the test does not count)")
+        return (), why
+    won = test.gain >= margin and test.p_value < policy.promote_max_p_value
+    # PROMOTE_WINDOW: "<champion>|<streak before the last window>|<last window>" and then the
+    # streak's earlier windows, newest first, so that none of them counts twice
+    parts = challenger.tags.get(PROMOTE_WINDOW, "").split("|")
+    last_champion, last_base, last_window = [*parts, "", ""][:3]
+    same = window is not None and last_champion == champion.version and last_base.isdigit()
+    again = same and last_window == window
+    within = same and not again and base > 0 and window in parts[3:]
     if again:
         base = int(last_base)
-    streak = base + 1 if won else 0
     need = policy.promote_windows
+    streak = (base if within else base + 1) if won else 0
     alias = policy.promote_alias
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    if test is None:
-        why = "no promotion: " + (untested or "the paired test needs labels on the window")
-    else:
-        why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
-               f"p = {test.p_value:.3g}); streak {streak} of {need}")
-    if again:
+    needs = "" if won else f"; a win needs {_needed(test, margin, policy)}"
+    why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
+           f"p = {test.p_value:.3g}{needs}); streak {streak} of {need}")
+    if again or within:
         why += " (this window was compared before: its result replaces the earlier one)"
-    counted = (() if window is None else
-               (Action("set_tag", PROMOTE_WINDOW, f"{champion.version}|{base}|{window}"[:_MAX_TAG],
-                       version=challenger.version),))
+    counted: tuple[Action, ...] = ()
+    if window is not None and not (within and won):
+        earlier = (parts[3:] if again else [last_window, *parts[3:]] if same and base and
+                   not within else [])[:need]
+        kept = [champion.version, str(0 if within else base), window, *earlier]
+        while len("|".join(kept)) > _MAX_TAG and len(kept) > 3:
+            kept.pop()
+        counted = (Action("set_tag", PROMOTE_WINDOW, "|".join(kept)[:_MAX_TAG],
+                          version=challenger.version),)
     due = promote and streak >= need and alias not in challenger.aliases
     if due and challenger.status == "degraded":  # as a rollback, never to a degraded version
         due, why = False, (f"{why}; @{alias} not moved: v{challenger.version} is degraded "
@@ -465,6 +481,14 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
         ), f"{why}: @{alias} moves to v{challenger.version}"
     return (*counted, Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
                              version=challenger.version)), why
+
+
+def _needed(test: DeLong | PairedLoss, margin: float, policy: Policy) -> str:
+    """What the policy's ``[promote]`` asks of a window's test: ``AUC +0.0100 or more`` or
+    ``mae -2.0% or lower``, and the p-value."""
+    what = (f"AUC {margin:+.4f} or more" if isinstance(test, DeLong)
+            else f"{test.metric} {-margin:+.1%} or lower")
+    return f"{what} with p < {policy.promote_max_p_value:g}"
 
 
 def _difference(test: DeLong | PairedLoss) -> str:

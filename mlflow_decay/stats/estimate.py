@@ -143,7 +143,8 @@ def _better_map(scores: np.ndarray, y: np.ndarray, candidates: Candidates,
 
     with np.errstate(invalid="ignore"):  # a fold with one class: no z-score, no choice
         gap = held_out("beta") - held_out("isotonic")
-    if abs(gap.mean()) > gap.std(ddof=1) / np.sqrt(len(gap)):
+        clear = abs(gap.mean()) > gap.std(ddof=1) / np.sqrt(len(gap))  # inf - inf: NaN, False
+    if clear:
         return "beta" if gap.mean() < 0 else "isotonic"
     return "isotonic" if len(y) >= ISOTONIC_ROWS else "beta"
 

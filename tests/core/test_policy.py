@@ -67,6 +67,18 @@ def test_effective_policy_toml_reads_back_to_the_same_policy(tmp_path: Path) -> 
     assert load_policy(f).promote_min_loss_gain == 0.05
 
 
+
+def test_policy_show_prints_the_loss_margin_at_its_default() -> None:
+    """Before: `policy show` left min_loss_gain out at its default (kept out of the policy's
+    hash), so the effective policy printed no margin for a regression or multiclass
+    promotion; the hash still leaves it out."""
+    result = CliRunner().invoke(main, ["policy", "show"])
+    assert result.exit_code == 0, result.output
+    promote = tomllib.loads(result.output)["promote"]
+    assert promote["min_loss_gain"] == 0.02 and promote["min_auc_gain"] == 0.01
+    assert list(promote)[:3] == ["alias", "min_auc_gain", "min_loss_gain"]
+    assert "min_loss_gain" not in load_policy().to_dict()["promote"]
+
 @pytest.mark.parametrize(("text", "message"), [
     ("[thresholds\n", "is not valid TOML"),
     ("[alerts]\n", "unknown section 'alerts'"),

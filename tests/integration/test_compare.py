@@ -336,6 +336,14 @@ def test_a_regression_challenger_is_promoted_after_two_windows_of_lower_errors(
     assert str(client.get_model_version_by_alias("prices", "champion").version) == "2"
     assert registry.resolve(client, challenger).tags[registry.PROMOTED_FROM].startswith(
         "v1: challenger won this window (mae -")
+    # history says why @champion moved (before: only the comparison's run id)
+    [event] = md.history("prices", tracking_uri=tracking_uri)
+    assert event["event"] == f"move alias @champion to {challenger}"
+    assert event["run_id"] == second.run_id and event["reason"] == second.notes[-1]
+    assert event["reason"].startswith("challenger won this window (mae -")
+    assert event["reason"].endswith("streak 2 of 2: @champion moves to v2")
+    out = CliRunner().invoke(main, ["history", "prices", "--tracking-uri", tracking_uri])
+    assert "challenger won this window (mae -" in out.output, out.output
     # a margin the policy asks for and the challenger misses: no win
     strict = tmp_path / "strict.toml"
     strict.write_text("[promote]\nmin_loss_gain = 0.5\n")
@@ -552,3 +560,156 @@ def test_two_versions_reading_the_same_output_columns_are_named_in_a_note(
     apart = md.compare(frame, binary, predictions=["score", "other"], log=False,
                        tracking_uri=tracking_uri)
     assert not any(n.startswith("both versions read") for n in apart.notes)
+
+
+# --- trial 9: multiclass and regression comparisons checked by a user -------------
+
+def test_a_challenger_giving_a_label_no_probability_is_scored_as_sklearns_log_loss(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a row's probability of its label was clipped at 1e-15, so a k-nearest-neighbours
+    challenger (probability 0 for the label on a few rows) had a mean log loss ~3% under
+    scikit-learn's log_loss (which clips at the machine epsilon): the difference and the
+    share saved that decide a promotion were off by more than the 2% margin."""
+    rng = np.random.default_rng(5)
+    champion, challenger = new_version("cards"), new_version("cards")
+    reference = _cards(2000, rng)
+    md.attach_profile(champion, md.build_profile(
+        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
+        band_chunks=0), tracking_uri=tracking_uri)
+    window = _cards(1200, rng)
+    truth = window[["p_a", "p_b", "p_c"]].to_numpy()
+    votes = np.round(truth * 5) + 0.0  # five neighbours' votes: zeros, some on the label
+    votes[votes.sum(axis=1) == 0] = 1.0
+    knn = votes / votes.sum(axis=1, keepdims=True)
+    window["q_a"], window["q_b"], window["q_c"] = knn.T
+    labels = ["a", "b", "c"]
+    picked = knn[np.arange(len(window)), (window.y.to_numpy()[:, None] == labels).argmax(1)]
+    assert (picked == 0).sum() >= 5
+    md.attach_profile(challenger, md.build_profile(
+        reference.rename(columns={"p_a": "q_a", "p_b": "q_b", "p_c": "q_c"}), target="y",
+        prediction=["q_a", "q_b", "q_c"], task="multiclass", band_chunks=0),
+        tracking_uri=tracking_uri)
+    result = md.compare(window, [champion, challenger], log=False, tracking_uri=tracking_uri)
+    assert result.paired is not None and result.paired.rows == len(window)
+    assert result.paired.mean == pytest.approx(
+        (log_loss(window.y, truth, labels=labels), log_loss(window.y, knn, labels=labels)),
+        rel=1e-12)
+    rows = [np.array([log_loss([t], [p], labels=labels) for t, p in zip(window.y, probs,
+                                                                         strict=True)])
+            for probs in (truth, knn)]
+    expected = ttest_rel(rows[1], rows[0])
+    assert result.paired.diff == pytest.approx(float(np.mean(rows[1] - rows[0])), rel=1e-12)
+    assert result.paired.p_value == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def test_a_challenger_better_by_less_than_the_margin_is_told_the_margin(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: a challenger 1% better with p = 1e-100 read "did not win this window (mae -1.0%
+    ..., p = ...)", not saying that [promote] min_loss_gain asks for 2%."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(0, 1, 3000)
+    y = 3 * x + rng.normal(0, 1, 3000)
+    frame = pd.DataFrame({"x": x, "y": y, "pred": 3 * x})
+    frame["pred2"] = frame.pred + 0.01 * (frame.y - frame.pred)  # every error 1% smaller
+    champion, challenger = new_version("close"), new_version("close")
+    profile = md.build_profile(frame[:1000].drop(columns="pred2"), target="y", prediction="pred",
+                               task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    window = frame[1000:]
+    args: dict[str, object] = {"predictions": ["pred", "pred2"], "log": False,
+                               "tracking_uri": tracking_uri}
+    result = md.compare(window, [champion, challenger], **args)  # type: ignore[arg-type]
+    errors = [(window.y - window[c]).abs() for c in ("pred", "pred2")]
+    assert result.paired is not None
+    assert result.paired.gain == pytest.approx(1 - errors[1].mean() / errors[0].mean())
+    assert result.paired.p_value == pytest.approx(ttest_rel(errors[1], errors[0]).pvalue)
+    assert 0.009 < result.paired.gain < 0.011 and result.paired.p_value < 1e-50
+    assert ("challenger did not win this window (mae -1.0% (" in result.notes[-1]
+            and "; a win needs mae -2.0% or lower with p < 0.05); streak 0 of 2"
+            in result.notes[-1])
+    loose = tmp_path / "loose.toml"
+    loose.write_text("[promote]\nmin_loss_gain = 0.005\nmax_p_value = 0.01\n")
+    won = md.compare(window, [champion, challenger], policy=loose, **args)  # type: ignore[arg-type]
+    assert "challenger won this window (mae -1.0%" in won.notes[-1]
+    assert "a win needs" not in won.notes[-1] and "streak 1 of 2" in won.notes[-1]
+
+
+def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a window compared before its labels came (no paired test) set the streak to 0,
+    and the same rows compared again with their labels (another fingerprint) counted as a
+    first win: a challenger that won two windows in a row was not promoted."""
+    rng = np.random.default_rng(3)
+
+    def window(n: int) -> pd.DataFrame:
+        x = rng.normal(0, 1, n)
+        y = 2 * x + rng.normal(0, 1, n)
+        return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
+                             "pred2": 2 * x + rng.normal(0, 0.2, n)})
+
+    champion, challenger = new_version("late"), new_version("late")
+    profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
+                               prediction="pred", task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("late", "champion", "1")
+    args: dict[str, object] = {"predictions": ["pred", "pred2"], "promote": True,
+                               "tracking_uri": tracking_uri}
+    models = ["models:/late@champion", challenger]
+    first = md.compare(window(600), models, **args)  # type: ignore[arg-type]
+    assert "streak 1 of 2" in first.notes[-1]
+    second = window(600)
+    early = md.compare(second.drop(columns="y"), models, **args)  # type: ignore[arg-type]
+    assert early.paired is None and early.promotion == []
+    assert early.notes[-1] == ("no promotion: the paired test of the losses needs labels on the "
+                               "window; the streak stays at 1 of 2 (a window without the test "
+                               "does not count)")
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:1"
+    labelled = md.compare(second, models, **args)  # type: ignore[arg-type]
+    assert labelled.paired is not None and labelled.paired.p_value < 1e-10
+    assert labelled.promotion == [f"move alias @champion to {challenger}"]
+    assert str(client.get_model_version_by_alias("late", "champion").version) == "2"
+
+
+def test_an_earlier_window_of_the_streak_compared_again_does_not_count_twice(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: only the last window compared was remembered, so a job that compares the last
+    few days again each day (their labels come late) counted an earlier window of the streak
+    a second time: two windows won, and @champion moved at "streak 3 of 3"."""
+    rng = np.random.default_rng(8)
+
+    def window(n: int) -> pd.DataFrame:
+        x = rng.normal(0, 1, n)
+        y = 2 * x + rng.normal(0, 1, n)
+        return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
+                             "pred2": 2 * x + rng.normal(0, 0.2, n)})
+
+    champion, challenger = new_version("days"), new_version("days")
+    profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
+                               prediction="pred", task="regression", band_chunks=0)
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("days", "champion", "1")
+    policy = tmp_path / "three.toml"
+    policy.write_text("[promote]\nwindows = 3\n")
+    days = {day: window(500) for day in ("01", "02", "03")}
+
+    def compare(day: str) -> md.Comparison:
+        return md.compare(days[day], ["models:/days@champion", challenger], policy=policy,
+                          predictions=["pred", "pred2"], promote=True, tracking_uri=tracking_uri,
+                          window_start=f"2026-05-{day}", window_end=f"2026-05-{day}T23:59")
+
+    assert "streak 1 of 3" in compare("01").notes[-1]
+    assert "streak 2 of 3" in compare("02").notes[-1]
+    again = compare("01")  # the job's lookback: day 1 again
+    assert again.promotion == [] and "streak 2 of 3 (this window was compared before" in (
+        again.notes[-1])
+    assert "streak 2 of 3 (this window was compared before" in compare("02").notes[-1]
+    assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:2"
+    assert str(client.get_model_version_by_alias("days", "champion").version) == "1"
+    last = compare("03")
+    assert last.promotion == [f"move alias @champion to {challenger}"], last.notes
+    assert "streak 3 of 3" in last.notes[-1]
