@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -273,6 +274,18 @@ def _cards(n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({"x": x, "y": y, "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
 
 
+def _cards_champion(rng: np.random.Generator, tracking_uri: str,
+                    new_version: Callable[..., str]) -> tuple[str, str, pd.DataFrame]:
+    """Versions 1 and 2 of 'cards', the first profiled on a reference of :func:`_cards`
+    (the second left for the test to profile); their URIs and the reference."""
+    champion, challenger = new_version("cards"), new_version("cards")
+    reference = _cards(2000, rng)
+    md.attach_profile(champion, md.build_profile(
+        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
+        band_chunks=0), tracking_uri=tracking_uri)
+    return champion, challenger, reference
+
+
 def test_a_multiclass_comparison_tests_the_rows_log_losses(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     """Before: a multiclass model had no paired test ("DeLong's test compares two binary
@@ -280,11 +293,7 @@ def test_a_multiclass_comparison_tests_the_rows_log_losses(
     paired t-test of the rows' log losses, the challenger's columns read as the champion's
     classes whatever their order."""
     rng = np.random.default_rng(2)
-    champion, challenger = new_version("cards"), new_version("cards")
-    reference = _cards(2000, rng)
-    md.attach_profile(champion, md.build_profile(
-        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
-        band_chunks=0), tracking_uri=tracking_uri)
+    champion, challenger, reference = _cards_champion(rng, tracking_uri, new_version)
     # the challenger's outputs: sharper, in its own columns, class c first
     sharp = ["q_c", "q_a", "q_b"]
     md.attach_profile(challenger, md.build_profile(
@@ -571,11 +580,7 @@ def test_a_challenger_giving_a_label_no_probability_is_scored_as_sklearns_log_lo
     scikit-learn's log_loss (which clips at the machine epsilon): the difference and the
     share saved that decide a promotion were off by more than the 2% margin."""
     rng = np.random.default_rng(5)
-    champion, challenger = new_version("cards"), new_version("cards")
-    reference = _cards(2000, rng)
-    md.attach_profile(champion, md.build_profile(
-        reference, target="y", prediction=["p_a", "p_b", "p_c"], task="multiclass",
-        band_chunks=0), tracking_uri=tracking_uri)
+    champion, challenger, reference = _cards_champion(rng, tracking_uri, new_version)
     window = _cards(1200, rng)
     truth = window[["p_a", "p_b", "p_c"]].to_numpy()
     votes = np.round(truth * 5) + 0.0  # five neighbours' votes: zeros, some on the label
@@ -635,12 +640,13 @@ def test_a_challenger_better_by_less_than_the_margin_is_told_the_margin(
     assert "a win needs" not in won.notes[-1] and "streak 1 of 2" in won.notes[-1]
 
 
-def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
-        tracking_uri: str, new_version: Callable[..., str]) -> None:
-    """Before: a window compared before its labels came (no paired test) set the streak to 0,
-    and the same rows compared again with their labels (another fingerprint) counted as a
-    first win: a challenger that won two windows in a row was not promoted."""
-    rng = np.random.default_rng(3)
+def _better_challenger(name: str, seed: int, tracking_uri: str,
+                       new_version: Callable[..., str]
+                       ) -> tuple[Callable[[int], pd.DataFrame], str, Any]:
+    """Versions 1 (@champion) and 2 of regression model ``name``, profiled on one reference;
+    a maker of windows of ``n`` rows where the challenger's ``pred2`` errs far less than the
+    champion's ``pred``; the challenger's URI and a client."""
+    rng = np.random.default_rng(seed)
 
     def window(n: int) -> pd.DataFrame:
         x = rng.normal(0, 1, n)
@@ -648,13 +654,22 @@ def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
         return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
                              "pred2": 2 * x + rng.normal(0, 0.2, n)})
 
-    champion, challenger = new_version("late"), new_version("late")
+    champion, challenger = new_version(name), new_version(name)
     profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
                                prediction="pred", task="regression", band_chunks=0)
     for uri in (champion, challenger):
         md.attach_profile(uri, profile, tracking_uri=tracking_uri)
     client = registry.client_for(tracking_uri)
-    client.set_registered_model_alias("late", "champion", "1")
+    client.set_registered_model_alias(name, "champion", "1")
+    return window, challenger, client
+
+
+def test_a_window_compared_before_its_labels_came_does_not_break_the_streak(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a window compared before its labels came (no paired test) set the streak to 0,
+    and the same rows compared again with their labels (another fingerprint) counted as a
+    first win: a challenger that won two windows in a row was not promoted."""
+    window, challenger, client = _better_challenger("late", 3, tracking_uri, new_version)
     args: dict[str, object] = {"predictions": ["pred", "pred2"], "promote": True,
                                "tracking_uri": tracking_uri}
     models = ["models:/late@champion", challenger]
@@ -678,21 +693,7 @@ def test_an_earlier_window_of_the_streak_compared_again_does_not_count_twice(
     """Before: only the last window compared was remembered, so a job that compares the last
     few days again each day (their labels come late) counted an earlier window of the streak
     a second time: two windows won, and @champion moved at "streak 3 of 3"."""
-    rng = np.random.default_rng(8)
-
-    def window(n: int) -> pd.DataFrame:
-        x = rng.normal(0, 1, n)
-        y = 2 * x + rng.normal(0, 1, n)
-        return pd.DataFrame({"x": x, "y": y, "pred": 2 * x + rng.normal(0, 1, n),
-                             "pred2": 2 * x + rng.normal(0, 0.2, n)})
-
-    champion, challenger = new_version("days"), new_version("days")
-    profile = md.build_profile(window(1000).drop(columns="pred2"), target="y",
-                               prediction="pred", task="regression", band_chunks=0)
-    for uri in (champion, challenger):
-        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
-    client = registry.client_for(tracking_uri)
-    client.set_registered_model_alias("days", "champion", "1")
+    window, challenger, client = _better_challenger("days", 8, tracking_uri, new_version)
     policy = tmp_path / "three.toml"
     policy.write_text("[promote]\nwindows = 3\n")
     days = {day: window(500) for day in ("01", "02", "03")}
