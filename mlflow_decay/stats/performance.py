@@ -107,7 +107,10 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
     # 0/0 is undefined, not 0 (scikit-learn's zero_division=np.nan): a window where no row is
     # predicted positive has no precision, one that also has no positive label no F1
     none_predicted = "no row is predicted positive" if hard.sum() == 0 else None
-    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    # into [0, 1] only (scores may stray past it by a rounding error): scikit-learn clips at
+    # the machine epsilon itself, and a clip at 1e-15 made a window with probabilities of
+    # exactly 0 or 1 (a tree's, a k-nearest-neighbours') read a lower log loss than its own
+    clipped = np.clip(p, 0.0, 1.0)
     # precision, recall and F1 from one confusion matrix (scikit-learn's three scores each
     # count it anew); the undefined ones are left out above, so no division by zero is read
     counts = functools.cache(lambda: skm.precision_recall_fscore_support(
@@ -116,7 +119,7 @@ def _binary(y: np.ndarray, p: np.ndarray, hard: np.ndarray) -> dict[str, Metric 
         "roc_auc": one_class or (lambda: skm.roc_auc_score(y, p)),
         "pr_auc": one_class or (lambda: skm.average_precision_score(y, p)),
         "log_loss": lambda: skm.log_loss(y, clipped, labels=[0, 1]),
-        "brier": lambda: skm.brier_score_loss(y, p, pos_label=1),
+        "brier": lambda: skm.brier_score_loss(y, clipped, pos_label=1),
         "accuracy": lambda: skm.accuracy_score(y, hard),
         "precision": none_predicted or (lambda: counts()[0]),
         "recall": one_class if one_class and y.sum() == 0 else (lambda: counts()[1]),

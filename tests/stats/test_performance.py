@@ -26,6 +26,24 @@ def test_binary_metrics_equal_sklearn() -> None:
     assert got["f1"] == pytest.approx(skm.f1_score(y, p >= 0.5))
 
 
+def test_log_loss_of_probabilities_of_exactly_0_and_1_equals_sklearn() -> None:
+    """Before: clipped at 1e-15 first, a confidently wrong row counted 34.5 where scikit-learn
+    counts 36.0 (at the machine epsilon): a lower log loss than sklearn's on the same rows; and
+    scores past 1 by a rounding error (which the window check lets through) made scikit-learn's
+    Brier score raise."""
+    rng = np.random.default_rng(3)
+    p = np.round(rng.random(2000) * 5) / 5  # five neighbours' votes: 0 and 1 included
+    y = (rng.random(2000) < np.clip(p, 0.05, 0.95)).astype(int)
+    assert ((p == 0) & (y == 1)).any() and ((p == 1) & (y == 0)).any()
+    got, _ = realized("binary", pd.Series(y), p, classes=("0", "1"), positive_label="1")
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, p), rel=1e-12)
+    strays = realized("binary", pd.Series(y), p * (1 + 1e-9), classes=("0", "1"),
+                      positive_label="1")[0]  # past 1 by a rounding error: read as 1
+    read = np.clip(p * (1 + 1e-9), 0, 1)  # scikit-learn refuses a score past 1
+    assert strays["log_loss"] == pytest.approx(skm.log_loss(y, read))
+    assert strays["brier"] == pytest.approx(skm.brier_score_loss(y, read))
+
+
 def test_string_labels_and_missing_rows() -> None:
     rng = np.random.default_rng(1)
     p = rng.random(1000)
