@@ -199,8 +199,13 @@ class Policy:
 
     def sha256(self) -> str:
         """SHA-256 of the effective policy (:meth:`to_dict` as canonical JSON): the same
-        thresholds, rules and actions give the same hash, wherever they were read from."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        thresholds, rules and actions give the same hash, wherever they were read from. A key
+        added since hashes were first stored counts only away from its default, so a policy
+        written before it keeps its hash (``labels`` compares the hashes of windows' runs)."""
+        table = self.to_dict()
+        if self.promote_min_loss_gain == Policy.promote_min_loss_gain:
+            del table["promote"]["min_loss_gain"]
+        text = json.dumps(table, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,9 +219,7 @@ class Policy:
                            "recover_after": self.recover_after, "min_rows": self.min_rows},
             "business": {"columns": list(self.business)},
             "promote": {"alias": self.promote_alias, "min_auc_gain": self.promote_min_gain,
-                        # at its default, left out: the hashes of earlier policies hold
-                        **({"min_loss_gain": self.promote_min_loss_gain}
-                           if self.promote_min_loss_gain != Policy.promote_min_loss_gain else {}),
+                        "min_loss_gain": self.promote_min_loss_gain,
                         "max_p_value": self.promote_max_p_value,
                         "windows": self.promote_windows},
             "labels": {"min_coverage": self.min_label_coverage},
@@ -228,9 +231,6 @@ class Policy:
         lines = [f"# effective mlflow-decay policy (from {_toml_value(self.source)})",
                  "inherit = false"]
         for section, table in self.to_dict().items():
-            if section == "promote":  # every margin shown, min_loss_gain also at its default
-                table = {"alias": table["alias"], "min_auc_gain": table["min_auc_gain"],
-                         "min_loss_gain": self.promote_min_loss_gain, **table}
             lines += ["", f"[{section}]", *(f"{_toml_key(k)} = {_toml_value(v)}"
                                            for k, v in table.items())]
         return "\n".join(lines) + "\n"
