@@ -54,7 +54,7 @@ def fits(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray,
     keeps = [np.ones(len(loss), bool), *(group != k for k in range(loss_fit.JACKKNIFE))]
     return loss_fit.run_fits([
         lambda c=c, keep=keep: loss_fit.regressor(c, categorical, 0).fit(x[keep], loss[keep])
-        for c in capacities for keep in keeps])
+        for c in capacities for keep in keeps], rows=len(loss))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,7 +57,8 @@ def oof(x: np.ndarray, loss: np.ndarray, cap: loss_fit.Capacity, categorical: np
         m = loss_fit.regressor(cap, categorical, seed).fit(x[fold != k], loss[fold != k])
         return m.predict(x[fold == k])
 
-    for k, p in enumerate(loss_fit.run_fits([lambda k=k: fit(k) for k in range(loss_fit.FOLDS)])):
+    jobs = [lambda k=k: fit(k) for k in range(loss_fit.FOLDS)]
+    for k, p in enumerate(loss_fit.run_fits(jobs, rows=len(loss))):
         out[fold == k] = p
     return out
 
@@ -83,7 +84,7 @@ def run(name: str, seed: int, tilted: int, b_cap: loss_fit.Capacity, out: str,
     group = np.random.default_rng(seed + 1).permutation(len(error)) % loss_fit.JACKKNIFE
     keeps = [np.ones(len(error), bool), *(group != k for k in range(loss_fit.JACKKNIFE))]
     fitted = loss_fit.run_fits([lambda keep=keep: loss_fit.regressor(b_cap, cat, seed).fit(
-        x[keep], loss[keep]) for keep in keeps])
+        x[keep], loss[keep]) for keep in keeps], rows=len(loss))
     b_model = loss_fit.export(fitted[0], a_model.columns, a_model.categories)
     b_folds = tuple((m.baseline, m.trees) for m in (
         loss_fit.export(f, a_model.columns, a_model.categories) for f in fitted[1:]))

@@ -73,7 +73,7 @@ def region_terms(x: np.ndarray, loss: np.ndarray, out: np.ndarray, a_cap: loss_f
     keeps = [train, *(train[group != k] for k in range(loss_fit.JACKKNIFE))]
     jobs = [lambda cap=cap, keep=keep: loss_fit.regressor(cap, categorical, seed).fit(
         x[keep], loss[keep]) for cap in (a_cap, b_cap) for keep in keeps]
-    fitted = loss_fit.run_fits(jobs)
+    fitted = loss_fit.run_fits(jobs, rows=len(train))
     xr = x[out]
     sub = xr[np.linspace(0, len(xr) - 1, min(len(xr), FOLD_ROWS)).astype(np.int64)]
     a = fitted[0].predict(xr)

@@ -47,6 +47,12 @@ TILTS = 200
 TILT_STRENGTH = 1.5
 #: Groups of rows left out in turn for the band's jackknife.
 JACKKNIFE = 4
+#: Rows per fit from which fits run side by side. scikit-learn grows a tree in Python between
+#: its compiled steps, holding the GIL, so fits of fewer rows on two threads mostly wait for
+#: each other: on 2 cores the capacity search took 1.3 to 1.5 times as long side by side as one
+#: fit after another for 1,000 to 10,000 rows per fit, as long at 15,000 and 0.86 times at
+#: 20,000.
+PARALLEL_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
     ``categories`` hold their codes ``0, 1, …``, each seen here): a model of each row's
     absolute error, capacity by :func:`choose_capacity`, fitted on every row, with its
     ``folds`` (fitted without each of ``JACKKNIFE`` groups of rows), its ``alternative``
-    (``ALTERNATIVE``'s capacity, fitted on every row; all side by side: :func:`run_fits`)
+    (``ALTERNATIVE``'s capacity, fitted on every row; all through :func:`run_fits`)
     and ``ceiling``; and, from its out-of-fold predictions, the squared error's
     ``square_ratio``, ``dispersion`` and ``ratio_spread`` (:func:`square_fields`). Empty
     when every error is 0."""
@@ -106,7 +112,8 @@ def fit_loss_models(x: np.ndarray, error: np.ndarray, columns: Sequence[str], *,
 
     # the alternative first: its 400 trees take longest
     alternative, full, *folds = run_fits([partial(fit, keeps[0], ALTERNATIVE),
-                                          *(partial(fit, keep, capacity) for keep in keeps)])
+                                          *(partial(fit, keep, capacity) for keep in keeps)],
+                                         rows=len(error))
     if full is None or alternative is None:  # pragma: no cover - some loss is above 0
         return ()
     other = export(alternative, columns, categories)
@@ -167,6 +174,7 @@ def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
     weights = tilts(x, categorical, seed)
     fold = np.arange(len(loss)) % FOLDS
     mean = float(loss.mean())
+    train_rows = len(loss) * (FOLDS - 1) // FOLDS
 
     def shifted_estimates(leaves: int, rate: float, k: int) -> tuple[np.ndarray, Any]:
         """Fold ``k``'s part of each shift's weighted mean prediction, at every stage, and
@@ -183,7 +191,7 @@ def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
         return out, model
 
     parts = run_fits([partial(shifted_estimates, leaves, rate, k)
-                      for leaves, rate in grid for k in range(FOLDS)])
+                      for leaves, rate in grid for k in range(FOLDS)], rows=train_rows)
     estimates = np.stack([sum(part for part, _ in parts[g * FOLDS:(g + 1) * FOLDS])
                           for g in range(len(grid))])
     errors = np.mean((estimates - weights @ loss) ** 2, axis=2)  # (grid, iterations)
@@ -195,20 +203,22 @@ def choose_capacity(x: np.ndarray, loss: np.ndarray, categorical: np.ndarray, *,
     def predicted(k: int, model: Any) -> np.ndarray:
         return next(itertools.islice(model.staged_predict(x[fold == k]), i, None))
 
-    # side by side and on one OpenMP thread each, as the fits (a prediction's threads wait
-    # for each other at every stage, many times slower on a busy machine)
-    for (k, _), values in zip(chosen, run_fits([partial(predicted, k, m) for k, m in chosen]),
-                              strict=True):
+    # on one OpenMP thread each, as the fits (a prediction's threads wait for each other at
+    # every stage, many times slower on a busy machine)
+    for (k, _), values in zip(chosen, run_fits([partial(predicted, k, m) for k, m in chosen],
+                                                rows=train_rows), strict=True):
         oof[fold == k] = values
     return Capacity(grid[g][0], grid[g][1], i + 1), oof
 
 
-def run_fits(jobs: Sequence[Callable[[], T]]) -> list[T]:
-    """Run the jobs (model fits) side by side, one thread each up to the machine's cores,
-    each with one OpenMP and one BLAS thread (no oversubscription)."""
+def run_fits(jobs: Sequence[Callable[[], T]], rows: int) -> list[T]:
+    """Run the jobs (model fits of about ``rows`` rows each), each with one OpenMP and one
+    BLAS thread: side by side, a thread each up to the machine's cores, from
+    ``PARALLEL_ROWS`` rows; one after another below that."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import ThreadpoolController
+    from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: F401 - its OpenMP
+    from threadpoolctl import ThreadpoolController  # library, loaded before it is looked up
 
     controller = ThreadpoolController()  # the loaded libraries, looked up once (ms each time)
 
@@ -216,10 +226,12 @@ def run_fits(jobs: Sequence[Callable[[], T]]) -> list[T]:
         with controller.limit(limits=1, user_api="openmp"):  # OpenMP's limit holds per thread
             return job()
 
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    with (controller.limit(limits=1, user_api="blas"),
-          ThreadPoolExecutor(max_workers=workers) as pool):
-        return list(pool.map(limited, jobs))
+    workers = max(1, min(len(jobs), os.cpu_count() or 1)) if rows >= PARALLEL_ROWS else 1
+    with controller.limit(limits=1, user_api="blas"):
+        if workers == 1:
+            return [limited(job) for job in jobs]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(limited, jobs))
 
 
 def cv_rows(n: int, seed: int) -> np.ndarray:

@@ -4,7 +4,11 @@ parts against their formulas, and the estimates against realized errors under sh
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -21,10 +25,12 @@ from mlflow_decay.stats.loss_fit import (
     GRID,
     JACKKNIFE,
     MAX_ITER,
+    PARALLEL_ROWS,
     choose_capacity,
     export,
     fit_loss_models,
     regressor,
+    run_fits,
     tilts,
 )
 
@@ -231,6 +237,33 @@ def test_capacity_is_one_of_the_grid_and_tilts_are_weights() -> None:
     assert 1 <= capacity.iterations <= MAX_ITER and oof.shape == loss.shape
     assert np.corrcoef(oof, loss)[0, 1] > 0.5  # out of fold, the model tracks the loss
 
+
+def test_fits_of_few_rows_run_one_after_another_and_many_side_by_side() -> None:
+    import threading
+
+    def job(k: int) -> tuple[int, int]:
+        return k, threading.get_ident()
+
+    jobs = [functools.partial(job, k) for k in range(6)]
+    serial = run_fits(jobs, rows=PARALLEL_ROWS - 1)
+    assert serial == [(k, threading.get_ident()) for k in range(6)]  # in order, here
+    side_by_side = run_fits(jobs, rows=PARALLEL_ROWS)
+    assert [k for k, _ in side_by_side] == list(range(6))
+    assert threading.get_ident() not in {ident for _, ident in side_by_side}
+
+
+def test_a_fit_runs_on_one_openmp_thread_though_scikit_learn_loads_after_the_caller() -> None:
+    """The fits import scikit-learn's estimators themselves: its OpenMP library was not yet
+    loaded when the thread limit looked for libraries, so the limit held nothing, and a small
+    fit's OpenMP threads mostly waited for each other (a capacity search: 22 s, 10 s limited)."""
+    code = ("from mlflow_decay.stats.loss_fit import run_fits\n"
+            "def job():\n"
+            "    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads\n"
+            "    return _openmp_effective_n_threads()\n"
+            "print(run_fits([job], rows=10))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "OMP_NUM_THREADS": "4"})
+    assert out.stdout.strip() == "[1]", out
 
 def _shifted_frame(n: int, rng: np.random.Generator, shift: float) -> pd.DataFrame:
     x1 = rng.normal(shift, 1, n)
