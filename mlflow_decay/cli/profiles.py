@@ -83,7 +83,8 @@ def profile(model_uri: str, data: Path, target: str | None, prediction: list[str
         warnings.simplefilter("ignore", DecayWarning)
         built = build_profile(
             data if table is None else table, target=target,
-            prediction=preds if task == "multiclass" else (preds[0] if preds else None),
+            # as given: several columns for a binary or regression task are refused, not cut
+            prediction=preds[0] if preds and len(preds) == 1 and task != "multiclass" else preds,
             task=task,
             features=features, categorical=categorical, numerical=numerical,
             id_column=id_column, timestamp_column=timestamp_column, band_chunks=band_chunks,

@@ -138,7 +138,12 @@ class Columns:
         ``task``."""
         pred_cols = self.prediction_columns
         if self.prediction is not None and task != "multiclass" and len(pred_cols) != 1:
-            raise DataError(f"{task} task takes one prediction column, got {len(pred_cols)}")
+            raise DataError(
+                f"{task} task takes one prediction column, got {len(pred_cols)}"
+                + (f" ({', '.join(map(repr, pred_cols[:5]))})" if pred_cols else "")
+                + (": give the positive class's probability alone, or task='multiclass' "
+                   "(--task multiclass) for one probability column per class"
+                   if task == "binary" and pred_cols else ""))
         if self.predicted_label is not None and (self.target is None or task == "regression"):
             raise DataError("predicted_label needs a classifier's target (labels to compare with)")
         if self.predicted_label is not None and not pred_cols:

@@ -776,6 +776,25 @@ def test_profile_refuses_options_naming_the_wrong_columns_and_changes_nothing(
     _refused(result, message, tracking_uri, before)
 
 
+@pytest.mark.parametrize("task", [[], ["--task", "regression"]])
+def test_profile_refuses_two_prediction_columns_for_one_score_and_changes_nothing(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path,
+        task: list[str]) -> None:
+    """Before: the command kept the first column as the score and made the second a feature,
+    so scikit-learn's two probability columns (p_0, p_1) gave a stored profile of ROC AUC 0.14."""
+    uri = new_version()
+    frame = make_frame(300, 5)
+    data = _write(frame.assign(p_0=1 - frame["score"]), tmp_path / "ref.csv")
+    before = registry_snapshot(tracking_uri)
+    result = CliRunner().invoke(main, ["profile", uri, "--data", str(data), "--target", "label",
+                                       "--prediction", "p_0,score", *task,
+                                       "--tracking-uri", tracking_uri])
+    kind = task[1] if task else "binary"
+    _refused(result, f"{kind} task takes one prediction column, got 2 ('p_0', 'score')",
+             tracking_uri, before)
+    assert ("--task multiclass" in result.output) == (kind == "binary")
+
+
 # -- registry area (issue 11): tracking stores that cannot be used -------------------------------
 def _not_a_database(tmp: Path, tracking_uri: str) -> str:
     (tmp / "file.txt").write_text("not a database\n")
