@@ -14,8 +14,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import Evaluation, evaluate_window
-from .core.frames import column_names, missing_column, prediction_values
+from .core.evaluation import Evaluation, evaluate_with_outputs
+from .core.frames import column_names, missing_column
 from .core.policy import Policy
 from .core.policy_file import as_policy
 from .core.profile import Profile
@@ -125,7 +125,8 @@ def compare(
         except DataError as error:  # a column one side reads (the challenger's new feature)
             role = ("champion", "challenger")[i]
             raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
-    test, note = _paired_test(window, sides)  # why there is none, or how it read the outputs
+    # the paired test, and why there is none or how it read the outputs
+    test, note = _paired_test(window, sides, labels)
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:
@@ -148,12 +149,13 @@ def compare(
 @dataclass(frozen=True)
 class _Side:
     """One version judged on the window: its profile (reading the output column given for
-    it, if any), the window as it reads it, the evaluation and the status the window earns."""
+    it, if any), the evaluation, the status the window earns and the model outputs the
+    evaluation read (for the paired test)."""
 
     profile: Profile
-    frame: pd.DataFrame
     result: Evaluation
     status: str
+    outputs: np.ndarray | None
 
 
 def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str | None
@@ -169,8 +171,9 @@ def _judge(window: pd.DataFrame, profile: Profile, pol: Policy, prediction: str 
                                      if c in window.columns and c != prediction])
         # the profile reads the given column (errors then name it), as its own output
         profile = profile.reading_output(prediction)
-    result = evaluate_window(profile, frame, pol)
-    return _Side(profile, frame, result, pol.decide(result.metrics, profile.bands, result.rows)[0])
+    result, outputs = evaluate_with_outputs(profile, frame, pol)
+    return _Side(profile, result, pol.decide(result.metrics, profile.bands, result.rows)[0],
+                 outputs)
 
 
 def _shared_outputs(sides: list[_Side]) -> str | None:
@@ -233,7 +236,7 @@ def _decision(profile: Profile) -> str:
     return f"threshold {profile.threshold:g}" + (f", realized by column {column!r}" if column else "")
 
 
-def _paired_test(window: pd.DataFrame, sides: list[_Side]
+def _paired_test(window: pd.DataFrame, sides: list[_Side], labels: list[str]
                  ) -> tuple[DeLong | PairedLoss | None, str | None]:
     """The paired test of the task on the window's labelled rows (labels that came with the
     window), and a note: why the test is left out, or how it read the outputs."""
@@ -242,12 +245,16 @@ def _paired_test(window: pd.DataFrame, sides: list[_Side]
     if not (target is not None and target in window.columns and sides[0].result.has_labels):
         what = "DeLong's test" if first.task == "binary" else "the paired test of the losses"
         return None, f"{what} needs labels on the window"
+    if (blind := [label for label, side in zip(labels, sides, strict=True)
+                  if side.outputs is None]):
+        return None, (f"the paired test needs both versions' model outputs: the profile of "
+                      f"{' and '.join(blind)} has no prediction column")
     if first.task == "binary":
         return _delong(window, sides)
     if sides[1].profile.task != first.task:
         return None, (f"the paired test left out: the versions' tasks differ ({first.task} and "
                       f"{sides[1].profile.task})")
-    losses = [_row_losses(window, side.frame, side.profile, first) for side in sides]
+    losses = [_row_losses(window, side, first) for side in sides]
     if any(loss is None for loss in losses):
         return None, (f"the paired test left out: the versions' classes differ "
                       f"({', '.join(first.classes)} and {', '.join(sides[1].profile.classes)})")
@@ -262,15 +269,13 @@ def _paired_test(window: pd.DataFrame, sides: list[_Side]
         f"{unscored:,} with a missing or infinite output of one are left out" if unscored else None)
 
 
-def _row_losses(window: pd.DataFrame, frame: pd.DataFrame, profile: Profile, first: Profile
-                ) -> np.ndarray | None:
+def _row_losses(window: pd.DataFrame, side: _Side, first: Profile) -> np.ndarray | None:
     """Each row's loss (NaN where it has no label or output): a regression's absolute error, a
     multiclass model's log loss (its probabilities read as ``first``'s classes, renormalised
     to sum to 1, clipped to [eps, 1 - eps] at the machine epsilon as scikit-learn's
     ``log_loss`` does; ``None`` if its classes differ)."""
-    target = str(first.target)
-    outputs = prediction_values(frame, profile.prediction_columns, profile.task,
-                                profile.prediction_kind)
+    target, profile, outputs = str(first.target), side.profile, side.outputs
+    assert outputs is not None  # the paired test checked
     if profile.task == "regression":
         with np.errstate(invalid="ignore", over="ignore"):
             return np.asarray(np.abs(to_numeric(window[target], target) - outputs))
@@ -303,8 +308,7 @@ def _delong(window: pd.DataFrame, sides: list[_Side]) -> tuple[DeLong | None, st
         return None, (f"DeLong's test left out: the versions' classes differ "
                       f"({', '.join(first.classes)} and {', '.join(second.classes)})")
     y = map_labels(window[target], first.classes, target)
-    scores = [prediction_values(s.frame, s.profile.prediction_columns, s.profile.task,
-                                s.profile.prediction_kind) for s in sides]
+    scores = [np.asarray(s.outputs) for s in sides]
     if not same:  # the challenger scores the other class: read as the champion's positive
         scores[1] = 1.0 - scores[1]
     keep = pd.notna(y) & np.isfinite(scores[0]) & np.isfinite(scores[1])

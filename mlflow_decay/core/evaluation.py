@@ -97,6 +97,15 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     -------
     Evaluation
     """
+    return evaluate_with_outputs(profile, window, policy, workers=workers)[0]
+
+
+def evaluate_with_outputs(profile: Profile, window: pd.DataFrame,
+                          policy: Policy = DEFAULT_POLICY, *, workers: int | None = None
+                          ) -> tuple[Evaluation, np.ndarray | None]:
+    """:func:`evaluate_window`, and the model outputs it read from the window (as
+    :func:`~mlflow_decay.core.frames.prediction_values` reads them; ``None`` for a profile
+    without any), for a caller that reads them further (a comparison's paired test)."""
     columns = check_window(profile, window)
     pred_cols = profile.prediction_columns
     values = (prediction_values(window, pred_cols, profile.task, profile.prediction_kind)
@@ -108,7 +117,7 @@ def evaluate_window(profile: Profile, window: pd.DataFrame, policy: Policy = DEF
     results = run_all(tasks, workers)
     stats = collect_stats(profile, window, results, policy.business)
     return add_performance(profile, window, evaluate_stats(profile, stats, policy),
-                           results.get(_ESTIMATE), values)
+                           results.get(_ESTIMATE), values), values
 
 
 _ESTIMATE = "estimated performance"

@@ -714,3 +714,19 @@ def test_an_earlier_window_of_the_streak_compared_again_does_not_count_twice(
     last = compare("03")
     assert last.promotion == [f"move alias @champion to {challenger}"], last.notes
     assert "streak 3 of 3" in last.notes[-1]
+
+
+def test_versions_profiled_without_outputs_compare_on_their_drift_without_a_paired_test(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a labelled window of two versions profiled on their features and labels only
+    (no prediction column) raised an IndexError out of the paired test."""
+    uris = [new_version(), new_version()]
+    for uri in uris:
+        md.attach_profile(uri, frame_profile(2000, 1, target="label", band_chunks=0),
+                          tracking_uri=tracking_uri)
+    result = md.compare(make_frame(1000, 10, shift=1.0), uris, log=False,
+                        tracking_uri=tracking_uri)
+    assert result.delong is None and result.paired is None
+    assert "compare.diff.drift.share" in result.metrics
+    assert ("the paired test needs both versions' model outputs: the profile of v1 and v2 has "
+            "no prediction column") in result.notes[-1]
