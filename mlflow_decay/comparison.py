@@ -125,8 +125,7 @@ def compare(
         except DataError as error:  # a column one side reads (the challenger's new feature)
             role = ("champion", "challenger")[i]
             raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
-    # the paired test, and why there is none or how it read the outputs
-    test, note = _paired_test(window, sides, labels)
+    test, note = _paired_test(window, sides, labels)  # a note: why none, how it read outputs
     comparison = _side_by_side(refs, labels, sides, pol, test)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:

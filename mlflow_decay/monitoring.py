@@ -16,8 +16,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from . import registry
-from .core.evaluation import Evaluation, check_values, evaluate_window
-from .core.frames import column_name
+from .core.evaluation import Evaluation, evaluate_window
+from .core.frames import check_values, column_name
 from .core.impact import first_crossing, impact_figures
 from .core.policy import Policy
 from .core.policy_file import as_policy

@@ -33,18 +33,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
 from ..stats import estimate, loss, performance
 from ..stats.multivariate import column_sums, held_out_errors
-from ..stats.schema import map_labels, require_flat, to_numeric, written_otherwise
+from ..stats.schema import written_otherwise
 from . import drift
-from .frames import (
-    loss_inputs,
-    missing_column,
-    predicted_classes,
-    prediction_values,
-    require_unique_columns,
-)
+from .frames import check_window, loss_inputs, predicted_classes, prediction_values
 from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, QUALITY_DELTAS, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
@@ -337,50 +330,6 @@ def prediction_series(profile: Profile, values: np.ndarray) -> pd.Series:
     if profile.task == "multiclass":
         return predicted_classes(values, profile.classes)
     return pd.Series(values)
-
-
-def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]:
-    """Refuse a window the profile cannot read; return the columns it read (features, model
-    outputs, decisions, labels when present), each read from the frame once."""
-    if not isinstance(window, pd.DataFrame):
-        raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
-    if len(window) == 0:
-        raise DataError("window is empty: it has no rows to evaluate")
-    require_unique_columns(window, "window")
-    read: dict[str, pd.Series] = {}
-    for role, columns in (("feature", list(profile.features)),
-                          ("prediction", list(profile.prediction_columns)),
-                          ("decision", [profile.predicted_label] if profile.predicted_label else [])):
-        for column in columns:
-            if column not in window.columns:
-                raise DataError(f"{role} column {column!r} is missing from the window "
-                                f"({missing_column(column, window)})")
-            read[column] = window[column]
-            require_flat(read[column], column, f"the {role} held single values in the "
-                         "reference profile")
-    if profile.target is not None and profile.target in window.columns:
-        read[profile.target] = window[profile.target]
-        require_flat(read[profile.target], profile.target, "labels must be single values")
-    return read
-
-
-def check_values(profile: Profile, window: pd.DataFrame) -> None:
-    """Refuse a window whose values its evaluation would refuse (text where the profile reads
-    numbers, model outputs out of range, labels that are no class), reading them as the
-    evaluation does: a monitor in memory checks every window before it logs the first."""
-    columns = check_window(profile, window)
-    for name, ref in profile.features.items():
-        if isinstance(ref, NumericSummary):
-            to_numeric(columns[name], name)
-    if profile.prediction_columns:
-        prediction_values(window, profile.prediction_columns, profile.task,
-                          profile.prediction_kind)
-    target = profile.target
-    if target is not None and target in columns:
-        if profile.classes:
-            map_labels(columns[target], profile.classes, target)
-        elif isinstance(profile.target_summary, NumericSummary):
-            to_numeric(columns[target], target)
 
 
 def _column_metrics(ref: Summary, stats: ColumnStats, name: str, notes: list[str]

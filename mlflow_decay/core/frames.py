@@ -11,7 +11,15 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.loss import LossModel
-from ..stats.schema import category_key, folded, to_numeric, value_aligned
+from ..stats.schema import (
+    category_key,
+    folded,
+    map_labels,
+    require_flat,
+    to_numeric,
+    value_aligned,
+)
+from .profile import NumericSummary, Profile
 
 #: Probabilities may stray this far outside [0, 1] by rounding.
 _PROBABILITY_SLACK = 1e-6
@@ -180,3 +188,47 @@ def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.S
         np.argmax(np.where(np.isfinite(probabilities), probabilities, -1), axis=1)]
     labels[~finite] = None
     return pd.Series(labels, dtype=object)
+
+
+def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]:
+    """Refuse a window the profile cannot read; return the columns it read (features, model
+    outputs, decisions, labels when present), each read from the frame once."""
+    if not isinstance(window, pd.DataFrame):
+        raise DataError(f"window must be a pandas DataFrame, got {type(window).__name__}")
+    if len(window) == 0:
+        raise DataError("window is empty: it has no rows to evaluate")
+    require_unique_columns(window, "window")
+    read: dict[str, pd.Series] = {}
+    for role, columns in (("feature", list(profile.features)),
+                          ("prediction", list(profile.prediction_columns)),
+                          ("decision", [profile.predicted_label] if profile.predicted_label else [])):
+        for column in columns:
+            if column not in window.columns:
+                raise DataError(f"{role} column {column!r} is missing from the window "
+                                f"({missing_column(column, window)})")
+            read[column] = window[column]
+            require_flat(read[column], column, f"the {role} held single values in the "
+                         "reference profile")
+    if profile.target is not None and profile.target in window.columns:
+        read[profile.target] = window[profile.target]
+        require_flat(read[profile.target], profile.target, "labels must be single values")
+    return read
+
+
+def check_values(profile: Profile, window: pd.DataFrame) -> None:
+    """Refuse a window whose values its evaluation would refuse (text where the profile reads
+    numbers, model outputs out of range, labels that are no class), reading them as the
+    evaluation does: a monitor in memory checks every window before it logs the first."""
+    columns = check_window(profile, window)
+    for name, ref in profile.features.items():
+        if isinstance(ref, NumericSummary):
+            to_numeric(columns[name], name)
+    if profile.prediction_columns:
+        prediction_values(window, profile.prediction_columns, profile.task,
+                          profile.prediction_kind)
+    target = profile.target
+    if target is not None and target in columns:
+        if profile.classes:
+            map_labels(columns[target], profile.classes, target)
+        elif isinstance(profile.target_summary, NumericSummary):
+            to_numeric(columns[target], target)

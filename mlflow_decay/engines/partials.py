@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.columns import Columns, ProfileOptions
-from ..core.evaluation import Evaluation, add_performance, check_window, evaluate_stats, prediction_series
-from ..core.frames import predicted_classes, prediction_values, require_exact_ids
+from ..core.evaluation import Evaluation, add_performance, evaluate_stats, prediction_series
+from ..core.frames import check_window, predicted_classes, prediction_values, require_exact_ids
 from ..core.mergeable import merge_all
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY

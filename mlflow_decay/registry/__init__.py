@@ -1,6 +1,7 @@
-"""The MLflow side: tag names (:mod:`.tags`), registry changes decided as data (:mod:`.plan`),
-the MLflow calls (:mod:`.model_versions`), evaluation runs (:mod:`.runs`) and the evaluator
-plugin (:mod:`.plugin`). The names of the first three are re-exported: ``registry.<name>``."""
+"""The MLflow side: tag names (:mod:`.tags`), registry changes decided as data (:mod:`.plan`,
+:mod:`.promotion`), the MLflow calls (:mod:`.model_versions`), evaluation runs (:mod:`.runs`)
+and the evaluator plugin (:mod:`.plugin`). The names of the first four are re-exported:
+``registry.<name>``."""
 
 from __future__ import annotations
 
@@ -31,12 +32,12 @@ from .plan import (
     changes,
     last_window,
     plan,
-    plan_promotion,
     plan_window,
     simulate,
     status_rows,
     window_span,
 )
+from .promotion import plan_promotion
 from .tags import (
     BREACH_STREAK,
     CLEAN_STREAK,

@@ -1,5 +1,6 @@
 """Registry changes decided as data: a window's verdict through the hysteresis, once per window,
-the rollback and promotion aliases. No MLflow calls here: :mod:`.model_versions` makes the changes."""
+and the rollback alias (:mod:`.promotion` decides the promotion alias). No MLflow calls here:
+:mod:`.model_versions` makes the changes."""
 
 from __future__ import annotations
 
@@ -13,21 +14,16 @@ from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
 from ..core.times import identifying_span, is_open, parse_time, span_label
 from ..errors import RegistryError
-from ..stats.comparison import DeLong, PairedLoss
 from .description import status_line, with_block
 from .tags import (
     BREACH_STREAK,
     CLEAN_STREAK,
-    DEMOTED_TO,
     DESCRIPTION_BEGIN,
     LAST_EVALUATED_AT,
     LAST_RUN_ID,
     LAST_STATUS,
     LAST_WINDOW,
     PROFILE_URI,
-    PROMOTE_STREAK,
-    PROMOTE_WINDOW,
-    PROMOTED_FROM,
     REMOVED_ALIASES,
     ROLLED_BACK_FROM,
     ROLLED_BACK_TO,
@@ -38,7 +34,8 @@ from .tags import (
     ModelVersionRef,
 )
 
-_MAX_TAG = 5000
+#: The longest tag value written: a longer reason or window list is cut.
+MAX_TAG = 5000
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -382,7 +379,7 @@ def simulate(ref: ModelVersionRef, actions: tuple[Action, ...]) -> ModelVersionR
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 1] + "…"
+    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 1] + "…"
 
 
 def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
@@ -402,98 +399,3 @@ def status_rows(refs: list[ModelVersionRef]) -> list[dict[str, Any]]:
         }
         for r in refs
     ]
-
-
-def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
-                   test: DeLong | PairedLoss | None,
-                   policy: Policy, promote: bool, window: str | None = None,
-                   untested: str | None = None) -> tuple[tuple[Action, ...], str]:
-    """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
-    the alias move; returns the actions and a one-line explanation.
-
-    A window is won when the challenger is better by the policy's margin with p below
-    ``max_p_value``: DeLong's AUC difference (challenger minus champion) at least
-    ``min_auc_gain``, or the share of the champion's mean loss it saves (a paired test: the
-    absolute errors of a regression, the log losses of a multiclass model) at least
-    ``min_loss_gain``. A degraded challenger is not
-    promoted (its streak still counts). The streak is kept on the
-    challenger as ``<champion version>:<count>`` and restarts when the champion changes. Each
-    ``window`` (its bounds, or its rows' fingerprint) counts once: the comparison last counted
-    is kept in ``PROMOTE_WINDOW`` with the streak before it and the streak's earlier windows,
-    and comparing on any of them again (a retry, a job's lookback, or more rows with the same
-    bounds) replaces its result instead of adding one.
-    ``untested`` says why there is no test (``test`` is ``None``): such a window (its labels
-    not in yet, or of one class) neither wins nor loses; the streak stands and the window is
-    not counted, so comparing it again with labels counts it.
-    """
-    margin = (policy.promote_min_gain if isinstance(test, DeLong)
-              else policy.promote_min_loss_gain)
-    held, _, count = challenger.tags.get(PROMOTE_STREAK, "").partition(":")
-    base = int(count) if held == champion.version and count.isdigit() else 0
-    if test is None:  # no evidence either way (no labels yet): the streak stands, uncounted
-        why = "no promotion: " + (untested or "the paired test needs labels on the window")
-        if base:
-            why += (f"; the streak stays at {base} of {policy.promote_windows} (a window "
-                    "without the test does not count)")
-        return (), why
-    won = test.gain >= margin and test.p_value < policy.promote_max_p_value
-    # PROMOTE_WINDOW: "<champion>|<streak before the last window>|<last window>" and then the
-    # streak's earlier windows, newest first, so that none of them counts twice
-    parts = challenger.tags.get(PROMOTE_WINDOW, "").split("|")
-    last_champion, last_base, last_window = [*parts, "", ""][:3]
-    same = window is not None and last_champion == champion.version and last_base.isdigit()
-    again = same and last_window == window
-    within = same and not again and base > 0 and window in parts[3:]
-    if again:
-        base = int(last_base)
-    need = policy.promote_windows
-    streak = (base if within else base + 1) if won else 0
-    alias = policy.promote_alias
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    needs = "" if won else f"; a win needs {_needed(test, margin, policy)}"
-    why = (f"challenger {'won' if won else 'did not win'} this window ({_difference(test)}, "
-           f"p = {test.p_value:.3g}{needs}); streak {streak} of {need}")
-    if again or within:
-        why += " (this window was compared before: its result replaces the earlier one)"
-    counted: tuple[Action, ...] = ()
-    if window is not None and not (within and won):
-        earlier = (parts[3:] if again else [last_window, *parts[3:]] if same and base and
-                   not within else [])[:need]
-        kept = [champion.version, str(0 if within else base), window, *earlier]
-        while len("|".join(kept)) > _MAX_TAG and len(kept) > 3:
-            kept.pop()
-        counted = (Action("set_tag", PROMOTE_WINDOW, "|".join(kept)[:_MAX_TAG],
-                          version=challenger.version),)
-    due = promote and streak >= need and alias not in challenger.aliases
-    if due and challenger.status == "degraded":  # as a rollback, never to a degraded version
-        due, why = False, (f"{why}; @{alias} not moved: v{challenger.version} is degraded "
-                           "(restore it first)")
-    if due:
-        reason = f"{why}; promoted at {stamp}"
-        return (
-            Action("set_alias", alias, version=challenger.version),
-            Action("set_tag", PROMOTED_FROM, f"v{champion.version}: {reason}"[:_MAX_TAG],
-                   version=challenger.version),
-            Action("set_tag", DEMOTED_TO, f"v{challenger.version} at {stamp}",
-                   version=champion.version),
-            *counted,
-            Action("set_tag", PROMOTE_STREAK, f"{champion.version}:0", version=challenger.version),
-        ), f"{why}: @{alias} moves to v{challenger.version}"
-    return (*counted, Action("set_tag", PROMOTE_STREAK, f"{champion.version}:{streak}",
-                             version=challenger.version)), why
-
-
-def _needed(test: DeLong | PairedLoss, margin: float, policy: Policy) -> str:
-    """What the policy's ``[promote]`` asks of a window's test: ``AUC +0.0100 or more`` or
-    ``mae -2.0% or lower``, and the p-value."""
-    what = (f"AUC {margin:+.4f} or more" if isinstance(test, DeLong)
-            else f"{test.metric} {-margin:+.1%} or lower")
-    return f"{what} with p < {policy.promote_max_p_value:g}"
-
-
-def _difference(test: DeLong | PairedLoss) -> str:
-    """A test's difference, challenger minus champion: ``AUC +0.0123`` or, for a loss,
-    ``mae -3.1% (0.512 to 0.496)``."""
-    if isinstance(test, DeLong):
-        return f"AUC {test.diff:+.4f}"
-    return (f"{test.metric} {-test.gain:+.1%} ({test.mean[0]:.4g} to {test.mean[1]:.4g})")
