@@ -157,6 +157,7 @@ def monitor(
     experiment: str | None = None,
     progress: Callable[[int, int, DecayReport], None] | None = None,
     timestamp_unit: str | None = None,
+    timezone: str | None = None,
 ) -> list[DecayReport]:
     """Evaluate a table window by window, in time order, driving the version's stage.
 
@@ -177,6 +178,10 @@ def monitor(
         offsets), or text in one format for the whole column; numbers need ``timestamp_unit``.
     every : str, optional
         Window period as a pandas offset (``"1D"``, ``"6h"``, ``"1W"``).
+    timezone : str, optional
+        The IANA time zone (``"Europe/Berlin"``) on whose clock ``every`` runs: days start at
+        its midnight (a day of a clock change is 23 or 25 hours); default UTC. The windows'
+        bounds are stored as UTC times all the same.
     chunk_size : int, optional
         Window size in rows (instead of ``every``).
     policy, tracking_uri, experiment
@@ -206,11 +211,13 @@ def monitor(
     registry.lock_settle()
     pol = as_policy(policy)
     spark = is_spark(data)
+    check_window_options(timestamp_column, every, chunk_size, timezone)
     streamed = not spark and _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
     if not streamed and not spark:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
         windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
-                                chunk_size=chunk_size, timestamp_unit=timestamp_unit)
+                                chunk_size=chunk_size, timestamp_unit=timestamp_unit,
+                                timezone=timezone)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
@@ -223,11 +230,12 @@ def monitor(
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
             pending, total = _spark_windows(profile, ref, data, pol, timestamp_column, every,
-                                            timestamp_unit, log)
+                                            timestamp_unit, log, timezone)
         elif streamed:
             pending, total = _streamed_windows(profile, ref, cast(Path, data), pol,
                                                timestamp_column, every, chunk_size,
-                                               timestamp_unit, Path(tmp) if log else None), 0
+                                               timestamp_unit, Path(tmp) if log else None,
+                                               timezone), 0
         else:
             # every window checked before the first is logged: a bad value anywhere refuses it
             pending = [_Pending.of(w, ref, profile, pol) for w in windows]
@@ -396,7 +404,7 @@ class _Pending:
 
 def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, pol: Policy,
                    timestamp_column: str | None, every: str | None,
-                   timestamp_unit: str | None, fingerprint: bool
+                   timestamp_unit: str | None, fingerprint: bool, timezone: str | None = None
                    ) -> tuple[Iterator[_Pending], int]:
     """Windows of a Spark DataFrame, each evaluated on the executors (a job per window, its
     rows picked by time) as it comes; and how many there are."""
@@ -405,7 +413,7 @@ def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, 
     if timestamp_column is None or every is None:
         raise DataError("a Spark DataFrame's windows are cut by a period (every=, --window) of "
                         "its timestamp column (timestamp_column=, --timestamp-column)")
-    windows = spark_windows(frame, timestamp_column, every, timestamp_unit)
+    windows = spark_windows(frame, timestamp_column, every, timestamp_unit, timezone)
 
     def pending() -> Iterator[_Pending]:
         for index, start, end, during in windows:
@@ -421,13 +429,15 @@ def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, 
 def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
                       pol: Policy, timestamp_column: str | None, every: str | None,
                       chunk_size: int | None, timestamp_unit: str | None = None,
-                      tmp: Path | None = None) -> Iterator[_Pending]:
+                      tmp: Path | None = None, timezone: str | None = None
+                      ) -> Iterator[_Pending]:
     """Windows of a Parquet source read in batches: each is evaluated while it is read (its
     key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
     row ids and outputs are written there (one file per window, for late labels)."""
     source = parquet_batches(path)
     windows = stream_windows(source(), timestamp_column=timestamp_column, every=every,
-                             chunk_size=chunk_size, timestamp_unit=timestamp_unit)
+                             chunk_size=chunk_size, timestamp_unit=timestamp_unit,
+                             timezone=timezone)
     while True:
         with source.naming_file():  # reading the next window's first batch, then the rest
             window = next(windows, None)

@@ -61,6 +61,9 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
               help="What timestamps given as numbers count since 1970 (required for them).")
 @click.option("--window", "every", default=None, metavar="PERIOD", callback=period,
               help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
+@click.option("--timezone", default=None, metavar="ZONE",
+              help="IANA time zone on whose clock --window runs (days from its midnight): "
+              "Europe/Berlin, America/New_York [default: UTC].")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
 @policy_option
@@ -69,9 +72,9 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 @experiment_option
 @common
 def monitor(model_uri: str, data: Path, timestamp_column: str | None,
-            timestamp_unit: str | None, every: str | None, chunk_size: int | None,
-            policy_path: Path | None, force: bool, dry_run: bool, experiment: str | None,
-            tracking_uri: str, as_json: bool) -> None:
+            timestamp_unit: str | None, every: str | None, timezone: str | None,
+            chunk_size: int | None, policy_path: Path | None, force: bool, dry_run: bool,
+            experiment: str | None, tracking_uri: str, as_json: bool) -> None:
     """Evaluate DATA window by window in time order, logging one run per window.
 
     Reruns skip windows already logged (same version, bounds and rows) unless --force, so an
@@ -91,7 +94,7 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
         model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
         policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
         experiment=experiment, progress=None if as_json else _progress(bars),
-        timestamp_unit=timestamp_unit)
+        timestamp_unit=timestamp_unit, timezone=timezone)
     for bar in bars:
         bar.render_finish()
     # the alias moves (the stage is in the table): a monitor of @champion may have taken it off

@@ -126,6 +126,34 @@ def utc_nanoseconds(times: pd.Series) -> np.ndarray:
     return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
 
 
+def check_timezone(name: str | None) -> str | None:
+    """An IANA time zone name (``Europe/Berlin``) as given; ``None`` for UTC. Refuses a name
+    the machine's time zone database does not hold."""
+    if name is None:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise DataError(f"time zone {name!r} is not an IANA time zone name such as "
+                        "Europe/Berlin, America/New_York or UTC") from exc
+    return str(name)
+
+
+def wall_clock(times: pd.Series, timezone: str | None) -> pd.Series:
+    """UTC times as the naive times a clock in ``timezone`` (``None``: UTC) showed."""
+    return times.dt.tz_convert(timezone or "UTC").dt.tz_localize(None)
+
+
+def instant(wall: pd.Timestamp, timezone: str | None) -> pd.Timestamp:
+    """The UTC time at which a clock in ``timezone`` (``None``: UTC) showed the naive time
+    ``wall``: a time the clocks skipped reads as the moment they jumped to, a time they showed
+    twice as its first showing."""
+    return wall.tz_localize(timezone or "UTC", ambiguous=True,
+                            nonexistent="shift_forward").tz_convert("UTC")
+
+
 def parse_time(value: str | None) -> pd.Timestamp | None:
     """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
     if value is None or not str(value).strip() or str(value).strip().lower() in _RELATIVE:

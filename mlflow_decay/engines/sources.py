@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.frames import missing_column
 from ..core.parallel import run_all
-from ..core.times import is_open, timestamps, utc_nanoseconds
+from ..core.times import check_timezone, instant, is_open, timestamps, utc_nanoseconds, wall_clock
 from ..errors import DataError
 from ..stats.schema import category_key, to_numeric
 from .files import read_directory
@@ -302,15 +302,17 @@ def rows_digest(frame: pd.DataFrame, columns: Mapping[str, ColumnKind] | None = 
 
 def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
                   every: str | None = None, chunk_size: int | None = None,
-                  timestamp_unit: str | None = None) -> list[Window]:
+                  timestamp_unit: str | None = None, timezone: str | None = None
+                  ) -> list[Window]:
     """Cut a table into time-ordered windows: by calendar period ``every`` (a pandas offset
     such as ``"1D"`` or ``"1W"``, needs ``timestamp_column``) or by ``chunk_size`` rows.
 
-    Timestamps are read by :func:`timestamps` (numbers need ``timestamp_unit``). Empty
-    periods give no window. Raises :class:`DataError` on a missing or unreadable timestamp
-    column.
+    Timestamps are read by :func:`timestamps` (numbers need ``timestamp_unit``). Periods
+    follow the clock of ``timezone`` (an IANA name; default UTC): days start at its midnight,
+    and its clock changes make a day 23 or 25 hours. Empty periods give no window. Raises
+    :class:`DataError` on a missing or unreadable timestamp column.
     """
-    check_window_options(timestamp_column, every, chunk_size)
+    check_window_options(timestamp_column, every, chunk_size, timezone)
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
@@ -326,13 +328,14 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
         # a period anchored at its last day (1ME: months; 1W: weeks to Sunday) begins the day
         # after its anchor
         shift = pd.Timedelta(days=1 if _end_anchored(period) else 0)
-        marked = frame.assign(**{_TIME: times - shift})
+        marked = frame.assign(**{_TIME: wall_clock(times, timezone) - shift})
         grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
         for start, part in marked.groupby(grouper, sort=True):
             if len(part):
                 begin = pd.Timestamp(cast(Any, start))
                 out.append(Window(len(out), part.drop(columns=_TIME),
-                                  (begin + shift).isoformat(), (begin + period + shift).isoformat()))
+                                  instant(begin + shift, timezone).isoformat(),
+                                  instant(begin + period + shift, timezone).isoformat()))
         return out
     assert chunk_size is not None
     for i, first in enumerate(range(0, len(frame), chunk_size)):
@@ -358,8 +361,11 @@ def _end_anchored(period: Any) -> bool:
 
 
 def check_window_options(timestamp_column: str | None, every: str | None,
-                         chunk_size: int | None) -> Any:
+                         chunk_size: int | None, timezone: str | None = None) -> Any:
     """Check how windows are cut; return the period as a pandas offset (or ``None``)."""
+    if check_timezone(timezone) is not None and every is None:
+        raise DataError(f"a time zone ({timezone}) places windows cut by a period (every=, "
+                        "--window) on its clock; windows of a number of rows have none")
     if (every is None) == (chunk_size is None):
         raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
     if every is not None and timestamp_column is None:
@@ -376,6 +382,11 @@ def check_window_options(timestamp_column: str | None, every: str | None,
                         "1W") from exc
     if offset.n <= 0:
         raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
+    if (timezone is not None and isinstance(offset, pd.offsets.Tick)
+            and pd.Timedelta(offset) % pd.Timedelta(hours=1)):
+        raise DataError(f"window period {every!r} in time zone {timezone}: periods on a time "
+                        "zone's clock are whole hours or longer (its clock changes repeat or "
+                        "skip an hour)")
     return offset
 
 
@@ -392,12 +403,15 @@ class StreamWindow:
 
 def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
                    every: str | None = None, chunk_size: int | None = None,
-                   timestamp_unit: str | None = None) -> Iterator[StreamWindow]:
+                   timestamp_unit: str | None = None, timezone: str | None = None
+                   ) -> Iterator[StreamWindow]:
     """Cut a stream of batches into windows as :func:`split_windows` cuts a table, holding one
     batch at a time. The rows must come in time order (they cannot be sorted without reading
-    them all), and a period must be a fixed duration (``1D``, ``6h``; not ``1W`` or ``1M``)."""
-    period = fixed_period(timestamp_column, every, chunk_size, "windows read in batches")
-    labelled = _labelled(batches, timestamp_column, period, chunk_size, timestamp_unit)
+    them all), and a period must be a fixed duration on the clock (``1D``, ``6h``; not
+    ``1W`` or ``1M``)."""
+    period = fixed_period(timestamp_column, every, chunk_size, "windows read in batches",
+                          timezone)
+    labelled = _labelled(batches, timestamp_column, period, chunk_size, timestamp_unit, timezone)
     for index, (_, group) in enumerate(itertools.groupby(labelled, key=lambda item: item[0])):
         window = StreamWindow(index, iter(()))
 
@@ -413,13 +427,14 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
 
 
 def fixed_period(timestamp_column: str | None, every: str | None, chunk_size: int | None,
-                 what: str) -> pd.Timedelta | None:
-    """The window period as a fixed duration (``None`` for windows of ``chunk_size`` rows);
-    ``what`` names the windows in the refusal of a calendar period (``1W``, ``1M``)."""
-    offset = check_window_options(timestamp_column, every, chunk_size)
+                 what: str, timezone: str | None = None) -> pd.Timedelta | None:
+    """The window period as a fixed duration on the clock of ``timezone`` (``None`` for
+    windows of ``chunk_size`` rows); ``what`` names the windows in the refusal of a calendar
+    period (``1W``, ``1M``)."""
+    offset = check_window_options(timestamp_column, every, chunk_size, timezone)
     if offset is None:
         return None
-    if isinstance(offset, pd.offsets.Day):  # a day of UTC time is 24 hours
+    if isinstance(offset, pd.offsets.Day):  # a day on the clock is 24 hours of it
         return pd.Timedelta(days=offset.n)
     if isinstance(offset, pd.offsets.Tick):
         return pd.Timedelta(offset)
@@ -428,14 +443,22 @@ def fixed_period(timestamp_column: str | None, every: str | None, chunk_size: in
                     "before the first time; or load the table into memory for calendar weeks)")
 
 
-def period_bounds(origin: pd.Timestamp, period: pd.Timedelta, label: int) -> tuple[str, str]:
-    """The bounds of window ``label`` (whole periods since ``origin``) as UTC ISO 8601."""
+def period_bounds(origin: pd.Timestamp, period: pd.Timedelta, label: int,
+                  timezone: str | None = None) -> tuple[str, str]:
+    """The bounds of window ``label`` (whole periods since ``origin``, a naive time on the
+    clock of ``timezone``, default UTC) as UTC ISO 8601."""
     begin = origin + label * period
-    return begin.isoformat(), (begin + period).isoformat()
+    return instant(begin, timezone).isoformat(), instant(begin + period, timezone).isoformat()
+
+
+def clock_nanoseconds(times: pd.Series, timezone: str | None) -> np.ndarray:
+    """UTC times as int64 nanoseconds of the clock of ``timezone`` (default UTC)."""
+    return wall_clock(times, timezone).to_numpy().astype("datetime64[ns]").view(np.int64)
 
 
 def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
-              period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None
+              period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None,
+              timezone: str | None = None
               ) -> Iterator[tuple[int, str | None, str | None, pd.DataFrame]]:
     """Pieces of batches, each inside one window: ``(window label, start, end, rows)``."""
     seen = 0
@@ -456,9 +479,9 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             last = values[-1]
         if period is not None:
             assert times is not None
-            origin = origin if origin is not None else times.iloc[0].floor("D")
-            labels = ((times - origin).to_numpy().astype("timedelta64[ns]").astype(np.int64)
-                      // period.value)  # whole periods since the origin, in nanoseconds
+            clock = clock_nanoseconds(times, timezone)
+            origin = origin if origin is not None else pd.Timestamp(clock[0]).floor("D")
+            labels = (clock - origin.value) // period.value  # whole periods since the origin
         else:
             assert chunk_size is not None
             labels = (seen + np.arange(len(batch))) // chunk_size
@@ -469,7 +492,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             bounds: tuple[str | None, str | None] = (None, None)
             if period is not None:
                 assert origin is not None
-                bounds = period_bounds(origin, period, label)
+                bounds = period_bounds(origin, period, label, timezone)
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]

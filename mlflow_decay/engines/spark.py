@@ -55,7 +55,7 @@ from .partials import (
     window_partial,
     with_counts,
 )
-from .sources import Fingerprint, fixed_period, period_bounds
+from .sources import Fingerprint, clock_nanoseconds, fixed_period, period_bounds
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -236,12 +236,13 @@ class Span:
         return (times >= self.start) & (times < self.end)
 
 
-def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
-                  ) -> list[tuple[int, str, str, Span]]:
+def spark_windows(frame: Any, column: str, every: str, unit: str | None = None,
+                  timezone: str | None = None) -> list[tuple[int, str, str, Span]]:
     """The windows of a fixed period ``every`` over a Spark DataFrame, cut as windows read in
-    batches are (whole periods from the UTC midnight before the first time; empty periods give
-    none): each one's number, start, end and rows. Two jobs, reading ``column`` only."""
-    period = fixed_period(column, every, None, "windows of a Spark DataFrame")
+    batches are (whole periods from the midnight before the first time on the clock of
+    ``timezone``, default UTC; empty periods give none): each one's number, start, end and
+    rows. Two jobs, reading ``column`` only."""
+    period = fixed_period(column, every, None, "windows of a Spark DataFrame", timezone)
     assert period is not None
     require_column(frame, column, "window")
     times, instants = _as_micros(frame.select(column), [column])
@@ -250,7 +251,7 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
         for batch in batches:
             if len(batch):
                 values = _as_times(batch, instants)[column]
-                yield utc_nanoseconds(timestamps(values, column, unit))
+                yield clock_nanoseconds(timestamps(values, column, unit), timezone)
 
     def first(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         found = [int(t.min()) for t in read(batches)]
@@ -260,7 +261,7 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
     starts = _collect(times.mapInPandas(first, "payload string"))
     if not starts:
         raise DataError("window is empty: it has no rows to evaluate")
-    origin = pd.Timestamp(min(int(r["payload"]) for r in starts), tz="UTC").floor("D")
+    origin = pd.Timestamp(min(int(r["payload"]) for r in starts)).floor("D")  # on the clock
 
     def labels(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         seen: set[int] = set()
@@ -272,9 +273,9 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None
                     for label in json.loads(r["payload"])})
     out = []
     for index, label in enumerate(found):
-        start, end = period_bounds(origin, period, label)
-        lo = origin.value + label * period.value
-        out.append((index, start, end, Span(column, unit, lo, lo + period.value)))
+        start, end = period_bounds(origin, period, label, timezone)
+        out.append((index, start, end,
+                    Span(column, unit, pd.Timestamp(start).value, pd.Timestamp(end).value)))
     return out
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -291,3 +293,55 @@ def test_epoch_numbers_in_one_file_are_not_read_as_nanoseconds(tmp_path: Path) -
     with pytest.raises(DataError, match=r"column 'ts': expected timestamps in one format"):
         split_windows(read_table(directory), timestamp_column="ts", every="1D",
                       timestamp_unit="ms")
+
+
+def _berlin_rows(rng: np.random.Generator) -> pd.DataFrame:
+    """Rows every 10 minutes (in UTC) over both of Berlin's 2026 clock changes."""
+    frame = pd.concat([mixed_table(1000, 5).assign(ts=pd.Timestamp(day, tz="UTC") + pd.to_timedelta(
+        np.arange(1000) * 600 + rng.integers(0, 600, 1000), unit="s")) for day in
+        ("2026-03-27 12:00", "2026-10-23 12:00")], ignore_index=True)
+    return frame.assign(ts=frame["ts"].dt.tz_convert("America/New_York"))  # any zone in, the same
+
+
+@pytest.mark.parametrize(("every", "hours"), [("1D", {23, 24, 25}), ("3h", {2, 3, 4})])
+def test_windows_follow_the_clock_of_a_time_zone_in_memory_and_streamed(
+        tmp_path: Path, every: str, hours: set[int]) -> None:
+    frame = _berlin_rows(np.random.default_rng(7))
+    local = frame["ts"].dt.tz_convert("Europe/Berlin")
+    periods = local.dt.tz_localize(None).dt.floor(every)  # pandas' own cut on the wall clock
+    expected = [(t.tz_localize("Europe/Berlin", ambiguous=True).tz_convert("UTC").isoformat(), n)
+                for t, n in periods.value_counts().sort_index().items()]
+    whole = split_windows(frame, timestamp_column="ts", every=every, timezone="Europe/Berlin")
+    assert [(w.start, len(w.frame)) for w in whole] == expected
+    spans = {(pd.Timestamp(w.end) - pd.Timestamp(w.start)) // pd.Timedelta(hours=1)
+             for w in whole}
+    assert spans == hours  # the days of the clock changes are 23 and 25 hours
+    for w in whole:  # every row lies within its window's bounds
+        times = w.frame["ts"].dt.tz_convert("UTC")
+        assert (times >= pd.Timestamp(w.start)).all() and (times < pd.Timestamp(w.end)).all()
+    frame.to_parquet(tmp_path / "rows.parquet", row_group_size=700)
+    streamed = []
+    for w in stream_windows(parquet.parquet_batches(tmp_path / "rows.parquet")(),
+                            timestamp_column="ts", every=every, timezone="Europe/Berlin"):
+        rows = sum(len(p) for p in w.pieces)  # the bounds are known once read
+        streamed.append((w.start, rows, w.end))
+    assert streamed == [(w.start, len(w.frame), w.end) for w in whole]
+    if every == "1D":  # by default UTC's clock: days from UTC midnight
+        utc = split_windows(frame, timestamp_column="ts", every=every)
+        assert {pd.Timestamp(w.start).hour for w in utc} == {0}
+        assert {pd.Timestamp(w.start).hour for w in whole} == {22, 23}  # Berlin's midnight
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"every": "1D", "timezone": "Europe/Berlinn"},
+     "time zone 'Europe/Berlinn' is not an IANA time zone name"),
+    ({"every": "30min", "timezone": "Europe/Berlin"},
+     "periods on a time zone's clock are whole hours or longer"),
+    ({"chunk_size": 100, "timezone": "Europe/Berlin"},
+     "windows of a number of rows have none"),
+])
+def test_a_time_zone_that_cannot_place_the_windows_is_refused(options: dict[str, Any],
+                                                               message: str) -> None:
+    frame = _berlin_rows(np.random.default_rng(7))
+    with pytest.raises(DataError, match=re.escape(message)):
+        split_windows(frame, timestamp_column="ts", **options)

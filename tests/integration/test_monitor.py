@@ -146,6 +146,34 @@ def test_monitor_usage_errors(tracking_uri: str, profiled: str, tmp_path: Path) 
     assert out.exit_code == 2 and "--timestamp-column" in out.stderr
 
 
+def test_monitor_cuts_days_on_the_clock_of_the_time_zone_it_is_given(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """A team in New York: daily windows from its midnight (05:00 UTC, 04:00 in summer), the
+    runs' window tags the UTC times of those midnights; a zone no one has is refused."""
+    data = _series(4, 300, drift_from=9)  # March 1 to 4, times of day in UTC
+    data.to_csv(tmp_path / "d.csv", index=False)
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv"),
+                                    "--timestamp-column", "ts", "--window", "1D", "--timezone",
+                                    "America/New_York", "--json", "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    reports = json.loads(out.stdout)
+    local = data.ts.dt.tz_convert("America/New_York").dt.date.value_counts().sort_index()
+    assert [(r["window_start"], r["rows"]) for r in reports] == [
+        (pd.Timestamp(day, tz="America/New_York").tz_convert("UTC").isoformat(), n)
+        for day, n in local.items()]
+    run = registry.client_for(tracking_uri).get_run(reports[0]["run_id"])
+    assert run.data.tags[registry.WINDOW_START] == reports[0]["window_start"]
+    assert run.data.tags[registry.WINDOW_START].endswith("T05:00:00+00:00")
+    before = registry_snapshot(tracking_uri)
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv"),
+                                    "--timestamp-column", "ts", "--window", "1D", "--timezone",
+                                    "Mars/Olympus", "--tracking-uri", tracking_uri])
+    assert out.exit_code == 1 and out.stderr.strip() == (
+        "mlflow-decay: error: time zone 'Mars/Olympus' is not an IANA time zone name such as "
+        "Europe/Berlin, America/New_York or UTC")
+    assert registry_snapshot(tracking_uri) == before
+
+
 def test_periods_without_rows_give_no_window(tracking_uri: str, profiled: str,
                                              tmp_path: Path) -> None:
     data = _series(5, 300, drift_from=9)

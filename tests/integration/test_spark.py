@@ -178,3 +178,27 @@ def test_compare_and_late_labels_refuse_a_spark_dataframe_saying_what_they_read(
         md.compare({"score": [0.5]}, list(two_versions),  # type: ignore[arg-type]
                    tracking_uri=tracking_uri)
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_spark_windows_follow_the_clock_of_a_time_zone_as_the_pandas_path(
+        spark: Any, tracking_uri: str, new_version: Any) -> None:
+    """Days on Berlin's clock around its spring clock change (the second is 23 hours): the
+    same windows, bounds and rows from a Spark DataFrame in any order as from pandas."""
+    rng = np.random.default_rng(4)
+    table = make_frame(2000, 8, shift=0.5)
+    table["ts"] = pd.Timestamp("2026-03-27 23:30", tz="Europe/Berlin") + pd.to_timedelta(
+        rng.integers(0, 3 * 24 * 3600 - 3600, len(table)), unit="s")
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(make_frame(3000, 1), target="label",
+                                            prediction="score"), tracking_uri=tracking_uri)
+    options = {"timestamp_column": "ts", "every": "1D", "timezone": "Europe/Berlin",
+               "tracking_uri": tracking_uri, "log": False}
+    local = md.monitor(uri, table, **options)
+    ours = md.monitor(uri, spark.createDataFrame(table.sample(frac=1, random_state=2)),
+                      **options)
+    assert [(r.window_start, r.window_end, r.rows) for r in ours] == [
+        (r.window_start, r.window_end, r.rows) for r in local]
+    assert [r.window_start for r in ours][:3] == ["2026-03-26T23:00:00+00:00",
+                                                  "2026-03-27T23:00:00+00:00",
+                                                  "2026-03-28T23:00:00+00:00"]
+    assert ours[2].window_end == "2026-03-29T22:00:00+00:00"  # a day of 23 hours
