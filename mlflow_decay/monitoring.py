@@ -28,10 +28,10 @@ from .core.times import is_open, outside_bounds, span_label, window_bounds
 from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
-from .engines.sources import (
+from .engines.sources import read_table
+from .engines.windows import (
     Window,
     check_window_options,
-    read_table,
     split_windows,
     stream_windows,
     window_key,

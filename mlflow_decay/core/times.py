@@ -123,7 +123,12 @@ def _as_utc(times: pd.Series) -> pd.Series:
 
 def utc_nanoseconds(times: pd.Series) -> np.ndarray:
     """UTC times as int64 nanoseconds since 1970."""
-    return times.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+    return clock_nanoseconds(times, None)
+
+
+def clock_nanoseconds(times: pd.Series, timezone: str | None) -> np.ndarray:
+    """UTC times as int64 nanoseconds of the clock of ``timezone`` (``None``: UTC)."""
+    return wall_clock(times, timezone).to_numpy().astype("datetime64[ns]").view(np.int64)
 
 
 def check_timezone(name: str | None) -> str | None:

@@ -34,7 +34,7 @@ from .partials import (
     window_partial,
     with_counts,
 )
-from .sources import out_of_order
+from .windows import out_of_order
 
 #: Rows read at a time from a Parquet source, at most.
 BATCH_ROWS = 262_144

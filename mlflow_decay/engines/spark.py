@@ -34,7 +34,7 @@ from ..core.frames import require_column
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
-from ..core.times import timestamps, utc_nanoseconds
+from ..core.times import clock_nanoseconds, timestamps, utc_nanoseconds
 from ..core.window import stats_from_dict, stats_to_dict
 from ..errors import DataError, ProfileError
 from ..stats.multivariate import column_sums
@@ -55,7 +55,8 @@ from .partials import (
     window_partial,
     with_counts,
 )
-from .sources import Fingerprint, clock_nanoseconds, fixed_period, period_bounds
+from .sources import Fingerprint
+from .windows import fixed_period, period_bounds
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000

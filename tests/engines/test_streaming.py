@@ -18,7 +18,8 @@ from mlflow_decay.core.columns import Columns, ProfileOptions
 from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
-from mlflow_decay.engines.sources import read_table, rows_digest, split_windows, stream_windows
+from mlflow_decay.engines.sources import read_table, rows_digest
+from mlflow_decay.engines.windows import split_windows, stream_windows
 from mlflow_decay.errors import DataError
 
 

@@ -18,7 +18,8 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.engines import sources
 from mlflow_decay.engines.partials import fingerprint_columns
-from mlflow_decay.engines.sources import rows_digest, window_key
+from mlflow_decay.engines.sources import rows_digest
+from mlflow_decay.engines.windows import window_key
 
 DAY = {"window_start": "2026-05-10", "window_end": "2026-05-11"}
 

@@ -14,7 +14,7 @@ from conftest import make_frame, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.engines.sources import split_windows
+from mlflow_decay.engines.windows import split_windows
 
 
 def _series(days: int, rows_per_day: int, drift_from: int) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from mlflow_decay import registry
 from mlflow_decay.cli import main
 from mlflow_decay.core.times import timestamps
 from mlflow_decay.engines import partials
-from mlflow_decay.engines.sources import rows_digest, split_windows
+from mlflow_decay.engines.sources import rows_digest
+from mlflow_decay.engines.windows import split_windows
 
 DEGRADE_AFTER_2 = "[hysteresis]\ndegrade_after = 2\n"
 DEGRADE_AFTER_1 = "[hysteresis]\ndegrade_after = 1\n"
