@@ -29,13 +29,7 @@ from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark
 from .engines.parquet import parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import read_table
-from .engines.windows import (
-    Window,
-    check_window_options,
-    split_windows,
-    stream_windows,
-    window_key,
-)
+from .engines.windows import Cut, Window, split_windows, stream_windows, window_key
 from .errors import DataError
 from .recording import REGISTRY_UNCHANGED, LoggedWindows, logged_state, record
 from .registry import experiments, run_files, runs, timeline
@@ -211,13 +205,12 @@ def monitor(
     registry.lock_settle()
     pol = as_policy(policy)
     spark = is_spark(data)
-    check_window_options(timestamp_column, every, chunk_size, timezone)
-    streamed = not spark and _streams(data, timestamp_column, every, chunk_size, timestamp_unit)
+    cut = Cut(timestamp_column, every, chunk_size, timestamp_unit, timezone)
+    cut.offset()  # checked before anything is read
+    streamed = not spark and _streams(data, cut)
     if not streamed and not spark:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
-        windows = split_windows(frame, timestamp_column=timestamp_column, every=every,
-                                chunk_size=chunk_size, timestamp_unit=timestamp_unit,
-                                timezone=timezone)
+        windows = split_windows(frame, cut)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
     profile = registry.profile_of(client, ref)
@@ -229,13 +222,10 @@ def monitor(
     pending: Iterable[_Pending]
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
-            pending, total = _spark_windows(profile, ref, data, pol, timestamp_column, every,
-                                            timestamp_unit, log, timezone)
+            pending, total = _spark_windows(profile, ref, data, pol, cut, log)
         elif streamed:
-            pending, total = _streamed_windows(profile, ref, cast(Path, data), pol,
-                                               timestamp_column, every, chunk_size,
-                                               timestamp_unit, Path(tmp) if log else None,
-                                               timezone), 0
+            pending, total = _streamed_windows(profile, ref, cast(Path, data), pol, cut,
+                                               Path(tmp) if log else None), 0
         else:
             # every window checked before the first is logged: a bad value anywhere refuses it
             pending = [_Pending.of(w, ref, profile, pol) for w in windows]
@@ -278,16 +268,15 @@ def _check_table(data: object, chunk_size: int | None) -> None:
                         f"a Spark DataFrame; got {got(data)}")
 
 
-def _streams(data: pd.DataFrame | str | Path, timestamp_column: str | None, every: str | None,
-             chunk_size: int | None, timestamp_unit: str | None) -> bool:
+def _streams(data: pd.DataFrame | str | Path, cut: Cut) -> bool:
     """Whether a monitor reads ``data`` in batches: a Parquet source whose rows come in time
     order (else it is read whole, and sorted up to ``MAX_SORT_ROWS`` rows)."""
     if not (isinstance(data, (str, Path)) and Path(data).exists() and is_parquet(data)):
         return False
-    check_window_options(timestamp_column, every, chunk_size)
+    timestamp_column = cut.timestamp_column
     if timestamp_column is None:
         return True
-    ordered, count = time_ordered(data, timestamp_column, timestamp_unit)
+    ordered, count = time_ordered(data, timestamp_column, cut.timestamp_unit)
     if not ordered and count > MAX_SORT_ROWS:
         raise DataError(f"column {timestamp_column!r}: the {count:,} rows are not in time "
                         f"order, and more than {MAX_SORT_ROWS:,} are too many to sort in "
@@ -403,17 +392,15 @@ class _Pending:
 
 
 def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, pol: Policy,
-                   timestamp_column: str | None, every: str | None,
-                   timestamp_unit: str | None, fingerprint: bool, timezone: str | None = None
-                   ) -> tuple[Iterator[_Pending], int]:
+                   cut: Cut, fingerprint: bool) -> tuple[Iterator[_Pending], int]:
     """Windows of a Spark DataFrame, each evaluated on the executors (a job per window, its
     rows picked by time) as it comes; and how many there are."""
     from .engines.spark import evaluate_spark, spark_windows
 
-    if timestamp_column is None or every is None:
+    if cut.timestamp_column is None or cut.every is None:
         raise DataError("a Spark DataFrame's windows are cut by a period (every=, --window) of "
                         "its timestamp column (timestamp_column=, --timestamp-column)")
-    windows = spark_windows(frame, timestamp_column, every, timestamp_unit, timezone)
+    windows = spark_windows(frame, cut)
 
     def pending() -> Iterator[_Pending]:
         for index, start, end, during in windows:
@@ -427,17 +414,12 @@ def _spark_windows(profile: Profile, ref: registry.ModelVersionRef, frame: Any, 
 
 
 def _streamed_windows(profile: Profile, ref: registry.ModelVersionRef, path: str | Path,
-                      pol: Policy, timestamp_column: str | None, every: str | None,
-                      chunk_size: int | None, timestamp_unit: str | None = None,
-                      tmp: Path | None = None, timezone: str | None = None
-                      ) -> Iterator[_Pending]:
+                      pol: Policy, cut: Cut, tmp: Path | None = None) -> Iterator[_Pending]:
     """Windows of a Parquet source read in batches: each is evaluated while it is read (its
     key needs its rows), one window's batch in memory at a time; with ``tmp``, each window's
     row ids and outputs are written there (one file per window, for late labels)."""
     source = parquet_batches(path)
-    windows = stream_windows(source(), timestamp_column=timestamp_column, every=every,
-                             chunk_size=chunk_size, timestamp_unit=timestamp_unit,
-                             timezone=timezone)
+    windows = stream_windows(source(), cut)
     while True:
         with source.naming_file():  # reading the next window's first batch, then the rest
             window = next(windows, None)

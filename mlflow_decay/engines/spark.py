@@ -56,7 +56,7 @@ from .partials import (
     with_counts,
 )
 from .sources import Fingerprint
-from .windows import fixed_period, period_bounds
+from .windows import Cut
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -237,14 +237,14 @@ class Span:
         return (times >= self.start) & (times < self.end)
 
 
-def spark_windows(frame: Any, column: str, every: str, unit: str | None = None,
-                  timezone: str | None = None) -> list[tuple[int, str, str, Span]]:
-    """The windows of a fixed period ``every`` over a Spark DataFrame, cut as windows read in
-    batches are (whole periods from the midnight before the first time on the clock of
-    ``timezone``, default UTC; empty periods give none): each one's number, start, end and
-    rows. Two jobs, reading ``column`` only."""
-    period = fixed_period(column, every, None, "windows of a Spark DataFrame", timezone)
-    assert period is not None
+def spark_windows(frame: Any, cut: Cut) -> list[tuple[int, str, str, Span]]:
+    """The windows of a fixed period over a Spark DataFrame, cut as windows read in batches
+    are (whole periods from the midnight before the first time on the cut's clock; empty
+    periods give none): each one's number, start, end and rows. Two jobs, reading the
+    timestamp column only."""
+    period = cut.fixed("windows of a Spark DataFrame")
+    column, unit = cut.timestamp_column, cut.timestamp_unit
+    assert period is not None and column is not None  # a period needs the column
     require_column(frame, column, "window")
     times, instants = _as_micros(frame.select(column), [column])
 
@@ -252,7 +252,7 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None,
         for batch in batches:
             if len(batch):
                 values = _as_times(batch, instants)[column]
-                yield clock_nanoseconds(timestamps(values, column, unit), timezone)
+                yield clock_nanoseconds(timestamps(values, column, unit), cut.timezone)
 
     def first(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         found = [int(t.min()) for t in read(batches)]
@@ -274,7 +274,7 @@ def spark_windows(frame: Any, column: str, every: str, unit: str | None = None,
                     for label in json.loads(r["payload"])})
     out = []
     for index, label in enumerate(found):
-        start, end = period_bounds(origin, period, label, timezone)
+        start, end = cut.bounds(origin, period, label)
         out.append((index, start, end,
                     Span(column, unit, pd.Timestamp(start).value, pd.Timestamp(end).value)))
     return out

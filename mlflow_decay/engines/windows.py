@@ -61,25 +61,90 @@ def window_key(model_name: str, model_version: str, profile_sha256: str, start: 
 
 
 
-def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
-                  every: str | None = None, chunk_size: int | None = None,
-                  timestamp_unit: str | None = None, timezone: str | None = None
-                  ) -> list[Window]:
-    """Cut a table into time-ordered windows: by calendar period ``every`` (a pandas offset
-    such as ``"1D"`` or ``"1W"``, needs ``timestamp_column``) or by ``chunk_size`` rows.
+@dataclass(frozen=True)
+class Cut:
+    """How a table is cut into windows: by a period ``every`` of ``timestamp_column`` (a
+    pandas offset such as ``"1D"``, ``"6h"`` or ``"1W"``, on the clock of ``timezone``, an
+    IANA name, default UTC) or by ``chunk_size`` rows; ``timestamp_unit`` says what
+    timestamps given as numbers count since 1970."""
 
-    Timestamps are read by :func:`timestamps` (numbers need ``timestamp_unit``). Periods
-    follow the clock of ``timezone`` (an IANA name; default UTC): days start at its midnight,
-    and its clock changes make a day 23 or 25 hours. Empty periods give no window. Raises
-    :class:`DataError` on a missing or unreadable timestamp column.
+    timestamp_column: str | None = None
+    every: str | None = None
+    chunk_size: int | None = None
+    timestamp_unit: str | None = None
+    timezone: str | None = None
+
+    def offset(self) -> Any:
+        """Check the options; return the period as a pandas offset (``None``: rows)."""
+        every, zone = self.every, check_timezone(self.timezone)
+        if zone is not None and every is None:
+            raise DataError(f"a time zone ({zone}) places windows cut by a period (every=, "
+                            "--window) on its clock; windows of a number of rows have none")
+        if (every is None) == (self.chunk_size is None):
+            raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
+        if every is not None and self.timestamp_column is None:
+            raise DataError("a window period needs a timestamp column")
+        size = self.chunk_size
+        if size is not None and (not isinstance(size, numbers.Integral)
+                                 or isinstance(size, bool) or size < 1):
+            raise DataError(f"chunk size must be a positive whole number of rows, got {size!r}")
+        if every is None:
+            return None
+        try:
+            offset = pd.tseries.frequencies.to_offset(every)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
+                            "1W") from exc
+        if offset.n <= 0:
+            raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
+        if (zone is not None and isinstance(offset, pd.offsets.Tick)
+                and pd.Timedelta(offset) % pd.Timedelta(hours=1)):
+            raise DataError(f"window period {every!r} in time zone {zone}: periods on a time "
+                            "zone's clock are whole hours or longer (its clock changes repeat "
+                            "or skip an hour)")
+        return offset
+
+    def fixed(self, what: str) -> pd.Timedelta | None:
+        """The period as a fixed duration on the clock (``None``: windows of rows); ``what``
+        names the windows in the refusal of a calendar period (``1W``, ``1M``)."""
+        offset = self.offset()
+        if offset is None:
+            return None
+        if isinstance(offset, pd.offsets.Day):  # a day on the clock is 24 hours of it
+            return pd.Timedelta(days=offset.n)
+        if isinstance(offset, pd.offsets.Tick):
+            return pd.Timedelta(offset)
+        raise DataError(f"window period {self.every!r} is a calendar period: {what} need a "
+                        "fixed duration such as 1D or 6h (7D for weeks, counted from the "
+                        "midnight before the first time; or load the table into memory for "
+                        "calendar weeks)")
+
+    def bounds(self, origin: pd.Timestamp, period: pd.Timedelta, label: int
+               ) -> tuple[str, str]:
+        """The bounds of window ``label`` (whole periods since ``origin``, a naive time on
+        the clock) as UTC ISO 8601."""
+        begin = origin + label * period
+        return (instant(begin, self.timezone).isoformat(),
+                instant(begin + period, self.timezone).isoformat())
+
+
+def split_windows(frame: pd.DataFrame, cut: Cut) -> list[Window]:
+    """Cut a table into time-ordered windows as ``cut`` says: by a calendar period (needs the
+    timestamp column) or by a number of rows.
+
+    Timestamps are read by :func:`timestamps`. Periods follow the clock of the cut's time
+    zone: days start at its midnight, and its clock changes make a day 23 or 25 hours. Empty
+    periods give no window. Raises :class:`DataError` on a missing or unreadable timestamp
+    column.
     """
-    check_window_options(timestamp_column, every, chunk_size, timezone)
+    cut.offset()
+    timestamp_column, every, chunk_size = cut.timestamp_column, cut.every, cut.chunk_size
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
             raise DataError(f"timestamp column {timestamp_column!r} is missing from the data "
                             f"({missing_column(timestamp_column, frame)})")
-        times = timestamps(frame[timestamp_column], timestamp_column, timestamp_unit)
+        times = timestamps(frame[timestamp_column], timestamp_column, cut.timestamp_unit)
         order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
@@ -89,14 +154,14 @@ def split_windows(frame: pd.DataFrame, *, timestamp_column: str | None = None,
         # a period anchored at its last day (1ME: months; 1W: weeks to Sunday) begins the day
         # after its anchor
         shift = pd.Timedelta(days=1 if _end_anchored(period) else 0)
-        marked = frame.assign(**{_TIME: wall_clock(times, timezone) - shift})
+        marked = frame.assign(**{_TIME: wall_clock(times, cut.timezone) - shift})
         grouper = pd.Grouper(key=_TIME, freq=period, label="left", closed="left")
         for start, part in marked.groupby(grouper, sort=True):
             if len(part):
                 begin = pd.Timestamp(cast(Any, start))
                 out.append(Window(len(out), part.drop(columns=_TIME),
-                                  instant(begin + shift, timezone).isoformat(),
-                                  instant(begin + period + shift, timezone).isoformat()))
+                                  instant(begin + shift, cut.timezone).isoformat(),
+                                  instant(begin + period + shift, cut.timezone).isoformat()))
         return out
     assert chunk_size is not None
     for i, first in enumerate(range(0, len(frame), chunk_size)):
@@ -121,36 +186,6 @@ def _end_anchored(period: Any) -> bool:
         isinstance(period, pd.offsets.Week) and getattr(period, "weekday", None) is not None)
 
 
-def check_window_options(timestamp_column: str | None, every: str | None,
-                         chunk_size: int | None, timezone: str | None = None) -> Any:
-    """Check how windows are cut; return the period as a pandas offset (or ``None``)."""
-    if check_timezone(timezone) is not None and every is None:
-        raise DataError(f"a time zone ({timezone}) places windows cut by a period (every=, "
-                        "--window) on its clock; windows of a number of rows have none")
-    if (every is None) == (chunk_size is None):
-        raise DataError("give either a window period (e.g. 1D) or a chunk size, not both")
-    if every is not None and timestamp_column is None:
-        raise DataError("a window period needs a timestamp column")
-    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
-                                   or isinstance(chunk_size, bool) or chunk_size < 1):
-        raise DataError(f"chunk size must be a positive whole number of rows, got {chunk_size!r}")
-    if every is None:
-        return None
-    try:
-        offset = pd.tseries.frequencies.to_offset(every)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"window period {every!r} is not a pandas offset such as 1D, 6h, "
-                        "1W") from exc
-    if offset.n <= 0:
-        raise DataError(f"window period {every!r} must be positive, such as 1D, 6h, 1W")
-    if (timezone is not None and isinstance(offset, pd.offsets.Tick)
-            and pd.Timedelta(offset) % pd.Timedelta(hours=1)):
-        raise DataError(f"window period {every!r} in time zone {timezone}: periods on a time "
-                        "zone's clock are whole hours or longer (its clock changes repeat or "
-                        "skip an hour)")
-    return offset
-
-
 @dataclass
 class StreamWindow:
     """One window of a stream: its rows come as ``pieces`` (consume them before asking for the
@@ -162,17 +197,12 @@ class StreamWindow:
     end: str | None = None
 
 
-def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | None = None,
-                   every: str | None = None, chunk_size: int | None = None,
-                   timestamp_unit: str | None = None, timezone: str | None = None
-                   ) -> Iterator[StreamWindow]:
+def stream_windows(batches: Iterable[pd.DataFrame], cut: Cut) -> Iterator[StreamWindow]:
     """Cut a stream of batches into windows as :func:`split_windows` cuts a table, holding one
     batch at a time. The rows must come in time order (they cannot be sorted without reading
     them all), and a period must be a fixed duration on the clock (``1D``, ``6h``; not
     ``1W`` or ``1M``)."""
-    period = fixed_period(timestamp_column, every, chunk_size, "windows read in batches",
-                          timezone)
-    labelled = _labelled(batches, timestamp_column, period, chunk_size, timestamp_unit, timezone)
+    labelled = _labelled(batches, cut, cut.fixed("windows read in batches"))
     for index, (_, group) in enumerate(itertools.groupby(labelled, key=lambda item: item[0])):
         window = StreamWindow(index, iter(()))
 
@@ -187,36 +217,10 @@ def stream_windows(batches: Iterable[pd.DataFrame], *, timestamp_column: str | N
         yield window
 
 
-def fixed_period(timestamp_column: str | None, every: str | None, chunk_size: int | None,
-                 what: str, timezone: str | None = None) -> pd.Timedelta | None:
-    """The window period as a fixed duration on the clock of ``timezone`` (``None`` for
-    windows of ``chunk_size`` rows); ``what`` names the windows in the refusal of a calendar
-    period (``1W``, ``1M``)."""
-    offset = check_window_options(timestamp_column, every, chunk_size, timezone)
-    if offset is None:
-        return None
-    if isinstance(offset, pd.offsets.Day):  # a day on the clock is 24 hours of it
-        return pd.Timedelta(days=offset.n)
-    if isinstance(offset, pd.offsets.Tick):
-        return pd.Timedelta(offset)
-    raise DataError(f"window period {every!r} is a calendar period: {what} need a fixed "
-                    "duration such as 1D or 6h (7D for weeks, counted from the UTC midnight "
-                    "before the first time; or load the table into memory for calendar weeks)")
-
-
-def period_bounds(origin: pd.Timestamp, period: pd.Timedelta, label: int,
-                  timezone: str | None = None) -> tuple[str, str]:
-    """The bounds of window ``label`` (whole periods since ``origin``, a naive time on the
-    clock of ``timezone``, default UTC) as UTC ISO 8601."""
-    begin = origin + label * period
-    return instant(begin, timezone).isoformat(), instant(begin + period, timezone).isoformat()
-
-
-def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
-              period: pd.Timedelta | None, chunk_size: int | None, unit: str | None = None,
-              timezone: str | None = None
+def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | None
               ) -> Iterator[tuple[int, str | None, str | None, pd.DataFrame]]:
     """Pieces of batches, each inside one window: ``(window label, start, end, rows)``."""
+    timestamp_column, chunk_size = cut.timestamp_column, cut.chunk_size
     seen = 0
     origin: pd.Timestamp | None = None
     last: np.int64 | None = None
@@ -227,7 +231,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
         if timestamp_column is not None:
             if timestamp_column not in batch.columns:
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
-            times = timestamps(batch[timestamp_column], timestamp_column, unit)
+            times = timestamps(batch[timestamp_column], timestamp_column, cut.timestamp_unit)
             values = utc_nanoseconds(times)
             if out_of_order(values, last):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
@@ -235,7 +239,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             last = values[-1]
         if period is not None:
             assert times is not None
-            clock = clock_nanoseconds(times, timezone)
+            clock = clock_nanoseconds(times, cut.timezone)
             origin = origin if origin is not None else pd.Timestamp(clock[0]).floor("D")
             labels = (clock - origin.value) // period.value  # whole periods since the origin
         else:
@@ -248,7 +252,7 @@ def _labelled(batches: Iterable[pd.DataFrame], timestamp_column: str | None,
             bounds: tuple[str | None, str | None] = (None, None)
             if period is not None:
                 assert origin is not None
-                bounds = period_bounds(origin, period, label, timezone)
+                bounds = cut.bounds(origin, period, label)
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]

@@ -19,7 +19,7 @@ from mlflow_decay.core.evaluation import evaluate_window
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines import dispatch, parquet, partials
 from mlflow_decay.engines.sources import read_table, rows_digest
-from mlflow_decay.engines.windows import split_windows, stream_windows
+from mlflow_decay.engines.windows import Cut, split_windows, stream_windows
 from mlflow_decay.errors import DataError
 
 
@@ -284,16 +284,16 @@ def test_epoch_numbers_in_one_file_are_not_read_as_nanoseconds(tmp_path: Path) -
                                          r"as numbers .* need their unit"):
         parquet.time_ordered(directory, "ts")
     windows = []
-    for window in stream_windows(parquet.parquet_batches(directory)(), timestamp_column="ts",
-                                 every="1D", timestamp_unit="ms"):
+    for window in stream_windows(parquet.parquet_batches(directory)(),
+                                 Cut(timestamp_column="ts", every="1D", timestamp_unit="ms")):
         rows = sum(len(piece) for piece in window.pieces)  # the bounds are known once read
         windows.append((window.start, rows))
     expected = frame["ts"].dt.tz_convert("UTC").dt.floor("D").value_counts().sort_index()
     assert windows == [(t.isoformat(), n) for t, n in expected.items()]
     # read whole (files out of time order): refused as one column of two kinds, not in 1970
     with pytest.raises(DataError, match=r"column 'ts': expected timestamps in one format"):
-        split_windows(read_table(directory), timestamp_column="ts", every="1D",
-                      timestamp_unit="ms")
+        split_windows(read_table(directory),
+                      Cut(timestamp_column="ts", every="1D", timestamp_unit="ms"))
 
 
 def _berlin_rows(rng: np.random.Generator) -> pd.DataFrame:
@@ -312,7 +312,8 @@ def test_windows_follow_the_clock_of_a_time_zone_in_memory_and_streamed(
     periods = local.dt.tz_localize(None).dt.floor(every)  # pandas' own cut on the wall clock
     expected = [(t.tz_localize("Europe/Berlin", ambiguous=True).tz_convert("UTC").isoformat(), n)
                 for t, n in periods.value_counts().sort_index().items()]
-    whole = split_windows(frame, timestamp_column="ts", every=every, timezone="Europe/Berlin")
+    berlin = Cut(timestamp_column="ts", every=every, timezone="Europe/Berlin")
+    whole = split_windows(frame, berlin)
     assert [(w.start, len(w.frame)) for w in whole] == expected
     spans = {(pd.Timestamp(w.end) - pd.Timestamp(w.start)) // pd.Timedelta(hours=1)
              for w in whole}
@@ -322,13 +323,12 @@ def test_windows_follow_the_clock_of_a_time_zone_in_memory_and_streamed(
         assert (times >= pd.Timestamp(w.start)).all() and (times < pd.Timestamp(w.end)).all()
     frame.to_parquet(tmp_path / "rows.parquet", row_group_size=700)
     streamed = []
-    for w in stream_windows(parquet.parquet_batches(tmp_path / "rows.parquet")(),
-                            timestamp_column="ts", every=every, timezone="Europe/Berlin"):
+    for w in stream_windows(parquet.parquet_batches(tmp_path / "rows.parquet")(), berlin):
         rows = sum(len(p) for p in w.pieces)  # the bounds are known once read
         streamed.append((w.start, rows, w.end))
     assert streamed == [(w.start, len(w.frame), w.end) for w in whole]
     if every == "1D":  # by default UTC's clock: days from UTC midnight
-        utc = split_windows(frame, timestamp_column="ts", every=every)
+        utc = split_windows(frame, Cut(timestamp_column="ts", every=every))
         assert {pd.Timestamp(w.start).hour for w in utc} == {0}
         assert {pd.Timestamp(w.start).hour for w in whole} == {22, 23}  # Berlin's midnight
 
@@ -345,4 +345,4 @@ def test_a_time_zone_that_cannot_place_the_windows_is_refused(options: dict[str,
                                                                message: str) -> None:
     frame = _berlin_rows(np.random.default_rng(7))
     with pytest.raises(DataError, match=re.escape(message)):
-        split_windows(frame, timestamp_column="ts", **options)
+        split_windows(frame, Cut(timestamp_column="ts", **options))

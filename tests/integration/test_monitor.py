@@ -14,7 +14,7 @@ from conftest import make_frame, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.engines.windows import split_windows
+from mlflow_decay.engines.windows import Cut, split_windows
 
 
 def _series(days: int, rows_per_day: int, drift_from: int) -> pd.DataFrame:
@@ -30,20 +30,20 @@ def _series(days: int, rows_per_day: int, drift_from: int) -> pd.DataFrame:
 
 def test_windows_by_period_and_by_rows() -> None:
     data = _series(3, 100, drift_from=9)
-    daily = split_windows(data, timestamp_column="ts", every="1D")
+    daily = split_windows(data, Cut(timestamp_column="ts", every="1D"))
     assert [len(w.frame) for w in daily] == [100, 100, 100]
     assert [w.start for w in daily] == ["2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00",
                                         "2026-03-03T00:00:00+00:00"]
     assert daily[0].end == daily[1].start
-    chunks = split_windows(data, timestamp_column="ts", chunk_size=120)
+    chunks = split_windows(data, Cut(timestamp_column="ts", chunk_size=120))
     assert [len(w.frame) for w in chunks] == [120, 120, 60]
     assert chunks[0].frame.ts.is_monotonic_increasing
     assert daily[0].key("m", "1", "p") != daily[0].key("m", "2", "p")
     assert daily[0].key("m", "1", "p") != daily[0].key("m", "1", "q")  # another profile
     with pytest.raises(md.DataError, match="expected timestamps"):
-        split_windows(data.assign(ts="yesterday"), timestamp_column="ts", every="1D")
+        split_windows(data.assign(ts="yesterday"), Cut(timestamp_column="ts", every="1D"))
     with pytest.raises(md.DataError, match="not a pandas offset"):
-        split_windows(data, timestamp_column="ts", every="fortnight")
+        split_windows(data, Cut(timestamp_column="ts", every="fortnight"))
 
 
 def test_monitor_logs_a_series_drives_hysteresis_and_resumes(tracking_uri: str, profiled: str,

@@ -20,7 +20,7 @@ from mlflow_decay.cli import main
 from mlflow_decay.core.times import timestamps
 from mlflow_decay.engines import partials
 from mlflow_decay.engines.sources import rows_digest
-from mlflow_decay.engines.windows import split_windows
+from mlflow_decay.engines.windows import Cut, split_windows
 
 DEGRADE_AFTER_2 = "[hysteresis]\ndegrade_after = 2\n"
 DEGRADE_AFTER_1 = "[hysteresis]\ndegrade_after = 1\n"
@@ -357,7 +357,7 @@ def test_text_timestamps_are_read_in_one_format_per_column() -> None:
 def test_monitor_windows_day_first_dates_on_their_days(tracking_uri: str, profiled: str,
                                                        tmp_path: Path) -> None:
     frame = make_frame(400, 42).assign(ts=["10/02/2026"] * 200 + ["13/02/2026"] * 200)
-    windows = split_windows(frame, timestamp_column="ts", every="1D")
+    windows = split_windows(frame, Cut(timestamp_column="ts", every="1D"))
     assert [(w.start, len(w.frame)) for w in windows] == [
         ("2026-02-10T00:00:00+00:00", 200), ("2026-02-13T00:00:00+00:00", 200)]
     frame.to_parquet(tmp_path / "prod.parquet")  # streamed: the same rule, batch by batch
@@ -437,7 +437,7 @@ def test_month_and_quarter_end_periods_cut_calendar_periods(every: str, key: str
     # and the last day of the data made a window of its own
     ts = pd.Series(pd.date_range("2026-01-01", "2026-06-30 23:00", freq="5h", tz="UTC"))
     frame = make_frame(len(ts), 3).assign(ts=ts)
-    windows = split_windows(frame, timestamp_column="ts", every=every)
+    windows = split_windows(frame, Cut(timestamp_column="ts", every=every))
     periods = ts.dt.tz_localize(None).dt.to_period(key)
     expected = [(str(p.start_time.tz_localize("UTC").isoformat()),
                  str((p.end_time.ceil("D")).tz_localize("UTC").isoformat()), int(n))
