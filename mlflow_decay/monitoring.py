@@ -175,7 +175,8 @@ def monitor(
     timezone : str, optional
         The IANA time zone (``"Europe/Berlin"``) on whose clock ``every`` runs: days start at
         its midnight (a day of a clock change is 23 or 25 hours); default UTC. The windows'
-        bounds are stored as UTC times all the same.
+        bounds are stored as UTC times all the same, and timestamps without an offset are
+        still read as UTC.
     chunk_size : int, optional
         Window size in rows (instead of ``every``).
     policy, tracking_uri, experiment

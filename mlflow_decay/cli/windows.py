@@ -63,7 +63,8 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
               help="Window period as a pandas offset: 1D, 6h, 1W (needs --timestamp-column).")
 @click.option("--timezone", default=None, metavar="ZONE",
               help="IANA time zone on whose clock --window runs (days from its midnight): "
-              "Europe/Berlin, America/New_York [default: UTC].")
+              "Europe/Berlin, America/New_York [default: UTC]. Timestamps without an offset "
+              "are still read as UTC.")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
 @policy_option
