@@ -148,9 +148,10 @@ def _headlines(metrics: list[dict[str, float]]
               type=DATA,
               help="Late labels: CSV or Parquet with the row id and the label.")
 @click.option("--id-column", type=NAME, default=None,
-              help="Row id column [default: the profile's].")
+              help="The labels' row id column, matched to the ids the windows stored "
+              "[default: the profile's id column].")
 @click.option("--label-column", type=NAME, default=None,
-              help="Label column [default: the profile's target].")
+              help="The labels' label column [default: the profile's target].")
 @policy_option
 @experiment_option
 @common
