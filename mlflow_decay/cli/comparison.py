@@ -9,6 +9,7 @@ import click
 from .options import (
     DATA,
     NAMES,
+    Command,
     bounds,
     compare_experiment_option,
     policy_option,
@@ -17,7 +18,7 @@ from .options import (
 from .output import common, emit
 
 
-@click.command("compare")
+@click.command("compare", cls=Command)
 @click.argument("champion")
 @click.argument("challenger")
 @click.option("--data", "data", required=True, type=DATA,

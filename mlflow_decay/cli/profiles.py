@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import DecayWarning
-from .options import DATA, NAME, NAMES, policy_option, split
+from .options import DATA, NAME, NAMES, Command, policy_option, split
 from .output import common, emit, fmt, offline
 
 if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
     from ..core.profile import PredictionKind, Profile, Task
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Reference table: CSV or Parquet file (or a directory of Parquet files).")
@@ -142,7 +142,7 @@ def policy() -> None:
     """Inspect decay policies."""
 
 
-@policy.command("show")
+@policy.command("show", cls=Command)
 @policy_option
 @offline
 def policy_show(policy_path: Path | None, as_json: bool) -> None:

@@ -10,14 +10,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
+from .options import (
+    DATA,
+    NAME,
+    POLICY,
+    Command,
+    bounds,
+    experiment_option,
+    period,
+    policy_option,
+    with_bounds,
+)
 from .output import common, emit, fmt, notes_of_warnings, span, table
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Window: CSV or Parquet file (or a directory of Parquet files).")
@@ -51,7 +61,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     emit(as_json, report.to_dict(), str(report))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
@@ -142,7 +152,7 @@ def _headlines(metrics: list[dict[str, float]]
     return title, [(realized, est) for _, realized, est in heads]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--labels", "--data", "labels_path", required=True,
               type=DATA,

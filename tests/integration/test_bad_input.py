@@ -418,6 +418,23 @@ USAGE += [
 ]
 
 
+# an option given twice: click kept the last value, so the first was dropped without a word
+USAGE += [
+    (["profile", "models:/churn/1", "--data", "w.csv", "--exclude", "p_0", "--exclude", "id"],
+     "--exclude is given 2 times, and only one would be used: give it once; several columns "
+     "go in one, comma-separated: --exclude a,b"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--prediction", "p_0", "--prediction",
+      "p_1"], "--prediction is given 2 times"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--window-start", "2026-01-01",
+      "--window-start", "2026-02-01"], "--window-start is given 2 times, and only one would be "
+     "used: give it once"),
+    (["labels", "models:/churn/1", "--labels", "a.csv", "--data", "b.csv"],
+     "--labels/--data is given 2 times"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--chunk-size",
+      "10"], "--chunk-size is given 2 times"),
+]
+
+
 @pytest.mark.parametrize(("args", "message"), USAGE, ids=[" ".join(a[:1] + a[3:6]) for a, _ in USAGE])
 def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -> None:
     before = registry_snapshot(tracking_uri)
@@ -1137,3 +1154,10 @@ def test_late_labels_matching_no_id_show_how_each_side_writes_them(
             "stored as '0000000': ids match as written, except that 7, 7.0 and '7' are one id"
             ) in str(caught.value)
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_flags_may_be_given_twice(tracking_uri: str, profiled: str) -> None:
+    make_frame(300, 2).to_csv("w.csv", index=False)
+    result = CliRunner().invoke(main, ["evaluate", profiled, "--data", "w.csv", "--no-log",
+                                       "--no-log", "--tracking-uri", tracking_uri])
+    assert result.exit_code == 0, result.output
