@@ -201,6 +201,10 @@ class ProfileOptions:
             raise DataError("band_chunks must be a whole number of chunks (0 for no reference "
                             f"bands), got {self.band_chunks!r}")
         check_outputs(task, self.threshold, self.prediction_kind)
+        if self.positive_label is not None and task != "binary":
+            # it was dropped without a word: a multiclass profile reads every class's column
+            raise DataError(f"positive_label applies to binary tasks, not {task}"
+                            + (" (give classes)" if task == "multiclass" else ""))
         if self.classes is not None and task != "multiclass":
             raise DataError(f"classes applies to multiclass tasks, not {task}"
                             + (" (give positive_label)" if task == "binary" else ""))

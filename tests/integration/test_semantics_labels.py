@@ -250,6 +250,11 @@ def test_profiles_without_a_threshold_load_with_one_half(profile: Profile) -> No
     ({"prediction_kind": "logit", "task": "regression"}, "prediction_kind applies to classifiers"),
     ({"classes": ["0", "1"]}, r"classes applies to multiclass tasks, not binary \(give "
      r"positive_label\)"),
+    # kept silently, and read by nothing
+    ({"positive_label": "1", "task": "regression"},
+     "positive_label applies to binary tasks, not regression"),
+    ({"positive_label": "1", "task": "multiclass"},
+     r"positive_label applies to binary tasks, not multiclass \(give classes\)"),
 ])
 def test_bad_threshold_or_kind_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(md.DataError, match=message):
