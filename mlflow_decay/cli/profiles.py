@@ -108,7 +108,11 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
                "rows": built.rows, "features": len(built.features),
                "feature_kinds": built.feature_kinds, "notes": list(built.notes),
                "bytes": len(built.to_json()), "performance": built.performance,
-               "classes": list(built.classes), "positive_label": built.positive_label}
+               "classes": list(built.classes), "positive_label": built.positive_label,
+               # how the performance above was decided, as the text says it
+               "task": built.task, "prediction_kind": built.prediction_kind,
+               "threshold": built.threshold if built.task == "binary" else None,
+               "predicted_label": built.predicted_label}
     # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
     renamed = {n: k for n, k in built.metric_keys.items() if n != k}
     payload["metric_keys"] = renamed

@@ -668,3 +668,14 @@ def test_profile_prints_the_threshold_on_the_probability_scale_for_logits(
             "sigmoid)") in done.stdout
     decided = expit(reference.margin) >= 0.7
     assert f"precision {skm.precision_score(reference.label, decided):.4f}" in done.stdout
+    # --json says it too: it named the classes, and not the decision
+    done = CliRunner().invoke(main, [
+        "profile", uri, "--data", str(tmp_path / "ref.csv"), "--target", "label",
+        "--prediction", "margin", "--prediction-kind", "logit", "--threshold", "0.7",
+        "--band-chunks", "0", "--json", "--tracking-uri", tracking_uri])
+    printed = json.loads(done.stdout)
+    assert {k: printed[k] for k in ("task", "threshold", "prediction_kind", "predicted_label")
+            } == {"task": "binary", "threshold": 0.7, "prediction_kind": "logit",
+                  "predicted_label": None}
+    assert printed["performance"]["precision"] == pytest.approx(
+        skm.precision_score(reference.label, decided))
