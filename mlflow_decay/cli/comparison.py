@@ -52,5 +52,6 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
                          dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
                          window_start=window_start, window_end=window_end)
     verb = "would" if dry_run or no_log else "did"
-    emit(as_json, result.to_dict(), result.text(verb))
+    # whether the promotion listed was made, as the text's "promotion (did)" or "(would)" says
+    emit(as_json, {**result.to_dict(), "applied": verb == "did"}, result.text(verb))
 
