@@ -201,7 +201,10 @@ def monitor(
         window still open (it ends after now) is provisional: logged, not applied.
     """
     experiments.check_experiment(experiment)
-    column_name(timestamp_column, "timestamp_column")
+    if column_name(timestamp_column, "timestamp_column") is None and timestamp_unit is not None:
+        # it was dropped without a word: there are no timestamps for it to read
+        raise DataError(f"timestamp_unit {timestamp_unit!r} reads the timestamp column, and none "
+                        "is named (timestamp_column=, --timestamp-column)")
     _check_table(data, chunk_size)
     registry.lock_settle()
     pol = as_policy(policy)

@@ -90,8 +90,9 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
     """
     if (every is None) == (chunk_size is None):
         raise click.UsageError("give --window PERIOD (with --timestamp-column) or --chunk-size N")
-    if every is not None and timestamp_column is None:
-        raise click.UsageError("--window needs --timestamp-column")
+    if timestamp_column is None and (every is not None or timestamp_unit is not None):
+        raise click.UsageError(f"{'--window' if every else '--timestamp-unit'} needs "
+                               "--timestamp-column")
     from .. import api
     from ..core.policy_file import load_policy
 

@@ -432,6 +432,9 @@ USAGE += [
      "--labels/--data is given 2 times"),
     (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--chunk-size",
       "10"], "--chunk-size is given 2 times"),
+    # a unit with no timestamps to read was dropped without a word
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--timestamp-unit",
+      "ms"], "--timestamp-unit needs --timestamp-column"),
 ]
 
 
@@ -694,6 +697,10 @@ def test_bad_input_through_the_python_api_raises_decay_errors(tracking_uri: str,
         md.evaluate(profiled, make_frame(10, 1).iloc[:0], tracking_uri=tracking_uri)
     with pytest.raises(md.RegistryError, match="no version 5"):
         md.evaluate("models:/churn/5", make_frame(10, 1), tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="timestamp_unit 'ms' reads the timestamp column, "
+                       "and none is named"):
+        md.monitor(profiled, make_frame(300, 1), chunk_size=100, timestamp_unit="ms", log=False,
+                   tracking_uri=tracking_uri)
 
 
 ACCEPTED = {
