@@ -26,7 +26,7 @@ from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, outside_bounds, span_label, window_bounds
 from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
-from .engines.parquet import parquet_batches, time_ordered
+from .engines.parquet import MAX_SORT_ROWS, parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import (
     Window,
@@ -370,8 +370,6 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
         if progress is not None:
             progress(len(reports), total, report)
 
-#: A Parquet source not in time order is read whole and sorted up to this many rows.
-MAX_SORT_ROWS = 5_000_000
 
 
 @dataclass
