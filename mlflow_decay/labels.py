@@ -143,10 +143,9 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
-                                       sorted(seen)[:3], len(found) - len(logged),
-                                       written_otherwise(known["__id__"], seen, _loose),
-                                       stored_ids))
+        raise DataError(_why_unmatched(
+            ref.uri, len(logged), stored, id_column, known["__id__"], sorted(seen)[:3],
+            len(found) - len(logged), written_otherwise(known["__id__"], seen, _loose), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
