@@ -187,7 +187,8 @@ def monitor(
     log : bool
         ``False`` evaluates without logging or changing the registry; each report still shows
         the stage the logged run would reach (the hysteresis carried from window to window in
-        memory, from the version's tags as they are).
+        memory, from the version's tags as they are), and the windows it would skip, logged
+        before (unless ``force``), come back as it would return them.
     progress : callable, optional
         Called as ``progress(done, total, report)`` after each window.
     timestamp_unit : {"s", "ms", "us", "ns"}, optional
@@ -222,6 +223,8 @@ def monitor(
     if log:
         ref, done, series = logged_state(client, ref, experiment, complete=not force)
         done = None if force else done
+    elif not force:  # a dry run skips the windows the real run would skip (read only)
+        _, done, _ = logged_state(client, ref, experiment, complete=False)
     pending: Iterable[_Pending]
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
