@@ -78,7 +78,9 @@ def evaluate(
         Log the evaluation as an MLflow run in experiment ``mlflow-decay/<name>``.
     apply : bool
         Make the registry changes (status tags, alias removal, legacy stage). They are made only
-        after the run is logged, so ``log=False`` changes nothing in the registry.
+        after the run is logged, so ``log=False`` changes nothing in the registry. A window
+        logged with ``apply=False`` does not count as logged: evaluated again (applying), it
+        is logged and applied.
     window_start, window_end : str, optional
         ISO 8601 bounds of the window (without an offset: UTC), stored as UTC ISO 8601 run
         tags; the start must come before the end.
