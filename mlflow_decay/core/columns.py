@@ -253,6 +253,10 @@ def plan_columns(reference: pd.DataFrame, columns: Columns, task: str
     overlap = set(columns.categorical) & set(columns.numerical)
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
+    named = [c for c in (features or ()) if c in left_out]
+    if named:  # the exclusion won without a word
+        raise DataError(f"column {named[0]!r} is listed both as a feature and as excluded: "
+                        "name it in one of features and exclude")
     names = [str(c) for c in (reference.columns if features is None else features)
              if c not in left_out and (features is not None or c not in special)]
     forced = {**{c: "categorical" for c in columns.categorical},

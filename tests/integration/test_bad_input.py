@@ -783,6 +783,10 @@ PROFILE_OPTIONS: list[tuple[str, Callable[[], pd.DataFrame], list[str], str]] = 
      ["--id-column", "label"], "column 'label' is named as both the label column and the id column"),
     ("a nested feature column", lambda: make_frame(300, 5).assign(tags=[[1, 2]] * 300), [],
      "column 'tags' holds nested values (lists, structs or maps): it cannot be a feature"),
+    # the exclusion won without a word
+    ("a feature also excluded", lambda: make_frame(300, 5), ["--features", "x1,x2",
+                                                             "--exclude", "x2"],
+     "column 'x2' is listed both as a feature and as excluded"),
 ]
 
 
