@@ -202,6 +202,13 @@ def _side_by_side(refs: list[registry.ModelVersionRef], labels: list[str], sides
                                if n))
     notes += _side_notes(labels, sides)
     rules = [_decision(s.profile) for s in sides]
+    decided = {s.profile.predicted_label for s in sides}
+    if len(decided) == 1 and None not in decided and _shared_outputs(sides) is None:
+        # --predictions gives each version its outputs, not its decisions
+        notes.append(f"both versions' realized accuracy, precision, recall and F1 are of the "
+                     f"decisions in one column, {decided.pop()!r}: they are one caller's "
+                     "decisions judged twice, and their differences say nothing of the models "
+                     "(profile each version on its own decision column)")
     if sides[0].profile.task == "binary" and rules[0] != rules[1]:
         notes.append(f"accuracy, precision, recall and F1 are each version's at its own decision "
                      f"({labels[0]}: {rules[0]}; {labels[1]}: {rules[1]}): their differences "

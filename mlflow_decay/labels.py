@@ -82,7 +82,9 @@ def attach_labels(
     labels : DataFrame
         Row ids and labels (other columns are ignored).
     id_column, label_column : str, optional
-        Default: the profile's id column and target.
+        The columns of ``labels`` holding the row ids and the labels (default: the profile's
+        id column and target); the ids are matched to those the windows stored under the
+        profile's id column.
     policy, tracking_uri, experiment
         As for :func:`mlflow_decay.evaluate`.
 
@@ -117,16 +119,18 @@ def attach_labels(
     replayed: list[Run] = []
     windows: list[LabelledWindow | None] = []
     seen: set[str] = set()  # the row ids the windows stored
+    # the windows stored their ids under the profile's id column, whatever the labels call it
+    stored_ids = profile.id_column
     for run in logged:
         outputs = run_files.window_outputs(client, run)
         labelled = None
-        if outputs is not None and id_column in outputs.columns:
+        if outputs is not None and stored_ids is not None and stored_ids in outputs.columns:
             stored += 1
             # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
-            ids = category_array(outputs[id_column])
+            ids = category_array(outputs[stored_ids])
             seen.update(ids)
             labelled = _join_labels(client, run, outputs, ids, known, profile, pol,
-                                    id_column, label_column)
+                                    stored_ids, label_column)
             if labelled is not None:
                 updated.append(labelled)
         windows.append(labelled)
@@ -139,9 +143,9 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
-                                       sorted(seen)[:3], len(found) - len(logged),
-                                       written_otherwise(known["__id__"], seen, _loose)))
+        raise DataError(_why_unmatched(
+            ref.uri, len(logged), stored, id_column, known["__id__"], sorted(seen)[:3],
+            len(found) - len(logged), written_otherwise(known["__id__"], seen, _loose), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
@@ -387,11 +391,12 @@ def _loose(key: str) -> str:
 
 
 def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
-                   seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None) -> str:
+                   seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None,
+                   stored_ids: str | None = None) -> str:
     """Why no window received labels, in one line: with examples of the ``labelled`` ids and
     of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
     against an earlier profile; ``near``: a labelled id and the stored one it is written
-    otherwise, as :func:`_loose` reads ids)."""
+    otherwise, as :func:`_loose` reads ids; ``stored_ids``: the profile's id column)."""
     left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
                 "were left out: evaluate their rows again to judge them against this one)"
                 if earlier else "")
@@ -400,8 +405,8 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
                 + (" against its current profile" if earlier else "") + left_out)
     if not stored:
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (a window "
-                f"stores them when the profile names an id column, here {id_column!r}, and its "
-                "rows carry it; a window evaluated from a Spark DataFrame stores none)"
+                f"stores them when the profile names an id column, here {stored_ids!r}, and "
+                "its rows carry it; a window evaluated from a Spark DataFrame stores none)"
                 + left_out)
     written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
                "except that 7, 7.0 and '7' are one id" if near is not None else "")

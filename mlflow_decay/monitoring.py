@@ -26,7 +26,7 @@ from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, outside_bounds, span_label, window_bounds
 from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
-from .engines.parquet import parquet_batches, time_ordered
+from .engines.parquet import MAX_SORT_ROWS, parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import read_table
 from .engines.windows import Cut, Window, split_windows, stream_windows, window_key
@@ -72,7 +72,9 @@ def evaluate(
         Log the evaluation as an MLflow run in experiment ``mlflow-decay/<name>``.
     apply : bool
         Make the registry changes (status tags, alias removal, legacy stage). They are made only
-        after the run is logged, so ``log=False`` changes nothing in the registry.
+        after the run is logged, so ``log=False`` changes nothing in the registry. A window
+        logged with ``apply=False`` does not count as logged: evaluated again (applying), it
+        is logged and applied.
     window_start, window_end : str, optional
         ISO 8601 bounds of the window (without an offset: UTC), stored as UTC ISO 8601 run
         tags; the start must come before the end.
@@ -187,7 +189,8 @@ def monitor(
     log : bool
         ``False`` evaluates without logging or changing the registry; each report still shows
         the stage the logged run would reach (the hysteresis carried from window to window in
-        memory, from the version's tags as they are).
+        memory, from the version's tags as they are), and the windows it would skip, logged
+        before (unless ``force``), come back as it would return them.
     progress : callable, optional
         Called as ``progress(done, total, report)`` after each window.
     timestamp_unit : {"s", "ms", "us", "ns"}, optional
@@ -202,12 +205,12 @@ def monitor(
     """
     experiments.check_experiment(experiment)
     column_name(timestamp_column, "timestamp_column")
+    cut = Cut(timestamp_column, every, chunk_size, timestamp_unit, timezone)
+    cut.offset()  # checked before anything is read
     _check_table(data, chunk_size)
     registry.lock_settle()
     pol = as_policy(policy)
     spark = is_spark(data)
-    cut = Cut(timestamp_column, every, chunk_size, timestamp_unit, timezone)
-    cut.offset()  # checked before anything is read
     streamed = not spark and _streams(data, cut)
     if not streamed and not spark:
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
@@ -220,6 +223,8 @@ def monitor(
     if log:
         ref, done, series = logged_state(client, ref, experiment, complete=not force)
         done = None if force else done
+    elif not force:  # a dry run skips the windows the real run would skip (read only)
+        _, done, _ = logged_state(client, ref, experiment, complete=False)
     pending: Iterable[_Pending]
     with tempfile.TemporaryDirectory() as tmp:
         if spark:
@@ -365,8 +370,6 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
         if progress is not None:
             progress(len(reports), total, report)
 
-#: A Parquet source not in time order is read whole and sorted up to this many rows.
-MAX_SORT_ROWS = 5_000_000
 
 
 @dataclass

@@ -90,6 +90,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
                 _apply_window(client, now, report, pol, window_status, reasons, others)
             else:
                 runs.record_plan(client, run_id, [])  # nothing to change (recoverable)
+                client.set_tag(run_id, registry.NOT_APPLIED, "true")
             timeline.add_window(client, ref, client.get_run(run_id), experiment)
     except BaseException:
         with contextlib.suppress(Exception):  # the server may be what failed
@@ -225,6 +226,12 @@ def _series(found: list[Run]) -> list[dict[str, Any]]:
             for r in found]
 
 
+def _counted(run: Run) -> bool:
+    """Whether a window run makes its window one logged before: not one logged with
+    ``apply=False``, whose verdict was never applied."""
+    return run.data.tags.get(registry.NOT_APPLIED) != "true"
+
+
 class LoggedWindows:
     """A version's logged windows by key: the run of each (the last in window order), looked
     up one key at a time with a search of that key's runs and remembered, so that knowing
@@ -240,7 +247,7 @@ class LoggedWindows:
         self._client, self._ref, self._experiment = client, ref, experiment
         self._runs: dict[str, Run | None] = {}
         for run in found:
-            if key := run.data.tags.get(registry.WINDOW_KEY):
+            if (key := run.data.tags.get(registry.WINDOW_KEY)) and _counted(run):
                 self._runs[key] = run
         for key in searched:
             self._runs.setdefault(key, None)
@@ -249,8 +256,8 @@ class LoggedWindows:
         """The finished evaluation run of window ``key`` (``None``: not logged)."""
         if key not in self._runs:
             found = runs.evaluation_runs(self._client, self._ref, self._experiment, key)
-            self._runs[key] = next(
-                (r for r in reversed(found) if r.data.tags.get(registry.WINDOW_KEY) == key), None)
+            self._runs[key] = next((r for r in reversed(found) if _counted(r)
+                                    and r.data.tags.get(registry.WINDOW_KEY) == key), None)
         return self._runs[key]
 
     def point(self, key: str) -> dict[str, Any]:

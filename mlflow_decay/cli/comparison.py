@@ -9,6 +9,7 @@ import click
 from .options import (
     DATA,
     NAMES,
+    Command,
     bounds,
     compare_experiment_option,
     policy_option,
@@ -17,7 +18,7 @@ from .options import (
 from .output import common, emit
 
 
-@click.command("compare")
+@click.command("compare", cls=Command)
 @click.argument("champion")
 @click.argument("challenger")
 @click.option("--data", "data", required=True, type=DATA,
@@ -51,5 +52,6 @@ def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[st
                          dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
                          window_start=window_start, window_end=window_end)
     verb = "would" if dry_run or no_log else "did"
-    emit(as_json, result.to_dict(), result.text(verb))
+    # whether the promotion listed was made, as the text's "promotion (did)" or "(would)" says
+    emit(as_json, {**result.to_dict(), "applied": verb == "did"}, result.text(verb))
 

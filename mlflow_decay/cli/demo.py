@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import click
 
-from .options import NAME
+from .options import NAME, Command
 from .output import common, echo, emit
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--model-name", type=NAME, default="demo-churn", show_default=True,
               help="Registered model the demo creates (its versions are added to it).")
 @click.option("--windows", default=8, show_default=True, type=click.IntRange(2, 50),

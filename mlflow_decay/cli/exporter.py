@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import NAMES
+from .options import NAMES, Command
 from .output import common, emit, fail
 
 if TYPE_CHECKING:  # the exporter module loads on first use
@@ -38,7 +38,7 @@ def _metrics(ctx: click.Context, param: click.Parameter, value: list[str]) -> li
     return value
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=9464, show_default=True, type=click.IntRange(0, 65535),

@@ -3,12 +3,41 @@ window bounds and periods, each checked as a usage error before any work starts.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .output import F
+
+
+class Command(click.Command):
+    """A command whose options each take one value once: click keeps the last value of an
+    option given twice, so ``--exclude a --exclude b`` left ``a`` a feature without a word,
+    and ``--window-start`` given twice named the window by the second. Refused instead (a
+    usage error), naming the option; flags may repeat."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            _refuse_repeats(self.make_parser(ctx), list(args), ctx)
+        return super().parse_args(ctx, args)
+
+
+def _refuse_repeats(parser: Any, args: list[str], ctx: click.Context) -> None:
+    try:
+        _, _, order = parser.parse_args(args=args)
+    except click.UsageError:
+        return  # the parse proper says what is wrong
+    counts = Counter(p for p in order
+                     if isinstance(p, click.Option) and not p.is_flag and not p.multiple)
+    for option, times in counts.items():
+        if times > 1:
+            name = "/".join(option.opts)
+            many = (f"; several columns go in one, comma-separated: {option.opts[0]} a,b"
+                    if isinstance(option.type, _Names) else "")
+            raise click.UsageError(f"{name} is given {times} times, and only one would be "
+                                   f"used: give it once{many}", ctx)
 
 
 def split(value: str | None) -> list[str] | None:

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import DecayWarning
-from .options import DATA, NAME, NAMES, policy_option, split
+from .options import DATA, NAME, NAMES, Command, policy_option, split
 from .output import common, emit, fmt, offline
 
 if TYPE_CHECKING:  # the profile module loads on first use (it imports numpy)
     from ..core.profile import PredictionKind, Profile, Task
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Reference table: CSV or Parquet file (or a directory of Parquet files).")
@@ -108,7 +108,11 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
                "rows": built.rows, "features": len(built.features),
                "feature_kinds": built.feature_kinds, "notes": list(built.notes),
                "bytes": len(built.to_json()), "performance": built.performance,
-               "classes": list(built.classes), "positive_label": built.positive_label}
+               "classes": list(built.classes), "positive_label": built.positive_label,
+               # how the performance above was decided, as the text says it
+               "task": built.task, "prediction_kind": built.prediction_kind,
+               "threshold": built.threshold if built.task == "binary" else None,
+               "predicted_label": built.predicted_label}
     # columns whose metrics cannot log under their own name (unsafe, too long, colliding)
     renamed = {n: k for n, k in built.metric_keys.items() if n != k}
     payload["metric_keys"] = renamed
@@ -142,7 +146,7 @@ def policy() -> None:
     """Inspect decay policies."""
 
 
-@policy.command("show")
+@policy.command("show", cls=Command)
 @policy_option
 @offline
 def policy_show(policy_path: Path | None, as_json: bool) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from .options import experiment_option, not_blank
+from .options import Command, experiment_option, not_blank
 from .output import common, emit, span, table, whole
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--reason", required=True, callback=lambda ctx, param, value: not_blank(value),
               help="Why the version is healthy again (recorded).")
@@ -38,7 +38,7 @@ def restore(model_uri: str, reason: str, experiment: str | None, tracking_uri: s
                    "aliases_not_restored": gone}, "\n".join(lines))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model")
 @experiment_option
 @common
@@ -56,7 +56,7 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     emit(as_json, events, text)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model")
 @common
 def status(model: str, tracking_uri: str, as_json: bool) -> None:

@@ -10,14 +10,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import DATA, NAME, POLICY, bounds, experiment_option, period, policy_option, with_bounds
+from .options import (
+    DATA,
+    NAME,
+    POLICY,
+    Command,
+    bounds,
+    experiment_option,
+    period,
+    policy_option,
+    with_bounds,
+)
 from .output import common, emit, fmt, notes_of_warnings, span, table
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Window: CSV or Parquet file (or a directory of Parquet files).")
@@ -51,7 +61,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     emit(as_json, report.to_dict(), str(report))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--data", "data", required=True, type=DATA,
               help="Production rows: CSV or Parquet file, or a directory of Parquet files.")
@@ -84,8 +94,9 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
     """
     if (every is None) == (chunk_size is None):
         raise click.UsageError("give --window PERIOD (with --timestamp-column) or --chunk-size N")
-    if every is not None and timestamp_column is None:
-        raise click.UsageError("--window needs --timestamp-column")
+    if timestamp_column is None and (every is not None or timestamp_unit is not None):
+        raise click.UsageError(f"{'--window' if every else '--timestamp-unit'} needs "
+                               "--timestamp-column")
     from .. import api
     from ..core.policy_file import load_policy
 
@@ -146,15 +157,16 @@ def _headlines(metrics: list[dict[str, float]]
     return title, [(realized, est) for _, realized, est in heads]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model_uri")
 @click.option("--labels", "--data", "labels_path", required=True,
               type=DATA,
               help="Late labels: CSV or Parquet with the row id and the label.")
 @click.option("--id-column", type=NAME, default=None,
-              help="Row id column [default: the profile's].")
+              help="The labels' row id column, matched to the ids the windows stored "
+              "[default: the profile's id column].")
 @click.option("--label-column", type=NAME, default=None,
-              help="Label column [default: the profile's target].")
+              help="The labels' label column [default: the profile's target].")
 @policy_option
 @experiment_option
 @common

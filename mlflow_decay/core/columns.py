@@ -201,6 +201,10 @@ class ProfileOptions:
             raise DataError("band_chunks must be a whole number of chunks (0 for no reference "
                             f"bands), got {self.band_chunks!r}")
         check_outputs(task, self.threshold, self.prediction_kind)
+        if self.positive_label is not None and task != "binary":
+            # it was dropped without a word: a multiclass profile reads every class's column
+            raise DataError(f"positive_label applies to binary tasks, not {task}"
+                            + (" (give classes)" if task == "multiclass" else ""))
         if self.classes is not None and task != "multiclass":
             raise DataError(f"classes applies to multiclass tasks, not {task}"
                             + (" (give positive_label)" if task == "binary" else ""))
@@ -249,6 +253,10 @@ def plan_columns(reference: pd.DataFrame, columns: Columns, task: str
     overlap = set(columns.categorical) & set(columns.numerical)
     if overlap:
         raise DataError(f"column {sorted(overlap)[0]!r} is listed as both categorical and numerical")
+    named = [c for c in (features or ()) if c in left_out]
+    if named:  # the exclusion won without a word
+        raise DataError(f"column {named[0]!r} is listed both as a feature and as excluded: "
+                        "name it in one of features and exclude")
     names = [str(c) for c in (reference.columns if features is None else features)
              if c not in left_out and (features is not None or c not in special)]
     forced = {**{c: "categorical" for c in columns.categorical},

@@ -19,7 +19,13 @@ from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import MIN_CATEGORY_COUNT, PredictionKind, Profile, Task
 from ..errors import DataError, DecayWarning
-from .parquet import build_profile_batches, evaluate_batches, parquet_batches
+from .parquet import (
+    MAX_SORT_ROWS,
+    build_profile_batches,
+    evaluate_batches,
+    parquet_batches,
+    time_ordered,
+)
 from .partials import fingerprint_columns
 from .sources import PARQUET_SUFFIXES, Fingerprint, read_table, rows_digest
 
@@ -181,12 +187,29 @@ def _build_profile_from(reference: Source, columns: Columns, options: ProfileOpt
         if not Path(reference).exists():
             read_table(reference)  # the one error message for a missing file
         if is_parquet(reference):
+            if _sorted_whole(reference, columns, options):
+                return summarize.build_profile(read_table(reference), columns, options)
             source = parquet_batches(reference)
             with source.naming_file():
                 return build_profile_batches(source, columns, options)
         return summarize.build_profile(read_table(reference), columns, options)
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
                     f"or a Spark DataFrame; got {got(reference)}")
+
+def _sorted_whole(path: str | Path, columns: Columns, options: ProfileOptions) -> bool:
+    """Whether a Parquet reference is read whole, so that its band chunks are cut in
+    ``timestamp_column`` order as a table in memory's are: its rows are not in that order, and
+    at most ``MAX_SORT_ROWS`` (batches come in the files' order; read in batches, the chunks
+    were the files' rows, and the time order asked for was dropped without a word)."""
+    column = columns.timestamp_column
+    if column is None or options.band_chunks <= 0:
+        return False
+    try:
+        ordered, rows = time_ordered(path, column)
+    except DataError:  # numbers with no unit, or no such column: the profile says what it can
+        return False
+    return not ordered and rows <= MAX_SORT_ROWS
+
 
 def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
                     outputs: Path | None = None, fingerprint: bool = True

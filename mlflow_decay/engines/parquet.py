@@ -164,6 +164,11 @@ def _as_type(column: Any, wanted: Any) -> Any:
         return column
 
 
+#: A Parquet source not in time order is read whole and sorted up to this many rows (a
+#: monitor's windows, a profile's band chunks).
+MAX_SORT_ROWS = 5_000_000
+
+
 def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
     :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
@@ -191,7 +196,8 @@ def build_profile_batches(batches: Batches, columns: Columns, options: ProfileOp
 
     Takes the roles and options of :func:`~mlflow_decay.engines.dispatch.build_profile`. Column
     kinds are inferred from the first batch (force them with ``categorical``/``numerical``).
-    Band chunks follow the batches' order, not ``timestamp_column``.
+    Band chunks follow the batches' order (:func:`~mlflow_decay.engines.dispatch.build_profile`
+    reads a Parquet source whole when its rows are not in ``timestamp_column`` order).
     """
     first = (batches.first() if isinstance(batches, ParquetBatches)
              else next(iter(batches()), None))

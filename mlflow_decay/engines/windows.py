@@ -77,6 +77,10 @@ class Cut:
     def offset(self) -> Any:
         """Check the options; return the period as a pandas offset (``None``: rows)."""
         every, zone = self.every, check_timezone(self.timezone)
+        if self.timestamp_unit is not None and self.timestamp_column is None:
+            # it was dropped without a word: there are no timestamps for it to read
+            raise DataError(f"timestamp_unit {self.timestamp_unit!r} reads the timestamp "
+                            "column, and none is named (timestamp_column=, --timestamp-column)")
         if zone is not None and every is None:
             raise DataError(f"a time zone ({zone}) places windows cut by a period (every=, "
                             "--window) on its clock; windows of a number of rows have none")

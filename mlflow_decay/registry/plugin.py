@@ -7,7 +7,10 @@ source is the LoggedModel MLflow hands over (``mlflow.models.evaluate("models:/c
 ...)`` loads that model, whose ``model_id`` names its LoggedModel); the evaluator config's
 ``{"model_uri": "models:/churn/3"}`` overrides it, and is needed when the model is not given
 (a static dataset of predictions) or when several profiled versions share its LoggedModel. It
-reads the registry only: stages change through ``evaluate``/``monitor``.
+reads the registry only: stages change through ``evaluate``/``monitor``. MLflow runs every
+installed evaluator when ``evaluators=`` is not given: a model without a profiled version (and
+no ``model_uri``) is then skipped with a :class:`~mlflow_decay.DecayWarning`, not refused, so
+installing mlflow-decay does not break a plain ``mlflow.models.evaluate``.
 
 Give the model's scores as the dataset's ``predictions`` column (probabilities for
 classifiers, as in the profile); with a model instead, a classifier's raw model's
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ from ..core.evaluation import evaluate_window
 from ..core.policy_file import as_policy
 from ..core.profile import Profile
 from ..core.supervision import classes_from_columns
-from ..errors import DataError, RegistryError
+from ..errors import DataError, DecayWarning, RegistryError
 from ..stats.schema import category_key, label_list
 from .run_files import REPORT_JSON
 from .tags import STATUS
@@ -49,12 +53,20 @@ class DecayEvaluator(ModelEvaluator):
 
     def evaluate(self, *, model_type: Any, dataset: Any, run_id: str, evaluator_config: Any,
                  model: Any = None, extra_metrics: Any = None, custom_artifacts: Any = None,
-                 predictions: Any = None, **kwargs: Any) -> EvaluationResult:
+                 predictions: Any = None, **kwargs: Any) -> EvaluationResult | None:
         config = dict(evaluator_config or {})
         client = MlflowClient()
         model_id = getattr(model, "model_id", None) or kwargs.get("model_id")
-        ref = (registry.resolve(client, config["model_uri"]) if config.get("model_uri")
-               else _profiled_version(client, model_id))
+        if config.get("model_uri"):
+            ref = registry.resolve(client, config["model_uri"])
+        else:
+            try:
+                ref = _profiled_version(client, model_id)
+            except RegistryError as exc:
+                # MLflow runs every installed evaluator when none is named: a model without
+                # a profiled version is not ours to judge, and its evaluation goes on
+                warnings.warn(f"{exc} (skipped)", DecayWarning, stacklevel=2)
+                return None
         profile = registry.profile_of(client, ref)
         window = pd.DataFrame(dataset.features_data).copy()
         if dataset.has_predictions:

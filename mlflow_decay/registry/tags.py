@@ -58,6 +58,9 @@ LATE_LABELS = TAG + "late_labels"
 REGISTRY_ACTIONS = TAG + "registry_actions"
 #: The registry changes a run is about to make (JSON), stored before it makes them.
 PLANNED = TAG + "planned_actions"
+#: On a window run logged with ``apply=False``: its verdict was never applied, so it does not
+#: make the window one logged before (a later run of its rows is logged and applied)
+NOT_APPLIED = TAG + "not_applied"
 #: The process that logs the run (``host:pid``).
 OWNER = TAG + "owner"
 COMPARE_MODELS = TAG + "compare.models"

@@ -346,3 +346,26 @@ def test_a_time_zone_that_cannot_place_the_windows_is_refused(options: dict[str,
     frame = _berlin_rows(np.random.default_rng(7))
     with pytest.raises(DataError, match=re.escape(message)):
         split_windows(frame, Cut(timestamp_column="ts", **options))
+
+
+def test_a_parquet_reference_out_of_time_order_gets_its_bands_in_time_order(
+        tmp_path: Path) -> None:
+    # its band chunks were the files' rows in file order: timestamp_column's time order was
+    # dropped for Parquet only, and a reference drifting over time got bands 10x narrower
+    rng = np.random.default_rng(0)
+    rows = 3000
+    when = rng.permutation(rows)  # the rows shuffled in the file
+    x = rng.normal(when / rows * 2, 1)
+    frame = pd.DataFrame({"x": x, "z": rng.normal(0, 1, rows), "score": 1 / (1 + np.exp(-x)),
+                          "ts": pd.Timestamp("2026-01-01", tz="UTC")
+                          + pd.to_timedelta(when, unit="h")})
+    frame["label"] = (rng.random(rows) < frame.score).astype(int)
+    frame.to_parquet(tmp_path / "ref.parquet")
+    options = {"target": "label", "prediction": "score", "timestamp_column": "ts"}
+    in_memory = md.build_profile(frame, **options)
+    streamed = md.build_profile(tmp_path / "ref.parquet", **options)
+    assert streamed.bands.keys() == in_memory.bands.keys()
+    for name, (mean, sd, size) in in_memory.bands.items():
+        assert streamed.bands[name] == (pytest.approx(mean, abs=1e-9), pytest.approx(sd, abs=1e-9),
+                                        size), name
+    assert in_memory.bands["drift.x.psi"][0] > 0.2  # the chunks are of their own times

@@ -418,6 +418,26 @@ USAGE += [
 ]
 
 
+# an option given twice: click kept the last value, so the first was dropped without a word
+USAGE += [
+    (["profile", "models:/churn/1", "--data", "w.csv", "--exclude", "p_0", "--exclude", "id"],
+     "--exclude is given 2 times, and only one would be used: give it once; several columns "
+     "go in one, comma-separated: --exclude a,b"),
+    (["profile", "models:/churn/1", "--data", "w.csv", "--prediction", "p_0", "--prediction",
+      "p_1"], "--prediction is given 2 times"),
+    (["evaluate", "models:/churn/1", "--data", "w.csv", "--window-start", "2026-01-01",
+      "--window-start", "2026-02-01"], "--window-start is given 2 times, and only one would be "
+     "used: give it once"),
+    (["labels", "models:/churn/1", "--labels", "a.csv", "--data", "b.csv"],
+     "--labels/--data is given 2 times"),
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--chunk-size",
+      "10"], "--chunk-size is given 2 times"),
+    # a unit with no timestamps to read was dropped without a word
+    (["monitor", "models:/churn/1", "--data", "w.csv", "--chunk-size", "5", "--timestamp-unit",
+      "ms"], "--timestamp-unit needs --timestamp-column"),
+]
+
+
 @pytest.mark.parametrize(("args", "message"), USAGE, ids=[" ".join(a[:1] + a[3:6]) for a, _ in USAGE])
 def test_usage_errors_exit_2(tracking_uri: str, args: list[str], message: str) -> None:
     before = registry_snapshot(tracking_uri)
@@ -677,6 +697,10 @@ def test_bad_input_through_the_python_api_raises_decay_errors(tracking_uri: str,
         md.evaluate(profiled, make_frame(10, 1).iloc[:0], tracking_uri=tracking_uri)
     with pytest.raises(md.RegistryError, match="no version 5"):
         md.evaluate("models:/churn/5", make_frame(10, 1), tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match="timestamp_unit 'ms' reads the timestamp column, "
+                       "and none is named"):
+        md.monitor(profiled, make_frame(300, 1), chunk_size=100, timestamp_unit="ms", log=False,
+                   tracking_uri=tracking_uri)
 
 
 ACCEPTED = {
@@ -759,6 +783,10 @@ PROFILE_OPTIONS: list[tuple[str, Callable[[], pd.DataFrame], list[str], str]] = 
      ["--id-column", "label"], "column 'label' is named as both the label column and the id column"),
     ("a nested feature column", lambda: make_frame(300, 5).assign(tags=[[1, 2]] * 300), [],
      "column 'tags' holds nested values (lists, structs or maps): it cannot be a feature"),
+    # the exclusion won without a word
+    ("a feature also excluded", lambda: make_frame(300, 5), ["--features", "x1,x2",
+                                                             "--exclude", "x2"],
+     "column 'x2' is listed both as a feature and as excluded"),
 ]
 
 
@@ -1137,3 +1165,10 @@ def test_late_labels_matching_no_id_show_how_each_side_writes_them(
             "stored as '0000000': ids match as written, except that 7, 7.0 and '7' are one id"
             ) in str(caught.value)
     assert registry_snapshot(tracking_uri) == before
+
+
+def test_flags_may_be_given_twice(tracking_uri: str, profiled: str) -> None:
+    make_frame(300, 2).to_csv("w.csv", index=False)
+    result = CliRunner().invoke(main, ["evaluate", profiled, "--data", "w.csv", "--no-log",
+                                       "--no-log", "--tracking-uri", tracking_uri])
+    assert result.exit_code == 0, result.output

@@ -730,3 +730,51 @@ def test_versions_profiled_without_outputs_compare_on_their_drift_without_a_pair
     assert "compare.diff.drift.share" in result.metrics
     assert ("the paired test needs both versions' model outputs: the profile of v1 and v2 has "
             "no prediction column") in result.notes[-1]
+
+
+def test_compare_json_says_whether_the_promotion_listed_was_made(
+        tracking_uri: str, two_versions: tuple[str, str], tmp_path: Path) -> None:
+    # the text says "promotion (would)" for a dry run; the JSON listed the same move with no
+    # word that it was not made
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+    window = make_frame(4000, 7)
+    noise = np.random.default_rng(7).normal(0, 0.05, 4000)
+    window["score_new"] = np.clip(window.label * 0.35 + window.score * 0.65 + noise, 0, 1)
+    window.to_parquet(tmp_path / "w.parquet")
+    (tmp_path / "p.toml").write_text("[promote]\nwindows = 1\n")
+    args = ["compare", "models:/churn@champion", two_versions[1], "--data",
+            str(tmp_path / "w.parquet"), "--predictions", "score,score_new", "--promote",
+            "--policy", str(tmp_path / "p.toml"), "--tracking-uri", tracking_uri, "--json"]
+    for extra, made in ((["--dry-run"], False), (["--no-log"], False), ([], True)):
+        out = CliRunner().invoke(main, [*args, *extra])
+        assert out.exit_code == 0, out.output
+        printed = json.loads(out.stdout)
+        assert printed["promotion"] == [f"move alias @champion to {two_versions[1]}"]
+        assert printed["applied"] is made
+        champion = client.get_model_version_by_alias("churn", "champion").version
+        assert str(champion) == ("2" if made else "1")
+
+
+def test_two_versions_reading_one_decision_column_are_told_their_accuracy_is_one(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # both profiled on a reference whose decisions are in 'decision': --predictions gives the
+    # challenger its own scores, but its accuracy was still the champion's decisions', and
+    # the table showed an accuracy difference of 0 with no word why
+    reference = make_frame(3000, 1)
+    reference["decision"] = (reference.score >= 0.5).astype(int)
+    profile = md.build_profile(reference, target="label", prediction="score",
+                               predicted_label="decision", band_chunks=0)
+    champion, challenger = new_version(), new_version()
+    for uri in (champion, challenger):
+        md.attach_profile(uri, profile, tracking_uri=tracking_uri)
+    window = make_frame(2000, 5)
+    window["decision"] = (window.score >= 0.5).astype(int)
+    noise = np.random.default_rng(5).normal(0, 0.05, 2000)
+    window["score_new"] = np.clip(window.label * 0.35 + window.score * 0.65 + noise, 0, 1)
+    result = md.compare(window, [champion, challenger], predictions=["score", "score_new"],
+                        log=False, tracking_uri=tracking_uri)
+    assert result.metrics["compare.diff.perf.accuracy"] == 0
+    assert any("decisions in one column, 'decision'" in n for n in result.notes), result.notes
+    assert result.metrics["compare.diff.perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window.label, window.score_new) - roc_auc_score(window.label, window.score))

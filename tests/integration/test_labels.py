@@ -812,3 +812,30 @@ def test_rows_without_an_id_are_counted_in_a_note(tracking_uri: str,
         id=[f"u{i}" for i in range(500)]), tracking_uri=tracking_uri,
         window_start="2026-03-16", window_end="2026-03-23")
     assert not any("have no id" in n for n in clean.notes)
+
+
+def test_labels_whose_id_column_has_another_name_join_on_the_stored_ids(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    # id_column= (--id-column) names the labels' id column: it was looked for in the windows'
+    # stored outputs, which keep the profile's ('id'), so no window ever matched and the
+    # error said the profile's id column was the labels' name
+    uri = _with_ids(new_version, tracking_uri)
+    window = make_frame(400, seed=7).assign(id=[f"w{i}" for i in range(400)])
+    md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    late = window[["id", "label"]].rename(columns={"id": "customer", "label": "churned"})
+    updated = md.attach_labels(uri, late, id_column="customer", label_column="churned",
+                               tracking_uri=tracking_uri)
+    assert [w.labelled for w in updated] == [400]
+    assert updated[0].metrics["perf.roc_auc"] == pytest.approx(
+        roc_auc_score(window["label"], window["score"]), abs=1e-12)
+
+
+def test_labels_for_windows_without_ids_name_the_profiles_id_column(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    uri = _with_ids(new_version, tracking_uri)
+    window = make_frame(400, seed=7)  # no 'id' column: nothing stored to join on
+    md.evaluate(uri, window.drop(columns="label"), tracking_uri=tracking_uri)
+    late = pd.DataFrame({"customer": ["w1"], "label": [1]})
+    with pytest.raises(md.DataError, match="names an id column, here 'id'"):
+        md.attach_labels(uri, late, id_column="customer", tracking_uri=tracking_uri)

@@ -244,3 +244,27 @@ def test_window_metrics_are_not_piled_onto_the_versions_logged_model(
     ref = registry.resolve(client, profiled)
     assert ref.model_id is not None
     assert client.get_logged_model(ref.model_id).metrics in (None, [])
+
+
+def test_a_dry_run_skips_the_windows_the_real_run_would_skip(tracking_uri: str, profiled: str,
+                                                             tmp_path: Path) -> None:
+    # the dry run evaluated every window as new: windows logged before showed as evaluated
+    # again (stages from the version's current tags), where the real run skips them
+    days = _series(4, 300, drift_from=2)
+    days.to_parquet(tmp_path / "all.parquet")
+    first = md.monitor(profiled, days[days.ts < "2026-03-03"], timestamp_column="ts",
+                       every="1D", tracking_uri=tracking_uri)
+    before = registry_snapshot(tracking_uri)
+    for source in (days, tmp_path / "all.parquet"):
+        dry = md.monitor(profiled, source, timestamp_column="ts", every="1D", log=False,
+                         tracking_uri=tracking_uri)
+        assert [(r.skipped, r.run_id) for r in dry] == [
+            (True, first[0].run_id), (True, first[1].run_id), (False, None), (False, None)]
+        assert [r.status for r in dry[:2]] == [r.status for r in first]
+        forced = md.monitor(profiled, source, timestamp_column="ts", every="1D", log=False,
+                            force=True, tracking_uri=tracking_uri)
+        assert not any(r.skipped for r in forced)
+    assert registry_snapshot(tracking_uri) == before
+    real = md.monitor(profiled, days, timestamp_column="ts", every="1D",
+                      tracking_uri=tracking_uri)
+    assert [(r.skipped, r.status) for r in real] == [(r.skipped, r.status) for r in dry]

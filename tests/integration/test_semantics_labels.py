@@ -250,6 +250,11 @@ def test_profiles_without_a_threshold_load_with_one_half(profile: Profile) -> No
     ({"prediction_kind": "logit", "task": "regression"}, "prediction_kind applies to classifiers"),
     ({"classes": ["0", "1"]}, r"classes applies to multiclass tasks, not binary \(give "
      r"positive_label\)"),
+    # kept silently, and read by nothing
+    ({"positive_label": "1", "task": "regression"},
+     "positive_label applies to binary tasks, not regression"),
+    ({"positive_label": "1", "task": "multiclass"},
+     r"positive_label applies to binary tasks, not multiclass \(give classes\)"),
 ])
 def test_bad_threshold_or_kind_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(md.DataError, match=message):
@@ -663,3 +668,14 @@ def test_profile_prints_the_threshold_on_the_probability_scale_for_logits(
             "sigmoid)") in done.stdout
     decided = expit(reference.margin) >= 0.7
     assert f"precision {skm.precision_score(reference.label, decided):.4f}" in done.stdout
+    # --json says it too: it named the classes, and not the decision
+    done = CliRunner().invoke(main, [
+        "profile", uri, "--data", str(tmp_path / "ref.csv"), "--target", "label",
+        "--prediction", "margin", "--prediction-kind", "logit", "--threshold", "0.7",
+        "--band-chunks", "0", "--json", "--tracking-uri", tracking_uri])
+    printed = json.loads(done.stdout)
+    assert {k: printed[k] for k in ("task", "threshold", "prediction_kind", "predicted_label")
+            } == {"task": "binary", "threshold": 0.7, "prediction_kind": "logit",
+                  "predicted_label": None}
+    assert printed["performance"]["precision"] == pytest.approx(
+        skm.precision_score(reference.label, decided))

@@ -269,7 +269,11 @@ def test_the_evaluator_plugin_resolves_the_version_of_the_model_it_is_given(
         tracking_uri: str) -> None:
     uri, reference = _registered_sklearn_model(tracking_uri)
     window = make_frame(2000, 4, shift=1.0)[["x1", "x2", "level", "label"]]
-    with pytest.raises(md.RegistryError, match="has no reference profile"), mlflow.start_run():
+    # skipped with the reason (MLflow runs every installed evaluator when none is named, and
+    # a plain evaluation must go on); named alone, MLflow then says none could evaluate it
+    with pytest.warns(md.DecayWarning, match="has no reference profile"), \
+            pytest.raises(mlflow.exceptions.MlflowException, match="could not be evaluated"), \
+            mlflow.start_run():
         mlflow.models.evaluate("models:/churn@champion", window, targets="label",
                                model_type="classifier", evaluators=["mlflow_decay"])
     md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
@@ -421,3 +425,24 @@ def test_windows_of_fewer_rows_than_min_rows_are_logged_not_applied(
                          policy=tmp_path / "p.toml", tracking_uri=tracking_uri)
              for s, (a, b) in zip((3, 4), later, strict=True)]
     assert [r.status for r in final] == ["warning", "degraded"]
+
+
+def test_a_window_logged_without_applying_is_applied_when_evaluated_again(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    # md.evaluate(..., apply=False) logged the window; evaluated again to apply it, it was
+    # "logged before: not logged or applied again", and its verdict never reached the version
+    (tmp_path / "p.toml").write_text(
+        '[thresholds]\n"perf.accuracy" = { warn = 0.99, direction = "below" }\n')
+    window = make_frame(2000, 4)
+    args = {"policy": tmp_path / "p.toml", "window_start": "2026-05-01",
+            "window_end": "2026-05-08", "tracking_uri": tracking_uri}
+    shadow = md.evaluate(profiled, window, apply=False, **args)
+    assert (shadow.window_status, shadow.applied, shadow.run_id is not None) == (
+        "warning", False, True)
+    assert md.status("churn", tracking_uri=tracking_uri)[0]["status"] == "profiled"
+    applied = md.evaluate(profiled, window, **args)
+    assert (applied.skipped, applied.applied, applied.status) == (False, True, "warning")
+    assert applied.run_id != shadow.run_id
+    assert md.status("churn", tracking_uri=tracking_uri)[0]["status"] == "warning"
+    again = md.evaluate(profiled, window, **args)  # now it was applied: a rerun is skipped
+    assert (again.skipped, again.run_id) == (True, applied.run_id)

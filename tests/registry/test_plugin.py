@@ -13,6 +13,7 @@ import mlflow.sklearn
 import pandas as pd
 import pytest
 from conftest import frame_profile, make_frame
+from sklearn.metrics import accuracy_score
 
 import mlflow_decay as md
 
@@ -279,3 +280,25 @@ def test_a_multiclass_windows_static_predictions_are_one_column_of_lists(
                                     evaluator_config=config)
     assert result.metrics["decay.perf.accuracy"] == pytest.approx(accuracy_score(
         window.y, np.array(["c", "a", "b"])[window[["p_c", "p_a", "p_b"]].to_numpy().argmax(1)]))
+
+
+def test_a_plain_mlflow_evaluate_is_not_broken_by_the_installed_evaluator(
+        tracking_uri: str) -> None:
+    # without evaluators=, MLflow runs every installed evaluator: ours refused a model that no
+    # profiled version holds, so installing mlflow-decay broke every such evaluation
+    mlflow.set_experiment("plain")
+    window = make_frame(500, 4).drop(columns="color")  # MLflow's explainer reads numbers
+    window["decided"] = (window.score >= 0.5).astype(int)  # MLflow's classifier reads labels
+    with pytest.warns(md.DecayWarning, match=r"has no LoggedModel id .*\(skipped\)"), \
+            mlflow.start_run():
+        result = mlflow.models.evaluate(data=window, predictions="decided", targets="label",
+                                        model_type="classifier")
+    assert result.metrics["accuracy_score"] == pytest.approx(
+        accuracy_score(window.label, window.decided))
+    assert not any(k.startswith("decay.") for k in result.metrics)
+    # named, it still says why it cannot judge the model (MLflow then says none could)
+    with pytest.warns(md.DecayWarning, match="has no LoggedModel id"), \
+            pytest.raises(mlflow.exceptions.MlflowException, match="could not be evaluated"), \
+            mlflow.start_run():
+        mlflow.models.evaluate(data=window, predictions="score", targets="label",
+                               model_type="classifier", evaluators=["mlflow_decay"])
