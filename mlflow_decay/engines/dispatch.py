@@ -205,8 +205,8 @@ def _sorted_whole(path: str | Path, columns: Columns, options: ProfileOptions) -
     if column is None or options.band_chunks <= 0:
         return False
     try:
-        ordered, rows = time_ordered(path, column)
-    except DataError:  # numbers with no unit, or no such column: the profile says what it can
+        ordered, rows = time_ordered(path, column, numbers=True)  # as the profile orders them
+    except DataError:  # no such column, or unreadable times: the profile says what it can
         return False
     return not ordered and rows <= MAX_SORT_ROWS
 

@@ -169,9 +169,11 @@ def _as_type(column: Any, wanted: Any) -> Any:
 MAX_SORT_ROWS = 5_000_000
 
 
-def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool, int]:
+def time_ordered(path: Any, column: str, unit: str | None = None, *, numbers: bool = False
+                 ) -> tuple[bool, int]:
     """Whether a Parquet source's rows come in ``column`` order (reading that column only, as
-    :func:`~mlflow_decay.core.times.timestamps` with ``unit``), and its row count."""
+    :func:`~mlflow_decay.core.times.timestamps` with ``unit``; with ``numbers``, a column of
+    numbers as the numbers they are, as a profile orders its reference), and its row count."""
     dataset, schema = files_schema(path)
     if column not in schema.names:
         folder = next((part for fragment in itertools.islice(dataset.get_fragments(), 1)
@@ -185,7 +187,10 @@ def time_ordered(path: Any, column: str, unit: str | None = None) -> tuple[bool,
     source = parquet_batches(path, [column])
     with source.naming_file():
         for batch in source():
-            times = utc_nanoseconds(timestamps(batch[column], column, unit))
+            values = batch[column]
+            times = (values.to_numpy(dtype=float)
+                     if numbers and pd.api.types.is_numeric_dtype(values.dtype)
+                     else utc_nanoseconds(timestamps(values, column, unit)))
             rows += len(times)
             ordered = ordered and not out_of_order(times, last)
             last = times[-1]
