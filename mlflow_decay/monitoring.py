@@ -371,7 +371,6 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
             progress(len(reports), total, report)
 
 
-
 @dataclass
 class _Pending:
     """A window to evaluate: where it sits, its identity, and how to evaluate it."""

@@ -196,6 +196,7 @@ def _build_profile_from(reference: Source, columns: Columns, options: ProfileOpt
     raise DataError(f"reference must be a pandas DataFrame, a path to a CSV or Parquet file, "
                     f"or a Spark DataFrame; got {got(reference)}")
 
+
 def _sorted_whole(path: str | Path, columns: Columns, options: ProfileOptions) -> bool:
     """Whether a Parquet reference is read whole, so that its band chunks are cut in
     ``timestamp_column`` order as a table in memory's are: its rows are not in that order, and

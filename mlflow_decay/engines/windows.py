@@ -60,7 +60,6 @@ def window_key(model_name: str, model_version: str, profile_sha256: str, start: 
     return digest.hexdigest()
 
 
-
 @dataclass(frozen=True)
 class Cut:
     """How a table is cut into windows: by a period ``every`` of ``timestamp_column`` (a
@@ -141,8 +140,8 @@ def split_windows(frame: pd.DataFrame, cut: Cut) -> list[Window]:
     periods give no window. Raises :class:`DataError` on a missing or unreadable timestamp
     column.
     """
-    cut.offset()
-    timestamp_column, every, chunk_size = cut.timestamp_column, cut.every, cut.chunk_size
+    period = cut.offset()
+    timestamp_column, chunk_size = cut.timestamp_column, cut.chunk_size
     times: pd.Series | None = None
     if timestamp_column is not None:
         if timestamp_column not in frame.columns:
@@ -152,9 +151,8 @@ def split_windows(frame: pd.DataFrame, cut: Cut) -> list[Window]:
         order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
-    if every is not None:
+    if period is not None:
         assert times is not None
-        period = pd.tseries.frequencies.to_offset(every)
         # a period anchored at its last day (1ME: months; 1W: weeks to Sunday) begins the day
         # after its anchor
         shift = pd.Timedelta(days=1 if _end_anchored(period) else 0)
@@ -243,7 +241,8 @@ def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | 
             last = values[-1]
         if period is not None:
             assert times is not None
-            clock = clock_nanoseconds(times, cut.timezone)
+            # the clock's times (UTC's: those read above)
+            clock = values if cut.timezone is None else clock_nanoseconds(times, cut.timezone)
             origin = origin if origin is not None else pd.Timestamp(clock[0]).floor("D")
             labels = (clock - origin.value) // period.value  # whole periods since the origin
         else:
