@@ -13,7 +13,8 @@ the fingerprint that identifies it); column kinds inferred on the executors from
 with each chunk's PCA Gram matrix and column sums (for the held-out multivariate band); and
 a uniform sample of at most ``SAMPLE_ROWS`` rows of the label and model-output columns (for
 regression also the numerical features), on which the calibration and the reference performance
-are fitted. Band chunks are consecutive rows *within* partitions, since a Spark DataFrame has no
+are fitted. Band chunks are cut in ``timestamp_column`` order, as in memory, when the profile
+has one; else they are consecutive rows *within* partitions, since a Spark DataFrame has no
 global row order. Executors need mlflow-decay installed (``pip install mlflow-decay[spark]``).
 """
 
@@ -23,13 +24,19 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from ..core.columns import Columns, ProfileOptions, plan_columns
-from ..core.evaluation import Evaluation, bands_from_metrics, evaluate_window, held_out_band
+from ..core.evaluation import (
+    Evaluation,
+    band_chunk_rows,
+    bands_from_metrics,
+    evaluate_window,
+    held_out_band,
+)
 from ..core.frames import require_column
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
@@ -62,6 +69,10 @@ from .windows import Cut
 PLAN_ROWS = 10_000
 #: Rows of each reference band chunk (at most).
 CHUNK_ROWS = 25_000
+#: Relative rank error of the times that bound band chunks in time order (``approxQuantile``),
+#: beyond ``EXACT_ROWS`` reference rows; up to them the times are exact.
+QUANTILE_ERROR = 1e-4
+EXACT_ROWS = 1_000_000
 _PAYLOAD = "payload string, sample binary, seen long"
 
 
@@ -133,11 +144,32 @@ def _second_pass(reference: Any, profile: Profile) -> tuple[Profile, np.ndarray 
 
 def _bands(reference: Any, profile: Profile, chunks: int, pca_gram: np.ndarray | None
            ) -> dict[str, tuple[float, float, int]]:
-    """Reference bands from chunks of consecutive rows within partitions, evaluated there
-    (with each chunk's PCA Gram matrix, for the held-out multivariate band)."""
+    """Reference bands from chunks evaluated on the executors (with each chunk's PCA Gram
+    matrix and column sums, for the held-out multivariate band): in ``timestamp_column``
+    order when the profile has one (:func:`_time_chunks`), else consecutive rows within
+    partitions (:func:`_partition_chunks`)."""
+    if profile.timestamp_column is not None:
+        found, rows = _time_chunks(reference, profile, chunks)
+    else:
+        found, rows = _partition_chunks(reference, profile, chunks)
+    if len(found) < 3:
+        return {}
+    bands = bands_from_metrics([f["metrics"] for f in found], rows)
+    moments = [f["gram"] for f in found if f["gram"] is not None]
+    if pca_gram is not None and len(moments) == len(found):
+        bands.update(held_out_band(profile, pca_gram, [np.asarray(g, dtype=float) for g, _ in moments],
+                                   [np.asarray(s, dtype=float) for _, s in moments],
+                                   [f["rows"] for f in found]))
+    return bands
+
+
+def _partition_chunks(reference: Any, profile: Profile, chunks: int
+                      ) -> tuple[list[dict[str, Any]], int]:
+    """The metrics (and PCA moments) of ``chunks`` chunks of consecutive rows within
+    partitions, the first of each partition's, and their rows."""
     rows = min(profile.rows // max(chunks, 1), CHUNK_ROWS)
     if rows < 100:
-        return {}
+        return [], rows
     per_partition = math.ceil(chunks / max(reference.rdd.getNumPartitions(), 1))
     profile_json = profile.to_json().decode("utf-8")
 
@@ -150,27 +182,98 @@ def _bands(reference: Any, profile: Profile, chunks: int, pca_gram: np.ndarray |
             while done < per_partition and sum(len(p) for p in pending) >= rows:
                 table = pd.concat(pending, ignore_index=True)
                 chunk, rest = table.iloc[:rows], table.iloc[rows:]
-                metrics = evaluate_window(base, chunk, workers=1).metrics
-                moments = (None if base.multivariate is None else
-                           column_sums(chunk, base.multivariate.layout))
                 yield pd.DataFrame({"payload": [json.dumps(
-                    {"metrics": metrics, "gram": None if moments is None else
-                     [moments[0].tolist(), moments[1].tolist()]})]})
+                    {"metrics": evaluate_window(base, chunk, workers=1).metrics,
+                     "gram": _moments(base, chunk), "rows": rows})]})
                 pending, done = [rest], done + 1
             if done >= per_partition:
                 return
 
-    found = [json.loads(r["payload"]) for r in
-             _collect(reference.mapInPandas(evaluate_chunks, "payload string"))][:chunks]
-    if len(found) < 3:
-        return {}
-    bands = bands_from_metrics([f["metrics"] for f in found], rows)
-    moments = [f["gram"] for f in found if f["gram"] is not None]
-    if pca_gram is not None and len(moments) == len(found):
-        bands.update(held_out_band(profile, pca_gram, [np.asarray(g, dtype=float) for g, _ in moments],
-                                   [np.asarray(s, dtype=float) for _, s in moments],
-                                   [rows] * len(moments)))
-    return bands
+    return [json.loads(r["payload"]) for r in
+            _collect(reference.mapInPandas(evaluate_chunks, "payload string"))][:chunks], rows
+
+
+def _time_chunks(reference: Any, profile: Profile, chunks: int
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """The metrics (and PCA moments) of the chunks a table in memory is cut into
+    (:func:`~mlflow_decay.core.evaluation.band_chunk_rows` of its rows in
+    ``timestamp_column`` order), and their rows. Two jobs: the times at the chunks' first and
+    last ranks (Spark's ``approxQuantile``: exact up to ``EXACT_ROWS`` rows), then each
+    partition's statistics of the rows of each chunk, merged per chunk on the driver. (The
+    quantile at ``(r + 0.5) / rows`` is the time of rank ``r``, counted from 0: Spark's is
+    the value of rank ``ceil(q * rows)`` counted from 1.)"""
+    ranges = band_chunk_rows(profile.rows, chunks)
+    if not ranges:
+        return [], 0
+    column = cast(str, profile.timestamp_column)
+    frame, instants = _as_micros(reference, [column])
+
+    def keys(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield pd.DataFrame({"t": _time_key(batch[column], column)})
+
+    ranks = sorted({r for pair in ranges for r in pair if 0 < r < profile.rows})
+    cuts = dict(zip(ranks, frame.select(column).mapInPandas(keys, "t double").approxQuantile(
+        "t", [(r + 0.5) / profile.rows for r in ranks],
+        0.0 if profile.rows <= EXACT_ROWS else QUANTILE_ERROR), strict=True))
+    bounds = [(cuts.get(start, -np.inf), cuts.get(stop, np.inf)) for start, stop in ranges]
+    profile_json = profile.to_json().decode("utf-8")
+
+    def partials(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        base = Profile.from_json(profile_json)
+        pieces: list[list[pd.DataFrame]] = [[] for _ in bounds]
+        for batch in _joined(batches):
+            key = _time_key(batch[column], column)
+            for parts, (low, high) in zip(pieces, bounds, strict=True):
+                inside = (key >= low) & (key < high)
+                if inside.any():
+                    parts.append(_as_times(batch[inside], instants))
+        for index, parts in enumerate(pieces):
+            if parts:
+                part = window_partial(base, parts, seed=_partition(), fingerprint=False)
+                assert part.stats is not None  # rows were given
+                yield _row({"chunk": index, "stats": stats_to_dict(part.stats),
+                            "gram": _moments(base, pd.concat(parts, ignore_index=True))},
+                           part.sample)
+
+    found: dict[int, list[Any]] = {}
+    for row in _collect(frame.mapInPandas(partials, _PAYLOAD)):
+        found.setdefault(json.loads(row["payload"])["chunk"], []).append(row)
+    return [_merged_chunk(profile, found[index]) for index in sorted(found)], \
+        ranges[0][1] - ranges[0][0]
+
+
+def _merged_chunk(profile: Profile, parts: list[Any]) -> dict[str, Any]:
+    """A chunk's metrics, PCA moments and rows from its partitions' partials (their rows of
+    :func:`_row`)."""
+    payloads = [json.loads(part["payload"]) for part in parts]
+    stats = merge_all(stats_from_dict(p["stats"], profile) for p in payloads)
+    assert stats is not None  # a partial per partition that held rows of the chunk
+    grams = [p["gram"] for p in payloads]
+    gram = None if any(g is None for g in grams) else [
+        np.sum([g[0] for g in grams], axis=0).tolist(), np.sum([g[1] for g in grams], axis=0).tolist()]
+    return {"metrics": finish_window(profile, stats, _sample(parts)).metrics, "gram": gram,
+            "rows": stats.rows}
+
+
+def _moments(profile: Profile, chunk: pd.DataFrame) -> list[list[Any]] | None:
+    """A chunk's PCA Gram matrix and column sums (:func:`column_sums`) as JSON lists."""
+    if profile.multivariate is None:
+        return None
+    gram, sums = column_sums(chunk, profile.multivariate.layout)
+    return [gram.tolist(), sums.tolist()]
+
+
+def _time_key(values: pd.Series, column: str) -> np.ndarray:
+    """What orders rows in time, as a table in memory orders them for its band chunks: the
+    numbers of a numerical column, else UTC nanoseconds (:func:`timestamps`); a missing time
+    last."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        key = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        nanoseconds = utc_nanoseconds(timestamps(values, column))
+        key = np.where(nanoseconds == np.iinfo(np.int64).min, np.nan, nanoseconds.astype(float))
+    return np.where(np.isnan(key), np.inf, key)
 
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY,

@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from conftest import make_frame, mixed_table, registry_snapshot
 
 import mlflow_decay as md
-from mlflow_decay.core.evaluation import evaluate_window
+from mlflow_decay.core.evaluation import evaluate_window, reference_bands
 from mlflow_decay.core.profile import CategoricalSummary, NumericSummary
 from mlflow_decay.engines.dispatch import evaluate_source
 
@@ -68,6 +69,35 @@ def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
     assert np.allclose(distributed.multivariate.projector(), local.multivariate.projector(),
                        atol=1e-8)
     assert distributed.bands.keys() == local.bands.keys()
+
+
+@pytest.mark.parametrize("times", ["text", "timestamp"])
+def test_spark_band_chunks_follow_the_timestamp_column_as_the_pandas_chunks(
+        spark: Any, times: str) -> None:
+    """A reference whose ``x`` drifts over its 14 days, its rows shuffled over partitions:
+    the band chunks are cut in time order as in memory, so the bands hold the same drift."""
+    table = mixed_table(20_000, 3)
+    minutes = np.random.default_rng(4).permutation(len(table))
+    table["x"] += minutes / len(table)  # a drift over the reference period
+    stamps = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(minutes, unit="min")
+    table["ts"] = (stamps.strftime("%Y-%m-%dT%H:%M:%S+00:00") if times == "text"
+                   else stamps.tz_localize(None))
+    distributed = md.build_profile(spark.createDataFrame(table).repartition(3), target="y",
+                                   prediction="p", timestamp_column="ts")
+    # the chunks of the table in memory, in time order, against the same profile (Spark's
+    # summaries merge within the sketch's tolerance, so its profile's bins are its own)
+    ordered = table.sort_values("ts", key=lambda t: pd.to_datetime(t, utc=True))
+    expected = reference_bands(replace(distributed, bands={}), ordered, 10)
+    assert expected["drift.x.psi"][0] > 0.05  # the chunks see the drift
+    assert distributed.bands.keys() == expected.keys() | {"drift.multivariate.reconstruction_error"}
+    for key, (mean, sd, rows) in expected.items():
+        if key.startswith("drift.multivariate"):  # held out on Spark (its PCA's Gram matrix)
+            continue
+        # the estimate's sampling band depends on the row order, which Spark does not keep
+        tolerance = 0.01 if key.endswith((".lower", ".upper")) else 1e-5
+        assert distributed.bands[key][0] == pytest.approx(mean, rel=tolerance, abs=1e-9), key
+        assert distributed.bands[key][1] == pytest.approx(sd, rel=tolerance, abs=1e-9), key
+        assert distributed.bands[key][2] == rows
 
 
 def test_spark_window_gives_the_pandas_metrics(spark: Any) -> None:
