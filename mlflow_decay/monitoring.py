@@ -154,6 +154,7 @@ def monitor(
     progress: Callable[[int, int, DecayReport], None] | None = None,
     timestamp_unit: str | None = None,
     timezone: str | None = None,
+    predicted_label: str | None = None,
 ) -> list[DecayReport]:
     """Evaluate a table window by window, in time order, driving the version's stage.
 
@@ -195,6 +196,8 @@ def monitor(
         Called as ``progress(done, total, report)`` after each window.
     timestamp_unit : {"s", "ms", "us", "ns"}, optional
         What a timestamp given as a number counts since 1970 (required for such columns).
+    predicted_label : str, optional
+        As for :func:`evaluate`: each window's column of decided classes.
 
     Returns
     -------
@@ -205,6 +208,7 @@ def monitor(
     """
     experiments.check_experiment(experiment)
     column_name(timestamp_column, "timestamp_column")
+    column_name(predicted_label, "predicted_label")
     cut = Cut(timestamp_column, every, chunk_size, timestamp_unit, timezone)
     cut.offset()  # checked before anything is read
     _check_table(data, chunk_size)
@@ -217,7 +221,7 @@ def monitor(
         windows = split_windows(frame, cut)
     client = registry.client_for(tracking_uri)
     ref = registry.resolve(client, model_uri)
-    profile = registry.profile_of(client, ref)
+    profile = with_decisions(registry.profile_of(client, ref), predicted_label)
     done: LoggedWindows | None = None
     series: list[dict[str, Any]] = []
     if log:

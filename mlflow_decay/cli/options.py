@@ -144,3 +144,7 @@ POLICY = _GivenPath(dir_okay=False, path_type=Path)
 NAMES, NAME = _Names(), _Name()
 policy_option = click.option("--policy", "policy_path", default=None, type=POLICY,
                              help="Policy TOML file laid over the default.")
+predicted_label_option = click.option(
+    "--predicted-label", default=None, type=NAME, metavar="COLUMN",
+    help="Column with each row's decided class: replaces the profile's threshold for the "
+    "realized accuracy, precision, recall and F1.")

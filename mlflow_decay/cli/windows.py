@@ -19,6 +19,7 @@ from .options import (
     experiment_option,
     period,
     policy_option,
+    predicted_label_option,
     with_bounds,
 )
 from .output import common, emit, fmt, notes_of_warnings, span, table
@@ -41,9 +42,7 @@ if TYPE_CHECKING:
 @experiment_option
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
-@click.option("--predicted-label", default=None, metavar="COLUMN",
-              help="Column with each row's decided class: replaces the profile's threshold for "
-              "the realized accuracy, precision, recall and F1.")
+@predicted_label_option
 @common
 def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
              window_start: str | None, window_end: str | None, experiment: str | None,
@@ -81,11 +80,13 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 @click.option("--force", is_flag=True, help="Evaluate windows already logged again.")
 @click.option("--dry-run", is_flag=True, help="Evaluate only: log nothing, change nothing.")
 @experiment_option
+@predicted_label_option
 @common
 def monitor(model_uri: str, data: Path, timestamp_column: str | None,
             timestamp_unit: str | None, every: str | None, timezone: str | None,
             chunk_size: int | None, policy_path: Path | None, force: bool, dry_run: bool,
-            experiment: str | None, tracking_uri: str, as_json: bool) -> None:
+            experiment: str | None, predicted_label: str | None, tracking_uri: str,
+            as_json: bool) -> None:
     """Evaluate DATA window by window in time order, logging one run per window.
 
     Reruns skip windows already logged (same version, bounds and rows) unless --force, so an
@@ -106,7 +107,7 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
         model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
         policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
         experiment=experiment, progress=None if as_json else _progress(bars),
-        timestamp_unit=timestamp_unit, timezone=timezone)
+        timestamp_unit=timestamp_unit, timezone=timezone, predicted_label=predicted_label)
     for bar in bars:
         bar.render_finish()
     # the alias moves (the stage is in the table): a monitor of @champion may have taken it off

@@ -290,6 +290,39 @@ def test_a_window_decision_column_wins(tracking_uri: str, profiled: str, tmp_pat
     assert "decision column 'nope' is missing from the window" in missing.stderr
 
 
+def test_a_monitors_windows_read_their_decision_column(tracking_uri: str, profiled: str,
+                                                       tmp_path: Path) -> None:
+    """``monitor`` takes the window's decisions as ``evaluate`` does, in memory, streamed
+    from Parquet and from the command line: each window's realized accuracy is its own."""
+    table = make_frame(3000, 4)
+    rng = np.random.default_rng(3)
+    table["decision"] = np.where(rng.random(len(table)) < 0.8, table.score >= 0.5,
+                                 rng.random(len(table)) < 0.5).astype(int)
+    table["ts"] = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(
+        np.arange(len(table)) * 60, unit="s")  # 50 hours: three days
+    table.to_parquet(tmp_path / "w.parquet")
+    days = [table[table.ts.dt.day == d] for d in (1, 2, 3)]
+    for data in (table, tmp_path / "w.parquet"):
+        reports = md.monitor(profiled, data, timestamp_column="ts", every="1D", log=False,
+                             predicted_label="decision", tracking_uri=tracking_uri)
+        assert [r.rows for r in reports] == [len(d) for d in days]
+        for report, day in zip(reports, days, strict=True):
+            assert report.metrics["perf.accuracy"] == pytest.approx(
+                skm.accuracy_score(day.label, day.decision))
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "w.parquet"),
+                                    "--timestamp-column", "ts", "--window", "1D", "--dry-run",
+                                    "--predicted-label", "decision", "--json",
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert [w["metrics"]["perf.accuracy"] for w in json.loads(out.stdout)] == pytest.approx(
+        [skm.accuracy_score(d.label, d.decision) for d in days])
+    missing = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "w.parquet"),
+                                        "--chunk-size", "1000", "--predicted-label", "nope",
+                                        "--tracking-uri", tracking_uri])
+    assert missing.exit_code == 1
+    assert "decision column 'nope' is missing from the window" in missing.stderr
+
+
 def test_cli_profile_stores_the_threshold(tracking_uri: str, new_version: Callable[..., str],
                                           tmp_path: Path) -> None:
     uri = new_version()
