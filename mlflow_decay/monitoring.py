@@ -237,7 +237,8 @@ def monitor(
             pending = [_Pending.of(w, ref, profile, pol) for w in windows]
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
-                                   experiment=experiment, total=total, progress=progress)
+                                   experiment=experiment, total=total, progress=progress,
+                                   timezone=cut.timezone)
     _log_impact(client, pol, reports, profile)
     return reports
 
@@ -308,14 +309,16 @@ def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport],
 def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
                      pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                      series: list[dict[str, Any]], *, log: bool, experiment: str | None,
-                     total: int, progress: Callable[[int, int, DecayReport], None] | None
-                     ) -> list[DecayReport]:
-    """Evaluate and record a monitor's windows in order (skipping those in ``done``); a
-    :class:`DataError` in a streamed window says which windows were logged before it."""
+                     total: int, progress: Callable[[int, int, DecayReport], None] | None,
+                     timezone: str | None = None) -> list[DecayReport]:
+    """Evaluate and record a monitor's windows in order (skipping those in ``done``), cut on
+    the clock of ``timezone``; a :class:`DataError` in a streamed window says which windows
+    were logged before it."""
     reports: list[DecayReport] = []
     try:
         _record_windows(client, ref, profile, pol, pending, done, series, reports, log=log,
-                        experiment=experiment, total=total, progress=progress)
+                        experiment=experiment, total=total, progress=progress,
+                        timezone=timezone)
     except DataError as exc:
         logged = [r for r in reports if r.run_id is not None and not r.skipped]
         if not logged:
@@ -325,7 +328,7 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                  else f"windows {first.step}-{last.step} were")
         raise DataError(
             f"{exc}; window {len(reports) + 1} was not evaluated, and {which} logged before it "
-            f"({span_label(first.window_start, last.window_end)}): fix the data and monitor "
+            f"({span_label(first.window_start, last.window_end, timezone)}): fix the data and monitor "
             "again (logged windows are skipped)") from exc
     return reports
 
@@ -334,7 +337,8 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                     pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                     series: list[dict[str, Any]], reports: list[DecayReport], *, log: bool,
                     experiment: str | None, total: int,
-                    progress: Callable[[int, int, DecayReport], None] | None) -> None:
+                    progress: Callable[[int, int, DecayReport], None] | None,
+                    timezone: str | None = None) -> None:
     """The loop of :func:`_monitor_windows`, each window's report appended to ``reports``."""
     for window in pending:
         if done is not None and window.key in done:
@@ -352,7 +356,7 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                 metrics=dict(point.get("metrics", {})), rows=window.rows,
                 run_id=done[window.key], window_start=window.start,
                 window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,
-                policy=pol.source)
+                policy=pol.source, timezone=timezone)
         else:
             if log:
                 ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
@@ -361,7 +365,7 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                                       apply=log, window_start=window.start,
                                       window_end=window.end, experiment=experiment,
                                       step=window.index + 1, window_key=window.key, series=series,
-                                      outputs_file=window.outputs)
+                                      outputs_file=window.outputs, timezone=timezone)
             if not log:  # a dry run: the next window starts from this one's planned stage
                 ref = registry.simulate(ref, planned)
         if window.outputs is not None:

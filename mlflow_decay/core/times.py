@@ -230,17 +230,26 @@ def is_open(end: str | None, now: datetime | None = None) -> bool:
     return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
 
 
-def span_label(start: str | None, end: str | None) -> str:
+def span_label(start: str | None, end: str | None, timezone: str | None = None) -> str:
     """A window's bounds, short, in UTC: ``2026-02-02 → 02-09`` (dates when both fall on
     midnight; with times ``2026-02-02 06:00 → 12:00``); what the end shares with the start
-    is left out. ``from …``/``until …`` with one bound, ``""`` with none or unreadable ones."""
+    is left out. ``from …``/``until …`` with one bound, ``""`` with none or unreadable ones.
+
+    With ``timezone`` (an IANA name), on that zone's clock, each bound with its offset:
+    ``2026-03-08 00:00-05:00 → 03-09 00:00-04:00``."""
     lo, hi = parse_time(start), parse_time(end)
-    dates = all(t is None or t == t.normalize() for t in (lo, hi))
+    if timezone is not None:
+        lo, hi = (None if t is None else t.tz_convert(timezone) for t in (lo, hi))
+    dates = timezone is None and all(t is None or t == t.normalize() for t in (lo, hi))
     fmt = "%Y-%m-%d" if dates else "%Y-%m-%d %H:%M"
+
+    def text(t: pd.Timestamp) -> str:
+        return t.strftime(fmt) + ("" if timezone is None else t.isoformat()[-6:])
+
     if lo is None or hi is None:
         one = lo if lo is not None else hi
-        return "" if one is None else f"{'from' if lo is not None else 'until'} {one.strftime(fmt)}"
-    first, last = lo.strftime(fmt), hi.strftime(fmt)
+        return "" if one is None else f"{'from' if lo is not None else 'until'} {text(one)}"
+    first, last = text(lo), text(hi)
     # leave out the end's leading fields shared with the start: the date, else the year
     for shared in ((11, 5) if not dates else (5,)):
         if first[:shared] == last[:shared]:
