@@ -49,7 +49,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
               else None)
     planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
                                    start=window_start, end=window_end, key=window_key,
-                                   others=others, rows=result.rows)
+                                   others=others, rows=result.rows, timezone=timezone)
     report = DecayReport(
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
         status=planned.status, window_status=window_status, previous_status=planned.previous,
@@ -119,7 +119,8 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     assert report.run_id is not None
     final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
                                  start=report.window_start, end=report.window_end,
-                                 key=report.window_key, others=others, rows=report.rows)
+                                 key=report.window_key, others=others, rows=report.rows,
+                                 timezone=report.timezone)
     note = _plan_note(final) if final.note else None
     if final.skipped:
         if note and note not in report.notes:

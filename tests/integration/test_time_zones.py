@@ -44,8 +44,10 @@ def test_windows_cut_on_a_zone_are_shown_on_its_clock(
     local = (data.assign(ts=pd.to_datetime(data.ts, utc=True, format="ISO8601")).set_index("ts")
              .tz_convert(NY).resample("D").size())
     runner = CliRunner()
+    (tmp_path / "policy.toml").write_text("[actions]\ndescribe = true\n")
     args = ["monitor", uri, "--data", str(tmp_path / "prod.csv"), "--timestamp-column", "ts",
-            "--window", "1D", "--timezone", NY, "--tracking-uri", tracking_uri]
+            "--window", "1D", "--timezone", NY, "--policy", str(tmp_path / "policy.toml"),
+            "--tracking-uri", tracking_uri]
     out = runner.invoke(main, [*args, "--json"])
     assert out.exit_code == 0, out.output
     reports = json.loads(out.stdout)
@@ -68,6 +70,9 @@ def test_windows_cut_on_a_zone_are_shown_on_its_clock(
     page = run_files.read_file(client, run, run_files.REPORT_PAGE)
     assert page is not None and f"window {dst} (America/New_York), {local.iloc[2]} rows" \
         in page.decode()
+    # the version's description names the window its stage began on, on the same clock
+    version = client.get_model_version("churn", uri.rsplit("/", 1)[1])
+    assert "since 2026-03-06 00:00-05:00 → 03-07 00:00-05:00" in str(version.description)
     history = runner.invoke(main, ["history", "churn", "--tracking-uri", tracking_uri]).stdout
     assert "window (America/New_York)" in history and "2026-03-06 00:00-05:00 → " in history
     status = runner.invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
