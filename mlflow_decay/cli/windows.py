@@ -74,7 +74,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 @click.option("--timezone", default=None, metavar="ZONE",
               help="IANA time zone on whose clock --window runs (days from its midnight): "
               "Europe/Berlin, America/New_York [default: UTC]. Timestamps without an offset "
-              "are still read as UTC.")
+              "are still read as UTC (a note says so).")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
 @policy_option
@@ -102,11 +102,13 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
 
     pol = load_policy(policy_path)
     bars: list[Any] = []
-    reports = api.monitor(
-        model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
-        policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
-        experiment=experiment, progress=None if as_json else _progress(bars),
-        timestamp_unit=timestamp_unit, timezone=timezone)
+    with notes_of_warnings():  # times without an offset read as UTC on a zone's clock
+        reports = api.monitor(
+            model_uri, data, timestamp_column=timestamp_column, every=every,
+            chunk_size=chunk_size, policy=pol, force=force, log=not dry_run,
+            tracking_uri=tracking_uri, experiment=experiment,
+            progress=None if as_json else _progress(bars), timestamp_unit=timestamp_unit,
+            timezone=timezone)
     for bar in bars:
         bar.render_finish()
     # the alias moves (the stage is in the table): a monitor of @champion may have taken it off

@@ -111,6 +111,37 @@ def _parse_text(text: pd.Series, column: str) -> pd.Series:
     return _as_utc(results[0])
 
 
+def zone_note(series: pd.Series, column: str, timezone: str | None) -> str | None:
+    """A note when windows are cut on the clock of ``timezone`` and the column's times carry
+    no offset (naive datetimes, dates, or text without one, judged by its first value): they
+    are read as UTC, so a zone's local times written without one land hours off; ``None``
+    otherwise (no zone, epoch numbers, times with an offset or a zone)."""
+    if timezone is None or not len(series):
+        return None
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        naive = getattr(dtype, "tz", None) is None
+    elif str(dtype).startswith(("date32", "date64")):
+        naive = True
+    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        naive = False
+    else:
+        first = str(series.dropna().iloc[0]).strip() if series.notna().any() else ""
+        try:
+            naive = bool(first) and not first.isdigit() and pd.Timestamp(first).tzinfo is None
+        except (ValueError, TypeError, OverflowError):
+            naive = False
+    if not naive:
+        return None
+    example = str(series.dropna().iloc[0])
+    there = pd.Timestamp(example).tz_localize("UTC").tz_convert(timezone)
+    return (f"column {column!r} holds times without an offset, read as UTC ({example[:30]!r} "
+            f"is {there.strftime('%Y-%m-%d %H:%M')} on {timezone}'s clock, which cuts the "
+            f"windows); if they are {timezone}'s times, write them with their offset "
+            "(2026-03-08T01:30:00-05:00) or as datetimes in that zone "
+            f"(Series.dt.tz_localize({timezone!r}))")
+
+
 #: Words pandas reads as the time of reading, not a time written down.
 _RELATIVE = ("now", "today")
 

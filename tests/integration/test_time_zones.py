@@ -4,11 +4,13 @@ table, ``history``, ``status``, ``labels``, run names and report pages; bounds s
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from conftest import frame_profile, make_frame
 
@@ -24,7 +26,7 @@ def _around_the_clock_change(rows: int = 1200) -> pd.DataFrame:
     """Rows every few minutes from New York's March 6 to 10, 2026 (clocks go forward on the
     8th), timestamps as ISO text with New York's offsets, ids for late labels."""
     frame = make_frame(rows, seed=7)
-    times = pd.date_range("2026-03-06T05:00:00Z", "2026-03-10T03:59:00Z", periods=rows)
+    times = pd.date_range("2026-03-06T05:00:00Z", "2026-03-10T03:59:00Z", periods=rows).floor("s")
     stamps = times.tz_convert(NY)
     return frame.assign(id=[f"r{i}" for i in range(rows)],
                         ts=[t.isoformat() for t in stamps])
@@ -101,3 +103,39 @@ def test_windows_cut_on_utc_are_shown_as_before(tracking_uri: str, profiled: str
     assert run.data.tags[registry.RUN_NAME].startswith("2026-03-01 → 03-02")
     status = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
     assert "last window (UTC)" in status and "2026-03-02 → 03-03" in status
+
+
+def test_times_without_an_offset_on_a_zones_clock_are_noted(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: a New York team's local times written without an offset (``2026-03-06
+    00:00:00``), cut with --timezone America/New_York, were read as UTC without a word: every
+    window held the evening before's rows (an extra window of 19:00-24:00 first), and nothing
+    said why. They are still read as UTC (the documented rule); a note now says so, with the
+    time it became, in memory, streamed, and for dates."""
+    zoned = _around_the_clock_change(600)
+    local = zoned.assign(ts=pd.to_datetime(zoned.ts, utc=True, format="ISO8601")
+                         .dt.tz_convert(NY).dt.tz_localize(None))
+    local.to_parquet(tmp_path / "naive.parquet")  # in time order: streamed
+    local.assign(ts=local.ts.astype(str)).to_csv(tmp_path / "naive.csv", index=False)
+    note = ("column 'ts' holds times without an offset, read as UTC ('2026-03-06 00:00:00' is "
+            "2026-03-05 19:00 on America/New_York's clock, which cuts the windows)")
+    for path in ("naive.parquet", "naive.csv"):
+        out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / path),
+                                        "--timestamp-column", "ts", "--window", "1D",
+                                        "--timezone", NY, "--dry-run", "--json",
+                                        "--tracking-uri", tracking_uri])
+        assert out.exit_code == 0, out.output
+        assert f"mlflow-decay: note: {note}" in out.stderr, out.stderr
+        # read as UTC, as pandas reads them so, on New York's clock
+        counts = (local.set_index("ts").tz_localize("UTC").tz_convert(NY).resample("D").size())
+        assert [r["rows"] for r in json.loads(out.stdout)] == counts[counts > 0].tolist()
+    dates = local.assign(ts=local.ts.dt.date)
+    with pytest.warns(md.DecayWarning, match="'2026-03-06' is 2026-03-05 19:00 on America/New_"):
+        md.monitor(profiled, dates, timestamp_column="ts", every="1D", timezone=NY, log=False,
+                   tracking_uri=tracking_uri)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", md.DecayWarning)  # with offsets, or on UTC's clock: none
+        md.monitor(profiled, zoned, timestamp_column="ts", every="1D", timezone=NY, log=False,
+                   tracking_uri=tracking_uri)
+        md.monitor(profiled, local, timestamp_column="ts", every="1D", log=False,
+                   tracking_uri=tracking_uri)
