@@ -121,6 +121,10 @@ def evaluate(
         assert done is not None and isinstance(key, str)  # what repeat means
         earlier = done[key]
         report.skipped, report.run_id, report.actions = True, earlier, []
+        # a monitor's window cut on a zone's clock is shown on it, as its run names it
+        logged = done.run(key)
+        report.timezone = None if logged is None else (
+            logged.data.tags.get(registry.TIMEZONE) or None)
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
         # the preview's "registry unchanged: already applied" says what this note says
         report.notes = [n for n in report.notes if not n.startswith(REGISTRY_UNCHANGED)]

@@ -17,6 +17,7 @@ from conftest import frame_profile, make_frame
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
+from mlflow_decay.engines.sources import read_table
 from mlflow_decay.registry import run_files
 
 NY = "America/New_York"
@@ -72,6 +73,13 @@ def test_windows_cut_on_a_zone_are_shown_on_its_clock(
     page = run_files.read_file(client, run, run_files.REPORT_PAGE)
     assert page is not None and f"window {dst} (America/New_York), {local.iloc[2]} rows" \
         in page.decode()
+    # the same day's rows evaluated again, with its New York bounds: that window, on its clock
+    day = read_table(tmp_path / "prod.csv").iloc[local.iloc[:2].sum():local.iloc[:3].sum()]
+    day.to_parquet(tmp_path / "day.parquet")  # the rows as the monitor read them, to the bit
+    again = md.evaluate(uri, tmp_path / "day.parquet", window_start="2026-03-08T00:00:00-05:00",
+                        window_end="2026-03-09T00:00:00-04:00", tracking_uri=tracking_uri)
+    assert again.skipped and again.run_id == run.info.run_id and again.timezone == NY
+    assert str(again).startswith(f"{uri} {dst}: ")
     # the version's description names the window its stage began on, on the same clock
     version = client.get_model_version("churn", uri.rsplit("/", 1)[1])
     assert "since 2026-03-06 00:00-05:00 → 03-07 00:00-05:00" in str(version.description)
