@@ -150,7 +150,7 @@ def split_windows(frame: pd.DataFrame, cut: Cut) -> list[Window]:
             raise DataError(f"timestamp column {timestamp_column!r} is missing from the data "
                             f"({missing_column(timestamp_column, frame)})")
         times = timestamps(frame[timestamp_column], timestamp_column, cut.timestamp_unit)
-        _warn_of_naive_times(frame[timestamp_column], cut)
+        warn_of_naive_times(frame[timestamp_column], cut)
         order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
@@ -238,7 +238,7 @@ def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | 
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
             times = timestamps(batch[timestamp_column], timestamp_column, cut.timestamp_unit)
             if last is None:  # the first batch
-                _warn_of_naive_times(batch[timestamp_column], cut)
+                warn_of_naive_times(batch[timestamp_column], cut)
             values = utc_nanoseconds(times)
             if out_of_order(values, last):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
@@ -266,9 +266,10 @@ def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | 
             yield label, *bounds, batch.iloc[lo:hi]
 
 
-def _warn_of_naive_times(series: pd.Series, cut: Cut) -> None:
+def warn_of_naive_times(series: pd.Series, cut: Cut) -> None:
     """Warn (:class:`DecayWarning`) that times without an offset are read as UTC when windows
-    are cut on a zone's clock (:func:`zone_note`)."""
+    are cut on a zone's clock (:func:`zone_note`); ``series``: the column, or its first
+    values."""
     if (note := zone_note(series, str(cut.timestamp_column), cut.timezone)) is not None:
         warnings.warn(note, DecayWarning, stacklevel=3)
 
