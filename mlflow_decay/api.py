@@ -133,7 +133,8 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
     last window evaluated (``last_window``), the stage it left (``last_status``) and its own
-    verdict (``last_verdict``), the reasons, aliases."""
+    verdict (``last_verdict``), the reasons, aliases. A window is ``{"start", "end"}`` (UTC
+    ISO 8601), with ``"timezone"`` when ``monitor`` cut it on that zone's clock."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
@@ -157,7 +158,8 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
             ) -> list[dict[str, Any]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time
     order, read back from the runs that caused them; a window bound or reason that does not
-    exist (a restore by hand, an alias move) is ``None``, as in :func:`status`."""
+    exist (a restore by hand, an alias move) is ``None``, as in :func:`status`; an event of a
+    window cut on a zone's clock has its ``timezone``."""
     experiments.check_experiment(experiment)
     client = registry.client_for(tracking_uri)
     if model.startswith("models:/"):
@@ -184,7 +186,7 @@ def history(model: str, *, tracking_uri: str | None = None, experiment: str | No
         when = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").isoformat(timespec="seconds")
         base = {"time": when, "version": v, "run_id": run.info.run_id,
                 "window_start": tags.get(registry.WINDOW_START) or None,
-                "window_end": tags.get(registry.WINDOW_END) or None}
+                "window_end": tags.get(registry.WINDOW_END) or None, **runs.zone_of(run)}
         if status and status != last.get(v):
             events.append({**base, "event": f"stage {last.get(v, '-')} -> {status}",
                            "reason": tags.get(registry.REASONS) or None})

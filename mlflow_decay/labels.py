@@ -62,6 +62,8 @@ class LabelledWindow:
     metrics: dict[str, float] = field(default_factory=dict)
     window_end: str | None = None
     reasons: list[str] = field(default_factory=list)
+    #: the zone whose clock cut the window (run tag ``mlflow_decay.timezone``); ``None``: UTC
+    timezone: str | None = None
 
 
 def attach_labels(
@@ -245,7 +247,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     name = runs.window_run_name(
         tags.get(registry.MODEL_NAME, ""), tags.get(registry.MODEL_VERSION, ""),
         tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END), verdict,
-        tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step))
+        tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step),
+        tags.get(registry.TIMEZONE) or None)
     # the verdict is now this policy's: the run names it, as it named the one that judged it
     runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
@@ -255,7 +258,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
-                          [str(b) for b in breaches])
+                          [str(b) for b in breaches],
+                          run.data.tags.get(registry.TIMEZONE) or None)
 
 
 def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
@@ -299,7 +303,8 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
         rows=int(metrics.get("quality.rows", 0)), run_id=run.info.run_id,
         window_key=run.data.tags.get(registry.WINDOW_KEY),
         window_start=run.data.tags.get(registry.WINDOW_START) or None,
-        window_end=run.data.tags.get(registry.WINDOW_END) or None)
+        window_end=run.data.tags.get(registry.WINDOW_END) or None,
+        timezone=run.data.tags.get(registry.TIMEZONE) or None)
 
 
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
@@ -463,7 +468,7 @@ def _apply_replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Poli
     first = reports[entered]
     planned = registry.plan(
         ref, final[0], reasons, pol, run_id=began, state=final, last_run_id=reports[-1].run_id,
-        since=(span_label(first.window_start, first.window_end)
+        since=(span_label(first.window_start, first.window_end, first.timezone)
                if redated or rejudged or final[0] != ref.status else ""))
     actions = planned.actions
     if (redated or rejudged) and began is not None:

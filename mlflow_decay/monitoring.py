@@ -121,6 +121,10 @@ def evaluate(
         assert done is not None and isinstance(key, str)  # what repeat means
         earlier = done[key]
         report.skipped, report.run_id, report.actions = True, earlier, []
+        # a monitor's window cut on a zone's clock is shown on it, as its run names it
+        logged = done.run(key)
+        report.timezone = None if logged is None else (
+            logged.data.tags.get(registry.TIMEZONE) or None)
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
         # the preview's "registry unchanged: already applied" says what this note says
         report.notes = [n for n in report.notes if not n.startswith(REGISTRY_UNCHANGED)]
@@ -241,7 +245,8 @@ def monitor(
             pending = [_Pending.of(w, ref, profile, pol) for w in windows]
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
-                                   experiment=experiment, total=total, progress=progress)
+                                   experiment=experiment, total=total, progress=progress,
+                                   timezone=cut.timezone)
     _log_impact(client, pol, reports, profile)
     return reports
 
@@ -312,14 +317,16 @@ def _log_impact(client: MlflowClient, pol: Policy, reports: list[DecayReport],
 def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
                      pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                      series: list[dict[str, Any]], *, log: bool, experiment: str | None,
-                     total: int, progress: Callable[[int, int, DecayReport], None] | None
-                     ) -> list[DecayReport]:
-    """Evaluate and record a monitor's windows in order (skipping those in ``done``); a
-    :class:`DataError` in a streamed window says which windows were logged before it."""
+                     total: int, progress: Callable[[int, int, DecayReport], None] | None,
+                     timezone: str | None = None) -> list[DecayReport]:
+    """Evaluate and record a monitor's windows in order (skipping those in ``done``), cut on
+    the clock of ``timezone``; a :class:`DataError` in a streamed window says which windows
+    were logged before it."""
     reports: list[DecayReport] = []
     try:
         _record_windows(client, ref, profile, pol, pending, done, series, reports, log=log,
-                        experiment=experiment, total=total, progress=progress)
+                        experiment=experiment, total=total, progress=progress,
+                        timezone=timezone)
     except DataError as exc:
         logged = [r for r in reports if r.run_id is not None and not r.skipped]
         if not logged:
@@ -329,7 +336,7 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                  else f"windows {first.step}-{last.step} were")
         raise DataError(
             f"{exc}; window {len(reports) + 1} was not evaluated, and {which} logged before it "
-            f"({span_label(first.window_start, last.window_end)}): fix the data and monitor "
+            f"({span_label(first.window_start, last.window_end, timezone)}): fix the data and monitor "
             "again (logged windows are skipped)") from exc
     return reports
 
@@ -338,7 +345,8 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                     pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                     series: list[dict[str, Any]], reports: list[DecayReport], *, log: bool,
                     experiment: str | None, total: int,
-                    progress: Callable[[int, int, DecayReport], None] | None) -> None:
+                    progress: Callable[[int, int, DecayReport], None] | None,
+                    timezone: str | None = None) -> None:
     """The loop of :func:`_monitor_windows`, each window's report appended to ``reports``."""
     for window in pending:
         if done is not None and window.key in done:
@@ -356,7 +364,7 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                 metrics=dict(point.get("metrics", {})), rows=window.rows,
                 run_id=done[window.key], window_start=window.start,
                 window_end=window.end, step=window.index + 1, window_key=window.key, skipped=True,
-                policy=pol.source)
+                policy=pol.source, timezone=timezone)
         else:
             if log:
                 ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
@@ -365,7 +373,7 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                                       apply=log, window_start=window.start,
                                       window_end=window.end, experiment=experiment,
                                       step=window.index + 1, window_key=window.key, series=series,
-                                      outputs_file=window.outputs)
+                                      outputs_file=window.outputs, timezone=timezone)
             if not log:  # a dry run: the next window starts from this one's planned stage
                 ref = registry.simulate(ref, planned)
         if window.outputs is not None:

@@ -40,7 +40,7 @@ def plots(report: DecayReport, profile: Profile, stats: WindowStats, policy: Pol
             out[_distribution_file(profile.metric_keys[name])] = _distribution(
                 name, profile, stats.features[name])
         _, breaches = policy.decide(report.metrics, profile.bands, report.rows)
-        data = timeline(series, policy, profile, breaches) if series else None
+        data = timeline(series, policy, profile, breaches, report.timezone) if series else None
         if data is not None and data.panels:
             out["series.png"] = _series(data)
     return out

@@ -33,14 +33,15 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
            apply: bool, window_start: str | None, window_end: str | None,
            experiment: str | None, step: int = 0,
            window_key: str | Callable[[], str] | None = None,
-           series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None
-           ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
+           series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None,
+           timezone: str | None = None) -> tuple[DecayReport, tuple[registry.Action, ...]]:
     """Decide a window's stage from its evaluation, log the run, then change the registry.
 
     The run stores the window's row ids and outputs: from ``frame`` when it holds the id
     column, else the streamed window's ``outputs_file``. Returns the report and the registry
     changes planned from ``ref`` as given (a dry run carries them over to its next window with
-    :func:`registry.simulate`)."""
+    :func:`registry.simulate`). ``timezone``: the zone whose clock cut the window (shown in
+    its labels, tagged on the run)."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
     others = (registry.versions(client, ref.name)
@@ -48,7 +49,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
               else None)
     planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
                                    start=window_start, end=window_end, key=window_key,
-                                   others=others, rows=result.rows)
+                                   others=others, rows=result.rows, timezone=timezone)
     report = DecayReport(
         model_uri=ref.uri, model_name=ref.name, model_version=ref.version,
         status=planned.status, window_status=window_status, previous_status=planned.previous,
@@ -60,6 +61,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         actions=visible_actions(ref, planned.actions),
         policy=pol.source, step=step, feature_keys=profile.metric_keys, provisional=is_open(window_end),
         window_key=window_key if isinstance(window_key, str) else None,  # a preview's may wait
+        timezone=timezone,
     )
     if not log:
         return report, planned.actions
@@ -117,7 +119,8 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     assert report.run_id is not None
     final = registry.plan_window(ref, window_status, reasons, pol, run_id=report.run_id,
                                  start=report.window_start, end=report.window_end,
-                                 key=report.window_key, others=others, rows=report.rows)
+                                 key=report.window_key, others=others, rows=report.rows,
+                                 timezone=report.timezone)
     note = _plan_note(final) if final.note else None
     if final.skipped:
         if note and note not in report.notes:

@@ -72,8 +72,8 @@ def render_html(report: DecayReport, images: dict[str, bytes], policy: Policy,
 <title>mlflow-decay: {e(report.model_uri)}</title>
 <style>{_STYLE}.status{{background:{COLORS.get(status, "#555")}}}</style></head><body>
 <h1 id="summary">{e(report.model_uri)} <span class="status">{e(status)}</span></h1>
-<p>window {e(bounds + " (UTC)" if (bounds := span_label(report.window_start, report.window_end))
-              else "-")}, {report.rows} rows;
+<p>window {e(bounds + f" ({report.timezone or 'UTC'})" if (bounds := span_label(
+    report.window_start, report.window_end, report.timezone)) else "-")}, {report.rows} rows;
 this window alone: {e(report.window_status)}; before: {e(report.previous_status or "-")};
 policy: {e(report.policy)} (sha256 {policy.sha256()[:12]}); run: {e(report.run_id or "-")}</p>
 <h2 id="reasons">Reasons</h2><ul>{reasons}</ul>

@@ -135,12 +135,25 @@ def whole(reasons: str | None, width: int = 110) -> str:
     return "; ".join(kept) + (f" (+{left} more)" if left else "") if kept else "-"
 
 
-def span(start: str | None, end: str | None) -> str:
-    """A window's bounds in a table cell (:func:`mlflow_decay.core.times.span_label`), ``-``
-    when the window has none."""
+def span(start: str | None, end: str | None, timezone: str | None = None) -> str:
+    """A window's bounds in a table cell (:func:`mlflow_decay.core.times.span_label`), on the
+    clock of ``timezone`` when given; ``-`` when the window has none."""
     from ..core.times import span_label
 
-    return span_label(start, end) or "-"
+    return span_label(start, end, timezone) or "-"
+
+
+def spans(title: str, windows: list[tuple[str | None, str | None, str | None]]
+          ) -> tuple[str, list[str]]:
+    """A column of windows (``(start, end, timezone)`` each) in table cells, and its title:
+    ``title (UTC)`` when every window with bounds was cut on UTC's clock, ``title (ZONE)``
+    when all on one zone's (``monitor --timezone``), shown on its clock with offsets; with
+    several zones, ``title`` alone, each window on its own clock with offsets (UTC's too)."""
+    zones = {zone for start, end, zone in windows if start or end}
+    one = len(zones) <= 1
+    title = f"{title} ({next(iter(zones), None) or 'UTC'})" if one else title
+    return title, [span(start, end, zone if one else zone or "UTC")
+                   for start, end, zone in windows]
 
 
 def table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:

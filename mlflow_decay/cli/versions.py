@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .options import Command, experiment_option, not_blank
-from .output import common, emit, span, table, whole
+from .output import common, emit, spans, table, whole
 
 
 @click.command(cls=Command)
@@ -48,11 +48,12 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
     from .. import api
 
     events = api.history(model, tracking_uri=tracking_uri, experiment=experiment)
-    text = table(["logged (UTC)", "window (UTC)", "version", "event", "reason / run"],
-                 [[e["time"][:16].replace("T", " "),
-                   span(e["window_start"], e["window_end"]), str(e["version"]),
+    title, cells = spans("window", [(e["window_start"], e["window_end"], e.get("timezone"))
+                                    for e in events])
+    text = table(["logged (UTC)", title, "version", "event", "reason / run"],
+                 [[e["time"][:16].replace("T", " "), cell, str(e["version"]),
                    e["event"], whole(e["reason"]) if e["reason"] else e["run_id"]]
-                  for e in events])
+                  for e, cell in zip(events, cells, strict=True)])
     emit(as_json, events, text)
 
 
@@ -65,14 +66,20 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     from .. import api
 
     rows = api.status(_model_uri(model), tracking_uri=tracking_uri)
+    # each window on the clock that cut it (one zone: named in the titles)
+    windows = [w for r in rows for w in (r["since_window"], r["last_window"]) if w]
+    title, shown = spans("window", [(w["start"], w["end"], w.get("timezone")) for w in windows])
+    cell = dict(zip(map(id, windows), shown, strict=True))
     cells = []
     for r in rows:
-        since = _window(r["since_window"]) if r["since_window"] else _moment(r)
-        last = (f"{_window(r['last_window'])} {r['last_verdict']}" if r["last_window"]
+        since = cell[id(r["since_window"])] if r["since_window"] else _moment(r)
+        last = (f"{cell[id(r['last_window'])]} {r['last_verdict']}" if r["last_window"]
                 else "-")
         aliases = ",".join("@" + a for a in r["aliases"]) or "-"
         cells.append([str(r["version"]), r["status"], aliases, since, last, whole(r["reason"])])
-    text = table(["version", "stage", "aliases", "since window (UTC)", "last window (UTC)", "reason"], cells)
+    zone = title.removeprefix("window")
+    text = table(["version", "stage", "aliases", f"since window{zone}", f"last window{zone}",
+                  "reason"], cells)
     emit(as_json, rows, text)
 
 
@@ -85,9 +92,6 @@ def _moment(row: dict[str, Any]) -> str:
     by_hand = (row["reason"] or "").startswith(RESTORED_BY_HAND)
     return f"restored {when}" if by_hand and when != "-" else when
 
-
-def _window(bounds: dict[str, str | None]) -> str:
-    return span(bounds["start"], bounds["end"])
 
 
 def _model_uri(model: str) -> str:

@@ -22,7 +22,7 @@ from .options import (
     predicted_label_option,
     with_bounds,
 )
-from .output import common, emit, fmt, notes_of_warnings, span, table
+from .output import common, emit, fmt, notes_of_warnings, spans, table
 
 if TYPE_CHECKING:
     from ..core.report import DecayReport
@@ -73,7 +73,7 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
 @click.option("--timezone", default=None, metavar="ZONE",
               help="IANA time zone on whose clock --window runs (days from its midnight): "
               "Europe/Berlin, America/New_York [default: UTC]. Timestamps without an offset "
-              "are still read as UTC.")
+              "are still read as UTC (a note says so).")
 @click.option("--chunk-size", type=click.IntRange(1), default=None,
               help="Window size in rows (instead of --window).")
 @policy_option
@@ -103,11 +103,13 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
 
     pol = load_policy(policy_path)
     bars: list[Any] = []
-    reports = api.monitor(
-        model_uri, data, timestamp_column=timestamp_column, every=every, chunk_size=chunk_size,
-        policy=pol, force=force, log=not dry_run, tracking_uri=tracking_uri,
-        experiment=experiment, progress=None if as_json else _progress(bars),
-        timestamp_unit=timestamp_unit, timezone=timezone, predicted_label=predicted_label)
+    with notes_of_warnings():  # times without an offset read as UTC on a zone's clock
+        reports = api.monitor(
+            model_uri, data, timestamp_column=timestamp_column, every=every,
+            chunk_size=chunk_size, policy=pol, force=force, log=not dry_run,
+            tracking_uri=tracking_uri, experiment=experiment,
+            progress=None if as_json else _progress(bars), timestamp_unit=timestamp_unit,
+            timezone=timezone, predicted_label=predicted_label)
     for bar in bars:
         bar.render_finish()
     # the alias moves (the stage is in the table): a monitor of @champion may have taken it off
@@ -137,13 +139,15 @@ def _monitor_table(reports: list[DecayReport]) -> str:
     """One line per window: its bounds, rows, its own verdict, the version's stage after it,
     the task's headline metric (AUC, RMSE; realized and estimated), drift share."""
     word, values = _headlines([r.metrics for r in reports])
-    rows = [[str(number), span(r.window_start, r.window_end), str(r.rows),
+    title, cells = spans("window", [(r.window_start, r.window_end, r.timezone) for r in reports])
+    rows = [[str(number), cell, str(r.rows),
              "skipped" if r.skipped else r.window_status, r.status, fmt(realized), fmt(est),
              fmt(r.metrics.get("drift.share"), 2), (r.run_id or "-")
              + ("  (window still open: logged, not applied)" if r.provisional else "")
              + ("  (logged before: not counted again)" if r.skipped else "")]
-            for number, (r, (realized, est)) in enumerate(zip(reports, values, strict=True), 1)]
-    return table(["#", "window (UTC)", "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
+            for number, (r, (realized, est), cell)
+            in enumerate(zip(reports, values, cells, strict=True), 1)]
+    return table(["#", title, "rows", "verdict", "stage", word, f"est {word}", "drift", "run"],
                  rows, right=frozenset({0, 2, 5, 6, 7}))
 
 
@@ -185,8 +189,9 @@ def labels(model_uri: str, labels_path: Path, id_column: str | None, label_colum
                                 label_column=label_column, policy=pol,
                                 tracking_uri=tracking_uri, experiment=experiment)
     word, values = _headlines([w.metrics for w in updated])
-    rows = [[span(w.window_start, w.window_end), f"{w.labelled} of {w.rows}", w.window_status,
-             fmt(realized), w.run_id] for w, (realized, _) in zip(updated, values, strict=True)]
-    text = table(["window (UTC)", "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
+    title, cells = spans("window", [(w.window_start, w.window_end, w.timezone) for w in updated])
+    rows = [[cell, f"{w.labelled} of {w.rows}", w.window_status, fmt(realized), w.run_id]
+            for w, (realized, _), cell in zip(updated, values, cells, strict=True)]
+    text = table([title, "labelled", "verdict", word, "run"], rows, right=frozenset({1, 3}))
     lines = [f"{len(updated)} window(s) received labels", *("  " + line for line in text.splitlines())]
     emit(as_json, [w.__dict__ for w in updated], "\n".join(lines))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from .names import DERIVED
 from .policy import Policy
@@ -92,14 +93,15 @@ class Timeline:
     tick_labels: list[str]
     panels: list[Panel]
     current: int = -1  # the reported window's place along x (ringed)
+    timezone: str | None = None  # the clock of the tick labels (None: UTC)
 
     @property
     def xlabel(self) -> str:
-        return "window dates (UTC)" if self.dated else "window"
+        return f"window dates ({self.timezone or 'UTC'})" if self.dated else "window"
 
 
 def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profile,
-             breaches: Sequence[Breach] = ()) -> Timeline:
+             breaches: Sequence[Breach] = (), timezone: str | None = None) -> Timeline:
     """The series plot's data.
 
     Parameters
@@ -115,6 +117,8 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
         The thresholds, and the reference values and bands they are relative to.
     breaches : sequence of Breach
         The reported window's breaches, worst first: the first is the trigger.
+    timezone : str, optional
+        The IANA time zone whose clock cut the reported window: the dates are on it.
     """
     times = {t: parse_time(t) for t in dict.fromkeys(
         t for p in points for t in (p.get("start"), p.get("end")))}
@@ -140,9 +144,9 @@ def timeline(points: Sequence[Mapping[str, Any]], policy: Policy, profile: Profi
             panels += hit
         for panel in hit:
             panel.trigger = True
-    ticks, labels = _ticks(x, bounds, dated)
+    ticks, labels = _ticks(x, bounds, dated, timezone)
     return Timeline(x, spans, [str(p.get("status") or "") for p in points], dated, ticks, labels,
-                    panels, current)
+                    panels, current, timezone)
 
 
 def _deduplicated(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp | None]
@@ -188,17 +192,22 @@ def _axis(points: Sequence[Mapping[str, Any]], times: Mapping[Any, pd.Timestamp 
     return x, [(v - 0.5, v + 0.5) for v in x], False, x
 
 
-def _ticks(x: list[float], bounds: list[float], dated: bool, most: int = 6
-           ) -> tuple[list[float], list[str]]:
-    """At most ``most`` ticks: dated windows at their boundaries (dates, with hours when a
-    window is shorter than a day), others at their numbers."""
+def _ticks(x: list[float], bounds: list[float], dated: bool, timezone: str | None = None,
+           most: int = 6) -> tuple[list[float], list[str]]:
+    """At most ``most`` ticks: dated windows at their boundaries (dates on the clock of
+    ``timezone``, default UTC's, with hours when a window is shorter than a day or, on a
+    zone's clock, a boundary is not at its midnight), others at their numbers."""
     step = max(1, math.ceil(len(bounds) / most))
     ticks = bounds[::step]
     if not dated:
         return ticks, [str(int(t)) for t in ticks]
-    short = any(b - a < 1 for a, b in itertools.pairwise(bounds))
+    clock = UTC if timezone is None else ZoneInfo(timezone)
+    times = [datetime.fromtimestamp(t * _DAY, clock) for t in bounds]
+    # a day its clocks change is 23 or 25 hours long: still a day on that clock
+    short = (any(b - a < 1 for a, b in itertools.pairwise(bounds)) if timezone is None
+             else any((t.hour, t.minute) != (0, 0) for t in times))
     form = "%m-%d %H:%M" if short else "%Y-%m-%d"
-    return ticks, [datetime.fromtimestamp(t * _DAY, UTC).strftime(form) for t in ticks]
+    return ticks, [t.strftime(form) for t in times[::step]]
 
 
 def _values(metrics: Sequence[Mapping[str, float]], name: str) -> list[float]:

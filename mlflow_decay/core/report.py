@@ -43,6 +43,9 @@ class DecayReport:
         MLflow cannot take it or it collides with another column's or a model output's.
     provisional : bool
         The window was still open (it ends after the evaluation): logged, not applied.
+    timezone : str or None
+        The IANA time zone on whose clock the window was cut (``monitor --timezone``), in which
+        its bounds are shown; the bounds themselves are UTC. ``None``: UTC.
     """
 
     model_uri: str
@@ -68,6 +71,7 @@ class DecayReport:
     skipped: bool = False
     feature_keys: dict[str, str] = field(default_factory=dict)
     provisional: bool = False
+    timezone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the report (a non-finite number becomes ``None``)."""
@@ -77,7 +81,7 @@ class DecayReport:
         """What ``mlflow-decay evaluate`` prints: the version, the window and :meth:`summary`,
         then the breaches, notes, ignored columns, registry changes and the run (``print``,
         and a notebook's display; ``repr`` keeps every field)."""
-        window = span_label(self.window_start, self.window_end)
+        window = span_label(self.window_start, self.window_end, self.timezone)
         lines = [f"{self.model_uri}{f' {window}' if window else ''}: {self.summary()}"]
         lines += [f"  breach: {r}" for r in self.reasons[:10]]
         if len(self.reasons) > 10:

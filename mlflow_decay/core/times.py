@@ -111,6 +111,37 @@ def _parse_text(text: pd.Series, column: str) -> pd.Series:
     return _as_utc(results[0])
 
 
+def zone_note(series: pd.Series, column: str, timezone: str | None) -> str | None:
+    """A note when windows are cut on the clock of ``timezone`` and the column's times carry
+    no offset (naive datetimes, dates, or text without one, judged by its first value): they
+    are read as UTC, so a zone's local times written without one land hours off; ``None``
+    otherwise (no zone, epoch numbers, times with an offset or a zone)."""
+    if timezone is None or not len(series):
+        return None
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        naive = getattr(dtype, "tz", None) is None
+    elif str(dtype).startswith(("date32", "date64")):
+        naive = True
+    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        naive = False
+    else:
+        first = str(series.dropna().iloc[0]).strip() if series.notna().any() else ""
+        try:
+            naive = bool(first) and not first.isdigit() and pd.Timestamp(first).tzinfo is None
+        except (ValueError, TypeError, OverflowError):
+            naive = False
+    if not naive:
+        return None
+    example = str(series.dropna().iloc[0])
+    there = pd.Timestamp(example).tz_localize("UTC").tz_convert(timezone)
+    return (f"column {column!r} holds times without an offset, read as UTC ({example[:30]!r} "
+            f"is {there.strftime('%Y-%m-%d %H:%M')} on {timezone}'s clock, which cuts the "
+            f"windows); if they are {timezone}'s times, write them with their offset "
+            "(2026-03-08T01:30:00-05:00) or as datetimes in that zone "
+            f"(Series.dt.tz_localize({timezone!r}))")
+
+
 #: Words pandas reads as the time of reading, not a time written down.
 _RELATIVE = ("now", "today")
 
@@ -230,17 +261,26 @@ def is_open(end: str | None, now: datetime | None = None) -> bool:
     return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
 
 
-def span_label(start: str | None, end: str | None) -> str:
+def span_label(start: str | None, end: str | None, timezone: str | None = None) -> str:
     """A window's bounds, short, in UTC: ``2026-02-02 → 02-09`` (dates when both fall on
     midnight; with times ``2026-02-02 06:00 → 12:00``); what the end shares with the start
-    is left out. ``from …``/``until …`` with one bound, ``""`` with none or unreadable ones."""
+    is left out. ``from …``/``until …`` with one bound, ``""`` with none or unreadable ones.
+
+    With ``timezone`` (an IANA name), on that zone's clock, each bound with its offset:
+    ``2026-03-08 00:00-05:00 → 03-09 00:00-04:00``."""
     lo, hi = parse_time(start), parse_time(end)
-    dates = all(t is None or t == t.normalize() for t in (lo, hi))
+    if timezone is not None:
+        lo, hi = (None if t is None else t.tz_convert(timezone) for t in (lo, hi))
+    dates = timezone is None and all(t is None or t == t.normalize() for t in (lo, hi))
     fmt = "%Y-%m-%d" if dates else "%Y-%m-%d %H:%M"
+
+    def text(t: pd.Timestamp) -> str:
+        return t.strftime(fmt) + ("" if timezone is None else t.isoformat()[-6:])
+
     if lo is None or hi is None:
         one = lo if lo is not None else hi
-        return "" if one is None else f"{'from' if lo is not None else 'until'} {one.strftime(fmt)}"
-    first, last = lo.strftime(fmt), hi.strftime(fmt)
+        return "" if one is None else f"{'from' if lo is not None else 'until'} {text(one)}"
+    first, last = text(lo), text(hi)
     # leave out the end's leading fields shared with the start: the date, else the year
     for shared in ((11, 5) if not dates else (5,)):
         if first[:shared] == last[:shared]:

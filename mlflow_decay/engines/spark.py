@@ -63,7 +63,7 @@ from .partials import (
     with_counts,
 )
 from .sources import Fingerprint
-from .windows import Cut
+from .windows import Cut, warn_of_naive_times
 
 #: Rows the column kinds are inferred from.
 PLAN_ROWS = 10_000
@@ -349,6 +349,7 @@ def spark_windows(frame: Any, cut: Cut) -> list[tuple[int, str, str, Span]]:
     column, unit = cut.timestamp_column, cut.timestamp_unit
     assert period is not None and column is not None  # a period needs the column
     require_column(frame, column, "window")
+    _naive_on_a_clock(frame, cut)
     times, instants = _as_micros(frame.select(column), [column])
 
     def read(batches: Iterator[pd.DataFrame]) -> Iterator[np.ndarray]:
@@ -381,6 +382,19 @@ def spark_windows(frame: Any, cut: Cut) -> list[tuple[int, str, str, Span]]:
         out.append((index, start, end,
                     Span(column, unit, pd.Timestamp(start).value, pd.Timestamp(end).value)))
     return out
+
+
+def _naive_on_a_clock(frame: Any, cut: Cut) -> None:
+    """Warn as a table in memory does when windows are cut on a zone's clock from times
+    without an offset (``TIMESTAMP_NTZ``, ``DATE``, or text, judged by a first value; a
+    ``TIMESTAMP`` is an instant): a job reading one row, only then."""
+    column = str(cut.timestamp_column)
+    kind = {f.name: f.dataType.typeName() for f in frame.schema.fields}.get(column)
+    if cut.timezone is None or kind not in ("timestamp_ntz", "date", "string"):
+        return
+    row = frame.select(column).where(frame[column].isNotNull()).first()
+    if row is not None:
+        warn_of_naive_times(pd.Series([row[0]]), cut)
 
 
 def _as_micros(frame: Any, columns: list[str]) -> tuple[Any, list[str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import numbers
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,9 @@ from ..core.times import (
     timestamps,
     utc_nanoseconds,
     wall_clock,
+    zone_note,
 )
-from ..errors import DataError
+from ..errors import DataError, DecayWarning
 from .sources import ColumnKind, rows_digest
 
 _TIME = "__mlflow_decay_window_time__"
@@ -148,6 +150,7 @@ def split_windows(frame: pd.DataFrame, cut: Cut) -> list[Window]:
             raise DataError(f"timestamp column {timestamp_column!r} is missing from the data "
                             f"({missing_column(timestamp_column, frame)})")
         times = timestamps(frame[timestamp_column], timestamp_column, cut.timestamp_unit)
+        warn_of_naive_times(frame[timestamp_column], cut)
         order = np.argsort(utc_nanoseconds(times), kind="stable")
         frame, times = frame.iloc[order], times.iloc[order]
     out: list[Window] = []
@@ -234,6 +237,8 @@ def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | 
             if timestamp_column not in batch.columns:
                 raise DataError(f"timestamp column {timestamp_column!r} is missing from the data")
             times = timestamps(batch[timestamp_column], timestamp_column, cut.timestamp_unit)
+            if last is None:  # the first batch
+                warn_of_naive_times(batch[timestamp_column], cut)
             values = utc_nanoseconds(times)
             if out_of_order(values, last):
                 raise DataError(f"column {timestamp_column!r}: rows read in batches must come in "
@@ -259,6 +264,14 @@ def _labelled(batches: Iterable[pd.DataFrame], cut: Cut, period: pd.Timedelta | 
             elif times is not None:
                 bounds = (times.iloc[lo].isoformat(), times.iloc[hi - 1].isoformat())
             yield label, *bounds, batch.iloc[lo:hi]
+
+
+def warn_of_naive_times(series: pd.Series, cut: Cut) -> None:
+    """Warn (:class:`DecayWarning`) that times without an offset are read as UTC when windows
+    are cut on a zone's clock (:func:`zone_note`); ``series``: the column, or its first
+    values."""
+    if (note := zone_note(series, str(cut.timestamp_column), cut.timezone)) is not None:
+        warnings.warn(note, DecayWarning, stacklevel=3)
 
 
 def out_of_order(values: np.ndarray, last: Any = None) -> bool:

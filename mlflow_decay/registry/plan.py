@@ -282,8 +282,10 @@ def _is_last(key: str | Callable[[], str] | None, last: AppliedWindow, start: st
 def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy: Policy,
                 run_id: str | None, *, start: str | None, end: str | None,
                 key: str | Callable[[], str] | None, others: list[ModelVersionRef] | None = None,
-                now: datetime | None = None, rows: int | None = None) -> Plan:
-    """What one window's verdict does to the version: :func:`plan`, once per window.
+                now: datetime | None = None, rows: int | None = None,
+                timezone: str | None = None) -> Plan:
+    """What one window's verdict does to the version: :func:`plan`, once per window (the
+    status line names it on the clock of ``timezone``, the zone that cut it, default UTC).
 
     - A window still open (it ends after ``now``) is provisional: its verdict is logged, not
       applied; the closed window is evaluated anew and counts. So is a window of fewer
@@ -333,7 +335,7 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
             return skip(f"a window ending {last.end or last.start} or later was already applied "
                         f"by another run{other}")
     final = plan(ref, status, reasons, policy, run_id, others=others,
-                 base=(before[0], (before[1], before[2])), window=span_label(start, end))
+                 base=(before[0], (before[1], before[2])), window=span_label(start, end, timezone))
     actions = final.actions
     if isinstance(key, str) and key:
         tag = Action("set_tag", LAST_WINDOW,

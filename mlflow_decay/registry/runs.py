@@ -53,6 +53,7 @@ from .tags import (
     RESTORED_BY_HAND,
     ROWS,
     STATUS,
+    TIMEZONE,
     WINDOW_END,
     WINDOW_KEY,
     WINDOW_START,
@@ -125,6 +126,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         WINDOW_STATUS: report.window_status,
         WINDOW_START: report.window_start or "",
         WINDOW_END: report.window_end or "",
+        **({TIMEZONE: report.timezone} if report.timezone else {}),
         **({PROVISIONAL: "true"} if report.provisional else {}),
         ROWS: str(report.rows),
         PROFILE_SHA256: ref.profile_sha256,
@@ -134,7 +136,8 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     }
     check_metric_names(report.metrics)  # before the run exists: bad names leave no run
     run_name = window_run_name(ref.name, ref.version, report.window_start, report.window_end,
-                               report.window_status, report.provisional)
+                               report.window_status, report.provisional,
+                               timezone=report.timezone)
     exp_id = experiment_id(client, ref.name, experiment)
     run = client.create_run(exp_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
@@ -175,11 +178,12 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
 
 
 def window_run_name(model_name: str, version: str, start: str | None, end: str | None,
-                    verdict: str, provisional: bool = False, step: int | None = None) -> str:
-    """A window run's name, its dates first: ``2026-02-02 → 02-09 v1 degraded``; without
-    dates ``window 3 v1 degraded`` (its step in the version's timeline) or, before it has
-    one, ``churn v1 degraded``."""
-    label = span_label(start, end) or (model_name if step is None else f"window {step}")
+                    verdict: str, provisional: bool = False, step: int | None = None,
+                    timezone: str | None = None) -> str:
+    """A window run's name, its dates first: ``2026-02-02 → 02-09 v1 degraded`` (on the
+    clock of ``timezone``, with offsets, when given); without dates ``window 3 v1 degraded``
+    (its step in the version's timeline) or, before it has one, ``churn v1 degraded``."""
+    label = span_label(start, end, timezone) or (model_name if step is None else f"window {step}")
     return f"{label} v{version} {verdict}{' (open)' if provisional else ''}".rstrip()
 
 
@@ -427,11 +431,20 @@ def window_of(client: MlflowClient, run_id: str) -> dict[str, str | None] | None
 
 
 def bounds_of(run: Run) -> dict[str, str | None] | None:
-    """The bounds of the window an evaluation run evaluated (``None`` for other runs)."""
+    """The bounds of the window an evaluation run evaluated (``None`` for other runs), with
+    ``timezone`` when it was cut on a zone's clock (:func:`zone_of`)."""
     tags = run.data.tags
     if tags.get(KIND) != "evaluation":
         return None
-    return {"start": tags.get(WINDOW_START) or None, "end": tags.get(WINDOW_END) or None}
+    return {"start": tags.get(WINDOW_START) or None, "end": tags.get(WINDOW_END) or None,
+            **zone_of(run)}
+
+
+def zone_of(run: Run) -> dict[str, str]:
+    """``{"timezone": name}`` for a window run cut on a zone's clock (tag ``TIMEZONE``); else
+    ``{}``: a window on UTC's clock is described as before there were zones."""
+    zone = run.data.tags.get(TIMEZONE)
+    return {"timezone": zone} if zone else {}
 
 
 def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:

@@ -43,6 +43,9 @@ WINDOW_STATUS = TAG + "window_status"
 WINDOW_START = TAG + "window_start"
 WINDOW_END = TAG + "window_end"
 WINDOW_KEY = TAG + "window_key"
+#: On a window run cut on a time zone's clock (``monitor --timezone``): the zone (IANA name),
+#: in which its bounds (stored as UTC) are shown; no tag: UTC
+TIMEZONE = TAG + "timezone"
 PROVISIONAL = TAG + "provisional"
 ROWS = TAG + "rows"
 REASONS = TAG + "reasons"

@@ -42,6 +42,7 @@ from .tags import (
     PROVISIONAL,
     RUN_NAME,
     TIMELINE_STEP,
+    TIMEZONE,
     WINDOW_END,
     WINDOW_KEY,
     WINDOW_START,
@@ -166,7 +167,8 @@ def _nest(client: MlflowClient, run: Run, timeline_id: str, step: int) -> None:
     tags = run.data.tags
     name = window_run_name(tags.get(MODEL_NAME, ""), tags.get(MODEL_VERSION, ""),
                            tags.get(WINDOW_START), tags.get(WINDOW_END),
-                           tags.get(WINDOW_STATUS, ""), tags.get(PROVISIONAL) == "true", step)
+                           tags.get(WINDOW_STATUS, ""), tags.get(PROVISIONAL) == "true", step,
+                           tags.get(TIMEZONE) or None)
     client.log_batch(run.info.run_id, tags=[RunTag(PARENT_RUN_ID, timeline_id),
                                             RunTag(TIMELINE_STEP, str(step)),
                                             RunTag(RUN_NAME, name)])

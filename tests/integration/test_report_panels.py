@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import re
 import shutil
 import subprocess
@@ -58,6 +59,23 @@ def _not_blank(png: bytes) -> None:
     assert float(image[..., :3].std()) > 0.05
     colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 20
+
+
+def test_series_of_windows_cut_on_a_zones_clock_is_dated_on_it() -> None:
+    """Before: New York's days (cut by monitor --timezone) were dated on the series plot at
+    their UTC boundaries, with hours (``03-07 05:00``, ``03-09 04:00``: the day the clocks
+    went forward is 23 hours, so a "window shorter than a day"), under "window dates (UTC)"."""
+    days = pd.date_range("2026-03-06", "2026-03-11", freq="D", tz="America/New_York")
+    points = [_point("healthy", a.tz_convert("UTC").isoformat(), b.tz_convert("UTC").isoformat(),
+                     key=f"k{i}", **{"perf.roc_auc": 0.9})
+              for i, (a, b) in enumerate(itertools.pairwise(days))]
+    data = timeline(points, DEFAULT_POLICY, reference_profile(), timezone="America/New_York")
+    assert data.xlabel == "window dates (America/New_York)"
+    assert data.tick_labels == [d.strftime("%Y-%m-%d") for d in days]
+    hours = timeline(points, DEFAULT_POLICY, reference_profile(), timezone="Asia/Tokyo")
+    assert hours.tick_labels[:2] == ["03-06 14:00", "03-07 14:00"]  # New York's midnights
+    utc = timeline(points, DEFAULT_POLICY, reference_profile())
+    assert utc.xlabel == "window dates (UTC)" and utc.tick_labels[0] == "03-06 05:00"
 
 
 def test_series_holds_every_window_on_dates_with_family_panels_and_thresholds() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -232,3 +233,25 @@ def test_spark_windows_follow_the_clock_of_a_time_zone_as_the_pandas_path(
                                                   "2026-03-27T23:00:00+00:00",
                                                   "2026-03-28T23:00:00+00:00"]
     assert ours[2].window_end == "2026-03-29T22:00:00+00:00"  # a day of 23 hours
+
+
+def test_spark_times_without_an_offset_on_a_zones_clock_are_noted(
+        spark: Any, tracking_uri: str, profiled: str) -> None:
+    """Before: Berlin's local times as TIMESTAMP_NTZ (or text without an offset) were read as
+    UTC and cut on Berlin's clock without a word, as in memory; now the same note is given
+    (a TIMESTAMP is an instant: none)."""
+    from pyspark.sql import functions
+
+    table = make_frame(300, 8).assign(ts=pd.date_range("2026-03-20", periods=300, freq="10min"))
+    options = {"timestamp_column": "ts", "every": "1D", "timezone": "Europe/Berlin",
+               "tracking_uri": tracking_uri, "log": False}
+    note = "'2026-03-20 00:00:00' is 2026-03-20 01:00 on Europe/Berlin's clock"
+    for frame in (spark.createDataFrame(table.assign(ts=table.ts.astype(str))),
+                  spark.createDataFrame(table).withColumn("ts", functions.to_timestamp_ntz(
+                      functions.col("ts").cast("string")))):
+        with pytest.warns(md.DecayWarning, match=note):
+            md.monitor(profiled, frame, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", md.DecayWarning)
+        md.monitor(profiled, spark.createDataFrame(table.assign(ts=table.ts.dt.tz_localize(
+            "Europe/Berlin"))), **options)

@@ -128,6 +128,21 @@ def test_span_label_leads_with_dates() -> None:
     assert span_label(None, None) == ""
 
 
+def test_span_label_on_a_zones_clock_shows_its_offsets() -> None:
+    """A window cut on New York's clock, as its user reads it: local times with their offsets
+    (which change on the day the clocks go forward), not the UTC times stored."""
+    ny = "America/New_York"
+    assert span_label("2026-03-08T05:00:00+00:00", "2026-03-09T04:00:00+00:00", ny) == \
+        "2026-03-08 00:00-05:00 → 03-09 00:00-04:00"
+    assert span_label("2026-03-08T05:00:00+00:00", "2026-03-08T11:00:00+00:00", ny) == \
+        "2026-03-08 00:00-05:00 → 07:00-04:00"
+    assert span_label("2026-12-31T18:30:00+00:00", "2027-01-01T18:30:00+00:00",
+                      "Asia/Kolkata") == "2027-01-01 00:00+05:30 → 01-02 00:00+05:30"
+    assert span_label("2026-03-08T05:00:00+00:00", None, ny) == "from 2026-03-08 00:00-05:00"
+    assert span_label("2026-03-08T05:00:00+00:00", "2026-03-09T04:00:00+00:00") == \
+        "2026-03-08 05:00 → 03-09 04:00"
+
+
 def _evaluate(uri: str, uri_store: str, frame: pd.DataFrame, start: str | None = None,
               end: str | None = None, **kw: Any) -> md.DecayReport:
     return md.evaluate(uri, frame, window_start=start, window_end=end, tracking_uri=uri_store,

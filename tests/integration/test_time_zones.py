@@ -1,0 +1,149 @@
+"""Windows cut on a time zone's clock (``monitor --timezone``) shown on that clock: the monitor's
+table, ``history``, ``status``, ``labels``, run names and report pages; bounds stored as UTC."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import frame_profile, make_frame
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+from mlflow_decay.engines.sources import read_table
+from mlflow_decay.registry import run_files
+
+NY = "America/New_York"
+
+
+def _around_the_clock_change(rows: int = 1200) -> pd.DataFrame:
+    """Rows every few minutes from New York's March 6 to 10, 2026 (clocks go forward on the
+    8th), timestamps as ISO text with New York's offsets, ids for late labels."""
+    frame = make_frame(rows, seed=7)
+    times = pd.date_range("2026-03-06T05:00:00Z", "2026-03-10T03:59:00Z", periods=rows).floor("s")
+    stamps = times.tz_convert(NY)
+    return frame.assign(id=[f"r{i}" for i in range(rows)],
+                        ts=[t.isoformat() for t in stamps])
+
+
+def test_windows_cut_on_a_zone_are_shown_on_its_clock(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: with --timezone America/New_York the monitor, history, status and labels
+    tables, run names and report pages showed the windows in UTC (``2026-03-08 05:00 →
+    03-09 04:00``), a New York day the user could not recognise as their March 8."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="id", target="label", prediction="score",
+                                         id_column="id"), tracking_uri=tracking_uri)
+    data = _around_the_clock_change()
+    data.to_csv(tmp_path / "prod.csv", index=False)
+    # pandas' own cut of the same rows, on New York's clock
+    local = (data.assign(ts=pd.to_datetime(data.ts, utc=True, format="ISO8601")).set_index("ts")
+             .tz_convert(NY).resample("D").size())
+    runner = CliRunner()
+    (tmp_path / "policy.toml").write_text("[actions]\ndescribe = true\n")
+    args = ["monitor", uri, "--data", str(tmp_path / "prod.csv"), "--timestamp-column", "ts",
+            "--window", "1D", "--timezone", NY, "--policy", str(tmp_path / "policy.toml"),
+            "--tracking-uri", tracking_uri]
+    out = runner.invoke(main, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    reports = json.loads(out.stdout)
+    assert [(r["window_start"], r["window_end"], r["rows"], r["timezone"]) for r in reports] == [
+        (day.tz_convert("UTC").isoformat(), (day + pd.DateOffset(days=1)).tz_convert("UTC")
+         .isoformat(), n, NY) for day, n in local.items()]
+    dst = "2026-03-08 00:00-05:00 → 03-09 00:00-04:00"  # 23 hours
+    text = runner.invoke(main, args).stdout  # a rerun: every window logged before
+    assert "window (America/New_York)" in text.splitlines()[0]
+    assert [line.split("  ")[1] for line in text.splitlines()[1:]] == [
+        "2026-03-06 00:00-05:00 → 03-07 00:00-05:00", "2026-03-07 00:00-05:00 → 03-08 00:00-05:00",
+        dst, "2026-03-09 00:00-04:00 → 03-10 00:00-04:00"]
+    client = registry.client_for(tracking_uri)
+    run = client.get_run(reports[2]["run_id"])
+    tags = run.data.tags
+    assert tags[registry.WINDOW_START] == "2026-03-08T05:00:00+00:00"  # stored as UTC
+    assert tags[registry.WINDOW_END] == "2026-03-09T04:00:00+00:00"
+    assert tags[registry.TIMEZONE] == NY
+    assert tags[registry.RUN_NAME].startswith(dst)
+    page = run_files.read_file(client, run, run_files.REPORT_PAGE)
+    assert page is not None and f"window {dst} (America/New_York), {local.iloc[2]} rows" \
+        in page.decode()
+    # the same day's rows evaluated again, with its New York bounds: that window, on its clock
+    day = read_table(tmp_path / "prod.csv").iloc[local.iloc[:2].sum():local.iloc[:3].sum()]
+    day.to_parquet(tmp_path / "day.parquet")  # the rows as the monitor read them, to the bit
+    again = md.evaluate(uri, tmp_path / "day.parquet", window_start="2026-03-08T00:00:00-05:00",
+                        window_end="2026-03-09T00:00:00-04:00", tracking_uri=tracking_uri)
+    assert again.skipped and again.run_id == run.info.run_id and again.timezone == NY
+    assert str(again).startswith(f"{uri} {dst}: ")
+    # the version's description names the window its stage began on, on the same clock
+    version = client.get_model_version("churn", uri.rsplit("/", 1)[1])
+    assert "since 2026-03-06 00:00-05:00 → 03-07 00:00-05:00" in str(version.description)
+    history = runner.invoke(main, ["history", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "window (America/New_York)" in history and "2026-03-06 00:00-05:00 → " in history
+    status = runner.invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "last window (America/New_York)" in status
+    assert "2026-03-09 00:00-04:00 → 03-10 00:00-04:00" in status
+    late = data.iloc[::2][["id", "label"]]
+    late.to_csv(tmp_path / "labels.csv", index=False)
+    out = runner.invoke(main, ["labels", uri, "--labels", str(tmp_path / "labels.csv"),
+                               "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    assert "window (America/New_York)" in out.stdout and dst in out.stdout
+    # the labels renamed the run by its verdict: on the zone's clock still
+    assert client.get_run(run.info.run_id).data.tags[registry.RUN_NAME].startswith(dst)
+
+
+def test_windows_cut_on_utc_are_shown_as_before(tracking_uri: str, profiled: str,
+                                                tmp_path: Path) -> None:
+    """Without --timezone, nothing changes: UTC dates, no zone tag."""
+    data = make_frame(400, seed=3).assign(
+        ts=pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.arange(400) * 400, "s"))
+    reports = md.monitor(profiled, data, timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.timezone for r in reports] == [None, None]
+    run = registry.client_for(tracking_uri).get_run(str(reports[0].run_id))
+    assert registry.TIMEZONE not in run.data.tags
+    assert run.data.tags[registry.RUN_NAME].startswith("2026-03-01 → 03-02")
+    status = CliRunner().invoke(main, ["status", "churn", "--tracking-uri", tracking_uri]).stdout
+    assert "last window (UTC)" in status and "2026-03-02 → 03-03" in status
+
+
+def test_times_without_an_offset_on_a_zones_clock_are_noted(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: a New York team's local times written without an offset (``2026-03-06
+    00:00:00``), cut with --timezone America/New_York, were read as UTC without a word: every
+    window held the evening before's rows (an extra window of 19:00-24:00 first), and nothing
+    said why. They are still read as UTC (the documented rule); a note now says so, with the
+    time it became, in memory, streamed, and for dates."""
+    zoned = _around_the_clock_change(600)
+    local = zoned.assign(ts=pd.to_datetime(zoned.ts, utc=True, format="ISO8601")
+                         .dt.tz_convert(NY).dt.tz_localize(None))
+    local.to_parquet(tmp_path / "naive.parquet")  # in time order: streamed
+    local.assign(ts=local.ts.astype(str)).to_csv(tmp_path / "naive.csv", index=False)
+    note = ("column 'ts' holds times without an offset, read as UTC ('2026-03-06 00:00:00' is "
+            "2026-03-05 19:00 on America/New_York's clock, which cuts the windows)")
+    for path in ("naive.parquet", "naive.csv"):
+        out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / path),
+                                        "--timestamp-column", "ts", "--window", "1D",
+                                        "--timezone", NY, "--dry-run", "--json",
+                                        "--tracking-uri", tracking_uri])
+        assert out.exit_code == 0, out.output
+        assert f"mlflow-decay: note: {note}" in out.stderr, out.stderr
+        # read as UTC, as pandas reads them so, on New York's clock
+        counts = (local.set_index("ts").tz_localize("UTC").tz_convert(NY).resample("D").size())
+        assert [r["rows"] for r in json.loads(out.stdout)] == counts[counts > 0].tolist()
+    dates = local.assign(ts=local.ts.dt.date)
+    with pytest.warns(md.DecayWarning, match="'2026-03-06' is 2026-03-05 19:00 on America/New_"):
+        md.monitor(profiled, dates, timestamp_column="ts", every="1D", timezone=NY, log=False,
+                   tracking_uri=tracking_uri)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", md.DecayWarning)  # with offsets, or on UTC's clock: none
+        md.monitor(profiled, zoned, timestamp_column="ts", every="1D", timezone=NY, log=False,
+                   tracking_uri=tracking_uri)
+        md.monitor(profiled, local, timestamp_column="ts", every="1D", log=False,
+                   tracking_uri=tracking_uri)
