@@ -120,29 +120,35 @@ class PCAModel:
         codes = [level_codes(read[name], levels, factorized(name) if factorized else None)
                  for name, levels in self.categorical]
         numbers = [read[name] for name in self.features]
-        inverse = 1 / np.asarray(self.scale[:len(self.features)])
+        inverse = self._inverse_scale
         total = 0.0
         for start, stop in _blocks(len(frame), len(self.mean)):
             picked = [code[start:stop] for code in codes]
             with np.errstate(over="ignore", invalid="ignore"):
-                # clean rows as they are; a missing or infinite value (NaN or inf spreads to
-                # the sum) makes the block count again with it at the mean
+                # clean rows as they are, centred (the scale is in the maps: a pass less); a
+                # missing or infinite value (NaN or inf spreads to the sum) makes the block
+                # count again with it at the mean
                 part = self._block_error(
-                    _centred(numbers, self.features, self.mean, start, stop, inverse, False),
-                    picked)
+                    _centred(numbers, self.features, self.mean, start, stop, masked=False),
+                    picked, scaled=False)
                 if not np.isfinite(part):
                     part = self._block_error(
-                        _centred(numbers, self.features, self.mean, start, stop, inverse), picked)
+                        _centred(numbers, self.features, self.mean, start, stop), picked,
+                        scaled=False)
             if not np.isfinite(part):  # values too large to square: cap their z-scores
                 block = _centred(numbers, self.features, self.mean, start, stop, inverse)
                 part = self._block_error(np.clip(block, -Z_LIMIT, Z_LIMIT, out=block), picked)
             total += part
         return max(total, 0.0)
 
-    def _block_error(self, block: np.ndarray, codes: Sequence[np.ndarray]) -> float:
+    def _block_error(self, block: np.ndarray, codes: Sequence[np.ndarray],
+                     scaled: bool = True) -> float:
         """The error sum of a block of standardized numbers (squared in place) and the rows'
-        level codes."""
+        level codes; ``scaled=False``: of numbers only centred, each feature's scale applied
+        here (in the directions, and to each feature's sum of squares)."""
         numeric, tables, squares = self._maps
+        if not scaled:
+            numeric = self._scaled_directions
         part = 0.0
         if len(numeric):
             projected = numeric @ block
@@ -151,10 +157,23 @@ class PCAModel:
             part = float(np.square(projected, out=projected).sum())
         if self.residual:
             return part
-        norm = float(np.square(block, out=block).sum()) + sum(
+        sums = np.square(block, out=block).sum(axis=1)
+        norm = float(sums.sum() if scaled else sums @ np.square(self._inverse_scale)) + sum(
             float(np.bincount(code, minlength=len(square)) @ square)
             for square, code in zip(squares, codes, strict=True))
         return norm - part
+
+    @cached_property
+    def _inverse_scale(self) -> np.ndarray:
+        """One over each numerical feature's scale (a standardized value is ``(x - mean) *``
+        this)."""
+        return 1 / np.asarray(self.scale[:len(self.features)])
+
+    @cached_property
+    def _scaled_directions(self) -> np.ndarray:
+        """The stored directions on the centred numbers: each feature's part times its
+        inverse scale (so that they read centred numbers as the stored ones read z-scores)."""
+        return np.ascontiguousarray(self._maps[0] * self._inverse_scale)
 
     @cached_property
     def _maps(self) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
