@@ -47,7 +47,7 @@ from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
 from .stats import performance
-from .stats.schema import category_array, folded, map_labels, written_otherwise
+from .stats.schema import category_array, folded, map_labels, to_numeric, written_otherwise
 
 
 @dataclass
@@ -209,9 +209,10 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
 
 
 def _as_classes(profile: Profile, labels: pd.Series, column: str) -> pd.Series:
-    """A classifier's labels as its profile's classes (a regression's as they are)."""
+    """A classifier's labels as its profile's classes, a regression's as numbers (text that
+    is no number refused, naming ``column``)."""
     if profile.task == "regression":
-        return labels
+        return pd.Series(to_numeric(labels, column), index=labels.index)
     return pd.Series(map_labels(labels, profile.classes, column), index=labels.index)
 
 
@@ -234,9 +235,9 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
     joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
+    new = _realized(profile, outputs, joined, id_column, label_column)  # may refuse: first
     run_files.log_window_labels(client, run.info.run_id,
-                           fresh.rename(columns={label_column: "__label__"}))
-    new = _realized(profile, outputs, joined, id_column, label_column)
+                                fresh.rename(columns={label_column: "__label__"}))
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
     verdict, breaches = pol.decide(metrics, profile.bands, rows)

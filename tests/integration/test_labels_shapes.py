@@ -1,0 +1,56 @@
+"""Late labels and model outputs in the shapes real teams have them (trial 19b): labels as
+text, decisions that are no class, ids written as decimals; realized metrics checked against
+scikit-learn on exactly the rows joined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+import mlflow_decay as md
+from mlflow_decay import registry
+
+
+def _regression_rows(n: int, seed: int, prefix: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    return pd.DataFrame({"id": [f"{prefix}{i}" for i in range(n)], "x": x,
+                         "y": 2 * x + rng.normal(0, 0.5, n), "yhat": 2 * x})
+
+
+def test_regression_labels_as_text_are_numbers_and_a_refused_batch_changes_nothing(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a regression's labels sent as text (a DataFrame read from a text export) were
+    stored on the window run as text; a batch holding a blank was refused only after its
+    labels were stored, and every later batch (numbers) then failed with pyarrow's
+    ArrowInvalid traceback: the window could never take labels again."""
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(_regression_rows(1000, 1, "r"), target="y",
+                                            prediction="yhat", task="regression",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = _regression_rows(400, 2, "w")
+    report = md.evaluate(uri, window.drop(columns="y"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    text = window[["id", "y"]].assign(y=window.y.map(lambda v: f"{v:.17g}"))
+    blank = text.iloc[:100].copy()
+    blank.loc[blank.index[0], "y"] = ""
+    with pytest.raises(md.DataError, match=r"column 'y': expected numbers.*got text such as ''"):
+        md.attach_labels(uri, blank, tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    run = client.get_run(report.run_id)  # type: ignore[arg-type]
+    assert registry.LATE_LABELS not in run.data.tags  # nothing stored by the refused batch
+    md.attach_labels(uri, text.iloc[:200], tracking_uri=tracking_uri)  # text, then numbers
+    md.attach_labels(uri, window[["id", "y"]].iloc[200:300], tracking_uri=tracking_uri)
+    joined = window.iloc[:300]
+    metrics = client.get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    assert metrics["labels.coverage"] == 0.75
+    assert metrics["perf.rmse"] == pytest.approx(root_mean_squared_error(joined.y, joined.yhat),
+                                                 rel=1e-12)
+    assert metrics["perf.mae"] == pytest.approx(mean_absolute_error(joined.y, joined.yhat),
+                                                rel=1e-12)
+    assert metrics["perf.r2"] == pytest.approx(r2_score(joined.y, joined.yhat), rel=1e-12)
