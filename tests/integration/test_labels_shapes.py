@@ -9,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from conftest import frame_profile, make_frame
+from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, root_mean_squared_error
 
 import mlflow_decay as md
 from mlflow_decay import registry
@@ -54,3 +55,32 @@ def test_regression_labels_as_text_are_numbers_and_a_refused_batch_changes_nothi
     assert metrics["perf.mae"] == pytest.approx(mean_absolute_error(joined.y, joined.yhat),
                                                 rel=1e-12)
     assert metrics["perf.r2"] == pytest.approx(r2_score(joined.y, joined.yhat), rel=1e-12)
+
+
+def test_a_decision_that_is_no_class_is_refused_when_the_window_is_evaluated(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a decision column holding a value that is no class (a model's "review" band)
+    was taken by a window without labels and stored with its outputs; the labels that came
+    later were then refused for it (as 'labels in column 'decision''), after storing them,
+    at every attempt: the window could never take labels."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, seed=5).assign(id=[f"w{i}" for i in range(600)])
+    window["decision"] = np.where(window.score >= 0.6, "1", "0")
+    window.loc[window.index[:30], "decision"] = "review"
+    with pytest.raises(md.DataError, match=r"decision column 'decision'.*review \(30 rows\)"):
+        md.evaluate(uri, window.drop(columns="label"), predicted_label="decision",
+                    window_start="2026-03-02", window_end="2026-03-09", tracking_uri=tracking_uri)
+    assert not md.status(uri, tracking_uri=tracking_uri)[0].get("last_window")
+    # rows left without a decision are fine: left out of the realized metrics
+    window.loc[window.index[:30], "decision"] = None
+    report = md.evaluate(uri, window.drop(columns="label"), predicted_label="decision",
+                         window_start="2026-03-02", window_end="2026-03-09",
+                         tracking_uri=tracking_uri)
+    md.attach_labels(uri, window[["id", "label"]], tracking_uri=tracking_uri)
+    metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    decided = window.iloc[30:]
+    assert metrics["perf.accuracy"] == pytest.approx(
+        accuracy_score(decided.label, decided.decision.astype(int)), rel=1e-12)
