@@ -163,12 +163,16 @@ def attach_labels(
 
 def _warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -> None:
     """Warn of ``labelled`` ids that match no row id the windows stored (``seen``) when others
-    joined: a partial match would otherwise be silent."""
+    joined: a partial match would otherwise be silent. An unused id that is a stored one
+    written otherwise (as :func:`_loose` reads ids) is named with it."""
     unused = labelled[~labelled.isin(seen)]
     if len(unused):
+        near = written_otherwise(unused, seen, _loose)
+        written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written"
+                   if near is not None else "")
         warnings.warn(f"{len(unused):,} of {len(labelled):,} labelled ids (column {id_column!r}) "
                       f"match no row id stored by the windows of {uri} (for example "
-                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used",
+                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used{written}",
                       DecayWarning, stacklevel=3)
 
 
@@ -386,8 +390,12 @@ def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd
 
 def _loose(key: str) -> str:
     """An id without what often differs between two systems' copies of it: spaces at its ends,
-    letter case, and the leading zeros of a number."""
+    letter case, the leading zeros of a number, and a zero fraction (``'42.0'``: an integer id
+    written by a float column, then read as text)."""
     text = folded(key)
+    whole, dot, fraction = text.partition(".")
+    if dot and whole.isdigit() and fraction and not fraction.strip("0"):
+        text = whole
     return (text.lstrip("0") or "0") if text.isdigit() else text
 
 
@@ -410,7 +418,8 @@ def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled
                 "its rows carry it; a window evaluated from a Spark DataFrame stores none)"
                 + left_out)
     written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
-               "except that 7, 7.0 and '7' are one id" if near is not None else "")
+               "except that the numbers 7 and 7.0 and the text '7' are one id" if near is not None
+               else "")
     # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
     return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "
             f"stored by the {stored} window(s) of {uri} that stored ids (labelled: "

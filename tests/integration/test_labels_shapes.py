@@ -84,3 +84,31 @@ def test_a_decision_that_is_no_class_is_refused_when_the_window_is_evaluated(
     decided = window.iloc[30:]
     assert metrics["perf.accuracy"] == pytest.approx(
         accuracy_score(decided.label, decided.decision.astype(int)), rel=1e-12)
+
+
+def test_ids_written_otherwise_are_named_when_none_or_only_some_match(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: labels read as text from a file whose float column wrote the ids as '2904.0'
+    matched none of the stored ids with no hint why (the error's own rule, "7, 7.0 and '7'
+    are one id", read as if they should); and labels of which only some matched (UUIDs in
+    upper case, some all digits) warned without saying the others were written otherwise."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(400, seed=6).assign(id=[f"{i:x}" for i in range(400, 800)])
+    md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    digits = window[window.id.str.isdigit()].iloc[:50]
+    as_floats = digits[["id", "label"]].assign(id=digits.id.map(lambda i: f"{i}.0"))
+    with pytest.raises(md.DataError, match=rf"labelled id '{digits.id.iloc[0]}.0' is stored as "
+                       rf"'{digits.id.iloc[0]}': ids match as written, except that the numbers "
+                       r"7 and 7.0 and the text '7' are one id"):
+        md.attach_labels(uri, as_floats, tracking_uri=tracking_uri)
+    upper = window[["id", "label"]].assign(id=window.id.str.upper())
+    lettered = window.id[~window.id.str.isdigit()].iloc[0]
+    with pytest.warns(md.DecayWarning, match=rf"{(~window.id.str.isdigit()).sum()} of 400 "
+                      rf"labelled ids .* are not used; labelled id '{lettered.upper()}' is "
+                      rf"stored as '{lettered}': ids match as written"):
+        labelled = md.attach_labels(uri, upper, tracking_uri=tracking_uri)
+    assert labelled[0].labelled == window.id.str.isdigit().sum()
