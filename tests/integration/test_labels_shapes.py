@@ -4,16 +4,25 @@ scikit-learn on exactly the rows joined."""
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import frame_profile, make_frame
-from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.metrics import (
+    accuracy_score,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 import mlflow_decay as md
 from mlflow_decay import registry
+from mlflow_decay.stats.schema import category_key
 
 
 def _regression_rows(n: int, seed: int, prefix: str) -> pd.DataFrame:
@@ -112,3 +121,37 @@ def test_ids_written_otherwise_are_named_when_none_or_only_some_match(
                       rf"stored as '{lettered}': ids match as written"):
         labelled = md.attach_labels(uri, upper, tracking_uri=tracking_uri)
     assert labelled[0].labelled == window.id.str.isdigit().sum()
+
+
+def test_ids_a_warehouse_unloads_as_decimals_keep_every_digit(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: 19-digit ids unloaded as Parquet ``decimal128(38, 0)`` (a warehouse's
+    NUMBER(38, 0), read by pandas as ``decimal.Decimal``) were keyed through floats, so ids
+    within 128 of one another became one id: the window stored '1500000000000000000' for
+    ...001 and ...002, labels of the same export were refused as conflicting for an id no row
+    has, labels with int64 ids matched none, and a label of one row joined its neighbours."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(300, seed=7)
+    ids = [1_500_000_000_000_000_000 + i for i in range(300)]
+    table = pa.Table.from_pandas(window.drop(columns="label"), preserve_index=False)
+    table = table.append_column("id", pa.array([decimal.Decimal(i) for i in ids],
+                                               pa.decimal128(38, 0)))
+    pq.write_table(table, tmp_path / "window.parquet")
+    report = md.evaluate(uri, str(tmp_path / "window.parquet"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    labels = pd.DataFrame({"id": ids, "label": window.label}).iloc[::3]  # int64 ids
+    assert md.attach_labels(uri, labels, tracking_uri=tracking_uri)[0].labelled == 100
+    metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    assert metrics["labels.coverage"] == pytest.approx(1 / 3)
+    joined = window.iloc[::3]
+    assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(joined.label, joined.score),
+                                                    rel=1e-12)
+    assert category_key(decimal.Decimal("1500000000000000001")) == "1500000000000000001"
+    assert category_key(decimal.Decimal("3.00")) == "3" and category_key(
+        decimal.Decimal("2.50")) == "2.5"
