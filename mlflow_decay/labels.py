@@ -202,6 +202,11 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
     or a label is not one of the classes."""
     id_column = column_name(id_column, "id_column") or profile.id_column
     label_column = column_name(label_column, "label_column") or profile.target
+    if profile.target is None:
+        raise DataError(f"{ref.uri}: its profile was built without labels (no target): late "
+                        "labels have no reference performance to be judged against, nor "
+                        "classes to be read as; profile the version again with its labels "
+                        "(--target) and evaluate the windows again")
     if id_column is None or label_column is None:
         raise DataError(f"{ref.uri}: name the id and label columns (the profile has "
                         f"id column {profile.id_column!r} and target {profile.target!r})")

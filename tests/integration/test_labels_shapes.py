@@ -155,3 +155,21 @@ def test_ids_a_warehouse_unloads_as_decimals_keep_every_digit(
     assert category_key(decimal.Decimal("1500000000000000001")) == "1500000000000000001"
     assert category_key(decimal.Decimal("3.00")) == "3" and category_key(
         decimal.Decimal("2.50")) == "2.5"
+
+
+def test_labels_for_a_version_profiled_without_labels_say_so(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: "labels in column 'label' are 0, 1; the profile's classes are " (none named),
+    for a version profiled without --target, whose labels have nothing to be judged against."""
+    uri = new_version()
+    reference = make_frame(2000, seed=1).assign(id=[f"r{i}" for i in range(2000)])
+    md.attach_profile(uri, md.build_profile(reference.drop(columns="label"), prediction="score",
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(300, seed=8).assign(id=[f"w{i}" for i in range(300)])
+    md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"^models:/churn/1: its profile was built without "
+                       r"labels \(no target\).*\(--target\)"):
+        md.attach_labels(uri, window[["id", "label"]], label_column="label",
+                         tracking_uri=tracking_uri)
