@@ -40,6 +40,7 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
 from .core.rules import STATUSES, Status
+from .core.supervision import undecided_note
 from .core.times import span_label
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
@@ -62,6 +63,8 @@ class LabelledWindow:
     metrics: dict[str, float] = field(default_factory=dict)
     window_end: str | None = None
     reasons: list[str] = field(default_factory=list)
+    #: what the realized metrics left out, and why (a metric these rows cannot define)
+    notes: list[str] = field(default_factory=list)
 
 
 def attach_labels(
@@ -147,6 +150,7 @@ def attach_labels(
             ref.uri, len(logged), stored, id_column, known["__id__"], sorted(seen)[:3],
             len(found) - len(logged), written_otherwise(known["__id__"], seen, _loose), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
+    _warn_left_out(updated)
     _warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
         reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
@@ -174,6 +178,21 @@ def _warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) 
                       f"match no row id stored by the windows of {uri} (for example "
                       f"{', '.join(map(repr, unused[:3]))}): their labels are not used{written}",
                       DecayWarning, stacklevel=3)
+
+
+def _warn_left_out(updated: list[LabelledWindow]) -> None:
+    """Warn of what the realized metrics of the windows that received labels left out, each
+    note once with the windows it holds for (a batch of only churners' labels has no ROC AUC
+    in any window: the table's empty column would otherwise go unexplained)."""
+    spans: dict[str, list[str]] = {}
+    for window in updated:
+        for note in window.notes:
+            spans.setdefault(note, []).append(span_label(window.window_start, window.window_end)
+                                              or window.run_id)
+    for note, where in spans.items():
+        more = f", … {len(where) - 3} more" if len(where) > 3 else ""
+        warnings.warn(f"{note} (window {', '.join(where[:3])}{more})", DecayWarning,
+                      stacklevel=3)
 
 
 def _warn_other_policy(uri: str, pol: Policy, logged: list[Run],
@@ -244,7 +263,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
     joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
-    new = _realized(profile, outputs, joined, id_column, label_column)  # may refuse: first
+    new, notes = _realized(profile, outputs, joined, id_column, label_column)  # may refuse
     run_files.log_window_labels(client, run.info.run_id,
                                 fresh.rename(columns={label_column: "__label__"}))
     metrics = {**run.data.metrics, **new}
@@ -265,7 +284,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     timeline.add_metrics(client, run, new)  # the realized points at the window's step
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
-                          [str(b) for b in breaches])
+                          [str(b) for b in breaches], notes)
 
 
 def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
@@ -276,22 +295,26 @@ def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,
-              label_column: str) -> dict[str, float]:
+              label_column: str) -> tuple[dict[str, float], list[str]]:
     """The ``perf.*`` metrics of the labelled rows, their change from the reference, and the
-    share of the window's rows the labels cover (``labels.coverage``)."""
+    share of the window's rows the labels cover (``labels.coverage``); and notes on what
+    they leave out (a metric these rows cannot define, rows without a decision)."""
     # labels match the profile's classes by value; a decision column stored with the outputs
     # (evaluate's predicted_label) decides as it did for the window
     decided = [c for c in outputs.columns if c not in (id_column, *profile.prediction_columns)]
-    perf, _ = performance.realized(
-        profile.task, joined[label_column],
-        prediction_values(joined, profile.prediction_columns, profile.task,
-                          profile.prediction_kind),
-        classes=profile.classes, positive_label=profile.positive_label,
-        threshold=profile.threshold,
-        decisions=joined[decided[0]] if len(decided) == 1 else None)
+    values = prediction_values(joined, profile.prediction_columns, profile.task,
+                               profile.prediction_kind)
+    decisions = joined[decided[0]] if len(decided) == 1 else None
+    perf, why = performance.realized(
+        profile.task, joined[label_column], values, classes=profile.classes,
+        positive_label=profile.positive_label, threshold=profile.threshold, decisions=decisions)
     new = realized_metrics(perf, profile)
     new["labels.coverage"] = len(joined) / len(outputs)
-    return new
+    notes = [f"perf.{m} left out: {reason}" for m, reason in why.items()]
+    if decisions is not None and (note := undecided_note(joined[label_column], values,
+                                                         decisions)):
+        notes.append(note)
+    return new, notes
 
 
 def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWindow | None

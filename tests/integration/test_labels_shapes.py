@@ -173,3 +173,31 @@ def test_labels_for_a_version_profiled_without_labels_say_so(
                        r"labels \(no target\).*\(--target\)"):
         md.attach_labels(uri, window[["id", "label"]], label_column="label",
                          tracking_uri=tracking_uri)
+
+
+def test_late_labels_say_what_their_metrics_leave_out(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a first batch of only churners' labels (those known first) logged no ROC AUC,
+    and rows without a decision were left out of every perf.* metric, without a word: the
+    labels table showed 'auc -'; evaluating the same rows with their labels says both."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, seed=5).assign(id=[f"w{i}" for i in range(600)])
+    window["decision"] = np.where(window.score >= 0.5, 1.0, 0.0)
+    window.loc[window.index[:20], "decision"] = np.nan
+    md.evaluate(uri, window.drop(columns="label"), predicted_label="decision",
+                window_start="2026-03-02", window_end="2026-03-09", tracking_uri=tracking_uri)
+    churners = window[window.label == 1]
+    with pytest.warns(md.DecayWarning) as caught:
+        labelled = md.attach_labels(uri, churners[["id", "label"]], tracking_uri=tracking_uri)
+    notes = [str(w.message) for w in caught]
+    assert "perf.roc_auc left out: labels have a single class (window 2026-03-02 → 03-09)" in notes
+    undecided = int(churners.decision.isna().sum())
+    assert (f"{undecided} of the {len(churners)} rows with a label and a model output have no "
+            f"decision in 'decision': every perf.* metric is of the other "
+            f"{len(churners) - undecided} (window 2026-03-02 → 03-09)") in notes
+    assert "perf.roc_auc" not in labelled[0].metrics
+    decided = churners[churners.decision.notna()]
+    assert labelled[0].metrics["perf.recall"] == pytest.approx(decided.decision.mean(), rel=1e-12)
