@@ -31,7 +31,6 @@ from .core.frames import (
     column_name,
     prediction_values,
     require_column,
-    require_exact_ids,
     require_unique_columns,
 )
 from .core.impact import first_crossing, impact_figures
@@ -39,6 +38,7 @@ from .core.policy import Policy
 from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
+from .core.row_ids import known_labels, warn_unused, why_unmatched
 from .core.rules import STATUSES, Status
 from .core.supervision import undecided_note
 from .core.times import span_label
@@ -48,7 +48,7 @@ from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
 from .stats import performance
-from .stats.schema import category_array, folded, map_labels, to_numeric, written_otherwise
+from .stats.schema import category_array, map_labels, to_numeric
 
 
 @dataclass
@@ -110,7 +110,7 @@ def attach_labels(
     profile = registry.profile_of(client, ref)
     labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,
                                                       label_column)
-    known = _known_labels(labels, id_column, label_column)
+    known = known_labels(labels, id_column, label_column)
     found = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
     # a window judged against an earlier profile (replaced since: its reference is no longer
     # stored) cannot be judged again, and its dates may have been evaluated against this one
@@ -131,7 +131,7 @@ def attach_labels(
             stored += 1
             # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
             ids = category_array(outputs[stored_ids])
-            seen.update(ids)
+            seen.update(ids[pd.notna(ids)])  # a row without an id matches none
             labelled = _join_labels(client, run, outputs, ids, known, profile, pol,
                                     stored_ids, label_column)
             if labelled is not None:
@@ -146,12 +146,11 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(
-            ref.uri, len(logged), stored, id_column, known["__id__"], sorted(seen)[:3],
-            len(found) - len(logged), written_otherwise(known["__id__"], seen, _loose), stored_ids))
+        raise DataError(why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
+                                      seen, len(found) - len(logged), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_left_out(updated)
-    _warn_unused(ref.uri, known["__id__"], seen, id_column)
+    warn_unused(ref.uri, known["__id__"], seen, id_column)
     if reports:
         reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
@@ -163,21 +162,6 @@ def attach_labels(
         if labelled is not None:
             _annotate_page(client, run, labelled, stages.get(run.info.run_id), profile, pol)
     return updated
-
-
-def _warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -> None:
-    """Warn of ``labelled`` ids that match no row id the windows stored (``seen``) when others
-    joined: a partial match would otherwise be silent. An unused id that is a stored one
-    written otherwise (as :func:`_loose` reads ids) is named with it."""
-    unused = labelled[~labelled.isin(seen)]
-    if len(unused):
-        near = written_otherwise(unused, seen, _loose)
-        written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written"
-                   if near is not None else "")
-        warnings.warn(f"{len(unused):,} of {len(labelled):,} labelled ids (column {id_column!r}) "
-                      f"match no row id stored by the windows of {uri} (for example "
-                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used{written}",
-                      DecayWarning, stacklevel=3)
 
 
 def _warn_left_out(updated: list[LabelledWindow]) -> None:
@@ -395,64 +379,6 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     run_files.log_files(client, run.info.run_id, {
         run_files.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
         **({run_files.REPORT_PAGE: text.encode("utf-8")} if text is not None else {})})
-
-
-def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
-    """The labelled rows, one per id (ids as normalised text in ``__id__``); an id given two
-    different labels is refused, naming it."""
-    require_exact_ids(labels[id_column], id_column, "labels")
-    known = labels[[id_column, label_column]].dropna()
-    known = known.assign(__id__=category_array(known[id_column]),
-                         __label__=category_array(known[label_column]))
-    distinct = known.drop_duplicates(["__id__", "__label__"])
-    clash = distinct["__id__"].duplicated(keep=False)
-    if clash.any():
-        example = distinct.loc[clash, "__id__"].iloc[0]
-        found = ", ".join(repr(v) for v in distinct.loc[distinct["__id__"] == example,
-                                                        "__label__"][:3])
-        raise DataError(f"column {id_column!r}: id {example!r} has different labels ({found}) "
-                        f"in column {label_column!r}; {int(clash.sum())} rows have conflicting "
-                        "labels: keep one label per id")
-    return distinct.drop(columns=[id_column, "__label__"])
-
-
-def _loose(key: str) -> str:
-    """An id without what often differs between two systems' copies of it: spaces at its ends,
-    letter case, the leading zeros of a number, and a zero fraction (``'42.0'``: an integer id
-    written by a float column, then read as text)."""
-    text = folded(key)
-    whole, dot, fraction = text.partition(".")
-    if dot and whole.isdigit() and fraction and not fraction.strip("0"):
-        text = whole
-    return (text.lstrip("0") or "0") if text.isdigit() else text
-
-
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
-                   seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None,
-                   stored_ids: str | None = None) -> str:
-    """Why no window received labels, in one line: with examples of the ``labelled`` ids and
-    of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
-    against an earlier profile; ``near``: a labelled id and the stored one it is written
-    otherwise, as :func:`_loose` reads ids; ``stored_ids``: the profile's id column)."""
-    left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
-                "were left out: evaluate their rows again to judge them against this one)"
-                if earlier else "")
-    if not windows:
-        return (f"{uri} has no logged windows to attach labels to"
-                + (" against its current profile" if earlier else "") + left_out)
-    if not stored:
-        return (f"none of the {windows} logged window(s) of {uri} stored row ids (a window "
-                f"stores them when the profile names an id column, here {stored_ids!r}, and "
-                "its rows carry it; a window evaluated from a Spark DataFrame stores none)"
-                + left_out)
-    written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
-               "except that the numbers 7 and 7.0 and the text '7' are one id" if near is not None
-               else "")
-    # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
-    return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids (labelled: "
-            f"{', '.join(map(repr, labelled[:3]))}; stored: {', '.join(map(repr, seen))})"
-            f"{written}" + left_out)
 
 
 def _applied(run: Run) -> bool:

@@ -201,3 +201,21 @@ def test_late_labels_say_what_their_metrics_leave_out(
     assert "perf.roc_auc" not in labelled[0].metrics
     decided = churners[churners.decision.notna()]
     assert labelled[0].metrics["perf.recall"] == pytest.approx(decided.decision.mean(), rel=1e-12)
+
+
+def test_labels_matching_no_id_of_a_window_with_blank_ids_say_why(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: labels that matched no stored id of a window some of whose rows had no id
+    failed with "TypeError: '<' not supported between instances of 'NoneType' and 'str'"
+    (the examples of stored ids were sorted with the missing one among them)."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(300, seed=9).assign(id=[None if i < 10 else f"w{i}" for i in range(300)])
+    md.evaluate(uri, window.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"none of the 2 labelled ids \(column 'id'\) matches "
+                       r".*\(labelled: 'x1', 'x2'; stored: 'w10', 'w100', 'w101'\)$"):
+        md.attach_labels(uri, pd.DataFrame({"id": ["x1", "x2"], "label": [0, 1]}),
+                         tracking_uri=tracking_uri)
