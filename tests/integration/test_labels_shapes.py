@@ -219,3 +219,25 @@ def test_labels_matching_no_id_of_a_window_with_blank_ids_say_why(
                        r".*\(labelled: 'x1', 'x2'; stored: 'w10', 'w100', 'w101'\)$"):
         md.attach_labels(uri, pd.DataFrame({"id": ["x1", "x2"], "label": [0, 1]}),
                          tracking_uri=tracking_uri)
+
+
+def test_profile_prints_the_decision_column_its_metrics_read(
+        tmp_path: Path, tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: with --predicted-label the printout named no decision at all (with a threshold
+    it says "decided positive at probability >= 0.7"), so its accuracy and F1 read as if
+    decided at the default 0.5."""
+    from click.testing import CliRunner
+
+    from mlflow_decay.cli import main
+
+    reference = make_frame(1000, 1)
+    reference["decision"] = (reference.score >= 0.8).astype(int)
+    reference.to_csv(tmp_path / "ref.csv", index=False)
+    done = CliRunner().invoke(main, [
+        "profile", new_version(), "--data", str(tmp_path / "ref.csv"), "--target", "label",
+        "--prediction", "score", "--predicted-label", "decision", "--band-chunks", "0",
+        "--tracking-uri", tracking_uri])
+    assert done.exit_code == 0, done.output
+    assert ("classes: 0, 1 (positive: 1); decided by column 'decision' (each row's decision, "
+            "estimates at probability >= 0.5)") in done.stdout
+    assert f"accuracy {accuracy_score(reference.label, reference.decision):.4f}" in done.stdout
