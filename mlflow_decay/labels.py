@@ -150,7 +150,7 @@ def attach_labels(
                                       seen, len(found) - len(logged), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
     _warn_left_out(updated)
-    warn_unused(ref.uri, known["__id__"], seen, id_column)
+    warn_unused(ref.uri, known["__id__"], seen, id_column, len(found) - len(logged))
     if reports:
         reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)

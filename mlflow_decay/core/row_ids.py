@@ -12,10 +12,12 @@ from ..stats.schema import category_array, folded, written_otherwise
 from .frames import require_exact_ids
 
 
-def warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -> None:
+def warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str,
+                earlier: int = 0) -> None:
     """Warn of ``labelled`` ids that match no row id the windows stored (``seen``) when others
     joined: a partial match would otherwise be silent. An unused id that is a stored one
-    written otherwise (as :func:`loose` reads ids) is named with it."""
+    written otherwise (as :func:`loose` reads ids) is named with it, and the ``earlier``
+    windows left out (judged against an earlier profile), where the others may be."""
     unused = labelled[~labelled.isin(seen)]
     if len(unused):
         near = written_otherwise(unused, seen, loose)
@@ -23,8 +25,8 @@ def warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -
                    if near is not None else "")
         warnings.warn(f"{len(unused):,} of {len(labelled):,} labelled ids (column {id_column!r}) "
                       f"match no row id stored by the windows of {uri} (for example "
-                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used{written}",
-                      DecayWarning, stacklevel=3)
+                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used{written}"
+                      + _left_out(earlier), DecayWarning, stacklevel=3)
 
 
 def known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
@@ -46,6 +48,13 @@ def known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.
     return distinct.drop(columns=[id_column, "__label__"])
 
 
+def _left_out(earlier: int) -> str:
+    """What is said of the ``earlier`` windows left out, judged against an earlier profile."""
+    return (f" ({earlier} window(s) judged against an earlier profile, no longer stored, were "
+            "left out: evaluate their rows again to judge them against this one)"
+            if earlier else "")
+
+
 def loose(key: str) -> str:
     """An id without what often differs between two systems' copies of it: spaces at its ends,
     letter case, the leading zeros of a number, and a zero fraction (``'42.0'``: an integer id
@@ -63,9 +72,7 @@ def why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled:
     of those the windows ``seen`` stored, as compared, and a labelled id that is a stored one
     written otherwise (as :func:`loose` reads ids) with it (``earlier``: windows left out,
     judged against an earlier profile; ``stored_ids``: the profile's id column)."""
-    left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
-                "were left out: evaluate their rows again to judge them against this one)"
-                if earlier else "")
+    left_out = _left_out(earlier)
     if not windows:
         return (f"{uri} has no logged windows to attach labels to"
                 + (" against its current profile" if earlier else "") + left_out)

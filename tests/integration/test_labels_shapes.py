@@ -241,3 +241,26 @@ def test_profile_prints_the_decision_column_its_metrics_read(
     assert ("classes: 0, 1 (positive: 1); decided by column 'decision' (each row's decision, "
             "estimates at probability >= 0.5)") in done.stdout
     assert f"accuracy {accuracy_score(reference.label, reference.decision):.4f}" in done.stdout
+
+
+def test_labels_of_windows_judged_against_an_earlier_profile_say_where_they_went(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: after a new profile, labels for the weeks judged against the old one (left
+    out: their reference is gone) were counted as matching no stored id, with no word of the
+    windows left out, which the error says when none match."""
+    uri = new_version()
+    options = dict(ids="r", target="label", prediction="score", id_column="id", band_chunks=0)
+    md.attach_profile(uri, frame_profile(3000, 1, **options), tracking_uri=tracking_uri)
+    old = make_frame(300, seed=10).assign(id=[f"a{i}" for i in range(300)])
+    md.evaluate(uri, old.drop(columns="label"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    md.attach_profile(uri, frame_profile(3000, 2, **options), tracking_uri=tracking_uri)
+    new = make_frame(300, seed=11).assign(id=[f"b{i}" for i in range(300)])
+    md.evaluate(uri, new.drop(columns="label"), window_start="2026-03-09",
+                window_end="2026-03-16", tracking_uri=tracking_uri)
+    both = pd.concat([old, new])[["id", "label"]]
+    with pytest.warns(md.DecayWarning, match=r"^300 of 600 labelled ids .* are not used \(1 "
+                      r"window\(s\) judged against an earlier profile, no longer stored, were "
+                      r"left out: evaluate their rows again to judge them against this one\)$"):
+        labelled = md.attach_labels(uri, both, tracking_uri=tracking_uri)
+    assert [w.labelled for w in labelled] == [300]
