@@ -7,8 +7,8 @@ ids, the realized ``perf.*`` metrics are logged into the same window runs (and i
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
 version's stage is replayed through the policy's hysteresis over all its windows (from its
 latest restore by hand, when it has one). Each window run keeps the labels joined so far
-(``window_labels.parquet``; at first its own), so labels arriving in batches add up, and its
-report (page and JSON) is brought in line with them.
+(``window_labels.parquet``; its rows' own labels stand where none names their ids), so labels
+arriving in batches add up, and its report (page and JSON) is brought in line with them.
 """
 
 from __future__ import annotations
@@ -237,16 +237,20 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     fresh = known[known["__id__"].isin(ids)]
     if not len(fresh):
         return None
-    # labels arrive in batches: those joined before, or else the window's own, count too (an
-    # id labelled again: the newer label)
+    # labels arrive in batches: those joined before count too (an id labelled again: the
+    # newer label); a row's own label stands where no late one names its id (an id on two
+    # rows of the window may have had two)
     earlier = run_files.window_labels(client, run)
-    if earlier is None and OWN_LABEL in outputs.columns:
-        earlier = _own_labels(profile, outputs.assign(__id__=ids))
-    outputs = outputs.drop(columns=OWN_LABEL, errors="ignore")
+    own = outputs.pop(OWN_LABEL) if OWN_LABEL in outputs.columns else None
     if earlier is not None:
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
-    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
+    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="left")
+    if own is not None:
+        mine = joined[label_column].isna().to_numpy() & own.notna().to_numpy()
+        joined.loc[mine, label_column] = _as_classes(profile, own[mine],
+                                                     str(profile.target)).to_numpy()
+    joined = joined[joined[label_column].notna()]
     new, notes = _realized(profile, outputs, joined, id_column, label_column)  # may refuse
     run_files.log_window_labels(client, run.info.run_id,
                                 fresh.rename(columns={label_column: "__label__"}))
@@ -269,13 +273,6 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
                           [str(b) for b in breaches], notes)
-
-
-def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
-    """The labels a window came with (``__id__``, ``__label__``), as late labels are read."""
-    own = outputs.loc[pd.notna(outputs[OWN_LABEL]), ["__id__", OWN_LABEL]]
-    own[OWN_LABEL] = _as_classes(profile, own[OWN_LABEL], str(profile.target))
-    return own.rename(columns={OWN_LABEL: "__label__"}).drop_duplicates("__id__")
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,

@@ -264,3 +264,34 @@ def test_labels_of_windows_judged_against_an_earlier_profile_say_where_they_went
                       r"left out: evaluate their rows again to judge them against this one\)$"):
         labelled = md.attach_labels(uri, both, tracking_uri=tracking_uri)
     assert [w.labelled for w in labelled] == [300]
+
+
+def test_a_windows_own_labels_stay_with_their_rows_when_late_labels_come_for_others(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: the first late batch turned the window's own labels into one label per id,
+    so of an id on two rows (a customer scored twice in the week, each scoring with its own
+    outcome) the second row took the first's label: a batch for *other* rows moved the
+    window's AUC from the rows' own labels (0.76) to another value (0.67 on the trial's
+    data)."""
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(600, seed=12).assign(id=[f"w{i}" for i in range(600)])
+    late = window[["id", "label"]].iloc[300:400].copy()
+    window.loc[window.index[100:200], "id"] = window.id.iloc[:100].to_numpy()
+    window["label"] = window.label.astype(float).where(window.index < 300)
+    report = md.evaluate(uri, window, window_start="2026-03-02", window_end="2026-03-09",
+                         tracking_uri=tracking_uri)
+    own = window.iloc[:300]
+    assert report.metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(own.label, own.score),
+                                                           rel=1e-12)
+    # one of the twice-scored ids relabelled late: both its rows take the late label
+    corrected = pd.DataFrame({"id": ["w0"], "label": [1 - window.label.iloc[0]]})
+    md.attach_labels(uri, pd.concat([late, corrected]), tracking_uri=tracking_uri)
+    truth = pd.concat([own.label, late.label.set_axis(window.index[300:400])])
+    truth[window.index[window.id == "w0"]] = corrected.label.iloc[0]
+    joined = window.loc[truth.index]
+    metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    assert metrics["labels.coverage"] == pytest.approx(400 / 600)
+    assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(truth, joined.score), rel=1e-12)
