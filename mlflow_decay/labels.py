@@ -7,8 +7,8 @@ ids, the realized ``perf.*`` metrics are logged into the same window runs (and i
 version's timeline run, at the windows' steps), each window's verdict is recomputed, and the
 version's stage is replayed through the policy's hysteresis over all its windows (from its
 latest restore by hand, when it has one). Each window run keeps the labels joined so far
-(``window_labels.parquet``; at first its own), so labels arriving in batches add up, and its
-report (page and JSON) is brought in line with them.
+(``window_labels.parquet``; its rows' own labels stand where none names their ids), so labels
+arriving in batches add up, and its report (page and JSON) is brought in line with them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from .core.frames import (
     column_name,
     prediction_values,
     require_column,
-    require_exact_ids,
     require_unique_columns,
 )
 from .core.impact import first_crossing, impact_figures
@@ -39,7 +38,9 @@ from .core.policy import Policy
 from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport, json_safe
+from .core.row_ids import known_labels, warn_unused, why_unmatched
 from .core.rules import STATUSES, Status
+from .core.supervision import undecided_note
 from .core.times import span_label
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
@@ -47,7 +48,7 @@ from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
 from .stats import performance
-from .stats.schema import category_array, folded, map_labels, written_otherwise
+from .stats.schema import category_array, map_labels, to_numeric
 
 
 @dataclass
@@ -64,6 +65,8 @@ class LabelledWindow:
     reasons: list[str] = field(default_factory=list)
     #: the zone whose clock cut the window (run tag ``mlflow_decay.timezone``); ``None``: UTC
     timezone: str | None = None
+    #: what the realized metrics left out, and why (a metric these rows cannot define)
+    notes: list[str] = field(default_factory=list)
 
 
 def attach_labels(
@@ -109,7 +112,7 @@ def attach_labels(
     profile = registry.profile_of(client, ref)
     labels, id_column, label_column = _checked_labels(ref, profile, labels, id_column,
                                                       label_column)
-    known = _known_labels(labels, id_column, label_column)
+    known = known_labels(labels, id_column, label_column)
     found = _latest_per_window(runs.evaluation_runs(client, ref, experiment))
     # a window judged against an earlier profile (replaced since: its reference is no longer
     # stored) cannot be judged again, and its dates may have been evaluated against this one
@@ -130,7 +133,7 @@ def attach_labels(
             stored += 1
             # ids compare as normalised text, so 7, 7.0 and "7" match across CSV and Parquet
             ids = category_array(outputs[stored_ids])
-            seen.update(ids)
+            seen.update(ids[pd.notna(ids)])  # a row without an id matches none
             labelled = _join_labels(client, run, outputs, ids, known, profile, pol,
                                     stored_ids, label_column)
             if labelled is not None:
@@ -145,11 +148,11 @@ def attach_labels(
         reports.append(_window_report(ref, run, labelled))
         replayed.append(run)
     if not updated:
-        raise DataError(_why_unmatched(
-            ref.uri, len(logged), stored, id_column, known["__id__"], sorted(seen)[:3],
-            len(found) - len(logged), written_otherwise(known["__id__"], seen, _loose), stored_ids))
+        raise DataError(why_unmatched(ref.uri, len(logged), stored, id_column, known["__id__"],
+                                      seen, len(found) - len(logged), stored_ids))
     _warn_other_policy(ref.uri, pol, logged, updated)
-    _warn_unused(ref.uri, known["__id__"], seen, id_column)
+    _warn_left_out(updated)
+    warn_unused(ref.uri, known["__id__"], seen, id_column, len(found) - len(logged))
     if reports:
         reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
@@ -163,15 +166,19 @@ def attach_labels(
     return updated
 
 
-def _warn_unused(uri: str, labelled: pd.Series, seen: set[str], id_column: str) -> None:
-    """Warn of ``labelled`` ids that match no row id the windows stored (``seen``) when others
-    joined: a partial match would otherwise be silent."""
-    unused = labelled[~labelled.isin(seen)]
-    if len(unused):
-        warnings.warn(f"{len(unused):,} of {len(labelled):,} labelled ids (column {id_column!r}) "
-                      f"match no row id stored by the windows of {uri} (for example "
-                      f"{', '.join(map(repr, unused[:3]))}): their labels are not used",
-                      DecayWarning, stacklevel=3)
+def _warn_left_out(updated: list[LabelledWindow]) -> None:
+    """Warn of what the realized metrics of the windows that received labels left out, each
+    note once with the windows it holds for (a batch of only churners' labels has no ROC AUC
+    in any window: the table's empty column would otherwise go unexplained)."""
+    spans: dict[str, list[str]] = {}
+    for window in updated:
+        for note in window.notes:
+            spans.setdefault(note, []).append(span_label(window.window_start, window.window_end)
+                                              or window.run_id)
+    for note, where in spans.items():
+        more = f", … {len(where) - 3} more" if len(where) > 3 else ""
+        warnings.warn(f"{note} (window {', '.join(where[:3])}{more})", DecayWarning,
+                      stacklevel=3)
 
 
 def _warn_other_policy(uri: str, pol: Policy, logged: list[Run],
@@ -200,6 +207,11 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
     or a label is not one of the classes."""
     id_column = column_name(id_column, "id_column") or profile.id_column
     label_column = column_name(label_column, "label_column") or profile.target
+    if profile.target is None:
+        raise DataError(f"{ref.uri}: its profile was built without labels (no target): late "
+                        "labels have no reference performance to be judged against, nor "
+                        "classes to be read as; profile the version again with its labels "
+                        "(--target) and evaluate the windows again")
     if id_column is None or label_column is None:
         raise DataError(f"{ref.uri}: name the id and label columns (the profile has "
                         f"id column {profile.id_column!r} and target {profile.target!r})")
@@ -211,9 +223,10 @@ def _checked_labels(ref: registry.ModelVersionRef, profile: Profile, labels: pd.
 
 
 def _as_classes(profile: Profile, labels: pd.Series, column: str) -> pd.Series:
-    """A classifier's labels as its profile's classes (a regression's as they are)."""
+    """A classifier's labels as its profile's classes, a regression's as numbers (text that
+    is no number refused, naming ``column``)."""
     if profile.task == "regression":
-        return labels
+        return pd.Series(to_numeric(labels, column), index=labels.index)
     return pd.Series(map_labels(labels, profile.classes, column), index=labels.index)
 
 
@@ -226,19 +239,23 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     fresh = known[known["__id__"].isin(ids)]
     if not len(fresh):
         return None
-    # labels arrive in batches: those joined before, or else the window's own, count too (an
-    # id labelled again: the newer label)
+    # labels arrive in batches: those joined before count too (an id labelled again: the
+    # newer label); a row's own label stands where no late one names its id (an id on two
+    # rows of the window may have had two)
     earlier = run_files.window_labels(client, run)
-    if earlier is None and OWN_LABEL in outputs.columns:
-        earlier = _own_labels(profile, outputs.assign(__id__=ids))
-    outputs = outputs.drop(columns=OWN_LABEL, errors="ignore")
+    own = outputs.pop(OWN_LABEL) if OWN_LABEL in outputs.columns else None
     if earlier is not None:
         fresh = pd.concat([fresh, earlier.rename(columns={"__label__": label_column})]
                           ).drop_duplicates("__id__")
-    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="inner")
+    joined = outputs.assign(__id__=ids).merge(fresh, on="__id__", how="left")
+    if own is not None:
+        mine = joined[label_column].isna().to_numpy() & own.notna().to_numpy()
+        joined.loc[mine, label_column] = _as_classes(profile, own[mine],
+                                                     str(profile.target)).to_numpy()
+    joined = joined[joined[label_column].notna()]
+    new, notes = _realized(profile, outputs, joined, id_column, label_column)  # may refuse
     run_files.log_window_labels(client, run.info.run_id,
-                           fresh.rename(columns={label_column: "__label__"}))
-    new = _realized(profile, outputs, joined, id_column, label_column)
+                                fresh.rename(columns={label_column: "__label__"}))
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
     verdict, breaches = pol.decide(metrics, profile.bands, rows)
@@ -259,33 +276,30 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     return LabelledWindow(run.info.run_id, run.data.tags.get(registry.WINDOW_START), rows,
                           len(joined), verdict, new, run.data.tags.get(registry.WINDOW_END),
                           [str(b) for b in breaches],
-                          run.data.tags.get(registry.TIMEZONE) or None)
-
-
-def _own_labels(profile: Profile, outputs: pd.DataFrame) -> pd.DataFrame:
-    """The labels a window came with (``__id__``, ``__label__``), as late labels are read."""
-    own = outputs.loc[pd.notna(outputs[OWN_LABEL]), ["__id__", OWN_LABEL]]
-    own[OWN_LABEL] = _as_classes(profile, own[OWN_LABEL], str(profile.target))
-    return own.rename(columns={OWN_LABEL: "__label__"}).drop_duplicates("__id__")
+                          run.data.tags.get(registry.TIMEZONE) or None, notes)
 
 
 def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_column: str,
-              label_column: str) -> dict[str, float]:
+              label_column: str) -> tuple[dict[str, float], list[str]]:
     """The ``perf.*`` metrics of the labelled rows, their change from the reference, and the
-    share of the window's rows the labels cover (``labels.coverage``)."""
+    share of the window's rows the labels cover (``labels.coverage``); and notes on what
+    they leave out (a metric these rows cannot define, rows without a decision)."""
     # labels match the profile's classes by value; a decision column stored with the outputs
     # (evaluate's predicted_label) decides as it did for the window
     decided = [c for c in outputs.columns if c not in (id_column, *profile.prediction_columns)]
-    perf, _ = performance.realized(
-        profile.task, joined[label_column],
-        prediction_values(joined, profile.prediction_columns, profile.task,
-                          profile.prediction_kind),
-        classes=profile.classes, positive_label=profile.positive_label,
-        threshold=profile.threshold,
-        decisions=joined[decided[0]] if len(decided) == 1 else None)
+    values = prediction_values(joined, profile.prediction_columns, profile.task,
+                               profile.prediction_kind)
+    decisions = joined[decided[0]] if len(decided) == 1 else None
+    perf, why = performance.realized(
+        profile.task, joined[label_column], values, classes=profile.classes,
+        positive_label=profile.positive_label, threshold=profile.threshold, decisions=decisions)
     new = realized_metrics(perf, profile)
     new["labels.coverage"] = len(joined) / len(outputs)
-    return new
+    notes = [f"perf.{m} left out: {reason}" for m, reason in why.items()]
+    if decisions is not None and (note := undecided_note(joined[label_column], values,
+                                                         decisions)):
+        notes.append(note)
+    return new, notes
 
 
 def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWindow | None
@@ -367,59 +381,6 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     run_files.log_files(client, run.info.run_id, {
         run_files.REPORT_JSON: json.dumps(report, indent=2).encode("utf-8"),
         **({run_files.REPORT_PAGE: text.encode("utf-8")} if text is not None else {})})
-
-
-def _known_labels(labels: pd.DataFrame, id_column: str, label_column: str) -> pd.DataFrame:
-    """The labelled rows, one per id (ids as normalised text in ``__id__``); an id given two
-    different labels is refused, naming it."""
-    require_exact_ids(labels[id_column], id_column, "labels")
-    known = labels[[id_column, label_column]].dropna()
-    known = known.assign(__id__=category_array(known[id_column]),
-                         __label__=category_array(known[label_column]))
-    distinct = known.drop_duplicates(["__id__", "__label__"])
-    clash = distinct["__id__"].duplicated(keep=False)
-    if clash.any():
-        example = distinct.loc[clash, "__id__"].iloc[0]
-        found = ", ".join(repr(v) for v in distinct.loc[distinct["__id__"] == example,
-                                                        "__label__"][:3])
-        raise DataError(f"column {id_column!r}: id {example!r} has different labels ({found}) "
-                        f"in column {label_column!r}; {int(clash.sum())} rows have conflicting "
-                        "labels: keep one label per id")
-    return distinct.drop(columns=[id_column, "__label__"])
-
-
-def _loose(key: str) -> str:
-    """An id without what often differs between two systems' copies of it: spaces at its ends,
-    letter case, and the leading zeros of a number."""
-    text = folded(key)
-    return (text.lstrip("0") or "0") if text.isdigit() else text
-
-
-def _why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled: pd.Series,
-                   seen: list[str], earlier: int = 0, near: tuple[str, str] | None = None,
-                   stored_ids: str | None = None) -> str:
-    """Why no window received labels, in one line: with examples of the ``labelled`` ids and
-    of those the windows ``seen`` stored, as compared (``earlier``: windows left out, judged
-    against an earlier profile; ``near``: a labelled id and the stored one it is written
-    otherwise, as :func:`_loose` reads ids; ``stored_ids``: the profile's id column)."""
-    left_out = (f" ({earlier} window(s) judged against an earlier profile, no longer stored, "
-                "were left out: evaluate their rows again to judge them against this one)"
-                if earlier else "")
-    if not windows:
-        return (f"{uri} has no logged windows to attach labels to"
-                + (" against its current profile" if earlier else "") + left_out)
-    if not stored:
-        return (f"none of the {windows} logged window(s) of {uri} stored row ids (a window "
-                f"stores them when the profile names an id column, here {stored_ids!r}, and "
-                "its rows carry it; a window evaluated from a Spark DataFrame stores none)"
-                + left_out)
-    written = (f"; labelled id {near[0]!r} is stored as {near[1]!r}: ids match as written, "
-               "except that 7, 7.0 and '7' are one id" if near is not None else "")
-    # side by side, a format that differs shows (leading zeros a CSV reader dropped, ...)
-    return (f"none of the {len(labelled):,} labelled ids (column {id_column!r}) matches a row id "
-            f"stored by the {stored} window(s) of {uri} that stored ids (labelled: "
-            f"{', '.join(map(repr, labelled[:3]))}; stored: {', '.join(map(repr, seen))})"
-            f"{written}" + left_out)
 
 
 def _applied(run: Run) -> bool:

@@ -133,9 +133,14 @@ def _print_profile(as_json: bool, model_uri: str, uri: str, built: Profile) -> N
 
 
 def _decision(built: Profile) -> str:
-    """How a binary profile decides a row positive, for the accuracy, precision, recall and
-    F1 it prints (and the threshold's scale, which logits make a question)."""
-    if built.task != "binary" or not built.classes or built.predicted_label:
+    """How a classifier's profile decides a row's class, for the accuracy, precision, recall
+    and F1 it prints: its decision column, else a binary one's threshold (and its scale,
+    which logits make a question)."""
+    if built.predicted_label:  # the realized metrics read the column; estimates the scores
+        estimates = (f", estimates at probability >= {built.threshold:g}"
+                     if built.task == "binary" else "")
+        return f"; decided by column {built.predicted_label!r} (each row's decision{estimates})"
+    if built.task != "binary" or not built.classes:
         return ""
     after = " (the logits' sigmoid)" if built.prediction_kind == "logit" else ""
     return f"; decided positive at probability >= {built.threshold:g}{after}"

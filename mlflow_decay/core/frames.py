@@ -209,10 +209,23 @@ def check_window(profile: Profile, window: pd.DataFrame) -> dict[str, pd.Series]
             read[column] = window[column]
             require_flat(read[column], column, f"the {role} held single values in the "
                          "reference profile")
+    if profile.predicted_label and profile.classes:
+        _require_classes(read[profile.predicted_label], profile)
     if profile.target is not None and profile.target in window.columns:
         read[profile.target] = window[profile.target]
         require_flat(read[profile.target], profile.target, "labels must be single values")
     return read
+
+
+def _require_classes(decisions: pd.Series, profile: Profile) -> None:
+    """Refuse a decision column holding a value that is none of the profile's classes (a
+    model's "review" band): labels, now or later, could not be compared with it."""
+    try:
+        map_labels(decisions, profile.classes, str(decisions.name))
+    except DataError as exc:
+        raise DataError(f"decision column {decisions.name!r}: each row's decision must be one "
+                        "of the profile's classes (or empty: no decision, left out of the "
+                        f"realized metrics); {exc}") from None
 
 
 def check_values(profile: Profile, window: pd.DataFrame) -> None:

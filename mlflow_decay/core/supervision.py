@@ -313,20 +313,35 @@ def _check_class_count(pred_cols: Sequence[str], labels: Sequence[str]) -> None:
 def classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target: str
                           ) -> tuple[str, ...]:
     """Each prediction column's class, read from its name: the one label it ends with (a label
-    after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11)."""
-    found: list[str | None] = []
-    for column in map(str, pred_cols):
-        ends = [label for label in labels if column.endswith(label)]
-        bounded = [label for label in ends
-                   if len(column) == len(label) or not column[-len(label) - 1].isalnum()]
-        pick = bounded if len(bounded) == 1 else ends
-        found.append(pick[0] if len(pick) == 1 else None)
+    after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11). When
+    that reads no class for every column, a number's zero fraction is left out of the names:
+    ``p_1.0``, named after a model's float classes, is 1."""
+    names = [str(c) for c in pred_cols]
+    found = [_class_of(n, labels) for n in names]
+    if None in found or len(set(found)) != len(found):
+        found = [_class_of(_without_zero_fraction(n), labels) for n in names]
     if None in found or len(set(found)) != len(found):
         raise DataError(f"multiclass: cannot tell each prediction column's class from its name "
                         f"(columns {list_columns(pred_cols, 10)}; labels of {target!r}: "
                         f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
                         "order")
     return tuple(label for label in found if label is not None)
+
+
+def _class_of(column: str, labels: Sequence[str]) -> str | None:
+    """The one label ``column`` ends with (see :func:`classes_from_columns`), else ``None``."""
+    ends = [label for label in labels if column.endswith(label)]
+    bounded = [label for label in ends
+               if len(column) == len(label) or not column[-len(label) - 1].isalnum()]
+    pick = bounded if len(bounded) == 1 else ends
+    return pick[0] if len(pick) == 1 else None
+
+
+def _without_zero_fraction(column: str) -> str:
+    """``column`` without the zero fraction of a number it ends with (``p_1.0``: ``p_1``)."""
+    whole, dot, fraction = column.rpartition(".")
+    return whole if dot and whole[-1:].isdigit() and fraction.isdigit() and not fraction.strip(
+        "0") else column
 
 
 def _positive_label(labels: tuple[str, ...], positive_label: str | None, target: str) -> str:

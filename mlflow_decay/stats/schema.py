@@ -139,7 +139,11 @@ def category_key(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, decimal.Decimal) and value.is_finite():
-        value = float(value)  # 3.00 is 3, 2.50 is 2.5: as the same numbers read as floats
+        if value == value.to_integral_value():
+            # 3.00 is 3, as an integer reads; exactly, so that 19-digit ids (a warehouse's
+            # NUMBER(38, 0)) stay apart, where floats would round them onto one another
+            return str(int(value))
+        value = float(value)  # 2.50 is 2.5: as the same number read as a float
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, (int, np.integer)):

@@ -266,3 +266,26 @@ def test_a_reference_the_scores_separate_perfectly_says_estimates_will_read_perf
         md.build_profile(frame[:1000], target="y", prediction="score")
     held_out = md.build_profile(frame[1000:], target="y", prediction="score")
     assert not any("perfectly" in n for n in held_out.notes)
+
+
+def test_probability_columns_named_after_a_models_float_classes_are_read() -> None:
+    """Trial 19b: a model trained on labels read as floats (a CSV column with a blank) has
+    ``classes_`` 0.0, 1.0, 2.0, and columns named from them, ``p_0.0``…, were refused as names
+    no class could be read from (each ends in "0")."""
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+
+    x, y = load_wine(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=5000).fit(x, y.astype(float))
+    frame = x.copy()
+    names = [f"p_{c}" for c in model.classes_]
+    assert names == ["p_0.0", "p_1.0", "p_2.0"]
+    frame[names] = model.predict_proba(x)
+    frame["label"] = y
+    profile = md.build_profile(frame, target="label", prediction=names, task="multiclass")
+    assert profile.classes == ("0", "1", "2")
+    assert profile.performance["accuracy"] == pytest.approx(
+        accuracy_score(y, model.predict(x)), rel=1e-12)
+    assert profile.performance["roc_auc_ovr"] == pytest.approx(
+        roc_auc_score(y, model.predict_proba(x), multi_class="ovr"), rel=1e-12)

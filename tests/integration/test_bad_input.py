@@ -1162,7 +1162,8 @@ def test_late_labels_matching_no_id_show_how_each_side_writes_them(
                          tracking_uri=tracking_uri)
     assert ("matches a row id stored by the 1 window(s) of models:/churn/1 that stored ids "
             "(labelled: '0', '1', '2'; stored: '0000000', '0000001', '0000002'); labelled id '0' is "
-            "stored as '0000000': ids match as written, except that 7, 7.0 and '7' are one id"
+            "stored as '0000000': ids match as written, except that the numbers 7 and 7.0 and the "
+            "text '7' are one id"
             ) in str(caught.value)
     assert registry_snapshot(tracking_uri) == before
 

@@ -521,7 +521,8 @@ def test_labels_that_match_no_stored_row_are_counted_not_dropped_silently(
                         pd.DataFrame({"id": [f"W{i}" for i in range(100)], "label": 1})])
     with pytest.warns(md.DecayWarning, match=r"^100 of 1,100 labelled ids \(column 'id'\) match "
                       r"no row id stored by the windows of models:/churn/1 \(for example 'W0', "
-                      r"'W1', 'W2'\): their labels are not used$"):
+                      r"'W1', 'W2'\): their labels are not used; labelled id 'W0' is stored as "
+                      r"'w0': ids match as written$"):
         updated = md.attach_labels(profiled_with_ids, labels, tracking_uri=tracking_uri)
     assert [w.labelled for w in updated] == [1000]
     labels.to_csv(tmp_path / "labels.csv", index=False)
