@@ -173,8 +173,9 @@ def _warn_left_out(updated: list[LabelledWindow]) -> None:
     spans: dict[str, list[str]] = {}
     for window in updated:
         for note in window.notes:
-            spans.setdefault(note, []).append(span_label(window.window_start, window.window_end)
-                                              or window.run_id)
+            spans.setdefault(note, []).append(
+                span_label(window.window_start, window.window_end, window.timezone)
+                or window.run_id)
     for note, where in spans.items():
         more = f", … {len(where) - 3} more" if len(where) > 3 else ""
         warnings.warn(f"{note} (window {', '.join(where[:3])}{more})", DecayWarning,
