@@ -93,7 +93,6 @@ def _moment(row: dict[str, Any]) -> str:
     return f"restored {when}" if by_hand and when != "-" else when
 
 
-
 def _model_uri(model: str) -> str:
     """A name or ``models:/`` URI as :func:`mlflow_decay.api.status` takes it (a bare
     ``models:/<name>`` is the name)."""
