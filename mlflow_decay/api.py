@@ -132,9 +132,10 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
 def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
-    last window evaluated (``last_window``), the stage it left (``last_status``) and its own
-    verdict (``last_verdict``), the reasons, aliases. A window is ``{"start", "end"}`` (UTC
-    ISO 8601), with ``"timezone"`` when ``monitor`` cut it on that zone's clock."""
+    last window whose verdict counted (``last_window``; after a restore, the newest logged),
+    the stage it left (``last_status``) and its own verdict (``last_verdict``), the reasons,
+    aliases. A window is ``{"start", "end"}`` (UTC ISO 8601), with ``"timezone"`` when
+    ``monitor`` cut it on that zone's clock."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)

@@ -62,7 +62,7 @@ def history(model: str, experiment: str | None, tracking_uri: str, as_json: bool
 @common
 def status(model: str, tracking_uri: str, as_json: bool) -> None:
     """List every version of MODEL (a name, or any models:/ URI of it) with its decay stage,
-    the window it was decided on, the last window evaluated and the reasons."""
+    the window it was decided on, the last window whose verdict counted and the reasons."""
     from .. import api
 
     rows = api.status(_model_uri(model), tracking_uri=tracking_uri)

@@ -116,7 +116,7 @@ def monitor(model_uri: str, data: Path, timestamp_column: str | None,
     moves = [f"  window {number}: registry {'done' if r.applied else 'would do'}: {a}"
              for number, r in enumerate(reports, 1) for a in r.actions
              if not a.startswith("set tag ")]
-    emit(as_json, [r.to_dict() for r in reports], "\n".join([_monitor_table(reports), *moves]))
+    emit(as_json, [r.to_dict() for r in reports], "\n".join([_monitor_table(reports, pol.min_rows), *moves]))
 
 
 def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
@@ -135,15 +135,18 @@ def _progress(bars: list[Any]) -> Callable[[int, int, object], None]:
     return progress
 
 
-def _monitor_table(reports: list[DecayReport]) -> str:
+def _monitor_table(reports: list[DecayReport], min_rows: int = 1) -> str:
     """One line per window: its bounds, rows, its own verdict, the version's stage after it,
-    the task's headline metric (AUC, RMSE; realized and estimated), drift share."""
+    the task's headline metric (AUC, RMSE; realized and estimated), drift share; a window not
+    applied (still open, or under the policy's ``min_rows``) says so."""
     word, values = _headlines([r.metrics for r in reports])
     title, cells = spans("window", [(r.window_start, r.window_end, r.timezone) for r in reports])
     rows = [[str(number), cell, str(r.rows),
              "skipped" if r.skipped else r.window_status, r.status, fmt(realized), fmt(est),
              fmt(r.metrics.get("drift.share"), 2), (r.run_id or "-")
              + ("  (window still open: logged, not applied)" if r.provisional else "")
+             + (f"  (under min_rows {min_rows}: verdict not applied)"
+                if not r.provisional and not r.skipped and r.rows < min_rows else "")
              + ("  (logged before: not counted again)" if r.skipped else "")]
             for number, (r, (realized, est), cell)
             in enumerate(zip(reports, values, cells, strict=True), 1)]

@@ -77,8 +77,10 @@ def why_unmatched(uri: str, windows: int, stored: int, id_column: str, labelled:
         return (f"{uri} has no logged windows to attach labels to"
                 + (" against its current profile" if earlier else "") + left_out)
     if not stored:
+        named = (f"here {stored_ids!r}" if stored_ids else "which this one does not: profile "
+                 "the version again with --id-column (id_column=)")
         return (f"none of the {windows} logged window(s) of {uri} stored row ids (a window "
-                f"stores them when the profile names an id column, here {stored_ids!r}, and "
+                f"stores them when the profile names an id column, {named}, and "
                 "its rows carry it; a window evaluated from a Spark DataFrame stores none)"
                 + left_out)
     near = written_otherwise(labelled, seen, loose)

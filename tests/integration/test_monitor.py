@@ -268,3 +268,21 @@ def test_a_dry_run_skips_the_windows_the_real_run_would_skip(tracking_uri: str, 
     real = md.monitor(profiled, days, timestamp_column="ts", every="1D",
                       tracking_uri=tracking_uri)
     assert [(r.skipped, r.status) for r in real] == [(r.skipped, r.status) for r in dry]
+
+
+# -- trial 19c: a window under min_rows was shown degraded beside an unmoved stage, unexplained
+def test_monitor_table_marks_windows_under_min_rows_as_not_applied(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Before: two 60-row days that breach read `degraded` verdicts beside a `healthy` stage,
+    with nothing saying why (an open window was marked; one under min_rows was not)."""
+    days = pd.concat([make_frame(60, 30 + d, shift=2.0, flip=0.5).assign(
+        ts=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=d, hours=2))
+        for d in range(2)])
+    days.to_csv(tmp_path / "d.csv", index=False)
+    out = CliRunner().invoke(main, ["monitor", profiled, "--data", str(tmp_path / "d.csv"),
+                                    "--timestamp-column", "ts", "--window", "1D",
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output
+    rows = out.stdout.splitlines()[1:]
+    assert [line.split()[5:7] for line in rows] == [["degraded", "healthy"]] * 2
+    assert all(line.endswith("  (under min_rows 100: verdict not applied)") for line in rows)
