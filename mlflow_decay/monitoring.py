@@ -25,7 +25,15 @@ from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
 from .core.times import is_open, outside_bounds, span_label, window_bounds
-from .engines.dispatch import Source, evaluate_source, got, is_parquet, is_spark, source_key
+from .engines.dispatch import (
+    Source,
+    evaluate_source,
+    got,
+    is_parquet,
+    is_spark,
+    page_rows,
+    source_key,
+)
 from .engines.parquet import MAX_SORT_ROWS, parquet_batches, time_ordered
 from .engines.partials import fingerprint_columns, finish_window, window_partial
 from .engines.sources import read_table
@@ -116,7 +124,8 @@ def evaluate(
         report, _ = record(client, ref, profile, result, frame, pol, log=log and not repeat,
                             apply=apply, window_start=window_start, window_end=window_end,
                             experiment=experiment, window_key=key, series=series,
-                            outputs_file=stored if stored is not None and stored.exists() else None)
+                            outputs_file=stored if stored is not None and stored.exists() else None,
+                            page_window=_page_window(ref, profile, window, frame, log and not repeat))
     if repeat:
         assert done is not None and isinstance(key, str)  # what repeat means
         earlier = done[key]
@@ -249,6 +258,15 @@ def monitor(
                                    timezone=cut.timezone)
     _log_impact(client, pol, reports, profile)
     return reports
+
+
+def _page_window(ref: registry.ModelVersionRef, profile: Profile, window: Source,
+                 frame: pd.DataFrame | None, log: bool) -> pd.DataFrame | None:
+    """A streamed Parquet window's feature rows read back for Evidently's page, when the
+    version stores a reference sample for it (else ``None``)."""
+    if not log or frame is not None or registry.SAMPLE_URI not in ref.tags:
+        return None
+    return page_rows(window, list(profile.features))
 
 
 def _outside_note(column: str | None, window: Source, frame: pd.DataFrame | None,

@@ -115,21 +115,37 @@ def _top_features(report: DecayReport, profile: Profile, policy: Policy) -> list
     return sorted((n for n, v in scores.items() if v is not None), key=lambda n: -scores[n])  # type: ignore[operator]
 
 
+def _effect_name(metric: str) -> str:
+    """A drift metric as the bars show it (the Wasserstein distance is in reference sds)."""
+    return "wasserstein / ref. sd" if metric == "wasserstein" else metric
+
+
 def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     names = _top_features(report, profile, policy)[:15][::-1]
     labels = [n[:30] for n in names]
-    fig = _figure(6, 0.3 * len(names) + 1.2, left=0.3 + 0.075 * max(map(len, labels), default=1))
+    kinds = [profile.features[n].kind for n in names]
+    left = 0.3 + 0.075 * max(map(len, labels), default=1)
+    # wide enough for the axis label, centred under the bars, beside the longest name
+    fig = _figure(max(6.0, left + 4.6), 0.3 * len(names) + 1.2, left=left)
     ax = fig.add_subplot()
     keys = profile.metric_keys
-    values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(profile.features[n].kind)}"]
-              for n in names]
+    values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(k)}"]
+              for n, k in zip(names, kinds, strict=True)]
     colors = [COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
     ax.barh(range(len(names)), values, color=colors)
     ax.set_yticks(range(len(names)), labels)
-    ax.axvline(policy.feature_threshold("numerical"), color="#999", linestyle="--", linewidth=1)
+    lines = [policy.feature_threshold(k) for k in kinds]
+    if len(set(lines)) == 1:
+        ax.axvline(lines[0], color="#999", linestyle="--", linewidth=1)
+    else:  # each kind's own threshold, at its bars
+        ax.vlines(lines, np.arange(len(names)) - 0.45, np.arange(len(names)) + 0.45,
+                  color="#999", linestyle="--", linewidth=1)
     low, high = ax.get_xlim()
     _few_ticks(ax.xaxis, low, high, bins=4)
-    ax.set_xlabel("drift effect size (numerical: wasserstein, categorical: js)")
+    shown = {k: _effect_name(policy.feature_metric(k)) for k in ("numerical", "categorical")
+             if k in kinds}
+    ax.set_xlabel("drift effect size (" + ", ".join(f"{k}: {m}" for k, m in shown.items())
+                  + "; dashed: threshold)")
     ax.set_title("Drift by feature (red: judged drifted)", y=1)  # y given: no title layout pass
     return _png(fig)
 

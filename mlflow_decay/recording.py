@@ -34,7 +34,8 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
            experiment: str | None, step: int = 0,
            window_key: str | Callable[[], str] | None = None,
            series: list[dict[str, Any]] | None = None, outputs_file: Path | None = None,
-           timezone: str | None = None) -> tuple[DecayReport, tuple[registry.Action, ...]]:
+           timezone: str | None = None, page_window: pd.DataFrame | None = None
+           ) -> tuple[DecayReport, tuple[registry.Action, ...]]:
     """Decide a window's stage from its evaluation, log the run, then change the registry.
 
     The run stores the window's row ids and outputs: from ``frame`` when it holds the id
@@ -85,7 +86,8 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
                                  policy=pol)
     try:
         assert result.stats is not None
-        _log_pages(client, ref, profile, frame, result.stats, pol, report, experiment, series)
+        _log_pages(client, ref, profile, frame if frame is not None else page_window,
+                   result.stats, pol, report, experiment, series)
         # one process at a time changes a version and gives out its timeline's steps
         with registry.version_lock(client, ref, owner=run_id) as now:
             if apply:
@@ -201,7 +203,10 @@ def _log_pages(client: MlflowClient, ref: registry.ModelVersionRef, profile: Pro
     files = {run_files.REPORT_PAGE: render_html(report, images, pol, profile).encode("utf-8"),
              **{f"plots/{name}": data for name, data in images.items()}}
     sample_uri = ref.tags.get(registry.SAMPLE_URI)
-    if sample_uri and window is not None:
+    if sample_uri and window is None:
+        report.notes.append("Evidently report left out: the window's rows were streamed, not "
+                            "read into memory (a Spark DataFrame or a time-ordered Parquet file)")
+    elif sample_uri and window is not None:
         from .render import evidently_report
 
         sample = pd.read_parquet(io.BytesIO(registry.read_artifact(client, ref, sample_uri)))

@@ -179,6 +179,10 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
             decisions=frame[profile.predicted_label] if profile.predicted_label else None)
         metrics.update(realized_metrics(perf, profile))
         result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
+        if "f1_macro" in perf and (note := performance.f1_macro_note(
+                perf["f1_macro"], frame[profile.target], values, profile.classes,
+                frame[profile.predicted_label] if profile.predicted_label else None)):
+            result.notes.append(note)
         if profile.predicted_label and (note := undecided_note(
                 frame[profile.target], values, frame[profile.predicted_label])):
             result.notes.append(note)

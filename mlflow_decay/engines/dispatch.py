@@ -212,6 +212,27 @@ def _sorted_whole(path: str | Path, columns: Columns, options: ProfileOptions) -
     return not ordered and rows <= MAX_SORT_ROWS
 
 
+#: Rows of a streamed window read back for a page drawn from raw rows (Evidently's), at most.
+PAGE_ROWS = 100_000
+
+
+def page_rows(window: Source, columns: Sequence[str], limit: int = PAGE_ROWS
+              ) -> pd.DataFrame | None:
+    """The first ``limit`` rows of ``columns`` (those it has) of a Parquet window that was
+    streamed, for Evidently's page; ``None`` for any other source."""
+    if not (isinstance(window, (str, Path)) and Path(window).exists() and is_parquet(window)):
+        return None
+    source = parquet_batches(window)
+    names = [c for c in columns if c in source.schema.names]
+    parts, rows = [], 0
+    for batch in source.only(names)():
+        parts.append(batch)
+        rows += len(batch)
+        if rows >= limit:
+            break
+    return pd.concat(parts, ignore_index=True).head(limit) if parts else None
+
+
 def evaluate_source(profile: Profile, window: Source, policy: Policy = DEFAULT_POLICY,
                     outputs: Path | None = None, fingerprint: bool = True
                     ) -> tuple[Evaluation, pd.DataFrame | None, bytes]:

@@ -78,6 +78,28 @@ def realized(
     return _score(METRICS[task], _multiclass(labels, scores, list(classes), decided))
 
 
+def f1_macro_note(f1_macro: float, target: pd.Series, predictions: np.ndarray,
+                  classes: Sequence[str], decisions: pd.Series | None = None) -> str | None:
+    """Why a multiclass window's ``f1_macro`` reads low when some class is neither among its
+    labels nor decided for any of its rows (that class counts 0): the classes, and the macro F1
+    of the others; ``None`` when every class occurs."""
+    labels = map_labels(target, classes, str(target.name))
+    keep = pd.notna(labels) & np.isfinite(predictions).all(axis=1)
+    if decisions is None:
+        decided = np.asarray(classes, dtype=object)[np.argmax(predictions, axis=1)]
+    else:
+        decided = map_labels(decisions, classes, str(decisions.name))
+        keep &= pd.notna(decided)
+    seen = set(labels[keep].tolist()) | set(decided[keep].tolist())
+    absent = [c for c in classes if c not in seen]
+    if not absent or len(absent) == len(classes):
+        return None
+    others = f1_macro * len(classes) / (len(classes) - len(absent))
+    return (f"perf.f1_macro counts {len(absent)} class(es) as 0 that no labelled row holds "
+            f"or is predicted as: {', '.join(absent[:5])}{', …' if len(absent) > 5 else ''} "
+            f"(macro F1 of the {len(classes) - len(absent)} others: {others:.4g})")
+
+
 Metric = Callable[[], float]
 
 

@@ -203,3 +203,28 @@ def test_per_column_rules_are_noted_only_when_they_never_apply(tmp_path: Path) -
         "policy rule 'drift.charges ($).psi': column 'charges ($)' logs its metrics as "
         "drift.charges ___.*, so the rule never applies: write 'drift.charges ___.psi'",
         "policy rule 'drift.tenur.ks' names no column of this profile ('tenur'): it never applies"]
+
+
+def test_a_multiclass_window_without_a_class_says_why_its_f1_macro_reads_low() -> None:
+    """Trial 19: wine's cultivar_c absent from a window (neither labelled nor predicted)
+    took perf.f1_macro from 0.94 to 0.61, with no note; the note names it and gives the
+    other classes' macro F1 (scikit-learn's default average on the same rows)."""
+    from sklearn.datasets import load_wine
+
+    x, y = load_wine(return_X_y=True, as_frame=True)
+    names = np.array(["cultivar_a", "cultivar_b", "cultivar_c"])
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1, 1, 1], len(y)) * 0.4
+    proba[np.arange(len(y)), y.to_numpy()] += 0.6
+    table = x.assign(cultivar=names[y], **{f"p_{c}": proba[:, k] for k, c in enumerate(names)})
+    reference = table.sample(600, replace=True, random_state=1)
+    profile = md.build_profile(reference, target="cultivar", task="multiclass",
+                               prediction=[f"p_{c}" for c in names], band_chunks=0)
+    window = table[table.cultivar != "cultivar_c"]
+    result = evaluate_window(profile, window)
+    notes = [n for n in result.notes if n.startswith("perf.f1_macro counts")]
+    assert len(notes) == 1 and "cultivar_c" in notes[0], result.notes
+    predicted = names[window[[f"p_{c}" for c in names]].to_numpy().argmax(1)]
+    present = skm.f1_score(window.cultivar, predicted, average="macro")
+    assert f"others: {present:.4g})" in notes[0]
+    assert result.metrics["perf.f1_macro"] == pytest.approx(present * 2 / 3)

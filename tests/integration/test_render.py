@@ -100,6 +100,24 @@ def test_opt_in_reference_sample_adds_evidentlys_report(tracking_uri: str, new_v
     assert "x1" in page and "root_metric" in page and len(page) > 100_000  # Evidently's own page
 
 
+def test_a_parquet_window_gets_evidentlys_page_too(tracking_uri: str, new_version,
+                                                  tmp_path: Path) -> None:
+    """Trial 19: ``evaluate --data window.parquet`` (the README's own command) streams the
+    file, and the run silently had no ``evidently_data_drift.html`` though the version stores a
+    reference sample for it (a CSV or a DataFrame had one)."""
+    uri = new_version()
+    reference = make_frame(3000, 1)
+    md.attach_profile(uri, md.build_profile(reference, target="label", prediction="score"),
+                      tracking_uri=tracking_uri, reference_sample=reference, sample_rows=500)
+    make_frame(1000, 2, shift=1.0).to_parquet(tmp_path / "window.parquet")
+    report = md.evaluate(uri, str(tmp_path / "window.parquet"), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    page = Path(client.download_artifacts(report.run_id, "evidently_data_drift.html",
+                                          str(tmp_path))).read_text()
+    assert "x1" in page and "root_metric" in page and len(page) > 100_000
+    assert not [n for n in report.notes if "Evidently" in n]
+
+
 def test_print_and_a_notebook_show_the_report_as_the_cli_does(tracking_uri: str,
                                                               profiled: str) -> None:
     """Trial 6: ``print(report)`` and a notebook cell ending in a report showed the

@@ -460,3 +460,46 @@ def test_a_few_valued_columns_bins_are_labelled_below_each_value_and_above(
                                                         np.full(100, 6.0)))
     bars = drawn[0].axes[0]  # type: ignore[attr-defined]
     assert [t.get_text() for t in bars.get_xticklabels()] == ["<1", "1", "2", "3", "4", "5", ">5"]
+
+
+def test_the_drift_bars_name_the_policys_metrics_and_each_kinds_threshold_whole(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Trial 19: the drift plot's axis read 'numerical: wasserstein, categorical: js' whatever
+    the policy measured drift with (PSI bars labelled Wasserstein), drew the numerical
+    threshold across categorical bars judged on another, and a wine feature's long name
+    ('od280/od315_of_diluted_wines') pushed the axis label past the image's right edge."""
+    from types import SimpleNamespace
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlflow_decay.core.evaluation import evaluate_window
+    from mlflow_decay.core.policy_file import load_policy
+
+    (tmp_path / "p.toml").write_text('[drift]\nnumerical = { metric = "psi", threshold = 0.2 }\n'
+                                     'categorical = { metric = "js", threshold = 0.05 }\n')
+    pol = load_policy(tmp_path / "p.toml")
+    long = "od280/od315_of_diluted_wines"
+    ref = make_frame(3000, 1).drop(columns=["score", "label"]).rename(columns={"x1": long})
+    profile = md.build_profile(ref, band_chunks=0, categorical=["color"])
+    window = make_frame(1000, 2, shift=1.0).drop(columns=["score", "label"]).rename(
+        columns={"x1": long})
+    result = evaluate_window(profile, window, pol)
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots._drift_bars(SimpleNamespace(metrics=result.metrics,  # type: ignore[arg-type]
+                                      drifted_features=result.drifted_features), profile, pol)
+    fig = drawn[0]
+    ax = fig.axes[0]  # type: ignore[attr-defined]
+    label = ax.get_xlabel()
+    assert ax.get_title().startswith("Drift by feature")
+    assert "numerical: psi" in label and "categorical: js" in label and "wasserstein" not in label
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths[names.index(long)] == pytest.approx(result.metrics[f"drift.{long}.psi"])
+    assert widths[names.index("color")] == pytest.approx(result.metrics["drift.color.js"])
+    segments = ax.collections[0].get_segments()  # one threshold per bar, at its kind's line
+    at = {names[round(s[:, 1].mean())]: s[0, 0] for s in segments}
+    assert at[long] == 0.2 and at["x2"] == 0.2 and at["color"] == 0.05
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = ax.xaxis.label.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]

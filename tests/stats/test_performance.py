@@ -152,3 +152,25 @@ def test_multiclass_auc_of_rows_not_summing_to_one_is_on_the_normalised_rows() -
     got, _ = realized("multiclass", pd.Series(y), proba * 1.01, classes=("a", "b", "c"))
     assert got["roc_auc_ovr"] == pytest.approx(
         skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=["a", "b", "c"]))
+
+
+def test_a_multiclass_f1_counting_an_absent_class_as_0_is_explained_with_sklearns_value(
+        ) -> None:
+    """Trial 19: a wine window without cultivar_c (none labelled, none predicted) logged
+    perf.f1_macro 0.61 against the reference's 0.98 with no word why; the classes were all
+    predicted well (scikit-learn's default average, over the classes present: 0.91)."""
+    from mlflow_decay.stats.performance import f1_macro_note
+
+    rng = np.random.default_rng(4)
+    classes = ("cultivar_a", "cultivar_b", "cultivar_c")
+    y = np.array(classes[:2])[rng.integers(0, 2, 400)]
+    proba = rng.dirichlet([1, 1, 1], 400) * 0.5
+    proba[np.arange(400), [classes.index(c) for c in y]] += 0.6  # right, and never class c
+    proba[:40, :2] = proba[:40, 1::-1]  # some wrong
+    got, _ = realized("multiclass", pd.Series(y, name="cultivar"), proba, classes=classes)
+    note = f1_macro_note(got["f1_macro"], pd.Series(y, name="cultivar"), proba, classes)
+    assert note is not None and "cultivar_c" in note
+    present = skm.f1_score(y, np.array(classes)[proba.argmax(1)], average="macro")
+    assert float(note.rsplit(": ", 1)[1].rstrip(")")) == pytest.approx(present, abs=5e-5)
+    assert f1_macro_note(got["f1_macro"], pd.Series([*y[:-1], "cultivar_c"], name="c"),
+                         proba, classes) is None
