@@ -152,6 +152,16 @@ def _as_utc(times: pd.Series) -> pd.Series:
     return times.dt.tz_convert("UTC")
 
 
+def time_order(values: pd.Series, column: str, unit: str | None = None, *,
+               numbers: bool = False) -> np.ndarray:
+    """What orders rows in time: UTC nanoseconds (:func:`timestamps` with ``unit``); with
+    ``numbers``, a column of numbers as the numbers they are (as a profile orders its
+    reference: it has no unit), floats with NaN where missing."""
+    if numbers and pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return utc_nanoseconds(timestamps(values, column, unit))
+
+
 def utc_nanoseconds(times: pd.Series) -> np.ndarray:
     """UTC times as int64 nanoseconds since 1970."""
     return clock_nanoseconds(times, None)

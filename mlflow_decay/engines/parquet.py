@@ -18,7 +18,7 @@ from ..core.evaluation import Evaluation, band_chunk_rows, bands_from_chunks
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
-from ..core.times import timestamps, utc_nanoseconds
+from ..core.times import time_order
 from ..errors import DataError
 from .files import files_schema, is_time
 from .partials import (
@@ -188,9 +188,7 @@ def time_ordered(path: Any, column: str, unit: str | None = None, *, numbers: bo
     with source.naming_file():
         for batch in source():
             values = batch[column]
-            times = (values.to_numpy(dtype=float)
-                     if numbers and pd.api.types.is_numeric_dtype(values.dtype)
-                     else utc_nanoseconds(timestamps(values, column, unit)))
+            times = time_order(values, column, unit, numbers=numbers)
             rows += len(times)
             ordered = ordered and not out_of_order(times, last)
             last = times[-1]

@@ -41,7 +41,7 @@ from ..core.frames import require_column
 from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
-from ..core.times import clock_nanoseconds, timestamps, utc_nanoseconds
+from ..core.times import clock_nanoseconds, time_order, timestamps
 from ..core.window import stats_from_dict, stats_to_dict
 from ..errors import DataError, ProfileError
 from ..stats.multivariate import column_sums
@@ -265,15 +265,12 @@ def _moments(profile: Profile, chunk: pd.DataFrame) -> list[list[Any]] | None:
 
 
 def _time_key(values: pd.Series, column: str) -> np.ndarray:
-    """What orders rows in time, as a table in memory orders them for its band chunks: the
-    numbers of a numerical column, else UTC nanoseconds (:func:`timestamps`); a missing time
-    last."""
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        key = values.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        nanoseconds = utc_nanoseconds(timestamps(values, column))
-        key = np.where(nanoseconds == np.iinfo(np.int64).min, np.nan, nanoseconds.astype(float))
-    return np.where(np.isnan(key), np.inf, key)
+    """What orders rows in time (:func:`time_order`, numbers as they are), as floats: as a
+    table in memory orders them for its band chunks, a missing time last."""
+    order = time_order(values, column, numbers=True)
+    if order.dtype.kind == "i":  # nanoseconds: NaT is the smallest int64
+        order = np.where(order == np.iinfo(np.int64).min, np.nan, order.astype(float))
+    return np.where(np.isnan(order), np.inf, order)
 
 
 def evaluate_spark(profile: Profile, window: Any, policy: Policy = DEFAULT_POLICY,
@@ -336,7 +333,7 @@ class Span:
     end: int
 
     def holds(self, batch: pd.DataFrame) -> np.ndarray:
-        times = utc_nanoseconds(timestamps(batch[self.column], self.column, self.unit))
+        times = time_order(batch[self.column], self.column, self.unit)
         return (times >= self.start) & (times < self.end)
 
 
