@@ -56,6 +56,27 @@ def test_a_profile_in_a_local_artifact_store_is_read_in_place(
     assert md.load_profile(uri, tracking_uri=tracking_uri) == profile
 
 
+def test_a_versions_logged_model_is_looked_up_once_per_process(
+        tracking_uri: str, profiled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a LoggedModel keeps its artifacts never changes: every evaluation asked the store
+    again (seven sqlite queries, a third of the registry's time in one), now the first does."""
+    asked: list[str] = []
+    lookup = mlflow.MlflowClient.get_logged_model
+
+    def counting(self: mlflow.MlflowClient, model_id: str) -> object:
+        asked.append(model_id)
+        return lookup(self, model_id)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_logged_model", counting)
+    window = make_frame(300, seed=2)
+    first = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    again = md.evaluate(profiled, window, log=False, tracking_uri=tracking_uri)
+    assert first.metrics == again.metrics
+    assert len(asked) == 1  # the fixture's version is new: its LoggedModel too
+    assert md.load_profile(profiled, tracking_uri=tracking_uri) == reference_profile()
+    assert len(asked) == 1
+
+
 def test_versions_without_a_logged_model_get_a_profile_run(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     uri = new_version("legacy", logged_model=False)
