@@ -267,8 +267,10 @@ def stats_tasks(profile: Profile, window: pd.DataFrame, prediction: pd.Series | 
     tasks: dict[str, Callable[[], Any]] = {}
     if pca is not None:
         tasks["multivariate"] = partial(pca.error_sum, window, shared, read)
-    tasks.update({key: partial(column_stats, *job, shared if key in hashed else None)
-                  for key, job in jobs.items()})
+    # the columns the PCA hashes come last: counted before it hashed them, their tasks would
+    # wait for its thread (or hash them first and hold it up)
+    for key in sorted(jobs, key=lambda key: key in hashed):
+        tasks[key] = partial(column_stats, *jobs[key], shared if key in hashed else None)
     return tasks
 
 
