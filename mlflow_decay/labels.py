@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from . import registry
-from .core.evaluation import realized_metrics
+from .core.evaluation import realized_performance
 from .core.frames import (
     column_name,
     prediction_values,
@@ -40,14 +40,12 @@ from .core.profile import Profile
 from .core.report import DecayReport, json_safe
 from .core.row_ids import known_labels, warn_unused, why_unmatched
 from .core.rules import STATUSES, Status
-from .core.supervision import undecided_note
 from .core.times import span_label
 from .engines.dispatch import require_frame
 from .engines.partials import OWN_LABEL
 from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
-from .stats import performance
 from .stats.schema import category_array, map_labels, to_numeric
 
 
@@ -291,15 +289,8 @@ def _realized(profile: Profile, outputs: pd.DataFrame, joined: pd.DataFrame, id_
     values = prediction_values(joined, profile.prediction_columns, profile.task,
                                profile.prediction_kind)
     decisions = joined[decided[0]] if len(decided) == 1 else None
-    perf, why = performance.realized(
-        profile.task, joined[label_column], values, classes=profile.classes,
-        positive_label=profile.positive_label, threshold=profile.threshold, decisions=decisions)
-    new = realized_metrics(perf, profile)
+    new, notes = realized_performance(profile, joined[label_column], values, decisions)
     new["labels.coverage"] = len(joined) / len(outputs)
-    notes = [f"perf.{m} left out: {reason}" for m, reason in why.items()]
-    if decisions is not None and (note := undecided_note(joined[label_column], values,
-                                                         decisions)):
-        notes.append(note)
     return new, notes
 
 

@@ -173,20 +173,31 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
         "est", {k[4:]: v for k, v in est.items()},
         profile.estimated_performance))
     if result.has_labels and profile.target is not None:
-        perf, why = performance.realized(
-            profile.task, frame[profile.target], values, classes=profile.classes,
-            positive_label=profile.positive_label, threshold=profile.threshold,
-            decisions=frame[profile.predicted_label] if profile.predicted_label else None)
-        metrics.update(realized_metrics(perf, profile))
-        result.notes.extend(f"perf.{m} left out: {reason}" for m, reason in why.items())
-        if "f1_macro" in perf and (note := performance.f1_macro_note(
-                perf["f1_macro"], frame[profile.target], values, profile.classes,
-                frame[profile.predicted_label] if profile.predicted_label else None)):
-            result.notes.append(note)
-        if profile.predicted_label and (note := undecided_note(
-                frame[profile.target], values, frame[profile.predicted_label])):
-            result.notes.append(note)
+        realized, notes = realized_performance(
+            profile, frame[profile.target], values,
+            frame[profile.predicted_label] if profile.predicted_label else None)
+        metrics.update(realized)
+        result.notes.extend(notes)
     return result
+
+
+def realized_performance(profile: Profile, labels: pd.Series, values: np.ndarray,
+                         decisions: pd.Series | None = None) -> tuple[dict[str, float], list[str]]:
+    """The ``perf.*`` metrics (and their changes from the reference) of rows' ``labels`` and
+    model outputs ``values`` (``decisions``: each row's decided class, else the profile's
+    threshold or arg-max decides), and notes on what they leave out or count as 0: a metric
+    these rows cannot define, a class no row holds or is decided as (macro F1), rows without
+    a decision. A window's own labels and late labels are scored alike."""
+    perf, why = performance.realized(
+        profile.task, labels, values, classes=profile.classes,
+        positive_label=profile.positive_label, threshold=profile.threshold, decisions=decisions)
+    notes = [f"perf.{m} left out: {reason}" for m, reason in why.items()]
+    if "f1_macro" in perf and (note := performance.f1_macro_note(
+            perf["f1_macro"], labels, values, profile.classes, decisions)):
+        notes.append(note)
+    if decisions is not None and (note := undecided_note(labels, values, decisions)):
+        notes.append(note)
+    return realized_metrics(perf, profile), notes
 
 
 def evaluate_stats(profile: Profile, stats: WindowStats, policy: Policy = DEFAULT_POLICY

@@ -266,6 +266,46 @@ def test_labels_of_windows_judged_against_an_earlier_profile_say_where_they_went
     assert [w.labelled for w in labelled] == [300]
 
 
+def test_late_labels_without_a_class_say_why_their_f1_macro_reads_low(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Before: a window evaluated with its labels said why perf.f1_macro read low (a class
+    neither labelled nor predicted counts 0), the same rows labelled late did not: the labels
+    table showed the lower macro F1 alone. Both now say it alike (scikit-learn's macro F1 of
+    the classes present)."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    names = np.array(["a", "b", "c"])
+
+    def rows(n: int, prefix: str) -> pd.DataFrame:
+        y = rng.integers(0, 3, n)
+        proba = rng.dirichlet([1, 1, 1], n) * 0.7
+        proba[np.arange(n), y] += 0.3
+        return pd.DataFrame({"x": rng.normal(0, 1, n), "kind": names[y],
+                             "id": [f"{prefix}{i}" for i in range(n)],
+                             **{f"p_{c}": proba[:, k] for k, c in enumerate(names)}})
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(rows(900, "r"), target="kind", task="multiclass",
+                                            prediction=[f"p_{c}" for c in names],
+                                            id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = rows(400, "w")
+    window = window[window.kind != "c"]
+    window = window[window[[f"p_{c}" for c in names]].to_numpy().argmax(1) != 2]
+    md.evaluate(uri, window.drop(columns="kind"), window_start="2026-03-02",
+                window_end="2026-03-09", tracking_uri=tracking_uri)
+    with pytest.warns(md.DecayWarning) as caught:
+        labelled = md.attach_labels(uri, window[["id", "kind"]], tracking_uri=tracking_uri)
+    present = f1_score(window.kind, names[window[[f"p_{c}" for c in names]].to_numpy().argmax(1)],
+                       average="macro")
+    assert labelled[0].metrics["perf.f1_macro"] == pytest.approx(present * 2 / 3)
+    notes = [str(w.message) for w in caught if "perf.f1_macro counts" in str(w.message)]
+    assert notes == [f"perf.f1_macro counts 1 class(es) as 0 that no labelled row holds or is "
+                     f"predicted as: c (macro F1 of the 2 others: {present:.4g}) (window "
+                     "2026-03-02 → 03-09)"]
+
+
 def test_a_windows_own_labels_stay_with_their_rows_when_late_labels_come_for_others(
         tracking_uri: str, new_version: Callable[..., str]) -> None:
     """Before: the first late batch turned the window's own labels into one label per id,
