@@ -28,7 +28,7 @@ from .profile import (
     Summary,
 )
 from .supervision import Supervision, supervise
-from .times import timestamps
+from .times import time_order
 
 
 def summarize_numeric(values: np.ndarray) -> NumericSummary:
@@ -167,10 +167,8 @@ def build_profile(reference: pd.DataFrame, columns: Columns, options: ProfileOpt
     ordered = reference
     timestamp_column = columns.timestamp_column
     if timestamp_column:  # in time order (text parsed as the monitor parses it)
-        times = reference[timestamp_column]
-        if not pd.api.types.is_numeric_dtype(times.dtype):
-            times = timestamps(times, timestamp_column)
-        ordered = reference.iloc[np.argsort(times.to_numpy(), kind="stable")]
+        ordered = reference.iloc[np.argsort(time_order(
+            reference[timestamp_column], timestamp_column, numbers=True), kind="stable")]
     return replace(profile, bands=reference_bands(profile, ordered, options.band_chunks,
                                                   pca_gram=pca_gram))
 
