@@ -124,17 +124,30 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
     names = _top_features(report, profile, policy)[:15][::-1]
     labels = [n[:30] for n in names]
     kinds = [profile.features[n].kind for n in names]
-    left = 0.3 + 0.075 * max(map(len, labels), default=1)
-    # wide enough for the axis label, centred under the bars, beside the longest name
-    fig = _figure(max(6.0, left + 4.6), 0.3 * len(names) + 1.2, left=left)
-    ax = fig.add_subplot()
     keys = profile.metric_keys
     values = [report.metrics[f"drift.{keys[n]}.{policy.feature_metric(k)}"]
               for n, k in zip(names, kinds, strict=True)]
+    lines = [policy.feature_threshold(k) for k in kinds]
+    shown = {k: _effect_name(policy.feature_metric(k)) for k in ("numerical", "categorical")
+             if k in kinds}
+    xlabel = ("drift effect size (" + ", ".join(f"{k}: {m}" for k, m in shown.items())
+              + "; dashed: threshold)")
+    # past its line yet grey: the effect is large enough, the two-sample test cannot tell it
+    # from this window's sampling noise (few rows); said where it happens
+    noise = any(v >= line and n not in report.drifted_features
+                for n, v, line in zip(names, values, lines, strict=True))
+    title = "Drift by feature (red: judged drifted)" + (
+        "\ngrey past its line: within sampling noise at this window's rows" if noise else "")
+    left = 0.3 + 0.075 * max(map(len, labels), default=1)
+    # the axes as wide as the axis label (centred under the bars) and the title, whatever
+    # the names beside them
+    width = left + 0.2 + max(4.4, 0.075 * max(len(xlabel), *map(len, title.split("\n"))))
+    extra = 0.2 * title.count("\n")
+    fig = _figure(width, 0.3 * len(names) + 1.2 + extra, left=left, top=0.35 + extra)
+    ax = fig.add_subplot()
     colors = [COLORS["degraded"] if n in report.drifted_features else "#607d8b" for n in names]
     ax.barh(range(len(names)), values, color=colors)
     ax.set_yticks(range(len(names)), labels)
-    lines = [policy.feature_threshold(k) for k in kinds]
     if len(set(lines)) == 1:
         ax.axvline(lines[0], color="#999", linestyle="--", linewidth=1)
     else:  # each kind's own threshold, at its bars
@@ -142,11 +155,8 @@ def _drift_bars(report: DecayReport, profile: Profile, policy: Policy) -> bytes:
                   color="#999", linestyle="--", linewidth=1)
     low, high = ax.get_xlim()
     _few_ticks(ax.xaxis, low, high, bins=4)
-    shown = {k: _effect_name(policy.feature_metric(k)) for k in ("numerical", "categorical")
-             if k in kinds}
-    ax.set_xlabel("drift effect size (" + ", ".join(f"{k}: {m}" for k, m in shown.items())
-                  + "; dashed: threshold)")
-    ax.set_title("Drift by feature (red: judged drifted)", y=1)  # y given: no title layout pass
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, y=1)  # y given: no title layout pass
     return _png(fig)
 
 

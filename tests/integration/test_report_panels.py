@@ -503,3 +503,42 @@ def test_the_drift_bars_name_the_policys_metrics_and_each_kinds_threshold_whole(
     renderer = FigureCanvasAgg(fig).get_renderer()
     box = ax.xaxis.label.get_window_extent(renderer)
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("rows", [40, 2000])
+def test_a_bar_past_its_line_but_not_judged_drifted_is_explained_in_the_title(
+        monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    """Before: a small window's bar past the dashed threshold was grey (its test could not tell
+    the effect from noise at 40 rows, so it was not judged drifted) with nothing to say why,
+    beside a title reading 'red: judged drifted'. The title says it when it happens."""
+    from types import SimpleNamespace
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlflow_decay.core.evaluation import evaluate_window
+    from mlflow_decay.core.policy_file import DEFAULT_POLICY
+
+    profile = md.build_profile(make_frame(3000, 1).drop(columns=["score", "label"]),
+                               band_chunks=0)
+    window = make_frame(rows, 2, shift=0.25).drop(columns=["score", "label"])
+    result = evaluate_window(profile, window)
+    effect = result.metrics["drift.x1.wasserstein"]
+    assert effect >= DEFAULT_POLICY.feature_threshold("numerical")
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    plots._drift_bars(SimpleNamespace(metrics=result.metrics,  # type: ignore[arg-type]
+                                      drifted_features=result.drifted_features),
+                      profile, DEFAULT_POLICY)
+    fig = drawn[0]
+    ax = fig.axes[0]  # type: ignore[attr-defined]
+    assert ("x1" in result.drifted_features) == (rows == 2000)
+    assert ("within sampling noise" in ax.get_title()) == (rows == 40), result.drifted_features
+    # the title's lines and the axis label inside the image (the label ran past its right
+    # edge when the feature names were short)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # the axis label is placed when drawn
+    renderer = canvas.get_renderer()
+    for text in (ax.title, ax.xaxis.label):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]
+        assert box.y0 >= 0 and box.y1 <= fig.bbox.height  # type: ignore[attr-defined]
