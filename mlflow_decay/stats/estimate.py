@@ -262,11 +262,8 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     """Root mean square deviation of each realized metric, over labels drawn from ``p``, from
     the estimate of the same rows (``scores`` ascending): its spread plus how far the ratio
     metrics' mean lies from the ratio of expected counts (where a few rows decide, precision
-    at p = 0.999 is 1 in nearly every draw, and a band of the spread alone excludes it).
-
-    The draws' uniform numbers, their hits as floats and their running precisions share one
-    buffer: each new array of ``_DRAWS`` x ``n`` floats cost more in fresh memory (a page
-    fault per 4 KB) than the arithmetic in it."""
+    at p = 0.999 is 1 in nearly every draw, and a band of the spread alone excludes it). The
+    draws' uniform numbers, hits and precisions share one buffer (fresh memory cost more)."""
     n = len(p)
     point = binary_point(scores, p, hard)
     buffer = rng.random((_DRAWS, n))
@@ -279,8 +276,7 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = (rank_sums - pos * (pos + 1) / 2) / (pos * neg)
         ap = _draws_ap(draws, np.argsort(-scores, kind="stable"), buffer) / pos
-        fp = hard.sum() - tp
-        fn = pos - tp
+        fp, fn = hard.sum() - tp, pos - tp
         acc = (tp + (neg - fp)) / n
         precision = tp / (tp + fp)
         recall = tp / pos
@@ -292,12 +288,10 @@ def sampling_sd(scores: np.ndarray, p: np.ndarray, hard: np.ndarray, rng: np.ran
 
 def _draws_ap(draws: np.ndarray, order: np.ndarray, out: np.ndarray | None = None
               ) -> np.ndarray:
-    """Each draw's sum of precision at its positives, its rows taken in ``order`` (descending
-    score): ``sum(hit * tp_cum / k)``, the true-positive counts in 32 bits (exact: far fewer
-    than 2**31 rows) and the hits applied in place. ``out``: a float buffer of ``draws``'
-    shape to hold the precisions (overwritten). The draws are reordered row by row
-    (``np.take`` keeps each draw's row contiguous, where indexing the columns would interleave
-    the draws and make every pass below stride through memory, 2.5 times slower)."""
+    """Each draw's sum of precision at its positives, rows in ``order`` (descending score):
+    ``sum(hit * tp_cum / k)``, counts in 32 bits (exact below 2**31 rows); ``out``: a float
+    buffer of ``draws``' shape, overwritten. ``np.take`` keeps each draw's row contiguous
+    (indexing the columns interleaved the draws: every pass strided, 2.5 times slower)."""
     ranked = np.take(draws, order, axis=1)
     counts = ranked.astype(np.int32)  # summed in place: cumsum casting bools is slower
     np.cumsum(counts, axis=1, out=counts)
