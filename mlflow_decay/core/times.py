@@ -291,6 +291,16 @@ def is_open(end: str | None, now: datetime | None = None) -> bool:
     return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
 
 
+def time_label(value: str | None, timezone: str | None = None) -> str:
+    """A stored time as shown: as stored without ``timezone``; with it, on that zone's clock
+    with its offset (``2026-03-10 00:00-04:00``); ``""`` when none or unreadable."""
+    stamp = parse_time(value)
+    if timezone is None or stamp is None:
+        return "" if stamp is None else str(value)
+    local = stamp.tz_convert(timezone)
+    return local.strftime("%Y-%m-%d %H:%M") + local.isoformat()[-6:]
+
+
 def span_label(start: str | None, end: str | None, timezone: str | None = None) -> str:
     """A window's bounds, short, in UTC: ``2026-02-02 → 02-09`` (dates when both fall on
     midnight; with times ``2026-02-02 06:00 → 12:00``); what the end shares with the start

@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlflow_decay.core.times import instant, outside_bounds, span_label, window_bounds, zone_note
+from mlflow_decay.core.times import (
+    instant,
+    outside_bounds,
+    span_label,
+    time_label,
+    window_bounds,
+    zone_note,
+)
 from mlflow_decay.errors import DataError
 
 NY = "America/New_York"
@@ -70,3 +77,10 @@ def test_zone_note_says_what_the_clock_does() -> None:
     assert note is not None and "is 2026-03-07 19:00 on America/New_York's clock, which " \
         "places the window's bounds); if they are" in note
     assert "which cuts the windows" in str(zone_note(naive, "ts", NY))
+
+
+def test_a_stored_time_is_shown_on_a_zones_clock() -> None:
+    assert time_label("2026-11-02T05:00:00+00:00", NY) == "2026-11-02 00:00-05:00"
+    assert time_label("2026-03-09T04:00:00+00:00", NY) == "2026-03-09 00:00-04:00"
+    assert time_label("2026-03-09T04:00:00+00:00") == "2026-03-09T04:00:00+00:00"  # as before
+    assert time_label(None, NY) == time_label("not a time", NY) == ""

@@ -246,6 +246,16 @@ def test_a_25_hour_day_evaluated_on_a_zones_clock(
     day = [r for r in reports if r.window_start == report.window_start]
     assert [(r.window_end, r.skipped, r.run_id) for r in day] == [
         (report.window_end, True, report.run_id)]
+    # the registry's notes name times on the same clock (they were UTC ISO text)
+    late = md.evaluate(uri, data[(local < pd.Timestamp("2026-11-01", tz=NY)).to_numpy()],
+                       window_start="2026-10-31", window_end="2026-11-01",
+                       timezone=NY, log=False, tracking_uri=tracking_uri)
+    assert ("registry unchanged: a window ending 2026-11-03 00:00-05:00 or later was already "
+            "applied by another run") in late.notes
+    ahead = md.evaluate(uri, data[in_day], window_start="2099-07-01", window_end="2099-07-02",
+                        timezone=NY, log=False, tracking_uri=tracking_uri)
+    assert any(n.startswith("registry unchanged: provisional: the window ends 2099-07-02 "
+                            "00:00-04:00, after now") for n in ahead.notes), ahead.notes
 
 
 def test_an_unknown_zone_is_refused_in_one_line(
