@@ -24,7 +24,14 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
-from .core.times import is_open, outside_bounds, span_label, window_bounds, zone_note
+from .core.times import (
+    check_timezone,
+    is_open,
+    outside_bounds,
+    span_label,
+    window_bounds,
+    zone_note,
+)
 from .engines.dispatch import (
     Source,
     evaluate_source,
@@ -105,6 +112,7 @@ def evaluate(
     -------
     DecayReport
     """
+    timezone = check_timezone(timezone)  # a ZoneInfo as its name
     window_start, window_end = window_bounds(window_start, window_end, timezone)
     if timezone is not None and window_start is None and window_end is None:
         raise DataError(f"a time zone ({timezone}) places a window's bounds (window_start=, "

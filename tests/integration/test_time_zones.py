@@ -7,6 +7,8 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -230,8 +232,9 @@ def test_a_25_hour_day_evaluated_on_a_zones_clock(
     early = ((local >= pd.Timestamp("2026-10-31T23:00", tz=NY)) & (local < pd.Timestamp(
         "2026-11-01", tz=NY))).to_numpy()
     loose = md.evaluate(uri, data[in_day | early], window_start="2026-11-01",
-                        window_end="2026-11-02", timezone=NY, log=False,
+                        window_end="2026-11-02", timezone=cast(str, ZoneInfo(NY)), log=False,
                         tracking_uri=tracking_uri)
+    assert loose.timezone == NY  # a ZoneInfo as its name (the run's tag, the JSON report)
     assert (loose.window_start, loose.window_end) == ("2026-11-01T04:00:00+00:00",
                                                       "2026-11-02T05:00:00+00:00")
     assert (f"{int(early.sum())} of {int((in_day | early).sum())} rows have a 'ts' outside the "
