@@ -20,7 +20,6 @@ from .options import (
     period,
     policy_option,
     predicted_label_option,
-    with_bounds,
 )
 from .output import common, emit, fmt, notes_of_warnings, spans, table
 
@@ -38,12 +37,16 @@ if TYPE_CHECKING:
               help="Evaluate and report what would change; log nothing, change nothing.")
 @click.option("--no-log", is_flag=True,
               help="Do not log an MLflow run (and so change nothing in the registry).")
-@with_bounds
-@experiment_option
+@click.option("--window-start", default=None,
+              help="ISO 8601 start of the window (no offset: UTC, or --timezone's time).")
+@click.option("--window-end", default=None,
+              help="ISO 8601 end of the window (no offset: UTC, or --timezone's time), after "
+              "the start.")
 @click.option("--timezone", default=None, metavar="ZONE",
               help="IANA time zone on whose clock bounds without an offset are read, and the "
               "window shown, as a monitor --timezone window: America/New_York "
               "[default: UTC].")
+@experiment_option
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
 @predicted_label_option

@@ -281,3 +281,5 @@ def test_an_unknown_zone_is_refused_in_one_line(
     with pytest.raises(md.DataError, match=r"a time zone \(America/New_York\) places a window"):
         md.evaluate(profiled, tmp_path / "w.parquet", timezone=NY, tracking_uri=tracking_uri)
     assert registry_snapshot(tracking_uri) == before
+    usage = CliRunner().invoke(main, ["evaluate", "--help"]).stdout
+    assert "(no offset: UTC, or\n" in usage and "--timezone's time)" in usage
