@@ -24,7 +24,14 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
-from .core.times import is_open, outside_bounds, span_label, window_bounds
+from .core.times import (
+    check_timezone,
+    is_open,
+    outside_bounds,
+    span_label,
+    window_bounds,
+    zone_note,
+)
 from .engines.dispatch import (
     Source,
     evaluate_source,
@@ -56,6 +63,7 @@ def evaluate(
     experiment: str | None = None,
     force: bool = False,
     predicted_label: str | None = None,
+    timezone: str | None = None,
 ) -> DecayReport:
     """Evaluate a production window against a model version's reference profile.
 
@@ -84,8 +92,8 @@ def evaluate(
         logged with ``apply=False`` does not count as logged: evaluated again (applying), it
         is logged and applied.
     window_start, window_end : str, optional
-        ISO 8601 bounds of the window (without an offset: UTC), stored as UTC ISO 8601 run
-        tags; the start must come before the end.
+        ISO 8601 bounds of the window (without an offset: UTC, or ``timezone``'s time), stored
+        as UTC ISO 8601 run tags; the start must come before the end.
     tracking_uri : str, optional
     experiment : str, optional
         Experiment name overriding ``mlflow-decay/<name>``.
@@ -94,12 +102,21 @@ def evaluate(
     predicted_label : str, optional
         The window's column holding each row's decided class: it replaces the profile's
         threshold (or arg-max) for the realized accuracy, precision, recall and F1.
+    timezone : str, optional
+        The IANA time zone (``"America/New_York"``) on whose clock bounds without an offset
+        are read, and the window shown, as :func:`monitor` with ``timezone`` cuts and shows
+        its windows (the run is tagged with it): New York's March 8 is one window, whichever
+        of the two logged it. Needs a bound.
 
     Returns
     -------
     DecayReport
     """
-    window_start, window_end = window_bounds(window_start, window_end)
+    timezone = check_timezone(timezone)  # a ZoneInfo as its name
+    window_start, window_end = window_bounds(window_start, window_end, timezone)
+    if timezone is not None and window_start is None and window_end is None:
+        raise DataError(f"a time zone ({timezone}) places a window's bounds (window_start=, "
+                        "window_end=, --window-start, --window-end) on its clock; give them")
     experiments.check_experiment(experiment)
     registry.lock_settle()  # a bad MLFLOW_DECAY_LOCK_SETTLE fails before anything is logged
     pol = as_policy(policy)
@@ -110,9 +127,8 @@ def evaluate(
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / run_files.OUTPUTS_FILE if log else None
         result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
-        if (note := _outside_note(profile.timestamp_column, window, frame, window_start,
-                                  window_end)):
-            result.notes.append(note)
+        result.notes.extend(_outside_notes(profile.timestamp_column, window, frame,
+                                           window_start, window_end, timezone))
         key = source_key(profile, window if frame is None else frame, pol.business, rows, partial(
             window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
             provisional=is_open(window_end)))  # not logged: the rows' fingerprint when needed
@@ -125,15 +141,16 @@ def evaluate(
                             apply=apply, window_start=window_start, window_end=window_end,
                             experiment=experiment, window_key=key, series=series,
                             outputs_file=stored if stored is not None and stored.exists() else None,
+                            timezone=timezone,
                             page_window=_page_window(ref, profile, window, frame, log and not repeat))
     if repeat:
         assert done is not None and isinstance(key, str)  # what repeat means
         earlier = done[key]
         report.skipped, report.run_id, report.actions = True, earlier, []
-        # a monitor's window cut on a zone's clock is shown on it, as its run names it
+        # a window cut on a zone's clock is shown on it, as its run names it
         logged = done.run(key)
-        report.timezone = None if logged is None else (
-            logged.data.tags.get(registry.TIMEZONE) or None)
+        report.timezone = (None if logged is None else (
+            logged.data.tags.get(registry.TIMEZONE) or None)) or timezone
         report.status = cast(Status, ref.status if ref.status in STATUSES else report.status)
         # the preview's "registry unchanged: already applied" says what this note says
         report.notes = [n for n in report.notes if not n.startswith(REGISTRY_UNCHANGED)]
@@ -269,24 +286,32 @@ def _page_window(ref: registry.ModelVersionRef, profile: Profile, window: Source
     return page_rows(window, list(profile.features))
 
 
-def _outside_note(column: str | None, window: Source, frame: pd.DataFrame | None,
-                  start: str | None, end: str | None) -> str | None:
+def _outside_notes(column: str | None, window: Source, frame: pd.DataFrame | None,
+                   start: str | None, end: str | None, timezone: str | None = None) -> list[str]:
     """The note of :func:`outside_bounds` for a window in memory or a Parquet source (its
-    timestamp column read alone, in batches)."""
+    timestamp column read alone, in batches), the bounds on the clock of ``timezone``; with
+    a zone, also :func:`zone_note` when the column's times carry no offset."""
     if column is None or (start is None and end is None):
-        return None
-    if frame is not None:
+        return []
+
+    def parts() -> Iterable[pd.Series]:
+        if frame is None:  # a Parquet source
+            return (b[column] for b in parquet_batches(window, [column])())
         if column in frame:
-            return outside_bounds([frame[column]], column, start, end)
-        if column in frame.index.names:  # a time-indexed window: its index holds the times
-            return outside_bounds([frame.index.get_level_values(column).to_series()], column,
-                                  start, end)
-        return None
-    if isinstance(window, (str, Path)) and is_parquet(window):
-        with contextlib.suppress(DataError):  # a source without the column: nothing to say
-            return outside_bounds((b[column] for b in parquet_batches(window, [column])()),
-                                  column, start, end)
-    return None
+            return [frame[column]]
+        return [frame.index.get_level_values(column).to_series()]  # a time-indexed window
+
+    if frame is not None and column not in frame and column not in frame.index.names:
+        return []
+    if frame is None and not (isinstance(window, (str, Path)) and is_parquet(window)):
+        return []
+    with contextlib.suppress(DataError):  # a source without the column: nothing to say
+        note = outside_bounds(parts(), column, start, end, timezone)
+        first = None if timezone is None else next(iter(parts()), None)
+        naive = None if first is None else zone_note(first, column, timezone,
+                                                     "places the window's bounds")
+        return [n for n in (note, naive) if n is not None]
+    return []
 
 
 def _check_table(data: object, chunk_size: int | None) -> None:

@@ -93,13 +93,15 @@ def with_bounds(func: F) -> F:
     return func
 
 
-def bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
-    """Window bounds as UTC ISO 8601; a usage error when not times or not in order."""
+def bounds(start: str | None, end: str | None, timezone: str | None = None
+           ) -> tuple[str | None, str | None]:
+    """Window bounds as UTC ISO 8601 (without an offset, read on ``timezone``'s clock); a
+    usage error when not times or not in order."""
     from ..core.times import window_bounds
     from ..errors import DataError
 
     try:
-        return window_bounds(start, end)
+        return window_bounds(start, end, timezone)
     except DataError as exc:
         raise click.UsageError(str(exc)) from exc
 

@@ -20,7 +20,6 @@ from .options import (
     period,
     policy_option,
     predicted_label_option,
-    with_bounds,
 )
 from .output import common, emit, fmt, notes_of_warnings, spans, table
 
@@ -38,7 +37,15 @@ if TYPE_CHECKING:
               help="Evaluate and report what would change; log nothing, change nothing.")
 @click.option("--no-log", is_flag=True,
               help="Do not log an MLflow run (and so change nothing in the registry).")
-@with_bounds
+@click.option("--window-start", default=None,
+              help="ISO 8601 start of the window (no offset: UTC, or --timezone's time).")
+@click.option("--window-end", default=None,
+              help="ISO 8601 end of the window (no offset: UTC, or --timezone's time), after "
+              "the start.")
+@click.option("--timezone", default=None, metavar="ZONE",
+              help="IANA time zone on whose clock bounds without an offset are read, and the "
+              "window shown, as a monitor --timezone window: America/New_York "
+              "[default: UTC].")
 @experiment_option
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
@@ -46,17 +53,23 @@ if TYPE_CHECKING:
 @common
 def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool, no_log: bool,
              window_start: str | None, window_end: str | None, experiment: str | None,
-             force: bool, predicted_label: str | None, tracking_uri: str, as_json: bool) -> None:
+             timezone: str | None, force: bool, predicted_label: str | None, tracking_uri: str,
+             as_json: bool) -> None:
     """Evaluate a production window against MODEL_URI's reference profile."""
     from .. import api
     from ..core.policy_file import load_policy
+    from ..core.times import check_timezone
 
-    window_start, window_end = bounds(window_start, window_end)
+    timezone = check_timezone(timezone)  # an unknown zone: one line, before anything is read
+    if timezone is not None and window_start is None and window_end is None:
+        raise click.UsageError("--timezone places --window-start/--window-end on its clock: "
+                               "give them")
+    window_start, window_end = bounds(window_start, window_end, timezone)
     pol = load_policy(policy_path)
     report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,
                           tracking_uri=tracking_uri, experiment=experiment, force=force,
-                          predicted_label=predicted_label)
+                          predicted_label=predicted_label, timezone=timezone)
     emit(as_json, report.to_dict(), str(report))
 
 

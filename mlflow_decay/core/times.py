@@ -1,4 +1,5 @@
-"""Times: timestamp columns read by one rule per column, window bounds read as UTC times."""
+"""Times: timestamp columns read by one rule per column, window bounds read as UTC times
+(or on a time zone's clock)."""
 
 from __future__ import annotations
 
@@ -111,11 +112,13 @@ def _parse_text(text: pd.Series, column: str) -> pd.Series:
     return _as_utc(results[0])
 
 
-def zone_note(series: pd.Series, column: str, timezone: str | None) -> str | None:
-    """A note when windows are cut on the clock of ``timezone`` and the column's times carry
-    no offset (naive datetimes, dates, or text without one, judged by its first value): they
-    are read as UTC, so a zone's local times written without one land hours off; ``None``
-    otherwise (no zone, epoch numbers, times with an offset or a zone)."""
+def zone_note(series: pd.Series, column: str, timezone: str | None,
+              clock: str = "cuts the windows") -> str | None:
+    """A note when windows are cut on the clock of ``timezone`` (what that ``clock`` does
+    to them) and the column's times carry no offset (naive datetimes, dates, or text without
+    one, judged by its first value): they are read as UTC, so a zone's local times written
+    without one land hours off; ``None`` otherwise (no zone, epoch numbers, times with an
+    offset or a zone)."""
     if timezone is None or not len(series):
         return None
     dtype = series.dtype
@@ -136,8 +139,8 @@ def zone_note(series: pd.Series, column: str, timezone: str | None) -> str | Non
     example = str(series.dropna().iloc[0])
     there = pd.Timestamp(example).tz_localize("UTC").tz_convert(timezone)
     return (f"column {column!r} holds times without an offset, read as UTC ({example[:30]!r} "
-            f"is {there.strftime('%Y-%m-%d %H:%M')} on {timezone}'s clock, which cuts the "
-            f"windows); if they are {timezone}'s times, write them with their offset "
+            f"is {there.strftime('%Y-%m-%d %H:%M')} on {timezone}'s clock, which {clock}); "
+            f"if they are {timezone}'s times, write them with their offset "
             "(2026-03-08T01:30:00-05:00) or as datetimes in that zone "
             f"(Series.dt.tz_localize({timezone!r}))")
 
@@ -200,13 +203,21 @@ def instant(wall: pd.Timestamp, timezone: str | None) -> pd.Timestamp:
                             nonexistent="shift_forward").tz_convert("UTC")
 
 
-def parse_time(value: str | None) -> pd.Timestamp | None:
-    """An ISO 8601 time as a UTC timestamp (no offset: UTC); ``None`` if empty or not one."""
+def parse_time(value: str | None, timezone: str | None = None) -> pd.Timestamp | None:
+    """An ISO 8601 time as a UTC timestamp; ``None`` if empty or not one. A time without an
+    offset is read on the clock of ``timezone`` (``None``: UTC) by :func:`instant`'s rule;
+    one with an offset keeps it."""
     if value is None or not str(value).strip() or str(value).strip().lower() in _RELATIVE:
         return None
+    text = pd.Series([str(value).strip()])
     try:
-        stamp = pd.to_datetime(pd.Series([str(value).strip()]), format="ISO8601",
-                               utc=True).iloc[0]
+        if timezone is not None:
+            local = pd.Timestamp(pd.to_datetime(text, format="ISO8601").iloc[0])
+            if pd.isna(local):
+                return None
+            if local.tzinfo is None:
+                return instant(local, timezone)
+        stamp = pd.to_datetime(text, format="ISO8601", utc=True).iloc[0]
     except (ValueError, TypeError, OverflowError):
         return None
     return None if pd.isna(stamp) else pd.Timestamp(stamp)
@@ -221,31 +232,39 @@ def identifying_span(lo: pd.Timestamp | None, hi: pd.Timestamp | None
     return lo, hi
 
 
-def window_bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+def window_bounds(start: str | None, end: str | None, timezone: str | None = None
+                  ) -> tuple[str | None, str | None]:
     """Check a window's bounds and write them as UTC ISO 8601 (``2026-01-05T00:00:00+00:00``).
 
-    Bounds are ISO 8601 times; one without an offset is read as UTC. Raises
-    :class:`DataError` for a bound that is not such a time, or a start not before the end.
+    Bounds are ISO 8601 times; one without an offset is read on the clock of ``timezone``
+    (an IANA name, checked; ``None``: UTC), as :func:`instant` reads a monitor's bounds, so
+    New York's ``2026-03-08`` is ``2026-03-08T05:00:00+00:00``. Raises :class:`DataError`
+    for an unknown zone, a bound that is not such a time, or a start not before the end.
     """
+    zone = check_timezone(timezone)
     out: list[str | None] = []
     times: list[pd.Timestamp | None] = []
     for name, value in (("window start", start), ("window end", end)):
-        stamp = None if value is None else parse_time(value)
+        stamp = None if value is None else parse_time(value, zone)
         if value is not None and stamp is None:
             raise DataError(f"{name} {value!r} is not an ISO 8601 time such as 2026-02-01 or "
                             "2026-02-01T08:00:00+01:00")
         times.append(stamp)
         out.append(None if stamp is None else stamp.isoformat())
     if times[0] is not None and times[1] is not None and times[0] >= times[1]:
-        raise DataError(f"window start {out[0]} is not before window end {out[1]}")
+        shown = (out[0], out[1]) if zone is None else (f"{start!r} ({out[0]})",
+                                                       f"{end!r} ({out[1]})")
+        raise DataError(f"window start {shown[0]} is not before window end {shown[1]}"
+                        + ("" if zone is None else f" (without an offset, {zone}'s time)"))
     return out[0], out[1]
 
 
 def outside_bounds(parts: Iterable[pd.Series], column: str, start: str | None,
-                   end: str | None) -> str | None:
+                   end: str | None, timezone: str | None = None) -> str | None:
     """A note when rows of a window's timestamp column (read in ``parts``) lie outside its
-    bounds (evaluated and counted with the window all the same); ``None`` when all lie within,
-    or when the column cannot be read without more (numbers need their unit)."""
+    bounds (evaluated and counted with the window all the same), the bounds shown on the clock
+    of ``timezone`` (``None``: UTC); ``None`` when all lie within, or when the column cannot be
+    read without more (numbers need their unit)."""
     lo, hi = parse_time(start), parse_time(end)
     if lo is None and hi is None:
         return None
@@ -260,15 +279,26 @@ def outside_bounds(parts: Iterable[pd.Series], column: str, start: str | None,
                        + np.count_nonzero(nanoseconds >= (hi.value if hi is not None else 2**63 - 1)))
     if not outside:
         return None
+    zone = "" if timezone is None else f", {timezone}"
     return (f"{outside:,} of {rows:,} rows have a {column!r} outside the window's bounds "
-            f"({span_label(start, end)}): they are evaluated with it (to cut a table into "
-            "windows by time, use monitor)")
+            f"({span_label(start, end, timezone)}{zone}): they are evaluated with it (to cut a "
+            "table into windows by time, use monitor)")
 
 
 def is_open(end: str | None, now: datetime | None = None) -> bool:
     """Whether a window ending at ``end`` is still open (ends after ``now``, default now)."""
     stamp = parse_time(end)
     return stamp is not None and stamp > pd.Timestamp(now or datetime.now(UTC))
+
+
+def time_label(value: str | None, timezone: str | None = None) -> str:
+    """A stored time as shown: as stored without ``timezone``; with it, on that zone's clock
+    with its offset (``2026-03-10 00:00-04:00``); ``""`` when none or unreadable."""
+    stamp = parse_time(value)
+    if timezone is None or stamp is None:
+        return "" if stamp is None else str(value)
+    local = stamp.tz_convert(timezone)
+    return local.strftime("%Y-%m-%d %H:%M") + local.isoformat()[-6:]
 
 
 def span_label(start: str | None, end: str | None, timezone: str | None = None) -> str:

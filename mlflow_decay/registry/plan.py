@@ -12,7 +12,7 @@ from typing import Any, Literal, cast
 
 from ..core.policy import Policy
 from ..core.rules import STATUSES, Status
-from ..core.times import identifying_span, is_open, parse_time, span_label
+from ..core.times import identifying_span, is_open, parse_time, span_label, time_label
 from ..errors import RegistryError
 from .description import status_line, with_block
 from .tags import (
@@ -285,7 +285,8 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
                 now: datetime | None = None, rows: int | None = None,
                 timezone: str | None = None) -> Plan:
     """What one window's verdict does to the version: :func:`plan`, once per window (the
-    status line names it on the clock of ``timezone``, the zone that cut it, default UTC).
+    status line and notes name times on the clock of ``timezone``, the zone that cut it,
+    default UTC).
 
     - A window still open (it ends after ``now``) is provisional: its verdict is logged, not
       applied; the closed window is evaluated anew and counts. So is a window of fewer
@@ -308,8 +309,9 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
         return Plan(ref.status, kept, False, (), "; ".join([*notes, why]), skipped=True)
 
     if is_open(end, now):
-        return skip(f"provisional: the window ends {end}, after now; its verdict is logged, not "
-                    "applied (the closed window is evaluated again and counts once)")
+        return skip(f"provisional: the window ends {time_label(end, timezone)}, after now; its "
+                    "verdict is logged, not applied (the closed window is evaluated again and "
+                    "counts once)")
     if rows is not None and rows < policy.min_rows:
         return skip(f"{rows} rows, fewer than the policy's min_rows ({policy.min_rows}): its "
                     "verdict is logged, not applied (too few rows to tell decay from chance)")
@@ -332,8 +334,8 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
             # was stored by an older mlflow-decay, or judged against another profile): no step
             other = (" judged against another profile (the version's profile was attached "
                      "since)" if last.profile and last.profile != ref.profile_sha256 else "")
-            return skip(f"a window ending {last.end or last.start} or later was already applied "
-                        f"by another run{other}")
+            return skip(f"a window ending {time_label(last.end or last.start, timezone)} or "
+                        f"later was already applied by another run{other}")
     final = plan(ref, status, reasons, policy, run_id, others=others,
                  base=(before[0], (before[1], before[2])), window=span_label(start, end, timezone))
     actions = final.actions
