@@ -49,7 +49,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         sep = "\t" if name.endswith(".tsv") else ","
         # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a
         # CSV and a Parquet file of the same rows are the same rows
-        frame = pd.read_csv(p, sep=sep, float_precision="round_trip")
+        frame = _exact_integers(pd.read_csv(p, sep=sep, float_precision="round_trip"), p, sep)
         if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
             # pandas renames a repeated header x to x.1: keep the names as written so the
             # repeat is refused, not read as a new column
@@ -68,6 +68,39 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         "it looks separated by semicolons; write it separated by commas "
                         "(decimal points, not commas), or as Parquet")
     return frame
+
+
+def _exact_integers(frame: pd.DataFrame, path: Path, sep: str) -> pd.DataFrame:
+    """``frame`` with the columns pandas read as floats for a blank, whose values are integers
+    of 2**53 or more (19-digit ids: floats keep 16 digits), read again as written: as nullable
+    ``Int64`` (blanks ``<NA>``), or as text where some are too large for int64. A column with
+    other values (``1e19``, ``12.0``) stays as it was read."""
+    rounded = [i for i, (_, column) in enumerate(frame.items()) if _rounded_integers(column)]
+    if not rounded or not isinstance(frame.index, pd.RangeIndex):  # no index column inferred
+        return frame
+    text = pd.read_csv(path, sep=sep, usecols=rounded, dtype=str)
+    frame = frame.copy()
+    for position, (_, values) in zip(rounded, text.items(), strict=True):
+        written = values.dropna().str.strip()
+        if not written.str.fullmatch(r"[+-]?\d+").all():
+            continue
+        try:
+            exact: Any = pd.array(values.str.strip().to_numpy(dtype=object), dtype="Int64")
+        except OverflowError:  # beyond int64 (a NUMBER(38, 0)): as written
+            exact = values.str.strip()
+        frame.isetitem(position, exact)
+    return frame
+
+
+def _rounded_integers(column: pd.Series) -> bool:
+    """Whether a column read from a CSV holds floats for integers that may have lost digits:
+    float64 with a missing value, its other values integers, some of 2**53 or more."""
+    if column.dtype != np.float64:
+        return False
+    values = column.to_numpy()
+    known = values[~np.isnan(values)]
+    return (len(known) < len(values) and bool(np.isfinite(known).all())
+            and bool((known == np.round(known)).all()) and bool((np.abs(known) >= 2.0**53).any()))
 
 
 #: How a column's values enter a fingerprint: as numbers, category keys or UTC times.
