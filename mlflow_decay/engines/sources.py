@@ -71,11 +71,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _exact_integers(frame: pd.DataFrame, path: Path, sep: str) -> pd.DataFrame:
-    """``frame`` with the columns pandas read as floats for a blank, whose values are integers
-    of 2**53 or more (19-digit ids: floats keep 16 digits), read again as written: as nullable
-    ``Int64`` (blanks ``<NA>``), or as text where some are too large for int64. A column with
-    other values (``1e19``, ``12.0``) stays as it was read."""
-    rounded = [i for i, (_, column) in enumerate(frame.items()) if _rounded_integers(column)]
+    """``frame`` with the columns of integers and blanks pandas misreads read again as
+    written: as nullable ``Int64`` (blanks ``<NA>``), or as text where some are too large for
+    int64. pandas reads such a column as floats, which round integers of 2**53 or more
+    (19-digit ids: floats keep 16 digits), or, with one beyond int64, as text that keeps its
+    blanks as ids (``''``, ``'NA'``). A column with other values (``1e19``, ``12.0``) stays as
+    it was read."""
+    rounded = [i for i, (_, column) in enumerate(frame.items())
+               if _rounded_integers(column) or _blanks_as_text(column)]
     if not rounded or not isinstance(frame.index, pd.RangeIndex):  # no index column inferred
         return frame
     text = pd.read_csv(path, sep=sep, usecols=rounded, dtype=str)
@@ -101,6 +104,24 @@ def _rounded_integers(column: pd.Series) -> bool:
     known = values[~np.isnan(values)]
     return (len(known) < len(values) and bool(np.isfinite(known).all())
             and bool((known == np.round(known)).all()) and bool((np.abs(known) >= 2.0**53).any()))
+
+
+#: The text pandas reads as a missing value by default (``pd.read_csv``'s ``na_values``).
+_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def _blanks_as_text(column: pd.Series) -> bool:
+    """Whether a column read from a CSV holds its blanks as text: integers, one of them beyond
+    int64, and text pandas reads as missing (``''``, ``'NA'``) but there kept as read."""
+    if not pd.api.types.is_string_dtype(column.dtype) or column.isna().any():
+        return False
+    blanks = column.isin(_NA_TEXT).to_numpy()
+    if not blanks.any() or blanks.all():
+        return False
+    text = column[~blanks].astype(str).str.strip()
+    return bool(text.str.fullmatch(r"[+-]?\d+").all()
+                and text.str.lstrip("+-").str.len().max() >= 19)
 
 
 #: How a column's values enter a fingerprint: as numbers, category keys or UTC times.

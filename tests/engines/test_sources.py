@@ -42,3 +42,19 @@ def test_each_csv_suffix_reads_long_ids_exactly(tmp_path: Path, name: str) -> No
                           "x": [1.0, 2.0, np.nan]})
     frame.to_csv(tmp_path / name, index=False, sep="\t" if name.endswith(".tsv") else ",")
     pd.testing.assert_frame_equal(read_table(tmp_path / name), frame)
+
+
+def test_blanks_among_ids_beyond_int64_are_missing_not_text(tmp_path: Path) -> None:
+    """pandas reads integers beyond int64 with a blank as text keeping the blank as '' (and
+    'NA' as 'NA'): ids of rows that have none."""
+    path = tmp_path / "labels.csv"
+    path.write_text("id,label,name\n10000000000000000001,1,a\n,0,b\n"
+                    "-9223372036854775809,1,NA\nNA,1,c\n18446744073709551615,0,d\n")
+    assert pd.read_csv(path)["id"].tolist()[1:4:2] == ["", "NA"]  # pandas' own reading
+    frame = read_table(path)
+    assert frame["id"].tolist() == ["10000000000000000001", np.nan, "-9223372036854775809",
+                                    np.nan, "18446744073709551615"]
+    pd.testing.assert_series_equal(frame["name"], pd.read_csv(path)["name"])
+    # without a blank, pandas reads them exactly (as uint64): as it was
+    path.write_text("id\n10000000000000000001\n18446744073709551615\n")
+    pd.testing.assert_frame_equal(read_table(path), pd.read_csv(path))

@@ -350,3 +350,37 @@ def test_a_csv_of_19_digit_ids_with_a_blank_is_evaluated_and_labelled_by_its_pat
     out = runner.invoke(main, ["labels", uri, "--data", str(tmp_path / "floats.csv"), *store])
     assert out.exit_code == 1 and "column 'id' of the labels holds ids as floating-point" \
         in out.stderr and "write them as integers" in out.stderr
+
+
+def test_a_blank_among_20_digit_ids_in_a_csv_is_no_id_that_labels_join(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: pandas reads a column of ids beyond int64 (20 digits) with a blank as text that
+    keeps the blank as the id '' (and 'NA' as 'NA'), so a window's row without an id stored
+    the id '', and a labels row without an id gave it its label, silently."""
+    from click.testing import CliRunner
+
+    from mlflow_decay.cli import main
+
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(300, seed=9).assign(id=[str(10**19 + i) for i in range(300)])
+    window.drop(columns="label").assign(id=lambda f: f["id"].mask(f.index == 5)).to_csv(
+        tmp_path / "window.csv", index=False)
+    report = md.evaluate(uri, str(tmp_path / "window.csv"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    assert "1 of 300 rows have no id in column 'id': labels cannot be attached to them later" \
+        in report.notes
+    labels = window[["id", "label"]].astype({"id": object})
+    labels.loc[9, "id"] = "NA"  # a labels row without its id
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", uri, "--data", str(tmp_path / "labels.csv"),
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    joined = window.drop(index=[5, 9])
+    assert f"{len(joined)} of 300" in out.stdout
+    metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    assert metrics["labels.coverage"] == pytest.approx(len(joined) / 300)
+    assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(joined.label, joined.score),
+                                                    rel=1e-12)
