@@ -116,7 +116,7 @@ def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
                         "their last digits and would join rows to other rows' labels: read the "
                         f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}), or "
                         "give the CSV file's path, which is read as written); ids a file holds as "
-                        "floating-point numbers (1.2345e+18, 12345.0) lost their digits when it "
+                        "floating-point numbers (1.2345678901234568e+18) lost their digits when it "
                         "was written: write them as integers")
 
 
