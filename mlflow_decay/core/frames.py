@@ -111,11 +111,13 @@ def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
     values = series.to_numpy(dtype="float64", na_value=np.nan)
     inexact = np.abs(values) >= 2.0 ** 53
     if inexact.any():
+        path = ("give the CSV file's path" if what == "window" else  # attach_labels takes frames
+                "give the CSV file to mlflow-decay labels --data")
         raise DataError(f"column {column!r} of the {what} holds ids as floating-point numbers of "
                         f"2**53 or more (such as {values[inexact][0]:.0f}), which have lost "
                         "their last digits and would join rows to other rows' labels: read the "
                         f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}), or "
-                        "give the CSV file's path, which is read as written); ids a file holds as "
+                        f"{path}: it is read as written); ids a file holds as "
                         "floating-point numbers (1.2345678901234568e+18) lost their digits when it "
                         "was written: write them as integers")
 

@@ -345,6 +345,10 @@ def test_a_csv_of_19_digit_ids_with_a_blank_is_evaluated_and_labelled_by_its_pat
                        r"point numbers .* dtype=\{'id': str\}\), or give the CSV file's path"):
         md.evaluate(uri, pd.read_csv(tmp_path / "window.csv"), window_start="2026-03-09",
                     window_end="2026-03-16", tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"column 'id' of the labels holds ids as floating-"
+                       r"point .* or give the CSV file to mlflow-decay labels --data: it is read"):
+        md.attach_labels(uri, pd.read_csv(tmp_path / "window.csv")[["id"]].assign(
+            label=window.label), tracking_uri=tracking_uri)
     # a file that holds the ids as floats lost their digits when written: refused as well
     labels.astype({"id": float}).to_csv(tmp_path / "floats.csv", index=False)
     out = runner.invoke(main, ["labels", uri, "--data", str(tmp_path / "floats.csv"), *store])
