@@ -104,18 +104,22 @@ def require_unique_columns(frame: Any, what: str) -> None:
 
 def require_exact_ids(series: pd.Series, column: str, what: str) -> None:
     """Refuse row ids held as floating-point numbers of 2**53 or more, which have lost their
-    last digits (long integer ids in a CSV column with a missing value read as floats): they
-    would join rows to other rows' labels."""
+    last digits (long integer ids in a CSV column with a missing value, read as floats by
+    ``pd.read_csv``; or written as floats): they would join rows to other rows' labels."""
     if not pd.api.types.is_float_dtype(series.dtype):
         return
     values = series.to_numpy(dtype="float64", na_value=np.nan)
     inexact = np.abs(values) >= 2.0 ** 53
     if inexact.any():
+        path = ("give the CSV file's path" if what == "window" else  # attach_labels takes frames
+                "give the CSV file to mlflow-decay labels --data")
         raise DataError(f"column {column!r} of the {what} holds ids as floating-point numbers of "
                         f"2**53 or more (such as {values[inexact][0]:.0f}), which have lost "
                         "their last digits and would join rows to other rows' labels: read the "
-                        f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}); a "
-                        "CSV file given by its path: fill its missing ids, or write it as Parquet)")
+                        f"ids as integers or text (pd.read_csv(..., dtype={{{column!r}: str}}), or "
+                        f"{path}: it is read as written); ids a file holds as "
+                        "floating-point numbers (1.2345678901234568e+18) lost their digits when it "
+                        "was written: write them as integers")
 
 
 def require_column(frame: Any, column: str, what: str) -> None:

@@ -49,7 +49,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         sep = "\t" if name.endswith(".tsv") else ","
         # numbers read back exactly as written (pandas' fast parser may be 1 ulp off), so a
         # CSV and a Parquet file of the same rows are the same rows
-        frame = pd.read_csv(p, sep=sep, float_precision="round_trip")
+        frame = _exact_integers(pd.read_csv(p, sep=sep, float_precision="round_trip"), p, sep)
         if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
             # pandas renames a repeated header x to x.1: keep the names as written so the
             # repeat is refused, not read as a new column
@@ -68,6 +68,63 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         "it looks separated by semicolons; write it separated by commas "
                         "(decimal points, not commas), or as Parquet")
     return frame
+
+
+def _exact_integers(frame: pd.DataFrame, path: Path, sep: str) -> pd.DataFrame:
+    """``frame`` with the columns of integers and blanks pandas misreads read again as
+    written: as nullable ``Int64`` (blanks ``<NA>``), or as text where some are too large for
+    int64. pandas reads such a column as floats, which round integers of 2**53 or more
+    (19-digit ids: floats keep 16 digits), or, with one beyond int64, as text that keeps its
+    blanks as ids (``''``, ``'NA'``). A column with other values (``1e19``, ``12.0``) stays as
+    it was read."""
+    rounded = [i for i, (_, column) in enumerate(frame.items())
+               if _rounded_integers(column) or _blanks_as_text(column)]
+    if not rounded or not isinstance(frame.index, pd.RangeIndex):  # no index column inferred
+        return frame
+    text = pd.read_csv(path, sep=sep, usecols=rounded, dtype=str)
+    frame = frame.copy()
+    for position, (_, values) in zip(rounded, text.items(), strict=True):
+        written = values.dropna().str.strip()
+        if not written.str.fullmatch(r"[+-]?\d+").all():
+            continue
+        try:
+            exact: Any = pd.array(values.str.strip().to_numpy(dtype=object), dtype="Int64")
+        except OverflowError:  # beyond int64 (a NUMBER(38, 0)): as written
+            exact = values.str.strip()
+        frame.isetitem(position, exact)
+    return frame
+
+
+def _rounded_integers(column: pd.Series) -> bool:
+    """Whether a column read from a CSV holds floats for integers that may have lost digits:
+    float64 with a missing value, its other values integers, some of 2**53 or more."""
+    if column.dtype != np.float64:
+        return False
+    values = column.to_numpy()
+    with np.errstate(invalid="ignore"):  # NaN compares False
+        if not (np.abs(values) >= 2.0**53).any():  # the cheap test first: most columns stop
+            return False
+    missing = np.isnan(values)
+    known = values[~missing]
+    return bool(missing.any() and np.isfinite(known).all() and (known == np.round(known)).all())
+
+
+#: The text pandas reads as a missing value by default (``pd.read_csv``'s ``na_values``).
+_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def _blanks_as_text(column: pd.Series) -> bool:
+    """Whether a column read from a CSV holds its blanks as text: integers, one of them beyond
+    int64, and text pandas reads as missing (``''``, ``'NA'``) but there kept as read."""
+    if not pd.api.types.is_string_dtype(column.dtype) or column.isna().any():
+        return False
+    blanks = column.isin(_NA_TEXT).to_numpy()
+    if not blanks.any() or blanks.all():
+        return False
+    text = column[~blanks].astype(str).str.strip()
+    return bool(text.str.fullmatch(r"[+-]?\d+").all()
+                and text.str.lstrip("+-").str.len().max() >= 19)
 
 
 #: How a column's values enter a fingerprint: as numbers, category keys or UTC times.

@@ -5,6 +5,7 @@ scikit-learn on exactly the rows joined."""
 from __future__ import annotations
 
 import decimal
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -335,3 +336,95 @@ def test_a_windows_own_labels_stay_with_their_rows_when_late_labels_come_for_oth
     metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
     assert metrics["labels.coverage"] == pytest.approx(400 / 600)
     assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(truth, joined.score), rel=1e-12)
+
+
+def test_a_csv_of_19_digit_ids_with_a_blank_is_evaluated_and_labelled_by_its_path(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: a window CSV of 19-digit ids (a warehouse's NUMBER(38, 0) export) with one
+    blank id was refused (pandas read the column as floats, which keep 16 digits), so its
+    labels had no window to join. Read by its path, the file is read as written: the window
+    is evaluated (the blank-id row cannot take a label), and a labels CSV with int64 ids joins
+    each row's own label."""
+    from click.testing import CliRunner
+
+    from mlflow_decay.cli import main
+
+    base = 1_234_567_890_123_456_000
+    reference = make_frame(1000, seed=1).assign(id=base + np.arange(1000))
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    window = make_frame(400, seed=8).assign(id=base + 10_000 + np.arange(400))
+    blank = 5
+    window.drop(columns="label").astype({"id": "Int64"}).assign(
+        id=lambda f: f["id"].mask(f.index == blank)).to_csv(tmp_path / "window.csv", index=False)
+    labels = window[["id", "label"]].iloc[::2]  # consecutive ids: as floats, one id
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    uri = new_version()
+    runner, store = CliRunner(), ["--tracking-uri", tracking_uri]
+    steps = [["profile", uri, "--data", str(tmp_path / "reference.csv"), "--target", "label",
+              "--prediction", "score", "--id-column", "id", "--band-chunks", "0"],
+             ["evaluate", uri, "--data", str(tmp_path / "window.csv"), "--window-start",
+              "2026-03-02", "--window-end", "2026-03-09", "--json"],
+             ["labels", uri, "--data", str(tmp_path / "labels.csv")]]
+    outs = [runner.invoke(main, [*step, *store]) for step in steps]
+    for out in outs:
+        assert out.exit_code == 0, out.output + out.stderr
+    report = json.loads(outs[1].stdout)
+    run_id, notes = report["run_id"], report["notes"]
+    assert "1 of 400 rows have no id in column 'id': labels cannot be attached to them later" \
+        in notes
+    joined = window.iloc[::2].drop(index=blank, errors="ignore")
+    assert outs[2].stdout.splitlines()[0] == "1 window(s) received labels"
+    metrics = registry.client_for(tracking_uri).get_run(run_id).data.metrics
+    assert metrics["labels.coverage"] == pytest.approx(len(joined) / 400)
+    assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(joined.label, joined.score),
+                                                    rel=1e-12)
+    assert metrics["perf.accuracy"] == pytest.approx(
+        accuracy_score(joined.label, joined.score >= 0.5), rel=1e-12)
+    # read by pandas in memory, the ids are floats and refused, saying how to read them
+    with pytest.raises(md.DataError, match=r"column 'id' of the window holds ids as floating-"
+                       r"point numbers .* dtype=\{'id': str\}\), or give the CSV file's path"):
+        md.evaluate(uri, pd.read_csv(tmp_path / "window.csv"), window_start="2026-03-09",
+                    window_end="2026-03-16", tracking_uri=tracking_uri)
+    with pytest.raises(md.DataError, match=r"column 'id' of the labels holds ids as floating-"
+                       r"point .* or give the CSV file to mlflow-decay labels --data: it is read"):
+        md.attach_labels(uri, pd.read_csv(tmp_path / "window.csv")[["id"]].assign(
+            label=window.label), tracking_uri=tracking_uri)
+    # a file that holds the ids as floats lost their digits when written: refused as well
+    labels.astype({"id": float}).to_csv(tmp_path / "floats.csv", index=False)
+    out = runner.invoke(main, ["labels", uri, "--data", str(tmp_path / "floats.csv"), *store])
+    assert out.exit_code == 1 and "column 'id' of the labels holds ids as floating-point" \
+        in out.stderr and "write them as integers" in out.stderr
+
+
+def test_a_blank_among_20_digit_ids_in_a_csv_is_no_id_that_labels_join(
+        tracking_uri: str, new_version: Callable[..., str], tmp_path: Path) -> None:
+    """Before: pandas reads a column of ids beyond int64 (20 digits) with a blank as text that
+    keeps the blank as the id '' (and 'NA' as 'NA'), so a window's row without an id stored
+    the id '', and a labels row without an id gave it its label, silently."""
+    from click.testing import CliRunner
+
+    from mlflow_decay.cli import main
+
+    uri = new_version()
+    md.attach_profile(uri, frame_profile(3000, 1, ids="r", target="label", prediction="score",
+                                         id_column="id", band_chunks=0),
+                      tracking_uri=tracking_uri)
+    window = make_frame(300, seed=9).assign(id=[str(10**19 + i) for i in range(300)])
+    window.drop(columns="label").assign(id=lambda f: f["id"].mask(f.index == 5)).to_csv(
+        tmp_path / "window.csv", index=False)
+    report = md.evaluate(uri, str(tmp_path / "window.csv"), window_start="2026-03-02",
+                         window_end="2026-03-09", tracking_uri=tracking_uri)
+    assert "1 of 300 rows have no id in column 'id': labels cannot be attached to them later" \
+        in report.notes
+    labels = window[["id", "label"]].astype({"id": object})
+    labels.loc[9, "id"] = "NA"  # a labels row without its id
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    out = CliRunner().invoke(main, ["labels", uri, "--data", str(tmp_path / "labels.csv"),
+                                    "--tracking-uri", tracking_uri])
+    assert out.exit_code == 0, out.output + out.stderr
+    joined = window.drop(index=[5, 9])
+    assert f"{len(joined)} of 300" in out.stdout
+    metrics = registry.client_for(tracking_uri).get_run(report.run_id).data.metrics  # type: ignore[arg-type]
+    assert metrics["labels.coverage"] == pytest.approx(len(joined) / 300)
+    assert metrics["perf.roc_auc"] == pytest.approx(roc_auc_score(joined.label, joined.score),
+                                                    rel=1e-12)
