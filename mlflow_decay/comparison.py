@@ -20,11 +20,12 @@ from .core.policy import Policy
 from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import Comparison, side_by_side
-from .core.times import window_bounds
+from .core.times import zoned_bounds
 from .engines.dispatch import require_frame
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
 from .errors import DataError
+from .monitoring import outside_notes
 from .registry import experiments, run_files, runs
 from .stats import estimate
 from .stats.comparison import DeLong, PairedLoss, delong, paired_loss
@@ -44,6 +45,7 @@ def compare(
     experiment: str | None = None,
     window_start: str | None = None,
     window_end: str | None = None,
+    timezone: str | None = None,
 ) -> Comparison:
     """Judge two model versions (champion first, challenger second) on the same window.
 
@@ -75,6 +77,11 @@ def compare(
         towards the promotion streak: identified by its bounds, or without them by its rows'
         fingerprint; comparing on it again replaces its result (a scheduler's retry does not
         win twice).
+    timezone : str, optional
+        The IANA time zone (``"America/New_York"``) on whose clock bounds without an offset
+        are read, and the window shown, as for :func:`evaluate`: New York's March 8 is one
+        window (one step of the streak), the same as :func:`monitor` with ``timezone`` cuts
+        for that day. Needs a bound.
 
     Returns
     -------
@@ -93,7 +100,7 @@ def compare(
         if len(predictions) != 2:
             raise DataError("give one prediction column per model (two), got "
                             f"{', '.join(map(repr, predictions)) or 'none'}")
-    window_start, window_end = window_bounds(window_start, window_end)
+    window_start, window_end, timezone = zoned_bounds(window_start, window_end, timezone)
     experiments.check_experiment(experiment)
     pol = as_policy(policy)
     parsed = [registry.parse_model_uri(uri) for uri in models]  # (name, version, alias)
@@ -127,6 +134,7 @@ def compare(
             raise DataError(f"{refs[i].uri}, the {role}: {error}") from None
     test, note = _paired_test(window, sides, labels)  # a note: why none, how it read outputs
     comparison = _side_by_side(refs, labels, sides, pol, test)
+    _place(comparison, window, profiles[0].timestamp_column, window_start, window_end, timezone)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:
         actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
@@ -138,11 +146,17 @@ def compare(
     comparison.notes.extend([note, why] if test is not None and note else [why])
     if log and not dry_run:
         _log_and_promote(client, refs, comparison, actions, experiment,
-                         {registry.WINDOW_START: window_start or "",
-                          registry.WINDOW_END: window_end or "",
-                          registry.COMPARE_WINDOW: identity,
+                         {registry.COMPARE_WINDOW: identity,
                           registry.REASONS: why[:5000]})  # history's reason for a move
     return comparison
+
+
+def _place(comparison: Comparison, window: pd.DataFrame, column: str | None,
+           start: str | None, end: str | None, timezone: str | None) -> None:
+    """Give the comparison its window's bounds and zone, and the notes on the window's rows
+    outside them (counted on their instants, shown on the zone's clock), as an evaluation's."""
+    comparison.window_start, comparison.window_end, comparison.timezone = start, end, timezone
+    comparison.notes[:0] = outside_notes(column, window, window, start, end, timezone)
 
 
 @dataclass(frozen=True)
@@ -364,8 +378,13 @@ def _window_identity(window: pd.DataFrame, sides: list[_Side], pol: Policy,
 def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
                      comparison: Comparison, actions: tuple[registry.Action, ...],
                      experiment: str | None, tags: dict[str, str]) -> None:
-    """Log the comparison run (its metrics and panel), then move the aliases it planned."""
+    """Log the comparison run (its metrics and panel, tagged with its window and the zone
+    whose clock places it), then move the aliases it planned."""
     from .plots import comparison_panel
+
+    tags = {registry.WINDOW_START: comparison.window_start or "",
+            registry.WINDOW_END: comparison.window_end or "",
+            **({registry.TIMEZONE: comparison.timezone} if comparison.timezone else {}), **tags}
 
     comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
     run_files.log_files(client, comparison.run_id,

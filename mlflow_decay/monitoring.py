@@ -24,14 +24,7 @@ from .core.policy_file import as_policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import STATUSES, Status
-from .core.times import (
-    check_timezone,
-    is_open,
-    outside_bounds,
-    span_label,
-    window_bounds,
-    zone_note,
-)
+from .core.times import is_open, outside_bounds, span_label, zone_note, zoned_bounds
 from .engines.dispatch import (
     Source,
     evaluate_source,
@@ -112,11 +105,7 @@ def evaluate(
     -------
     DecayReport
     """
-    timezone = check_timezone(timezone)  # a ZoneInfo as its name
-    window_start, window_end = window_bounds(window_start, window_end, timezone)
-    if timezone is not None and window_start is None and window_end is None:
-        raise DataError(f"a time zone ({timezone}) places a window's bounds (window_start=, "
-                        "window_end=, --window-start, --window-end) on its clock; give them")
+    window_start, window_end, timezone = zoned_bounds(window_start, window_end, timezone)
     experiments.check_experiment(experiment)
     registry.lock_settle()  # a bad MLFLOW_DECAY_LOCK_SETTLE fails before anything is logged
     pol = as_policy(policy)
@@ -127,7 +116,7 @@ def evaluate(
         # a streamed window's row ids and outputs, written batch by batch, for late labels
         stored = Path(tmp) / run_files.OUTPUTS_FILE if log else None
         result, frame, rows = evaluate_source(profile, window, pol, stored, fingerprint=log)
-        result.notes.extend(_outside_notes(profile.timestamp_column, window, frame,
+        result.notes.extend(outside_notes(profile.timestamp_column, window, frame,
                                            window_start, window_end, timezone))
         key = source_key(profile, window if frame is None else frame, pol.business, rows, partial(
             window_key, ref.name, ref.version, ref.profile_sha256, window_start, window_end,
@@ -286,7 +275,7 @@ def _page_window(ref: registry.ModelVersionRef, profile: Profile, window: Source
     return page_rows(window, list(profile.features))
 
 
-def _outside_notes(column: str | None, window: Source, frame: pd.DataFrame | None,
+def outside_notes(column: str | None, window: Source, frame: pd.DataFrame | None,
                    start: str | None, end: str | None, timezone: str | None = None) -> list[str]:
     """The note of :func:`outside_bounds` for a window in memory or a Parquet source (its
     timestamp column read alone, in batches), the bounds on the clock of ``timezone``; with

@@ -20,6 +20,7 @@ from .core.panels import Panel, Timeline, timeline
 from .core.policy import Policy
 from .core.profile import CategoricalSummary, NumericSummary, Profile
 from .core.report import DecayReport
+from .core.times import span_label
 from .core.window import CategoricalStats, ColumnStats, NumericStats, WindowStats
 
 #: Each stage's colour, in the plots and on the page's badge.
@@ -375,8 +376,11 @@ def comparison_panel(comparison: Any) -> bytes:
     m = comparison.metrics
     names = [k[len(f"compare.{a}."):] for k in m if k.startswith(f"compare.{a}.")
              and f"compare.{b}.{k[len(f'compare.{a}.'):]}" in m]
-    row = 0.62
-    fig = _figure(7, row * max(len(names), 1) + 0.9, left=0.2, right=0.2, top=0.6, bottom=0.25)
+    row, zone = 0.62, comparison.timezone
+    window = span_label(comparison.window_start, comparison.window_end, zone)
+    top = 0.6 + (0.2 if window else 0.0)  # a line under the title names the window
+    fig = _figure(7, row * max(len(names), 1) + 0.3 + top, left=0.2, right=0.2, top=top,
+                  bottom=0.25)
     fig.subplots_adjust(hspace=0.3 / (row - 0.3))
     axes = fig.subplots(max(len(names), 1), 1, squeeze=False)[:, 0]
     for ax, name in zip(axes, names, strict=False):
@@ -400,4 +404,7 @@ def comparison_panel(comparison: Any) -> bytes:
         title += f": {paired.metric} {-paired.gain:+.1%}, p = {paired.p_value:.2g}"
     fig.suptitle(title, x=0.02, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top",
                  fontsize=10)
+    if window:  # on the clock of the zone that placed it, as the comparison's table shows it
+        fig.text(0.02, 1 - 0.36 / fig.get_figheight(), f"window {window} ({zone or 'UTC'})",
+                 ha="left", va="top", fontsize=8, color="#424242")
     return _png(fig)

@@ -10,10 +10,10 @@ from .options import (
     DATA,
     NAMES,
     Command,
-    bounds,
     compare_experiment_option,
     policy_option,
     with_bounds,
+    zoned_bounds,
 )
 from .output import common, emit
 
@@ -37,20 +37,22 @@ from .output import common, emit
 @common
 def compare_cmd(champion: str, challenger: str, data: Path, predictions: list[str] | None,
                 policy_path: Path | None, no_log: bool, promote: bool, dry_run: bool,
-                window_start: str | None, window_end: str | None, experiment: str | None,
-                tracking_uri: str, as_json: bool) -> None:
+                window_start: str | None, window_end: str | None, timezone: str | None,
+                experiment: str | None, tracking_uri: str, as_json: bool) -> None:
     """Judge CHAMPION and CHALLENGER (model URIs) on the same window, side by side.
 
-    A window (its bounds, else its rows) counts once towards the promotion streak."""
+    A window (its bounds, else its rows) counts once towards the promotion streak; with
+    --timezone, bounds without an offset are that zone's times (a monitor --timezone window
+    of that day is the same window)."""
     from .. import api
     from ..core.policy_file import load_policy
     from ..engines.sources import read_table
 
-    window_start, window_end = bounds(window_start, window_end)
+    window_start, window_end, timezone = zoned_bounds(window_start, window_end, timezone)
     result = api.compare(read_table(data), [champion, challenger], predictions=predictions,
                          policy=load_policy(policy_path), log=not no_log, promote=promote,
                          dry_run=dry_run, tracking_uri=tracking_uri, experiment=experiment,
-                         window_start=window_start, window_end=window_end)
+                         window_start=window_start, window_end=window_end, timezone=timezone)
     verb = "would" if dry_run or no_log else "did"
     # whether the promotion listed was made, as the text's "promotion (did)" or "(would)" says
     emit(as_json, {**result.to_dict(), "applied": verb == "did"}, result.text(verb))

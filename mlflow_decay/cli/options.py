@@ -80,14 +80,19 @@ compare_experiment_option = click.option(
     help="Experiment name [default: mlflow-decay/<name>/compare].")
 bounds_options = [
     click.option("--window-start", default=None,
-                 help="ISO 8601 start of the window (no offset: UTC)."),
+                 help="ISO 8601 start of the window (no offset: UTC, or --timezone's time)."),
     click.option("--window-end", default=None,
-                 help="ISO 8601 end of the window (no offset: UTC), after the start."),
+                 help="ISO 8601 end of the window (no offset: UTC, or --timezone's time), after "
+                 "the start."),
+    click.option("--timezone", default=None, metavar="ZONE",
+                 help="IANA time zone on whose clock bounds without an offset are read, and the "
+                 "window shown, as a monitor --timezone window: America/New_York "
+                 "[default: UTC]."),
 ]
 
 
 def with_bounds(func: F) -> F:
-    """Add ``--window-start`` and ``--window-end``."""
+    """Add ``--window-start``, ``--window-end`` and ``--timezone``."""
     for option in reversed(bounds_options):
         func = option(func)
     return func
@@ -104,6 +109,20 @@ def bounds(start: str | None, end: str | None, timezone: str | None = None
         return window_bounds(start, end, timezone)
     except DataError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def zoned_bounds(start: str | None, end: str | None, timezone: str | None
+                 ) -> tuple[str | None, str | None, str | None]:
+    """:func:`bounds` of ``--window-start/--window-end/--timezone``, and the zone checked: an
+    unknown one fails in one line before anything is read; a zone without bounds (nothing
+    to place) is a usage error."""
+    from ..core.times import check_timezone
+
+    timezone = check_timezone(timezone)
+    if timezone is not None and start is None and end is None:
+        raise click.UsageError("--timezone places --window-start/--window-end on its clock: "
+                               "give them")
+    return (*bounds(start, end, timezone), timezone)
 
 
 class _GivenPath(click.Path):

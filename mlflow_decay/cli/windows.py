@@ -15,11 +15,12 @@ from .options import (
     NAME,
     POLICY,
     Command,
-    bounds,
     experiment_option,
     period,
     policy_option,
     predicted_label_option,
+    with_bounds,
+    zoned_bounds,
 )
 from .output import common, emit, fmt, notes_of_warnings, spans, table
 
@@ -37,15 +38,7 @@ if TYPE_CHECKING:
               help="Evaluate and report what would change; log nothing, change nothing.")
 @click.option("--no-log", is_flag=True,
               help="Do not log an MLflow run (and so change nothing in the registry).")
-@click.option("--window-start", default=None,
-              help="ISO 8601 start of the window (no offset: UTC, or --timezone's time).")
-@click.option("--window-end", default=None,
-              help="ISO 8601 end of the window (no offset: UTC, or --timezone's time), after "
-              "the start.")
-@click.option("--timezone", default=None, metavar="ZONE",
-              help="IANA time zone on whose clock bounds without an offset are read, and the "
-              "window shown, as a monitor --timezone window: America/New_York "
-              "[default: UTC].")
+@with_bounds
 @experiment_option
 @click.option("--force", is_flag=True,
               help="Log a window logged before once more (its verdict still counts once).")
@@ -58,13 +51,8 @@ def evaluate(model_uri: str, data: Path, policy_path: Path | None, dry_run: bool
     """Evaluate a production window against MODEL_URI's reference profile."""
     from .. import api
     from ..core.policy_file import load_policy
-    from ..core.times import check_timezone
 
-    timezone = check_timezone(timezone)  # an unknown zone: one line, before anything is read
-    if timezone is not None and window_start is None and window_end is None:
-        raise click.UsageError("--timezone places --window-start/--window-end on its clock: "
-                               "give them")
-    window_start, window_end = bounds(window_start, window_end, timezone)
+    window_start, window_end, timezone = zoned_bounds(window_start, window_end, timezone)
     pol = load_policy(policy_path)
     report = api.evaluate(model_uri, data, policy=pol, log=not (dry_run or no_log),
                           apply=not dry_run, window_start=window_start, window_end=window_end,

@@ -168,7 +168,8 @@ def json_safe(obj: Any) -> Any:
 class Comparison:
     """Champion vs challenger on one window: each side's report, their differences, and the
     paired test on the window's labelled rows (``delong`` for a binary model, ``paired`` for a
-    regression's absolute errors or a multiclass model's log losses)."""
+    regression's absolute errors or a multiclass model's log losses), and the window's bounds
+    (UTC ISO 8601, shown on the clock of ``timezone``, an IANA name; ``None``: UTC)."""
 
     models: list[str]
     labels: list[str]
@@ -179,6 +180,9 @@ class Comparison:
     promotion: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     paired: PairedLoss | None = None
+    window_start: str | None = None
+    window_end: str | None = None
+    timezone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("delong", "paired")}
@@ -190,16 +194,18 @@ class Comparison:
         """What ``mlflow-decay compare`` prints: both sides' verdicts on this window alone (not
         the versions' stages, which only evaluations move) and metrics with their difference,
         the paired test, the notes and the promotion (``verb``: whether it ``did`` or ``would``
-        happen)."""
+        happen), under the window, when it has bounds."""
         a, b = self.labels
         m = self.metrics
+        window = span_label(self.window_start, self.window_end, self.timezone)
         rows = [["window verdict", *self.statuses, ""]] + [
             [name, metric_text(m[f"compare.{a}.{name}"], 4),
              metric_text(m[f"compare.{b}.{name}"], 4),
              metric_text(m[f"compare.diff.{name}"], 4, sign=True)]
             for name in COMPARED if f"compare.diff.{name}" in m]
-        lines = text_table(["metric", a, b, "diff"], rows,
-                           right=frozenset({1, 2, 3})).splitlines()
+        lines = [f"window {window} ({self.timezone or 'UTC'})"] if window else []
+        lines += text_table(["metric", a, b, "diff"], rows,
+                            right=frozenset({1, 2, 3})).splitlines()
         if self.delong is not None:
             d = self.delong
             lines.append(f"DeLong: AUC difference {d.diff:+.4f} (95% CI {d.lower:+.4f} to "

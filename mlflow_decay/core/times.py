@@ -259,6 +259,19 @@ def window_bounds(start: str | None, end: str | None, timezone: str | None = Non
     return out[0], out[1]
 
 
+def zoned_bounds(start: str | None, end: str | None, timezone: object = None
+                 ) -> tuple[str | None, str | None, str | None]:
+    """:func:`window_bounds` on the clock of ``timezone`` (an IANA name or a ``ZoneInfo``,
+    kept as its name; ``None``: UTC), and the zone. Raises :class:`DataError` as it does,
+    and for a zone without a bound (nothing to place on its clock)."""
+    zone = check_timezone(None if timezone is None else str(timezone))
+    start, end = window_bounds(start, end, zone)
+    if zone is not None and start is None and end is None:
+        raise DataError(f"a time zone ({zone}) places a window's bounds (window_start=, "
+                        "window_end=, --window-start, --window-end) on its clock; give them")
+    return start, end, zone
+
+
 def outside_bounds(parts: Iterable[pd.Series], column: str, start: str | None,
                    end: str | None, timezone: str | None = None) -> str | None:
     """A note when rows of a window's timestamp column (read in ``parts``) lie outside its

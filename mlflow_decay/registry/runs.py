@@ -390,7 +390,8 @@ def add_metrics(client: MlflowClient, run: Run, metrics: dict[str, float],
 def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison: Comparison,
                    experiment: str | None = None, extra: dict[str, str] | None = None) -> str:
     """Log a champion/challenger comparison as one finished run tagged with both versions
-    (and the ``extra`` tags), in ``experiment`` (default ``mlflow-decay/<model>/compare``)."""
+    (and the ``extra`` tags), in ``experiment`` (default ``mlflow-decay/<model>/compare``),
+    named after them and its window (on its zone's clock)."""
     tags = {**(extra or {}), KIND: "comparison", MODEL_NAME: refs[0].name,
             COMPARE_MODELS: ",".join(r.uri for r in refs),
             COMPARE_LABELS: ",".join(comparison.labels),
@@ -399,8 +400,9 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
     check_metric_names(comparison.metrics)
     exp_id = experiment_id(client, refs[0].name,
                            experiment or comparison_experiment_name_for(refs[0].name))
-    run = client.create_run(exp_id, tags=tags,
-                            run_name=f"compare {' vs '.join(r.uri for r in refs)}")
+    window = span_label(comparison.window_start, comparison.window_end, comparison.timezone)
+    run = client.create_run(exp_id, tags=tags, run_name=f"compare {' vs '.join(r.uri for r in refs)}"
+                            + (f", {window}" if window else ""))
     run_id = run.info.run_id
     try:
         stamp = int(time.time() * 1000)

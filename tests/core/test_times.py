@@ -84,3 +84,38 @@ def test_a_stored_time_is_shown_on_a_zones_clock() -> None:
     assert time_label("2026-03-09T04:00:00+00:00", NY) == "2026-03-09 00:00-04:00"
     assert time_label("2026-03-09T04:00:00+00:00") == "2026-03-09T04:00:00+00:00"  # as before
     assert time_label(None, NY) == time_label("not a time", NY) == ""
+
+
+@pytest.mark.parametrize(("day", "end", "shown"), [
+    ("2026-03-08", "2026-03-09T04:00:00+00:00", "2026-03-08 00:00-05:00 → 03-09 00:00-04:00"),
+    ("2026-11-01", "2026-11-02T05:00:00+00:00", "2026-11-01 00:00-04:00 → 11-02 00:00-05:00")])
+def test_a_comparisons_window_is_read_and_shown_on_the_zones_clock(
+        day: str, end: str, shown: str) -> None:
+    """Before: a comparison took bounds as UTC only and its table never named its window. A
+    ``ZoneInfo`` is kept as its name; the window is a local day (23 or 25 hours), pandas'."""
+    from zoneinfo import ZoneInfo
+
+    from mlflow_decay.core.report import Comparison
+    from mlflow_decay.core.times import zoned_bounds
+
+    following = (pd.Timestamp(day) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    start, stop, zone = zoned_bounds(day, following, ZoneInfo(NY))
+    assert zone == NY and stop == end
+    assert pd.Timestamp(start) == pd.Timestamp(day, tz=NY)
+    assert pd.Timestamp(stop) == pd.Timestamp(following, tz=NY)
+    metrics = {"compare.a.perf.roc_auc": 0.8, "compare.b.perf.roc_auc": 0.85,
+               "compare.diff.perf.roc_auc": 0.05}
+    compared = Comparison(["models:/m/1", "models:/m/2"], ["a", "b"], ["healthy", "healthy"],
+                          metrics, window_start=start, window_end=stop, timezone=zone)
+    assert compared.text("would").splitlines()[0] == f"window {shown} (America/New_York)"
+    assert compared.to_dict()["timezone"] == NY
+    utc = Comparison(["models:/m/1", "models:/m/2"], ["a", "b"], ["healthy", "healthy"], metrics,
+                     window_start=zoned_bounds(day, following)[0],
+                     window_end=zoned_bounds(day, following)[1])
+    assert utc.text("would").splitlines()[0] == f"window {day} → {following[5:]} (UTC)"
+    assert Comparison(["m1", "m2"], ["a", "b"], ["healthy", "healthy"],
+                      metrics).text("would").startswith("metric ")  # no bounds: no window line
+    with pytest.raises(DataError, match=r"a time zone \(America/New_York\) places"):
+        zoned_bounds(None, None, NY)
+    with pytest.raises(DataError, match="'America/NewYork' is not an IANA time zone"):
+        zoned_bounds(day, None, "America/NewYork")

@@ -412,6 +412,37 @@ def test_the_comparison_panel_shows_every_metric_on_its_own_scale_and_names_it_w
             assert widths and max(widths) > 20, (name, value, widths)  # pixels
 
 
+def test_the_comparison_panel_names_its_window_on_the_zones_clock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a comparison's panel named no window: a New York team's nightly panels of March
+    8 and 9 could not be told apart. The window is named under the title, on the zone's
+    clock (New York's March 8: 23 hours), inside the figure, clear of the title and bars."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlflow_decay.core.report import Comparison
+
+    metrics = {"compare.champion.perf.roc_auc": 0.81, "compare.challenger.perf.roc_auc": 0.84}
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    for zone in ("America/New_York", None):
+        plots.comparison_panel(Comparison(
+            models=["models:/m/1", "models:/m/2"], labels=["champion", "challenger"],
+            statuses=["healthy", "healthy"], metrics=metrics,
+            window_start="2026-03-08T05:00:00+00:00", window_end="2026-03-09T04:00:00+00:00",
+            timezone=zone))
+    shown = ["window 2026-03-08 00:00-05:00 → 03-09 00:00-04:00 (America/New_York)",
+             "window 2026-03-08 05:00 → 03-09 04:00 (UTC)"]
+    for fig, line in zip(drawn, shown, strict=True):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        (text,) = [t for t in fig.texts if t.get_text() == line]  # type: ignore[attr-defined]
+        box = text.get_window_extent(renderer)
+        title = fig._suptitle.get_window_extent(renderer)  # type: ignore[attr-defined]
+        bars = max(ax.get_window_extent(renderer).y1 + 12  # the metric's name above its bars
+                   for ax in fig.axes)  # type: ignore[attr-defined]
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]
+        assert bars <= box.y0 and box.y1 <= title.y0, (bars, box, title)
+
+
 def test_a_regressions_errors_in_the_millions_are_labelled_whole_without_a_scale_over_the_title(
         ) -> None:
     """Before: a house-price model's RMSE (5.5e6) got matplotlib's labels 0.5, 0.75, 1.0 and a
