@@ -110,7 +110,7 @@ def _failed(client: MlflowClient, run_id: str, exc: BaseException) -> None:
         client.set_terminated(run_id, "FAILED")
     refused = refusals.refused_after(exc, (
         f"run {run_id} is logged with this window's verdict and the changes it plans, not "
-        "made: the same window evaluated again by a user allowed to make them makes them"))
+        "made: the version's next evaluation by a user allowed to make them makes them first"))
     if refused is not None:
         raise refused from exc
 

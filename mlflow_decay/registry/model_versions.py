@@ -249,8 +249,8 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef, *, shared: bool = Fal
     try:
         data = read_artifact(client, ref, uri)
     except (MlflowException, OSError) as exc:
-        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
-                           f"{str(exc).splitlines()[0][:200]}") from exc
+        why = explain(exc, store_name(client), "read_profile") or first_line(exc, 200)
+        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: {why}") from exc
     if hashlib.sha256(data).hexdigest() != sha:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")

@@ -12,9 +12,12 @@ from mlflow.exceptions import MlflowException
 
 from ..errors import RegistryError
 
-#: What each registry change needs on the registered model under MLflow's basic auth.
-NEEDS = {"set_tag": "EDIT", "set_alias": "EDIT", "set_description": "EDIT",
-         "transition_stage": "EDIT", "delete_alias": "MANAGE"}
+#: What each registry change (and reading a profile) needs under MLflow's basic auth.
+NEEDS = {**dict.fromkeys(("set_tag", "set_alias", "set_description", "transition_stage"),
+                         "EDIT on the registered model"),
+         "delete_alias": "MANAGE on the registered model",
+         "read_profile": "READ on the experiment of the version's logged model, which holds "
+                         "the profile"}
 
 # (a part of the endpoint, the HTTP method or "" for any) -> what was refused, what it needs
 _ENDPOINTS: tuple[tuple[str, str, str], ...] = (
@@ -33,7 +36,8 @@ _ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("/runs/search", "", "READ on the experiment"),
     ("/runs/get", "", "READ on the experiment"),
     ("/runs/", "", "EDIT on the experiment (logging a run)"),
-    ("/logged-models/", "", "EDIT on the model's experiment (storing the profile)"),
+    ("/logged-models/", "", "READ (to read) or EDIT (to write) on the experiment of the "
+                            "version's logged model"),
     ("/mlflow-artifacts/", "GET", "READ on the experiment holding the file"),
     ("/mlflow-artifacts/", "", "EDIT on the experiment holding the file"),
 )
@@ -70,7 +74,8 @@ def user_of(uri: str) -> str | None:
 def explain(exc: BaseException, uri: str, kind: str | None = None) -> str | None:
     """One line for a refused request: who was refused on which server, what it needs (when
     the endpoint says), then the server's own words; ``None`` when ``exc`` is no refusal.
-    ``kind``: the registry change (an :class:`~mlflow_decay.registry.plan.Action` kind)."""
+    ``kind``: the registry change refused (an :class:`~mlflow_decay.registry.plan.Action`
+    kind), or ``"read_profile"``."""
     status = status_of(exc)
     if status is None:
         return None
@@ -83,7 +88,7 @@ def explain(exc: BaseException, uri: str, kind: str | None = None) -> str | None
                "no credentials were given: set MLFLOW_TRACKING_USERNAME and "
                "MLFLOW_TRACKING_PASSWORD")
         return f"{store} refused the request: {who}: {said}"
-    found = f"{NEEDS[kind]} on the registered model" if kind in NEEDS else _needed(exc)
+    found = NEEDS[kind] if kind in NEEDS else _needed(exc)
     who = f"user {user!r}" if user else "this client (no MLFLOW_TRACKING_USERNAME)"
     needs = f" (it needs {found})" if found else ""
     return f"permission denied on {store} for {who}{needs}: {said}"

@@ -122,6 +122,17 @@ def test_refusals_and_bad_passwords_name_the_user_and_the_permission_needed(
     out = _cli(monkeypatch, "reader", "evaluate", uri, "--data", str(data), *where)
     assert out.exit_code == 1
     assert "for user 'reader' (it needs EDIT on the experiment" in _last(out)
+    # READ on the model but not on its logged model's experiment: the profile is refused
+    _as("admin", monkeypatch)
+    auth = AuthServiceClient(auth_server)
+    outsider = f"outsider-{name}"
+    auth.create_user(outsider, _password(outsider))
+    auth.grant_user_permission(outsider, "registered_model", name, "READ")
+    out = _cli(monkeypatch, outsider, "evaluate", uri, "--data", str(data), "--no-log", *where)
+    assert out.exit_code == 1
+    assert "reference profile" in _last(out) and "cannot be read: permission denied" in _last(out)
+    assert (f"for user {outsider!r} (it needs READ on the experiment of the version's logged "
+            "model, which holds the profile): ") in _last(out)
     # a password in the URI is masked in the message
     secret = auth_server.replace("://", f"://nobody:{_password('nobody')}@")
     out = _cli(monkeypatch, "nobody", "status", name, "--tracking-uri", secret)
