@@ -204,3 +204,9 @@ def test_a_readers_refused_comparison_is_not_left_finished(
     out = _cli(monkeypatch, "reader", "compare", f"models:/{name}/1", f"models:/{name}/2",
                "--data", str(data), "--no-log", "--tracking-uri", auth_server)
     assert out.exit_code == 0, out.stderr
+    # the reader made the comparisons' experiment (its own): a history that cannot read it
+    # names it
+    out = _cli(monkeypatch, "editor", "history", name, "--tracking-uri", auth_server)
+    assert out.exit_code == 1
+    assert (f"experiment 'mlflow-decay/{name}/compare': permission denied on {auth_server} for "
+            "user 'editor' (it needs READ on this experiment): ") in _last(out)
