@@ -24,9 +24,9 @@ from .core.times import zoned_bounds
 from .engines.dispatch import require_frame
 from .engines.partials import fingerprint_columns
 from .engines.sources import rows_digest
-from .errors import DataError
+from .errors import DataError, RegistryError
 from .monitoring import outside_notes
-from .registry import experiments, run_files, runs
+from .registry import experiments, refusals, run_files, runs
 from .stats import estimate
 from .stats.comparison import DeLong, PairedLoss, delong, paired_loss
 from .stats.schema import map_labels, to_numeric
@@ -389,7 +389,16 @@ def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
     comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
     run_files.log_files(client, comparison.run_id,
                    {"plots/comparison.png": comparison_panel(comparison)})
-    registry.apply(client, refs[0], actions)
+    try:
+        registry.apply(client, refs[0], actions)
+    except RegistryError as exc:
+        refused = refusals.refused_after(exc, (
+            f"comparison run {comparison.run_id} is logged, marked FAILED: this window did not "
+            "count towards the promotion streak (--no-log compares without changing anything)"))
+        if refused is None:
+            raise
+        client.set_terminated(comparison.run_id, "FAILED")
+        raise refused from exc
     runs.record_actions(client, comparison.run_id, comparison.promotion)
 
 

@@ -25,7 +25,7 @@ from .core.rules import Status
 from .core.times import is_open
 from .core.window import WindowStats
 from .engines.partials import missing_ids, stored_outputs
-from .registry import run_files, runs, timeline
+from .registry import refusals, run_files, runs, timeline
 
 
 def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
@@ -96,12 +96,23 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
                 runs.record_plan(client, run_id, [])  # nothing to change (recoverable)
                 client.set_tag(run_id, registry.NOT_APPLIED, "true")
             timeline.add_window(client, ref, client.get_run(run_id), experiment)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the server may be what failed
-            client.set_terminated(run_id, "FAILED")
+    except BaseException as exc:
+        _failed(client, run_id, exc)
         raise
     client.set_terminated(run_id, "FINISHED")
     return report, planned.actions
+
+
+def _failed(client: MlflowClient, run_id: str, exc: BaseException) -> None:
+    """Mark a run that did not make its changes FAILED (its next evaluation completes it);
+    a registry change the server refused is raised again saying so."""
+    with contextlib.suppress(Exception):  # the server may be what failed
+        client.set_terminated(run_id, "FAILED")
+    refused = refusals.refused_after(exc, (
+        f"run {run_id} is logged with this window's verdict and the changes it plans, not "
+        "made: the version's next evaluation by a user allowed to make them makes them first"))
+    if refused is not None:
+        raise refused from exc
 
 
 #: How the note on a window whose verdict changes nothing in the registry begins.

@@ -293,10 +293,10 @@ def _free_port() -> int:
 
 
 def start_server(root: Path, port: int, extra_env: dict[str, str] | None = None,
-                 store: Path | None = None) -> subprocess.Popen[bytes]:
+                 store: Path | None = None, args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Start a real `mlflow server` on 127.0.0.1:``port`` with its store in ``root`` (a copy of
-    the migrated sqlite ``store`` when it has none yet: migrating takes seconds); return once
-    ``/health`` answers (60 s at most)."""
+    the migrated sqlite ``store`` when it has none yet: migrating takes seconds), given
+    ``args`` too (``--app-name basic-auth``); return once ``/health`` answers (60 s at most)."""
     if store is not None and not (root / "server.db").exists():
         shutil.copy(store, root / "server.db")
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -305,7 +305,7 @@ def start_server(root: Path, port: int, extra_env: dict[str, str] | None = None,
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1", *args],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
         start_new_session=True,  # its own process group: the server's workers stop with it
     )

@@ -73,7 +73,11 @@ def _fail_in_a_line(exc: Exception, uri: str) -> None:
     from mlflow.exceptions import MlflowException
 
     from ..registry.model_versions import first_line, is_store_error
+    from ..registry.refusals import explain
 
+    refused = explain(exc, uri or os.environ.get("MLFLOW_TRACKING_URI", ""))
+    if refused is not None:  # the server refused the user: who, and what it needs
+        fail(refused, 1)
     if isinstance(exc, (MlflowException, OSError)):
         fail(f"{type(exc).__name__}: {first_line(exc, 300)}", 1)
     if is_store_error(exc):  # the store's database failed (not a database, read-only)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from mlflow import MlflowClient
 from mlflow.entities import Experiment
 from mlflow.exceptions import MlflowException
 
 from ..errors import DataError, RegistryError
+from .refusals import explain
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -65,4 +68,16 @@ def experiment_ids(client: MlflowClient, model_name: str, kinds: tuple[str, ...]
     names = [experiment or experiment_name_for(model_name)]
     if experiment is None and "comparison" in kinds:
         names.append(comparison_experiment_name_for(model_name))
-    return [e.experiment_id for e in map(client.get_experiment_by_name, names) if e is not None]
+    return [e.experiment_id for e in map(functools.partial(_readable, client), names)
+            if e is not None]
+
+
+def _readable(client: MlflowClient, name: str) -> Experiment | None:
+    """An experiment by name; refused by the server, :class:`RegistryError` naming it."""
+    try:
+        return client.get_experiment_by_name(name)
+    except MlflowException as exc:
+        why = explain(exc, str(client.tracking_uri), "read_experiment")
+        if why is None:
+            raise
+        raise RegistryError(f"experiment {name!r}: {why}") from exc

@@ -34,6 +34,7 @@ from ..core.profile import Profile
 from ..errors import ProfileError, RegistryError
 from .description import with_block
 from .plan import Action
+from .refusals import explain, masked, release
 from .tags import (
     LOCK,
     PROFILE_DIR,
@@ -160,8 +161,7 @@ def _not_found(client: MlflowClient, name: str, version: str | None, alias: str 
 
 def store_name(client: MlflowClient) -> str:
     """The client's registry URI as a message may show it (a password in it masked)."""
-    uri = str(client._registry_uri or client.tracking_uri)
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
+    return masked(str(client._registry_uri or client.tracking_uri))
 
 
 def _versions_of(client: MlflowClient, name: str) -> list[Any]:
@@ -249,8 +249,8 @@ def profile_of(client: MlflowClient, ref: ModelVersionRef, *, shared: bool = Fal
     try:
         data = read_artifact(client, ref, uri)
     except (MlflowException, OSError) as exc:
-        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: "
-                           f"{str(exc).splitlines()[0][:200]}") from exc
+        why = explain(exc, store_name(client), "read_profile") or first_line(exc, 200)
+        raise ProfileError(f"{ref.uri}: reference profile {uri} cannot be read: {why}") from exc
     if hashlib.sha256(data).hexdigest() != sha:
         raise ProfileError(f"{ref.uri}: reference profile does not match its recorded SHA-256 "
                            "(tampered or truncated); rebuild and attach it again")
@@ -368,8 +368,8 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
             else:
                 client.transition_model_version_stage(ref.name, version, action.value)
         except MlflowException as exc:
-            raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: "
-                                f"{str(exc).splitlines()[0][:200]}") from exc
+            why = explain(exc, store_name(client), action.kind) or first_line(exc, 200)
+            raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: {why}") from exc
 
 
 def _describe(client: MlflowClient, name: str, version: str, line: str) -> None:
@@ -428,7 +428,7 @@ def version_lock(client: MlflowClient, ref: ModelVersionRef, owner: str, *,
     finally:
         with contextlib.suppress(MlflowException, OSError):
             if _lock_of(client, ref) == token:
-                client.delete_model_version_tag(ref.name, ref.version, LOCK)
+                release(client, ref.name, ref.version, LOCK, token)
 
 
 def lock_settle() -> float:

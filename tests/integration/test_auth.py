@@ -1,0 +1,212 @@
+"""A tracking server with MLflow's basic auth (``mlflow server --app-name basic-auth``): each
+user's refusals say in one line who was refused and which permission is needed, a refused
+registry change leaves its run marked unfinished and no lease behind, and no password shows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import _free_port, _new_version, make_frame, reference_profile, start_server, stop_server
+from mlflow import MlflowClient
+from mlflow.server.auth.client import AuthServiceClient
+
+import mlflow_decay as md
+from mlflow_decay import registry
+from mlflow_decay.cli import main
+from mlflow_decay.registry import experiments
+
+pytestmark = pytest.mark.server
+
+ADMIN = ("admin", "adm1n-Secret-pw")
+USERS = {"reader": "READ", "editor": "EDIT", "nobody": None}
+_GRANTED: set[tuple[str, str]] = set()
+
+
+def _password(user: str) -> str:
+    return ADMIN[1] if user == "admin" else f"{user}-Pa55-word"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> Iterator[str]:
+    """One `mlflow server --app-name basic-auth` for the module (users without a grant have
+    no permission), with the users of ``USERS``; its URL."""
+    root = tmp_path_factory.mktemp("auth-server")
+    (root / "auth.ini").write_text(
+        "[mlflow]\ndefault_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{root / 'auth.db'}\nadmin_username = {ADMIN[0]}\n"
+        f"admin_password = {ADMIN[1]}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "auth_cache_ttl_seconds = 60\n")  # a password hash checked once, not per request
+    port = _free_port()
+    proc = start_server(root, port, store=empty_store, args=("--app-name", "basic-auth"),
+                        extra_env={"MLFLOW_AUTH_CONFIG_PATH": str(root / "auth.ini"),
+                                   "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            _as("admin", mp)
+            auth = AuthServiceClient(url)
+            for user in USERS:
+                auth.create_user(user, _password(user))
+        yield url
+    finally:
+        stop_server(proc)
+
+
+def _as(user: str, monkeypatch: pytest.MonkeyPatch, password: str | None = None) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password or _password(user))
+
+
+def _model(url: str, monkeypatch: pytest.MonkeyPatch, versions: int = 1) -> str:
+    """A new model with ``versions`` profiled versions (the first @champion), registered by
+    the admin, each user granted its permission on it and its experiments; its name."""
+    _as("admin", monkeypatch)
+    client = MlflowClient(url, registry_uri=url)
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    for _ in range(versions):
+        md.attach_profile(f"models:/{name}/{_new_version(client, name)}", reference_profile(),
+                          tracking_uri=url)
+    client.set_registered_model_alias(name, "champion", "1")
+    ids = [experiments.experiment_id(client, name), client.get_experiment_by_name("models")
+           .experiment_id]
+    auth = AuthServiceClient(url)
+    for user, permission in USERS.items():
+        if permission is not None:
+            auth.grant_user_permission(user, "registered_model", name, permission)
+            for exp in ids:
+                if (user, exp) not in _GRANTED:  # the experiment "models" holds every model
+                    auth.grant_user_permission(user, "experiment", exp, permission)
+                    _GRANTED.add((user, exp))
+    return name
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, user: str, *args: str,
+         password: str | None = None) -> Result:
+    _as(user, monkeypatch, password)
+    return CliRunner().invoke(main, list(args))
+
+
+def _last(out: Result) -> str:
+    assert "Traceback" not in out.stderr, out.stderr
+    return out.stderr.strip().splitlines()[-1]
+
+
+def test_refusals_and_bad_passwords_name_the_user_and_the_permission_needed(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    uri, where = f"models:/{name}@champion", ("--tracking-uri", auth_server)
+    out = _cli(monkeypatch, "nobody", "status", name, *where)
+    assert out.exit_code == 1
+    assert _last(out).startswith(f"mlflow-decay: error: permission denied on {auth_server} for "
+                                 "user 'nobody' (it needs READ on the registered model): ")
+    assert "not found" not in out.stderr and "no registered model" not in out.stderr
+    out = _cli(monkeypatch, "reader", "evaluate", uri, "--data", str(data), "--no-log", *where,
+               password="not-the-password")
+    assert out.exit_code == 1
+    assert (f"{auth_server} refused the request: user 'reader' was not authenticated: check "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD") in _last(out)
+    # a reader evaluates without logging, and reads the status and the history
+    for args in (["evaluate", uri, "--data", str(data), "--no-log"], ["status", name],
+                 ["history", name]):
+        out = _cli(monkeypatch, "reader", *args, *where)
+        assert out.exit_code == 0, out.stderr
+        assert _password("reader") not in out.output + out.stderr
+    out = _cli(monkeypatch, "reader", "evaluate", uri, "--data", str(data), *where)
+    assert out.exit_code == 1
+    assert "for user 'reader' (it needs EDIT on the experiment" in _last(out)
+    # READ on the model but not on its logged model's experiment: the profile is refused
+    _as("admin", monkeypatch)
+    auth = AuthServiceClient(auth_server)
+    outsider = f"outsider-{name}"
+    auth.create_user(outsider, _password(outsider))
+    auth.grant_user_permission(outsider, "registered_model", name, "READ")
+    out = _cli(monkeypatch, outsider, "evaluate", uri, "--data", str(data), "--no-log", *where)
+    assert out.exit_code == 1
+    assert "reference profile" in _last(out) and "cannot be read: permission denied" in _last(out)
+    assert (f"for user {outsider!r} (it needs READ on the experiment of the version's logged "
+            "model, which holds the profile): ") in _last(out)
+    # a password in the URI is masked in the message
+    secret = auth_server.replace("://", f"://nobody:{_password('nobody')}@")
+    out = _cli(monkeypatch, "nobody", "status", name, "--tracking-uri", secret)
+    assert out.exit_code == 1 and _password("nobody") not in out.output + out.stderr
+    assert "user 'nobody'" in _last(out) and "nobody:***@" in _last(out)
+
+
+def test_an_edit_user_leaves_no_lease_and_a_refused_degrade_names_manage_and_its_run(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy))
+    uri = f"models:/{name}/1"
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(good), "--window-start",
+               "2026-01-01", "--window-end", "2026-01-02", *where)
+    assert out.exit_code == 0, out.stderr
+    _as("admin", monkeypatch)
+    lease = client.get_model_version(name, "1").tags.get(registry.LOCK)
+    # deleting a version tag needs MANAGE: the editor's lease is ended, not left to block
+    assert lease is None or float(lease.rsplit("|", 1)[1]) < time.time()
+    before = client.get_model_version(name, "1").tags
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), "--window-start",
+               "2026-01-02", "--window-end", "2026-01-03", *where)
+    assert out.exit_code == 1
+    last = _last(out)
+    assert "is locked" not in out.stderr
+    assert (f"could not remove alias @champion from {uri}: permission denied on {auth_server} "
+            "for user 'editor' (it needs MANAGE on the registered model): ") in last
+    run_id = last.split("; run ")[1].split()[0]
+    _as("admin", monkeypatch)
+    assert client.get_run(run_id).info.status == "FAILED"
+    after = client.get_model_version(name, "1")
+    assert after.tags.get(registry.STATUS) == before.get(registry.STATUS) == "healthy"
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+    lease = after.tags.get(registry.LOCK)
+    assert lease is None or float(lease.rsplit("|", 1)[1]) < time.time()
+    # the same window evaluated again by the admin makes the changes the run planned
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), "--window-start",
+               "2026-01-02", "--window-end", "2026-01-03", *where)
+    assert out.exit_code == 0, out.stderr
+    assert client.get_model_version(name, "1").tags[registry.STATUS] == "degraded"
+    assert client.get_registered_model(name).aliases == {}
+    assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_readers_refused_comparison_is_not_left_finished(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch, versions=2)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    out = _cli(monkeypatch, "reader", "compare", f"models:/{name}/1", f"models:/{name}/2",
+               "--data", str(data), "--window-start", "2026-01-01", "--window-end",
+               "2026-01-02", "--tracking-uri", auth_server)
+    assert out.exit_code == 1
+    last = _last(out)
+    assert (f"on models:/{name}/2: permission denied on {auth_server} for user 'reader' "
+            "(it needs EDIT on the registered model): ") in last
+    assert "did not count towards the promotion streak" in last
+    _as("admin", monkeypatch)
+    client = MlflowClient(auth_server)
+    found = client.get_experiment_by_name(experiments.comparison_experiment_name_for(name))
+    runs = client.search_runs([found.experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+    out = _cli(monkeypatch, "reader", "compare", f"models:/{name}/1", f"models:/{name}/2",
+               "--data", str(data), "--no-log", "--tracking-uri", auth_server)
+    assert out.exit_code == 0, out.stderr
+    # the reader made the comparisons' experiment (its own): a history that cannot read it
+    # names it
+    out = _cli(monkeypatch, "editor", "history", name, "--tracking-uri", auth_server)
+    assert out.exit_code == 1
+    assert (f"experiment 'mlflow-decay/{name}/compare': permission denied on {auth_server} for "
+            "user 'editor' (it needs READ on this experiment): ") in _last(out)
