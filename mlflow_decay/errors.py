@@ -30,6 +30,14 @@ class PolicyError(DecayError):
     """A policy file is malformed or names something it cannot use."""
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, at most ``limit`` characters (past SQLAlchemy's
+    preamble of an autoflush, which names no cause); the error's type when it says nothing."""
+    lines = [line for line in str(exc).strip().splitlines()
+             if not line.startswith("(raised as a result of Query-invoked autoflush")]
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
 class DecayWarning(UserWarning):
     """Something a call did that holds but that the caller should know (labels that matched
     no stored row, for one); the CLI prints it as a note."""

@@ -19,7 +19,7 @@ from ..core.policy import Policy
 from ..core.policy_file import DEFAULT_POLICY
 from ..core.profile import Profile
 from ..core.times import time_order
-from ..errors import DataError
+from ..errors import DataError, first_line
 from .files import files_schema, is_time
 from .partials import (
     SAMPLE_ROWS,
@@ -87,7 +87,7 @@ class ParquetBatches:
                                          self.batch_rows)
             except (OSError, ValueError) as exc:
                 raise DataError(f"data file {fragment.path!r} could not be read as Parquet: "
-                                f"{str(exc).splitlines()[0][:200]}") from exc
+                                f"{first_line(exc)}") from exc
         self.file = None
 
     def first(self) -> pd.DataFrame | None:

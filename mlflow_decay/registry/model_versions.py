@@ -31,7 +31,7 @@ from mlflow.exceptions import MlflowException
 
 from ..core.names import hashed_name
 from ..core.profile import Profile
-from ..errors import ProfileError, RegistryError
+from ..errors import ProfileError, RegistryError, first_line
 from .description import with_block
 from .plan import Action
 from .refusals import explain, masked, release
@@ -72,14 +72,6 @@ def client_for(tracking_uri: str | None = None) -> MlflowClient:
 def is_store_error(exc: BaseException) -> bool:
     """Whether an error comes from a database store under MLflow (SQLAlchemy's, raw)."""
     return type(exc).__module__.startswith("sqlalchemy")
-
-
-def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an error's message, at most ``limit`` characters (past SQLAlchemy's
-    preamble of an autoflush, which names no cause)."""
-    lines = [line for line in str(exc).strip().splitlines()
-             if not line.startswith("(raised as a result of Query-invoked autoflush")]
-    return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
 def equals(field: str, value: str) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ..errors import RegistryError
+from ..errors import RegistryError, first_line
 
 #: What each registry change (and reading a profile) needs under MLflow's basic auth.
 NEEDS = {**dict.fromkeys(("set_tag", "set_alias", "set_description", "transition_stage"),
@@ -82,7 +82,7 @@ def explain(exc: BaseException, uri: str, kind: str | None = None) -> str | None
         return None
     store = masked(uri)
     user = user_of(uri)
-    said = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    said = first_line(exc, 300)
     if status == 401:
         who = (f"user {user!r} was not authenticated: check MLFLOW_TRACKING_USERNAME and "
                "MLFLOW_TRACKING_PASSWORD" if user else
