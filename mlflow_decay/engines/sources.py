@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core.parallel import run_all
 from ..core.times import timestamps, utc_nanoseconds
-from ..errors import DataError
+from ..errors import DataError, first_line
 from ..stats.schema import category_key, to_numeric
 from .files import read_directory
 
@@ -58,8 +58,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
                 frame.columns = pd.Index(header.to_numpy())
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         kind = "Parquet" if p.is_dir() or name.endswith(PARQUET_SUFFIXES) else "CSV"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"data file {str(p)!r} could not be read as {kind}: {first[:200]}") from exc
+        raise DataError(f"data file {str(p)!r} could not be read as {kind}: "
+                        f"{first_line(exc)}") from exc
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         raise DataError(f"data file {str(p)!r} could not be read: "
                         f"{type(exc).__name__}: {str(exc)[:200]}") from exc
@@ -109,22 +109,17 @@ def _rounded_integers(column: pd.Series) -> bool:
     return bool(missing.any() and np.isfinite(known).all() and (known == np.round(known)).all())
 
 
-#: The text pandas reads as a missing value by default (``pd.read_csv``'s ``na_values``).
-_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
-
-
 def _blanks_as_text(column: pd.Series) -> bool:
-    """Whether a column read from a CSV holds its blanks as text: integers, one of them beyond
-    int64, and text pandas reads as missing (``''``, ``'NA'``) but there kept as read."""
+    """Whether a column read from a CSV may hold its blanks as text: integers, one of them
+    beyond int64, beside other text, which may be what pandas reads as missing (``''``,
+    ``'NA'``) but kept as read here; reading it again as text says (:func:`_exact_integers`
+    keeps it as it was unless the rest are all integers)."""
     if not pd.api.types.is_string_dtype(column.dtype) or column.isna().any():
         return False
-    blanks = column.isin(_NA_TEXT).to_numpy()
-    if not blanks.any() or blanks.all():
-        return False
-    text = column[~blanks].astype(str).str.strip()
-    return bool(text.str.fullmatch(r"[+-]?\d+").all()
-                and text.str.lstrip("+-").str.len().max() >= 19)
+    text = column.astype(str).str.strip()
+    digits = text.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
+    return bool(digits.any() and not digits.all()
+                and text[digits].str.lstrip("+-").str.len().max() >= 19)
 
 
 #: How a column's values enter a fingerprint: as numbers, category keys or UTC times.
