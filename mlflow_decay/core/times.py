@@ -310,8 +310,12 @@ def time_label(value: str | None, timezone: str | None = None) -> str:
     stamp = parse_time(value)
     if timezone is None or stamp is None:
         return "" if stamp is None else str(value)
-    local = stamp.tz_convert(timezone)
-    return local.strftime("%Y-%m-%d %H:%M") + local.isoformat()[-6:]
+    return _shown(stamp.tz_convert(timezone), "%Y-%m-%d %H:%M", timezone)
+
+
+def _shown(t: pd.Timestamp, fmt: str, timezone: str | None) -> str:
+    """A time as its labels show it: ``fmt``, and with ``timezone`` its offset there."""
+    return t.strftime(fmt) + ("" if timezone is None else t.isoformat()[-6:])
 
 
 def span_label(start: str | None, end: str | None, timezone: str | None = None) -> str:
@@ -328,7 +332,7 @@ def span_label(start: str | None, end: str | None, timezone: str | None = None) 
     fmt = "%Y-%m-%d" if dates else "%Y-%m-%d %H:%M"
 
     def text(t: pd.Timestamp) -> str:
-        return t.strftime(fmt) + ("" if timezone is None else t.isoformat()[-6:])
+        return _shown(t, fmt, timezone)
 
     if lo is None or hi is None:
         one = lo if lo is not None else hi
