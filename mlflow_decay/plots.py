@@ -20,7 +20,6 @@ from .core.panels import Panel, Timeline, timeline
 from .core.policy import Policy
 from .core.profile import CategoricalSummary, NumericSummary, Profile
 from .core.report import DecayReport
-from .core.times import span_label
 from .core.window import CategoricalStats, ColumnStats, NumericStats, WindowStats
 
 #: Each stage's colour, in the plots and on the page's badge.
@@ -376,8 +375,7 @@ def comparison_panel(comparison: Any) -> bytes:
     m = comparison.metrics
     names = [k[len(f"compare.{a}."):] for k in m if k.startswith(f"compare.{a}.")
              and f"compare.{b}.{k[len(f'compare.{a}.'):]}" in m]
-    row, zone = 0.62, comparison.timezone
-    window = span_label(comparison.window_start, comparison.window_end, zone)
+    row, window = 0.62, comparison.window
     top = 0.6 + (0.2 if window else 0.0)  # a line under the title names the window
     fig = _figure(7, row * max(len(names), 1) + 0.3 + top, left=0.2, right=0.2, top=top,
                   bottom=0.25)
@@ -405,6 +403,6 @@ def comparison_panel(comparison: Any) -> bytes:
     fig.suptitle(title, x=0.02, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top",
                  fontsize=10)
     if window:  # on the clock of the zone that placed it, as the comparison's table shows it
-        fig.text(0.02, 1 - 0.36 / fig.get_figheight(), f"window {window} ({zone or 'UTC'})",
+        fig.text(0.02, 1 - 0.36 / fig.get_figheight(), f"window {window}",
                  ha="left", va="top", fontsize=8, color="#424242")
     return _png(fig)

@@ -184,6 +184,13 @@ class Comparison:
     window_end: str | None = None
     timezone: str | None = None
 
+    @property
+    def window(self) -> str:
+        """Its window as shown under a comparison (``""`` without bounds): on the clock of the
+        zone that placed it, named."""
+        span = span_label(self.window_start, self.window_end, self.timezone)
+        return f"{span} ({self.timezone or 'UTC'})" if span else ""
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("delong", "paired")}
         out["delong"] = None if self.delong is None else self.delong.__dict__
@@ -197,13 +204,12 @@ class Comparison:
         happen), under the window, when it has bounds."""
         a, b = self.labels
         m = self.metrics
-        window = span_label(self.window_start, self.window_end, self.timezone)
         rows = [["window verdict", *self.statuses, ""]] + [
             [name, metric_text(m[f"compare.{a}.{name}"], 4),
              metric_text(m[f"compare.{b}.{name}"], 4),
              metric_text(m[f"compare.diff.{name}"], 4, sign=True)]
             for name in COMPARED if f"compare.diff.{name}" in m]
-        lines = [f"window {window} ({self.timezone or 'UTC'})"] if window else []
+        lines = [f"window {self.window}"] if self.window else []
         lines += text_table(["metric", a, b, "diff"], rows,
                             right=frozenset({1, 2, 3})).splitlines()
         if self.delong is not None:
