@@ -197,8 +197,8 @@ def _ticks(x: list[float], bounds: list[float], dated: bool, timezone: str | Non
     """At most ``most`` ticks: dated windows at their boundaries (dates on the clock of
     ``timezone``, default UTC's, with hours when a window is shorter than a day or, on a
     zone's clock, a boundary is not at its midnight), others at their numbers."""
-    step = max(1, math.ceil(len(bounds) / most))
-    ticks = bounds[::step]
+    chosen = _spaced(bounds, most)
+    ticks = [bounds[i] for i in chosen]
     if not dated:
         return ticks, [str(int(t)) for t in ticks]
     clock = UTC if timezone is None else ZoneInfo(timezone)
@@ -207,7 +207,24 @@ def _ticks(x: list[float], bounds: list[float], dated: bool, timezone: str | Non
     short = (any(b - a < 1 for a, b in itertools.pairwise(bounds)) if timezone is None
              else any((t.hour, t.minute) != (0, 0) for t in times))
     form = "%m-%d %H:%M" if short else "%Y-%m-%d"
-    return ticks, [t.strftime(form) for t in times[::step]]
+    return ticks, [times[i].strftime(form) for i in chosen]
+
+
+def _spaced(bounds: list[float], most: int) -> list[int]:
+    """Which of the (ascending) ``bounds`` get a tick: every n-th, at most ``most``, when
+    that leaves them apart; else, as when windows of an hour are followed by weeks (every
+    n-th boundary then fell within the hours, their labels on top of each other), from the
+    first, each next boundary at least a ``most``-th of the axis past the last one ticked."""
+    step = max(1, math.ceil(len(bounds) / most))
+    chosen = list(range(0, len(bounds), step))
+    gap = (bounds[-1] - bounds[0]) / most if bounds else 0.0
+    if all(bounds[b] - bounds[a] >= gap / 2 for a, b in itertools.pairwise(chosen)):
+        return chosen
+    chosen = [0]
+    for i, value in enumerate(bounds):
+        if value - bounds[chosen[-1]] >= gap * (1 - 1e-9):
+            chosen.append(i)
+    return chosen
 
 
 def _values(metrics: Sequence[Mapping[str, float]], name: str) -> list[float]:

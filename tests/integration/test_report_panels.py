@@ -78,6 +78,21 @@ def test_series_of_windows_cut_on_a_zones_clock_is_dated_on_it() -> None:
     assert utc.xlabel == "window dates (UTC)" and utc.tick_labels[0] == "03-06 05:00"
 
 
+def test_hours_then_weeks_get_ticks_spread_along_the_axis() -> None:
+    """Before: every third of the 18 boundaries was ticked, so five of the six ticks fell in
+    the first 12 hours of a 29-day axis, their labels on top of each other."""
+    hours = pd.date_range("2026-01-05", periods=13, freq="h", tz="UTC")
+    weeks = pd.date_range("2026-01-06", periods=5, freq="7D", tz="UTC")
+    spans = [*itertools.pairwise(hours), (hours[-1], weeks[0]), *itertools.pairwise(weeks)]
+    points = [_point("healthy", a.isoformat(), b.isoformat(), key=f"k{i}",
+                     **{"drift.share": 0.1}) for i, (a, b) in enumerate(spans)]
+    data = timeline(points, DEFAULT_POLICY, reference_profile())
+    axis = data.ticks[-1] - data.ticks[0]
+    assert 3 <= len(data.ticks) <= 6 and axis > 25
+    assert min(b - a for a, b in itertools.pairwise(data.ticks)) >= axis / 6
+    assert data.tick_labels[0] == "01-05 00:00" and data.tick_labels[-1] == "02-03 00:00"
+
+
 def test_series_holds_every_window_on_dates_with_family_panels_and_thresholds() -> None:
     profile = reference_profile()
     points = _weekly(3)
