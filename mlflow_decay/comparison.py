@@ -138,7 +138,8 @@ def compare(
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
     if refs[0].name == refs[1].name:
         actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
-                                               untested=note if test is None else None)
+                                               untested=note if test is None else None,
+                                               shown=comparison.window)
     else:  # no streak: the challenger's tags would count it against another model's version
         actions, why = (), (f"no promotion streak: {refs[0].name!r} and {refs[1].name!r} are "
                             "two registered models" + (f"; {note}" if test is None else ""))
@@ -390,7 +391,7 @@ def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
     run_files.log_files(client, comparison.run_id,
                    {"plots/comparison.png": comparison_panel(comparison)})
     try:
-        registry.apply(client, refs[0], actions)
+        registry.apply(client, refs[0], registry.promoted_by(actions, comparison.run_id))
     except RegistryError as exc:
         refused = refusals.refused_after(exc, (
             f"comparison run {comparison.run_id} is logged, marked FAILED: this window did not "

@@ -37,7 +37,7 @@ from .plan import (
     status_rows,
     window_span,
 )
-from .promotion import plan_promotion
+from .promotion import plan_promotion, promoted_by
 from .tags import (
     BREACH_STREAK,
     CLEAN_STREAK,
@@ -179,6 +179,7 @@ __all__ = [
     "plan_window",
     "profile_folder",
     "profile_of",
+    "promoted_by",
     "read_artifact",
     "record_profile",
     "resolve",

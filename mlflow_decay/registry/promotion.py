@@ -4,6 +4,7 @@ changes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ..core.policy import Policy
@@ -15,7 +16,7 @@ from .tags import DEMOTED_TO, PROMOTE_STREAK, PROMOTE_WINDOW, PROMOTED_FROM, Mod
 def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
                    test: DeLong | PairedLoss | None,
                    policy: Policy, promote: bool, window: str | None = None,
-                   untested: str | None = None) -> tuple[tuple[Action, ...], str]:
+                   untested: str | None = None, shown: str = "") -> tuple[tuple[Action, ...], str]:
     """The challenger's winning streak and, when it is long enough and ``promote`` is asked,
     the alias move; returns the actions and a one-line explanation.
 
@@ -30,6 +31,7 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     is kept in ``PROMOTE_WINDOW`` with the streak before it and the streak's earlier windows,
     and comparing on any of them again (a retry, a job's lookback, or more rows with the same
     bounds) replaces its result instead of adding one.
+    ``shown`` is the window as a reader knows it (its dates), named in ``PROMOTED_FROM``.
     ``untested`` says why there is no test (``test`` is ``None``): such a window (its labels
     not in yet, or of one class) neither wins nor loses; the streak stands and the window is
     not counted, so comparing it again with labels counts it.
@@ -65,13 +67,21 @@ def plan_promotion(champion: ModelVersionRef, challenger: ModelVersionRef,
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     return (
         Action("set_alias", alias, version=challenger.version),
-        Action("set_tag", PROMOTED_FROM, f"v{champion.version}: {why}; promoted at {stamp}"[
-            :MAX_TAG], version=challenger.version),
+        Action("set_tag", PROMOTED_FROM, f"v{champion.version}: {why}"
+               f"{f'; window {shown}' if shown else ''}; promoted at {stamp}"[:MAX_TAG],
+               version=challenger.version),
         Action("set_tag", DEMOTED_TO, f"v{challenger.version} at {stamp}",
                version=champion.version),
         *counted,
         Action("set_tag", PROMOTE_STREAK, f"{champion.version}:0", version=challenger.version),
     ), f"{why}: @{alias} moves to v{challenger.version}"
+
+
+def promoted_by(actions: tuple[Action, ...], run_id: str) -> tuple[Action, ...]:
+    """``actions`` with the comparison run that justified a promotion named at the end of
+    its ``PROMOTED_FROM`` tag (the run is logged after the actions are planned)."""
+    return tuple(replace(a, value=f"{a.value}; comparison run {run_id}"[:MAX_TAG])
+                 if a.kind == "set_tag" and a.key == PROMOTED_FROM else a for a in actions)
 
 
 def _streak(tag: str, champion: str, window: str | None, base: int, won: bool, need: int

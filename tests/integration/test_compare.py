@@ -149,11 +149,16 @@ def test_promote_after_two_winning_windows(tracking_uri: str,
     first = md.compare(window(11), ["models:/churn@champion", challenger], **args)
     assert first.promotion == [] and "streak 1 of 2" in first.notes[-1]
     assert registry.resolve(client, challenger).tags[registry.PROMOTE_STREAK] == "1:1"
-    second = md.compare(window(12), ["models:/churn@champion", challenger], **args)
+    second = md.compare(window(12), ["models:/churn@champion", challenger],
+                        window_start="2026-01-05", window_end="2026-01-12", **args)
     assert second.promotion == [f"move alias @champion to {challenger}"]
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "2"
     tags = registry.resolve(client, challenger).tags
     assert tags[registry.PROMOTED_FROM].startswith("v1: challenger won this window")
+    # the window it won last, and the run that says so (before: neither was named)
+    assert f"; window {second.window}; promoted at " in tags[registry.PROMOTED_FROM]
+    assert tags[registry.PROMOTED_FROM].endswith(f"; comparison run {second.run_id}")
+    assert second.window == "2026-01-05 → 01-12 (UTC)"
     assert registry.resolve(client, champion).tags[registry.DEMOTED_TO].startswith("v2 at ")
     # now v1 challenges v2 with its own (worse) scores: a losing window keeps the streak at 0
     md.compare(window(13), [challenger, champion], **{**args, "predictions": ["score_new", "score"]})
