@@ -140,6 +140,16 @@ def metric_text(value: float, digits: int = 3, sign: bool = False) -> str:
     return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
 
 
+def figure_text(value: float, sign: bool = False) -> str:
+    """A number on a report page: four significant digits (``0.004244``, ``8.298``, ``2000``)
+    or, from 10,000 on (an error in a target's units: a price), as :func:`metric_text` writes
+    it (``125,645.9``; a whole number without decimals), where four digits read ``1.256e+05``."""
+    plus = "+" if sign else ""
+    if not math.isfinite(value) or abs(value) < 1e4:
+        return f"{value:{plus}.4g}"
+    return f"{value:{plus},.0f}" if value == int(value) else metric_text(value, sign=sign)
+
+
 def text_table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
     """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
     into the next); the columns numbered in ``right`` are right-aligned; no line ends in

@@ -573,3 +573,25 @@ def test_a_bar_past_its_line_but_not_judged_drifted_is_explained_in_the_title(
         box = text.get_window_extent(renderer)
         assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]
         assert box.y0 >= 0 and box.y1 <= fig.bbox.height  # type: ignore[attr-defined]
+
+
+# trial 21 (helper g): a price model's error held to a service level in the target's units
+def test_a_threshold_in_the_targets_units_reads_whole_in_the_table_and_the_panel_title(
+        tmp_path: Path) -> None:
+    """Before: "degrade ≥ 5e+04, warn ≥ 4e+04" in the table and "perf.rmse = 1.256e+05 ≥
+    5e+04" over the panel of a house-price model's RMSE."""
+    from mlflow_decay.core.policy_file import as_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text('[thresholds]\n"perf.rmse" = { warn = 40000, degrade = 50000 }\n')
+    policy = as_policy(path)
+    profile = _regression_profile()
+    metrics = {"perf.rmse": 125_645.87, "quality.rows": 2000.0}
+    status, breaches = policy.decide(metrics, profile.bands, 2000)
+    assert status == "degraded"
+    (_, rows), = [g for g in metric_table(metrics, 2000, policy, profile, breaches)
+                  if g[0].startswith("performance")]
+    assert rows[0].threshold == "degrade ≥ 50,000, warn ≥ 40,000; degrade × ≥ 1.25, warn × ≥ 1.1"
+    points = [_point("degraded", WEEKS[0], WEEKS[1], key="k0", **metrics)]
+    panel = timeline(points, policy, profile, breaches).panels[0]
+    assert panel.title == "performance: rmse  (triggered: perf.rmse = 125,645.9 ≥ 50,000, degraded)"
