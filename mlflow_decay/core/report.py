@@ -141,11 +141,12 @@ def metric_text(value: float, digits: int = 3, sign: bool = False) -> str:
 
 
 def figure_text(value: float, sign: bool = False) -> str:
-    """A number on a report page: four significant digits (``0.004244``, ``8.298``, ``2000``)
-    or, from 10,000 on (an error in a target's units: a price), as :func:`metric_text` writes
-    it (``125,645.9``; a whole number without decimals), where four digits read ``1.256e+05``."""
+    """A number on a report page: four significant digits (``0.004244``, ``8.298``) or, from
+    100 on (an error in a target's units: a price), as :func:`metric_text` writes it
+    (``125,645.9``; a whole number without decimals: ``2,000``), where four digits read
+    ``1.256e+05``, and ``6297`` beside ``28,630.3``."""
     plus = "+" if sign else ""
-    if not math.isfinite(value) or abs(value) < 1e4:
+    if not math.isfinite(value) or abs(value) < 100:
         return f"{value:{plus}.4g}"
     return f"{value:{plus},.0f}" if value == int(value) else metric_text(value, sign=sign)
 

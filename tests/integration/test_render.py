@@ -217,4 +217,4 @@ def test_a_price_models_errors_read_whole_on_the_page_with_the_ratio_the_policy_
     assert (f"<td>{m['est.rmse']:,.1f} ({m['est.rmse.lower']:,.1f} to "
             f"{m['est.rmse.upper']:,.1f})</td>") in est.group(1)
     assert f"(× {m['est.rmse.ratio']:.4g})" in est.group(1)
-    assert "<td>2000</td>" in table  # counts stay as they are
+    assert "<td>2,000</td>" in table  # a count: whole
