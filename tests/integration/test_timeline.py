@@ -433,3 +433,8 @@ def test_a_window_runs_description_tells_its_version_window_verdict_and_the_stag
                 in tags["mlflow.note.content"])
         assert tags["mlflow.note.content"].count(registry.DESCRIPTION_BEGIN) == 1
     assert note(reports[0].run_id).startswith("Checked by Ana.\n\n<!-- mlflow-decay -->\n")
+    # the version's row in the runs table, which expands to these windows, says what it is
+    assert note(_timeline(client, "churn", "1").info.run_id) == (
+        "Timeline of **models:/churn/1**: every window's metrics at step = the window's number "
+        "(from 1, in the order first logged) and the window's end as time; its window runs are "
+        "nested under it.")
