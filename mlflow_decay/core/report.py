@@ -229,9 +229,11 @@ class Comparison:
                          f"{d.upper:+.4f}), p = {d.p_value:.3g}")
         if self.paired is not None:
             t = self.paired
-            lines.append(f"paired t-test: mean {t.metric} difference {t.diff:+.4g} (95% CI "
-                         f"{t.lower:+.4g} to {t.upper:+.4g}; {-t.gain:+.1%} of "
-                         f"{t.mean[0]:.4g}), p = {t.p_value:.3g}, {t.rows:,} rows")
+            lines.append(f"paired t-test: mean {t.metric} difference "
+                         f"{figure_text(t.diff, sign=True)} (95% CI "
+                         f"{figure_text(t.lower, sign=True)} to "
+                         f"{figure_text(t.upper, sign=True)}; {-t.gain:+.1%} of "
+                         f"{figure_text(t.mean[0])}), p = {t.p_value:.3g}, {t.rows:,} rows")
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"promotion ({verb}): {p}" for p in self.promotion]
         lines.append(f"run {self.run_id}" if self.run_id else "not logged")
