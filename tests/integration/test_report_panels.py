@@ -493,6 +493,28 @@ def test_a_few_valued_columns_bins_are_labelled_below_each_value_and_above(
     assert [t.get_text() for t in bars.get_xticklabels()] == ["<1", "1", "2", "3", "4", "5", ">5"]
 
 
+# trial 21 (helper g): a house's floor area and its list price as features
+def test_a_features_bins_in_thousands_are_labelled_whole_not_in_scientific_notation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the floor area's bins read '<1.29e+03', '1.46e+03', ... and a price's
+    '<2.5e+05'; now as the series' ticks are written: '<1290', '1457', ..., '250k'."""
+    from mlflow_decay.core.window import numeric_stats
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"sqft": rng.normal(1800, 400, 3000),
+                        "list_price": rng.normal(400_000, 90_000, 3000)})
+    profile = md.build_profile(ref, band_chunks=0)
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    for name in ("sqft", "list_price"):
+        summary = profile.features[name]
+        plots._distribution(name, profile, numeric_stats(summary, ref[name].to_numpy()))
+        labels = [t.get_text() for t in drawn[-1].axes[0].get_xticklabels()]  # type: ignore[attr-defined]
+        assert labels and not any("e+" in t for t in labels), labels
+        assert labels[0] == f"<{plots._tick_label(summary.edges[0])}"
+    assert drawn[-1].axes[0].get_xticklabels()[0].get_text().endswith("k")  # type: ignore[attr-defined]
+
+
 def test_the_drift_bars_name_the_policys_metrics_and_each_kinds_threshold_whole(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Trial 19: the drift plot's axis read 'numerical: wasserstein, categorical: js' whatever
