@@ -23,7 +23,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Run
+from mlflow.entities import Run, RunTag
 
 from . import registry
 from .core.evaluation import realized_performance
@@ -266,7 +266,9 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step),
         tags.get(registry.TIMEZONE) or None)
     # the verdict is now this policy's: the run names it, as it named the one that judged it
-    runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict,
+    runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict, registry.RUN_NOTE:
+                                        registry.window_note({**tags, registry.WINDOW_STATUS:
+                                                              verdict}),
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
                                         registry.LABELLED: "true", registry.RUN_NAME: name,
                                         registry.POLICY: pol.source[:500],
@@ -333,7 +335,12 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
     for report, run, (status, _, _) in zip(reports, replayed, states, strict=True):
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
-            client.set_tag(run.info.run_id, registry.STATUS, status)
+            # (its verdict as replayed: these labels' where they changed it)
+            tags = {**run.data.tags, registry.STATUS: status,
+                    registry.WINDOW_STATUS: report.window_status}
+            client.log_batch(run.info.run_id, tags=[
+                RunTag(registry.STATUS, status),
+                RunTag(registry.RUN_NOTE, registry.window_note(tags))])
     moving = [i for i, a in enumerate(after) if a or restored is None]
     if moving:
         # windows named by their step in the version's timeline (as in MLflow's charts), not

@@ -211,10 +211,12 @@ def _distribution(name: str, profile: Profile, counted: ColumnStats) -> bytes:
 def _bin_labels(edges: Sequence[float]) -> list[str]:
     """Each bin ``(-inf, e1), [e1, e2), ..., [ek, inf)`` by where it starts: the first as
     below ``e1``, the last as above the value before it when it only closes that value's bin
-    (a column of few values: one bin per value, one below and one above them)."""
-    last = (f">{edges[-2]:.3g}" if len(edges) > 1 and edges[-1] == np.nextafter(edges[-2], np.inf)
-            else f"≥{edges[-1]:.3g}")
-    return [f"<{edges[0]:.3g}", *(f"{v:.3g}" for v in edges[:-1]), last]
+    (a column of few values: one bin per value, one below and one above them); written as
+    the series' ticks are (``1457``, ``250k``: ``.3g`` wrote ``1.46e+03``)."""
+    last = (f">{_tick_label(edges[-2])}"
+            if len(edges) > 1 and edges[-1] == np.nextafter(edges[-2], np.inf)
+            else f"≥{_tick_label(edges[-1])}")
+    return [f"<{_tick_label(edges[0])}", *(_tick_label(v) for v in edges[:-1]), last]
 
 
 def _series(timeline: Timeline) -> bytes:

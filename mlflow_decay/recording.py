@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Run
+from mlflow.entities import Run, RunTag
 
 from . import registry
 from .core.evaluation import Evaluation
@@ -146,7 +146,9 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
     registry.apply(client, ref, registry.changes(ref, actions))
     if final.status != report.status:  # another process moved the version since the preview
-        client.set_tag(report.run_id, registry.STATUS, final.status)
+        tags = {**client.get_run(report.run_id).data.tags, registry.STATUS: final.status}
+        client.log_batch(report.run_id, tags=[RunTag(registry.STATUS, final.status), RunTag(
+            registry.RUN_NOTE, registry.window_note(tags))])
     report.status = final.status
     report.actions = visible_actions(ref, actions)
     if note and note not in report.notes:

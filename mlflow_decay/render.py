@@ -19,7 +19,7 @@ from .core.names import QUALITY_METRICS
 from .core.panels import Row, metric_table
 from .core.policy import Policy
 from .core.profile import Profile
-from .core.report import DecayReport
+from .core.report import DecayReport, figure_text
 from .core.times import span_label
 from .plots import COLORS, captions
 
@@ -132,7 +132,7 @@ def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdic
 
 
 def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    return "-" if value is None else figure_text(value)
 
 
 def _metrics_table(groups: list[tuple[str, list[Row]]]) -> str:
@@ -147,7 +147,9 @@ def _metrics_table(groups: list[tuple[str, list[Row]]]) -> str:
             value = _cell(row.value)
             if row.low is not None and row.high is not None:
                 value += f" ({_cell(row.low)} to {_cell(row.high)})"
-            delta = "-" if row.delta is None else f"{row.delta:+.4g}"
+            delta = "-" if row.delta is None else figure_text(row.delta, sign=True)
+            if row.ratio is not None:  # what a ratio rule ("degrade × ≥ 1.25") judges
+                delta = f"{'' if row.delta is None else delta + ' '}(× {row.ratio:.4g})"
             level = f' class="{row.level}"' if row.level else ""
             out.append(f"<tr{level}><td>{e(row.metric)}</td><td>{_cell(row.reference)}</td>"
                        f"<td>{value}</td><td>{delta}</td>"

@@ -130,6 +130,30 @@ def estimated(profile: Profile, frame: pd.DataFrame, values: np.ndarray | None =
                                       profile.threshold)
 
 
+#: The share of a window's rows outside the reference's range of a feature (beyond its numbers,
+#: or a category it never showed) from which a regression's notes say ``est.*`` extrapolates;
+#: at least 10 reference rows' worth, as rows drawn like the reference fall outside it by chance.
+EXTRAPOLATING_SHARE = 0.01
+
+
+def extrapolation_note(profile: Profile, metrics: Mapping[str, float]) -> str | None:
+    """A note when a regression's window holds rows outside the reference's range (the
+    ``quality.<key>.out_of_range_share`` among ``metrics``): its loss model's trees are flat
+    past the reference's rows, so ``est.*`` reads their errors as the edge's (low, when the
+    model's own error grows there); ``None`` when no feature has that many."""
+    least = max(EXTRAPOLATING_SHARE, 10 / max(profile.rows, 1))
+    shares = sorted(((metrics.get(f"quality.{key}.out_of_range_share", 0.0), name)
+                     for name, key in profile.metric_keys.items()), reverse=True)
+    beyond = [f"{share:.1%} of rows have {name} outside the reference's range" for share, name
+              in shares if share >= least]
+    if not beyond:
+        return None
+    return (f"est.* extrapolates: {'; '.join(beyond[:3])}"
+            f"{f' (+{len(beyond) - 3} more)' if len(beyond) > 3 else ''}; the loss model is "
+            "flat past the reference's rows, so the estimate reads their errors as at its edge "
+            "(too low where the model's errors grow there): check it against labels")
+
+
 def reference_changes(side: str, values: Mapping[str, float], reference: Mapping[str, float]
                       ) -> dict[str, float]:
     """How each metric of ``values`` moved from the ``reference``: ``<side>.<metric>.delta``,
@@ -162,8 +186,10 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
                                    profile.prediction_kind)
     est = estimated(profile, frame, values) if est is None else est
     metrics.update(est)
-    note = None if profile.loss_models or not est else estimate.estimator_note(profile.calibrations)
-    if note:
+    if profile.loss_models:
+        if note := extrapolation_note(profile, metrics):
+            result.notes.append(note)
+    elif est and (note := estimate.estimator_note(profile.calibrations)):
         result.notes.append(note)
         if profile.task == "binary" and "est.precision" not in est:  # 0 of 0: undefined
             result.notes.append(f"est.precision left out: no row scores at or above the "

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from .names import DERIVED
 from .policy import Policy
 from .profile import Profile
+from .report import figure_text
 from .rules import Breach, Rule
 from .times import identifying_span, parse_time
 
@@ -75,7 +76,8 @@ class Panel:
         if b is None:
             return title
         said = ("" if b.metric == self.metric else f"{b.metric} = ") + (
-            f"{b.value:.4g} {'≥' if b.direction == 'above' else '≤'} {b.threshold:.4g}, {b.level}")
+            f"{figure_text(b.value)} {'≥' if b.direction == 'above' else '≤'} "
+            f"{figure_text(b.threshold)}, {b.level}")
         said += f", {b.basis.removeprefix('reference ')}" if b.basis else ""
         return f"{title}  ({'triggered' if self.trigger else 'breached'}: {said})"
 
@@ -314,8 +316,9 @@ def _single(family: str, name: str, metrics: Sequence[Mapping[str, float]],
 # -- the metrics table ---------------------------------------------------------------------------
 @dataclass
 class Row:
-    """A metrics table row: the window's value (with its band), the reference, the delta, the
-    threshold that applies (as text) and the level it was breached at."""
+    """A metrics table row: the window's value (with its band), the reference, the delta (an
+    error's ratio to the reference too), the threshold that applies (as text) and the level
+    it was breached at."""
 
     metric: str
     value: float
@@ -325,6 +328,7 @@ class Row:
     high: float | None = None
     threshold: str = ""
     level: str | None = None
+    ratio: float | None = None
 
 
 def metric_table(metrics: Mapping[str, float], rows: int, policy: Policy, profile: Profile,
@@ -365,7 +369,8 @@ def _row(name: str, metrics: Mapping[str, float], rows: int, policy: Policy, pro
         text += " (not applied: labels decide)"
     return Row(name, value, reference, delta, metrics.get(f"{name}.lower"),
                metrics.get(f"{name}.upper"), text,
-               next((level[name + end] for end in _JUDGED if name + end in level), None))
+               next((level[name + end] for end in _JUDGED if name + end in level), None),
+               metrics.get(f"{name}.ratio"))
 
 
 #: How a threshold text names what it judges: the value, its change Δ, its ratio × (errors).
@@ -382,7 +387,8 @@ def _threshold(rule: Rule | None, band: tuple[float, float, int] | None, rows: i
     parts: dict[str, list[str]] = {}
     bases: dict[str, str] = {}
     for level, side, threshold, basis in rule.limits(band, rows):
-        parts.setdefault(level, []).append(f"{'≥' if side == 'above' else '≤'} {threshold:.4g}")
+        parts.setdefault(level, []).append(f"{'≥' if side == 'above' else '≤'} "
+                                           f"{figure_text(threshold)}")
         bases[level] = f" ({basis})" if basis else ""
     return ", ".join(f"{_LEVEL.get(lvl, lvl)} {prefix}{' or '.join(p)}{bases[lvl]}"
                      for lvl, p in parts.items())

@@ -140,6 +140,17 @@ def metric_text(value: float, digits: int = 3, sign: bool = False) -> str:
     return f"{value:{plus}.{digits}f}" if abs(value) < 100 else f"{value:{plus},.1f}"
 
 
+def figure_text(value: float, sign: bool = False) -> str:
+    """A number on a report page: four significant digits (``0.004244``, ``8.298``) or, from
+    100 on (an error in a target's units: a price), as :func:`metric_text` writes it
+    (``125,645.9``; a whole number without decimals: ``2,000``), where four digits read
+    ``1.256e+05``, and ``6297`` beside ``28,630.3``."""
+    plus = "+" if sign else ""
+    if not math.isfinite(value) or abs(value) < 100:
+        return f"{value:{plus}.4g}"
+    return f"{value:{plus},.0f}" if value == int(value) else metric_text(value, sign=sign)
+
+
 def text_table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
     """Aligned columns: each as wide as its widest cell plus two spaces (a cell never runs
     into the next); the columns numbered in ``right`` are right-aligned; no line ends in
@@ -218,9 +229,11 @@ class Comparison:
                          f"{d.upper:+.4f}), p = {d.p_value:.3g}")
         if self.paired is not None:
             t = self.paired
-            lines.append(f"paired t-test: mean {t.metric} difference {t.diff:+.4g} (95% CI "
-                         f"{t.lower:+.4g} to {t.upper:+.4g}; {-t.gain:+.1%} of "
-                         f"{t.mean[0]:.4g}), p = {t.p_value:.3g}, {t.rows:,} rows")
+            lines.append(f"paired t-test: mean {t.metric} difference "
+                         f"{figure_text(t.diff, sign=True)} (95% CI "
+                         f"{figure_text(t.lower, sign=True)} to "
+                         f"{figure_text(t.upper, sign=True)}; {-t.gain:+.1%} of "
+                         f"{figure_text(t.mean[0])}), p = {t.p_value:.3g}, {t.rows:,} rows")
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"promotion ({verb}): {p}" for p in self.promotion]
         lines.append(f"run {self.run_id}" if self.run_id else "not logged")

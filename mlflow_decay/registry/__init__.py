@@ -5,7 +5,7 @@ and the evaluator plugin (:mod:`.plugin`). The names of the first four are re-ex
 
 from __future__ import annotations
 
-from .description import status_line, with_block
+from .description import status_line, window_note, with_block
 from .model_versions import (
     SETTLE_ENV,
     apply,
@@ -82,6 +82,7 @@ from .tags import (
     ROLLED_BACK_TO,
     ROWS,
     RUN_NAME,
+    RUN_NOTE,
     SAMPLE_FILE,
     SAMPLE_URI,
     STATUS,
@@ -144,6 +145,7 @@ __all__ = [
     "ROLLED_BACK_TO",
     "ROWS",
     "RUN_NAME",
+    "RUN_NOTE",
     "SAMPLE_FILE",
     "SAMPLE_URI",
     "SETTLE_ENV",
@@ -189,6 +191,7 @@ __all__ = [
     "store_in_model",
     "version_lock",
     "versions",
+    "window_note",
     "window_span",
     "with_block",
 ]

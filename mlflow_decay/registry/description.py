@@ -1,15 +1,26 @@
-"""The version's description in MLflow's UI: the line mlflow-decay keeps there, in a block
-between marks after what a person wrote (which is left as it is)."""
+"""Descriptions in MLflow's UI: the line mlflow-decay keeps in a version's description and in
+a window run's, in a block between marks after what a person wrote (which is left as it is)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from ..core.times import span_label
 from .tags import (
     DESCRIPTION_BEGIN,
     DESCRIPTION_END,
+    MODEL_URI,
+    PROVISIONAL,
+    ROWS,
+    RUN_NOTE,
+    STATUS,
     STATUS_CHANGED_AT,
     STATUS_REASON,
+    TIMEZONE,
+    WINDOW_END,
+    WINDOW_START,
+    WINDOW_STATUS,
     ModelVersionRef,
 )
 
@@ -65,3 +76,22 @@ def with_block(description: str, line: str) -> str:
         return block
     ending = len(description) - len(description.rstrip("\n"))
     return description + "\n" * max(0, 2 - ending) + block
+
+
+def window_note(tags: Mapping[str, str]) -> str:
+    """A window run's description (MLflow's ``mlflow.note.content``) from its ``tags`` (as
+    they are after the change being made): the version, the window on its clock and its rows,
+    this window's own verdict (its name's last word) and the version's stage after it, which
+    the policy's hysteresis may hold back; in the marked block, after what a person wrote
+    there."""
+    zone = tags.get(TIMEZONE) or None
+    span = span_label(tags.get(WINDOW_START) or None, tags.get(WINDOW_END) or None, zone)
+    where = f"window {span} ({zone or 'UTC'})" if span else "a window without dates"
+    rows = tags.get(ROWS, "")
+    size = f", {int(rows):,} rows" if rows.isdigit() else ""
+    still = (" (still open when evaluated: it moved nothing)"
+             if tags.get(PROVISIONAL) == "true" else "")
+    line = (f"**{tags.get(MODEL_URI, '?')}**, {where}{size}: this window alone "
+            f"**{tags.get(WINDOW_STATUS, '?')}**, the version's stage after it "
+            f"**{tags.get(STATUS, '?')}**{still}. The report: artifact `decay_report.html`.")
+    return with_block(tags.get(RUN_NOTE, ""), line)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from ..core.policy import Policy
+from ..core.report import figure_text
 from ..stats.comparison import DeLong, PairedLoss
 from .plan import MAX_TAG, Action
 from .tags import DEMOTED_TO, PROMOTE_STREAK, PROMOTE_WINDOW, PROMOTED_FROM, ModelVersionRef
@@ -126,4 +127,5 @@ def _difference(test: DeLong | PairedLoss) -> str:
     ``mae -3.1% (0.512 to 0.496)``."""
     if isinstance(test, DeLong):
         return f"AUC {test.diff:+.4f}"
-    return (f"{test.metric} {-test.gain:+.1%} ({test.mean[0]:.4g} to {test.mean[1]:.4g})")
+    return (f"{test.metric} {-test.gain:+.1%} ({figure_text(test.mean[0])} to "
+            f"{figure_text(test.mean[1])})")

@@ -25,6 +25,7 @@ from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
 from ..errors import DataError
+from .description import window_note
 from .experiments import (
     comparison_experiment_name_for,
     experiment_id,
@@ -52,6 +53,7 @@ from .tags import (
     REGISTRY_ACTIONS,
     RESTORED_BY_HAND,
     ROWS,
+    RUN_NOTE,
     STATUS,
     TIMEZONE,
     WINDOW_END,
@@ -134,6 +136,7 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
         **({WINDOW_KEY: report.window_key} if report.window_key else {}),
         OWNER: owner(),
     }
+    tags[RUN_NOTE] = window_note(tags)
     check_metric_names(report.metrics)  # before the run exists: bad names leave no run
     run_name = window_run_name(ref.name, ref.version, report.window_start, report.window_end,
                                report.window_status, report.provisional,

@@ -77,6 +77,8 @@ LAST_STEP = TAG + "last_step"
 PARENT_RUN_ID = "mlflow.parentRunId"
 #: MLflow's own tag holding a run's name.
 RUN_NAME = "mlflow.runName"
+#: MLflow's own tag holding a run's description (Markdown, shown at the top of its page).
+RUN_NOTE = "mlflow.note.content"
 
 
 def compare_status(label: str) -> str:

@@ -41,6 +41,7 @@ from .tags import (
     PROFILE_SHA256,
     PROVISIONAL,
     RUN_NAME,
+    RUN_NOTE,
     TIMELINE_STEP,
     TIMEZONE,
     WINDOW_END,
@@ -196,7 +197,10 @@ def _create(client: MlflowClient, ref: ModelVersionRef, exp_id: str,
     """Make the version's timeline run and take in the windows logged before it, each at
     the step of its place in window order."""
     created = client.create_run(exp_id, run_name=f"{ref.name} v{ref.version}", tags={
-        KIND: TIMELINE, MODEL_NAME: ref.name, MODEL_VERSION: ref.version, MODEL_URI: ref.uri})
+        KIND: TIMELINE, MODEL_NAME: ref.name, MODEL_VERSION: ref.version, MODEL_URI: ref.uri,
+        RUN_NOTE: f"Timeline of **{ref.uri}**: every window's metrics at step = the window's "
+                  "number (from 1, in the order first logged) and the window's end as time; "
+                  "its window runs are nested under it."})
     tid = created.info.run_id
     client.set_terminated(tid, "FINISHED")  # a series, not a job: it takes points when done
     steps: dict[tuple[str, ...], int] = {}

@@ -228,3 +228,33 @@ def test_a_multiclass_window_without_a_class_says_why_its_f1_macro_reads_low() -
     present = skm.f1_score(window.cultivar, predicted, average="macro")
     assert f"others: {present:.4g})" in notes[0]
     assert result.metrics["perf.f1_macro"] == pytest.approx(present * 2 / 3)
+
+
+def _houses(rows: int, seed: int, larger: float = 0.0) -> pd.DataFrame:
+    """House prices in the hundreds of thousands, linear in the floor area, priced by a
+    model of trees (flat past the largest houses it saw), its noise growing with the area."""
+    rng = np.random.default_rng(seed)
+    sqft = rng.normal(1800 + 600 * larger, 400, rows).clip(500)
+    price = 40_000 + 160 * sqft + rng.normal(0, 25_000 + 5 * sqft, rows)
+    return pd.DataFrame({"sqft": sqft, "price": price,
+                         "predicted": 40_000 + 160 * np.minimum(sqft, 3000)})
+
+
+# trial 21 (helper g): a price model's larger houses, est.rmse 37,171 [33,216, 41,126] where
+# sklearn's RMSE on the same rows was 42,262, and no note said the estimate extrapolated
+def test_a_regressions_estimate_notes_the_rows_beyond_the_references_range() -> None:
+    from sklearn.metrics import root_mean_squared_error
+
+    reference = _houses(3000, 1)
+    profile = md.build_profile(reference, target="price", prediction="predicted",
+                               task="regression", band_chunks=0)
+    same = evaluate_window(profile, _houses(2000, 2).drop(columns="price"))
+    assert not [n for n in same.notes if n.startswith("est.* extrapolates")]
+    larger = _houses(2000, 3, larger=1.5)
+    result = evaluate_window(profile, larger.drop(columns="price"))
+    beyond = result.metrics["quality.sqft.out_of_range_share"]
+    assert beyond == pytest.approx((larger.sqft > reference.sqft.max()).mean())
+    truth = root_mean_squared_error(larger.price, larger.predicted)
+    assert result.metrics["est.rmse.upper"] < truth  # what the note is for
+    note, = [n for n in result.notes if n.startswith("est.* extrapolates")]
+    assert f"{beyond:.1%} of rows have sqft outside the reference's range" in note

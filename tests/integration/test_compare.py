@@ -215,6 +215,12 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
     assert result.paired.gain < 0
     assert any(n.startswith("challenger did not win this window (mae +") for n in result.notes)
     assert "paired t-test: mean mae difference +" in out.stdout
+    # trial 21 (helper g): errors in dollars read as the table above them, not 1.132e+05
+    t, means = result.paired, [e.mean() for e in errors]
+    assert (f"paired t-test: mean mae difference {t.diff:+,.1f} (95% CI {t.lower:+,.1f} to "
+            f"{t.upper:+,.1f}; {-t.gain:+.1%} of {means[0]:,.1f}), p = ") in out.stdout
+    assert f"(mae {-t.gain:+.1%} ({means[0]:,.1f} to {means[1]:,.1f}), p = " in out.stdout
+    assert not re.search(r"\de\+\d", out.stdout)
 
 
 def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_frame
 
@@ -164,3 +167,54 @@ def test_a_report_page_tells_a_policy_file_edited_in_place_from_its_earlier_cont
         heads.append(f"policy: {html.escape(str(policy))} (sha256 {sha[:12]}); run: ")
         assert heads[-1] in page
     assert heads[0] != heads[1]
+
+
+def _prices(rows: int, seed: int, shift: float = 0.0, scale: float = 1.0) -> pd.DataFrame:
+    """House prices in the hundreds of thousands from floor area, doors and region; the
+    model's errors about 35,000."""
+    rng = np.random.default_rng(seed)
+    sqft = rng.normal(1800 + 600 * shift, 400, rows)
+    doors = rng.integers(2, 6, rows)
+    region = rng.choice(["north", "south", "east", "west"], rows)
+    predicted = 40_000 + 160 * sqft + 15_000 * doors + np.where(region == "west", 90_000, 0)
+    return pd.DataFrame({"sqft": sqft, "door_count": doors, "region": region,
+                         "predicted": predicted,
+                         "price": predicted * scale + rng.normal(0, 35_000, rows)})
+
+
+# trial 21 (helper g): a price model's report page read in MLflow's artifact view
+def test_a_price_models_errors_read_whole_on_the_page_with_the_ratio_the_policy_judges(
+        tracking_uri: str, new_version, tmp_path: Path) -> None:
+    """Before: the metrics table wrote RMSE 1.256e+05 (3.596e+04 to ...), its delta
+    +8.968e+04, and the threshold "degrade × ≥ 1.25" beside no ratio at all (only the
+    reasons named perf.rmse.ratio; est.rmse.ratio, judged without labels, nowhere)."""
+    from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+    uri = new_version()
+    md.attach_profile(uri, md.build_profile(_prices(2000, 1), target="price",
+                                            prediction="predicted", task="regression"),
+                      tracking_uri=tracking_uri)
+    window = _prices(2000, 2, scale=1.3)  # prices rose by 30%: the model's errors with them
+    report = md.evaluate(uri, window, tracking_uri=tracking_uri, window_start="2026-02-09",
+                         window_end="2026-02-16")
+    rmse = root_mean_squared_error(window["price"], window["predicted"])
+    mae = mean_absolute_error(window["price"], window["predicted"])
+    assert report.metrics["perf.rmse"] == pytest.approx(rmse)
+    assert report.metrics["perf.mae"] == pytest.approx(mae)
+    client = registry.client_for(tracking_uri)
+    page = Path(client.download_artifacts(report.run_id, "decay_report.html",
+                                          str(tmp_path))).read_text()
+    table = page[page.index('id="metrics"'):]
+    assert not re.search(r"\de\+\d", table.split('id="notes"')[0]), "scientific notation"
+    m = report.metrics
+    for name in ("perf.rmse", "perf.mae"):
+        row = re.search(rf"<tr[^>]*><td>{re.escape(name)}</td>(.*?)</tr>", table)
+        assert row is not None
+        assert (f"<td>{m[name]:,.1f}</td><td>{m[name + '.delta']:+,.1f} "
+                f"(× {m[name + '.ratio']:.4g})</td>") in row.group(1)
+    est = re.search(r"<tr[^>]*><td>est.rmse</td>(.*?)</tr>", table)
+    assert est is not None
+    assert (f"<td>{m['est.rmse']:,.1f} ({m['est.rmse.lower']:,.1f} to "
+            f"{m['est.rmse.upper']:,.1f})</td>") in est.group(1)
+    assert f"(× {m['est.rmse.ratio']:.4g})" in est.group(1)
+    assert "<td>2,000</td>" in table  # a count: whole

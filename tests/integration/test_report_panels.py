@@ -508,6 +508,28 @@ def test_a_few_valued_columns_bins_are_labelled_below_each_value_and_above(
     assert [t.get_text() for t in bars.get_xticklabels()] == ["<1", "1", "2", "3", "4", "5", ">5"]
 
 
+# trial 21 (helper g): a house's floor area and its list price as features
+def test_a_features_bins_in_thousands_are_labelled_whole_not_in_scientific_notation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the floor area's bins read '<1.29e+03', '1.46e+03', ... and a price's
+    '<2.5e+05'; now as the series' ticks are written: '<1290', '1457', ..., '250k'."""
+    from mlflow_decay.core.window import numeric_stats
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"sqft": rng.normal(1800, 400, 3000),
+                        "list_price": rng.normal(400_000, 90_000, 3000)})
+    profile = md.build_profile(ref, band_chunks=0)
+    drawn: list[object] = []
+    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
+    for name in ("sqft", "list_price"):
+        summary = profile.features[name]
+        plots._distribution(name, profile, numeric_stats(summary, ref[name].to_numpy()))
+        labels = [t.get_text() for t in drawn[-1].axes[0].get_xticklabels()]  # type: ignore[attr-defined]
+        assert labels and not any("e+" in t for t in labels), labels
+        assert labels[0] == f"<{plots._tick_label(summary.edges[0])}"
+    assert drawn[-1].axes[0].get_xticklabels()[0].get_text().endswith("k")  # type: ignore[attr-defined]
+
+
 def test_the_drift_bars_name_the_policys_metrics_and_each_kinds_threshold_whole(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Trial 19: the drift plot's axis read 'numerical: wasserstein, categorical: js' whatever
@@ -588,3 +610,25 @@ def test_a_bar_past_its_line_but_not_judged_drifted_is_explained_in_the_title(
         box = text.get_window_extent(renderer)
         assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # type: ignore[attr-defined]
         assert box.y0 >= 0 and box.y1 <= fig.bbox.height  # type: ignore[attr-defined]
+
+
+# trial 21 (helper g): a price model's error held to a service level in the target's units
+def test_a_threshold_in_the_targets_units_reads_whole_in_the_table_and_the_panel_title(
+        tmp_path: Path) -> None:
+    """Before: "degrade ≥ 5e+04, warn ≥ 4e+04" in the table and "perf.rmse = 1.256e+05 ≥
+    5e+04" over the panel of a house-price model's RMSE."""
+    from mlflow_decay.core.policy_file import as_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text('[thresholds]\n"perf.rmse" = { warn = 40000, degrade = 50000 }\n')
+    policy = as_policy(path)
+    profile = _regression_profile()
+    metrics = {"perf.rmse": 125_645.87, "quality.rows": 2000.0}
+    status, breaches = policy.decide(metrics, profile.bands, 2000)
+    assert status == "degraded"
+    (_, rows), = [g for g in metric_table(metrics, 2000, policy, profile, breaches)
+                  if g[0].startswith("performance")]
+    assert rows[0].threshold == "degrade ≥ 50,000, warn ≥ 40,000; degrade × ≥ 1.25, warn × ≥ 1.1"
+    points = [_point("degraded", WEEKS[0], WEEKS[1], key="k0", **metrics)]
+    panel = timeline(points, policy, profile, breaches).panels[0]
+    assert panel.title == "performance: rmse  (triggered: perf.rmse = 125,645.9 ≥ 50,000, degraded)"

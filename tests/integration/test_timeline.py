@@ -394,3 +394,47 @@ def test_a_timeline_whose_last_step_tag_was_edited_gives_out_the_next_step(
     assert client.get_run(reports[-1].run_id).data.tags[registry.TIMELINE_STEP] == "4"
     assert _timeline(client, "churn", "1").data.tags[registry.LAST_STEP] == "4"
     assert [s for s, _, _ in _points(client, line.info.run_id, "quality.rows")] == [1, 2, 3, 4]
+
+
+# trial 21 (helper g): the runs table named window 2 "… v1 degraded" while the version page
+# said warning (the hysteresis waits a window), and no run had a description
+def test_a_window_runs_description_tells_its_version_window_verdict_and_the_stage_after_it(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Each window run's description (MLflow's ``mlflow.note.content``) names the version,
+    the window and its rows, this window's own verdict (its name's last word) and the
+    version's stage after it, kept true when late labels change them; a person's text in it
+    stays."""
+    uri = new_version()
+    md.attach_profile(uri, _profile(), tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    days = ("2026-02-02", "2026-02-09", "2026-02-16")
+    # concept drift only: healthy without labels, degraded with them
+    frames = [make_frame(1500, 40 + i, flip=0.4).assign(id=[f"w{i}-{j}" for j in range(1500)])
+              for i in range(2)]
+    reports = [_evaluate(uri, tracking_uri, f.drop(columns="label"), days[i], days[i + 1])
+               for i, f in enumerate(frames)]
+
+    def note(run_id: str) -> str:
+        return client.get_run(run_id).data.tags.get("mlflow.note.content", "")
+
+    first = note(reports[0].run_id)
+    assert first == ("<!-- mlflow-decay -->\n**models:/churn/1**, window 2026-02-02 → 02-09 "
+                     "(UTC), 1,500 rows: this window alone **healthy**, the version's stage "
+                     "after it **healthy**. The report: artifact `decay_report.html`.\n"
+                     "<!-- /mlflow-decay -->")
+    client.set_tag(reports[0].run_id, "mlflow.note.content", f"Checked by Ana.\n\n{first}")
+    md.attach_labels(uri, pd.concat(frames)[["id", "label"]], tracking_uri=tracking_uri)
+    for report, stage in zip(reports, ("warning", "degraded"), strict=True):
+        run = client.get_run(report.run_id)
+        tags = run.data.tags
+        assert (tags[registry.WINDOW_STATUS], tags[registry.STATUS]) == ("degraded", stage)
+        assert run.info.run_name.endswith(" v1 degraded")
+        assert (f"this window alone **degraded**, the version's stage after it **{stage}**."
+                in tags["mlflow.note.content"])
+        assert tags["mlflow.note.content"].count(registry.DESCRIPTION_BEGIN) == 1
+    assert note(reports[0].run_id).startswith("Checked by Ana.\n\n<!-- mlflow-decay -->\n")
+    # the version's row in the runs table, which expands to these windows, says what it is
+    assert note(_timeline(client, "churn", "1").info.run_id) == (
+        "Timeline of **models:/churn/1**: every window's metrics at step = the window's number "
+        "(from 1, in the order first logged) and the window's end as time; its window runs are "
+        "nested under it.")
