@@ -96,9 +96,11 @@ class Policy:
                      rows: int | None = None) -> list[str]:
         """How this policy judged a window, where it matters: :meth:`labels_decide`,
         :meth:`unbanded`, and each change of a performance metric past a constant threshold
-        but within the window's sampling noise (see :meth:`decide`)."""
-        held = [f"{b.metric} = {b.value:.4g} is past {b.threshold:.4g} ({b.level}) but within "
-                f"this window's sampling noise ({b.basis}): not judged"
+        but within the window's sampling noise, or of too few labelled rows (see
+        :meth:`decide`)."""
+        held = [f"{b.metric} = {b.value:.4g} is past {b.threshold:.4g} ({b.level}) but "
+                + (f"of {b.basis}" if "min_rows" in b.basis
+                   else f"within this window's sampling noise ({b.basis})") + ": not judged"
                 for b in self._judge(metrics, bands, rows)[1]]
         return [n for n in (self.labels_decide(metrics), self.unbanded(metrics, bands), *held)
                 if n]
