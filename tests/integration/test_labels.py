@@ -840,3 +840,29 @@ def test_labels_for_windows_without_ids_name_the_profiles_id_column(
     late = pd.DataFrame({"customer": ["w1"], "label": [1]})
     with pytest.raises(md.DataError, match="names an id column, here 'id'"):
         md.attach_labels(uri, late, id_column="customer", tracking_uri=tracking_uri)
+
+
+def test_a_small_window_after_a_replayed_stage_change_shows_no_stage_change_of_its_own(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 21: weekly windows whose last one held 4 rows (under min_rows, not applied: its
+    run tagged with the stage the version then had, warning). Late labels degraded the
+    version from an earlier window, and ``history`` then read a ``stage degraded -> warning``
+    at the small window, which never happened: its tag was left as logged. Now a window left
+    out of the replay is tagged with the replayed stage the version had when it was logged."""
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(4, 2000, flip_from=1)
+    tail = make_frame(4, seed=99).assign(
+        id=[f"t-{i}" for i in range(4)], ts=pd.Timestamp("2026-04-05 01:00", tz="UTC"))
+    data = pd.concat([data.drop(columns="converted"), tail], ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.rows for r in reports] == [2000] * 4 + [4]
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    assert registry.resolve(client, uri).status == "degraded"
+    stages = [client.get_run(r.run_id).data.tags["mlflow_decay.status"] for r in reports]
+    assert stages == ["healthy", "warning", "degraded", "degraded", "degraded"]
+    events = [(e["event"], e["run_id"]) for e in md.history(uri, tracking_uri=tracking_uri)]
+    assert events == [("stage - -> healthy", reports[0].run_id),
+                      ("stage healthy -> warning", reports[1].run_id),
+                      ("stage warning -> degraded", reports[2].run_id)]
