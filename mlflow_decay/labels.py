@@ -258,6 +258,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
     verdict, breaches = pol.decide(metrics, profile.bands, rows)
+    # a realized change the policy held back (too few labelled rows, or within their noise)
+    notes += [n for n in pol.window_notes(metrics, profile.bands, rows) if n.startswith("perf.")]
     tags = run.data.tags
     step = tags.get(registry.TIMELINE_STEP)
     name = runs.window_run_name(
@@ -392,7 +394,8 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     metrics = {**run.data.metrics, **labelled.metrics}
     text = with_late_labels(page.decode("utf-8"), metrics, labelled.labelled,
-                            labelled.window_status, before, stage, when, pol, profile)
+                            labelled.window_status, before, stage, when, pol, profile,
+                            labelled.notes)
     report = json.loads(stored)
     report.update(window_status=labelled.window_status, reasons=labelled.reasons,
                   metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},

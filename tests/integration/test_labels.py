@@ -866,3 +866,31 @@ def test_a_small_window_after_a_replayed_stage_change_shows_no_stage_change_of_i
     assert events == [("stage - -> healthy", reports[0].run_id),
                       ("stage healthy -> warning", reports[1].run_id),
                       ("stage warning -> degraded", reports[2].run_id)]
+
+
+def test_a_few_late_labels_are_not_a_verdict_and_say_so(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 21: 30 late labels, every one a miss, for a week of 2,000 rows: the realized
+    accuracy of those 30 rows degraded the week (judged at 2,000 rows' noise), and the labels
+    command said only "degraded". Under min_rows labelled rows it is not judged now, and the
+    note saying so is on stderr (a DecayWarning) and in the page's late-labels section."""
+    import html
+
+    import mlflow
+
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(1, 2000, flip_from=9)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    missed = data[(data.score >= 0.5) != (data.label == 1)].head(30)[["id", "label"]]
+    with pytest.warns(md.DecayWarning, match=r"perf.accuracy.delta = -\S+ is past -0.05 "
+                      r"\(degraded\) but of 30 labelled rows, under min_rows 100: not judged"):
+        labelled, = md.attach_labels(uri, missed, tracking_uri=tracking_uri)
+    assert labelled.metrics["perf.accuracy"] == 0 and labelled.labelled == 30
+    assert labelled.window_status == "healthy" and labelled.reasons == []
+    page = html.unescape(Path(mlflow.artifacts.download_artifacts(
+        run_id=reports[0].run_id, artifact_path="decay_report.html",
+        tracking_uri=tracking_uri)).read_text())
+    notes = page[page.find("<h3>Notes</h3>"):page.find("</section>")]
+    assert "<li>perf.roc_auc.delta = " in notes and "<li>perf.accuracy.delta = " in notes
+    assert notes.count("but of 30 labelled rows, under min_rows 100: not judged</li>") == 2
