@@ -154,7 +154,7 @@ def attach_labels(
     if reports:
         reasons = {r.info.run_id: r.data.tags.get(registry.REASONS) for r in logged}  # before
         restored = runs.decay_runs(client, ref.name, ref.version, ("restore",), experiment)
-        _replay(client, ref, pol, reports, replayed, logged[-1], profile,
+        _replay(client, ref, pol, reports, replayed, logged, profile,
                 restored[-1].info.start_time if restored else None,
                 {w.run_id for w in updated if runs.reasons_text(w.reasons) != reasons[w.run_id]})
     stages = {r.run_id: r.status for r in reports}
@@ -258,6 +258,8 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
     metrics = {**run.data.metrics, **new}
     rows = int(metrics.get("quality.rows", len(outputs)))
     verdict, breaches = pol.decide(metrics, profile.bands, rows)
+    # a realized change the policy held back (too few labelled rows, or within their noise)
+    notes += [n for n in pol.window_notes(metrics, profile.bands, rows) if n.startswith("perf.")]
     tags = run.data.tags
     step = tags.get(registry.TIMELINE_STEP)
     name = runs.window_run_name(
@@ -315,12 +317,23 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
         timezone=run.data.tags.get(registry.TIMEZONE) or None)
 
 
+def _set_stage(client: MlflowClient, run: Run, stage: str, verdict: str | None = None) -> None:
+    """A window run's stage tag (the stage it led to, as replayed) and its description with it
+    (``verdict``: its own verdict as replayed, when these labels changed it)."""
+    tags = {**run.data.tags, registry.STATUS: stage,
+            **({registry.WINDOW_STATUS: verdict} if verdict else {})}
+    client.log_batch(run.info.run_id, tags=[RunTag(registry.STATUS, stage),
+                                            RunTag(registry.RUN_NOTE, registry.window_note(tags))])
+
+
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
-            reports: list[DecayReport], replayed: list[Run], last_run: Run, profile: Profile,
-            restored: int | None = None, labelled: set[str] | None = None) -> None:
+            reports: list[DecayReport], replayed: list[Run], logged: list[Run],
+            profile: Profile, restored: int | None = None, labelled: set[str] | None = None
+            ) -> None:
     """Run the policy's hysteresis over every window's verdict again (``reports``, from the
-    runs ``replayed``), bring the version and each run's stage tag in line with it, and log
-    what the decay cost into the last window's run.
+    runs ``replayed`` of those ``logged``), bring the version and each run's stage tag in line
+    with it (a run left out, :func:`_left_out_stages`), and log what the decay cost into the
+    last window's run.
 
     A restore by hand (its run started at ``restored``, ms) stands: the windows logged before
     it are replayed from scratch for their runs' stage tags (what ``history`` reads), those
@@ -336,11 +349,10 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             # (its verdict as replayed: these labels' where they changed it)
-            tags = {**run.data.tags, registry.STATUS: status,
-                    registry.WINDOW_STATUS: report.window_status}
-            client.log_batch(run.info.run_id, tags=[
-                RunTag(registry.STATUS, status),
-                RunTag(registry.RUN_NOTE, registry.window_note(tags))])
+            _set_stage(client, run, status, report.window_status)
+    for run, stage in _left_out_stages(logged, replayed, states, restored):
+        if run.data.tags.get(registry.STATUS) != stage:
+            _set_stage(client, run, stage)
     moving = [i for i, a in enumerate(after) if a or restored is None]
     if moving:
         # windows named by their step in the version's timeline (as in MLflow's charts), not
@@ -352,8 +364,31 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
     figures = impact_figures(verdicts, [r.rows for r in reports], [s for s, _, _ in states],
                              first_crossing(pol, reports, profile.bands))
     if figures and reports[-1].run_id:
-        runs.add_metrics(client, last_run, figures, {})
-        timeline.add_metrics(client, last_run, figures)
+        runs.add_metrics(client, logged[-1], figures, {})
+        timeline.add_metrics(client, logged[-1], figures)
+
+
+def _left_out_stages(logged: list[Run], replayed: list[Run],
+                     states: list[tuple[Status, tuple[int, int], str | None]],
+                     restored: int | None) -> list[tuple[Run, Status]]:
+    """The stage each run left out of the replay (an open or small window, one that moved
+    nothing) is tagged with: the stage the version had when it was logged, as replayed (that
+    of the last replayed window logged before it), which ``history`` and the plots read; none
+    for a run logged before any replayed window, or after a restore by hand and before any
+    replayed window after it (the stage the restore set stands)."""
+    done = sorted(zip((r.info.start_time for r in replayed), (s for s, _, _ in states),
+                      strict=True), key=lambda p: p[0])
+    kept = {r.info.run_id for r in replayed}
+    out: list[tuple[Run, Status]] = []
+    for run in logged:
+        when = run.info.start_time
+        before = [status for start, status in done if start <= when]
+        after_restore = restored is not None and restored <= when
+        if run.info.run_id in kept or not before or (after_restore and not any(
+                restored <= start <= when for start, _ in done)):
+            continue
+        out.append((run, before[-1]))
+    return out
 
 
 def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
@@ -371,7 +406,8 @@ def _annotate_page(client: MlflowClient, run: Run, labelled: LabelledWindow,
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     metrics = {**run.data.metrics, **labelled.metrics}
     text = with_late_labels(page.decode("utf-8"), metrics, labelled.labelled,
-                            labelled.window_status, before, stage, when, pol, profile)
+                            labelled.window_status, before, stage, when, pol, profile,
+                            labelled.notes)
     report = json.loads(stored)
     report.update(window_status=labelled.window_status, reasons=labelled.reasons,
                   metrics={**report.get("metrics", {}), **json_safe(labelled.metrics)},

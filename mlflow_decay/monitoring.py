@@ -261,7 +261,7 @@ def monitor(
             total = len(windows)
         reports = _monitor_windows(client, ref, profile, pol, pending, done, series, log=log,
                                    experiment=experiment, total=total, progress=progress,
-                                   timezone=cut.timezone)
+                                   timezone=cut.timezone, cut_by=cut.timestamp_column)
     _log_impact(client, pol, reports, profile)
     return reports
 
@@ -350,15 +350,16 @@ def _monitor_windows(client: MlflowClient, ref: registry.ModelVersionRef, profil
                      pol: Policy, pending: Iterable[_Pending], done: LoggedWindows | None,
                      series: list[dict[str, Any]], *, log: bool, experiment: str | None,
                      total: int, progress: Callable[[int, int, DecayReport], None] | None,
-                     timezone: str | None = None) -> list[DecayReport]:
+                     timezone: str | None = None, cut_by: str | None = None
+                     ) -> list[DecayReport]:
     """Evaluate and record a monitor's windows in order (skipping those in ``done``), cut on
-    the clock of ``timezone``; a :class:`DataError` in a streamed window says which windows
-    were logged before it."""
+    the clock of ``timezone`` by the column ``cut_by``; a :class:`DataError` in a streamed
+    window says which windows were logged before it."""
     reports: list[DecayReport] = []
     try:
         _record_windows(client, ref, profile, pol, pending, done, series, reports, log=log,
                         experiment=experiment, total=total, progress=progress,
-                        timezone=timezone)
+                        timezone=timezone, cut_by=cut_by)
     except DataError as exc:
         logged = [r for r in reports if r.run_id is not None and not r.skipped]
         if not logged:
@@ -378,7 +379,7 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
                     series: list[dict[str, Any]], reports: list[DecayReport], *, log: bool,
                     experiment: str | None, total: int,
                     progress: Callable[[int, int, DecayReport], None] | None,
-                    timezone: str | None = None) -> None:
+                    timezone: str | None = None, cut_by: str | None = None) -> None:
     """The loop of :func:`_monitor_windows`, each window's report appended to ``reports``."""
     for window in pending:
         if done is not None and window.key in done:
@@ -401,6 +402,8 @@ def _record_windows(client: MlflowClient, ref: registry.ModelVersionRef, profile
             if log:
                 ref = registry.resolve(client, ref.uri)  # the previous window moved its tags
             result, rows = window.evaluate()
+            # the column the windows were cut by is read, not an extra column ignored
+            result.extra_columns = [c for c in result.extra_columns if c != cut_by]
             report, planned = record(client, ref, profile, result, rows, pol, log=log,
                                       apply=log, window_start=window.start,
                                       window_end=window.end, experiment=experiment,

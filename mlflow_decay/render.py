@@ -11,6 +11,7 @@ import base64
 import html
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -96,13 +97,13 @@ _LABELS = ("<!-- mlflow-decay: late labels -->", "<!-- /mlflow-decay: late label
 
 def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdict: str,
                      before: str, stage: str | None, when: str, policy: Policy,
-                     profile: Profile) -> str | None:
+                     profile: Profile, notes: Sequence[str] = ()) -> str | None:
     """An evaluation's report ``page`` with a section on the late labels joined onto its
     window (in place of an earlier batch's), above its reasons: ``labelled`` rows, the realized
     metrics among the run's ``metrics`` as the ``policy`` (named) judges them, the window's ``verdict``
     with them (``before``: without these), and the version's ``stage`` after the window,
-    replayed (``None``: the window was not applied). ``None`` when the page has no reasons
-    heading to put it above (not a report of ours)."""
+    replayed (``None``: the window was not applied), and the ``notes`` on them. ``None`` when
+    the page has no reasons heading to put it above (not a report of ours)."""
     e = html.escape
     at = page.find('<h2 id="reasons">')
     start, end = page.find(_LABELS[0]), page.find(_LABELS[1])
@@ -126,7 +127,9 @@ def with_late_labels(page: str, metrics: dict[str, float], labelled: int, verdic
         f"{e(policy.source)} (sha256 {policy.sha256()[:12]}). The rest of the page "
         "is the evaluation as it was logged, without these labels.</p>\n<h3>Reasons</h3>"
         f"<ul>{reasons}</ul>\n"
-        f"{_metrics_table(metric_table(realized, rows, policy, profile, breaches))}</section>\n"
+        f"{_metrics_table(metric_table(realized, rows, policy, profile, breaches))}"
+        + ("<h3>Notes</h3><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
+           if notes else "") + "</section>\n"
         f"{_LABELS[1]}\n")
     return page[:at] + section + page[at:]
 

@@ -96,9 +96,11 @@ class Policy:
                      rows: int | None = None) -> list[str]:
         """How this policy judged a window, where it matters: :meth:`labels_decide`,
         :meth:`unbanded`, and each change of a performance metric past a constant threshold
-        but within the window's sampling noise (see :meth:`decide`)."""
-        held = [f"{b.metric} = {b.value:.4g} is past {b.threshold:.4g} ({b.level}) but within "
-                f"this window's sampling noise ({b.basis}): not judged"
+        but within the window's sampling noise, or of too few labelled rows (see
+        :meth:`decide`)."""
+        held = [f"{b.metric} = {b.value:.4g} is past {b.threshold:.4g} ({b.level}) but "
+                + (f"of {b.basis}" if "min_rows" in b.basis
+                   else f"within this window's sampling noise ({b.basis})") + ": not judged"
                 for b in self._judge(metrics, bands, rows)[1]]
         return [n for n in (self.labels_decide(metrics), self.unbanded(metrics, bands), *held)
                 if n]
@@ -115,7 +117,9 @@ class Policy:
         from sampling noise at ``DRIFT_ALPHA``; and a constant threshold on a performance
         metric's change from the reference (``perf.*``/``est.*`` ``.delta``/``.ratio``) when the
         change lies within ``PERFORMANCE_NOISE_Z`` of the window's sampling deviations of its
-        reference band's mean (:func:`~.rules.noise_reach`; no band: judged as it is).
+        reference band's mean (:func:`~.rules.noise_reach`; no band: judged as it is). A
+        ``perf.*`` metric is of the window's labelled rows (``labels.coverage`` of ``rows``):
+        its noise is theirs, and from fewer than ``min_rows`` of them it is not judged.
         """
         breaches = self._judge(metrics, bands, rows)[0]
         status: Status = "healthy"
@@ -139,13 +143,18 @@ class Policy:
             if noise and name.startswith("drift.prediction.") and name != PREDICTION_P_VALUE:
                 continue
             band = (bands or {}).get(name)
-            for level, side, threshold, basis in rule.limits(band, rows):
+            n, what = _judged_rows(name, metrics, rows)
+            few = what == "labelled rows" and n is not None and n < self.min_rows
+            for level, side, threshold, basis in rule.limits(band, n):
                 if value >= threshold if side == "above" else value <= threshold:
-                    reach = None if basis else noise_reach(name, band, rows)
-                    if reach is not None and abs(value - reach[0]) < reach[1]:
+                    reach = None if basis else noise_reach(name, band, n)
+                    if few:  # as a window under min_rows: mostly chance
+                        held.append(Breach(name, value, threshold, level, side,
+                                           f"{n} labelled rows, under min_rows {self.min_rows}"))
+                    elif reach is not None and abs(value - reach[0]) < reach[1]:
                         held.append(Breach(name, value, threshold, level, side, f"reference "
                                            f"{round(reach[0], 4) + 0.0:.4f} +- {reach[1]:.2g} at "
-                                           f"{rows} rows"))
+                                           f"{n} {what}"))
                     else:
                         breaches.append(Breach(name, value, threshold, level, side, basis))
                     break
@@ -253,3 +262,14 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(map(_toml_value, value)) + "]"
     return repr(value)
+
+
+def _judged_rows(metric: str, metrics: dict[str, float], rows: int | None
+                 ) -> tuple[int | None, str]:
+    """The rows ``metric`` was computed on, and what they are: a realized ``perf.*`` metric
+    the window's labelled rows (``labels.coverage`` of ``rows``), any other its rows."""
+    coverage = metrics.get("labels.coverage")
+    if (rows and metric.startswith("perf.") and coverage is not None
+            and math.isfinite(coverage) and 0 < coverage < 1):
+        return max(1, round(coverage * rows)), "labelled rows"
+    return rows, "rows"

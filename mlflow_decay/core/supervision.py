@@ -301,6 +301,14 @@ def _given_classes(classes: Sequence[Any], pred_cols: Sequence[str]) -> tuple[st
     if len(set(labels)) != len(labels):
         raise DataError(f"classes name a class twice ({', '.join(labels[:10])})")
     _check_class_count(pred_cols, labels)
+    named = _named_classes(pred_cols, labels) if pred_cols else None
+    if named is not None and named != labels:  # p_gold given as silver: every metric wrong
+        wrong = [f"{c!r} (named after {n!r}) as {g!r}"
+                 for c, n, g in zip(pred_cols, named, labels, strict=True) if n != g]
+        raise DataError(f"multiclass: classes= (--classes) give {', '.join(wrong[:4])}"
+                        + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else "")
+                        + f"; give classes= in the prediction columns' order "
+                        f"({', '.join(named)}), or leave them out to read them from the names")
     return labels
 
 
@@ -316,15 +324,24 @@ def classes_from_columns(pred_cols: Sequence[str], labels: Sequence[str], target
     after a separator such as ``_`` wins over a shorter one it ends in: ``p_11`` is 11). When
     that reads no class for every column, a number's zero fraction is left out of the names:
     ``p_1.0``, named after a model's float classes, is 1."""
+    found = _named_classes(pred_cols, labels)
+    if found is None:
+        raise DataError(f"multiclass: cannot tell each prediction column's class from its name "
+                        f"(columns {list_columns(pred_cols, 10)}; labels of {target!r}: "
+                        f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
+                        "order")
+    return found
+
+
+def _named_classes(pred_cols: Sequence[str], labels: Sequence[str]) -> tuple[str, ...] | None:
+    """Each column's class read from its name (see :func:`classes_from_columns`), or ``None``
+    when the names do not tell every column a class of its own."""
     names = [str(c) for c in pred_cols]
     found = [_class_of(n, labels) for n in names]
     if None in found or len(set(found)) != len(found):
         found = [_class_of(_without_zero_fraction(n), labels) for n in names]
     if None in found or len(set(found)) != len(found):
-        raise DataError(f"multiclass: cannot tell each prediction column's class from its name "
-                        f"(columns {list_columns(pred_cols, 10)}; labels of {target!r}: "
-                        f"{', '.join(labels[:10])}); give classes= (--classes) in the columns' "
-                        "order")
+        return None
     return tuple(label for label in found if label is not None)
 
 

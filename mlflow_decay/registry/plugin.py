@@ -39,7 +39,7 @@ from ..core.policy_file import as_policy
 from ..core.profile import Profile
 from ..core.supervision import classes_from_columns
 from ..errors import DataError, DecayWarning, RegistryError
-from ..stats.schema import category_key, label_list
+from ..stats.schema import category_key, label_list, sort_key
 from .run_files import REPORT_JSON
 from .tags import STATUS
 
@@ -142,7 +142,36 @@ def _model_outputs(model: Any, window: pd.DataFrame, profile: Profile,
                         f"({label_list(sorted(set(map(category_key, values))))}), not the "
                         "probabilities the profile reads; log it with "
                         'pyfunc_predict_fn="predict_proba", or pass the scores as predictions=')
+    if profile.task == "multiclass" and values.ndim == 2 and values.shape[1] == len(
+            profile.classes) > 1:
+        return values[:, _class_columns(scores, profile)]
     return scores
+
+
+def _class_columns(scores: Any, profile: Profile) -> list[int]:
+    """Where each of the profile's classes is among a multiclass model's probability columns:
+    by the columns' names (the profile's prediction columns, or names ending with the classes:
+    ``bronze``, ``p_bronze``), else, for columns that tell no class (an array), in
+    scikit-learn's sorted order, which must then be the profile's: never by position alone."""
+    classes = [str(c) for c in profile.classes]
+    names = [str(c) for c in scores.columns] if isinstance(scores, pd.DataFrame) else []
+    if sorted(names) == sorted(profile.prediction_columns):
+        return [names.index(c) for c in profile.prediction_columns]
+    if names:
+        try:
+            named = classes_from_columns(names, classes, profile.target or "the profile")
+        except DataError:  # names that tell no class (0, 1, 2 of text classes)
+            pass
+        else:
+            return [named.index(c) for c in classes]
+    if classes == sorted(classes, key=sort_key):
+        return list(range(len(classes)))
+    raise DataError(f"mlflow_decay evaluator: the model's {len(classes)} probability columns"
+                    + (f" ({', '.join(names[:10])})" if names else "")
+                    + " do not say which class each is, and the profile's classes "
+                    f"({', '.join(classes)}) are not in scikit-learn's sorted order: name the "
+                    "output columns after the classes (p_<class>), or give predictions= a "
+                    "column holding each row's probabilities in the profile's class order")
 
 
 def _output_column(scores: Any, column: str | None, profile: Profile) -> Any:

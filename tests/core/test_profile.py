@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -193,6 +194,38 @@ def test_multiclass_columns_named_in_another_order_than_their_classes_get_a_note
     right = md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
                              classes=names, band_chunks=0)
     assert right.performance["accuracy"] == pytest.approx(fits) and not right.notes
+
+
+def test_classes_that_contradict_the_prediction_columns_names_are_refused() -> None:
+    """Trial 21: columns p_bronze, p_gold, p_platinum, p_silver (the model's ``classes_``
+    order) with classes= in the business order bronze, silver, gold, platinum: p_gold was read
+    as silver, p_platinum as gold, p_silver as platinum, silently (the model's usual bronze
+    kept the accuracy above the note's bar), and every metric was of the wrong columns."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(21)
+    names = ["bronze", "gold", "platinum", "silver"]  # scikit-learn's sorted classes_
+    y = rng.choice(4, 3000, p=[0.45, 0.2, 0.04, 0.31])
+    logits = rng.normal(0, 1, (3000, 4)) + 1.2 * np.eye(4)[y]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    columns = [f"p_{n}" for n in names]
+    frame = pd.DataFrame(proba, columns=columns).assign(x=rng.normal(0, 1, 3000),
+                                                        tier=np.array(names)[y])
+    business = ["bronze", "silver", "gold", "platinum"]
+    with pytest.raises(md.DataError, match=re.escape(
+            "classes= (--classes) give 'p_gold' (named after 'gold') as 'silver', 'p_platinum' "
+            "(named after 'platinum') as 'gold', 'p_silver' (named after 'silver') as "
+            "'platinum'; give classes= in the prediction columns' order (bronze, gold, "
+            "platinum, silver)")):
+        md.build_profile(frame, target="tier", prediction=columns, task="multiclass",
+                         classes=business, band_chunks=0)
+    # named in the business order, the columns are read as named
+    ordered = [f"p_{n}" for n in business]
+    profile = md.build_profile(frame, target="tier", prediction=ordered, task="multiclass",
+                               classes=business, band_chunks=0)
+    assert profile.classes == tuple(business)
+    assert profile.performance["roc_auc_ovr"] == pytest.approx(roc_auc_score(
+        frame.tier, proba, multi_class="ovr", labels=names))
 
 
 # --- trial 8: no estimate where none can be made -----------------------------------

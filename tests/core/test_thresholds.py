@@ -205,6 +205,43 @@ def test_small_labelled_windows_performance_within_sampling_noise_is_not_decay()
     assert "perf.accuracy.delta" in {b.metric for b in breaches}
 
 
+def test_a_large_window_with_few_labels_is_judged_at_its_labelled_rows() -> None:
+    """Trial 21: a window of 3,000 rows of which 30 came with their labels (the rest due
+    later) had its perf.* changes judged at 3,000 rows' sampling noise, though computed on 30
+    rows: a chance drop of a few wrong rows degraded the window (two in a row, the version)."""
+    profile = reference_profile()
+    verdicts, held = [], 0
+    for seed in range(40):  # the reference's own distribution; 30 labels of 3,000 rows
+        window = make_frame(3000, seed=400 + seed)
+        window["label"] = window["label"].astype(float)
+        window.loc[30:, "label"] = np.nan
+        result = evaluate_window(profile, window)
+        assert result.metrics["labels.coverage"] == pytest.approx(0.01)
+        verdicts.append(DEFAULT_POLICY.decide(result.metrics, profile.bands, result.rows)[0])
+        notes = DEFAULT_POLICY.window_notes(result.metrics, profile.bands, result.rows)
+        held += any(n.endswith("but of 30 labelled rows, under min_rows 100: not judged")
+                    for n in notes)
+    assert verdicts.count("degraded") == 0, verdicts
+    assert held >= 3
+    # from min_rows labelled rows on, a change is judged beyond their own sampling noise
+    for labelled, flip in ((300, 0.0), (300, 0.5)):
+        verdicts = []
+        for seed in range(20):
+            window = make_frame(3000, seed=500 + seed, flip=flip)
+            window["label"] = window["label"].astype(float)
+            window.loc[labelled:, "label"] = np.nan
+            result = evaluate_window(profile, window)
+            verdicts.append(DEFAULT_POLICY.decide(result.metrics, profile.bands,
+                                                  result.rows)[0])
+            notes = DEFAULT_POLICY.window_notes(result.metrics, profile.bands, result.rows)
+            assert not any("labelled rows" in n for n in notes) or any(
+                f"at {labelled} labelled rows): not judged" in n for n in notes)
+        if flip:  # half the labels flipped: AUC and accuracy fall far beyond noise
+            assert verdicts.count("degraded") == len(verdicts)
+        else:
+            assert verdicts.count("degraded") <= 1, verdicts
+
+
 def test_a_feature_that_turns_infinite_warns_without_bands() -> None:
     reference = make_frame(2000, seed=1)
     reference.loc[:9, "x2"] = np.inf  # 0.5 % of the reference infinite already

@@ -840,3 +840,60 @@ def test_labels_for_windows_without_ids_name_the_profiles_id_column(
     late = pd.DataFrame({"customer": ["w1"], "label": [1]})
     with pytest.raises(md.DataError, match="names an id column, here 'id'"):
         md.attach_labels(uri, late, id_column="customer", tracking_uri=tracking_uri)
+
+
+def test_a_small_window_after_a_replayed_stage_change_shows_no_stage_change_of_its_own(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 21: weekly windows whose last one held 4 rows (under min_rows, not applied: its
+    run tagged with the stage the version then had, warning). Late labels degraded the
+    version from an earlier window, and ``history`` then read a ``stage degraded -> warning``
+    at the small window, which never happened: its tag was left as logged. Now a window left
+    out of the replay is tagged with the replayed stage the version had when it was logged."""
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(4, 2000, flip_from=1)
+    tail = make_frame(4, seed=99).assign(
+        id=[f"t-{i}" for i in range(4)], ts=pd.Timestamp("2026-04-05 01:00", tz="UTC"))
+    data = pd.concat([data.drop(columns="converted"), tail], ignore_index=True)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    assert [r.rows for r in reports] == [2000] * 4 + [4]
+    md.attach_labels(uri, data[["id", "label"]], tracking_uri=tracking_uri)
+    client = registry.client_for(tracking_uri)
+    assert registry.resolve(client, uri).status == "degraded"
+    stages = [client.get_run(r.run_id).data.tags["mlflow_decay.status"] for r in reports]
+    assert stages == ["healthy", "warning", "degraded", "degraded", "degraded"]
+    # the small window's description says the same stage (its run's page)
+    small = client.get_run(reports[-1].run_id).data.tags[registry.RUN_NOTE]
+    assert "the version's stage after it **degraded**" in small
+    events = [(e["event"], e["run_id"]) for e in md.history(uri, tracking_uri=tracking_uri)]
+    assert events == [("stage - -> healthy", reports[0].run_id),
+                      ("stage healthy -> warning", reports[1].run_id),
+                      ("stage warning -> degraded", reports[2].run_id)]
+
+
+def test_a_few_late_labels_are_not_a_verdict_and_say_so(
+        tracking_uri: str, new_version: Callable[..., str]) -> None:
+    """Trial 21: 30 late labels, every one a miss, for a week of 2,000 rows: the realized
+    accuracy of those 30 rows degraded the week (judged at 2,000 rows' noise), and the labels
+    command said only "degraded". Under min_rows labelled rows it is not judged now, and the
+    note saying so is on stderr (a DecayWarning) and in the page's late-labels section."""
+    import html
+
+    import mlflow
+
+    uri = _with_ids(new_version, tracking_uri)
+    data = _days(1, 2000, flip_from=9)
+    reports = md.monitor(uri, data.drop(columns="label"), timestamp_column="ts", every="1D",
+                         tracking_uri=tracking_uri)
+    missed = data[(data.score >= 0.5) != (data.label == 1)].head(30)[["id", "label"]]
+    with pytest.warns(md.DecayWarning, match=r"perf.accuracy.delta = -\S+ is past -0.05 "
+                      r"\(degraded\) but of 30 labelled rows, under min_rows 100: not judged"):
+        labelled, = md.attach_labels(uri, missed, tracking_uri=tracking_uri)
+    assert labelled.metrics["perf.accuracy"] == 0 and labelled.labelled == 30
+    assert labelled.window_status == "healthy" and labelled.reasons == []
+    page = html.unescape(Path(mlflow.artifacts.download_artifacts(
+        run_id=reports[0].run_id, artifact_path="decay_report.html",
+        tracking_uri=tracking_uri)).read_text())
+    notes = page[page.find("<h3>Notes</h3>"):page.find("</section>")]
+    assert "<li>perf.roc_auc.delta = " in notes and "<li>perf.accuracy.delta = " in notes
+    assert notes.count("but of 30 labelled rows, under min_rows 100: not judged</li>") == 2

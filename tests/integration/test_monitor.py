@@ -286,3 +286,16 @@ def test_monitor_table_marks_windows_under_min_rows_as_not_applied(
     rows = out.stdout.splitlines()[1:]
     assert [line.split()[5:7] for line in rows] == [["degraded", "healthy"]] * 2
     assert all(line.endswith("  (under min_rows 100: verdict not applied)") for line in rows)
+
+
+def test_the_column_a_monitor_cuts_windows_by_is_not_called_an_extra_column(
+        tracking_uri: str, profiled: str, tmp_path: Path) -> None:
+    """Trial 21: a profile without a timestamp column, monitored by ``ts``: every window's
+    report (its page's "extra columns ignored", the JSON) said ``ts`` was ignored, the very
+    column its window was cut by. Another column the profile does not read is still named."""
+    data = _series(2, 300, drift_from=9).assign(other=1.0)
+    data.sort_values("ts").to_parquet(tmp_path / "d.parquet")  # in time order: streamed
+    for source in (data, tmp_path / "d.parquet"):
+        reports = md.monitor(profiled, source, timestamp_column="ts", every="1D",
+                             tracking_uri=tracking_uri, log=False)
+        assert [r.extra_columns for r in reports] == [["other"], ["other"]]

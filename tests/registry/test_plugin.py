@@ -302,3 +302,67 @@ def test_a_plain_mlflow_evaluate_is_not_broken_by_the_installed_evaluator(
             mlflow.start_run():
         mlflow.models.evaluate(data=window, predictions="score", targets="label",
                                model_type="classifier", evaluators=["mlflow_decay"])
+
+
+# --- trial 21: a multiclass pyfunc's probability columns, read by their names ------
+
+@pytest.mark.parametrize("output", ["bronze,gold,platinum,silver", "p_platinum,p_silver,p_gold,p_bronze",
+                                    "array"])
+def test_a_multiclass_pyfuncs_probability_columns_are_read_by_name(
+        tracking_uri: str, output: str) -> None:
+    """Before: a pyfunc whose predict gives a DataFrame of class probabilities (columns in
+    scikit-learn's sorted order) was read by position as the profile's classes (bronze,
+    silver, gold, platinum): gold's column as silver's, PSI 7.9 and a wrong AUC. Now by the
+    columns' names; an array, which names nothing, only when the profile's classes are in
+    scikit-learn's order."""
+    import numpy as np
+    from mlflow.pyfunc import PythonModel
+    from sklearn import metrics as skm
+
+    ordered = ["bronze", "gold", "platinum", "silver"]  # scikit-learn's classes_
+
+    def proba(x1: np.ndarray) -> np.ndarray:
+        z = np.column_stack([x1, -x1, 0 * x1, 0.5 * x1])
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    class Tiers(PythonModel):
+        def predict(self, context, model_input, params=None):
+            p = proba(model_input["x1"].to_numpy())
+            if output == "array":
+                return p
+            names = output.split(",")
+            return pd.DataFrame({c: p[:, ordered.index(c.removeprefix("p_"))] for c in names})
+
+    def tiers(seed: int, n: int) -> pd.DataFrame:
+        frame = make_frame(n, seed)
+        p = proba(frame["x1"].to_numpy())
+        rng = np.random.default_rng(seed)
+        y = np.array(ordered)[(p.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)]
+        return frame.assign(tier=y, **{f"p_{c}": p[:, i] for i, c in enumerate(ordered)})
+
+    reference, window = tiers(1, 3000), tiers(4, 2000)
+    uri = _log_pyfunc(Tiers(), "tiers", reference)
+    business = ["bronze", "silver", "gold", "platinum"]
+    md.attach_profile(uri, md.build_profile(
+        reference[[*FEATURES, "tier", *(f"p_{c}" for c in business)]], target="tier",
+        prediction=[f"p_{c}" for c in business], task="multiclass", band_chunks=0),
+        tracking_uri=tracking_uri)
+    if output == "array":
+        with pytest.raises(md.DataError, match=r"the model's 4 probability columns do not say "
+                           r"which class each is, and the profile's classes \(bronze, silver, "
+                           r"gold, platinum\) are not in scikit-learn's sorted order"), \
+                mlflow.start_run():
+            mlflow.models.evaluate(uri, window[[*FEATURES, "tier"]], targets="tier",
+                                   model_type="classifier", evaluators=["mlflow_decay"])
+        return
+    with mlflow.start_run():
+        result = mlflow.models.evaluate(uri, window[[*FEATURES, "tier"]], targets="tier",
+                                        model_type="classifier", evaluators=["mlflow_decay"])
+    p = window[[f"p_{c}" for c in ordered]].to_numpy()
+    assert result.metrics["decay.perf.roc_auc_ovr"] == pytest.approx(skm.roc_auc_score(
+        window.tier, p, multi_class="ovr", labels=ordered))
+    assert result.metrics["decay.perf.f1_macro"] == pytest.approx(skm.f1_score(
+        window.tier, np.array(ordered)[p.argmax(1)], labels=business, average="macro",
+        zero_division=0))
+    assert result.metrics["decay.drift.prediction.psi"] < 0.1  # the same model's outputs
