@@ -169,8 +169,12 @@ def _degrade(ref: ModelVersionRef, policy: Policy, others: list[ModelVersionRef]
              ) -> tuple[list[Action], list[str]]:
     """What the policy does to a degraded version: its rollback aliases move to the newest
     healthy version, its other listed aliases are removed (and remembered), it may be
-    archived. Also returns, per rollback alias with nowhere to go, what becomes of it."""
-    actions: list[Action] = []
+    archived. Also returns, per rollback alias with nowhere to go, what becomes of it.
+
+    The removals come first: removing an alias needs MANAGE where every other change needs
+    EDIT (which taking the version's lease has shown), so a refused removal leaves the
+    registry as it was, not with an alias moved and the version's stage unchanged."""
+    moves: list[Action] = []
     stuck: list[str] = []
     for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
         target = _rollback_target(ref, others)
@@ -178,15 +182,16 @@ def _degrade(ref: ModelVersionRef, policy: Policy, others: list[ModelVersionRef]
             fate = "it is removed (remove_aliases)" if alias in policy.remove_aliases else "it stays"
             stuck.append(f"no healthy version to roll @{alias} back to; {fate}")
             continue
-        actions += [
+        moves += [
             Action("set_alias", alias, version=target.version),
             Action("set_tag", ROLLED_BACK_TO, f"@{alias} -> v{target.version}"),
             Action("set_tag", ROLLED_BACK_FROM, f"@{alias} <- v{ref.version}",
                    version=target.version),
         ]
-    moved = {a.key for a in actions if a.kind == "set_alias"}
-    actions += [Action("delete_alias", a) for a in policy.remove_aliases
-                if a in ref.aliases and a not in moved]
+    moved = {a.key for a in moves if a.kind == "set_alias"}
+    actions = [Action("delete_alias", a) for a in policy.remove_aliases
+               if a in ref.aliases and a not in moved]
+    actions += moves
     if policy.archive and ref.stage != "Archived":
         actions.append(Action("transition_stage", "stage", "Archived"))
     removed = [a.key for a in actions if a.kind == "delete_alias"]

@@ -210,3 +210,41 @@ def test_a_readers_refused_comparison_is_not_left_finished(
     assert out.exit_code == 1
     assert (f"experiment 'mlflow-decay/{name}/compare': permission denied on {auth_server} for "
             "user 'editor' (it needs READ on this experiment): ") in _last(out)
+
+
+def test_a_refused_alias_removal_leaves_a_rollback_unmade(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A degraded version's @champion moves to a healthy version (EDIT) and its @prod is
+    removed (MANAGE): the editor's refused removal leaves both aliases where they were and no
+    rollback tag, as the run's message says (its changes not made)."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for alias in ("champion", "prod"):
+        client.set_registered_model_alias(name, alias, "2")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy), "--window-start",
+             "2026-01-01", "--window-end", "2026-01-02")
+    out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good), *where)
+    assert out.exit_code == 0, out.stderr  # version 1 is healthy: the rollback's target
+    uri = f"models:/{name}/2"
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where)
+    assert out.exit_code == 1
+    assert (f"could not remove alias @prod from {uri}: permission denied on {auth_server} for "
+            "user 'editor' (it needs MANAGE on the registered model): ") in _last(out)
+    assert "changes it plans, not made" in _last(out)
+    _as("admin", monkeypatch)
+    assert client.get_registered_model(name).aliases == {"champion": "2", "prod": "2"}
+    for version in ("1", "2"):
+        tags = client.get_model_version(name, version).tags
+        assert registry.ROLLED_BACK_TO not in tags and registry.ROLLED_BACK_FROM not in tags
+    assert client.get_model_version(name, "2").tags.get(registry.STATUS) is None
+    # the admin's next evaluation makes the planned changes, all of them
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where)
+    assert out.exit_code == 0, out.stderr
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+    assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
