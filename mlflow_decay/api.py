@@ -21,8 +21,10 @@ from .errors import DataError
 from .monitoring import evaluate, monitor
 from .recording import visible_actions
 from .registry import experiments, runs
+from .registry.refusals import explained
 
 
+@explained
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
                    reference_sample: pd.DataFrame | None = None, sample_rows: int = 5000) -> str:
     """Store a reference profile with the model version ``model_uri`` names.
@@ -86,6 +88,7 @@ def _check_sample(profile: Profile, sample: Any, rows: Any) -> None:
                         f"the columns {list_columns(sample.columns)}")
 
 
+@explained
 def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
     """Read and verify the reference profile stored with a model version.
 
@@ -98,6 +101,7 @@ def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
     return registry.profile_of(client, registry.resolve(client, model_uri))
 
 
+@explained
 def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
             experiment: str | None = None) -> str:
     """Mark a version healthy again by hand, with a reason; returns the restore run's id.
@@ -129,6 +133,7 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     return run_id
 
 
+@explained
 def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
@@ -155,6 +160,7 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     return rows
 
 
+@explained
 def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
             ) -> list[dict[str, Any]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time

@@ -248,3 +248,35 @@ def test_a_refused_alias_removal_leaves_a_rollback_unmade(
     assert out.exit_code == 0, out.stderr
     assert client.get_registered_model(name).aliases == {"champion": "1"}
     assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
+
+
+def test_the_python_api_says_a_refusal_in_the_clis_line_not_mlflows_exception(
+        auth_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch, versions=2)
+    frame = make_frame(500, 9)
+    first, second = f"models:/{name}/1", f"models:/{name}/2"
+    calls = {
+        "status": lambda: md.status(name, tracking_uri=auth_server),
+        "history": lambda: md.history(name, tracking_uri=auth_server),
+        "load_profile": lambda: md.load_profile(first, tracking_uri=auth_server),
+        "evaluate": lambda: md.evaluate(first, frame, log=False, tracking_uri=auth_server),
+        "compare": lambda: md.compare(frame, [first, second], log=False,
+                                      tracking_uri=auth_server),
+    }
+    _as("nobody", monkeypatch)
+    for call in calls.values():
+        with pytest.raises(md.RegistryError) as refused:
+            call()
+        assert str(refused.value).startswith(
+            f"permission denied on {auth_server} for user 'nobody' (it needs READ on the "
+            "registered model): ")
+    _as("reader", monkeypatch, "not-the-password")
+    with pytest.raises(md.RegistryError, match="user 'reader' was not authenticated: check "
+                       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"):
+        calls["status"]()
+    _as("reader", monkeypatch)
+    assert calls["evaluate"]().status == "healthy"  # a reader evaluates without logging
+    with pytest.raises(md.RegistryError, match="for user 'reader' \\(it needs EDIT on the "
+                       "experiment"):
+        md.evaluate(first, frame, window_start="2026-01-01", window_end="2026-01-02",
+                    tracking_uri=auth_server)
