@@ -52,9 +52,10 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
 def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None
                       ) -> Experiment | None:
     """The evaluations' experiment (``None`` when there is none yet), refused when it was
-    deleted (in the UI, say): its runs, the version's windows, went with it."""
+    deleted (in the UI, say): its runs, the version's windows, went with it, or when the
+    server refuses to show it (:class:`RegistryError` naming it)."""
     name = name or experiment_name_for(model_name)
-    found = client.get_experiment_by_name(name)
+    found = _readable(client, name)
     if found is not None and found.lifecycle_stage == "deleted":
         raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
                             f"it (mlflow experiments restore --experiment-id "

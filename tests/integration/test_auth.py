@@ -280,3 +280,29 @@ def test_the_python_api_says_a_refusal_in_the_clis_line_not_mlflows_exception(
                        "experiment"):
         md.evaluate(first, frame, window_start="2026-01-01", window_end="2026-01-02",
                     tracking_uri=auth_server)
+
+
+def test_an_experiment_the_server_will_not_show_is_named(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparisons' experiment made by the editor, the windows' by the admin: a reader
+    comparing, and a user with READ on the model only asking for its history, are told which
+    experiment they cannot read."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    args = ("compare", f"models:/{name}/1", f"models:/{name}/2", "--data", str(data),
+            "--tracking-uri", auth_server)
+    assert _cli(monkeypatch, "editor", *args).exit_code == 0
+    out = _cli(monkeypatch, "reader", *args)
+    assert out.exit_code == 1
+    assert (f"error: experiment 'mlflow-decay/{name}/compare': permission denied on "
+            f"{auth_server} for user 'reader' (it needs READ on this experiment): ") in _last(out)
+    _as("admin", monkeypatch)
+    modeller = f"modeller-{name}"
+    AuthServiceClient(auth_server).create_user(modeller, _password(modeller))
+    AuthServiceClient(auth_server).grant_user_permission(modeller, "registered_model", name,
+                                                         "READ")
+    out = _cli(monkeypatch, modeller, "history", name, "--tracking-uri", auth_server)
+    assert out.exit_code == 1
+    assert (f"error: experiment 'mlflow-decay/{name}': permission denied on {auth_server} for "
+            f"user {modeller!r} (it needs READ on this experiment): ") in _last(out)
