@@ -23,7 +23,8 @@ NEEDS = {**dict.fromkeys(("set_tag", "set_alias", "set_description", "transition
          "delete_alias": "MANAGE on the registered model",
          "read_profile": "READ on the experiment of the version's logged model, which holds "
                          "the profile",
-         "read_experiment": "READ on this experiment"}
+         "read_experiment": "READ on this experiment",
+         "read_run": "READ on the experiment of the version's window runs"}
 
 # (a part of the endpoint, the HTTP method or "" for any) -> what was refused, what it needs
 _ENDPOINTS: tuple[tuple[str, str, str], ...] = (

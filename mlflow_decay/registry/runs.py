@@ -24,13 +24,15 @@ from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError
+from ..errors import DataError, RegistryError
 from .experiments import (
     comparison_experiment_name_for,
     experiment_id,
     experiment_ids,
+    experiment_name_for,
 )
 from .model_versions import equals
+from .refusals import explain
 from .run_files import OUTPUTS_FILE, REPORT_JSON
 from .tags import (
     COMPARE_LABELS,
@@ -461,7 +463,13 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
         run = client.get_run(run_id)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
+            why = explain(exc, str(client.tracking_uri), "read_run")
+            if why is None:
+                raise
+            raise RegistryError(
+                f"{ref.uri}: the run of its last window, {run_id}, cannot be read (it is in "
+                f"experiment {experiment_name_for(ref.name)!r} unless logged with "
+                f"--experiment): {why}") from exc
         return None  # deleted since: the version shows without window metrics
     if run.data.tags.get(KIND) == "evaluation" and run.info.lifecycle_stage != "deleted":
         return run

@@ -4,6 +4,7 @@ registry change leaves its run marked unfinished and no lease behind, and no pas
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -306,3 +307,28 @@ def test_an_experiment_the_server_will_not_show_is_named(
     assert out.exit_code == 1
     assert (f"error: experiment 'mlflow-decay/{name}': permission denied on {auth_server} for "
             f"user {modeller!r} (it needs READ on this experiment): ") in _last(out)
+
+
+def test_status_without_read_on_the_windows_experiment_names_the_run_and_the_experiment(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    modeller = f"modeller-{name}"
+    auth = AuthServiceClient(auth_server)
+    auth.create_user(modeller, _password(modeller))
+    auth.grant_user_permission(modeller, "registered_model", name, "READ")
+    where = ("--tracking-uri", auth_server)
+    out = _cli(monkeypatch, modeller, "status", name, *where)  # nothing evaluated yet
+    assert out.exit_code == 0, out.stderr
+    out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(data),
+               "--window-start", "2026-01-01", "--window-end", "2026-01-02", *where)
+    assert out.exit_code == 0, out.stderr
+    out = _cli(monkeypatch, modeller, "status", name, *where)
+    assert out.exit_code == 1
+    assert re.search(
+        f"error: models:/{name}/1: the run of its last window, [0-9a-f]{{32}}, cannot be read "
+        f"\\(it is in experiment 'mlflow-decay/{name}' unless logged with --experiment\\): "
+        f"permission denied on {auth_server} for user {modeller!r} \\(it needs READ on the "
+        "experiment of the version's window runs\\): ", _last(out)), _last(out)
+    assert _cli(monkeypatch, "reader", "status", name, *where).exit_code == 0
