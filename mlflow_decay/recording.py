@@ -176,7 +176,11 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
             with registry.version_lock(client, ref, owner=run.info.run_id) as now:
-                registry.apply(client, now, registry.changes(now, actions))
+                # a plan made before (a refused run's, days ago maybe) moves no alias since
+                # moved by hand
+                held = client.get_registered_model(ref.name).aliases
+                actions = registry.changes(now, actions, {str(k): str(v) for k, v in held.items()})
+                registry.apply(client, now, actions)
                 runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
                 timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
                                     recovering=True)

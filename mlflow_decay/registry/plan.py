@@ -354,10 +354,25 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     return replace(final, actions=actions, note="; ".join(notes) or None)
 
 
-def changes(ref: ModelVersionRef, actions: tuple[Action, ...]) -> tuple[Action, ...]:
+def changes(ref: ModelVersionRef, actions: tuple[Action, ...],
+            held: dict[str, str] | None = None) -> tuple[Action, ...]:
     """``actions`` without the tag writes that change nothing: those of ``ref``'s own tags that
     already hold the value (as the actions before them leave it). ``ref`` must be as the
-    registry holds it now (read under the version's lease)."""
+    registry holds it now (read under the version's lease).
+
+    Nor the alias changes a plan made earlier (a run cut short or refused, completed now) no
+    longer fits: the removal of an alias ``ref`` does not hold (MLflow would take it from the
+    version holding it now), and a rollback of an alias neither on ``ref`` nor on its target
+    (moved by hand since), with its rollback tags. ``held``: the model's aliases now, by
+    alias (default: ``ref``'s own)."""
+    held = dict(held) if held is not None else dict.fromkeys(ref.aliases, ref.version)
+    stale = {a.key for a in actions if a.kind == "set_alias" and a.version not in (
+        None, ref.version) and held.get(a.key) not in (ref.version, a.version)}
+    actions = tuple(a for a in actions if not (
+        (a.kind == "delete_alias" and held.get(a.key) != ref.version)
+        or (a.kind == "set_alias" and a.key in stale)
+        or (a.kind == "set_tag" and a.key in (ROLLED_BACK_TO, ROLLED_BACK_FROM)
+            and a.value.split(" ", 1)[0][1:] in stale)))
     tags, out = dict(ref.tags), []
     for action in actions:
         if action.kind == "set_tag" and action.version in (None, ref.version):

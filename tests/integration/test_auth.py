@@ -332,3 +332,35 @@ def test_status_without_read_on_the_windows_experiment_names_the_run_and_the_exp
         f"permission denied on {auth_server} for user {modeller!r} \\(it needs READ on the "
         "experiment of the version's window runs\\): ", _last(out)), _last(out)
     assert _cli(monkeypatch, "reader", "status", name, *where).exit_code == 0
+
+
+def test_a_refused_rollback_completed_later_moves_no_alias_moved_by_hand_since(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's refused degrade planned @champion's rollback to version 1; the admin
+    then moved @champion to version 3 by hand. The admin's next evaluation completes the
+    refused run's plan without taking @champion from version 3."""
+    name = _model(auth_server, monkeypatch, versions=3)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for alias in ("champion", "prod"):
+        client.set_registered_model_alias(name, alias, "2")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy))
+    day = ("--window-start", "2026-01-01", "--window-end", "2026-01-02")
+    assert _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good),
+                *where, *day).exit_code == 0
+    uri = f"models:/{name}/2"
+    assert _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where,
+                *day).exit_code == 1
+    _as("admin", monkeypatch)
+    client.set_registered_model_alias(name, "champion", "3")  # a person's choice, since
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where,
+               "--window-start", "2026-01-02", "--window-end", "2026-01-03")
+    assert out.exit_code == 0, out.stderr
+    assert client.get_registered_model(name).aliases == {"champion": "3"}
+    assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
+    assert registry.ROLLED_BACK_FROM not in client.get_model_version(name, "1").tags

@@ -323,3 +323,19 @@ def test_a_degraded_versions_alias_removals_come_before_its_rollback() -> None:
                             others=[healthy, degraded]).actions
     aliases = [(a.kind, a.key, a.version) for a in actions if "alias" in a.kind]
     assert aliases == [("delete_alias", "prod", None), ("set_alias", "champion", "1")]
+
+
+def test_a_plan_completed_later_leaves_aliases_moved_since_where_they_are() -> None:
+    ref = registry.ModelVersionRef("churn", "2", "", {}, ("prod",), "None")
+    actions = (registry.Action("delete_alias", "champion"), registry.Action("delete_alias", "prod"),
+               registry.Action("set_alias", "champion", version="1"),
+               registry.Action("set_tag", registry.ROLLED_BACK_TO, "@champion -> v1"),
+               registry.Action("set_tag", registry.ROLLED_BACK_FROM, "@champion <- v2",
+                               version="1"),
+               registry.Action("set_tag", registry.STATUS, "degraded"))
+    # @champion on version 3 now (moved by hand): neither removed nor rolled back
+    kept = registry.changes(ref, actions, {"champion": "3", "prod": "2"})
+    assert kept == (actions[1], actions[5])
+    # on the rollback's target already (a run cut short after the move): its tags still made
+    assert registry.changes(ref, actions, {"champion": "1", "prod": "2"}) == (
+        actions[1], *actions[2:])
