@@ -22,9 +22,10 @@ from .core.policy import Policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import Status
-from .core.times import is_open
+from .core.times import is_open, span_label
 from .core.window import WindowStats
 from .engines.partials import missing_ids, stored_outputs
+from .errors import RegistryError
 from .registry import refusals, run_files, runs, timeline
 
 
@@ -175,19 +176,40 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                 client.delete_run(run.info.run_id)
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
-            with registry.version_lock(client, ref, owner=run.info.run_id) as now:
-                # a plan made before (a refused run's, days ago maybe) moves no alias since
-                # moved by hand
-                held = client.get_registered_model(ref.name).aliases
-                actions = registry.changes(now, actions, {str(k): str(v) for k, v in held.items()})
-                registry.apply(client, now, actions)
-                runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
-                timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
-                                    recovering=True)
+            try:
+                with registry.version_lock(client, ref, owner=run.info.run_id) as now:
+                    # a plan made before (a refused run's, days ago maybe) moves no alias
+                    # since moved by hand
+                    held = client.get_registered_model(ref.name).aliases
+                    actions = registry.changes(now, actions,
+                                               {str(k): str(v) for k, v in held.items()})
+                    registry.apply(client, now, actions)
+                    runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+                    timeline.add_window(client, ref, client.get_run(run.info.run_id),
+                                        experiment, recovering=True)
+            except RegistryError as exc:
+                _refused_completion(exc, run)
+                raise
             client.set_terminated(run.info.run_id, "FINISHED")
             done.add(key, client.get_run(run.info.run_id))
             finished += 1
     return finished
+
+
+def _refused_completion(exc: RegistryError, run: Run) -> None:
+    """Raise a refused change of an earlier run's plan saying so (the window evaluated now
+    has nothing to do with it, and is not logged); return for any other error."""
+    tags = run.data.tags
+    window = span_label(tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END),
+                        tags.get(registry.TIMEZONE))
+    refused = refusals.refused_after(exc, (
+        f"this change is planned by run {run.info.run_id} of the earlier window "
+        f"{window or '(without bounds)'}, not finished, which the version's next evaluation "
+        "completes first: nothing of this evaluation was logged; a user allowed to make the "
+        "change evaluates the version next (or that run is deleted, its verdict never "
+        "applied)"))
+    if refused is not None:
+        raise refused from exc
 
 
 def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:

@@ -354,12 +354,24 @@ def test_a_refused_rollback_completed_later_moves_no_alias_moved_by_hand_since(
     assert _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good),
                 *where, *day).exit_code == 0
     uri = f"models:/{name}/2"
-    assert _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where,
-                *day).exit_code == 1
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where, *day)
+    assert out.exit_code == 1
+    run_id = _last(out).split("; run ")[1].split()[0]
+    # the editor's next window: refused again, saying it is the earlier window's plan
+    next_day = ("--window-start", "2026-01-02", "--window-end", "2026-01-03")
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(good), *where, *next_day)
+    assert out.exit_code == 1
+    assert (f"could not remove alias @prod from {uri}: permission denied on {auth_server} for "
+            "user 'editor' (it needs MANAGE on the registered model): ") in _last(out)
+    assert (f"; this change is planned by run {run_id} of the earlier window 2026-01-01 → "
+            "01-02, not finished, which the version's next evaluation completes first: nothing "
+            "of this evaluation was logged") in _last(out)
     _as("admin", monkeypatch)
+    found = client.search_runs([experiments.experiment_id(client, name)],
+                               f"tags.`{registry.MODEL_VERSION}` = '2'")
+    assert [r.info.run_id for r in found] == [run_id]
     client.set_registered_model_alias(name, "champion", "3")  # a person's choice, since
-    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where,
-               "--window-start", "2026-01-02", "--window-end", "2026-01-03")
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where, *next_day)
     assert out.exit_code == 0, out.stderr
     assert client.get_registered_model(name).aliases == {"champion": "3"}
     assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
