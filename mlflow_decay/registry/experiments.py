@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Experiment
+from mlflow.entities import Experiment, Run
 from mlflow.exceptions import MlflowException
 
 from ..errors import DataError, RegistryError
@@ -47,6 +48,22 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
         if again is None:
             raise
         return str(again.experiment_id)
+
+
+def create_run(client: MlflowClient, model_name: str, name: str | None = None,
+               **kwargs: Any) -> Run:
+    """A new run (``kwargs`` as for ``MlflowClient.create_run``) in the experiment ``name``
+    (default: the model's evaluations'), created when missing; refused by the server,
+    :class:`RegistryError` naming the experiment."""
+    name = name or experiment_name_for(model_name)
+    exp_id = experiment_id(client, model_name, name)
+    try:
+        return client.create_run(exp_id, **kwargs)
+    except MlflowException as exc:
+        why = explain(exc, str(client.tracking_uri), "create_run")
+        if why is None:
+            raise
+        raise RegistryError(f"experiment {name!r}: {why}") from exc
 
 
 def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None

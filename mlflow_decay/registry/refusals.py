@@ -24,6 +24,7 @@ NEEDS = {**dict.fromkeys(("set_tag", "set_alias", "set_description", "transition
          "read_profile": "READ on the experiment of the version's logged model, which holds "
                          "the profile",
          "read_experiment": "READ on this experiment",
+         "create_run": "EDIT on this experiment, to log a run in it",
          "read_run": "READ on the experiment of the version's window runs"}
 
 # (a part of the endpoint, the HTTP method or "" for any) -> what was refused, what it needs

@@ -122,7 +122,8 @@ def test_refusals_and_bad_passwords_name_the_user_and_the_permission_needed(
         assert _password("reader") not in out.output + out.stderr
     out = _cli(monkeypatch, "reader", "evaluate", uri, "--data", str(data), *where)
     assert out.exit_code == 1
-    assert "for user 'reader' (it needs EDIT on the experiment" in _last(out)
+    assert (f"experiment 'mlflow-decay/{name}': permission denied on {auth_server} for user "
+            "'reader' (it needs EDIT on this experiment, to log a run in it)") in _last(out)
     # READ on the model but not on its logged model's experiment: the profile is refused
     _as("admin", monkeypatch)
     auth = AuthServiceClient(auth_server)
@@ -277,8 +278,8 @@ def test_the_python_api_says_a_refusal_in_the_clis_line_not_mlflows_exception(
         calls["status"]()
     _as("reader", monkeypatch)
     assert calls["evaluate"]().status == "healthy"  # a reader evaluates without logging
-    with pytest.raises(md.RegistryError, match="for user 'reader' \\(it needs EDIT on the "
-                       "experiment"):
+    with pytest.raises(md.RegistryError, match="for user 'reader' \\(it needs EDIT on this "
+                       "experiment, to log a run in it\\)"):
         md.evaluate(first, frame, window_start="2026-01-01", window_end="2026-01-02",
                     tracking_uri=auth_server)
 
@@ -376,3 +377,38 @@ def test_a_refused_rollback_completed_later_moves_no_alias_moved_by_hand_since(
     assert client.get_registered_model(name).aliases == {"champion": "3"}
     assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
     assert registry.ROLLED_BACK_FROM not in client.get_model_version(name, "1").tags
+
+
+def test_a_run_the_server_will_not_let_a_user_log_names_its_experiment(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user with EDIT on the model but READ only on its experiments is refused the
+    comparison's run and the window's run, each naming the experiment, before any change."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    where = ("--tracking-uri", auth_server, "--window-start", "2026-01-01", "--window-end",
+             "2026-01-02")
+    compare = ("compare", f"models:/{name}/1", f"models:/{name}/2", "--data", str(data),
+               "--promote", *where)
+    assert _cli(monkeypatch, "editor", *compare).exit_code == 0  # makes .../compare
+    _as("admin", monkeypatch)
+    analyst = f"analyst-{name}"
+    auth = AuthServiceClient(auth_server)
+    auth.create_user(analyst, _password(analyst))
+    auth.grant_user_permission(analyst, "registered_model", name, "EDIT")
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for exp in ("models", f"mlflow-decay/{name}", f"mlflow-decay/{name}/compare"):
+        auth.grant_user_permission(analyst, "experiment",
+                                   client.get_experiment_by_name(exp).experiment_id, "READ")
+    before = client.get_model_version(name, "2").tags
+    for args, exp in ((compare, f"mlflow-decay/{name}/compare"),
+                      (("evaluate", f"models:/{name}/1", "--data", str(data), *where),
+                       f"mlflow-decay/{name}")):
+        out = _cli(monkeypatch, analyst, *args)
+        assert out.exit_code == 1
+        assert (f"error: experiment {exp!r}: permission denied on {auth_server} for user "
+                f"{analyst!r} (it needs EDIT on this experiment, to log a run in it): "
+                ) in _last(out)
+    _as("admin", monkeypatch)
+    assert client.get_model_version(name, "2").tags == before
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
