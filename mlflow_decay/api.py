@@ -140,12 +140,19 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     last window whose verdict counted (``last_window``; after a restore, the newest logged),
     the stage it left (``last_status``) and its own verdict (``last_verdict``), the reasons,
     aliases. A window is ``{"start", "end"}`` (UTC ISO 8601), with ``"timezone"`` when
-    ``monitor`` cut it on that zone's clock."""
+    ``monitor`` cut it on that zone's clock. ``unapplied``: the newest window whose verdict
+    is logged but whose registry changes are not made (refused by the server, or cut short),
+    ``{"run_id", "window", "verdict"}``, which the version's next evaluation makes first."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
     rows = registry.status_rows(refs)
+    pending = _unapplied(client, name)
     for ref, row in zip(refs, rows, strict=True):
+        run = pending.get(ref.version)
+        row["unapplied"] = None if run is None else {
+            "run_id": run.info.run_id, "window": runs.bounds_of(run),
+            "verdict": run.data.tags.get(registry.STATUS)}
         row["since_window"] = (runs.window_of(client, row["status_run_id"])
                                if row["status_run_id"] else None)
         # after a restore by hand, the last window is still the last one evaluated
@@ -158,6 +165,21 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
         row["last_verdict"] = None if last is None else (
             last.data.tags.get(registry.WINDOW_STATUS) or last.data.tags.get(registry.STATUS))
     return rows
+
+
+def _unapplied(client: Any, name: str) -> dict[str, Any]:
+    """Each version's newest window run whose registry changes are planned but not made (not
+    FINISHED, nor being logged now), by version."""
+    found = experiments.experiment_ids(client, name, ("evaluation",), None)
+    where = (f"{registry.equals(f'tags.`{registry.MODEL_NAME}`', name)} AND "
+             "attributes.status != 'FINISHED'")
+    out = {}
+    for run in runs.search_all(client, found, where) if found else []:  # oldest first
+        tags = run.data.tags
+        if (tags.get(registry.MODEL_NAME) == name and tags.get(registry.KIND) == "evaluation"
+                and runs.planned_actions(run) and not runs.in_progress(run)):
+            out[tags.get(registry.MODEL_VERSION, "")] = run
+    return out
 
 
 @explained

@@ -245,11 +245,24 @@ def test_a_refused_alias_removal_leaves_a_rollback_unmade(
         tags = client.get_model_version(name, version).tags
         assert registry.ROLLED_BACK_TO not in tags and registry.ROLLED_BACK_FROM not in tags
     assert client.get_model_version(name, "2").tags.get(registry.STATUS) is None
+    # status says the degraded verdict waits (the version's stage is still none)
+    run_id = _last(out).split("; run ")[1].split()[0]
+    shown = _cli(monkeypatch, "editor", "status", name, "--tracking-uri", auth_server)
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines()[-1] == (
+        f"v2: the degraded verdict of window 2026-01-01 → 01-02 (run {run_id}) is logged, its "
+        "registry changes not made (refused by the server, or cut short): the version's next "
+        "evaluation by a user allowed to make them makes them first")
+    rows = md.status(name, tracking_uri=auth_server)
+    assert [r["unapplied"] for r in rows] == [{
+        "run_id": run_id, "verdict": "degraded", "window": {
+            "start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00"}}, None]
     # the admin's next evaluation makes the planned changes, all of them
     out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where)
     assert out.exit_code == 0, out.stderr
     assert client.get_registered_model(name).aliases == {"champion": "1"}
     assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
+    assert [r["unapplied"] for r in md.status(name, tracking_uri=auth_server)] == [None, None]
 
 
 def test_the_python_api_says_a_refusal_in_the_clis_line_not_mlflows_exception(
