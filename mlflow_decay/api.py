@@ -17,10 +17,10 @@ from .core.frames import list_columns
 from .core.policy_file import DEFAULT_POLICY
 from .core.profile import Profile
 from .engines.dispatch import got, require_frame
-from .errors import DataError
+from .errors import DataError, RegistryError
 from .monitoring import evaluate, monitor
-from .recording import visible_actions
-from .registry import experiments, runs
+from .recording import unapplied, visible_actions
+from .registry import experiments, refusals, runs
 from .registry.refusals import explained
 
 
@@ -147,7 +147,12 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
     rows = registry.status_rows(refs)
-    pending = _unapplied(client, name)
+    try:
+        pending = unapplied(client, name)
+    except RegistryError as exc:  # READ on the model only: fine until a window is evaluated
+        if exc.__cause__ is None or refusals.status_of(exc.__cause__) is None:
+            raise
+        pending = {}
     for ref, row in zip(refs, rows, strict=True):
         run = pending.get(ref.version)
         row["unapplied"] = None if run is None else {
@@ -165,21 +170,6 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
         row["last_verdict"] = None if last is None else (
             last.data.tags.get(registry.WINDOW_STATUS) or last.data.tags.get(registry.STATUS))
     return rows
-
-
-def _unapplied(client: Any, name: str) -> dict[str, Any]:
-    """Each version's newest window run whose registry changes are planned but not made (not
-    FINISHED, nor being logged now), by version."""
-    found = experiments.experiment_ids(client, name, ("evaluation",), None)
-    where = (f"{registry.equals(f'tags.`{registry.MODEL_NAME}`', name)} AND "
-             "attributes.status != 'FINISHED'")
-    out = {}
-    for run in runs.search_all(client, found, where) if found else []:  # oldest first
-        tags = run.data.tags
-        if (tags.get(registry.MODEL_NAME) == name and tags.get(registry.KIND) == "evaluation"
-                and runs.planned_actions(run) and not runs.in_progress(run)):
-            out[tags.get(registry.MODEL_VERSION, "")] = run
-    return out
 
 
 @explained

@@ -26,7 +26,7 @@ from .core.times import is_open, span_label
 from .core.window import WindowStats
 from .engines.partials import missing_ids, stored_outputs
 from .errors import RegistryError
-from .registry import refusals, run_files, runs, timeline
+from .registry import experiments, refusals, run_files, runs, timeline
 
 
 def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
@@ -194,6 +194,21 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
             done.add(key, client.get_run(run.info.run_id))
             finished += 1
     return finished
+
+
+def unapplied(client: MlflowClient, name: str) -> dict[str, Run]:
+    """Each version's newest window run whose registry changes are planned but not made (not
+    FINISHED, nor being logged now: refused by the server, or cut short), by version."""
+    found = experiments.experiment_ids(client, name, ("evaluation",), None)
+    where = (f"{registry.equals(f'tags.`{registry.MODEL_NAME}`', name)} AND "
+             "attributes.status != 'FINISHED'")
+    out = {}
+    for run in runs.search_all(client, found, where) if found else []:  # oldest first
+        tags = run.data.tags
+        if (tags.get(registry.MODEL_NAME) == name and tags.get(registry.KIND) == "evaluation"
+                and runs.planned_actions(run) and not runs.in_progress(run)):
+            out[tags.get(registry.MODEL_VERSION, "")] = run
+    return out
 
 
 def _refused_completion(exc: RegistryError, run: Run) -> None:
