@@ -46,7 +46,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
     its labels, tagged on the run)."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
-    others = (registry.versions(client, ref.name)
+    others = (_rollback_candidates(client, ref.name)
               if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
               else None)
     planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
@@ -102,6 +102,14 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         raise
     client.set_terminated(run_id, "FINISHED")
     return report, planned.actions
+
+
+def _rollback_candidates(client: MlflowClient, name: str) -> list[registry.ModelVersionRef]:
+    """The model's versions a rollback may go to: all but those whose degraded verdict is
+    logged and not applied (its changes refused): healthy by their tags only."""
+    pending = unapplied(client, name)
+    return [v for v in registry.versions(client, name) if v.version not in pending
+            or pending[v.version].data.tags.get(registry.STATUS) != "degraded"]
 
 
 def _failed(client: MlflowClient, run_id: str, exc: BaseException) -> None:

@@ -425,3 +425,29 @@ def test_a_run_the_server_will_not_let_a_user_log_names_its_experiment(
     _as("admin", monkeypatch)
     assert client.get_model_version(name, "2").tags == before
     assert client.get_registered_model(name).aliases == {"champion": "1"}
+
+
+def test_no_rollback_goes_to_a_version_whose_degraded_verdict_waits_refused(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 3's degrade was refused (its @prod removal needs MANAGE): its tags still say
+    healthy, but @champion's rollback from version 2 goes to version 1, not to it."""
+    name = _model(auth_server, monkeypatch, versions=3)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    client.set_registered_model_alias(name, "champion", "2")
+    client.set_registered_model_alias(name, "prod", "3")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy))
+    for version, data, day, code in (("1", good, 1, 0), ("3", good, 1, 0), ("3", bad, 2, 1),
+                                     ("2", bad, 2, 0)):
+        out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/{version}", "--data",
+                   str(data), *where, "--window-start", f"2026-01-0{day}", "--window-end",
+                   f"2026-01-0{day + 1}")
+        assert out.exit_code == code, out.stderr
+    _as("admin", monkeypatch)
+    assert client.get_model_version(name, "3").tags[registry.STATUS] == "healthy"
+    assert client.get_registered_model(name).aliases == {"champion": "1", "prod": "3"}
