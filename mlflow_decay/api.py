@@ -17,12 +17,14 @@ from .core.frames import list_columns
 from .core.policy_file import DEFAULT_POLICY
 from .core.profile import Profile
 from .engines.dispatch import got, require_frame
-from .errors import DataError
+from .errors import DataError, RegistryError
 from .monitoring import evaluate, monitor
-from .recording import visible_actions
-from .registry import experiments, runs
+from .recording import unapplied, visible_actions
+from .registry import experiments, refusals, runs
+from .registry.refusals import explained
 
 
+@explained
 def attach_profile(model_uri: str, profile: Profile, *, tracking_uri: str | None = None,
                    reference_sample: pd.DataFrame | None = None, sample_rows: int = 5000) -> str:
     """Store a reference profile with the model version ``model_uri`` names.
@@ -86,6 +88,7 @@ def _check_sample(profile: Profile, sample: Any, rows: Any) -> None:
                         f"the columns {list_columns(sample.columns)}")
 
 
+@explained
 def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
     """Read and verify the reference profile stored with a model version.
 
@@ -98,6 +101,7 @@ def load_profile(model_uri: str, *, tracking_uri: str | None = None) -> Profile:
     return registry.profile_of(client, registry.resolve(client, model_uri))
 
 
+@explained
 def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
             experiment: str | None = None) -> str:
     """Mark a version healthy again by hand, with a reason; returns the restore run's id.
@@ -129,18 +133,31 @@ def restore(model_uri: str, reason: str, *, tracking_uri: str | None = None,
     return run_id
 
 
+@explained
 def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every version of a model (a name, or a ``models:/`` URI of one of its versions) with its
     decay stage, newest first: the stage, since when and on which window it was decided, the
     last window whose verdict counted (``last_window``; after a restore, the newest logged),
     the stage it left (``last_status``) and its own verdict (``last_verdict``), the reasons,
     aliases. A window is ``{"start", "end"}`` (UTC ISO 8601), with ``"timezone"`` when
-    ``monitor`` cut it on that zone's clock."""
+    ``monitor`` cut it on that zone's clock. ``unapplied``: the newest window whose verdict
+    is logged but whose registry changes are not made (refused by the server, or cut short),
+    ``{"run_id", "window", "verdict"}``, which the version's next evaluation makes first."""
     client = registry.client_for(tracking_uri)
     name = registry.resolve(client, model).name if model.startswith("models:/") else model
     refs = registry.versions(client, name)
     rows = registry.status_rows(refs)
+    try:
+        pending = unapplied(client, name)
+    except RegistryError as exc:  # READ on the model only: fine until a window is evaluated
+        if exc.__cause__ is None or refusals.status_of(exc.__cause__) is None:
+            raise
+        pending = {}
     for ref, row in zip(refs, rows, strict=True):
+        run = pending.get(ref.version)
+        row["unapplied"] = None if run is None else {
+            "run_id": run.info.run_id, "window": runs.bounds_of(run),
+            "verdict": run.data.tags.get(registry.STATUS)}
         row["since_window"] = (runs.window_of(client, row["status_run_id"])
                                if row["status_run_id"] else None)
         # after a restore by hand, the last window is still the last one evaluated
@@ -155,6 +172,7 @@ def status(model: str, *, tracking_uri: str | None = None) -> list[dict[str, Any
     return rows
 
 
+@explained
 def history(model: str, *, tracking_uri: str | None = None, experiment: str | None = None
             ) -> list[dict[str, Any]]:
     """Every stage change and alias move of a model (a name) or one version (a URI), in time

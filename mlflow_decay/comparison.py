@@ -32,6 +32,7 @@ from .stats.comparison import DeLong, PairedLoss, delong, paired_loss
 from .stats.schema import map_labels, to_numeric
 
 
+@refusals.explained
 def compare(
     window: pd.DataFrame,
     models: list[str],

@@ -46,6 +46,7 @@ from .engines.partials import OWN_LABEL
 from .errors import DataError, DecayWarning
 from .recording import visible_actions
 from .registry import experiments, run_files, runs, timeline
+from .registry.refusals import explained
 from .stats.schema import category_array, map_labels, to_numeric
 
 
@@ -67,6 +68,7 @@ class LabelledWindow:
     notes: list[str] = field(default_factory=list)
 
 
+@explained
 def attach_labels(
     model_uri: str,
     labels: pd.DataFrame,

@@ -41,8 +41,10 @@ from .engines.windows import Cut, Window, split_windows, stream_windows, window_
 from .errors import DataError
 from .recording import REGISTRY_UNCHANGED, LoggedWindows, logged_state, record
 from .registry import experiments, run_files, runs, timeline
+from .registry.refusals import explained
 
 
+@explained
 def evaluate(
     model_uri: str,
     window: Source,
@@ -158,6 +160,7 @@ def with_decisions(profile: Profile, predicted_label: str | None) -> Profile:
     return replace(profile, predicted_label=predicted_label)
 
 
+@explained
 def monitor(
     model_uri: str,
     data: Source,

@@ -22,10 +22,11 @@ from .core.policy import Policy
 from .core.profile import Profile
 from .core.report import DecayReport
 from .core.rules import Status
-from .core.times import is_open
+from .core.times import is_open, span_label
 from .core.window import WindowStats
 from .engines.partials import missing_ids, stored_outputs
-from .registry import refusals, run_files, runs, timeline
+from .errors import RegistryError
+from .registry import experiments, refusals, run_files, runs, timeline
 
 
 def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile,
@@ -45,7 +46,7 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
     its labels, tagged on the run)."""
     window_status, breaches = pol.decide(result.metrics, profile.bands, result.rows)
     reasons = [str(b) for b in breaches]
-    others = (registry.versions(client, ref.name)
+    others = (_rollback_candidates(client, ref.name)
               if window_status == "degraded" and set(pol.rollback_aliases) & set(ref.aliases)
               else None)
     planned = registry.plan_window(ref, window_status, reasons, pol, run_id=None,
@@ -101,6 +102,14 @@ def record(client: MlflowClient, ref: registry.ModelVersionRef, profile: Profile
         raise
     client.set_terminated(run_id, "FINISHED")
     return report, planned.actions
+
+
+def _rollback_candidates(client: MlflowClient, name: str) -> list[registry.ModelVersionRef]:
+    """The model's versions a rollback may go to: all but those whose degraded verdict is
+    logged and not applied (its changes refused): healthy by their tags only."""
+    pending = unapplied(client, name)
+    return [v for v in registry.versions(client, name) if v.version not in pending
+            or pending[v.version].data.tags.get(registry.STATUS) != "degraded"]
 
 
 def _failed(client: MlflowClient, run_id: str, exc: BaseException) -> None:
@@ -177,15 +186,55 @@ def complete_interrupted(client: MlflowClient, ref: registry.ModelVersionRef,
                 client.delete_run(run.info.run_id)
                 continue
             actions = tuple(registry.Action.from_dict(a) for a in planned)
-            with registry.version_lock(client, ref, owner=run.info.run_id) as now:
-                registry.apply(client, now, registry.changes(now, actions))
-                runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
-                timeline.add_window(client, ref, client.get_run(run.info.run_id), experiment,
-                                    recovering=True)
+            try:
+                with registry.version_lock(client, ref, owner=run.info.run_id) as now:
+                    # a plan made before (a refused run's, days ago maybe) moves no alias
+                    # since moved by hand
+                    held = client.get_registered_model(ref.name).aliases
+                    actions = registry.changes(now, actions,
+                                               {str(k): str(v) for k, v in held.items()})
+                    registry.apply(client, now, actions)
+                    runs.record_actions(client, run.info.run_id, visible_actions(ref, actions))
+                    timeline.add_window(client, ref, client.get_run(run.info.run_id),
+                                        experiment, recovering=True)
+            except RegistryError as exc:
+                _refused_completion(exc, run)
+                raise
             client.set_terminated(run.info.run_id, "FINISHED")
             done.add(key, client.get_run(run.info.run_id))
             finished += 1
     return finished
+
+
+def unapplied(client: MlflowClient, name: str) -> dict[str, Run]:
+    """Each version's newest window run whose registry changes are planned but not made (not
+    FINISHED, nor being logged now: refused by the server, or cut short), by version."""
+    found = experiments.experiment_ids(client, name, ("evaluation",), None)
+    where = (f"{registry.equals(f'tags.`{registry.MODEL_NAME}`', name)} AND "
+             "attributes.status != 'FINISHED'")
+    out = {}
+    for run in runs.search_all(client, found, where) if found else []:  # oldest first
+        tags = run.data.tags
+        if (tags.get(registry.MODEL_NAME) == name and tags.get(registry.KIND) == "evaluation"
+                and runs.planned_actions(run) and not runs.in_progress(run)):
+            out[tags.get(registry.MODEL_VERSION, "")] = run
+    return out
+
+
+def _refused_completion(exc: RegistryError, run: Run) -> None:
+    """Raise a refused change of an earlier run's plan saying so (the window evaluated now
+    has nothing to do with it, and is not logged); return for any other error."""
+    tags = run.data.tags
+    window = span_label(tags.get(registry.WINDOW_START), tags.get(registry.WINDOW_END),
+                        tags.get(registry.TIMEZONE))
+    refused = refusals.refused_after(exc, (
+        f"this change is planned by run {run.info.run_id} of the earlier window "
+        f"{window or '(without bounds)'}, not finished, which the version's next evaluation "
+        "completes first: nothing of this evaluation was logged; a user allowed to make the "
+        "change evaluates the version next (or that run is deleted, its verdict never "
+        "applied)"))
+    if refused is not None:
+        raise refused from exc
 
 
 def visible_actions(ref: registry.ModelVersionRef, actions: Iterable[registry.Action]) -> list[str]:

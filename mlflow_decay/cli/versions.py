@@ -80,7 +80,22 @@ def status(model: str, tracking_uri: str, as_json: bool) -> None:
     zone = title.removeprefix("window")
     text = table(["version", "stage", "aliases", f"since window{zone}", f"last window{zone}",
                   "reason"], cells)
-    emit(as_json, rows, text)
+    emit(as_json, rows, "\n".join([text, *filter(None, map(_unapplied, rows))]))
+
+
+def _unapplied(row: dict[str, Any]) -> str:
+    """A line on the version's window whose verdict is logged but not applied, if any."""
+    from ..core.times import span_label
+
+    pending = row["unapplied"]
+    if not pending:
+        return ""
+    window = pending["window"] or {}
+    span = span_label(window.get("start"), window.get("end"), window.get("timezone"))
+    return (f"v{row['version']}: the {pending['verdict'] or '-'} verdict of window "
+            f"{span or '(without bounds)'} (run {pending['run_id']}) is logged, its registry "
+            "changes not made (refused by the server, or cut short): the version's next "
+            "evaluation by a user allowed to make them makes them first")
 
 
 def _moment(row: dict[str, Any]) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Experiment
+from mlflow.entities import Experiment, Run
 from mlflow.exceptions import MlflowException
 
 from ..errors import DataError, RegistryError
@@ -49,12 +50,29 @@ def experiment_id(client: MlflowClient, model_name: str, name: str | None = None
         return str(again.experiment_id)
 
 
+def create_run(client: MlflowClient, model_name: str, name: str | None = None,
+               **kwargs: Any) -> Run:
+    """A new run (``kwargs`` as for ``MlflowClient.create_run``) in the experiment ``name``
+    (default: the model's evaluations'), created when missing; refused by the server,
+    :class:`RegistryError` naming the experiment."""
+    name = name or experiment_name_for(model_name)
+    exp_id = experiment_id(client, model_name, name)
+    try:
+        return client.create_run(exp_id, **kwargs)
+    except MlflowException as exc:
+        why = explain(exc, str(client.tracking_uri), "create_run")
+        if why is None:
+            raise
+        raise RegistryError(f"experiment {name!r}: {why}") from exc
+
+
 def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None
                       ) -> Experiment | None:
     """The evaluations' experiment (``None`` when there is none yet), refused when it was
-    deleted (in the UI, say): its runs, the version's windows, went with it."""
+    deleted (in the UI, say): its runs, the version's windows, went with it, or when the
+    server refuses to show it (:class:`RegistryError` naming it)."""
     name = name or experiment_name_for(model_name)
-    found = client.get_experiment_by_name(name)
+    found = _readable(client, name)
     if found is not None and found.lifecycle_stage == "deleted":
         raise RegistryError(f"experiment {name!r} (id {found.experiment_id}) is deleted: restore "
                             f"it (mlflow experiments restore --experiment-id "

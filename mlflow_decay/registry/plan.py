@@ -169,8 +169,12 @@ def _degrade(ref: ModelVersionRef, policy: Policy, others: list[ModelVersionRef]
              ) -> tuple[list[Action], list[str]]:
     """What the policy does to a degraded version: its rollback aliases move to the newest
     healthy version, its other listed aliases are removed (and remembered), it may be
-    archived. Also returns, per rollback alias with nowhere to go, what becomes of it."""
-    actions: list[Action] = []
+    archived. Also returns, per rollback alias with nowhere to go, what becomes of it.
+
+    The removals come first: removing an alias needs MANAGE where every other change needs
+    EDIT (which taking the version's lease has shown), so a refused removal leaves the
+    registry as it was, not with an alias moved and the version's stage unchanged."""
+    moves: list[Action] = []
     stuck: list[str] = []
     for alias in (a for a in policy.rollback_aliases if a in ref.aliases):
         target = _rollback_target(ref, others)
@@ -178,15 +182,16 @@ def _degrade(ref: ModelVersionRef, policy: Policy, others: list[ModelVersionRef]
             fate = "it is removed (remove_aliases)" if alias in policy.remove_aliases else "it stays"
             stuck.append(f"no healthy version to roll @{alias} back to; {fate}")
             continue
-        actions += [
+        moves += [
             Action("set_alias", alias, version=target.version),
             Action("set_tag", ROLLED_BACK_TO, f"@{alias} -> v{target.version}"),
             Action("set_tag", ROLLED_BACK_FROM, f"@{alias} <- v{ref.version}",
                    version=target.version),
         ]
-    moved = {a.key for a in actions if a.kind == "set_alias"}
-    actions += [Action("delete_alias", a) for a in policy.remove_aliases
-                if a in ref.aliases and a not in moved]
+    moved = {a.key for a in moves if a.kind == "set_alias"}
+    actions = [Action("delete_alias", a) for a in policy.remove_aliases
+               if a in ref.aliases and a not in moved]
+    actions += moves
     if policy.archive and ref.stage != "Archived":
         actions.append(Action("transition_stage", "stage", "Archived"))
     removed = [a.key for a in actions if a.kind == "delete_alias"]
@@ -349,10 +354,25 @@ def plan_window(ref: ModelVersionRef, status: Status, reasons: list[str], policy
     return replace(final, actions=actions, note="; ".join(notes) or None)
 
 
-def changes(ref: ModelVersionRef, actions: tuple[Action, ...]) -> tuple[Action, ...]:
+def changes(ref: ModelVersionRef, actions: tuple[Action, ...],
+            held: dict[str, str] | None = None) -> tuple[Action, ...]:
     """``actions`` without the tag writes that change nothing: those of ``ref``'s own tags that
     already hold the value (as the actions before them leave it). ``ref`` must be as the
-    registry holds it now (read under the version's lease)."""
+    registry holds it now (read under the version's lease).
+
+    Nor the alias changes a plan made earlier (a run cut short or refused, completed now) no
+    longer fits: the removal of an alias ``ref`` does not hold (MLflow would take it from the
+    version holding it now), and a rollback of an alias neither on ``ref`` nor on its target
+    (moved by hand since), with its rollback tags. ``held``: the model's aliases now, by
+    alias (default: ``ref``'s own)."""
+    held = dict(held) if held is not None else dict.fromkeys(ref.aliases, ref.version)
+    stale = {a.key for a in actions if a.kind == "set_alias" and a.version not in (
+        None, ref.version) and held.get(a.key) not in (ref.version, a.version)}
+    actions = tuple(a for a in actions if not (
+        (a.kind == "delete_alias" and held.get(a.key) != ref.version)
+        or (a.kind == "set_alias" and a.key in stale)
+        or (a.kind == "set_tag" and a.key in (ROLLED_BACK_TO, ROLLED_BACK_FROM)
+            and a.value.split(" ", 1)[0][1:] in stale)))
     tags, out = dict(ref.tags), []
     for action in actions:
         if action.kind == "set_tag" and action.version in (None, ref.version):

@@ -3,8 +3,11 @@ which permission a refused request needs, said in one line that names the user."
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from mlflow import MlflowClient
@@ -12,13 +15,17 @@ from mlflow.exceptions import MlflowException
 
 from ..errors import RegistryError, first_line
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 #: What each registry change (and reading a profile) needs under MLflow's basic auth.
 NEEDS = {**dict.fromkeys(("set_tag", "set_alias", "set_description", "transition_stage"),
                          "EDIT on the registered model"),
          "delete_alias": "MANAGE on the registered model",
          "read_profile": "READ on the experiment of the version's logged model, which holds "
                          "the profile",
-         "read_experiment": "READ on this experiment"}
+         "read_experiment": "READ on this experiment",
+         "create_run": "EDIT on this experiment, to log a run in it",
+         "read_run": "READ on the experiment of the version's window runs"}
 
 # (a part of the endpoint, the HTTP method or "" for any) -> what was refused, what it needs
 _ENDPOINTS: tuple[tuple[str, str, str], ...] = (
@@ -126,3 +133,23 @@ def refused_after(exc: BaseException, done: str) -> RegistryError | None:
             exc.__cause__) is None:
         return None
     return RegistryError(f"{exc}; {done}")
+
+
+def explained(func: F) -> F:
+    """A public call (``md.<name>``, given ``tracking_uri=`` or MLflow's current one) whose
+    refusals by the tracking server raise :class:`RegistryError` in the line the CLI prints
+    for them (:func:`explain`: who was refused, what it needs), not MLflow's own exception."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            import mlflow
+
+            why = explain(exc, kwargs.get("tracking_uri") or mlflow.get_tracking_uri())
+            if why is None:
+                raise
+            raise RegistryError(why) from exc
+
+    return cast(F, wrapper)

@@ -24,14 +24,16 @@ from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError
+from ..errors import DataError, RegistryError
 from .description import window_note
 from .experiments import (
     comparison_experiment_name_for,
-    experiment_id,
+    create_run,
     experiment_ids,
+    experiment_name_for,
 )
 from .model_versions import equals
+from .refusals import explain
 from .run_files import OUTPUTS_FILE, REPORT_JSON
 from .tags import (
     COMPARE_LABELS,
@@ -97,8 +99,8 @@ _BATCH = 1000
 def log_profile_run(client: MlflowClient, ref: ModelVersionRef, directory: Path) -> str:
     """Store a profile's files in a dedicated run (versions without a LoggedModel); the URI of
     their folder."""
-    run = client.create_run(
-        experiment_id(client, ref.name), run_name=f"profile {ref.name} v{ref.version}",
+    run = create_run(
+        client, ref.name, run_name=f"profile {ref.name} v{ref.version}",
         tags={KIND: "profile", MODEL_NAME: ref.name,
               MODEL_VERSION: ref.version})
     client.log_artifacts(run.info.run_id, str(directory), artifact_path=PROFILE_DIR)
@@ -141,9 +143,8 @@ def log_evaluation(client: MlflowClient, ref: ModelVersionRef, report: DecayRepo
     run_name = window_run_name(ref.name, ref.version, report.window_start, report.window_end,
                                report.window_status, report.provisional,
                                timezone=report.timezone)
-    exp_id = experiment_id(client, ref.name, experiment)
-    run = client.create_run(exp_id, tags=tags, run_name=run_name)
-    run_id = run.info.run_id
+    run = create_run(client, ref.name, experiment, tags=tags, run_name=run_name)
+    exp_id, run_id = run.info.experiment_id, run.info.run_id
     try:
         _discard_twins(client, exp_id, run_id, tags)
         stamp = _millis(report.window_end)
@@ -364,8 +365,8 @@ def _of_version(run: Run, model_name: str, version: str | None) -> bool:
 def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
                 experiment: str | None = None) -> str:
     """Record a by-hand return to healthy as a run (the history reads it back)."""
-    run = client.create_run(
-        experiment_id(client, ref.name, experiment), run_name=f"restore {ref.uri}",
+    run = create_run(
+        client, ref.name, experiment, run_name=f"restore {ref.uri}",
         tags={KIND: "restore", MODEL_NAME: ref.name,
               MODEL_VERSION: ref.version, MODEL_URI: ref.uri,
               STATUS: "healthy", REASONS: (RESTORED_BY_HAND + reason)[:5000]})
@@ -401,11 +402,11 @@ def log_comparison(client: MlflowClient, refs: list[ModelVersionRef], comparison
             **{compare_status(label): s
                for label, s in zip(comparison.labels, comparison.statuses, strict=True)}}
     check_metric_names(comparison.metrics)
-    exp_id = experiment_id(client, refs[0].name,
-                           experiment or comparison_experiment_name_for(refs[0].name))
     window = span_label(comparison.window_start, comparison.window_end, comparison.timezone)
-    run = client.create_run(exp_id, tags=tags, run_name=f"compare {' vs '.join(r.uri for r in refs)}"
-                            + (f", {window}" if window else ""))
+    name = f"compare {' vs '.join(r.uri for r in refs)}" + (f", {window}" if window else "")
+    run = create_run(client, refs[0].name,
+                     experiment or comparison_experiment_name_for(refs[0].name), tags=tags,
+                     run_name=name)
     run_id = run.info.run_id
     try:
         stamp = int(time.time() * 1000)
@@ -464,7 +465,13 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
         run = client.get_run(run_id)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
+            why = explain(exc, str(client.tracking_uri), "read_run")
+            if why is None:
+                raise
+            raise RegistryError(
+                f"{ref.uri}: the run of its last window, {run_id}, cannot be read (it is in "
+                f"experiment {experiment_name_for(ref.name)!r} unless logged with "
+                f"--experiment): {why}") from exc
         return None  # deleted since: the version shows without window metrics
     if run.data.tags.get(KIND) == "evaluation" and run.info.lifecycle_stage != "deleted":
         return run

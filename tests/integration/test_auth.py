@@ -4,6 +4,7 @@ registry change leaves its run marked unfinished and no lease behind, and no pas
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -121,7 +122,8 @@ def test_refusals_and_bad_passwords_name_the_user_and_the_permission_needed(
         assert _password("reader") not in out.output + out.stderr
     out = _cli(monkeypatch, "reader", "evaluate", uri, "--data", str(data), *where)
     assert out.exit_code == 1
-    assert "for user 'reader' (it needs EDIT on the experiment" in _last(out)
+    assert (f"experiment 'mlflow-decay/{name}': permission denied on {auth_server} for user "
+            "'reader' (it needs EDIT on this experiment, to log a run in it)") in _last(out)
     # READ on the model but not on its logged model's experiment: the profile is refused
     _as("admin", monkeypatch)
     auth = AuthServiceClient(auth_server)
@@ -210,3 +212,242 @@ def test_a_readers_refused_comparison_is_not_left_finished(
     assert out.exit_code == 1
     assert (f"experiment 'mlflow-decay/{name}/compare': permission denied on {auth_server} for "
             "user 'editor' (it needs READ on this experiment): ") in _last(out)
+
+
+def test_a_refused_alias_removal_leaves_a_rollback_unmade(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A degraded version's @champion moves to a healthy version (EDIT) and its @prod is
+    removed (MANAGE): the editor's refused removal leaves both aliases where they were and no
+    rollback tag, as the run's message says (its changes not made)."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for alias in ("champion", "prod"):
+        client.set_registered_model_alias(name, alias, "2")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy), "--window-start",
+             "2026-01-01", "--window-end", "2026-01-02")
+    out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good), *where)
+    assert out.exit_code == 0, out.stderr  # version 1 is healthy: the rollback's target
+    uri = f"models:/{name}/2"
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where)
+    assert out.exit_code == 1
+    assert (f"could not remove alias @prod from {uri}: permission denied on {auth_server} for "
+            "user 'editor' (it needs MANAGE on the registered model): ") in _last(out)
+    assert "changes it plans, not made" in _last(out)
+    _as("admin", monkeypatch)
+    assert client.get_registered_model(name).aliases == {"champion": "2", "prod": "2"}
+    for version in ("1", "2"):
+        tags = client.get_model_version(name, version).tags
+        assert registry.ROLLED_BACK_TO not in tags and registry.ROLLED_BACK_FROM not in tags
+    assert client.get_model_version(name, "2").tags.get(registry.STATUS) is None
+    # status says the degraded verdict waits (the version's stage is still none)
+    run_id = _last(out).split("; run ")[1].split()[0]
+    shown = _cli(monkeypatch, "editor", "status", name, "--tracking-uri", auth_server)
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines()[-1] == (
+        f"v2: the degraded verdict of window 2026-01-01 → 01-02 (run {run_id}) is logged, its "
+        "registry changes not made (refused by the server, or cut short): the version's next "
+        "evaluation by a user allowed to make them makes them first")
+    rows = md.status(name, tracking_uri=auth_server)
+    assert [r["unapplied"] for r in rows] == [{
+        "run_id": run_id, "verdict": "degraded", "window": {
+            "start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00"}}, None]
+    # the admin's next evaluation makes the planned changes, all of them
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where)
+    assert out.exit_code == 0, out.stderr
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+    assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
+    assert [r["unapplied"] for r in md.status(name, tracking_uri=auth_server)] == [None, None]
+
+
+def test_the_python_api_says_a_refusal_in_the_clis_line_not_mlflows_exception(
+        auth_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch, versions=2)
+    frame = make_frame(500, 9)
+    first, second = f"models:/{name}/1", f"models:/{name}/2"
+    calls = {
+        "status": lambda: md.status(name, tracking_uri=auth_server),
+        "history": lambda: md.history(name, tracking_uri=auth_server),
+        "load_profile": lambda: md.load_profile(first, tracking_uri=auth_server),
+        "evaluate": lambda: md.evaluate(first, frame, log=False, tracking_uri=auth_server),
+        "compare": lambda: md.compare(frame, [first, second], log=False,
+                                      tracking_uri=auth_server),
+    }
+    _as("nobody", monkeypatch)
+    for call in calls.values():
+        with pytest.raises(md.RegistryError) as refused:
+            call()
+        assert str(refused.value).startswith(
+            f"permission denied on {auth_server} for user 'nobody' (it needs READ on the "
+            "registered model): ")
+    _as("reader", monkeypatch, "not-the-password")
+    with pytest.raises(md.RegistryError, match="user 'reader' was not authenticated: check "
+                       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"):
+        calls["status"]()
+    _as("reader", monkeypatch)
+    assert calls["evaluate"]().status == "healthy"  # a reader evaluates without logging
+    with pytest.raises(md.RegistryError, match="for user 'reader' \\(it needs EDIT on this "
+                       "experiment, to log a run in it\\)"):
+        md.evaluate(first, frame, window_start="2026-01-01", window_end="2026-01-02",
+                    tracking_uri=auth_server)
+
+
+def test_an_experiment_the_server_will_not_show_is_named(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparisons' experiment made by the editor, the windows' by the admin: a reader
+    comparing, and a user with READ on the model only asking for its history, are told which
+    experiment they cannot read."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    args = ("compare", f"models:/{name}/1", f"models:/{name}/2", "--data", str(data),
+            "--tracking-uri", auth_server)
+    assert _cli(monkeypatch, "editor", *args).exit_code == 0
+    out = _cli(monkeypatch, "reader", *args)
+    assert out.exit_code == 1
+    assert (f"error: experiment 'mlflow-decay/{name}/compare': permission denied on "
+            f"{auth_server} for user 'reader' (it needs READ on this experiment): ") in _last(out)
+    _as("admin", monkeypatch)
+    modeller = f"modeller-{name}"
+    AuthServiceClient(auth_server).create_user(modeller, _password(modeller))
+    AuthServiceClient(auth_server).grant_user_permission(modeller, "registered_model", name,
+                                                         "READ")
+    out = _cli(monkeypatch, modeller, "history", name, "--tracking-uri", auth_server)
+    assert out.exit_code == 1
+    assert (f"error: experiment 'mlflow-decay/{name}': permission denied on {auth_server} for "
+            f"user {modeller!r} (it needs READ on this experiment): ") in _last(out)
+
+
+def test_status_without_read_on_the_windows_experiment_names_the_run_and_the_experiment(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _model(auth_server, monkeypatch)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    modeller = f"modeller-{name}"
+    auth = AuthServiceClient(auth_server)
+    auth.create_user(modeller, _password(modeller))
+    auth.grant_user_permission(modeller, "registered_model", name, "READ")
+    where = ("--tracking-uri", auth_server)
+    out = _cli(monkeypatch, modeller, "status", name, *where)  # nothing evaluated yet
+    assert out.exit_code == 0, out.stderr
+    out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(data),
+               "--window-start", "2026-01-01", "--window-end", "2026-01-02", *where)
+    assert out.exit_code == 0, out.stderr
+    out = _cli(monkeypatch, modeller, "status", name, *where)
+    assert out.exit_code == 1
+    assert re.search(
+        f"error: models:/{name}/1: the run of its last window, [0-9a-f]{{32}}, cannot be read "
+        f"\\(it is in experiment 'mlflow-decay/{name}' unless logged with --experiment\\): "
+        f"permission denied on {auth_server} for user {modeller!r} \\(it needs READ on the "
+        "experiment of the version's window runs\\): ", _last(out)), _last(out)
+    assert _cli(monkeypatch, "reader", "status", name, *where).exit_code == 0
+
+
+def test_a_refused_rollback_completed_later_moves_no_alias_moved_by_hand_since(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's refused degrade planned @champion's rollback to version 1; the admin
+    then moved @champion to version 3 by hand. The admin's next evaluation completes the
+    refused run's plan without taking @champion from version 3."""
+    name = _model(auth_server, monkeypatch, versions=3)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for alias in ("champion", "prod"):
+        client.set_registered_model_alias(name, alias, "2")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy))
+    day = ("--window-start", "2026-01-01", "--window-end", "2026-01-02")
+    assert _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good),
+                *where, *day).exit_code == 0
+    uri = f"models:/{name}/2"
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(bad), *where, *day)
+    assert out.exit_code == 1
+    run_id = _last(out).split("; run ")[1].split()[0]
+    # the editor's next window: refused again, saying it is the earlier window's plan
+    next_day = ("--window-start", "2026-01-02", "--window-end", "2026-01-03")
+    out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(good), *where, *next_day)
+    assert out.exit_code == 1
+    assert (f"could not remove alias @prod from {uri}: permission denied on {auth_server} for "
+            "user 'editor' (it needs MANAGE on the registered model): ") in _last(out)
+    assert (f"; this change is planned by run {run_id} of the earlier window 2026-01-01 → "
+            "01-02, not finished, which the version's next evaluation completes first: nothing "
+            "of this evaluation was logged") in _last(out)
+    _as("admin", monkeypatch)
+    found = client.search_runs([experiments.experiment_id(client, name)],
+                               f"tags.`{registry.MODEL_VERSION}` = '2'")
+    assert [r.info.run_id for r in found] == [run_id]
+    client.set_registered_model_alias(name, "champion", "3")  # a person's choice, since
+    out = _cli(monkeypatch, "admin", "evaluate", uri, "--data", str(bad), *where, *next_day)
+    assert out.exit_code == 0, out.stderr
+    assert client.get_registered_model(name).aliases == {"champion": "3"}
+    assert client.get_model_version(name, "2").tags[registry.STATUS] == "degraded"
+    assert registry.ROLLED_BACK_FROM not in client.get_model_version(name, "1").tags
+
+
+def test_a_run_the_server_will_not_let_a_user_log_names_its_experiment(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user with EDIT on the model but READ only on its experiments is refused the
+    comparison's run and the window's run, each naming the experiment, before any change."""
+    name = _model(auth_server, monkeypatch, versions=2)
+    data = tmp_path / "w.csv"
+    make_frame(500, 9).to_csv(data, index=False)
+    where = ("--tracking-uri", auth_server, "--window-start", "2026-01-01", "--window-end",
+             "2026-01-02")
+    compare = ("compare", f"models:/{name}/1", f"models:/{name}/2", "--data", str(data),
+               "--promote", *where)
+    assert _cli(monkeypatch, "editor", *compare).exit_code == 0  # makes .../compare
+    _as("admin", monkeypatch)
+    analyst = f"analyst-{name}"
+    auth = AuthServiceClient(auth_server)
+    auth.create_user(analyst, _password(analyst))
+    auth.grant_user_permission(analyst, "registered_model", name, "EDIT")
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    for exp in ("models", f"mlflow-decay/{name}", f"mlflow-decay/{name}/compare"):
+        auth.grant_user_permission(analyst, "experiment",
+                                   client.get_experiment_by_name(exp).experiment_id, "READ")
+    before = client.get_model_version(name, "2").tags
+    for args, exp in ((compare, f"mlflow-decay/{name}/compare"),
+                      (("evaluate", f"models:/{name}/1", "--data", str(data), *where),
+                       f"mlflow-decay/{name}")):
+        out = _cli(monkeypatch, analyst, *args)
+        assert out.exit_code == 1
+        assert (f"error: experiment {exp!r}: permission denied on {auth_server} for user "
+                f"{analyst!r} (it needs EDIT on this experiment, to log a run in it): "
+                ) in _last(out)
+    _as("admin", monkeypatch)
+    assert client.get_model_version(name, "2").tags == before
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+
+
+def test_no_rollback_goes_to_a_version_whose_degraded_verdict_waits_refused(
+        auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 3's degrade was refused (its @prod removal needs MANAGE): its tags still say
+    healthy, but @champion's rollback from version 2 goes to version 1, not to it."""
+    name = _model(auth_server, monkeypatch, versions=3)
+    client = MlflowClient(auth_server, registry_uri=auth_server)
+    client.set_registered_model_alias(name, "champion", "2")
+    client.set_registered_model_alias(name, "prod", "3")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
+                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    where = ("--tracking-uri", auth_server, "--policy", str(policy))
+    for version, data, day, code in (("1", good, 1, 0), ("3", good, 1, 0), ("3", bad, 2, 1),
+                                     ("2", bad, 2, 0)):
+        out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/{version}", "--data",
+                   str(data), *where, "--window-start", f"2026-01-0{day}", "--window-end",
+                   f"2026-01-0{day + 1}")
+        assert out.exit_code == code, out.stderr
+    _as("admin", monkeypatch)
+    assert client.get_model_version(name, "3").tags[registry.STATUS] == "healthy"
+    assert client.get_registered_model(name).aliases == {"champion": "1", "prod": "3"}

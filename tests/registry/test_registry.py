@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -17,7 +18,7 @@ from conftest import make_frame, reference_profile, registry_snapshot
 import mlflow_decay as md
 from mlflow_decay import registry
 from mlflow_decay.cli import main
-from mlflow_decay.core.policy_file import load_policy
+from mlflow_decay.core.policy_file import DEFAULT_POLICY, load_policy
 
 
 def test_attach_stores_profile_in_the_logged_model_and_tags_the_version(
@@ -308,3 +309,33 @@ def test_a_client_checks_a_name_for_being_a_prompt_once_and_still_refuses_a_prom
     for _ in range(2):  # not remembered as a model after its first refusal
         with pytest.raises(MlflowException, match="greeting"):
             client.set_model_version_tag("greeting", "1", "k", "v")
+
+
+def test_a_degraded_versions_alias_removals_come_before_its_rollback() -> None:
+    """Removing an alias needs MANAGE where moving one needs EDIT: the removals are made first,
+    so a refused one leaves no alias moved."""
+    policy = replace(DEFAULT_POLICY, rollback_aliases=("champion",),
+                     remove_aliases=("champion", "prod"), degrade_after=1)
+    degraded = registry.ModelVersionRef("churn", "2", "", {registry.STATUS: "healthy"},
+                                        ("champion", "prod"), "None")
+    healthy = registry.ModelVersionRef("churn", "1", "", {registry.STATUS: "healthy"}, (), "None")
+    actions = registry.plan(degraded, "degraded", ["x"], policy, "run",
+                            others=[healthy, degraded]).actions
+    aliases = [(a.kind, a.key, a.version) for a in actions if "alias" in a.kind]
+    assert aliases == [("delete_alias", "prod", None), ("set_alias", "champion", "1")]
+
+
+def test_a_plan_completed_later_leaves_aliases_moved_since_where_they_are() -> None:
+    ref = registry.ModelVersionRef("churn", "2", "", {}, ("prod",), "None")
+    actions = (registry.Action("delete_alias", "champion"), registry.Action("delete_alias", "prod"),
+               registry.Action("set_alias", "champion", version="1"),
+               registry.Action("set_tag", registry.ROLLED_BACK_TO, "@champion -> v1"),
+               registry.Action("set_tag", registry.ROLLED_BACK_FROM, "@champion <- v2",
+                               version="1"),
+               registry.Action("set_tag", registry.STATUS, "degraded"))
+    # @champion on version 3 now (moved by hand): neither removed nor rolled back
+    kept = registry.changes(ref, actions, {"champion": "3", "prod": "2"})
+    assert kept == (actions[1], actions[5])
+    # on the rollback's target already (a run cut short after the move): its tags still made
+    assert registry.changes(ref, actions, {"champion": "1", "prod": "2"}) == (
+        actions[1], *actions[2:])
