@@ -37,7 +37,7 @@ from ..stats import estimate, loss, performance
 from ..stats.multivariate import column_sums, held_out_errors
 from ..stats.schema import written_otherwise
 from . import drift
-from .frames import check_window, loss_inputs, predicted_classes, prediction_values
+from .frames import check_window, loss_inputs, predicted_classes, prediction_values, unnormalised_note
 from .names import DRIFT_ALPHA, PREDICTION_P_VALUE, QUALITY_DELTAS, RATIO_METRICS, metric_keys
 from .names import metric_key as metric_key  # re-exported: a column name made safe
 from .parallel import run_all
@@ -140,13 +140,13 @@ def extrapolation_note(profile: Profile, metrics: Mapping[str, float]) -> str | 
     """A note when a regression's window holds rows outside the reference's range (the
     ``quality.<key>.out_of_range_share`` among ``metrics``): its loss model's trees are flat
     past the reference's rows, so ``est.*`` reads their errors as the edge's (low, when the
-    model's own error grows there); ``None`` when no feature has that many."""
+    model's own error grows there); ``None`` when no feature has that many, or no loss model."""
     least = max(EXTRAPOLATING_SHARE, 10 / max(profile.rows, 1))
     shares = sorted(((metrics.get(f"quality.{key}.out_of_range_share", 0.0), name)
                      for name, key in profile.metric_keys.items()), reverse=True)
     beyond = [f"{share:.1%} of rows have {name} outside the reference's range" for share, name
               in shares if share >= least]
-    if not beyond:
+    if not beyond or not profile.loss_models:
         return None
     return (f"est.* extrapolates: {'; '.join(beyond[:3])}"
             f"{f' (+{len(beyond) - 3} more)' if len(beyond) > 3 else ''}; the loss model is "
@@ -186,10 +186,10 @@ def add_performance(profile: Profile, frame: pd.DataFrame, result: Evaluation,
                                    profile.prediction_kind)
     est = estimated(profile, frame, values) if est is None else est
     metrics.update(est)
-    if profile.loss_models:
-        if note := extrapolation_note(profile, metrics):
-            result.notes.append(note)
-    elif est and (note := estimate.estimator_note(profile.calibrations)):
+    result.notes += [n for n in (unnormalised_note(values, profile.prediction_columns,
+                                                   "the window's"),
+                                 extrapolation_note(profile, metrics)) if n]
+    if not profile.loss_models and est and (note := estimate.estimator_note(profile.calibrations)):
         result.notes.append(note)
         if profile.task == "binary" and "est.precision" not in est:  # 0 of 0: undefined
             result.notes.append(f"est.precision left out: no row scores at or above the "

@@ -184,6 +184,28 @@ def prediction_values(frame: pd.DataFrame, pred_cols: Sequence[str], task: str,
     return values
 
 
+#: How far the median row sum of a multiclass output may lie from 1 (rounded probabilities
+#: in a file, a float32 model's) before a note says it is not 1.
+SUM_SLACK = 0.02
+
+
+def unnormalised_note(values: np.ndarray, pred_cols: Sequence[str], where: str) -> str | None:
+    """A note when the class probabilities ``values`` (one column per class of ``pred_cols``)
+    of rows (``where``: "the window's", "the reference's") do not sum to 1: a class's column
+    left out of the prediction columns (a model that learned another class), or scores that
+    are not probabilities; ``None`` for a score column or rows that do sum to 1."""
+    if values.ndim != 2:
+        return None
+    sums = values.sum(axis=1)
+    sums = sums[np.isfinite(sums)]
+    if not len(sums) or abs(float(np.median(sums)) - 1) <= SUM_SLACK:
+        return None
+    return (f"{where} class probabilities in {list_columns(pred_cols, 6)} sum to "
+            f"{float(np.median(sums)):.3g} per row (median), not 1: is a class's column missing "
+            "from the prediction columns, or are these not probabilities? est.* reads each "
+            "row's probabilities scaled to sum to 1")
+
+
 def predicted_classes(probabilities: np.ndarray, classes: Sequence[str]) -> pd.Series:
     """Arg-max class label of each row of a probability matrix (missing where a row has a
     missing or infinite value)."""

@@ -33,7 +33,7 @@ from ..stats.schema import (
     to_numeric,
 )
 from .columns import Columns, ProfileOptions
-from .frames import list_columns, loss_inputs, prediction_values
+from .frames import list_columns, loss_inputs, prediction_values, unnormalised_note
 from .profile import CategoricalSummary, Summary
 from .times import timestamps
 
@@ -124,9 +124,10 @@ def _estimate_notes(task: str, perf: dict[str, float], calibrations: tuple[Calib
                     values: np.ndarray, pred_cols: Sequence[str], unchecked: str | None
                     ) -> tuple[str, ...]:
     """What the reference says of how far ``est.*`` can be trusted: raw scores read unchecked
-    (``unchecked``), scores that separate the labels perfectly (training rows), or every row
-    scored alike (no estimate at all)."""
-    notes: tuple[str, ...] = (unchecked,) if unchecked else ()
+    (``unchecked``), class probabilities that do not sum to 1, scores that separate the labels
+    perfectly (training rows), or every row scored alike (no estimate at all)."""
+    notes = tuple(n for n in (unchecked, unnormalised_note(values, pred_cols, "the reference's"))
+                  if n)
     auc = "roc_auc" if task == "binary" else "roc_auc_ovr"
     if perf.get(auc) == 1.0 and calibrations:
         notes += (f"reference {auc} is 1: the scores separate the labels perfectly, as a model's "

@@ -205,6 +205,32 @@ def test_per_column_rules_are_noted_only_when_they_never_apply(tmp_path: Path) -
         "policy rule 'drift.tenur.ks' names no column of this profile ('tenur'): it never applies"]
 
 
+def test_class_probabilities_that_do_not_sum_to_one_get_a_note() -> None:
+    """Trial 21: a window whose three class columns held 70 % of each row (a fourth class's
+    column, new in production, was not one of the profile's) got no note: the predicted
+    classes and so the prediction drift were unchanged, and est.* silently read each row
+    scaled to sum to 1. Rounded probabilities (two decimals) are within the slack."""
+    r = np.random.default_rng(3)
+    proba = r.dirichlet([2, 2, 2], 5000)
+    y = np.array(["cat", "dog", "eel"])[[r.choice(3, p=p) for p in proba]]
+    columns = ["p_cat", "p_dog", "p_eel"]
+    frame = pd.DataFrame(proba, columns=columns).assign(x=r.normal(size=5000), y=y)
+    profile = md.build_profile(frame[:3000], target="y", prediction=columns, task="multiclass")
+    assert not [n for n in profile.notes if "sum to" in n]
+    window = frame[3000:].copy()
+    rounded = evaluate_window(profile, window.assign(**window[columns].round(2)))
+    assert not [n for n in rounded.notes if "sum to" in n]
+    window[columns] *= 0.7
+    [note] = [n for n in evaluate_window(profile, window).notes if "sum to" in n]
+    median = float(np.median(window[columns].sum(axis=1)))
+    assert note.startswith(f"the window's class probabilities in p_cat, p_dog, p_eel sum "
+                           f"to {median:.3g} per row (median), not 1") and median == pytest.approx(0.7)
+    with pytest.warns(md.DecayWarning, match="the reference's class probabilities .* sum to 0.8"):
+        low = md.build_profile(frame[:3000].assign(**frame[:3000][columns] * 0.8), target="y",
+                               prediction=columns, task="multiclass")
+    assert [n for n in low.notes if "sum to 0.8 per row" in n]
+
+
 def test_a_multiclass_window_without_a_class_says_why_its_f1_macro_reads_low() -> None:
     """Trial 19: wine's cultivar_c absent from a window (neither labelled nor predicted)
     took perf.f1_macro from 0.94 to 0.61, with no note; the note names it and gives the
