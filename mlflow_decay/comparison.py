@@ -5,13 +5,16 @@ promotion streak."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from . import registry
 from .core.evaluation import Evaluation, evaluate_with_outputs
@@ -137,19 +140,13 @@ def compare(
     comparison = _side_by_side(refs, labels, sides, pol, test)
     _place(comparison, window, profiles[0].timestamp_column, window_start, window_end, timezone)
     identity = _window_identity(window, sides, pol, predictions, window_start, window_end)
-    if refs[0].name == refs[1].name:
-        actions, why = registry.plan_promotion(refs[0], refs[1], test, pol, promote, identity,
-                                               untested=note if test is None else None,
-                                               shown=comparison.window)
-    else:  # no streak: the challenger's tags would count it against another model's version
-        actions, why = (), (f"no promotion streak: {refs[0].name!r} and {refs[1].name!r} are "
-                            "two registered models" + (f"; {note}" if test is None else ""))
+    planned = partial(_promotion, refs[0], test, note, pol, promote, identity, comparison.window)
+    actions, why = planned(refs[1])
     comparison.promotion = [a.describe(refs[0]) for a in actions if a.kind == "set_alias"]
     comparison.notes.extend([note, why] if test is not None and note else [why])
     if log and not dry_run:
-        _log_and_promote(client, refs, comparison, actions, experiment,
-                         {registry.COMPARE_WINDOW: identity,
-                          registry.REASONS: why[:5000]})  # history's reason for a move
+        _log_and_promote(client, refs, comparison, planned, experiment,
+                         {registry.COMPARE_WINDOW: identity})
     return comparison
 
 
@@ -377,23 +374,48 @@ def _window_identity(window: pd.DataFrame, sides: list[_Side], pol: Policy,
     return "rows:" + rows_digest(window, columns).hex()[:32]
 
 
+def _promotion(champion: registry.ModelVersionRef, test: DeLong | PairedLoss | None,
+               note: str | None, pol: Policy, promote: bool, identity: str, shown: str,
+               challenger: registry.ModelVersionRef) -> tuple[tuple[registry.Action, ...], str]:
+    """The promotion streak and alias move, from the ``challenger``'s tags as given (``note``:
+    why there is no paired ``test``)."""
+    if champion.name != challenger.name:  # the tags would count it against another model's
+        return (), (f"no promotion streak: {champion.name!r} and {challenger.name!r} are two "
+                    "registered models" + (f"; {note}" if test is None else ""))
+    return registry.plan_promotion(champion, challenger, test, pol, promote, identity,
+                                   untested=note if test is None else None, shown=shown)
+
+
 def _log_and_promote(client: MlflowClient, refs: list[registry.ModelVersionRef],
-                     comparison: Comparison, actions: tuple[registry.Action, ...],
+                     comparison: Comparison, planned: Callable[[registry.ModelVersionRef], Any],
                      experiment: str | None, tags: dict[str, str]) -> None:
     """Log the comparison run (its metrics and panel, tagged with its window and the zone
-    whose clock places it), then move the aliases it planned."""
+    whose clock places it), then, holding the challenger's lease, plan its streak and the
+    alias move again from its tags as they are now (``planned``: another comparison may have
+    counted a window since) and make them."""
     from .plots import comparison_panel
 
     tags = {registry.WINDOW_START: comparison.window_start or "",
             registry.WINDOW_END: comparison.window_end or "",
-            **({registry.TIMEZONE: comparison.timezone} if comparison.timezone else {}), **tags}
+            **({registry.TIMEZONE: comparison.timezone} if comparison.timezone else {}),
+            registry.REASONS: comparison.notes[-1][:5000], **tags}  # history's reason
 
     comparison.run_id = runs.log_comparison(client, refs, comparison, experiment, tags)
     run_files.log_files(client, comparison.run_id,
                    {"plots/comparison.png": comparison_panel(comparison)})
+    if refs[0].name != refs[1].name:  # no streak, nothing to change
+        return
     try:
-        registry.apply(client, refs[0], registry.promoted_by(actions, comparison.run_id))
-    except RegistryError as exc:
+        with registry.version_lock(client, refs[1], owner=comparison.run_id) as now:
+            actions, why = planned(now)
+            if why != comparison.notes[-1]:  # the streak moved while this window was judged
+                comparison.notes[-1] = why
+                comparison.promotion = [a.describe(refs[0]) for a in actions
+                                        if a.kind == "set_alias"]
+                client.set_tag(comparison.run_id, registry.REASONS, why[:5000])
+            registry.apply(client, refs[0], registry.promoted_by(
+                registry.changes(now, actions), comparison.run_id))
+    except (RegistryError, MlflowException) as exc:
         refused = refusals.refused_after(exc, (
             f"comparison run {comparison.run_id} is logged, marked FAILED: this window did not "
             "count towards the promotion streak (--no-log compares without changing anything)"))

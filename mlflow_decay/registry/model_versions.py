@@ -360,8 +360,14 @@ def apply(client: MlflowClient, ref: ModelVersionRef, actions: tuple[Action, ...
             else:
                 client.transition_model_version_stage(ref.name, version, action.value)
         except MlflowException as exc:
-            why = explain(exc, store_name(client), action.kind) or first_line(exc, 200)
-            raise RegistryError(f"{ref.uri}: could not {action.describe(ref)}: {why}") from exc
+            raise _refused(client, ref, action, exc) from exc
+
+
+def _refused(client: MlflowClient, ref: ModelVersionRef, action: Action, exc: MlflowException
+             ) -> RegistryError:
+    """A registry change the store failed or refused, said in one line (who, what it needs)."""
+    why = explain(exc, store_name(client), action.kind) or first_line(exc, 200)
+    return RegistryError(f"{ref.uri}: could not {action.describe(ref)}: {why}")
 
 
 def _describe(client: MlflowClient, name: str, version: str, line: str) -> None:
@@ -442,10 +448,10 @@ def _write_lease(client: MlflowClient, ref: ModelVersionRef, token: str) -> str 
     the same moment and the store refused ours as a duplicate (wait for it like any holder)."""
     try:
         client.set_model_version_tag(ref.name, ref.version, LOCK, token)
-    except MlflowException:
+    except MlflowException as exc:
         held = _lock_of(client, ref)
-        if held is None or held == token or _expired(held):
-            raise  # not a rival's write: the store's own failure
+        if held is None or held == token or _expired(held):  # the store's own failure
+            raise _refused(client, ref, Action("set_tag", LOCK, token), exc) from exc
         return held
     return None
 

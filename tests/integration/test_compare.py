@@ -223,6 +223,39 @@ def test_regression_versions_compare_on_their_own_prediction_columns(
     assert not re.search(r"\de\+\d", out.stdout)
 
 
+def test_a_window_another_comparison_counted_meanwhile_counts_towards_the_streak(
+        tracking_uri: str, two_versions: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a comparison planned the challenger's streak from its tags as read when it
+    began and wrote them after logging its run, so a window another comparison counted in
+    between was lost (two wins, streak 1, no promotion). Now it plans again under the
+    challenger's lease, from its tags as they are then."""
+    _, challenger = two_versions
+    client = registry.client_for(tracking_uri)
+    client.set_registered_model_alias("churn", "champion", "1")
+
+    def window(seed: int) -> pd.DataFrame:
+        w = make_frame(4000, seed)
+        noise = np.random.default_rng(seed).normal(0, 0.05, 4000)
+        return w.assign(score_new=np.clip(w.label * 0.35 + w.score * 0.65 + noise, 0, 1))
+
+    args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
+    log_comparison, inner = registry.runs.log_comparison, []
+
+    def meanwhile(*a: Any, **k: Any) -> str:  # another comparison, done while this one logs
+        if not inner:
+            inner.append(None)
+            inner[0] = md.compare(window(22), ["models:/churn@champion", challenger], **args)
+        return log_comparison(*a, **k)
+
+    monkeypatch.setattr(registry.runs, "log_comparison", meanwhile)
+    outer = md.compare(window(21), ["models:/churn@champion", challenger], **args)
+    assert "streak 1 of 2" in inner[0].notes[-1] and inner[0].promotion == []
+    assert "streak 2 of 2" in outer.notes[-1]
+    assert outer.promotion == [f"move alias @champion to {challenger}"]
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "2"
+    assert client.get_run(outer.run_id).data.tags[registry.REASONS] == outer.notes[-1]
+
+
 def test_no_promotion_says_why_when_a_binary_window_has_one_label_class(
         tracking_uri: str, two_versions: tuple[str, str]) -> None:
     champion, challenger = two_versions
