@@ -64,6 +64,22 @@ def _as(user: str, monkeypatch: pytest.MonkeyPatch, password: str | None = None)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password or _password(user))
 
 
+#: A policy that degrades at the first breaching window, rolls @champion back and removes
+#: @champion and @prod from a degraded version (a removal needs MANAGE).
+ROLLBACK = ('[actions]\nrollback_aliases = ["champion"]\n'
+            'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
+
+
+def _windows(tmp_path: Path, policy_text: str) -> tuple[Path, Path, Path]:
+    """A policy file holding ``policy_text``, a window like the reference and a degraded one."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_text)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_frame(500, 9).to_csv(good, index=False)
+    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    return policy, good, bad
+
+
 def _model(url: str, monkeypatch: pytest.MonkeyPatch, versions: int = 1) -> str:
     """A new model with ``versions`` profiled versions (the first @champion), registered by
     the admin, each user granted its permission on it and its experiments; its name."""
@@ -146,11 +162,7 @@ def test_an_edit_user_leaves_no_lease_and_a_refused_degrade_names_manage_and_its
         auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = _model(auth_server, monkeypatch)
     client = MlflowClient(auth_server, registry_uri=auth_server)
-    policy = tmp_path / "policy.toml"
-    policy.write_text("[hysteresis]\ndegrade_after = 1\n")
-    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
-    make_frame(500, 9).to_csv(good, index=False)
-    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    policy, good, bad = _windows(tmp_path, "[hysteresis]\ndegrade_after = 1\n")
     where = ("--tracking-uri", auth_server, "--policy", str(policy))
     uri = f"models:/{name}/1"
     out = _cli(monkeypatch, "editor", "evaluate", uri, "--data", str(good), "--window-start",
@@ -223,12 +235,7 @@ def test_a_refused_alias_removal_leaves_a_rollback_unmade(
     client = MlflowClient(auth_server, registry_uri=auth_server)
     for alias in ("champion", "prod"):
         client.set_registered_model_alias(name, alias, "2")
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
-                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
-    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
-    make_frame(500, 9).to_csv(good, index=False)
-    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    policy, good, bad = _windows(tmp_path, ROLLBACK)
     where = ("--tracking-uri", auth_server, "--policy", str(policy), "--window-start",
              "2026-01-01", "--window-end", "2026-01-02")
     out = _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good), *where)
@@ -357,12 +364,7 @@ def test_a_refused_rollback_completed_later_moves_no_alias_moved_by_hand_since(
     client = MlflowClient(auth_server, registry_uri=auth_server)
     for alias in ("champion", "prod"):
         client.set_registered_model_alias(name, alias, "2")
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
-                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
-    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
-    make_frame(500, 9).to_csv(good, index=False)
-    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    policy, good, bad = _windows(tmp_path, ROLLBACK)
     where = ("--tracking-uri", auth_server, "--policy", str(policy))
     day = ("--window-start", "2026-01-01", "--window-end", "2026-01-02")
     assert _cli(monkeypatch, "editor", "evaluate", f"models:/{name}/1", "--data", str(good),
@@ -435,12 +437,7 @@ def test_no_rollback_goes_to_a_version_whose_degraded_verdict_waits_refused(
     client = MlflowClient(auth_server, registry_uri=auth_server)
     client.set_registered_model_alias(name, "champion", "2")
     client.set_registered_model_alias(name, "prod", "3")
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[actions]\nrollback_aliases = ["champion"]\n'
-                      'remove_aliases = ["champion", "prod"]\n[hysteresis]\ndegrade_after = 1\n')
-    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
-    make_frame(500, 9).to_csv(good, index=False)
-    make_frame(500, 10, shift=1.2, flip=0.3).to_csv(bad, index=False)
+    policy, good, bad = _windows(tmp_path, ROLLBACK)
     where = ("--tracking-uri", auth_server, "--policy", str(policy))
     for version, data, day, code in (("1", good, 1, 0), ("3", good, 1, 0), ("3", bad, 2, 1),
                                      ("2", bad, 2, 0)):

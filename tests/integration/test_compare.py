@@ -129,17 +129,19 @@ def test_one_version_compared_on_two_output_columns(
                     tracking_uri=tracking_uri)
 
 
+def _better_scored(seed: int) -> pd.DataFrame:
+    """A window of ``make_frame`` whose ``score_new`` (the challenger's) ranks far better."""
+    w = make_frame(4000, seed)
+    noise = np.random.default_rng(seed).normal(0, 0.05, 4000)
+    return w.assign(score_new=np.clip(w.label * 0.35 + w.score * 0.65 + noise, 0, 1))
+
+
 def test_promote_after_two_winning_windows(tracking_uri: str,
                                            two_versions: tuple[str, str]) -> None:
     champion, challenger = two_versions
     client = registry.client_for(tracking_uri)
     client.set_registered_model_alias("churn", "champion", "1")
-
-    def window(seed: int) -> pd.DataFrame:
-        w = make_frame(4000, seed)
-        noise = np.random.default_rng(seed).normal(0, 0.05, 4000)
-        return w.assign(score_new=np.clip(w.label * 0.35 + w.score * 0.65 + noise, 0, 1))
-
+    window = _better_scored
     args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
     dry = md.compare(window(10), ["models:/churn@champion", challenger], dry_run=True, **args)
     assert dry.run_id is None and dry.promotion == []
@@ -232,12 +234,7 @@ def test_a_window_another_comparison_counted_meanwhile_counts_towards_the_streak
     _, challenger = two_versions
     client = registry.client_for(tracking_uri)
     client.set_registered_model_alias("churn", "champion", "1")
-
-    def window(seed: int) -> pd.DataFrame:
-        w = make_frame(4000, seed)
-        noise = np.random.default_rng(seed).normal(0, 0.05, 4000)
-        return w.assign(score_new=np.clip(w.label * 0.35 + w.score * 0.65 + noise, 0, 1))
-
+    window = _better_scored
     args = {"predictions": ["score", "score_new"], "promote": True, "tracking_uri": tracking_uri}
     log_comparison, inner = registry.runs.log_comparison, []
 
