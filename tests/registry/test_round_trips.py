@@ -126,9 +126,12 @@ def test_a_rivals_write_of_the_lease_at_the_same_moment_is_waited_for(
     with registry.version_lock(client, ref, owner="me", settle=0.01) as now:
         assert raced and now.tags[registry.LOCK].startswith("me|")  # taken once it expired
     assert registry.LOCK not in registry.resolve(client, profiled).tags
-    # a refusal that is no rival's write is the store's failure: raised
+    # a refusal that is no rival's write is the store's failure: raised, said as any refused
+    # registry change is (the tag and the version), MLflow's exception its cause
     monkeypatch.setattr(MlflowClient, "set_model_version_tag",
                         lambda *a, **k: (_ for _ in ()).throw(MlflowException("read-only")))
-    with pytest.raises(MlflowException, match="read-only"), registry.version_lock(
-            client, ref, owner="me", settle=0.01):
+    with pytest.raises(md.RegistryError, match=f"{profiled}: could not set tag "
+                       f"{registry.LOCK}=me.* on {profiled}: read-only") as refused, \
+            registry.version_lock(client, ref, owner="me", settle=0.01):
         pass
+    assert isinstance(refused.value.__cause__, MlflowException)
