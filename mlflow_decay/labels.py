@@ -23,7 +23,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Run, RunTag
+from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import realized_performance
@@ -270,9 +270,7 @@ def _join_labels(client: MlflowClient, run: Run, outputs: pd.DataFrame, ids: np.
         tags.get(registry.PROVISIONAL) == "true", timeline.step_of(step),
         tags.get(registry.TIMEZONE) or None)
     # the verdict is now this policy's: the run names it, as it named the one that judged it
-    runs.add_metrics(client, run, new, {registry.WINDOW_STATUS: verdict, registry.RUN_NOTE:
-                                        registry.window_note({**tags, registry.WINDOW_STATUS:
-                                                              verdict}),
+    runs.add_metrics(client, run, new, {**registry.noted(tags, {registry.WINDOW_STATUS: verdict}),
                                         registry.REASONS: runs.reasons_text([str(b) for b in breaches]),
                                         registry.LABELLED: "true", registry.RUN_NAME: name,
                                         registry.POLICY: pol.source[:500],
@@ -319,15 +317,6 @@ def _window_report(ref: registry.ModelVersionRef, run: Run, labelled: LabelledWi
         timezone=run.data.tags.get(registry.TIMEZONE) or None)
 
 
-def _set_stage(client: MlflowClient, run: Run, stage: str, verdict: str | None = None) -> None:
-    """A window run's stage tag (the stage it led to, as replayed) and its description with it
-    (``verdict``: its own verdict as replayed, when these labels changed it)."""
-    tags = {**run.data.tags, registry.STATUS: stage,
-            **({registry.WINDOW_STATUS: verdict} if verdict else {})}
-    client.log_batch(run.info.run_id, tags=[RunTag(registry.STATUS, stage),
-                                            RunTag(registry.RUN_NOTE, registry.window_note(tags))])
-
-
 def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
             reports: list[DecayReport], replayed: list[Run], logged: list[Run],
             profile: Profile, restored: int | None = None, labelled: set[str] | None = None
@@ -351,10 +340,12 @@ def _replay(client: MlflowClient, ref: registry.ModelVersionRef, pol: Policy,
         report.status = status
         if run.data.tags.get(registry.STATUS) != status:  # the stage it led to, replayed
             # (its verdict as replayed: these labels' where they changed it)
-            _set_stage(client, run, status, report.window_status)
+            runs.retag(client, run.info.run_id,
+                       {**run.data.tags, registry.WINDOW_STATUS: report.window_status},
+                       {registry.STATUS: status})
     for run, stage in _left_out_stages(logged, replayed, states, restored):
         if run.data.tags.get(registry.STATUS) != stage:
-            _set_stage(client, run, stage)
+            runs.retag(client, run.info.run_id, run.data.tags, {registry.STATUS: stage})
     moving = [i for i, a in enumerate(after) if a or restored is None]
     if moving:
         # windows named by their step in the version's timeline (as in MLflow's charts), not

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Run, RunTag
+from mlflow.entities import Run
 
 from . import registry
 from .core.evaluation import Evaluation
@@ -155,9 +155,8 @@ def _apply_window(client: MlflowClient, ref: registry.ModelVersionRef, report: D
     runs.record_plan(client, report.run_id, [a.to_dict() for a in actions])
     registry.apply(client, ref, registry.changes(ref, actions))
     if final.status != report.status:  # another process moved the version since the preview
-        tags = {**client.get_run(report.run_id).data.tags, registry.STATUS: final.status}
-        client.log_batch(report.run_id, tags=[RunTag(registry.STATUS, final.status), RunTag(
-            registry.RUN_NOTE, registry.window_note(tags))])
+        runs.retag(client, report.run_id, client.get_run(report.run_id).data.tags,
+                   {registry.STATUS: final.status})
     report.status = final.status
     report.actions = visible_actions(ref, actions)
     if note and note not in report.notes:

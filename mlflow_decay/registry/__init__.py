@@ -5,7 +5,7 @@ and the evaluator plugin (:mod:`.plugin`). The names of the first four are re-ex
 
 from __future__ import annotations
 
-from .description import status_line, window_note, with_block
+from .description import noted, status_line, window_note, with_block
 from .model_versions import (
     SETTLE_ENV,
     apply,
@@ -175,6 +175,7 @@ __all__ = [
     "is_store_error",
     "last_window",
     "lock_settle",
+    "noted",
     "parse_model_uri",
     "plan",
     "plan_promotion",

@@ -78,6 +78,12 @@ def with_block(description: str, line: str) -> str:
     return description + "\n" * max(0, 2 - ending) + block
 
 
+def noted(tags: Mapping[str, str], changes: Mapping[str, str]) -> dict[str, str]:
+    """``changes`` to a window run's tags ``tags`` with its description (:func:`window_note`)
+    rewritten to match them."""
+    return {**changes, RUN_NOTE: window_note({**tags, **changes})}
+
+
 def window_note(tags: Mapping[str, str]) -> str:
     """A window run's description (MLflow's ``mlflow.note.content``) from its ``tags`` (as
     they are after the change being made): the version, the window on its clock and its rows,

@@ -10,7 +10,7 @@ from mlflow.entities import Experiment, Run
 from mlflow.exceptions import MlflowException
 
 from ..errors import DataError, RegistryError
-from .refusals import explain
+from .refusals import refusal
 
 
 def experiment_name_for(model_name: str) -> str:
@@ -60,10 +60,9 @@ def create_run(client: MlflowClient, model_name: str, name: str | None = None,
     try:
         return client.create_run(exp_id, **kwargs)
     except MlflowException as exc:
-        why = explain(exc, str(client.tracking_uri), "create_run")
-        if why is None:
+        if (refused := refusal(exc, client, "create_run", f"experiment {name!r}")) is None:
             raise
-        raise RegistryError(f"experiment {name!r}: {why}") from exc
+        raise refused from exc
 
 
 def check_not_deleted(client: MlflowClient, model_name: str, name: str | None = None
@@ -95,7 +94,6 @@ def _readable(client: MlflowClient, name: str) -> Experiment | None:
     try:
         return client.get_experiment_by_name(name)
     except MlflowException as exc:
-        why = explain(exc, str(client.tracking_uri), "read_experiment")
-        if why is None:
+        if (refused := refusal(exc, client, "read_experiment", f"experiment {name!r}")) is None:
             raise
-        raise RegistryError(f"experiment {name!r}: {why}") from exc
+        raise refused from exc

@@ -125,6 +125,15 @@ def release(client: MlflowClient, name: str, version: str, key: str, token: str)
         client.set_model_version_tag(name, version, key, f"{token.rsplit('|', 1)[0]}|0")
 
 
+def refusal(exc: BaseException, client: MlflowClient, kind: str, what: str
+            ) -> RegistryError | None:
+    """``exc`` as :class:`RegistryError` when the server refused it: ``what`` was refused, to
+    whom, and what it needs (:func:`explain`; ``kind`` as in ``NEEDS``); ``None`` for any
+    other error."""
+    why = explain(exc, str(client.tracking_uri), kind)
+    return None if why is None else RegistryError(f"{what}: {why}")
+
+
 def refused_after(exc: BaseException, done: str) -> RegistryError | None:
     """A registry change the server refused (``exc``, raised by
     :func:`~mlflow_decay.registry.model_versions.apply`), restated with what was done before

@@ -10,7 +10,7 @@ import re
 import socket
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from ..core.panels import SERIES_WINDOWS
 from ..core.policy import Policy
 from ..core.report import Comparison, DecayReport
 from ..core.times import parse_time, span_label
-from ..errors import DataError, RegistryError
-from .description import window_note
+from ..errors import DataError
+from .description import noted, window_note
 from .experiments import (
     comparison_experiment_name_for,
     create_run,
@@ -33,7 +33,7 @@ from .experiments import (
     experiment_name_for,
 )
 from .model_versions import equals
-from .refusals import explain
+from .refusals import refusal
 from .run_files import OUTPUTS_FILE, REPORT_JSON
 from .tags import (
     COMPARE_LABELS,
@@ -362,6 +362,13 @@ def _of_version(run: Run, model_name: str, version: str | None) -> bool:
         version is None or tags.get(MODEL_VERSION) == version)
 
 
+def retag(client: MlflowClient, run_id: str, tags: Mapping[str, str],
+          changes: Mapping[str, str]) -> None:
+    """Set ``changes`` on the window run ``run_id`` (whose tags are ``tags``), its description
+    rewritten to match."""
+    client.log_batch(run_id, tags=[RunTag(k, v) for k, v in noted(tags, changes).items()])
+
+
 def log_restore(client: MlflowClient, ref: ModelVersionRef, reason: str,
                 experiment: str | None = None) -> str:
     """Record a by-hand return to healthy as a run (the history reads it back)."""
@@ -465,13 +472,13 @@ def last_window_run(client: MlflowClient, ref: ModelVersionRef) -> Run | None:
         run = client.get_run(run_id)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            why = explain(exc, str(client.tracking_uri), "read_run")
-            if why is None:
-                raise
-            raise RegistryError(
+            refused = refusal(exc, client, "read_run", (
                 f"{ref.uri}: the run of its last window, {run_id}, cannot be read (it is in "
                 f"experiment {experiment_name_for(ref.name)!r} unless logged with "
-                f"--experiment): {why}") from exc
+                "--experiment)"))
+            if refused is None:
+                raise
+            raise refused from exc
         return None  # deleted since: the version shows without window metrics
     if run.data.tags.get(KIND) == "evaluation" and run.info.lifecycle_stage != "deleted":
         return run
